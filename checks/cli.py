@@ -1,0 +1,303 @@
+"""Command line: `eks-checks scan | rules | explain | model | validate-policies`.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage error, unreadable or
+unparseable input, invalid policy or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from checks import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+class UsageError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eks-checks",
+        description="Policy-as-code checks for Amazon EKS identity and access.",
+    )
+    parser.add_argument("--version", action="version", version=f"eks-checks {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="scan files and directories (default: .)")
+    scan.add_argument("paths", nargs="*", metavar="PATH")
+    scan.add_argument("--format", "-f", choices=["text", "json", "sarif"], default=None)
+    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    _rule_options(scan)
+    scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                      help="lowest severity that makes the exit code 1 (default: low)")
+    scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                      help="skip paths matching GLOB (repeatable)")
+    scan.add_argument("--max-file-size", type=int, default=None, metavar="BYTES",
+                      help="skip (and report) files larger than this (default 5000000)")
+    scan.add_argument("--no-color", action="store_true", help="never colour text output")
+    scan.add_argument("--show-unknown", action="store_true",
+                      help="list the checks that could not be decided because a value is unknown")
+
+    rules = sub.add_parser("rules", help="list the rule catalog")
+    _rule_options(rules)
+
+    explain = sub.add_parser("explain", help="explain one rule")
+    explain.add_argument("rule_id", metavar="RULE")
+    explain.add_argument("--policy-dir", action="append", default=[], metavar="DIR")
+
+    model = sub.add_parser("model", help="print the normalized model as JSON")
+    model.add_argument("paths", nargs="*", metavar="PATH")
+    model.add_argument("--output", "-o", metavar="FILE")
+    model.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+
+    validate = sub.add_parser("validate-policies", help="check rule files against the schema")
+    validate.add_argument("directories", nargs="+", metavar="DIR")
+    return parser
+
+
+def _rule_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy-dir", action="append", default=[], metavar="DIR",
+                   help="also load rules from DIR (repeatable)")
+    p.add_argument("--select", metavar="IDS", help="only these rules (comma-separated ids, prefixes or slugs)")
+    p.add_argument("--ignore", metavar="IDS", help="not these rules (comma-separated)")
+    p.add_argument("--config", metavar="FILE", help="configuration file (default: .eks-checks.yaml if present)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help/--version exit 0, bad usage exits 2
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"eks-checks: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def _load_rules(args, config) -> list:
+    from checks.rules import RuleError, load_bundled, load_dir
+
+    try:
+        rules = load_bundled()
+        for directory in list(config.policy_dirs) + list(getattr(args, "policy_dir", [])):
+            rules.extend(load_dir(directory))
+    except RuleError as exc:
+        raise UsageError(f"invalid policy: {exc}") from None
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise UsageError(f"rule {rule.id} is defined twice: {seen[rule.id]} and {rule.source}")
+        seen[rule.id] = rule.source
+    return rules
+
+
+def _matches(rule, selector: str) -> bool:
+    selector = selector.strip()
+    return rule.id == selector.upper() or rule.slug == selector or rule.id.startswith(selector.upper())
+
+
+def _select(rules: list, select: list[str], ignore: list[str]) -> list:
+    for selector in select + ignore:
+        if not any(_matches(r, selector) for r in rules):
+            raise UsageError(f"no rule matches {selector!r} (see `eks-checks rules`)")
+    if select:
+        rules = [r for r in rules if any(_matches(r, s) for s in select)]
+    return [r for r in rules if not any(_matches(r, s) for s in ignore)]
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v.strip()]
+
+
+def _config(args):
+    from checks.config import ConfigError, load
+
+    try:
+        return load(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(f"invalid configuration: {exc}") from None
+
+
+def _prepared_rules(args, config) -> list:
+    rules = _load_rules(args, config)
+    for rule in rules:
+        override = config.rules.get(rule.id, {})
+        if "severity" in override:
+            rule.severity = override["severity"]
+        unknown = set(override.get("params", {})) - set(rule.params)
+        if unknown:
+            raise UsageError(
+                f"invalid configuration: {config.source}: $.rules.{rule.id}.params: "
+                f"unknown parameter(s) {', '.join(sorted(unknown))}"
+            )
+    for rule_id in config.rules:
+        if not any(r.id == rule_id for r in rules):
+            raise UsageError(f"invalid configuration: {config.source}: $.rules.{rule_id}: no such rule")
+    disabled = [r.id for r in rules if config.rules.get(r.id, {}).get("enabled") is False]
+    select = _split(args.select) if args.select else list(config.select)
+    ignore = list(config.ignore) + _split(args.ignore) + disabled
+    return _select(rules, select, ignore)
+
+
+def _check_paths(paths: list[str]) -> list[str]:
+    paths = paths or ["."]
+    for p in paths:
+        if not os.path.lexists(p):
+            raise UsageError(f"{p}: no such file or directory")
+    return paths
+
+
+def cmd_scan(args) -> int:
+    from checks.report import SEVERITY_ORDER, renderer
+    from checks.scan import scan
+
+    config = _config(args)
+    rules = _prepared_rules(args, config)
+    params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
+    paths = _check_paths(args.paths)
+    result = scan(
+        paths, rules, params,
+        excludes=list(config.exclude) + list(args.exclude),
+        max_bytes=args.max_file_size or config.max_file_size,
+    )
+    fmt = args.format or "text"
+    color = (
+        fmt == "text" and not args.output and not args.no_color
+        and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    )
+    text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
+    _write(text, args.output)
+    if args.output and fmt != "text":
+        from checks.report.text import summary
+
+        print(summary(result), file=sys.stderr)
+    if any(p.level == "error" for p in result.problems):
+        return EXIT_ERROR
+    fail_on = SEVERITY_ORDER[args.fail_on or config.fail_on]
+    active = [f for f in result.findings if f.suppressed is None]
+    if any(SEVERITY_ORDER[f.severity] >= fail_on for f in active):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_rules(args) -> int:
+    config = _config(args)
+    rules = _prepared_rules(args, config)
+    width = max((len(r.slug) for r in rules), default=4)
+    for r in rules:
+        print(f"{r.id}  {r.severity:<8}  {r.slug:<{width}}  {r.title}")
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from checks.config import Config
+
+    rules = _load_rules(args, Config())
+    matches = [r for r in rules if _matches(r, args.rule_id) and (
+        r.id == args.rule_id.upper() or r.slug == args.rule_id)]
+    if not matches:
+        raise UsageError(f"no rule {args.rule_id!r} (see `eks-checks rules`)")
+    print(explain_text(matches[0]), end="")
+    return EXIT_OK
+
+
+def explain_text(rule) -> str:
+    out = [f"{rule.id} {rule.slug} ({rule.severity})", rule.title, ""]
+    if rule.description:
+        out += [rule.description.strip(), ""]
+    if rule.params:
+        out.append("Parameters (override in .eks-checks.yaml under rules.<ID>.params):")
+        out += [f"  {k}: {v}" for k, v in rule.params.items()]
+        out.append("")
+    out += ["Fix:", rule.remediation.strip(), ""]
+    for label in ("fail", "pass"):
+        if rule.examples.get(label):
+            title = "Fails:" if label == "fail" else "Passes:"
+            out.append(title)
+            out += ["  " + line for line in rule.examples[label].rstrip().splitlines()]
+            out.append("")
+    if rule.implements:
+        out.append("Implements: " + ", ".join(rule.implements))
+        out.append("")
+    if rule.references:
+        out.append("References:")
+        out += [f"  {r}" for r in rule.references]
+        out.append("")
+    return "\n".join(out)
+
+
+def cmd_model(args) -> int:
+    import json
+
+    from checks.discover import discover
+    from checks.scan import build_model, parse_file
+
+    paths = _check_paths(args.paths)
+    files, problems = discover(paths, args.exclude)
+    entities, found = build_model([parse_file(f) for f in files], paths)
+    problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
+    doc = {
+        "version": 1,
+        "tool": {"name": "eks-checks", "version": __version__},
+        "entities": [e.to_json() for e in entities],
+        "problems": [p.to_json() for p in problems],
+    }
+    _write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", args.output)
+    return EXIT_ERROR if any(p.level == "error" for p in problems) else EXIT_OK
+
+
+def cmd_validate_policies(args) -> int:
+    from pathlib import Path
+
+    from checks.rules import RuleError, load_file
+
+    failed = 0
+    count = 0
+    for directory in args.directories:
+        path = Path(directory)
+        if not path.is_dir():
+            raise UsageError(f"{directory}: not a directory")
+        for f in sorted(path.iterdir()):
+            if f.suffix not in (".yaml", ".yml"):
+                continue
+            count += 1
+            try:
+                load_file(f, validate=True)
+            except RuleError as exc:
+                failed += 1
+                print(f"{exc}", file=sys.stderr)
+    print(f"{count - failed} of {count} rule files valid")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+COMMANDS = {
+    "scan": cmd_scan,
+    "rules": cmd_rules,
+    "explain": cmd_explain,
+    "model": cmd_model,
+    "validate-policies": cmd_validate_policies,
+}

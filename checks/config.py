@@ -1,0 +1,73 @@
+"""Configuration: `.eks-checks.yaml` (or `--config FILE`), validated by a JSON Schema.
+
+Precedence: the file < the command line. Unknown keys are an error that names them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = ".eks-checks.yaml"
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message names the file and the path."""
+
+
+@dataclass
+class Config:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    fail_on: str = "low"
+    exclude: list[str] = field(default_factory=list)
+    policy_dirs: list[str] = field(default_factory=list)
+    max_file_size: int = 5_000_000
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = ""
+
+
+def load(path: str | None) -> Config:
+    """The configuration from `path`, or from `.eks-checks.yaml` in the working directory."""
+    if path is None:
+        if not os.path.isfile(DEFAULT_FILE):
+            return Config()
+        path = DEFAULT_FILE
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if data is None:
+        data = {}
+    _validate(path, data)
+    base = os.path.dirname(os.path.abspath(path))
+    config = Config(**{k: v for k, v in data.items()}, source=path)
+    config.policy_dirs = [os.path.join(base, d) for d in config.policy_dirs]
+    return config
+
+
+def _validate(path: str, data: Any) -> None:
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data),
+        key=lambda e: (-len(e.absolute_path), e.message),
+    )
+    if errors:
+        err = errors[0]
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        raise ConfigError(f"{path}: {where}: {err.message}")

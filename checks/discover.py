@@ -1,0 +1,105 @@
+"""Discover: walk the given paths and classify each file by its extension.
+
+Never follows directory symlinks (no loops); a dangling link, an unreadable file or a file
+over the size limit is a `Problem` naming the file, and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass
+
+from checks.model import Problem
+
+SKIP_DIRS = {".git", ".terraform", "node_modules", ".eks-checks-cache", "__pycache__"}
+EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+DEFAULT_MAX_BYTES = 5_000_000
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # as the filesystem knows it
+    display: str  # relative to the working directory when possible, with `/`
+    kind: str
+
+
+def display_path(path: str) -> str:
+    rel = os.path.relpath(path)
+    if rel.startswith(".."):
+        rel = os.path.abspath(path)
+    return rel.replace(os.sep, "/")
+
+
+def classify(path: str) -> str | None:
+    name = path.lower()
+    if name.endswith(".tf.json"):
+        return None  # Terraform JSON syntax is not read yet; not a policy or manifest either
+    return EXTENSIONS.get(os.path.splitext(name)[1])
+
+
+def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFile], list[Problem]]:
+    files: list[SourceFile] = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
+
+    def excluded(display: str) -> bool:
+        return any(
+            fnmatch.fnmatch(display, pat) or fnmatch.fnmatch(display, pat.rstrip("/") + "/*")
+            for pat in excludes
+        )
+
+    def add(path: str) -> None:
+        display = display_path(path)
+        if display in seen or excluded(display):
+            return
+        kind = classify(path)
+        if kind is None:
+            return
+        if os.path.islink(path) and not os.path.exists(path):
+            problems.append(Problem(display, "dangling symbolic link"))
+            return
+        if os.path.isdir(path):
+            return  # e.g. a directory named x.tf
+        seen.add(display)
+        files.append(SourceFile(path, display, kind))
+
+    for root in paths:
+        if os.path.isfile(root) or os.path.islink(root) and not os.path.isdir(root):
+            add(root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(
+            Problem(display_path(e.filename or root), f"cannot read directory: {e.strerror}")
+        )):
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in SKIP_DIRS
+                and not os.path.islink(os.path.join(dirpath, d))
+                and not excluded(display_path(os.path.join(dirpath, d)))
+            )
+            for name in sorted(filenames):
+                add(os.path.join(dirpath, name))
+    files.sort(key=lambda f: f.display)
+    return files, problems
+
+
+def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:
+    """(text, None) or (None, reason). A BOM is dropped and CRLF becomes LF."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            return None, f"skipped: {size} bytes is over the {max_bytes}-byte limit (--max-file-size)"
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if b"\x00" in data:
+        return None, "binary file (contains NUL bytes)"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, f"not valid UTF-8 (line {line}, byte {exc.start})"
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, None

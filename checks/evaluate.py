@@ -1,0 +1,246 @@
+"""Evaluate: test each rule's condition tree over the entities of its kind.
+
+Logic is three-valued: True, False, or None for unknown. A comparison with an `Unknown`
+value is unknown; a rule fires only on a definite True; unknown results are counted so that
+users can see what was not checked (`--show-unknown`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from checks.model import Entity, Finding, Location, Unknown
+from checks.rules import Rule
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REGEX_CACHE: dict[str, re.Pattern] = {}
+_MISSING = object()
+
+
+@dataclass
+class Skipped:
+    """An evaluation that could not be decided because a value was unknown."""
+
+    rule_id: str
+    entity_key: str
+    location: Location
+    reasons: list[str] = field(default_factory=list)
+
+
+def evaluate(
+    rules: Iterable[Rule], entities: list[Entity], params: dict[str, dict] | None = None
+) -> tuple[list[Finding], list[Skipped]]:
+    by_kind: dict[str, list[Entity]] = {}
+    for e in entities:
+        by_kind.setdefault(e.kind, []).append(e)
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    for rule in rules:
+        rule_params = {**rule.params, **((params or {}).get(rule.id) or {})}
+        for kind in rule.entity:
+            for entity in by_kind.get(kind, ()):
+                reasons: list[str] = []
+                verdict = _test(rule.when, entity.fields, rule_params, reasons)
+                if verdict is True:
+                    findings.append(_finding(rule, entity, rule_params))
+                elif verdict is None:
+                    skipped.append(Skipped(rule.id, entity.key, entity.location, reasons))
+    return findings, skipped
+
+
+def _finding(rule: Rule, entity: Entity, params: dict) -> Finding:
+    location = entity.location
+    for name in rule.location:
+        if name in entity.field_lines:
+            start, end = entity.field_lines[name]
+            location = Location(location.file, start, max(start, end))
+            break
+    return Finding(
+        rule_id=rule.id,
+        slug=rule.slug,
+        severity=rule.severity,
+        title=rule.title,
+        message=format_message(rule.message, entity.fields, params),
+        location=location,
+        entity_key=entity.key,
+        remediation=rule.remediation.strip(),
+        references=list(rule.references),
+    )
+
+
+def format_message(template: str, fields: dict, params: dict) -> str:
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        if name in fields:
+            return display(fields[name])
+        if name in params:
+            return display(params[name])
+        return m.group(0)
+
+    return _PLACEHOLDER.sub(repl, template)
+
+
+def display(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.text
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(display(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {display(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _lookup(context: Any, path: str | None) -> Any:
+    if path is None:
+        return context
+    value = context
+    for part in path.split("."):
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def _operand(value: Any, params: dict) -> Any:
+    if isinstance(value, dict) and "param" in value:
+        return params[value["param"]]
+    return value
+
+
+def _and(results: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for r in results:
+        if r is False:
+            return False
+        if r is None:
+            unknown = True
+    return None if unknown else True
+
+
+def _or(results: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for r in results:
+        if r is True:
+            return True
+        if r is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _not(result: bool | None) -> bool | None:
+    return None if result is None else not result
+
+
+def _test(cond: dict, context: Any, params: dict, reasons: list[str]) -> bool | None:
+    if "all" in cond:
+        return _and(_test(c, context, params, reasons) for c in cond["all"])
+    if "any" in cond:
+        return _or(_test(c, context, params, reasons) for c in cond["any"])
+    if "not" in cond:
+        return _not(_test(cond["not"], context, params, reasons))
+    value = _lookup(context, cond.get("field"))
+    for quantifier in ("any_item", "no_item", "every_item"):
+        if quantifier in cond:
+            return _quantify(quantifier, cond[quantifier], value, params, reasons)
+    if "exists" in cond:
+        return value is not None
+    if "missing" in cond:
+        return value is None
+    if isinstance(value, Unknown):
+        reasons.append(value.reason)
+        return None
+    for op, raw in cond.items():
+        if op == "field":
+            continue
+        result = _compare(op, value, _operand(raw, params))
+        if result is None:
+            unknowns = [v for v in value if isinstance(v, Unknown)] if isinstance(value, list) else []
+            reasons.extend(u.reason for u in unknowns[:1])
+        return result
+    return None
+
+
+def _quantify(quantifier: str, sub: dict, value: Any, params: dict, reasons: list[str]) -> bool | None:
+    if isinstance(value, Unknown):
+        reasons.append(value.reason)
+        return None
+    items = value if isinstance(value, list) else ([] if value is None else [value])
+    results = []
+    for item in items:
+        if isinstance(item, Unknown):
+            reasons.append(item.reason)
+            results.append(None)
+        else:
+            results.append(_test(sub, item, params, reasons))
+    if quantifier == "any_item":
+        return _or(results)
+    if quantifier == "no_item":
+        return _not(_or(results))
+    return _and(results)
+
+
+def _member(needle: Any, haystack: Any) -> bool | None:
+    """Three-valued membership: a needle not among the known items of a list holding
+    unknown items is unknown."""
+    if isinstance(haystack, (list, tuple)):
+        if any(not isinstance(h, Unknown) and h == needle for h in haystack):
+            return True
+        return None if any(isinstance(h, Unknown) for h in haystack) else False
+    if isinstance(haystack, str):
+        return str(needle) in haystack
+    return False
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _compare(op: str, value: Any, operand: Any) -> bool | None:
+    if op == "equals":
+        return value == operand
+    if op == "not_equals":
+        return value != operand
+    if op == "in":
+        return value in (operand or [])
+    if op == "not_in":
+        return value not in (operand or [])
+    if op == "contains":
+        return _member(operand, value)
+    if op == "contains_any":
+        return _or(_member(o, value) for o in operand)
+    if op == "contains_all":
+        return _and(_member(o, value) for o in operand)
+    if op in ("greater_than", "less_than"):
+        left, right = _number(value), _number(operand)
+        if left is None or right is None:
+            return False
+        return left > right if op == "greater_than" else left < right
+    if op == "matches":
+        if value is None:
+            return False
+        pattern = _REGEX_CACHE.get(operand)
+        if pattern is None:
+            pattern = _REGEX_CACHE[operand] = re.compile(operand)
+        return pattern.search(str(value)) is not None
+    if op == "empty":
+        is_empty = value is None or (hasattr(value, "__len__") and len(value) == 0)
+        return is_empty if operand else not is_empty
+    raise ValueError(f"unknown operator {op}")

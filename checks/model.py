@@ -1,0 +1,222 @@
+"""The normalized model: entities, their locations, unknown values, problems and findings.
+
+Every stage after parsing speaks these types. Values inside `Entity.fields` are plain JSON-like
+Python values, or `Unknown` when the checker cannot know them (an unresolved `var.x`, a module
+output). A field whose value came from an AWS or Kubernetes default is listed in
+`Entity.defaulted` with the default's origin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Unknown:
+    """A value the checker cannot know. `text` is how it was written (e.g. `${var.x}`),
+    `reason` says why it is unknown, `ref` names a Terraform object it refers to, if any."""
+
+    __slots__ = ("reason", "text", "ref")
+
+    def __init__(self, reason: str, text: str = "", ref: str | None = None) -> None:
+        self.reason = reason
+        self.text = text or reason
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return f"Unknown({self.text!r})"
+
+    def __reduce__(self):  # picklable for worker processes
+        return (Unknown, (self.reason, self.text, self.ref))
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+class LDict(dict):
+    """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
+    and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks."""
+
+    __slots__ = ("line", "end_line", "key_lines")
+
+    def __init__(self, *args: Any, line: int = 0, end_line: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = line
+        self.end_line = end_line or line
+        self.key_lines: dict[Any, tuple[int, int]] = {}
+
+    def __reduce__(self):
+        return (_rebuild_ldict, (dict(self), self.line, self.end_line, self.key_lines))
+
+    def span(self, key: Any) -> tuple[int, int]:
+        return self.key_lines.get(key, (self.line, self.end_line))
+
+
+def _rebuild_ldict(items: dict, line: int, end_line: int, key_lines: dict) -> LDict:
+    d = LDict(items, line=line, end_line=end_line)
+    d.key_lines = key_lines
+    return d
+
+
+class LList(list):
+    """A list that remembers its lines and each item's lines (`item_lines[i]`)."""
+
+    __slots__ = ("line", "end_line", "item_lines")
+
+    def __init__(self, *args: Any, line: int = 0, end_line: int = 0) -> None:
+        super().__init__(*args)
+        self.line = line
+        self.end_line = end_line or line
+        self.item_lines: list[tuple[int, int]] = []
+
+    def __reduce__(self):
+        return (_rebuild_llist, (list(self), self.line, self.end_line, self.item_lines))
+
+    def span(self, index: int) -> tuple[int, int]:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return (self.line, self.end_line)
+
+
+def _rebuild_llist(items: list, line: int, end_line: int, item_lines: list) -> LList:
+    items_list = LList(items, line=line, end_line=end_line)
+    items_list.item_lines = item_lines
+    return items_list
+
+
+def span_of(value: Any, default: tuple[int, int]) -> tuple[int, int]:
+    line = getattr(value, "line", 0)
+    if line:
+        return (line, getattr(value, "end_line", line) or line)
+    return default
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    start_line: int
+    end_line: int
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "start_line": self.start_line, "end_line": self.end_line}
+
+
+@dataclass
+class Entity:
+    """One thing a rule can look at (a cluster, a trust statement, a ServiceAccount...)."""
+
+    kind: str
+    key: str
+    origin: str
+    location: Location
+    fields: dict[str, Any] = field(default_factory=dict)
+    # field name -> where the default comes from ("AWS default", "Kubernetes default")
+    defaulted: dict[str, str] = field(default_factory=dict)
+    # field name -> (start_line, end_line) of the attribute that set it
+    field_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # relation name -> entity keys, filled by the link stage
+    links: dict[str, list[str]] = field(default_factory=dict)
+
+    def set(
+        self,
+        name: str,
+        value: Any,
+        span: tuple[int, int] | None = None,
+        default: str | None = None,
+    ) -> None:
+        """Set a field; `default` names the default's origin when the input said nothing."""
+        self.fields[name] = value
+        if span and span[0]:
+            self.field_lines[name] = span
+        if default:
+            self.defaulted[name] = default
+
+    def span(self, name: str) -> tuple[int, int]:
+        return self.field_lines.get(name, (self.location.start_line, self.location.end_line))
+
+    def to_json(self) -> dict:
+        known: dict[str, Any] = {}
+        unknown: dict[str, str] = {}
+        for name, value in self.fields.items():
+            if isinstance(value, Unknown):
+                unknown[name] = value.text
+            else:
+                known[name] = to_plain(value)
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "key": self.key,
+            "origin": self.origin,
+            "location": self.location.to_json(),
+            "fields": known,
+        }
+        if unknown:
+            out["unknown"] = unknown
+        if self.defaulted:
+            out["defaulted"] = dict(self.defaulted)
+        if self.field_lines:
+            out["field_lines"] = {k: list(v) for k, v in self.field_lines.items()}
+        if self.links:
+            out["links"] = {k: list(v) for k, v in self.links.items()}
+        return out
+
+
+def to_plain(value: Any) -> Any:
+    """A JSON-ready copy: unknown values inside containers become `{"unknown": text}`."""
+    if isinstance(value, Unknown):
+        return {"unknown": value.text}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that could not be read or parsed (level `error`), or was skipped (`note`)."""
+
+    file: str
+    message: str
+    line: int = 0
+    level: str = "error"
+
+    def to_json(self) -> dict:
+        out = {"file": self.file, "level": self.level, "message": self.message}
+        if self.line:
+            out["line"] = self.line
+        return out
+
+
+@dataclass
+class Related:
+    """Another place that explains a finding (the binding that grants cluster-admin...)."""
+
+    location: Location
+    message: str
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    slug: str
+    severity: str
+    title: str
+    message: str
+    location: Location
+    entity_key: str
+    remediation: str = ""
+    references: list[str] = field(default_factory=list)
+    related: list[Related] = field(default_factory=list)
+    suppressed: str | None = None  # the reason, when an inline or config suppression applies
+
+    def sort_key(self) -> tuple:
+        return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across edits that move lines: rule, entity and file, never the line."""
+        import hashlib
+
+        text = f"{self.rule_id}\0{self.entity_key}\0{self.location.file}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""Normalize: turn parsed documents into model entities with defaults applied."""

@@ -1,0 +1,158 @@
+"""The aws-auth ConfigMap -> `aws_auth_document` + one `identity_mapping` per entry.
+
+`mapRoles`, `mapUsers` and `mapAccounts` are YAML *strings* holding lists; they are parsed
+with the same safe loader as any input, and every entry keeps its own lines in the file.
+What would make the mapping not work (EKS504) is collected as `problems`, never raised.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from checks.model import Entity, LDict, Location, Problem, Unknown
+from checks.parse import ParseError
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)$")
+USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+$")
+ACCOUNT = re.compile(r"^\d{12}$")
+NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
+_MAPS = (("mapRoles", "role", "rolearn"), ("mapUsers", "user", "userarn"))
+
+
+def normalize_config_map(
+    file: str, doc: Any, data: Any, *, key_prefix: str, origin: str = "kubernetes",
+    structured_ok: bool = False,
+) -> tuple[list[Entity], list[Problem]]:
+    """Entities for one aws-auth ConfigMap. `structured_ok`: Terraform may give the maps as
+    `yamlencode([...])`, a list structure rather than a string."""
+    line = getattr(doc, "line", 0) or 1
+    document = Entity(
+        kind="aws_auth_document",
+        key=key_prefix,
+        origin=origin,
+        location=Location(file, line, getattr(doc, "end_line", line) or line),
+    )
+    document.set("name", "aws-auth")
+    problems: list[str] = []
+    entities: list[Entity] = [document]
+    accounts: list = []
+    seen: dict[str, int] = {}
+    if not isinstance(data, dict):
+        data = LDict()
+    for map_key, principal_type, arn_key in _MAPS + (("mapAccounts", "account", None),):
+        if map_key not in data:
+            continue
+        key_span = data.key_lines.get(map_key) if isinstance(data, LDict) else None
+        key_line = key_span[0] if key_span else line
+        items, problem, problem_at = _load_map(data[map_key], key_line, structured_ok)
+        if problem:
+            problems.append(f"{map_key} {problem}")
+            document.field_lines.setdefault("problems", (problem_at, problem_at))
+            continue
+        if map_key == "mapAccounts":
+            accounts = list(items)
+            if key_span:
+                document.field_lines["accounts"] = key_span
+            continue
+        for index, item in enumerate(items):
+            entities.append(
+                _entry(file, item, items, index, map_key, principal_type, arn_key, key_prefix,
+                       origin, seen, key_line)
+            )
+    document.set("accounts", accounts, span=document.field_lines.get("accounts"))
+    document.set("problems", problems, span=document.field_lines.get("problems"))
+    return entities, []
+
+
+def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str, int]:
+    """The entries of one map*, or a problem and its line."""
+    if isinstance(value, Unknown):
+        return [], "", 0
+    if isinstance(value, list):
+        if structured_ok:
+            return value, "", 0
+        return [], "must be a YAML string holding a list, not a list", key_line
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        return [], f"must be a YAML string holding a list, not {kind}", key_line
+    from checks.parse.yamlsafe import load_all
+
+    # a `|` block starts on the line after the key; a one-line string on the key's line
+    offset = getattr(value, "line", 0) - 1 if getattr(value, "line", 0) else (
+        key_line if "\n" in value.strip("\n") or value.endswith("\n") else key_line - 1
+    )
+    try:
+        docs = load_all(str(value), line_offset=offset)
+    except ParseError as exc:
+        return [], f"is not valid YAML: {exc.message}", exc.line or key_line
+    if not docs or docs[0] is None:
+        return [], "", 0
+    if len(docs) > 1 or not isinstance(docs[0], list):
+        return [], "is not a YAML list", key_line
+    return docs[0], "", 0
+
+
+def _entry(
+    file: str, item: Any, items: list, index: int, map_key: str, principal_type: str,
+    arn_key: str, key_prefix: str, origin: str, seen: dict[str, int], key_line: int,
+) -> Entity:
+    span = items.span(index) if hasattr(items, "span") else (key_line, key_line)
+    if not span[0]:
+        span = (key_line, key_line)
+    e = Entity(
+        kind="identity_mapping",
+        key=f"{key_prefix}/{map_key}[{index}]",
+        origin=origin,
+        location=Location(file, *span),
+    )
+    e.set("source", "aws-auth")
+    e.set("map", map_key)
+    e.set("principal_type", principal_type)
+    problems: list[str] = []
+    if not isinstance(item, dict):
+        e.set("principal_arn", None)
+        e.set("username", None)
+        e.set("groups", [])
+        e.set("role_path", None)
+        e.set("problems", [f"{map_key} entry is not a mapping"])
+        return e
+    arn = item.get(arn_key)
+    e.set("principal_arn", arn, span=_span(item, arn_key))
+    username = item.get("username")
+    e.set("username", username, span=_span(item, "username"))
+    groups = item.get("groups", [])
+    e.set("groups", groups if isinstance(groups, list) else [], span=_span(item, "groups"))
+    role_path = None
+    if arn is None:
+        problems.append(f"{arn_key} is missing")
+    elif isinstance(arn, Unknown) or (isinstance(arn, str) and "${" in arn):
+        pass
+    elif not isinstance(arn, str):
+        problems.append(f"{arn_key} is not a string")
+    else:
+        pattern = ROLE_ARN if principal_type == "role" else USER_ARN
+        match = pattern.match(arn)
+        if not match:
+            problems.append(f"{arn_key} {arn!r} is not a valid IAM {principal_type} ARN")
+        elif principal_type == "role":
+            role_path = match.group("path") or ""
+            e.set("role_name", match.group("name"))
+        if isinstance(arn, str):
+            if arn in seen:
+                problems.append(f"{arn} is mapped twice (also at line {seen[arn]})")
+            else:
+                seen[arn] = e.location.start_line
+    e.set("role_path", role_path)
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        problems.append("groups is not a list of strings")
+    elif username == NODE_USERNAME and "system:nodes" not in groups:
+        problems.append("a node role mapping lacks group system:nodes")
+    e.set("problems", problems)
+    return e
+
+
+def _span(node: Any, key: str) -> tuple[int, int] | None:
+    if isinstance(node, LDict) and key in node.key_lines:
+        return node.key_lines[key]
+    return None

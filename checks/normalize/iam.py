@@ -1,0 +1,352 @@
+"""IAM policy documents -> `trust_statement` entities.
+
+Every spelling of a trust policy (bare JSON, `get-role` output, authorization details,
+Terraform `jsonencode`, heredoc, `file()`, `aws_iam_policy_document`) arrives here as one
+Python structure; the IAM semantics rules need are computed once, as named fields.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any
+
+from checks.model import Entity, Location, LDict, Problem, Unknown, span_of
+from checks.parse import ParseError
+
+ASSUME_ACTIONS = (
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:AssumeRoleWithSAML",
+)
+TAG_SESSION = "sts:TagSession"
+# Operators under which a value is compared literally (a `*` in the value is just a `*`).
+_LITERAL_OPS = {"stringequals", "stringequalsignorecase", "arnequals"}
+_LIKE_OPS = {"stringlike", "arnlike"}
+_GITHUB_PINNED = re.compile(r"^repo:[^*?/:]+/[^*?/:]+(:.*)?$", re.IGNORECASE)
+
+
+class PolicyText(str):
+    """A policy written as text inside another file: where its first line sits."""
+
+    file: str = ""
+    line: int = 0
+
+
+def load_policy(policy: Any) -> Any:
+    """A policy given as JSON text becomes a structure with lines; anything else passes."""
+    if isinstance(policy, str):
+        from checks.parse.jsonpos import load
+
+        offset = getattr(policy, "line", 1) - 1 if getattr(policy, "line", 0) else 0
+        return load(str(policy), line_offset=offset)
+    return policy
+
+
+def trust_statements(
+    policy: Any,
+    *,
+    key: str,
+    origin: str,
+    file: str,
+    span: tuple[int, int],
+    role_name: Any,
+    role_arn: Any = None,
+    role_ref: str | None = None,
+    source: str = "",
+) -> tuple[list[Entity], list[Problem]]:
+    """One entity per Allow statement that lets someone assume the role."""
+    if isinstance(policy, PolicyText) and policy.file:
+        file = policy.file
+    if isinstance(policy, str) and not policy.strip():
+        return [], []  # an empty policy trusts nobody (and Terraform refuses it at plan time)
+    try:
+        doc = load_policy(policy)
+    except ParseError as exc:
+        line = exc.line if getattr(policy, "line", 0) else span[0]
+        name = _text(role_name)
+        return [], [Problem(file, f"trust policy of role {name}: {exc.message}", line)]
+    if isinstance(doc, Unknown) or not isinstance(doc, dict):
+        return [], []
+    statements = doc.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return [], []
+    entities = []
+    for index, stmt in enumerate(statements):
+        if not isinstance(stmt, dict):
+            continue
+        effect = stmt.get("Effect")
+        if not isinstance(effect, str) or effect.lower() != "allow":
+            continue
+        granted = _granted_actions(stmt)
+        if granted == []:
+            continue
+        stmt_span = span_of(stmt, span)
+        entity = Entity(
+            kind="trust_statement",
+            key=f"{key}/statement[{index}]",
+            origin=origin,
+            location=Location(file, *stmt_span),
+        )
+        entity.set("role_name", role_name if role_name is not None else Unknown("no role name"))
+        entity.set("role_arn", role_arn if role_arn is not None else Unknown("role ARN not known"))
+        if role_ref:
+            entity.set("role_ref", role_ref)
+        entity.set("policy_source", source)
+        entity.set("sid", stmt.get("Sid", ""))
+        entity.set("statement_index", index)
+        entity.set("actions", _as_list(stmt.get("Action", stmt.get("NotAction", []))))
+        entity.set("granted_actions", granted)
+        _principals(entity, stmt)
+        _conditions(entity, stmt)
+        entities.append(entity)
+    return entities, []
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)
+    return [value]
+
+
+def _granted_actions(stmt: dict) -> Any:
+    """The sts actions (of ASSUME_ACTIONS + TagSession) the statement allows; Unknown if
+    its actions cannot be known."""
+    wanted = ASSUME_ACTIONS + (TAG_SESSION,)
+    if "NotAction" in stmt:
+        patterns = _as_list(stmt["NotAction"])
+        if any(isinstance(p, Unknown) for p in patterns):
+            return Unknown("NotAction not known")
+        excluded = {a for a in wanted for p in patterns if _action_matches(str(p), a)}
+        granted = [a for a in wanted if a not in excluded]
+    else:
+        patterns = _as_list(stmt.get("Action"))
+        if any(isinstance(p, Unknown) or "${" in str(p) for p in patterns):
+            return Unknown("Action not known")
+        granted = [a for a in wanted if any(_action_matches(str(p), a) for p in patterns)]
+    if not any(a in granted for a in ASSUME_ACTIONS):
+        return []
+    return granted
+
+
+def _action_matches(pattern: str, action: str) -> bool:
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def _principals(entity: Entity, stmt: dict) -> None:
+    aws: list = []
+    service: list = []
+    federated: list = []
+    any_principal = False
+    if "NotPrincipal" in stmt:
+        # Allow with NotPrincipal admits everyone but the few it names
+        any_principal = True
+        principal = stmt["NotPrincipal"]
+    else:
+        principal = stmt.get("Principal")
+    if principal == "*":
+        any_principal = True
+    elif isinstance(principal, dict):
+        for ptype, values in principal.items():
+            values = _as_list(values)
+            kind = str(ptype).lower()
+            if kind == "aws":
+                aws.extend(values)
+                if any(v == "*" for v in values):
+                    any_principal = True
+            elif kind == "service":
+                service.extend(v.lower() if isinstance(v, str) else v for v in values)
+            elif kind == "federated":
+                federated.extend(values)
+    elif isinstance(principal, Unknown):
+        entity.set("principal_any", Unknown("Principal not known", principal.text))
+    if "principal_any" not in entity.fields:
+        entity.set("principal_any", any_principal)
+    entity.set("principal_text", _principal_text(principal))
+    entity.set("principals_aws", [_unknown_if_template(v) for v in aws])
+    entity.set("principals_service", service)
+    entity.set("principals_federated", [_unknown_if_template(v) for v in federated])
+    entity.set("federated_kinds", [federated_kind(v) for v in federated])
+
+
+def _principal_text(principal: Any) -> str:
+    if isinstance(principal, dict):
+        parts = []
+        for k, v in principal.items():
+            values = ", ".join(_text(x) for x in _as_list(v))
+            parts.append(f"{k}: {values}")
+        return "; ".join(parts)
+    return _text(principal)
+
+
+def _text(value: Any) -> str:
+    return value.text if isinstance(value, Unknown) else str(value)
+
+
+def _unknown_if_template(value: Any) -> Any:
+    if isinstance(value, str) and "${" in value:
+        return Unknown(f"{value} is not resolved", value)
+    return value
+
+
+def federated_kind(value: Any) -> Any:
+    """What a Federated principal is: eks_oidc, github, cognito, saml, oidc (any other web
+    identity provider), or Unknown."""
+    text = value.text if isinstance(value, Unknown) else str(value)
+    low = text.lower()
+    if "token.actions.githubusercontent.com" in low:
+        return "github"
+    if (
+        "oidc.eks." in low
+        or "identity[0].oidc[0].issuer" in low
+        or re.search(r"module\.[\w-]+\.(cluster_)?oidc_provider(_arn)?", low)
+    ):
+        # a cluster's issuer URL, or a terraform-aws-eks module's oidc_provider_arn output
+        return "eks_oidc"
+    if "cognito-identity.amazonaws.com" in low:
+        return "cognito"
+    if ":saml-provider/" in low:
+        return "saml"
+    if isinstance(value, Unknown) or "${" in text:
+        return Unknown(f"federated principal {text} is not resolved", text)
+    return "oidc"
+
+
+def _conditions(entity: Entity, stmt: dict) -> None:
+    conditions: list[dict] = []
+    block = stmt.get("Condition")
+    if isinstance(block, dict):
+        for operator, tests in block.items():
+            if not isinstance(tests, dict):
+                continue
+            for key, values in tests.items():
+                conditions.append(
+                    {
+                        "operator": str(operator),
+                        "key": _text(key).lower(),
+                        "values": [_unknown_if_template(v) for v in _as_list(values)],
+                    }
+                )
+    elif isinstance(block, Unknown):
+        entity.set("conditions", Unknown("Condition not known", block.text))
+    if "conditions" not in entity.fields:
+        entity.set("conditions", conditions, span=_span(stmt, "Condition"))
+    entity.set("has_condition", bool(conditions) or isinstance(block, Unknown))
+    entity.set("condition_keys", sorted({c["key"] for c in conditions}))
+    entity.set("condition_key_suffixes", sorted({c["key"].rsplit(":", 1)[-1] for c in conditions}))
+
+    subs = [c for c in conditions if c["key"].endswith(":sub") and _positive(c["operator"])]
+    auds = [c for c in conditions if c["key"].endswith(":aud") and _positive(c["operator"])]
+    entity.set("sub_values", [v for c in subs for v in c["values"]])
+    entity.set("sub_scope", _sub_scope(subs))
+    entity.set("aud_values", [v for c in auds for v in c["values"]])
+    entity.set("github_repo_pinned", _github_pinned(subs))
+
+
+def _span(stmt: Any, key: str) -> tuple[int, int] | None:
+    if isinstance(stmt, LDict) and key in stmt.key_lines:
+        return stmt.key_lines[key]
+    return None
+
+
+def base_operator(operator: str) -> str:
+    """`ForAnyValue:StringLikeIfExists` -> `stringlike`."""
+    op = operator.split(":")[-1].lower()
+    return op[: -len("ifexists")] if op.endswith("ifexists") else op
+
+
+def _positive(operator: str) -> bool:
+    """Operators that narrow who matches (StringNotEquals and friends do not pin a subject)."""
+    op = base_operator(operator)
+    return op in _LITERAL_OPS or op in _LIKE_OPS
+
+
+def is_wildcard(operator: str, value: Any) -> bool:
+    return base_operator(operator) in _LIKE_OPS and ("*" in str(value) or "?" in str(value))
+
+
+def _sub_scope(subs: list[dict]) -> Any:
+    """none: no subject condition; scoped: some subject condition admits only literal
+    subjects; wildcard: every subject condition admits a pattern."""
+    if not subs:
+        return "none"
+    unknown = None
+    for cond in subs:
+        values = cond["values"]
+        if any(isinstance(v, Unknown) for v in values):
+            unknown = next(v for v in values if isinstance(v, Unknown))
+            continue
+        if values and not any(is_wildcard(cond["operator"], v) for v in values):
+            return "scoped"
+    if unknown is not None:
+        return Unknown(f"subject condition value {unknown.text} is not resolved", unknown.text)
+    return "wildcard"
+
+
+def _github_pinned(subs: list[dict]) -> Any:
+    """True when some subject condition pins both owner and repository in every value."""
+    unknown = None
+    for cond in subs:
+        values = cond["values"]
+        if any(isinstance(v, Unknown) for v in values):
+            unknown = next(v for v in values if isinstance(v, Unknown))
+            continue
+        if values and all(
+            not is_wildcard(cond["operator"], v) or _GITHUB_PINNED.match(str(v)) for v in values
+        ):
+            return True
+    if unknown is not None:
+        return Unknown(f"subject condition value {unknown.text} is not resolved", unknown.text)
+    return False
+
+
+
+def is_iam_document(doc: Any) -> bool:
+    """A bare policy, `get-role` output, `list-roles` or authorization-details output."""
+    return isinstance(doc, dict) and (
+        "Statement" in doc
+        or isinstance(doc.get("Role"), dict)
+        or isinstance(doc.get("Roles"), list)
+        or isinstance(doc.get("RoleDetailList"), list)
+    )
+
+
+def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
+    """Trust statements of one IAM JSON file, whichever of the CLI's shapes it has."""
+    if "Statement" in doc:
+        span = (getattr(doc, "line", 1), getattr(doc, "end_line", 1))
+        return trust_statements(
+            doc, key=f"iam:{file}", origin="iam", file=file, span=span,
+            role_name=Unknown("a bare policy document names no role", file),
+            source="policy document",
+        )
+    roles: list = []
+    if isinstance(doc.get("Role"), dict):
+        roles, source = [doc["Role"]], "get-role"
+    elif isinstance(doc.get("Roles"), list):
+        roles, source = doc["Roles"], "list-roles"
+    else:
+        roles, source = doc["RoleDetailList"], "get-account-authorization-details"
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    for role in roles:
+        if not isinstance(role, dict) or "AssumeRolePolicyDocument" not in role:
+            continue
+        policy = role["AssumeRolePolicyDocument"]
+        if isinstance(policy, str) and policy.startswith("%7B"):
+            from urllib.parse import unquote
+
+            policy = unquote(policy)  # the raw API returns the document URL-encoded
+        name = role.get("RoleName")
+        span = role.span("AssumeRolePolicyDocument") if isinstance(role, LDict) else (1, 1)
+        made, found = trust_statements(
+            policy, key=f"iam:{file}:{name}", origin="iam", file=file, span=span,
+            role_name=name, role_arn=role.get("Arn"), source=source,
+        )
+        entities.extend(made)
+        problems.extend(found)
+    return entities, problems

@@ -1,0 +1,153 @@
+"""Kubernetes objects (from YAML or JSON manifests) -> model entities.
+
+Workloads (the pod spec wherever its kind keeps it), ServiceAccounts, Secrets, RBAC objects,
+and the `aws-auth` ConfigMap, with Kubernetes defaults applied (namespace `default`,
+ServiceAccount `default`, projected token lifetime 3600 s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import Entity, LDict, Location, Problem
+from checks.normalize import aws_auth
+
+K8S_DEFAULT = "Kubernetes default"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+DEFAULT_TOKEN_SECONDS = 3600
+
+# kind -> path from the object to its pod spec
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "PodTemplate": ("template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def is_manifest(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("kind"), str) and "apiVersion" in doc
+
+
+def normalize_objects(file: str, docs: list) -> tuple[list[Entity], list[Problem]]:
+    """Entities of every Kubernetes object in a file's documents (`kind: List` expanded)."""
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    stack = list(reversed(docs))
+    while stack:
+        doc = stack.pop()
+        if not is_manifest(doc):
+            continue
+        items = doc.get("items")
+        if doc["kind"].endswith("List") and isinstance(items, list):
+            stack.extend(reversed(items))
+            continue
+        made, found = normalize_object(file, doc)
+        entities.extend(made)
+        problems.extend(found)
+    return entities, problems
+
+
+def _meta(doc: dict) -> tuple[str, str, bool, LDict]:
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        meta = LDict()
+    name = meta.get("name")
+    name = str(name) if name is not None else "(unnamed)"
+    namespace = meta.get("namespace")
+    return name, str(namespace) if namespace else "default", not namespace, meta
+
+
+def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity:
+    name, namespace, ns_defaulted, _meta_map = _meta(doc)
+    line = getattr(doc, "line", 0) or 1
+    entity = Entity(
+        kind=kind,
+        key=f"k8s:{namespace}/{doc['kind']}/{name}",
+        origin=origin,
+        location=Location(file, line, getattr(doc, "end_line", line) or line),
+    )
+    entity.set("object_kind", doc["kind"])
+    entity.set("name", name)
+    entity.set("namespace", namespace, default=K8S_DEFAULT if ns_defaulted else None)
+    return entity
+
+
+def _get(node: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _span(node: Any, key: str) -> tuple[int, int] | None:
+    if isinstance(node, LDict) and key in node.key_lines:
+        return node.key_lines[key]
+    return None
+
+
+def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
+    kind = doc["kind"]
+    if kind in POD_SPEC_PATHS:
+        spec = _get(doc, *POD_SPEC_PATHS[kind])
+        return ([_workload(file, doc, spec)] if isinstance(spec, dict) else []), []
+    if kind == "ServiceAccount":
+        return [_service_account(file, doc)], []
+    if kind == "Secret":
+        entity = _base("secret", file, doc)
+        entity.set("type", doc.get("type", "Opaque"), span=_span(doc, "type"),
+                   default=None if "type" in doc else K8S_DEFAULT)
+        return [entity], []
+    if kind == "ConfigMap":
+        name, namespace, _, _ = _meta(doc)
+        if name == "aws-auth" and namespace == "kube-system":
+            data = doc.get("data")
+            return aws_auth.normalize_config_map(
+                file, doc, data, key_prefix="k8s:kube-system/ConfigMap/aws-auth"
+            )
+    return [], []
+
+
+def _workload(file: str, doc: dict, spec: LDict) -> Entity:
+    e = _base("workload", file, doc)
+    sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
+    sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
+    if sa:
+        e.set("service_account_name", str(sa), span=_span(spec, sa_key))
+    else:
+        e.set("service_account_name", "default", default=K8S_DEFAULT)
+    automount = spec.get("automountServiceAccountToken")
+    e.set("automount", automount if isinstance(automount, bool) else None,
+          span=_span(spec, "automountServiceAccountToken"))
+    e.field_lines.setdefault("pod_spec", (getattr(spec, "line", 0), getattr(spec, "end_line", 0)))
+    expirations = []
+    for volume in spec.get("volumes") or []:
+        sources = _get(volume, "projected", "sources")
+        if not isinstance(sources, list):
+            continue
+        for source in sources:
+            token = _get(source, "serviceAccountToken")
+            if isinstance(token, dict):
+                seconds = token.get("expirationSeconds", DEFAULT_TOKEN_SECONDS)
+                expirations.append(seconds)
+                span = _span(token, "expirationSeconds") or (getattr(token, "line", 0), getattr(token, "end_line", 0))
+                e.field_lines.setdefault("projected_token_expirations", span)
+    e.set("projected_token_expirations", expirations)
+    return e
+
+
+def _service_account(file: str, doc: dict) -> Entity:
+    e = _base("service_account", file, doc)
+    automount = doc.get("automountServiceAccountToken")
+    e.set("automount", automount if isinstance(automount, bool) else None,
+          span=_span(doc, "automountServiceAccountToken"))
+    annotations = _get(doc, "metadata", "annotations")
+    role_arn = annotations.get(ROLE_ARN_ANNOTATION) if isinstance(annotations, dict) else None
+    e.set("role_arn", role_arn, span=_span(annotations, ROLE_ARN_ANNOTATION))
+    return e

@@ -1,0 +1,481 @@
+"""Terraform module directories -> model entities.
+
+All `.tf` files of one directory form a module. Expressions are evaluated inside it:
+`var.x` takes its default, `local.x` its value, `data.aws_iam_policy_document.x.json` the
+policy its blocks describe, `jsonencode`/`file`/heredocs become the same structures. Anything
+that cannot be resolved stays `Unknown` (never a guess).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Callable
+
+from checks.model import Entity, LDict, LList, Location, Problem, Unknown
+from checks.normalize import iam
+from checks.parse.hcl import (
+    Attribute,
+    Block,
+    Call,
+    Heredoc,
+    Lit,
+    ObjectExpr,
+    Opaque,
+    Ref,
+    Template,
+    TupleExpr,
+)
+
+AWS_DEFAULT = "AWS default"
+MAX_DEPTH = 40
+MAX_FILE_BYTES = 2_000_000
+_INTERP = re.compile(r"\$\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\]|\[\"[^\"]*\"\])*)\s*\}")
+
+# Resource types a rule can look at, and the builder that turns each into entities.
+_BUILDERS: dict[str, str] = {
+    "aws_eks_cluster": "_cluster",
+    "aws_launch_template": "_instance_metadata",
+    "aws_launch_configuration": "_instance_metadata",
+    "aws_instance": "_instance_metadata",
+    "aws_iam_role": "_iam_role",
+    "aws_eks_pod_identity_association": "_pod_identity_association",
+}
+
+
+class _Located(str):
+    """A string read from a heredoc or a file: where its first line is."""
+
+    file: str = ""
+    line: int = 0
+
+
+def normalize_module(
+    directory: str,
+    files: dict[str, list[Block]],
+    read_file: Callable[[str], str | None],
+) -> tuple[list[Entity], list[Problem]]:
+    """Entities of one module directory; `files` maps each file's display path to its blocks."""
+    module = Module(directory, files, read_file)
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    for file, blocks in files.items():
+        for block in blocks:
+            if block.type != "resource" or len(block.labels) != 2:
+                continue
+            builder = _BUILDERS.get(block.labels[0])
+            if builder:
+                made, found = getattr(module, builder)(file, block)
+                entities.extend(made)
+                problems.extend(found)
+    return entities, problems
+
+
+class Module:
+    def __init__(self, directory: str, files: dict[str, list[Block]], read_file) -> None:
+        self.directory = directory
+        self.read_file = read_file
+        self.variables: dict[str, Block] = {}
+        self.locals: dict[str, tuple[str, Attribute]] = {}
+        self.resources: dict[tuple[str, str], tuple[str, Block]] = {}
+        self.data: dict[tuple[str, str], tuple[str, Block]] = {}
+        self.stack: list[str] = []
+        for file, blocks in files.items():
+            for block in blocks:
+                if block.type == "variable" and block.labels:
+                    self.variables[block.labels[0]] = block
+                elif block.type == "locals":
+                    for name, attr in block.attributes.items():
+                        self.locals[name] = (file, attr)
+                elif block.type == "resource" and len(block.labels) == 2:
+                    self.resources[(block.labels[0], block.labels[1])] = (file, block)
+                elif block.type == "data" and len(block.labels) == 2:
+                    self.data[(block.labels[0], block.labels[1])] = (file, block)
+
+    # ---- evaluation -------------------------------------------------------------------
+    def eval(self, expr: Any, file: str) -> Any:
+        if len(self.stack) > MAX_DEPTH:
+            return Unknown("references nested too deeply")
+        if isinstance(expr, Lit):
+            return expr.value
+        if isinstance(expr, Template):
+            return self._template(expr, file)
+        if isinstance(expr, Heredoc):
+            text = _Located(self._interpolate(expr.text, file))
+            text.file, text.line = file, expr.content_line
+            return text
+        if isinstance(expr, TupleExpr):
+            items = LList(line=expr.line, end_line=expr.end_line)
+            for item in expr.items:
+                items.append(self.eval(item, file))
+                items.item_lines.append((item.line, item.end_line))
+            return items
+        if isinstance(expr, ObjectExpr):
+            obj = LDict(line=expr.line, end_line=expr.end_line)
+            for key, value, line, end_line in expr.items:
+                if not isinstance(key, str) and not isinstance(key, (int, float)):
+                    key = self.eval(key, file)
+                    key = key.text if isinstance(key, Unknown) else str(key)
+                obj[key] = self.eval(value, file)
+                obj.key_lines[key] = (line, end_line)
+            return obj
+        if isinstance(expr, Ref):
+            return self._ref(expr, file)
+        if isinstance(expr, Call):
+            return self._call(expr, file)
+        if isinstance(expr, Opaque):
+            return Unknown(f"expression {expr.text} is not evaluated", _short(expr.text))
+        return Unknown("unsupported expression")
+
+    def _template(self, expr: Template, file: str) -> Any:
+        if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
+            return self.eval(expr.parts[0], file)
+        out = []
+        unknown = None
+        for part in expr.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            value = self.eval(part, file)
+            if isinstance(value, Unknown):
+                unknown = unknown or value
+                out.append("${" + value.text + "}")
+            elif isinstance(value, bool):
+                out.append("true" if value else "false")
+            elif isinstance(value, (str, int, float)):
+                out.append(str(value))
+            else:
+                unknown = unknown or Unknown("a collection inside a string")
+                out.append("${...}")
+        text = "".join(out)
+        if unknown is not None:
+            return Unknown(unknown.reason, text, unknown.ref)
+        return text
+
+    def _interpolate(self, text: str, file: str) -> str:
+        """Resolve simple `${ref}` in heredoc text; what cannot be resolved stays as written."""
+
+        def repl(m: re.Match) -> str:
+            parts = _split_ref(m.group(1))
+            value = self._ref(Ref(0, 0, parts, m.group(1)), file)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                return str(value)
+            return m.group(0)
+
+        return _INTERP.sub(repl, text) if "${" in text else text
+
+    def _ref(self, ref: Ref, file: str) -> Any:
+        parts = ref.parts
+        root = parts[0]
+        if root == "var" and len(parts) >= 2:
+            block = self.variables.get(str(parts[1]))
+            default = block.attributes.get("default") if block else None
+            if default is None:
+                return Unknown(f"var.{parts[1]} has no default", ref.text)
+            return _traverse(self._enter(f"var.{parts[1]}", default.expr, file), parts[2:], ref)
+        if root == "local" and len(parts) >= 2:
+            found = self.locals.get(str(parts[1]))
+            if found is None:
+                return Unknown(f"local.{parts[1]} is not defined", ref.text)
+            lfile, attr = found
+            return _traverse(self._enter(f"local.{parts[1]}", attr.expr, lfile), parts[2:], ref)
+        if root == "path" and len(parts) == 2 and parts[1] in ("module", "root"):
+            return "."
+        if root == "data" and len(parts) >= 3:
+            dtype, dname = str(parts[1]), str(parts[2])
+            found = self.data.get((dtype, dname))
+            if dtype == "aws_iam_policy_document" and found and parts[3:4] in (["json"], ["minified_json"]):
+                return self._policy_document(*found)
+            return Unknown(f"{ref.text} is not known before apply", ref.text, f"data.{dtype}.{dname}")
+        if root in ("module", "each", "count", "self", "terraform") or len(parts) < 2:
+            target = f"module.{parts[1]}" if root == "module" and len(parts) > 1 else None
+            return Unknown(f"{ref.text} is not known before apply", ref.text, target)
+        rtype, rname = str(root), str(parts[1])
+        found = self.resources.get((rtype, rname))
+        if found is None or len(parts) < 3:
+            return Unknown(f"{ref.text} is not in this module", ref.text, f"{rtype}.{rname}")
+        rfile, block = found
+        if rtype == "aws_iam_openid_connect_provider" and parts[2] == "arn":
+            # the provider's URL tells an EKS cluster's issuer from GitHub's
+            url = self._attr(block, "url", rfile)
+            url_text = url.text if isinstance(url, Unknown) else str(url)
+            return Unknown(f"{ref.text} is computed by AWS", f"{ref.text} (url {url_text})", f"{rtype}.{rname}")
+        attr = block.attributes.get(str(parts[2]))
+        if attr is None:
+            return Unknown(f"{ref.text} is computed by AWS", ref.text, f"{rtype}.{rname}")
+        value = self._enter(f"{rtype}.{rname}.{parts[2]}", attr.expr, rfile)
+        return _traverse(value, parts[3:], ref)
+
+    def _enter(self, name: str, expr: Any, file: str) -> Any:
+        if name in self.stack:
+            return Unknown(f"{name} refers to itself", name)
+        self.stack.append(name)
+        try:
+            return self.eval(expr, file)
+        finally:
+            self.stack.pop()
+
+    def _call(self, call: Call, file: str) -> Any:
+        name = call.name
+        args = [self.eval(a, file) for a in call.args]
+        text = _short(call.text)
+        if any(isinstance(a, Unknown) for a in args) and name not in ("jsonencode", "yamlencode", "concat", "tolist", "toset", "coalesce", "merge", "compact", "distinct", "flatten"):
+            first = next(a for a in args if isinstance(a, Unknown))
+            return Unknown(first.reason, text, first.ref)
+        if name in ("jsonencode", "yamlencode", "tolist", "toset", "tomap") and len(args) == 1:
+            return args[0]  # the structure itself; rules read structures, not JSON text
+        if name == "jsondecode" and len(args) == 1 and isinstance(args[0], str):
+            try:
+                return iam.load_policy(args[0])
+            except Exception:
+                return Unknown("jsondecode of invalid JSON", text)
+        if name == "file" and len(args) == 1 and isinstance(args[0], str):
+            return self._file(args[0], text)
+        if name == "concat":
+            out = LList(line=call.line, end_line=call.end_line)
+            for a in args:
+                if isinstance(a, list):
+                    out.extend(a)
+                else:
+                    out.append(a)
+            return out
+        if name == "flatten" and len(args) == 1 and isinstance(args[0], list):
+            return _flatten(args[0])
+        if name in ("compact", "distinct") and len(args) == 1 and isinstance(args[0], list):
+            seen: list = []
+            for a in args[0]:
+                if name == "compact" and a in ("", None):
+                    continue
+                if name == "distinct" and not isinstance(a, Unknown) and a in seen:
+                    continue
+                seen.append(a)
+            return seen
+        if name == "merge" and all(isinstance(a, dict) for a in args):
+            merged: dict = {}
+            for a in args:
+                merged.update(a)
+            return merged
+        if name == "coalesce":
+            for a in args:
+                if isinstance(a, Unknown):
+                    return a
+                if a not in (None, ""):
+                    return a
+            return None
+        if all(isinstance(a, str) for a in args):
+            if name == "lower" and len(args) == 1:
+                return args[0].lower()
+            if name == "upper" and len(args) == 1:
+                return args[0].upper()
+            if name == "replace" and len(args) == 3 and not args[1].startswith("/"):
+                return args[0].replace(args[1], args[2])
+            if name == "trimprefix" and len(args) == 2:
+                return args[0][len(args[1]) :] if args[0].startswith(args[1]) else args[0]
+            if name == "trimsuffix" and len(args) == 2 and args[1]:
+                return args[0][: -len(args[1])] if args[0].endswith(args[1]) else args[0]
+        if name == "join" and len(args) == 2 and isinstance(args[1], list):
+            if all(isinstance(a, str) for a in args[1]) and isinstance(args[0], str):
+                return args[0].join(args[1])
+        return Unknown(f"{name}() is not evaluated", text)
+
+    def _file(self, path: str, text: str) -> Any:
+        full = os.path.normpath(os.path.join(self.directory, path))
+        content = self.read_file(full)
+        if content is None:
+            return Unknown(f"file {path} could not be read", text)
+        located = _Located(content)
+        located.file, located.line = full, 1
+        return located
+
+    def _policy_document(self, file: str, block: Block) -> Any:
+        """A `data "aws_iam_policy_document"` as the JSON structure it renders."""
+        statements = LList(line=block.line, end_line=block.end_line)
+        for stmt in block.children("statement"):
+            out = LDict(line=stmt.line, end_line=stmt.end_line)
+            effect = self._attr(stmt, "effect", file)
+            out["Effect"] = "Allow" if effect is None else effect
+            for attr, key in (("sid", "Sid"), ("actions", "Action"), ("not_actions", "NotAction")):
+                value = self._attr(stmt, attr, file)
+                if value is not None:
+                    out[key] = value
+            for block_type, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+                principals = stmt.children(block_type)
+                if principals:
+                    merged: dict = {}
+                    for p in principals:
+                        ptype = self._attr(p, "type", file)
+                        ids = self._attr(p, "identifiers", file)
+                        ptype = ptype.text if isinstance(ptype, Unknown) else str(ptype)
+                        ids_list = ids if isinstance(ids, list) else [ids]
+                        if ptype == "*":
+                            merged = "*"  # type: ignore[assignment]
+                            break
+                        merged.setdefault(ptype, []).extend(ids_list)
+                    out[key] = merged
+            conditions = stmt.children("condition")
+            if conditions:
+                cond = LDict(line=conditions[0].line, end_line=conditions[-1].end_line)
+                for c in conditions:
+                    test = self._attr(c, "test", file)
+                    variable = self._attr(c, "variable", file)
+                    values = self._attr(c, "values", file)
+                    test = test.text if isinstance(test, Unknown) else str(test)
+                    variable = variable.text if isinstance(variable, Unknown) else str(variable)
+                    cond.setdefault(test, {})[variable] = values
+                out["Condition"] = cond
+                out.key_lines["Condition"] = (cond.line, cond.end_line)
+            statements.append(out)
+            statements.item_lines.append((stmt.line, stmt.end_line))
+        return LDict({"Version": "2012-10-17", "Statement": statements}, line=block.line, end_line=block.end_line)
+
+    def _attr(self, block: Block, name: str, file: str) -> Any:
+        attr = block.attributes.get(name)
+        return None if attr is None else self.eval(attr.expr, file)
+
+    # ---- builders ---------------------------------------------------------------------
+    def _entity(self, kind: str, file: str, block: Block, suffix: str = "") -> Entity:
+        address = f"{block.labels[0]}.{block.labels[1]}"
+        return Entity(
+            kind=kind,
+            key=f"terraform:{file}:{address}{suffix}",
+            origin="terraform",
+            location=Location(file, block.line, block.end_line),
+            fields={"address": address, "resource_type": block.labels[0]},
+        )
+
+    def _set_attr(
+        self, entity: Entity, field: str, block: Block | None, name: str, file: str,
+        default: Any = None, default_origin: str | None = None,
+    ) -> Any:
+        """Copy one attribute into a field, applying the AWS default when it is absent."""
+        attr = block.attributes.get(name) if block is not None else None
+        if attr is None:
+            entity.set(field, default, default=default_origin)
+            return default
+        value = self.eval(attr.expr, file)
+        entity.set(field, value, span=(attr.line, attr.end_line))
+        return value
+
+    def _cluster(self, file: str, block: Block):
+        e = self._entity("cluster", file, block)
+        self._set_attr(e, "name", block, "name", file, default=block.labels[1])
+        vpc = (block.children("vpc_config") or [None])[0]
+        self._set_attr(e, "endpoint_public_access", vpc, "endpoint_public_access", file, True, AWS_DEFAULT)
+        self._set_attr(e, "endpoint_private_access", vpc, "endpoint_private_access", file, False, AWS_DEFAULT)
+        cidrs = self._set_attr(
+            e, "public_access_cidrs", vpc, "public_access_cidrs", file, ["0.0.0.0/0"], AWS_DEFAULT
+        )
+        if isinstance(cidrs, list) and not cidrs:
+            # AWS treats an empty list as the default, open to the world
+            e.set("public_access_cidrs", ["0.0.0.0/0"], default=f"{AWS_DEFAULT} (empty list)")
+        self._set_attr(e, "enabled_log_types", block, "enabled_cluster_log_types", file, [], AWS_DEFAULT)
+        access = (block.children("access_config") or [None])[0]
+        self._set_attr(e, "authentication_mode", access, "authentication_mode", file, "CONFIG_MAP", AWS_DEFAULT)
+        self._set_attr(
+            e, "bootstrap_cluster_creator_admin_permissions", access,
+            "bootstrap_cluster_creator_admin_permissions", file, True, AWS_DEFAULT,
+        )
+        compute = (block.children("compute_config") or [None])[0]
+        self._set_attr(e, "auto_mode", compute, "enabled", file, False, AWS_DEFAULT)
+        return [e], []
+
+    def _instance_metadata(self, file: str, block: Block):
+        e = self._entity("instance_metadata", file, block)
+        e.set("name", e.fields["address"])
+        options = (block.children("metadata_options") or [None])[0]
+        if options is not None:
+            e.field_lines["metadata_options"] = (options.line, options.end_line)
+        self._set_attr(e, "http_tokens", options, "http_tokens", file, "optional", "EC2 default")
+        self._set_attr(e, "http_endpoint", options, "http_endpoint", file, "enabled", "EC2 default")
+        self._set_attr(e, "hop_limit", options, "http_put_response_hop_limit", file)
+        return [e], []
+
+    def _iam_role(self, file: str, block: Block):
+        attr = block.attributes.get("assume_role_policy")
+        if attr is None:
+            return [], []
+        address = f"{block.labels[0]}.{block.labels[1]}"
+        name = self._attr(block, "name", file)
+        if name is None:
+            prefix = self._attr(block, "name_prefix", file)
+            name = Unknown(f"{address} uses name_prefix", f"{prefix}*") if prefix else Unknown(f"{address} has a generated name", address)
+        policy = self.eval(attr.expr, file)
+        if isinstance(policy, _Located):
+            text = iam.PolicyText(policy)
+            text.file, text.line = policy.file, policy.line
+            policy = text
+        source = _policy_source(attr)
+        return iam.trust_statements(
+            policy,
+            key=f"terraform:{file}:{address}",
+            origin="terraform",
+            file=file,
+            span=(attr.line, attr.end_line),
+            role_name=name if name is not None else address,
+            role_ref=address,
+            source=source,
+        )
+
+    def _pod_identity_association(self, file: str, block: Block):
+        e = self._entity("pod_identity_association", file, block)
+        self._set_attr(e, "cluster_name", block, "cluster_name", file)
+        self._set_attr(e, "namespace", block, "namespace", file)
+        self._set_attr(e, "service_account", block, "service_account", file)
+        role = self._set_attr(e, "role_arn", block, "role_arn", file)
+        if isinstance(role, Unknown) and role.ref:
+            e.set("role_ref", role.ref)
+        return [e], []
+
+
+def _policy_source(attr: Attribute) -> str:
+    expr = attr.expr
+    if isinstance(expr, Heredoc):
+        return "heredoc"
+    if isinstance(expr, Call):
+        return f"{expr.name}()"
+    if isinstance(expr, Template) and len(expr.parts) == 1 and isinstance(expr.parts[0], Ref):
+        return expr.parts[0].text
+    if isinstance(expr, Ref):
+        return expr.text
+    return "string"
+
+
+def _traverse(value: Any, rest: list, ref: Ref) -> Any:
+    for part in rest:
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int) and -len(value) <= part < len(value):
+            value = value[part]
+        else:
+            return Unknown(f"{ref.text} is not known", ref.text)
+    return value
+
+
+def _split_ref(text: str) -> list:
+    parts: list = []
+    for m in re.finditer(r"([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"([^\"]*)\"\]", text):
+        if m.group(1):
+            parts.append(m.group(1))
+        elif m.group(2):
+            parts.append(int(m.group(2)))
+        else:
+            parts.append(m.group(3))
+    return parts
+
+
+def _flatten(items: list) -> list:
+    out: list = []
+    for item in items:
+        if isinstance(item, list):
+            out.extend(_flatten(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 120 else text[:117] + "..."
+

@@ -1,0 +1,325 @@
+"""Terraform (HCL2) parser: text -> a list of `Block`s whose attributes are expressions.
+
+We use python-hcl2 7.3's cached LALR grammar (`hcl2.parser.parser()`) for the syntax and walk
+the lark tree ourselves. python-hcl2's own dict output gives lines only per block and turns
+every expression into a `${...}` string that would have to be parsed again; walking the tree
+keeps every attribute's lines and each expression's structure (references, function calls,
+object literals) in one pass. 8.x is not used: it ignores `with_meta` and mangles `<<-` heredocs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from checks.parse import ParseError
+
+
+@dataclass
+class Expr:
+    line: int
+    end_line: int
+
+
+@dataclass
+class Lit(Expr):
+    value: Any
+
+
+@dataclass
+class Template(Expr):
+    """A quoted string with `${...}` interpolations: parts are str or Expr."""
+
+    parts: list
+
+
+@dataclass
+class Heredoc(Expr):
+    text: str
+    content_line: int  # the line of the heredoc's first content line
+
+
+@dataclass
+class TupleExpr(Expr):
+    items: list
+
+
+@dataclass
+class ObjectExpr(Expr):
+    items: list  # [(key: str | Expr, value: Expr, line, end_line)]
+
+
+@dataclass
+class Ref(Expr):
+    """A traversal such as `var.x`, `aws_iam_role.r.arn`, `local.m["k"]`."""
+
+    parts: list  # [str | int]
+    text: str
+
+
+@dataclass
+class Call(Expr):
+    name: str
+    args: list
+    text: str
+
+
+@dataclass
+class Opaque(Expr):
+    """An expression we do not evaluate (conditional, arithmetic, for, splat)."""
+
+    text: str
+
+
+Expression = Union[Lit, Template, Heredoc, TupleExpr, ObjectExpr, Ref, Call, Opaque]
+
+
+@dataclass
+class Attribute:
+    name: str
+    expr: Expression
+    line: int
+    end_line: int
+
+
+@dataclass
+class Block:
+    type: str
+    labels: list[str]
+    line: int
+    end_line: int
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    blocks: list["Block"] = field(default_factory=list)
+    # `# eks-checks: ignore[...]` comments are read by the filter stage from the file itself
+
+    def children(self, block_type: str) -> list["Block"]:
+        """Nested blocks of one type, including `dynamic "type" { content {...} }`."""
+        found = [b for b in self.blocks if b.type == block_type]
+        for dyn in self.blocks:
+            if dyn.type == "dynamic" and dyn.labels == [block_type]:
+                found.extend(b for b in dyn.blocks if b.type == "content")
+        return found
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
+
+
+def _unescape(text: str) -> str:
+    def repl(m: re.Match) -> str:
+        s = m.group(1)
+        if s[0] in "uU" and len(s) > 1:
+            return chr(int(s[1:], 16))
+        return _ESCAPES.get(s, s)
+
+    return _ESCAPE_RE.sub(repl, text) if "\\" in text else text
+
+
+def parse_terraform(text: str) -> list[Block]:
+    """Parse one .tf file into its top-level blocks; raise ParseError on a syntax error."""
+    from hcl2.parser import parser  # lazy: only scans with Terraform files pay for it
+    from lark.exceptions import LarkError, UnexpectedInput
+
+    try:
+        # the grammar needs a final newline (lark has no EOF token)
+        tree = parser().parse(text + "\n")
+    except UnexpectedInput as exc:
+        line = getattr(exc, "line", 0) or 0
+        raise ParseError(f"invalid HCL: {_first_line(str(exc))}", line if line > 0 else 0)
+    except (LarkError, RecursionError) as exc:
+        raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}")
+    walker = _Walker(text)
+    try:
+        return walker.body(tree.children[0])
+    except RecursionError:
+        raise ParseError("HCL nested too deeply")
+
+
+def _first_line(s: str) -> str:
+    return s.strip().splitlines()[0] if s.strip() else ""
+
+
+class _Walker:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def src(self, node: Any) -> str:
+        meta = getattr(node, "meta", None)
+        if meta is not None and not getattr(meta, "empty", True):
+            return self.text[meta.start_pos : meta.end_pos]
+        return str(node)
+
+    @staticmethod
+    def lines(node: Any) -> tuple[int, int]:
+        meta = getattr(node, "meta", None)
+        if meta is not None and not getattr(meta, "empty", True):
+            return meta.line, meta.end_line
+        line = getattr(node, "line", 0) or 0
+        return line, getattr(node, "end_line", line) or line
+
+    def body(self, body: Any) -> list[Block]:
+        blocks: list[Block] = []
+        for child in body.children:
+            if getattr(child, "data", None) == "block":
+                blocks.append(self.block(child))
+        return blocks
+
+    def block(self, node: Any) -> Block:
+        ident, *rest = node.children
+        labels: list[str] = []
+        body = None
+        for child in rest:
+            data = getattr(child, "data", None)
+            if data == "identifier":
+                labels.append(str(child.children[0]))
+            elif data == "string":
+                labels.append("".join(self.string_text(p) for p in child.children))
+            elif data == "body":
+                body = child
+        line, end_line = self.lines(node)
+        block = Block(str(ident.children[0]), labels, line, end_line)
+        if body is not None:
+            for child in body.children:
+                data = getattr(child, "data", None)
+                if data == "attribute":
+                    name_node, _eq, value = child.children
+                    name = str(name_node.children[0])
+                    a_line, _ = self.lines(child)
+                    expr = self.expr(value)
+                    # the attribute's own span may swallow the newline after a heredoc
+                    block.attributes[name] = Attribute(name, expr, a_line, expr.end_line)
+                elif data == "block":
+                    block.blocks.append(self.block(child))
+        return block
+
+    def string_text(self, part: Any) -> str:
+        """Literal text of a block label's string part (labels hold no interpolation)."""
+        tok = part.children[0] if getattr(part, "data", None) == "string_part" else part
+        return _unescape(str(tok)) if not hasattr(tok, "data") else self.src(tok)
+
+    def expr(self, node: Any) -> Expression:
+        line, end_line = self.lines(node)
+        data = getattr(node, "data", None)
+        if data is None:  # a bare token
+            return Lit(line, end_line, str(node))
+        kids = [c for c in node.children if getattr(c, "data", None) != "new_line_or_comment"]
+        if data == "expr_term":
+            exprs = [c for c in kids if hasattr(c, "data")]
+            if len(kids) == 1 or len(exprs) == 1:
+                return self.expr(exprs[0] if exprs else kids[0])
+            return Opaque(line, end_line, self.src(node))
+        if data == "int_lit":
+            return Lit(line, end_line, int("".join(str(t) for t in kids)))
+        if data == "float_lit":
+            return Lit(line, end_line, float("".join(str(t) for t in kids)))
+        if data == "identifier":
+            name = str(kids[0])
+            lowered = name.lower()
+            # True/False are not Terraform, but some repositories write them; be lenient
+            if lowered in ("true", "false"):
+                return Lit(line, end_line, lowered == "true")
+            if name == "null":
+                return Lit(line, end_line, None)
+            return Ref(line, end_line, [name], name)
+        if data == "string":
+            return self.string(node, line, end_line)
+        if data == "tuple":
+            return TupleExpr(line, end_line, [self.expr(c) for c in kids if hasattr(c, "data")])
+        if data == "object":
+            items = []
+            for elem in kids:
+                if getattr(elem, "data", None) != "object_elem":
+                    continue
+                key_node, _sep, value = elem.children
+                e_line, e_end = self.lines(elem)
+                items.append((self.object_key(key_node), self.expr(value), e_line, e_end))
+            return ObjectExpr(line, end_line, items)
+        if data == "function_call":
+            name = str(kids[0].children[0])
+            args = []
+            if len(kids) > 1 and getattr(kids[1], "data", None) == "arguments":
+                args = [self.expr(a) for a in kids[1].children if hasattr(a, "data")]
+            return Call(line, end_line, name, args, self.src(node))
+        if data == "get_attr_expr_term":
+            base = self.expr(kids[0])
+            attr = str(kids[1].children[0].children[0])
+            if isinstance(base, Ref):
+                return Ref(line, end_line, base.parts + [attr], self.src(node))
+            return Opaque(line, end_line, self.src(node))
+        if data == "index_expr_term":
+            base = self.expr(kids[0])
+            index_node = kids[1]
+            idx_kids = [c for c in index_node.children if hasattr(c, "data") or True]
+            index = self._index_value(idx_kids)
+            if isinstance(base, Ref) and index is not None:
+                return Ref(line, end_line, base.parts + [index], self.src(node))
+            return Opaque(line, end_line, self.src(node))
+        if data in ("heredoc_template", "heredoc_template_trim"):
+            return self.heredoc(str(kids[0]), line, data.endswith("trim"))
+        return Opaque(line, end_line, self.src(node))
+
+    def _index_value(self, kids: list) -> Any:
+        exprs = [c for c in kids if hasattr(c, "data") and c.data != "new_line_or_comment"]
+        if exprs:
+            value = self.expr(exprs[0])
+            if isinstance(value, Lit):
+                return value.value
+            if isinstance(value, Template) and all(isinstance(p, str) for p in value.parts):
+                return "".join(value.parts)
+            return None
+        digits = "".join(str(c) for c in kids if not hasattr(c, "data"))
+        return int(digits) if digits.isdigit() else None
+
+    def object_key(self, node: Any) -> Any:
+        inner = node.children[0]
+        data = getattr(inner, "data", None)
+        if data == "identifier":
+            return str(inner.children[0])
+        if data == "string":
+            value = self.string(inner, *self.lines(inner))
+            if all(isinstance(p, str) for p in value.parts):
+                return "".join(value.parts)
+            return value
+        if data in ("int_lit", "float_lit"):
+            return self.expr(inner).value
+        if data == "object_elem_key_dot_accessor":
+            return ".".join(str(c.children[0]) for c in inner.children if hasattr(c, "data"))
+        if data == "object_elem_key_expression":
+            exprs = [c for c in inner.children if hasattr(c, "data")]
+            return self.expr(exprs[0]) if exprs else self.src(inner)
+        return self.src(inner)
+
+    def string(self, node: Any, line: int, end_line: int) -> Template:
+        parts: list = []
+        for part in node.children:
+            tok = part.children[0]
+            if hasattr(tok, "data"):  # interpolation
+                exprs = [c for c in tok.children if hasattr(c, "data")]
+                parts.append(self.expr(exprs[0]) if exprs else "")
+            elif getattr(tok, "type", "") == "ESCAPED_INTERPOLATION":
+                parts.append(str(tok)[1:])  # $${x} is the literal text ${x}
+            else:
+                parts.append(_unescape(str(tok)))
+        merged: list = []
+        for p in parts:
+            if isinstance(p, str) and merged and isinstance(merged[-1], str):
+                merged[-1] += p
+            else:
+                merged.append(p)
+        return Template(line, end_line, merged)
+
+    @staticmethod
+    def heredoc(raw: str, line: int, trim: bool) -> Heredoc:
+        first_nl = raw.find("\n")
+        body = raw[first_nl + 1 :]
+        # drop the closing delimiter line
+        body = body.rstrip("\n")
+        last_nl = body.rfind("\n")
+        body = body[: last_nl + 1] if last_nl >= 0 else ""
+        lines = body.split("\n")
+        if trim:
+            indents = [len(ln) - len(ln.lstrip(" \t")) for ln in lines if ln.strip()]
+            cut = min(indents) if indents else 0
+            lines = [ln[cut:] for ln in lines]
+        return Heredoc(line, line + raw.count("\n") - 1, "\n".join(lines), line + 1)

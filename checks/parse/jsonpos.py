@@ -1,0 +1,130 @@
+"""JSON parser: text -> one document of `LDict`/`LList`/scalars that carry line marks.
+
+The standard library decoder does the work; we wrap its object and array hooks so that every
+object and array knows the lines it spans (the pure-Python scanner is needed for that, so very
+large files take the C path and lose per-object lines, never correctness).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import json.decoder
+import json.scanner
+from typing import Any
+
+from checks.model import LDict, LList
+from checks.parse import ParseError
+
+# Above this size, lines per object are not worth the pure-Python scanner's time.
+MAX_POSITIONED_BYTES = 2_000_000
+MAX_DEPTH = 500
+
+
+def parse_json_file(text: str) -> list:
+    """Parse a JSON file (one document); raise ParseError with the line on a syntax error."""
+    return [load(text)]
+
+
+def load(text: str, line_offset: int = 0) -> Any:
+    """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    _check_depth(text, line_offset)
+    try:
+        if len(text) > MAX_POSITIONED_BYTES:
+            return json.loads(text)
+        return _PositionedDecoder(text, line_offset).decode()
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno + line_offset)
+    except RecursionError:
+        raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
+def _check_depth(text: str, line_offset: int) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before any recursive decoder sees it."""
+    if text.count("[") + text.count("{") < MAX_DEPTH:
+        return
+    depth = 0
+    in_string = False
+    escaped = False
+    line = 1
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels", line + line_offset)
+        elif ch in "]}":
+            depth -= 1
+        if ch == "\n":
+            line += 1
+
+
+class _PositionedDecoder(json.JSONDecoder):
+    def __init__(self, text: str, line_offset: int) -> None:
+        super().__init__()
+        self.text = text
+        self.offset = line_offset
+        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self.parse_object = self._object
+        self.parse_array = self._array
+        self.memo: dict = {}
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+    def line_at(self, pos: int) -> int:
+        return bisect.bisect_left(self.newlines, pos) + 1 + self.offset
+
+    def decode(self) -> Any:  # type: ignore[override]
+        text = self.text
+        start = len(text) - len(text.lstrip())
+        try:
+            value, end = self.scan_once(text, start)
+        except StopIteration as err:
+            raise json.JSONDecodeError("Expecting value", text, err.value) from None
+        rest = text[end:].strip()
+        if rest:
+            raise json.JSONDecodeError("Extra data", text, end + text[end:].find(rest[0]))
+        return value
+
+    def _object(self, s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo=None):
+        s, start = s_and_end
+        value_positions: list[int] = []
+        scan = self.scan_once
+
+        def scan_value(s, idx):
+            value_positions.append(idx)
+            return scan(s, idx)
+
+        pairs, end = json.decoder.JSONObject(
+            s_and_end, strict, scan_value, None, lambda pairs: pairs, self.memo
+        )
+        out = LDict(line=self.line_at(start - 1), end_line=self.line_at(end - 1))
+        for (key, value), pos in zip(pairs, value_positions):
+            out[key] = value
+            line = self.line_at(pos)
+            out.key_lines[key] = (line, getattr(value, "end_line", 0) or line)
+        return out, end
+
+    def _array(self, s_and_end, scan_once, _w=None):
+        s, start = s_and_end
+        positions: list[int] = []
+
+        def scan_item(s, idx):
+            positions.append(idx)
+            return scan_once(s, idx)
+
+        values, end = json.decoder.JSONArray(s_and_end, scan_item)
+        out = LList(values, line=self.line_at(start - 1), end_line=self.line_at(end - 1))
+        for pos, value in zip(positions, values):
+            line = self.line_at(pos)
+            out.item_lines.append((line, getattr(value, "end_line", 0) or line))
+        return out, end

@@ -1,0 +1,201 @@
+"""YAML parser: text -> documents of `LDict`/`LList`/scalars that carry their line marks.
+
+PyYAML composes the node graph (with the C parser when libyaml is present); we construct
+Python values from the nodes ourselves, which lets us keep each key's lines, reject duplicate
+keys, refuse every tag outside the YAML core schema (no `!!python/...`), and bound the size
+that aliases would expand to *before* walking it (billion laughs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from checks.model import LDict, LList
+from checks.parse import ParseError
+
+# Fast path with a safe fallback: both are safe loaders.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# The expanded size (nodes, counting every alias use) a document may reach.
+MAX_EXPANDED_NODES = 500_000
+# Nesting deeper than this is refused before PyYAML's recursive composer sees it.
+MAX_DEPTH = 500
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:binary",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:merge",
+    "tag:yaml.org,2002:value",
+    "tag:yaml.org,2002:omap",
+    "tag:yaml.org,2002:set",
+}
+
+
+class UnsupportedTag(ParseError):
+    """A tag outside the core schema (`!Ref`, `!!python/object`...)."""
+
+
+def parse_yaml_file(text: str) -> list:
+    """Parse every document of a YAML stream; raise ParseError on the first problem."""
+    return load_all(text)
+
+
+def load_all(text: str, line_offset: int = 0) -> list:
+    """Documents of `text`; `line_offset` shifts every line (YAML embedded in another file)."""
+    _check_depth(text, line_offset)
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else 0
+        problem = exc.problem or exc.context or "syntax error"
+        raise ParseError(f"invalid YAML: {problem}", line)
+    except yaml.YAMLError as exc:
+        raise ParseError(f"invalid YAML: {_one_line(str(exc))}")
+    except RecursionError:
+        raise ParseError("YAML nested too deeply")
+    builder = _Builder(line_offset)
+    docs = []
+    for node in nodes:
+        if node is None:
+            continue
+        builder.check_size(node)
+        docs.append(builder.build(node))
+    return docs
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())[:200]
+
+
+def _check_depth(text: str, line_offset: int) -> None:
+    """Refuse flow nesting ([[[[...) deeper than MAX_DEPTH with a cheap character scan."""
+    if text.count("[") + text.count("{") < MAX_DEPTH:
+        return
+    depth = 0
+    line = 1
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ParseError(f"nesting deeper than {MAX_DEPTH} levels", line + line_offset)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        elif ch == "\n":
+            line += 1
+
+
+class _Builder:
+    def __init__(self, line_offset: int) -> None:
+        self.offset = line_offset
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.sizes: dict[int, int] = {}
+
+    def span(self, node: yaml.Node) -> tuple[int, int]:
+        start = node.start_mark.line + 1 + self.offset
+        end_mark = node.end_mark
+        end = end_mark.line + 1 + self.offset
+        # a block ends at column 0 of the next line: that line is not part of it
+        if end > start and end_mark.column == 0:
+            end -= 1
+        return start, end
+
+    def check_size(self, root: yaml.Node) -> None:
+        """Expanded size of the node graph, computed once per distinct node (linear time)."""
+        sizes = self.sizes
+        visiting: set[int] = set()
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            nid = id(node)
+            if done:
+                visiting.discard(nid)
+                total = 1
+                if isinstance(node, yaml.SequenceNode):
+                    total += sum(sizes[id(c)] for c in node.value)
+                elif isinstance(node, yaml.MappingNode):
+                    total += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
+                if total > MAX_EXPANDED_NODES:
+                    raise ParseError(
+                        f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes "
+                        "(alias bomb?)",
+                        node.start_mark.line + 1 + self.offset,
+                    )
+                sizes[nid] = total
+                continue
+            if nid in sizes:
+                continue
+            if nid in visiting:
+                raise ParseError(
+                    "recursive YAML alias", node.start_mark.line + 1 + self.offset
+                )
+            visiting.add(nid)
+            stack.append((node, True))
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend((c, False) for c in node.value if id(c) not in sizes)
+            elif isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if id(k) not in sizes:
+                        stack.append((k, False))
+                    if id(v) not in sizes:
+                        stack.append((v, False))
+
+    def build(self, node: yaml.Node) -> Any:
+        if node.tag not in _CORE_TAGS:
+            raise UnsupportedTag(f"unsupported YAML tag {node.tag}", self.span(node)[0])
+        if isinstance(node, yaml.MappingNode):
+            start, end = self.span(node)
+            out = LDict(line=start, end_line=end)
+            for key_node, value_node in self._pairs(node):
+                key = self.build(key_node)
+                if isinstance(key, (dict, list)):
+                    key = str(key)
+                if key in out:
+                    raise ParseError(f"duplicate key {key!r}", self.span(key_node)[0])
+                out[key] = self.build(value_node)
+                out.key_lines[key] = (self.span(key_node)[0], self.span(value_node)[1])
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            start, end = self.span(node)
+            items = LList(line=start, end_line=end)
+            for child in node.value:
+                items.append(self.build(child))
+                items.item_lines.append(self.span(child))
+            return items
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            raise ParseError(f"invalid YAML value: {_one_line(str(exc))}", self.span(node)[0])
+
+    def _pairs(self, node: yaml.MappingNode) -> list:
+        """Key/value pairs with `<<` merge keys applied (explicit keys win)."""
+        pairs = []
+        merged = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for src in sources:
+                    if isinstance(src, yaml.MappingNode):
+                        merged.extend(self._pairs(src))
+            else:
+                pairs.append((key_node, value_node))
+        if merged:
+            own = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+            seen: set = set()
+            extra = []
+            for k, v in merged:
+                kv = k.value if isinstance(k, yaml.ScalarNode) else id(k)
+                if kv not in own and kv not in seen:
+                    seen.add(kv)
+                    extra.append((k, v))
+            pairs = extra + pairs
+        return pairs

@@ -1,0 +1,31 @@
+"""Report: one small module per output format, registered here."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+FORMATS: dict[str, str] = {
+    "text": "checks.report.text",
+    "json": "checks.report.json_report",
+    "sarif": "checks.report.sarif",
+}
+
+SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def renderer(name: str):
+    return importlib.import_module(FORMATS[name]).render
+
+
+def safe_text(text: str) -> str:
+    """Input-derived text for a terminal: control characters become visible escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def counts_by_severity(findings) -> dict[str, int]:
+    out = {s: 0 for s in ("critical", "high", "medium", "low")}
+    for f in findings:
+        out[f.severity] += 1
+    return out

@@ -1,0 +1,60 @@
+"""JSON output, versioned (`"version": 1`) and independent of internal types."""
+
+from __future__ import annotations
+
+import json
+
+from checks import __version__
+from checks.report import counts_by_severity
+
+
+def finding_json(f) -> dict:
+    out = {
+        "rule_id": f.rule_id,
+        "slug": f.slug,
+        "severity": f.severity,
+        "title": f.title,
+        "message": f.message,
+        "location": f.location.to_json(),
+        "entity_key": f.entity_key,
+        "fingerprint": f.fingerprint,
+        "remediation": f.remediation,
+        "references": f.references,
+    }
+    if f.related:
+        out["related"] = [{"location": r.location.to_json(), "message": r.message} for r in f.related]
+    if f.suppressed is not None:
+        out["suppressed"] = {"reason": f.suppressed}
+    return out
+
+
+def document(result) -> dict:
+    active = [f for f in result.findings if f.suppressed is None]
+    return {
+        "version": 1,
+        "tool": {"name": "eks-checks", "version": __version__},
+        "findings": [finding_json(f) for f in result.findings],
+        "problems": [p.to_json() for p in result.problems],
+        "unknown": [
+            {
+                "rule_id": s.rule_id,
+                "entity_key": s.entity_key,
+                "location": s.location.to_json(),
+                "reasons": list(dict.fromkeys(s.reasons)),
+            }
+            for s in result.skipped
+        ],
+        "summary": {
+            "files": len(result.files),
+            "findings": len(active),
+            "suppressed": len(result.findings) - len(active),
+            "by_severity": counts_by_severity(active),
+            "errors": sum(1 for p in result.problems if p.level == "error"),
+            "skipped_files": sum(1 for p in result.problems if p.level != "error"),
+            "unknown": len(result.skipped),
+        },
+    }
+
+
+def render(result, options) -> str:
+    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,125 @@
+"""SARIF 2.1.0 output, shaped for GitHub code scanning: one run, one rule descriptor per rule
+used, relative URIs under %SRCROOT%, our own stable fingerprints, related locations, and
+unreadable files as tool execution notifications."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from checks import __version__
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/eks-checks/eks-checks"
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+PRECISION = {"high": "high", "medium": "medium", "low": "low"}
+
+
+def _artifact(path: str) -> dict:
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _physical(file: str, start: int, end: int | None = None) -> dict:
+    loc: dict = {"artifactLocation": _artifact(file)}
+    if start:
+        region = {"startLine": start}
+        if end and end >= start:
+            region["endLine"] = end
+        loc["region"] = region
+    return loc
+
+
+def rule_descriptor(rule) -> dict:
+    help_text = rule.remediation.strip()
+    if rule.references:
+        help_text += "\n\nReferences:\n" + "\n".join(f"- {r}" for r in rule.references)
+    markdown = f"**{rule.title}**\n\n{rule.description.strip()}\n\n**Fix:** {rule.remediation.strip()}"
+    if rule.examples.get("fail"):
+        markdown += f"\n\nFails:\n\n```\n{rule.examples['fail'].rstrip()}\n```"
+    if rule.examples.get("pass"):
+        markdown += f"\n\nPasses:\n\n```\n{rule.examples['pass'].rstrip()}\n```"
+    if rule.references:
+        markdown += "\n\n**References:**\n" + "\n".join(f"- <{r}>" for r in rule.references)
+    return {
+        "id": rule.id,
+        "name": rule.slug,
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": " ".join((rule.description or rule.title).split())},
+        "help": {"text": help_text, "markdown": markdown},
+        "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}",
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {
+            "tags": ["security"] + list(rule.tags),
+            "precision": PRECISION.get(rule.confidence, "high"),
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+        },
+    }
+
+
+def document(result) -> dict:
+    rules_by_id = {r.id: r for r in result.rules}
+    used = sorted({f.rule_id for f in result.findings})
+    index = {rule_id: i for i, rule_id in enumerate(used)}
+    results = []
+    for f in result.findings:
+        entry: dict = {
+            "ruleId": f.rule_id,
+            "ruleIndex": index[f.rule_id],
+            "level": LEVELS[f.severity],
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": _physical(
+                f.location.file, f.location.start_line, f.location.end_line)}],
+            "partialFingerprints": {"primaryLocationLineHash": f"{f.fingerprint}:1"},
+            "properties": {"entityKey": f.entity_key, "severity": f.severity},
+        }
+        if f.related:
+            entry["relatedLocations"] = [
+                {
+                    "id": i + 1,
+                    "physicalLocation": _physical(r.location.file, r.location.start_line, r.location.end_line),
+                    "message": {"text": r.message},
+                }
+                for i, r in enumerate(f.related)
+            ]
+        if f.suppressed is not None:
+            entry["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
+        results.append(entry)
+    notifications = []
+    for p in result.problems:
+        note: dict = {
+            "level": "error" if p.level == "error" else "note",
+            "message": {"text": f"{p.file}: {p.message}"},
+            "locations": [{"physicalLocation": _physical(p.file, p.line)}],
+        }
+        notifications.append(note)
+    srcroot = Path(os.getcwd()).as_uri().rstrip("/") + "/"
+    run = {
+        "tool": {
+            "driver": {
+                "name": "eks-checks",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [rule_descriptor(rules_by_id[r]) for r in used],
+            }
+        },
+        "automationDetails": {"id": "eks-checks/"},
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": srcroot}},
+        "invocations": [
+            {
+                "executionSuccessful": not any(p.level == "error" for p in result.problems),
+                "toolExecutionNotifications": notifications,
+            }
+        ],
+        "results": results,
+    }
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(result, options) -> str:
+    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,80 @@
+"""Text output: findings grouped by file, `path:line  ID  severity  message`, then a summary."""
+
+from __future__ import annotations
+
+from checks.report import counts_by_severity, safe_text
+
+_COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
+           "error": "\033[1;31m", "note": "\033[2m"}
+_RESET = "\033[0m"
+
+
+def render(result, options) -> str:
+    color = options.get("color", False)
+
+    def paint(level: str, text: str) -> str:
+        return f"{_COLORS[level]}{text}{_RESET}" if color else text
+
+    lines: list[str] = []
+    by_file: dict[str, list] = {}
+    for f in result.findings:
+        if f.suppressed is None:
+            by_file.setdefault(f.location.file, []).append(f)
+    for p in result.problems:
+        by_file.setdefault(p.file, []).append(p)
+    for file in sorted(by_file):
+        lines.append(safe_text(file))
+        for item in sorted(by_file[file], key=_order):
+            if hasattr(item, "rule_id"):
+                lines.append(
+                    f"  {safe_text(file)}:{item.location.start_line}  {item.rule_id}  "
+                    f"{paint(item.severity, item.severity)}  {safe_text(item.message)}"
+                )
+                for rel in item.related:
+                    lines.append(
+                        f"      see {safe_text(rel.location.file)}:{rel.location.start_line}  "
+                        f"{safe_text(rel.message)}"
+                    )
+            else:
+                where = f"{safe_text(file)}:{item.line}" if item.line else safe_text(file)
+                lines.append(f"  {where}  {paint(item.level, item.level)}  {safe_text(item.message)}")
+        lines.append("")
+    if options.get("show_unknown"):
+        for s in result.skipped:
+            reason = "; ".join(dict.fromkeys(s.reasons)) or "a value is unknown"
+            lines.append(
+                f"{safe_text(s.location.file)}:{s.location.start_line}  {s.rule_id}  unknown  "
+                f"{safe_text(reason)}"
+            )
+        if result.skipped:
+            lines.append("")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def _order(item) -> tuple:
+    if hasattr(item, "rule_id"):
+        return (item.location.start_line, item.rule_id)
+    return (item.line, "")
+
+
+def summary(result) -> str:
+    active = [f for f in result.findings if f.suppressed is None]
+    counts = counts_by_severity(active)
+    parts = [f"{n} {s}" for s, n in counts.items() if n]
+    text = f"{len(active)} finding{'s' if len(active) != 1 else ''}"
+    if parts:
+        text += f" ({', '.join(parts)})"
+    text += f" in {len(result.files)} file{'s' if len(result.files) != 1 else ''} scanned"
+    suppressed = len(result.findings) - len(active)
+    if suppressed:
+        text += f"; {suppressed} suppressed"
+    errors = sum(1 for p in result.problems if p.level == "error")
+    notes = sum(1 for p in result.problems if p.level != "error")
+    if errors:
+        text += f"; {errors} file{'s' if errors != 1 else ''} could not be scanned"
+    if notes:
+        text += f"; {notes} skipped"
+    if result.skipped:
+        text += f"; {len(result.skipped)} checks undecided (unknown values, see --show-unknown)"
+    return text

@@ -1,0 +1,117 @@
+"""The pipeline, top to bottom: discover -> parse -> normalize -> link -> evaluate -> filter.
+
+`scan()` returns everything the reporters need; it never raises for bad input: every file
+that cannot be read or parsed becomes a `Problem` and the rest of the scan goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, read_text
+from checks.evaluate import Skipped, evaluate
+from checks.link import link
+from checks.model import Entity, Finding, Problem
+from checks.parse import ParseError, parser_for
+from checks.rules import Rule
+
+
+@dataclass
+class ParsedFile:
+    file: SourceFile
+    documents: Any = None  # blocks (terraform) or a list of documents (yaml/json)
+    problem: Problem | None = None
+
+
+@dataclass
+class ScanResult:
+    files: list[SourceFile] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+
+
+def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
+    """Read and parse one file; any failure is a Problem for that file only."""
+    text, reason = read_text(source.path, max_bytes)
+    if text is None:
+        return ParsedFile(source, problem=Problem(source.display, reason or "cannot read"))
+    if not text.strip():
+        return ParsedFile(source, documents=[])
+    try:
+        return ParsedFile(source, documents=parser_for(source.kind)(text))
+    except ParseError as exc:
+        return ParsedFile(source, problem=Problem(source.display, exc.message, exc.line))
+    except (RecursionError, MemoryError):
+        return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
+
+
+def build_model(
+    parsed: list[ParsedFile], roots: list[str]
+) -> tuple[list[Entity], list[Problem]]:
+    """Normalize every parsed file into entities, then link them."""
+    from checks.normalize import iam, kubernetes
+
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    modules: dict[str, dict[str, list]] = {}
+    for item in parsed:
+        if item.problem is not None:
+            problems.append(item.problem)
+            continue
+        src = item.file
+        if src.kind == "terraform":
+            directory = os.path.dirname(src.display) or "."
+            modules.setdefault(directory, {})[src.display] = item.documents
+            continue
+        docs = item.documents or []
+        if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
+            made, found = iam.normalize_document(src.display, docs[0])
+        else:
+            made, found = kubernetes.normalize_objects(src.display, docs)
+        entities.extend(made)
+        problems.extend(found)
+    if modules:
+        from checks.normalize.terraform import normalize_module
+
+        reader = _ModuleFileReader(roots)
+        for directory in sorted(modules):
+            made, found = normalize_module(directory, modules[directory], reader)
+            entities.extend(made)
+            problems.extend(found)
+    link(entities)
+    return entities, problems
+
+
+class _ModuleFileReader:
+    """What Terraform's `file()` may read: files inside the scanned tree, within limits."""
+
+    def __init__(self, roots: list[str]) -> None:
+        self.roots = [os.path.realpath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots]
+
+    def __call__(self, path: str) -> str | None:
+        real = os.path.realpath(path)
+        if not any(real == r or real.startswith(r + os.sep) for r in self.roots):
+            return None
+        text, _reason = read_text(real, 2_000_000)
+        return text
+
+
+def scan(
+    paths: list[str],
+    rules: list[Rule],
+    params: dict[str, dict] | None = None,
+    excludes: list[str] = (),
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ScanResult:
+    files, problems = discover(paths, list(excludes))
+    parsed = [parse_file(f, max_bytes) for f in files]
+    entities, found = build_model(parsed, paths)
+    findings, skipped = evaluate(rules, entities, params)
+    findings.sort(key=Finding.sort_key)
+    all_problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
+    return ScanResult(files, entities, findings, all_problems, skipped, list(rules))
