@@ -83,6 +83,11 @@ def build_model(
             made, found = normalize_module(directory, modules[directory], reader)
             entities.extend(made)
             problems.extend(found)
+        # a policy JSON that a role reads with file() is that role's trust policy: report
+        # it once, as the role's, not a second time as a bare document
+        entities = [
+            e for e in entities if not (e.origin == "iam" and e.location.file in reader.consumed)
+        ]
     link(entities)
     return entities, problems
 
@@ -91,13 +96,18 @@ class _ModuleFileReader:
     """What Terraform's `file()` may read: files inside the scanned tree, within limits."""
 
     def __init__(self, roots: list[str]) -> None:
-        self.roots = [os.path.realpath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots]
+        self.roots = [
+            os.path.realpath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots
+        ]
+        self.consumed: set[str] = set()
 
     def __call__(self, path: str) -> str | None:
         real = os.path.realpath(path)
         if not any(real == r or real.startswith(r + os.sep) for r in self.roots):
             return None
         text, _reason = read_text(real, 2_000_000)
+        if text is not None:
+            self.consumed.add(path.replace(os.sep, "/"))
         return text
 
 

@@ -163,13 +163,15 @@ def _principals(entity: Entity, stmt: dict) -> None:
             elif kind == "federated":
                 federated.extend(values)
     elif isinstance(principal, Unknown):
-        entity.set("principal_any", Unknown("Principal not known", principal.text))
+        entity.set("principal_any", Unknown("Principal not known", principal.text),
+                   span=_span(stmt, "Principal"))
+    span = _span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
     if "principal_any" not in entity.fields:
-        entity.set("principal_any", any_principal)
+        entity.set("principal_any", any_principal, span=span)
     entity.set("principal_text", _principal_text(principal))
-    entity.set("principals_aws", [_unknown_if_template(v) for v in aws])
-    entity.set("principals_service", service)
-    entity.set("principals_federated", [_unknown_if_template(v) for v in federated])
+    entity.set("principals_aws", [_unknown_if_template(v) for v in aws], span=span)
+    entity.set("principals_service", service, span=span)
+    entity.set("principals_federated", [_unknown_if_template(v) for v in federated], span=span)
     entity.set("federated_kinds", [federated_kind(v) for v in federated])
 
 
@@ -197,7 +199,8 @@ def federated_kind(value: Any) -> Any:
     """What a Federated principal is: eks_oidc, github, cognito, saml, oidc (any other web
     identity provider), or Unknown."""
     text = value.text if isinstance(value, Unknown) else str(value)
-    low = text.lower()
+    # an unresolved provider reference may say in its reason what the provider's URL is
+    low = f"{text} {value.reason}".lower() if isinstance(value, Unknown) else text.lower()
     if "token.actions.githubusercontent.com" in low:
         return "github"
     if (

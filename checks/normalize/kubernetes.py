@@ -95,8 +95,13 @@ def _span(node: Any, key: str) -> tuple[int, int] | None:
 def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
     kind = doc["kind"]
     if kind in POD_SPEC_PATHS:
-        spec = _get(doc, *POD_SPEC_PATHS[kind])
-        return ([_workload(file, doc, spec)] if isinstance(spec, dict) else []), []
+        path = POD_SPEC_PATHS[kind]
+        spec = _get(doc, *path)
+        if not isinstance(spec, dict):
+            return [], []
+        # point at the `spec:` key of the pod template, not at its first child
+        spec_span = _span(_get(doc, *path[:-1]), path[-1]) or (spec.line, spec.end_line)
+        return [_workload(file, doc, spec, spec_span)], []
     if kind == "ServiceAccount":
         return [_service_account(file, doc)], []
     if kind == "Secret":
@@ -114,7 +119,7 @@ def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]
     return [], []
 
 
-def _workload(file: str, doc: dict, spec: LDict) -> Entity:
+def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> Entity:
     e = _base("workload", file, doc)
     sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
     sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
@@ -125,7 +130,7 @@ def _workload(file: str, doc: dict, spec: LDict) -> Entity:
     automount = spec.get("automountServiceAccountToken")
     e.set("automount", automount if isinstance(automount, bool) else None,
           span=_span(spec, "automountServiceAccountToken"))
-    e.field_lines.setdefault("pod_spec", (getattr(spec, "line", 0), getattr(spec, "end_line", 0)))
+    e.field_lines["pod_spec"] = spec_span
     expirations = []
     for volume in spec.get("volumes") or []:
         sources = _get(volume, "projected", "sources")

@@ -199,7 +199,7 @@ class Module:
             # the provider's URL tells an EKS cluster's issuer from GitHub's
             url = self._attr(block, "url", rfile)
             url_text = url.text if isinstance(url, Unknown) else str(url)
-            return Unknown(f"{ref.text} is computed by AWS", f"{ref.text} (url {url_text})", f"{rtype}.{rname}")
+            return Unknown(f"{ref.text} is computed by AWS (provider url {url_text})", ref.text, f"{rtype}.{rname}")
         attr = block.attributes.get(str(parts[2]))
         if attr is None:
             return Unknown(f"{ref.text} is computed by AWS", ref.text, f"{rtype}.{rname}")

@@ -1,0 +1,68 @@
+"""Shared helpers: scanning fixture folders and running the CLI in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from checks.cli import main
+from checks.rules import load_bundled
+from checks.scan import scan
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "fixtures"
+ROOT = TESTS.parent
+MARKER = re.compile(r"#\s*(ruleid|ok):\s*([A-Z0-9, ]+)")
+
+
+def run(paths, select=None, params=None):
+    rules = load_bundled()
+    if select:
+        rules = [r for r in rules if r.id in select]
+    return scan([str(p) for p in paths], rules, params)
+
+
+def cli(*args: str, cwd: Path | None = None, monkeypatch=None) -> tuple[int, str, str]:
+    """Run `eks-checks ARGS` in-process; returns (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def markers(path: Path) -> tuple[set, set]:
+    """(expected, forbidden) sets of (file name, line, rule id) from `# ruleid:`/`# ok:`."""
+    expected, forbidden = set(), set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        m = MARKER.search(line)
+        if not m or not line.strip().startswith("#"):
+            continue
+        target = index + 1
+        while target < len(lines) and lines[target].strip().startswith("#"):
+            target += 1
+        for rule_id in (r.strip() for r in m.group(2).split(",")):
+            if rule_id:
+                (expected if m.group(1) == "ruleid" else forbidden).add(
+                    (path.name, target + 1, rule_id)
+                )
+    return expected, forbidden
+
+
+def load_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+sys.dont_write_bytecode = True
