@@ -119,14 +119,22 @@ def _unescape(text: str) -> str:
 def parse_terraform(text: str) -> list[Block]:
     """Parse one .tf file into its top-level blocks; raise ParseError on a syntax error."""
     from hcl2.parser import parser  # lazy: only scans with Terraform files pay for it
-    from lark.exceptions import LarkError, UnexpectedInput
+    from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
     try:
         # the grammar needs a final newline (lark has no EOF token)
         tree = parser().parse(text + "\n")
+    except UnexpectedEOF:
+        raise ParseError("invalid HCL: unexpected end of file", text.count("\n") + 1)
     except UnexpectedInput as exc:
-        line = getattr(exc, "line", 0) or 0
-        raise ParseError(f"invalid HCL: {_first_line(str(exc))}", line if line > 0 else 0)
+        line = max(getattr(exc, "line", 0) or 0, 0)
+        column = max(getattr(exc, "column", 0) or 0, 0)
+        if isinstance(exc, UnexpectedCharacters):
+            what = f"character {exc.char!r}"
+        else:
+            token = str(getattr(exc, "token", "")).strip()
+            what = repr(token[:30]) if token else "end of file"
+        raise ParseError(f"invalid HCL: unexpected {what} at line {line}, column {column}", line)
     except (LarkError, RecursionError) as exc:
         raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}")
     walker = _Walker(text)

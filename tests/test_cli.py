@@ -1,0 +1,224 @@
+"""The command line as users meet it: exit codes, formats, selection, config, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from conftest import FIXTURES, ROOT, cli, load_json
+
+SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
+EKS202 = FIXTURES / "rules" / "EKS202" / "fail.tf"
+CLEAN = FIXTURES / "rules" / "EKS202" / "pass.tf"
+
+
+def test_findings_exit_1_with_exact_text(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n'
+        "  metadata_options {\n"
+        '    http_tokens = "required"\n'
+        "    http_put_response_hop_limit = 2\n"
+        "  }\n"
+        "}\n"
+    )
+    code, out, err = cli("scan", "lt.tf", "--no-color")
+    assert code == 1
+    assert out == (
+        "lt.tf\n"
+        "  lt.tf:4  EKS202  high  aws_launch_template.n sets http_put_response_hop_limit = 2 "
+        "(more than 1): pods can reach the node role's credentials\n"
+        "\n"
+        "1 finding (1 high) in 1 file scanned\n"
+    )
+
+
+def test_clean_scan_exits_0(in_tmp):
+    (in_tmp / "ok.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n"
+        "automountServiceAccountToken: false\n"
+    )
+    code, out, _ = cli("scan", ".")
+    assert (code, out) == (0, "0 findings in 1 file scanned\n")
+
+
+def test_fail_on_select_and_ignore(in_tmp):
+    (in_tmp / "c.tf").write_text('resource "aws_eks_cluster" "c" {\n  name = "c"\n}\n')
+    # EKS101 high, EKS102 low, EKS103 medium, EKS507/508 may come later: select narrows it
+    code, out, _ = cli("scan", ".", "--select", "EKS102", "--fail-on", "medium")
+    assert code == 0 and "EKS102" in out and "EKS101" not in out
+    code, out, _ = cli("scan", ".", "--select", "EKS1", "--ignore", "EKS101,auth-audit-logs-disabled")
+    assert code == 1
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("  ")] == ["EKS102"]
+    code, _, err = cli("scan", ".", "--select", "EKS999")
+    assert code == 2 and "no rule matches 'EKS999'" in err
+
+
+def test_unparseable_file_is_reported_and_the_rest_still_scanned(in_tmp):
+    (in_tmp / "broken.yaml").write_text("a: [1, 2\n")
+    (in_tmp / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        "    http_put_response_hop_limit = 3\n  }\n}\n"
+    )
+    code, out, err = cli("scan", ".", "--no-color", "--select", "EKS202")
+    assert code == 2
+    # the wording is libyaml's (or PyYAML's without it); the file and line are ours
+    assert "  broken.yaml:2  error  invalid YAML: " in out
+    assert "  lt.tf:3  EKS202  high" in out
+    assert "Traceback" not in out + err
+    code, out, _ = cli("scan", ".", "--format", "json", "--select", "EKS202")
+    doc = json.loads(out)
+    assert code == 2
+    (problem,) = doc["problems"]
+    assert (problem["file"], problem["level"], problem["line"]) == ("broken.yaml", "error", 2)
+    assert problem["message"].startswith("invalid YAML: ")
+    assert [(f["rule_id"], f["location"]["start_line"]) for f in doc["findings"]] == [("EKS202", 3)]
+
+
+def test_json_report_shape(in_tmp):
+    (in_tmp / "s.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: t\n  namespace: ci\n"
+        "type: kubernetes.io/service-account-token\n"
+    )
+    code, out, _ = cli("scan", ".", "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["version"] == 1
+    (finding,) = doc["findings"]
+    assert finding["rule_id"] == "EKS303"
+    assert finding["message"] == (
+        "Secret ci/t has type kubernetes.io/service-account-token: a token that never expires")
+    assert finding["location"] == {"file": "s.yaml", "start_line": 6, "end_line": 6}
+    assert finding["entity_key"] == "k8s:ci/Secret/t"
+    assert doc["summary"]["by_severity"] == {"critical": 0, "high": 0, "medium": 1, "low": 0}
+
+
+def test_sarif_is_valid_against_the_official_schema(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = cli("scan", "examples", "--format", "sarif")
+    assert code == 1
+    doc = json.loads(out)
+    schema = load_json(SARIF_SCHEMA)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    run = doc["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert rule_ids == sorted({r["ruleId"] for r in run["results"]})
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        assert location["artifactLocation"]["uri"].startswith("examples/")
+        assert location["region"]["startLine"] >= 1
+
+
+def test_sarif_reports_unreadable_files_as_notifications(in_tmp):
+    (in_tmp / "bad.json").write_text('{"Statement": [')
+    code, out, _ = cli("scan", ".", "--format", "sarif")
+    invocation = json.loads(out)["runs"][0]["invocations"][0]
+    assert code == 2
+    assert invocation["executionSuccessful"] is False
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error"
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad.json"
+
+
+def test_config_overrides_a_rule_parameter(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+    )
+    assert cli("scan", ".")[0] == 1
+    (in_tmp / ".eks-checks.yaml").write_text("rules:\n  EKS202:\n    params:\n      max_hop_limit: 2\n")
+    assert cli("scan", ".")[0] == 0
+    (in_tmp / ".eks-checks.yaml").write_text("rules:\n  EKS202:\n    params:\n      max_hops: 2\n")
+    code, _, err = cli("scan", ".")
+    assert code == 2
+    assert "$.rules.EKS202.params: unknown parameter(s) max_hops" in err
+    (in_tmp / ".eks-checks.yaml").write_text("fail_on: high\nselcet: [EKS101]\n")
+    code, _, err = cli("scan", ".")
+    assert code == 2
+    assert "Additional properties are not allowed ('selcet' was unexpected)" in err
+
+
+def test_invalid_user_policy_names_file_and_json_path(in_tmp):
+    policies = in_tmp / "policies"
+    policies.mkdir()
+    (policies / "X100.yaml").write_text(
+        "id: X100\nslug: x\ntitle: t\nseverity: urgent\nentity: cluster\n"
+        "when: {field: name, equals: a}\nmessage: m\nremediation: r\n"
+    )
+    code, _, err = cli("scan", ".", "--policy-dir", "policies")
+    assert code == 2
+    assert "X100.yaml: $.severity: 'urgent' is not one of" in err
+    code, out, err = cli("validate-policies", "policies")
+    assert code == 2 and out == "0 of 1 rule files valid\n"
+
+
+def test_user_policy_dir_adds_a_rule(in_tmp):
+    policies = in_tmp / "policies"
+    policies.mkdir()
+    (policies / "ACME001.yaml").write_text(
+        "id: ACME001\nslug: cluster-name-prefix\ntitle: Cluster names start with acme-\n"
+        "severity: low\nentity: cluster\n"
+        "when:\n  not: {field: name, matches: '^acme-'}\n"
+        "message: 'cluster {name} does not start with acme-'\nremediation: Rename it.\n"
+    )
+    (in_tmp / "c.tf").write_text('resource "aws_eks_cluster" "c" {\n  name = "shop"\n}\n')
+    code, out, _ = cli("scan", "c.tf", "--policy-dir", "policies", "--select", "ACME001")
+    assert code == 1
+    assert "  c.tf:1  ACME001  low  cluster shop does not start with acme-" in out
+
+
+def test_nested_quantifier_in_user_regex_is_refused(in_tmp):
+    policies = in_tmp / "p"
+    policies.mkdir()
+    (policies / "R001.yaml").write_text(
+        "id: R001\nslug: r\ntitle: t\nseverity: low\nentity: cluster\n"
+        "when: {field: name, matches: '(a+)+$'}\nmessage: m\nremediation: r\n"
+    )
+    code, _, err = cli("validate-policies", "p")
+    assert code == 2 and "nested quantifier" in err
+
+
+def test_rules_explain_and_model(in_tmp):
+    code, out, _ = cli("rules")
+    assert code == 0
+    assert out.splitlines()[0].split()[:3] == ["EKS101", "high", "public-endpoint-open-to-world"]
+    code, out, _ = cli("explain", "EKS202")
+    assert code == 0
+    assert out.startswith("EKS202 imds-hop-limit-above-one (high)\n")
+    assert "  max_hop_limit: 1" in out
+    assert cli("explain", "EKS999")[0] == 2
+    (in_tmp / "c.tf").write_text('variable "v" {}\nresource "aws_eks_cluster" "c" {\n  name = var.v\n}\n')
+    code, out, _ = cli("model", ".")
+    (cluster,) = json.loads(out)["entities"]
+    assert code == 0
+    assert cluster["key"] == "terraform:c.tf:aws_eks_cluster.c"
+    assert cluster["unknown"] == {"name": "var.v"}
+    assert cluster["defaulted"]["endpoint_public_access"] == "AWS default"
+
+
+def test_missing_path_is_a_usage_error(in_tmp):
+    code, _, err = cli("scan", "nope")
+    assert code == 2 and err == "eks-checks: error: nope: no such file or directory\n"
+
+
+def test_python_dash_m_and_version():
+    out = subprocess.run([sys.executable, "-m", "checks", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    from checks import __version__
+
+    assert out == f"eks-checks {__version__}\n"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_output_file(in_tmp, fmt):
+    (in_tmp / "s.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n"
+    )
+    code, out, err = cli("scan", ".", "--format", fmt, "--output", "report.out")
+    assert code == 1
+    assert "EKS302" in (in_tmp / "report.out").read_text()
+    assert out == ""
