@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from checks.model import Entity, Finding, Location, Unknown
+from checks.model import Entity, Finding, LList, Location, Related, Unknown
 from checks.rules import Rule
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -33,8 +33,10 @@ def evaluate(
     rules: Iterable[Rule], entities: list[Entity], params: dict[str, dict] | None = None
 ) -> tuple[list[Finding], list[Skipped]]:
     by_kind: dict[str, list[Entity]] = {}
+    by_key: dict[str, Entity] = {}
     for e in entities:
         by_kind.setdefault(e.kind, []).append(e)
+        by_key.setdefault(e.key, e)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     for rule in rules:
@@ -42,21 +44,36 @@ def evaluate(
         for kind in rule.entity:
             for entity in by_kind.get(kind, ()):
                 reasons: list[str] = []
-                verdict = _test(rule.when, entity.fields, rule_params, reasons)
+                witness: dict[str, int] = {}
+                verdict = _test(rule.when, entity.fields, rule_params, reasons, witness)
                 if verdict is True:
-                    findings.append(_finding(rule, entity, rule_params))
+                    findings.append(_finding(rule, entity, rule_params, witness, by_key))
                 elif verdict is None:
                     skipped.append(Skipped(rule.id, entity.key, entity.location, reasons))
     return findings, skipped
 
 
-def _finding(rule: Rule, entity: Entity, params: dict) -> Finding:
+def _finding(
+    rule: Rule, entity: Entity, params: dict, witness: dict[str, int], by_key: dict[str, Entity]
+) -> Finding:
     location = entity.location
     for name in rule.location:
-        if name in entity.field_lines:
+        value = entity.fields.get(name)
+        if name in witness and isinstance(value, LList) and witness[name] < len(value.item_lines):
+            # the list item that made an `any_item` condition true, not the whole list
+            start, end = value.item_lines[witness[name]]
+        elif name in entity.field_lines:
             start, end = entity.field_lines[name]
-            location = Location(location.file, start, max(start, end))
-            break
+        else:
+            continue
+        location = Location(location.file, start, max(start, end))
+        break
+    related = []
+    for spec in rule.related:
+        for key in entity.links.get(spec["link"], []):
+            other = by_key.get(key)
+            if other is not None:
+                related.append(Related(other.location, format_message(spec["message"], other.fields, params)))
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
@@ -67,6 +84,7 @@ def _finding(rule: Rule, entity: Entity, params: dict) -> Finding:
         entity_key=entity.key,
         remediation=rule.remediation.strip(),
         references=list(rule.references),
+        related=related,
     )
 
 
@@ -140,17 +158,23 @@ def _not(result: bool | None) -> bool | None:
     return None if result is None else not result
 
 
-def _test(cond: dict, context: Any, params: dict, reasons: list[str]) -> bool | None:
+def _test(
+    cond: dict, context: Any, params: dict, reasons: list[str], witness: dict[str, int]
+) -> bool | None:
     if "all" in cond:
-        return _and(_test(c, context, params, reasons) for c in cond["all"])
+        return _and(_test(c, context, params, reasons, witness) for c in cond["all"])
     if "any" in cond:
-        return _or(_test(c, context, params, reasons) for c in cond["any"])
+        return _or(_test(c, context, params, reasons, witness) for c in cond["any"])
     if "not" in cond:
-        return _not(_test(cond["not"], context, params, reasons))
+        # what made the inner condition true does not locate the outer one
+        return _not(_test(cond["not"], context, params, reasons, {}))
     value = _lookup(context, cond.get("field"))
     for quantifier in ("any_item", "no_item", "every_item"):
         if quantifier in cond:
-            return _quantify(quantifier, cond[quantifier], value, params, reasons)
+            result, first = _quantify(quantifier, cond[quantifier], value, params, reasons)
+            if result is True and first is not None and cond.get("field"):
+                witness.setdefault(cond["field"], first)
+            return result
     if "exists" in cond:
         return value is not None
     if "missing" in cond:
@@ -169,10 +193,13 @@ def _test(cond: dict, context: Any, params: dict, reasons: list[str]) -> bool | 
     return None
 
 
-def _quantify(quantifier: str, sub: dict, value: Any, params: dict, reasons: list[str]) -> bool | None:
+def _quantify(
+    quantifier: str, sub: dict, value: Any, params: dict, reasons: list[str]
+) -> tuple[bool | None, int | None]:
+    """The quantifier's verdict, and the index of the first item that matched."""
     if isinstance(value, Unknown):
         reasons.append(value.reason)
-        return None
+        return None, None
     items = value if isinstance(value, list) else ([] if value is None else [value])
     results = []
     for item in items:
@@ -180,12 +207,13 @@ def _quantify(quantifier: str, sub: dict, value: Any, params: dict, reasons: lis
             reasons.append(item.reason)
             results.append(None)
         else:
-            results.append(_test(sub, item, params, reasons))
+            results.append(_test(sub, item, params, reasons, {}))
+    first = next((i for i, r in enumerate(results) if r is True), None)
     if quantifier == "any_item":
-        return _or(results)
+        return _or(results), first
     if quantifier == "no_item":
-        return _not(_or(results))
-    return _and(results)
+        return _not(_or(results)), None
+    return _and(results), None
 
 
 def _member(needle: Any, haystack: Any) -> bool | None:

@@ -1,22 +1,45 @@
-"""Link: one pass that resolves references between entities and sets the derived fields
-that depend on more than one entity (e.g. a pod's effective token automount)."""
+"""Link: one pass that resolves references between entities and sets the fields that depend
+on more than one entity. Each link is recorded by entity key in `Entity.links`, so the model
+JSON carries it for OPA/Rego users, and rules can point at the other side (`related`).
+
+- workload -> ServiceAccount (same namespace): the effective token automount
+- ServiceAccount `eks.amazonaws.com/role-arn` -> the role's web-identity trust (EKS701)
+- pod identity association -> the role's trust (EKS702)
+- identity mapping groups -> ClusterRoleBindings to cluster-admin (EKS703)
+- access policy association -> its access entry
+"""
 
 from __future__ import annotations
 
-from checks.model import Entity
+import fnmatch
+from typing import Any
+
+from checks.model import Entity, Unknown
+from checks.normalize.iam import base_operator
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
 
 def link(entities: list[Entity]) -> None:
-    """Resolve references in place. Entities of one kind are indexed once."""
-    accounts = {}
+    """Resolve references in place. Entities of each kind are indexed once."""
+    by_kind: dict[str, list[Entity]] = {}
     for e in entities:
-        if e.kind == "service_account":
-            accounts[(e.fields["namespace"], e.fields["name"])] = e
-    for e in entities:
-        if e.kind == "workload":
-            _effective_automount(e, accounts)
+        by_kind.setdefault(e.kind, []).append(e)
+    accounts = {(e.fields["namespace"], e.fields["name"]): e for e in by_kind.get("service_account", [])}
+    for e in by_kind.get("workload", []):
+        _effective_automount(e, accounts)
+    roles = _RoleIndex(by_kind.get("trust_statement", []))
+    for e in by_kind.get("service_account", []):
+        _irsa(e, roles)
+    for e in by_kind.get("pod_identity_association", []):
+        _pod_identity(e, roles)
+    admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
+    for e in by_kind.get("identity_mapping", []):
+        _effective_cluster_admin(e, admin_bindings)
+    _access_associations(by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", []))
 
 
+# ---- workload -> ServiceAccount ------------------------------------------------------------
 def _effective_automount(workload: Entity, accounts: dict) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]
@@ -49,5 +72,151 @@ def _effective_automount(workload: Entity, accounts: dict) -> None:
         workload.set("automount_source", f"{where} ({at}) sets automountServiceAccountToken: false")
     else:
         workload.set("effective_automount", True)
-        said = "sets automountServiceAccountToken: true" if sa_value else "does not set automountServiceAccountToken: false"
+        said = (
+            "sets automountServiceAccountToken: true"
+            if sa_value
+            else "does not set automountServiceAccountToken: false"
+        )
         workload.set("automount_source", f"{where} ({at}) {said}")
+
+
+# ---- roles ---------------------------------------------------------------------------------
+def role_name_from_arn(arn: Any) -> str | None:
+    """`arn:aws:iam::123:role/path/Name` -> `Name` (IAM matches roles by name, paths aside)."""
+    if not isinstance(arn, str) or ":role/" not in arn or "${" in arn or "{{" in arn:
+        return None
+    return arn.rsplit("/", 1)[-1] or None
+
+
+class _RoleIndex:
+    """Trust statements grouped by the role they belong to: by name and by Terraform address."""
+
+    def __init__(self, statements: list[Entity]) -> None:
+        self.by_name: dict[str, list[Entity]] = {}
+        self.by_ref: dict[str, list[Entity]] = {}
+        for s in statements:
+            name = s.fields.get("role_name")
+            if isinstance(name, str):
+                self.by_name.setdefault(name, []).append(s)
+            ref = s.fields.get("role_ref")
+            if isinstance(ref, str):
+                self.by_ref.setdefault(ref, []).append(s)
+
+    def find(self, arn: Any, ref: Any = None) -> list[Entity]:
+        if isinstance(ref, str) and ref in self.by_ref:
+            return self.by_ref[ref]
+        name = role_name_from_arn(arn)
+        return self.by_name.get(name, []) if name else []
+
+
+def _irsa(sa: Entity, roles: _RoleIndex) -> None:
+    arn = sa.fields.get("role_arn")
+    statements = roles.find(arn)
+    if not statements:
+        return  # the role is not in the scan: nothing to compare
+    subject = f"system:serviceaccount:{sa.fields['namespace']}:{sa.fields['name']}"
+    web = [s for s in statements if _grants(s, "sts:AssumeRoleWithWebIdentity")]
+    sa.links["irsa_role_trust"] = [s.key for s in statements]
+    sa.set("irsa_role_name", role_name_from_arn(arn))
+    sa.set("irsa_subject", subject)
+    verdicts = [admits_subject(s, subject) for s in web]
+    if any(v is True for v in verdicts):
+        admits: Any = True
+        sa.links["irsa_trust_admitting"] = [s.key for s, v in zip(web, verdicts) if v is True]
+    elif any(isinstance(v, Unknown) for v in verdicts):
+        admits = next(v for v in verdicts if isinstance(v, Unknown))
+    else:
+        admits = False
+    sa.set("irsa_trust_admits", admits, span=sa.field_lines.get("role_arn"))
+
+
+def _grants(statement: Entity, action: str) -> bool:
+    granted = statement.fields.get("granted_actions")
+    return isinstance(granted, list) and action in granted
+
+
+def admits_subject(statement: Entity, subject: str) -> Any:
+    """Does a web-identity trust statement let `subject` assume the role? Every `:sub`
+    condition must hold (operators are ANDed); within one, any value may match (ORed)."""
+    conditions = statement.fields.get("conditions")
+    if isinstance(conditions, Unknown):
+        return conditions
+    for cond in conditions or []:
+        if not cond["key"].endswith(":sub"):
+            continue
+        op = base_operator(cond["operator"])
+        values = cond["values"]
+        unknown = next((v for v in values if isinstance(v, Unknown)), None)
+        matched = any(_subject_matches(op, str(v), subject) for v in values if not isinstance(v, Unknown))
+        negated = op.startswith("stringnot") or op.startswith("arnnot")
+        if negated:
+            if matched:
+                return False
+        elif not matched:
+            if unknown is not None:
+                return Unknown(unknown.reason, unknown.text)
+            return False
+    return True
+
+
+def _subject_matches(op: str, pattern: str, subject: str) -> bool:
+    if op.endswith("ignorecase"):
+        return pattern.lower() == subject.lower()
+    if "like" in op:
+        # IAM wildcards: * any run of characters, ? one character; nothing else is special
+        return fnmatch.fnmatchcase(subject, pattern.replace("[", "[[]"))
+    return pattern == subject
+
+
+def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
+    statements = roles.find(assoc.fields.get("role_arn"), assoc.fields.get("role_ref"))
+    if not statements:
+        return
+    assoc.links["role_trust"] = [s.key for s in statements]
+    ok = [
+        s for s in statements
+        if POD_IDENTITY_SERVICE in (s.fields.get("principals_service") or [])
+        and _grants(s, "sts:AssumeRole") and _grants(s, "sts:TagSession")
+    ]
+    assoc.set("role_name", statements[0].fields.get("role_name"))
+    assoc.set("role_trusts_pod_identity", bool(ok), span=assoc.field_lines.get("role_arn"))
+
+
+# ---- identity mappings -> RBAC -------------------------------------------------------------
+def _cluster_admin_bindings(bindings: list[Entity]) -> dict[str, list[Entity]]:
+    """Group name -> ClusterRoleBindings that bind that group to ClusterRole cluster-admin."""
+    out: dict[str, list[Entity]] = {}
+    for b in bindings:
+        if b.fields.get("object_kind") != "ClusterRoleBinding":
+            continue
+        if b.fields.get("role_ref_kind") != "ClusterRole" or b.fields.get("role_ref_name") != "cluster-admin":
+            continue
+        for subject in b.fields.get("subjects") or []:
+            if subject.get("kind") == "Group" and isinstance(subject.get("name"), str):
+                out.setdefault(subject["name"], []).append(b)
+    return out
+
+
+def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Entity]]) -> None:
+    groups = mapping.fields.get("groups")
+    if not isinstance(groups, list):
+        return
+    hits = [g for g in groups if isinstance(g, str) and g != "system:masters" and g in admin_bindings]
+    mapping.set("cluster_admin_groups", hits, span=mapping.field_lines.get("groups"))
+    keys = [b.key for g in hits for b in admin_bindings[g]]
+    if keys:
+        mapping.links["cluster_admin_bindings"] = list(dict.fromkeys(keys))
+
+
+def _access_associations(associations: list[Entity], mappings: list[Entity]) -> None:
+    entries = [m for m in mappings if m.fields.get("source") == "access_entry"]
+    for assoc in associations:
+        for entry in entries:
+            same_arn = isinstance(assoc.fields.get("principal_arn"), str) and (
+                assoc.fields.get("principal_arn") == entry.fields.get("principal_arn"))
+            same_ref = assoc.fields.get("principal_ref") is not None and (
+                assoc.fields.get("principal_ref") in (entry.fields.get("principal_ref"),
+                                                       entry.fields.get("address")))
+            if same_arn or same_ref:
+                assoc.links.setdefault("access_entry", []).append(entry.key)
+                entry.links.setdefault("access_policy_associations", []).append(assoc.key)

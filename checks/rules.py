@@ -41,6 +41,7 @@ class Rule:
     examples: dict[str, str] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
     implements: list[str] = field(default_factory=list)
+    related: list[dict] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     confidence: str = "high"
     since: str = ""

@@ -85,7 +85,8 @@ def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str
     try:
         docs = load_all(str(value), line_offset=offset)
     except ParseError as exc:
-        return [], f"is not valid YAML: {exc.message}", exc.line or key_line
+        reason = exc.message.removeprefix("invalid YAML: ")
+        return [], f"is not valid YAML: {reason}", exc.line or key_line
     if not docs or docs[0] is None:
         return [], "", 0
     if len(docs) > 1 or not isinstance(docs[0], list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Problem
+from checks.model import Entity, LDict, LList, Location, Problem
 from checks.normalize import aws_auth
 
 K8S_DEFAULT = "Kubernetes default"
@@ -53,6 +53,11 @@ def normalize_objects(file: str, docs: list) -> tuple[list[Entity], list[Problem
     return entities, problems
 
 
+# Objects that live in no namespace: `metadata.namespace` means nothing for them.
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "Node", "PersistentVolume",
+                  "CustomResourceDefinition", "StorageClass", "PriorityClass"}
+
+
 def _meta(doc: dict) -> tuple[str, str, bool, LDict]:
     meta = doc.get("metadata")
     if not isinstance(meta, dict):
@@ -66,15 +71,21 @@ def _meta(doc: dict) -> tuple[str, str, bool, LDict]:
 def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity:
     name, namespace, ns_defaulted, _meta_map = _meta(doc)
     line = getattr(doc, "line", 0) or 1
+    cluster_scoped = doc["kind"] in CLUSTER_SCOPED
+    scope = "" if cluster_scoped else f"{namespace}/"
     entity = Entity(
         kind=kind,
-        key=f"k8s:{namespace}/{doc['kind']}/{name}",
+        key=f"k8s:{scope}{doc['kind']}/{name}",
         origin=origin,
         location=Location(file, line, getattr(doc, "end_line", line) or line),
     )
     entity.set("object_kind", doc["kind"])
     entity.set("name", name)
-    entity.set("namespace", namespace, default=K8S_DEFAULT if ns_defaulted else None)
+    if cluster_scoped:
+        entity.set("namespace", None)
+    else:
+        entity.set("namespace", namespace, default=K8S_DEFAULT if ns_defaulted else None)
+    entity.set("qualified_name", f"{scope}{name}")
     return entity
 
 
@@ -109,6 +120,10 @@ def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]
         entity.set("type", doc.get("type", "Opaque"), span=_span(doc, "type"),
                    default=None if "type" in doc else K8S_DEFAULT)
         return [entity], []
+    if kind in ("Role", "ClusterRole"):
+        return [_rbac_role(file, doc)], []
+    if kind in ("RoleBinding", "ClusterRoleBinding"):
+        return [_rbac_binding(file, doc)], []
     if kind == "ConfigMap":
         name, namespace, _, _ = _meta(doc)
         if name == "aws-auth" and namespace == "kube-system":
@@ -156,3 +171,61 @@ def _service_account(file: str, doc: dict) -> Entity:
     role_arn = annotations.get(ROLE_ARN_ANNOTATION) if isinstance(annotations, dict) else None
     e.set("role_arn", role_arn, span=_span(annotations, ROLE_ARN_ANNOTATION))
     return e
+
+
+def _strings(value: Any) -> list:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _rbac_role(file: str, doc: dict) -> Entity:
+    e = _base("rbac_role", file, doc)
+    rules = LList(line=0)
+    raw = doc.get("rules")
+    if isinstance(raw, list):
+        rules.line, rules.end_line = raw.line, raw.end_line
+        for index, rule in enumerate(raw):
+            if not isinstance(rule, dict):
+                continue
+            rules.append({
+                "api_groups": _strings(rule.get("apiGroups")),
+                "resources": _strings(rule.get("resources")),
+                "verbs": _strings(rule.get("verbs")),
+                "non_resource_urls": _strings(rule.get("nonResourceURLs")),
+            })
+            rules.item_lines.append(raw.span(index))
+    e.set("rules", rules, span=_span(doc, "rules"))
+    e.set("aggregated", isinstance(doc.get("aggregationRule"), dict))
+    return e
+
+
+def _rbac_binding(file: str, doc: dict) -> Entity:
+    e = _base("rbac_binding", file, doc)
+    ref = doc.get("roleRef")
+    ref = ref if isinstance(ref, dict) else {}
+    e.set("role_ref_kind", ref.get("kind"), span=_span(doc, "roleRef"))
+    e.set("role_ref_name", ref.get("name"), span=_span(doc, "roleRef"))
+    subjects = LList()
+    raw = doc.get("subjects")
+    # a malformed `subjects` (a mapping instead of a list) binds nobody: the API rejects it
+    if isinstance(raw, list):
+        subjects.line, subjects.end_line = raw.line, raw.end_line
+        for index, subject in enumerate(raw):
+            if not isinstance(subject, dict):
+                continue
+            subjects.append({
+                "kind": subject.get("kind"),
+                "name": subject.get("name"),
+                "namespace": subject.get("namespace"),
+            })
+            subjects.item_lines.append(raw.span(index))
+    e.set("subjects", subjects, span=_span(doc, "subjects"))
+    e.set("subject_names", [_subject_name(s) for s in subjects])
+    return e
+
+
+def _subject_name(subject: dict) -> str:
+    """`User alice`, `Group devs`, `ServiceAccount shop/cart`."""
+    name = subject.get("name")
+    if subject.get("kind") == "ServiceAccount" and subject.get("namespace"):
+        name = f"{subject['namespace']}/{name}"
+    return f"{subject.get('kind')} {name}"

@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable
 
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
-from checks.normalize import iam
+from checks.normalize import aws_auth, iam
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -40,6 +40,11 @@ _BUILDERS: dict[str, str] = {
     "aws_instance": "_instance_metadata",
     "aws_iam_role": "_iam_role",
     "aws_eks_pod_identity_association": "_pod_identity_association",
+    "aws_eks_access_entry": "_access_entry",
+    "aws_eks_access_policy_association": "_access_policy_association",
+    "kubernetes_config_map": "_config_map",
+    "kubernetes_config_map_v1": "_config_map",
+    "kubernetes_config_map_v1_data": "_config_map",
 }
 
 
@@ -425,6 +430,69 @@ class Module:
         if isinstance(role, Unknown) and role.ref:
             e.set("role_ref", role.ref)
         return [e], []
+
+
+    def _access_entry(self, file: str, block: Block):
+        e = self._entity("identity_mapping", file, block)
+        e.set("source", "access_entry")
+        self._set_attr(e, "cluster_name", block, "cluster_name", file)
+        arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
+        e.set("principal_type", principal_type(arn))
+        if isinstance(arn, Unknown) and arn.ref:
+            e.set("principal_ref", arn.ref)
+        self._set_attr(e, "entry_type", block, "type", file, "STANDARD", AWS_DEFAULT)
+        self._set_attr(e, "username", block, "user_name", file)
+        self._set_attr(e, "groups", block, "kubernetes_groups", file, [], AWS_DEFAULT)
+        e.set("role_path", None)
+        e.set("problems", [])
+        return [e], []
+
+    def _access_policy_association(self, file: str, block: Block):
+        e = self._entity("access_policy_association", file, block)
+        self._set_attr(e, "cluster_name", block, "cluster_name", file)
+        arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
+        if isinstance(arn, Unknown) and arn.ref:
+            e.set("principal_ref", arn.ref)
+        policy = self._set_attr(e, "policy_arn", block, "policy_arn", file)
+        e.set("policy_name", policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
+              span=e.field_lines.get("policy_arn"))
+        scope = (block.children("access_scope") or [None])[0]
+        self._set_attr(e, "scope_type", scope, "type", file)
+        self._set_attr(e, "scope_namespaces", scope, "namespaces", file, [])
+        return [e], []
+
+    def _config_map(self, file: str, block: Block):
+        metadata = (block.children("metadata") or [None])[0]
+        name = self._attr(metadata, "name", file) if metadata else None
+        namespace = self._attr(metadata, "namespace", file) if metadata else None
+        if name != "aws-auth" or namespace != "kube-system":
+            return [], []
+        address = f"{block.labels[0]}.{block.labels[1]}"
+        attr = block.attributes.get("data")
+        data = self.eval(attr.expr, file) if attr else None
+        doc = LDict(line=block.line, end_line=block.end_line)
+        return aws_auth.normalize_config_map(
+            file, doc, data, key_prefix=f"terraform:{file}:{address}", origin="terraform",
+            structured_ok=True,
+        )
+
+
+def principal_type(arn: Any) -> Any:
+    """`role` or `user` from an IAM ARN (`...:role/x`, `...:user/x`), Unknown otherwise."""
+    if isinstance(arn, str):
+        resource = arn.split(":", 5)[-1]
+        kind = resource.split("/", 1)[0]
+        if kind in ("role", "user"):
+            return kind
+        return Unknown(f"principal {arn} is neither a role nor a user", arn)
+    if isinstance(arn, Unknown):
+        ref = arn.ref or ""
+        if ref.startswith("aws_iam_role."):
+            return "role"
+        if ref.startswith("aws_iam_user."):
+            return "user"
+        return Unknown(arn.reason, arn.text)
+    return None
 
 
 def _policy_source(attr: Attribute) -> str:

@@ -1,0 +1,42 @@
+# Access entries, added while migrating away from aws-auth.
+resource "aws_iam_role" "platform_admin" {
+  name = "platform-admin"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_eks_access_entry" "platform_admin" {
+  cluster_name  = aws_eks_cluster.main.name
+  principal_arn = aws_iam_role.platform_admin.arn
+  type          = "STANDARD"
+}
+
+resource "aws_eks_access_policy_association" "platform_admin" {
+  cluster_name  = aws_eks_cluster.main.name
+  principal_arn = aws_iam_role.platform_admin.arn
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
+}
+
+resource "aws_eks_access_entry" "release_bot" {
+  cluster_name      = aws_eks_cluster.main.name
+  principal_arn     = "arn:aws:iam::111122223333:user/release-bot"
+  kubernetes_groups = ["shop-developers"]
+}
+
+# The cluster role was reused for the log shipper's pod identity.
+resource "aws_eks_pod_identity_association" "log_shipper" {
+  cluster_name    = aws_eks_cluster.main.name
+  namespace       = "logging"
+  service_account = "fluent-bit"
+  role_arn        = aws_iam_role.cluster.arn
+}
