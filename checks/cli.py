@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-color", action="store_true", help="never colour text output")
     scan.add_argument("--show-unknown", action="store_true",
                       help="list the checks that could not be decided because a value is unknown")
+    scan.add_argument("--baseline", metavar="FILE",
+                      help="report and fail only on findings not in FILE (a baseline or JSON report)")
+    scan.add_argument("--write-baseline", metavar="FILE",
+                      help="write the current findings to FILE as a baseline")
 
     rules = sub.add_parser("rules", help="list the rule catalog")
     _rule_options(rules)
@@ -161,18 +165,34 @@ def _check_paths(paths: list[str]) -> list[str]:
 
 
 def cmd_scan(args) -> int:
-    from checks.report import SEVERITY_ORDER, renderer
+    from checks.report import SEVERITY_ORDER, active, renderer
     from checks.scan import scan
 
     config = _config(args)
     rules = _prepared_rules(args, config)
     params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
     paths = _check_paths(args.paths)
+    baseline = None
+    if args.baseline:
+        from checks.filter import BaselineError, load_baseline
+
+        try:
+            baseline = load_baseline(args.baseline)
+        except BaselineError as exc:
+            raise UsageError(f"invalid baseline: {exc}") from None
     result = scan(
         paths, rules, params,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
+        path_suppressions=config.path_suppressions(),
+        baseline=baseline,
     )
+    if args.write_baseline:
+        import json
+
+        from checks.filter import baseline_document
+
+        _write(json.dumps(baseline_document(result.findings), indent=2) + "\n", args.write_baseline)
     fmt = args.format or "text"
     color = (
         fmt == "text" and not args.output and not args.no_color
@@ -187,8 +207,7 @@ def cmd_scan(args) -> int:
     if any(p.level == "error" for p in result.problems):
         return EXIT_ERROR
     fail_on = SEVERITY_ORDER[args.fail_on or config.fail_on]
-    active = [f for f in result.findings if f.suppressed is None]
-    if any(SEVERITY_ORDER[f.severity] >= fail_on for f in active):
+    if any(SEVERITY_ORDER[f.severity] >= fail_on for f in active(result)):
         return EXIT_FINDINGS
     return EXIT_OK
 

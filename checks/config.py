@@ -28,7 +28,17 @@ class Config:
     policy_dirs: list[str] = field(default_factory=list)
     max_file_size: int = 5_000_000
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    suppress: list[dict[str, Any]] = field(default_factory=list)
     source: str = ""
+
+    def path_suppressions(self) -> list:
+        from checks.filter import PathSuppression
+
+        return [
+            PathSuppression(s["paths"], [r.upper() for r in s["rules"]], s.get("reason", ""),
+                            str(s.get("until", "")))
+            for s in self.suppress
+        ]
 
 
 def load(path: str | None) -> Config:
@@ -52,11 +62,25 @@ def load(path: str | None) -> Config:
         raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if data is None:
         data = {}
+    data = _dates_as_text(data)
     _validate(path, data)
     base = os.path.dirname(os.path.abspath(path))
     config = Config(**{k: v for k, v in data.items()}, source=path)
     config.policy_dirs = [os.path.join(base, d) for d in config.policy_dirs]
     return config
+
+
+def _dates_as_text(value: Any) -> Any:
+    """YAML reads `until: 2027-01-31` as a date; the schema and the filter want the text."""
+    import datetime
+
+    if isinstance(value, dict):
+        return {k: _dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(v) for v in value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
 
 
 def _validate(path: str, data: Any) -> None:

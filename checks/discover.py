@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from checks.model import Problem
 
 SKIP_DIRS = {".git", ".terraform", "node_modules", ".eks-checks-cache", "__pycache__"}
+SKIP_FILES = {".eks-checks.yaml"}  # our own configuration is not input
 EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 DEFAULT_MAX_BYTES = 5_000_000
 
@@ -54,7 +55,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
         if display in seen or excluded(display):
             return
         kind = classify(path)
-        if kind is None:
+        if kind is None or os.path.basename(path) in SKIP_FILES:
             return
         if os.path.islink(path) and not os.path.exists(path):
             problems.append(Problem(display, "dangling symbolic link"))

@@ -117,6 +117,8 @@ class Entity:
     field_lines: dict[str, tuple[int, int]] = field(default_factory=dict)
     # relation name -> entity keys, filled by the link stage
     links: dict[str, list[str]] = field(default_factory=dict)
+    # from a Kubernetes `eks-checks.io/ignore` annotation: (rule ids, reason, until, line)
+    suppressions: list[tuple] = field(default_factory=list)
 
     def set(
         self,
@@ -209,6 +211,7 @@ class Finding:
     references: list[str] = field(default_factory=list)
     related: list[Related] = field(default_factory=list)
     suppressed: str | None = None  # the reason, when an inline or config suppression applies
+    baselined: bool = False  # present in --baseline: reported as known, never fails the gate
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)

@@ -12,9 +12,11 @@ from typing import Any
 
 from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, read_text
 from checks.evaluate import Skipped, evaluate
+from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.link import link
 from checks.model import Entity, Finding, Problem
 from checks.parse import ParseError, parser_for
+from checks.parse.comments import find_suppressions
 from checks.rules import Rule
 
 
@@ -23,6 +25,7 @@ class ParsedFile:
     file: SourceFile
     documents: Any = None  # blocks (terraform) or a list of documents (yaml/json)
     problem: Problem | None = None
+    suppressions: list = field(default_factory=list)  # inline `eks-checks: ignore[...]`
 
 
 @dataclass
@@ -42,8 +45,9 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
         return ParsedFile(source, problem=Problem(source.display, reason or "cannot read"))
     if not text.strip():
         return ParsedFile(source, documents=[])
+    comments = find_suppressions(text)
     try:
-        return ParsedFile(source, documents=parser_for(source.kind)(text))
+        return ParsedFile(source, documents=parser_for(source.kind)(text), suppressions=comments)
     except ParseError as exc:
         return ParsedFile(source, problem=Problem(source.display, exc.message, exc.line))
     except (RecursionError, MemoryError):
@@ -117,11 +121,18 @@ def scan(
     params: dict[str, dict] | None = None,
     excludes: list[str] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
+    path_suppressions: list[PathSuppression] = (),
+    baseline: set | None = None,
 ) -> ScanResult:
     files, problems = discover(paths, list(excludes))
     parsed = [parse_file(f, max_bytes) for f in files]
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)
-    all_problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
+    comments = {p.file.display: p.suppressions for p in parsed if p.suppressions}
+    by_key = {e.key: e for e in entities}
+    notes = apply_suppressions(findings, by_key, FilterInput(comments, list(path_suppressions)))
+    if baseline:
+        apply_baseline(findings, baseline)
+    all_problems = sorted(problems + found + notes, key=lambda p: (p.file, p.line, p.message))
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))

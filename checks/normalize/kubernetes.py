@@ -11,6 +11,7 @@ from typing import Any
 
 from checks.model import Entity, LDict, LList, Location, Problem
 from checks.normalize import aws_auth
+from checks.parse.comments import parse_suppression
 
 K8S_DEFAULT = "Kubernetes default"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -103,7 +104,34 @@ def _span(node: Any, key: str) -> tuple[int, int] | None:
     return None
 
 
+IGNORE_ANNOTATION = "eks-checks.io/ignore"
+
+
 def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
+    entities, problems = _entities_of(file, doc)
+    suppressions = _annotation_suppressions(doc)
+    for e in entities:
+        e.suppressions = suppressions
+    return entities, problems
+
+
+def _annotation_suppressions(doc: dict) -> list[tuple]:
+    """`eks-checks.io/ignore: "EKS301: reason; EKS302,EKS303: reason until=2027-01-31"`."""
+    annotations = _get(doc, "metadata", "annotations")
+    value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
+    if not isinstance(value, str):
+        return []
+    line = (_span(annotations, IGNORE_ANNOTATION) or (0, 0))[0]
+    out = []
+    for part in value.replace("\n", ";").split(";"):
+        rules, _, rest = part.partition(":")
+        if rules.strip():
+            s = parse_suppression(rules, rest, line, line)
+            out.append((s.rules, s.reason, s.until, line))
+    return out
+
+
+def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
     kind = doc["kind"]
     if kind in POD_SPEC_PATHS:
         path = POD_SPEC_PATHS[kind]

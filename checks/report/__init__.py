@@ -29,3 +29,13 @@ def counts_by_severity(findings) -> dict[str, int]:
     for f in findings:
         out[f.severity] += 1
     return out
+
+
+def reported(result) -> list:
+    """Findings a report lists: baselined ones are known and left out (but counted)."""
+    return [f for f in result.findings if not f.baselined]
+
+
+def active(result) -> list:
+    """Findings that count against the gate: neither suppressed nor in the baseline."""
+    return [f for f in result.findings if f.suppressed is None and not f.baselined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from checks import __version__
-from checks.report import counts_by_severity
+from checks.report import active, counts_by_severity, reported
 
 
 def finding_json(f) -> dict:
@@ -29,11 +29,12 @@ def finding_json(f) -> dict:
 
 
 def document(result) -> dict:
-    active = [f for f in result.findings if f.suppressed is None]
+    current = active(result)
+    listed = reported(result)
     return {
         "version": 1,
         "tool": {"name": "eks-checks", "version": __version__},
-        "findings": [finding_json(f) for f in result.findings],
+        "findings": [finding_json(f) for f in listed],
         "problems": [p.to_json() for p in result.problems],
         "unknown": [
             {
@@ -46,9 +47,10 @@ def document(result) -> dict:
         ],
         "summary": {
             "files": len(result.files),
-            "findings": len(active),
-            "suppressed": len(result.findings) - len(active),
-            "by_severity": counts_by_severity(active),
+            "findings": len(current),
+            "suppressed": sum(1 for f in listed if f.suppressed is not None),
+            "baselined": len(result.findings) - len(listed),
+            "by_severity": counts_by_severity(current),
             "errors": sum(1 for p in result.problems if p.level == "error"),
             "skipped_files": sum(1 for p in result.problems if p.level != "error"),
             "unknown": len(result.skipped),

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from checks import __version__
+from checks.report import reported
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/eks-checks/eks-checks"
@@ -63,10 +64,11 @@ def rule_descriptor(rule) -> dict:
 
 def document(result) -> dict:
     rules_by_id = {r.id: r for r in result.rules}
-    used = sorted({f.rule_id for f in result.findings})
+    listed = reported(result)
+    used = sorted({f.rule_id for f in listed})
     index = {rule_id: i for i, rule_id in enumerate(used)}
     results = []
-    for f in result.findings:
+    for f in listed:
         entry: dict = {
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],

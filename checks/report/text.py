@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.report import counts_by_severity, safe_text
+from checks.report import active, counts_by_severity, safe_text
 
 _COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
            "error": "\033[1;31m", "note": "\033[2m"}
@@ -17,9 +17,8 @@ def render(result, options) -> str:
 
     lines: list[str] = []
     by_file: dict[str, list] = {}
-    for f in result.findings:
-        if f.suppressed is None:
-            by_file.setdefault(f.location.file, []).append(f)
+    for f in active(result):
+        by_file.setdefault(f.location.file, []).append(f)
     for p in result.problems:
         by_file.setdefault(p.file, []).append(p)
     for file in sorted(by_file):
@@ -59,16 +58,19 @@ def _order(item) -> tuple:
 
 
 def summary(result) -> str:
-    active = [f for f in result.findings if f.suppressed is None]
-    counts = counts_by_severity(active)
+    current = active(result)
+    counts = counts_by_severity(current)
     parts = [f"{n} {s}" for s, n in counts.items() if n]
-    text = f"{len(active)} finding{'s' if len(active) != 1 else ''}"
+    text = f"{len(current)} finding{'s' if len(current) != 1 else ''}"
     if parts:
         text += f" ({', '.join(parts)})"
     text += f" in {len(result.files)} file{'s' if len(result.files) != 1 else ''} scanned"
-    suppressed = len(result.findings) - len(active)
+    suppressed = sum(1 for f in result.findings if f.suppressed is not None and not f.baselined)
     if suppressed:
         text += f"; {suppressed} suppressed"
+    baselined = sum(1 for f in result.findings if f.baselined)
+    if baselined:
+        text += f"; {baselined} in the baseline"
     errors = sum(1 for p in result.problems if p.level == "error")
     notes = sum(1 for p in result.problems if p.level != "error")
     if errors:
