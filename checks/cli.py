@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan files and directories (default: .)")
     scan.add_argument("paths", nargs="*", metavar="PATH")
-    scan.add_argument("--format", "-f", choices=["text", "json", "sarif"], default=None)
+    scan.add_argument("--format", "-f", choices=["text", "json", "sarif", "github", "junit", "conftest"],
+                      default=None, help="default: text (github when GITHUB_ACTIONS=true)")
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     _rule_options(scan)
     scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-color", action="store_true", help="never colour text output")
     scan.add_argument("--show-unknown", action="store_true",
                       help="list the checks that could not be decided because a value is unknown")
+    scan.add_argument("--context-root", metavar="DIR",
+                      help="read the whole tree under DIR for cross-file links, report only on "
+                           "PATHs (pre-commit); `git` means the repository's top level")
     scan.add_argument("--baseline", metavar="FILE",
                       help="report and fail only on findings not in FILE (a baseline or JSON report)")
     scan.add_argument("--write-baseline", metavar="FILE",
@@ -180,8 +184,10 @@ def cmd_scan(args) -> int:
             baseline = load_baseline(args.baseline)
         except BaselineError as exc:
             raise UsageError(f"invalid baseline: {exc}") from None
+    context_root = _context_root(args.context_root) if args.context_root else None
     result = scan(
         paths, rules, params,
+        context_root=context_root,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),
@@ -193,7 +199,7 @@ def cmd_scan(args) -> int:
         from checks.filter import baseline_document
 
         _write(json.dumps(baseline_document(result.findings), indent=2) + "\n", args.write_baseline)
-    fmt = args.format or "text"
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     color = (
         fmt == "text" and not args.output and not args.no_color
         and "NO_COLOR" not in os.environ and sys.stdout.isatty()
@@ -210,6 +216,21 @@ def cmd_scan(args) -> int:
     if any(SEVERITY_ORDER[f.severity] >= fail_on for f in active(result)):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _context_root(value: str) -> str:
+    if value != "git":
+        if not os.path.isdir(value):
+            raise UsageError(f"--context-root {value}: not a directory")
+        return value
+    import subprocess
+
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "."
+    return os.path.relpath(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else "."
 
 
 def _write(text: str, output: str | None) -> None:

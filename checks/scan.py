@@ -123,8 +123,19 @@ def scan(
     max_bytes: int = DEFAULT_MAX_BYTES,
     path_suppressions: list[PathSuppression] = (),
     baseline: set | None = None,
+    context_root: str | None = None,
 ) -> ScanResult:
-    files, problems = discover(paths, list(excludes))
+    """Scan `paths`. With `context_root`, the whole tree under it is read so that links
+    find their other side, but only findings that touch a file of `paths` are reported."""
+    report_only = None
+    if context_root is not None:
+        given, problems = discover(paths, list(excludes))
+        report_only = {f.display for f in given}
+        context, context_problems = discover([context_root], list(excludes))
+        files = sorted({f.display: f for f in context + given}.values(), key=lambda f: f.display)
+        problems += [p for p in context_problems if p.file in report_only]
+    else:
+        files, problems = discover(paths, list(excludes))
     parsed = [parse_file(f, max_bytes) for f in files]
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
@@ -135,4 +146,13 @@ def scan(
     if baseline:
         apply_baseline(findings, baseline)
     all_problems = sorted(problems + found + notes, key=lambda p: (p.file, p.line, p.message))
+    if report_only is not None:
+        findings = [
+            f for f in findings
+            if f.location.file in report_only
+            or any(r.location.file in report_only for r in f.related)
+        ]
+        all_problems = [p for p in all_problems if p.file in report_only]
+        skipped = [s for s in skipped if s.location.file in report_only]
+        files = [f for f in files if f.display in report_only]
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))

@@ -9,6 +9,9 @@ FORMATS: dict[str, str] = {
     "text": "checks.report.text",
     "json": "checks.report.json_report",
     "sarif": "checks.report.sarif",
+    "github": "checks.report.github",
+    "junit": "checks.report.junit",
+    "conftest": "checks.report.conftest",
 }
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}

@@ -1,0 +1,36 @@
+"""GitHub Actions workflow annotations (`::error file=...,line=...::message`).
+
+Picked automatically when GITHUB_ACTIONS=true and no --format is given.
+"""
+
+from __future__ import annotations
+
+from checks.report import active
+from checks.report.text import summary
+
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(result, options) -> str:
+    lines = []
+    for f in active(result):
+        loc = f.location
+        title = f"{f.rule_id} {f.slug}"
+        lines.append(
+            f"::{LEVELS[f.severity]} file={_prop(loc.file)},line={loc.start_line},"
+            f"endLine={loc.end_line},title={_prop(title)}::{_data(f.message)}"
+        )
+    for p in result.problems:
+        level = "error" if p.level == "error" else "notice"
+        where = f"file={_prop(p.file)}" + (f",line={p.line}" if p.line else "")
+        lines.append(f"::{level} {where},title=eks-checks::{_data(p.message)}")
+    lines.append(summary(result))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,41 @@
+"""JUnit XML: one test suite per rule, a failing test case per finding, a passing one for
+each rule without findings, and an erroring test case per file that could not be scanned."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from checks.report import active
+
+
+def render(result, options) -> str:
+    findings = active(result)
+    root = ET.Element("testsuites", name="eks-checks")
+    by_rule: dict[str, list] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule_id, []).append(f)
+    total_failures = 0
+    for rule in result.rules:
+        hits = by_rule.get(rule.id, [])
+        suite = ET.SubElement(root, "testsuite", name=f"{rule.id} {rule.slug}",
+                              tests=str(max(1, len(hits))), failures=str(len(hits)), errors="0")
+        if not hits:
+            ET.SubElement(suite, "testcase", classname=rule.id, name=rule.title)
+        for f in hits:
+            case = ET.SubElement(suite, "testcase", classname=f.location.file,
+                                 name=f"{f.rule_id} {f.location.file}:{f.location.start_line}",
+                                 file=f.location.file, line=str(f.location.start_line))
+            failure = ET.SubElement(case, "failure", message=f.message, type=f.severity)
+            failure.text = f"{f.message}\n\n{f.remediation}"
+        total_failures += len(hits)
+    errors = [p for p in result.problems if p.level == "error"]
+    if errors:
+        suite = ET.SubElement(root, "testsuite", name="input", tests=str(len(errors)),
+                              failures="0", errors=str(len(errors)))
+        for p in errors:
+            case = ET.SubElement(suite, "testcase", classname=p.file, name=f"parse {p.file}")
+            ET.SubElement(case, "error", message=p.message).text = p.message
+    root.set("failures", str(total_failures))
+    root.set("errors", str(len(errors)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
