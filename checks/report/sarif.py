@@ -19,14 +19,27 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 
 
-def _artifact(path: str) -> dict:
-    if os.path.isabs(path):
-        return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+class _Uris:
+    """Every location is a URI relative to %SRCROOT% (GitHub rejects absolute ones): the
+    working directory, or, when files outside it were scanned, the directory above them all."""
+
+    def __init__(self, files: list[str]) -> None:
+        cwd = os.getcwd()
+        outside = [f for f in files if os.path.isabs(f)]
+        self.root = os.path.commonpath([cwd] + outside) if outside else cwd
+
+    def artifact(self, path: str) -> dict:
+        if os.path.isabs(path) or self.root != os.getcwd():
+            path = os.path.relpath(os.path.join(os.getcwd(), path), self.root)
+        return {"uri": quote(path.replace(os.sep, "/")), "uriBaseId": "%SRCROOT%"}
+
+    def srcroot(self) -> str:
+        uri = Path(self.root).as_uri()
+        return uri if uri.endswith("/") else uri + "/"
 
 
-def _physical(file: str, start: int, end: int | None = None) -> dict:
-    loc: dict = {"artifactLocation": _artifact(file)}
+def _physical(uris: _Uris, file: str, start: int, end: int | None = None) -> dict:
+    loc: dict = {"artifactLocation": uris.artifact(file)}
     if start:
         region = {"startLine": start}
         if end and end >= start:
@@ -65,6 +78,11 @@ def rule_descriptor(rule) -> dict:
 def document(result) -> dict:
     rules_by_id = {r.id: r for r in result.rules}
     listed = reported(result)
+    uris = _Uris(
+        [f.location.file for f in listed]
+        + [r.location.file for f in listed for r in f.related]
+        + [p.file for p in result.problems]
+    )
     used = sorted({f.rule_id for f in listed})
     index = {rule_id: i for i, rule_id in enumerate(used)}
     results = []
@@ -75,7 +93,7 @@ def document(result) -> dict:
             "level": LEVELS[f.severity],
             "message": {"text": f.message},
             "locations": [{"physicalLocation": _physical(
-                f.location.file, f.location.start_line, f.location.end_line)}],
+                uris, f.location.file, f.location.start_line, f.location.end_line)}],
             "partialFingerprints": {"primaryLocationLineHash": f"{f.fingerprint}:1"},
             "properties": {"entityKey": f.entity_key, "severity": f.severity},
         }
@@ -83,7 +101,8 @@ def document(result) -> dict:
             entry["relatedLocations"] = [
                 {
                     "id": i + 1,
-                    "physicalLocation": _physical(r.location.file, r.location.start_line, r.location.end_line),
+                    "physicalLocation": _physical(
+                        uris, r.location.file, r.location.start_line, r.location.end_line),
                     "message": {"text": r.message},
                 }
                 for i, r in enumerate(f.related)
@@ -96,10 +115,10 @@ def document(result) -> dict:
         note: dict = {
             "level": "error" if p.level == "error" else "note",
             "message": {"text": f"{p.file}: {p.message}"},
-            "locations": [{"physicalLocation": _physical(p.file, p.line)}],
+            "locations": [{"physicalLocation": _physical(uris, p.file, p.line)}],
         }
         notifications.append(note)
-    srcroot = Path(os.getcwd()).as_uri().rstrip("/") + "/"
+    srcroot = uris.srcroot()
     run = {
         "tool": {
             "driver": {
