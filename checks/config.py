@@ -42,11 +42,17 @@ class Config:
 
 
 def load(path: str | None) -> Config:
-    """The configuration from `path`, or from `.eks-checks.yaml` in the working directory."""
+    """The configuration from `path`; else `.eks-checks.yaml` in the working directory; else
+    `[tool.eks-checks]` in its `pyproject.toml`; else the defaults."""
     if path is None:
-        if not os.path.isfile(DEFAULT_FILE):
+        if os.path.isfile(DEFAULT_FILE):
+            path = DEFAULT_FILE
+        elif os.path.isfile("pyproject.toml"):
+            return _from_pyproject("pyproject.toml")
+        else:
             return Config()
-        path = DEFAULT_FILE
+    if path.endswith(".toml"):
+        return _from_pyproject(path)
     import yaml
 
     try:
@@ -60,6 +66,10 @@ def load(path: str | None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return _build(path, data)
+
+
+def _build(path: str, data: Any) -> Config:
     if data is None:
         data = {}
     data = _dates_as_text(data)
@@ -68,6 +78,26 @@ def load(path: str | None) -> Config:
     config = Config(**{k: v for k, v in data.items()}, source=path)
     config.policy_dirs = [os.path.join(base, d) for d in config.policy_dirs]
     return config
+
+
+def _from_pyproject(path: str) -> Config:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    section = data.get("tool", {}).get("eks-checks")
+    if section is None:
+        return Config()
+    # TOML users write fail-on as often as fail_on
+    section = {k.replace("-", "_"): v for k, v in section.items()} if isinstance(section, dict) else section
+    return _build(f"{path} [tool.eks-checks]", section)
 
 
 def _dates_as_text(value: Any) -> Any:

@@ -25,7 +25,9 @@ def link(entities: list[Entity]) -> None:
     by_kind: dict[str, list[Entity]] = {}
     for e in entities:
         by_kind.setdefault(e.kind, []).append(e)
-    accounts = {(e.fields["namespace"], e.fields["name"]): e for e in by_kind.get("service_account", [])}
+    accounts: dict[tuple, list[Entity]] = {}
+    for e in by_kind.get("service_account", []):
+        accounts.setdefault((e.fields["namespace"], e.fields["name"]), []).append(e)
     for e in by_kind.get("workload", []):
         _effective_automount(e, accounts)
     roles = _RoleIndex(by_kind.get("trust_statement", []))
@@ -40,10 +42,27 @@ def link(entities: list[Entity]) -> None:
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
+def nearest(entity: Entity, candidates: list[Entity]) -> Entity | None:
+    """Of several objects with the same name (environments, overlays), the one in the same
+    file, else in the same directory, else the first."""
+    if not candidates:
+        return None
+    file = entity.location.file
+    directory = file.rsplit("/", 1)[0] if "/" in file else ""
+    for c in candidates:
+        if c.location.file == file:
+            return c
+    for c in candidates:
+        c_file = c.location.file
+        if (c_file.rsplit("/", 1)[0] if "/" in c_file else "") == directory:
+            return c
+    return candidates[0]
+
+
 def _effective_automount(workload: Entity, accounts: dict) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]
-    sa = accounts.get((ns, sa_name))
+    sa = nearest(workload, accounts.get((ns, sa_name), []))
     if sa is not None:
         workload.links["service_account"] = [sa.key]
     pod = workload.fields.get("automount")

@@ -223,3 +223,21 @@ def test_output_file(in_tmp, fmt):
     assert code == 1
     assert "EKS302" in (in_tmp / "report.out").read_text()
     assert out == ""
+
+
+def test_pyproject_tool_section_is_read(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+    )
+    (in_tmp / "pyproject.toml").write_text(
+        '[project]\nname = "infra"\n\n[tool.eks-checks]\nfail-on = "critical"\n'
+    )
+    assert cli("scan", ".")[0] == 0
+    (in_tmp / "pyproject.toml").write_text('[tool.eks-checks]\nfail_onn = "critical"\n')
+    code, _, err = cli("scan", ".")
+    assert code == 2
+    assert "pyproject.toml [tool.eks-checks]: $: Additional properties are not allowed" in err
+    # the command line wins over the file
+    (in_tmp / "pyproject.toml").write_text('[tool.eks-checks]\nfail-on = "critical"\n')
+    assert cli("scan", ".", "--fail-on", "high")[0] == 1

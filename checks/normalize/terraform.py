@@ -73,6 +73,20 @@ def normalize_module(
                 made, found = getattr(module, builder)(file, block)
                 entities.extend(made)
                 problems.extend(found)
+    # A trust policy document that no role in this module uses still goes somewhere (a module
+    # input, an output): judge it on its own, as a bare policy document
+    for (dtype, dname), (file, block) in module.data.items():
+        if dtype == "aws_iam_policy_document" and (dtype, dname) not in module.used_documents:
+            made, found = iam.trust_statements(
+                module._policy_document(file, block),
+                key=f"terraform:{file}:data.{dtype}.{dname}", origin="terraform", file=file,
+                span=(block.line, block.end_line),
+                role_name=Unknown(f"data.{dtype}.{dname} is not attached to a role here",
+                                  f"(policy document data.{dtype}.{dname})"),
+                source=f"data.{dtype}.{dname}",
+            )
+            entities.extend(made)
+            problems.extend(found)
     return entities, problems
 
 
@@ -85,6 +99,7 @@ class Module:
         self.resources: dict[tuple[str, str], tuple[str, Block]] = {}
         self.data: dict[tuple[str, str], tuple[str, Block]] = {}
         self.stack: list[str] = []
+        self.used_documents: set[tuple[str, str]] = set()  # policy documents roles read
         for file, blocks in files.items():
             for block in blocks:
                 if block.type == "variable" and block.labels:
@@ -190,6 +205,7 @@ class Module:
             dtype, dname = str(parts[1]), str(parts[2])
             found = self.data.get((dtype, dname))
             if dtype == "aws_iam_policy_document" and found and parts[3:4] in (["json"], ["minified_json"]):
+                self.used_documents.add((dtype, dname))
                 return self._policy_document(*found)
             return Unknown(f"{ref.text} is not known before apply", ref.text, f"data.{dtype}.{dname}")
         if root in ("module", "each", "count", "self", "terraform") or len(parts) < 2:
@@ -299,7 +315,10 @@ class Module:
             out = LDict(line=stmt.line, end_line=stmt.end_line)
             effect = self._attr(stmt, "effect", file)
             out["Effect"] = "Allow" if effect is None else effect
-            for attr, key in (("sid", "Sid"), ("actions", "Action"), ("not_actions", "NotAction")):
+            # `action` is not the data source's argument (`actions` is), but some repositories
+            # write it and Terraform's own error is far away: read it rather than miss a trust
+            for attr, key in (("sid", "Sid"), ("action", "Action"), ("actions", "Action"),
+                              ("not_actions", "NotAction")):
                 value = self._attr(stmt, attr, file)
                 if value is not None:
                     out[key] = value
