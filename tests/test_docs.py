@@ -27,3 +27,15 @@ def test_readme_rules_table_lists_every_rule():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for rule in load_bundled():
         assert f"| {rule.id} | `{rule.slug}` | {rule.severity} |" in readme, rule.id
+
+
+def test_readme_run_example_is_what_the_tool_prints(monkeypatch):
+    from conftest import cli
+
+    monkeypatch.chdir(ROOT)
+    _, out, _ = cli("scan", "examples", "--no-color")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What a run looks like", 1)[1].split("```", 2)[1]
+    for line in section.strip().splitlines():
+        if line != "...":
+            assert line in out.splitlines(), line
