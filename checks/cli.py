@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from checks import __version__
 
@@ -31,26 +31,55 @@ def _parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan files and directories (default: .)")
     scan.add_argument("paths", nargs="*", metavar="PATH")
-    scan.add_argument("--format", "-f", choices=["text", "json", "sarif", "github", "junit", "conftest"],
-                      default=None, help="default: text (github when GITHUB_ACTIONS=true)")
+    scan.add_argument(
+        "--format",
+        "-f",
+        choices=["text", "json", "sarif", "github", "junit", "conftest"],
+        default=None,
+        help="default: text (github when GITHUB_ACTIONS=true)",
+    )
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
     _rule_options(scan)
-    scan.add_argument("--fail-on", choices=SEVERITIES, default=None,
-                      help="lowest severity that makes the exit code 1 (default: low)")
-    scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                      help="skip paths matching GLOB (repeatable)")
-    scan.add_argument("--max-file-size", type=int, default=None, metavar="BYTES",
-                      help="skip (and report) files larger than this (default 5000000)")
+    scan.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default=None,
+        help="lowest severity that makes the exit code 1 (default: low)",
+    )
+    scan.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip paths matching GLOB (repeatable)",
+    )
+    scan.add_argument(
+        "--max-file-size",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="skip (and report) files larger than this (default 5000000)",
+    )
     scan.add_argument("--no-color", action="store_true", help="never colour text output")
-    scan.add_argument("--show-unknown", action="store_true",
-                      help="list the checks that could not be decided because a value is unknown")
-    scan.add_argument("--context-root", metavar="DIR",
-                      help="read the whole tree under DIR for cross-file links, report only on "
-                           "PATHs (pre-commit); `git` means the repository's top level")
-    scan.add_argument("--baseline", metavar="FILE",
-                      help="report and fail only on findings not in FILE (a baseline or JSON report)")
-    scan.add_argument("--write-baseline", metavar="FILE",
-                      help="write the current findings to FILE as a baseline")
+    scan.add_argument(
+        "--show-unknown",
+        action="store_true",
+        help="list the checks that could not be decided because a value is unknown",
+    )
+    scan.add_argument(
+        "--context-root",
+        metavar="DIR",
+        help="read the whole tree under DIR for cross-file links, report only on "
+        "PATHs (pre-commit); `git` means the repository's top level",
+    )
+    scan.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report and fail only on findings not in FILE (a baseline or JSON report)",
+    )
+    scan.add_argument(
+        "--write-baseline", metavar="FILE", help="write the current findings to FILE as a baseline"
+    )
 
     rules = sub.add_parser("rules", help="list the rule catalog")
     _rule_options(rules)
@@ -70,11 +99,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _rule_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy-dir", action="append", default=[], metavar="DIR",
-                   help="also load rules from DIR (repeatable)")
-    p.add_argument("--select", metavar="IDS", help="only these rules (comma-separated ids, prefixes or slugs)")
+    p.add_argument(
+        "--policy-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load rules from DIR (repeatable)",
+    )
+    p.add_argument(
+        "--select", metavar="IDS", help="only these rules (comma-separated ids, prefixes or slugs)"
+    )
     p.add_argument("--ignore", metavar="IDS", help="not these rules (comma-separated)")
-    p.add_argument("--config", metavar="FILE", help="configuration file (default: .eks-checks.yaml if present)")
+    p.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: .eks-checks.yaml if present)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,7 +152,9 @@ def _load_rules(args, config) -> list:
 
 def _matches(rule, selector: str) -> bool:
     selector = selector.strip()
-    return rule.id == selector.upper() or rule.slug == selector or rule.id.startswith(selector.upper())
+    return (
+        rule.id == selector.upper() or rule.slug == selector or rule.id.startswith(selector.upper())
+    )
 
 
 def _select(rules: list, select: list[str], ignore: list[str]) -> list:
@@ -153,7 +193,9 @@ def _prepared_rules(args, config) -> list:
             )
     for rule_id in config.rules:
         if not any(r.id == rule_id for r in rules):
-            raise UsageError(f"invalid configuration: {config.source}: $.rules.{rule_id}: no such rule")
+            raise UsageError(
+                f"invalid configuration: {config.source}: $.rules.{rule_id}: no such rule"
+            )
     disabled = [r.id for r in rules if config.rules.get(r.id, {}).get("enabled") is False]
     select = _split(args.select) if args.select else list(config.select)
     ignore = list(config.ignore) + _split(args.ignore) + disabled
@@ -186,7 +228,9 @@ def cmd_scan(args) -> int:
             raise UsageError(f"invalid baseline: {exc}") from None
     context_root = _context_root(args.context_root) if args.context_root else None
     result = scan(
-        paths, rules, params,
+        paths,
+        rules,
+        params,
         context_root=context_root,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
@@ -201,8 +245,11 @@ def cmd_scan(args) -> int:
         _write(json.dumps(baseline_document(result.findings), indent=2) + "\n", args.write_baseline)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     color = (
-        fmt == "text" and not args.output and not args.no_color
-        and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+        fmt == "text"
+        and not args.output
+        and not args.no_color
+        and "NO_COLOR" not in os.environ
+        and sys.stdout.isatty()
     )
     text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
     _write(text, args.output)
@@ -226,11 +273,14 @@ def _context_root(value: str) -> str:
     import subprocess
 
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
-                             text=True, timeout=10)
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "."
-    return os.path.relpath(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else "."
+    return (
+        os.path.relpath(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else "."
+    )
 
 
 def _write(text: str, output: str | None) -> None:
@@ -241,7 +291,11 @@ def _write(text: str, output: str | None) -> None:
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:  # a terminal that is not UTF-8
+            encoding = sys.stdout.encoding or "ascii"
+            sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def cmd_rules(args) -> int:
@@ -257,8 +311,11 @@ def cmd_explain(args) -> int:
     from checks.config import Config
 
     rules = _load_rules(args, Config())
-    matches = [r for r in rules if _matches(r, args.rule_id) and (
-        r.id == args.rule_id.upper() or r.slug == args.rule_id)]
+    matches = [
+        r
+        for r in rules
+        if _matches(r, args.rule_id) and (r.id == args.rule_id.upper() or r.slug == args.rule_id)
+    ]
     if not matches:
         raise UsageError(f"no rule {args.rule_id!r} (see `eks-checks rules`)")
     print(explain_text(matches[0]), end="")
@@ -291,7 +348,6 @@ def explain_text(rule) -> str:
 
 
 def cmd_model(args) -> int:
-    import json
 
     from checks.discover import discover
     from checks.scan import build_model, parse_file
@@ -306,7 +362,9 @@ def cmd_model(args) -> int:
         "entities": [e.to_json() for e in entities],
         "problems": [p.to_json() for p in problems],
     }
-    _write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", args.output)
+    from checks.report import json_text
+
+    _write(json_text(doc), args.output)
     return EXIT_ERROR if any(p.level == "error" for p in problems) else EXIT_OK
 
 

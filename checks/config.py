@@ -35,8 +35,12 @@ class Config:
         from checks.filter import PathSuppression
 
         return [
-            PathSuppression(s["paths"], [r.upper() for r in s["rules"]], s.get("reason", ""),
-                            str(s.get("until", "")))
+            PathSuppression(
+                s["paths"],
+                [r.upper() for r in s["rules"]],
+                s.get("reason", ""),
+                str(s.get("until", "")),
+            )
             for s in self.suppress
         ]
 
@@ -96,7 +100,11 @@ def _from_pyproject(path: str) -> Config:
     if section is None:
         return Config()
     # TOML users write fail-on as often as fail_on
-    section = {k.replace("-", "_"): v for k, v in section.items()} if isinstance(section, dict) else section
+    section = (
+        {k.replace("-", "_"): v for k, v in section.items()}
+        if isinstance(section, dict)
+        else section
+    )
     return _build(f"{path} [tool.eks-checks]", section)
 
 
@@ -123,5 +131,7 @@ def _validate(path: str, data: Any) -> None:
     )
     if errors:
         err = errors[0]
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+        where = "$" + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path
+        )
         raise ConfigError(f"{path}: {where}: {err.message}")

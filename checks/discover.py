@@ -6,8 +6,10 @@ over the size limit is a `Problem` naming the file, and the walk goes on.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass
 
 from checks.model import Problem
@@ -57,23 +59,39 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
         kind = classify(path)
         if kind is None or os.path.basename(path) in SKIP_FILES:
             return
-        if os.path.islink(path) and not os.path.exists(path):
-            problems.append(Problem(display, "dangling symbolic link"))
+        try:
+            mode = os.stat(path).st_mode  # follows links
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                reason = "symbolic link loop"
+            elif os.path.islink(path):
+                reason = "dangling symbolic link"
+            else:
+                reason = f"cannot read: {exc.strerror or exc}"
+            problems.append(Problem(display, reason))
             return
-        if os.path.isdir(path):
+        if stat.S_ISDIR(mode):
             return  # e.g. a directory named x.tf
+        if not stat.S_ISREG(mode):
+            # a FIFO or a device would block or never end: never open it
+            problems.append(Problem(display, "not a regular file (FIFO, socket or device)"))
+            return
         seen.add(display)
         files.append(SourceFile(path, display, kind))
 
     for root in paths:
-        if os.path.isfile(root) or os.path.islink(root) and not os.path.isdir(root):
+        if not os.path.isdir(root):
             add(root)
             continue
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: problems.append(
-            Problem(display_path(e.filename or root), f"cannot read directory: {e.strerror}")
-        )):
+        for dirpath, dirnames, filenames in os.walk(
+            root,
+            onerror=lambda e, root=root: problems.append(
+                Problem(display_path(e.filename or root), f"cannot read directory: {e.strerror}")
+            ),
+        ):
             dirnames[:] = sorted(
-                d for d in dirnames
+                d
+                for d in dirnames
                 if d not in SKIP_DIRS
                 and not os.path.islink(os.path.join(dirpath, d))
                 and not excluded(display_path(os.path.join(dirpath, d)))
@@ -89,7 +107,10 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
     try:
         size = os.path.getsize(path)
         if size > max_bytes:
-            return None, f"skipped: {size} bytes is over the {max_bytes}-byte limit (--max-file-size)"
+            return (
+                None,
+                f"skipped: {size} bytes is over the {max_bytes}-byte limit (--max-file-size)",
+            )
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:

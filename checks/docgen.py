@@ -23,19 +23,34 @@ those defaults, and a value it cannot know (an unresolved variable) never fires 
 
 
 def _fence(text: str) -> str:
-    lang = "hcl" if "resource " in text or "metadata_options" in text else (
-        "json" if text.lstrip().startswith(("{", '"')) else "yaml")
+    lang = (
+        "hcl"
+        if "resource " in text or "metadata_options" in text
+        else ("json" if text.lstrip().startswith(("{", '"')) else "yaml")
+    )
     return f"```{lang}\n{text.rstrip()}\n```"
 
 
 def rule_section(rule: Rule) -> str:
-    lines = [f"## {rule.id} {rule.slug}", "", f"**{rule.title}**", "",
-             f"Severity: {rule.severity}. Looks at: {', '.join(rule.entity)}. Since {rule.since or 'unreleased'}.", ""]
+    lines = [
+        f"## {rule.id} {rule.slug}",
+        "",
+        f"**{rule.title}**",
+        "",
+        f"Severity: {rule.severity}. Looks at: {', '.join(rule.entity)}. "
+        f"Since {rule.since or 'unreleased'}.",
+        "",
+    ]
     if rule.description:
         lines += ["### What it finds and why it matters", "", rule.description.strip(), ""]
     if rule.params:
-        lines += ["### Configuration", "", "Parameters, overridable in `.eks-checks.yaml` under "
-                  f"`rules: {{{rule.id}: {{params: ...}}}}`:", ""]
+        lines += [
+            "### Configuration",
+            "",
+            "Parameters, overridable in `.eks-checks.yaml` under "
+            f"`rules: {{{rule.id}: {{params: ...}}}}`:",
+            "",
+        ]
         lines += [f"- `{k}`: default `{v}`" for k, v in rule.params.items()]
         lines.append("")
     lines += ["### Fix", "", rule.remediation.strip(), ""]

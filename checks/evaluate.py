@@ -8,8 +8,9 @@ users can see what was not checked (`--show-unknown`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from checks.model import Entity, Finding, LList, Location, Related, Unknown
 from checks.rules import Rule
@@ -73,7 +74,9 @@ def _finding(
         for key in entity.links.get(spec["link"], []):
             other = by_key.get(key)
             if other is not None:
-                related.append(Related(other.location, format_message(spec["message"], other.fields, params)))
+                related.append(
+                    Related(other.location, format_message(spec["message"], other.fields, params))
+                )
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
@@ -187,7 +190,9 @@ def _test(
             continue
         result = _compare(op, value, _operand(raw, params))
         if result is None:
-            unknowns = [v for v in value if isinstance(v, Unknown)] if isinstance(value, list) else []
+            unknowns = (
+                [v for v in value if isinstance(v, Unknown)] if isinstance(value, list) else []
+            )
             reasons.extend(u.reason for u in unknowns[:1])
         return result
     return None

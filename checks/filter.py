@@ -33,8 +33,15 @@ class FilterInput:
     today: datetime.date = field(default_factory=datetime.date.today)
 
 
-def _active(s_reason: str, until: str, where: str, today: datetime.date, problems: list[Problem],
-            file: str, line: int) -> bool:
+def _active(
+    s_reason: str,
+    until: str,
+    where: str,
+    today: datetime.date,
+    problems: list[Problem],
+    file: str,
+    line: int,
+) -> bool:
     if not s_reason:
         problems.append(Problem(file, f"{where} has no reason and is ignored", line, "note"))
         return False
@@ -42,7 +49,9 @@ def _active(s_reason: str, until: str, where: str, today: datetime.date, problem
         try:
             expiry = datetime.date.fromisoformat(until)
         except ValueError:
-            problems.append(Problem(file, f"{where} has an invalid until= date {until!r}", line, "note"))
+            problems.append(
+                Problem(file, f"{where} has an invalid until= date {until!r}", line, "note")
+            )
             return False
         if today > expiry:
             problems.append(Problem(file, f"{where} expired on {until}", line, "note"))
@@ -79,16 +88,27 @@ def apply_suppressions(
         if f.suppressed is None and entity is not None:
             for rules, reason, until, line in getattr(entity, "suppressions", []):
                 if f.rule_id in rules and check(
-                    reason, until, f"eks-checks.io/ignore of {f.rule_id}", entity.location.file, line
+                    reason,
+                    until,
+                    f"eks-checks.io/ignore of {f.rule_id}",
+                    entity.location.file,
+                    line,
                 ):
                     f.suppressed = reason
                     break
         if f.suppressed is None:
             for p in given.paths:
-                if f.rule_id in p.rules and any(
-                    fnmatch.fnmatch(f.location.file, pat) for pat in p.paths
-                ) and check(p.reason, p.until, f"configured suppression of {f.rule_id}",
-                            f.location.file, 0):
+                if (
+                    f.rule_id in p.rules
+                    and any(fnmatch.fnmatch(f.location.file, pat) for pat in p.paths)
+                    and check(
+                        p.reason,
+                        p.until,
+                        f"configured suppression of {f.rule_id}",
+                        f.location.file,
+                        0,
+                    )
+                ):
                     f.suppressed = p.reason
                     break
     return problems

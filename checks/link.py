@@ -38,7 +38,9 @@ def link(entities: list[Entity]) -> None:
     admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
     for e in by_kind.get("identity_mapping", []):
         _effective_cluster_admin(e, admin_bindings)
-    _access_associations(by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", []))
+    _access_associations(
+        by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", [])
+    )
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
@@ -141,7 +143,9 @@ def _irsa(sa: Entity, roles: _RoleIndex) -> None:
     verdicts = [admits_subject(s, subject) for s in web]
     if any(v is True for v in verdicts):
         admits: Any = True
-        sa.links["irsa_trust_admitting"] = [s.key for s, v in zip(web, verdicts) if v is True]
+        sa.links["irsa_trust_admitting"] = [
+            s.key for s, v in zip(web, verdicts, strict=True) if v is True
+        ]
     elif any(isinstance(v, Unknown) for v in verdicts):
         admits = next(v for v in verdicts if isinstance(v, Unknown))
     else:
@@ -166,7 +170,9 @@ def admits_subject(statement: Entity, subject: str) -> Any:
         op = base_operator(cond["operator"])
         values = cond["values"]
         unknown = next((v for v in values if isinstance(v, Unknown)), None)
-        matched = any(_subject_matches(op, str(v), subject) for v in values if not isinstance(v, Unknown))
+        matched = any(
+            _subject_matches(op, str(v), subject) for v in values if not isinstance(v, Unknown)
+        )
         negated = op.startswith("stringnot") or op.startswith("arnnot")
         if negated:
             if matched:
@@ -193,9 +199,11 @@ def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
         return
     assoc.links["role_trust"] = [s.key for s in statements]
     ok = [
-        s for s in statements
+        s
+        for s in statements
         if POD_IDENTITY_SERVICE in (s.fields.get("principals_service") or [])
-        and _grants(s, "sts:AssumeRole") and _grants(s, "sts:TagSession")
+        and _grants(s, "sts:AssumeRole")
+        and _grants(s, "sts:TagSession")
     ]
     assoc.set("role_name", statements[0].fields.get("role_name"))
     assoc.set("role_trusts_pod_identity", bool(ok), span=assoc.field_lines.get("role_arn"))
@@ -208,7 +216,10 @@ def _cluster_admin_bindings(bindings: list[Entity]) -> dict[str, list[Entity]]:
     for b in bindings:
         if b.fields.get("object_kind") != "ClusterRoleBinding":
             continue
-        if b.fields.get("role_ref_kind") != "ClusterRole" or b.fields.get("role_ref_name") != "cluster-admin":
+        if (
+            b.fields.get("role_ref_kind") != "ClusterRole"
+            or b.fields.get("role_ref_name") != "cluster-admin"
+        ):
             continue
         for subject in b.fields.get("subjects") or []:
             if subject.get("kind") == "Group" and isinstance(subject.get("name"), str):
@@ -220,7 +231,9 @@ def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Ent
     groups = mapping.fields.get("groups")
     if not isinstance(groups, list):
         return
-    hits = [g for g in groups if isinstance(g, str) and g != "system:masters" and g in admin_bindings]
+    hits = [
+        g for g in groups if isinstance(g, str) and g != "system:masters" and g in admin_bindings
+    ]
     mapping.set("cluster_admin_groups", hits, span=mapping.field_lines.get("groups"))
     keys = [b.key for g in hits for b in admin_bindings[g]]
     if keys:
@@ -232,10 +245,12 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
     for assoc in associations:
         for entry in entries:
             same_arn = isinstance(assoc.fields.get("principal_arn"), str) and (
-                assoc.fields.get("principal_arn") == entry.fields.get("principal_arn"))
+                assoc.fields.get("principal_arn") == entry.fields.get("principal_arn")
+            )
             same_ref = assoc.fields.get("principal_ref") is not None and (
-                assoc.fields.get("principal_ref") in (entry.fields.get("principal_ref"),
-                                                       entry.fields.get("address")))
+                assoc.fields.get("principal_ref")
+                in (entry.fields.get("principal_ref"), entry.fields.get("address"))
+            )
             if same_arn or same_ref:
                 assoc.links.setdefault("access_entry", []).append(entry.key)
                 entry.links.setdefault("access_policy_associations", []).append(assoc.key)

@@ -48,7 +48,7 @@ class Rule:
     source: str = ""
 
     @classmethod
-    def from_data(cls, data: dict, source: str) -> "Rule":
+    def from_data(cls, data: dict, source: str) -> Rule:
         entity = data["entity"]
         known = set(cls.__dataclass_fields__) - {"entity", "source"}
         rule = cls(
@@ -134,7 +134,11 @@ def _check_semantics(rule: Rule) -> None:
     """What the schema cannot say: params exist, regular expressions compile and are safe."""
     for cond in _walk(rule.when):
         for op, operand in cond.items():
-            if isinstance(operand, dict) and "param" in operand and op not in ("not", "any_item", "no_item", "every_item"):
+            if (
+                isinstance(operand, dict)
+                and "param" in operand
+                and op not in ("not", "any_item", "no_item", "every_item")
+            ):
                 if operand["param"] not in rule.params:
                     raise RuleError(f"$.when: unknown param {operand['param']!r}")
         if "matches" in cond:

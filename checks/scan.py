@@ -54,9 +54,7 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
         return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
 
 
-def build_model(
-    parsed: list[ParsedFile], roots: list[str]
-) -> tuple[list[Entity], list[Problem]]:
+def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
     """Normalize every parsed file into entities, then link them."""
     from checks.normalize import iam, kubernetes
 
@@ -148,7 +146,8 @@ def scan(
     all_problems = sorted(problems + found + notes, key=lambda p: (p.file, p.line, p.message))
     if report_only is not None:
         findings = [
-            f for f in findings
+            f
+            for f in findings
             if f.location.file in report_only
             or any(r.location.file in report_only for r in f.related)
         ]

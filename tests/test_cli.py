@@ -50,7 +50,9 @@ def test_fail_on_select_and_ignore(in_tmp):
     # EKS101 high, EKS102 low, EKS103 medium, EKS507/508 may come later: select narrows it
     code, out, _ = cli("scan", ".", "--select", "EKS102", "--fail-on", "medium")
     assert code == 0 and "EKS102" in out and "EKS101" not in out
-    code, out, _ = cli("scan", ".", "--select", "EKS1", "--ignore", "EKS101,auth-audit-logs-disabled")
+    code, out, _ = cli(
+        "scan", ".", "--select", "EKS1", "--ignore", "EKS101,auth-audit-logs-disabled"
+    )
     assert code == 1
     assert [line.split()[1] for line in out.splitlines() if line.startswith("  ")] == ["EKS102"]
     code, _, err = cli("scan", ".", "--select", "EKS999")
@@ -89,7 +91,8 @@ def test_json_report_shape(in_tmp):
     (finding,) = doc["findings"]
     assert finding["rule_id"] == "EKS303"
     assert finding["message"] == (
-        "Secret ci/t has type kubernetes.io/service-account-token: a token that never expires")
+        "Secret ci/t has type kubernetes.io/service-account-token: a token that never expires"
+    )
     assert finding["location"] == {"file": "s.yaml", "start_line": 6, "end_line": 6}
     assert finding["entity_key"] == "k8s:ci/Secret/t"
     assert doc["summary"]["by_severity"] == {"critical": 0, "high": 0, "medium": 1, "low": 0}
@@ -131,7 +134,9 @@ def test_config_overrides_a_rule_parameter(in_tmp):
         '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
     )
     assert cli("scan", ".")[0] == 1
-    (in_tmp / ".eks-checks.yaml").write_text("rules:\n  EKS202:\n    params:\n      max_hop_limit: 2\n")
+    (in_tmp / ".eks-checks.yaml").write_text(
+        "rules:\n  EKS202:\n    params:\n      max_hop_limit: 2\n"
+    )
     assert cli("scan", ".")[0] == 0
     (in_tmp / ".eks-checks.yaml").write_text("rules:\n  EKS202:\n    params:\n      max_hops: 2\n")
     code, _, err = cli("scan", ".")
@@ -192,7 +197,9 @@ def test_rules_explain_and_model(in_tmp):
     assert out.startswith("EKS202 imds-hop-limit-above-one (high)\n")
     assert "  max_hop_limit: 1" in out
     assert cli("explain", "EKS999")[0] == 2
-    (in_tmp / "c.tf").write_text('variable "v" {}\nresource "aws_eks_cluster" "c" {\n  name = var.v\n}\n')
+    (in_tmp / "c.tf").write_text(
+        'variable "v" {}\nresource "aws_eks_cluster" "c" {\n  name = var.v\n}\n'
+    )
     code, out, _ = cli("model", ".")
     (cluster,) = json.loads(out)["entities"]
     assert code == 0
@@ -207,8 +214,9 @@ def test_missing_path_is_a_usage_error(in_tmp):
 
 
 def test_python_dash_m_and_version():
-    out = subprocess.run([sys.executable, "-m", "checks", "--version"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "checks", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     from checks import __version__
 
     assert out == f"eks-checks {__version__}\n"

@@ -30,41 +30,98 @@ FOLDERS: dict[str, tuple[set[str], dict[str, tuple[str, str]]]] = {
     "trivy/aws-ec2-enforce-launch-config-http-token-imds_AWS-0130": ({"EKS201"}, {}),
     "checkov/CKV_AWS_341_LaunchTemplateMetadataHop": ({"EKS202"}, {}),
     "checkov/CKV_AWS_60_IAMRoleAllowsPublicAssume": ({"EKS401"}, {}),
-    "kics/terraform-aws/iam_role_allows_all_principals_to_assume": ({"EKS401"}, {
-        "positive.tf": ("PASS", "its principal is the malformed ARN arn:aws:iam::root, not \"*\""),
-    }),
+    "kics/terraform-aws/iam_role_allows_all_principals_to_assume": (
+        {"EKS401"},
+        {
+            "positive.tf": (
+                "PASS",
+                'its principal is the malformed ARN arn:aws:iam::root, not "*"',
+            ),
+        },
+    ),
     "checkov/CKV_AWS_61_IAMRoleAllowAssumeFromAccount": ({"EKS407"}, {}),
     "kics/terraform-aws/cross_account_iam_assume_role_policy_without_external_id_or_mfa": (
-        {"EKS407"}, {
+        {"EKS407"},
+        {
             "positive2.tf": ("PASS", "a condition (here MultiFactorAuthPresent) clears EKS407"),
             "positive3.tf": ("PASS", "a condition (here an empty ExternalId) clears EKS407"),
-        }),
-    "checkov/CKV_AWS_358_GithubActionsOIDCTrustPolicy_data": ({"EKS405"}, {
-        **{f"aws_iam_policy_document.{name}": ("PASS", "StringEquals is literal: the value matches no real token")
-           for name in ("fail-abusable", "fail-misused-repo", "fail-wildcard", "fail-wildcard-assertion", "fail2")},
-    }),
-    "checkov/CKV_AWS_393_GithubActionsOIDCTrustPolicyOnRole": ({"EKS405"}, {
-        **{f"aws_iam_role.{name}": ("PASS", "StringEquals is literal: the value matches no real token")
-           for name in ("fail-abusable", "fail-misused-repo", "fail-wildcard", "fail-wildcard-assertion", "fail2")},
-        "aws_iam_role.pass-fm-customer": ("FAIL", "repo:org/* under StringLike admits every repository of the org"),
-    }),
+        },
+    ),
+    "checkov/CKV_AWS_358_GithubActionsOIDCTrustPolicy_data": (
+        {"EKS405"},
+        {
+            **{
+                f"aws_iam_policy_document.{name}": (
+                    "PASS",
+                    "StringEquals is literal: the value matches no real token",
+                )
+                for name in (
+                    "fail-abusable",
+                    "fail-misused-repo",
+                    "fail-wildcard",
+                    "fail-wildcard-assertion",
+                    "fail2",
+                )
+            },
+        },
+    ),
+    "checkov/CKV_AWS_393_GithubActionsOIDCTrustPolicyOnRole": (
+        {"EKS405"},
+        {
+            **{
+                f"aws_iam_role.{name}": (
+                    "PASS",
+                    "StringEquals is literal: the value matches no real token",
+                )
+                for name in (
+                    "fail-abusable",
+                    "fail-misused-repo",
+                    "fail-wildcard",
+                    "fail-wildcard-assertion",
+                    "fail2",
+                )
+            },
+            "aws_iam_role.pass-fm-customer": (
+                "FAIL",
+                "repo:org/* under StringLike admits every repository of the org",
+            ),
+        },
+    ),
     "checkov/CKV_K8S_38_ServiceAccountTokens": ({"EKS301"}, {}),
     "kics/k8s/service_account_token_automount_not_disabled": ({"EKS301"}, {}),
-    "trivy/kubernetes-no-auto-mount-service-token_KSV036": ({"EKS301"}, {
-        "pass_1.yaml": ("FAIL", "automount unset and no ServiceAccount in the scan: Kubernetes mounts the token"),
-        "rego_fail_1.json": ("PASS", "kind 'pod' and no apiVersion: not a Kubernetes manifest"),
-        "rego_fail_2.json": ("PASS", "kind 'pod' and no apiVersion: not a Kubernetes manifest"),
-    }),
+    "trivy/kubernetes-no-auto-mount-service-token_KSV036": (
+        {"EKS301"},
+        {
+            "pass_1.yaml": (
+                "FAIL",
+                "automount unset and no ServiceAccount in the scan: Kubernetes mounts the token",
+            ),
+            "rego_fail_1.json": ("PASS", "kind 'pod' and no apiVersion: not a Kubernetes manifest"),
+            "rego_fail_2.json": ("PASS", "kind 'pod' and no apiVersion: not a Kubernetes manifest"),
+        },
+    ),
     "checkov/CKV_K8S_41_DefaultServiceAccount": ({"EKS302"}, {}),
-    "trivy/anonymous-user-bind_KSV122": ({"EKS601"}, {
-        "rego_fail_2.json": ("PASS", "kind 'ClusterRolebinding' is misspelled: not an RBAC object"),
-    }),
+    "trivy/anonymous-user-bind_KSV122": (
+        {"EKS601"},
+        {
+            "rego_fail_2.json": (
+                "PASS",
+                "kind 'ClusterRolebinding' is misspelled: not an RBAC object",
+            ),
+        },
+    ),
     "kics/k8s/cluster_admin_role_binding_with_super_user_permissions": ({"EKS602"}, {}),
-    "trivy/cluster-admin-role-only-where-required_KSV111": ({"EKS602"}, {
-        "rego_fail_1.json": ("PASS", "roleRef is a Role named cluster-admin, not the ClusterRole"),
-        "rego_fail_2.json": ("PASS", "roleRef is a Role, and the subject is a system: name"),
-        "rego_fail_3.json": ("PASS", "roleRef is the Role admin: we only flag cluster-admin"),
-    }),
+    "trivy/cluster-admin-role-only-where-required_KSV111": (
+        {"EKS602"},
+        {
+            "rego_fail_1.json": (
+                "PASS",
+                "roleRef is a Role named cluster-admin, not the ClusterRole",
+            ),
+            "rego_fail_2.json": ("PASS", "roleRef is a Role, and the subject is a system: name"),
+            "rego_fail_3.json": ("PASS", "roleRef is the Role admin: we only flag cluster-admin"),
+        },
+    ),
 }
 
 # Folders whose peer check is not in our catalog, or whose input (Kubernetes resources written
@@ -76,14 +133,20 @@ QUIET: dict[str, set[tuple[str, str, int]]] = {
     "kics/k8s/role_binding_to_default_service_account": set(),
     # the default ServiceAccount bound to cluster-admin is our EKS602
     "checkov/CKV_K8S_42_DefaultServiceAccountBinding": {
-        ("EKS602", "DefaultServiceAccountBinding-FAILED.yaml", 37)},
+        ("EKS602", "DefaultServiceAccountBinding-FAILED.yaml", 37)
+    },
     "checkov/CKV_K8S_68_ApiServerAnonymousAuth": {
         (_POD_EKS301, f"ApiServer-AnonymousAuth-{n}.yaml", 10)
-        for n in ("False-PASSED", "Missing-FAILED", "True-FAILED")},
+        for n in ("False-PASSED", "Missing-FAILED", "True-FAILED")
+    },
     "checkov/CKV_K8S_138_KubeletAnonymousAuth": {
-        (_POD_EKS301, f"KubeletAnonymousAuth-{n}.yaml", 10) for n in ("FAILED", "PASSED")},
+        (_POD_EKS301, f"KubeletAnonymousAuth-{n}.yaml", 10) for n in ("FAILED", "PASSED")
+    },
     "kics/k8s/anonymous_auth_is_not_set_to_false": {
-        (_POD_EKS301, f"{kind}{n}.yaml", 7) for kind in ("positive", "negative") for n in range(1, 5)},
+        (_POD_EKS301, f"{kind}{n}.yaml", 7)
+        for kind in ("positive", "negative")
+        for n in range(1, 5)
+    },
     "kics/terraform-kubernetes/cluster_admin_role_binding_with_super_user_permissions": set(),
     "kics/terraform-kubernetes/default_service_account_in_use": set(),
     "kics/terraform-kubernetes/role_binding_to_default_service_account": set(),
@@ -111,9 +174,12 @@ def _cases(folder: Path) -> dict[str, str]:
                 out[f"{case['file']}:{case['resource']}"] = case["expected"][:4]
         return out
     tests = folder / "test"
-    return {p.name: ("FAIL" if p.name.startswith("positive") else "PASS")
-            for p in tests.iterdir() if p.name.startswith(("positive", "negative"))
-            and not p.name.endswith("expected_result.json")}
+    return {
+        p.name: ("FAIL" if p.name.startswith("positive") else "PASS")
+        for p in tests.iterdir()
+        if p.name.startswith(("positive", "negative"))
+        and not p.name.endswith("expected_result.json")
+    }
 
 
 def _ours(case: str, findings: list, folder: Path) -> str:
@@ -146,7 +212,7 @@ def test_peer_folder(name):
     peer = _cases(folder)
     peer = {case: verdict for case, verdict in peer.items() if not case.endswith("tfplan.json")}
     assert peer, "no cases read"
-    for case, reason in differences.items():
+    for case in differences:
         assert case in peer, f"deliberate difference names an unknown case {case}"
     verdicts = {case: _ours(case, findings, folder) for case in peer}
     wanted = {case: differences.get(case, (verdict, ""))[0] for case, verdict in peer.items()}
@@ -159,7 +225,9 @@ def test_peer_folder(name):
 def test_peer_folder_outside_our_catalog(name):
     result = run([PEER / name])
     assert [p for p in result.problems if p.level == "error"] == []
-    found = {(f.rule_id, Path(f.location.file).name, f.location.start_line) for f in result.findings}
+    found = {
+        (f.rule_id, Path(f.location.file).name, f.location.start_line) for f in result.findings
+    }
     assert found == QUIET[name]
 
 

@@ -31,10 +31,12 @@ def test_related_location_in_text_json_and_sarif(in_tmp):
     )
     _, out, _ = cli("scan", ".", "--select", "EKS703", "--format", "json")
     (finding,) = json.loads(out)["findings"]
-    assert finding["related"] == [{
-        "location": {"file": "rbac.yaml", "start_line": 1, "end_line": 7},
-        "message": "ClusterRoleBinding deployers-admin binds cluster-admin to [Group deployers]",
-    }]
+    assert finding["related"] == [
+        {
+            "location": {"file": "rbac.yaml", "start_line": 1, "end_line": 7},
+            "message": "ClusterRoleBinding deployers-admin binds cluster-admin to [Group deployers]",
+        }
+    ]
     _, out, _ = cli("scan", ".", "--select", "EKS703", "--format", "sarif")
     (result,) = json.loads(out)["runs"][0]["results"]
     (related,) = result["relatedLocations"]
@@ -53,7 +55,8 @@ def test_irsa_mismatch_names_the_role_and_points_at_its_trust(in_tmp):
     assert first["message"] == (
         "ServiceAccount shop/cart uses role catalog, whose trust policy does not admit "
         "system:serviceaccount:shop:cart: its pods get no AWS credentials, or the trust was "
-        "written for someone else")
+        "written for someone else"
+    )
     assert first["location"]["start_line"] == 8
     assert first["related"][0]["location"]["file"] == "roles.tf"
     assert first["related"][0]["location"]["start_line"] == 4
@@ -76,6 +79,8 @@ def test_model_carries_links_by_entity_key(in_tmp):
     _, out, _ = cli("model", ".")
     entities = {e["key"]: e for e in json.loads(out)["entities"]}
     sa = entities["k8s:shop/ServiceAccount/catalog"]
-    assert sa["links"]["irsa_role_trust"] == ["terraform:roles.tf:aws_iam_role.catalog/statement[0]"]
+    assert sa["links"]["irsa_role_trust"] == [
+        "terraform:roles.tf:aws_iam_role.catalog/statement[0]"
+    ]
     assert sa["fields"]["irsa_trust_admits"] is True
     assert "terraform:roles.tf:aws_iam_role.catalog/statement[0]" in entities

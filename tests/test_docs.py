@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.docgen import render
-from checks.rules import load_bundled, load_dir, bundled_dir
+from checks.rules import bundled_dir, load_bundled, load_dir
 from conftest import ROOT
 
 

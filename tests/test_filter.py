@@ -32,7 +32,8 @@ def test_inline_comment_suppresses_with_reason_and_is_counted(in_tmp):
     _, out, _ = cli("scan", ".", "--format", "sarif")
     (result,) = json.loads(out)["runs"][0]["results"]
     assert result["suppressions"] == [
-        {"kind": "inSource", "justification": "GPU operator reads IMDS from a pod"}]
+        {"kind": "inSource", "justification": "GPU operator reads IMDS from a pod"}
+    ]
 
 
 def test_comment_above_the_block_suppresses(in_tmp):
@@ -87,7 +88,9 @@ def test_kubernetes_annotation_suppresses(in_tmp):
     (finding,) = json.loads(out)["findings"]
     assert code == 0
     assert (finding["rule_id"], finding["suppressed"]["reason"]) == (
-        "EKS301", "talks to the API to elect a leader")
+        "EKS301",
+        "talks to the API to elect a leader",
+    )
 
 
 def test_yaml_comment_suppresses_an_aws_auth_entry(in_tmp):
@@ -103,9 +106,19 @@ def test_yaml_comment_suppresses_an_aws_auth_entry(in_tmp):
 
 def test_config_path_suppression_for_json(in_tmp):
     (in_tmp / "legacy").mkdir()
-    (in_tmp / "legacy" / "role.json").write_text(json.dumps({"Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"AWS": "arn:aws:iam::444455556666:root"}}]}))
+    (in_tmp / "legacy" / "role.json").write_text(
+        json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+                    }
+                ]
+            }
+        )
+    )
     assert cli("scan", ".")[0] == 1
     (in_tmp / ".eks-checks.yaml").write_text(
         "suppress:\n  - paths: ['legacy/*.json']\n    rules: [EKS407]\n"
@@ -130,8 +143,10 @@ def test_baseline_fails_only_on_new_findings(in_tmp):
     assert (code, out) == (0, "0 findings in 2 files scanned; 1 in the baseline\n")
     # a new finding is reported and fails
     with open(in_tmp / "lt.tf", "a") as fh:
-        fh.write('resource "aws_launch_template" "b" {\n  metadata_options {\n'
-                 '    http_tokens = "optional"\n  }\n}\n')
+        fh.write(
+            'resource "aws_launch_template" "b" {\n  metadata_options {\n'
+            '    http_tokens = "optional"\n  }\n}\n'
+        )
     code, out, _ = cli("scan", ".", "--baseline", "baseline.json", "--no-color")
     assert code == 1
     assert "aws_launch_template.b" in out and "aws_launch_template.a" not in out

@@ -29,8 +29,10 @@ ROLES = """resource "aws_iam_role" "wild" {
 
 
 def _sa(ns: str, name: str) -> str:
-    return (f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
-            "  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/wild\n---\n")
+    return (
+        f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+        "  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/wild\n---\n"
+    )
 
 
 def test_documented_rego_policy_runs_on_the_model(in_tmp):
@@ -44,8 +46,9 @@ def test_documented_rego_policy_runs_on_the_model(in_tmp):
     rego.add_module("policy", policy)
     rego.set_input_term(model)
     result = json.loads(str(rego.query("data.eks.deny")))
-    assert result["expressions"] == [[
-        "prod-shop/cart uses role wild, whose trust is not scoped to one subject (wildcard)"]]
+    assert result["expressions"] == [
+        ["prod-shop/cart uses role wild, whose trust is not scoped to one subject (wildcard)"]
+    ]
 
 
 def test_conftest_plugin_manifest():

@@ -26,7 +26,11 @@ def test_hcl_keeps_block_and_attribute_lines():
     )
     (cluster,) = blocks
     assert (cluster.type, cluster.labels, cluster.line, cluster.end_line) == (
-        "resource", ["aws_eks_cluster", "c"], 1, 9)
+        "resource",
+        ["aws_eks_cluster", "c"],
+        1,
+        9,
+    )
     (vpc,) = cluster.children("vpc_config")
     attr = vpc.attributes["public_access_cidrs"]
     assert (vpc.line, vpc.end_line, attr.line, attr.end_line) == (4, 8, 5, 7)
@@ -55,7 +59,9 @@ def test_hcl_syntax_error_names_the_line():
     with pytest.raises(ParseError) as err:
         parse_terraform('resource "a" "b" {\n  x = \n}\n')
     assert (err.value.line, err.value.message) == (
-        2, "invalid HCL: unexpected '}' at line 2, column 7")
+        2,
+        "invalid HCL: unexpected '}' at line 2, column 7",
+    )
 
 
 def test_yaml_lines_duplicate_keys_and_tags():
@@ -71,7 +77,7 @@ def test_yaml_lines_duplicate_keys_and_tags():
 
 def test_yaml_alias_bomb_is_refused_before_expansion():
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]']
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
     with pytest.raises(ParseError, match="alias bomb"):
         load_all("\n".join(lines) + "\n")
@@ -108,7 +114,7 @@ def test_variables_locals_and_unknowns(tmp_path):
     (tmp_path / "vars.tf").write_text(
         'variable "with_default" {\n  default = ["10.0.0.0/8"]\n}\n'
         'variable "without_default" {}\n'
-        'locals {\n  private = var.with_default\n}\n'
+        "locals {\n  private = var.with_default\n}\n"
     )
     (tmp_path / "main.tf").write_text(
         'resource "aws_eks_cluster" "c" {\n'
@@ -129,7 +135,7 @@ def test_unknown_value_is_counted_not_reported(tmp_path):
         'variable "cidrs" {}\n'
         'resource "aws_eks_cluster" "c" {\n'
         '  name = "c"\n'
-        "  enabled_cluster_log_types = [\"audit\", \"authenticator\"]\n"
+        '  enabled_cluster_log_types = ["audit", "authenticator"]\n'
         "  vpc_config {\n"
         "    endpoint_private_access = true\n"
         "    public_access_cidrs = var.cidrs\n"
@@ -173,8 +179,9 @@ def test_aws_auth_entries_keep_their_own_lines(tmp_path):
         "      groups: [dev]\n"
     )
     mappings = [e for e in run([tmp_path]).entities if e.kind == "identity_mapping"]
-    assert [(m.fields["principal_arn"], m.location.start_line, m.location.end_line)
-            for m in mappings] == [
+    assert [
+        (m.fields["principal_arn"], m.location.start_line, m.location.end_line) for m in mappings
+    ] == [
         ("arn:aws:iam::111122223333:role/a", 8, 9),
         ("arn:aws:iam::111122223333:role/b", 10, 11),
     ]

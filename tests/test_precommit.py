@@ -47,9 +47,19 @@ def _sa(name: str) -> str:
 
 
 def _git(cwd, *args):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@e",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@e",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +79,21 @@ def _try_repo(repo, home, *files):
     env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
     env.pop("GITHUB_ACTIONS", None)
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "eks-checks",
-         "--files", *files],
-        cwd=repo, capture_output=True, text=True, env=env, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(ROOT),
+            "eks-checks",
+            "--files",
+            *files,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 
@@ -82,7 +104,9 @@ def test_insecure_file_blocks_with_cross_file_context(project):
     run = _try_repo(repo, home, "k8s/cart.yaml")
     assert run.returncode == 1, run.stdout + run.stderr
     # the role is in infra/iam.tf, a file pre-commit did not pass
-    assert "k8s/cart.yaml:7  EKS701  medium  ServiceAccount shop/cart uses role catalog" in run.stdout
+    assert (
+        "k8s/cart.yaml:7  EKS701  medium  ServiceAccount shop/cart uses role catalog" in run.stdout
+    )
     assert "see infra/iam.tf:4" in run.stdout
 
 

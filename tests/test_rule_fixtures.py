@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FIXTURES, load_json, markers, run
 from checks.rules import load_bundled
+from conftest import FIXTURES, load_json, markers, run
 
 RULE_DIRS = sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir())
 

@@ -41,6 +41,17 @@ def test_model_matches_its_schema(monkeypatch):
     doc = json.loads(out)
     _validator("model.schema.json").validate(doc)
     kinds = {e["kind"] for e in doc["entities"]}
-    assert {"cluster", "instance_metadata", "workload", "service_account", "secret",
-            "rbac_role", "rbac_binding", "identity_mapping", "access_policy_association",
-            "pod_identity_association", "trust_statement", "aws_auth_document"} <= kinds
+    assert {
+        "cluster",
+        "instance_metadata",
+        "workload",
+        "service_account",
+        "secret",
+        "rbac_role",
+        "rbac_binding",
+        "identity_mapping",
+        "access_policy_association",
+        "pod_identity_association",
+        "trust_statement",
+        "aws_auth_document",
+    } <= kinds

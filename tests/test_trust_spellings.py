@@ -16,37 +16,113 @@ GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubuserconten
 
 # (case id, statement, rule ids expected)
 CASES = [
-    ("any-principal", {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"}},
-     {"EKS401"}),
-    ("any-principal-org-guard", {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"},
-     "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}}, set()),
-    ("irsa-no-sub", {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-     "Principal": {"Federated": OIDC}}, {"EKS402", "EKS404"}),
-    ("irsa-wildcard", {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-     "Principal": {"Federated": OIDC},
-     "Condition": {"StringLike": {f"{ISSUER}:sub": "system:serviceaccount:prod:*"},
-                   "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"}}}, {"EKS403"}),
-    ("irsa-literal-star", {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-     "Principal": {"Federated": OIDC},
-     "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:*:*",
-                                    f"{ISSUER}:aud": "sts.amazonaws.com"}}}, set()),
-    ("github-org-wide", {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-     "Principal": {"Federated": GITHUB},
-     "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}}},
-     {"EKS405"}),
-    ("github-pinned", {"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
-     "Principal": {"Federated": GITHUB},
-     "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:*"}}},
-     set()),
-    ("pod-identity", {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"],
-     "Principal": {"Service": "pods.eks.amazonaws.com"}}, {"EKS406"}),
-    ("account-root", {"Effect": "Allow", "Action": "sts:AssumeRole",
-     "Principal": {"AWS": "arn:aws:iam::444455556666:root"}}, {"EKS407"}),
-    ("account-root-mfa", {"Effect": "Allow", "Action": "sts:AssumeRole",
-     "Principal": {"AWS": "444455556666"},
-     "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}, set()),
-    ("not-a-trust-policy", {"Effect": "Allow", "Action": "s3:GetObject", "Principal": {"AWS": "*"}},
-     set()),
+    (
+        "any-principal",
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "*"}},
+        {"EKS401"},
+    ),
+    (
+        "any-principal-org-guard",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "*"},
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}},
+        },
+        set(),
+    ),
+    (
+        "irsa-no-sub",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": OIDC},
+        },
+        {"EKS402", "EKS404"},
+    ),
+    (
+        "irsa-wildcard",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": OIDC},
+            "Condition": {
+                "StringLike": {f"{ISSUER}:sub": "system:serviceaccount:prod:*"},
+                "StringEquals": {f"{ISSUER}:aud": "sts.amazonaws.com"},
+            },
+        },
+        {"EKS403"},
+    ),
+    (
+        "irsa-literal-star",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": OIDC},
+            "Condition": {
+                "StringEquals": {
+                    f"{ISSUER}:sub": "system:serviceaccount:*:*",
+                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                }
+            },
+        },
+        set(),
+    ),
+    (
+        "github-org-wide",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": GITHUB},
+            "Condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"}},
+        },
+        {"EKS405"},
+    ),
+    (
+        "github-pinned",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Principal": {"Federated": GITHUB},
+            "Condition": {
+                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/app:*"}
+            },
+        },
+        set(),
+    ),
+    (
+        "pod-identity",
+        {
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+        },
+        {"EKS406"},
+    ),
+    (
+        "account-root",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+        },
+        {"EKS407"},
+    ),
+    (
+        "account-root-mfa",
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "444455556666"},
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        },
+        set(),
+    ),
+    (
+        "not-a-trust-policy",
+        {"Effect": "Allow", "Action": "s3:GetObject", "Principal": {"AWS": "*"}},
+        set(),
+    ),
 ]
 
 
@@ -62,30 +138,52 @@ def _hcl(value, indent: int = 0) -> str:
 
 
 def _policy_document(stmt: dict) -> str:
-    lines = ['data "aws_iam_policy_document" "trust" {', "  statement {",
-             f'    effect = "{stmt["Effect"]}"']
+    lines = [
+        'data "aws_iam_policy_document" "trust" {',
+        "  statement {",
+        f'    effect = "{stmt["Effect"]}"',
+    ]
     actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
     lines.append(f"    actions = {json.dumps(actions)}")
     principal = stmt["Principal"]
     for ptype, ids in principal.items():
         ids = ids if isinstance(ids, list) else [ids]
-        lines += ["    principals {", f'      type = "{ptype}"',
-                  f"      identifiers = {json.dumps(ids)}", "    }"]
+        lines += [
+            "    principals {",
+            f'      type = "{ptype}"',
+            f"      identifiers = {json.dumps(ids)}",
+            "    }",
+        ]
     for op, tests in stmt.get("Condition", {}).items():
         for key, values in tests.items():
             values = values if isinstance(values, list) else [values]
-            lines += ["    condition {", f'      test = "{op}"', f'      variable = "{key}"',
-                      f"      values = {json.dumps(values)}", "    }"]
-    lines += ["  }", "}", "", 'resource "aws_iam_role" "r" {', '  name = "r"',
-              "  assume_role_policy = data.aws_iam_policy_document.trust.json", "}"]
+            lines += [
+                "    condition {",
+                f'      test = "{op}"',
+                f'      variable = "{key}"',
+                f"      values = {json.dumps(values)}",
+                "    }",
+            ]
+    lines += [
+        "  }",
+        "}",
+        "",
+        'resource "aws_iam_role" "r" {',
+        '  name = "r"',
+        "  assume_role_policy = data.aws_iam_policy_document.trust.json",
+        "}",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _write_spelling(tmp_path, spelling: str, stmt: dict) -> None:
     doc = {"Version": "2012-10-17", "Statement": [stmt]}
     text = json.dumps(doc, indent=2)
-    role = {"RoleName": "r", "Arn": "arn:aws:iam::111122223333:role/r",
-            "AssumeRolePolicyDocument": doc}
+    role = {
+        "RoleName": "r",
+        "Arn": "arn:aws:iam::111122223333:role/r",
+        "AssumeRolePolicyDocument": doc,
+    }
     if spelling == "jsonencode":
         body = f'resource "aws_iam_role" "r" {{\n  name = "r"\n  assume_role_policy = jsonencode({_hcl(doc, 1)})\n}}\n'
         (tmp_path / "main.tf").write_text(body)
@@ -104,11 +202,19 @@ def _write_spelling(tmp_path, spelling: str, stmt: dict) -> None:
         (tmp_path / "role.json").write_text(json.dumps({"Role": role}, indent=2))
     elif spelling == "authorization-details":
         (tmp_path / "details.json").write_text(
-            json.dumps({"UserDetailList": [], "RoleDetailList": [role], "Policies": []}, indent=2))
+            json.dumps({"UserDetailList": [], "RoleDetailList": [role], "Policies": []}, indent=2)
+        )
 
 
-SPELLINGS = ["jsonencode", "heredoc", "file", "policy_document", "bare", "get-role",
-             "authorization-details"]
+SPELLINGS = [
+    "jsonencode",
+    "heredoc",
+    "file",
+    "policy_document",
+    "bare",
+    "get-role",
+    "authorization-details",
+]
 
 
 @pytest.mark.parametrize("spelling", SPELLINGS)
@@ -122,8 +228,12 @@ def test_same_findings_in_every_spelling(tmp_path, spelling, case_id, stmt, expe
     trust = [f for f in result.findings if f.rule_id.startswith("EKS4")]
     assert len(trust) == len(expected)
     # ... and it points into the file that holds the statement, not at line 1
-    where = {"file": "trust.json", "bare": "trust.json", "get-role": "role.json",
-             "authorization-details": "details.json"}.get(spelling, "main.tf")
+    where = {
+        "file": "trust.json",
+        "bare": "trust.json",
+        "get-role": "role.json",
+        "authorization-details": "details.json",
+    }.get(spelling, "main.tf")
     for f in trust:
         assert f.location.file.endswith("/" + where)
         assert f.location.start_line > 1

@@ -13,7 +13,9 @@ from typing import Any
 from checks.model import Entity, LDict, Location, Problem, Unknown
 from checks.parse import ParseError
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)$")
+ROLE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)$"
+)
 USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+$")
 ACCOUNT = re.compile(r"^\d{12}$")
 NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
@@ -21,7 +23,12 @@ _MAPS = (("mapRoles", "role", "rolearn"), ("mapUsers", "user", "userarn"))
 
 
 def normalize_config_map(
-    file: str, doc: Any, data: Any, *, key_prefix: str, origin: str = "kubernetes",
+    file: str,
+    doc: Any,
+    data: Any,
+    *,
+    key_prefix: str,
+    origin: str = "kubernetes",
     structured_ok: bool = False,
 ) -> tuple[list[Entity], list[Problem]]:
     """Entities for one aws-auth ConfigMap. `structured_ok`: Terraform may give the maps as
@@ -57,8 +64,19 @@ def normalize_config_map(
             continue
         for index, item in enumerate(items):
             entities.append(
-                _entry(file, item, items, index, map_key, principal_type, arn_key, key_prefix,
-                       origin, seen, key_line)
+                _entry(
+                    file,
+                    item,
+                    items,
+                    index,
+                    map_key,
+                    principal_type,
+                    arn_key,
+                    key_prefix,
+                    origin,
+                    seen,
+                    key_line,
+                )
             )
     document.set("accounts", accounts, span=document.field_lines.get("accounts"))
     document.set("problems", problems, span=document.field_lines.get("problems"))
@@ -79,8 +97,10 @@ def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str
     from checks.parse.yamlsafe import load_all
 
     # a `|` block starts on the line after the key; a one-line string on the key's line
-    offset = getattr(value, "line", 0) - 1 if getattr(value, "line", 0) else (
-        key_line if "\n" in value.strip("\n") or value.endswith("\n") else key_line - 1
+    offset = (
+        getattr(value, "line", 0) - 1
+        if getattr(value, "line", 0)
+        else (key_line if "\n" in value.strip("\n") or value.endswith("\n") else key_line - 1)
     )
     try:
         docs = load_all(str(value), line_offset=offset)
@@ -95,8 +115,17 @@ def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str
 
 
 def _entry(
-    file: str, item: Any, items: list, index: int, map_key: str, principal_type: str,
-    arn_key: str, key_prefix: str, origin: str, seen: dict[str, int], key_line: int,
+    file: str,
+    item: Any,
+    items: list,
+    index: int,
+    map_key: str,
+    principal_type: str,
+    arn_key: str,
+    key_prefix: str,
+    origin: str,
+    seen: dict[str, int],
+    key_line: int,
 ) -> Entity:
     span = items.span(index) if hasattr(items, "span") else (key_line, key_line)
     if not span[0]:

@@ -11,7 +11,7 @@ import fnmatch
 import re
 from typing import Any
 
-from checks.model import Entity, Location, LDict, Problem, Unknown, span_of
+from checks.model import Entity, LDict, Location, Problem, Unknown, span_of
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -163,8 +163,11 @@ def _principals(entity: Entity, stmt: dict) -> None:
             elif kind == "federated":
                 federated.extend(values)
     elif isinstance(principal, Unknown):
-        entity.set("principal_any", Unknown("Principal not known", principal.text),
-                   span=_span(stmt, "Principal"))
+        entity.set(
+            "principal_any",
+            Unknown("Principal not known", principal.text),
+            span=_span(stmt, "Principal"),
+        )
     span = _span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
     if "principal_any" not in entity.fields:
         entity.set("principal_any", any_principal, span=span)
@@ -307,7 +310,6 @@ def _github_pinned(subs: list[dict]) -> Any:
     return False
 
 
-
 def is_iam_document(doc: Any) -> bool:
     """A bare policy, `get-role` output, `list-roles` or authorization-details output."""
     return isinstance(doc, dict) and (
@@ -323,7 +325,11 @@ def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem
     if "Statement" in doc:
         span = (getattr(doc, "line", 1), getattr(doc, "end_line", 1))
         return trust_statements(
-            doc, key=f"iam:{file}", origin="iam", file=file, span=span,
+            doc,
+            key=f"iam:{file}",
+            origin="iam",
+            file=file,
+            span=span,
             role_name=Unknown("a bare policy document names no role", file),
             source="policy document",
         )
@@ -347,8 +353,14 @@ def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem
         name = role.get("RoleName")
         span = role.span("AssumeRolePolicyDocument") if isinstance(role, LDict) else (1, 1)
         made, found = trust_statements(
-            policy, key=f"iam:{file}:{name}", origin="iam", file=file, span=span,
-            role_name=name, role_arn=role.get("Arn"), source=source,
+            policy,
+            key=f"iam:{file}:{name}",
+            origin="iam",
+            file=file,
+            span=span,
+            role_name=name,
+            role_arn=role.get("Arn"),
+            source=source,
         )
         entities.extend(made)
         problems.extend(found)

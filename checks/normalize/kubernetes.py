@@ -55,8 +55,16 @@ def normalize_objects(file: str, docs: list) -> tuple[list[Entity], list[Problem
 
 
 # Objects that live in no namespace: `metadata.namespace` means nothing for them.
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace", "Node", "PersistentVolume",
-                  "CustomResourceDefinition", "StorageClass", "PriorityClass"}
+CLUSTER_SCOPED = {
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PriorityClass",
+}
 
 
 def _meta(doc: dict) -> tuple[str, str, bool, LDict]:
@@ -145,8 +153,12 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
         return [_service_account(file, doc)], []
     if kind == "Secret":
         entity = _base("secret", file, doc)
-        entity.set("type", doc.get("type", "Opaque"), span=_span(doc, "type"),
-                   default=None if "type" in doc else K8S_DEFAULT)
+        entity.set(
+            "type",
+            doc.get("type", "Opaque"),
+            span=_span(doc, "type"),
+            default=None if "type" in doc else K8S_DEFAULT,
+        )
         return [entity], []
     if kind in ("Role", "ClusterRole"):
         return [_rbac_role(file, doc)], []
@@ -171,8 +183,11 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
     else:
         e.set("service_account_name", "default", default=K8S_DEFAULT)
     automount = spec.get("automountServiceAccountToken")
-    e.set("automount", automount if isinstance(automount, bool) else None,
-          span=_span(spec, "automountServiceAccountToken"))
+    e.set(
+        "automount",
+        automount if isinstance(automount, bool) else None,
+        span=_span(spec, "automountServiceAccountToken"),
+    )
     e.field_lines["pod_spec"] = spec_span
     expirations = []
     for volume in spec.get("volumes") or []:
@@ -184,7 +199,10 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
             if isinstance(token, dict):
                 seconds = token.get("expirationSeconds", DEFAULT_TOKEN_SECONDS)
                 expirations.append(seconds)
-                span = _span(token, "expirationSeconds") or (getattr(token, "line", 0), getattr(token, "end_line", 0))
+                span = _span(token, "expirationSeconds") or (
+                    getattr(token, "line", 0),
+                    getattr(token, "end_line", 0),
+                )
                 e.field_lines.setdefault("projected_token_expirations", span)
     e.set("projected_token_expirations", expirations)
     return e
@@ -193,8 +211,11 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
 def _service_account(file: str, doc: dict) -> Entity:
     e = _base("service_account", file, doc)
     automount = doc.get("automountServiceAccountToken")
-    e.set("automount", automount if isinstance(automount, bool) else None,
-          span=_span(doc, "automountServiceAccountToken"))
+    e.set(
+        "automount",
+        automount if isinstance(automount, bool) else None,
+        span=_span(doc, "automountServiceAccountToken"),
+    )
     annotations = _get(doc, "metadata", "annotations")
     role_arn = annotations.get(ROLE_ARN_ANNOTATION) if isinstance(annotations, dict) else None
     e.set("role_arn", role_arn, span=_span(annotations, ROLE_ARN_ANNOTATION))
@@ -214,12 +235,14 @@ def _rbac_role(file: str, doc: dict) -> Entity:
         for index, rule in enumerate(raw):
             if not isinstance(rule, dict):
                 continue
-            rules.append({
-                "api_groups": _strings(rule.get("apiGroups")),
-                "resources": _strings(rule.get("resources")),
-                "verbs": _strings(rule.get("verbs")),
-                "non_resource_urls": _strings(rule.get("nonResourceURLs")),
-            })
+            rules.append(
+                {
+                    "api_groups": _strings(rule.get("apiGroups")),
+                    "resources": _strings(rule.get("resources")),
+                    "verbs": _strings(rule.get("verbs")),
+                    "non_resource_urls": _strings(rule.get("nonResourceURLs")),
+                }
+            )
             rules.item_lines.append(raw.span(index))
     e.set("rules", rules, span=_span(doc, "rules"))
     e.set("aggregated", isinstance(doc.get("aggregationRule"), dict))
@@ -240,11 +263,13 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
         for index, subject in enumerate(raw):
             if not isinstance(subject, dict):
                 continue
-            subjects.append({
-                "kind": subject.get("kind"),
-                "name": subject.get("name"),
-                "namespace": subject.get("namespace"),
-            })
+            subjects.append(
+                {
+                    "kind": subject.get("kind"),
+                    "name": subject.get("name"),
+                    "namespace": subject.get("namespace"),
+                }
+            )
             subjects.item_lines.append(raw.span(index))
     e.set("subjects", subjects, span=_span(doc, "subjects"))
     e.set("subject_names", [_subject_name(s) for s in subjects])

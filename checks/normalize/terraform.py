@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.normalize import aws_auth, iam
@@ -79,10 +80,14 @@ def normalize_module(
         if dtype == "aws_iam_policy_document" and (dtype, dname) not in module.used_documents:
             made, found = iam.trust_statements(
                 module._policy_document(file, block),
-                key=f"terraform:{file}:data.{dtype}.{dname}", origin="terraform", file=file,
+                key=f"terraform:{file}:data.{dtype}.{dname}",
+                origin="terraform",
+                file=file,
                 span=(block.line, block.end_line),
-                role_name=Unknown(f"data.{dtype}.{dname} is not attached to a role here",
-                                  f"(policy document data.{dtype}.{dname})"),
+                role_name=Unknown(
+                    f"data.{dtype}.{dname} is not attached to a role here",
+                    f"(policy document data.{dtype}.{dname})",
+                ),
                 source=f"data.{dtype}.{dname}",
             )
             entities.extend(made)
@@ -204,10 +209,16 @@ class Module:
         if root == "data" and len(parts) >= 3:
             dtype, dname = str(parts[1]), str(parts[2])
             found = self.data.get((dtype, dname))
-            if dtype == "aws_iam_policy_document" and found and parts[3:4] in (["json"], ["minified_json"]):
+            if (
+                dtype == "aws_iam_policy_document"
+                and found
+                and parts[3:4] in (["json"], ["minified_json"])
+            ):
                 self.used_documents.add((dtype, dname))
                 return self._policy_document(*found)
-            return Unknown(f"{ref.text} is not known before apply", ref.text, f"data.{dtype}.{dname}")
+            return Unknown(
+                f"{ref.text} is not known before apply", ref.text, f"data.{dtype}.{dname}"
+            )
         if root in ("module", "each", "count", "self", "terraform") or len(parts) < 2:
             target = f"module.{parts[1]}" if root == "module" and len(parts) > 1 else None
             return Unknown(f"{ref.text} is not known before apply", ref.text, target)
@@ -220,7 +231,11 @@ class Module:
             # the provider's URL tells an EKS cluster's issuer from GitHub's
             url = self._attr(block, "url", rfile)
             url_text = url.text if isinstance(url, Unknown) else str(url)
-            return Unknown(f"{ref.text} is computed by AWS (provider url {url_text})", ref.text, f"{rtype}.{rname}")
+            return Unknown(
+                f"{ref.text} is computed by AWS (provider url {url_text})",
+                ref.text,
+                f"{rtype}.{rname}",
+            )
         attr = block.attributes.get(str(parts[2]))
         if attr is None:
             return Unknown(f"{ref.text} is computed by AWS", ref.text, f"{rtype}.{rname}")
@@ -240,7 +255,18 @@ class Module:
         name = call.name
         args = [self.eval(a, file) for a in call.args]
         text = _short(call.text)
-        if any(isinstance(a, Unknown) for a in args) and name not in ("jsonencode", "yamlencode", "concat", "tolist", "toset", "coalesce", "merge", "compact", "distinct", "flatten"):
+        if any(isinstance(a, Unknown) for a in args) and name not in (
+            "jsonencode",
+            "yamlencode",
+            "concat",
+            "tolist",
+            "toset",
+            "coalesce",
+            "merge",
+            "compact",
+            "distinct",
+            "flatten",
+        ):
             first = next(a for a in args if isinstance(a, Unknown))
             return Unknown(first.reason, text, first.ref)
         if name in ("jsonencode", "yamlencode", "tolist", "toset", "tomap") and len(args) == 1:
@@ -317,12 +343,19 @@ class Module:
             out["Effect"] = "Allow" if effect is None else effect
             # `action` is not the data source's argument (`actions` is), but some repositories
             # write it and Terraform's own error is far away: read it rather than miss a trust
-            for attr, key in (("sid", "Sid"), ("action", "Action"), ("actions", "Action"),
-                              ("not_actions", "NotAction")):
+            for attr, key in (
+                ("sid", "Sid"),
+                ("action", "Action"),
+                ("actions", "Action"),
+                ("not_actions", "NotAction"),
+            ):
                 value = self._attr(stmt, attr, file)
                 if value is not None:
                     out[key] = value
-            for block_type, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            for block_type, key in (
+                ("principals", "Principal"),
+                ("not_principals", "NotPrincipal"),
+            ):
                 principals = stmt.children(block_type)
                 if principals:
                     merged: dict = {}
@@ -350,7 +383,11 @@ class Module:
                 out.key_lines["Condition"] = (cond.line, cond.end_line)
             statements.append(out)
             statements.item_lines.append((stmt.line, stmt.end_line))
-        return LDict({"Version": "2012-10-17", "Statement": statements}, line=block.line, end_line=block.end_line)
+        return LDict(
+            {"Version": "2012-10-17", "Statement": statements},
+            line=block.line,
+            end_line=block.end_line,
+        )
 
     def _attr(self, block: Block, name: str, file: str) -> Any:
         attr = block.attributes.get(name)
@@ -368,8 +405,14 @@ class Module:
         )
 
     def _set_attr(
-        self, entity: Entity, field: str, block: Block | None, name: str, file: str,
-        default: Any = None, default_origin: str | None = None,
+        self,
+        entity: Entity,
+        field: str,
+        block: Block | None,
+        name: str,
+        file: str,
+        default: Any = None,
+        default_origin: str | None = None,
     ) -> Any:
         """Copy one attribute into a field, applying the AWS default when it is absent."""
         attr = block.attributes.get(name) if block is not None else None
@@ -384,20 +427,33 @@ class Module:
         e = self._entity("cluster", file, block)
         self._set_attr(e, "name", block, "name", file, default=block.labels[1])
         vpc = (block.children("vpc_config") or [None])[0]
-        self._set_attr(e, "endpoint_public_access", vpc, "endpoint_public_access", file, True, AWS_DEFAULT)
-        self._set_attr(e, "endpoint_private_access", vpc, "endpoint_private_access", file, False, AWS_DEFAULT)
+        self._set_attr(
+            e, "endpoint_public_access", vpc, "endpoint_public_access", file, True, AWS_DEFAULT
+        )
+        self._set_attr(
+            e, "endpoint_private_access", vpc, "endpoint_private_access", file, False, AWS_DEFAULT
+        )
         cidrs = self._set_attr(
             e, "public_access_cidrs", vpc, "public_access_cidrs", file, ["0.0.0.0/0"], AWS_DEFAULT
         )
         if isinstance(cidrs, list) and not cidrs:
             # AWS treats an empty list as the default, open to the world
             e.set("public_access_cidrs", ["0.0.0.0/0"], default=f"{AWS_DEFAULT} (empty list)")
-        self._set_attr(e, "enabled_log_types", block, "enabled_cluster_log_types", file, [], AWS_DEFAULT)
-        access = (block.children("access_config") or [None])[0]
-        self._set_attr(e, "authentication_mode", access, "authentication_mode", file, "CONFIG_MAP", AWS_DEFAULT)
         self._set_attr(
-            e, "bootstrap_cluster_creator_admin_permissions", access,
-            "bootstrap_cluster_creator_admin_permissions", file, True, AWS_DEFAULT,
+            e, "enabled_log_types", block, "enabled_cluster_log_types", file, [], AWS_DEFAULT
+        )
+        access = (block.children("access_config") or [None])[0]
+        self._set_attr(
+            e, "authentication_mode", access, "authentication_mode", file, "CONFIG_MAP", AWS_DEFAULT
+        )
+        self._set_attr(
+            e,
+            "bootstrap_cluster_creator_admin_permissions",
+            access,
+            "bootstrap_cluster_creator_admin_permissions",
+            file,
+            True,
+            AWS_DEFAULT,
         )
         compute = (block.children("compute_config") or [None])[0]
         self._set_attr(e, "auto_mode", compute, "enabled", file, False, AWS_DEFAULT)
@@ -422,7 +478,11 @@ class Module:
         name = self._attr(block, "name", file)
         if name is None:
             prefix = self._attr(block, "name_prefix", file)
-            name = Unknown(f"{address} uses name_prefix", f"{prefix}*") if prefix else Unknown(f"{address} has a generated name", address)
+            name = (
+                Unknown(f"{address} uses name_prefix", f"{prefix}*")
+                if prefix
+                else Unknown(f"{address} has a generated name", address)
+            )
         policy = self.eval(attr.expr, file)
         if isinstance(policy, _Located):
             text = iam.PolicyText(policy)
@@ -450,7 +510,6 @@ class Module:
             e.set("role_ref", role.ref)
         return [e], []
 
-
     def _access_entry(self, file: str, block: Block):
         e = self._entity("identity_mapping", file, block)
         e.set("source", "access_entry")
@@ -473,8 +532,11 @@ class Module:
         if isinstance(arn, Unknown) and arn.ref:
             e.set("principal_ref", arn.ref)
         policy = self._set_attr(e, "policy_arn", block, "policy_arn", file)
-        e.set("policy_name", policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
-              span=e.field_lines.get("policy_arn"))
+        e.set(
+            "policy_name",
+            policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
+            span=e.field_lines.get("policy_arn"),
+        )
         scope = (block.children("access_scope") or [None])[0]
         self._set_attr(e, "scope_type", scope, "type", file)
         self._set_attr(e, "scope_namespaces", scope, "namespaces", file, [])
@@ -491,7 +553,11 @@ class Module:
         data = self.eval(attr.expr, file) if attr else None
         doc = LDict(line=block.line, end_line=block.end_line)
         return aws_auth.normalize_config_map(
-            file, doc, data, key_prefix=f"terraform:{file}:{address}", origin="terraform",
+            file,
+            doc,
+            data,
+            key_prefix=f"terraform:{file}:{address}",
+            origin="terraform",
             structured_ok=True,
         )
 
@@ -565,4 +631,3 @@ def _flatten(items: list) -> list:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 120 else text[:117] + "..."
-

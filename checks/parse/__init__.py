@@ -5,7 +5,7 @@ The registry below is the one place that says which parser reads which kind of f
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 PARSERS: dict[str, str] = {
     # source kind -> "module:function"; imported lazily so that a scan with no .tf file
@@ -30,3 +30,35 @@ def parser_for(kind: str) -> Callable:
 
     module_name, func = PARSERS[kind].split(":")
     return getattr(importlib.import_module(module_name), func)
+
+
+MAX_NESTING = 500
+
+
+def check_nesting(text: str, what: str, line_offset: int = 0, limit: int = MAX_NESTING) -> None:
+    """Refuse `[`/`{` nesting deeper than `limit` with one linear scan, before any recursive
+    parser or walker sees the text. Double-quoted strings are skipped."""
+    if text.count("[") + text.count("{") < limit:
+        return
+    depth = 0
+    line = 1
+    in_string = escaped = False
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            in_string = False  # no format here has multi-line double-quoted strings that matter
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise ParseError(f"{what} nested deeper than {limit} levels", line + line_offset)
+        elif ch in "]}":
+            depth = max(0, depth - 1)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from checks.parse import ParseError
+from checks.parse import ParseError, check_nesting
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Opaque(Expr):
     text: str
 
 
-Expression = Union[Lit, Template, Heredoc, TupleExpr, ObjectExpr, Ref, Call, Opaque]
+Expression = Lit | Template | Heredoc | TupleExpr | ObjectExpr | Ref | Call | Opaque
 
 
 @dataclass
@@ -90,10 +90,10 @@ class Block:
     line: int
     end_line: int
     attributes: dict[str, Attribute] = field(default_factory=dict)
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
     # `# eks-checks: ignore[...]` comments are read by the filter stage from the file itself
 
-    def children(self, block_type: str) -> list["Block"]:
+    def children(self, block_type: str) -> list[Block]:
         """Nested blocks of one type, including `dynamic "type" { content {...} }`."""
         found = [b for b in self.blocks if b.type == block_type]
         for dyn in self.blocks:
@@ -121,11 +121,12 @@ def parse_terraform(text: str) -> list[Block]:
     from hcl2.parser import parser  # lazy: only scans with Terraform files pay for it
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
+    check_nesting(text, "HCL")
     try:
         # the grammar needs a final newline (lark has no EOF token)
         tree = parser().parse(text + "\n")
     except UnexpectedEOF:
-        raise ParseError("invalid HCL: unexpected end of file", text.count("\n") + 1)
+        raise ParseError("invalid HCL: unexpected end of file", text.count("\n") + 1) from None
     except UnexpectedInput as exc:
         line = max(getattr(exc, "line", 0) or 0, 0)
         column = max(getattr(exc, "column", 0) or 0, 0)
@@ -134,14 +135,16 @@ def parse_terraform(text: str) -> list[Block]:
         else:
             token = str(getattr(exc, "token", "")).strip()
             what = repr(token[:30]) if token else "end of file"
-        raise ParseError(f"invalid HCL: unexpected {what} at line {line}, column {column}", line)
+        raise ParseError(
+            f"invalid HCL: unexpected {what} at line {line}, column {column}", line
+        ) from None
     except (LarkError, RecursionError) as exc:
-        raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}")
+        raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}") from None
     walker = _Walker(text)
     try:
         return walker.body(tree.children[0])
     except RecursionError:
-        raise ParseError("HCL nested too deeply")
+        raise ParseError("HCL nested too deeply") from None
 
 
 def _first_line(s: str) -> str:

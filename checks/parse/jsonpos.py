@@ -14,11 +14,10 @@ import json.scanner
 from typing import Any
 
 from checks.model import LDict, LList
-from checks.parse import ParseError
+from checks.parse import ParseError, check_nesting
 
 # Above this size, lines per object are not worth the pure-Python scanner's time.
 MAX_POSITIONED_BYTES = 2_000_000
-MAX_DEPTH = 500
 
 
 def parse_json_file(text: str) -> list:
@@ -30,43 +29,15 @@ def load(text: str, line_offset: int = 0) -> Any:
     """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    _check_depth(text, line_offset)
+    check_nesting(text, "JSON", line_offset)
     try:
         if len(text) > MAX_POSITIONED_BYTES:
             return json.loads(text)
         return _PositionedDecoder(text, line_offset).decode()
     except json.JSONDecodeError as exc:
-        raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno + line_offset)
+        raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno + line_offset) from None
     except RecursionError:
-        raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
-
-
-def _check_depth(text: str, line_offset: int) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before any recursive decoder sees it."""
-    if text.count("[") + text.count("{") < MAX_DEPTH:
-        return
-    depth = 0
-    in_string = False
-    escaped = False
-    line = 1
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels", line + line_offset)
-        elif ch in "]}":
-            depth -= 1
-        if ch == "\n":
-            line += 1
+        raise ParseError("JSON nested too deeply") from None
 
 
 class _PositionedDecoder(json.JSONDecoder):
@@ -108,7 +79,7 @@ class _PositionedDecoder(json.JSONDecoder):
             s_and_end, strict, scan_value, None, lambda pairs: pairs, self.memo
         )
         out = LDict(line=self.line_at(start - 1), end_line=self.line_at(end - 1))
-        for (key, value), pos in zip(pairs, value_positions):
+        for (key, value), pos in zip(pairs, value_positions, strict=True):
             out[key] = value
             line = self.line_at(pos)
             out.key_lines[key] = (line, getattr(value, "end_line", 0) or line)
@@ -124,7 +95,7 @@ class _PositionedDecoder(json.JSONDecoder):
 
         values, end = json.decoder.JSONArray(s_and_end, scan_item)
         out = LList(values, line=self.line_at(start - 1), end_line=self.line_at(end - 1))
-        for pos, value in zip(positions, values):
+        for pos, value in zip(positions, values, strict=True):
             line = self.line_at(pos)
             out.item_lines.append((line, getattr(value, "end_line", 0) or line))
         return out, end

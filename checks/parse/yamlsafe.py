@@ -13,15 +13,13 @@ from typing import Any
 import yaml
 
 from checks.model import LDict, LList
-from checks.parse import ParseError
+from checks.parse import ParseError, check_nesting
 
 # Fast path with a safe fallback: both are safe loaders.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # The expanded size (nodes, counting every alias use) a document may reach.
 MAX_EXPANDED_NODES = 500_000
-# Nesting deeper than this is refused before PyYAML's recursive composer sees it.
-MAX_DEPTH = 500
 
 _CORE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -51,18 +49,18 @@ def parse_yaml_file(text: str) -> list:
 
 def load_all(text: str, line_offset: int = 0) -> list:
     """Documents of `text`; `line_offset` shifts every line (YAML embedded in another file)."""
-    _check_depth(text, line_offset)
+    check_nesting(text, "YAML", line_offset)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else 0
         problem = exc.problem or exc.context or "syntax error"
-        raise ParseError(f"invalid YAML: {problem}", line)
+        raise ParseError(f"invalid YAML: {problem}", line) from None
     except yaml.YAMLError as exc:
-        raise ParseError(f"invalid YAML: {_one_line(str(exc))}")
+        raise ParseError(f"invalid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
-        raise ParseError("YAML nested too deeply")
+        raise ParseError("YAML nested too deeply") from None
     builder = _Builder(line_offset)
     docs = []
     for node in nodes:
@@ -75,23 +73,6 @@ def load_all(text: str, line_offset: int = 0) -> list:
 
 def _one_line(s: str) -> str:
     return " ".join(s.split())[:200]
-
-
-def _check_depth(text: str, line_offset: int) -> None:
-    """Refuse flow nesting ([[[[...) deeper than MAX_DEPTH with a cheap character scan."""
-    if text.count("[") + text.count("{") < MAX_DEPTH:
-        return
-    depth = 0
-    line = 1
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ParseError(f"nesting deeper than {MAX_DEPTH} levels", line + line_offset)
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-        elif ch == "\n":
-            line += 1
 
 
 class _Builder:
@@ -135,9 +116,7 @@ class _Builder:
             if nid in sizes:
                 continue
             if nid in visiting:
-                raise ParseError(
-                    "recursive YAML alias", node.start_mark.line + 1 + self.offset
-                )
+                raise ParseError("recursive YAML alias", node.start_mark.line + 1 + self.offset)
             visiting.add(nid)
             stack.append((node, True))
             if isinstance(node, yaml.SequenceNode):
@@ -174,7 +153,9 @@ class _Builder:
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            raise ParseError(f"invalid YAML value: {_one_line(str(exc))}", self.span(node)[0])
+            raise ParseError(
+                f"invalid YAML value: {_one_line(str(exc))}", self.span(node)[0]
+            ) from None
 
     def _pairs(self, node: yaml.MappingNode) -> list:
         """Key/value pairs with `<<` merge keys applied (explicit keys win)."""
@@ -182,7 +163,9 @@ class _Builder:
         merged = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 for src in sources:
                     if isinstance(src, yaml.MappingNode):
                         merged.extend(self._pairs(src))

@@ -15,16 +15,30 @@ FORMATS: dict[str, str] = {
 }
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def renderer(name: str):
     return importlib.import_module(FORMATS[name]).render
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def safe_text(text: str) -> str:
-    """Input-derived text for a terminal: control characters become visible escapes."""
+    """Input-derived text for a terminal or XML: control characters (and the code points XML
+    1.0 forbids) become visible escapes; newlines and tabs stay."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(doc) -> str:
+    """JSON for any input: a lone surrogate (from a `\\ud800` escape in some input) cannot be
+    written as UTF-8, so it becomes U+FFFD; everything else is kept as it was."""
+    import json
+
+    return _SURROGATE.sub("\ufffd", json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def counts_by_severity(findings) -> dict[str, int]:

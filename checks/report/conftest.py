@@ -4,33 +4,50 @@ conftest output read ours. critical/high are failures, medium/low warnings."""
 
 from __future__ import annotations
 
-import json
-
-from checks.report import active
+from checks.report import active, json_text
 
 
 def render(result, options) -> str:
     per_file: dict[str, dict] = {}
     for f in result.files:
-        per_file[f.display] = {"filename": f.display, "namespace": "eks-checks",
-                               "successes": 0, "failures": [], "warnings": []}
+        per_file[f.display] = {
+            "filename": f.display,
+            "namespace": "eks-checks",
+            "successes": 0,
+            "failures": [],
+            "warnings": [],
+        }
     for f in active(result):
-        entry = per_file.setdefault(f.location.file, {"filename": f.location.file,
-                                                      "namespace": "eks-checks", "successes": 0,
-                                                      "failures": [], "warnings": []})
+        entry = per_file.setdefault(
+            f.location.file,
+            {
+                "filename": f.location.file,
+                "namespace": "eks-checks",
+                "successes": 0,
+                "failures": [],
+                "warnings": [],
+            },
+        )
         item = {
             "msg": f"{f.rule_id}: {f.message}",
             "loc": {"file": f.location.file, "line": f.location.start_line},
-            "metadata": {"id": f.rule_id, "slug": f.slug, "severity": f.severity,
-                         "title": f.title, "entity_key": f.entity_key,
-                         "fingerprint": f.fingerprint, "remediation": f.remediation,
-                         "references": f.references},
+            "metadata": {
+                "id": f.rule_id,
+                "slug": f.slug,
+                "severity": f.severity,
+                "title": f.title,
+                "entity_key": f.entity_key,
+                "fingerprint": f.fingerprint,
+                "remediation": f.remediation,
+                "references": f.references,
+            },
         }
         entry["failures" if f.severity in ("critical", "high") else "warnings"].append(item)
     for p in result.problems:
         if p.level == "error" and p.file in per_file:
             per_file[p.file].setdefault("exceptions", []).append(
-                {"msg": p.message, "loc": {"file": p.file, "line": p.line}})
+                {"msg": p.message, "loc": {"file": p.file, "line": p.line}}
+            )
     checked = len(result.rules)
     out = []
     for entry in per_file.values():
@@ -40,4 +57,4 @@ def render(result, options) -> str:
         if not entry["failures"]:
             del entry["failures"]
         out.append(entry)
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return json_text(out)

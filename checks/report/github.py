@@ -5,14 +5,14 @@ Picked automatically when GITHUB_ACTIONS=true and no --format is given.
 
 from __future__ import annotations
 
-from checks.report import active
+from checks.report import active, safe_text
 from checks.report.text import summary
 
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return safe_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _prop(text: str) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from checks import __version__
-from checks.report import active, counts_by_severity, reported
+from checks.report import active, counts_by_severity, json_text, reported
 
 
 def finding_json(f) -> dict:
@@ -22,7 +20,9 @@ def finding_json(f) -> dict:
         "references": f.references,
     }
     if f.related:
-        out["related"] = [{"location": r.location.to_json(), "message": r.message} for r in f.related]
+        out["related"] = [
+            {"location": r.location.to_json(), "message": r.message} for r in f.related
+        ]
     if f.suppressed is not None:
         out["suppressed"] = {"reason": f.suppressed}
     return out
@@ -59,4 +59,4 @@ def document(result) -> dict:
 
 
 def render(result, options) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checks.report import active
+from checks.report import active, safe_text
 
 
 def render(result, options) -> str:
@@ -17,24 +17,43 @@ def render(result, options) -> str:
     total_failures = 0
     for rule in result.rules:
         hits = by_rule.get(rule.id, [])
-        suite = ET.SubElement(root, "testsuite", name=f"{rule.id} {rule.slug}",
-                              tests=str(max(1, len(hits))), failures=str(len(hits)), errors="0")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=f"{rule.id} {rule.slug}",
+            tests=str(max(1, len(hits))),
+            failures=str(len(hits)),
+            errors="0",
+        )
         if not hits:
             ET.SubElement(suite, "testcase", classname=rule.id, name=rule.title)
         for f in hits:
-            case = ET.SubElement(suite, "testcase", classname=f.location.file,
-                                 name=f"{f.rule_id} {f.location.file}:{f.location.start_line}",
-                                 file=f.location.file, line=str(f.location.start_line))
-            failure = ET.SubElement(case, "failure", message=f.message, type=f.severity)
-            failure.text = f"{f.message}\n\n{f.remediation}"
+            file = safe_text(f.location.file)  # XML 1.0 cannot carry control characters
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=file,
+                name=f"{f.rule_id} {file}:{f.location.start_line}",
+                file=file,
+                line=str(f.location.start_line),
+            )
+            failure = ET.SubElement(case, "failure", message=safe_text(f.message), type=f.severity)
+            failure.text = safe_text(f"{f.message}\n\n{f.remediation}")
         total_failures += len(hits)
     errors = [p for p in result.problems if p.level == "error"]
     if errors:
-        suite = ET.SubElement(root, "testsuite", name="input", tests=str(len(errors)),
-                              failures="0", errors=str(len(errors)))
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="input",
+            tests=str(len(errors)),
+            failures="0",
+            errors=str(len(errors)),
+        )
         for p in errors:
-            case = ET.SubElement(suite, "testcase", classname=p.file, name=f"parse {p.file}")
-            ET.SubElement(case, "error", message=p.message).text = p.message
+            file, message = safe_text(p.file), safe_text(p.message)
+            case = ET.SubElement(suite, "testcase", classname=file, name=f"parse {file}")
+            ET.SubElement(case, "error", message=message).text = message
     root.set("failures", str(total_failures))
     root.set("errors", str(len(errors)))
     ET.indent(root)

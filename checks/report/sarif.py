@@ -4,13 +4,12 @@ unreadable files as tool execution notifications."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from urllib.parse import quote
 
 from checks import __version__
-from checks.report import reported
+from checks.report import json_text, reported
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/eks-checks/eks-checks"
@@ -52,7 +51,9 @@ def rule_descriptor(rule) -> dict:
     help_text = rule.remediation.strip()
     if rule.references:
         help_text += "\n\nReferences:\n" + "\n".join(f"- {r}" for r in rule.references)
-    markdown = f"**{rule.title}**\n\n{rule.description.strip()}\n\n**Fix:** {rule.remediation.strip()}"
+    markdown = (
+        f"**{rule.title}**\n\n{rule.description.strip()}\n\n**Fix:** {rule.remediation.strip()}"
+    )
     if rule.examples.get("fail"):
         markdown += f"\n\nFails:\n\n```\n{rule.examples['fail'].rstrip()}\n```"
     if rule.examples.get("pass"):
@@ -92,8 +93,13 @@ def document(result) -> dict:
             "ruleIndex": index[f.rule_id],
             "level": LEVELS[f.severity],
             "message": {"text": f.message},
-            "locations": [{"physicalLocation": _physical(
-                uris, f.location.file, f.location.start_line, f.location.end_line)}],
+            "locations": [
+                {
+                    "physicalLocation": _physical(
+                        uris, f.location.file, f.location.start_line, f.location.end_line
+                    )
+                }
+            ],
             "partialFingerprints": {"primaryLocationLineHash": f"{f.fingerprint}:1"},
             "properties": {"entityKey": f.entity_key, "severity": f.severity},
         }
@@ -102,7 +108,8 @@ def document(result) -> dict:
                 {
                     "id": i + 1,
                     "physicalLocation": _physical(
-                        uris, r.location.file, r.location.start_line, r.location.end_line),
+                        uris, r.location.file, r.location.start_line, r.location.end_line
+                    ),
                     "message": {"text": r.message},
                 }
                 for i, r in enumerate(f.related)
@@ -143,4 +150,4 @@ def document(result) -> dict:
 
 
 def render(result, options) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(result))

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from checks.report import active, counts_by_severity, safe_text
 
-_COLORS = {"critical": "\033[1;31m", "high": "\033[31m", "medium": "\033[33m", "low": "\033[36m",
-           "error": "\033[1;31m", "note": "\033[2m"}
+_COLORS = {
+    "critical": "\033[1;31m",
+    "high": "\033[31m",
+    "medium": "\033[33m",
+    "low": "\033[36m",
+    "error": "\033[1;31m",
+    "note": "\033[2m",
+}
 _RESET = "\033[0m"
 
 
@@ -36,7 +42,9 @@ def render(result, options) -> str:
                     )
             else:
                 where = f"{safe_text(file)}:{item.line}" if item.line else safe_text(file)
-                lines.append(f"  {where}  {paint(item.level, item.level)}  {safe_text(item.message)}")
+                lines.append(
+                    f"  {where}  {paint(item.level, item.level)}  {safe_text(item.message)}"
+                )
         lines.append("")
     if options.get("show_unknown"):
         for s in result.skipped:
