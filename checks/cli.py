@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="BYTES",
         help="skip (and report) files larger than this (default 5000000)",
     )
+    scan.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parser processes for large scans (default: all cores)",
+    )
     scan.add_argument("--no-color", action="store_true", help="never colour text output")
     scan.add_argument(
         "--show-unknown",
@@ -232,6 +240,7 @@ def cmd_scan(args) -> int:
         rules,
         params,
         context_root=context_root,
+        jobs=args.jobs,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),

@@ -44,27 +44,33 @@ def link(entities: list[Entity]) -> None:
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
-def nearest(entity: Entity, candidates: list[Entity]) -> Entity | None:
-    """Of several objects with the same name (environments, overlays), the one in the same
-    file, else in the same directory, else the first."""
-    if not candidates:
-        return None
+def _closeness(a: str, b: str) -> int:
+    """How near two files are: shared leading path components, plus one for the same file."""
+    if a == b:
+        return 1_000
+    shared = 0
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
+def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
+    """Of objects that share a name (environments, overlays, copies), those nearest to
+    `entity` in the tree: the same file, else the deepest shared directory."""
+    if len(candidates) <= 1:
+        return list(candidates)
     file = entity.location.file
-    directory = file.rsplit("/", 1)[0] if "/" in file else ""
-    for c in candidates:
-        if c.location.file == file:
-            return c
-    for c in candidates:
-        c_file = c.location.file
-        if (c_file.rsplit("/", 1)[0] if "/" in c_file else "") == directory:
-            return c
-    return candidates[0]
+    scores = [_closeness(file, c.location.file) for c in candidates]
+    best = max(scores)
+    return [c for c, score in zip(candidates, scores, strict=True) if score == best]
 
 
 def _effective_automount(workload: Entity, accounts: dict) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]
-    sa = nearest(workload, accounts.get((ns, sa_name), []))
+    sa = next(iter(nearest(workload, accounts.get((ns, sa_name), []))), None)
     if sa is not None:
         workload.links["service_account"] = [sa.key]
     pod = workload.fields.get("automount")
@@ -123,16 +129,26 @@ class _RoleIndex:
             if isinstance(ref, str):
                 self.by_ref.setdefault(ref, []).append(s)
 
-    def find(self, arn: Any, ref: Any = None) -> list[Entity]:
+    def find(self, near: Entity, arn: Any, ref: Any = None) -> list[Entity]:
+        """The trust statements of the role `arn` (or Terraform `ref`) names; of several roles
+        with that name (one per environment), the one nearest to `near`."""
         if isinstance(ref, str) and ref in self.by_ref:
-            return self.by_ref[ref]
-        name = role_name_from_arn(arn)
-        return self.by_name.get(name, []) if name else []
+            statements = self.by_ref[ref]
+        else:
+            name = role_name_from_arn(arn)
+            statements = self.by_name.get(name, []) if name else []
+        roles: dict[str, list[Entity]] = {}
+        for s in statements:
+            roles.setdefault(s.key.rsplit("/statement[", 1)[0], []).append(s)
+        if len(roles) <= 1:
+            return statements
+        firsts = nearest(near, [group[0] for group in roles.values()])
+        return roles[firsts[0].key.rsplit("/statement[", 1)[0]]
 
 
 def _irsa(sa: Entity, roles: _RoleIndex) -> None:
     arn = sa.fields.get("role_arn")
-    statements = roles.find(arn)
+    statements = roles.find(sa, arn)
     if not statements:
         return  # the role is not in the scan: nothing to compare
     subject = f"system:serviceaccount:{sa.fields['namespace']}:{sa.fields['name']}"
@@ -194,7 +210,7 @@ def _subject_matches(op: str, pattern: str, subject: str) -> bool:
 
 
 def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
-    statements = roles.find(assoc.fields.get("role_arn"), assoc.fields.get("role_ref"))
+    statements = roles.find(assoc, assoc.fields.get("role_arn"), assoc.fields.get("role_ref"))
     if not statements:
         return
     assoc.links["role_trust"] = [s.key for s in statements]
@@ -247,9 +263,11 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
             same_arn = isinstance(assoc.fields.get("principal_arn"), str) and (
                 assoc.fields.get("principal_arn") == entry.fields.get("principal_arn")
             )
+            entry_address = entry.key.rsplit(":", 1)[-1]
+            entry_dir = entry.location.file.rsplit("/", 1)[0] if "/" in entry.location.file else "."
             same_ref = assoc.fields.get("principal_ref") is not None and (
                 assoc.fields.get("principal_ref")
-                in (entry.fields.get("principal_ref"), entry.fields.get("address"))
+                in (entry.fields.get("principal_ref"), f"{entry_dir}:{entry_address}")
             )
             if same_arn or same_ref:
                 assoc.links.setdefault("access_entry", []).append(entry.key)

@@ -54,6 +54,29 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
         return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
 
 
+# Below this many files a scan parses in-process: starting workers costs more than it saves,
+# and the pre-commit hook usually passes a handful of files.
+PARALLEL_MIN_FILES = 64
+
+
+def parse_all(
+    files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES, jobs: int | None = None
+) -> list[ParsedFile]:
+    """Parse every file; in worker processes when there are many files and jobs > 1."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
+        return [parse_file(f, max_bytes) for f in files]
+    from functools import partial
+
+    from checks.pool import parallel_map
+
+    return parallel_map(partial(parse_file, max_bytes=max_bytes), files, jobs, _failed_parse)
+
+
+def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
+    return ParsedFile(source, problem=Problem(source.display, reason))
+
+
 def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
     """Normalize every parsed file into entities, then link them."""
     from checks.normalize import iam, kubernetes
@@ -122,6 +145,7 @@ def scan(
     path_suppressions: list[PathSuppression] = (),
     baseline: set | None = None,
     context_root: str | None = None,
+    jobs: int | None = None,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -134,7 +158,7 @@ def scan(
         problems += [p for p in context_problems if p.file in report_only]
     else:
         files, problems = discover(paths, list(excludes))
-    parsed = [parse_file(f, max_bytes) for f in files]
+    parsed = parse_all(files, max_bytes, jobs)
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

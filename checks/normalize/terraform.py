@@ -393,6 +393,10 @@ class Module:
         attr = block.attributes.get(name)
         return None if attr is None else self.eval(attr.expr, file)
 
+    def qualified(self, address: str) -> str:
+        """A Terraform address means something only inside its module: `dir:address`."""
+        return f"{self.directory}:{address}"
+
     # ---- builders ---------------------------------------------------------------------
     def _entity(self, kind: str, file: str, block: Block, suffix: str = "") -> Entity:
         address = f"{block.labels[0]}.{block.labels[1]}"
@@ -496,7 +500,7 @@ class Module:
             file=file,
             span=(attr.line, attr.end_line),
             role_name=name if name is not None else address,
-            role_ref=address,
+            role_ref=self.qualified(address),
             source=source,
         )
 
@@ -507,7 +511,7 @@ class Module:
         self._set_attr(e, "service_account", block, "service_account", file)
         role = self._set_attr(e, "role_arn", block, "role_arn", file)
         if isinstance(role, Unknown) and role.ref:
-            e.set("role_ref", role.ref)
+            e.set("role_ref", self.qualified(role.ref))
         return [e], []
 
     def _access_entry(self, file: str, block: Block):
@@ -517,7 +521,7 @@ class Module:
         arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
         e.set("principal_type", principal_type(arn))
         if isinstance(arn, Unknown) and arn.ref:
-            e.set("principal_ref", arn.ref)
+            e.set("principal_ref", self.qualified(arn.ref))
         self._set_attr(e, "entry_type", block, "type", file, "STANDARD", AWS_DEFAULT)
         self._set_attr(e, "username", block, "user_name", file)
         self._set_attr(e, "groups", block, "kubernetes_groups", file, [], AWS_DEFAULT)
@@ -530,7 +534,7 @@ class Module:
         self._set_attr(e, "cluster_name", block, "cluster_name", file)
         arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
         if isinstance(arn, Unknown) and arn.ref:
-            e.set("principal_ref", arn.ref)
+            e.set("principal_ref", self.qualified(arn.ref))
         policy = self._set_attr(e, "policy_arn", block, "policy_arn", file)
         e.set(
             "policy_name",
@@ -571,7 +575,7 @@ def principal_type(arn: Any) -> Any:
             return kind
         return Unknown(f"principal {arn} is neither a role nor a user", arn)
     if isinstance(arn, Unknown):
-        ref = arn.ref or ""
+        ref = (arn.ref or "").rsplit(":", 1)[-1]
         if ref.startswith("aws_iam_role."):
             return "role"
         if ref.startswith("aws_iam_user."):
