@@ -31,7 +31,9 @@ def display_path(path: str) -> str:
     rel = os.path.relpath(path)
     if rel.startswith(".."):
         rel = os.path.abspath(path)
-    return rel.replace(os.sep, "/")
+    # a file name that is not valid UTF-8 arrives with surrogate escapes: show it printable
+    printable = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return printable.replace(os.sep, "/")
 
 
 def classify(path: str) -> str | None:
@@ -103,7 +105,8 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:
-    """(text, None) or (None, reason). A BOM is dropped and CRLF becomes LF."""
+    """(text, None) or (None, reason). A BOM is dropped and CRLF becomes LF. A reason that
+    knows its line says so as `(line N, ...)`."""
     try:
         size = os.path.getsize(path)
         if size > max_bytes:

@@ -222,4 +222,4 @@ class Finding:
         import hashlib
 
         text = f"{self.rule_id}\0{self.entity_key}\0{self.location.file}"
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -7,6 +7,7 @@ that cannot be read or parsed becomes a `Problem` and the rest of the scan goes 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,14 +43,20 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
     """Read and parse one file; any failure is a Problem for that file only."""
     text, reason = read_text(source.path, max_bytes)
     if text is None:
-        return ParsedFile(source, problem=Problem(source.display, reason or "cannot read"))
+        reason = reason or "cannot read"
+        match = re.search(r"\(line (\d+)", reason)
+        line = int(match.group(1)) if match else 0
+        return ParsedFile(source, problem=Problem(source.display, reason, line))
     if not text.strip():
         return ParsedFile(source, documents=[])
     comments = find_suppressions(text)
     try:
         return ParsedFile(source, documents=parser_for(source.kind)(text), suppressions=comments)
     except ParseError as exc:
-        return ParsedFile(source, problem=Problem(source.display, exc.message, exc.line))
+        # parsers may name the line after the last one ("unexpected end of file")
+        last = text.count("\n") + (0 if text.endswith("\n") else 1)
+        line = min(exc.line, last)
+        return ParsedFile(source, problem=Problem(source.display, exc.message, line))
     except (RecursionError, MemoryError):
         return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
 

@@ -60,7 +60,7 @@ def test_hcl_syntax_error_names_the_line():
         parse_terraform('resource "a" "b" {\n  x = \n}\n')
     assert (err.value.line, err.value.message) == (
         2,
-        "invalid HCL: unexpected '}' at line 2, column 7",
+        "invalid HCL: unexpected '}' (column 7)",
     )
 
 

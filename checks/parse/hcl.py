@@ -135,9 +135,7 @@ def parse_terraform(text: str) -> list[Block]:
         else:
             token = str(getattr(exc, "token", "")).strip()
             what = repr(token[:30]) if token else "end of file"
-        raise ParseError(
-            f"invalid HCL: unexpected {what} at line {line}, column {column}", line
-        ) from None
+        raise ParseError(f"invalid HCL: unexpected {what} (column {column})", line) from None
     except (LarkError, RecursionError) as exc:
         raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}") from None
     walker = _Walker(text)

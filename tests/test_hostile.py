@@ -1,0 +1,193 @@
+"""Hostile and broken input: one clear line naming the file, never a traceback or a hang,
+and the rest of the scan still done. The fixtures are written at test time (binary files,
+huge files and links do not belong in git)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import cli
+
+INSECURE = (
+    'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+    '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+)
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [" + ", ".join([f"*{p}"] * 10) + "]\n"
+    for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _write(tmp, name: str, data: str | bytes) -> None:
+    path = tmp / name
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+
+
+# file name -> (content, the one line the report must give for it: (line, message start))
+CASES = {
+    "truncated.yaml": ("apiVersion: v1\nkind: Pod\nmetadata: {name: [\n", (3, "invalid YAML: ")),
+    "truncated.json": ('{"Statement": [{"Effect": "Allow"', (1, "invalid JSON: ")),
+    "unbalanced.tf": ('resource "a" "b" {\n  x = [1, 2\n', (2, "invalid HCL: ")),
+    "binary.tf": (b"\x7fELF\x02\x01\x01\x00\x00\x00", (0, "binary file (contains NUL bytes)")),
+    "latin1.yaml": (b"name: caf\xe9\n", (1, "not valid UTF-8 (line 1, byte 9)")),
+    "python-tag.yaml": (
+        "a: !!python/object/apply:os.system ['touch /tmp/pwned']\n",
+        (1, "unsupported YAML tag tag:yaml.org,2002:python/object/apply:os.system"),
+    ),
+    "duplicate-keys.yaml": (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nkind: Pod\n",
+        (4, "duplicate key 'kind'"),
+    ),
+    "bomb.yaml": (BOMB, (6, "YAML aliases expand to more than 500000 nodes (alias bomb?)")),
+    "deep.json": ("[" * 200_000 + "]" * 200_000, (1, "JSON nested deeper than 500 levels")),
+    "deep.tf": (
+        "a = " + "[" * 200_000 + "]" * 200_000 + "\n",
+        (1, "HCL nested deeper than 500 levels"),
+    ),
+    "deep.yaml": (
+        "a: " + "{b: " * 5_000 + "}" * 5_000 + "\n",
+        (1, "YAML nested deeper than 500 levels"),
+    ),
+}
+
+
+@pytest.fixture
+def hostile(in_tmp):
+    for name, (content, _) in CASES.items():
+        _write(in_tmp, name, content)
+    _write(in_tmp, "insecure.tf", INSECURE)
+    return in_tmp
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_bad_file_is_one_clear_line(hostile, name):
+    code, out, err = cli("scan", name, "--format", "json")
+    doc = json.loads(out)
+    line, message = CASES[name][1]
+    (problem,) = doc["problems"]
+    assert problem["file"] == name
+    assert problem.get("line", 0) == line
+    assert problem["message"].startswith(message)
+    assert (code, err) == (2, "")
+
+
+def test_everything_at_once_still_reports_the_insecure_file(hostile):
+    (hostile / "big.yaml").write_text("a: b\n" * 2_000_000)
+    os.mkdir(hostile / "dir.tf")
+    os.symlink("loop2.yaml", hostile / "loop1.yaml")
+    os.symlink("loop1.yaml", hostile / "loop2.yaml")
+    os.symlink("missing.yaml", hostile / "dangling.yaml")
+    os.mkfifo(hostile / "fifo.yaml")
+    (hostile / "empty.yaml").write_text("")
+    (hostile / "bom.json").write_bytes(b'\xef\xbb\xbf{"name": "x"}')
+    (hostile / "crlf.yaml").write_bytes(
+        b"apiVersion: v1\r\nkind: Secret\r\nmetadata:\r\n  name: t\r\n"
+        b"type: kubernetes.io/service-account-token\r\n"
+    )
+    started = time.monotonic()
+    code, out, err = cli("scan", ".", "--no-color")
+    assert time.monotonic() - started < 10
+    assert code == 2
+    assert "Traceback" not in out + err
+    for name in list(CASES) + [
+        "big.yaml",
+        "loop1.yaml",
+        "loop2.yaml",
+        "dangling.yaml",
+        "fifo.yaml",
+    ]:
+        assert f"\n  {name}" in out, name
+    assert "  big.yaml  error  skipped: 10000000 bytes is over the 5000000-byte limit" in out
+    assert "  loop1.yaml  error  symbolic link loop" in out
+    assert "  dangling.yaml  error  dangling symbolic link" in out
+    assert "  fifo.yaml  error  not a regular file (FIFO, socket or device)" in out
+    # the insecure file and the CRLF one are still judged, at the right lines
+    assert "  insecure.tf:4  EKS202  high" in out
+    assert "  crlf.yaml:5  EKS303  medium" in out
+    # fine inputs produce no problem line
+    for fine in ("empty.yaml", "bom.json", "dir.tf"):
+        assert f"  {fine}  error" not in out
+
+
+def test_memory_stays_bounded_on_bomb_and_deep_nesting(hostile):
+    script = (
+        "import resource, sys\n"
+        "from checks.cli import main\n"
+        "code = main(['scan', 'bomb.yaml', 'deep.json', 'deep.tf', 'deep.yaml', '--format', 'json'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=hostile, timeout=60
+    )
+    peak_kib = int(proc.stdout.strip().splitlines()[-1])
+    assert peak_kib < 300 * 1024, f"peak RSS {peak_kib} KiB"
+    assert resource  # (imported for the child's measurement; keeps linters quiet)
+
+
+def test_control_characters_from_input_never_reach_the_terminal(in_tmp):
+    (in_tmp / "sa.yaml").write_text(
+        'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: "default"\n'
+        '  namespace: "evil\\u001b[2J\\u0007ns"\n'
+    )
+    code, out, _ = cli("scan", ".", "--no-color")
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out
+    assert "ServiceAccount evil\\x1b[2J\\x07ns/default" in out
+    for fmt in ("json", "sarif", "conftest"):
+        _, out, _ = cli("scan", ".", "--format", fmt)
+        json.loads(out)
+    _, out, _ = cli("scan", ".", "--format", "junit")
+    import xml.etree.ElementTree as ET
+
+    ET.fromstring(out)  # valid XML although the input held control characters
+
+
+def test_lone_surrogate_in_input_keeps_json_output_valid(in_tmp):
+    (in_tmp / "sa.json").write_text(
+        '{"apiVersion": "v1", "kind": "ServiceAccount", '
+        '"metadata": {"name": "default", "namespace": "x\\ud800y"}}'
+    )
+    code, out, _ = cli("scan", ".", "--format", "json")
+    doc = json.loads(out)
+    assert code == 1
+    assert doc["findings"][0]["message"].startswith("ServiceAccount x\ufffdy/default")
+
+
+def test_aws_auth_bomb_is_an_eks504_finding_not_a_crash(in_tmp):
+    inner = "\n".join("    " + line for line in BOMB.splitlines())
+    (in_tmp / "aws-auth.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
+        f"data:\n  mapRoles: |\n{inner}\n"
+    )
+    code, out, _ = cli("scan", ".", "--format", "json", "--select", "EKS504")
+    (finding,) = json.loads(out)["findings"]
+    assert code == 1
+    assert finding["message"] == (
+        "aws-auth: [mapRoles is not valid YAML: YAML aliases expand to more than 500000 nodes "
+        "(alias bomb?)]"
+    )
+    # the line inside the mapRoles block where the expansion passes the limit
+    assert finding["location"]["start_line"] == 13
+
+
+def test_invalid_config_and_policy_name_the_json_path(in_tmp):
+    (in_tmp / ".eks-checks.yaml").write_text("rules:\n  EKS202:\n    severity: urgent\n")
+    code, _, err = cli("scan", ".")
+    assert code == 2
+    assert err.startswith(
+        "eks-checks: error: invalid configuration: .eks-checks.yaml: "
+        "$.rules.EKS202.severity: 'urgent' is not one of"
+    )
+    (in_tmp / ".eks-checks.yaml").write_text("rules: [\n")
+    code, _, err = cli("scan", ".")
+    assert code == 2 and "invalid configuration: .eks-checks.yaml:2: invalid YAML" in err

@@ -1,0 +1,117 @@
+"""Property-based: random and mutated YAML, JSON and HCL never make a parser (or the whole
+normalize stage) raise anything but a reported problem, and never take long."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checks.discover import SourceFile
+from checks.parse import ParseError
+from checks.parse.hcl import parse_terraform
+from checks.parse.jsonpos import load as load_json
+from checks.parse.yamlsafe import load_all
+from checks.scan import build_model, parse_file
+from conftest import FIXTURES, ROOT
+
+SEEDS = {
+    "yaml": [p.read_text() for p in sorted((FIXTURES / "rules").glob("*/*.yaml"))][:20],
+    "json": [p.read_text() for p in sorted((FIXTURES / "rules").glob("*/*.json"))]
+    + [p.read_text() for p in sorted((ROOT / "examples").rglob("*.json"))],
+    "tf": [p.read_text() for p in sorted((FIXTURES / "rules").glob("*/*.tf"))][:20],
+}
+PARSERS = {"yaml": load_all, "json": load_json, "tf": parse_terraform}
+CHARS = st.sampled_from(list("{}[]()\"'#:-=,.*&!|>\\$%\n \t") + ["\x00", "é", "\u2028", "<<EOF\n"])
+
+
+@st.composite
+def mutated(draw, kind: str):
+    """A seed file with a few random edits: insertions, deletions, truncation, duplication."""
+    text = draw(st.sampled_from(SEEDS[kind]))
+    for _ in range(draw(st.integers(1, 6))):
+        if not text:
+            break
+        pos = draw(st.integers(0, len(text) - 1))
+        action = draw(st.sampled_from(["insert", "delete", "truncate", "repeat"]))
+        if action == "insert":
+            text = text[:pos] + draw(CHARS) + text[pos:]
+        elif action == "delete":
+            text = text[:pos] + text[pos + draw(st.integers(1, 20)) :]
+        elif action == "truncate":
+            text = text[:pos]
+        else:
+            text = text[:pos] + text[pos : pos + 40] * draw(st.integers(2, 30)) + text[pos:]
+    return text
+
+
+def _check(kind: str, text: str) -> None:
+    started = time.monotonic()
+    try:
+        result = PARSERS[kind](text)
+    except ParseError as exc:
+        assert exc.message and exc.line >= 0
+    else:
+        assert result is not None
+    assert time.monotonic() - started < 2
+
+
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(st.text(max_size=400))
+def test_random_text_yaml(text):
+    _check("yaml", text)
+
+
+@FAST
+@given(st.text(max_size=400))
+def test_random_text_json(text):
+    _check("json", text)
+
+
+@FAST
+@given(st.text(max_size=400))
+def test_random_text_hcl(text):
+    _check("tf", text)
+
+
+@FAST
+@given(mutated("yaml"))
+def test_mutated_yaml(text):
+    _check("yaml", text)
+
+
+@FAST
+@given(mutated("json"))
+def test_mutated_json(text):
+    _check("json", text)
+
+
+@FAST
+@given(mutated("tf"))
+def test_mutated_hcl(text):
+    _check("tf", text)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(kind=st.sampled_from(["yaml", "json", "tf"]), data=st.data())
+def test_whole_pipeline_gives_entities_or_problems(tmp_path_factory, kind, data):
+    """From bytes on disk through normalize and link: a problem or entities, nothing else."""
+    text = data.draw(mutated(kind))
+    folder = tmp_path_factory.mktemp("p")
+    path = folder / f"input.{kind}"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    kind_name = {"tf": "terraform"}.get(kind, kind)
+    parsed = parse_file(SourceFile(str(path), "input." + kind, kind_name))
+    entities, problems = build_model([parsed], [str(folder)])
+    if parsed.problem is not None:
+        assert problems and problems[0].file == "input." + kind
+    for e in entities:
+        e.to_json()
