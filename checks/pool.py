@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_TIMEOUT = 60.0  # seconds one file may take
 
