@@ -347,7 +347,16 @@ def explain_text(rule) -> str:
             out += ["  " + line for line in rule.examples[label].rstrip().splitlines()]
             out.append("")
     if rule.implements:
-        out.append("Implements: " + ", ".join(rule.implements))
+        from checks.recommendations import SOURCES, by_id
+
+        known = by_id()
+        out.append("Implements these recommendations of the EKS guides:")
+        for rec_id in rule.implements:
+            rec = known.get(rec_id)
+            if rec is None:
+                out.append(f"  - {rec_id}")
+            else:
+                out.append(f"  - {rec['text']} ({SOURCES[rec['source']][0]}; {rec_id})")
         out.append("")
     if rule.references:
         out.append("References:")

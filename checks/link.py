@@ -38,6 +38,7 @@ def link(entities: list[Entity]) -> None:
     admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
     for e in by_kind.get("identity_mapping", []):
         _effective_cluster_admin(e, admin_bindings)
+    _aws_auth_ignored(by_kind.get("aws_auth_document", []), by_kind.get("cluster", []))
     _access_associations(
         by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", [])
     )
@@ -254,6 +255,28 @@ def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Ent
     keys = [b.key for g in hits for b in admin_bindings[g]]
     if keys:
         mapping.links["cluster_admin_bindings"] = list(dict.fromkeys(keys))
+
+
+def _aws_auth_ignored(documents: list[Entity], clusters: list[Entity]) -> None:
+    """With exactly one cluster in the scan, say whether it reads aws-auth at all: not in
+    authentication mode API, and not in Auto Mode."""
+    if len(clusters) != 1:
+        return
+    (cluster,) = clusters
+    mode = cluster.fields.get("authentication_mode")
+    auto = cluster.fields.get("auto_mode")
+    if mode == "API" or auto is True:
+        ignored: Any = True
+    elif isinstance(mode, Unknown) or isinstance(auto, Unknown):
+        ignored = mode if isinstance(mode, Unknown) else auto
+    else:
+        ignored = False
+    why = "authentication_mode = API" if mode == "API" else "Auto Mode (compute_config.enabled)"
+    for doc in documents:
+        doc.set("ignored_by_cluster", ignored)
+        doc.set("cluster_name", cluster.fields.get("name"))
+        doc.set("ignored_because", why if ignored is True else None)
+        doc.links["cluster"] = [cluster.key]
 
 
 def _access_associations(associations: list[Entity], mappings: list[Entity]) -> None:

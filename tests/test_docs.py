@@ -39,3 +39,38 @@ def test_readme_run_example_is_what_the_tool_prints(monkeypatch):
     for line in section.strip().splitlines():
         if line != "...":
             assert line in out.splitlines(), line
+
+
+def test_coverage_page_is_current_and_in_sync_with_policies():
+    from checks.docgen import render_coverage
+    from checks.recommendations import load
+
+    rules = load_bundled()
+    assert (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8") == render_coverage(rules), (
+        "docs/coverage.md is stale: python -m checks.docgen coverage > docs/coverage.md"
+    )
+    recommendations = {r["id"]: r for r in load()}
+    implemented = {rec for rule in rules for rec in rule.implements}
+    for rule in rules:
+        assert rule.implements, f"{rule.id} implements no recommendation"
+        assert set(rule.implements) <= recommendations.keys(), rule.id
+    for rec_id, rec in recommendations.items():
+        assert rec["text"] and rec["source"] in ("bp", "ga")
+        if rec_id not in implemented:  # no blank verdict: say why, and what to do instead
+            assert rec.get("static") in ("no", "not yet") and rec["why"] and rec["instead"], rec_id
+    page = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    for rule in rules:
+        assert f"[{rule.id}](rules.md#" in page
+
+
+def test_explain_names_the_recommendations():
+    from conftest import cli
+
+    code, out, _ = cli("explain", "EKS510")
+    assert code == 0
+    assert (
+        "Implements these recommendations of the EKS guides:\n"
+        "  - When the cluster uses authentication mode API (or Auto Mode), aws-auth is not read; "
+        "migrate its entries to access entries. (EKS user guide, grant access to Kubernetes APIs; "
+        "ga-migrate-access-entries)\n"
+    ) in out

@@ -43,6 +43,7 @@ _BUILDERS: dict[str, str] = {
     "aws_eks_pod_identity_association": "_pod_identity_association",
     "aws_eks_access_entry": "_access_entry",
     "aws_eks_access_policy_association": "_access_policy_association",
+    "aws_eks_identity_provider_config": "_identity_provider",
     "kubernetes_config_map": "_config_map",
     "kubernetes_config_map_v1": "_config_map",
     "kubernetes_config_map_v1_data": "_config_map",
@@ -544,6 +545,20 @@ class Module:
         scope = (block.children("access_scope") or [None])[0]
         self._set_attr(e, "scope_type", scope, "type", file)
         self._set_attr(e, "scope_namespaces", scope, "namespaces", file, [])
+        return [e], []
+
+    def _identity_provider(self, file: str, block: Block):
+        e = self._entity("identity_provider", file, block)
+        self._set_attr(e, "cluster_name", block, "cluster_name", file)
+        oidc = (block.children("oidc") or [None])[0]
+        if oidc is not None:
+            e.field_lines["oidc"] = (oidc.line, oidc.end_line)
+        self._set_attr(e, "name", oidc, "identity_provider_config_name", file)
+        self._set_attr(e, "issuer_url", oidc, "issuer_url", file)
+        self._set_attr(e, "groups_claim", oidc, "groups_claim", file)
+        self._set_attr(e, "groups_prefix", oidc, "groups_prefix", file)
+        self._set_attr(e, "username_claim", oidc, "username_claim", file, "sub", AWS_DEFAULT)
+        self._set_attr(e, "username_prefix", oidc, "username_prefix", file)
         return [e], []
 
     def _config_map(self, file: str, block: Block):

@@ -40,3 +40,16 @@ resource "aws_eks_pod_identity_association" "log_shipper" {
   service_account = "fluent-bit"
   role_arn        = aws_iam_role.cluster.arn
 }
+
+# People sign in through the company's Okta; groups arrive as Okta names them.
+resource "aws_eks_identity_provider_config" "okta" {
+  cluster_name = aws_eks_cluster.main.name
+
+  oidc {
+    identity_provider_config_name = "okta"
+    issuer_url                    = "https://acme-shop.okta.com/oauth2/default"
+    client_id                     = "0oa8k2shopprod"
+    username_claim                = "email"
+    groups_claim                  = "groups"
+  }
+}

@@ -14,6 +14,11 @@ resource "aws_eks_cluster" "main" {
   }
 
   enabled_cluster_log_types = ["api", "audit"]
+
+  # migrated to access entries last quarter (see access.tf); aws-auth was never deleted
+  access_config {
+    authentication_mode = "API"
+  }
 }
 
 resource "aws_iam_openid_connect_provider" "eks" {
