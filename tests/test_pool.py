@@ -61,4 +61,5 @@ def test_parallel_scan_is_identical_to_serial(tmp_path, monkeypatch):
     parallel = run([tmp_path], jobs=2)
     key = lambda r: [(f.rule_id, f.location, f.message, f.entity_key) for f in r.findings]  # noqa: E731
     assert key(parallel) == key(serial)
-    assert len(serial.findings) == 12 * 34  # every example finding, suppressed one included
+    # every example finding (the suppressed one too) but EKS510, which needs exactly one cluster
+    assert len(serial.findings) == 12 * 33
