@@ -25,6 +25,8 @@ class SourceFile:
     path: str  # as the filesystem knows it
     display: str  # relative to the working directory when possible, with `/`
     kind: str
+    # set when the file is known not to be ours before reading it (a Helm chart template)
+    skip: str = ""
 
 
 def display_path(path: str) -> str:
@@ -79,7 +81,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
             problems.append(Problem(display, "not a regular file (FIFO, socket or device)"))
             return
         seen.add(display)
-        files.append(SourceFile(path, display, kind))
+        files.append(SourceFile(path, display, kind, _helm_template(path, kind)))
 
     for root in paths:
         if not os.path.isdir(root):
@@ -102,6 +104,19 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
                 add(os.path.join(dirpath, name))
     files.sort(key=lambda f: f.display)
     return files, problems
+
+
+def _helm_template(path: str, kind: str) -> str:
+    """Files under `<chart>/templates/` next to a Chart.yaml are Go templates Helm renders."""
+    if kind != "yaml":
+        return ""
+    parts = os.path.abspath(path).split(os.sep)
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == "templates":
+            chart = os.sep.join(parts[:i])
+            if os.path.isfile(os.path.join(chart, "Chart.yaml")):
+                return "Helm chart template (Helm renders it; not read)"
+    return ""
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:

@@ -27,6 +27,7 @@ class ParsedFile:
     documents: Any = None  # blocks (terraform) or a list of documents (yaml/json)
     problem: Problem | None = None
     suppressions: list = field(default_factory=list)  # inline `eks-checks: ignore[...]`
+    notes: list = field(default_factory=list)  # Problems of level note: parsed anyway
 
 
 @dataclass
@@ -39,8 +40,17 @@ class ScanResult:
     rules: list[Rule] = field(default_factory=list)
 
 
-def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile:
-    """Read and parse one file; any failure is a Problem for that file only."""
+def parse_file(
+    source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES, strict: bool = False
+) -> ParsedFile:
+    """Read and parse one file; any failure is a Problem for that file only. A file that
+    fails to parse and does not look like our input (CloudFormation, a template) is a note,
+    not an error, unless `strict`."""
+    if source.skip:
+        level = "error" if strict else "note"
+        return ParsedFile(
+            source, problem=Problem(source.display, f"skipped: {source.skip}", 0, level)
+        )
     text, reason = read_text(source.path, max_bytes)
     if text is None:
         reason = reason or "cannot read"
@@ -51,11 +61,20 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
         return ParsedFile(source, documents=[])
     comments = find_suppressions(text)
     try:
-        return ParsedFile(source, documents=parser_for(source.kind)(text), suppressions=comments)
+        documents = parser_for(source.kind)(text)
+        notes = [
+            Problem(source.display, message, line, "note")
+            for line, message in getattr(documents, "warnings", ())
+        ]
+        return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
     except ParseError as exc:
         # parsers may name the line after the last one ("unexpected end of file")
         last = text.count("\n") + (0 if text.endswith("\n") else 1)
         line = min(exc.line, last)
+        foreign = "" if strict else foreign_reason(source.kind, text, exc)
+        if foreign:
+            message = f"skipped: {foreign} ({exc.message})"
+            return ParsedFile(source, problem=Problem(source.display, message, line, "note"))
         return ParsedFile(source, problem=Problem(source.display, exc.message, line))
     except (RecursionError, MemoryError):
         return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
@@ -66,18 +85,54 @@ def parse_file(source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed
 PARALLEL_MIN_FILES = 64
 
 
+_CFN_TAG = re.compile(
+    r"!(Ref|Sub|GetAtt|Join|If|Equals|Not|And|Or|Select|Split|FindInMap|"
+    r"GetAZs|ImportValue|Base64|Cidr|Condition|Transform)\b"
+)
+_OURS_YAML = re.compile(r"^(apiVersion|kind)\s*:|aws-auth|mapRoles|mapUsers", re.M)
+_OURS_JSON = re.compile(r'"(apiVersion|Statement|AssumeRolePolicyDocument|RoleDetailList)"')
+
+
+def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
+    """Why a file that failed to parse is not one of our inputs, or "" when it looks like one
+    (a Kubernetes manifest, an aws-auth ConfigMap, an IAM policy; any .tf file)."""
+    if kind == "terraform" or exc.guard:
+        return ""
+    if kind == "yaml":
+        if _CFN_TAG.search(text) or "AWSTemplateFormatVersion" in text:
+            return "CloudFormation template"
+        if "{{" in text and "}}" in text:
+            return "Go or Helm template"
+        if "%{" in text or re.search(r"\$\{[^}]+\}", text):
+            return "Terraform template file"
+        if _OURS_YAML.search(text):
+            return ""
+        return "YAML that is neither a Kubernetes manifest nor aws-auth"
+    if kind == "json":
+        if "${" in text or "{{" in text:
+            return "template file"
+        if _OURS_JSON.search(text):
+            return ""
+        return "JSON that is neither an IAM policy nor a Kubernetes manifest"
+    return ""
+
+
 def parse_all(
-    files: list[SourceFile], max_bytes: int = DEFAULT_MAX_BYTES, jobs: int | None = None
+    files: list[SourceFile],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    jobs: int | None = None,
+    strict: bool = False,
 ) -> list[ParsedFile]:
     """Parse every file; in worker processes when there are many files and jobs > 1."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        return [parse_file(f, max_bytes) for f in files]
+        return [parse_file(f, max_bytes, strict) for f in files]
     from functools import partial
 
     from checks.pool import parallel_map
 
-    return parallel_map(partial(parse_file, max_bytes=max_bytes), files, jobs, _failed_parse)
+    job = partial(parse_file, max_bytes=max_bytes, strict=strict)
+    return parallel_map(job, files, jobs, _failed_parse)
 
 
 def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
@@ -92,6 +147,7 @@ def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity
     problems: list[Problem] = []
     modules: dict[str, dict[str, list]] = {}
     for item in parsed:
+        problems.extend(item.notes)
         if item.problem is not None:
             problems.append(item.problem)
             continue
@@ -153,6 +209,7 @@ def scan(
     baseline: set | None = None,
     context_root: str | None = None,
     jobs: int | None = None,
+    strict: bool = False,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -165,7 +222,7 @@ def scan(
         problems += [p for p in context_problems if p.file in report_only]
     else:
         files, problems = discover(paths, list(excludes))
-    parsed = parse_all(files, max_bytes, jobs)
+    parsed = parse_all(files, max_bytes, jobs, strict)
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

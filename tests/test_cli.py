@@ -60,7 +60,7 @@ def test_fail_on_select_and_ignore(in_tmp):
 
 
 def test_unparseable_file_is_reported_and_the_rest_still_scanned(in_tmp):
-    (in_tmp / "broken.yaml").write_text("a: [1, 2\n")
+    (in_tmp / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [1, 2\n")
     (in_tmp / "lt.tf").write_text(
         'resource "aws_launch_template" "n" {\n  metadata_options {\n'
         "    http_put_response_hop_limit = 3\n  }\n}\n"
@@ -68,14 +68,14 @@ def test_unparseable_file_is_reported_and_the_rest_still_scanned(in_tmp):
     code, out, err = cli("scan", ".", "--no-color", "--select", "EKS202")
     assert code == 2
     # the wording is libyaml's (or PyYAML's without it); the file and line are ours
-    assert "  broken.yaml:1  error  invalid YAML: " in out
+    assert "  broken.yaml:3  error  invalid YAML: " in out
     assert "  lt.tf:3  EKS202  high" in out
     assert "Traceback" not in out + err
     code, out, _ = cli("scan", ".", "--format", "json", "--select", "EKS202")
     doc = json.loads(out)
     assert code == 2
     (problem,) = doc["problems"]
-    assert (problem["file"], problem["level"], problem["line"]) == ("broken.yaml", "error", 1)
+    assert (problem["file"], problem["level"], problem["line"]) == ("broken.yaml", "error", 3)
     assert problem["message"].startswith("invalid YAML: ")
     assert [(f["rule_id"], f["location"]["start_line"]) for f in doc["findings"]] == [("EKS202", 3)]
 

@@ -68,9 +68,11 @@ def test_yaml_lines_duplicate_keys_and_tags():
     (doc,) = load_all("a: 1\nb:\n  - x\n  - y\n")
     assert doc.key_lines == {"a": (1, 1), "b": (2, 4)}
     assert doc["b"].item_lines == [(3, 3), (4, 4)]
-    with pytest.raises(ParseError, match="duplicate key 'a'") as err:
+    with pytest.raises(ParseError, match="duplicate key 'a' with different values") as err:
         load_all("a: 1\na: 2\n")
     assert err.value.line == 2
+    docs = load_all("a: 1\na: 1\n")  # the same value twice: untidy, not ambiguous
+    assert (docs, docs.warnings) == ([{"a": 1}], [(2, "duplicate key 'a' (same value)")])
     with pytest.raises(ParseError, match="unsupported YAML tag"):
         load_all("x: !!python/object/apply:os.system ['true']\n")
 

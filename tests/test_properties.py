@@ -49,11 +49,9 @@ def mutated(draw, kind: str):
 def _check(kind: str, text: str) -> None:
     started = time.monotonic()
     try:
-        result = PARSERS[kind](text)
+        PARSERS[kind](text)
     except ParseError as exc:
         assert exc.message and exc.line >= 0
-    else:
-        assert result is not None
     assert time.monotonic() - started < 2
 
 

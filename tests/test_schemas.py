@@ -22,7 +22,7 @@ def test_json_report_matches_its_schema(monkeypatch, tmp_path):
     _, out, _ = cli("scan", "examples", "--format", "json")
     _validator("report.schema.json").validate(json.loads(out))
     # with problems, suppressions and unknowns too
-    (tmp_path / "bad.yaml").write_text("a: [\n")
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [\n")
     (tmp_path / "c.tf").write_text(
         'variable "c" {}\n'
         "# eks-checks: ignore[EKS102] private access comes later, tracked in OPS-1\n"

@@ -17,12 +17,15 @@ PARSERS: dict[str, str] = {
 
 
 class ParseError(Exception):
-    """Raised by a parser for input it cannot read; `line` is 0 when unknown."""
+    """Raised by a parser for input it cannot read; `line` is 0 when unknown. `guard` marks
+    input refused as hostile (alias bombs, deep nesting, Python tags) rather than malformed:
+    such a file is an error whatever it looks like."""
 
-    def __init__(self, message: str, line: int = 0) -> None:
+    def __init__(self, message: str, line: int = 0, guard: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.guard = guard
 
 
 def parser_for(kind: str) -> Callable:
@@ -59,6 +62,8 @@ def check_nesting(text: str, what: str, line_offset: int = 0, limit: int = MAX_N
         elif ch in "[{":
             depth += 1
             if depth > limit:
-                raise ParseError(f"{what} nested deeper than {limit} levels", line + line_offset)
+                raise ParseError(
+                    f"{what} nested deeper than {limit} levels", line + line_offset, guard=True
+                )
         elif ch in "]}":
             depth = max(0, depth - 1)

@@ -62,13 +62,20 @@ def load_all(text: str, line_offset: int = 0) -> list:
     except RecursionError:
         raise ParseError("YAML nested too deeply") from None
     builder = _Builder(line_offset)
-    docs = []
+    docs = Documents()
     for node in nodes:
         if node is None:
             continue
         builder.check_size(node)
         docs.append(builder.build(node))
+    docs.warnings = builder.warnings
     return docs
+
+
+class Documents(list):
+    """The documents of a stream, and `warnings` ((line, message)) that did not stop parsing."""
+
+    warnings: list = []
 
 
 def _one_line(s: str) -> str:
@@ -80,6 +87,7 @@ class _Builder:
         self.offset = line_offset
         self.constructor = yaml.constructor.SafeConstructor()
         self.sizes: dict[int, int] = {}
+        self.warnings: list[tuple[int, str]] = []
 
     def span(self, node: yaml.Node) -> tuple[int, int]:
         start = node.start_mark.line + 1 + self.offset
@@ -110,13 +118,16 @@ class _Builder:
                         f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes "
                         "(alias bomb?)",
                         node.start_mark.line + 1 + self.offset,
+                        guard=True,
                     )
                 sizes[nid] = total
                 continue
             if nid in sizes:
                 continue
             if nid in visiting:
-                raise ParseError("recursive YAML alias", node.start_mark.line + 1 + self.offset)
+                raise ParseError(
+                    "recursive YAML alias", node.start_mark.line + 1 + self.offset, guard=True
+                )
             visiting.add(nid)
             stack.append((node, True))
             if isinstance(node, yaml.SequenceNode):
@@ -130,7 +141,11 @@ class _Builder:
 
     def build(self, node: yaml.Node) -> Any:
         if node.tag not in _CORE_TAGS:
-            raise UnsupportedTag(f"unsupported YAML tag {node.tag}", self.span(node)[0])
+            # a tag that asks for Python objects is an attack, not a dialect
+            hostile = node.tag.startswith("tag:yaml.org,2002:python")
+            raise UnsupportedTag(
+                f"unsupported YAML tag {node.tag}", self.span(node)[0], guard=hostile
+            )
         if isinstance(node, yaml.MappingNode):
             start, end = self.span(node)
             out = LDict(line=start, end_line=end)
@@ -138,9 +153,14 @@ class _Builder:
                 key = self.build(key_node)
                 if isinstance(key, (dict, list)):
                     key = str(key)
+                value = self.build(value_node)
                 if key in out:
-                    raise ParseError(f"duplicate key {key!r}", self.span(key_node)[0])
-                out[key] = self.build(value_node)
+                    line = self.span(key_node)[0]
+                    if out[key] != value:
+                        raise ParseError(f"duplicate key {key!r} with different values", line)
+                    # the same key twice with the same value is untidy, not ambiguous
+                    self.warnings.append((line, f"duplicate key {key!r} (same value)"))
+                out[key] = value
                 out.key_lines[key] = (self.span(key_node)[0], self.span(value_node)[1])
             return out
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,78 @@
+"""Files that are not ours (CloudFormation, Helm and Terraform templates, other YAML and JSON)
+are named as skipped with the reason and never fail the gate; a file that looks like our
+input and fails to parse is still an error; --strict makes every unparseable file an error."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import cli
+
+CFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Role:\n    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n"
+HELM = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Values.name }}\n  labels: {{- toYaml .Values.labels | nindent 4 }}\n"
+TFTPL = "apiVersion: v1\nkind: ConfigMap\ndata:\n%{ for r in roles ~}\n  - ${r}\n%{ endfor ~}\n"
+
+
+def _problems(out: str) -> list[tuple]:
+    return [(p["file"], p["level"], p["message"]) for p in json.loads(out)["problems"]]
+
+
+def test_files_that_are_not_ours_are_skipped_with_the_reason(in_tmp):
+    (in_tmp / "cfn.yaml").write_text(CFN)
+    chart = in_tmp / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 1.0.0\n")
+    (chart / "templates" / "sa.yaml").write_text(HELM)
+    (in_tmp / "aws-auth.yaml.tftpl.yaml").write_text(TFTPL)
+    (in_tmp / "mkdocs.yml").write_text("nav:\n  - [unclosed\n")
+    (in_tmp / "tsconfig.json").write_text('{"compilerOptions": {,}}')
+    code, out, _ = cli("scan", ".", "--format", "json")
+    assert code == 0
+    problems = sorted(_problems(out))
+    tftpl = problems.pop(0)  # libyaml's own words differ between versions
+    assert tftpl[:2] == ("aws-auth.yaml.tftpl.yaml", "note")
+    assert tftpl[2].startswith("skipped: Terraform template file (invalid YAML: ")
+    assert problems == [
+        ("cfn.yaml", "note", "skipped: CloudFormation template (unsupported YAML tag !Sub)"),
+        (
+            "charts/app/templates/sa.yaml",
+            "note",
+            "skipped: Helm chart template (Helm renders it; not read)",
+        ),
+        (
+            "mkdocs.yml",
+            "note",
+            "skipped: YAML that is neither a Kubernetes manifest nor aws-auth (invalid YAML: "
+            "did not find expected ',' or ']')",
+        ),
+        (
+            "tsconfig.json",
+            "note",
+            "skipped: JSON that is neither an IAM policy nor a Kubernetes manifest "
+            "(invalid JSON: Expecting property name enclosed in double quotes)",
+        ),
+    ]
+    code, out, _ = cli("scan", ".", "--no-color")
+    assert out.endswith("0 findings in 6 files scanned; 5 skipped\n")
+    # SARIF: notes, and the run still counts as successful
+    _, out, _ = cli("scan", ".", "--format", "sarif")
+    invocation = json.loads(out)["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is True
+    assert {n["level"] for n in invocation["toolExecutionNotifications"]} == {"note"}
+    # --strict: every unparseable file is an error
+    code, out, _ = cli("scan", ".", "--format", "json", "--strict")
+    assert code == 2
+    assert {level for _, level, _ in _problems(out)} == {"error"}
+
+
+def test_our_input_that_fails_to_parse_is_still_an_error(in_tmp):
+    (in_tmp / "deploy.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nspec: [\n")
+    (in_tmp / "trust.json").write_text('{"Statement": [}')
+    (in_tmp / "main.tf").write_text('resource "a" "b" {\n')
+    code, out, _ = cli("scan", ".", "--format", "json")
+    assert code == 2
+    assert {(f, level) for f, level, _ in _problems(out)} == {
+        ("deploy.yaml", "error"),
+        ("trust.json", "error"),
+        ("main.tf", "error"),
+    }
