@@ -171,10 +171,10 @@ def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity
             made, found = normalize_module(directory, modules[directory], reader)
             entities.extend(made)
             problems.extend(found)
-        # a policy JSON that a role reads with file() is that role's trust policy: report
-        # it once, as the role's, not a second time as a bare document
+        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
+        # kubectl_manifest reads is that resource's: report them once, as Terraform's
         entities = [
-            e for e in entities if not (e.origin == "iam" and e.location.file in reader.consumed)
+            e for e in entities if e.origin == "terraform" or e.location.file not in reader.consumed
         ]
     link(entities)
     return entities, problems

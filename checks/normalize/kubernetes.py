@@ -35,7 +35,9 @@ def is_manifest(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("kind"), str) and "apiVersion" in doc
 
 
-def normalize_objects(file: str, docs: list) -> tuple[list[Entity], list[Problem]]:
+def normalize_objects(
+    file: str, docs: list, origin: str = "kubernetes"
+) -> tuple[list[Entity], list[Problem]]:
     """Entities of every Kubernetes object in a file's documents (`kind: List` expanded)."""
     entities: list[Entity] = []
     problems: list[Problem] = []
@@ -48,7 +50,7 @@ def normalize_objects(file: str, docs: list) -> tuple[list[Entity], list[Problem
         if doc["kind"].endswith("List") and isinstance(items, list):
             stack.extend(reversed(items))
             continue
-        made, found = normalize_object(file, doc)
+        made, found = normalize_object(file, doc, origin)
         entities.extend(made)
         problems.extend(found)
     return entities, problems
@@ -115,11 +117,14 @@ def _span(node: Any, key: str) -> tuple[int, int] | None:
 IGNORE_ANNOTATION = "eks-checks.io/ignore"
 
 
-def normalize_object(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
+def normalize_object(
+    file: str, doc: dict, origin: str = "kubernetes"
+) -> tuple[list[Entity], list[Problem]]:
     entities, problems = _entities_of(file, doc)
     suppressions = _annotation_suppressions(doc)
     for e in entities:
         e.suppressions = suppressions
+        e.origin = origin
     return entities, problems
 
 

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
-from checks.normalize import aws_auth, iam
+from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes
+from checks.parse import ParseError
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -44,6 +45,7 @@ _BUILDERS: dict[str, str] = {
     "aws_eks_access_entry": "_access_entry",
     "aws_eks_access_policy_association": "_access_policy_association",
     "aws_eks_identity_provider_config": "_identity_provider",
+    "kubectl_manifest": "_kubectl_manifest",
     "kubernetes_config_map": "_config_map",
     "kubernetes_config_map_v1": "_config_map",
     "kubernetes_config_map_v1_data": "_config_map",
@@ -71,6 +73,8 @@ def normalize_module(
             if block.type != "resource" or len(block.labels) != 2:
                 continue
             builder = _BUILDERS.get(block.labels[0])
+            if builder is None and tf_kubernetes.resource_kind(block.labels[0]):
+                builder = "_kubernetes_resource"
             if builder:
                 made, found = getattr(module, builder)(file, block)
                 entities.extend(made)
@@ -560,6 +564,27 @@ class Module:
         self._set_attr(e, "username_claim", oidc, "username_claim", file, "sub", AWS_DEFAULT)
         self._set_attr(e, "username_prefix", oidc, "username_prefix", file)
         return [e], []
+
+    def _kubectl_manifest(self, file: str, block: Block):
+        attr = block.attributes.get("yaml_body")
+        if attr is None:
+            return [], []
+        value = self.eval(attr.expr, file)
+        where = getattr(value, "file", "") or file
+        try:
+            docs = tf_kubernetes.manifest_documents(value)
+        except ParseError as exc:
+            address = f"{block.labels[0]}.{block.labels[1]}"
+            return [], [
+                Problem(where, f"{address} yaml_body: {exc.message}", exc.line or attr.line)
+            ]
+        return kubernetes.normalize_objects(where, docs, origin="terraform")
+
+    def _kubernetes_resource(self, file: str, block: Block):
+        doc = tf_kubernetes.resource_document(self, file, block)
+        if doc is None:
+            return [], []
+        return kubernetes.normalize_objects(file, [doc], origin="terraform")
 
     def _config_map(self, file: str, block: Block):
         metadata = (block.children("metadata") or [None])[0]

@@ -1,0 +1,123 @@
+"""Kubernetes objects written in Terraform become the documents a manifest would give.
+
+- `kubectl_manifest.yaml_body` (a heredoc, `file()`, `yamlencode({...})`): parsed with the
+  same safe YAML loader, lines kept (inside a heredoc: the heredoc's lines in the .tf file).
+- `kubernetes_*` resources (`kubernetes_deployment`, `kubernetes_service_account_v1`, ...):
+  their blocks are turned into the manifest's shape (`service_account_name` ->
+  `serviceAccountName`, repeated `container` blocks -> `containers`), so one normalizer
+  serves both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import LDict, LList, Unknown
+from checks.parse import ParseError
+
+# resource type (without a `_v1` suffix) -> (apiVersion, kind)
+KINDS: dict[str, tuple[str, str]] = {
+    "kubernetes_pod": ("v1", "Pod"),
+    "kubernetes_deployment": ("apps/v1", "Deployment"),
+    "kubernetes_stateful_set": ("apps/v1", "StatefulSet"),
+    "kubernetes_daemonset": ("apps/v1", "DaemonSet"),
+    "kubernetes_daemon_set": ("apps/v1", "DaemonSet"),
+    "kubernetes_replication_controller": ("v1", "ReplicationController"),
+    "kubernetes_job": ("batch/v1", "Job"),
+    "kubernetes_cron_job": ("batch/v1", "CronJob"),
+    "kubernetes_service_account": ("v1", "ServiceAccount"),
+    "kubernetes_secret": ("v1", "Secret"),
+    "kubernetes_role": ("rbac.authorization.k8s.io/v1", "Role"),
+    "kubernetes_cluster_role": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    "kubernetes_role_binding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    "kubernetes_cluster_role_binding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+}
+# block name -> the manifest's list field it repeats into
+LISTS = {
+    "container": "containers",
+    "init_container": "initContainers",
+    "volume": "volumes",
+    "volume_mount": "volumeMounts",
+    "subject": "subjects",
+    "rule": "rules",
+    "sources": "sources",
+    "env": "env",
+    "port": "ports",
+    "toleration": "tolerations",
+}
+# arguments whose manifest name is not the camelCase of the Terraform one
+RENAMES = {"api_groups": "apiGroups", "non_resource_urls": "nonResourceURLs"}
+
+
+def resource_kind(resource_type: str) -> tuple[str, str] | None:
+    base = resource_type[:-3] if resource_type.endswith("_v1") else resource_type
+    return KINDS.get(base)
+
+
+def camel(name: str) -> str:
+    if name in RENAMES:
+        return RENAMES[name]
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def resource_document(module: Any, file: str, block: Any) -> LDict | None:
+    """A `kubernetes_*` resource as the manifest it stands for."""
+    found = resource_kind(block.labels[0])
+    if found is None:
+        return None
+    api_version, kind = found
+    doc = _block(module, file, block)
+    doc["apiVersion"] = api_version
+    doc["kind"] = kind
+    if kind in ("Pod",) and "spec" in doc:
+        pass  # a pod's spec is the pod spec already
+    if kind == "Secret" and "type" not in doc:
+        doc["type"] = "Opaque"
+    # the provider puts role_ref and subject at the top level, like a manifest
+    return doc
+
+
+def _block(module: Any, file: str, block: Any) -> LDict:
+    out = LDict(line=block.line, end_line=block.end_line)
+    for name, attr in block.attributes.items():
+        key = camel(name)
+        value = module.eval(attr.expr, file)
+        if name in ("labels", "annotations") and isinstance(value, dict):
+            value = LDict(value, line=attr.line, end_line=attr.end_line)
+        out[key] = value
+        out.key_lines[key] = (attr.line, attr.end_line)
+    for child in block.blocks:
+        if child.type == "dynamic":
+            continue
+        value = _block(module, file, child)
+        if child.type in LISTS:
+            key = LISTS[child.type]
+            items = out.setdefault(key, LList(line=child.line, end_line=child.end_line))
+            items.append(value)
+            items.item_lines.append((child.line, child.end_line))
+            items.end_line = child.end_line
+            out.key_lines[key] = (items.line, items.end_line)
+        else:
+            key = camel(child.type)
+            out[key] = value
+            out.key_lines[key] = (child.line, child.end_line)
+    return out
+
+
+def manifest_documents(value: Any) -> list:
+    """The documents of a `kubectl_manifest.yaml_body` value: text (a heredoc, `file()`) is
+    parsed; a `yamlencode({...})` structure is used as it is; unknown gives nothing."""
+    if isinstance(value, Unknown) or value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, str):
+        from checks.parse.yamlsafe import load_all
+
+        offset = getattr(value, "line", 1) - 1
+        try:
+            return list(load_all(str(value), line_offset=offset))
+        except ParseError:
+            raise
+    return []

@@ -1,0 +1,64 @@
+"""Kubernetes objects inside Terraform (kubectl_manifest and kubernetes_* resources) become
+the same entities as YAML manifests, with lines in the file that holds them."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES, run
+
+FOLDER = FIXTURES / "terraform-kubernetes"
+
+
+def test_kubernetes_in_terraform_gives_the_manifest_findings(monkeypatch):
+    monkeypatch.chdir(FOLDER)
+    result = run(["."])
+    found = sorted(
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line, f.rule_id, f.message)
+        for f in result.findings
+    )
+    assert found == [
+        (
+            "binding.yaml",
+            7,
+            "EKS601",
+            "ClusterRoleBinding anonymous-view grants ClusterRole view to [Group system:unauthenticated]: "
+            "anyone who can reach the API server gets it",
+        ),
+        (
+            "manifests.tf",
+            8,
+            "EKS303",
+            "Secret tools/legacy-token has type kubernetes.io/service-account-token: a token that never expires",
+        ),
+        (
+            "resources.tf",
+            3,
+            "EKS302",
+            "ServiceAccount tools/default does not set automountServiceAccountToken: false",
+        ),
+        (
+            "resources.tf",
+            22,
+            "EKS301",
+            "Deployment tools/web mounts a service-account token: ServiceAccount tools/builder "
+            "(resources.tf:43) does not set automountServiceAccountToken: false",
+        ),
+        (
+            "resources.tf",
+            33,
+            "EKS304",
+            "Deployment tools/web projects a service-account token with expirationSeconds [172800] "
+            "(more than 86400)",
+        ),
+        (
+            "resources.tf",
+            62,
+            "EKS602",
+            "ClusterRoleBinding admins binds ClusterRole cluster-admin to [Group platform]",
+        ),
+    ]
+    # yamlencode({...}) with automount false: the default ServiceAccount of `jobs` is fine,
+    # and the templatefile() body that depends on a variable is unknown, not an error
+    assert result.problems == []
+    keys = {e.key for e in result.entities}
+    assert "k8s:jobs/ServiceAccount/default" in keys
+    assert "k8s:tools/ServiceAccount/builder" in keys
