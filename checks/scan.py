@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,20 +158,22 @@ def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity
             modules.setdefault(directory, {})[src.display] = item.documents
             continue
         docs = item.documents or []
-        if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
-            made, found = iam.normalize_document(src.display, docs[0])
-        else:
-            made, found = kubernetes.normalize_objects(src.display, docs)
-        entities.extend(made)
-        problems.extend(found)
+        with _contained(problems, src.display):
+            if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
+                made, found = iam.normalize_document(src.display, docs[0])
+            else:
+                made, found = kubernetes.normalize_objects(src.display, docs)
+            entities.extend(made)
+            problems.extend(found)
     if modules:
         from checks.normalize.terraform import normalize_module
 
         reader = _ModuleFileReader(roots)
         for directory in sorted(modules):
-            made, found = normalize_module(directory, modules[directory], reader)
-            entities.extend(made)
-            problems.extend(found)
+            with _contained(problems, directory):
+                made, found = normalize_module(directory, modules[directory], reader)
+                entities.extend(made)
+                problems.extend(found)
         # a policy JSON a role reads with file() is that role's trust policy, a manifest a
         # kubectl_manifest reads is that resource's: report them once, as Terraform's
         entities = [
@@ -178,6 +181,22 @@ def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity
         ]
     link(entities)
     return entities, problems
+
+
+@contextmanager
+def _contained(problems: list[Problem], where: str):
+    """A bug of ours on some input costs that file or module, reported, never the scan."""
+    try:
+        yield
+    except (RecursionError, MemoryError):
+        problems.append(Problem(where, "input nested too deeply to read"))
+    except Exception as exc:  # the last line of defence: reported, never a traceback
+        problems.append(
+            Problem(
+                where,
+                f"internal error while reading it ({type(exc).__name__}: {exc}); please report it",
+            )
+        )
 
 
 class _ModuleFileReader:

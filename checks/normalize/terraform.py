@@ -70,6 +70,11 @@ def normalize_module(
     problems: list[Problem] = []
     for file, blocks in files.items():
         for block in blocks:
+            if block.type == "module" and len(block.labels) == 1:
+                made, found = module.module_call(file, block)
+                entities.extend(made)
+                problems.extend(found)
+                continue
             if block.type != "resource" or len(block.labels) != 2:
                 continue
             builder = _BUILDERS.get(block.labels[0])
@@ -564,6 +569,19 @@ class Module:
         self._set_attr(e, "username_claim", oidc, "username_claim", file, "sub", AWS_DEFAULT)
         self._set_attr(e, "username_prefix", oidc, "username_prefix", file)
         return [e], []
+
+    def module_call(self, file: str, block: Block):
+        """Calls of modules whose inputs we know (terraform-aws-modules eks and iam)."""
+        from checks.normalize import tf_modules
+
+        source = self._attr(block, "source", file)
+        if tf_modules.is_eks_module(source):
+            return tf_modules.eks_module(self, file, block)
+        if tf_modules.is_aws_auth_module(source):
+            return tf_modules.aws_auth_module(self, file, block)
+        if tf_modules.is_irsa_module(source):
+            return tf_modules.irsa_module(self, file, block)
+        return [], []
 
     def _kubectl_manifest(self, file: str, block: Block):
         attr = block.attributes.get("yaml_body")

@@ -1,0 +1,196 @@
+"""terraform-aws-modules/eks calls (v19, v20, v21, unpinned) and the IAM IRSA module are read
+as what they create, with each version's own defaults; the same cluster written as a raw
+resource or as any module version yields the same findings."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run
+
+RAW = """
+resource "aws_eks_cluster" "this" {
+  name = "shop"
+  vpc_config {
+    endpoint_public_access  = true
+    endpoint_private_access = false
+    public_access_cidrs     = ["0.0.0.0/0"]
+  }
+  enabled_cluster_log_types = ["api"]
+  access_config {
+    authentication_mode                         = "CONFIG_MAP"
+    bootstrap_cluster_creator_admin_permissions = true
+  }
+}
+
+resource "aws_launch_template" "default" {
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
+}
+"""
+
+V19 = """
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 19.21"
+
+  cluster_name                         = "shop"
+  cluster_endpoint_public_access       = true
+  cluster_endpoint_private_access      = false
+  cluster_endpoint_public_access_cidrs = ["0.0.0.0/0"]
+  cluster_enabled_log_types            = ["api"]
+
+  eks_managed_node_groups = {
+    default = {}
+  }
+}
+"""
+
+V20 = """
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "20.37.2"
+
+  cluster_name                             = "shop"
+  cluster_endpoint_public_access           = true
+  cluster_endpoint_private_access          = false
+  cluster_enabled_log_types                = ["api"]
+  authentication_mode                      = "CONFIG_MAP"
+  enable_cluster_creator_admin_permissions = true
+
+  eks_managed_node_groups = {
+    default = {
+      metadata_options = {
+        http_tokens                 = "required"
+        http_put_response_hop_limit = 2
+      }
+    }
+  }
+}
+"""
+
+V21 = """
+module "eks" {
+  source = "git::https://github.com/terraform-aws-modules/terraform-aws-eks.git?ref=v21.3.0"
+
+  name                                     = "shop"
+  endpoint_public_access                   = true
+  endpoint_private_access                  = false
+  enabled_log_types                        = ["api"]
+  authentication_mode                      = "CONFIG_MAP"
+  enable_cluster_creator_admin_permissions = true
+
+  eks_managed_node_groups = {
+    default = {
+      metadata_options = { http_put_response_hop_limit = 2 }
+    }
+  }
+}
+"""
+
+EXPECTED = {"EKS101", "EKS102", "EKS103", "EKS202", "EKS507", "EKS508"}
+
+
+@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21"])
+def test_same_cluster_same_findings(tmp_path, spelling):
+    (tmp_path / "main.tf").write_text({"raw": RAW, "v19": V19, "v20": V20, "v21": V21}[spelling])
+    result = run([tmp_path])
+    assert result.problems == []
+    assert {f.rule_id for f in result.findings} == EXPECTED
+
+
+def test_module_defaults_differ_by_version(tmp_path):
+    """v19/v20 node groups default to hop limit 2; v21's to 1. v20+ default to
+    API_AND_CONFIG_MAP without the creator as admin; v19 to CONFIG_MAP with it."""
+    for version in ("19.0", "20.0", "21.0"):
+        (tmp_path / f"v{version[:2]}.tf").write_text(
+            f'module "eks{version[:2]}" {{\n  source  = "terraform-aws-modules/eks/aws"\n'
+            f'  version = "~> {version}"\n  eks_managed_node_groups = {{ ng = {{}} }}\n}}\n'
+        )
+    result = run([tmp_path])
+    found = sorted((f.location.file.rsplit("/", 1)[-1], f.rule_id) for f in result.findings)
+    assert found == [
+        ("v19.tf", "EKS202"),
+        ("v19.tf", "EKS507"),
+        ("v19.tf", "EKS508"),
+        ("v20.tf", "EKS202"),
+    ]
+    clusters = {e.key.rsplit(".", 1)[-1]: e for e in result.entities if e.kind == "cluster"}
+    assert (
+        clusters["eks21"].defaulted["endpoint_public_access"]
+        == "terraform-aws-modules/eks v21 default"
+    )
+
+
+def test_unpinned_module_says_which_defaults_it_assumed(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n}\n'
+    )
+    (cluster,) = [e for e in run([tmp_path]).entities if e.kind == "cluster"]
+    assert cluster.defaulted["authentication_mode"] == (
+        "terraform-aws-modules/eks v21 default (version not pinned, assumed)"
+    )
+
+
+def test_partial_metadata_options_in_v20_lose_the_token_requirement(tmp_path):
+    """v19/v20 replace the whole default map: setting only the hop limit drops
+    http_tokens = required, and EC2's default (optional) applies."""
+    (tmp_path / "main.tf").write_text(
+        'module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n  version = "~> 20.0"\n'
+        "  eks_managed_node_groups = {\n    gpu = {\n"
+        "      metadata_options = { http_put_response_hop_limit = 1 }\n    }\n  }\n}\n"
+    )
+    result = run([tmp_path], select={"EKS201", "EKS202"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS201",
+            6,
+            'module.eks eks_managed_node_groups["gpu"] has http_tokens = optional: '
+            "IMDSv1 hands out the node role's credentials to any request",
+        ),
+    ]
+
+
+def test_access_entries_and_policy_associations(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'module "eks" {\n  source = "terraform-aws-modules/eks/aws"\n  version = "~> 20.0"\n'
+        "  access_entries = {\n"
+        "    ci = {\n"
+        '      principal_arn = "arn:aws:iam::111122223333:user/ci"\n'
+        "      policy_associations = {\n"
+        "        admin = {\n"
+        '          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"\n'
+        '          access_scope = { type = "cluster" }\n'
+        "        }\n      }\n    }\n  }\n}\n"
+    )
+    result = run([tmp_path], select={"EKS502", "EKS506"})
+    assert [(f.rule_id, f.location.start_line) for f in result.findings] == [
+        ("EKS502", 6),
+        ("EKS506", 9),
+    ]
+
+
+def test_irsa_role_module_trust(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'module "irsa" {\n'
+        '  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"\n'
+        '  version = "~> 5.0"\n'
+        '  role_name = "ebs-csi"\n'
+        '  assume_role_condition_test = "StringLike"\n'
+        "  oidc_providers = {\n"
+        "    main = {\n"
+        "      provider_arn               = module.eks.oidc_provider_arn\n"
+        '      namespace_service_accounts = ["kube-system:*"]\n'
+        "    }\n  }\n}\n"
+    )
+    result = run([tmp_path], select={"EKS402", "EKS403", "EKS404"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS403",
+            7,
+            "role ebs-csi trusts subjects [system:serviceaccount:kube-system:*] with a "
+            "*Like wildcard: more service accounts than intended can assume it",
+        ),
+    ]
