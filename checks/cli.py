@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         help="skip (and report) files larger than this (default 5000000)",
     )
     scan.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the parse cache (in $EKS_CHECKS_CACHE_DIR or ~/.cache/eks-checks)",
+    )
+    scan.add_argument(
         "--strict",
         action="store_true",
         help="every file that cannot be parsed is an error, even CloudFormation and templates",
@@ -247,6 +252,7 @@ def cmd_scan(args) -> int:
         context_root=context_root,
         jobs=args.jobs,
         strict=args.strict,
+        use_cache=not args.no_cache,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),

@@ -29,10 +29,16 @@ class SourceFile:
     skip: str = ""
 
 
-def display_path(path: str) -> str:
-    rel = os.path.relpath(path)
-    if rel.startswith(".."):
-        rel = os.path.abspath(path)
+def display_path(path: str, cwd: str | None = None) -> str:
+    cwd = cwd or os.getcwd()
+    absolute = path if os.path.isabs(path) else os.path.join(cwd, path)
+    absolute = os.path.normpath(absolute)
+    if absolute.startswith(cwd + os.sep):
+        rel = absolute[len(cwd) + 1 :]
+    elif absolute == cwd:
+        rel = "."
+    else:
+        rel = absolute
     # a file name that is not valid UTF-8 arrives with surrogate escapes: show it printable
     printable = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return printable.replace(os.sep, "/")
@@ -49,6 +55,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
     files: list[SourceFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    cwd = os.getcwd()
 
     def excluded(display: str) -> bool:
         return any(
@@ -57,7 +64,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
         )
 
     def add(path: str) -> None:
-        display = display_path(path)
+        display = display_path(path, cwd)
         if display in seen or excluded(display):
             return
         kind = classify(path)

@@ -45,12 +45,19 @@ def link(entities: list[Entity]) -> None:
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
+def _dirs(path: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B006 - a memo
+    found = memo.get(path)
+    if found is None:
+        found = memo[path] = path.split("/")[:-1]
+    return found
+
+
 def _closeness(a: str, b: str) -> int:
     """How near two files are: shared leading path components, plus one for the same file."""
     if a == b:
         return 1_000
     shared = 0
-    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+    for x, y in zip(_dirs(a), _dirs(b), strict=False):
         if x != y:
             break
         shared += 1

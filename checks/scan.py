@@ -42,7 +42,10 @@ class ScanResult:
 
 
 def parse_file(
-    source: SourceFile, max_bytes: int = DEFAULT_MAX_BYTES, strict: bool = False
+    source: SourceFile,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    strict: bool = False,
+    use_cache: bool = False,
 ) -> ParsedFile:
     """Read and parse one file; any failure is a Problem for that file only. A file that
     fails to parse and does not look like our input (CloudFormation, a template) is a note,
@@ -61,8 +64,18 @@ def parse_file(
     if not text.strip():
         return ParsedFile(source, documents=[])
     comments = find_suppressions(text)
+    if use_cache:
+        from checks import cache
+
+        hit = cache.get(source.kind, text)
+        if hit is not None:
+            documents, warnings = hit
+            notes = [Problem(source.display, m, line, "note") for line, m in warnings]
+            return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
     try:
         documents = parser_for(source.kind)(text)
+        if use_cache:
+            cache.put(source.kind, text, (documents, list(getattr(documents, "warnings", ()))))
         notes = [
             Problem(source.display, message, line, "note")
             for line, message in getattr(documents, "warnings", ())
@@ -123,16 +136,17 @@ def parse_all(
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int | None = None,
     strict: bool = False,
+    use_cache: bool = False,
 ) -> list[ParsedFile]:
     """Parse every file; in worker processes when there are many files and jobs > 1."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        return [parse_file(f, max_bytes, strict) for f in files]
+        return [parse_file(f, max_bytes, strict, use_cache) for f in files]
     from functools import partial
 
     from checks.pool import parallel_map
 
-    job = partial(parse_file, max_bytes=max_bytes, strict=strict)
+    job = partial(parse_file, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
     return parallel_map(job, files, jobs, _failed_parse)
 
 
@@ -229,6 +243,7 @@ def scan(
     context_root: str | None = None,
     jobs: int | None = None,
     strict: bool = False,
+    use_cache: bool = False,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -241,7 +256,7 @@ def scan(
         problems += [p for p in context_problems if p.file in report_only]
     else:
         files, problems = discover(paths, list(excludes))
-    parsed = parse_all(files, max_bytes, jobs, strict)
+    parsed = parse_all(files, max_bytes, jobs, strict, use_cache)
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

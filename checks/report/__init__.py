@@ -38,7 +38,8 @@ def json_text(doc) -> str:
     written as UTF-8, so it becomes U+FFFD; everything else is kept as it was."""
     import json
 
-    return _SURROGATE.sub("\ufffd", json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+    # no indent: the C encoder is ten times faster, and machines read this
+    return _SURROGATE.sub("\ufffd", json.dumps(doc, ensure_ascii=False)) + "\n"
 
 
 def counts_by_severity(findings) -> dict[str, int]:

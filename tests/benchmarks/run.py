@@ -1,0 +1,117 @@
+"""Benchmark eks-checks on generated corpora and print the numbers (not part of the tests).
+
+    python tests/benchmarks/run.py [--sizes 1,200,2000,20000] [--runs 5] [--work DIR]
+
+Per size: wall time (median of --runs runs), CPU time (user+sys of the scan process), peak
+RSS, files per second, the parse floor (time to merely read and parse the same files with
+the same parsers, in one process, no normalization), the floor divided by the cores, and the
+ratio of our wall time to it. A warm-cache re-scan is timed too. When `checkov` is on PATH,
+it is timed on the same corpus (frameworks restricted) and the ratio printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int, int]:
+    """(wall s, cpu s, peak RSS KiB, exit code) of one run of `cmd`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss, proc.returncode
+
+
+def peak_rss(cmd: list[str], cwd: Path, env: dict) -> int:
+    """Peak RSS (KiB) of the scan and its workers, measured in a fresh child."""
+    script = (
+        "import resource, subprocess, sys\n"
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, *cmd], cwd=cwd, capture_output=True,
+                         text=True, env=env)
+    return int(out.stdout.strip() or 0)
+
+
+def parse_floor(corpus: Path) -> float:
+    script = (
+        "import time, sys\n"
+        "from checks.discover import discover\n"
+        "from checks.parse import parser_for\n"
+        "from checks.discover import read_text\n"
+        "files, _ = discover(['.'])\n"
+        "t = time.perf_counter()\n"
+        "for f in files:\n"
+        "    text, _ = read_text(f.path)\n"
+        "    try:\n"
+        "        parser_for(f.kind)(text)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=corpus, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(HERE.parent.parent)})
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1,200,2000,20000")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--work", default=None)
+    args = ap.parse_args()
+    work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
+    cores = os.cpu_count() or 1
+    exe = shutil.which("eks-checks") or "eks-checks"
+    checkov = shutil.which("checkov")
+    print(f"machine: {cores} cores, Python {sys.version.split()[0]}, eks-checks at {exe}")
+    print(f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
+          f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}")
+    for size in (int(s) for s in args.sizes.split(",")):
+        corpus = work / f"corpus-{size}"
+        if not corpus.exists():
+            generate(corpus, size)
+        cache = work / f"cache-{size}"
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
+        cold = [exe, "scan", ".", "--format", "json", "--no-cache"]
+        runs = [timed(cold, corpus, env) for _ in range(args.runs)]
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        rss = peak_rss(cold, corpus, env) / 1024
+        floor = parse_floor(corpus)
+        warm_cmd = [exe, "scan", ".", "--format", "json"]
+        timed(warm_cmd, corpus, env)  # fill the cache
+        warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
+        line = (f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
+                f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
+                f"{warm:>7.3f}")
+        if checkov:
+            ck = timed([checkov, "-d", ".", "--quiet", "--compact", "--framework",
+                        "terraform,kubernetes", "-o", "json"], corpus)[0]
+            line += f" {ck:>9.2f} {ck / wall:>5.1f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
