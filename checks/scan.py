@@ -46,10 +46,13 @@ def parse_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     strict: bool = False,
     use_cache: bool = False,
-) -> ParsedFile:
+    cache_only: bool = False,
+) -> ParsedFile | None:
     """Read and parse one file; any failure is a Problem for that file only. A file that
     fails to parse and does not look like our input (CloudFormation, a template) is a note,
     not an error, unless `strict`."""
+    if source.skip and cache_only:
+        return None
     if source.skip:
         level = "error" if strict else "note"
         return ParsedFile(
@@ -72,6 +75,8 @@ def parse_file(
             documents, warnings = hit
             notes = [Problem(source.display, m, line, "note") for line, m in warnings]
             return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
+        if cache_only:
+            return None
     try:
         documents = parser_for(source.kind)(text)
         if use_cache:
@@ -146,8 +151,21 @@ def parse_all(
 
     from checks.pool import parallel_map
 
+    results: list[ParsedFile | None] = [None] * len(files)
+    if use_cache:
+        # answering from the cache is cheaper here than shipping results from a worker
+        for i, f in enumerate(files):
+            results[i] = parse_file(f, max_bytes, strict, use_cache=True, cache_only=True)
+    missing = [i for i, r in enumerate(results) if r is None]
+    if len(missing) < PARALLEL_MIN_FILES:
+        for i in missing:
+            results[i] = parse_file(files[i], max_bytes, strict, use_cache)
+        return results  # type: ignore[return-value]
     job = partial(parse_file, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
-    return parallel_map(job, files, jobs, _failed_parse)
+    parsed = parallel_map(job, [files[i] for i in missing], jobs, _failed_parse)
+    for i, item in zip(missing, parsed, strict=True):
+        results[i] = item
+    return results  # type: ignore[return-value]
 
 
 def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
