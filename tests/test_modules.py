@@ -90,12 +90,33 @@ module "eks" {
 }
 """
 
+EKSCTL = """apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: shop
+  region: eu-west-1
+vpc:
+  clusterEndpoints:
+    publicAccess: true
+    privateAccess: false
+cloudWatch:
+  clusterLogging:
+    enableTypes: ["api"]
+accessConfig:
+  authenticationMode: CONFIG_MAP
+managedNodeGroups:
+  - name: default
+    instanceType: m6i.large
+"""
+
 EXPECTED = {"EKS101", "EKS102", "EKS103", "EKS202", "EKS507", "EKS508"}
 
 
-@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21"])
+@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl"])
 def test_same_cluster_same_findings(tmp_path, spelling):
-    (tmp_path / "main.tf").write_text({"raw": RAW, "v19": V19, "v20": V20, "v21": V21}[spelling])
+    name = "cluster.yaml" if spelling == "eksctl" else "main.tf"
+    sources = {"raw": RAW, "v19": V19, "v20": V20, "v21": V21, "eksctl": EKSCTL}
+    (tmp_path / name).write_text(sources[spelling])
     result = run([tmp_path])
     assert result.problems == []
     assert {f.rule_id for f in result.findings} == EXPECTED
@@ -193,4 +214,29 @@ def test_irsa_role_module_trust(tmp_path):
             "role ebs-csi trusts subjects [system:serviceaccount:kube-system:*] with a "
             "*Like wildcard: more service accounts than intended can assume it",
         ),
+    ]
+
+
+def test_eksctl_cluster_config(tmp_path):
+    """eksctl's own defaults: IMDSv1 off, pods reach IMDS (hop limit 2) unless disablePodIMDS,
+    creator bootstrap on; iamIdentityMappings are aws-auth entries; identityProviders too."""
+    (tmp_path / "cluster.yaml").write_text(
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: c\n"
+        "vpc:\n  clusterEndpoints:\n    publicAccess: false\n    privateAccess: true\n"
+        "accessConfig:\n  authenticationMode: API\n  bootstrapClusterCreatorAdminPermissions: false\n"
+        "  accessEntries:\n    - principalARN: arn:aws:iam::111122223333:role/ops\n"
+        "      accessPolicies:\n        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy\n"
+        "          accessScope: {type: cluster}\n"
+        'cloudWatch:\n  clusterLogging:\n    enableTypes: ["*"]\n'
+        "iamIdentityMappings:\n  - arn: arn:aws:iam::111122223333:role/team/dev\n    groups: [dev]\n"
+        "identityProviders:\n  - {name: okta, type: oidc, issuerURL: https://o, clientID: x, groupsClaim: g, groupsPrefix: 'okta:'}\n"
+        "managedNodeGroups:\n  - name: safe\n    disablePodIMDS: true\n"
+    )
+    result = run([tmp_path])
+    assert result.problems == []
+    # API mode with iamIdentityMappings: the mappings are an aws-auth the cluster ignores
+    assert sorted((f.rule_id, f.location.start_line) for f in result.findings) == [
+        ("EKS505", 21),
+        ("EKS506", 15),
+        ("EKS510", 1),
     ]

@@ -124,7 +124,8 @@ def normalize_object(
     suppressions = _annotation_suppressions(doc)
     for e in entities:
         e.suppressions = suppressions
-        e.origin = origin
+        if e.origin != "eksctl":
+            e.origin = origin
     return entities, problems
 
 
@@ -146,6 +147,10 @@ def _annotation_suppressions(doc: dict) -> list[tuple]:
 
 def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
     kind = doc["kind"]
+    from checks.normalize import eksctl
+
+    if eksctl.is_cluster_config(doc):
+        return eksctl.normalize_cluster_config(file, doc)
     if kind in POD_SPEC_PATHS:
         path = POD_SPEC_PATHS[kind]
         spec = _get(doc, *path)

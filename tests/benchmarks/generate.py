@@ -77,25 +77,50 @@ def generate(out: Path, count: int, seed: int = 7) -> None:
         n = f"x{i}"
         ns, sa = f"ns{rng.randrange(30)}", f"sa{rng.randrange(5)}"
         if kind == "tf":
-            parts = [rng.choice(NOISE).format(n=f"{n}_{k}", a=rng.randrange(250), b=rng.randrange(250))
-                     for k in range(rng.randrange(3, 9))]
+            parts = [
+                rng.choice(NOISE).format(n=f"{n}_{k}", a=rng.randrange(250), b=rng.randrange(250))
+                for k in range(rng.randrange(3, 9))
+            ]
             roll = rng.random()
             if roll < 0.15:
-                parts.append(EKS.format(n=n, pub=rng.choice(["true", "false"]),
-                                        logs=rng.choice(['["api"]', '["audit", "authenticator"]']),
-                                        tokens=rng.choice(["required", "optional"]), hops=rng.choice([1, 2])))
+                parts.append(
+                    EKS.format(
+                        n=n,
+                        pub=rng.choice(["true", "false"]),
+                        logs=rng.choice(['["api"]', '["audit", "authenticator"]']),
+                        tokens=rng.choice(["required", "optional"]),
+                        hops=rng.choice([1, 2]),
+                    )
+                )
             elif roll < 0.35:
-                parts.append(IRSA.format(n=n, test=rng.choice(["StringEquals", "StringLike"]), ns=ns, sa=sa))
+                parts.append(
+                    IRSA.format(n=n, test=rng.choice(["StringEquals", "StringLike"]), ns=ns, sa=sa)
+                )
             if i % 40 == 0:
-                parts.append('variable "env" {\n  default = "prod"\n}\n\nlocals {\n  tags = { team = "acme" }\n}\n')
+                parts.append(
+                    'variable "env" {\n  default = "prod"\n}\n\nlocals {\n  tags = { team = "acme" }\n}\n'
+                )
             (directory / f"main_{i}.tf").write_text("\n".join(parts))
         elif kind == "yaml":
             (directory / f"app_{i}.yaml").write_text(MANIFEST.format(n=n, ns=ns, sa=sa))
         elif kind == "json":
-            doc = {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Action": "sts:AssumeRole",
-                "Principal": {"AWS": rng.choice(["arn:aws:iam::444455556666:root",
-                                                 "arn:aws:iam::444455556666:role/ci"])}}]}
+            doc = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {
+                            "AWS": rng.choice(
+                                [
+                                    "arn:aws:iam::444455556666:root",
+                                    "arn:aws:iam::444455556666:role/ci",
+                                ]
+                            )
+                        },
+                    }
+                ],
+            }
             (directory / f"trust_{i}.json").write_text(json.dumps(doc, indent=2))
         else:
             roles = "".join(

@@ -33,8 +33,9 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, fl
     """(wall s, cpu s, peak RSS KiB, exit code) of one run of `cmd`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          env=env)
+    proc = subprocess.run(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -48,8 +49,9 @@ def peak_rss(cmd: list[str], cwd: Path, env: dict) -> int:
         "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script, *cmd], cwd=cwd, capture_output=True,
-                         text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", script, *cmd], cwd=cwd, capture_output=True, text=True, env=env
+    )
     return int(out.stdout.strip() or 0)
 
 
@@ -69,8 +71,13 @@ def parse_floor(corpus: Path) -> float:
         "        pass\n"
         "print(time.perf_counter() - t)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], cwd=corpus, capture_output=True,
-                         text=True, env={**os.environ, "PYTHONPATH": str(HERE.parent.parent)})
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=corpus,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent.parent)},
+    )
     return float(out.stdout.strip())
 
 
@@ -82,11 +89,14 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
-    exe = shutil.which("eks-checks") or "eks-checks"
+    beside = Path(sys.executable).parent / "eks-checks"
+    exe = str(beside) if beside.exists() else (shutil.which("eks-checks") or "eks-checks")
     checkov = shutil.which("checkov")
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}, eks-checks at {exe}")
-    print(f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
-          f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}")
+    print(
+        f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
+        f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         corpus = work / f"corpus-{size}"
         if not corpus.exists():
@@ -103,12 +113,26 @@ def main() -> None:
         warm_cmd = [exe, "scan", ".", "--format", "json"]
         timed(warm_cmd, corpus, env)  # fill the cache
         warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
-        line = (f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
-                f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
-                f"{warm:>7.3f}")
+        line = (
+            f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
+            f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
+            f"{warm:>7.3f}"
+        )
         if checkov:
-            ck = timed([checkov, "-d", ".", "--quiet", "--compact", "--framework",
-                        "terraform,kubernetes", "-o", "json"], corpus)[0]
+            ck = timed(
+                [
+                    checkov,
+                    "-d",
+                    ".",
+                    "--quiet",
+                    "--compact",
+                    "--framework",
+                    "terraform,kubernetes",
+                    "-o",
+                    "json",
+                ],
+                corpus,
+            )[0]
             line += f" {ck:>9.2f} {ck / wall:>5.1f}"
         print(line, flush=True)
 

@@ -1,0 +1,243 @@
+"""eksctl `ClusterConfig` files (apiVersion eksctl.io/v1alpha5) into the same model as
+Terraform: the cluster, its node groups' instance metadata, aws-auth identity mappings,
+access entries and OIDC identity providers, with eksctl's defaults applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import Entity, LDict, Location, Problem
+from checks.normalize import aws_auth
+
+EKSCTL_DEFAULT = "eksctl default"
+ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+
+def is_cluster_config(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and doc.get("kind") == "ClusterConfig"
+        and str(doc.get("apiVersion", "")).startswith("eksctl.io/")
+    )
+
+
+def _get(node: Any, *path: str) -> Any:
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _span(node: Any, key: str) -> tuple[int, int] | None:
+    return node.key_lines.get(key) if isinstance(node, LDict) and key in node.key_lines else None
+
+
+def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[Problem]]:
+    name = _get(doc, "metadata", "name") or "(unnamed)"
+    key = f"eksctl:{file}:{name}"
+    line = doc.line or 1
+    cluster = Entity("cluster", key, "eksctl", Location(file, line, doc.end_line or line))
+    cluster.set("name", name)
+    endpoints = _get(doc, "vpc", "clusterEndpoints")
+
+    def put(field: str, node: Any, attr: str, default: Any, origin: str = EKSCTL_DEFAULT) -> Any:
+        if isinstance(node, dict) and attr in node:
+            cluster.set(field, node[attr], span=_span(node, attr))
+            return node[attr]
+        cluster.set(field, default, default=origin)
+        return default
+
+    put("endpoint_public_access", endpoints, "publicAccess", True)
+    put("endpoint_private_access", endpoints, "privateAccess", False)
+    cidrs = put("public_access_cidrs", _get(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
+    if isinstance(cidrs, list) and not cidrs:
+        cluster.set("public_access_cidrs", ["0.0.0.0/0"], default="AWS default (empty list)")
+    logging = _get(doc, "cloudWatch", "clusterLogging")
+    types = put("enabled_log_types", logging, "enableTypes", [])
+    if isinstance(types, list) and any(t in ("*", "all") for t in types):
+        cluster.fields["enabled_log_types"] = list(ALL_LOG_TYPES)
+    access = _get(doc, "accessConfig")
+    put("authentication_mode", access, "authenticationMode", "API_AND_CONFIG_MAP")
+    put(
+        "bootstrap_cluster_creator_admin_permissions",
+        access,
+        "bootstrapClusterCreatorAdminPermissions",
+        True,
+    )
+    cluster.set("auto_mode", bool(_get(doc, "autoModeConfig", "enabled")))
+    entities = [cluster]
+    entities += _node_groups(file, doc, key)
+    entities += _access_entries(file, access, key)
+    entities += _identity_providers(file, doc, key)
+    mappings = doc.get("iamIdentityMappings")
+    if isinstance(mappings, list):
+        made, _ = _identity_mappings(file, doc, mappings, key)
+        entities += made
+    return entities, []
+
+
+def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
+    out = []
+    for group_kind in ("managedNodeGroups", "nodeGroups"):
+        groups = doc.get(group_kind)
+        if not isinstance(groups, list):
+            continue
+        for index, group in enumerate(groups):
+            if not isinstance(group, dict):
+                continue
+            span = groups.span(index) if hasattr(groups, "span") else (doc.line, doc.end_line)
+            name = group.get("name", f"#{index}")
+            e = Entity(
+                "instance_metadata", f"{key}/{group_kind}/{name}", "eksctl", Location(file, *span)
+            )
+            e.set("name", f"eksctl {group_kind} {name}")
+            e.set("resource_type", f"eksctl:{group_kind}")
+            imdsv1_off = group.get("disableIMDSv1", True)
+            e.set(
+                "http_tokens",
+                "required" if imdsv1_off is True else "optional",
+                span=_span(group, "disableIMDSv1"),
+                default=None if "disableIMDSv1" in group else EKSCTL_DEFAULT,
+            )
+            e.set("http_endpoint", "enabled")
+            pod_imds_off = group.get("disablePodIMDS", False)
+            # eksctl's launch templates let pods reach IMDS (hop limit 2) unless disablePodIMDS
+            e.set(
+                "hop_limit",
+                1 if pod_imds_off is True else 2,
+                span=_span(group, "disablePodIMDS"),
+                default=None if "disablePodIMDS" in group else EKSCTL_DEFAULT,
+            )
+            out.append(e)
+    return out
+
+
+def _access_entries(file: str, access: Any, key: str) -> list[Entity]:
+    from checks.normalize.terraform import principal_type
+
+    entries = access.get("accessEntries") if isinstance(access, dict) else None
+    out: list[Entity] = []
+    if not isinstance(entries, list):
+        return out
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        e = Entity(
+            "identity_mapping",
+            f"{key}/accessEntries[{index}]",
+            "eksctl",
+            Location(file, *entries.span(index)),
+        )
+        arn = entry.get("principalARN")
+        e.set("source", "access_entry")
+        e.set("principal_arn", arn, span=_span(entry, "principalARN"))
+        e.set("principal_type", principal_type(arn))
+        e.set("entry_type", entry.get("type", "STANDARD"))
+        e.set("username", entry.get("username"))
+        groups = entry.get("kubernetesGroups", [])
+        e.set(
+            "groups",
+            groups if isinstance(groups, list) else [],
+            span=_span(entry, "kubernetesGroups"),
+        )
+        e.set("role_path", None)
+        e.set("problems", [])
+        out.append(e)
+        policies = entry.get("accessPolicies")
+        for pindex, policy in enumerate(policies if isinstance(policies, list) else []):
+            if not isinstance(policy, dict):
+                continue
+            a = Entity(
+                "access_policy_association",
+                f"{e.key}/accessPolicies[{pindex}]",
+                "eksctl",
+                Location(file, *policies.span(pindex)),
+            )
+            policy_arn = policy.get("policyARN")
+            scope = policy.get("accessScope")
+            a.set("principal_arn", arn)
+            a.set("policy_arn", policy_arn, span=_span(policy, "policyARN"))
+            a.set(
+                "policy_name",
+                policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else None,
+                span=_span(policy, "policyARN"),
+            )
+            a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
+            a.set(
+                "scope_namespaces", scope.get("namespaces", []) if isinstance(scope, dict) else []
+            )
+            a.links["access_entry"] = [e.key]
+            out.append(a)
+    return out
+
+
+def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
+    providers = doc.get("identityProviders")
+    out: list[Entity] = []
+    for index, provider in enumerate(providers if isinstance(providers, list) else []):
+        if not isinstance(provider, dict) or str(provider.get("type", "oidc")).lower() != "oidc":
+            continue
+        e = Entity(
+            "identity_provider",
+            f"{key}/identityProviders[{index}]",
+            "eksctl",
+            Location(file, *providers.span(index)),
+        )
+        for field, attr in (
+            ("name", "name"),
+            ("issuer_url", "issuerURL"),
+            ("groups_claim", "groupsClaim"),
+            ("groups_prefix", "groupsPrefix"),
+            ("username_claim", "usernameClaim"),
+            ("username_prefix", "usernamePrefix"),
+        ):
+            e.set(field, provider.get(attr), span=_span(provider, attr))
+        out.append(e)
+    return out
+
+
+def _identity_mappings(file: str, doc: LDict, mappings: list, key: str):
+    """`iamIdentityMappings` are aws-auth entries eksctl writes for you."""
+    roles, users, accounts = [], [], []
+    for item in mappings:
+        if not isinstance(item, dict):
+            continue
+        if "account" in item:
+            accounts.append(item["account"])
+            continue
+        arn = item.get("arn")
+        entry = LDict(
+            {k: v for k, v in item.items() if k != "arn"},
+            line=getattr(item, "line", 0),
+            end_line=getattr(item, "end_line", 0),
+        )
+        entry.key_lines = dict(getattr(item, "key_lines", {}))
+        is_user = isinstance(arn, str) and ":user/" in arn
+        entry["userarn" if is_user else "rolearn"] = arn
+        if "arn" in entry.key_lines:
+            entry.key_lines["userarn" if is_user else "rolearn"] = entry.key_lines["arn"]
+        (users if is_user else roles).append(entry)
+    data = LDict(line=doc.line, end_line=doc.end_line)
+    span = _span(doc, "iamIdentityMappings") or (doc.line, doc.end_line)
+    for map_key, items in (("mapRoles", roles), ("mapUsers", users), ("mapAccounts", accounts)):
+        if items:
+            listed = _LinedList(items)
+            data[map_key] = listed
+            data.key_lines[map_key] = span
+    return aws_auth.normalize_config_map(
+        file,
+        doc,
+        data,
+        key_prefix=f"{key}/iamIdentityMappings",
+        origin="eksctl",
+        structured_ok=True,
+    )
+
+
+class _LinedList(list):
+    """Entries keep the lines they had in the file."""
+
+    def span(self, index: int) -> tuple[int, int]:
+        item = self[index]
+        return (getattr(item, "line", 0), getattr(item, "end_line", 0))
