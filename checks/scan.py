@@ -174,7 +174,7 @@ def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
 
 def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
     """Normalize every parsed file into entities, then link them."""
-    from checks.normalize import iam, kubernetes
+    from checks.normalize import iam, kubernetes, plan
 
     entities: list[Entity] = []
     problems: list[Problem] = []
@@ -193,6 +193,8 @@ def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity
         with _contained(problems, src.display):
             if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
                 made, found = iam.normalize_document(src.display, docs[0])
+            elif src.kind == "json" and docs and plan.is_plan(docs[0]):
+                made, found = plan.normalize_plan(src.display, docs[0], _ModuleFileReader(roots))
             else:
                 made, found = kubernetes.normalize_objects(src.display, docs)
             entities.extend(made)

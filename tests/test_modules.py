@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run
+from conftest import FIXTURES, run
 
 RAW = """
 resource "aws_eks_cluster" "this" {
@@ -112,10 +112,13 @@ managedNodeGroups:
 EXPECTED = {"EKS101", "EKS102", "EKS103", "EKS202", "EKS507", "EKS508"}
 
 
-@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl"])
+PLAN = (FIXTURES / "tfplan-shop.json").read_text()
+
+
+@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl", "plan"])
 def test_same_cluster_same_findings(tmp_path, spelling):
-    name = "cluster.yaml" if spelling == "eksctl" else "main.tf"
-    sources = {"raw": RAW, "v19": V19, "v20": V20, "v21": V21, "eksctl": EKSCTL}
+    name = {"eksctl": "cluster.yaml", "plan": "tfplan.json"}.get(spelling, "main.tf")
+    sources = {"raw": RAW, "v19": V19, "v20": V20, "v21": V21, "eksctl": EKSCTL, "plan": PLAN}
     (tmp_path / name).write_text(sources[spelling])
     result = run([tmp_path])
     assert result.problems == []
@@ -240,3 +243,15 @@ def test_eksctl_cluster_config(tmp_path):
         ("EKS506", 15),
         ("EKS510", 1),
     ]
+
+
+def test_plan_findings_name_the_plan_address():
+    result = run([FIXTURES / "tfplan-shop.json"], select={"EKS202"})
+    (finding,) = result.findings
+    assert finding.location.start_line == 42
+    assert finding.entity_key.endswith(
+        ':module.eks.module.eks_managed_node_group["default"].aws_launch_template.this[0]'
+    )
+    assert finding.message.startswith(
+        'module.eks.module.eks_managed_node_group["default"].aws_launch_template.this[0] sets'
+    )

@@ -1,0 +1,127 @@
+"""Terraform plan JSON (`terraform show -json plan.out`): the resources the plan will create,
+modules expanded and `for_each` keys included, into the same entities as `.tf` files.
+
+Each planned resource's `values` become a synthetic block (nested blocks are lists of
+objects in the plan) and go through the Terraform builders; a value the plan only knows
+after apply (`after_unknown`) is unknown, never defaulted. Findings point at the resource in
+the plan file and name its plan address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import Entity, LDict, Problem
+from checks.parse.hcl import Attribute, Block, Lit, Opaque
+
+PLAN_TYPES_PREFIXES = ("aws_", "kubernetes_", "kubectl_")
+
+
+def is_plan(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and "format_version" in doc
+        and ("planned_values" in doc or "resource_changes" in doc)
+    )
+
+
+def _walk_modules(module: Any):
+    if not isinstance(module, dict):
+        return
+    for resource in module.get("resources") or []:
+        if isinstance(resource, dict):
+            yield resource
+    for child in module.get("child_modules") or []:
+        yield from _walk_modules(child)
+
+
+def _block(name: str, labels: list[str], values: Any, unknown: Any, line: int, end: int) -> Block:
+    block = Block(name, labels, line, end)
+    unknown = unknown if isinstance(unknown, dict) else {}
+    if isinstance(values, dict):
+        for key, value in values.items():
+            span = values.span(key) if isinstance(values, LDict) else (line, end)
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                nested_unknown = unknown.get(key)
+                for i, item in enumerate(value):
+                    item_unknown = (
+                        nested_unknown[i]
+                        if isinstance(nested_unknown, list) and i < len(nested_unknown)
+                        else {}
+                    )
+                    s = value.span(i) if hasattr(value, "span") else span
+                    block.blocks.append(_block(key, [], item, item_unknown, s[0], s[1]))
+            elif value is None and unknown.get(key) is True:
+                block.attributes[key] = Attribute(
+                    key, Opaque(span[0], span[1], "(known after apply)"), *span
+                )
+            elif value is not None:
+                block.attributes[key] = Attribute(key, Lit(span[0], span[1], value), *span)
+    for key, flag in unknown.items():
+        if (
+            flag is True
+            and key not in block.attributes
+            and not any(b.type == key for b in block.blocks)
+        ):
+            block.attributes[key] = Attribute(
+                key, Opaque(line, end, "(known after apply)"), line, end
+            )
+    return block
+
+
+def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[Problem]]:
+    from checks.normalize.terraform import normalize_module
+
+    unknown_by_address = {
+        rc.get("address"): (rc.get("change") or {}).get("after_unknown")
+        for rc in doc.get("resource_changes") or []
+        if isinstance(rc, dict)
+    }
+    blocks: list[Block] = []
+    addresses: dict[str, str] = {}
+    for resource in _walk_modules((doc.get("planned_values") or {}).get("root_module")):
+        rtype, address = resource.get("type"), resource.get("address")
+        if not isinstance(rtype, str) or not isinstance(address, str):
+            continue
+        if not rtype.startswith(PLAN_TYPES_PREFIXES):
+            continue
+        mode = "data" if resource.get("mode") == "data" else "resource"
+        label = f"r{len(blocks)}"  # unique inside the synthetic module; renamed below
+        line = getattr(resource, "line", 1) or 1
+        end = getattr(resource, "end_line", line) or line
+        blocks.append(
+            _block(
+                mode,
+                [rtype, label],
+                resource.get("values"),
+                unknown_by_address.get(address),
+                line,
+                end,
+            )
+        )
+        prefix = "data." if mode == "data" else ""
+        addresses[f"{prefix}{rtype}.{label}"] = address
+    if not blocks:
+        return [], []
+    entities, problems = normalize_module(".", {file: blocks}, read_file)
+    for e in entities:
+        # terraform:<file>:<type>.<label>[/...] -> plan:<file>:<plan address>[/...]
+        tail = e.key.split(":", 2)[2]
+        synthetic = next(
+            (
+                a
+                for a in addresses
+                if tail == a or tail.startswith(a + "/") or tail.startswith(a + ".")
+            ),
+            None,
+        )
+        if synthetic is None:
+            continue
+        real = addresses[synthetic]
+        e.key = f"plan:{file}:{real}{tail[len(synthetic) :]}"
+        e.origin = "plan"
+        if e.fields.get("address") == synthetic or "address" in e.fields:
+            e.fields["address"] = real
+        if e.fields.get("name") == synthetic:
+            e.fields["name"] = real
+    return entities, problems
