@@ -255,3 +255,27 @@ def test_plan_findings_name_the_plan_address():
     assert finding.message.startswith(
         'module.eks.module.eks_managed_node_group["default"].aws_launch_template.this[0] sets'
     )
+
+
+def test_aws_auth_module_inputs(tmp_path):
+    """v20's aws-auth submodule (and v19's main module) take the entries as HCL lists."""
+    (tmp_path / "main.tf").write_text(
+        'module "aws_auth" {\n'
+        '  source  = "terraform-aws-modules/eks/aws//modules/aws-auth"\n'
+        '  version = "~> 20.0"\n'
+        "  manage_aws_auth_configmap = true\n"
+        "  aws_auth_roles = [\n"
+        "    {\n"
+        '      rolearn  = "arn:aws:iam::111122223333:role/Admin"\n'
+        '      username = "admin"\n'
+        '      groups   = ["system:masters"]\n'
+        "    },\n"
+        "  ]\n"
+        '  aws_auth_accounts = ["444455556666"]\n'
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS501", "EKS503"})
+    assert sorted((f.rule_id, f.location.start_line) for f in result.findings) == [
+        ("EKS501", 9),
+        ("EKS503", 12),
+    ]

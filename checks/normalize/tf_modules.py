@@ -295,14 +295,14 @@ def _access_entries(module: Any, file: str, block: Any, address: str) -> list[En
     return out
 
 
-def _aws_auth_inputs(module: Any, file: str, block: Any, address: str) -> tuple[list[Entity], list]:
+def _aws_auth_inputs(
+    module: Any, file: str, block: Any, address: str, submodule: bool = False
+) -> tuple[list[Entity], list]:
     """aws_auth_roles / aws_auth_users / aws_auth_accounts (v19 main module, v20 submodule)."""
     manage, _ = _input(
         module, block, file, "manage_aws_auth_configmap", "create_aws_auth_configmap"
     )
-    if manage is not True and not str(
-        block.attributes.get("source") and module._attr(block, "source", file)
-    ).count("//modules/aws-auth"):
+    if manage is not True and not submodule:
         return [], []
     data = LDict(line=block.line, end_line=block.end_line)
     for name, key in (
@@ -326,7 +326,7 @@ def _aws_auth_inputs(module: Any, file: str, block: Any, address: str) -> tuple[
 
 
 def aws_auth_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[Problem]]:
-    return _aws_auth_inputs(module, file, block, f"module.{block.labels[0]}")
+    return _aws_auth_inputs(module, file, block, f"module.{block.labels[0]}", submodule=True)
 
 
 def irsa_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[Problem]]:
