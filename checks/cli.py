@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         help="do not use the parse cache (in $EKS_CHECKS_CACHE_DIR or ~/.cache/eks-checks)",
     )
     scan.add_argument(
+        "--no-prefilter",
+        action="store_true",
+        help="parse every Terraform block, even those no rule can use",
+    )
+    scan.add_argument(
         "--strict",
         action="store_true",
         help="every file that cannot be parsed is an error, even CloudFormation and templates",
@@ -253,6 +258,7 @@ def cmd_scan(args) -> int:
         jobs=args.jobs,
         strict=args.strict,
         use_cache=not args.no_cache,
+        prefilter=not args.no_prefilter,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),

@@ -47,6 +47,7 @@ def parse_file(
     strict: bool = False,
     use_cache: bool = False,
     cache_only: bool = False,
+    text: str | None = None,
 ) -> ParsedFile | None:
     """Read and parse one file; any failure is a Problem for that file only. A file that
     fails to parse and does not look like our input (CloudFormation, a template) is a note,
@@ -58,7 +59,9 @@ def parse_file(
         return ParsedFile(
             source, problem=Problem(source.display, f"skipped: {source.skip}", 0, level)
         )
-    text, reason = read_text(source.path, max_bytes)
+    reason = None
+    if text is None:  # else: already read (and pre-filtered) by the caller
+        text, reason = read_text(source.path, max_bytes)
     if text is None:
         reason = reason or "cannot read"
         match = re.search(r"\(line (\d+)", reason)
@@ -142,30 +145,55 @@ def parse_all(
     jobs: int | None = None,
     strict: bool = False,
     use_cache: bool = False,
+    prefilter: bool = True,
 ) -> list[ParsedFile]:
     """Parse every file; in worker processes when there are many files and jobs > 1."""
-    jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        return [parse_file(f, max_bytes, strict, use_cache) for f in files]
     from functools import partial
 
-    from checks.pool import parallel_map
-
+    texts = _prefiltered_terraform(files, max_bytes) if prefilter else {}
+    jobs = jobs or os.cpu_count() or 1
     results: list[ParsedFile | None] = [None] * len(files)
     if use_cache:
         # answering from the cache is cheaper here than shipping results from a worker
         for i, f in enumerate(files):
-            results[i] = parse_file(f, max_bytes, strict, use_cache=True, cache_only=True)
+            results[i] = parse_file(f, max_bytes, strict, True, True, texts.get(f.display))
     missing = [i for i, r in enumerate(results) if r is None]
-    if len(missing) < PARALLEL_MIN_FILES:
+    if jobs <= 1 or len(missing) < PARALLEL_MIN_FILES:
         for i in missing:
-            results[i] = parse_file(files[i], max_bytes, strict, use_cache)
+            results[i] = parse_file(
+                files[i], max_bytes, strict, use_cache, text=texts.get(files[i].display)
+            )
         return results  # type: ignore[return-value]
-    job = partial(parse_file, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
-    parsed = parallel_map(job, [files[i] for i in missing], jobs, _failed_parse)
+    from checks.pool import parallel_map
+
+    job = partial(_parse_item, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
+    items = [(files[i], texts.get(files[i].display)) for i in missing]
+    parsed = parallel_map(job, items, jobs, lambda item, reason: _failed_parse(item[0], reason))
     for i, item in zip(missing, parsed, strict=True):
         results[i] = item
     return results  # type: ignore[return-value]
+
+
+def _parse_item(item: tuple, max_bytes: int, strict: bool, use_cache: bool) -> ParsedFile:
+    source, text = item
+    return parse_file(source, max_bytes, strict, use_cache, text=text)
+
+
+def _prefiltered_terraform(files: list[SourceFile], max_bytes: int) -> dict[str, str]:
+    """Each readable .tf file's text with the blocks no rule can need blanked (per module)."""
+    from checks.prefilter import filter_module
+
+    modules: dict[str, dict[str, str]] = {}
+    for f in files:
+        if f.kind != "terraform" or f.skip:
+            continue
+        text, _reason = read_text(f.path, max_bytes)
+        if text is not None:
+            modules.setdefault(os.path.dirname(f.display), {})[f.display] = text
+    out: dict[str, str] = {}
+    for texts in modules.values():
+        out.update(filter_module(texts))
+    return out
 
 
 def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
@@ -264,6 +292,7 @@ def scan(
     jobs: int | None = None,
     strict: bool = False,
     use_cache: bool = False,
+    prefilter: bool = True,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -276,7 +305,7 @@ def scan(
         problems += [p for p in context_problems if p.file in report_only]
     else:
         files, problems = discover(paths, list(excludes))
-    parsed = parse_all(files, max_bytes, jobs, strict, use_cache)
+    parsed = parse_all(files, max_bytes, jobs, strict, use_cache, prefilter)
     entities, found = build_model(parsed, paths)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

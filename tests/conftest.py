@@ -21,11 +21,11 @@ ROOT = TESTS.parent
 MARKER = re.compile(r"#\s*(ruleid|ok):\s*([A-Z0-9, ]+)")
 
 
-def run(paths, select=None, params=None, jobs=1):
+def run(paths, select=None, params=None, jobs=1, **options):
     rules = load_bundled()
     if select:
         rules = [r for r in rules if r.id in select]
-    return scan([str(p) for p in paths], rules, params, jobs=jobs)
+    return scan([str(p) for p in paths], rules, params, jobs=jobs, **options)
 
 
 def cli(*args: str, cwd: Path | None = None, monkeypatch=None) -> tuple[int, str, str]:
