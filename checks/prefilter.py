@@ -20,6 +20,7 @@ _HEADER = re.compile(r'^([A-Za-z_][\w-]*)((?:\s+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*)
 _LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w.-]*)\s*$")
+_COMMENT = re.compile(r"(#|//).*$")
 _REFERENCE = re.compile(r"\b(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
 
 # Blocks every rule or link may read.
@@ -81,8 +82,9 @@ def split(lines: list[str]) -> list[TopBlock] | None:
             if "*/" in line:
                 in_comment = False
             continue
-        code = _STRING.sub('""', line)
-        code = re.sub(r"(#|//).*$", "", code)
+        code = _STRING.sub('""', line) if '"' in line else line
+        if "#" in code or "//" in code:
+            code = _COMMENT.sub("", code)
         if "/*" in code:
             before, _, after = code.partition("/*")
             if "*/" not in after:
@@ -98,9 +100,10 @@ def split(lines: list[str]) -> list[TopBlock] | None:
             labels = [a or b for a, b in _LABEL.findall(m.group(2))]
             current = TopBlock(m.group(1), labels, index, index)
         depth += code.count("{") - code.count("}")
-        found = _HEREDOC.search(code)
-        if found:
-            heredoc = found.group(1)
+        if "<<" in code:
+            found = _HEREDOC.search(code)
+            if found:
+                heredoc = found.group(1)
         if depth < 0:
             return None
         if depth == 0 and current is not None:

@@ -68,8 +68,23 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "policies"
 
 
-def load_bundled() -> list[Rule]:
-    return load_dir(bundled_dir(), validate=False)
+def load_bundled(use_cache: bool = True) -> list[Rule]:
+    """The bundled rules; from the cache while the rule files are unchanged (size and mtime),
+    which keeps PyYAML out of start-up for scans that hold no YAML."""
+    directory = bundled_dir()
+    if not use_cache:
+        return load_dir(directory, validate=False)
+    from checks import cache
+
+    stamp = "\n".join(
+        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+        for p in sorted(directory.glob("*.yaml"))
+    )
+    rules = cache.get("rules", f"{directory}\n{stamp}")
+    if rules is None:
+        rules = load_dir(directory, validate=False)
+        cache.put("rules", f"{directory}\n{stamp}", rules)
+    return rules
 
 
 def load_dir(directory: Path, validate: bool = True) -> list[Rule]:

@@ -150,7 +150,7 @@ def parse_all(
     """Parse every file; in worker processes when there are many files and jobs > 1."""
     from functools import partial
 
-    texts = _prefiltered_terraform(files, max_bytes) if prefilter else {}
+    texts = _prefiltered_terraform(files, max_bytes, use_cache) if prefilter else {}
     jobs = jobs or os.cpu_count() or 1
     results: list[ParsedFile | None] = [None] * len(files)
     if use_cache:
@@ -179,10 +179,10 @@ def _parse_item(item: tuple, max_bytes: int, strict: bool, use_cache: bool) -> P
     return parse_file(source, max_bytes, strict, use_cache, text=text)
 
 
-def _prefiltered_terraform(files: list[SourceFile], max_bytes: int) -> dict[str, str]:
+def _prefiltered_terraform(
+    files: list[SourceFile], max_bytes: int, use_cache: bool = False
+) -> dict[str, str]:
     """Each readable .tf file's text with the blocks no rule can need blanked (per module)."""
-    from checks.prefilter import filter_module
-
     modules: dict[str, dict[str, str]] = {}
     for f in files:
         if f.kind != "terraform" or f.skip:
@@ -192,8 +192,24 @@ def _prefiltered_terraform(files: list[SourceFile], max_bytes: int) -> dict[str,
             modules.setdefault(os.path.dirname(f.display), {})[f.display] = text
     out: dict[str, str] = {}
     for texts in modules.values():
-        out.update(filter_module(texts))
+        out.update(_filter_module_cached(texts, use_cache))
     return out
+
+
+def _filter_module_cached(texts: dict[str, str], use_cache: bool) -> dict[str, str]:
+    """The pre-filter's answer for a module whose files are unchanged comes from the cache."""
+    from checks.prefilter import filter_module
+
+    if not use_cache:
+        return filter_module(texts)
+    from checks import cache
+
+    key = "\0".join(f"{path}\0{text}" for path, text in sorted(texts.items()))
+    hit = cache.get("prefilter", key)
+    if hit is None:
+        hit = filter_module(texts)
+        cache.put("prefilter", key, hit)
+    return hit
 
 
 def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
