@@ -23,8 +23,14 @@ _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w.-]*)\s*$")
 _COMMENT = re.compile(r"(#|//).*$")
 _REFERENCE = re.compile(r"\b(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
 
-# Blocks every rule or link may read.
-ALWAYS = {"variable", "locals", "module"}
+# `variable` and `locals` blocks are kept when a kept block names them (var.x, local.y);
+# `module` calls only when they call a module whose inputs we read.
+_MODULE_SOURCE = re.compile(
+    r'^\s*source\s*=\s*"[^"]*(terraform-aws-modules/(eks|iam)|terraform-aws-eks)', re.M
+)
+_VAR = re.compile(r"\bvar\.([A-Za-z_][\w-]*)")
+_LOCAL = re.compile(r"\blocal\.([A-Za-z_][\w-]*)")
+_LOCAL_NAME = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=", re.M)
 RESOURCES = {
     "aws_eks_cluster",
     "aws_launch_template",
@@ -56,9 +62,10 @@ class TopBlock:
             return f"data.{self.labels[0]}.{self.labels[1]}"
         return None
 
-    def relevant(self) -> bool:
-        if self.type in ALWAYS:
-            return True
+    def relevant(self, lines: list[str]) -> bool:
+        if self.type == "module":
+            body = "\n".join(lines[self.start : self.end + 1])
+            return bool(_MODULE_SOURCE.search(body))
         if self.type == "resource" and self.labels:
             return self.labels[0] in RESOURCES or self.labels[0].startswith("kubernetes_")
         if self.type == "data" and self.labels:
@@ -123,22 +130,38 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
     keep: dict[str, set[int]] = {}
     pending: list[tuple[str, TopBlock]] = []
     by_address: dict[str, list[tuple[str, int]]] = {}
+    by_var: dict[str, list[tuple[str, int]]] = {}
+    by_local: dict[str, list[tuple[str, int]]] = {}
     for path, blocks in splits.items():
         if blocks is None:
+            # kept whole: what it names must be kept too
+            pending.append((path, TopBlock("file", [], 0, len(lines[path]) - 1)))
             continue
         keep[path] = set()
         for i, block in enumerate(blocks):
             if block.address:
                 by_address.setdefault(block.address, []).append((path, i))
-            if block.relevant():
+            if block.type == "variable" and block.labels:
+                by_var.setdefault(block.labels[0], []).append((path, i))
+            if block.type == "locals":
+                body = "\n".join(lines[path][block.start + 1 : block.end])
+                for name in _LOCAL_NAME.findall(body):
+                    by_local.setdefault(name, []).append((path, i))
+            if block.relevant(lines[path]):
                 keep[path].add(i)
                 pending.append((path, block))
     # whatever a kept block names, anywhere in the module, is kept too
     while pending:
         path, block = pending.pop()
         body = "\n".join(lines[path][block.start : block.end + 1])
-        for data, rtype, name in _REFERENCE.findall(body):
-            for where, i in by_address.get(f"{'data.' if data else ''}{rtype}.{name}", ()):
+        named = [
+            by_address.get(f"{'data.' if d else ''}{t}.{n}", ())
+            for d, t, n in _REFERENCE.findall(body)
+        ]
+        named += [by_var.get(n, ()) for n in _VAR.findall(body)]
+        named += [by_local.get(n, ()) for n in _LOCAL.findall(body)]
+        for places in named:
+            for where, i in places:
                 if i not in keep[where]:
                     keep[where].add(i)
                     pending.append((where, splits[where][i]))

@@ -19,8 +19,10 @@ def _report(tmp_path, monkeypatch, *options: str) -> str:
     paths = [str(FIXTURES), str(ROOT / "examples")] + ([str(PEER)] if PEER.is_dir() else [])
     _, out, _ = cli("scan", *paths, "--format", "json", *options)
     doc = json.loads(out)
-    return json.dumps({"findings": doc["findings"], "problems": doc["problems"],
-                       "unknown": doc["unknown"]}, sort_keys=True)
+    return json.dumps(
+        {"findings": doc["findings"], "problems": doc["problems"], "unknown": doc["unknown"]},
+        sort_keys=True,
+    )
 
 
 @pytest.fixture
@@ -29,11 +31,15 @@ def baseline(tmp_path, monkeypatch):
     return _report(tmp_path, monkeypatch, "--jobs", "1", "--no-cache", "--no-prefilter")
 
 
-@pytest.mark.parametrize("options", [
-    ("--jobs", "2", "--no-cache", "--no-prefilter"),
-    ("--jobs", "1", "--no-cache"),  # pre-filter on
-    ("--jobs", "2"),  # everything on, cold cache
-], ids=["parallel", "prefilter", "all"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--jobs", "2", "--no-cache", "--no-prefilter"),
+        ("--jobs", "1", "--no-cache"),  # pre-filter on
+        ("--jobs", "2"),  # everything on, cold cache
+    ],
+    ids=["parallel", "prefilter", "all"],
+)
 def test_same_findings(baseline, tmp_path, monkeypatch, options):
     assert _report(tmp_path, monkeypatch, *options) == baseline
 
