@@ -85,6 +85,14 @@ def _rebuild_llist(items: list, line: int, end_line: int, item_lines: list) -> L
     return items_list
 
 
+class Documents(list):
+    """The documents of a YAML stream, and `warnings` ((line, message)) that did not stop
+    parsing. Defined here, not beside the YAML parser, so that unpickling cached documents
+    does not import PyYAML."""
+
+    warnings: list = []
+
+
 def span_of(value: Any, default: tuple[int, int]) -> tuple[int, int]:
     line = getattr(value, "line", 0)
     if line:

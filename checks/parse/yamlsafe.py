@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from checks.model import LDict, LList
+from checks.model import Documents, LDict, LList
 from checks.parse import ParseError, check_nesting
 
 # Fast path with a safe fallback: both are safe loaders.
@@ -70,12 +70,6 @@ def load_all(text: str, line_offset: int = 0) -> list:
         docs.append(builder.build(node))
     docs.warnings = builder.warnings
     return docs
-
-
-class Documents(list):
-    """The documents of a stream, and `warnings` ((line, message)) that did not stop parsing."""
-
-    warnings: list = []
 
 
 def _one_line(s: str) -> str:
