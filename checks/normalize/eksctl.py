@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks.model import Entity, LDict, Location, Problem
-from checks.normalize import aws_auth
+from checks.normalize import access, aws_auth
 
 EKSCTL_DEFAULT = "eksctl default"
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -57,18 +57,18 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     types = put("enabled_log_types", logging, "enableTypes", [])
     if isinstance(types, list) and any(t in ("*", "all") for t in types):
         cluster.fields["enabled_log_types"] = list(ALL_LOG_TYPES)
-    access = _get(doc, "accessConfig")
-    put("authentication_mode", access, "authenticationMode", "API_AND_CONFIG_MAP")
+    access_settings = _get(doc, "accessConfig")
+    put("authentication_mode", access_settings, "authenticationMode", "API_AND_CONFIG_MAP")
     put(
         "bootstrap_cluster_creator_admin_permissions",
-        access,
+        access_settings,
         "bootstrapClusterCreatorAdminPermissions",
         True,
     )
     cluster.set("auto_mode", bool(_get(doc, "autoModeConfig", "enabled")))
     entities = [cluster]
     entities += _node_groups(file, doc, key)
-    entities += _access_entries(file, access, key)
+    entities += _access_entries(file, access_settings, key)
     entities += _identity_providers(file, doc, key)
     mappings = doc.get("iamIdentityMappings")
     if isinstance(mappings, list):
@@ -113,63 +113,9 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
     return out
 
 
-def _access_entries(file: str, access: Any, key: str) -> list[Entity]:
-    from checks.normalize.terraform import principal_type
-
-    entries = access.get("accessEntries") if isinstance(access, dict) else None
-    out: list[Entity] = []
-    if not isinstance(entries, list):
-        return out
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            continue
-        e = Entity(
-            "identity_mapping",
-            f"{key}/accessEntries[{index}]",
-            "eksctl",
-            Location(file, *entries.span(index)),
-        )
-        arn = entry.get("principalARN")
-        e.set("source", "access_entry")
-        e.set("principal_arn", arn, span=_span(entry, "principalARN"))
-        e.set("principal_type", principal_type(arn))
-        e.set("entry_type", entry.get("type", "STANDARD"))
-        e.set("username", entry.get("username"))
-        groups = entry.get("kubernetesGroups", [])
-        e.set(
-            "groups",
-            groups if isinstance(groups, list) else [],
-            span=_span(entry, "kubernetesGroups"),
-        )
-        e.set("role_path", None)
-        e.set("problems", [])
-        out.append(e)
-        policies = entry.get("accessPolicies")
-        for pindex, policy in enumerate(policies if isinstance(policies, list) else []):
-            if not isinstance(policy, dict):
-                continue
-            a = Entity(
-                "access_policy_association",
-                f"{e.key}/accessPolicies[{pindex}]",
-                "eksctl",
-                Location(file, *policies.span(pindex)),
-            )
-            policy_arn = policy.get("policyARN")
-            scope = policy.get("accessScope")
-            a.set("principal_arn", arn)
-            a.set("policy_arn", policy_arn, span=_span(policy, "policyARN"))
-            a.set(
-                "policy_name",
-                policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else None,
-                span=_span(policy, "policyARN"),
-            )
-            a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
-            a.set(
-                "scope_namespaces", scope.get("namespaces", []) if isinstance(scope, dict) else []
-            )
-            a.links["access_entry"] = [e.key]
-            out.append(a)
-    return out
+def _access_entries(file: str, access_config: Any, key: str) -> list[Entity]:
+    container = access_config.get("accessEntries") if isinstance(access_config, dict) else None
+    return access.entries(container, access.EKSCTL, f"{key}/accessEntries", "eksctl", file, (1, 1))
 
 
 def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:

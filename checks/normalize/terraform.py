@@ -15,6 +15,7 @@ from typing import Any
 
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes
+from checks.normalize.access import principal_type
 from checks.parse import ParseError
 from checks.parse.hcl import (
     Attribute,
@@ -622,24 +623,6 @@ class Module:
             origin="terraform",
             structured_ok=True,
         )
-
-
-def principal_type(arn: Any) -> Any:
-    """`role` or `user` from an IAM ARN (`...:role/x`, `...:user/x`), Unknown otherwise."""
-    if isinstance(arn, str):
-        resource = arn.split(":", 5)[-1]
-        kind = resource.split("/", 1)[0]
-        if kind in ("role", "user"):
-            return kind
-        return Unknown(f"principal {arn} is neither a role nor a user", arn)
-    if isinstance(arn, Unknown):
-        ref = (arn.ref or "").rsplit(":", 1)[-1]
-        if ref.startswith("aws_iam_role."):
-            return "role"
-        if ref.startswith("aws_iam_user."):
-            return "user"
-        return Unknown(arn.reason, arn.text)
-    return None
 
 
 def _policy_source(attr: Attribute) -> str:

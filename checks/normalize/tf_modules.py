@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from checks.model import Entity, LDict, Location, Problem, Unknown
-from checks.normalize import aws_auth, iam
+from checks.normalize import access, aws_auth, iam
 
 EKS_SOURCE = re.compile(r"terraform-aws-modules/eks/aws|terraform-aws-eks(\.git)?(//|\?|$)")
 NEWEST = 21
@@ -223,76 +223,15 @@ def _node_groups(
 
 
 def _access_entries(module: Any, file: str, block: Any, address: str) -> list[Entity]:
-    entries, _ = _input(module, block, file, "access_entries")
-    out: list[Entity] = []
-    if not isinstance(entries, dict):
-        return out
-    from checks.normalize.terraform import principal_type
-
-    for key, entry in entries.items():
-        if not isinstance(entry, dict):
-            continue
-        span = entries.span(key) if isinstance(entries, LDict) else (block.line, block.end_line)
-        e = Entity(
-            kind="identity_mapping",
-            key=f'terraform:{file}:{address}.access_entries["{key}"]',
-            origin="terraform",
-            location=Location(file, *span),
-        )
-        arn = entry.get("principal_arn")
-        e.set("source", "access_entry")
-        e.set(
-            "principal_arn",
-            arn,
-            span=entry.span("principal_arn") if isinstance(entry, LDict) else None,
-        )
-        e.set("principal_type", principal_type(arn))
-        e.set("entry_type", entry.get("type", "STANDARD"))
-        e.set("username", entry.get("user_name"))
-        groups = entry.get("kubernetes_groups", [])
-        e.set(
-            "groups",
-            groups if isinstance(groups, list) else [],
-            span=entry.span("kubernetes_groups")
-            if isinstance(entry, LDict) and "kubernetes_groups" in entry
-            else None,
-        )
-        e.set("role_path", None)
-        e.set("problems", [])
-        out.append(e)
-        policies = entry.get("policy_associations")
-        if not isinstance(policies, dict):
-            continue
-        for pkey, assoc in policies.items():
-            if not isinstance(assoc, dict):
-                continue
-            pspan = policies.span(pkey) if isinstance(policies, LDict) else span
-            a = Entity(
-                kind="access_policy_association",
-                key=f'{e.key}.policy_associations["{pkey}"]',
-                origin="terraform",
-                location=Location(file, *pspan),
-            )
-            policy = assoc.get("policy_arn")
-            a.set("principal_arn", arn)
-            a.set(
-                "policy_arn",
-                policy,
-                span=assoc.span("policy_arn") if isinstance(assoc, LDict) else None,
-            )
-            a.set(
-                "policy_name",
-                policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
-                span=a.field_lines.get("policy_arn"),
-            )
-            scope = assoc.get("access_scope")
-            a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
-            a.set(
-                "scope_namespaces", scope.get("namespaces", []) if isinstance(scope, dict) else []
-            )
-            a.links["access_entry"] = [e.key]
-            out.append(a)
-    return out
+    container, _ = _input(module, block, file, "access_entries")
+    return access.entries(
+        container,
+        access.TERRAFORM_MODULE,
+        f"terraform:{file}:{address}.access_entries",
+        "terraform",
+        file,
+        (block.line, block.end_line),
+    )
 
 
 def _aws_auth_inputs(

@@ -1,0 +1,125 @@
+"""EKS access entries and their access policy associations, from wherever they are written as
+a mapping: terraform-aws-modules/eks `access_entries`, eksctl `accessConfig.accessEntries`.
+(The `aws_eks_access_entry` resource is read attribute by attribute in terraform.py.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.model import Entity, LDict, Location, Unknown
+
+# our field -> the input's key, per spelling
+TERRAFORM_MODULE = {
+    "principal_arn": "principal_arn",
+    "type": "type",
+    "username": "user_name",
+    "groups": "kubernetes_groups",
+    "policies": "policy_associations",
+    "policy_arn": "policy_arn",
+    "scope": "access_scope",
+}
+EKSCTL = {
+    "principal_arn": "principalARN",
+    "type": "type",
+    "username": "username",
+    "groups": "kubernetesGroups",
+    "policies": "accessPolicies",
+    "policy_arn": "policyARN",
+    "scope": "accessScope",
+}
+
+
+def principal_type(arn: Any) -> Any:
+    """`role` or `user` from an IAM ARN (`...:role/x`, `...:user/x`), Unknown otherwise."""
+    if isinstance(arn, str):
+        resource = arn.split(":", 5)[-1]
+        kind = resource.split("/", 1)[0]
+        if kind in ("role", "user"):
+            return kind
+        return Unknown(f"principal {arn} is neither a role nor a user", arn)
+    if isinstance(arn, Unknown):
+        ref = (arn.ref or "").rsplit(":", 1)[-1]
+        if ref.startswith("aws_iam_role."):
+            return "role"
+        if ref.startswith("aws_iam_user."):
+            return "user"
+        return Unknown(arn.reason, arn.text)
+    return None
+
+
+def _span(node: Any, key: str) -> tuple[int, int] | None:
+    return node.key_lines.get(key) if isinstance(node, LDict) and key in node.key_lines else None
+
+
+def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
+    """(label, item, lines) of a list (`[0]`) or a map (`["key"]`)."""
+    if isinstance(container, dict):
+        return [
+            (f'["{k}"]', v, container.key_lines.get(k) if isinstance(container, LDict) else None)
+            for k, v in container.items()
+        ]
+    if isinstance(container, list):
+        spans = getattr(container, "item_lines", [])
+        return [
+            (f"[{i}]", v, spans[i] if i < len(spans) else None) for i, v in enumerate(container)
+        ]
+    return []
+
+
+def entries(
+    container: Any,
+    names: dict[str, str],
+    key_prefix: str,
+    origin: str,
+    file: str,
+    default_span: tuple[int, int],
+) -> list[Entity]:
+    """identity_mapping and access_policy_association entities of a list or map of entries."""
+    out: list[Entity] = []
+    for label, entry, span in _items(container):
+        if not isinstance(entry, dict):
+            continue
+        e = Entity(
+            "identity_mapping",
+            f"{key_prefix}{label}",
+            origin,
+            Location(file, *(span or default_span)),
+        )
+        arn = entry.get(names["principal_arn"])
+        groups = entry.get(names["groups"], [])
+        e.set("source", "access_entry")
+        e.set("principal_arn", arn, span=_span(entry, names["principal_arn"]))
+        e.set("principal_type", principal_type(arn))
+        e.set("entry_type", entry.get(names["type"], "STANDARD"))
+        e.set("username", entry.get(names["username"]))
+        e.set(
+            "groups", groups if isinstance(groups, list) else [], span=_span(entry, names["groups"])
+        )
+        e.set("role_path", None)
+        e.set("problems", [])
+        out.append(e)
+        for plabel, policy, pspan in _items(entry.get(names["policies"])):
+            if not isinstance(policy, dict):
+                continue
+            a = Entity(
+                "access_policy_association",
+                f"{e.key}.{names['policies']}{plabel}",
+                origin,
+                Location(file, *(pspan or span or default_span)),
+            )
+            policy_arn = policy.get(names["policy_arn"])
+            scope = policy.get(names["scope"])
+            a.set("principal_arn", arn)
+            a.set("policy_arn", policy_arn, span=_span(policy, names["policy_arn"]))
+            a.set(
+                "policy_name",
+                policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else policy_arn,
+                span=a.field_lines.get("policy_arn"),
+            )
+            a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
+            a.set(
+                "scope_namespaces", scope.get("namespaces", []) if isinstance(scope, dict) else []
+            )
+            a.links["access_entry"] = [e.key]
+            out.append(a)
+    return out
