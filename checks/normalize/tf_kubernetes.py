@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from checks.model import LDict, LList, Unknown
-from checks.parse import ParseError
 
 # resource type (without a `_v1` suffix) -> (apiVersion, kind)
 KINDS: dict[str, tuple[str, str]] = {
@@ -68,13 +67,10 @@ def resource_document(module: Any, file: str, block: Any) -> LDict | None:
         return None
     api_version, kind = found
     doc = _block(module, file, block)
+    # the provider's blocks sit where a manifest's fields do (metadata, spec, role_ref,
+    # subject): only the type's apiVersion and kind are missing
     doc["apiVersion"] = api_version
     doc["kind"] = kind
-    if kind in ("Pod",) and "spec" in doc:
-        pass  # a pod's spec is the pod spec already
-    if kind == "Secret" and "type" not in doc:
-        doc["type"] = "Opaque"
-    # the provider puts role_ref and subject at the top level, like a manifest
     return doc
 
 
@@ -115,9 +111,6 @@ def manifest_documents(value: Any) -> list:
     if isinstance(value, str):
         from checks.parse.yamlsafe import load_all
 
-        offset = getattr(value, "line", 1) - 1
-        try:
-            return list(load_all(str(value), line_offset=offset))
-        except ParseError:
-            raise
+        # raises ParseError for the caller to report against the resource
+        return list(load_all(str(value), line_offset=getattr(value, "line", 1) - 1))
     return []
