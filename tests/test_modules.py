@@ -279,3 +279,25 @@ def test_aws_auth_module_inputs(tmp_path):
         ("EKS501", 9),
         ("EKS503", 12),
     ]
+
+
+def test_eksctl_service_accounts_and_pod_identity(tmp_path):
+    (tmp_path / "cluster.yaml").write_text(
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: c\n"
+        "vpc:\n  clusterEndpoints: {publicAccess: false, privateAccess: true}\n"
+        "accessConfig: {authenticationMode: API, bootstrapClusterCreatorAdminPermissions: false}\n"
+        "cloudWatch:\n  clusterLogging: {enableTypes: [audit, authenticator]}\n"
+        "iam:\n  withOIDC: true\n  serviceAccounts:\n"
+        "    - metadata: {name: default, namespace: batch}\n"
+        "      attachPolicyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n"
+        "    - metadata: {name: loader, namespace: batch}\n"
+        "      attachPolicyARNs: [arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess]\n"
+        "  podIdentityAssociations:\n"
+        "    - {namespace: web, serviceAccountName: default, roleARN: arn:aws:iam::111122223333:role/web}\n"
+    )
+    result = run([tmp_path], select={"EKS302", "EKS305"})
+    assert sorted((f.rule_id, f.location.start_line) for f in result.findings) == [
+        ("EKS302", 12),
+        ("EKS305", 12),
+        ("EKS305", 17),
+    ]

@@ -70,6 +70,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     entities += _node_groups(file, doc, key)
     entities += _access_entries(file, access_settings, key)
     entities += _identity_providers(file, doc, key)
+    entities += _service_accounts(file, doc, key)
     mappings = doc.get("iamIdentityMappings")
     if isinstance(mappings, list):
         made, _ = _identity_mappings(file, doc, mappings, key)
@@ -139,6 +140,62 @@ def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
             ("username_prefix", "usernamePrefix"),
         ):
             e.set(field, provider.get(attr), span=_span(provider, attr))
+        out.append(e)
+    return out
+
+
+def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
+    """`iam.serviceAccounts` (eksctl creates the ServiceAccount and an IRSA role scoped to it)
+    and `iam.podIdentityAssociations`."""
+    out: list[Entity] = []
+    accounts = _get(doc, "iam", "serviceAccounts")
+    for index, sa in enumerate(accounts if isinstance(accounts, list) else []):
+        meta = sa.get("metadata") if isinstance(sa, dict) else None
+        if not isinstance(meta, dict) or not meta.get("name"):
+            continue
+        name, namespace = str(meta["name"]), str(meta.get("namespace") or "default")
+        e = Entity(
+            "service_account",
+            f"k8s:{namespace}/ServiceAccount/{name}",
+            "eksctl",
+            Location(file, *accounts.span(index)),
+        )
+        e.set("object_kind", "ServiceAccount")
+        e.set("name", name, span=_span(meta, "name"))
+        e.set(
+            "namespace", namespace, default=None if meta.get("namespace") else "Kubernetes default"
+        )
+        e.set("qualified_name", f"{namespace}/{name}")
+        e.set("automount", None)
+        role = sa.get("roleARN") or (
+            f"arn:aws:iam::role/{sa['roleName']}" if sa.get("roleName") else None
+        )
+        e.set(
+            "role_arn",
+            role or f"(role eksctl creates for {namespace}/{name})",
+            span=_span(sa, "roleARN") or _span(sa, "roleName") or _span(meta, "name"),
+        )
+        out.append(e)
+    associations = _get(doc, "iam", "podIdentityAssociations")
+    for index, assoc in enumerate(associations if isinstance(associations, list) else []):
+        if not isinstance(assoc, dict):
+            continue
+        e = Entity(
+            "pod_identity_association",
+            f"{key}/podIdentityAssociations[{index}]",
+            "eksctl",
+            Location(file, *associations.span(index)),
+        )
+        e.set("cluster_name", _get(doc, "metadata", "name"))
+        e.set("namespace", assoc.get("namespace"), span=_span(assoc, "namespace"))
+        e.set(
+            "service_account",
+            assoc.get("serviceAccountName"),
+            span=_span(assoc, "serviceAccountName"),
+        )
+        e.set(
+            "role_arn", assoc.get("roleARN", "(role eksctl creates)"), span=_span(assoc, "roleARN")
+        )
         out.append(e)
     return out
 
