@@ -297,7 +297,7 @@ def test_eksctl_service_accounts_and_pod_identity(tmp_path):
     )
     result = run([tmp_path], select={"EKS302", "EKS305"})
     assert sorted((f.rule_id, f.location.start_line) for f in result.findings) == [
-        ("EKS302", 12),
-        ("EKS305", 12),
-        ("EKS305", 17),
+        ("EKS302", 13),
+        ("EKS305", 13),
+        ("EKS305", 18),
     ]
