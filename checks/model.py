@@ -93,6 +93,22 @@ class Documents(list):
     warnings: list = []
 
 
+def get_path(node: Any, *path: Any) -> Any:
+    """node[path[0]][path[1]]..., or None as soon as a step is not a mapping."""
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def key_span(node: Any, key: Any) -> tuple[int, int] | None:
+    """The lines of `node[key]` when the parser marked them."""
+    if isinstance(node, LDict) and key in node.key_lines:
+        return node.key_lines[key]
+    return None
+
+
 def span_of(value: Any, default: tuple[int, int]) -> tuple[int, int]:
     line = getattr(value, "line", 0)
     if line:

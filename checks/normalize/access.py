@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Unknown
+from checks.model import Entity, LDict, Location, Unknown, key_span
 
 # our field -> the input's key, per spelling
 TERRAFORM_MODULE = {
@@ -47,10 +47,6 @@ def principal_type(arn: Any) -> Any:
     return None
 
 
-def _span(node: Any, key: str) -> tuple[int, int] | None:
-    return node.key_lines.get(key) if isinstance(node, LDict) and key in node.key_lines else None
-
-
 def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     """(label, item, lines) of a list (`[0]`) or a map (`["key"]`)."""
     if isinstance(container, dict):
@@ -88,12 +84,14 @@ def entries(
         arn = entry.get(names["principal_arn"])
         groups = entry.get(names["groups"], [])
         e.set("source", "access_entry")
-        e.set("principal_arn", arn, span=_span(entry, names["principal_arn"]))
+        e.set("principal_arn", arn, span=key_span(entry, names["principal_arn"]))
         e.set("principal_type", principal_type(arn))
         e.set("entry_type", entry.get(names["type"], "STANDARD"))
         e.set("username", entry.get(names["username"]))
         e.set(
-            "groups", groups if isinstance(groups, list) else [], span=_span(entry, names["groups"])
+            "groups",
+            groups if isinstance(groups, list) else [],
+            span=key_span(entry, names["groups"]),
         )
         e.set("role_path", None)
         e.set("problems", [])
@@ -110,7 +108,7 @@ def entries(
             policy_arn = policy.get(names["policy_arn"])
             scope = policy.get(names["scope"])
             a.set("principal_arn", arn)
-            a.set("policy_arn", policy_arn, span=_span(policy, names["policy_arn"]))
+            a.set("policy_arn", policy_arn, span=key_span(policy, names["policy_arn"]))
             a.set(
                 "policy_name",
                 policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else policy_arn,

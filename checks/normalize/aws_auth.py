@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Problem, Unknown
+from checks.model import Entity, LDict, Location, Problem, Unknown, key_span
 from checks.parse import ParseError
 
 ROLE_ARN = re.compile(
@@ -148,11 +148,11 @@ def _entry(
         e.set("problems", [f"{map_key} entry is not a mapping"])
         return e
     arn = item.get(arn_key)
-    e.set("principal_arn", arn, span=_span(item, arn_key))
+    e.set("principal_arn", arn, span=key_span(item, arn_key))
     username = item.get("username")
-    e.set("username", username, span=_span(item, "username"))
+    e.set("username", username, span=key_span(item, "username"))
     groups = item.get("groups", [])
-    e.set("groups", groups if isinstance(groups, list) else [], span=_span(item, "groups"))
+    e.set("groups", groups if isinstance(groups, list) else [], span=key_span(item, "groups"))
     role_path = None
     if arn is None:
         problems.append(f"{arn_key} is missing")
@@ -180,9 +180,3 @@ def _entry(
         problems.append("a node role mapping lacks group system:nodes")
     e.set("problems", problems)
     return e
-
-
-def _span(node: Any, key: str) -> tuple[int, int] | None:
-    if isinstance(node, LDict) and key in node.key_lines:
-        return node.key_lines[key]
-    return None

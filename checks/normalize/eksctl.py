@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Problem
+from checks.model import Entity, LDict, Location, Problem, get_path, key_span
 from checks.normalize import access, aws_auth
 
 EKSCTL_DEFAULT = "eksctl default"
@@ -21,43 +21,31 @@ def is_cluster_config(doc: Any) -> bool:
     )
 
 
-def _get(node: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _span(node: Any, key: str) -> tuple[int, int] | None:
-    return node.key_lines.get(key) if isinstance(node, LDict) and key in node.key_lines else None
-
-
 def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[Problem]]:
-    name = _get(doc, "metadata", "name") or "(unnamed)"
+    name = get_path(doc, "metadata", "name") or "(unnamed)"
     key = f"eksctl:{file}:{name}"
     line = doc.line or 1
     cluster = Entity("cluster", key, "eksctl", Location(file, line, doc.end_line or line))
     cluster.set("name", name)
-    endpoints = _get(doc, "vpc", "clusterEndpoints")
+    endpoints = get_path(doc, "vpc", "clusterEndpoints")
 
     def put(field: str, node: Any, attr: str, default: Any, origin: str = EKSCTL_DEFAULT) -> Any:
         if isinstance(node, dict) and attr in node:
-            cluster.set(field, node[attr], span=_span(node, attr))
+            cluster.set(field, node[attr], span=key_span(node, attr))
             return node[attr]
         cluster.set(field, default, default=origin)
         return default
 
     put("endpoint_public_access", endpoints, "publicAccess", True)
     put("endpoint_private_access", endpoints, "privateAccess", False)
-    cidrs = put("public_access_cidrs", _get(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
+    cidrs = put("public_access_cidrs", get_path(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
     if isinstance(cidrs, list) and not cidrs:
         cluster.set("public_access_cidrs", ["0.0.0.0/0"], default="AWS default (empty list)")
-    logging = _get(doc, "cloudWatch", "clusterLogging")
+    logging = get_path(doc, "cloudWatch", "clusterLogging")
     types = put("enabled_log_types", logging, "enableTypes", [])
     if isinstance(types, list) and any(t in ("*", "all") for t in types):
         cluster.fields["enabled_log_types"] = list(ALL_LOG_TYPES)
-    access_settings = _get(doc, "accessConfig")
+    access_settings = get_path(doc, "accessConfig")
     put("authentication_mode", access_settings, "authenticationMode", "API_AND_CONFIG_MAP")
     put(
         "bootstrap_cluster_creator_admin_permissions",
@@ -65,7 +53,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
         "bootstrapClusterCreatorAdminPermissions",
         True,
     )
-    cluster.set("auto_mode", bool(_get(doc, "autoModeConfig", "enabled")))
+    cluster.set("auto_mode", bool(get_path(doc, "autoModeConfig", "enabled")))
     entities = [cluster]
     entities += _node_groups(file, doc, key)
     entities += _access_entries(file, access_settings, key)
@@ -98,7 +86,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             e.set(
                 "http_tokens",
                 "required" if imdsv1_off is True else "optional",
-                span=_span(group, "disableIMDSv1"),
+                span=key_span(group, "disableIMDSv1"),
                 default=None if "disableIMDSv1" in group else EKSCTL_DEFAULT,
             )
             e.set("http_endpoint", "enabled")
@@ -107,7 +95,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             e.set(
                 "hop_limit",
                 1 if pod_imds_off is True else 2,
-                span=_span(group, "disablePodIMDS"),
+                span=key_span(group, "disablePodIMDS"),
                 default=None if "disablePodIMDS" in group else EKSCTL_DEFAULT,
             )
             out.append(e)
@@ -139,7 +127,7 @@ def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
             ("username_claim", "usernameClaim"),
             ("username_prefix", "usernamePrefix"),
         ):
-            e.set(field, provider.get(attr), span=_span(provider, attr))
+            e.set(field, provider.get(attr), span=key_span(provider, attr))
         out.append(e)
     return out
 
@@ -148,7 +136,7 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
     """`iam.serviceAccounts` (eksctl creates the ServiceAccount and an IRSA role scoped to it)
     and `iam.podIdentityAssociations`."""
     out: list[Entity] = []
-    accounts = _get(doc, "iam", "serviceAccounts")
+    accounts = get_path(doc, "iam", "serviceAccounts")
     for index, sa in enumerate(accounts if isinstance(accounts, list) else []):
         meta = sa.get("metadata") if isinstance(sa, dict) else None
         if not isinstance(meta, dict) or not meta.get("name"):
@@ -161,7 +149,7 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
             Location(file, *accounts.span(index)),
         )
         e.set("object_kind", "ServiceAccount")
-        e.set("name", name, span=_span(meta, "name"))
+        e.set("name", name, span=key_span(meta, "name"))
         e.set(
             "namespace", namespace, default=None if meta.get("namespace") else "Kubernetes default"
         )
@@ -173,10 +161,10 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
         e.set(
             "role_arn",
             role or f"(role eksctl creates for {namespace}/{name})",
-            span=_span(sa, "roleARN") or _span(sa, "roleName") or _span(meta, "name"),
+            span=key_span(sa, "roleARN") or key_span(sa, "roleName") or key_span(meta, "name"),
         )
         out.append(e)
-    associations = _get(doc, "iam", "podIdentityAssociations")
+    associations = get_path(doc, "iam", "podIdentityAssociations")
     for index, assoc in enumerate(associations if isinstance(associations, list) else []):
         if not isinstance(assoc, dict):
             continue
@@ -186,15 +174,17 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
             "eksctl",
             Location(file, *associations.span(index)),
         )
-        e.set("cluster_name", _get(doc, "metadata", "name"))
-        e.set("namespace", assoc.get("namespace"), span=_span(assoc, "namespace"))
+        e.set("cluster_name", get_path(doc, "metadata", "name"))
+        e.set("namespace", assoc.get("namespace"), span=key_span(assoc, "namespace"))
         e.set(
             "service_account",
             assoc.get("serviceAccountName"),
-            span=_span(assoc, "serviceAccountName"),
+            span=key_span(assoc, "serviceAccountName"),
         )
         e.set(
-            "role_arn", assoc.get("roleARN", "(role eksctl creates)"), span=_span(assoc, "roleARN")
+            "role_arn",
+            assoc.get("roleARN", "(role eksctl creates)"),
+            span=key_span(assoc, "roleARN"),
         )
         out.append(e)
     return out
@@ -222,7 +212,7 @@ def _identity_mappings(file: str, doc: LDict, mappings: list, key: str):
             entry.key_lines["userarn" if is_user else "rolearn"] = entry.key_lines["arn"]
         (users if is_user else roles).append(entry)
     data = LDict(line=doc.line, end_line=doc.end_line)
-    span = _span(doc, "iamIdentityMappings") or (doc.line, doc.end_line)
+    span = key_span(doc, "iamIdentityMappings") or (doc.line, doc.end_line)
     for map_key, items in (("mapRoles", roles), ("mapUsers", users), ("mapAccounts", accounts)):
         if items:
             listed = _LinedList(items)

@@ -11,7 +11,7 @@ import fnmatch
 import re
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Problem, Unknown, span_of
+from checks.model import Entity, LDict, Location, Problem, Unknown, key_span, span_of
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -166,9 +166,9 @@ def _principals(entity: Entity, stmt: dict) -> None:
         entity.set(
             "principal_any",
             Unknown("Principal not known", principal.text),
-            span=_span(stmt, "Principal"),
+            span=key_span(stmt, "Principal"),
         )
-    span = _span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
+    span = key_span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
     if "principal_any" not in entity.fields:
         entity.set("principal_any", any_principal, span=span)
     entity.set("principal_text", _principal_text(principal))
@@ -240,7 +240,7 @@ def _conditions(entity: Entity, stmt: dict) -> None:
     elif isinstance(block, Unknown):
         entity.set("conditions", Unknown("Condition not known", block.text))
     if "conditions" not in entity.fields:
-        entity.set("conditions", conditions, span=_span(stmt, "Condition"))
+        entity.set("conditions", conditions, span=key_span(stmt, "Condition"))
     entity.set("has_condition", bool(conditions) or isinstance(block, Unknown))
     entity.set("condition_keys", sorted({c["key"] for c in conditions}))
     entity.set("condition_key_suffixes", sorted({c["key"].rsplit(":", 1)[-1] for c in conditions}))
@@ -251,12 +251,6 @@ def _conditions(entity: Entity, stmt: dict) -> None:
     entity.set("sub_scope", _sub_scope(subs))
     entity.set("aud_values", [v for c in auds for v in c["values"]])
     entity.set("github_repo_pinned", _github_pinned(subs))
-
-
-def _span(stmt: Any, key: str) -> tuple[int, int] | None:
-    if isinstance(stmt, LDict) and key in stmt.key_lines:
-        return stmt.key_lines[key]
-    return None
 
 
 def base_operator(operator: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Entity, LDict, LList, Location, Problem
+from checks.model import Entity, LDict, LList, Location, Problem, get_path, key_span
 from checks.normalize import aws_auth
 from checks.parse.comments import parse_suppression
 
@@ -100,20 +100,6 @@ def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity
     return entity
 
 
-def _get(node: Any, *path: str) -> Any:
-    for part in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _span(node: Any, key: str) -> tuple[int, int] | None:
-    if isinstance(node, LDict) and key in node.key_lines:
-        return node.key_lines[key]
-    return None
-
-
 IGNORE_ANNOTATION = "eks-checks.io/ignore"
 
 
@@ -131,11 +117,11 @@ def normalize_object(
 
 def _annotation_suppressions(doc: dict) -> list[tuple]:
     """`eks-checks.io/ignore: "EKS301: reason; EKS302,EKS303: reason until=2027-01-31"`."""
-    annotations = _get(doc, "metadata", "annotations")
+    annotations = get_path(doc, "metadata", "annotations")
     value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
     if not isinstance(value, str):
         return []
-    line = (_span(annotations, IGNORE_ANNOTATION) or (0, 0))[0]
+    line = (key_span(annotations, IGNORE_ANNOTATION) or (0, 0))[0]
     out = []
     for part in value.replace("\n", ";").split(";"):
         rules, _, rest = part.partition(":")
@@ -153,11 +139,11 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
         return eksctl.normalize_cluster_config(file, doc)
     if kind in POD_SPEC_PATHS:
         path = POD_SPEC_PATHS[kind]
-        spec = _get(doc, *path)
+        spec = get_path(doc, *path)
         if not isinstance(spec, dict):
             return [], []
         # point at the `spec:` key of the pod template, not at its first child
-        spec_span = _span(_get(doc, *path[:-1]), path[-1]) or (spec.line, spec.end_line)
+        spec_span = key_span(get_path(doc, *path[:-1]), path[-1]) or (spec.line, spec.end_line)
         return [_workload(file, doc, spec, spec_span)], []
     if kind == "ServiceAccount":
         return [_service_account(file, doc)], []
@@ -166,7 +152,7 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
         entity.set(
             "type",
             doc.get("type", "Opaque"),
-            span=_span(doc, "type"),
+            span=key_span(doc, "type"),
             default=None if "type" in doc else K8S_DEFAULT,
         )
         return [entity], []
@@ -189,27 +175,27 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
     sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
     sa_key = "serviceAccountName" if spec.get("serviceAccountName") else "serviceAccount"
     if sa:
-        e.set("service_account_name", str(sa), span=_span(spec, sa_key))
+        e.set("service_account_name", str(sa), span=key_span(spec, sa_key))
     else:
         e.set("service_account_name", "default", default=K8S_DEFAULT)
     automount = spec.get("automountServiceAccountToken")
     e.set(
         "automount",
         automount if isinstance(automount, bool) else None,
-        span=_span(spec, "automountServiceAccountToken"),
+        span=key_span(spec, "automountServiceAccountToken"),
     )
     e.field_lines["pod_spec"] = spec_span
     expirations = []
     for volume in spec.get("volumes") or []:
-        sources = _get(volume, "projected", "sources")
+        sources = get_path(volume, "projected", "sources")
         if not isinstance(sources, list):
             continue
         for source in sources:
-            token = _get(source, "serviceAccountToken")
+            token = get_path(source, "serviceAccountToken")
             if isinstance(token, dict):
                 seconds = token.get("expirationSeconds", DEFAULT_TOKEN_SECONDS)
                 expirations.append(seconds)
-                span = _span(token, "expirationSeconds") or (
+                span = key_span(token, "expirationSeconds") or (
                     getattr(token, "line", 0),
                     getattr(token, "end_line", 0),
                 )
@@ -224,11 +210,11 @@ def _service_account(file: str, doc: dict) -> Entity:
     e.set(
         "automount",
         automount if isinstance(automount, bool) else None,
-        span=_span(doc, "automountServiceAccountToken"),
+        span=key_span(doc, "automountServiceAccountToken"),
     )
-    annotations = _get(doc, "metadata", "annotations")
+    annotations = get_path(doc, "metadata", "annotations")
     role_arn = annotations.get(ROLE_ARN_ANNOTATION) if isinstance(annotations, dict) else None
-    e.set("role_arn", role_arn, span=_span(annotations, ROLE_ARN_ANNOTATION))
+    e.set("role_arn", role_arn, span=key_span(annotations, ROLE_ARN_ANNOTATION))
     return e
 
 
@@ -254,7 +240,7 @@ def _rbac_role(file: str, doc: dict) -> Entity:
                 }
             )
             rules.item_lines.append(raw.span(index))
-    e.set("rules", rules, span=_span(doc, "rules"))
+    e.set("rules", rules, span=key_span(doc, "rules"))
     e.set("aggregated", isinstance(doc.get("aggregationRule"), dict))
     return e
 
@@ -263,8 +249,8 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
     e = _base("rbac_binding", file, doc)
     ref = doc.get("roleRef")
     ref = ref if isinstance(ref, dict) else {}
-    e.set("role_ref_kind", ref.get("kind"), span=_span(doc, "roleRef"))
-    e.set("role_ref_name", ref.get("name"), span=_span(doc, "roleRef"))
+    e.set("role_ref_kind", ref.get("kind"), span=key_span(doc, "roleRef"))
+    e.set("role_ref_name", ref.get("name"), span=key_span(doc, "roleRef"))
     subjects = LList()
     raw = doc.get("subjects")
     # a malformed `subjects` (a mapping instead of a list) binds nobody: the API rejects it
@@ -281,7 +267,7 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
                 }
             )
             subjects.item_lines.append(raw.span(index))
-    e.set("subjects", subjects, span=_span(doc, "subjects"))
+    e.set("subjects", subjects, span=key_span(doc, "subjects"))
     e.set("subject_names", [_subject_name(s) for s in subjects])
     return e
 
