@@ -326,7 +326,9 @@ def scan(
     else:
         files, problems = discover(paths, list(excludes))
     parsed = parse_all(files, max_bytes, jobs, strict, use_cache, prefilter)
-    entities, found = build_model(parsed, paths)
+    # file() may read anywhere in the trees being read, the context included
+    roots = list(paths) + ([context_root] if context_root is not None else [])
+    entities, found = build_model(parsed, roots)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)
     comments = {p.file.display: p.suppressions for p in parsed if p.suppressions}

@@ -117,3 +117,29 @@ def test_clean_file_passes(project):
     run = _try_repo(repo, home, "k8s/catalog.yaml")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Passed" in run.stdout
+
+
+def test_context_root_lets_file_read_the_whole_tree(tmp_path, monkeypatch):
+    """With --context-root, a role elsewhere in the repository that reads its trust policy
+    with file() is still resolved when only a manifest is passed."""
+    from conftest import cli
+
+    (tmp_path / "infra" / "policies").mkdir(parents=True)
+    (tmp_path / "infra" / "policies" / "trust.json").write_text(
+        '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",'
+        ' "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/A"},'
+        ' "Condition": {"StringEquals": {"oidc.eks.eu-west-1.amazonaws.com/id/A:sub":'
+        ' "system:serviceaccount:shop:catalog"}}}]}'
+    )
+    (tmp_path / "infra" / "iam.tf").write_text(
+        'resource "aws_iam_role" "catalog" {\n  name = "catalog"\n'
+        '  assume_role_policy = file("${path.module}/policies/trust.json")\n}\n'
+    )
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "cart.yaml").write_text(_sa("cart"))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli(
+        "scan", "k8s/cart.yaml", "--context-root", ".", "--select", "EKS701", "--no-color"
+    )
+    assert code == 1
+    assert "k8s/cart.yaml:7  EKS701  medium  ServiceAccount shop/cart uses role catalog" in out
