@@ -67,10 +67,21 @@ class TopBlock:
             body = "\n".join(lines[self.start : self.end + 1])
             return bool(_MODULE_SOURCE.search(body))
         if self.type == "resource" and self.labels:
-            return self.labels[0] in RESOURCES or self.labels[0].startswith("kubernetes_")
+            return self.labels[0] in RESOURCES or _kubernetes_resource(self.labels[0])
         if self.type == "data" and self.labels:
             return self.labels[0] in DATA
         return False
+
+
+def _kubernetes_resource(resource_type: str) -> bool:
+    """The kubernetes_* resources we read (objects a rule looks at, and the aws-auth map)."""
+    from checks.normalize.tf_kubernetes import resource_kind
+
+    return resource_kind(resource_type) is not None or resource_type in (
+        "kubernetes_config_map",
+        "kubernetes_config_map_v1",
+        "kubernetes_config_map_v1_data",
+    )
 
 
 def split(lines: list[str]) -> list[TopBlock] | None:
