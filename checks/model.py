@@ -30,10 +30,6 @@ class Unknown:
         return (Unknown, (self.reason, self.text, self.ref))
 
 
-def is_unknown(value: Any) -> bool:
-    return isinstance(value, Unknown)
-
-
 class LDict(dict):
     """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
     and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks."""
