@@ -18,7 +18,7 @@ from typing import Any
 
 from checks import __version__
 
-FORMAT = 2  # bump when the shape of cached parse results changes
+FORMAT = 3  # bump when the shape of cached parse results changes
 
 
 def cache_dir() -> Path:

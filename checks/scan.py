@@ -166,10 +166,6 @@ def parse_all(
         return results  # type: ignore[return-value]
     from checks.pool import parallel_map
 
-    if any(files[i].kind == "terraform" for i in missing):
-        from hcl2.parser import parser
-
-        parser()  # load the grammar once here: forked workers inherit it instead of each loading it
     job = partial(_parse_item, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
     items = [(files[i], texts.get(files[i].display)) for i in missing]
     parsed = parallel_map(job, items, jobs, lambda item, reason: _failed_parse(item[0], reason))

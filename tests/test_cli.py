@@ -249,3 +249,30 @@ def test_pyproject_tool_section_is_read(in_tmp):
     # the command line wins over the file
     (in_tmp / "pyproject.toml").write_text('[tool.eks-checks]\nfail-on = "critical"\n')
     assert cli("scan", ".", "--fail-on", "high")[0] == 1
+
+
+def test_a_scan_imports_no_heavy_parser(tmp_path):
+    """Lean start: a scan of valid Terraform and YAML needs neither python-hcl2 (and lark)
+    nor jsonschema; python-hcl2 is only for files the fast HCL reader hands over."""
+    (tmp_path / "lt.tf").write_text(EKS202.read_text())
+    (tmp_path / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n")
+    (tmp_path / "odd.tf").write_text('resource "aws_eks_cluster" "c" {\n  x = 1 2\n}\n')  # only python-hcl2 reads it
+    probe = (
+        "import sys\n"
+        "from checks.cli import main\n"
+        "try:\n"
+        "    main(['scan', '--no-cache', sys.argv[1]])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('hcl2', 'lark', 'jsonschema') if m in sys.modules))\n"
+    )
+    clean = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "lt.tf")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert clean.stdout.strip().splitlines()[-1] == "[]"
+    odd = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "odd.tf")],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert odd.stdout.strip().splitlines()[-1] == "['hcl2', 'lark']"

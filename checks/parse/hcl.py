@@ -117,7 +117,21 @@ def _unescape(text: str) -> str:
 
 
 def parse_terraform(text: str) -> list[Block]:
-    """Parse one .tf file into its top-level blocks; raise ParseError on a syntax error."""
+    """Parse one .tf file into its top-level blocks; raise ParseError on a syntax error.
+
+    The hand-written reader (`hclsyntax`) goes first; anything it does not take, including
+    every syntax error, is parsed again by python-hcl2, whose tree or error is the answer."""
+    from checks.parse import hclsyntax
+
+    check_nesting(text, "HCL")
+    try:
+        return hclsyntax.parse(text)
+    except Exception:  # noqa: BLE001 - whatever the fast path cannot do, the reference does
+        return parse_terraform_hcl2(text)
+
+
+def parse_terraform_hcl2(text: str) -> list[Block]:
+    """python-hcl2's reading of one .tf file: the reference for `hclsyntax`."""
     from hcl2.parser import parser  # lazy: only scans with Terraform files pay for it
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
@@ -241,14 +255,20 @@ class _Walker:
                 if getattr(elem, "data", None) != "object_elem":
                     continue
                 key_node, _sep, value = elem.children
-                e_line, e_end = self.lines(elem)
-                items.append((self.object_key(key_node), self.expr(value), e_line, e_end))
+                e_line, _ = self.lines(elem)
+                value_expr = self.expr(value)
+                # like an attribute's, the element's span may swallow a newline after its value
+                items.append((self.object_key(key_node), value_expr, e_line, value_expr.end_line))
             return ObjectExpr(line, end_line, items)
         if data == "function_call":
             name = str(kids[0].children[0])
             args = []
             if len(kids) > 1 and getattr(kids[1], "data", None) == "arguments":
-                args = [self.expr(a) for a in kids[1].children if hasattr(a, "data")]
+                args = [
+                    self.expr(a)
+                    for a in kids[1].children
+                    if getattr(a, "data", "new_line_or_comment") != "new_line_or_comment"
+                ]
             return Call(line, end_line, name, args, self.src(node))
         if data == "get_attr_expr_term":
             base = self.expr(kids[0])
@@ -265,8 +285,34 @@ class _Walker:
                 return Ref(line, end_line, base.parts + [index], self.src(node))
             return Opaque(line, end_line, self.src(node))
         if data in ("heredoc_template", "heredoc_template_trim"):
-            return self.heredoc(str(kids[0]), line, data.endswith("trim"))
-        return Opaque(line, end_line, self.src(node))
+            return heredoc_expr(str(kids[0]), line, data.endswith("trim"))
+        return self.opaque(node, line)
+
+    def opaque(self, node: Any, line: int) -> Opaque:
+        """An expression kept as its text; an operation's tree may end with the newline and
+        comments after it, which are not part of the expression."""
+        meta = getattr(node, "meta", None)
+        if meta is None or getattr(meta, "empty", True):
+            return Opaque(line, line, str(node))
+        end = meta.end_pos
+        while True:  # step into the child that ends where the node ends
+            kids = [c for c in node.children if c is not None]
+            last = kids[-1] if kids else None
+            if not hasattr(last, "data") or last.meta.empty or last.meta.end_pos != end:
+                break
+            if last.data == "new_line_or_comment":
+                if len(kids) < 2:
+                    break
+                last = kids[-2]
+                if not hasattr(last, "data"):
+                    end = last.end_pos
+                    break
+                if last.meta.empty:
+                    break
+                end = last.meta.end_pos
+            node = last
+        text = self.text[meta.start_pos : end]
+        return Opaque(line, line + text.count("\n"), text)
 
     def _index_value(self, kids: list) -> Any:
         exprs = [c for c in kids if hasattr(c, "data") and c.data != "new_line_or_comment"]
@@ -318,17 +364,18 @@ class _Walker:
                 merged.append(p)
         return Template(line, end_line, merged)
 
-    @staticmethod
-    def heredoc(raw: str, line: int, trim: bool) -> Heredoc:
-        first_nl = raw.find("\n")
-        body = raw[first_nl + 1 :]
-        # drop the closing delimiter line
-        body = body.rstrip("\n")
-        last_nl = body.rfind("\n")
-        body = body[: last_nl + 1] if last_nl >= 0 else ""
-        lines = body.split("\n")
-        if trim:
-            indents = [len(ln) - len(ln.lstrip(" \t")) for ln in lines if ln.strip()]
-            cut = min(indents) if indents else 0
-            lines = [ln[cut:] for ln in lines]
-        return Heredoc(line, line + raw.count("\n") - 1, "\n".join(lines), line + 1)
+
+def heredoc_expr(raw: str, line: int, trim: bool) -> Heredoc:
+    """A heredoc token's text (`<<EOF ... EOF` and its final newline) as an expression."""
+    first_nl = raw.find("\n")
+    body = raw[first_nl + 1 :]
+    # drop the closing delimiter line
+    body = body.rstrip("\n")
+    last_nl = body.rfind("\n")
+    body = body[: last_nl + 1] if last_nl >= 0 else ""
+    lines = body.split("\n")
+    if trim:
+        indents = [len(ln) - len(ln.lstrip(" \t")) for ln in lines if ln.strip()]
+        cut = min(indents) if indents else 0
+        lines = [ln[cut:] for ln in lines]
+    return Heredoc(line, line + raw.count("\n") - 1, "\n".join(lines), line + 1)
