@@ -255,8 +255,12 @@ def test_a_scan_imports_no_heavy_parser(tmp_path):
     """Lean start: a scan of valid Terraform and YAML needs neither python-hcl2 (and lark)
     nor jsonschema; python-hcl2 is only for files the fast HCL reader hands over."""
     (tmp_path / "lt.tf").write_text(EKS202.read_text())
-    (tmp_path / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n")
-    (tmp_path / "odd.tf").write_text('resource "aws_eks_cluster" "c" {\n  x = 1 2\n}\n')  # only python-hcl2 reads it
+    (tmp_path / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"
+    )
+    (tmp_path / "odd.tf").write_text(
+        'resource "aws_eks_cluster" "c" {\n  x = 1 2\n}\n'
+    )  # only python-hcl2 reads it
     probe = (
         "import sys\n"
         "from checks.cli import main\n"
