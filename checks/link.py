@@ -11,10 +11,9 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
-from checks.model import Entity, Unknown
+from checks.model import Entity, Unknown, wildcard_match
 from checks.normalize.iam import base_operator
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -213,7 +212,7 @@ def _subject_matches(op: str, pattern: str, subject: str) -> bool:
         return pattern.lower() == subject.lower()
     if "like" in op:
         # IAM wildcards: * any run of characters, ? one character; nothing else is special
-        return fnmatch.fnmatchcase(subject, pattern.replace("[", "[[]"))
+        return wildcard_match(pattern, subject)
     return pattern == subject
 
 

@@ -243,3 +243,31 @@ class Finding:
 
         text = f"{self.rule_id}\0{self.entity_key}\0{self.location.file}"
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """IAM's wildcards: `*` any run of characters, `?` exactly one; nothing else is special
+    (unlike fnmatch, `[` is a plain character). Linear backtracking on the last `*`, no regex
+    compiled per pattern."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == text
+    p = t = 0
+    star = -1
+    mark = 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star = p
+            mark = t
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)

@@ -113,3 +113,20 @@ def test_whole_pipeline_gives_entities_or_problems(tmp_path_factory, kind, data)
         assert problems and problems[0].file == "input." + kind
     for e in entities:
         e.to_json()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("ab*?", max_size=8), st.text("ab", max_size=8))
+def test_iam_wildcards_match_like_fnmatch_without_brackets(pattern, text):
+    import fnmatch
+
+    from checks.model import wildcard_match
+
+    assert wildcard_match(pattern, text) == fnmatch.fnmatchcase(text, pattern)
+
+
+def test_iam_wildcards_treat_brackets_as_plain_characters():
+    from checks.model import wildcard_match
+
+    assert wildcard_match("repo:org/[x]*", "repo:org/[x]:ref")
+    assert not wildcard_match("repo:org/[x]*", "repo:org/x:ref")

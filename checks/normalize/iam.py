@@ -7,11 +7,19 @@ Python structure; the IAM semantics rules need are computed once, as named field
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any
 
-from checks.model import Entity, LDict, Location, Problem, Unknown, key_span, span_of
+from checks.model import (
+    Entity,
+    LDict,
+    Location,
+    Problem,
+    Unknown,
+    key_span,
+    span_of,
+    wildcard_match,
+)
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -134,7 +142,7 @@ def _granted_actions(stmt: dict) -> Any:
 
 
 def _action_matches(pattern: str, action: str) -> bool:
-    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+    return wildcard_match(pattern.lower(), action.lower())
 
 
 def _principals(entity: Entity, stmt: dict) -> None:
