@@ -64,11 +64,11 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
         )
 
     def add(path: str) -> None:
-        display = display_path(path, cwd)
-        if display in seen or excluded(display):
-            return
         kind = classify(path)
         if kind is None or os.path.basename(path) in SKIP_FILES:
+            return
+        display = display_path(path, cwd)
+        if display in seen or (excludes and excluded(display)):
             return
         try:
             mode = os.stat(path).st_mode  # follows links
@@ -105,7 +105,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
                 for d in dirnames
                 if d not in SKIP_DIRS
                 and not os.path.islink(os.path.join(dirpath, d))
-                and not excluded(display_path(os.path.join(dirpath, d)))
+                and not (excludes and excluded(display_path(os.path.join(dirpath, d), cwd)))
             )
             for name in sorted(filenames):
                 add(os.path.join(dirpath, name))

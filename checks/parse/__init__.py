@@ -5,6 +5,7 @@ The registry below is the one place that says which parser reads which kind of f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 PARSERS: dict[str, str] = {
@@ -36,6 +37,9 @@ def parser_for(kind: str) -> Callable:
 
 
 MAX_NESTING = 500
+# what the nesting scan looks at: brackets, quotes, newlines, and escapes (a backslash with
+# the character after it, so that an escaped quote never ends a string)
+_NESTING_CHARS = re.compile(r'\\.|[\[\]{}"\n]', re.S)
 
 
 def check_nesting(text: str, what: str, line_offset: int = 0, limit: int = MAX_NESTING) -> None:
@@ -44,24 +48,24 @@ def check_nesting(text: str, what: str, line_offset: int = 0, limit: int = MAX_N
     if text.count("[") + text.count("{") < limit:
         return
     depth = 0
-    line = 1
-    in_string = escaped = False
-    for ch in text:
+    in_string = False
+    for m in _NESTING_CHARS.finditer(text):
+        ch = m.group()
+        if len(ch) == 2:  # a backslash and the character after it
+            ch = ch[1]
+            if in_string and ch != "\n":
+                continue  # escaped inside a string: never a closing quote
         if ch == "\n":
-            line += 1
             in_string = False  # no format here has multi-line double-quoted strings that matter
         elif in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
+            if ch == '"':
                 in_string = False
         elif ch == '"':
             in_string = True
         elif ch in "[{":
             depth += 1
             if depth > limit:
+                line = text.count("\n", 0, m.start()) + 1
                 raise ParseError(
                     f"{what} nested deeper than {limit} levels", line + line_offset, guard=True
                 )

@@ -11,6 +11,7 @@ import bisect
 import json
 import json.decoder
 import json.scanner
+import re
 from typing import Any
 
 from checks.model import LDict, LList
@@ -20,18 +21,24 @@ from checks.parse import ParseError, check_nesting
 MAX_POSITIONED_BYTES = 2_000_000
 
 
+# Keys some normalizer looks for at the top of a JSON document (IAM policy and CLI outputs,
+# Terraform plan, Kubernetes object): a file with none of them yields no entity, so it is
+# only checked for syntax, by the C decoder, without the lines no finding will ever need.
+_KEYS_WE_READ = re.compile(r'"(?:Statement|Roles?|RoleDetailList|format_version|apiVersion|kind)"')
+
+
 def parse_json_file(text: str) -> list:
     """Parse a JSON file (one document); raise ParseError with the line on a syntax error."""
-    return [load(text)]
+    return [load(text, positions=_KEYS_WE_READ.search(text) is not None)]
 
 
-def load(text: str, line_offset: int = 0) -> Any:
+def load(text: str, line_offset: int = 0, positions: bool = True) -> Any:
     """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     check_nesting(text, "JSON", line_offset)
     try:
-        if len(text) > MAX_POSITIONED_BYTES:
+        if not positions or len(text) > MAX_POSITIONED_BYTES:
             return json.loads(text)
         return _PositionedDecoder(text, line_offset).decode()
     except json.JSONDecodeError as exc:
@@ -40,12 +47,15 @@ def load(text: str, line_offset: int = 0) -> Any:
         raise ParseError("JSON nested too deeply") from None
 
 
+_NEWLINE = re.compile("\n")
+
+
 class _PositionedDecoder(json.JSONDecoder):
     def __init__(self, text: str, line_offset: int) -> None:
         super().__init__()
         self.text = text
         self.offset = line_offset
-        self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+        self.newlines = [m.start() for m in _NEWLINE.finditer(text)]
         self.parse_object = self._object
         self.parse_array = self._array
         self.memo: dict = {}

@@ -63,10 +63,12 @@ def load_all(text: str, line_offset: int = 0) -> list:
         raise ParseError("YAML nested too deeply") from None
     builder = _Builder(line_offset)
     docs = Documents()
+    aliases = "&" in text  # an alias needs an anchor: without one no node is shared
     for node in nodes:
         if node is None:
             continue
-        builder.check_size(node)
+        if aliases:
+            builder.check_size(node)
         docs.append(builder.build(node))
     docs.warnings = builder.warnings
     return docs
@@ -74,6 +76,11 @@ def load_all(text: str, line_offset: int = 0) -> list:
 
 def _one_line(s: str) -> str:
     return " ".join(s.split())[:200]
+
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
 
 
 class _Builder:
@@ -148,14 +155,15 @@ class _Builder:
                 if isinstance(key, (dict, list)):
                     key = str(key)
                 value = self.build(value_node)
+                key_line = key_node.start_mark.line + 1 + self.offset
                 if key in out:
-                    line = self.span(key_node)[0]
+                    line = key_line
                     if out[key] != value:
                         raise ParseError(f"duplicate key {key!r} with different values", line)
                     # the same key twice with the same value is untidy, not ambiguous
                     self.warnings.append((line, f"duplicate key {key!r} (same value)"))
                 out[key] = value
-                out.key_lines[key] = (self.span(key_node)[0], self.span(value_node)[1])
+                out.key_lines[key] = (key_line, self.span(value_node)[1])
             return out
         if isinstance(node, yaml.SequenceNode):
             start, end = self.span(node)
@@ -164,6 +172,13 @@ class _Builder:
                 items.append(self.build(child))
                 items.item_lines.append(self.span(child))
             return items
+        tag = node.tag
+        if tag == _STR:  # most scalars: the text is the value
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL and node.value.lower() in self.constructor.bool_values:
+            return self.constructor.bool_values[node.value.lower()]
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
