@@ -139,61 +139,234 @@ def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
     return ""
 
 
-def parse_all(
-    files: list[SourceFile],
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    jobs: int | None = None,
-    strict: bool = False,
-    use_cache: bool = False,
-    prefilter: bool = True,
-) -> list[ParsedFile]:
-    """Parse every file; in worker processes when there are many files and jobs > 1."""
+@dataclass
+class Unit:
+    """One task of the parse-and-normalize stage: one file, or every .tf file of a module
+    directory (a module is normalized as a whole: its files refer to each other)."""
+
+    files: list[SourceFile]
+    module: str | None = None  # the directory, for Terraform
+
+
+@dataclass
+class UnitResult:
+    entities: list[Entity] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    suppressions: dict[str, list] = field(default_factory=dict)  # file -> inline ignores
+    consumed: set[str] = field(default_factory=set)  # files a module read with file()
+    reads: dict[str, str | None] = field(default_factory=dict)  # every file() read, digested
+
+
+@dataclass
+class Options:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    strict: bool = False
+    use_cache: bool = False
+    prefilter: bool = True
+    roots: list[str] = field(default_factory=list)
+
+
+def units_of(files: list[SourceFile]) -> list[Unit]:
+    """Files in the order the model is built in: other files first, then modules by name."""
+    units = []
+    modules: dict[str, list[SourceFile]] = {}
+    for f in files:
+        if f.kind == "terraform" and not f.skip:
+            modules.setdefault(os.path.dirname(f.display) or ".", []).append(f)
+        else:
+            units.append(Unit([f]))
+    return units + [Unit(modules[d], d) for d in sorted(modules)]
+
+
+def run_unit(unit: Unit, opts: Options) -> UnitResult:
+    """Parse and normalize one unit: what a worker does, and what a small scan does in-process.
+
+    With the cache on, a unit whose files (and whatever its file() calls read) are unchanged
+    comes back from the cache as entities, without parsing or normalizing anything."""
+    texts: dict[str, str] = {}
+    for f in unit.files:
+        if not f.skip:
+            text, _reason = read_text(f.path, opts.max_bytes)
+            if text is not None:
+                texts[f.display] = text
+    key = _unit_key(unit, texts, opts) if opts.use_cache else None
+    if key is not None:
+        from checks import cache
+
+        hit = cache.get("unit", key)
+        if isinstance(hit, UnitResult) and all(
+            _digest(read_text(path, 2_000_000)[0]) == digest for path, digest in hit.reads.items()
+        ):
+            return hit
+    if unit.module is None:
+        f = unit.files[0]
+        item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
+        result = _file_result(item, opts.roots)
+    else:
+        if opts.prefilter and texts:
+            texts = _filter_module_cached(texts, opts.use_cache)
+        parsed = [
+            parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
+            for f in unit.files
+        ]
+        result = _module_result(unit.module, parsed, opts.roots)
+    if key is not None:
+        cache.put("unit", key, result)
+    return result
+
+
+def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
+    """What a unit's result depends on: its files' names and texts, and the options; None
+    (do not cache) when a file could not be read."""
+    if len(texts) != len(unit.files):
+        return None
+    head = repr((os.getcwd(), opts.roots, opts.strict, opts.max_bytes, opts.prefilter))
+    return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
+
+
+def _file_result(item: ParsedFile, roots: list[str]) -> UnitResult:
+    from checks.normalize import iam, kubernetes, plan
+
+    result = _problems_of([item])
+    if item.problem is not None:
+        return result
+    src = item.file
+    docs = item.documents or []
+    with _contained(result.problems, src.display):
+        if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
+            made, found = iam.normalize_document(src.display, docs[0])
+        elif src.kind == "json" and docs and plan.is_plan(docs[0]):
+            reader = _ModuleFileReader(roots)
+            made, found = plan.normalize_plan(src.display, docs[0], reader)
+            result.reads = reader.reads
+        else:
+            made, found = kubernetes.normalize_objects(src.display, docs)
+        result.entities.extend(made)
+        result.problems.extend(found)
+    return result
+
+
+def _module_result(directory: str, parsed: list[ParsedFile], roots: list[str]) -> UnitResult:
+    from checks.normalize.terraform import normalize_module
+
+    result = _problems_of(parsed)
+    documents = {p.file.display: p.documents for p in parsed if p.problem is None}
+    if documents:
+        reader = _ModuleFileReader(roots)
+        with _contained(result.problems, directory):
+            made, found = normalize_module(directory, documents, reader)
+            result.entities.extend(made)
+            result.problems.extend(found)
+        result.consumed = reader.consumed
+        result.reads = reader.reads
+    return result
+
+
+def _problems_of(parsed: list[ParsedFile]) -> UnitResult:
+    result = UnitResult()
+    for item in parsed:
+        result.problems.extend(item.notes)
+        if item.problem is not None:
+            result.problems.append(item.problem)
+        if item.suppressions:
+            result.suppressions[item.file.display] = item.suppressions
+    return result
+
+
+def build(
+    files: list[SourceFile], opts: Options, jobs: int | None = None
+) -> tuple[list[Entity], list[Problem], dict[str, list]]:
+    """Entities (linked), problems and inline suppressions of `files`: units run in worker
+    processes when there are many files and jobs > 1, and are put together in one order."""
+    units = units_of(files)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
+        results = [run_unit(u, opts) for u in units]
+    else:
+        results = _run_parallel(units, opts, jobs)
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    suppressions: dict[str, list] = {}
+    consumed: set[str] = set()
+    for r in results:
+        entities.extend(r.entities)
+        problems.extend(r.problems)
+        suppressions.update(r.suppressions)
+        consumed |= r.consumed
+    if consumed:
+        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
+        # kubectl_manifest reads is that resource's: report them once, as Terraform's
+        entities = [
+            e for e in entities if e.origin == "terraform" or e.location.file not in consumed
+        ]
+    link(entities)
+    return entities, problems, suppressions
+
+
+def _run_parallel(units: list[Unit], opts: Options, jobs: int) -> list[UnitResult]:
+    """Units in chunks (one round trip per chunk, not per file); what a chunk's worker died or
+    hung on is found by running its units one by one, then a module's files one by one, so a
+    crash or a hang costs its file only."""
     from functools import partial
 
-    texts = _prefiltered_terraform(files, max_bytes, use_cache) if prefilter else {}
-    jobs = jobs or os.cpu_count() or 1
-    results: list[ParsedFile | None] = [None] * len(files)
-    if use_cache:
-        # answering from the cache is cheaper here than shipping results from a worker
-        for i, f in enumerate(files):
-            results[i] = parse_file(f, max_bytes, strict, True, True, texts.get(f.display))
-    missing = [i for i, r in enumerate(results) if r is None]
-    if jobs <= 1 or len(missing) < PARALLEL_MIN_FILES:
-        for i in missing:
-            results[i] = parse_file(
-                files[i], max_bytes, strict, use_cache, text=texts.get(files[i].display)
-            )
-        return results  # type: ignore[return-value]
     from checks.pool import parallel_map
 
-    job = partial(_parse_item, max_bytes=max_bytes, strict=strict, use_cache=use_cache)
-    items = [(files[i], texts.get(files[i].display)) for i in missing]
-    parsed = parallel_map(job, items, jobs, lambda item, reason: _failed_parse(item[0], reason))
-    for i, item in zip(missing, parsed, strict=True):
-        results[i] = item
+    total = sum(len(u.files) for u in units)
+    per_chunk = max(1, min(64, total // (jobs * 8)))
+    chunks: list[list[int]] = []
+    size = 0
+    for i, unit in enumerate(units):
+        if not chunks or size >= per_chunk:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += len(unit.files)
+    results: list[UnitResult | None] = [None] * len(units)
+    done = parallel_map(
+        partial(_run_chunk, opts=opts),
+        [[units[i] for i in chunk] for chunk in chunks],
+        jobs,
+        lambda _item, _reason: None,
+    )
+    retry = []
+    for chunk, out in zip(chunks, done, strict=True):
+        if out is None:
+            retry.extend(chunk)
+        else:
+            for i, r in zip(chunk, out, strict=True):
+                results[i] = r
+    if retry:
+        again = parallel_map(
+            partial(run_unit, opts=opts), [units[i] for i in retry], jobs, lambda _u, why: why
+        )
+        for i, out in zip(retry, again, strict=True):
+            if isinstance(out, UnitResult):
+                results[i] = out
+            elif units[i].module is None:
+                results[i] = _problems_of([_failed_parse(units[i].files[0], out)])
+            else:
+                results[i] = _module_by_file(units[i], opts, jobs)
     return results  # type: ignore[return-value]
 
 
-def _parse_item(item: tuple, max_bytes: int, strict: bool, use_cache: bool) -> ParsedFile:
-    source, text = item
-    return parse_file(source, max_bytes, strict, use_cache, text=text)
+def _run_chunk(chunk: list[Unit], opts: Options) -> list[UnitResult]:
+    return [run_unit(u, opts) for u in chunk]
 
 
-def _prefiltered_terraform(
-    files: list[SourceFile], max_bytes: int, use_cache: bool = False
-) -> dict[str, str]:
-    """Each readable .tf file's text with the blocks no rule can need blanked (per module)."""
-    modules: dict[str, dict[str, str]] = {}
-    for f in files:
-        if f.kind != "terraform" or f.skip:
-            continue
-        text, _reason = read_text(f.path, max_bytes)
-        if text is not None:
-            modules.setdefault(os.path.dirname(f.display), {})[f.display] = text
-    out: dict[str, str] = {}
-    for texts in modules.values():
-        out.update(_filter_module_cached(texts, use_cache))
-    return out
+def _module_by_file(unit: Unit, opts: Options, jobs: int) -> UnitResult:
+    """A module whose worker died or hung: each file parsed in a worker of its own (without
+    the pre-filter), the failing ones reported, the others normalized here."""
+    from functools import partial
+
+    from checks.pool import parallel_map
+
+    parse = partial(_parse_one, opts=opts)
+    parsed = parallel_map(parse, unit.files, jobs, _failed_parse)
+    return _module_result(unit.module or ".", parsed, opts.roots)
+
+
+def _parse_one(source: SourceFile, opts: Options) -> ParsedFile:
+    return parse_file(source, opts.max_bytes, opts.strict, opts.use_cache)
 
 
 def _filter_module_cached(texts: dict[str, str], use_cache: bool) -> dict[str, str]:
@@ -217,48 +390,18 @@ def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
 
 
 def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
-    """Normalize every parsed file into entities, then link them."""
-    from checks.normalize import iam, kubernetes, plan
-
-    entities: list[Entity] = []
-    problems: list[Problem] = []
-    modules: dict[str, dict[str, list]] = {}
-    for item in parsed:
-        problems.extend(item.notes)
-        if item.problem is not None:
-            problems.append(item.problem)
-            continue
-        src = item.file
-        if src.kind == "terraform":
-            directory = os.path.dirname(src.display) or "."
-            modules.setdefault(directory, {})[src.display] = item.documents
-            continue
-        docs = item.documents or []
-        with _contained(problems, src.display):
-            if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
-                made, found = iam.normalize_document(src.display, docs[0])
-            elif src.kind == "json" and docs and plan.is_plan(docs[0]):
-                made, found = plan.normalize_plan(src.display, docs[0], _ModuleFileReader(roots))
-            else:
-                made, found = kubernetes.normalize_objects(src.display, docs)
-            entities.extend(made)
-            problems.extend(found)
-    if modules:
-        from checks.normalize.terraform import normalize_module
-
-        reader = _ModuleFileReader(roots)
-        for directory in sorted(modules):
-            with _contained(problems, directory):
-                made, found = normalize_module(directory, modules[directory], reader)
-                entities.extend(made)
-                problems.extend(found)
-        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
-        # kubectl_manifest reads is that resource's: report them once, as Terraform's
-        entities = [
-            e for e in entities if e.origin == "terraform" or e.location.file not in reader.consumed
-        ]
+    """Entities (linked) and problems of files parsed already (`eks-checks model`, tests)."""
+    results = [_file_result(p, roots) for p in parsed if p.file.kind != "terraform"]
+    modules: dict[str, list[ParsedFile]] = {}
+    for p in parsed:
+        if p.file.kind == "terraform":
+            modules.setdefault(os.path.dirname(p.file.display) or ".", []).append(p)
+    results += [_module_result(d, modules[d], roots) for d in sorted(modules)]
+    entities = [e for r in results for e in r.entities]
+    consumed = set().union(*(r.consumed for r in results))
+    entities = [e for e in entities if e.origin == "terraform" or e.location.file not in consumed]
     link(entities)
-    return entities, problems
+    return entities, [p for r in results for p in r.problems]
 
 
 @contextmanager
@@ -285,15 +428,25 @@ class _ModuleFileReader:
             os.path.realpath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots
         ]
         self.consumed: set[str] = set()
+        self.reads: dict[str, str | None] = {}  # what was read: path -> digest, None if nothing
 
     def __call__(self, path: str) -> str | None:
         real = os.path.realpath(path)
         if not any(real == r or real.startswith(r + os.sep) for r in self.roots):
             return None
         text, _reason = read_text(real, 2_000_000)
+        self.reads[real] = _digest(text)
         if text is not None:
             self.consumed.add(path.replace(os.sep, "/"))
         return text
+
+
+def _digest(text: str | None) -> str | None:
+    import hashlib
+
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def scan(
@@ -321,13 +474,12 @@ def scan(
         problems += [p for p in context_problems if p.file in report_only]
     else:
         files, problems = discover(paths, list(excludes))
-    parsed = parse_all(files, max_bytes, jobs, strict, use_cache, prefilter)
     # file() may read anywhere in the trees being read, the context included
     roots = list(paths) + ([context_root] if context_root is not None else [])
-    entities, found = build_model(parsed, roots)
+    opts = Options(max_bytes, strict, use_cache, prefilter, roots)
+    entities, found, comments = build(files, opts, jobs)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)
-    comments = {p.file.display: p.suppressions for p in parsed if p.suppressions}
     by_key = {e.key: e for e in entities}
     notes = apply_suppressions(findings, by_key, FilterInput(comments, list(path_suppressions)))
     if baseline:

@@ -49,3 +49,35 @@ def test_warm_cache_gives_the_same_findings(baseline, tmp_path, monkeypatch):
     assert any((tmp_path / "cache").rglob("*"))
     assert _report(tmp_path, monkeypatch, "--jobs", "2") == baseline
     assert _report(tmp_path, monkeypatch, "--jobs", "1") == baseline
+
+
+def test_warm_cache_sees_a_change_in_what_file_read(tmp_path, monkeypatch):
+    """A module's cached result also depends on the files its file() calls read: changing
+    only the trust policy JSON must change the finding."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    infra = tmp_path / "infra"
+    infra.mkdir()
+    (infra / "role.tf").write_text(
+        'resource "aws_iam_role" "r" {\n'
+        '  name               = "r"\n'
+        '  assume_role_policy = file("${path.module}/trust.json")\n'
+        "}\n"
+    )
+    open_trust = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}'
+    )
+    closed_trust = open_trust.replace('"*"', '"arn:aws:iam::111122223333:role/ci"')
+
+    def rule_ids() -> list[str]:
+        _, out, _ = cli("scan", str(infra), "--format", "json")
+        return sorted(f["rule_id"] for f in json.loads(out)["findings"])
+
+    (infra / "trust.json").write_text(open_trust)
+    cold = rule_ids()
+    assert "EKS401" in cold and rule_ids() == cold  # the second run answers from the cache
+    (infra / "trust.json").write_text(closed_trust)
+    assert "EKS401" not in rule_ids()
+    (infra / "trust.json").write_text(open_trust)
+    (infra / "role.tf").write_text((infra / "role.tf").read_text().replace('"r"', '"s"'))
+    assert rule_ids() == cold

@@ -63,3 +63,42 @@ def test_parallel_scan_is_identical_to_serial(tmp_path, monkeypatch):
     assert key(parallel) == key(serial)
     # every example finding (the suppressed one too) but EKS510, which needs exactly one cluster
     assert len(serial.findings) == 12 * 33
+
+
+def test_a_parser_crash_or_hang_in_a_scan_costs_that_file_only(tmp_path, monkeypatch):
+    """Workers take files in chunks and Terraform by module; what a chunk died or hung on is
+    pinned by running its parts again one by one."""
+    import shutil
+
+    from checks.parse import hclsyntax, yamlsafe
+
+    for i in range(6):
+        shutil.copytree(ROOT / "examples", tmp_path / f"env{i}")
+    (tmp_path / "env2" / "crash.yaml").write_text("kind: Crash\n")
+    (tmp_path / "env4" / "infra" / "hang.tf").write_text('locals {\n  hang = "yes"\n}\n')
+    real_yaml, real_hcl = yamlsafe.parse_yaml_file, hclsyntax.parse
+
+    def yaml_or_crash(text):
+        if text == "kind: Crash\n":
+            os._exit(9)
+        return real_yaml(text)
+
+    def hcl_or_hang(text):
+        if 'hang = "yes"' in text:
+            time.sleep(60)
+        return real_hcl(text)
+
+    monkeypatch.setattr(yamlsafe, "parse_yaml_file", yaml_or_crash)
+    monkeypatch.setattr(hclsyntax, "parse", hcl_or_hang)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel_map, "__defaults__", (3,))  # the timeout, in seconds
+    started = time.monotonic()
+    result = run([tmp_path], jobs=2, prefilter=False)
+    assert time.monotonic() - started < 40
+    errors = [(p.file, p.message) for p in result.problems if p.level == "error"]
+    assert [(os.path.basename(f), m) for f, m in errors] == [
+        ("crash.yaml", "the parser process died (exit code 9)"),
+        ("hang.tf", "parsing took more than 3 s and was stopped"),
+    ]
+    # every other file still counts: 6 copies of the examples' findings but EKS510
+    assert len(result.findings) == 6 * 33
