@@ -1,12 +1,15 @@
 """Benchmark eks-checks on generated corpora and print the numbers (not part of the tests).
 
     python tests/benchmarks/run.py [--sizes 1,200,2000,20000] [--runs 5] [--work DIR]
+                                   [--checkov-up-to N]
 
 Per size: wall time (median of --runs runs), CPU time (user+sys of the scan process), peak
 RSS, files per second, the parse floor (time to merely read and parse the same files with
 the same parsers, in one process, no normalization), the floor divided by the cores, and the
-ratio of our wall time to it. A warm-cache re-scan is timed too. When `checkov` is on PATH,
-it is timed on the same corpus (frameworks restricted) and the ratio printed.
+ratio of our wall time to it; the same floor and ratio again with python-hcl2 (the reference
+parser behind our HCL reader) for the .tf files. A warm-cache re-scan is timed too. When
+`checkov` is on PATH, it is timed on the same corpus (frameworks restricted, sizes up to
+--checkov-up-to) and the ratio printed.
 """
 
 from __future__ import annotations
@@ -55,24 +58,28 @@ def peak_rss(cmd: list[str], cwd: Path, env: dict) -> int:
     return int(out.stdout.strip() or 0)
 
 
-def parse_floor(corpus: Path) -> float:
+def parse_floor(corpus: Path, reference_hcl: bool = False) -> float:
+    """Seconds to read and parse every file once, in one process, with our parsers; with
+    `reference_hcl`, .tf files are parsed by python-hcl2 (the reference behind our reader)."""
     script = (
         "import time, sys\n"
-        "from checks.discover import discover\n"
+        "from checks.discover import discover, read_text\n"
         "from checks.parse import parser_for\n"
-        "from checks.discover import read_text\n"
+        "from checks.parse.hcl import parse_terraform_hcl2\n"
         "files, _ = discover(['.'])\n"
+        "reference = sys.argv[1] == '1'\n"
         "t = time.perf_counter()\n"
         "for f in files:\n"
         "    text, _ = read_text(f.path)\n"
+        "    parse = parse_terraform_hcl2 if reference and f.kind == 'terraform' else None\n"
         "    try:\n"
-        "        parser_for(f.kind)(text)\n"
+        "        (parse or parser_for(f.kind))(text)\n"
         "    except Exception:\n"
         "        pass\n"
         "print(time.perf_counter() - t)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", script, "1" if reference_hcl else "0"],
         cwd=corpus,
         capture_output=True,
         text=True,
@@ -86,6 +93,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="1,200,2000,20000")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=None)
+    ap.add_argument(
+        "--checkov-up-to", type=int, default=2000, help="time Checkov only up to this size"
+    )
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
@@ -95,7 +105,8 @@ def main() -> None:
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}, eks-checks at {exe}")
     print(
         f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
-        f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}"
+        f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'hcl2 floor':>10} {'ratio':>6} "
+        f"{'warm s':>7} {'checkov s':>9} {'x':>5}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         corpus = work / f"corpus-{size}"
@@ -110,15 +121,16 @@ def main() -> None:
         cpu = statistics.median(r[1] for r in runs)
         rss = peak_rss(cold, corpus, env) / 1024
         floor = parse_floor(corpus)
+        floor_hcl2 = parse_floor(corpus, reference_hcl=True)
         warm_cmd = [exe, "scan", ".", "--format", "json"]
         timed(warm_cmd, corpus, env)  # fill the cache
         warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
         line = (
             f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
             f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
-            f"{warm:>7.3f}"
+            f"{floor_hcl2:>10.2f} {wall / max(floor_hcl2 / cores, 1e-9):>6.2f} {warm:>7.3f}"
         )
-        if checkov:
+        if checkov and size <= args.checkov_up_to:
             ck = timed(
                 [
                     checkov,
