@@ -140,6 +140,12 @@ def _entry(
     e.set("map", map_key)
     e.set("principal_type", principal_type)
     problems: list[str] = []
+    if isinstance(item, Unknown):
+        # an entry known only after apply (a module output, a `for` expression): neither
+        # well formed nor broken as far as we can tell
+        for name in ("principal_arn", "username", "groups", "role_path", "problems"):
+            e.set(name, item)
+        return e
     if not isinstance(item, dict):
         e.set("principal_arn", None)
         e.set("username", None)
@@ -152,7 +158,11 @@ def _entry(
     username = item.get("username")
     e.set("username", username, span=key_span(item, "username"))
     groups = item.get("groups", [])
-    e.set("groups", groups if isinstance(groups, list) else [], span=key_span(item, "groups"))
+    e.set(
+        "groups",
+        groups if isinstance(groups, (list, Unknown)) else [],
+        span=key_span(item, "groups"),
+    )
     role_path = None
     if arn is None:
         problems.append(f"{arn_key} is missing")
@@ -174,7 +184,11 @@ def _entry(
             else:
                 seen[arn] = e.location.start_line
     e.set("role_path", role_path)
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+    if isinstance(groups, Unknown) or (
+        isinstance(groups, list) and any(isinstance(g, Unknown) for g in groups)
+    ):
+        pass  # known only after apply
+    elif not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         problems.append("groups is not a list of strings")
     elif username == NODE_USERNAME and "system:nodes" not in groups:
         problems.append("a node role mapping lacks group system:nodes")
