@@ -423,22 +423,30 @@ class _Parser:
         return tok[1]
 
     def tuple(self) -> TupleExpr:
-        toks = self.toks
-        first = toks[self.i]
+        first = self.toks[self.i]
         self.i += 1
+        items, close = self.items("]")
+        return TupleExpr(first[4], close[4], items)
+
+    def items(self, closing: str) -> tuple[list, tuple]:
+        """Comma-separated expressions up to `closing` (a trailing comma allowed; in a call's
+        arguments, `...` after the last); returns them and the closing token."""
+        toks = self.toks
         items = []
         while True:
             tok = toks[self.i]
-            if tok[0] == "op" and tok[1] == "]":
-                break
+            if tok[0] == "op" and tok[1] == closing:
+                self.i += 1
+                return items, tok
             items.append(self.expression(True))
             tok = toks[self.i]
-            if tok[0] == "op" and tok[1] == ",":
+            if tok[0] == "op" and (tok[1] == "," or (tok[1] == "..." and closing == ")")):
                 self.i += 1
-            elif not (tok[0] == "op" and tok[1] == "]"):
+                if tok[1] == "...":
+                    self.expect(")")
+                    return items, toks[self.i - 1]
+            elif not (tok[0] == "op" and tok[1] == closing):
                 raise self.fail()
-        self.i += 1
-        return TupleExpr(first[4], tok[4], items)
 
     def object(self) -> ObjectExpr:
         toks = self.toks
@@ -496,25 +504,9 @@ class _Parser:
         raise self.fail()
 
     def call(self, name_tok: tuple) -> Call:
-        toks = self.toks
         self.i += 1  # (
-        args = []
-        while True:
-            tok = toks[self.i]
-            if tok[0] == "op" and tok[1] == ")":
-                break
-            args.append(self.expression(True))
-            tok = toks[self.i]
-            if tok[0] == "op" and tok[1] in (",", "..."):
-                self.i += 1
-                if tok[1] == "...":
-                    tok = toks[self.i]
-                    if not (tok[0] == "op" and tok[1] == ")"):
-                        raise self.fail()
-            elif not (tok[0] == "op" and tok[1] == ")"):
-                raise self.fail()
-        self.i += 1
-        return Call(name_tok[4], tok[4], name_tok[1], args, self.span(name_tok))
+        args, close = self.items(")")
+        return Call(name_tok[4], close[4], name_tok[1], args, self.span(name_tok))
 
     def provider_call(self, name_tok: tuple) -> Opaque:
         toks = self.toks
