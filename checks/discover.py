@@ -18,6 +18,7 @@ SKIP_DIRS = {".git", ".terraform", "node_modules", ".eks-checks-cache", "__pycac
 SKIP_FILES = {".eks-checks.yaml"}  # our own configuration is not input
 EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 DEFAULT_MAX_BYTES = 5_000_000
+TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfvars(.json), by name
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ def classify(path: str) -> str | None:
     name = path.lower()
     if name.endswith(".tf.json"):
         return None  # Terraform JSON syntax is not read yet; not a policy or manifest either
+    if name.endswith((".tfvars", ".tfvars.json")):
+        # only the files Terraform loads by itself: others need `-var-file`, which we cannot see
+        base = os.path.basename(name)
+        auto = base in TFVARS_FIRST or base.endswith((".auto.tfvars", ".auto.tfvars.json"))
+        return "tfvars" if auto else None
     return EXTENSIONS.get(os.path.splitext(name)[1])
 
 

@@ -171,7 +171,7 @@ def units_of(files: list[SourceFile]) -> list[Unit]:
     units = []
     modules: dict[str, list[SourceFile]] = {}
     for f in files:
-        if f.kind == "terraform" and not f.skip:
+        if f.kind in ("terraform", "tfvars") and not f.skip:
             modules.setdefault(os.path.dirname(f.display) or ".", []).append(f)
         else:
             units.append(Unit([f]))
@@ -204,7 +204,12 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
         result = _file_result(item, opts.roots)
     else:
         if opts.prefilter and texts:
-            texts = _filter_module_cached(texts, opts.use_cache)
+            tf = {
+                f.display: texts[f.display]
+                for f in unit.files
+                if f.kind == "terraform" and f.display in texts
+            }
+            texts = {**texts, **_filter_module_cached(tf, opts.use_cache)} if tf else texts
         parsed = [
             parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
             for f in unit.files
@@ -250,16 +255,41 @@ def _module_result(directory: str, parsed: list[ParsedFile], roots: list[str]) -
     from checks.normalize.terraform import normalize_module
 
     result = _problems_of(parsed)
-    documents = {p.file.display: p.documents for p in parsed if p.problem is None}
+    good = [p for p in parsed if p.problem is None]
+    documents = {p.file.display: p.documents for p in good if p.file.kind == "terraform"}
+    tfvars = [(p.file.display, p.documents) for p in good if p.file.kind == "tfvars"]
     if documents:
         reader = _ModuleFileReader(roots)
         with _contained(result.problems, directory):
-            made, found = normalize_module(directory, documents, reader)
+            made, found = normalize_module(directory, documents, reader, _tfvars_order(tfvars))
             result.entities.extend(made)
             result.problems.extend(found)
         result.consumed = reader.consumed
         result.reads = reader.reads
     return result
+
+
+def _guarded(unit: Unit, opts: Options) -> UnitResult:
+    """In-process, a bug of ours on some input costs that unit's files, reported, as it does
+    in a worker; never the scan."""
+    try:
+        return run_unit(unit, opts)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        reason = f"internal error while reading it ({type(exc).__name__}: {exc}); please report it"
+        return _problems_of([_failed_parse(f, reason) for f in unit.files])
+
+
+def _tfvars_order(tfvars: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The order Terraform loads variable files in (a later file wins): terraform.tfvars,
+    terraform.tfvars.json, then the *.auto.tfvars(.json) files by name."""
+    from checks.discover import TFVARS_FIRST
+
+    def rank(item: tuple[str, dict]) -> tuple:
+        base = os.path.basename(item[0])
+        first = TFVARS_FIRST.index(base) if base in TFVARS_FIRST else len(TFVARS_FIRST)
+        return (first, base)
+
+    return sorted(tfvars, key=rank)
 
 
 def _problems_of(parsed: list[ParsedFile]) -> UnitResult:
@@ -281,7 +311,7 @@ def build(
     units = units_of(files)
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        results = [run_unit(u, opts) for u in units]
+        results = [_guarded(u, opts) for u in units]
     else:
         results = _run_parallel(units, opts, jobs)
     entities: list[Entity] = []
@@ -391,10 +421,10 @@ def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
 
 def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
     """Entities (linked) and problems of files parsed already (`eks-checks model`, tests)."""
-    results = [_file_result(p, roots) for p in parsed if p.file.kind != "terraform"]
+    results = [_file_result(p, roots) for p in parsed if p.file.kind not in ("terraform", "tfvars")]
     modules: dict[str, list[ParsedFile]] = {}
     for p in parsed:
-        if p.file.kind == "terraform":
+        if p.file.kind in ("terraform", "tfvars"):
             modules.setdefault(os.path.dirname(p.file.display) or ".", []).append(p)
     results += [_module_result(d, modules[d], roots) for d in sorted(modules)]
     entities = [e for r in results for e in r.entities]

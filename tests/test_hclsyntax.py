@@ -224,3 +224,18 @@ def test_legacy_index_after_index():
 def test_the_fast_reader_refuses_what_python_hcl2_refuses(text):
     reference, fast = _both(text)
     assert reference is None and fast is None
+
+
+def test_tfvars_attributes_read_the_same():
+    from checks.parse.hcl import _parse_hcl2, parse_tfvars
+
+    text = (
+        'region = "eu-west-1"\n'
+        "public = true # why\n"
+        'cidrs  = ["10.0.0.0/8",\n  "192.168.0.0/16"]\n'
+        'tags = {\n  team = "a"\n  "cost-center" = 42\n}\n'
+        "policy = <<EOT\n{}\nEOT\n"
+    )
+    fast = parse_tfvars(text)
+    assert list(fast) == ["region", "public", "cidrs", "tags", "policy"]
+    assert canon(fast) == canon(_parse_hcl2(text, attributes=True))

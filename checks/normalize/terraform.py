@@ -1,9 +1,10 @@
 """Terraform module directories -> model entities.
 
 All `.tf` files of one directory form a module. Expressions are evaluated inside it:
-`var.x` takes its default, `local.x` its value, `data.aws_iam_policy_document.x.json` the
-policy its blocks describe, `jsonencode`/`file`/heredocs become the same structures. Anything
-that cannot be resolved stays `Unknown` (never a guess).
+`var.x` takes its value from terraform.tfvars or *.auto.tfvars (else its default), `local.x`
+its value, `data.aws_iam_policy_document.x.json` the policy its blocks describe,
+`jsonencode`/`file`/heredocs become the same structures. Anything that cannot be resolved
+stays `Unknown` (never a guess).
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ def normalize_module(
     directory: str,
     files: dict[str, list[Block]],
     read_file: Callable[[str], str | None],
+    tfvars: list[tuple[str, dict[str, Attribute]]] = (),
 ) -> tuple[list[Entity], list[Problem]]:
-    """Entities of one module directory; `files` maps each file's display path to its blocks."""
-    module = Module(directory, files, read_file)
+    """Entities of one module directory; `files` maps each file's display path to its blocks,
+    `tfvars` gives the variable files Terraform loads by itself, in its order."""
+    module = Module(directory, files, read_file, tfvars)
     entities: list[Entity] = []
     problems: list[Problem] = []
     for file, blocks in files.items():
@@ -107,10 +110,14 @@ def normalize_module(
 
 
 class Module:
-    def __init__(self, directory: str, files: dict[str, list[Block]], read_file) -> None:
+    def __init__(self, directory: str, files: dict[str, list[Block]], read_file, tfvars=()) -> None:
         self.directory = directory
         self.read_file = read_file
         self.variables: dict[str, Block] = {}
+        # var name -> (file, assignment) from terraform.tfvars / *.auto.tfvars: the last wins
+        self.assigned: dict[str, tuple[str, Attribute]] = {
+            name: (file, attr) for file, attrs in tfvars for name, attr in attrs.items()
+        }
         self.locals: dict[str, tuple[str, Attribute]] = {}
         self.resources: dict[tuple[str, str], tuple[str, Block]] = {}
         self.data: dict[tuple[str, str], tuple[str, Block]] = {}
@@ -205,6 +212,9 @@ class Module:
         root = parts[0]
         if root == "var" and len(parts) >= 2:
             block = self.variables.get(str(parts[1]))
+            if block is not None and str(parts[1]) in self.assigned:
+                where, value = self.assigned[str(parts[1])]
+                return _traverse(self._enter(f"var.{parts[1]}", value.expr, where), parts[2:], ref)
             default = block.attributes.get("default") if block else None
             if default is None:
                 return Unknown(f"var.{parts[1]} has no default", ref.text)

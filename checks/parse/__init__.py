@@ -12,6 +12,7 @@ PARSERS: dict[str, str] = {
     # source kind -> "module:function"; imported lazily so that a scan with no .tf file
     # never imports python-hcl2 (start-up time matters for a pre-commit hook)
     "terraform": "checks.parse.hcl:parse_terraform",
+    "tfvars": "checks.parse.hcl:parse_tfvars",
     "yaml": "checks.parse.yamlsafe:parse_yaml_file",
     "json": "checks.parse.jsonpos:parse_json_file",
 }

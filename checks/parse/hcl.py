@@ -130,8 +130,49 @@ def parse_terraform(text: str) -> list[Block]:
         return parse_terraform_hcl2(text)
 
 
+def parse_tfvars(text: str) -> dict[str, Attribute]:
+    """A `terraform.tfvars` / `*.auto.tfvars` file: its variable assignments (top-level
+    attributes). A `.tfvars.json` file gives the same shape, its values as literals."""
+    from checks.parse import hclsyntax
+
+    if text.lstrip().startswith("{"):
+        return _json_tfvars(text)
+    check_nesting(text, "HCL")
+    try:
+        return hclsyntax.parse_body(text)[0]
+    except Exception:  # noqa: BLE001 - as for .tf files: the reference decides
+        return _parse_hcl2(text, attributes=True)
+
+
+def _json_tfvars(text: str) -> dict[str, Attribute]:
+    from checks.parse.jsonpos import load
+
+    doc = load(text)
+    if not isinstance(doc, dict):
+        raise ParseError("a .tfvars.json file must hold one JSON object", 1)
+    out = {}
+    for name, value in doc.items():
+        line, end_line = doc.key_lines.get(name, (1, 1)) if hasattr(doc, "key_lines") else (1, 1)
+        out[name] = Attribute(name, _literal(value, line, end_line), line, end_line)
+    return out
+
+
+def _literal(value: Any, line: int, end_line: int) -> Expression:
+    """A JSON value as an expression (strings stay literal: no templates in .tfvars.json)."""
+    if isinstance(value, dict):
+        items = [(k, _literal(v, line, end_line), line, end_line) for k, v in value.items()]
+        return ObjectExpr(line, end_line, items)
+    if isinstance(value, list):
+        return TupleExpr(line, end_line, [_literal(v, line, end_line) for v in value])
+    return Lit(line, end_line, value)
+
+
 def parse_terraform_hcl2(text: str) -> list[Block]:
     """python-hcl2's reading of one .tf file: the reference for `hclsyntax`."""
+    return _parse_hcl2(text, attributes=False)
+
+
+def _parse_hcl2(text: str, attributes: bool) -> Any:
     from hcl2.parser import parser  # lazy: only scans with Terraform files pay for it
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
@@ -154,6 +195,8 @@ def parse_terraform_hcl2(text: str) -> list[Block]:
         raise ParseError(f"invalid HCL: {_first_line(str(exc)) or type(exc).__name__}") from None
     walker = _Walker(text)
     try:
+        if attributes:
+            return walker.attributes(tree.children[0])
         return walker.body(tree.children[0])
     except RecursionError:
         raise ParseError("HCL nested too deeply") from None
@@ -188,6 +231,22 @@ class _Walker:
                 blocks.append(self.block(child))
         return blocks
 
+    def attributes(self, body: Any) -> dict[str, Attribute]:
+        out: dict[str, Attribute] = {}
+        for child in body.children:
+            if getattr(child, "data", None) == "attribute":
+                attr = self.attribute(child)
+                out[attr.name] = attr
+        return out
+
+    def attribute(self, node: Any) -> Attribute:
+        name_node, _eq, value = node.children
+        name = str(name_node.children[0])
+        line, _ = self.lines(node)
+        expr = self.expr(value)
+        # the attribute's own span may swallow the newline after a heredoc
+        return Attribute(name, expr, line, expr.end_line)
+
     def block(self, node: Any) -> Block:
         ident, *rest = node.children
         labels: list[str] = []
@@ -206,12 +265,8 @@ class _Walker:
             for child in body.children:
                 data = getattr(child, "data", None)
                 if data == "attribute":
-                    name_node, _eq, value = child.children
-                    name = str(name_node.children[0])
-                    a_line, _ = self.lines(child)
-                    expr = self.expr(value)
-                    # the attribute's own span may swallow the newline after a heredoc
-                    block.attributes[name] = Attribute(name, expr, a_line, expr.end_line)
+                    attr = self.attribute(child)
+                    block.attributes[attr.name] = attr
                 elif data == "block":
                     block.blocks.append(self.block(child))
         return block

@@ -563,9 +563,12 @@ def _index_value(index):
 
 def parse(text: str) -> list[Block]:
     """Top-level blocks of one .tf file's text; raise Unsupported for anything else."""
+    return parse_body(text)[1]
+
+
+def parse_body(text: str) -> tuple[dict[str, Attribute], list[Block]]:
+    """Top-level attributes (what a .tfvars file holds) and blocks of one file's text."""
     if "\r" in text:
         raise Unsupported("carriage return")
     text += "\n"
-    parser = _Parser(text, tokenize(text))
-    _attributes, blocks = parser.body(False)
-    return blocks
+    return _Parser(text, tokenize(text)).body(False)

@@ -1,0 +1,105 @@
+"""Variable files Terraform loads by itself (terraform.tfvars, terraform.tfvars.json,
+*.auto.tfvars in name order, the last one winning) give `var.x` its value; files that need
+`-var-file` are not read, since we cannot know whether they are passed."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import cli, run
+
+MAIN = """variable "public" {
+  type    = bool
+  default = false
+}
+
+variable "cidrs" {
+  type = list(string)
+}
+
+resource "aws_eks_cluster" "c" {
+  name     = "c"
+  role_arn = "arn:aws:iam::111122223333:role/eks"
+  vpc_config {
+    endpoint_public_access = var.public
+    public_access_cidrs    = var.cidrs
+  }
+}
+"""
+
+
+def _eks101(tmp_path):
+    result = run([tmp_path], select={"EKS101"})
+    assert [p for p in result.problems if p.level == "error"] == []
+    return [(f.location.file.rsplit("/", 1)[-1], f.location.start_line) for f in result.findings]
+
+
+def test_terraform_tfvars_sets_the_variable(tmp_path):
+    (tmp_path / "main.tf").write_text(MAIN)
+    assert _eks101(tmp_path) == []  # default false, cidrs unknown: quiet
+    (tmp_path / "terraform.tfvars").write_text('public = true\ncidrs  = ["0.0.0.0/0"]\n')
+    (tmp_path / "prod.tfvars").write_text("public = false\n")  # needs -var-file: not read
+    assert _eks101(tmp_path) == [("main.tf", 15)]
+
+
+def test_auto_tfvars_win_in_name_order(tmp_path):
+    (tmp_path / "main.tf").write_text(MAIN)
+    (tmp_path / "terraform.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "a.auto.tfvars").write_text('cidrs = ["10.0.0.0/8"]\n')
+    assert _eks101(tmp_path) == []
+    (tmp_path / "b.auto.tfvars.json").write_text(json.dumps({"cidrs": ["0.0.0.0/0"]}))
+    assert _eks101(tmp_path) == [("main.tf", 15)]
+
+
+def test_terraform_tfvars_json(tmp_path):
+    (tmp_path / "main.tf").write_text(MAIN)
+    (tmp_path / "terraform.tfvars.json").write_text(
+        json.dumps({"public": True, "cidrs": ["0.0.0.0/0"]})
+    )
+    assert _eks101(tmp_path) == [("main.tf", 15)]
+
+
+def test_a_broken_tfvars_file_is_an_error_naming_it(tmp_path):
+    (tmp_path / "main.tf").write_text(MAIN)
+    (tmp_path / "terraform.tfvars").write_text("public = [true\n")
+    code, out, _err = cli("scan", str(tmp_path), "--format", "json")
+    problems = json.loads(out)["problems"]
+    assert code == 2
+    assert [(p["file"].rsplit("/", 1)[-1], p["level"]) for p in problems] == [
+        ("terraform.tfvars", "error")
+    ]
+    assert problems[0]["message"].startswith("invalid HCL: ")
+
+
+def test_an_unreadable_file_beside_tfvars_costs_that_file_only(tmp_path):
+    (tmp_path / "main.tf").write_text(MAIN)
+    (tmp_path / "terraform.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "binary.tf").write_bytes(b"\x00\x01\x02")
+    result = run([tmp_path], select={"EKS101"})
+    assert [(p.file.rsplit("/", 1)[-1], p.level) for p in result.problems] == [
+        ("binary.tf", "error")
+    ]
+    assert [
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line) for f in result.findings
+    ] == [("main.tf", 15)]
+
+
+def test_an_internal_error_in_process_costs_that_module_only(tmp_path, monkeypatch):
+    from checks import prefilter
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "main.tf").write_text(MAIN)
+    (tmp_path / "b.yaml").write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: t\n"
+        "type: kubernetes.io/service-account-token\n"
+    )
+
+    def broken(texts):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(prefilter, "filter_module", broken)
+    result = run([tmp_path], jobs=1)
+    assert [(p.file.rsplit("/", 1)[-1], p.message) for p in result.problems] == [
+        ("main.tf", "internal error while reading it (KeyError: 'a bug'); please report it")
+    ]
+    assert {f.rule_id for f in result.findings} == {"EKS303"}
