@@ -500,6 +500,13 @@ def scan(
         given, problems = discover(paths, list(excludes))
         report_only = {f.display for f in given}
         context, context_problems = discover([context_root], list(excludes))
+        # a variable file changes what its whole module means: its module's findings count
+        changed_vars = {os.path.dirname(f.display) for f in given if f.kind == "tfvars"}
+        report_only |= {
+            f.display
+            for f in context
+            if f.kind == "terraform" and os.path.dirname(f.display) in changed_vars
+        }
         files = sorted({f.display: f for f in context + given}.values(), key=lambda f: f.display)
         problems += [p for p in context_problems if p.file in report_only]
     else:

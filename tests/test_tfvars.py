@@ -103,3 +103,22 @@ def test_an_internal_error_in_process_costs_that_module_only(tmp_path, monkeypat
         ("main.tf", "internal error while reading it (KeyError: 'a bug'); please report it")
     ]
     assert {f.rule_id for f in result.findings} == {"EKS303"}
+
+
+def test_a_changed_tfvars_file_reports_its_modules_findings_in_the_hook(tmp_path, monkeypatch):
+    """pre-commit passes only the changed files: a commit that only flips a variable in
+    terraform.tfvars must still show what it does to the module."""
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(MAIN)
+    (tmp_path / "infra" / "terraform.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "main.tf").write_text(MAIN.replace("var.cidrs", '["0.0.0.0/0"]'))
+    monkeypatch.chdir(tmp_path)
+    code, out, _err = cli(
+        "scan", "infra/terraform.tfvars", "--context-root", ".", "--select", "EKS101",
+        "--format", "json",
+    )  # fmt: skip
+    found = [
+        (f["location"]["file"], f["location"]["start_line"]) for f in json.loads(out)["findings"]
+    ]
+    assert (code, found) == (1, [("infra/main.tf", 15)])
