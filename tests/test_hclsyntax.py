@@ -49,7 +49,7 @@ def _both(text: str):
         reference = None
     try:
         fast = hclsyntax.parse(text)
-    except hclsyntax.Unsupported:
+    except (hclsyntax.Unsupported, hclsyntax.Invalid):
         fast = None
     return reference, fast
 
@@ -239,3 +239,15 @@ def test_tfvars_attributes_read_the_same():
     fast = parse_tfvars(text)
     assert list(fast) == ["region", "public", "cidrs", "tags", "policy"]
     assert canon(fast) == canon(_parse_hcl2(text, attributes=True))
+
+
+def test_an_unclosed_heredoc_is_refused_in_linear_time():
+    """python-hcl2's heredoc regex takes quadratic time here (minutes for a few MB of blank
+    lines); the fast reader decides alone, with the line of the heredoc."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ParseError) as err:
+        parse_terraform("b {\n  x = <<EOF\n" + "\n" * 2_000_000)
+    assert time.monotonic() - started < 5
+    assert (err.value.message, err.value.line) == ("invalid HCL: heredoc <<EOF is never closed", 2)

@@ -126,6 +126,8 @@ def parse_terraform(text: str) -> list[Block]:
     check_nesting(text, "HCL")
     try:
         return hclsyntax.parse(text)
+    except ParseError:
+        raise
     except Exception:  # noqa: BLE001 - whatever the fast path cannot do, the reference does
         return parse_terraform_hcl2(text)
 
@@ -140,6 +142,8 @@ def parse_tfvars(text: str) -> dict[str, Attribute]:
     check_nesting(text, "HCL")
     try:
         return hclsyntax.parse_body(text)[0]
+    except ParseError:
+        raise
     except Exception:  # noqa: BLE001 - as for .tf files: the reference decides
         return _parse_hcl2(text, attributes=True)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from checks.parse import ParseError
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -37,6 +38,10 @@ class Unsupported(Exception):
     """Input this reader does not take; python-hcl2 decides what it is."""
 
 
+class Invalid(ParseError):
+    """Input that is wrong whatever reads it, where asking python-hcl2 would cost too much."""
+
+
 _CODE = re.compile(
     r"""
     (?P<ws>[ \t]+)
@@ -52,9 +57,11 @@ _CODE = re.compile(
 _STRING = re.compile(
     r"""(?P<chars>(?:[^"\\$]|\\.|\$(?!\$?\{))+)|(?P<esc>\$\$\{[^}]*\})|(?P<ibeg>\$\{)|(?P<send>")""",
 )
-# python-hcl2's heredoc terminals, verbatim in meaning: the body ends at the first line that
-# holds only the delimiter (after any whitespace), and the token takes the newline after it
-_HEREDOC = re.compile(r"<<(-?)([a-zA-Z][a-zA-Z0-9._-]+)\n?(?:.|\n)*?\n\s*\2\n")
+# python-hcl2's heredoc terminals in meaning: the body ends at the first line after the
+# opening one that holds only the delimiter (after any whitespace), and the token takes the
+# newline after it. Found line by line: the grammar's regex for it takes quadratic time on
+# an unclosed heredoc followed by many blank lines.
+_HEREDOC_OPEN = re.compile(r"<<-?([a-zA-Z][a-zA-Z0-9._-]+)")
 
 _BINARY = frozenset(("==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"))
 _EOF = ("eof", "", -1, -1, 0, 0, True)
@@ -109,11 +116,8 @@ def tokenize(text: str) -> list[tuple]:
             pos = end
             continue
         if kind == "heredoc":
-            h = _HEREDOC.match(text, pos)
-            if h is None:
-                raise Unsupported(f"heredoc at line {line}")
-            end = h.end()
-            value = h.group()
+            end = _heredoc_end(text, pos, line)
+            value = text[pos:end]
             newlines = value.count("\n")
             append(("heredoc", value, pos, end, line, line + newlines, nl))
             line += newlines
@@ -142,6 +146,20 @@ def tokenize(text: str) -> list[tuple]:
         raise Unsupported("unterminated string or interpolation")
     toks.extend((_EOF, _EOF, _EOF))  # lookahead past the end finds only end-of-file
     return toks
+
+
+def _heredoc_end(text: str, pos: int, line: int) -> int:
+    """Where the heredoc opening at `pos` ends (after its closing line's newline)."""
+    opener = _HEREDOC_OPEN.match(text, pos)
+    delimiter = opener.group(1) if opener else ""
+    nl = text.find("\n", pos)
+    if nl != -1:
+        # a whole line of (whitespace and) the delimiter; `re` caches the compiled pattern
+        closing = re.compile(r"\n[^\S\n]*" + re.escape(delimiter) + r"\n").search(text, nl)
+        if closing:
+            return closing.end()
+    # no line closes it: that is a syntax error, decided here (see _HEREDOC_OPEN)
+    raise Invalid(f"invalid HCL: heredoc <<{delimiter} is never closed", line)
 
 
 class _Parser:
