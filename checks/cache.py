@@ -37,12 +37,19 @@ def _path(kind: str, text: str) -> Path:
 
 
 def get(kind: str, text: str) -> Any:
-    """The cached value, or None."""
+    """The cached value, or None. A hit is touched, so that pruning drops the least recently
+    used entries first."""
+    path = _path(kind, text)
     try:
-        with open(_path(kind, text), "rb") as fh:
-            return pickle.load(fh)
+        with open(path, "rb") as fh:
+            value = pickle.load(fh)
     except Exception:  # missing, unreadable or corrupt: parse again
         return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return value
 
 
 def put(kind: str, text: str, value: Any) -> None:
@@ -58,3 +65,46 @@ def put(kind: str, text: str, value: Any) -> None:
             os.unlink(tmp)  # type: ignore[possibly-undefined]
         except Exception:
             pass
+
+
+MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
+PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
+
+
+def prune(now: float | None = None) -> None:
+    """Keep the cache bounded, at most once a day: remove what other versions of the tool
+    wrote (never trusted anyway), then, over the budget, the least recently used entries
+    until a quarter of the budget is free. Failures are ignored: pruning is housekeeping."""
+    import shutil
+    import time
+
+    root = cache_dir()
+    now = time.time() if now is None else now
+    stamp = root / ".pruned"
+    try:
+        if stamp.exists() and now - stamp.stat().st_mtime < PRUNE_EVERY:
+            return
+        root.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+        os.utime(stamp, (now, now))
+        current = f"v{__version__}-{FORMAT}"
+        for entry in root.iterdir():
+            if entry.is_dir() and entry.name.startswith("v") and entry.name != current:
+                shutil.rmtree(entry, ignore_errors=True)
+        budget = int(float(os.environ.get("EKS_CHECKS_CACHE_MAX_MB", MAX_BYTES / 2**20)) * 2**20)
+        entries = []
+        for dirpath, _dirs, names in os.walk(root / current):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                st = os.stat(path)
+                entries.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _, size, _ in entries)
+        if total <= budget:
+            return
+        for _mtime, size, path in sorted(entries):
+            os.unlink(path)
+            total -= size
+            if total <= budget * 3 // 4:
+                break
+    except Exception:
+        pass

@@ -264,6 +264,10 @@ def cmd_scan(args) -> int:
         path_suppressions=config.path_suppressions(),
         baseline=baseline,
     )
+    if not args.no_cache:
+        from checks import cache
+
+        cache.prune()  # at most once a day: a bounded cache directory
     if args.write_baseline:
         import json
 
