@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -19,6 +20,12 @@ TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 ROOT = TESTS.parent
 MARKER = re.compile(r"#\s*(ruleid|ok):\s*([A-Z0-9, ]+)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """The tests never read or prune the cache of the person running them."""
+    os.environ["EKS_CHECKS_CACHE_DIR"] = str(tmp_path_factory.mktemp("eks-checks-cache"))
 
 
 def run(paths, select=None, params=None, jobs=1, **options):
