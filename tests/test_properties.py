@@ -130,3 +130,47 @@ def test_iam_wildcards_treat_brackets_as_plain_characters():
 
     assert wildcard_match("repo:org/[x]*", "repo:org/[x]:ref")
     assert not wildcard_match("repo:org/[x]*", "repo:org/x:ref")
+
+
+def _nesting_reference(text: str) -> int:
+    """The deepest `[`/`{` nesting, one character at a time: double-quoted strings (ended
+    by their quote or by the end of the line, `\\` escaping the next character) skipped, a
+    closing bracket with nothing open ignored."""
+    depth = deepest = 0
+    in_string = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            i += 2
+            if in_string and nxt != "\n":
+                continue
+            ch = nxt
+        else:
+            i += 1
+        if ch == "\n":
+            in_string = False
+        elif in_string:
+            in_string = ch != '"'
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text('[]{}"\\\nab', max_size=300), st.integers(1, 8))
+def test_the_fast_nesting_guard_decides_like_a_character_walk(text, limit):
+    from checks.parse import check_nesting
+
+    try:
+        check_nesting(text, "X", limit=limit)
+        refused = False
+    except ParseError:
+        refused = True
+    assert refused == (_nesting_reference(text) > limit)
