@@ -141,6 +141,8 @@ class _Builder:
                         stack.append((v, False))
 
     def build(self, node: yaml.Node) -> Any:
+        if node.tag == _STR and node.__class__ is yaml.ScalarNode:
+            return node.value  # most nodes: a plain string
         if node.tag not in _CORE_TAGS:
             # a tag that asks for Python objects is an attack, not a dialect
             hostile = node.tag.startswith("tag:yaml.org,2002:python")
@@ -151,9 +153,12 @@ class _Builder:
             start, end = self.span(node)
             out = LDict(line=start, end_line=end)
             for key_node, value_node in self._pairs(node):
-                key = self.build(key_node)
-                if isinstance(key, (dict, list)):
-                    key = str(key)
+                if key_node.tag == _STR and key_node.__class__ is yaml.ScalarNode:
+                    key = key_node.value
+                else:
+                    key = self.build(key_node)
+                    if isinstance(key, (dict, list)):
+                        key = str(key)
                 value = self.build(value_node)
                 key_line = key_node.start_mark.line + 1 + self.offset
                 if key in out:
@@ -173,7 +178,7 @@ class _Builder:
                 items.item_lines.append(self.span(child))
             return items
         tag = node.tag
-        if tag == _STR:  # most scalars: the text is the value
+        if tag == _STR:  # a string-tagged collection was handled above: this is a scalar
             return node.value
         if tag == _NULL:
             return None
