@@ -390,11 +390,12 @@ def explain_text(rule) -> str:
 def cmd_model(args) -> int:
 
     from checks.discover import discover
-    from checks.scan import build_model, parse_file
+    from checks.scan import Options, build
 
     paths = _check_paths(args.paths)
     files, problems = discover(paths, args.exclude)
-    entities, found = build_model([parse_file(f) for f in files], paths)
+    # every entity, so no pre-filter; in worker processes like a scan when there are many files
+    entities, found, _ = build(files, Options(prefilter=False, roots=list(paths)))
     problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
     doc = {
         "version": 1,
