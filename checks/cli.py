@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
         help="skip (and report) files larger than this (default 5000000)",
     )
     scan.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a variable file you give terraform with -var-file (repeatable): applied after "
+        "terraform.tfvars and *.auto.tfvars to each directory PATH (the root modules)",
+    )
+    scan.add_argument(
         "--no-cache",
         action="store_true",
         help="do not use the parse cache (in $EKS_CHECKS_CACHE_DIR or ~/.cache/eks-checks)",
@@ -225,6 +233,21 @@ def _prepared_rules(args, config) -> list:
     return _select(rules, select, ignore)
 
 
+def _var_files(names: list[str]) -> list[tuple[str, str]]:
+    """(display path, text) of each --var-file; one that cannot be read is a usage error."""
+    from checks.discover import DEFAULT_MAX_BYTES, display_path, read_text
+
+    out = []
+    for name in names:
+        if not os.path.isfile(name):
+            raise UsageError(f"--var-file {name}: no such file")
+        text, reason = read_text(name, DEFAULT_MAX_BYTES)
+        if text is None:
+            raise UsageError(f"--var-file {name}: {reason}")
+        out.append((display_path(name), text))
+    return out
+
+
 def _check_paths(paths: list[str]) -> list[str]:
     paths = paths or ["."]
     for p in paths:
@@ -250,6 +273,7 @@ def cmd_scan(args) -> int:
         except BaselineError as exc:
             raise UsageError(f"invalid baseline: {exc}") from None
     context_root = _context_root(args.context_root) if args.context_root else None
+    var_files = _var_files(args.var_file)
     result = scan(
         paths,
         rules,
@@ -263,6 +287,7 @@ def cmd_scan(args) -> int:
         max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),
         baseline=baseline,
+        var_files=var_files,
     )
     if not args.no_cache:
         from checks import cache

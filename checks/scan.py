@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, read_text
+from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, display_path, read_text
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.link import link
@@ -164,6 +164,9 @@ class Options:
     use_cache: bool = False
     prefilter: bool = True
     roots: list[str] = field(default_factory=list)
+    # --var-file: (display path, text) in order, and the module directories they apply to
+    var_files: list[tuple[str, str]] = field(default_factory=list)
+    root_modules: list[str] = field(default_factory=list)
 
 
 def units_of(files: list[SourceFile]) -> list[Unit]:
@@ -214,7 +217,13 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
             parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
             for f in unit.files
         ]
-        result = _module_result(unit.module, parsed, opts.roots)
+        given = []
+        if unit.module in opts.root_modules:
+            given = [
+                parse_file(SourceFile(name, name, "tfvars"), text=text)
+                for name, text in opts.var_files
+            ]
+        result = _module_result(unit.module, parsed, opts.roots, given)
     if key is not None:
         cache.put("unit", key, result)
     return result
@@ -226,6 +235,8 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     if len(texts) != len(unit.files):
         return None
     head = repr((os.getcwd(), opts.roots, opts.strict, opts.max_bytes, opts.prefilter))
+    if unit.module in opts.root_modules:
+        head += repr(opts.var_files)
     return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
 
 
@@ -251,17 +262,21 @@ def _file_result(item: ParsedFile, roots: list[str]) -> UnitResult:
     return result
 
 
-def _module_result(directory: str, parsed: list[ParsedFile], roots: list[str]) -> UnitResult:
+def _module_result(
+    directory: str, parsed: list[ParsedFile], roots: list[str], var_files: list = ()
+) -> UnitResult:
     from checks.normalize.terraform import normalize_module
 
-    result = _problems_of(parsed)
+    result = _problems_of(list(parsed) + list(var_files))
     good = [p for p in parsed if p.problem is None]
     documents = {p.file.display: p.documents for p in good if p.file.kind == "terraform"}
-    tfvars = [(p.file.display, p.documents) for p in good if p.file.kind == "tfvars"]
+    tfvars = _tfvars_order([(p.file.display, p.documents) for p in good if p.file.kind == "tfvars"])
+    # then the --var-file files, in the order given, as terraform applies -var-file
+    tfvars += [(p.file.display, p.documents) for p in var_files if p.problem is None]
     if documents:
         reader = _ModuleFileReader(roots)
         with _contained(result.problems, directory):
-            made, found = normalize_module(directory, documents, reader, _tfvars_order(tfvars))
+            made, found = normalize_module(directory, documents, reader, tfvars)
             result.entities.extend(made)
             result.problems.extend(found)
         result.consumed = reader.consumed
@@ -492,6 +507,7 @@ def scan(
     strict: bool = False,
     use_cache: bool = False,
     prefilter: bool = True,
+    var_files: list[tuple[str, str]] = (),
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -513,7 +529,8 @@ def scan(
         files, problems = discover(paths, list(excludes))
     # file() may read anywhere in the trees being read, the context included
     roots = list(paths) + ([context_root] if context_root is not None else [])
-    opts = Options(max_bytes, strict, use_cache, prefilter, roots)
+    root_modules = [display_path(p) for p in paths if os.path.isdir(p)] if var_files else []
+    opts = Options(max_bytes, strict, use_cache, prefilter, roots, list(var_files), root_modules)
     entities, found, comments = build(files, opts, jobs)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

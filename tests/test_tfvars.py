@@ -122,3 +122,48 @@ def test_a_changed_tfvars_file_reports_its_modules_findings_in_the_hook(tmp_path
         (f["location"]["file"], f["location"]["start_line"]) for f in json.loads(out)["findings"]
     ]
     assert (code, found) == (1, [("infra/main.tf", 15)])
+
+
+def _scan_ids(*args):
+    code, out, _err = cli("scan", *args, "--select", "EKS101", "--format", "json")
+    doc = json.loads(out)
+    findings = [(f["location"]["file"], f["location"]["start_line"]) for f in doc["findings"]]
+    return code, findings, [(p["file"], p["level"]) for p in doc["problems"]]
+
+
+def test_var_file_applies_to_the_directories_scanned_after_the_auto_loaded_ones(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(MAIN)
+    (tmp_path / "infra" / "terraform.tfvars").write_text('public = true\ncidrs = ["10.0.0.0/8"]\n')
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.tfvars").write_text('cidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "envs" / "dev.tfvars.json").write_text('{"cidrs": ["192.168.0.0/16"]}')
+    assert _scan_ids("infra") == (0, [], [])
+    assert _scan_ids("infra", "--var-file", "envs/prod.tfvars") == (1, [("infra/main.tf", 15)], [])
+    # in the order given: the last one wins
+    assert _scan_ids(
+        "infra", "--var-file", "envs/prod.tfvars", "--var-file", "envs/dev.tfvars.json"
+    ) == (0, [], [])
+    # only the directories passed are root modules: a module below them is not given the file
+    assert _scan_ids(".", "--var-file", "envs/prod.tfvars") == (0, [], [])
+
+
+def test_a_var_file_that_cannot_be_read_or_parsed_stops_the_scan(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.tf").write_text(MAIN)
+    code, out, err = cli("scan", ".", "--var-file", "missing.tfvars")
+    assert (code, out, err) == (
+        2,
+        "",
+        "eks-checks: error: --var-file missing.tfvars: no such file\n",
+    )
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "bad.tfvars").write_text("cidrs = [\n")
+    assert _scan_ids(".", "--var-file", "envs/bad.tfvars") == (
+        2,
+        [],
+        [("envs/bad.tfvars", "error")],
+    )
