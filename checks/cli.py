@@ -233,18 +233,31 @@ def _prepared_rules(args, config) -> list:
     return _select(rules, select, ignore)
 
 
-def _var_files(names: list[str]) -> list[tuple[str, str]]:
-    """(display path, text) of each --var-file; one that cannot be read is a usage error."""
+def _var_files(
+    paths: list[str], given: list[str], configured: dict[str, list[str]]
+) -> dict[str, list[tuple[str, str]]]:
+    """Module directory -> [(display path, text)] of its -var-file files: the configuration's
+    first, then each --var-file for every directory PATH (so the command line wins). A file
+    that cannot be read is a usage error."""
     from checks.discover import DEFAULT_MAX_BYTES, display_path, read_text
 
-    out = []
-    for name in names:
+    def read(name: str, what: str) -> tuple[str, str]:
+        shown = display_path(name)
         if not os.path.isfile(name):
-            raise UsageError(f"--var-file {name}: no such file")
+            raise UsageError(f"{what} {shown}: no such file")
         text, reason = read_text(name, DEFAULT_MAX_BYTES)
         if text is None:
-            raise UsageError(f"--var-file {name}: {reason}")
-        out.append((display_path(name), text))
+            raise UsageError(f"{what} {shown}: {reason}")
+        return shown, text
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for directory, names in configured.items():
+        module = display_path(directory)
+        out.setdefault(module, []).extend(read(n, f"var_files of {module}:") for n in names)
+    files = [read(name, "--var-file") for name in given]
+    for path in paths:
+        if files and os.path.isdir(path):
+            out.setdefault(display_path(path), []).extend(files)
     return out
 
 
@@ -273,7 +286,7 @@ def cmd_scan(args) -> int:
         except BaselineError as exc:
             raise UsageError(f"invalid baseline: {exc}") from None
     context_root = _context_root(args.context_root) if args.context_root else None
-    var_files = _var_files(args.var_file)
+    var_files = _var_files(paths, args.var_file, config.var_files)
     result = scan(
         paths,
         rules,

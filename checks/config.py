@@ -26,6 +26,7 @@ class Config:
     fail_on: str = "low"
     exclude: list[str] = field(default_factory=list)
     policy_dirs: list[str] = field(default_factory=list)
+    var_files: dict[str, list[str]] = field(default_factory=dict)  # module dir -> files
     max_file_size: int = 5_000_000
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     suppress: list[dict[str, Any]] = field(default_factory=list)
@@ -81,6 +82,10 @@ def _build(path: str, data: Any) -> Config:
     base = os.path.dirname(os.path.abspath(path))
     config = Config(**{k: v for k, v in data.items()}, source=path)
     config.policy_dirs = [os.path.join(base, d) for d in config.policy_dirs]
+    config.var_files = {
+        os.path.join(base, d): [os.path.join(base, f) for f in files]
+        for d, files in config.var_files.items()
+    }
     return config
 
 

@@ -164,9 +164,8 @@ class Options:
     use_cache: bool = False
     prefilter: bool = True
     roots: list[str] = field(default_factory=list)
-    # --var-file: (display path, text) in order, and the module directories they apply to
-    var_files: list[tuple[str, str]] = field(default_factory=list)
-    root_modules: list[str] = field(default_factory=list)
+    # -var-file files per module directory (display path): [(display path, text)] in order
+    var_files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def units_of(files: list[SourceFile]) -> list[Unit]:
@@ -217,12 +216,10 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
             parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
             for f in unit.files
         ]
-        given = []
-        if unit.module in opts.root_modules:
-            given = [
-                parse_file(SourceFile(name, name, "tfvars"), text=text)
-                for name, text in opts.var_files
-            ]
+        given = [
+            parse_file(SourceFile(name, name, "tfvars"), text=text)
+            for name, text in opts.var_files.get(unit.module, ())
+        ]
         result = _module_result(unit.module, parsed, opts.roots, given)
     if key is not None:
         cache.put("unit", key, result)
@@ -235,8 +232,8 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     if len(texts) != len(unit.files):
         return None
     head = repr((os.getcwd(), opts.roots, opts.strict, opts.max_bytes, opts.prefilter))
-    if unit.module in opts.root_modules:
-        head += repr(opts.var_files)
+    if unit.module in opts.var_files:
+        head += repr(opts.var_files[unit.module])
     return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
 
 
@@ -507,7 +504,7 @@ def scan(
     strict: bool = False,
     use_cache: bool = False,
     prefilter: bool = True,
-    var_files: list[tuple[str, str]] = (),
+    var_files: dict[str, list[tuple[str, str]]] | None = None,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported."""
@@ -518,6 +515,12 @@ def scan(
         context, context_problems = discover([context_root], list(excludes))
         # a variable file changes what its whole module means: its module's findings count
         changed_vars = {os.path.dirname(f.display) for f in given if f.kind == "tfvars"}
+        passed = {display_path(p) for p in paths}  # a -var-file file is not discovered
+        changed_vars |= {
+            module
+            for module, named in (var_files or {}).items()
+            if any(name in passed for name, _text in named)
+        }
         report_only |= {
             f.display
             for f in context
@@ -529,8 +532,7 @@ def scan(
         files, problems = discover(paths, list(excludes))
     # file() may read anywhere in the trees being read, the context included
     roots = list(paths) + ([context_root] if context_root is not None else [])
-    root_modules = [display_path(p) for p in paths if os.path.isdir(p)] if var_files else []
-    opts = Options(max_bytes, strict, use_cache, prefilter, roots, list(var_files), root_modules)
+    opts = Options(max_bytes, strict, use_cache, prefilter, roots, dict(var_files or {}))
     entities, found, comments = build(files, opts, jobs)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)

@@ -167,3 +167,24 @@ def test_a_var_file_that_cannot_be_read_or_parsed_stops_the_scan(tmp_path, monke
         [],
         [("envs/bad.tfvars", "error")],
     )
+
+
+def test_configured_var_files_apply_to_their_module_in_the_hook_too(tmp_path, monkeypatch):
+    """.eks-checks.yaml names the -var-file files per module directory, so the pre-commit
+    hook (which passes files, not directories) reads them too; --var-file comes after."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infra").mkdir()
+    (tmp_path / "infra" / "main.tf").write_text(MAIN)
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "envs" / "dev.tfvars").write_text('cidrs = ["10.0.0.0/8"]\n')
+    (tmp_path / ".eks-checks.yaml").write_text("var_files:\n  infra: [envs/prod.tfvars]\n")
+    hook = ("infra/main.tf", "--context-root", ".")
+    assert _scan_ids(*hook) == (1, [("infra/main.tf", 15)], [])
+    # a commit that changes only the variable file reports what it does to its module
+    assert _scan_ids("envs/prod.tfvars", "--context-root", ".") == (1, [("infra/main.tf", 15)], [])
+    assert _scan_ids("infra", "--var-file", "envs/dev.tfvars") == (0, [], [])
+    (tmp_path / ".eks-checks.yaml").write_text("var_files:\n  infra: [envs/missing.tfvars]\n")
+    code, out, err = cli("scan", *hook)
+    assert (code, out) == (2, "")
+    assert err == "eks-checks: error: var_files of infra: envs/missing.tfvars: no such file\n"
