@@ -431,21 +431,6 @@ def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
     return ParsedFile(source, problem=Problem(source.display, reason))
 
 
-def build_model(parsed: list[ParsedFile], roots: list[str]) -> tuple[list[Entity], list[Problem]]:
-    """Entities (linked) and problems of files parsed already (`eks-checks model`, tests)."""
-    results = [_file_result(p, roots) for p in parsed if p.file.kind not in ("terraform", "tfvars")]
-    modules: dict[str, list[ParsedFile]] = {}
-    for p in parsed:
-        if p.file.kind in ("terraform", "tfvars"):
-            modules.setdefault(os.path.dirname(p.file.display) or ".", []).append(p)
-    results += [_module_result(d, modules[d], roots) for d in sorted(modules)]
-    entities = [e for r in results for e in r.entities]
-    consumed = set().union(*(r.consumed for r in results))
-    entities = [e for e in entities if e.origin == "terraform" or e.location.file not in consumed]
-    link(entities)
-    return entities, [p for r in results for p in r.problems]
-
-
 @contextmanager
 def _contained(problems: list[Problem], where: str):
     """A bug of ours on some input costs that file or module, reported, never the scan."""

@@ -13,7 +13,7 @@ from checks.parse import ParseError
 from checks.parse.hcl import parse_terraform
 from checks.parse.jsonpos import load as load_json
 from checks.parse.yamlsafe import load_all
-from checks.scan import build_model, parse_file
+from checks.scan import Options, build, parse_file
 from conftest import FIXTURES, ROOT
 
 SEEDS = {
@@ -107,8 +107,9 @@ def test_whole_pipeline_gives_entities_or_problems(tmp_path_factory, kind, data)
     path = folder / f"input.{kind}"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     kind_name = {"tf": "terraform"}.get(kind, kind)
-    parsed = parse_file(SourceFile(str(path), "input." + kind, kind_name))
-    entities, problems = build_model([parsed], [str(folder)])
+    source = SourceFile(str(path), "input." + kind, kind_name)
+    parsed = parse_file(source)
+    entities, problems, _ = build([source], Options(roots=[str(folder)]), jobs=1)
     if parsed.problem is not None:
         assert problems and problems[0].file == "input." + kind
     for e in entities:
