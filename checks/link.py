@@ -3,6 +3,7 @@ on more than one entity. Each link is recorded by entity key in `Entity.links`, 
 JSON carries it for OPA/Rego users, and rules can point at the other side (`related`).
 
 - workload -> ServiceAccount (same namespace): the effective token automount
+- ServiceAccounts and pod identity associations: whether a `default` ServiceAccount gets a role
 - ServiceAccount `eks.amazonaws.com/role-arn` -> the role's web-identity trust (EKS701)
 - pod identity association -> the role's trust (EKS702)
 - identity mapping groups -> ClusterRoleBindings to cluster-admin (EKS703)
@@ -31,8 +32,10 @@ def link(entities: list[Entity]) -> None:
         _effective_automount(e, accounts)
     roles = _RoleIndex(by_kind.get("trust_statement", []))
     for e in by_kind.get("service_account", []):
+        _default_service_account_role(e)
         _irsa(e, roles)
     for e in by_kind.get("pod_identity_association", []):
+        _default_service_account_role(e)
         _pod_identity(e, roles)
     admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
     for e in by_kind.get("identity_mapping", []):
@@ -153,11 +156,26 @@ class _RoleIndex:
         return roles[firsts[0].key.rsplit("/statement[", 1)[0]]
 
 
+def _default_service_account_role(entity: Entity) -> None:
+    """A ServiceAccount named `default` that carries a role, or a pod identity association
+    for ServiceAccount `default`: every pod of the namespace that names no ServiceAccount
+    gets the role."""
+    if entity.kind == "service_account":
+        gives: Any = entity.fields["name"] == "default" and entity.fields["role_arn"] is not None
+    else:
+        target = entity.fields["service_account"]
+        gives = target if isinstance(target, Unknown) else target == "default"
+    entity.set("gives_role_to_default_service_account", gives)
+
+
 def _irsa(sa: Entity, roles: _RoleIndex) -> None:
     arn = sa.fields.get("role_arn")
     statements = roles.find(sa, arn)
     if not statements:
-        return  # the role is not in the scan: nothing to compare
+        # the role is not in the scan: nothing to compare
+        for name in ("irsa_role_name", "irsa_subject", "irsa_trust_admits"):
+            sa.set(name, None)
+        return
     subject = f"system:serviceaccount:{sa.fields['namespace']}:{sa.fields['name']}"
     web = [s for s in statements if _grants(s, "sts:AssumeRoleWithWebIdentity")]
     sa.links["irsa_role_trust"] = [s.key for s in statements]
@@ -219,6 +237,8 @@ def _subject_matches(op: str, pattern: str, subject: str) -> bool:
 def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
     statements = roles.find(assoc, assoc.fields.get("role_arn"), assoc.fields.get("role_ref"))
     if not statements:
+        assoc.set("role_name", None)
+        assoc.set("role_trusts_pod_identity", None)
         return
     assoc.links["role_trust"] = [s.key for s in statements]
     ok = [
@@ -253,6 +273,7 @@ def _cluster_admin_bindings(bindings: list[Entity]) -> dict[str, list[Entity]]:
 def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Entity]]) -> None:
     groups = mapping.fields.get("groups")
     if not isinstance(groups, list):
+        mapping.set("cluster_admin_groups", None)
         return
     hits = [
         g for g in groups if isinstance(g, str) and g != "system:masters" and g in admin_bindings
@@ -267,6 +288,9 @@ def _aws_auth_ignored(documents: list[Entity], clusters: list[Entity]) -> None:
     """With exactly one cluster in the scan, say whether it reads aws-auth at all: not in
     authentication mode API, and not in Auto Mode."""
     if len(clusters) != 1:
+        for doc in documents:
+            for name in ("ignored_by_cluster", "cluster_name", "ignored_because"):
+                doc.set(name, None)
         return
     (cluster,) = clusters
     mode = cluster.fields.get("authentication_mode")

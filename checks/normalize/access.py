@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, Location, Unknown, key_span
 
 # our field -> the input's key, per spelling
@@ -69,8 +70,10 @@ def entries(
     origin: str,
     file: str,
     default_span: tuple[int, int],
+    cluster_name: Any,
 ) -> list[Entity]:
-    """identity_mapping and access_policy_association entities of a list or map of entries."""
+    """identity_mapping and access_policy_association entities of a list or map of entries,
+    written inside the definition of the cluster named `cluster_name`."""
     out: list[Entity] = []
     for label, entry, span in _items(container):
         if not isinstance(entry, dict):
@@ -82,17 +85,29 @@ def entries(
             Location(file, *(span or default_span)),
         )
         arn = entry.get(names["principal_arn"])
-        groups = entry.get(names["groups"], [])
+        e.set("address", None)
+        e.set("resource_type", None)
         e.set("source", "access_entry")
+        e.set("map", None)
+        e.set("cluster_name", cluster_name)
         e.set("principal_arn", arn, span=key_span(entry, names["principal_arn"]))
         e.set("principal_type", principal_type(arn))
-        e.set("entry_type", entry.get(names["type"], "STANDARD"))
+        e.set("principal_ref", None)
+        if names["type"] in entry:
+            e.set("entry_type", entry[names["type"]])
+        else:
+            kinds.set_default(e, "entry_type")
         e.set("username", entry.get(names["username"]))
-        e.set(
-            "groups",
-            groups if isinstance(groups, list) else [],
-            span=key_span(entry, names["groups"]),
-        )
+        if names["groups"] in entry:
+            groups = entry[names["groups"]]
+            e.set(
+                "groups",
+                groups if isinstance(groups, list) else [],
+                span=key_span(entry, names["groups"]),
+            )
+        else:
+            kinds.set_default(e, "groups")
+        e.set("role_name", None)
         e.set("role_path", None)
         e.set("problems", [])
         out.append(e)
@@ -107,7 +122,11 @@ def entries(
             )
             policy_arn = policy.get(names["policy_arn"])
             scope = policy.get(names["scope"])
+            a.set("address", None)
+            a.set("resource_type", None)
+            a.set("cluster_name", cluster_name)
             a.set("principal_arn", arn)
+            a.set("principal_ref", None)
             a.set("policy_arn", policy_arn, span=key_span(policy, names["policy_arn"]))
             a.set(
                 "policy_name",
@@ -115,9 +134,10 @@ def entries(
                 span=a.field_lines.get("policy_arn"),
             )
             a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
-            a.set(
-                "scope_namespaces", scope.get("namespaces", []) if isinstance(scope, dict) else []
-            )
+            if isinstance(scope, dict) and "namespaces" in scope:
+                a.set("scope_namespaces", scope["namespaces"])
+            else:
+                kinds.set_default(a, "scope_namespaces")
             a.links["access_entry"] = [e.key]
             out.append(a)
     return out

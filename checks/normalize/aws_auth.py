@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, Location, Problem, Unknown, key_span
 from checks.parse import ParseError
 
@@ -136,6 +137,9 @@ def _entry(
         origin=origin,
         location=Location(file, *span),
     )
+    # what an access entry has and an aws-auth entry does not
+    for name in ("address", "resource_type", "cluster_name", "principal_ref", "entry_type"):
+        e.set(name, None)
     e.set("source", "aws-auth")
     e.set("map", map_key)
     e.set("principal_type", principal_type)
@@ -143,13 +147,14 @@ def _entry(
     if isinstance(item, Unknown):
         # an entry known only after apply (a module output, a `for` expression): neither
         # well formed nor broken as far as we can tell
-        for name in ("principal_arn", "username", "groups", "role_path", "problems"):
+        for name in ("principal_arn", "username", "groups", "role_name", "role_path", "problems"):
             e.set(name, item)
         return e
     if not isinstance(item, dict):
         e.set("principal_arn", None)
         e.set("username", None)
         e.set("groups", [])
+        e.set("role_name", None)
         e.set("role_path", None)
         e.set("problems", [f"{map_key} entry is not a mapping"])
         return e
@@ -157,12 +162,16 @@ def _entry(
     e.set("principal_arn", arn, span=key_span(item, arn_key))
     username = item.get("username")
     e.set("username", username, span=key_span(item, "username"))
-    groups = item.get("groups", [])
-    e.set(
-        "groups",
-        groups if isinstance(groups, (list, Unknown)) else [],
-        span=key_span(item, "groups"),
-    )
+    if "groups" in item:
+        groups = item["groups"]
+        e.set(
+            "groups",
+            groups if isinstance(groups, (list, Unknown)) else [],
+            span=key_span(item, "groups"),
+        )
+    else:
+        groups = kinds.set_default(e, "groups")
+    role_name = None
     role_path = None
     if arn is None:
         problems.append(f"{arn_key} is missing")
@@ -177,12 +186,13 @@ def _entry(
             problems.append(f"{arn_key} {arn!r} is not a valid IAM {principal_type} ARN")
         elif principal_type == "role":
             role_path = match.group("path") or ""
-            e.set("role_name", match.group("name"))
+            role_name = match.group("name")
         if isinstance(arn, str):
             if arn in seen:
                 problems.append(f"{arn} is mapped twice (also at line {seen[arn]})")
             else:
                 seen[arn] = e.location.start_line
+    e.set("role_name", role_name)
     e.set("role_path", role_path)
     if isinstance(groups, Unknown) or (
         isinstance(groups, list) and any(isinstance(g, Unknown) for g in groups)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, Location, Problem, get_path, key_span
 from checks.normalize import access, aws_auth
 
@@ -26,6 +27,8 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     key = f"eksctl:{file}:{name}"
     line = doc.line or 1
     cluster = Entity("cluster", key, "eksctl", Location(file, line, doc.end_line or line))
+    for absent in ("address", "resource_type", "module_major_version"):
+        cluster.set(absent, None)
     cluster.set("name", name)
     endpoints = get_path(doc, "vpc", "clusterEndpoints")
 
@@ -38,9 +41,8 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
 
     put("endpoint_public_access", endpoints, "publicAccess", True)
     put("endpoint_private_access", endpoints, "privateAccess", False)
-    cidrs = put("public_access_cidrs", get_path(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
-    if isinstance(cidrs, list) and not cidrs:
-        cluster.set("public_access_cidrs", ["0.0.0.0/0"], default="AWS default (empty list)")
+    put("public_access_cidrs", get_path(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
+    kinds.empty_to_default(cluster, "public_access_cidrs")
     logging = get_path(doc, "cloudWatch", "clusterLogging")
     types = put("enabled_log_types", logging, "enableTypes", [])
     if isinstance(types, list) and any(t in ("*", "all") for t in types):
@@ -56,9 +58,10 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     cluster.set("auto_mode", bool(get_path(doc, "autoModeConfig", "enabled")))
     entities = [cluster]
     entities += _node_groups(file, doc, key)
-    entities += _access_entries(file, access_settings, key)
-    entities += _identity_providers(file, doc, key)
-    entities += _service_accounts(file, doc, key)
+    cluster_name = get_path(doc, "metadata", "name")
+    entities += _access_entries(file, access_settings, key, cluster_name)
+    entities += _identity_providers(file, doc, key, cluster_name)
+    entities += _service_accounts(file, doc, key, cluster_name)
     mappings = doc.get("iamIdentityMappings")
     if isinstance(mappings, list):
         made, _ = _identity_mappings(file, doc, mappings, key)
@@ -80,6 +83,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             e = Entity(
                 "instance_metadata", f"{key}/{group_kind}/{name}", "eksctl", Location(file, *span)
             )
+            e.set("address", None)
             e.set("name", f"eksctl {group_kind} {name}")
             e.set("resource_type", f"eksctl:{group_kind}")
             imdsv1_off = group.get("disableIMDSv1", True)
@@ -89,7 +93,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
                 span=key_span(group, "disableIMDSv1"),
                 default=None if "disableIMDSv1" in group else EKSCTL_DEFAULT,
             )
-            e.set("http_endpoint", "enabled")
+            kinds.set_default(e, "http_endpoint")  # eksctl does not set it
             pod_imds_off = group.get("disablePodIMDS", False)
             # eksctl's launch templates let pods reach IMDS (hop limit 2) unless disablePodIMDS
             e.set(
@@ -102,12 +106,14 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
     return out
 
 
-def _access_entries(file: str, access_config: Any, key: str) -> list[Entity]:
+def _access_entries(file: str, access_config: Any, key: str, cluster_name: Any) -> list[Entity]:
     container = access_config.get("accessEntries") if isinstance(access_config, dict) else None
-    return access.entries(container, access.EKSCTL, f"{key}/accessEntries", "eksctl", file, (1, 1))
+    return access.entries(
+        container, access.EKSCTL, f"{key}/accessEntries", "eksctl", file, (1, 1), cluster_name
+    )
 
 
-def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
+def _identity_providers(file: str, doc: LDict, key: str, cluster_name: Any) -> list[Entity]:
     providers = doc.get("identityProviders")
     out: list[Entity] = []
     for index, provider in enumerate(providers if isinstance(providers, list) else []):
@@ -119,6 +125,9 @@ def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
             "eksctl",
             Location(file, *providers.span(index)),
         )
+        e.set("address", None)
+        e.set("resource_type", None)
+        e.set("cluster_name", cluster_name)
         for field, attr in (
             ("name", "name"),
             ("issuer_url", "issuerURL"),
@@ -127,12 +136,15 @@ def _identity_providers(file: str, doc: LDict, key: str) -> list[Entity]:
             ("username_claim", "usernameClaim"),
             ("username_prefix", "usernamePrefix"),
         ):
-            e.set(field, provider.get(attr), span=key_span(provider, attr))
+            if attr in provider:
+                e.set(field, provider[attr], span=key_span(provider, attr))
+            else:
+                kinds.set_default(e, field)
         out.append(e)
     return out
 
 
-def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
+def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> list[Entity]:
     """`iam.serviceAccounts` (eksctl creates the ServiceAccount and an IRSA role scoped to it)
     and `iam.podIdentityAssociations`."""
     out: list[Entity] = []
@@ -141,7 +153,8 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
         meta = sa.get("metadata") if isinstance(sa, dict) else None
         if not isinstance(meta, dict) or not meta.get("name"):
             continue
-        name, namespace = str(meta["name"]), str(meta.get("namespace") or "default")
+        name = str(meta["name"])
+        namespace = str(meta.get("namespace") or kinds.NAMESPACE.default)
         e = Entity(
             "service_account",
             f"k8s:{namespace}/ServiceAccount/{name}",
@@ -150,9 +163,10 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
         )
         e.set("object_kind", "ServiceAccount")
         e.set("name", name, span=key_span(meta, "name"))
-        e.set(
-            "namespace", namespace, default=None if meta.get("namespace") else "Kubernetes default"
-        )
+        if meta.get("namespace"):
+            e.set("namespace", namespace)
+        else:
+            kinds.set_default(e, "namespace")
         e.set("qualified_name", f"{namespace}/{name}")
         e.set("automount", None)
         role = sa.get("roleARN") or (
@@ -174,7 +188,9 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
             "eksctl",
             Location(file, *associations.span(index)),
         )
-        e.set("cluster_name", get_path(doc, "metadata", "name"))
+        e.set("address", None)
+        e.set("resource_type", None)
+        e.set("cluster_name", cluster_name)
         e.set("namespace", assoc.get("namespace"), span=key_span(assoc, "namespace"))
         e.set(
             "service_account",
@@ -186,6 +202,7 @@ def _service_accounts(file: str, doc: LDict, key: str) -> list[Entity]:
             assoc.get("roleARN", "(role eksctl creates)"),
             span=key_span(assoc, "roleARN"),
         )
+        e.set("role_ref", None)
         out.append(e)
     return out
 

@@ -100,8 +100,7 @@ def trust_statements(
         )
         entity.set("role_name", role_name if role_name is not None else Unknown("no role name"))
         entity.set("role_arn", role_arn if role_arn is not None else Unknown("role ARN not known"))
-        if role_ref:
-            entity.set("role_ref", role_ref)
+        entity.set("role_ref", role_ref)
         entity.set("policy_source", source)
         entity.set("sid", stmt.get("Sid", ""))
         entity.set("statement_index", index)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, get_path, key_span
 from checks.normalize import aws_auth
 from checks.parse.comments import parse_suppression
 
-K8S_DEFAULT = "Kubernetes default"
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
-DEFAULT_TOKEN_SECONDS = 3600
 
 # kind -> path from the object to its pod spec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -69,18 +68,19 @@ CLUSTER_SCOPED = {
 }
 
 
-def _meta(doc: dict) -> tuple[str, str, bool, LDict]:
+def _meta(doc: dict) -> tuple[str, str, bool]:
+    """The object's name, its namespace, and whether the namespace is Kubernetes' default."""
     meta = doc.get("metadata")
     if not isinstance(meta, dict):
-        meta = LDict()
+        meta = {}
     name = meta.get("name")
     name = str(name) if name is not None else "(unnamed)"
     namespace = meta.get("namespace")
-    return name, str(namespace) if namespace else "default", not namespace, meta
+    return name, str(namespace) if namespace else kinds.NAMESPACE.default, not namespace
 
 
 def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity:
-    name, namespace, ns_defaulted, _meta_map = _meta(doc)
+    name, namespace, ns_defaulted = _meta(doc)
     line = getattr(doc, "line", 0) or 1
     cluster_scoped = doc["kind"] in CLUSTER_SCOPED
     scope = "" if cluster_scoped else f"{namespace}/"
@@ -94,8 +94,10 @@ def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity
     entity.set("name", name)
     if cluster_scoped:
         entity.set("namespace", None)
+    elif ns_defaulted:
+        kinds.set_default(entity, "namespace")
     else:
-        entity.set("namespace", namespace, default=K8S_DEFAULT if ns_defaulted else None)
+        entity.set("namespace", namespace)
     entity.set("qualified_name", f"{scope}{name}")
     return entity
 
@@ -149,19 +151,17 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
         return [_service_account(file, doc)], []
     if kind == "Secret":
         entity = _base("secret", file, doc)
-        entity.set(
-            "type",
-            doc.get("type", "Opaque"),
-            span=key_span(doc, "type"),
-            default=None if "type" in doc else K8S_DEFAULT,
-        )
+        if "type" in doc:
+            entity.set("type", doc["type"], span=key_span(doc, "type"))
+        else:
+            kinds.set_default(entity, "type")
         return [entity], []
     if kind in ("Role", "ClusterRole"):
         return [_rbac_role(file, doc)], []
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         return [_rbac_binding(file, doc)], []
     if kind == "ConfigMap":
-        name, namespace, _, _ = _meta(doc)
+        name, namespace, _ = _meta(doc)
         if name == "aws-auth" and namespace == "kube-system":
             data = doc.get("data")
             return aws_auth.normalize_config_map(
@@ -177,7 +177,7 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
     if sa:
         e.set("service_account_name", str(sa), span=key_span(spec, sa_key))
     else:
-        e.set("service_account_name", "default", default=K8S_DEFAULT)
+        kinds.set_default(e, "service_account_name")
     automount = spec.get("automountServiceAccountToken")
     e.set(
         "automount",
@@ -186,6 +186,7 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
     )
     e.field_lines["pod_spec"] = spec_span
     expirations = []
+    token_default = kinds.catalog_field("workload", "projected_token_expirations").item_default
     for volume in spec.get("volumes") or []:
         sources = get_path(volume, "projected", "sources")
         if not isinstance(sources, list):
@@ -193,7 +194,7 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
         for source in sources:
             token = get_path(source, "serviceAccountToken")
             if isinstance(token, dict):
-                seconds = token.get("expirationSeconds", DEFAULT_TOKEN_SECONDS)
+                seconds = token.get("expirationSeconds", token_default)
                 expirations.append(seconds)
                 span = key_span(token, "expirationSeconds") or (
                     getattr(token, "line", 0),

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Entity, LDict, Problem
+from checks.model import Entity, LDict, LList, Problem, Unknown
 from checks.parse.hcl import Attribute, Block, Lit, Opaque
 
 PLAN_TYPES_PREFIXES = ("aws_", "kubernetes_", "kubectl_")
+AFTER_APPLY = Unknown("the plan knows this value only after apply", "(known after apply)")
 
 
 def is_plan(doc: Any) -> bool:
@@ -33,6 +34,17 @@ def _walk_modules(module: Any):
             yield resource
     for child in module.get("child_modules") or []:
         yield from _walk_modules(child)
+
+
+def _known(value: Any) -> Any:
+    """A null item of a planned list (an identifier of a resource the same plan creates) is
+    known only after apply."""
+    if not isinstance(value, list) or None not in value:
+        return value
+    known = LList([AFTER_APPLY if item is None else item for item in value])
+    known.line, known.end_line = getattr(value, "line", 0), getattr(value, "end_line", 0)
+    known.item_lines = list(getattr(value, "item_lines", []))
+    return known
 
 
 def _block(name: str, labels: list[str], values: Any, unknown: Any, line: int, end: int) -> Block:
@@ -56,7 +68,7 @@ def _block(name: str, labels: list[str], values: Any, unknown: Any, line: int, e
                     key, Opaque(span[0], span[1], "(known after apply)"), *span
                 )
             elif value is not None:
-                block.attributes[key] = Attribute(key, Lit(span[0], span[1], value), *span)
+                block.attributes[key] = Attribute(key, Lit(span[0], span[1], _known(value)), *span)
     for key, flag in unknown.items():
         if (
             flag is True
@@ -120,7 +132,7 @@ def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[
         real = addresses[synthetic]
         e.key = f"plan:{file}:{real}{tail[len(synthetic) :]}"
         e.origin = "plan"
-        if e.fields.get("address") == synthetic or "address" in e.fields:
+        if e.fields.get("address") is not None:
             e.fields["address"] = real
         if e.fields.get("name") == synthetic:
             e.fields["name"] = real

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes
 from checks.normalize.access import principal_type
@@ -31,9 +32,9 @@ from checks.parse.hcl import (
     TupleExpr,
 )
 
-AWS_DEFAULT = "AWS default"
 MAX_DEPTH = 40
-MAX_FILE_BYTES = 2_000_000
+# `_set_attr` without a fallback: the catalog's default
+_CATALOG_DEFAULT = object()
 _INTERP = re.compile(r"\$\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\]|\[\"[^\"]*\"\])*)\s*\}")
 
 # Resource types a rule can look at, and the builder that turns each into entities.
@@ -418,6 +419,10 @@ class Module:
         """A Terraform address means something only inside its module: `dir:address`."""
         return f"{self.directory}:{address}"
 
+    def referred(self, value: Any) -> str | None:
+        """`dir:address` of the Terraform object a not yet known value refers to, else None."""
+        return self.qualified(value.ref) if isinstance(value, Unknown) and value.ref else None
+
     # ---- builders ---------------------------------------------------------------------
     def _entity(self, kind: str, file: str, block: Block, suffix: str = "") -> Entity:
         address = f"{block.labels[0]}.{block.labels[1]}"
@@ -436,52 +441,41 @@ class Module:
         block: Block | None,
         name: str,
         file: str,
-        default: Any = None,
-        default_origin: str | None = None,
+        fallback: Any = _CATALOG_DEFAULT,
     ) -> Any:
-        """Copy one attribute into a field, applying the AWS default when it is absent."""
+        """Copy one attribute into a field; when it is absent, the field's default from the
+        catalog (or `fallback`, a value of our own that is no AWS default)."""
         attr = block.attributes.get(name) if block is not None else None
         if attr is None:
-            entity.set(field, default, default=default_origin)
-            return default
+            if fallback is _CATALOG_DEFAULT:
+                return kinds.set_default(entity, field)
+            entity.set(field, fallback)
+            return fallback
         value = self.eval(attr.expr, file)
         entity.set(field, value, span=(attr.line, attr.end_line))
         return value
 
     def _cluster(self, file: str, block: Block):
         e = self._entity("cluster", file, block)
-        self._set_attr(e, "name", block, "name", file, default=block.labels[1])
+        e.set("module_major_version", None)
+        self._set_attr(e, "name", block, "name", file, fallback=block.labels[1])
         vpc = (block.children("vpc_config") or [None])[0]
-        self._set_attr(
-            e, "endpoint_public_access", vpc, "endpoint_public_access", file, True, AWS_DEFAULT
-        )
-        self._set_attr(
-            e, "endpoint_private_access", vpc, "endpoint_private_access", file, False, AWS_DEFAULT
-        )
-        cidrs = self._set_attr(
-            e, "public_access_cidrs", vpc, "public_access_cidrs", file, ["0.0.0.0/0"], AWS_DEFAULT
-        )
-        if isinstance(cidrs, list) and not cidrs:
-            # AWS treats an empty list as the default, open to the world
-            e.set("public_access_cidrs", ["0.0.0.0/0"], default=f"{AWS_DEFAULT} (empty list)")
-        self._set_attr(
-            e, "enabled_log_types", block, "enabled_cluster_log_types", file, [], AWS_DEFAULT
-        )
+        self._set_attr(e, "endpoint_public_access", vpc, "endpoint_public_access", file)
+        self._set_attr(e, "endpoint_private_access", vpc, "endpoint_private_access", file)
+        self._set_attr(e, "public_access_cidrs", vpc, "public_access_cidrs", file)
+        kinds.empty_to_default(e, "public_access_cidrs")
+        self._set_attr(e, "enabled_log_types", block, "enabled_cluster_log_types", file)
         access = (block.children("access_config") or [None])[0]
-        self._set_attr(
-            e, "authentication_mode", access, "authentication_mode", file, "CONFIG_MAP", AWS_DEFAULT
-        )
+        self._set_attr(e, "authentication_mode", access, "authentication_mode", file)
         self._set_attr(
             e,
             "bootstrap_cluster_creator_admin_permissions",
             access,
             "bootstrap_cluster_creator_admin_permissions",
             file,
-            True,
-            AWS_DEFAULT,
         )
         compute = (block.children("compute_config") or [None])[0]
-        self._set_attr(e, "auto_mode", compute, "enabled", file, False, AWS_DEFAULT)
+        self._set_attr(e, "auto_mode", compute, "enabled", file)
         return [e], []
 
     def _instance_metadata(self, file: str, block: Block):
@@ -490,9 +484,10 @@ class Module:
         options = (block.children("metadata_options") or [None])[0]
         if options is not None:
             e.field_lines["metadata_options"] = (options.line, options.end_line)
-        self._set_attr(e, "http_tokens", options, "http_tokens", file, "optional", "EC2 default")
-        self._set_attr(e, "http_endpoint", options, "http_endpoint", file, "enabled", "EC2 default")
-        self._set_attr(e, "hop_limit", options, "http_put_response_hop_limit", file)
+        self._set_attr(e, "http_tokens", options, "http_tokens", file)
+        self._set_attr(e, "http_endpoint", options, "http_endpoint", file)
+        hop_limit = self._set_attr(e, "hop_limit", options, "http_put_response_hop_limit", file)
+        e.fields["hop_limit"] = number(hop_limit)
         return [e], []
 
     def _iam_role(self, file: str, block: Block):
@@ -531,21 +526,21 @@ class Module:
         self._set_attr(e, "namespace", block, "namespace", file)
         self._set_attr(e, "service_account", block, "service_account", file)
         role = self._set_attr(e, "role_arn", block, "role_arn", file)
-        if isinstance(role, Unknown) and role.ref:
-            e.set("role_ref", self.qualified(role.ref))
+        e.set("role_ref", self.referred(role))
         return [e], []
 
     def _access_entry(self, file: str, block: Block):
         e = self._entity("identity_mapping", file, block)
         e.set("source", "access_entry")
+        e.set("map", None)
         self._set_attr(e, "cluster_name", block, "cluster_name", file)
         arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
         e.set("principal_type", principal_type(arn))
-        if isinstance(arn, Unknown) and arn.ref:
-            e.set("principal_ref", self.qualified(arn.ref))
-        self._set_attr(e, "entry_type", block, "type", file, "STANDARD", AWS_DEFAULT)
+        e.set("principal_ref", self.referred(arn))
+        self._set_attr(e, "entry_type", block, "type", file)
         self._set_attr(e, "username", block, "user_name", file)
-        self._set_attr(e, "groups", block, "kubernetes_groups", file, [], AWS_DEFAULT)
+        self._set_attr(e, "groups", block, "kubernetes_groups", file)
+        e.set("role_name", None)
         e.set("role_path", None)
         e.set("problems", [])
         return [e], []
@@ -554,8 +549,7 @@ class Module:
         e = self._entity("access_policy_association", file, block)
         self._set_attr(e, "cluster_name", block, "cluster_name", file)
         arn = self._set_attr(e, "principal_arn", block, "principal_arn", file)
-        if isinstance(arn, Unknown) and arn.ref:
-            e.set("principal_ref", self.qualified(arn.ref))
+        e.set("principal_ref", self.referred(arn))
         policy = self._set_attr(e, "policy_arn", block, "policy_arn", file)
         e.set(
             "policy_name",
@@ -564,7 +558,7 @@ class Module:
         )
         scope = (block.children("access_scope") or [None])[0]
         self._set_attr(e, "scope_type", scope, "type", file)
-        self._set_attr(e, "scope_namespaces", scope, "namespaces", file, [])
+        self._set_attr(e, "scope_namespaces", scope, "namespaces", file)
         return [e], []
 
     def _identity_provider(self, file: str, block: Block):
@@ -577,7 +571,7 @@ class Module:
         self._set_attr(e, "issuer_url", oidc, "issuer_url", file)
         self._set_attr(e, "groups_claim", oidc, "groups_claim", file)
         self._set_attr(e, "groups_prefix", oidc, "groups_prefix", file)
-        self._set_attr(e, "username_claim", oidc, "username_claim", file, "sub", AWS_DEFAULT)
+        self._set_attr(e, "username_claim", oidc, "username_claim", file)
         self._set_attr(e, "username_prefix", oidc, "username_prefix", file)
         return [e], []
 
@@ -633,6 +627,17 @@ class Module:
             origin="terraform",
             structured_ok=True,
         )
+
+
+def number(value: Any) -> Any:
+    """Terraform converts a string of digits given for a number argument (`"2"`) to the
+    number; anything else stays as it was written."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts: left as written
+            return value
+    return value
 
 
 def _policy_source(attr: Attribute) -> str:

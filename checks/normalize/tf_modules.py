@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from checks import kinds
 from checks.model import Entity, LDict, Location, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
 
@@ -105,13 +106,12 @@ def eks_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[P
         ("endpoint_private_access",) if v21 else ("cluster_endpoint_private_access",),
         True,
     )
-    cidrs = put(
+    put(
         "public_access_cidrs",
         ("endpoint_public_access_cidrs",) if v21 else ("cluster_endpoint_public_access_cidrs",),
         ["0.0.0.0/0"],
     )
-    if isinstance(cidrs, list) and not cidrs:
-        cluster.set("public_access_cidrs", ["0.0.0.0/0"], default="AWS default (empty list)")
+    kinds.empty_to_default(cluster, "public_access_cidrs")
     put(
         "enabled_log_types",
         ("enabled_log_types",) if v21 else ("cluster_enabled_log_types",),
@@ -128,7 +128,7 @@ def eks_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[P
         cluster.set(
             "authentication_mode", "CONFIG_MAP", default=f"{origin} (no access entries before v20)"
         )
-        cluster.set("bootstrap_cluster_creator_admin_permissions", True, default="AWS default")
+        kinds.set_default(cluster, "bootstrap_cluster_creator_admin_permissions")
     compute, span = _input(
         module, block, file, "compute_config" if v21 else "cluster_compute_config"
     )
@@ -146,7 +146,7 @@ def eks_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[P
     entities.append(cluster)
 
     entities += _node_groups(module, file, block, address, major, origin)
-    entities += _access_entries(module, file, block, address)
+    entities += _access_entries(module, file, block, address, cluster.fields["name"])
     if major < 20:
         made, _ = _aws_auth_inputs(module, file, block, address)
         entities += made
@@ -176,6 +176,7 @@ def _node_groups(
                 origin="terraform",
                 location=Location(file, *span),
             )
+            e.set("address", None)
             e.set("name", f'{address} {kind}["{key}"]')
             e.set("resource_type", f"module:{kind}")
             options = group.get("metadata_options")
@@ -205,7 +206,7 @@ def _node_groups(
                 e.field_lines["metadata_options"] = opt_span
             e.set(
                 "http_tokens",
-                base.get("http_tokens", "optional"),
+                base.get("http_tokens", kinds.default_value("instance_metadata", "http_tokens")),
                 span=opt_span,
                 default=note
                 or (
@@ -214,15 +215,18 @@ def _node_groups(
                     else f"EC2 default ({where} sets metadata_options without it)"
                 ),
             )
-            e.set(
-                "http_endpoint", base.get("http_endpoint", "enabled"), span=opt_span, default=note
+            endpoint = base.get(
+                "http_endpoint", kinds.default_value("instance_metadata", "http_endpoint")
             )
+            e.set("http_endpoint", endpoint, span=opt_span, default=note)
             e.set("hop_limit", base.get("http_put_response_hop_limit"), span=opt_span, default=note)
             out.append(e)
     return out
 
 
-def _access_entries(module: Any, file: str, block: Any, address: str) -> list[Entity]:
+def _access_entries(
+    module: Any, file: str, block: Any, address: str, cluster_name: Any
+) -> list[Entity]:
     container, _ = _input(module, block, file, "access_entries")
     return access.entries(
         container,
@@ -231,6 +235,7 @@ def _access_entries(module: Any, file: str, block: Any, address: str) -> list[En
         "terraform",
         file,
         (block.line, block.end_line),
+        cluster_name,
     )
 
 

@@ -1,0 +1,718 @@
+"""The catalog of entity kinds: for each kind of the model, its fields (name, type, meaning,
+default and where the default comes from), the location names that are not fields, and the
+links the link stage sets on it.
+
+Every producer of a kind sets exactly the kind's fields, `None` where a field does not apply
+to what it read (a test checks this over every fixture); AWS and Kubernetes defaults are
+written here once and producers read them with `set_default`. The JSON Schemas of the model
+and of rules (`python -m checks.schemagen`) and the page of fields a rule can test
+(`python -m checks.docgen model`) are generated from this table; rule loading checks a
+rule's `field`, `location`, `related` and `{placeholder}` names against it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.model import Entity
+
+AWS_DEFAULT = "AWS default"
+EC2_DEFAULT = "EC2 default"
+K8S_DEFAULT = "Kubernetes default"
+
+
+@dataclass(frozen=True)
+class Type:
+    """A field's type: `string`, `integer`, `boolean`, `list` (of `item`) or `object` (with
+    the declared `fields` of, e.g., a binding's subjects). Any value may also be unknown."""
+
+    name: str
+    item: Type | None = None
+    fields: tuple[Field, ...] = ()
+
+    def describe(self) -> str:
+        """`list of string`, `list of object {kind, name, namespace}`."""
+        if self.name == "list" and self.item is not None:
+            return f"list of {self.item.describe()}"
+        if self.name == "object":
+            return "object {" + ", ".join(f.name for f in self.fields) + "}"
+        return self.name
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a kind, or of the objects in a list field. `default` is what the input's
+    silence means when `default_origin` (AWS, EC2, Kubernetes) defines one; `set_by` is the
+    stage that sets it (`link` for fields that depend on other entities)."""
+
+    name: str
+    type: Type
+    meaning: str
+    default: Any = None
+    default_origin: str | None = None
+    # an empty list means the default, as AWS reads `public_access_cidrs = []`
+    empty_means_default: bool = False
+    # a default of each item of a list field (a projected token's expirationSeconds)
+    item_default: Any = None
+    set_by: str = "normalize"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A relation the link stage records in `Entity.links`: its name, the kind it points at."""
+
+    name: str
+    target: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    meaning: str
+    fields: tuple[Field, ...]
+    links: tuple[Link, ...] = ()
+    # location names that are not fields: lines of a block a rule can point at
+    lines: dict[str, str] = field(default_factory=dict)
+
+    def field_named(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def link(self, name: str) -> Link | None:
+        return next((link for link in self.links if link.name == name), None)
+
+
+STRING = Type("string")
+INTEGER = Type("integer")
+BOOLEAN = Type("boolean")
+STRINGS = Type("list", STRING)
+
+
+def list_of(item: Type) -> Type:
+    return Type("list", item)
+
+
+def object_of(*fields: Field) -> Type:
+    return Type("object", fields=fields)
+
+
+# Fields several kinds share, with one meaning.
+def _address(what: str) -> Field:
+    return Field(
+        "address",
+        STRING,
+        f"the Terraform address of the {what} (`aws_eks_cluster.main`, `module.eks`); "
+        "null when it was not written as a Terraform resource or module call",
+    )
+
+
+def _resource_type(what: str) -> Field:
+    return Field(
+        "resource_type",
+        STRING,
+        f"what the {what} was written as: a Terraform resource type, `module:...` for a "
+        "module input, `eksctl:...` for an eksctl section; null when no such type applies",
+    )
+
+
+# A Kubernetes object's namespace, the same for every kind of object.
+NAMESPACE = Field(
+    "namespace",
+    STRING,
+    "`metadata.namespace`; null for cluster-scoped objects",
+    default="default",
+    default_origin=K8S_DEFAULT,
+)
+_OBJECT_FIELDS = (
+    Field("object_kind", STRING, "the Kubernetes `kind` (`Deployment`, `ClusterRoleBinding`)"),
+    Field("name", STRING, "`metadata.name` (`(unnamed)` when absent)"),
+    NAMESPACE,
+    Field("qualified_name", STRING, "`namespace/name`, or `name` for cluster-scoped objects"),
+)
+
+_CLUSTER_NAME = Field(
+    "cluster_name",
+    STRING,
+    "the EKS cluster it belongs to, as written (null when the input does not say)",
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "cluster",
+            "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
+            "ClusterConfig.",
+            (
+                _address("cluster"),
+                _resource_type("cluster"),
+                Field(
+                    "module_major_version",
+                    INTEGER,
+                    "the terraform-aws-modules/eks major version whose defaults applied; "
+                    "null when the cluster is not a module call",
+                ),
+                Field("name", STRING, "the cluster's name"),
+                Field(
+                    "endpoint_public_access",
+                    BOOLEAN,
+                    "the API server endpoint is reachable from the internet",
+                    default=True,
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "endpoint_private_access",
+                    BOOLEAN,
+                    "the API server endpoint is reachable from inside the VPC",
+                    default=False,
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "public_access_cidrs",
+                    STRINGS,
+                    "the address ranges the public endpoint admits; an empty list means the "
+                    "default",
+                    default=["0.0.0.0/0"],
+                    default_origin=AWS_DEFAULT,
+                    empty_means_default=True,
+                ),
+                Field(
+                    "enabled_log_types",
+                    STRINGS,
+                    "control plane log types sent to CloudWatch (`api`, `audit`...)",
+                    default=[],
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "authentication_mode",
+                    STRING,
+                    "`CONFIG_MAP`, `API_AND_CONFIG_MAP` or `API`: where the cluster reads who "
+                    "may sign in (aws-auth, access entries)",
+                    default="CONFIG_MAP",
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "bootstrap_cluster_creator_admin_permissions",
+                    BOOLEAN,
+                    "the identity that creates the cluster gets a cluster-admin access entry",
+                    default=True,
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "auto_mode",
+                    BOOLEAN,
+                    "EKS Auto Mode is on (`compute_config.enabled`)",
+                    default=False,
+                    default_origin=AWS_DEFAULT,
+                ),
+            ),
+        ),
+        Kind(
+            "instance_metadata",
+            "The instance metadata options of nodes: `aws_launch_template`, "
+            "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups.",
+            (
+                _address("launch template or instance"),
+                _resource_type("node settings"),
+                Field("name", STRING, "what to call it in a message: its address or node group"),
+                Field(
+                    "http_tokens",
+                    STRING,
+                    "`required` (IMDSv2 only) or `optional` (IMDSv1 allowed)",
+                    default="optional",
+                    default_origin=EC2_DEFAULT,
+                ),
+                Field(
+                    "http_endpoint",
+                    STRING,
+                    "`enabled` or `disabled`: whether the metadata service answers at all",
+                    default="enabled",
+                    default_origin=EC2_DEFAULT,
+                ),
+                Field(
+                    "hop_limit",
+                    INTEGER,
+                    "`http_put_response_hop_limit`: above 1, pods reach the node's metadata; "
+                    "null when not set",
+                ),
+            ),
+            lines={"metadata_options": "the `metadata_options` block"},
+        ),
+        Kind(
+            "workload",
+            "A pod template wherever its kind keeps it: Pod, Deployment, ReplicaSet, "
+            "StatefulSet, DaemonSet, Job, CronJob, ReplicationController, PodTemplate.",
+            (
+                *_OBJECT_FIELDS,
+                Field(
+                    "service_account_name",
+                    STRING,
+                    "the pod's `serviceAccountName` (or the older `serviceAccount`)",
+                    default="default",
+                    default_origin=K8S_DEFAULT,
+                ),
+                Field(
+                    "automount",
+                    BOOLEAN,
+                    "the pod spec's `automountServiceAccountToken`; null when not set",
+                ),
+                Field(
+                    "projected_token_expirations",
+                    list_of(INTEGER),
+                    "`expirationSeconds` of each projected `serviceAccountToken` source",
+                    item_default=3600,
+                    default_origin=K8S_DEFAULT,
+                ),
+                Field(
+                    "effective_automount",
+                    BOOLEAN,
+                    "the pod gets a service-account token: its own setting, else its "
+                    "ServiceAccount's, else Kubernetes' default (true)",
+                    set_by="link",
+                ),
+                Field(
+                    "automount_source",
+                    STRING,
+                    "where `effective_automount` came from, in words",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link(
+                    "service_account",
+                    "service_account",
+                    "the pod's ServiceAccount (same namespace; of copies, the nearest file)",
+                ),
+            ),
+            lines={"pod_spec": "the pod template's `spec:`"},
+        ),
+        Kind(
+            "service_account",
+            "A Kubernetes ServiceAccount (manifests, Terraform, eksctl `iam.serviceAccounts`).",
+            (
+                *_OBJECT_FIELDS,
+                Field(
+                    "automount",
+                    BOOLEAN,
+                    "`automountServiceAccountToken`; null when not set",
+                ),
+                Field(
+                    "role_arn",
+                    STRING,
+                    "the `eks.amazonaws.com/role-arn` annotation (IRSA); null when absent",
+                ),
+                Field(
+                    "gives_role_to_default_service_account",
+                    BOOLEAN,
+                    "it is a namespace's `default` ServiceAccount and carries an IAM role",
+                    set_by="link",
+                ),
+                Field(
+                    "irsa_role_name",
+                    STRING,
+                    "the name of the role `role_arn` names; null when that role is not in the scan",
+                    set_by="link",
+                ),
+                Field(
+                    "irsa_subject",
+                    STRING,
+                    "`system:serviceaccount:<namespace>:<name>`; null when the role is not in "
+                    "the scan",
+                    set_by="link",
+                ),
+                Field(
+                    "irsa_trust_admits",
+                    BOOLEAN,
+                    "a web-identity statement of the role's trust admits `irsa_subject`; null "
+                    "when the role is not in the scan",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link("irsa_role_trust", "trust_statement", "the trust statements of its role"),
+                Link(
+                    "irsa_trust_admitting",
+                    "trust_statement",
+                    "the statements that admit its subject",
+                ),
+            ),
+        ),
+        Kind(
+            "secret",
+            "A Kubernetes Secret.",
+            (
+                *_OBJECT_FIELDS,
+                Field(
+                    "type",
+                    STRING,
+                    "the Secret's `type` (`kubernetes.io/service-account-token`...)",
+                    default="Opaque",
+                    default_origin=K8S_DEFAULT,
+                ),
+            ),
+        ),
+        Kind(
+            "rbac_role",
+            "A Role or ClusterRole.",
+            (
+                *_OBJECT_FIELDS,
+                Field(
+                    "rules",
+                    list_of(
+                        object_of(
+                            Field("api_groups", STRINGS, "`apiGroups`"),
+                            Field("resources", STRINGS, "`resources`"),
+                            Field("verbs", STRINGS, "`verbs`"),
+                            Field("non_resource_urls", STRINGS, "`nonResourceURLs`"),
+                        )
+                    ),
+                    "the role's rules (entries that are not mappings are left out)",
+                ),
+                Field("aggregated", BOOLEAN, "it has an `aggregationRule`"),
+            ),
+        ),
+        Kind(
+            "rbac_binding",
+            "A RoleBinding or ClusterRoleBinding.",
+            (
+                *_OBJECT_FIELDS,
+                Field("role_ref_kind", STRING, "`roleRef.kind`: Role or ClusterRole"),
+                Field("role_ref_name", STRING, "`roleRef.name`"),
+                Field(
+                    "subjects",
+                    list_of(
+                        object_of(
+                            Field("kind", STRING, "User, Group or ServiceAccount"),
+                            Field("name", STRING, "the subject's name"),
+                            Field("namespace", STRING, "a ServiceAccount's namespace, else null"),
+                        )
+                    ),
+                    "who the binding grants the role to",
+                ),
+                Field(
+                    "subject_names",
+                    STRINGS,
+                    "the subjects in words: `User alice`, `ServiceAccount shop/cart`",
+                ),
+            ),
+        ),
+        Kind(
+            "identity_mapping",
+            "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry "
+            "or an EKS access entry.",
+            (
+                _address("access entry"),
+                _resource_type("access entry"),
+                Field("source", STRING, "`aws-auth` or `access_entry`"),
+                Field(
+                    "map",
+                    STRING,
+                    "the aws-auth list it is in (`mapRoles`, `mapUsers`); null for access entries",
+                ),
+                _CLUSTER_NAME,
+                Field("principal_arn", STRING, "the IAM role or user ARN mapped"),
+                Field("principal_type", STRING, "`role` or `user`"),
+                Field(
+                    "principal_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role or user a not yet known "
+                    "`principal_arn` refers to; else null",
+                ),
+                Field(
+                    "entry_type",
+                    STRING,
+                    "the access entry's `type` (`STANDARD`, `EC2_LINUX`...); null for aws-auth",
+                    default="STANDARD",
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field("username", STRING, "the Kubernetes user name it maps to; null when not set"),
+                Field(
+                    "groups",
+                    STRINGS,
+                    "the Kubernetes groups it maps to",
+                    default=[],
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "role_name",
+                    STRING,
+                    "aws-auth: the role's name, which the authenticator matches (paths "
+                    "aside); null for users, access entries and ARNs it cannot read",
+                ),
+                Field(
+                    "role_path",
+                    STRING,
+                    "aws-auth: the path inside a role ARN (`platform/`), empty when none; null "
+                    "for users and access entries",
+                ),
+                Field(
+                    "problems",
+                    STRINGS,
+                    "what makes an aws-auth entry not work as written; empty for access entries",
+                ),
+                Field(
+                    "cluster_admin_groups",
+                    STRINGS,
+                    "its groups that a scanned ClusterRoleBinding binds to cluster-admin "
+                    "(`system:masters` aside); null when its groups are not known",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link(
+                    "cluster_admin_bindings",
+                    "rbac_binding",
+                    "the ClusterRoleBindings that make its groups cluster-admin",
+                ),
+                Link(
+                    "access_policy_associations",
+                    "access_policy_association",
+                    "the access policies associated with an access entry",
+                ),
+            ),
+        ),
+        Kind(
+            "access_policy_association",
+            "An EKS access policy associated with an access entry's principal.",
+            (
+                _address("association"),
+                _resource_type("association"),
+                _CLUSTER_NAME,
+                Field("principal_arn", STRING, "the principal of the access entry"),
+                Field(
+                    "principal_ref",
+                    STRING,
+                    "`<module dir>:<address>` a not yet known `principal_arn` refers to; else null",
+                ),
+                Field("policy_arn", STRING, "the access policy's ARN"),
+                Field("policy_name", STRING, "its last part (`AmazonEKSClusterAdminPolicy`)"),
+                Field("scope_type", STRING, "`cluster` or `namespace`; null when not set"),
+                Field(
+                    "scope_namespaces",
+                    STRINGS,
+                    "the namespaces of a `namespace` scope",
+                    default=[],
+                ),
+            ),
+            links=(
+                Link(
+                    "access_entry",
+                    "identity_mapping",
+                    "the access entry of its principal (set where both are written together)",
+                ),
+            ),
+        ),
+        Kind(
+            "pod_identity_association",
+            "An EKS Pod Identity association: a role for a namespace's ServiceAccount.",
+            (
+                _address("association"),
+                _resource_type("association"),
+                _CLUSTER_NAME,
+                Field("namespace", STRING, "the namespace of the ServiceAccount"),
+                Field("service_account", STRING, "the ServiceAccount's name"),
+                Field("role_arn", STRING, "the role the pods get"),
+                Field(
+                    "role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role a not yet known `role_arn` "
+                    "refers to; else null",
+                ),
+                Field(
+                    "gives_role_to_default_service_account",
+                    BOOLEAN,
+                    "the association targets a namespace's `default` ServiceAccount",
+                    set_by="link",
+                ),
+                Field(
+                    "role_name",
+                    STRING,
+                    "the role's name; null when the role is not in the scan",
+                    set_by="link",
+                ),
+                Field(
+                    "role_trusts_pod_identity",
+                    BOOLEAN,
+                    "the role's trust lets `pods.eks.amazonaws.com` both `sts:AssumeRole` and "
+                    "`sts:TagSession`; null when the role is not in the scan",
+                    set_by="link",
+                ),
+            ),
+            links=(Link("role_trust", "trust_statement", "the trust statements of its role"),),
+        ),
+        Kind(
+            "trust_statement",
+            "One Allow statement of a role's trust policy that lets someone assume it, in any "
+            "spelling (IAM JSON, Terraform, data sources, module inputs).",
+            (
+                Field("role_name", STRING, "the role's name"),
+                Field("role_arn", STRING, "the role's ARN when the input says it"),
+                Field(
+                    "role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role; null outside Terraform",
+                ),
+                Field(
+                    "policy_source",
+                    STRING,
+                    "how the policy was written: `jsonencode()`, `heredoc`, a data source, "
+                    "`get-role`...",
+                ),
+                Field("sid", STRING, "the statement's `Sid` (empty when none)"),
+                Field("statement_index", INTEGER, "its position in the policy, from 0"),
+                Field("actions", STRINGS, "`Action` (or `NotAction`) as written"),
+                Field(
+                    "granted_actions",
+                    STRINGS,
+                    "the `sts:AssumeRole*` and `sts:TagSession` actions it allows",
+                ),
+                Field(
+                    "principal_any",
+                    BOOLEAN,
+                    "it trusts any principal (`*`, `{AWS: *}`, or `NotPrincipal`)",
+                ),
+                Field("principal_text", STRING, "the principal in words, for messages"),
+                Field("principals_aws", STRINGS, "`Principal.AWS` values"),
+                Field("principals_service", STRINGS, "`Principal.Service` values, lower case"),
+                Field("principals_federated", STRINGS, "`Principal.Federated` values"),
+                Field(
+                    "federated_kinds",
+                    STRINGS,
+                    "what each federated principal is: `eks_oidc`, `github`, `cognito`, "
+                    "`saml` or `oidc`",
+                ),
+                Field(
+                    "conditions",
+                    list_of(
+                        object_of(
+                            Field("operator", STRING, "the operator as written (`StringLike`)"),
+                            Field("key", STRING, "the condition key, lower case"),
+                            Field("values", STRINGS, "the values it compares with"),
+                        )
+                    ),
+                    "one entry per operator and key of `Condition`",
+                ),
+                Field("has_condition", BOOLEAN, "the statement has any condition"),
+                Field("condition_keys", STRINGS, "the condition keys, lower case, sorted"),
+                Field(
+                    "condition_key_suffixes",
+                    STRINGS,
+                    "the part after the last `:` of each key (`sub`, `aud`), sorted",
+                ),
+                Field("sub_values", STRINGS, "the values of positive `:sub` conditions"),
+                Field(
+                    "sub_scope",
+                    STRING,
+                    "`none` (no `:sub` condition), `scoped` (a literal subject) or `wildcard`",
+                ),
+                Field("aud_values", STRINGS, "the values of positive `:aud` conditions"),
+                Field(
+                    "github_repo_pinned",
+                    BOOLEAN,
+                    "a `:sub` condition pins both a GitHub owner and repository",
+                ),
+            ),
+        ),
+        Kind(
+            "aws_auth_document",
+            "The aws-auth ConfigMap as a whole (Kubernetes, Terraform, eksctl "
+            "`iamIdentityMappings`, module inputs).",
+            (
+                Field("name", STRING, "`aws-auth`"),
+                Field("accounts", STRINGS, "`mapAccounts`: accounts all of whose principals map"),
+                Field(
+                    "problems",
+                    STRINGS,
+                    "what makes a `map*` value unreadable (not a YAML string holding a list)",
+                ),
+                Field(
+                    "ignored_by_cluster",
+                    BOOLEAN,
+                    "the scan's only cluster does not read aws-auth (authentication mode `API`, "
+                    "or Auto Mode); null unless the scan holds exactly one cluster",
+                    set_by="link",
+                ),
+                Field(
+                    "cluster_name",
+                    STRING,
+                    "the name of the scan's only cluster; null unless there is exactly one",
+                    set_by="link",
+                ),
+                Field(
+                    "ignored_because",
+                    STRING,
+                    "why the cluster ignores aws-auth, in words; null when it does not",
+                    set_by="link",
+                ),
+            ),
+            links=(Link("cluster", "cluster", "the scan's only cluster"),),
+        ),
+        Kind(
+            "identity_provider",
+            "An OIDC identity provider of a cluster (`aws_eks_identity_provider_config`, "
+            "eksctl `identityProviders`).",
+            (
+                _address("identity provider"),
+                _resource_type("identity provider"),
+                _CLUSTER_NAME,
+                Field("name", STRING, "`identity_provider_config_name`"),
+                Field("issuer_url", STRING, "the issuer URL"),
+                Field("groups_claim", STRING, "the token claim read as groups; null when none"),
+                Field(
+                    "groups_prefix",
+                    STRING,
+                    "the prefix put before group names; null when none",
+                ),
+                Field(
+                    "username_claim",
+                    STRING,
+                    "the token claim read as the user name",
+                    default="sub",
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "username_prefix",
+                    STRING,
+                    "the prefix put before user names; null when none",
+                ),
+            ),
+            lines={"oidc": "the `oidc` block"},
+        ),
+    )
+}
+
+
+def catalog_field(kind: str, name: str) -> Field:
+    """The declared field `name` of `kind` (a KeyError names a field the catalog lacks)."""
+    found = KINDS[kind].field_named(name)
+    if found is None:
+        raise KeyError(f"{kind} has no field {name!r}")
+    return found
+
+
+def default_value(kind: str, name: str) -> Any:
+    """A fresh copy of a field's default value (lists are never shared between entities)."""
+    return copy.copy(catalog_field(kind, name).default)
+
+
+def set_default(entity: Entity, name: str, span: tuple[int, int] | None = None) -> Any:
+    """Give `entity` the field's default, noting its origin; returns the value."""
+    declared = catalog_field(entity.kind, name)
+    value = copy.copy(declared.default)
+    entity.set(name, value, span=span, default=declared.default_origin)
+    return value
+
+
+def empty_to_default(entity: Entity, name: str) -> None:
+    """A field whose empty list means its default (AWS reads `public_access_cidrs = []` as
+    open to the world) gets that default, noted as such."""
+    declared = catalog_field(entity.kind, name)
+    value = entity.fields.get(name)
+    if declared.empty_means_default and isinstance(value, list) and not value:
+        origin = f"{declared.default_origin} (empty list)"
+        entity.set(name, copy.copy(declared.default), default=origin)

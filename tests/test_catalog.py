@@ -1,0 +1,121 @@
+"""The catalog of entity kinds (checks/kinds.py) is what the producers make: every entity of
+every fixture, example and peer-corpus file has exactly its kind's fields, with values of
+the declared types, and links to entities of the declared kinds."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.discover import discover
+from checks.kinds import KINDS, Type
+from checks.model import Entity, Unknown
+from checks.scan import Options, build
+from conftest import FIXTURES, ROOT
+
+PEER = ROOT.parent / "shared" / "corpus" / "peer"
+CORPORA = [ROOT / "examples", FIXTURES] + ([PEER] if PEER.is_dir() else [])
+
+
+def _entities(path) -> list[Entity]:
+    files, _ = discover([str(path)], [])
+    entities, _, _ = build(files, Options(prefilter=False, roots=[str(path)]))
+    return entities
+
+
+def _type_error(value, declared: Type, where: str) -> str | None:
+    """Why `value` is not of the declared type (None and unknown values always are)."""
+    if value is None or isinstance(value, Unknown):
+        return None
+    checks = {
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "list": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+    }
+    if not checks[declared.name](value):
+        return f"{where} = {value!r} is not a {declared.describe()}"
+    if declared.name == "list":
+        for index, item in enumerate(value):
+            if item is None:
+                return f"{where}[{index}] is null inside a {declared.describe()}"
+            found = _type_error(item, declared.item, f"{where}[{index}]")
+            if found:
+                return found
+    if declared.name == "object":
+        names = [f.name for f in declared.fields]
+        if sorted(value) != sorted(names):
+            return f"{where} has keys {sorted(value)}, not {sorted(names)}"
+        for f in declared.fields:
+            found = _type_error(value[f.name], f.type, f"{where}.{f.name}")
+            if found:
+                return found
+    return None
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
+def test_every_entity_has_exactly_its_kinds_fields_of_their_types(corpus):
+    entities = _entities(corpus)
+    kinds_by_key: dict[str, set[str]] = {}
+    for e in entities:
+        kinds_by_key.setdefault(e.key, set()).add(e.kind)
+    wrong = []
+    for e in entities:
+        kind = KINDS[e.kind]
+        declared = set(kind.field_names())
+        if set(e.fields) != declared:
+            wrong.append(
+                f"{e.key}: missing {sorted(declared - set(e.fields))}, "
+                f"not declared {sorted(set(e.fields) - declared)}"
+            )
+            continue
+        for f in kind.fields:
+            found = _type_error(e.fields[f.name], f.type, f"{e.key}: {f.name}")
+            if found:
+                wrong.append(found)
+        for name, origin in e.defaulted.items():
+            assert origin, (e.key, name)
+        for name, keys in e.links.items():
+            link = kind.link(name)
+            if link is None:
+                wrong.append(f"{e.key}: link {name} is not declared")
+                continue
+            if not all(link.target in kinds_by_key.get(k, ()) for k in keys):
+                wrong.append(f"{e.key}: link {name} reaches {keys}, not a {link.target}")
+    assert wrong == []
+
+
+def test_the_corpora_hold_every_kind_from_every_source():
+    """So that the test above sees each producer: every kind, and eksctl's and the
+    terraform-aws-modules' producers (tests/fixtures/model) as well."""
+    seen = {
+        (e.kind, e.origin, e.fields.get("resource_type")) for c in CORPORA for e in _entities(c)
+    }
+    assert {kind for kind, _, _ in seen} == set(KINDS)
+    eksctl = {kind for kind, origin, _ in seen if origin == "eksctl"}
+    assert eksctl == set(KINDS) - {
+        "workload",
+        "secret",
+        "rbac_role",
+        "rbac_binding",
+        "trust_statement",
+    }
+    module_made = {kind for kind, origin, rtype in seen if str(rtype).startswith("module:")}
+    assert module_made == {"cluster", "instance_metadata"}
+
+
+def test_defaults_are_the_catalogs():
+    """The one place `public_access_cidrs = []` means open to the world: every producer of a
+    cluster reads it from the catalog."""
+    cidrs = KINDS["cluster"].field_named("public_access_cidrs")
+    assert (cidrs.default, cidrs.default_origin, cidrs.empty_means_default) == (
+        ["0.0.0.0/0"],
+        "AWS default",
+        True,
+    )
+    clusters = {e.key: e for e in _entities(FIXTURES / "model") if e.kind == "cluster"}
+    eksctl = clusters["eksctl:tests/fixtures/model/eksctl-cluster.yaml:shop"]
+    module = clusters["terraform:tests/fixtures/model/modules.tf:module.eks_v19"]
+    for cluster in (eksctl, module):
+        assert cluster.fields["public_access_cidrs"] == ["0.0.0.0/0"]
+        assert cluster.defaulted["public_access_cidrs"] == "AWS default (empty list)"
