@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from checks import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 class UsageError(Exception):
@@ -22,6 +21,9 @@ class UsageError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from checks.model import SEVERITIES
+    from checks.report import FORMATS
+
     parser = argparse.ArgumentParser(
         prog="eks-checks",
         description="Policy-as-code checks for Amazon EKS identity and access.",
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--format",
         "-f",
-        choices=["text", "json", "sarif", "github", "junit", "conftest"],
+        choices=list(FORMATS),
         default=None,
         help="default: text (github when GITHUB_ACTIONS=true)",
     )
@@ -42,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     _rule_options(scan)
     scan.add_argument(
         "--fail-on",
-        choices=SEVERITIES,
+        choices=list(SEVERITIES),
         default=None,
         help="lowest severity that makes the exit code 1 (default: low)",
     )
@@ -270,7 +272,8 @@ def _check_paths(paths: list[str]) -> list[str]:
 
 
 def cmd_scan(args) -> int:
-    from checks.report import SEVERITY_ORDER, active, renderer
+    from checks.model import SEVERITIES
+    from checks.report import active, renderer
     from checks.scan import scan
 
     config = _config(args)
@@ -328,8 +331,8 @@ def cmd_scan(args) -> int:
         print(summary(result), file=sys.stderr)
     if any(p.level == "error" for p in result.problems):
         return EXIT_ERROR
-    fail_on = SEVERITY_ORDER[args.fail_on or config.fail_on]
-    if any(SEVERITY_ORDER[f.severity] >= fail_on for f in active(result)):
+    fail_on = SEVERITIES[args.fail_on or config.fail_on].rank
+    if any(SEVERITIES[f.severity].rank >= fail_on for f in active(result)):
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -387,42 +390,10 @@ def cmd_explain(args) -> int:
     ]
     if not matches:
         raise UsageError(f"no rule {args.rule_id!r} (see `eks-checks rules`)")
-    print(explain_text(matches[0]), end="")
+    from checks import ruledoc
+
+    print(ruledoc.render(matches[0], ruledoc.EXPLAIN), end="")
     return EXIT_OK
-
-
-def explain_text(rule) -> str:
-    out = [f"{rule.id} {rule.slug} ({rule.severity})", rule.title, ""]
-    if rule.description:
-        out += [rule.description.strip(), ""]
-    if rule.params:
-        out.append("Parameters (override in .eks-checks.yaml under rules.<ID>.params):")
-        out += [f"  {k}: {v}" for k, v in rule.params.items()]
-        out.append("")
-    out += ["Fix:", rule.remediation.strip(), ""]
-    for label in ("fail", "pass"):
-        if rule.examples.get(label):
-            title = "Fails:" if label == "fail" else "Passes:"
-            out.append(title)
-            out += ["  " + line for line in rule.examples[label].rstrip().splitlines()]
-            out.append("")
-    if rule.implements:
-        from checks.recommendations import SOURCES, by_id
-
-        known = by_id()
-        out.append("Implements these recommendations of the EKS guides:")
-        for rec_id in rule.implements:
-            rec = known.get(rec_id)
-            if rec is None:
-                out.append(f"  - {rec_id}")
-            else:
-                out.append(f"  - {rec['text']} ({SOURCES[rec['source']][0]}; {rec_id})")
-        out.append("")
-    if rule.references:
-        out.append("References:")
-        out += [f"  {r}" for r in rule.references]
-        out.append("")
-    return "\n".join(out)
 
 
 def cmd_model(args) -> int:

@@ -195,6 +195,29 @@ def to_plain(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Severity:
+    """One of the four severities of a rule, in order (`rank`: low 0 ... critical 3), with the
+    SARIF `level` of its findings and the `security-severity` GitHub code scanning sorts by."""
+
+    name: str
+    rank: int
+    sarif_level: str
+    security_severity: str
+
+
+# lowest first; the one definition every stage, report and schema reads
+SEVERITIES: dict[str, Severity] = {
+    s.name: s
+    for s in (
+        Severity("low", 0, "note", "3.0"),
+        Severity("medium", 1, "warning", "5.5"),
+        Severity("high", 2, "error", "8.0"),
+        Severity("critical", 3, "error", "9.5"),
+    )
+}
+
+
+@dataclass(frozen=True)
 class Problem:
     """A file that could not be read or parsed (level `error`), or was skipped (`note`)."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import re
 
+from checks.model import SEVERITIES
+
 FORMATS: dict[str, str] = {
     "text": "checks.report.text",
     "json": "checks.report.json_report",
@@ -13,8 +15,6 @@ FORMATS: dict[str, str] = {
     "junit": "checks.report.junit",
     "conftest": "checks.report.conftest",
 }
-
-SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
 def renderer(name: str):
@@ -43,7 +43,7 @@ def json_text(doc) -> str:
 
 
 def counts_by_severity(findings) -> dict[str, int]:
-    out = {s: 0 for s in ("critical", "high", "medium", "low")}
+    out = {name: 0 for name in reversed(SEVERITIES)}  # the most severe first
     for f in findings:
         out[f.severity] += 1
     return out

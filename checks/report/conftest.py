@@ -1,9 +1,11 @@
 """conftest's JSON result shape: one object per file with `filename`, `namespace`,
 `successes`, and `failures`/`warnings` of `{msg, loc, metadata}`; so tools that read
-conftest output read ours. critical/high are failures, medium/low warnings."""
+conftest output read ours. Findings of SARIF level error (critical, high) are failures, the
+others warnings."""
 
 from __future__ import annotations
 
+from checks.model import SEVERITIES
 from checks.report import active, json_text
 
 
@@ -42,7 +44,8 @@ def render(result, options) -> str:
                 "references": f.references,
             },
         }
-        entry["failures" if f.severity in ("critical", "high") else "warnings"].append(item)
+        failure = SEVERITIES[f.severity].sarif_level == "error"
+        entry["failures" if failure else "warnings"].append(item)
     for p in result.problems:
         if p.level == "error" and p.file in per_file:
             per_file[p.file].setdefault("exceptions", []).append(

@@ -5,10 +5,12 @@ Picked automatically when GITHUB_ACTIONS=true and no --format is given.
 
 from __future__ import annotations
 
+from checks.model import SEVERITIES
 from checks.report import active, safe_text
 from checks.report.text import summary
 
-LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice"}
+# a workflow command is ::error, ::warning or ::notice (SARIF's `note`)
+COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def _data(text: str) -> str:
@@ -24,8 +26,9 @@ def render(result, options) -> str:
     for f in active(result):
         loc = f.location
         title = f"{f.rule_id} {f.slug}"
+        command = COMMANDS[SEVERITIES[f.severity].sarif_level]
         lines.append(
-            f"::{LEVELS[f.severity]} file={_prop(loc.file)},line={loc.start_line},"
+            f"::{command} file={_prop(loc.file)},line={loc.start_line},"
             f"endLine={loc.end_line},title={_prop(title)}::{_data(f.message)}"
         )
     for p in result.problems:

@@ -8,13 +8,12 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from checks import __version__
+from checks import __version__, ruledoc
+from checks.model import SEVERITIES
 from checks.report import json_text, reported
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/eks-checks/eks-checks"
-LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
-SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 PRECISION = {"high": "high", "medium": "medium", "low": "low"}
 
 
@@ -48,30 +47,21 @@ def _physical(uris: _Uris, file: str, start: int, end: int | None = None) -> dic
 
 
 def rule_descriptor(rule) -> dict:
-    help_text = rule.remediation.strip()
-    if rule.references:
-        help_text += "\n\nReferences:\n" + "\n".join(f"- {r}" for r in rule.references)
-    markdown = (
-        f"**{rule.title}**\n\n{rule.description.strip()}\n\n**Fix:** {rule.remediation.strip()}"
-    )
-    if rule.examples.get("fail"):
-        markdown += f"\n\nFails:\n\n```\n{rule.examples['fail'].rstrip()}\n```"
-    if rule.examples.get("pass"):
-        markdown += f"\n\nPasses:\n\n```\n{rule.examples['pass'].rstrip()}\n```"
-    if rule.references:
-        markdown += "\n\n**References:**\n" + "\n".join(f"- <{r}>" for r in rule.references)
     return {
         "id": rule.id,
         "name": rule.slug,
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": " ".join((rule.description or rule.title).split())},
-        "help": {"text": help_text, "markdown": markdown},
+        "help": {
+            "text": ruledoc.render(rule, ruledoc.SARIF_TEXT),
+            "markdown": ruledoc.render(rule, ruledoc.SARIF_MARKDOWN),
+        },
         "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}",
-        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "defaultConfiguration": {"level": SEVERITIES[rule.severity].sarif_level},
         "properties": {
             "tags": ["security"] + list(rule.tags),
             "precision": PRECISION.get(rule.confidence, "high"),
-            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "security-severity": SEVERITIES[rule.severity].security_severity,
         },
     }
 
@@ -91,7 +81,7 @@ def document(result) -> dict:
         entry: dict = {
             "ruleId": f.rule_id,
             "ruleIndex": index[f.rule_id],
-            "level": LEVELS[f.severity],
+            "level": SEVERITIES[f.severity].sarif_level,
             "message": {"text": f.message},
             "locations": [
                 {

@@ -1,0 +1,151 @@
+"""A rule's documentation, rendered once for every place that shows it: `eks-checks explain`
+(text), the rule reference docs/rules.md (Markdown), and the help of SARIF rule descriptors
+(text and Markdown).
+
+A rule's documentation is a sequence of parts in one order (what it is, what it finds,
+parameters, fix, failing and passing examples, recommendations, references); a format says
+how each part it shows is written. A part the rule does not have is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from checks.rules import Rule
+
+ORDER = ("heading", "description", "params", "fix", "fail", "pass", "implements", "references")
+
+
+@dataclass(frozen=True)
+class Format:
+    """How each part is written (a part missing here is not shown), and what joins them."""
+
+    parts: dict[str, Callable[[Rule], str | None]]
+    separator: str = "\n\n"
+    end: str = "\n"
+
+
+def render(rule: Rule, fmt: Format) -> str:
+    """The rule's documentation in `fmt`."""
+    written = (fmt.parts[name](rule) for name in ORDER if name in fmt.parts)
+    return fmt.separator.join(text for text in written if text is not None) + fmt.end
+
+
+def _description(rule: Rule) -> str | None:
+    return rule.description.strip() if rule.description else None
+
+
+def _indented(text: str) -> str:
+    return "\n".join("  " + line for line in text.rstrip().splitlines())
+
+
+def _example(rule: Rule, label: str, title: str, block: Callable[[str], str]) -> str | None:
+    text = rule.examples.get(label)
+    return f"{title}{block(text)}" if text else None
+
+
+def _implements(rule: Rule) -> str | None:
+    if not rule.implements:
+        return None
+    from checks.recommendations import SOURCES, by_id
+
+    known = by_id()
+    lines = ["Implements these recommendations of the EKS guides:"]
+    for rec_id in rule.implements:
+        rec = known.get(rec_id)
+        if rec is None:
+            lines.append(f"  - {rec_id}")
+        else:
+            lines.append(f"  - {rec['text']} ({SOURCES[rec['source']][0]}; {rec_id})")
+    return "\n".join(lines)
+
+
+def _references(title: str, item: str) -> Callable[[Rule], str | None]:
+    def part(rule: Rule) -> str | None:
+        if not rule.references:
+            return None
+        return title + "\n".join(item.format(r) for r in rule.references)
+
+    return part
+
+
+def _fence(text: str) -> str:
+    """A Markdown code block, in the language the example is written in."""
+    lang = (
+        "hcl"
+        if "resource " in text or "metadata_options" in text
+        else ("json" if text.lstrip().startswith(("{", '"')) else "yaml")
+    )
+    return f"```{lang}\n{text.rstrip()}\n```"
+
+
+EXPLAIN = Format(
+    {
+        "heading": lambda r: f"{r.id} {r.slug} ({r.severity})\n{r.title}",
+        "description": _description,
+        "params": lambda r: (
+            "Parameters (override in .eks-checks.yaml under rules.<ID>.params):\n"
+            + "\n".join(f"  {k}: {v}" for k, v in r.params.items())
+            if r.params
+            else None
+        ),
+        "fix": lambda r: f"Fix:\n{r.remediation.strip()}",
+        "fail": lambda r: _example(r, "fail", "Fails:\n", _indented),
+        "pass": lambda r: _example(r, "pass", "Passes:\n", _indented),
+        "implements": _implements,
+        "references": _references("References:\n", "  {}"),
+    }
+)
+
+REFERENCE_PAGE = Format(
+    {
+        "heading": lambda r: (
+            f"## {r.id} {r.slug}\n\n**{r.title}**\n\n"
+            f"Severity: {r.severity}. Looks at: {', '.join(r.entity)}. "
+            f"Since {r.since or 'unreleased'}."
+        ),
+        "description": lambda r: (
+            f"### What it finds and why it matters\n\n{r.description.strip()}"
+            if r.description
+            else None
+        ),
+        "params": lambda r: (
+            "### Configuration\n\nParameters, overridable in `.eks-checks.yaml` under "
+            f"`rules: {{{r.id}: {{params: ...}}}}`:\n\n"
+            + "\n".join(f"- `{k}`: default `{v}`" for k, v in r.params.items())
+            if r.params
+            else None
+        ),
+        "fix": lambda r: f"### Fix\n\n{r.remediation.strip()}",
+        "fail": lambda r: _example(r, "fail", "Before (fires):\n\n", _fence),
+        "pass": lambda r: _example(r, "pass", "After (passes):\n\n", _fence),
+        "references": _references("### References\n\n", "- <{}>"),
+    }
+)
+
+
+def _plain_block(text: str) -> str:
+    return f"```\n{text.rstrip()}\n```"
+
+
+SARIF_MARKDOWN = Format(
+    {
+        "heading": lambda r: f"**{r.title}**",
+        # always there, even empty: GitHub shows the help as written
+        "description": lambda r: r.description.strip(),
+        "fix": lambda r: f"**Fix:** {r.remediation.strip()}",
+        "fail": lambda r: _example(r, "fail", "Fails:\n\n", _plain_block),
+        "pass": lambda r: _example(r, "pass", "Passes:\n\n", _plain_block),
+        "references": _references("**References:**\n", "- <{}>"),
+    },
+    end="",
+)
+
+SARIF_TEXT = Format(
+    {
+        "fix": lambda r: r.remediation.strip(),
+        "references": _references("References:\n", "- {}"),
+    },
+    end="",
+)
