@@ -160,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"eks-checks: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem, each a whole sentence
+            print(f"eks-checks: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_ERROR
@@ -174,7 +175,7 @@ def _load_rules(args, config) -> list:
         for directory in list(config.policy_dirs) + list(getattr(args, "policy_dir", [])):
             rules.extend(load_dir(directory))
     except RuleError as exc:
-        raise UsageError(f"invalid policy: {exc}") from None
+        raise UsageError("\n".join(f"invalid policy: {m}" for m in exc.messages)) from None
     seen: dict[str, str] = {}
     for rule in rules:
         if rule.id in seen:
@@ -213,7 +214,10 @@ def _config(args):
 
 
 def _prepared_rules(args, config) -> list:
+    from checks.rules import param_override_error
+
     rules = _load_rules(args, config)
+    wrong = []
     for rule in rules:
         override = config.rules.get(rule.id, {})
         if "severity" in override:
@@ -224,6 +228,13 @@ def _prepared_rules(args, config) -> list:
                 f"invalid configuration: {config.source}: $.rules.{rule.id}.params: "
                 f"unknown parameter(s) {', '.join(sorted(unknown))}"
             )
+        wrong += [
+            f"invalid configuration: {config.source}: $.rules.{rule.id}.params.{name}: {why}"
+            for name, value in override.get("params", {}).items()
+            if (why := param_override_error(rule, name, value))
+        ]
+    if wrong:
+        raise UsageError("\n".join(wrong))
     for rule_id in config.rules:
         if not any(r.id == rule_id for r in rules):
             raise UsageError(

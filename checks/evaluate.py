@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.model import Entity, Finding, LList, Location, Related, Unknown
-from checks.rules import Rule
+from checks.rules import PLACEHOLDER, Rule
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _REGEX_CACHE: dict[str, re.Pattern] = {}
 _MISSING = object()
 
@@ -100,7 +99,7 @@ def format_message(template: str, fields: dict, params: dict) -> str:
             return display(params[name])
         return m.group(0)
 
-    return _PLACEHOLDER.sub(repl, template)
+    return PLACEHOLDER.sub(repl, template)
 
 
 def display(value: Any) -> str:

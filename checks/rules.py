@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SEVERITIES = ("low", "medium", "high", "critical")
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "rule.schema.json"
 MAX_REGEX_LENGTH = 500
 # A quantified group that itself ends in a quantifier, e.g. (a+)+ or (\w*)*: the classic
@@ -22,7 +21,12 @@ _NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{?]")
 
 
 class RuleError(Exception):
-    """A rule file that cannot be used: names the file and the JSON path of the problem."""
+    """A rule file that cannot be used: each of `messages` names the file and the JSON path
+    of one problem."""
+
+    def __init__(self, messages: str | list[str]) -> None:
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__("\n".join(self.messages))
 
 
 @dataclass
@@ -51,13 +55,14 @@ class Rule:
     def from_data(cls, data: dict, source: str) -> Rule:
         entity = data["entity"]
         known = set(cls.__dataclass_fields__) - {"entity", "source"}
-        rule = cls(
+        errors = rule_errors(data, catalog=False)
+        if errors:
+            raise RuleError([f"{path}: {message}" for path, message in errors])
+        return cls(
             entity=(entity,) if isinstance(entity, str) else tuple(entity),
             source=source,
             **{k: v for k, v in data.items() if k in known},
         )
-        _check_semantics(rule)
-        return rule
 
 
 def bundled_dir() -> Path:
@@ -114,21 +119,34 @@ def load_file(path: Path, validate: bool = True) -> Rule:
         where = f":{mark.line + 1}" if mark else ""
         raise RuleError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     if validate:
-        errors = schema_errors(data)
+        errors = validation_errors(data)
         if errors:
-            raise RuleError(f"{path}: {errors[0]}")
+            raise RuleError([f"{path}: {e}" for e in errors])
     elif not isinstance(data, dict):
         raise RuleError(f"{path}: a rule file must be a mapping")
     try:
         return Rule.from_data(data, str(path))
     except RuleError as exc:
-        raise RuleError(f"{path}: {exc}") from None
+        raise RuleError([f"{path}: {m}" for m in exc.messages]) from None
     except (KeyError, TypeError) as exc:
         raise RuleError(f"{path}: malformed rule ({exc})") from None
 
 
-def schema_errors(data: Any) -> list[str]:
-    """Schema violations as `$.json.path: message`, most specific first."""
+def validation_errors(data: Any) -> list[str]:
+    """Every problem of a rule file as `$.json.path: message`: what the catalog of kinds and
+    the rule's own params say first (they name the closest right names), then the schema's
+    violations at other paths."""
+    found = rule_errors(data) if isinstance(data, dict) else []
+    seen = {path for path, _ in found}
+    out = [f"{path}: {message}" for path, message in found]
+    # the schema's per-kind constraints say the same as the catalog's errors, less clearly
+    schema = [e for e in schema_errors(data, per_kind=not found) if e.split(": ", 1)[0] not in seen]
+    return out + schema
+
+
+def schema_errors(data: Any, per_kind: bool = True) -> list[str]:
+    """Schema violations as `$.json.path: message`, most specific first; without `per_kind`,
+    not those of the generated per-kind constraints (the schema's top-level `allOf`)."""
     import jsonschema
 
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -136,6 +154,8 @@ def schema_errors(data: Any) -> list[str]:
     errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), e.message))
     out = []
     for err in errors:
+        if not per_kind and err.absolute_schema_path and err.absolute_schema_path[0] == "allOf":
+            continue
         # for a oneOf failure, the most relevant sub-error says more than "is not valid"
         best = jsonschema.exceptions.best_match([err]) if err.context else err
         path = "$" + "".join(
@@ -145,31 +165,343 @@ def schema_errors(data: Any) -> list[str]:
     return out
 
 
-def _check_semantics(rule: Rule) -> None:
-    """What the schema cannot say: params exist, regular expressions compile and are safe."""
-    for cond in _walk(rule.when):
-        for op, operand in cond.items():
-            if (
-                isinstance(operand, dict)
-                and "param" in operand
-                and op not in ("not", "any_item", "no_item", "every_item")
-            ):
-                if operand["param"] not in rule.params:
-                    raise RuleError(f"$.when: unknown param {operand['param']!r}")
-        if "matches" in cond:
-            check_regex(str(cond["matches"]))
+# ---- what the schema cannot say -------------------------------------------------------
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+QUANTIFIERS = ("any_item", "no_item", "every_item")
+MAX_CONDITION_DEPTH = 100
 
 
-def _walk(cond: Any):
+@dataclass(frozen=True)
+class ParamType:
+    """A rule parameter's type, the type of its default: `string`, `integer`, `number`,
+    `boolean`, or `list` of `item` (any of those scalars when the default is empty)."""
+
+    name: str
+    item: str | None = None
+
+    def accepts(self, value: Any) -> bool:
+        if self.name != "list":
+            return _scalar_fits(self.name, value)
+        return isinstance(value, list) and all(
+            _scalar_type(v) is not None and (self.item is None or _scalar_fits(self.item, v))
+            for v in value
+        )
+
+    def describe(self) -> str:
+        if self.name == "list":
+            return f"a list of {self.item}s" if self.item else "a list"
+        return f"an {self.name}" if self.name == "integer" else f"a {self.name}"
+
+
+def _scalar_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def _scalar_fits(name: str, value: Any) -> bool:
+    found = _scalar_type(value)
+    return found == name or (name == "number" and found == "integer")
+
+
+def param_type(default: Any) -> ParamType | None:
+    """The type a parameter's default declares; None for a default of no supported type (a
+    mapping, null, a list mixing types)."""
+    if isinstance(default, list):
+        items = {_scalar_type(v) for v in default}
+        if None in items:
+            return None
+        if items == {"integer", "number"}:
+            items = {"number"}
+        return (
+            ParamType("list", items.pop())
+            if len(items) == 1
+            else (ParamType("list") if not items else None)
+        )
+    found = _scalar_type(default)
+    return ParamType(found) if found else None
+
+
+def param_override_error(rule: Rule, name: str, value: Any) -> str | None:
+    """Why a configured value cannot replace a parameter's default, or None."""
+    declared = param_type(rule.params.get(name))
+    if declared is None or declared.accepts(value):
+        return None
+    return (
+        f"must be {declared.describe()}, like the default {_json(rule.params[name])}, "
+        f"not {_json(value)}"
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+# operator -> what its operand must be when it is a parameter
+_OPERAND_NEEDS = {
+    "in": "list",
+    "not_in": "list",
+    "contains_any": "list",
+    "contains_all": "list",
+    "contains": "scalar",
+    "greater_than": "number",
+    "less_than": "number",
+}
+
+
+def _operand_fits(need: str, declared: ParamType) -> bool:
+    if need == "list":
+        return declared.name == "list"
+    if need == "number":
+        return declared.name in ("integer", "number")
+    return declared.name != "list"
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a condition's `field` names: a kind's fields, or those of the items of one of its
+    list fields (`fields` None: the items are plain values)."""
+
+    where: str  # `instance_metadata`, `rbac_binding.subjects`
+    fields: tuple | None
+    items: bool = False
+
+    def label(self) -> str:
+        return f"the items of {self.where}" if self.items else self.where
+
+
+def rule_errors(data: dict, catalog: bool = True) -> list[tuple[str, str]]:
+    """Every problem of a rule that the schema cannot see, as (JSON path, message): params
+    that do not exist or do not fit their operator, unsafe regular expressions, and, with
+    `catalog`, fields, locations, links and message placeholders the kinds do not have."""
+    errors: list[tuple[str, str]] = []
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    types: dict[str, ParamType] = {}
+    for name, default in params.items():
+        declared = param_type(default)
+        if declared is None:
+            errors.append(
+                (
+                    f"$.params.{name}",
+                    "a default must be a string, a number, a boolean or a list of one of those",
+                )
+            )
+        else:
+            types[name] = declared
+    scopes = _kind_scopes(data.get("entity"), errors) if catalog else None
+    _check_condition(data.get("when"), "$.when", scopes, params, types, errors, 0)
+    if catalog and scopes:
+        _check_names(data, scopes, params, errors)
+    return errors
+
+
+def _kind_scopes(entity: Any, errors: list) -> list[_Scope]:
+    from checks.kinds import KINDS
+
+    names = [entity] if isinstance(entity, str) else entity if isinstance(entity, list) else []
+    scopes = []
+    for index, name in enumerate(names):
+        if name in KINDS:
+            scopes.append(_Scope(name, KINDS[name].fields))
+        elif isinstance(name, str):
+            path = "$.entity" if isinstance(entity, str) else f"$.entity[{index}]"
+            errors.append(
+                (path, f"unknown kind {name!r}{_closest(name, KINDS)}; kinds: {', '.join(KINDS)}")
+            )
+    return scopes
+
+
+def _closest(name: str, candidates) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
+
+
+def _check_condition(
+    cond: Any,
+    path: str,
+    scopes: list[_Scope] | None,
+    params: dict,
+    types: dict[str, ParamType],
+    errors: list,
+    depth: int,
+) -> None:
     if not isinstance(cond, dict):
         return
-    yield cond
+    if depth > MAX_CONDITION_DEPTH:
+        errors.append((path, f"conditions nested more than {MAX_CONDITION_DEPTH} deep"))
+        return
     for key in ("all", "any"):
-        for sub in cond.get(key, []) or []:
-            yield from _walk(sub)
-    for key in ("not", "any_item", "no_item", "every_item"):
-        if key in cond:
-            yield from _walk(cond[key])
+        subs = cond.get(key)
+        for index, sub in enumerate(subs if isinstance(subs, list) else []):
+            _check_condition(
+                sub, f"{path}.{key}[{index}]", scopes, params, types, errors, depth + 1
+            )
+    if "not" in cond:
+        _check_condition(cond["not"], f"{path}.not", scopes, params, types, errors, depth + 1)
+    name = cond.get("field")
+    found: list[tuple[_Scope, Any]] = []
+    if scopes is not None and isinstance(name, str):
+        found = _resolve_field(name, scopes, f"{path}.field", errors)
+    for quantifier in QUANTIFIERS:
+        if quantifier not in cond:
+            continue
+        inner = scopes
+        if scopes is not None and isinstance(name, str):
+            inner = [_item_scope(scope, name, declared) for scope, declared in found]
+        _check_condition(
+            cond[quantifier], f"{path}.{quantifier}", inner, params, types, errors, depth + 1
+        )
+    for op, operand in cond.items():
+        if op in _OPERAND_NEEDS or op in ("equals", "not_equals"):
+            _check_param(op, operand, f"{path}.{op}", params, types, errors)
+    if "matches" in cond:
+        try:
+            check_regex(str(cond["matches"]))
+        except RuleError as exc:
+            errors.append((f"{path}.matches", str(exc).removeprefix("$.when: ")))
+
+
+def _check_param(op: str, operand: Any, path: str, params: dict, types: dict, errors: list):
+    if not isinstance(operand, dict) or "param" not in operand:
+        return
+    name = operand["param"]
+    if name not in params:
+        known = f"params: {', '.join(params)}" if params else "the rule declares no params"
+        errors.append((path, f"unknown param {name!r}{_closest(str(name), params)} ({known})"))
+        return
+    declared = types.get(name)
+    need = _OPERAND_NEEDS.get(op)
+    if declared is not None and need is not None and not _operand_fits(need, declared):
+        wanted = {"list": "a list", "number": "a number", "scalar": "a single value"}[need]
+        errors.append((path, f"{op} needs {wanted}, but param {name!r} is {declared.describe()}"))
+
+
+def _resolve_field(
+    name: str, scopes: list[_Scope], path: str, errors: list
+) -> list[tuple[_Scope, Any]]:
+    """The declared type of `name` (a field, or `field.sub` into objects) in each scope that
+    has it; an error naming the scopes that do not."""
+    found, missing = [], []
+    for scope in scopes:
+        declared, why = _field_type(scope, name)
+        if declared is None:
+            missing.append(why)
+        else:
+            found.append((scope, declared))
+    if missing:
+        also = f" ({', '.join(s.label() for s, _ in found)} has it)" if found else ""
+        errors.append((path, "; ".join(missing) + also))
+    return found
+
+
+def _field_type(scope: _Scope, name: str) -> tuple[Any, str]:
+    if scope.fields is None:
+        return None, (
+            f"{scope.label()} are plain values with no field {name!r} (leave out `field` to "
+            "test the item itself)"
+        )
+    fields = scope.fields
+    declared = None
+    parts = name.split(".")
+    for index, part in enumerate(parts):
+        match = next((f for f in fields if f.name == part), None)
+        if match is None:
+            names = [f.name for f in fields]
+            if index:
+                where = f"{scope.where}.{'.'.join(parts[:index])} has"
+            else:
+                where = f"{scope.label()} {'have' if scope.items else 'has'}"
+            return None, (
+                f"{where} no field {part!r}{_closest(part, names)}; fields: {', '.join(names)}"
+            )
+        declared = match.type
+        if index < len(parts) - 1:
+            if declared.name != "object":
+                done = ".".join(parts[: index + 1])
+                return None, f"{done} is a {declared.describe()} with no field {parts[index + 1]!r}"
+            fields = declared.fields
+    return declared, ""
+
+
+def _item_scope(scope: _Scope, name: str, declared: Any) -> _Scope:
+    """What `field` names inside a quantifier over `name`: the fields of its items."""
+    item = declared.item if declared.name == "list" else declared
+    fields = item.fields if item is not None and item.name == "object" else None
+    return _Scope(f"{scope.where}.{name}", fields, items=True)
+
+
+def _check_names(data: dict, scopes: list[_Scope], params: dict, errors: list) -> None:
+    """`location`, `related` and `{placeholders}` name what the rule's kinds have."""
+    from checks.kinds import KINDS
+
+    kinds = [KINDS[s.where] for s in scopes]
+    _check_placeholders(data.get("message"), "$.message", kinds, params, errors)
+    locations = data.get("location")
+    for index, name in enumerate(locations if isinstance(locations, list) else []):
+        if not isinstance(name, str):
+            continue
+        if any(k.field_named(name) or name in k.lines for k in kinds):
+            continue
+        where = "; ".join(
+            f"{k.name} has fields {', '.join(k.field_names())}"
+            + (f" and blocks {', '.join(k.lines)}" if k.lines else "")
+            for k in kinds
+        )
+        candidates = {n for k in kinds for n in (*k.field_names(), *k.lines)}
+        errors.append(
+            (
+                f"$.location[{index}]",
+                f"no field or block {name!r} to point at{_closest(name, candidates)}: {where}",
+            )
+        )
+    related = data.get("related")
+    for index, spec in enumerate(related if isinstance(related, list) else []):
+        if not isinstance(spec, dict) or not isinstance(spec.get("link"), str):
+            continue
+        link = spec["link"]
+        lacking = [k for k in kinds if k.link(link) is None]
+        for k in lacking:
+            names = [lk.name for lk in k.links]
+            links = f"its links: {', '.join(names)}" if names else "it has no links"
+            errors.append(
+                (
+                    f"$.related[{index}].link",
+                    f"{k.name} has no link {link!r}{_closest(link, names)}; {links}",
+                )
+            )
+        if not lacking:
+            targets = {KINDS[k.link(link).target].name: KINDS[k.link(link).target] for k in kinds}
+            path = f"$.related[{index}].message"
+            _check_placeholders(spec.get("message"), path, list(targets.values()), params, errors)
+
+
+def _check_placeholders(message: Any, path: str, kinds: list, params: dict, errors: list):
+    if not isinstance(message, str):
+        return
+    for name in dict.fromkeys(PLACEHOLDER.findall(message)):
+        if name in params:
+            continue
+        for kind in kinds:
+            if kind.field_named(name) is None:
+                names = list(kind.field_names())
+                listed = f"its fields: {', '.join(names)}"
+                if params:
+                    listed += f"; params: {', '.join(params)}"
+                errors.append(
+                    (
+                        path,
+                        f"{{{name}}} is neither a param nor a field of {kind.name}"
+                        f"{_closest(name, names + list(params))}; {listed}",
+                    )
+                )
 
 
 def check_regex(pattern: str) -> re.Pattern:
