@@ -101,23 +101,12 @@ def object_of(*fields: Field) -> Type:
     return Type("object", fields=fields)
 
 
-# Fields several kinds share, with one meaning.
-def _address(what: str) -> Field:
-    return Field(
-        "address",
-        STRING,
-        f"the Terraform address of the {what} (`aws_eks_cluster.main`, `module.eks`); "
-        "null when it was not written as a Terraform resource or module call",
-    )
+def _address(meaning: str) -> Field:
+    return Field("address", STRING, meaning)
 
 
-def _resource_type(what: str) -> Field:
-    return Field(
-        "resource_type",
-        STRING,
-        f"what the {what} was written as: a Terraform resource type, `module:...` for a "
-        "module input, `eksctl:...` for an eksctl section; null when no such type applies",
-    )
+def _resource_type(meaning: str) -> Field:
+    return Field("resource_type", STRING, meaning)
 
 
 # A Kubernetes object's namespace, the same for every kind of object.
@@ -149,8 +138,12 @@ KINDS: dict[str, Kind] = {
             "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
             "ClusterConfig.",
             (
-                _address("cluster"),
-                _resource_type("cluster"),
+                _address(
+                    "the Terraform address (`aws_eks_cluster.main`, `module.eks`); null for eksctl"
+                ),
+                _resource_type(
+                    "`aws_eks_cluster` or `module:terraform-aws-modules/eks`; null for eksctl"
+                ),
                 Field(
                     "module_major_version",
                     INTEGER,
@@ -217,8 +210,15 @@ KINDS: dict[str, Kind] = {
             "The instance metadata options of nodes: `aws_launch_template`, "
             "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups.",
             (
-                _address("launch template or instance"),
-                _resource_type("node settings"),
+                _address(
+                    "the Terraform address of the launch template or instance; null for the node "
+                    "groups of a module or of eksctl"
+                ),
+                _resource_type(
+                    "`aws_launch_template`, `aws_launch_configuration`, `aws_instance`, "
+                    "`module:eks_managed_node_groups`, `module:self_managed_node_groups`, "
+                    "`eksctl:managedNodeGroups` or `eksctl:nodeGroups`"
+                ),
                 Field("name", STRING, "what to call it in a message: its address or node group"),
                 Field(
                     "http_tokens",
@@ -406,8 +406,11 @@ KINDS: dict[str, Kind] = {
             "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry "
             "or an EKS access entry.",
             (
-                _address("access entry"),
-                _resource_type("access entry"),
+                _address(
+                    "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
+                    "and for access entries written inside a cluster's definition"
+                ),
+                _resource_type("`aws_eks_access_entry`, else null"),
                 Field("source", STRING, "`aws-auth` or `access_entry`"),
                 Field(
                     "map",
@@ -480,8 +483,11 @@ KINDS: dict[str, Kind] = {
             "access_policy_association",
             "An EKS access policy associated with an access entry's principal.",
             (
-                _address("association"),
-                _resource_type("association"),
+                _address(
+                    "the Terraform address of an `aws_eks_access_policy_association`; null for "
+                    "associations written inside an access entry"
+                ),
+                _resource_type("`aws_eks_access_policy_association`, else null"),
                 _CLUSTER_NAME,
                 Field("principal_arn", STRING, "the principal of the access entry"),
                 Field(
@@ -511,8 +517,11 @@ KINDS: dict[str, Kind] = {
             "pod_identity_association",
             "An EKS Pod Identity association: a role for a namespace's ServiceAccount.",
             (
-                _address("association"),
-                _resource_type("association"),
+                _address(
+                    "the Terraform address of an `aws_eks_pod_identity_association`; "
+                    "null for eksctl"
+                ),
+                _resource_type("`aws_eks_pod_identity_association`, else null"),
                 _CLUSTER_NAME,
                 Field("namespace", STRING, "the namespace of the ServiceAccount"),
                 Field("service_account", STRING, "the ServiceAccount's name"),
@@ -657,8 +666,11 @@ KINDS: dict[str, Kind] = {
             "An OIDC identity provider of a cluster (`aws_eks_identity_provider_config`, "
             "eksctl `identityProviders`).",
             (
-                _address("identity provider"),
-                _resource_type("identity provider"),
+                _address(
+                    "the Terraform address of an `aws_eks_identity_provider_config`; "
+                    "null for eksctl"
+                ),
+                _resource_type("`aws_eks_identity_provider_config`, else null"),
                 _CLUSTER_NAME,
                 Field("name", STRING, "`identity_provider_config_name`"),
                 Field("issuer_url", STRING, "the issuer URL"),

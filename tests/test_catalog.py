@@ -1,16 +1,21 @@
 """The catalog of entity kinds (checks/kinds.py) is what the producers make: every entity of
 every fixture, example and peer-corpus file has exactly its kind's fields, with values of
-the declared types, and links to entities of the declared kinds."""
+the declared types, and links to entities of the declared kinds; the JSON Schemas generated
+from the catalog are current and describe the model as written."""
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
+from checks import schemagen
 from checks.discover import discover
 from checks.kinds import KINDS, Type
 from checks.model import Entity, Unknown
 from checks.scan import Options, build
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, cli
 
 PEER = ROOT.parent / "shared" / "corpus" / "peer"
 CORPORA = [ROOT / "examples", FIXTURES] + ([PEER] if PEER.is_dir() else [])
@@ -102,6 +107,21 @@ def test_the_corpora_hold_every_kind_from_every_source():
     }
     module_made = {kind for kind, origin, rtype in seen if str(rtype).startswith("module:")}
     assert module_made == {"cluster", "instance_metadata"}
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
+def test_model_output_matches_the_generated_schema(corpus, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = cli("model", str(corpus))
+    schema = json.loads((schemagen.SCHEMAS / "model.schema.json").read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.loads(out)))
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]] == []
+
+
+@pytest.mark.parametrize("name", list(schemagen.GENERATORS))
+def test_committed_schemas_are_generated_from_the_catalog(name):
+    committed = (schemagen.SCHEMAS / name).read_text(encoding="utf-8")
+    assert committed == schemagen.render(name), "run `python -m checks.schemagen`"
 
 
 def test_defaults_are_the_catalogs():

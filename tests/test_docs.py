@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.docgen import render
+from checks.docgen import render, render_model
 from checks.rules import bundled_dir, load_bundled, load_dir
 from conftest import ROOT
 
@@ -13,8 +13,20 @@ def test_rules_doc_is_current():
     assert actual == expected, "docs/rules.md is stale: python -m checks.docgen > docs/rules.md"
 
 
+def test_model_doc_is_current_and_linked_from_writing_rules():
+    expected = render_model()
+    actual = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    assert actual == expected, (
+        "docs/model.md is stale: python -m checks.docgen model > docs/model.md"
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    writing_rules = readme.split("## Writing rules", 1)[1].split("\n## ", 1)[0]
+    assert "[docs/model.md](docs/model.md)" in writing_rules
+
+
 def test_bundled_rules_pass_the_schema():
-    # scans skip schema validation of bundled rules for start-up time; this is where it happens
+    # scans skip schema validation of bundled rules for start-up time; this is where it
+    # happens, and where their fields, locations, links and placeholders meet the catalog
     rules = load_dir(bundled_dir(), validate=True)
     assert [r.id for r in rules] == sorted(r.id for r in rules)
     for rule in rules:

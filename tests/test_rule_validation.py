@@ -6,8 +6,12 @@ error, not a TypeError or a rule that silently never fires."""
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
+from checks.rules import SCHEMA_PATH
 from conftest import ROOT, cli
 
 HEAD = "id: ACME{n:03}\nslug: acme-rule\ntitle: t\nseverity: high\nremediation: r\n"
@@ -212,3 +216,26 @@ def test_a_configured_param_of_its_type_still_applies(in_tmp):
         "lt.tf:4  EKS202  high  aws_launch_template.n sets http_put_response_hop_limit = 3 (more than 2)"
         in out
     )
+
+
+def test_the_generated_schema_refuses_what_the_catalog_refuses():
+    """Editors and other tools that read rule.schema.json see the same names."""
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    rule = {
+        "id": "ACME001",
+        "slug": "s",
+        "title": "t",
+        "severity": "low",
+        "remediation": "r",
+        "message": "m",
+        "entity": "rbac_binding",
+        "when": {"field": "subjects", "any_item": {"field": "name", "equals": "x"}},
+        "location": ["subjects"],
+    }
+    assert list(validator.iter_errors(rule)) == []
+    bad_item = {**rule, "when": {"field": "subjects", "any_item": {"field": "nme", "equals": "x"}}}
+    bad_field = {**rule, "when": {"field": "subject", "equals": "x"}}
+    bad_location = {**rule, "location": ["subject"]}
+    bad_link = {**rule, "related": [{"link": "cluster", "message": "m"}]}
+    for bad in (bad_item, bad_field, bad_location, bad_link):
+        assert list(validator.iter_errors(bad)), bad
