@@ -323,5 +323,12 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
                 in (entry.fields.get("principal_ref"), f"{entry_dir}:{entry_address}")
             )
             if same_arn or same_ref:
-                assoc.links.setdefault("access_entry", []).append(entry.key)
-                entry.links.setdefault("access_policy_associations", []).append(assoc.key)
+                # an association written inside its entry (eksctl, the EKS module) has its link
+                _add_link(assoc, "access_entry", entry.key)
+                _add_link(entry, "access_policy_associations", assoc.key)
+
+
+def _add_link(entity: Entity, name: str, key: str) -> None:
+    keys = entity.links.setdefault(name, [])
+    if key not in keys:
+        keys.append(key)

@@ -85,6 +85,8 @@ def test_every_entity_has_exactly_its_kinds_fields_of_their_types(corpus):
             if link is None:
                 wrong.append(f"{e.key}: link {name} is not declared")
                 continue
+            if len(set(keys)) != len(keys):
+                wrong.append(f"{e.key}: link {name} lists an entity twice: {keys}")
             if not all(link.target in kinds_by_key.get(k, ()) for k in keys):
                 wrong.append(f"{e.key}: link {name} reaches {keys}, not a {link.target}")
     assert wrong == []
