@@ -46,14 +46,11 @@ def parse_file(
     max_bytes: int = DEFAULT_MAX_BYTES,
     strict: bool = False,
     use_cache: bool = False,
-    cache_only: bool = False,
     text: str | None = None,
-) -> ParsedFile | None:
+) -> ParsedFile:
     """Read and parse one file; any failure is a Problem for that file only. A file that
     fails to parse and does not look like our input (CloudFormation, a template) is a note,
     not an error, unless `strict`."""
-    if source.skip and cache_only:
-        return None
     if source.skip:
         level = "error" if strict else "note"
         return ParsedFile(
@@ -78,8 +75,6 @@ def parse_file(
             documents, warnings = hit
             notes = [Problem(source.display, m, line, "note") for line, m in warnings]
             return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
-        if cache_only:
-            return None
     try:
         documents = parser_for(source.kind)(text)
         if use_cache:

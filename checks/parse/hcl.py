@@ -338,8 +338,7 @@ class _Walker:
         if data == "index_expr_term":
             base = self.expr(kids[0])
             index_node = kids[1]
-            idx_kids = [c for c in index_node.children if hasattr(c, "data") or True]
-            index = self._index_value(idx_kids)
+            index = self._index_value(list(index_node.children))
             if isinstance(base, Ref) and index is not None:
                 return Ref(line, end_line, base.parts + [index], self.src(node))
             return Opaque(line, end_line, self.src(node))
