@@ -1,0 +1,302 @@
+"""The link stage, one link at a time, on entities made by hand (and trust statements by the
+IAM normalizer): what it links, what it concludes, and what it says when the other side is
+not in the scan."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.link import link
+from checks.model import Entity, Location, Unknown
+from checks.normalize.iam import trust_statements
+
+
+def _entity(kind: str, key: str, file: str = "f.yaml", line: int = 1, **fields) -> Entity:
+    return Entity(kind, key, "test", Location(file, line, line), fields=fields)
+
+
+def _sa(name: str, file: str, automount=None, role_arn=None, namespace: str = "shop") -> Entity:
+    return _entity(
+        "service_account",
+        f"k8s:{namespace}/ServiceAccount/{name}@{file}",
+        file,
+        3,
+        name=name,
+        namespace=namespace,
+        automount=automount,
+        role_arn=role_arn,
+    )
+
+
+def _workload(file: str, sa: str = "cart", automount=None) -> Entity:
+    return _entity(
+        "workload",
+        f"k8s:shop/Deployment/web@{file}",
+        file,
+        7,
+        namespace="shop",
+        service_account_name=sa,
+        automount=automount,
+    )
+
+
+def test_a_workload_takes_its_service_account_from_the_nearest_file():
+    here = _sa("cart", "prod/k8s/sa.yaml", automount=False)
+    elsewhere = _sa("cart", "dev/k8s/sa.yaml", automount=True)
+    pod = _workload("prod/k8s/web.yaml")
+    link([elsewhere, pod, here])
+    assert pod.links == {"service_account": [here.key]}
+    assert pod.fields["effective_automount"] is False
+    assert pod.fields["automount_source"] == (
+        "ServiceAccount shop/cart (prod/k8s/sa.yaml:3) sets automountServiceAccountToken: false"
+    )
+
+
+def test_a_pod_spec_setting_wins_and_a_missing_account_mounts_by_default():
+    pod = _workload("web.yaml", automount=False)
+    lonely = _workload("other.yaml", sa="builder")
+    link([pod, lonely, _sa("cart", "sa.yaml", automount=True)])
+    assert (pod.fields["effective_automount"], pod.fields["automount_source"]) == (
+        False,
+        "the pod spec sets automountServiceAccountToken: false",
+    )
+    assert lonely.links == {}
+    assert (lonely.fields["effective_automount"], lonely.fields["automount_source"]) == (
+        True,
+        "ServiceAccount shop/builder is not in the scanned files and Kubernetes mounts the "
+        "token by default",
+    )
+
+
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+
+
+def _trust(role: str, operator: str, subjects: list, actions=("sts:AssumeRoleWithWebIdentity",)):
+    statement = {
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Principal": {"Federated": f"arn:aws:iam::1:oidc-provider/{ISSUER}"},
+        "Condition": {operator: {f"{ISSUER}:sub": subjects}},
+    }
+    made, _ = trust_statements(
+        {"Statement": [statement]},
+        key=f"iam:{role}.json",
+        origin="iam",
+        file=f"{role}.json",
+        span=(1, 1),
+        role_name=role,
+    )
+    return made
+
+
+@pytest.mark.parametrize(
+    "operator, subjects, admits",
+    [
+        ("StringEquals", ["system:serviceaccount:shop:cart"], True),
+        ("StringEquals", ["system:serviceaccount:shop:*"], False),  # literal, no wildcard
+        ("StringLike", ["system:serviceaccount:shop:*"], True),
+        ("StringLike", ["system:serviceaccount:dev:*"], False),
+        ("StringNotEquals", ["system:serviceaccount:shop:cart"], False),
+        ("StringEquals", ["system:serviceaccount:shop:cart", "${var.other}"], True),
+    ],
+)
+def test_irsa_trust_admits_the_service_account(operator, subjects, admits):
+    statements = _trust("catalog", operator, subjects)
+    sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/apps/catalog")
+    link([sa, *statements])
+    assert sa.fields["irsa_role_name"] == "catalog"
+    assert sa.fields["irsa_subject"] == "system:serviceaccount:shop:cart"
+    assert sa.fields["irsa_trust_admits"] is admits
+    assert sa.links["irsa_role_trust"] == [statements[0].key]
+    assert sa.links.get("irsa_trust_admitting", []) == ([statements[0].key] if admits else [])
+
+
+def test_irsa_trust_that_depends_on_an_unknown_subject_is_unknown():
+    statements = _trust("catalog", "StringEquals", ["${var.subject}"])
+    sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/catalog")
+    link([sa, *statements])
+    admits = sa.fields["irsa_trust_admits"]
+    assert isinstance(admits, Unknown) and admits.text == "${var.subject}"
+
+
+def test_irsa_role_not_in_the_scan_concludes_nothing():
+    sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/elsewhere")
+    link([sa, *_trust("catalog", "StringEquals", ["system:serviceaccount:shop:cart"])])
+    assert {k: sa.fields[k] for k in ("irsa_role_name", "irsa_subject", "irsa_trust_admits")} == {
+        "irsa_role_name": None,
+        "irsa_subject": None,
+        "irsa_trust_admits": None,
+    }
+    assert sa.links == {}
+
+
+def _pod_identity_trust(role: str, actions: list) -> list[Entity]:
+    made, _ = trust_statements(
+        {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                    "Action": actions,
+                }
+            ]
+        },
+        key=f"terraform:iam.tf:aws_iam_role.{role}",
+        origin="terraform",
+        file="iam.tf",
+        span=(1, 1),
+        role_name=role,
+        role_ref=f".:aws_iam_role.{role}",
+    )
+    return made
+
+
+def _association(**fields) -> Entity:
+    return _entity(
+        "pod_identity_association",
+        "terraform:pia.tf:aws_eks_pod_identity_association.a",
+        "pia.tf",
+        **fields,
+    )
+
+
+@pytest.mark.parametrize(
+    "actions, trusts",
+    [(["sts:AssumeRole", "sts:TagSession"], True), (["sts:AssumeRole"], False), (["sts:*"], True)],
+)
+def test_pod_identity_association_needs_assume_role_and_tag_session(actions, trusts):
+    trust = _pod_identity_trust("app", actions)
+    by_arn = _association(role_arn="arn:aws:iam::1:role/app", role_ref=None, service_account="api")
+    by_ref = _association(
+        role_arn=Unknown("computed", "aws_iam_role.app.arn"),
+        role_ref=".:aws_iam_role.app",
+        service_account="api",
+    )
+    link([by_arn, by_ref, *trust])
+    for assoc in (by_arn, by_ref):
+        assert assoc.links == {"role_trust": [trust[0].key]}
+        assert (assoc.fields["role_name"], assoc.fields["role_trusts_pod_identity"]) == (
+            "app",
+            trusts,
+        )
+
+
+def test_pod_identity_role_not_in_the_scan_concludes_nothing():
+    assoc = _association(role_arn="arn:aws:iam::1:role/gone", role_ref=None, service_account="api")
+    link([assoc])
+    assert (assoc.fields["role_name"], assoc.fields["role_trusts_pod_identity"]) == (None, None)
+    assert assoc.links == {}
+
+
+@pytest.mark.parametrize(
+    "entity, gives",
+    [
+        (_sa("default", "sa.yaml", role_arn="arn:aws:iam::1:role/x"), True),
+        (_sa("default", "sa.yaml"), False),
+        (_sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/x"), False),
+        (_association(role_arn="r", role_ref=None, service_account="default"), True),
+        (_association(role_arn="r", role_ref=None, service_account="api"), False),
+        (_association(role_arn="r", role_ref=None, service_account=None), False),
+    ],
+)
+def test_a_role_given_to_a_default_service_account(entity, gives):
+    link([entity])
+    assert entity.fields["gives_role_to_default_service_account"] is gives
+
+
+def test_a_role_given_to_an_unknown_service_account_is_unknown():
+    target = Unknown("var.sa has no default", "var.sa")
+    assoc = _association(role_arn="r", role_ref=None, service_account=target)
+    link([assoc])
+    assert assoc.fields["gives_role_to_default_service_account"] is target
+
+
+def _binding(key: str, group: str, role: str = "cluster-admin", kind: str = "ClusterRoleBinding"):
+    return _entity(
+        "rbac_binding",
+        key,
+        object_kind=kind,
+        role_ref_kind="ClusterRole",
+        role_ref_name=role,
+        subjects=[{"kind": "Group", "name": group, "namespace": None}],
+    )
+
+
+def test_mapped_groups_bound_to_cluster_admin():
+    admins = _binding("k8s:ClusterRoleBinding/ops-admin", "ops")
+    viewers = _binding("k8s:ClusterRoleBinding/ops-view", "ops", role="view")
+    masters = _binding("k8s:ClusterRoleBinding/masters", "system:masters")
+    namespaced = _binding("k8s:shop/RoleBinding/devs", "devs", kind="RoleBinding")
+    mapping = _entity("identity_mapping", "m", groups=["ops", "devs", "system:masters"])
+    unknown_groups = _entity("identity_mapping", "u", groups=Unknown("module output", "module.x"))
+    link([admins, viewers, masters, namespaced, mapping, unknown_groups])
+    assert mapping.fields["cluster_admin_groups"] == ["ops"]
+    assert mapping.links == {"cluster_admin_bindings": [admins.key]}
+    assert unknown_groups.fields["cluster_admin_groups"] is None
+    assert unknown_groups.links == {}
+
+
+def test_access_policy_associations_find_their_access_entry():
+    entry = _entity(
+        "identity_mapping",
+        "terraform:infra/access.tf:aws_eks_access_entry.ops",
+        "infra/access.tf",
+        source="access_entry",
+        principal_arn=Unknown("computed", "aws_iam_role.ops.arn"),
+        principal_ref=None,
+    )
+    by_ref = _entity(
+        "access_policy_association",
+        "terraform:infra/access.tf:aws_eks_access_policy_association.ops",
+        "infra/access.tf",
+        principal_arn=Unknown("computed", "aws_eks_access_entry.ops.principal_arn"),
+        principal_ref="infra:aws_eks_access_entry.ops",
+    )
+    arn = "arn:aws:iam::1:role/ci"
+    ci = _entity(
+        "identity_mapping",
+        "eksctl:c.yaml:c/accessEntries[0]",
+        source="access_entry",
+        principal_arn=arn,
+        principal_ref=None,
+    )
+    inside = _entity(
+        "access_policy_association",
+        f"{ci.key}.accessPolicies[0]",
+        principal_arn=arn,
+        principal_ref=None,
+    )
+    inside.links["access_entry"] = [ci.key]  # written inside its entry: linked already
+    aws_auth = _entity(
+        "identity_mapping", "k8s:aws-auth/mapRoles[0]", source="aws-auth", principal_arn=arn
+    )
+    link([entry, by_ref, ci, inside, aws_auth])
+    assert by_ref.links == {"access_entry": [entry.key]}
+    assert entry.links == {"access_policy_associations": [by_ref.key]}
+    assert inside.links == {"access_entry": [ci.key]}
+    assert ci.links == {"access_policy_associations": [inside.key]}
+    assert aws_auth.links == {}
+
+
+def _cluster(key: str, mode="CONFIG_MAP", auto=False) -> Entity:
+    return _entity("cluster", key, "eks.tf", name=key, authentication_mode=mode, auto_mode=auto)
+
+
+@pytest.mark.parametrize(
+    "clusters, ignored, because",
+    [
+        ([_cluster("main", mode="API")], True, "authentication_mode = API"),
+        ([_cluster("main", auto=True)], True, "Auto Mode (compute_config.enabled)"),
+        ([_cluster("main", mode="API_AND_CONFIG_MAP")], False, None),
+        ([_cluster("main", mode="API"), _cluster("other", mode="API")], None, None),
+        ([], None, None),
+    ],
+)
+def test_aws_auth_is_judged_against_the_only_cluster(clusters, ignored, because):
+    document = _entity("aws_auth_document", "k8s:kube-system/ConfigMap/aws-auth")
+    link([document, *clusters])
+    assert document.fields["ignored_by_cluster"] is ignored
+    assert document.fields["ignored_because"] == because
+    only = len(clusters) == 1
+    assert document.fields["cluster_name"] == (clusters[0].fields["name"] if only else None)
+    assert document.links == ({"cluster": [clusters[0].key]} if only else {})
