@@ -219,11 +219,9 @@ def param_type(default: Any) -> ParamType | None:
             return None
         if items == {"integer", "number"}:
             items = {"number"}
-        return (
-            ParamType("list", items.pop())
-            if len(items) == 1
-            else (ParamType("list") if not items else None)
-        )
+        if len(items) > 1:
+            return None
+        return ParamType("list", items.pop() if items else None)
     found = _scalar_type(default)
     return ParamType(found) if found else None
 

@@ -239,3 +239,35 @@ def test_the_generated_schema_refuses_what_the_catalog_refuses():
     bad_link = {**rule, "related": [{"link": "cluster", "message": "m"}]}
     for bad in (bad_item, bad_field, bad_location, bad_link):
         assert list(validator.iter_errors(bad)), bad
+
+
+def test_param_types_follow_their_defaults(in_tmp):
+    _rule(
+        in_tmp / "p",
+        "entity: cluster\nparams: {ratio: 1.5, names: [], mixed: [a, 1]}\n"
+        "when: {field: name, in: {param: names}}\nmessage: m\n",
+    )
+    code, _, err = cli("validate-policies", "p")
+    assert code == 2
+    assert err == (
+        "p/ACME001.yaml: $.params.mixed: a default must be a string, a number, a boolean or a "
+        "list of one of those\n"
+    )
+    _rule(
+        in_tmp / "p",
+        "entity: cluster\nparams: {ratio: 1.5, names: []}\n"
+        "when: {field: name, in: {param: names}}\nmessage: m\n",
+    )
+    (in_tmp / ".eks-checks.yaml").write_text(
+        "policy_dirs: [p]\nrules:\n  ACME001:\n    params:\n      ratio: 2\n      names: [a, 1]\n"
+    )
+    assert cli("rules")[0] == 0  # an integer is a number; a list of any values fits []
+    (in_tmp / ".eks-checks.yaml").write_text(
+        "policy_dirs: [p]\nrules:\n  ACME001:\n    params:\n      ratio: '2'\n"
+    )
+    code, _, err = cli("rules")
+    assert (code, err) == (
+        2,
+        "eks-checks: error: invalid configuration: .eks-checks.yaml: "
+        '$.rules.ACME001.params.ratio: must be a number, like the default 1.5, not "2"\n',
+    )
