@@ -249,10 +249,10 @@ def _prepared_rules(args, config) -> list:
 def _var_files(
     paths: list[str], given: list[str], configured: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, str]]]:
-    """Module directory -> [(display path, text)] of its -var-file files: the configuration's
-    first, then each --var-file for every directory PATH (so the command line wins). A file
-    that cannot be read is a usage error."""
-    from checks.discover import DEFAULT_MAX_BYTES, display_path, read_text
+    """Module directory (absolute) -> [(display path, text)] of its -var-file files: the
+    configuration's first, then each --var-file for every directory PATH (so the command line
+    wins). A file that cannot be read is a usage error."""
+    from checks.discover import DEFAULT_MAX_BYTES, display_path, file_key, read_text
 
     def read(name: str, what: str) -> tuple[str, str]:
         shown = display_path(name)
@@ -265,12 +265,12 @@ def _var_files(
 
     out: dict[str, list[tuple[str, str]]] = {}
     for directory, names in configured.items():
-        module = display_path(directory)
-        out.setdefault(module, []).extend(read(n, f"var_files of {module}:") for n in names)
+        what = f"var_files of {display_path(directory)}:"
+        out.setdefault(file_key(directory), []).extend(read(n, what) for n in names)
     files = [read(name, "--var-file") for name in given]
     for path in paths:
         if files and os.path.isdir(path):
-            out.setdefault(display_path(path), []).extend(files)
+            out.setdefault(file_key(path), []).extend(files)
     return out
 
 
@@ -409,13 +409,15 @@ def cmd_explain(args) -> int:
 
 def cmd_model(args) -> int:
 
-    from checks.discover import discover
+    from checks.discover import discover, scan_roots
     from checks.scan import Options, build
 
     paths = _check_paths(args.paths)
-    files, problems = discover(paths, args.exclude)
+    roots = scan_roots(paths)
+    files, problems = discover(paths, args.exclude, roots)
     # every entity, so no pre-filter; in worker processes like a scan when there are many files
-    entities, found, _ = build(files, Options(prefilter=False, roots=list(paths)))
+    options = Options(prefilter=False, roots=roots, excludes=list(args.exclude))
+    entities, found, _ = build(files, options)
     problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
     doc = {
         "version": 1,

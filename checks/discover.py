@@ -1,7 +1,10 @@
 """Discover: walk the given paths and classify each file by its extension.
 
-Never follows directory symlinks (no loops); a dangling link, an unreadable file or a file
-over the size limit is a `Problem` naming the file, and the walk goes on.
+Never follows directory symlinks (no loops), and never reads through a symlink whose target
+is outside the scanned roots (a note says so); a dangling link, an unreadable file or a file
+over the size limit is a `Problem` naming the file, and the walk goes on. A file is known by
+its path as the operating system gives it (non-UTF-8 bytes as surrogate escapes); its display
+name is an escaped form of that path, one display name per path.
 """
 
 from __future__ import annotations
@@ -9,28 +12,47 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 from dataclasses import dataclass
 
 from checks.model import Problem
 
-SKIP_DIRS = {".git", ".terraform", "node_modules", ".eks-checks-cache", "__pycache__"}
+# the only folders never walked, besides the configured excludes (README, "Inputs")
+SKIP_DIRS = {".git", ".terraform", "node_modules"}
 SKIP_FILES = {".eks-checks.yaml"}  # our own configuration is not input
 EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 DEFAULT_MAX_BYTES = 5_000_000
 TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfvars(.json), by name
+OUTSIDE_FILE = "symbolic link to a file outside the scanned tree: not read"
+OUTSIDE_DIR = "symbolic link to a directory outside the scanned tree: not walked"
+NOT_REGULAR = "not a regular file (FIFO, socket or device)"
 
 
 @dataclass(frozen=True)
 class SourceFile:
     path: str  # as the filesystem knows it
-    display: str  # relative to the working directory when possible, with `/`
+    display: str  # relative to the working directory when possible, with `/`, escaped
     kind: str
     # set when the file is known not to be ours before reading it (a Helm chart template)
     skip: str = ""
 
+    @property
+    def key(self) -> str:
+        """What the file is: its absolute, normalized path (two spellings, one file)."""
+        return file_key(self.path)
+
+
+def file_key(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
 
 def display_path(path: str, cwd: str | None = None) -> str:
+    """The path as shown: relative to `cwd` when under it, `/` as separator, a byte that is
+    not UTF-8 as `\\xNN` and a backslash as `\\\\`, so that two paths never show alike."""
     cwd = cwd or os.getcwd()
     absolute = path if os.path.isabs(path) else os.path.join(cwd, path)
     absolute = os.path.normpath(absolute)
@@ -40,9 +62,33 @@ def display_path(path: str, cwd: str | None = None) -> str:
         rel = "."
     else:
         rel = absolute
-    # a file name that is not valid UTF-8 arrives with surrogate escapes: show it printable
-    printable = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return printable.replace(os.sep, "/")
+    if os.sep != "/":
+        rel = rel.replace(os.sep, "/")
+    if "\\" in rel:
+        rel = rel.replace("\\", "\\\\")
+    return _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", rel)
+
+
+def scan_roots(paths: list[str]) -> list[str]:
+    """The trees a scan may read: each directory given, or the directory of each file given,
+    with every symlink resolved."""
+    return [os.path.realpath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in paths]
+
+
+def inside(real: str, roots: list[str]) -> str | None:
+    """The root that resolved path `real` is in, or None."""
+    for root in roots:
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    return None
+
+
+def excluded(display: str, patterns: list[str]) -> bool:
+    """Whether a display path matches a configured exclude (the path or a folder above it)."""
+    return any(
+        fnmatch.fnmatch(display, pat) or fnmatch.fnmatch(display, pat.rstrip("/") + "/*")
+        for pat in patterns
+    )
 
 
 def classify(path: str) -> str | None:
@@ -57,27 +103,38 @@ def classify(path: str) -> str | None:
     return EXTENSIONS.get(os.path.splitext(name)[1])
 
 
-def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFile], list[Problem]]:
+def discover(
+    paths: list[str], excludes: list[str] = (), roots: list[str] | None = None
+) -> tuple[list[SourceFile], list[Problem]]:
+    """The files to scan under `paths`, and a problem for each one that cannot be. A path
+    given that cannot be read is an error whatever its name; a symlink whose target is outside
+    `roots` (default: the trees of `paths`) is never read, a note says so."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     cwd = os.getcwd()
+    roots = scan_roots(paths) if roots is None else roots
+    excludes = list(excludes)
 
-    def excluded(display: str) -> bool:
-        return any(
-            fnmatch.fnmatch(display, pat) or fnmatch.fnmatch(display, pat.rstrip("/") + "/*")
-            for pat in excludes
-        )
-
-    def add(path: str) -> None:
+    def add(path: str, given: bool = False) -> None:
         kind = classify(path)
-        if kind is None or os.path.basename(path) in SKIP_FILES:
+        if (kind is None and not given) or os.path.basename(path) in SKIP_FILES:
+            return
+        key = os.path.normpath(os.path.join(cwd, path))
+        if key in seen:
             return
         display = display_path(path, cwd)
-        if display in seen or (excludes and excluded(display)):
+        if excludes and excluded(display, excludes):
             return
         try:
-            mode = os.stat(path).st_mode  # follows links
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                mode = os.stat(path).st_mode
+                # where it leads decides whether it may be read at all
+                if inside(os.path.realpath(path), roots) is None:
+                    seen.add(key)
+                    problems.append(Problem(display, OUTSIDE_FILE, 0, "note"))
+                    return
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 reason = "symbolic link loop"
@@ -85,20 +142,34 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
                 reason = "dangling symbolic link"
             else:
                 reason = f"cannot read: {exc.strerror or exc}"
+            seen.add(key)
             problems.append(Problem(display, reason))
             return
-        if stat.S_ISDIR(mode):
-            return  # e.g. a directory named x.tf
+        if kind is None or stat.S_ISDIR(mode):
+            return  # a file of no kind we read, or a directory named x.tf
+        seen.add(key)
         if not stat.S_ISREG(mode):
             # a FIFO or a device would block or never end: never open it
-            problems.append(Problem(display, "not a regular file (FIFO, socket or device)"))
+            problems.append(Problem(display, NOT_REGULAR))
             return
-        seen.add(display)
         files.append(SourceFile(path, display, kind, _helm_template(path, kind)))
+
+    def walkable(dirpath: str, name: str) -> bool:
+        if name in SKIP_DIRS:
+            return False
+        path = os.path.join(dirpath, name)
+        if excludes and excluded(display_path(path, cwd), excludes):
+            return False
+        if os.path.islink(path):
+            # never followed (no loops); a target inside the roots is walked where it is
+            if inside(os.path.realpath(path), roots) is None:
+                problems.append(Problem(display_path(path, cwd), OUTSIDE_DIR, 0, "note"))
+            return False
+        return True
 
     for root in paths:
         if not os.path.isdir(root):
-            add(root)
+            add(root, given=True)
             continue
         for dirpath, dirnames, filenames in os.walk(
             root,
@@ -106,13 +177,7 @@ def discover(paths: list[str], excludes: list[str] = ()) -> tuple[list[SourceFil
                 Problem(display_path(e.filename or root), f"cannot read directory: {e.strerror}")
             ),
         ):
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if d not in SKIP_DIRS
-                and not os.path.islink(os.path.join(dirpath, d))
-                and not (excludes and excluded(display_path(os.path.join(dirpath, d), cwd)))
-            )
+            dirnames[:] = sorted(d for d in dirnames if walkable(dirpath, d))
             for name in sorted(filenames):
                 add(os.path.join(dirpath, name))
     files.sort(key=lambda f: f.display)
@@ -134,18 +199,27 @@ def _helm_template(path: str, kind: str) -> str:
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:
     """(text, None) or (None, reason). A BOM is dropped and CRLF becomes LF. A reason that
-    knows its line says so as `(line N, ...)`."""
+    knows its line says so as `(line N, ...)`. Only a regular file is read: the file is opened
+    without blocking and checked once open, so a FIFO or a device can never hang the scan."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            return (
-                None,
-                f"skipped: {size} bytes is over the {max_bytes}-byte limit (--max-file-size)",
-            )
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         return None, f"cannot read: {exc.strerror or exc}"
+    with open(fd, "rb", closefd=True) as fh:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, NOT_REGULAR
+            if info.st_size > max_bytes:
+                return (
+                    None,
+                    f"skipped: {info.st_size} bytes is over the {max_bytes}-byte limit "
+                    "(--max-file-size)",
+                )
+            data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            return None, f"cannot read: {exc.strerror or exc}"
     if b"\x00" in data:
         return None, "binary file (contains NUL bytes)"
     try:

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, display_path, read_text
+from checks.discover import (
+    DEFAULT_MAX_BYTES,
+    SourceFile,
+    discover,
+    display_path,
+    read_text,
+    scan_roots,
+)
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.link import link
 from checks.model import Entity, Finding, Problem
-from checks.parse import ParseError, parser_for
+from checks.parse import ParseError, excerpt, parser_for
 from checks.parse.comments import find_suppressions
 from checks.rules import Rule
 
@@ -140,7 +148,8 @@ class Unit:
     directory (a module is normalized as a whole: its files refer to each other)."""
 
     files: list[SourceFile]
-    module: str | None = None  # the directory, for Terraform
+    module: str | None = None  # the directory as shown, for Terraform
+    directory: str = ""  # the directory as the filesystem knows it (absolute)
 
 
 @dataclass
@@ -158,9 +167,10 @@ class Options:
     strict: bool = False
     use_cache: bool = False
     prefilter: bool = True
-    roots: list[str] = field(default_factory=list)
-    # -var-file files per module directory (display path): [(display path, text)] in order
+    roots: list[str] = field(default_factory=list)  # the trees file() may read in
+    # -var-file files per module directory (absolute path): [(display path, text)] in order
     var_files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    excludes: list[str] = field(default_factory=list)  # never read by file() either
 
 
 def units_of(files: list[SourceFile]) -> list[Unit]:
@@ -169,10 +179,11 @@ def units_of(files: list[SourceFile]) -> list[Unit]:
     modules: dict[str, list[SourceFile]] = {}
     for f in files:
         if f.kind in ("terraform", "tfvars") and not f.skip:
-            modules.setdefault(os.path.dirname(f.display) or ".", []).append(f)
+            modules.setdefault(os.path.dirname(f.key), []).append(f)
         else:
             units.append(Unit([f]))
-    return units + [Unit(modules[d], d) for d in sorted(modules)]
+    by_name = sorted((os.path.dirname(fs[0].display) or ".", d) for d, fs in modules.items())
+    return units + [Unit(modules[d], shown, d) for shown, d in by_name]
 
 
 def run_unit(unit: Unit, opts: Options) -> UnitResult:
@@ -180,12 +191,12 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
 
     With the cache on, a unit whose files (and whatever its file() calls read) are unchanged
     comes back from the cache as entities, without parsing or normalizing anything."""
-    texts: dict[str, str] = {}
+    texts: dict[str, str] = {}  # file key -> text
     for f in unit.files:
         if not f.skip:
             text, _reason = read_text(f.path, opts.max_bytes)
             if text is not None:
-                texts[f.display] = text
+                texts[f.key] = text
     key = _unit_key(unit, texts, opts) if opts.use_cache else None
     if key is not None:
         from checks import cache
@@ -197,25 +208,23 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
             return hit
     if unit.module is None:
         f = unit.files[0]
-        item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
-        result = _file_result(item, opts.roots)
+        item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.key))
+        result = _file_result(item, opts)
     else:
         if opts.prefilter and texts:
             tf = {
-                f.display: texts[f.display]
-                for f in unit.files
-                if f.kind == "terraform" and f.display in texts
+                f.key: texts[f.key] for f in unit.files if f.kind == "terraform" and f.key in texts
             }
             texts = {**texts, **_filter_module_cached(tf, opts.use_cache)} if tf else texts
         parsed = [
-            parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.display))
+            parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.key))
             for f in unit.files
         ]
         given = [
             parse_file(SourceFile(name, name, "tfvars"), text=text)
-            for name, text in opts.var_files.get(unit.module, ())
+            for name, text in opts.var_files.get(unit.directory, ())
         ]
-        result = _module_result(unit.module, parsed, opts.roots, given)
+        result = _module_result(unit, parsed, opts, given)
     if key is not None:
         cache.put("unit", key, result)
     return result
@@ -226,13 +235,15 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     (do not cache) when a file could not be read."""
     if len(texts) != len(unit.files):
         return None
-    head = repr((os.getcwd(), opts.roots, opts.strict, opts.max_bytes, opts.prefilter))
-    if unit.module in opts.var_files:
-        head += repr(opts.var_files[unit.module])
+    head = repr(
+        (os.getcwd(), opts.roots, opts.excludes, opts.strict, opts.max_bytes, opts.prefilter)
+    )
+    if unit.directory in opts.var_files:
+        head += repr(opts.var_files[unit.directory])
     return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
 
 
-def _file_result(item: ParsedFile, roots: list[str]) -> UnitResult:
+def _file_result(item: ParsedFile, opts: Options) -> UnitResult:
     from checks.normalize import iam, kubernetes, plan
 
     result = _problems_of([item])
@@ -244,7 +255,7 @@ def _file_result(item: ParsedFile, roots: list[str]) -> UnitResult:
         if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
             made, found = iam.normalize_document(src.display, docs[0])
         elif src.kind == "json" and docs and plan.is_plan(docs[0]):
-            reader = _ModuleFileReader(roots)
+            reader = _ModuleFileReader(opts)
             made, found = plan.normalize_plan(src.display, docs[0], reader)
             result.reads = reader.reads
         else:
@@ -255,10 +266,11 @@ def _file_result(item: ParsedFile, roots: list[str]) -> UnitResult:
 
 
 def _module_result(
-    directory: str, parsed: list[ParsedFile], roots: list[str], var_files: list = ()
+    unit: Unit, parsed: list[ParsedFile], opts: Options, var_files: list = ()
 ) -> UnitResult:
     from checks.normalize.terraform import normalize_module
 
+    directory = unit.module or "."
     result = _problems_of(list(parsed) + list(var_files))
     good = [p for p in parsed if p.problem is None]
     documents = {p.file.display: p.documents for p in good if p.file.kind == "terraform"}
@@ -266,9 +278,11 @@ def _module_result(
     # then the --var-file files, in the order given, as terraform applies -var-file
     tfvars += [(p.file.display, p.documents) for p in var_files if p.problem is None]
     if documents:
-        reader = _ModuleFileReader(roots)
+        reader = _ModuleFileReader(opts)
         with _contained(result.problems, directory):
-            made, found = normalize_module(directory, documents, reader, tfvars)
+            made, found = normalize_module(
+                directory, documents, reader, tfvars, unit.directory or directory
+            )
             result.entities.extend(made)
             result.problems.extend(found)
         result.consumed = reader.consumed
@@ -282,8 +296,7 @@ def _guarded(unit: Unit, opts: Options) -> UnitResult:
     try:
         return run_unit(unit, opts)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        reason = f"internal error while reading it ({type(exc).__name__}: {exc}); please report it"
-        return _problems_of([_failed_parse(f, reason) for f in unit.files])
+        return _problems_of([_failed_parse(f, _internal_error(exc)) for f in unit.files])
 
 
 def _tfvars_order(tfvars: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -399,7 +412,7 @@ def _module_by_file(unit: Unit, opts: Options, jobs: int) -> UnitResult:
 
     parse = partial(_parse_one, opts=opts)
     parsed = parallel_map(parse, unit.files, jobs, _failed_parse)
-    return _module_result(unit.module or ".", parsed, opts.roots)
+    return _module_result(unit, parsed, opts)
 
 
 def _parse_one(source: SourceFile, opts: Options) -> ParsedFile:
@@ -434,33 +447,55 @@ def _contained(problems: list[Problem], where: str):
     except (RecursionError, MemoryError):
         problems.append(Problem(where, "input nested too deeply to read"))
     except Exception as exc:  # the last line of defence: reported, never a traceback
-        problems.append(
-            Problem(
-                where,
-                f"internal error while reading it ({type(exc).__name__}: {exc}); please report it",
-            )
-        )
+        problems.append(Problem(where, _internal_error(exc)))
+
+
+def _internal_error(exc: Exception) -> str:
+    # an exception's text may quote the input: briefly, as any parse error does
+    what = f"{type(exc).__name__}: {excerpt(str(exc))}"
+    return f"internal error while reading it ({what}); please report it"
 
 
 class _ModuleFileReader:
-    """What Terraform's `file()` may read: files inside the scanned tree, within limits."""
+    """What Terraform's `file()` may read: regular files inside the scanned trees, never in a
+    folder the walk skips (`.git`, `.terraform`, `node_modules`) or excludes, never through a
+    symlink that leaves the trees, never a FIFO or a device."""
 
-    def __init__(self, roots: list[str]) -> None:
-        self.roots = [
-            os.path.realpath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots
-        ]
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
         self.consumed: set[str] = set()
         self.reads: dict[str, str | None] = {}  # what was read: path -> digest, None if nothing
 
-    def __call__(self, path: str) -> str | None:
-        real = os.path.realpath(path)
-        if not any(real == r or real.startswith(r + os.sep) for r in self.roots):
-            return None
+    def __call__(self, path: str) -> tuple[str | None, str]:
+        """(text, "") or (None, why it may not be read); the reason is "" for a file that is
+        not there or cannot be read (an unknown value, as any other)."""
+        from checks.discover import NOT_REGULAR, SKIP_DIRS, display_path, excluded, inside
+
+        roots = [os.path.realpath(r) for r in self.opts.roots]
+        written = os.path.normpath(os.path.abspath(path))
+        real = os.path.realpath(written)
+        if inside(real, roots) is None:
+            return None, "outside the scanned tree"
+        for where in (written, real):
+            root = inside(where, roots)
+            if root is None:
+                continue  # as written it goes through a symlink: where it leads decides
+            folders = os.path.relpath(where, root).split(os.sep)[:-1]
+            skipped = [f for f in folders if f in SKIP_DIRS]
+            if skipped:
+                return None, f"inside {skipped[0]}, which is never read"
+            if self.opts.excludes and excluded(display_path(where), self.opts.excludes):
+                return None, "excluded from the scan"
+        try:
+            if not stat.S_ISREG(os.stat(real).st_mode):
+                return None, NOT_REGULAR
+        except OSError:
+            return None, ""
         text, _reason = read_text(real, 2_000_000)
         self.reads[real] = _digest(text)
         if text is not None:
-            self.consumed.add(path.replace(os.sep, "/"))
-        return text
+            self.consumed.add(display_path(path))
+        return text, ""
 
 
 def _digest(text: str | None) -> str | None:
@@ -487,14 +522,22 @@ def scan(
     var_files: dict[str, list[tuple[str, str]]] | None = None,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
-    find their other side, but only findings that touch a file of `paths` are reported."""
-    report_only = None
+    find their other side, but only findings that touch a file of `paths` are reported, and
+    only problems that concern one: its own, or (errors) its Terraform module's."""
+    # file() and symlinks may lead anywhere in the trees being read, the context included
+    roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
+    files, given_problems = discover(paths, list(excludes), roots)
+    problems: list[Problem] = []
+    report_only = concern = None
     if context_root is not None:
-        given, problems = discover(paths, list(excludes))
+        given = files
+        context, context_problems = discover([context_root], list(excludes), roots)
+        by_key = {f.key: f for f in context}
+        by_key.update((f.key, f) for f in given)
+        files = sorted(by_key.values(), key=lambda f: f.display)
         report_only = {f.display for f in given}
-        context, context_problems = discover([context_root], list(excludes))
         # a variable file changes what its whole module means: its module's findings count
-        changed_vars = {os.path.dirname(f.display) for f in given if f.kind == "tfvars"}
+        changed_vars = {os.path.dirname(f.key) for f in given if f.kind == "tfvars"}
         passed = {display_path(p) for p in paths}  # a -var-file file is not discovered
         changed_vars |= {
             module
@@ -503,24 +546,29 @@ def scan(
         }
         report_only |= {
             f.display
-            for f in context
-            if f.kind == "terraform" and os.path.dirname(f.display) in changed_vars
+            for f in files
+            if f.kind == "terraform" and os.path.dirname(f.key) in changed_vars
         }
-        files = sorted({f.display: f for f in context + given}.values(), key=lambda f: f.display)
-        problems += [p for p in context_problems if p.file in report_only]
-    else:
-        files, problems = discover(paths, list(excludes))
-    # file() may read anywhere in the trees being read, the context included
-    roots = list(paths) + ([context_root] if context_root is not None else [])
-    opts = Options(max_bytes, strict, use_cache, prefilter, roots, dict(var_files or {}))
+        # an error in a passed file's module (a sibling file, or the module as a whole) means
+        # the passed file was not fully judged: it concerns the passed file too
+        modules = changed_vars | {
+            os.path.dirname(f.key) for f in given if f.kind in ("terraform", "tfvars")
+        }
+        in_modules = [f for f in files if os.path.dirname(f.key) in modules]
+        concern = report_only | {f.display for f in in_modules}
+        concern |= {os.path.dirname(f.display) or "." for f in in_modules}
+        problems = [p for p in context_problems if p.file in concern]
+    opts = Options(
+        max_bytes, strict, use_cache, prefilter, roots, dict(var_files or {}), list(excludes)
+    )
     entities, found, comments = build(files, opts, jobs)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)
-    by_key = {e.key: e for e in entities}
-    notes = apply_suppressions(findings, by_key, FilterInput(comments, list(path_suppressions)))
+    by_entity = {e.key: e for e in entities}
+    notes = apply_suppressions(findings, by_entity, FilterInput(comments, list(path_suppressions)))
     if baseline:
         apply_baseline(findings, baseline)
-    all_problems = sorted(problems + found + notes, key=lambda p: (p.file, p.line, p.message))
+    all_problems = problems + found + notes
     if report_only is not None:
         findings = [
             f
@@ -528,7 +576,14 @@ def scan(
             if f.location.file in report_only
             or any(r.location.file in report_only for r in f.related)
         ]
-        all_problems = [p for p in all_problems if p.file in report_only]
+        all_problems = [
+            p
+            for p in all_problems
+            if p.file in report_only or (p.level == "error" and p.file in concern)
+        ]
         skipped = [s for s in skipped if s.location.file in report_only]
         files = [f for f in files if f.display in report_only]
+    # what was asked for and cannot be read is always said, whatever is reported
+    unique = {(p.file, p.line, p.level, p.message): p for p in given_problems + all_problems}
+    all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))

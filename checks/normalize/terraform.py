@@ -65,12 +65,15 @@ class _Located(str):
 def normalize_module(
     directory: str,
     files: dict[str, list[Block]],
-    read_file: Callable[[str], str | None],
+    read_file: Callable[[str], tuple[str | None, str]],
     tfvars: list[tuple[str, dict[str, Attribute]]] = (),
+    real_directory: str | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
     """Entities of one module directory; `files` maps each file's display path to its blocks,
-    `tfvars` gives the variable files Terraform loads by itself, in its order."""
-    module = Module(directory, files, read_file, tfvars)
+    `tfvars` gives the variable files Terraform loads by itself, in its order. `read_file`
+    is what `file()` reads with: (text, "") or (None, why it was not read);
+    `real_directory` is the directory as the filesystem knows it (default: `directory`)."""
+    module = Module(directory, files, read_file, tfvars, real_directory)
     entities: list[Entity] = []
     problems: list[Problem] = []
     for file, blocks in files.items():
@@ -107,13 +110,23 @@ def normalize_module(
             )
             entities.extend(made)
             problems.extend(found)
-    return entities, problems
+    return entities, problems + list(module.notes.values())
 
 
 class Module:
-    def __init__(self, directory: str, files: dict[str, list[Block]], read_file, tfvars=()) -> None:
+    def __init__(
+        self,
+        directory: str,
+        files: dict[str, list[Block]],
+        read_file,
+        tfvars=(),
+        real_directory: str | None = None,
+    ) -> None:
         self.directory = directory
+        self.real_directory = real_directory or directory
         self.read_file = read_file
+        # why a file() was not read, once per call: (file, line, message) -> note
+        self.notes: dict[tuple, Problem] = {}
         self.variables: dict[str, Block] = {}
         # var name -> (file, assignment) from terraform.tfvars / *.auto.tfvars: the last wins
         self.assigned: dict[str, tuple[str, Attribute]] = {
@@ -299,7 +312,7 @@ class Module:
             except Exception:
                 return Unknown("jsondecode of invalid JSON", text)
         if name == "file" and len(args) == 1 and isinstance(args[0], str):
-            return self._file(args[0], text)
+            return self._file(args[0], text, file, call.line)
         if name == "concat":
             out = LList(line=call.line, end_line=call.end_line)
             for a in args:
@@ -347,13 +360,18 @@ class Module:
                 return args[0].join(args[1])
         return Unknown(f"{name}() is not evaluated", text)
 
-    def _file(self, path: str, text: str) -> Any:
-        full = os.path.normpath(os.path.join(self.directory, path))
-        content = self.read_file(full)
+    def _file(self, path: str, text: str, file: str, line: int) -> Any:
+        from checks.discover import display_path
+
+        full = os.path.normpath(os.path.join(self.real_directory, path))
+        content, refused = self.read_file(full)
         if content is None:
+            if refused:
+                message = f"{text} not read: {refused}"
+                self.notes[(file, line, message)] = Problem(file, message, line, "note")
             return Unknown(f"file {path} could not be read", text)
         located = _Located(content)
-        located.file, located.line = full, 1
+        located.file, located.line = display_path(full), 1
         return located
 
     def _policy_document(self, file: str, block: Block) -> Any:

@@ -30,6 +30,16 @@ class ParseError(Exception):
         self.guard = guard
 
 
+EXCERPT = 80
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """Input quoted in a message: at most `limit` characters, with control and other
+    non-printable characters escaped, so that an error never carries a file's contents."""
+    shown = repr(text[:limit])[1:-1]
+    return shown + "..." if len(text) > limit else shown
+
+
 def parser_for(kind: str) -> Callable:
     import importlib
 

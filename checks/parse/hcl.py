@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.parse import ParseError, check_nesting
+from checks.parse import ParseError, check_nesting, excerpt
 
 
 @dataclass
@@ -207,7 +207,7 @@ def _parse_hcl2(text: str, attributes: bool) -> Any:
 
 
 def _first_line(s: str) -> str:
-    return s.strip().splitlines()[0] if s.strip() else ""
+    return excerpt(s.strip().splitlines()[0]) if s.strip() else ""
 
 
 class _Walker:

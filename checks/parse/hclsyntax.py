@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from checks.parse import ParseError
+from checks.parse import ParseError, excerpt
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -159,7 +159,7 @@ def _heredoc_end(text: str, pos: int, line: int) -> int:
         if closing:
             return closing.end()
     # no line closes it: that is a syntax error, decided here (see _HEREDOC_OPEN)
-    raise Invalid(f"invalid HCL: heredoc <<{delimiter} is never closed", line)
+    raise Invalid(f"invalid HCL: heredoc <<{excerpt(delimiter)} is never closed", line)
 
 
 class _Parser:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from checks.model import Documents, LDict, LList
-from checks.parse import ParseError, check_nesting
+from checks.parse import ParseError, check_nesting, excerpt
 
 # Fast path with a safe fallback: both are safe loaders.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,7 +56,7 @@ def load_all(text: str, line_offset: int = 0) -> list:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else 0
         problem = exc.problem or exc.context or "syntax error"
-        raise ParseError(f"invalid YAML: {problem}", line) from None
+        raise ParseError(f"invalid YAML: {excerpt(problem)}", line) from None
     except yaml.YAMLError as exc:
         raise ParseError(f"invalid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
@@ -75,7 +75,7 @@ def load_all(text: str, line_offset: int = 0) -> list:
 
 
 def _one_line(s: str) -> str:
-    return " ".join(s.split())[:200]
+    return excerpt(" ".join(s.split()))
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -147,7 +147,7 @@ class _Builder:
             # a tag that asks for Python objects is an attack, not a dialect
             hostile = node.tag.startswith("tag:yaml.org,2002:python")
             raise UnsupportedTag(
-                f"unsupported YAML tag {node.tag}", self.span(node)[0], guard=hostile
+                f"unsupported YAML tag {excerpt(node.tag)}", self.span(node)[0], guard=hostile
             )
         if isinstance(node, yaml.MappingNode):
             start, end = self.span(node)
@@ -163,10 +163,11 @@ class _Builder:
                 key_line = key_node.start_mark.line + 1 + self.offset
                 if key in out:
                     line = key_line
+                    shown = f"'{excerpt(key)}'" if isinstance(key, str) else repr(key)
                     if out[key] != value:
-                        raise ParseError(f"duplicate key {key!r} with different values", line)
+                        raise ParseError(f"duplicate key {shown} with different values", line)
                     # the same key twice with the same value is untidy, not ambiguous
-                    self.warnings.append((line, f"duplicate key {key!r} (same value)"))
+                    self.warnings.append((line, f"duplicate key {shown} (same value)"))
                 out[key] = value
                 out.key_lines[key] = (key_line, self.span(value_node)[1])
             return out
@@ -186,9 +187,15 @@ class _Builder:
             return self.constructor.bool_values[node.value.lower()]
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except yaml.MarkedYAMLError as exc:
+            problem = exc.problem or exc.context or "cannot be read"
             raise ParseError(
-                f"invalid YAML value: {_one_line(str(exc))}", self.span(node)[0]
+                f"invalid YAML value: {excerpt(problem)}", self.span(node)[0]
+            ) from None
+        except (yaml.YAMLError, ValueError, OverflowError):
+            # e.g. `!!int` on text that is not a number: the value as written, briefly
+            raise ParseError(
+                f"invalid YAML value: {node.tag} {excerpt(str(node.value))}", self.span(node)[0]
             ) from None
 
     def _pairs(self, node: yaml.MappingNode) -> list:

@@ -1,0 +1,260 @@
+"""The gate holds on a hostile pull request: a broken or disguised input never passes, nothing
+from outside the scanned tree reaches the output, and what is walked, read and suppressed is
+exactly what the README says. Links, FIFOs and non-UTF-8 names are made at test time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, cli
+
+INSECURE = (
+    'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+    '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+)
+SA = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: {ns}\n"
+SECRET = "SECRET-b1f0c2d3e4"
+
+
+def _json(*args: str) -> tuple[int, dict]:
+    code, out, err = cli("scan", *args, "--format", "json", "--no-cache")
+    assert "Traceback" not in err
+    return code, json.loads(out)
+
+
+def _problems(doc: dict) -> list[tuple]:
+    return [(p["file"], p.get("line", 0), p["level"], p["message"]) for p in doc["problems"]]
+
+
+def _findings(doc: dict) -> list[tuple]:
+    return [
+        (f["location"]["file"], f["location"]["start_line"], f["rule_id"])
+        for f in doc["findings"]
+        if not f.get("suppressed")
+    ]
+
+
+def _scan_in_child(cwd, *args: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    """A scan in its own process, so that a hang fails the test instead of blocking it."""
+    return subprocess.run(
+        [sys.executable, "-m", "checks", "scan", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+# -- 8: what is never walked ------------------------------------------------------------------
+def test_only_git_terraform_node_modules_and_excludes_are_never_walked(in_tmp):
+    for folder in ("__pycache__", ".eks-checks-cache", ".git", ".terraform", "node_modules"):
+        (in_tmp / folder).mkdir()
+        (in_tmp / folder / "lt.tf").write_text(INSECURE)
+    (in_tmp / "legacy").mkdir()
+    (in_tmp / "legacy" / "lt.tf").write_text(INSECURE)
+    code, doc = _json(".", "--exclude", "legacy")
+    assert code == 1
+    assert _findings(doc) == [
+        (".eks-checks-cache/lt.tf", 4, "EKS202"),
+        ("__pycache__/lt.tf", 4, "EKS202"),
+    ]
+
+
+# -- 6: a path given on the command line that cannot be read ---------------------------------
+@pytest.mark.parametrize("context", [[], ["--context-root", "."]], ids=["scan", "context-root"])
+def test_a_path_given_that_cannot_be_read_is_an_error(in_tmp, context):
+    (in_tmp / "main.tf").write_text(INSECURE)
+    os.symlink("missing.tf", in_tmp / "dangling.tf")
+    os.symlink("loop-b.yaml", in_tmp / "loop-a.yaml")
+    os.symlink("loop-a.yaml", in_tmp / "loop-b.yaml")
+    os.symlink("missing.txt", in_tmp / "notes.txt")  # whatever its name, it was asked for
+    code, doc = _json("dangling.tf", "loop-a.yaml", "notes.txt", *context)
+    assert code == 2
+    assert _problems(doc) == [
+        ("dangling.tf", 0, "error", "dangling symbolic link"),
+        ("loop-a.yaml", 0, "error", "symbolic link loop"),
+        ("notes.txt", 0, "error", "dangling symbolic link"),
+    ]
+    code, _, err = cli("scan", "gone.tf", *context)
+    assert (code, err) == (2, "eks-checks: error: gone.tf: no such file or directory\n")
+
+
+# -- 4: files are who they are, not what their names look like -------------------------------
+def test_names_that_differ_only_in_non_utf8_bytes_are_two_files(in_tmp):
+    (in_tmp / os.fsdecode(b"sa\xff.yaml")).write_text(SA.format(ns="one"))
+    (in_tmp / os.fsdecode(b"sa\xfe.yaml")).write_text(
+        "# eks-checks: ignore[EKS302] reviewed: this one only\n" + SA.format(ns="two")
+    )
+    code, doc = _json(".", "--select", "EKS302")
+    assert code == 1
+    messages = sorted((f["location"]["file"], f["message"][:20]) for f in doc["findings"])
+    assert messages == [
+        ("sa\\xfe.yaml", "ServiceAccount two/d"),
+        ("sa\\xff.yaml", "ServiceAccount one/d"),
+    ]
+    # the suppression is the file's own: the other file's finding still fails
+    assert _findings(doc) == [("sa\\xff.yaml", 1, "EKS302")]
+    _, out, _ = cli("scan", ".", "--select", "EKS302", "--no-color")
+    assert "sa\\xff.yaml:1  EKS302" in out and "2 files scanned" in out
+
+
+def test_modules_in_directories_named_alike_are_two_modules(in_tmp):
+    trust = '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": "*"}]}'
+    role = (
+        'resource "aws_iam_role" "r" {\n  name = "r"\n'
+        '  assume_role_policy = file("${path.module}/trust.json")\n}\n'
+    )
+    for raw in (b"m\xff", b"m\xfe"):
+        folder = in_tmp / os.fsdecode(raw)
+        folder.mkdir()
+        (folder / "main.tf").write_text(role)
+        (folder / "trust.json").write_text(trust)
+    code, doc = _json(".", "--select", "EKS401")
+    assert code == 1
+    assert _findings(doc) == [
+        ("m\\xfe/trust.json", 1, "EKS401"),
+        ("m\\xff/trust.json", 1, "EKS401"),
+    ]
+
+
+def test_a_literal_backslash_name_is_not_mistaken_for_an_escaped_one(in_tmp):
+    (in_tmp / os.fsdecode(b"sa\xff.yaml")).write_text(SA.format(ns="one"))
+    (in_tmp / "sa\\xff.yaml").write_text(SA.format(ns="two"))
+    code, doc = _json(".", "--select", "EKS302")
+    assert sorted(f["location"]["file"] for f in doc["findings"]) == [
+        "sa\\\\xff.yaml",
+        "sa\\xff.yaml",
+    ]
+
+
+# -- 9: nothing from outside the scanned tree -------------------------------------------------
+@pytest.fixture
+def repo_beside_secrets(tmp_path, monkeypatch):
+    """A repository, and beside it (outside the scanned tree) files it must never read."""
+    outside = tmp_path / "outside"
+    (outside / "infra").mkdir(parents=True)
+    (outside / "credentials").write_text(
+        f"[default]\naws_access_key_id = AKIA{SECRET}\naws_secret_access_key = {SECRET}\n"
+    )
+    (outside / "secret.tfvars").write_text(f'cluster = "{SECRET}"\n')
+    (outside / "infra" / "lt.tf").write_text(INSECURE)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    return repo, outside
+
+
+def test_symlinks_out_of_the_tree_are_never_read(repo_beside_secrets):
+    repo, outside = repo_beside_secrets
+    (repo / "main.tf").write_text(
+        'variable "cluster" {\n  default = "c"\n}\n\n'
+        'resource "aws_eks_cluster" "c" {\n  name = var.cluster\n}\n'
+    )
+    os.symlink(outside / "secret.tfvars", repo / "terraform.tfvars")
+    os.symlink(outside / "credentials", repo / "leak.tf")
+    os.symlink(outside / "infra", repo / "linked")
+    (repo / "inner").mkdir()
+    (repo / "inner" / "sa.yaml").write_text(SA.format(ns="x"))
+    os.symlink("inner/sa.yaml", repo / "alias.yaml")  # inside the tree: read
+    os.symlink(repo / "inner", repo / "again")  # inside the tree: walked where it is
+    code, out, err = cli("scan", ".", "--format", "json", "--no-cache")
+    assert SECRET not in out + err
+    doc = json.loads(out)
+    outside_file = "symbolic link to a file outside the scanned tree: not read"
+    assert _problems(doc) == [
+        ("leak.tf", 0, "note", outside_file),
+        ("linked", 0, "note", "symbolic link to a directory outside the scanned tree: not walked"),
+        ("terraform.tfvars", 0, "note", outside_file),
+    ]
+    assert {f["location"]["file"] for f in doc["findings"]} == {
+        "alias.yaml",
+        "inner/sa.yaml",
+        "main.tf",
+    }
+    assert code == 1
+    # passed by name to the pre-commit hook: still not read
+    code, out, err = cli("scan", "leak.tf", "--context-root", ".", "--format", "json")
+    assert SECRET not in out + err
+    assert (code, _problems(json.loads(out))) == (0, [("leak.tf", 0, "note", outside_file)])
+
+
+LONG = "S" * 5000
+QUOTED_LONG = [
+    ("dup.yaml", f"apiVersion: v1\nkind: Pod\n{LONG}: 1\n{LONG}: 2\n"),
+    ("tag.yaml", f"apiVersion: v1\nkind: Pod\nmetadata: !<tag:{LONG}> x\n"),
+    ("value.yaml", f"apiVersion: v1\nkind: Pod\nmetadata: !!int {LONG}\n"),
+    ("anchor.yaml", f"apiVersion: v1\nkind: Pod\nmetadata: *{LONG}\n"),
+    ("heredoc.tf", f'resource "a" "b" {{\n  x = <<{LONG}\n  y\n}}\n'),
+    ("token.tf", f'resource "aws_iam_role" "b" {{\n  x = 1 {LONG}\n}}\n'),
+    ("garbage.tf", f"{LONG} {LONG}\n"),
+    ("call.tf", f'resource "aws_iam_role" "b" {{\n  x = f({LONG} {LONG})\n}}\n'),
+    ("key.json", f'{{"Statement": [], "{LONG}" 1}}'),
+]
+
+
+@pytest.mark.parametrize("name,text", QUOTED_LONG, ids=[n for n, _ in QUOTED_LONG])
+def test_a_parse_error_quotes_at_most_a_short_excerpt(in_tmp, name, text):
+    (in_tmp / name).write_text(text)
+    code, doc = _json(name)
+    ((file, _line, level, message),) = _problems(doc)
+    assert (code, file, level) == (2, name, "error")
+    assert "S" * 81 not in message and len(message) < 200, message[:300]
+
+
+# -- 10: what Terraform's file() may read ----------------------------------------------------
+def _role(name: str, path: str) -> str:
+    return (
+        f'resource "aws_iam_role" "{name}" {{\n  name = "{name}"\n'
+        f'  assume_role_policy = file("{path}")\n}}\n\n'
+    )
+
+
+def test_file_never_reads_git_skipped_folders_fifos_or_links_out(repo_beside_secrets):
+    repo, outside = repo_beside_secrets
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text(
+        f'[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic {SECRET}\n'
+    )
+    (repo / "node_modules").mkdir()
+    (repo / "node_modules" / "trust.json").write_text(f'{{"Sid": "{SECRET}"}}')
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "trust.json").write_text(f'{{"Sid": "{SECRET}"}}')
+    os.mkfifo(repo / "trust.fifo")
+    os.symlink(outside / "credentials", repo / "creds.json.txt")
+    (repo / "main.tf").write_text(
+        _role("git", "${path.module}/.git/config")
+        + _role("up", "../repo/.git/config")
+        + _role("modules", "node_modules/trust.json")
+        + _role("vendor", "vendor/trust.json")
+        + _role("fifo", "trust.fifo")
+        + _role("link", "creds.json.txt")
+        + _role("outside", "../outside/credentials")
+    )
+    run = _scan_in_child(repo, ".", "--format", "json", "--no-cache", "--exclude", "vendor")
+    assert SECRET not in run.stdout + run.stderr
+    doc = json.loads(run.stdout)
+    assert _problems(doc) == [
+        ("main.tf", 3, "note", 'file("${path.module}/.git/config") not read: inside .git, which is never read'),
+        ("main.tf", 8, "note", 'file("../repo/.git/config") not read: inside .git, which is never read'),
+        ("main.tf", 13, "note", 'file("node_modules/trust.json") not read: inside node_modules, which is never read'),
+        ("main.tf", 18, "note", 'file("vendor/trust.json") not read: excluded from the scan'),
+        ("main.tf", 23, "note", 'file("trust.fifo") not read: not a regular file (FIFO, socket or device)'),
+        ("main.tf", 28, "note", 'file("creds.json.txt") not read: outside the scanned tree'),
+        ("main.tf", 33, "note", 'file("../outside/credentials") not read: outside the scanned tree'),
+    ]  # fmt: skip
+    assert run.returncode == 0
+
+
+def test_a_fifo_among_the_inputs_never_hangs_the_scan(in_tmp):
+    os.mkfifo(in_tmp / "pipe.yaml")
+    (in_tmp / "lt.tf").write_text(INSECURE)
+    run = _scan_in_child(in_tmp, "pipe.yaml", "lt.tf", "--context-root", ".", "--no-color")
+    assert run.returncode == 2
+    assert "  pipe.yaml  error  not a regular file (FIFO, socket or device)" in run.stdout
+    assert "  lt.tf:4  EKS202  high" in run.stdout
