@@ -48,16 +48,19 @@ class Config:
 
 def load(path: str | None) -> Config:
     """The configuration from `path`; else `.eks-checks.yaml` in the working directory; else
-    `[tool.eks-checks]` in its `pyproject.toml`; else the defaults."""
+    `[tool.eks-checks]` in its `pyproject.toml`; else the defaults. A file found rather than
+    given may be part of the pull request being scanned: the paths it names must stay in its
+    folder."""
+    trusted = path is not None
     if path is None:
         if os.path.isfile(DEFAULT_FILE):
             path = DEFAULT_FILE
         elif os.path.isfile("pyproject.toml"):
-            return _from_pyproject("pyproject.toml")
+            return _from_pyproject("pyproject.toml", trusted)
         else:
             return Config()
     if path.endswith(".toml"):
-        return _from_pyproject(path)
+        return _from_pyproject(path, trusted)
     import yaml
 
     try:
@@ -71,15 +74,17 @@ def load(path: str | None) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    return _build(path, data)
+    return _build(path, data, trusted)
 
 
-def _build(path: str, data: Any) -> Config:
+def _build(path: str, data: Any, trusted: bool = True) -> Config:
     if data is None:
         data = {}
     data = _dates_as_text(data)
     _validate(path, data)
     base = os.path.dirname(os.path.abspath(path))
+    if not trusted:
+        _paths_inside(path, base, data)
     config = Config(**{k: v for k, v in data.items()}, source=path)
     config.policy_dirs = [os.path.join(base, d) for d in config.policy_dirs]
     config.var_files = {
@@ -89,7 +94,37 @@ def _build(path: str, data: Any) -> Config:
     return config
 
 
-def _from_pyproject(path: str) -> Config:
+def _paths_inside(path: str, base: str, data: dict) -> None:
+    """Every path the configuration names (policy folders and their rule files, var_files
+    folders and files) resolves, links followed, inside `base`."""
+    from checks.discover import inside
+    from checks.parse import excerpt
+
+    folder = os.path.realpath(base)
+
+    def check(name: str, where: str) -> None:
+        real = os.path.realpath(os.path.join(base, name))
+        if inside(real, [folder]) is None:
+            raise ConfigError(
+                f"{path}: {where}: {excerpt(name)} is outside the folder of the configuration"
+            )
+
+    for index, directory in enumerate(data.get("policy_dirs", [])):
+        check(directory, f"$.policy_dirs[{index}]")
+        try:
+            entries = sorted(os.listdir(os.path.join(base, directory)))
+        except OSError:
+            entries = []  # loading the rules says what is wrong with it
+        for entry in entries:
+            if entry.endswith((".yaml", ".yml")):
+                check(os.path.join(directory, entry), f"$.policy_dirs[{index}]")
+    for directory, files in data.get("var_files", {}).items():
+        check(directory, f"$.var_files.{directory}")
+        for index, name in enumerate(files):
+            check(name, f"$.var_files.{directory}[{index}]")
+
+
+def _from_pyproject(path: str, trusted: bool = True) -> Config:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -110,7 +145,7 @@ def _from_pyproject(path: str) -> Config:
         if isinstance(section, dict)
         else section
     )
-    return _build(f"{path} [tool.eks-checks]", section)
+    return _build(f"{path} [tool.eks-checks]", section, trusted)
 
 
 def _dates_as_text(value: Any) -> Any:

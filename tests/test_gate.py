@@ -258,3 +258,61 @@ def test_a_fifo_among_the_inputs_never_hangs_the_scan(in_tmp):
     assert run.returncode == 2
     assert "  pipe.yaml  error  not a regular file (FIFO, socket or device)" in run.stdout
     assert "  lt.tf:4  EKS202  high" in run.stdout
+
+
+# -- 11: a configuration found in the tree names only paths inside it --------------------------
+@pytest.mark.parametrize(
+    "config,where",
+    [
+        ("policy_dirs: [/etc]\n", "$.policy_dirs[0]"),
+        ("policy_dirs: [../outside]\n", "$.policy_dirs[0]"),
+        ("policy_dirs: [local, linked-rules]\n", "$.policy_dirs[1]"),
+        ("policy_dirs: [local]\n", "$.policy_dirs[0]"),  # a rule file in it links out
+        ("var_files:\n  infra: [../outside/secret.tfvars]\n", "$.var_files.infra[0]"),
+        ("var_files:\n  infra: [/etc/hostname]\n", "$.var_files.infra[0]"),
+        ("var_files:\n  /etc: [prod.tfvars]\n", "$.var_files./etc"),
+        ("var_files:\n  infra: [infra/leak.tfvars]\n", "$.var_files.infra[0]"),
+    ],
+)
+def test_a_configuration_in_the_tree_names_only_paths_in_the_tree(
+    repo_beside_secrets, config, where
+):
+    repo, outside = repo_beside_secrets
+    (repo / "local").mkdir()
+    if "[local]" in config:
+        os.symlink(outside / "credentials", repo / "local" / "rule.yaml")
+    (outside / "rules").mkdir()
+    os.symlink(outside / "rules", repo / "linked-rules")
+    (repo / "infra").mkdir()
+    (repo / "infra" / "main.tf").write_text(INSECURE)
+    (repo / "prod.tfvars").write_text("x = 1\n")
+    os.symlink(outside / "secret.tfvars", repo / "infra" / "leak.tfvars")
+    (repo / ".eks-checks.yaml").write_text(config)
+    code, out, err = cli("scan", ".", "--no-cache")
+    assert SECRET not in out + err
+    assert code == 2
+    assert err.startswith(f"eks-checks: error: invalid configuration: .eks-checks.yaml: {where}: ")
+    assert err.rstrip().endswith("is outside the folder of the configuration")
+    # pyproject.toml is held to the same
+    (repo / ".eks-checks.yaml").unlink()
+    (repo / "pyproject.toml").write_text('[tool.eks-checks]\npolicy_dirs = ["/etc"]\n')
+    code, _, err = cli("scan", ".")
+    assert (code, err) == (
+        2,
+        "eks-checks: error: invalid configuration: pyproject.toml [tool.eks-checks]: "
+        "$.policy_dirs[0]: /etc is outside the folder of the configuration\n",
+    )
+
+
+def test_a_configuration_given_with_config_is_trusted(repo_beside_secrets, tmp_path):
+    repo, outside = repo_beside_secrets
+    (repo / "infra").mkdir()
+    (repo / "infra" / "main.tf").write_text(
+        'variable "cluster" {\n  default = "c"\n}\n\n'
+        'resource "aws_eks_cluster" "c" {\n  name = var.cluster\n}\n'
+    )
+    config = tmp_path / "ci.yaml"
+    config.write_text(f"var_files:\n  {repo / 'infra'}: [{outside / 'secret.tfvars'}]\n")
+    code, out, _ = cli("scan", "infra", "--config", str(config), "--select", "EKS101")
+    assert code == 1
+    assert f"EKS101  high  cluster {SECRET} " in out
