@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -316,3 +317,287 @@ def test_a_configuration_given_with_config_is_trusted(repo_beside_secrets, tmp_p
     code, out, _ = cli("scan", "infra", "--config", str(config), "--select", "EKS101")
     assert code == 1
     assert f"EKS101  high  cluster {SECRET} " in out
+
+
+# -- 3: the pre-commit hook fails on an error that concerns what it was given ----------------
+def test_context_root_reports_an_error_in_a_passed_files_module(in_tmp, monkeypatch):
+    (in_tmp / "infra").mkdir()
+    (in_tmp / "infra" / "eks.tf").write_text(
+        'module "eks" {\n  source  = "terraform-aws-modules/eks/aws"\n  version = "20.0.0"\n}\n'
+    )
+    (in_tmp / "infra" / "terraform.tfvars").write_text('region = "eu-west-1"\n')
+    (in_tmp / "k8s").mkdir()
+    (in_tmp / "k8s" / "sa.yaml").write_text(SA.format(ns="x").replace("default", "app"))
+    from checks.normalize import tf_modules
+
+    def broken(*_args):
+        raise KeyError("a bug in a module reader")
+
+    monkeypatch.setattr(tf_modules, "eks_module", broken)
+    internal = (
+        "internal error while reading it (KeyError: 'a bug in a module reader'); please report it"
+    )
+    for passed in ("infra/eks.tf", "infra/terraform.tfvars"):
+        code, doc = _json(passed, "--context-root", ".")
+        assert (code, _problems(doc)) == (2, [("infra", 0, "error", internal)]), passed
+    # a file elsewhere is not concerned by it
+    code, doc = _json("k8s/sa.yaml", "--context-root", ".", "--select", "EKS602")
+    assert (code, _problems(doc)) == (0, [])
+
+
+def test_context_root_reports_a_broken_sibling_of_a_passed_file(in_tmp):
+    (in_tmp / "infra").mkdir()
+    (in_tmp / "infra" / "lt.tf").write_text(INSECURE)
+    (in_tmp / "infra" / "iam.tf").write_text('resource "aws_iam_role" "r" {\n  name = [\n}\n')
+    (in_tmp / "infra" / "notes.yaml").write_text("a: [\n")  # not part of the module
+    code, doc = _json("infra/lt.tf", "--context-root", ".")
+    assert code == 2
+    assert [(f, level) for f, _line, level, _m in _problems(doc)] == [("infra/iam.tf", "error")]
+    assert _findings(doc) == [("infra/lt.tf", 4, "EKS202")]
+
+
+def test_a_wrong_typed_node_group_input_is_unknown_not_a_crash(in_tmp):
+    (in_tmp / "eks.tf").write_text(
+        'module "eks" {\n  source  = "terraform-aws-modules/eks/aws"\n  version = "20.0.0"\n'
+        "  eks_managed_node_groups = {\n    a = {\n      metadata_options = 5\n    }\n  }\n}\n"
+    )
+    code, doc = _json(".", "--select", "EKS201,EKS202", "--show-unknown")
+    assert (code, _problems(doc), _findings(doc)) == (0, [], [])
+    reasons = {u["rule_id"]: u["reasons"] for u in doc["unknown"]}
+    assert reasons == {
+        "EKS201": ["metadata_options of the node group is not a map"],
+        "EKS202": ["metadata_options of the node group is not a map"],
+    }
+
+
+MODULE_CALLS = {
+    "eks.tf": """module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "VERSION"
+  name = "shop"
+  cluster_name = "shop"
+  endpoint_public_access = true
+  cluster_endpoint_public_access = true
+  cluster_endpoint_private_access = false
+  cluster_endpoint_public_access_cidrs = ["0.0.0.0/0"]
+  cluster_enabled_log_types = ["api"]
+  enabled_log_types = ["api"]
+  authentication_mode = "API_AND_CONFIG_MAP"
+  enable_cluster_creator_admin_permissions = true
+  compute_config = {
+    enabled = true
+  }
+  cluster_compute_config = {
+    enabled = true
+  }
+  manage_aws_auth_configmap = true
+  aws_auth_roles = [
+    {
+      rolearn = "arn:aws:iam::111122223333:role/a"
+      groups = ["system:masters"]
+    },
+  ]
+  aws_auth_users = [
+    {
+      userarn = "arn:aws:iam::111122223333:user/u"
+      groups = ["g"]
+    },
+  ]
+  aws_auth_accounts = ["111122223333"]
+  eks_managed_node_group_defaults = {
+    metadata_options = {
+      http_tokens = "optional"
+    }
+  }
+  eks_managed_node_groups = {
+    a = {
+      metadata_options = {
+        http_put_response_hop_limit = 2
+        http_tokens = "required"
+        http_endpoint = "enabled"
+      }
+    }
+  }
+  self_managed_node_groups = {
+    b = {
+      metadata_options = {
+        http_tokens = "required"
+      }
+    }
+  }
+  access_entries = {
+    ci = {
+      principal_arn = "arn:aws:iam::111122223333:user/ci"
+      type = "STANDARD"
+      user_name = "ci"
+      kubernetes_groups = ["g"]
+      policy_associations = {
+        admin = {
+          policy_arn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+          access_scope = {
+            type = "namespace"
+            namespaces = ["a"]
+          }
+        }
+      }
+    }
+  }
+}
+""",
+    "auth.tf": """module "aws_auth" {
+  source  = "terraform-aws-modules/eks/aws//modules/aws-auth"
+  version = "VERSION"
+  aws_auth_roles = [
+    {
+      rolearn = "arn:aws:iam::111122223333:role/a"
+      username = "a"
+      groups = ["g"]
+    },
+  ]
+  aws_auth_users = [
+    {
+      userarn = "arn:aws:iam::111122223333:user/u"
+      groups = ["g"]
+    },
+  ]
+  aws_auth_accounts = ["111122223333"]
+}
+""",
+    "irsa.tf": """module "irsa" {
+  source = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
+  role_name = "r"
+  assume_role_condition_test = "StringLike"
+  oidc_providers = {
+    main = {
+      provider_arn = "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/A"
+      namespace_service_accounts = ["kube-system:*"]
+    }
+  }
+}
+""",
+}
+EKSCTL_FULL = """apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: shop
+  region: eu-west-1
+vpc:
+  publicAccessCIDRs: ["0.0.0.0/0"]
+  clusterEndpoints:
+    publicAccess: true
+    privateAccess: false
+cloudWatch:
+  clusterLogging:
+    enableTypes: ["*"]
+autoModeConfig:
+  enabled: false
+accessConfig:
+  authenticationMode: API_AND_CONFIG_MAP
+  bootstrapClusterCreatorAdminPermissions: true
+  accessEntries:
+    - principalARN: arn:aws:iam::111122223333:role/ops
+      type: STANDARD
+      username: ops
+      kubernetesGroups: [g]
+      accessPolicies:
+        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+          accessScope:
+            type: namespace
+            namespaces: [a]
+iam:
+  serviceAccounts:
+    - metadata:
+        name: sa
+        namespace: ns
+      roleARN: arn:aws:iam::111122223333:role/sa
+      roleName: sa
+  podIdentityAssociations:
+    - namespace: ns
+      serviceAccountName: sa
+      roleARN: arn:aws:iam::111122223333:role/pi
+iamIdentityMappings:
+  - arn: arn:aws:iam::111122223333:role/team/dev
+    username: dev
+    groups: [dev]
+  - account: "111122223333"
+  - serviceName: emr-containers
+    namespace: emr
+identityProviders:
+  - name: okta
+    type: oidc
+    issuerURL: https://o
+    groupsClaim: g
+    groupsPrefix: "okta:"
+    usernameClaim: u
+    usernamePrefix: "okta:"
+managedNodeGroups:
+  - name: a
+    disableIMDSv1: false
+    disablePodIMDS: false
+nodeGroups:
+  - name: b
+    disableIMDSv1: true
+"""
+WRONG_YAML = ["5", '"x"', "true", "null", "[1]", "{a: 1}", "[{a: []}, b]", "{}", "[]", "-1"]
+_YAML_ASSIGNED = re.compile(r"^(\s*(?:- )?[\w./-]+:\s*|\s*-\s+)(.*)$")
+WRONG_HCL = ["5", '"x"', "true", "null", "[1]", "{ a = 1 }", '[{ a = [] }, "b"]', "{}", "[]"]
+_ASSIGNED = re.compile(r"^(\s*(?:[\w-]+\s*=|[\w-]+:|-)\s*)(.*)$")
+
+
+def _wrong_typed(text: str, wrong: list[str], pattern) -> list[str]:
+    """`text` with one value replaced by a value of another type, every way there is: each
+    value on a line, and each object or list spread over several lines, as a whole."""
+    out = []
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        m = pattern.match(line)
+        if not m or m.group(1).lstrip().startswith(("source", "version", "apiVersion", "kind")):
+            continue
+        end = index
+        if m.group(2).rstrip().endswith(("{", "[")) or not m.group(2).strip():
+            # the value goes on below: up to where its brackets close (or its indent ends)
+            depth = m.group(2).count("{") + m.group(2).count("[")
+            indent = len(line) - len(line.lstrip())
+            while end + 1 < len(lines):
+                nxt = lines[end + 1]
+                if depth == 0 and (len(nxt) - len(nxt.lstrip()) <= indent or not nxt.strip()):
+                    break
+                end += 1
+                depth += nxt.count("{") + nxt.count("[") - nxt.count("}") - nxt.count("]")
+                if depth <= 0 and m.group(2).strip():
+                    break
+        for value in wrong:
+            out.append("\n".join(lines[:index] + [m.group(1) + value] + lines[end + 1 :]))
+    return out
+
+
+@pytest.mark.parametrize("version", ["19.21.0", "20.37.0", "21.3.0"])
+@pytest.mark.parametrize("name", sorted(MODULE_CALLS))
+def test_wrong_typed_module_inputs_are_values_never_a_crash(tmp_path, name, version):
+    """Whatever type each input (and each key of an inline object) has, the module reads it as
+    a value it cannot use, never as an internal error."""
+    from conftest import run
+
+    variants = _wrong_typed(MODULE_CALLS[name].replace("VERSION", version), WRONG_HCL, _ASSIGNED)
+    assert len(variants) > 40
+    for index, text in enumerate(variants):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        (folder / name).write_text(text)
+        result = run([folder])
+        crashes = [p.message for p in result.problems if "internal error" in p.message]
+        assert crashes == [], text
+
+
+def test_wrong_typed_eksctl_fields_are_values_never_a_crash(tmp_path):
+    from conftest import run
+
+    variants = _wrong_typed(EKSCTL_FULL, WRONG_YAML, _YAML_ASSIGNED)
+    assert len(variants) > 400
+    for index, text in enumerate(variants):
+        folder = tmp_path / str(index)
+        folder.mkdir()
+        (folder / "cluster.yaml").write_text(text)
+        result = run([folder])
+        crashes = [p.message for p in result.problems if "internal error" in p.message]
+        assert crashes == [], text

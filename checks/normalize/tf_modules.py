@@ -183,6 +183,9 @@ def _node_groups(
             where = "the node group"
             if options is None and isinstance(defaults, dict):
                 options, where = defaults.get("metadata_options"), f"{kind[:-1]}_defaults"
+            if options is not None and not isinstance(options, (dict, Unknown)):
+                # Terraform refuses anything but a map here: a value we cannot use
+                options = Unknown(f"metadata_options of {where} is not a map", str(options))
             if isinstance(options, Unknown):
                 for field in ("http_tokens", "http_endpoint", "hop_limit"):
                     e.set(field, options)
