@@ -114,32 +114,31 @@ _CFN_TAG = re.compile(
     r"!(Ref|Sub|GetAtt|Join|If|Equals|Not|And|Or|Select|Split|FindInMap|"
     r"GetAZs|ImportValue|Base64|Cidr|Condition|Transform)\b"
 )
-_OURS_YAML = re.compile(r"^(apiVersion|kind)\s*:|aws-auth|mapRoles|mapUsers", re.M)
-_OURS_JSON = re.compile(r'"(apiVersion|Statement|AssumeRolePolicyDocument|RoleDetailList)"')
 
 
 def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
-    """Why a file that failed to parse is not one of our inputs, or "" when it looks like one
-    (a Kubernetes manifest, an aws-auth ConfigMap, an IAM policy; any .tf file)."""
-    if kind == "terraform" or exc.guard:
+    """Why a file that failed to parse is not one of our inputs, or "" when it is one (any
+    .tf file; a manifest, an aws-auth ConfigMap, an IAM document, a plan: `checks.parse.ours`
+    decides that first, whatever template markers the file also holds)."""
+    from checks.parse import ours
+
+    if kind not in ("yaml", "json") or exc.guard:
         return ""
     if kind == "yaml":
+        if ours.yaml_is_ours(text):
+            return ""
         if _CFN_TAG.search(text) or "AWSTemplateFormatVersion" in text:
             return "CloudFormation template"
         if "{{" in text and "}}" in text:
             return "Go or Helm template"
         if "%{" in text or re.search(r"\$\{[^}]+\}", text):
             return "Terraform template file"
-        if _OURS_YAML.search(text):
-            return ""
         return "YAML that is neither a Kubernetes manifest nor aws-auth"
-    if kind == "json":
-        if "${" in text or "{{" in text:
-            return "template file"
-        if _OURS_JSON.search(text):
-            return ""
-        return "JSON that is neither an IAM policy nor a Kubernetes manifest"
-    return ""
+    if ours.json_is_ours(text):
+        return ""
+    if "${" in text or "{{" in text:
+        return "template file"
+    return "JSON that is neither an IAM policy nor a Kubernetes manifest"
 
 
 @dataclass

@@ -601,3 +601,69 @@ def test_wrong_typed_eksctl_fields_are_values_never_a_crash(tmp_path):
         result = run([folder])
         crashes = [p.message for p in result.problems if "internal error" in p.message]
         assert crashes == [], text
+
+
+# -- 1: a broken input of ours is an error, whatever template it looks like ------------------
+AWS_AUTH_HEAD = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
+)
+MAP_ROLES = (
+    "data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/admin\n"
+    "      username: admin:{{SessionName}}\n      groups: [system:masters]\n"
+)
+BROKEN_OURS = {
+    # the authenticator's placeholders are not Go templates
+    "placeholders.yaml": AWS_AUTH_HEAD + MAP_ROLES + "  mapUsers: [\n",
+    "node-role.yaml": AWS_AUTH_HEAD
+    + "data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::1:role/node\n"
+    + "      username: system:node:{{EC2PrivateDNSName}}\n  x: {{AccountID}}-{{SessionNameRaw}}\n",
+    "indented.yaml": "\n".join("  " + line for line in (AWS_AUTH_HEAD + MAP_ROLES).split("\n"))
+    + "\n bad: [\n",
+    "quoted.yaml": '"apiVersion": v1\n"kind": ConfigMap\n' + MAP_ROLES + "  x: {{ broken\n",
+    "single-quoted.yaml": "'kind': ConfigMap\n'apiVersion': v1\nmetadata: {name: x}\nspec: {{ y }}-z\n",
+    "flow.yaml": '{"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": {{x}}-y}\n',
+    "escaped.yaml": '"\\x61piVersion": v1\n"\\u006bind": Secret\nmetadata: {name: {{ .x }}-y}\n',
+    "later-document.yaml": "x: {{ .Values.x }}-y\n---\n" + AWS_AUTH_HEAD + MAP_ROLES,
+    "only-a-later-one-breaks.yaml": AWS_AUTH_HEAD + MAP_ROLES + "---\nz: {{ .x }}-y\n",
+    "cfn-tag.yaml": AWS_AUTH_HEAD.replace("kube-system", "!Sub kube-system") + MAP_ROLES,
+    "cfn-marker.yaml": "AWSTemplateFormatVersion: '2010-09-09'\n" + AWS_AUTH_HEAD + "x: !Ref y\n",
+    "duplicate.yaml": AWS_AUTH_HEAD + "metadata: {name: other, annotations: {a: '{{b}}'}}\n",
+    "alias-key.yaml": "a: &k kind\nb: &v apiVersion\n*k : Secret\n*v : v1\nc: !Sub x\n",
+    "merge-key.yaml": "t: &t {apiVersion: v1, kind: Secret}\n<<: *t\nx: !Ref y\n",
+    "tf-template.yaml": "apiVersion: v1\nkind: ConfigMap\ndata:\n%{ for r in roles ~}\n  - ${r}\n%{ endfor ~}\n",
+    "users-only.yaml": "mapUsers: |\n  - userarn: {{x}}\n bad: [\n",
+    # kubectl reads YAML from a .json file as well
+    "yaml-in.json": AWS_AUTH_HEAD + MAP_ROLES + "  bad: [\n",
+    "escaped.json": '{"\\u0053tatement": [{"Effect": "Allow", "Principal": "${x}"}',
+    "stream.json": '{"a": "{{x}}"}\n{"apiVersion": "v1", "kind": "Secret"}\n',
+    "get-role.json": '{"Role": {"RoleName": "{{x}}", "AssumeRolePolicyDocument": {}}',
+}
+STILL_FOREIGN = {
+    "cfn.yaml": "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  R:\n    Type: AWS::IAM::Role\n"
+    "    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n",
+    "cfn-manifest.yaml": "Resources:\n  M:\n    Type: AWSQS::Kubernetes::Resource\n"
+    "    Properties:\n      ClusterName: !Ref C\n      Manifest: |\n        apiVersion: v1\n"
+    "        kind: Namespace\n",
+    "go-template.yaml": "replicas: {{ .Values.replicas }}-x\n",
+    "tftpl.yaml": "roles:\n%{ for r in roles ~}\n  - ${r}\n%{ endfor ~}\n",
+    "mkdocs.yml": "nav:\n  - [unclosed\n",
+    "package.json": '{"name": "x", "version": {{v}}}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_OURS))
+def test_our_input_that_does_not_parse_is_an_error_whatever_it_holds(in_tmp, name):
+    (in_tmp / name).write_text(BROKEN_OURS[name])
+    code, doc = _json(name)
+    ((file, _line, level, message),) = _problems(doc)
+    assert (code, file, level) == (2, name, "error"), message
+    assert not message.startswith("skipped")
+
+
+@pytest.mark.parametrize("name", sorted(STILL_FOREIGN))
+def test_someone_elses_file_that_does_not_parse_is_a_note(in_tmp, name):
+    (in_tmp / name).write_text(STILL_FOREIGN[name])
+    code, doc = _json(name)
+    ((file, _line, level, message),) = _problems(doc)
+    assert (code, file, level) == (0, name, "note"), message
+    assert message.startswith("skipped: ")
