@@ -74,7 +74,7 @@ def parse_file(
         return ParsedFile(source, problem=Problem(source.display, reason, line))
     if not text.strip():
         return ParsedFile(source, documents=[])
-    comments = find_suppressions(text)
+    comments = find_suppressions(text, source.kind)
     if use_cache:
         from checks import cache
 

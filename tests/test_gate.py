@@ -667,3 +667,105 @@ def test_someone_elses_file_that_does_not_parse_is_a_note(in_tmp, name):
     ((file, _line, level, message),) = _problems(doc)
     assert (code, file, level) == (0, name, "note"), message
     assert message.startswith("skipped: ")
+
+
+# -- 7: only real comments suppress ----------------------------------------------------------
+FAKE_SUPPRESSIONS = {
+    # JSON has no comments: a Sid is data
+    "trust.json": (
+        '{"Statement": [{"Sid": "# eks-checks: ignore[EKS401] r", "Effect": "Allow", '
+        '"Action": "sts:AssumeRole", "Principal": "*"}]}\n',
+        [("trust.json", 1, "EKS401")],
+    ),
+    # YAML: text inside a block scalar, a quoted scalar spread over lines, a plain scalar
+    "sa.yaml": (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: a\n"
+        "  annotations:\n    note: |\n      # eks-checks: ignore[EKS305] r\n"
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/x\n"
+        "automountServiceAccountToken: false\n---\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: b\n"
+        '  annotations:\n    note: "a\n      # eks-checks: ignore[EKS305] r"\n'
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/x\n"
+        "automountServiceAccountToken: false\n---\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: c\n"
+        "  annotations:\n"
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/x#eks-checks:ignore[EKS305] r\n"
+        "automountServiceAccountToken: false\n",
+        [("sa.yaml", 9, "EKS305"), ("sa.yaml", 20, "EKS305"), ("sa.yaml", 29, "EKS305")],
+    ),
+    # HCL: a block label, a heredoc holding a manifest
+    "lt.tf": (
+        'resource "aws_launch_template" "# eks-checks: ignore[EKS202] r" {\n'
+        "  metadata_options {\n"
+        '    http_tokens = "required"\n'
+        "    http_put_response_hop_limit = 2\n  }\n}\n\n"
+        'resource "kubectl_manifest" "sa" {\n  yaml_body = <<-EOT\n'
+        "    apiVersion: v1  # eks-checks: ignore[EKS302] r\n"
+        "    kind: ServiceAccount\n    metadata:\n      name: default\n  EOT\n}\n",
+        [("lt.tf", 4, "EKS202"), ("lt.tf", 10, "EKS302")],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAKE_SUPPRESSIONS))
+def test_text_in_a_string_never_suppresses(in_tmp, name):
+    text, expected = FAKE_SUPPRESSIONS[name]
+    (in_tmp / name).write_text(text)
+    code, doc = _json(name, "--select", "EKS202,EKS301,EKS302,EKS305,EKS401")
+    assert (code, _findings(doc)) == (1, expected)
+    assert [f for f in doc["findings"] if f.get("suppressed")] == []
+
+
+REAL_SUPPRESSIONS = {
+    "sa.yaml": (
+        "# eks-checks: ignore[EKS302] a real comment above\n"
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: a\n"
+        "  annotations:\n"
+        "    # eks-checks: ignore[EKS305] a comment, with a note: on a line of its own\n"
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/x\n"
+    ),
+    "aws-auth.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
+        "data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/admin\n"
+        "      # eks-checks: ignore[EKS501] break-glass role, reviewed\n"
+        "      groups: [system:masters]\n"
+        "  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/ci  # eks-checks: ignore[EKS502] CI\n"
+        "      groups: [deployers]\n"
+    ),
+    "auth.tf": (
+        'resource "kubernetes_config_map" "aws_auth" {\n'
+        '  metadata {\n    name      = "aws-auth"\n    namespace = "kube-system"\n  }\n'
+        "  data = {\n    mapRoles = <<-EOT\n"
+        "      # eks-checks: ignore[EKS501] break-glass role, reviewed\n"
+        "      - rolearn: arn:aws:iam::111122223333:role/admin\n"
+        "        groups: [system:masters]\n    EOT\n  }\n}\n"
+    ),
+    "lt.tf": (
+        'resource "aws_launch_template" "a" {\n  metadata_options {\n'
+        '    http_tokens = "required" /* not this one */\n'
+        "    // eks-checks: ignore[EKS202] a slash comment\n"
+        "    # (and a plain comment between)\n"
+        "    http_put_response_hop_limit = 2\n  }\n}\n"
+        'resource "aws_launch_template" "b" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n'
+        "    http_put_response_hop_limit = 2 # eks-checks: ignore[EKS202] on its line\n"
+        "  }\n}\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_SUPPRESSIONS))
+def test_real_comments_still_suppress(in_tmp, name):
+    (in_tmp / name).write_text(REAL_SUPPRESSIONS[name])
+    code, doc = _json(name, "--select", "EKS202,EKS302,EKS305,EKS501,EKS502")
+    assert (code, _findings(doc), _problems(doc)) == (0, [], [])
+    suppressed = [f["rule_id"] for f in doc["findings"] if f.get("suppressed")]
+    assert (
+        suppressed
+        == {
+            "sa.yaml": ["EKS302", "EKS305"],
+            "aws-auth.yaml": ["EKS501", "EKS502"],
+            "auth.tf": ["EKS501"],
+            "lt.tf": ["EKS202", "EKS202"],
+        }[name]
+    )

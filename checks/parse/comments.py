@@ -5,15 +5,23 @@
 
 A comment alone on its line applies to the next line that is not a comment or blank (the
 attribute or the block below it); a comment after code applies to that line.
+
+Only real comments count, found by each format's own tokenizer: HCL comments (`#`, `//`) and
+YAML comments, never text inside a string, a block scalar or a heredoc; JSON has no comments,
+so none. The one exception is documented: the YAML that an aws-auth `mapRoles`, `mapUsers`
+or `mapAccounts` holds (a block scalar, or a heredoc in Terraform) is a document of its own,
+and its comments are comments too.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-_COMMENT = re.compile(r"(?:#|//)\s*eks-checks:\s*ignore\[([^\]]*)\]\s*(.*?)\s*$")
+_SUPPRESSION = re.compile(r"(?:#|//)[ \t]*eks-checks:[ \t]*ignore\[([^\]\n]*)\]([^\n]*)")
 _UNTIL = re.compile(r"\buntil=(\S+)")
+_MAP_KEYS = ("mapRoles", "mapUsers", "mapAccounts")
 
 
 @dataclass(frozen=True)
@@ -31,29 +39,121 @@ def parse_suppression(rules_text: str, rest: str, line: int, target: int) -> Sup
     if m:
         until = m.group(1)
         rest = (rest[: m.start()] + rest[m.end() :]).strip()
-    reason = rest.strip(" ,;:-")
+    reason = rest.strip(" \t,;:-")
     rules = tuple(r.strip().upper() for r in rules_text.split(",") if r.strip())
     return Suppression(rules, reason, until, line, target)
 
 
-def find_suppressions(text: str) -> list[Suppression]:
-    if "eks-checks:" not in text:
+def find_suppressions(text: str, kind: str = "terraform") -> list[Suppression]:
+    """The suppressions written in real comments of `text`, a file of source kind `kind`
+    (`terraform`, `tfvars`, `yaml`, `json`), in linear time."""
+    if "eks-checks:" not in text or kind == "json":
+        return []  # JSON has no comments
+    if kind == "tfvars" and text.lstrip().startswith("{"):
+        return []  # nor has a .tfvars.json file
+    starts = sorted(_yaml_comments(text) if kind == "yaml" else _hcl_comments(text))
+    found = [(start, m) for start in starts if (m := _SUPPRESSION.match(text, start))]
+    if not found:
         return []
+    newlines = [m.start() for m in re.finditer("\n", text)]
+
+    def line_of(pos: int) -> int:  # 0-based
+        return bisect.bisect_right(newlines, pos)
+
+    def alone(pos: int) -> bool:
+        line = line_of(pos)
+        return not text[newlines[line - 1] + 1 if line else 0 : pos].strip()
+
     lines = text.split("\n")
-    found = []
-    for index, line in enumerate(lines):
-        if "eks-checks:" not in line:
-            continue
-        m = _COMMENT.search(line)
-        if not m:
-            continue
-        before = line[: m.start()].strip()
-        target = index
-        if not before:
-            target = index + 1
-            while target < len(lines) and (
-                not lines[target].strip() or lines[target].lstrip().startswith(("#", "//"))
+    comment_lines = {line_of(start) for start in starts if alone(start)}
+    # each line's next line that is neither blank nor a comment, in one pass from the end
+    next_code = [len(lines)] * (len(lines) + 1)
+    for index in range(len(lines) - 1, -1, -1):
+        code = lines[index].strip() and index not in comment_lines
+        next_code[index] = index if code else next_code[index + 1]
+    out = []
+    for start, m in found:
+        line = line_of(start)
+        target = next_code[line + 1] if alone(start) else line
+        out.append(parse_suppression(m.group(1), m.group(2).strip(), line + 1, target + 1))
+    return out
+
+
+def _hcl_comments(text: str) -> list[int]:
+    """Where HCL's comments start, as our HCL tokenizer reads the file; in the heredoc of an
+    aws-auth map, the comments of the YAML it holds too. A file the tokenizer does not take
+    is left to python-hcl2, which keeps no comments: no suppression is read from it then."""
+    from checks.parse import ParseError, hclsyntax
+
+    comments: list[tuple[int, int]] = []
+    try:
+        toks = hclsyntax.tokenize(text if text.endswith("\n") else text + "\n", comments)
+    except (hclsyntax.Unsupported, ParseError):
+        return []
+    starts = [start for start, _end in comments]
+    for index, tok in enumerate(toks):
+        if tok[0] == "heredoc" and _holds_aws_auth_map(toks, index):
+            body = text.index("\n", tok[2]) + 1
+            closing = text.rfind("\n", tok[2], tok[3] - 1) + 1
+            starts += [body + at for at in _yaml_comments(text[body:closing])]
+    return starts
+
+
+def _holds_aws_auth_map(toks: list[tuple], index: int) -> bool:
+    """Whether the heredoc at `index` is the value of a `mapRoles`/... key (`mapRoles =` or
+    `"mapRoles" :`)."""
+    if index < 2 or toks[index - 1][0] != "op" or toks[index - 1][1] not in ("=", ":"):
+        return False
+    key = toks[index - 2]
+    if key[0] == "name":
+        return key[1] in _MAP_KEYS
+    return (
+        index >= 4 and key[0] == "send" and toks[index - 3][0] == "chars"
+        and toks[index - 3][1] in _MAP_KEYS and toks[index - 4][0] == "sbeg"
+    )  # fmt: skip
+
+
+def _yaml_comments(text: str) -> list[int]:
+    """Where YAML's comments start: a `#` after whitespace that no token of the YAML scanner
+    holds. Past a syntax error nothing is certain, so nothing after the last token counts.
+    The block scalar of an aws-auth map is read again as the YAML document it is."""
+    from collections import deque
+
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spans: list[tuple[int, int]] = []
+    maps: list[tuple[int, int]] = []
+    recent: deque = deque(maxlen=4)  # the last tokens: a key, its name, `:`, the value
+    limit = len(text)
+    try:
+        for tok in yaml.scan(text, Loader=loader):
+            start, end = tok.start_mark.index, tok.end_mark.index
+            if end > start:
+                spans.append((start, end))
+            recent.append(tok)
+            if (
+                isinstance(tok, yaml.ScalarToken)
+                and tok.style in ("|", ">")
+                and len(recent) == 4
+                and isinstance(recent[0], yaml.KeyToken)
+                and isinstance(recent[1], yaml.ScalarToken)
+                and recent[1].value in _MAP_KEYS
+                and isinstance(recent[2], yaml.ValueToken)
             ):
-                target += 1
-        found.append(parse_suppression(m.group(1), m.group(2), index + 1, target + 1))
-    return found
+                maps.append((text.find("\n", start) + 1, end))
+    except yaml.YAMLError:
+        limit = max((end for _start, end in spans), default=0)
+    spans.sort()
+    starts = []
+    held = 0  # index into spans: the first span that may still hold a later `#`
+    for m in re.finditer(r"(?:^|(?<=[ \t]))#", text[:limit], re.M):
+        pos = m.start()
+        while held < len(spans) and spans[held][1] <= pos:
+            held += 1
+        if held == len(spans) or spans[held][0] > pos:
+            starts.append(pos)
+    for body, end in maps:
+        if body:
+            starts += [body + at for at in _yaml_comments(text[body:end])]
+    return starts

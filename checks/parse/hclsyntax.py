@@ -67,8 +67,9 @@ _BINARY = frozenset(("==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&",
 _EOF = ("eof", "", -1, -1, 0, 0, True)
 
 
-def tokenize(text: str) -> list[tuple]:
-    """Tokens of `text` (which ends with a newline); raise Unsupported on anything odd."""
+def tokenize(text: str, comments: list | None = None) -> list[tuple]:
+    """Tokens of `text` (which ends with a newline); raise Unsupported on anything odd. The
+    comments, which are not tokens, are added to `comments` as (start, end) when given."""
     toks: list[tuple] = []
     append = toks.append
     code_match = _CODE.match
@@ -108,11 +109,15 @@ def tokenize(text: str) -> list[tuple]:
         if kind == "nl":
             if text[pos] == "\n":
                 line += 1
+            elif comments is not None:
+                comments.append((pos, end))
             nl = True
             pos = end
             continue
         if kind == "bc":
             line += text.count("\n", pos, end)
+            if comments is not None:
+                comments.append((pos, end))
             pos = end
             continue
         if kind == "heredoc":
