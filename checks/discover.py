@@ -36,11 +36,12 @@ class SourceFile:
     kind: str
     # set when the file is known not to be ours before reading it (a Helm chart template)
     skip: str = ""
+    # what the file is: its absolute, normalized path (two spellings, one file)
+    key: str = ""
 
-    @property
-    def key(self) -> str:
-        """What the file is: its absolute, normalized path (two spellings, one file)."""
-        return file_key(self.path)
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", file_key(self.path))
 
 
 def file_key(path: str) -> str:
@@ -152,7 +153,7 @@ def discover(
             # a FIFO or a device would block or never end: never open it
             problems.append(Problem(display, NOT_REGULAR))
             return
-        files.append(SourceFile(path, display, kind, _helm_template(path, kind)))
+        files.append(SourceFile(path, display, kind, _helm_template(path, kind), key))
 
     def walkable(dirpath: str, name: str) -> bool:
         if name in SKIP_DIRS:

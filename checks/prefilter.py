@@ -8,11 +8,15 @@ until nothing changes, every block that a kept block names (`aws_s3_bucket.logs.
 `data.aws_iam_policy_document.x`). Dropped blocks become blank lines, so every line number
 stays what it was. The splitter is line based (the layout `terraform fmt` writes); when it is
 unsure of a file (unbalanced braces, a block that does not start at column 0), the file is
-kept whole. `--no-prefilter` turns all of this off; a test asserts it changes no finding.
+kept whole. A dropped block must still be valid HCL and a kept one must end where the splitter
+says, or the file is kept whole too (see `_valid_block`): the answer, problems included, is
+the one the whole file gives. `--no-prefilter` turns all of this off; tests assert it changes
+no finding and no problem.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -53,6 +57,8 @@ class TopBlock:
     labels: list[str]
     start: int  # 0-based line index of the header
     end: int  # 0-based line index of the closing brace
+    begin: int = 0  # offset of the header line in the text
+    stop: int = 0  # offset of the end of the closing brace's line (its newline, if any)
 
     @property
     def address(self) -> str | None:
@@ -63,9 +69,11 @@ class TopBlock:
         return None
 
     def relevant(self, lines: list[str]) -> bool:
+        if any("\\" in label for label in self.labels):
+            return True  # an escape in a label: what it reads as is left to the parser
         if self.type == "module":
             body = "\n".join(lines[self.start : self.end + 1])
-            return bool(_MODULE_SOURCE.search(body))
+            return "\\" in body or bool(_MODULE_SOURCE.search(body))
         if self.type == "resource" and self.labels:
             return self.labels[0] in RESOURCES or _kubernetes_resource(self.labels[0])
         if self.type == "data" and self.labels:
@@ -91,7 +99,9 @@ def split(lines: list[str]) -> list[TopBlock] | None:
     heredoc: str | None = None
     in_comment = False
     current: TopBlock | None = None
+    offset = 0  # where the line starts in the text
     for index, line in enumerate(lines):
+        begin, offset = offset, offset + len(line) + 1
         if heredoc is not None:
             if line.strip() == heredoc:
                 heredoc = None
@@ -116,7 +126,7 @@ def split(lines: list[str]) -> list[TopBlock] | None:
             if not m:
                 return None
             labels = [a or b for a, b in _LABEL.findall(m.group(2))]
-            current = TopBlock(m.group(1), labels, index, index)
+            current = TopBlock(m.group(1), labels, index, index, begin)
         depth += code.count("{") - code.count("}")
         if "<<" in code:
             found = _HEREDOC.search(code)
@@ -126,6 +136,7 @@ def split(lines: list[str]) -> list[TopBlock] | None:
             return None
         if depth == 0 and current is not None:
             current.end = index
+            current.stop = offset - 1
             blocks.append(current)
             current = None
     if depth != 0 or heredoc is not None:
@@ -182,10 +193,143 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
         if blocks is None:
             out[path] = text
             continue
+        dropped = [block for i, block in enumerate(blocks) if i not in keep[path]]
         kept_lines = lines[path][:]
-        for i, block in enumerate(blocks):
-            if i not in keep[path]:
-                for j in range(block.start, block.end + 1):
-                    kept_lines[j] = ""
-        out[path] = "\n".join(kept_lines)
+        for block in dropped:
+            for j in range(block.start, block.end + 1):
+                kept_lines[j] = ""
+        filtered = "\n".join(kept_lines)
+        kept = [block for i, block in enumerate(blocks) if i in keep[path]]
+        # the answer must be the whole file's: blanked blocks that are surely valid, kept
+        # blocks that surely end where the splitter says; anything less sure is read whole
+        inexact = [block for block in kept if not _counted_exactly(lines[path], block)]
+        sure = all(_valid_block(text, lines[path], block) for block in dropped) and (
+            not dropped or _ends_as_split(lines[path], inexact)
+        )
+        out[path] = filtered if sure else text
     return out
+
+
+# -- the check that blanking a block changes nothing --------------------------------------
+# A blanked block must be valid HCL, or a syntax error in it would go unseen. Most blocks
+# nothing reads are of the plain kind `terraform fmt` writes, checked at C speed by one
+# pattern: `name = value` with a literal, a reference, a string with `${reference}`, or a
+# list or object of those, on one line; objects and lists of such values spread over lines;
+# nested blocks of those. Any other block is read alone by our HCL reader (which hands
+# anything it does not take to python-hcl2 in a normal parse): if it refuses, or the block
+# does not end where the splitter said, the file is parsed whole. The pattern matches a
+# block one way only, so it takes linear time.
+_NAME = r"[A-Za-z_][A-Za-z0-9_-]*(?![A-Za-z0-9_-])"
+_TAIL = rf'(?:\.{_NAME}|\[[0-9]{{1,9}}\]|\["[A-Za-z0-9_./:-]*"\])*'  # .attr, [0], ["key"]
+_PLAIN_LABEL = r'"[^"\\$%\x00-\x1f\x7f]*"'  # a string without escapes or templates
+_PLAIN_STRING = (
+    r'"(?:[^"\\$%\x00-\x1f\x7f]|\\[nrt"\\]|\$(?!\{)|%(?!\{)'
+    rf"|\$\{{[ \t]*{_NAME}{_TAIL}[ \t]*\}})*" + '"'
+)
+_NUMBER = r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?(?![A-Za-z0-9_.])"
+_SIMPLE = rf"(?:{_PLAIN_STRING}|{_NUMBER}|{_NAME}{_TAIL})"
+_KEY = rf"(?:{_NAME}|{_PLAIN_LABEL})"
+# each item followed by a comma or by the closing bracket
+_LIST = rf"\[[ \t]*(?:{_SIMPLE}[ \t]*(?:,[ \t]*|(?=\])))*\]"
+_OBJECT = rf"\{{[ \t]*(?:{_KEY}[ \t]*=[ \t]*{_SIMPLE}[ \t]*(?:,[ \t]*|(?=\}})))*\}}"
+_VALUE = rf"(?:{_SIMPLE}|{_LIST}|{_OBJECT})"
+_END = r"[ \t]*(?:(?:#|//)[^\n]*)?\n"  # a line comment may end any line
+_ATTRIBUTE = rf"[ \t]*{_NAME}[ \t]*=[ \t]*{_VALUE}{_END}"
+# over several lines, an object's or list's items are simple values, one a line; a list item
+# without a comma must be its last
+_OBJECT_LINES = (
+    rf"[ \t]*{_NAME}[ \t]*=[ \t]*\{{{_END}"
+    rf"(?:[ \t]*{_KEY}[ \t]*=[ \t]*{_SIMPLE}(?:[ \t]*,)?{_END}|{_END})*[ \t]*\}}{_END}"
+)
+_LIST_LINES = (
+    rf"[ \t]*{_NAME}[ \t]*=[ \t]*\[{_END}"
+    rf"(?:[ \t]*{_SIMPLE}[ \t]*(?:,{_END}|{_END}(?=(?:{_END})*[ \t]*\]))|{_END})*[ \t]*\]{_END}"
+)
+_BLOCK_HEADER = rf"[ \t]*{_NAME}(?:[ \t]+(?:{_NAME}|{_PLAIN_LABEL}))*[ \t]*\{{{_END}"
+_CLOSE = rf"[ \t]*\}}{_END}"
+_MAX_LINE = 400
+
+
+@functools.cache
+def _plain_pattern() -> re.Pattern:
+    """A block of the plain kind (with its final newline), its nested blocks of attributes
+    only; compiled on first use, since most scans never blank a block."""
+    nested = rf"{_BLOCK_HEADER}(?:{_ATTRIBUTE}|{_END})*{_CLOSE}"
+    lines = rf"(?:{_ATTRIBUTE}|{_OBJECT_LINES}|{_LIST_LINES}|{nested}|{_END})"
+    return re.compile(rf"{_BLOCK_HEADER}{lines}*{_CLOSE}")
+
+
+def _valid_block(text: str, lines: list[str], block: TopBlock) -> bool:
+    """Whether lines `block.start`..`block.end` of `text` are one valid block, closed on its
+    last line: of the plain kind, or else as our HCL reader reads it alone."""
+    body = lines[block.start : block.end + 1]
+    if max(map(len, body)) <= _MAX_LINE and _plain_pattern().fullmatch(
+        text, block.begin, block.stop + 1
+    ):
+        return True
+    from checks.parse import ParseError, check_nesting, hclsyntax
+
+    source = "\n".join(body)
+    try:
+        check_nesting(source, "HCL")
+        attributes, blocks = hclsyntax.parse_body(source)
+    except (hclsyntax.Unsupported, ParseError, RecursionError):
+        return False
+    if attributes or len(blocks) != 1:
+        return False
+    read = blocks[0]
+    # the block the splitter saw (its labels decided whether it is needed), whole
+    return (read.type, read.labels, read.line, read.end_line) == (
+        block.type,
+        block.labels,
+        1,
+        len(body),
+    )
+
+
+_LINE_COMMENT = re.compile(r"(#|//).*$", re.M)
+_UNSURE = ("${", "%{", "<<", "/*", "*/")
+
+
+def _counted_exactly(lines: list[str], block: TopBlock) -> bool:
+    """Whether the splitter counted this block's braces as HCL does: no interpolation (no
+    string inside a string), heredoc or block comment, and outside its strings and line
+    comments no quote left unmatched and no backslash."""
+    body = "\n".join(lines[block.start : block.end + 1])
+    if any(mark in body for mark in _UNSURE):
+        return False
+    code = _LINE_COMMENT.sub("", _STRING.sub("", body))
+    return '"' not in code and "\\" not in code
+
+
+def _ends_as_split(lines: list[str], blocks: list[TopBlock]) -> bool:
+    """Whether each block, read by our HCL tokenizer, ends on the line the splitter found
+    (where its brace count was not exact): it is then the same block in the filtered file
+    as in the whole one."""
+    from checks.parse import ParseError, hclsyntax
+
+    for block in blocks:
+        try:
+            toks = hclsyntax.tokenize("\n".join(lines[block.start : block.end + 1]) + "\n")
+        except (hclsyntax.Unsupported, ParseError):
+            return False
+        depth = 0
+        last = block.end - block.start + 1  # the block's last line, counted from 1
+        closed = False
+        for tok in toks:
+            if tok[0] == "eof":
+                break
+            if closed:
+                return False  # something after the closing brace
+            if tok[0] == "op" and tok[1] == "{":
+                depth += 1
+            elif tok[0] == "op" and tok[1] == "}":
+                depth -= 1
+                if depth < 0 or (depth == 0 and tok[4] != last):
+                    return False
+                closed = depth == 0
+            elif depth == 0 and tok[4] != 1:
+                return False  # the header is one line
+        if not closed:
+            return False
+    return True

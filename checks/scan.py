@@ -210,15 +210,20 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
         item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.key))
         result = _file_result(item, opts)
     else:
+        filtered: dict[str, str] = {}
         if opts.prefilter and texts:
             tf = {
                 f.key: texts[f.key] for f in unit.files if f.kind == "terraform" and f.key in texts
             }
-            texts = {**texts, **_filter_module_cached(tf, opts.use_cache)} if tf else texts
-        parsed = [
-            parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.key))
-            for f in unit.files
-        ]
+            filtered = _filter_module_cached(tf, opts.use_cache) if tf else {}
+        parsed = []
+        for f in unit.files:
+            text = filtered.get(f.key, texts.get(f.key))
+            item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=text)
+            if item.problem is not None and text != texts.get(f.key):
+                # a file that fails is reported as it is, not as the pre-filter left it
+                item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts[f.key])
+            parsed.append(item)
         given = [
             parse_file(SourceFile(name, name, "tfvars"), text=text)
             for name, text in opts.var_files.get(unit.directory, ())

@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, cli
 
@@ -769,3 +771,156 @@ def test_real_comments_still_suppress(in_tmp, name):
             "lt.tf": ["EKS202", "EKS202"],
         }[name]
     )
+
+
+# -- 5: the pre-filter never changes an answer ------------------------------------------------
+def _answer(folder, prefilter: bool) -> tuple:
+    from conftest import run
+
+    result = run([folder], prefilter=prefilter)
+    return (
+        sorted((p.file, p.line, p.level, p.message) for p in result.problems),
+        sorted(
+            (f.rule_id, f.location.file, f.location.start_line, f.message) for f in result.findings
+        ),
+    )
+
+
+def test_a_syntax_error_in_a_block_nothing_reads_is_still_an_error(in_tmp):
+    (in_tmp / "main.tf").write_text(
+        'resource "aws_s3_bucket" "b" {\n  bucket = "x" +\n}\n\n' + INSECURE
+    )
+    with_filter, without = (_answer(in_tmp, p) for p in (True, False))
+    assert with_filter == without
+    assert with_filter[0] == [("main.tf", 3, "error", "invalid HCL: unexpected '}' (column 1)")]
+    code, doc = _json(".")
+    assert (code, _problems(doc)) == (
+        2,
+        [("main.tf", 3, "error", "invalid HCL: unexpected '}' (column 1)")],
+    )
+
+
+def _seeds() -> list[str]:
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    from generate import EKS, IRSA, NOISE
+
+    values = {"n": "x", "a": 1, "b": 2, "pub": "true", "logs": '["api"]', "tokens": "optional"}
+    values |= {"hops": 2, "test": "StringLike", "ns": "shop", "sa": "app"}
+    generated = "\n".join(t.format(**values) for t in [*NOISE, EKS, IRSA])
+    peer = ROOT.parent / "shared" / "corpus" / "peer"
+    files = sorted(
+        [*(ROOT / "tests" / "fixtures").rglob("*.tf"), *(ROOT / "examples").rglob("*.tf")]
+    )
+    files += sorted(peer.rglob("*.tf"))[:30]
+    return [generated] * 10 + [p.read_text(encoding="utf-8") for p in files]
+
+
+SEEDS_TF = _seeds()
+EDITS_TF = st.sampled_from(
+    list('{}[]()"#:-=,.*!?\n \t$\\/%<>') + ["${", "%{", "<<EOF\n", "/*", "*/", "//", "\n}\n", "{\n"]
+)
+
+
+@st.composite
+def mutated_modules(draw):
+    text = draw(st.sampled_from(SEEDS_TF))
+    for _ in range(draw(st.integers(1, 3))):
+        if not text:
+            break
+        pos = draw(st.integers(0, len(text) - 1))
+        action = draw(st.sampled_from(["insert", "delete", "line"]))
+        if action == "insert":
+            text = text[:pos] + draw(EDITS_TF) + text[pos:]
+        elif action == "delete":
+            text = text[:pos] + text[pos + draw(st.integers(1, 8)) :]
+        else:  # a whole line dropped or doubled
+            start = text.rfind("\n", 0, pos) + 1
+            end = text.find("\n", pos) + 1 or len(text)
+            twice = draw(st.booleans())
+            text = text[:start] + (text[start:end] * 2 if twice else "") + text[end:]
+    return text
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(text=mutated_modules())
+def test_the_pre_filter_never_changes_problems_or_findings(tmp_path_factory, text):
+    folder = tmp_path_factory.mktemp("m")
+    (folder / "main.tf").write_text(text, encoding="utf-8")
+    assert _answer(folder, True) == _answer(folder, False), text
+
+
+PLAIN_VALUES = [
+    '"a"', '""', '"a b-c/d:e"', '"${var.x}"', '"p-${local.m["k"]}-${a.b[0].c}"', '"$5 $$ %s %%"',
+    r'"q\"q\\n\t"', "1", "-3", "1.5", "true", "null", "var.x", "aws_vpc.main.id", 'a["k"][2].b',
+    "[]", '["a", "b"]', '["a", 1, var.x,]', "{}", '{ Name = "x" }', '{ a = 1, "b-c" = var.y, }',
+]  # fmt: skip
+
+
+PLAIN_KEYS = ["k", '"k-2"']
+
+
+@st.composite
+def plain_blocks(draw):
+    """Blocks of the kind the pre-filter's pattern reads, then possibly broken a little."""
+
+    def value() -> str:
+        return draw(st.sampled_from(PLAIN_VALUES))
+
+    def item(indent: str, key: str, comma: str) -> str:
+        return f"{indent}  {key} = {value()}{comma}"
+
+    def body(indent: str, nested: bool) -> list[str]:
+        lines = []
+        shapes = ["attr", "object", "list", "blank", "comment"] + ["block"] * nested
+        for _ in range(draw(st.integers(0, 4))):
+            shape = draw(st.sampled_from(shapes))
+            name = draw(st.sampled_from(["a", "b_c", "d-e", "tags", "count"]))
+            if shape == "attr":
+                ending = draw(st.sampled_from(["", " # c", " // c"]))
+                lines.append(f"{indent}{name} = {value()}{ending}")
+            elif shape == "object":
+                count = draw(st.integers(0, 3))
+                items = [
+                    item(
+                        indent, draw(st.sampled_from(PLAIN_KEYS)), draw(st.sampled_from(["", ","]))
+                    )
+                    for _ in range(count)
+                ]
+                lines += [f"{indent}{name} = {{", *items, f"{indent}}}"]
+            elif shape == "list":
+                items = [f"{indent}  {value()}," for _ in range(draw(st.integers(0, 3)))]
+                if draw(st.booleans()):
+                    items.append(f"{indent}  {value()}")
+                lines += [f"{indent}{name} = [", *items, f"{indent}]"]
+            elif shape == "blank":
+                lines.append("")
+            elif shape == "comment":
+                lines.append(f"{indent}# a comment {{ [")
+            else:
+                lines += [f'{indent}{name} "l" {{', *body(indent + "  ", False), f"{indent}}}"]
+        return lines
+
+    text = "\n".join(['resource "aws_s3_bucket" "b" {', *body("  ", True), "}"]) + "\n"
+    if draw(st.booleans()):
+        pos = draw(st.integers(0, len(text) - 1))
+        text = text[:pos] + draw(EDITS_TF) + text[pos + draw(st.integers(0, 2)) :]
+    return text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_blocks())
+def test_what_the_pre_filter_calls_plain_both_parsers_read_as_one_block(text):
+    from checks.parse.hcl import parse_terraform_hcl2
+    from checks.parse.hclsyntax import parse
+    from checks.prefilter import _plain_pattern
+
+    if not text.endswith("\n") or _plain_pattern().fullmatch(text) is None:
+        return
+    last = text.count("\n")
+    for read in (parse, parse_terraform_hcl2):
+        (block,) = read(text[:-1])
+        assert (block.line, block.end_line) == (1, last), text
