@@ -96,8 +96,9 @@ def _build(path: str, data: Any, trusted: bool = True) -> Config:
 
 def _paths_inside(path: str, base: str, data: dict) -> None:
     """Every path the configuration names (policy folders and their rule files, var_files
-    folders and files) resolves, links followed, inside `base`."""
-    from checks.discover import inside
+    folders and files) resolves, links followed, inside `base`, and not in a folder the walk
+    never reads (`.git`...)."""
+    from checks.discover import SKIP_DIRS, inside
     from checks.parse import excerpt
 
     folder = os.path.realpath(base)
@@ -107,6 +108,11 @@ def _paths_inside(path: str, base: str, data: dict) -> None:
         if inside(real, [folder]) is None:
             raise ConfigError(
                 f"{path}: {where}: {excerpt(name)} is outside the folder of the configuration"
+            )
+        skipped = set(os.path.relpath(real, folder).split(os.sep)) & SKIP_DIRS
+        if skipped:
+            raise ConfigError(
+                f"{path}: {where}: {excerpt(name)} is in {sorted(skipped)[0]}, which is never read"
             )
 
     for index, directory in enumerate(data.get("policy_dirs", [])):

@@ -275,6 +275,8 @@ def test_a_fifo_among_the_inputs_never_hangs_the_scan(in_tmp):
         ("var_files:\n  infra: [/etc/hostname]\n", "$.var_files.infra[0]"),
         ("var_files:\n  /etc: [prod.tfvars]\n", "$.var_files./etc"),
         ("var_files:\n  infra: [infra/leak.tfvars]\n", "$.var_files.infra[0]"),
+        ("var_files:\n  infra: [.git/config]\n", "$.var_files.infra[0]"),
+        ("policy_dirs: [.git]\n", "$.policy_dirs[0]"),
     ],
 )
 def test_a_configuration_in_the_tree_names_only_paths_in_the_tree(
@@ -289,13 +291,17 @@ def test_a_configuration_in_the_tree_names_only_paths_in_the_tree(
     (repo / "infra").mkdir()
     (repo / "infra" / "main.tf").write_text(INSECURE)
     (repo / "prod.tfvars").write_text("x = 1\n")
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text(f"token = {SECRET}\n")
     os.symlink(outside / "secret.tfvars", repo / "infra" / "leak.tfvars")
     (repo / ".eks-checks.yaml").write_text(config)
     code, out, err = cli("scan", ".", "--no-cache")
     assert SECRET not in out + err
     assert code == 2
     assert err.startswith(f"eks-checks: error: invalid configuration: .eks-checks.yaml: {where}: ")
-    assert err.rstrip().endswith("is outside the folder of the configuration")
+    assert err.rstrip().endswith(
+        ("is outside the folder of the configuration", "is in .git, which is never read")
+    )
     # pyproject.toml is held to the same
     (repo / ".eks-checks.yaml").unlink()
     (repo / "pyproject.toml").write_text('[tool.eks-checks]\npolicy_dirs = ["/etc"]\n')
