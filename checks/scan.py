@@ -125,7 +125,7 @@ def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
     if kind not in ("yaml", "json") or exc.guard:
         return ""
     if kind == "yaml":
-        if ours.yaml_is_ours(text):
+        if ours.yaml_is_ours(text, exc.composed):
             return ""
         if _CFN_TAG.search(text) or "AWSTemplateFormatVersion" in text:
             return "CloudFormation template"

@@ -28,6 +28,8 @@ class ParseError(Exception):
         self.message = message
         self.line = line
         self.guard = guard
+        # a YAML stream that composed and failed later: its documents' nodes, else None
+        self.composed: list | None = None
 
 
 EXCERPT = 80

@@ -18,8 +18,6 @@ import re
 
 import yaml
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 _MANIFEST_KEYS = {"apiversion", "kind"}
 _AWS_AUTH_KEYS = {"maproles", "mapusers", "mapaccounts"}
 _IAM_KEYS = {"statement", "role", "roles", "roledetaillist", "assumerolepolicydocument"}
@@ -39,19 +37,18 @@ _JSON_TEXT = re.compile(
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|\n[ \t]*|.)", re.S)
 
 
-def yaml_is_ours(text: str) -> bool:
-    """A YAML stream that is, or holds, a Kubernetes manifest or an aws-auth ConfigMap."""
-    try:
-        documents = list(yaml.compose_all(text, Loader=_Loader))
-    except (yaml.YAMLError, RecursionError):
+def yaml_is_ours(text: str, composed: list | None = None) -> bool:
+    """A YAML stream that is, or holds, a Kubernetes manifest or an aws-auth ConfigMap;
+    `composed` is its documents' nodes when the stream composed (it failed later)."""
+    if composed is None:
         return _text_says(_YAML_TEXT, text)
-    return any(_is_manifest(node) for node in documents if node is not None)
+    return any(_is_manifest(node) for node in composed if node is not None)
 
 
 def json_is_ours(text: str) -> bool:
     """A JSON file that is an IAM document, a Terraform plan or a manifest; kubectl also reads
     a `.json` file that is YAML, or a stream of JSON objects."""
-    return _text_says(_JSON_TEXT, text) or yaml_is_ours(text)
+    return _text_says(_JSON_TEXT, text) or _text_says(_YAML_TEXT, text)
 
 
 def _text_says(pattern: re.Pattern, text: str) -> bool:

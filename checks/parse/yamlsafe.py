@@ -64,12 +64,16 @@ def load_all(text: str, line_offset: int = 0) -> list:
     builder = _Builder(line_offset)
     docs = Documents()
     aliases = "&" in text  # an alias needs an anchor: without one no node is shared
-    for node in nodes:
-        if node is None:
-            continue
-        if aliases:
-            builder.check_size(node)
-        docs.append(builder.build(node))
+    try:
+        for node in nodes:
+            if node is None:
+                continue
+            if aliases:
+                builder.check_size(node)
+            docs.append(builder.build(node))
+    except ParseError as exc:
+        exc.composed = nodes  # the stream's structure, to tell whose file it is
+        raise
     docs.warnings = builder.warnings
     return docs
 
