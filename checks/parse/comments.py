@@ -114,37 +114,47 @@ def _holds_aws_auth_map(toks: list[tuple], index: int) -> bool:
 
 
 def _yaml_comments(text: str) -> list[int]:
-    """Where YAML's comments start: a `#` after whitespace that no token of the YAML scanner
-    holds. Past a syntax error nothing is certain, so nothing after the last token counts.
-    The block scalar of an aws-auth map is read again as the YAML document it is."""
-    from collections import deque
-
+    """Where YAML's comments start: a `#` after whitespace that no scalar or alias of the YAML
+    parser holds (nothing else in YAML can hold one). Past a syntax error nothing is certain,
+    so nothing after the last node counts. The block scalar of an aws-auth map is read again
+    as the YAML document it is."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     spans: list[tuple[int, int]] = []
     maps: list[tuple[int, int]] = []
-    recent: deque = deque(maxlen=4)  # the last tokens: a key, its name, `:`, the value
+    # per open collection: [a mapping, its next node is a key, the key being read]
+    frames: list[list] = []
     limit = len(text)
     try:
-        for tok in yaml.scan(text, Loader=loader):
-            start, end = tok.start_mark.index, tok.end_mark.index
-            if end > start:
-                spans.append((start, end))
-            recent.append(tok)
-            if (
-                isinstance(tok, yaml.ScalarToken)
-                and tok.style in ("|", ">")
-                and len(recent) == 4
-                and isinstance(recent[0], yaml.KeyToken)
-                and isinstance(recent[1], yaml.ScalarToken)
-                and recent[1].value in _MAP_KEYS
-                and isinstance(recent[2], yaml.ValueToken)
-            ):
-                maps.append((text.find("\n", start) + 1, end))
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, (yaml.CollectionEndEvent, yaml.DocumentEndEvent)):
+                if frames and isinstance(event, yaml.CollectionEndEvent):
+                    frames.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            frame = frames[-1] if frames else None
+            key = frame is not None and frame[0] and frame[1]
+            if frame is not None and frame[0]:
+                frame[1] = not frame[1]
+            if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+                start, end = event.start_mark.index, event.end_mark.index
+                if end > start:
+                    spans.append((start, end))
+                if key:
+                    frame[2] = getattr(event, "value", None)
+                elif (
+                    frame is not None
+                    and frame[0]
+                    and frame[2] in _MAP_KEYS
+                    and getattr(event, "style", None) in ("|", ">")
+                ):
+                    maps.append((text.find("\n", start) + 1, end))
+            else:
+                frames.append([isinstance(event, yaml.MappingStartEvent), True, None])
     except yaml.YAMLError:
         limit = max((end for _start, end in spans), default=0)
-    spans.sort()
     starts = []
     held = 0  # index into spans: the first span that may still hold a later `#`
     for m in re.finditer(r"(?:^|(?<=[ \t]))#", text[:limit], re.M):
