@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
+from checks.discover import display_path
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes
 from checks.normalize.access import principal_type
@@ -361,8 +362,6 @@ class Module:
         return Unknown(f"{name}() is not evaluated", text)
 
     def _file(self, path: str, text: str, file: str, line: int) -> Any:
-        from checks.discover import display_path
-
         full = os.path.normpath(os.path.join(self.real_directory, path))
         content, refused = self.read_file(full)
         if content is None:
