@@ -930,3 +930,28 @@ def test_what_the_pre_filter_calls_plain_both_parsers_read_as_one_block(text):
     for read in (parse, parse_terraform_hcl2):
         (block,) = read(text[:-1])
         assert (block.line, block.end_line) == (1, last), text
+
+
+FIXTURE_TF = sorted(
+    [*(ROOT / "tests" / "fixtures").rglob("*.tf"), *(ROOT / "examples").rglob("*.tf")]
+)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(path=st.sampled_from(FIXTURE_TF), choice=st.integers(0, 10_000))
+def test_wrong_typed_terraform_attributes_are_values_never_a_crash(tmp_path_factory, path, choice):
+    """Every resource and module the fixtures hold, one attribute given a value of another
+    type (all of them were tried once; this keeps a sample in CI)."""
+    from conftest import run
+
+    variants = _wrong_typed(path.read_text(), WRONG_HCL, _ASSIGNED)
+    if not variants:
+        return
+    folder = tmp_path_factory.mktemp("w")
+    (folder / path.name).write_text(variants[choice % len(variants)])
+    result = run([folder])
+    assert [p.message for p in result.problems if "internal error" in p.message] == []
