@@ -84,6 +84,12 @@ def inside(real: str, roots: list[str]) -> str | None:
     return None
 
 
+def skipped_folder(path: str, root: str) -> str | None:
+    """The folder never walked (`.git`...) that `path`, inside `root`, lies in, or None."""
+    folders = os.path.relpath(path, root).split(os.sep)[:-1]
+    return next((folder for folder in folders if folder in SKIP_DIRS), None)
+
+
 def excluded(display: str, patterns: list[str]) -> bool:
     """Whether a display path matches a configured exclude (the path or a folder above it)."""
     return any(
@@ -132,9 +138,15 @@ def discover(
             if stat.S_ISLNK(mode):
                 mode = os.stat(path).st_mode
                 # where it leads decides whether it may be read at all
-                if inside(os.path.realpath(path), roots) is None:
+                real = os.path.realpath(path)
+                root = inside(real, roots)
+                folder = skipped_folder(real, root) if root is not None else None
+                if root is None or folder is not None:
                     seen.add(key)
-                    problems.append(Problem(display, OUTSIDE_FILE, 0, "note"))
+                    reason = (
+                        OUTSIDE_FILE if root is None else f"symbolic link into {folder}: not read"
+                    )
+                    problems.append(Problem(display, reason, 0, "note"))
                     return
         except OSError as exc:
             if exc.errno == errno.ELOOP:

@@ -473,7 +473,7 @@ class _ModuleFileReader:
     def __call__(self, path: str) -> tuple[str | None, str]:
         """(text, "") or (None, why it may not be read); the reason is "" for a file that is
         not there or cannot be read (an unknown value, as any other)."""
-        from checks.discover import NOT_REGULAR, SKIP_DIRS, display_path, excluded, inside
+        from checks.discover import NOT_REGULAR, display_path, excluded, inside, skipped_folder
 
         roots = [os.path.realpath(r) for r in self.opts.roots]
         written = os.path.normpath(os.path.abspath(path))
@@ -484,10 +484,9 @@ class _ModuleFileReader:
             root = inside(where, roots)
             if root is None:
                 continue  # as written it goes through a symlink: where it leads decides
-            folders = os.path.relpath(where, root).split(os.sep)[:-1]
-            skipped = [f for f in folders if f in SKIP_DIRS]
-            if skipped:
-                return None, f"inside {skipped[0]}, which is never read"
+            folder = skipped_folder(where, root)
+            if folder is not None:
+                return None, f"inside {folder}, which is never read"
             if self.opts.excludes and excluded(display_path(where), self.opts.excludes):
                 return None, "excluded from the scan"
         try:

@@ -166,11 +166,15 @@ def test_symlinks_out_of_the_tree_are_never_read(repo_beside_secrets):
     (repo / "inner" / "sa.yaml").write_text(SA.format(ns="x"))
     os.symlink("inner/sa.yaml", repo / "alias.yaml")  # inside the tree: read
     os.symlink(repo / "inner", repo / "again")  # inside the tree: walked where it is
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text(f"extraheader = {SECRET}\n")
+    os.symlink(".git/config", repo / "config.yaml")  # inside, but where the walk never goes
     code, out, err = cli("scan", ".", "--format", "json", "--no-cache")
     assert SECRET not in out + err
     doc = json.loads(out)
     outside_file = "symbolic link to a file outside the scanned tree: not read"
     assert _problems(doc) == [
+        ("config.yaml", 0, "note", "symbolic link into .git: not read"),
         ("leak.tf", 0, "note", outside_file),
         ("linked", 0, "note", "symbolic link to a directory outside the scanned tree: not walked"),
         ("terraform.tfvars", 0, "note", outside_file),
