@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from checks.model import Problem
 
-# the only folders never walked, besides the configured excludes (README, "Inputs")
+# the only folders never walked, besides the configured excludes (README, "Hostile input")
 SKIP_DIRS = {".git", ".terraform", "node_modules"}
 SKIP_FILES = {".eks-checks.yaml"}  # our own configuration is not input
 EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
