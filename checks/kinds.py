@@ -130,6 +130,40 @@ _CLUSTER_NAME = Field(
     "the EKS cluster it belongs to, as written (null when the input does not say)",
 )
 
+# What a binding lets its subjects do (RULES.md, 6xx): each capability and what grants it.
+# The order is the order of every `capabilities` list of the model.
+CAPABILITIES: dict[str, str] = {
+    "cluster_admin": "verbs `*` on resources `*` in apiGroups `*`, or ClusterRole cluster-admin",
+    "read_secrets": "`get`, `list` or `watch` on `secrets` (core group)",
+    "create_workloads": "`create` on pods, replicationcontrollers (core), deployments, "
+    "replicasets, statefulsets, daemonsets (apps), jobs or cronjobs (batch)",
+    "exec_pods": "`create` or `get` on `pods/exec` or `pods/attach`",
+    "node_proxy": "`get` or `create` on `nodes/proxy` (a ClusterRoleBinding only)",
+    "escalate_bind": "`escalate` or `bind` on roles or clusterroles (rbac.authorization.k8s.io)",
+    "impersonate": "`impersonate` on serviceaccounts, or (a ClusterRoleBinding only) on users, "
+    "groups or uids",
+    "create_tokens": "`create` on `serviceaccounts/token`",
+    "approve_csrs": "`update` or `patch` on `certificatesigningrequests/approval` together with "
+    "`approve` on `signers` (certificates.k8s.io; a ClusterRoleBinding only)",
+    "edit_webhooks": "`create`, `update` or `patch` on mutating- or "
+    "validatingwebhookconfigurations (a ClusterRoleBinding only)",
+    "edit_aws_auth": "`update`, `patch` or `create` on `configmaps` (no `resourceNames`, or "
+    "`aws-auth` among them), cluster-wide or in namespace kube-system",
+}
+# Subjects whose names start so are Kubernetes' and EKS's own identities.
+EXEMPT_SUBJECT_PREFIXES = ("system:", "eks:")
+_CAPABILITY_LIST = (
+    "capability names (" + ", ".join(f"`{c}`" for c in CAPABILITIES) + "), in that order"
+)
+
+
+def _per_capability_links(meaning: str) -> tuple[Link, ...]:
+    """One link per capability to the rules of scanned roles that grant it."""
+    return tuple(
+        Link(f"{name}_rules", "rbac_rule", meaning.format(capability=name)) for name in CAPABILITIES
+    )
+
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -281,6 +315,27 @@ KINDS: dict[str, Kind] = {
                     "where `effective_automount` came from, in words",
                     set_by="link",
                 ),
+                Field(
+                    "service_account_capabilities",
+                    STRINGS,
+                    "what scanned bindings let the pod's ServiceAccount do, each in its "
+                    "binding's scope (as its `capabilities`, whether or not the "
+                    "ServiceAccount is in the scan)",
+                    set_by="link",
+                ),
+                Field(
+                    "service_account_cluster_capabilities",
+                    STRINGS,
+                    "those of them that a ClusterRoleBinding gives, cluster-wide",
+                    set_by="link",
+                ),
+                Field(
+                    "service_account_grants",
+                    STRINGS,
+                    "the bindings that give the ServiceAccount capabilities, in words: "
+                    "`ClusterRoleBinding ci: read_secrets cluster-wide through ClusterRole ci`",
+                    set_by="link",
+                ),
             ),
             links=(
                 Link(
@@ -288,6 +343,12 @@ KINDS: dict[str, Kind] = {
                     "service_account",
                     "the pod's ServiceAccount (same namespace; of copies, the nearest file)",
                 ),
+                Link(
+                    "token_bindings",
+                    "rbac_binding",
+                    "the bindings that give the pod's ServiceAccount capabilities",
+                ),
+                Link("token_roles", "rbac_role", "the scanned roles of those bindings"),
             ),
             lines={"pod_spec": "the pod template's `spec:`"},
         ),
@@ -332,6 +393,22 @@ KINDS: dict[str, Kind] = {
                     "when the role is not in the scan",
                     set_by="link",
                 ),
+                Field(
+                    "capabilities",
+                    STRINGS,
+                    "what the scanned bindings that name it let it do, each in its binding's "
+                    "scope: bindings of the ServiceAccount itself (or of the user "
+                    "`system:serviceaccount:<namespace>:<name>`) and of the groups "
+                    "`system:serviceaccounts`, `system:serviceaccounts:<namespace>` and "
+                    "`system:authenticated`; " + _CAPABILITY_LIST,
+                    set_by="link",
+                ),
+                Field(
+                    "cluster_capabilities",
+                    STRINGS,
+                    "those of them that a ClusterRoleBinding gives, cluster-wide",
+                    set_by="link",
+                ),
             ),
             links=(
                 Link("irsa_role_trust", "trust_statement", "the trust statements of its role"),
@@ -339,6 +416,11 @@ KINDS: dict[str, Kind] = {
                     "irsa_trust_admitting",
                     "trust_statement",
                     "the statements that admit its subject",
+                ),
+                Link(
+                    "bindings",
+                    "rbac_binding",
+                    "the scanned bindings that name it, directly or through its groups",
                 ),
             ),
         ),
@@ -374,6 +456,86 @@ KINDS: dict[str, Kind] = {
                     "the role's rules (entries that are not mappings are left out)",
                 ),
                 Field("aggregated", BOOLEAN, "it has an `aggregationRule`"),
+                Field(
+                    "labels",
+                    STRINGS,
+                    "`metadata.labels` as `key=value` "
+                    "(`rbac.authorization.k8s.io/aggregate-to-admin=true`)",
+                ),
+                Field(
+                    "aggregation_selectors",
+                    list_of(
+                        object_of(
+                            Field("match_labels", STRINGS, "`matchLabels` as `key=value`"),
+                            Field(
+                                "match_expressions",
+                                list_of(
+                                    object_of(
+                                        Field("key", STRING, "the label key"),
+                                        Field(
+                                            "operator",
+                                            STRING,
+                                            "`In`, `NotIn`, `Exists` or `DoesNotExist`",
+                                        ),
+                                        Field("values", STRINGS, "the values"),
+                                    )
+                                ),
+                                "`matchExpressions`",
+                            ),
+                        )
+                    ),
+                    "`aggregationRule.clusterRoleSelectors`: a ClusterRole matching any of them "
+                    "gives this role its rules",
+                ),
+                Field(
+                    "capabilities",
+                    STRINGS,
+                    "what its rules let a subject do, before a binding's scope applies; an "
+                    "aggregated ClusterRole has those of the roles it aggregates (scanned "
+                    "ClusterRoles and Kubernetes' built-in ones), and the built-in `admin`, "
+                    "`edit` and `view` gain those of scanned ClusterRoles labelled "
+                    '`rbac.authorization.k8s.io/aggregate-to-<name>: "true"`; ' + _CAPABILITY_LIST,
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link(
+                    "aggregated_roles",
+                    "rbac_role",
+                    "the scanned ClusterRoles whose rules its `aggregationRule` gives it",
+                ),
+            ),
+        ),
+        Kind(
+            "rbac_rule",
+            "One rule of a Role or ClusterRole, with what it grants: a finding on a binding "
+            "points at the rules that grant what it reports.",
+            (
+                Field("role_kind", STRING, "Role or ClusterRole"),
+                Field("role_name", STRING, "the role's `metadata.name`"),
+                Field(
+                    "namespace",
+                    STRING,
+                    "the Role's namespace; null for a ClusterRole",
+                    default="default",
+                    default_origin=K8S_DEFAULT,
+                ),
+                Field("role", STRING, "the role in words: `ClusterRole ingress`, `Role shop/app`"),
+                Field("index", INTEGER, "its position in the role's `rules`, from 0"),
+                Field("api_groups", STRINGS, "`apiGroups`"),
+                Field("resources", STRINGS, "`resources`"),
+                Field("verbs", STRINGS, "`verbs`"),
+                Field("resource_names", STRINGS, "`resourceNames`; empty when not limited"),
+                Field("non_resource_urls", STRINGS, "`nonResourceURLs`"),
+                Field(
+                    "capabilities",
+                    STRINGS,
+                    "what the rule grants, or contributes to (`approve_csrs` takes two rules), "
+                    "before a binding's scope applies; `*` matches everything and `*/<sub>` "
+                    "every resource's subresource; a rule limited by `resourceNames` grants "
+                    "only `edit_aws_auth`, and that when `aws-auth` is among the names",
+                    set_by="link",
+                ),
             ),
         ),
         Kind(
@@ -398,6 +560,56 @@ KINDS: dict[str, Kind] = {
                     "subject_names",
                     STRINGS,
                     "the subjects in words: `User alice`, `ServiceAccount shop/cart`",
+                ),
+                Field(
+                    "non_exempt_subject_names",
+                    STRINGS,
+                    "the subjects in words whose names start with neither `system:` nor `eks:` "
+                    "(Kubernetes' and EKS's own identities)",
+                ),
+                Field(
+                    "scope",
+                    STRING,
+                    "where it grants: `cluster` for a ClusterRoleBinding, else its namespace",
+                ),
+                Field(
+                    "scope_text",
+                    STRING,
+                    "the scope in words: `cluster-wide` or `in namespace shop`",
+                ),
+                Field(
+                    "role_text",
+                    STRING,
+                    "the role it refers to, in words: `ClusterRole ingress`, `Role shop/app`, "
+                    "`built-in ClusterRole edit`, `ClusterRole x (not in the scan)`",
+                    set_by="link",
+                ),
+                Field(
+                    "capabilities",
+                    STRINGS,
+                    "what its subjects can do in its `scope`: the capabilities of the role "
+                    "it refers to (a scanned Role of the binding's namespace or ClusterRole, "
+                    "else the built-in ClusterRole `cluster-admin`, `admin`, `edit` or "
+                    "`view`; unknown for any other role), without `node_proxy`, "
+                    "`approve_csrs`, `edit_webhooks` and the impersonation of users, groups "
+                    "and uids unless the scope is `cluster`, and without `edit_aws_auth` "
+                    "unless it is `cluster` or `kube-system`; " + _CAPABILITY_LIST,
+                    set_by="link",
+                ),
+                Field(
+                    "grants_text",
+                    STRING,
+                    "its capabilities in words, each with the verbs and resources that grant "
+                    "it: `read_secrets (get, list on secrets); impersonate (impersonate on "
+                    "serviceaccounts)`",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link("role", "rbac_role", "the scanned role it refers to"),
+                *_per_capability_links(
+                    "the scanned rules that give its subjects `{capability}` (in the role, or "
+                    "in a ClusterRole aggregated into it)"
                 ),
             ),
         ),

@@ -8,13 +8,18 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 - pod identity association -> the role's trust (EKS702)
 - identity mapping groups -> ClusterRoleBindings to cluster-admin (EKS703)
 - access policy association -> its access entry
+- RBAC: the capabilities of rules, roles (aggregation included), bindings (the role they
+  refer to, scanned or built-in, in their scope), ServiceAccounts and the pods that mount
+  their tokens (EKS604-EKS614, EKS704)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+from checks.kinds import CAPABILITIES
 from checks.model import Entity, Unknown, wildcard_match
+from checks.normalize import rbac
 from checks.normalize.iam import base_operator
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -44,6 +49,7 @@ def link(entities: list[Entity]) -> None:
     _access_associations(
         by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", [])
     )
+    _rbac(by_kind)
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
@@ -332,3 +338,335 @@ def _add_link(entity: Entity, name: str, key: str) -> None:
     keys = entity.links.setdefault(name, [])
     if key not in keys:
         keys.append(key)
+
+
+# ---- RBAC: what roles, bindings, ServiceAccounts and pods can do ---------------------------
+class Grant(NamedTuple):
+    """A fact (checks.normalize.rbac) a rule allows: True or unknown, the scanned rule (None
+    for a rule of a built-in role) and the rule's fields."""
+
+    fact: str
+    value: Any
+    rule: Entity | None
+    fields: dict
+
+
+# work allowed to resolve aggregationRules: selected roles visited, over all aggregated roles
+MAX_AGGREGATION_STEPS = 1_000_000
+
+
+class _RbacRoles:
+    """Roles by name, scanned and built-in, and what each grants once aggregation is done.
+
+    A node is a scanned role (its entity) or a built-in ClusterRole (its name); a scanned
+    ClusterRole hides the built-in one of the same name."""
+
+    def __init__(self, roles: list[Entity], rules: list[Entity]) -> None:
+        self.roles = roles
+        self.cluster_roles: dict[Any, list[Entity]] = {}
+        self.namespaced: dict[tuple, list[Entity]] = {}
+        by_key: dict[str, list[Entity]] = {}
+        for role in roles:
+            by_key.setdefault(role.key, []).append(role)
+            name = role.fields.get("name")
+            if role.fields.get("object_kind") == "ClusterRole":
+                self.cluster_roles.setdefault(name, []).append(role)
+            else:
+                self.namespaced.setdefault((role.fields.get("namespace"), name), []).append(role)
+        # what each rule allows, worked out once
+        self.facts_of = {id(rule): rbac.rule_facts(rule.fields) for rule in rules}
+        # a rule belongs to the role of its key written around it (copies of a role share keys)
+        self.rules_of: dict[int, list[Entity]] = {}
+        for rule in rules:
+            for role in by_key.get(rule.key.rsplit("/rule[", 1)[0], []):
+                where = role.location
+                if (
+                    where.file == rule.location.file
+                    and where.start_line <= rule.location.start_line <= where.end_line
+                ):
+                    self.rules_of.setdefault(id(role), []).append(rule)
+                    break
+        self._builtins: dict | None = None
+        self._own: dict[Any, list[Grant]] = {}
+        self._selected: dict[Any, list] = {}
+        self._effective: dict[Any, list[Grant]] = {}
+        self._steps = 0
+
+    # a node's identity: the entity (copies of a role share a key), or ("built-in", name)
+    @staticmethod
+    def node_id(node: Entity | str) -> Any:
+        return id(node) if isinstance(node, Entity) else ("built-in", node)
+
+    def builtins(self) -> dict:
+        """The built-in ClusterRoles no scanned ClusterRole replaces (read when first needed:
+        a scan without RBAC never loads them)."""
+        if self._builtins is None:
+            all_builtins = rbac.builtin_cluster_roles()
+            self._builtins = {n: r for n, r in all_builtins.items() if n not in self.cluster_roles}
+        return self._builtins
+
+    def _aggregated(self, node: Entity | str) -> bool:
+        if isinstance(node, Entity):
+            return node.fields.get("aggregated") is True
+        return self.builtins()[node].selectors is not None
+
+    def _labels(self, node: Entity | str) -> list:
+        if isinstance(node, Entity):
+            return node.fields.get("labels") or []
+        return self.builtins()[node].labels
+
+    def _selectors(self, node: Entity | str) -> list:
+        if isinstance(node, Entity):
+            return node.fields.get("aggregation_selectors") or []
+        return self.builtins()[node].selectors or []
+
+    def own(self, node: Entity | str) -> list[Grant]:
+        """The grants of a role's own rules."""
+        nid = self.node_id(node)
+        found = self._own.get(nid)
+        if found is None:
+            found = []
+            if isinstance(node, Entity):
+                for rule in self.rules_of.get(id(node), []):
+                    facts = self.facts_of[id(rule)]
+                    found.extend(Grant(f, v, rule, rule.fields) for f, v in facts.items())
+            else:
+                for fields in self.builtins()[node].rules:
+                    facts = rbac.rule_facts(fields)
+                    found.extend(Grant(f, v, None, fields) for f, v in facts.items())
+            self._own[nid] = found
+        return found
+
+    def _selection(self, node: Entity | str) -> list:
+        """The ClusterRoles (scanned and built-in) an aggregated role's selectors match."""
+        nid = self.node_id(node)
+        found = self._selected.get(nid)
+        if found is None:
+            selectors = self._selectors(node)
+            pool: list = [r for group in self.cluster_roles.values() for r in group]
+            pool.extend(self.builtins())
+            self._steps += len(pool)
+            found = [
+                other
+                for other in pool
+                if self.node_id(other) != nid
+                and any(rbac.selector_matches(s, self._labels(other)) for s in selectors)
+            ]
+            self._selected[nid] = found
+        return found
+
+    def effective(self, node: Entity | str) -> list[Grant] | Unknown:
+        """What a role grants: its own rules, or, for an aggregated ClusterRole, the rules of
+        every role its selectors reach (an aggregated role in between passes on what it
+        aggregates, as the controller converges to); unknown when that takes too long."""
+        if not self._aggregated(node):
+            return self.own(node)
+        nid = self.node_id(node)
+        if nid in self._effective:
+            return self._effective[nid]
+        too_many = Unknown(
+            "too many aggregated ClusterRoles to resolve", "an aggregated ClusterRole"
+        )
+        if self._steps > MAX_AGGREGATION_STEPS:
+            return too_many
+        grants: list[Grant] = []
+        seen = {nid}
+        queue = list(self._selection(node))
+        while queue:
+            self._steps += 1
+            if self._steps > MAX_AGGREGATION_STEPS:
+                return too_many
+            other = queue.pop()
+            oid = self.node_id(other)
+            if oid in seen:
+                continue
+            seen.add(oid)
+            if self._aggregated(other):
+                queue.extend(self._selection(other))
+            else:
+                grants.extend(self.own(other))
+        self._effective[nid] = grants
+        return grants
+
+    def aggregated_roles(self, node: Entity | str) -> list[str]:
+        """The keys of the scanned roles whose rules an aggregated role gets."""
+        holders = self.effective(node)
+        if isinstance(holders, Unknown):
+            return []
+        return list(dict.fromkeys(g.rule.key.rsplit("/rule[", 1)[0] for g in holders if g.rule))
+
+    def resolve(self, binding: Entity) -> tuple[list, str]:
+        """The role a binding refers to (scanned roles of that name nearest to it, else a
+        built-in ClusterRole name; none when neither), and the role in words."""
+        kind = binding.fields.get("role_ref_kind")
+        name = binding.fields.get("role_ref_name")
+        if kind == "Role":
+            found = self.namespaced.get((binding.fields.get("namespace"), name), [])
+            if found and binding.fields.get("object_kind") == "RoleBinding":
+                return nearest(binding, found), f"Role {binding.fields['namespace']}/{name}"
+        elif kind == "ClusterRole" and isinstance(name, str):
+            found = self.cluster_roles.get(name, [])
+            if found:
+                return nearest(binding, found), f"ClusterRole {name}"
+            if name in rbac.BINDABLE:
+                return [name], f"built-in ClusterRole {name}"
+        written = name.text if isinstance(name, Unknown) else name or "(not set)"
+        return [], f"{kind or 'role'} {written} (not in the scan)"
+
+
+def _capability_list(grants: list[Grant], fold=rbac.capabilities) -> list:
+    """Capability names of grants (`fold`: of facts that hold together, or of one rule), with
+    one unknown item when a grant that is not known could add one."""
+    known = [g.fact for g in grants if g.value is True]
+    names: list[Any] = fold(known)
+    maybe = [(g.fact, g.value) for g in grants if isinstance(g.value, Unknown)]
+    if maybe and set(fold(known + [f for f, _ in maybe])) - set(names):
+        names.append(maybe[0][1])
+    return names
+
+
+def _rbac(by_kind: dict[str, list[Entity]]) -> None:
+    """Capabilities of rules, roles, bindings, ServiceAccounts and workloads (RULES.md 6xx)."""
+    rules = by_kind.get("rbac_rule", [])
+    bindings = by_kind.get("rbac_binding", [])
+    roles = _RbacRoles(by_kind.get("rbac_role", []), rules)
+    for rule in rules:
+        grants = [Grant(f, v, rule, rule.fields) for f, v in roles.facts_of[id(rule)].items()]
+        rule.set("capabilities", _capability_list(grants, fold=rbac.contributes))
+    for role in roles.roles:
+        effective = roles.effective(role)
+        if isinstance(effective, Unknown):
+            role.set("capabilities", effective)
+            continue
+        role.set("capabilities", _capability_list(effective))
+        if role.fields.get("aggregated") is True:
+            keys = roles.aggregated_roles(role)
+            if keys:
+                role.links["aggregated_roles"] = keys
+    for binding in bindings:
+        _binding_capabilities(binding, roles)
+    _service_account_capabilities(
+        bindings, by_kind.get("service_account", []), by_kind.get("workload", [])
+    )
+
+
+def _binding_capabilities(binding: Entity, roles: _RbacRoles) -> None:
+    found, role_text = roles.resolve(binding)
+    binding.set("role_text", role_text)
+    if not found:
+        unknown = Unknown(f"{role_text}: what it grants is not known", f"what {role_text} grants")
+        binding.set("capabilities", unknown)
+        binding.set("grants_text", unknown)
+        return
+    scanned = list(dict.fromkeys(r.key for r in found if isinstance(r, Entity)))
+    if scanned:
+        binding.links["role"] = scanned
+    scope = binding.fields.get("scope")
+    grants: list[Grant] = []
+    for node in found:
+        effective = roles.effective(node)
+        if isinstance(effective, Unknown):
+            binding.set("capabilities", effective)
+            binding.set("grants_text", effective)
+            return
+        grants.extend(g for g in effective if rbac.in_scope(g.fact, scope))
+    names = _capability_list(grants)
+    binding.set("capabilities", names)
+    held = [g for g in grants if g.value is True and rbac.CAPABILITY_OF[g.fact] in names]
+    binding.set("grants_text", rbac.grants_text((g.fact, g.fields) for g in held))
+    for grant in held:
+        if grant.rule is not None:
+            _add_link(binding, f"{rbac.CAPABILITY_OF[grant.fact]}_rules", grant.rule.key)
+
+
+def _service_account_capabilities(
+    bindings: list[Entity], accounts: list[Entity], workloads: list[Entity]
+) -> None:
+    """A ServiceAccount holds what the bindings that name it give: the ServiceAccount itself
+    (in a RoleBinding, one without a namespace is in the binding's), its user name
+    `system:serviceaccount:<ns>:<name>`, and the groups of every ServiceAccount
+    (`system:serviceaccounts`, `system:serviceaccounts:<ns>`, `system:authenticated`)."""
+    named: dict[tuple, list[Entity]] = {}
+    in_namespace: dict[str, list[Entity]] = {}
+    everyone: list[Entity] = []
+    for binding in bindings:
+        for subject in binding.fields.get("subjects") or []:
+            kind, name = subject.get("kind"), subject.get("name")
+            if not isinstance(name, str):
+                continue
+            if kind == "ServiceAccount":
+                namespace = subject.get("namespace")
+                if not namespace and binding.fields.get("object_kind") == "RoleBinding":
+                    namespace = binding.fields.get("namespace")
+                if isinstance(namespace, str) and namespace:
+                    named.setdefault((namespace, name), []).append(binding)
+            elif kind == "User" and name.startswith("system:serviceaccount:"):
+                namespace, _, account = name.removeprefix("system:serviceaccount:").partition(":")
+                named.setdefault((namespace, account), []).append(binding)
+            elif kind == "Group" and name in ("system:serviceaccounts", "system:authenticated"):
+                everyone.append(binding)
+            elif kind == "Group" and name.startswith("system:serviceaccounts:"):
+                namespace = name.removeprefix("system:serviceaccounts:")
+                in_namespace.setdefault(namespace, []).append(binding)
+
+    def holding(namespace: Any, name: Any) -> list[Entity]:
+        found = named.get((namespace, name), []) + in_namespace.get(namespace, []) + everyone
+        return list({b.key: b for b in found}.values())
+
+    for account in accounts:
+        found = holding(account.fields["namespace"], account.fields["name"])
+        account.set("capabilities", _union(found))
+        account.set("cluster_capabilities", _union(found, cluster_only=True))
+        if found:
+            account.links["bindings"] = [b.key for b in found]
+    for workload in workloads:
+        name = workload.fields["service_account_name"]
+        if isinstance(name, Unknown):
+            for field_name in (
+                "service_account_capabilities",
+                "service_account_cluster_capabilities",
+                "service_account_grants",
+            ):
+                workload.set(field_name, name)
+            continue
+        found = holding(workload.fields["namespace"], name)
+        workload.set("service_account_capabilities", _union(found))
+        workload.set("service_account_cluster_capabilities", _union(found, cluster_only=True))
+        granting = [b for b in found if b.fields["capabilities"]]
+        workload.set(
+            "service_account_grants",
+            [_grant_text(b) for b in granting if isinstance(b.fields["capabilities"], list)],
+        )
+        if granting:
+            workload.links["token_bindings"] = [b.key for b in granting]
+            roles = dict.fromkeys(k for b in granting for k in b.links.get("role", []))
+            if roles:
+                workload.links["token_roles"] = list(roles)
+
+
+def _union(bindings: list[Entity], cluster_only: bool = False) -> list:
+    """The capabilities of several bindings, in the catalog's order; a binding whose
+    capabilities are not known adds an unknown item."""
+    known: set[str] = set()
+    unknown: list[Unknown] = []
+    for binding in bindings:
+        if cluster_only and binding.fields.get("scope") != "cluster":
+            continue
+        value = binding.fields["capabilities"]
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, Unknown):
+                unknown.append(item)
+            else:
+                known.add(item)
+    out: list[Any] = [c for c in CAPABILITIES if c in known]
+    return out + unknown[:1]
+
+
+def _grant_text(binding: Entity) -> str:
+    fields = binding.fields
+    names = [c for c in fields["capabilities"] if isinstance(c, str)]
+    return (
+        f"{fields.get('object_kind')} {fields.get('qualified_name')}: {', '.join(names)} "
+        f"{fields.get('scope_text')} through {fields.get('role_text')}"
+    )

@@ -104,6 +104,7 @@ def test_the_corpora_hold_every_kind_from_every_source():
         "workload",
         "secret",
         "rbac_role",
+        "rbac_rule",
         "rbac_binding",
         "trust_statement",
     }

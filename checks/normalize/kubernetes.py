@@ -11,7 +11,7 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, get_path, key_span
-from checks.normalize import aws_auth
+from checks.normalize import aws_auth, rbac
 from checks.parse.comments import parse_suppression
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -157,7 +157,7 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
             kinds.set_default(entity, "type")
         return [entity], []
     if kind in ("Role", "ClusterRole"):
-        return [_rbac_role(file, doc)], []
+        return _rbac_role(file, doc), []
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         return [_rbac_binding(file, doc)], []
     if kind == "ConfigMap":
@@ -223,9 +223,11 @@ def _strings(value: Any) -> list:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _rbac_role(file: str, doc: dict) -> Entity:
+def _rbac_role(file: str, doc: dict) -> list[Entity]:
+    """The role, and one `rbac_rule` entity per rule (what a finding on a binding points at)."""
     e = _base("rbac_role", file, doc)
     rules = LList(line=0)
+    rule_entities = []
     raw = doc.get("rules")
     if isinstance(raw, list):
         rules.line, rules.end_line = raw.line, raw.end_line
@@ -241,8 +243,43 @@ def _rbac_role(file: str, doc: dict) -> Entity:
                 }
             )
             rules.item_lines.append(raw.span(index))
+            rule_entities.append(_rbac_rule(e, index, rule, raw.span(index)))
     e.set("rules", rules, span=key_span(doc, "rules"))
-    e.set("aggregated", isinstance(doc.get("aggregationRule"), dict))
+    aggregation = doc.get("aggregationRule")
+    e.set("aggregated", isinstance(aggregation, dict))
+    labels = get_path(doc, "metadata", "labels")
+    e.set("labels", rbac.label_pairs(labels), span=key_span(get_path(doc, "metadata"), "labels"))
+    e.set(
+        "aggregation_selectors",
+        rbac.selectors(aggregation) if isinstance(aggregation, dict) else [],
+        span=key_span(doc, "aggregationRule"),
+    )
+    return [e, *rule_entities]
+
+
+def _rbac_rule(role: Entity, index: int, rule: dict, span: tuple[int, int]) -> Entity:
+    start = span[0] or role.location.start_line
+    # the rule's last line is its last value's (a block mapping's end mark is on the next item)
+    ends = [end for _, end in getattr(rule, "key_lines", {}).values()]
+    end = max(ends) if ends else span[1]
+    e = Entity(
+        kind="rbac_rule",
+        key=f"{role.key}/rule[{index}]",
+        origin=role.origin,
+        location=Location(role.location.file, start, max(start, end)),
+    )
+    e.set("role_kind", role.fields["object_kind"])
+    e.set("role_name", role.fields["name"])
+    if role.fields["namespace"] is None:
+        e.set("namespace", None)
+    elif "namespace" in role.defaulted:
+        kinds.set_default(e, "namespace")
+    else:
+        e.set("namespace", role.fields["namespace"])
+    e.set("role", f"{role.fields['object_kind']} {role.fields['qualified_name']}")
+    e.set("index", index)
+    for name, value in rbac.rule_fields(rule).items():
+        e.set(name, value, span=key_span(rule, rbac.MANIFEST_KEYS[name]))
     return e
 
 
@@ -270,7 +307,22 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
             subjects.item_lines.append(raw.span(index))
     e.set("subjects", subjects, span=key_span(doc, "subjects"))
     e.set("subject_names", [_subject_name(s) for s in subjects])
+    e.set(
+        "non_exempt_subject_names",
+        [_subject_name(s) for s in subjects if not _exempt(s.get("name"))],
+    )
+    if doc["kind"] == "ClusterRoleBinding":
+        e.set("scope", "cluster")
+        e.set("scope_text", "cluster-wide")
+    else:
+        e.set("scope", e.fields["namespace"])
+        e.set("scope_text", f"in namespace {e.fields['namespace']}")
     return e
+
+
+def _exempt(name: Any) -> bool:
+    """Kubernetes' and EKS's own identities (`system:masters`, `eks:addon-manager`)."""
+    return isinstance(name, str) and name.startswith(kinds.EXEMPT_SUBJECT_PREFIXES)
 
 
 def _subject_name(subject: dict) -> str:

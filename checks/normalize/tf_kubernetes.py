@@ -43,6 +43,8 @@ LISTS = {
     "env": "env",
     "port": "ports",
     "toleration": "tolerations",
+    "cluster_role_selectors": "clusterRoleSelectors",
+    "match_expressions": "matchExpressions",
 }
 # arguments whose manifest name is not the camelCase of the Terraform one
 RENAMES = {"api_groups": "apiGroups", "non_resource_urls": "nonResourceURLs"}
