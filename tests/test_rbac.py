@@ -518,3 +518,114 @@ def test_aggregation_work_is_bounded(tmp_path, monkeypatch):
     assert found[0] == ALL
     assert isinstance(found[-1], Unknown)
     assert found[-1].reason == "too many aggregated ClusterRoles to resolve"
+
+
+def _findings(path, select):
+    from conftest import run
+
+    result = run([path], select=select)
+    assert result.problems == []
+    return sorted(result.findings, key=lambda f: (f.rule_id, f.location.start_line))
+
+
+def _where(location) -> tuple:
+    return (location.file.rsplit("/", 1)[-1], location.start_line, location.end_line)
+
+
+def test_a_binding_finding_names_subjects_capability_scope_and_role_and_points_at_the_rule(
+    tmp_path,
+):
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: ClusterRole\n"
+        "metadata: {name: reader}\n"
+        "rules:\n"
+        "  - apiGroups: ['']\n"
+        "    resources: [configmaps]\n"
+        "    verbs: [get]\n"
+        "  - apiGroups: ['']\n"
+        "    resources: [secrets, pods/exec]\n"
+        "    verbs: [get, create]\n"
+        "---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: ClusterRoleBinding\n"
+        "metadata: {name: reader}\n"
+        "roleRef: {kind: ClusterRole, name: reader}\n"
+        "subjects:\n"
+        "  - {kind: Group, name: 'system:masters'}\n"
+        "  - {kind: ServiceAccount, name: app, namespace: shop}\n"
+        "  - {kind: User, name: 'eks:bot'}\n"
+        "  - {kind: Group, name: devs}\n"
+        "---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: RoleBinding\n"
+        "metadata: {name: devs, namespace: kube-system}\n"
+        "roleRef: {kind: ClusterRole, name: edit}\n"
+        "subjects:\n"
+        "  - {kind: Group, name: devs}\n"
+    )
+    found = _findings(tmp_path, {"EKS604", "EKS606", "EKS612"})
+    assert [(f.rule_id, _where(f.location)) for f in found] == [
+        ("EKS604", ("rbac.yaml", 18, 18)),
+        ("EKS606", ("rbac.yaml", 18, 18)),
+        ("EKS606", ("rbac.yaml", 27, 27)),
+        ("EKS612", ("rbac.yaml", 27, 27)),
+    ]
+    read = found[0]
+    assert read.message == (
+        "ClusterRoleBinding reader lets [ServiceAccount shop/app, Group devs] read every Secret "
+        "in every namespace (read_secrets cluster-wide) through ClusterRole reader; in all it "
+        "grants read_secrets (get on secrets); exec_pods (get, create on pods/exec)"
+    )
+    assert [(_where(r.location), r.message) for r in read.related] == [
+        (
+            ("rbac.yaml", 8, 10),
+            "ClusterRole reader, rule 1: [get, create] on [secrets, pods/exec] (read_secrets)",
+        )
+    ]
+    aws_auth = found[3]
+    assert aws_auth.message.startswith(
+        "RoleBinding kube-system/devs lets [Group devs] edit the aws-auth ConfigMap "
+        "(edit_aws_auth: write configmaps in namespace kube-system), and so map any IAM "
+        "principal to system:masters, through built-in ClusterRole edit; in all it grants "
+        "read_secrets (get, list, watch on secrets); "
+    )
+    assert aws_auth.message.endswith("edit_aws_auth (create, patch, update on configmaps)")
+    # a built-in role has no place in the repository to point at
+    assert aws_auth.related == []
+
+
+def test_a_pod_finding_points_at_the_binding_and_the_role(tmp_path):
+    (tmp_path / "app.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: Role\n"
+        "metadata: {name: tokens, namespace: ci}\n"
+        "rules: [{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}]\n"
+        "---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: RoleBinding\n"
+        "metadata: {name: tokens, namespace: ci}\n"
+        "roleRef: {kind: Role, name: tokens}\n"
+        "subjects: [{kind: ServiceAccount, name: runner}]\n"
+        "---\n"
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata: {name: runner, namespace: ci}\n"
+        "spec:\n"
+        "  serviceAccountName: runner\n"
+        "  containers: [{name: r, image: r}]\n"
+    )
+    (finding,) = _findings(tmp_path, {"EKS704"})
+    assert _where(finding.location) == ("app.yaml", 16, 16)
+    assert finding.message == (
+        "Pod ci/runner mounts the token of ServiceAccount ci/runner, which scanned bindings "
+        "give [RoleBinding ci/tokens: create_tokens in namespace ci through Role ci/tokens]: "
+        "whoever compromises the pod holds the same"
+    )
+    assert [(_where(r.location), r.message) for r in finding.related] == [
+        (
+            ("app.yaml", 6, 10),
+            "RoleBinding ci/tokens gives [create_tokens] in namespace ci through Role ci/tokens",
+        ),
+        (("app.yaml", 1, 4), "Role ci/tokens grants [create_tokens]"),
+    ]
