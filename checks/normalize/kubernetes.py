@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, LList, Location, Problem, get_path, key_span
+from checks.model import (
+    Entity,
+    LDict,
+    LList,
+    Location,
+    Problem,
+    Unknown,
+    get_path,
+    key_span,
+)
 from checks.normalize import aws_auth, rbac
 from checks.parse.comments import parse_suppression
 
@@ -287,8 +296,8 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
     e = _base("rbac_binding", file, doc)
     ref = doc.get("roleRef")
     ref = ref if isinstance(ref, dict) else {}
-    e.set("role_ref_kind", ref.get("kind"), span=key_span(doc, "roleRef"))
-    e.set("role_ref_name", ref.get("name"), span=key_span(doc, "roleRef"))
+    e.set("role_ref_kind", _text(ref.get("kind")), span=key_span(doc, "roleRef"))
+    e.set("role_ref_name", _text(ref.get("name")), span=key_span(doc, "roleRef"))
     subjects = LList()
     raw = doc.get("subjects")
     # a malformed `subjects` (a mapping instead of a list) binds nobody: the API rejects it
@@ -299,9 +308,9 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
                 continue
             subjects.append(
                 {
-                    "kind": subject.get("kind"),
-                    "name": subject.get("name"),
-                    "namespace": subject.get("namespace"),
+                    "kind": _text(subject.get("kind")),
+                    "name": _text(subject.get("name")),
+                    "namespace": _text(subject.get("namespace")),
                 }
             )
             subjects.item_lines.append(raw.span(index))
@@ -318,6 +327,12 @@ def _rbac_binding(file: str, doc: dict) -> Entity:
         e.set("scope", e.fields["namespace"])
         e.set("scope_text", f"in namespace {e.fields['namespace']}")
     return e
+
+
+def _text(value: Any) -> Any:
+    """A name as written; a number or a mapping where the API wants a string names nothing
+    (the API server refuses the object)."""
+    return value if isinstance(value, (str, Unknown)) else None
 
 
 def _exempt(name: Any) -> bool:
