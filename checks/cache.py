@@ -1,27 +1,65 @@
-"""A parse cache keyed by file content, tool version and parser kind.
+"""The cache: what a scan computed for each unit (keyed by a digest of its files' contents,
+the tool version and the options), kept between runs.
 
-It lives in the user's cache directory ($EKS_CHECKS_CACHE_DIR, else $XDG_CACHE_HOME/eks-checks,
-else ~/.cache/eks-checks), never inside the scanned tree: entries are pickles, and a pull
-request must not be able to plant one. Writes go to a temporary file renamed into place, so
-concurrent runs (pre-commit, parallel workers) never see half an entry; any cache problem
-(unwritable directory, corrupt entry) means parsing again, never an error.
+Nothing in the cache can run code. Entries are JSON of plain values; the few types of ours
+they hold (entities, unknown values, line-keeping mappings and lists, problems,
+suppressions, rules) are tagged objects, rebuilt only as the types the caller names and
+checked against their declared field types. An entry that does not decode, or decodes to
+the wrong shape, is a miss: the unit is computed again.
+
+Where: `$EKS_CHECKS_CACHE_DIR`, else `$XDG_CACHE_HOME/eks-checks`, else `~/.cache/eks-checks`.
+A directory inside a scanned tree (a pull request could write it), owned by another user, or
+writable by group or others is refused: the scan runs without the cache and says so once.
+The tool writes only inside a folder of its own, `v<version>-<format>/`, tagged with a
+CACHEDIR.TAG; pruning never touches anything else.
+
+Layout: one *pack* per kind of scan (the same paths from the same directory): an index and the
+entries that scan used, read once at the start and, when anything changed, written once at
+the end to a temporary file renamed into place, so that concurrent runs never read half a
+pack (the last writer wins; a lost pack only means a cold run).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
+import math
 import os
-import pickle
+import re
+import stat
 import tempfile
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 from checks import __version__
+from checks.model import LDict, LList, Unknown
 
-FORMAT = 3  # bump when the shape of cached parse results changes
+FORMAT = 4  # bump when the shape of cached values changes
+MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
+PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
+STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
+
+# The Cache Directory Tagging Specification's tag: backup tools skip our folders.
+TAG_NAME = "CACHEDIR.TAG"
+TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by eks-checks.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+MAGIC = b"eks-checks pack %d\n" % FORMAT
+_VERSION_FOLDER = re.compile(r"v[0-9][0-9A-Za-z.+!-]*-[0-9]+")
+_PACK = re.compile(r"[0-9a-f]{32}\.pack")
+_TEMP = re.compile(r"\.tmp-[0-9A-Za-z_]+\.pack")
+# what the cache of format 3 and before wrote: two hex digits, then the rest of a sha256
+_LEGACY_SHARD = re.compile(r"[0-9a-f]{2}")
+_LEGACY_ENTRY = re.compile(r"[0-9a-f]{62}|\.tmp-[0-9A-Za-z_]+")
 
 
 def cache_dir() -> Path:
+    """Where the cache lives, before any check."""
     explicit = os.environ.get("EKS_CHECKS_CACHE_DIR")
     if explicit:
         return Path(explicit)
@@ -29,82 +67,434 @@ def cache_dir() -> Path:
     return Path(base) / "eks-checks"
 
 
-def _path(kind: str, text: str) -> Path:
-    digest = hashlib.sha256(
-        f"{FORMAT}\0{__version__}\0{kind}\0".encode() + text.encode("utf-8", "surrogatepass")
-    ).hexdigest()
-    return cache_dir() / f"v{__version__}-{FORMAT}" / digest[:2] / digest[2:]
+def version_folder() -> str:
+    return f"v{__version__}-{FORMAT}"
 
 
-def get(kind: str, text: str) -> Any:
-    """The cached value, or None. A hit is touched, so that pruning drops the least recently
-    used entries first."""
-    path = _path(kind, text)
+# ---- the directory ----------------------------------------------------------------------------
+def open_cache(roots: list[str] = ()) -> tuple[Cache | None, str]:
+    """The cache, or None and why not (one line for the user; "" when the cache simply
+    cannot be created, e.g. a read-only home). `roots` are the trees the run reads: a cache
+    directory inside one of them is refused, since whoever writes the tree could plant
+    entries."""
+    root = cache_dir()
     try:
-        with open(path, "rb") as fh:
-            value = pickle.load(fh)
-    except Exception:  # missing, unreadable or corrupt: parse again
-        return None
-    try:
-        os.utime(path)
+        real = Path(os.path.realpath(root))
+        for tree in roots:
+            top = os.path.realpath(tree if os.path.isdir(tree) else os.path.dirname(tree) or ".")
+            if real == Path(top) or Path(top) in real.parents:
+                return None, f"not using the cache in {root}: it is inside the scanned tree {tree}"
+        _make_private_dirs(real)
+        problem = _untrusted(real)
+        if problem:
+            return None, f"not using the cache in {root}: {problem}"
+        folder = real / version_folder()
+        created = _make_private_dirs(folder)
+        problem = _untrusted(folder)
+        if problem:
+            return None, f"not using the cache in {root}: {folder.name} {problem}"
+        if created or not (folder / TAG_NAME).is_file():
+            _write_atomic(folder, TAG_NAME, TAG.encode())
     except OSError:
-        pass
-    return value
+        return None, ""
+    return Cache(folder), ""
 
 
-def put(kind: str, text: str, value: Any) -> None:
-    path = _path(kind, text)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except Exception:  # a read-only home, a full disk: the scan goes on uncached
+def _make_private_dirs(path: Path) -> bool:
+    """Create `path` and its missing parents, each private to this user (mkdir -p would give
+    the parents the umask's mode). True when `path` itself was created."""
+    missing = []
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
         try:
-            os.unlink(tmp)  # type: ignore[possibly-undefined]
-        except Exception:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:  # another run made it at the same moment: checked below
+            pass
+        problem = _untrusted(directory)
+        if problem:
+            raise OSError(f"{directory} {problem}")
+    return bool(missing)
+
+
+def _untrusted(path: Path) -> str:
+    """Why another user could change what is in `path`, or "" when only we can."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory"
+    uid = getattr(os, "geteuid", None)
+    if uid is not None and st.st_uid != uid():
+        return "is owned by another user"
+    if st.st_mode & 0o022:
+        return "is writable by group or others"
+    return ""
+
+
+def _write_atomic(folder: Path, name: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pack")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, folder / name)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class Cache:
+    """The trusted folder of this version of the tool."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def pack(self, identity: str) -> Pack:
+        """The pack of the scans that share `identity` (e.g. the same paths from the same
+        working directory)."""
+        digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return Pack(self.folder, f"{digest}.pack")
+
+    def prune(self, now: float | None = None) -> None:
+        """Keep the cache bounded, at most once a day: remove the folders other versions of
+        the tool wrote (recognised by their name and tag, or by the layout of the old
+        format), then, over the budget, the least recently used packs until a quarter of the
+        budget is free. Failures are ignored: pruning is housekeeping."""
+        import shutil
+        import time
+
+        now = time.time() if now is None else now
+        stamp = self.folder / ".pruned"
+        try:
+            if stamp.exists() and now - stamp.stat().st_mtime < PRUNE_EVERY:
+                return
+            os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.utime(stamp, (now, now))
+            for entry in os.scandir(self.folder.parent):
+                if entry.name != self.folder.name and _ours(entry):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            try:
+                budget = float(os.environ.get("EKS_CHECKS_CACHE_MAX_MB", MAX_BYTES / 2**20))
+            except ValueError:
+                budget = MAX_BYTES / 2**20
+            budget_bytes = int(budget * 2**20)
+            packs = []
+            for entry in os.scandir(self.folder):
+                st = entry.stat(follow_symlinks=False)
+                if _TEMP.fullmatch(entry.name) and now - st.st_mtime > STALE_TEMP:
+                    os.unlink(entry.path)
+                elif _PACK.fullmatch(entry.name) and stat.S_ISREG(st.st_mode):
+                    packs.append((st.st_mtime, st.st_size, entry.path))
+            total = sum(size for _, size, _ in packs)
+            if total <= budget_bytes:
+                return
+            for _mtime, size, path in sorted(packs):
+                os.unlink(path)
+                total -= size
+                if total <= budget_bytes * 3 // 4:
+                    break
+        except OSError:
             pass
 
 
-MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
-PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
-
-
-def prune(now: float | None = None) -> None:
-    """Keep the cache bounded, at most once a day: remove what other versions of the tool
-    wrote (never trusted anyway), then, over the budget, the least recently used entries
-    until a quarter of the budget is free. Failures are ignored: pruning is housekeeping."""
-    import shutil
-    import time
-
-    root = cache_dir()
-    now = time.time() if now is None else now
-    stamp = root / ".pruned"
+def _ours(entry: os.DirEntry) -> bool:
+    """A folder some version of this tool wrote: a version folder with our tag, or one laid
+    out exactly as the format before packs (two hex digits, then digests)."""
+    if not (_VERSION_FOLDER.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)):
+        return False
     try:
-        if stamp.exists() and now - stamp.stat().st_mtime < PRUNE_EVERY:
+        tag = Path(entry.path, TAG_NAME)
+        if tag.is_file() and not tag.is_symlink():
+            return tag.read_text(encoding="utf-8", errors="replace") == TAG
+        shards = list(os.scandir(entry.path))
+        return bool(shards) and all(
+            _LEGACY_SHARD.fullmatch(shard.name)
+            and shard.is_dir(follow_symlinks=False)
+            and all(
+                _LEGACY_ENTRY.fullmatch(item.name) and item.is_file(follow_symlinks=False)
+                for item in os.scandir(shard.path)
+            )
+            for shard in shards
+        )
+    except OSError:
+        return False
+
+
+# ---- packs ------------------------------------------------------------------------------------
+class Pack:
+    """Entries by digest: `MAGIC`, a JSON index line `{digest: [offset, length]}`, then the
+    entries' JSON texts. Read once; an entry is decoded only when asked for."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        self._data = b""
+        self._index: dict = {}
+        self._body = 0
+        self._used: dict[str, bytes] = {}  # what this run read or wrote: the next pack
+        self._changed = False
+        try:
+            with open(folder / name, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                uid = getattr(os, "geteuid", None)
+                if (uid is None or st.st_uid == uid()) and not st.st_mode & 0o022:
+                    self._data = fh.read()
+        except OSError:
             return
-        root.mkdir(parents=True, exist_ok=True)
-        stamp.touch()
-        os.utime(stamp, (now, now))
-        current = f"v{__version__}-{FORMAT}"
-        for entry in root.iterdir():
-            if entry.is_dir() and entry.name.startswith("v") and entry.name != current:
-                shutil.rmtree(entry, ignore_errors=True)
-        budget = int(float(os.environ.get("EKS_CHECKS_CACHE_MAX_MB", MAX_BYTES / 2**20)) * 2**20)
-        entries = []
-        for dirpath, _dirs, names in os.walk(root / current):
-            for name in names:
-                path = os.path.join(dirpath, name)
-                st = os.stat(path)
-                entries.append((st.st_mtime, st.st_size, path))
-        total = sum(size for _, size, _ in entries)
-        if total <= budget:
-            return
-        for _mtime, size, path in sorted(entries):
-            os.unlink(path)
-            total -= size
-            if total <= budget * 3 // 4:
-                break
-    except Exception:
-        pass
+        end = self._data.find(b"\n", len(MAGIC)) if self._data.startswith(MAGIC) else -1
+        if end > 0:
+            try:
+                index = json.loads(self._data[len(MAGIC) : end])
+            except (ValueError, RecursionError):
+                index = None
+            if isinstance(index, dict):
+                self._index, self._body = index, end + 1
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def get(self, key: str, kinds: tuple[type, ...]) -> Any:
+        """The value stored under `key`, or None (missing, corrupt or of the wrong shape).
+        `kinds` are the dataclasses the value may contain."""
+        digest = _digest(key)
+        where = self._index.get(digest)
+        if not (
+            isinstance(where, list)
+            and len(where) == 2
+            and all(type(n) is int and n >= 0 for n in where)
+            and self._body + where[0] + where[1] <= len(self._data)
+        ):
+            return None
+        start = self._body + where[0]
+        raw = self._data[start : start + where[1]]
+        try:
+            value = decode(raw, kinds)
+        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
+            return None
+        self._used[digest] = raw
+        return value
+
+    def add(self, digest: str, raw: bytes) -> None:
+        """Keep an entry made by `entry` (perhaps in a worker process)."""
+        self._used[digest] = raw
+        self._changed = True
+
+    def save(self) -> None:
+        """Write what this run used as the pack (or only mark the pack as used when nothing
+        changed). Never raises: a cache that cannot be written means a cold run next time."""
+        try:
+            if not self._changed and self._used.keys() == self._index.keys():
+                if self._used:
+                    os.utime(self.folder / self.name)
+                return
+            index, offset = {}, 0
+            for digest, raw in self._used.items():
+                index[digest] = [offset, len(raw)]
+                offset += len(raw)
+            head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+            _write_atomic(
+                self.folder, self.name, b"".join([MAGIC, head, b"\n", *self._used.values()])
+            )
+        except (OSError, ValueError):
+            pass
+
+
+def entry(key: str, value: Any, kinds: tuple[type, ...]) -> tuple[str, bytes] | None:
+    """(digest of `key`, `value` encoded) for `Pack.add`, or None when the value cannot be
+    stored. `kinds` are the dataclasses the value may contain."""
+    try:
+        return _digest(key), encode(value, kinds)
+    except (_Invalid, ValueError, TypeError, RecursionError):
+        return None
+
+
+def _digest(key: str) -> str:
+    text = f"{FORMAT}\0{__version__}\0{key}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+# ---- values -------------------------------------------------------------------------------------
+class _Invalid(Exception):
+    """A value that cannot be stored, or an entry that is not what we store."""
+
+
+TAG_KEY = "\0"  # a JSON object with this key is one of ours; no plain dict is written with it
+_SMALL_INT = 2**63
+
+
+def encode(value: Any, kinds: tuple[type, ...] = ()) -> bytes:
+    """`value` as JSON: plain values as themselves, other types tagged. Raises `_Invalid`
+    for a type that is neither plain, ours, nor among the dataclasses `kinds`."""
+    allowed = {cls.__name__: cls for cls in kinds}
+
+    def enc(v: Any) -> Any:
+        t = type(v)
+        if t is str or t is bool or v is None:
+            return v
+        if t is int:
+            return v if -_SMALL_INT < v < _SMALL_INT else {TAG_KEY: "int", "v": hex(v)}
+        if t is float:
+            return v if math.isfinite(v) else {TAG_KEY: "float", "v": repr(v)}
+        if t is list:
+            return [enc(x) for x in v]
+        if t is dict:
+            if TAG_KEY not in v and all(type(k) is str for k in v):
+                return {k: enc(x) for k, x in v.items()}
+            return {TAG_KEY: "dict", "v": [[enc(k), enc(x)] for k, x in v.items()]}
+        if t is tuple:
+            return {TAG_KEY: "tuple", "v": [enc(x) for x in v]}
+        if t is LDict:
+            return {
+                TAG_KEY: "LDict",
+                "v": [[enc(k), enc(x)] for k, x in v.items()],
+                "lines": [v.line, v.end_line],
+                "keys": [[enc(k), list(span)] for k, span in v.key_lines.items()],
+            }
+        if t is LList:
+            return {
+                TAG_KEY: "LList",
+                "v": [enc(x) for x in v],
+                "lines": [v.line, v.end_line],
+                "items": [list(span) for span in v.item_lines],
+            }
+        if t is Unknown:
+            return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
+        if t is set or t is frozenset:
+            return {TAG_KEY: t.__name__, "v": [enc(x) for x in v]}
+        if allowed.get(t.__name__) is t:
+            return {
+                TAG_KEY: t.__name__,
+                "v": [enc(getattr(v, f.name)) for f in dataclasses.fields(v)],
+            }
+        raise _Invalid(f"cannot store a {t.__name__}")
+
+    return json.dumps(
+        enc(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8", "surrogatepass")
+
+
+def decode(raw: bytes, kinds: tuple[type, ...] = ()) -> Any:
+    """The value `encode` wrote. Raises `_Invalid` (or ValueError) for anything else:
+    an unknown tag, a dataclass not among `kinds`, a field of the wrong type."""
+    allowed = {cls.__name__: cls for cls in kinds}
+
+    def hook(obj: dict) -> Any:
+        if TAG_KEY not in obj:
+            return obj
+        tag, items = obj[TAG_KEY], obj.get("v")
+        if tag in ("int", "float"):
+            if type(items) is not str or len(items) > 10_000:
+                raise _Invalid("a number of the wrong type")
+            return int(items, 16) if tag == "int" else float(items)
+        if not isinstance(items, list):
+            raise _Invalid("a tagged value without items")
+        if tag == "tuple":
+            return tuple(items)
+        if tag == "dict":
+            return dict(_pairs(items))
+        if tag == "LDict":
+            line, end = _span(obj.get("lines"))
+            mapping = LDict(_pairs(items), line=line)
+            mapping.end_line = end
+            mapping.key_lines = {k: _span(span) for k, span in _pairs(obj.get("keys"))}
+            return mapping
+        if tag == "LList":
+            line, end = _span(obj.get("lines"))
+            sequence = LList(items, line=line)
+            sequence.end_line = end
+            spans = obj.get("items")
+            if not isinstance(spans, list):
+                raise _Invalid("an LList without item lines")
+            sequence.item_lines = [_span(span) for span in spans]
+            return sequence
+        if tag == "Unknown":
+            reason, text, ref = _exactly(items, 3)
+            if not (
+                type(reason) is str and type(text) is str and (ref is None or type(ref) is str)
+            ):
+                raise _Invalid("an Unknown of the wrong types")
+            unknown = Unknown(reason)
+            unknown.text, unknown.ref = text, ref
+            return unknown
+        if tag in ("set", "frozenset"):
+            return (set if tag == "set" else frozenset)(items)
+        cls = allowed.get(tag)
+        if cls is None:
+            raise _Invalid(f"an unknown tag {tag!r}")
+        checks = _field_checks(cls)
+        _exactly(items, len(checks))
+        if not all(check(item) for check, item in zip(checks, items, strict=True)):
+            raise _Invalid(f"a {tag} with a field of the wrong type")
+        return cls(*items)
+
+    return json.loads(raw, object_hook=hook)
+
+
+def _pairs(items: Any) -> list[tuple]:
+    if not isinstance(items, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 for pair in items
+    ):
+        raise _Invalid("pairs expected")
+    return [(k, v) for k, v in items]
+
+
+def _span(value: Any) -> tuple[int, int]:
+    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
+        raise _Invalid("a (start, end) line pair expected")
+    return (value[0], value[1])
+
+
+def _exactly(items: list, count: int) -> list:
+    if len(items) != count:
+        raise _Invalid(f"{count} items expected")
+    return items
+
+
+_CHECKS: dict[type, list] = {}
+
+
+def _field_checks(cls: type) -> list:
+    """One check per field of a dataclass, made once from its declared types."""
+    if cls not in _CHECKS:
+        hints = typing.get_type_hints(cls)
+        _CHECKS[cls] = [_check_of(hints[f.name]) for f in dataclasses.fields(cls)]
+    return _CHECKS[cls]
+
+
+def _check_of(hint: Any) -> typing.Callable[[Any], bool]:
+    """A function telling whether a decoded value has the declared type `hint`: what keeps
+    a wrong-typed entry from reaching the pipeline."""
+    if hint is Any:
+        return lambda v: True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        alternatives = [_check_of(arg) for arg in args]
+        return lambda v: any(check(v) for check in alternatives)
+    if origin is None:
+        if hint is type(None):
+            return lambda v: v is None
+        if hint in (int, str, bool):
+            return lambda v: type(v) is hint
+        return lambda v: isinstance(v, hint)
+    if origin in (list, set, frozenset):
+        item = _check_of(args[0]) if args else None
+        if item is None:
+            return lambda v: isinstance(v, origin)
+        return lambda v: isinstance(v, origin) and all(item(x) for x in v)
+    if origin is dict:
+        if not args:
+            return lambda v: isinstance(v, dict)
+        key, value = _check_of(args[0]), _check_of(args[1])
+        return lambda v: isinstance(v, dict) and all(key(k) and value(x) for k, x in v.items())
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _check_of(args[0])
+            return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
+        each = [_check_of(arg) for arg in args]
+        return lambda v: (
+            isinstance(v, tuple)
+            and len(v) == len(each)
+            and all(check(x) for check, x in zip(each, v, strict=True))
+        )
+    raise TypeError(f"no check for {hint}")

@@ -167,11 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _load_rules(args, config) -> list:
+def _load_rules(args, config, cache=None) -> list:
     from checks.rules import RuleError, load_bundled, load_dir
 
     try:
-        rules = load_bundled()
+        rules = load_bundled(cache)
         for directory in list(config.policy_dirs) + list(getattr(args, "policy_dir", [])):
             rules.extend(load_dir(directory))
     except RuleError as exc:
@@ -213,10 +213,10 @@ def _config(args):
         raise UsageError(f"invalid configuration: {exc}") from None
 
 
-def _prepared_rules(args, config) -> list:
+def _prepared_rules(args, config, cache=None) -> list:
     from checks.rules import param_override_error
 
-    rules = _load_rules(args, config)
+    rules = _load_rules(args, config, cache)
     wrong = []
     for rule in rules:
         override = config.rules.get(rule.id, {})
@@ -282,15 +282,28 @@ def _check_paths(paths: list[str]) -> list[str]:
     return paths
 
 
+def _open_cache(roots: list[str]):
+    """The cache for a run that reads `roots`, or None (with a note when it is refused)."""
+    from checks.cache import open_cache
+
+    cache, note = open_cache(roots)
+    if note:
+        print(f"eks-checks: note: {note}", file=sys.stderr)
+    return cache
+
+
 def cmd_scan(args) -> int:
     from checks.model import SEVERITIES
     from checks.report import active, renderer
     from checks.scan import scan
 
     config = _config(args)
-    rules = _prepared_rules(args, config)
-    params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
     paths = _check_paths(args.paths)
+    context_root = _context_root(args.context_root) if args.context_root else None
+    roots = list(paths) + ([context_root] if context_root is not None else [])
+    cache = None if args.no_cache else _open_cache(roots)
+    rules = _prepared_rules(args, config, cache)
+    params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
     baseline = None
     if args.baseline:
         from checks.filter import BaselineError, load_baseline
@@ -299,8 +312,11 @@ def cmd_scan(args) -> int:
             baseline = load_baseline(args.baseline)
         except BaselineError as exc:
             raise UsageError(f"invalid baseline: {exc}") from None
-    context_root = _context_root(args.context_root) if args.context_root else None
     var_files = _var_files(paths, args.var_file, config.var_files)
+    # one pack per kind of run: the same trees from the same directory (the hook's context)
+    trees = [context_root] if context_root is not None else paths
+    identity = [os.getcwd()] + [os.path.realpath(p) for p in trees]
+    pack = cache.pack("\0".join(identity)) if cache is not None else None
     result = scan(
         paths,
         rules,
@@ -308,7 +324,7 @@ def cmd_scan(args) -> int:
         context_root=context_root,
         jobs=args.jobs,
         strict=args.strict,
-        use_cache=not args.no_cache,
+        pack=pack,
         prefilter=not args.no_prefilter,
         excludes=list(config.exclude) + list(args.exclude),
         max_bytes=args.max_file_size or config.max_file_size,
@@ -316,10 +332,6 @@ def cmd_scan(args) -> int:
         baseline=baseline,
         var_files=var_files,
     )
-    if not args.no_cache:
-        from checks import cache
-
-        cache.prune()  # at most once a day: a bounded cache directory
     if args.write_baseline:
         import json
 
@@ -336,6 +348,9 @@ def cmd_scan(args) -> int:
     )
     text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
     _write(text, args.output)
+    if cache is not None and pack is not None:  # once, after the report is out
+        pack.save()
+        cache.prune()  # at most once a day: a bounded cache directory
     if args.output and fmt != "text":
         from checks.report.text import summary
 

@@ -11,7 +11,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from checks.cache import Cache
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "rule.schema.json"
 MAX_REGEX_LENGTH = 500
@@ -73,22 +76,31 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "policies"
 
 
-def load_bundled(use_cache: bool = True) -> list[Rule]:
-    """The bundled rules; from the cache while the rule files are unchanged (size and mtime),
-    which keeps PyYAML out of start-up for scans that hold no YAML."""
+def load_bundled(cache: Cache | None = None) -> list[Rule]:
+    """The bundled rules; with a `cache`, from it while the rule files are unchanged (names,
+    sizes and mtimes), which keeps PyYAML out of start-up for scans that hold no YAML."""
     directory = bundled_dir()
-    if not use_cache:
+    if cache is None:
         return load_dir(directory, validate=False)
-    from checks import cache
+    from checks.cache import entry
 
     stamp = "\n".join(
         f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
         for p in sorted(directory.glob("*.yaml"))
     )
-    rules = cache.get("rules", f"{directory}\n{stamp}")
-    if rules is None:
-        rules = load_dir(directory, validate=False)
-        cache.put("rules", f"{directory}\n{stamp}", rules)
+    pack = cache.pack(f"rules\0{directory}")
+    cached = pack.get(stamp, (Rule,))
+    # what loading checks, regular expressions compiling included, holds for what was cached
+    if isinstance(cached, list) and all(
+        isinstance(r, Rule) and not rule_errors(vars(r), catalog=False) for r in cached
+    ):
+        pack.save()  # unchanged: only marked as used
+        return cached
+    rules = load_dir(directory, validate=False)
+    made = entry(stamp, rules, (Rule,))
+    if made is not None:
+        pack.add(*made)
+    pack.save()
     return rules
 
 

@@ -11,7 +11,7 @@ import re
 import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.discover import (
     DEFAULT_MAX_BYTES,
@@ -24,10 +24,13 @@ from checks.discover import (
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.link import link
-from checks.model import Entity, Finding, Problem
+from checks.model import Entity, Finding, Location, Problem
 from checks.parse import ParseError, excerpt, parser_for
-from checks.parse.comments import find_suppressions
+from checks.parse.comments import Suppression, find_suppressions
 from checks.rules import Rule
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
 
 
 @dataclass
@@ -53,7 +56,6 @@ def parse_file(
     source: SourceFile,
     max_bytes: int = DEFAULT_MAX_BYTES,
     strict: bool = False,
-    use_cache: bool = False,
     text: str | None = None,
 ) -> ParsedFile:
     """Read and parse one file; any failure is a Problem for that file only. A file that
@@ -75,18 +77,8 @@ def parse_file(
     if not text.strip():
         return ParsedFile(source, documents=[])
     comments = find_suppressions(text, source.kind)
-    if use_cache:
-        from checks import cache
-
-        hit = cache.get(source.kind, text)
-        if hit is not None:
-            documents, warnings = hit
-            notes = [Problem(source.display, m, line, "note") for line, m in warnings]
-            return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
     try:
         documents = parser_for(source.kind)(text)
-        if use_cache:
-            cache.put(source.kind, text, (documents, list(getattr(documents, "warnings", ()))))
         notes = [
             Problem(source.display, message, line, "note")
             for line, message in getattr(documents, "warnings", ())
@@ -155,9 +147,15 @@ class Unit:
 class UnitResult:
     entities: list[Entity] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    suppressions: dict[str, list] = field(default_factory=dict)  # file -> inline ignores
+    suppressions: dict[str, list[Suppression]] = field(default_factory=dict)  # inline, by file
     consumed: set[str] = field(default_factory=set)  # files a module read with file()
     reads: dict[str, str | None] = field(default_factory=dict)  # every file() read, digested
+    # (digest, entry) for the cache, made where the unit ran: workers share the encoding
+    cache_entry: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+
+# what a cached unit result may be made of
+CACHED_TYPES = (UnitResult, Entity, Location, Problem, Suppression)
 
 
 @dataclass
@@ -188,41 +186,30 @@ def units_of(files: list[SourceFile]) -> list[Unit]:
 def run_unit(unit: Unit, opts: Options) -> UnitResult:
     """Parse and normalize one unit: what a worker does, and what a small scan does in-process.
 
-    With the cache on, a unit whose files (and whatever its file() calls read) are unchanged
-    comes back from the cache as entities, without parsing or normalizing anything."""
-    texts: dict[str, str] = {}  # file key -> text
-    for f in unit.files:
-        if not f.skip:
-            text, _reason = read_text(f.path, opts.max_bytes)
-            if text is not None:
-                texts[f.key] = text
+    With the cache on, the result also carries its cache entry, keyed by a digest of what it
+    depends on (see `cached_unit`)."""
+    texts = _texts(unit, opts)
     key = _unit_key(unit, texts, opts) if opts.use_cache else None
-    if key is not None:
-        from checks import cache
-
-        hit = cache.get("unit", key)
-        if isinstance(hit, UnitResult) and all(
-            _digest(read_text(path, 2_000_000)[0]) == digest for path, digest in hit.reads.items()
-        ):
-            return hit
     if unit.module is None:
         f = unit.files[0]
-        item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts.get(f.key))
+        item = parse_file(f, opts.max_bytes, opts.strict, text=texts.get(f.key))
         result = _file_result(item, opts)
     else:
         filtered: dict[str, str] = {}
         if opts.prefilter and texts:
+            from checks.prefilter import filter_module
+
             tf = {
                 f.key: texts[f.key] for f in unit.files if f.kind == "terraform" and f.key in texts
             }
-            filtered = _filter_module_cached(tf, opts.use_cache) if tf else {}
+            filtered = filter_module(tf) if tf else {}
         parsed = []
         for f in unit.files:
             text = filtered.get(f.key, texts.get(f.key))
-            item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=text)
+            item = parse_file(f, opts.max_bytes, opts.strict, text=text)
             if item.problem is not None and text != texts.get(f.key):
                 # a file that fails is reported as it is, not as the pre-filter left it
-                item = parse_file(f, opts.max_bytes, opts.strict, opts.use_cache, text=texts[f.key])
+                item = parse_file(f, opts.max_bytes, opts.strict, text=texts[f.key])
             parsed.append(item)
         given = [
             parse_file(SourceFile(name, name, "tfvars"), text=text)
@@ -230,8 +217,33 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
         ]
         result = _module_result(unit, parsed, opts, given)
     if key is not None:
-        cache.put("unit", key, result)
+        from checks import cache
+
+        result.cache_entry = cache.entry(key, result, CACHED_TYPES)
     return result
+
+
+def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
+    """The unit's result from the cache when its files, the options, and whatever its
+    file() calls read are unchanged; else None."""
+    key = _unit_key(unit, _texts(unit, opts), opts)
+    hit = pack.get(key, CACHED_TYPES) if key is not None else None
+    if hit is None or not isinstance(hit, UnitResult):
+        return None
+    if any(_digest(read_text(path, 2_000_000)[0]) != digest for path, digest in hit.reads.items()):
+        return None
+    return hit
+
+
+def _texts(unit: Unit, opts: Options) -> dict[str, str]:
+    """The texts of the unit's files that can be read, by file key."""
+    texts: dict[str, str] = {}
+    for f in unit.files:
+        if not f.skip:
+            text, _reason = read_text(f.path, opts.max_bytes)
+            if text is not None:
+                texts[f.key] = text
+    return texts
 
 
 def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
@@ -328,16 +340,26 @@ def _problems_of(parsed: list[ParsedFile]) -> UnitResult:
 
 
 def build(
-    files: list[SourceFile], opts: Options, jobs: int | None = None
+    files: list[SourceFile], opts: Options, jobs: int | None = None, pack: Pack | None = None
 ) -> tuple[list[Entity], list[Problem], dict[str, list]]:
     """Entities (linked), problems and inline suppressions of `files`: units run in worker
-    processes when there are many files and jobs > 1, and are put together in one order."""
+    processes when there are many files and jobs > 1, and are put together in one order.
+    With a cache `pack` (and `opts.use_cache`), units it holds are not run again, and the
+    others' results are added to it."""
     units = units_of(files)
+    results: list[UnitResult | None] = [None] * len(units)
+    if pack:  # entries from an earlier run: answered here, before any worker starts
+        results = [cached_unit(u, opts, pack) for u in units]
+    todo = [i for i, r in enumerate(results) if r is None]
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or len(files) < PARALLEL_MIN_FILES:
-        results = [_guarded(u, opts) for u in units]
+    if jobs <= 1 or sum(len(units[i].files) for i in todo) < PARALLEL_MIN_FILES:
+        ran = [_guarded(units[i], opts) for i in todo]
     else:
-        results = _run_parallel(units, opts, jobs)
+        ran = _run_parallel([units[i] for i in todo], opts, jobs)
+    for i, result in zip(todo, ran, strict=True):
+        results[i] = result
+        if pack is not None and result.cache_entry is not None:
+            pack.add(*result.cache_entry)
     entities: list[Entity] = []
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}
@@ -420,23 +442,7 @@ def _module_by_file(unit: Unit, opts: Options, jobs: int) -> UnitResult:
 
 
 def _parse_one(source: SourceFile, opts: Options) -> ParsedFile:
-    return parse_file(source, opts.max_bytes, opts.strict, opts.use_cache)
-
-
-def _filter_module_cached(texts: dict[str, str], use_cache: bool) -> dict[str, str]:
-    """The pre-filter's answer for a module whose files are unchanged comes from the cache."""
-    from checks.prefilter import filter_module
-
-    if not use_cache:
-        return filter_module(texts)
-    from checks import cache
-
-    key = "\0".join(f"{path}\0{text}" for path, text in sorted(texts.items()))
-    hit = cache.get("prefilter", key)
-    if hit is None:
-        hit = filter_module(texts)
-        cache.put("prefilter", key, hit)
-    return hit
+    return parse_file(source, opts.max_bytes, opts.strict)
 
 
 def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
@@ -520,13 +526,15 @@ def scan(
     context_root: str | None = None,
     jobs: int | None = None,
     strict: bool = False,
-    use_cache: bool = False,
+    pack: Pack | None = None,
     prefilter: bool = True,
     var_files: dict[str, list[tuple[str, str]]] | None = None,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported, and
-    only problems that concern one: its own, or (errors) its Terraform module's."""
+    only problems that concern one: its own, or (errors) its Terraform module's. With a
+    cache `pack`, units it holds are not parsed again (`pack.save()` keeps the others for
+    the next run)."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
     files, given_problems = discover(paths, list(excludes), roots)
@@ -561,10 +569,11 @@ def scan(
         concern = report_only | {f.display for f in in_modules}
         concern |= {os.path.dirname(f.display) or "." for f in in_modules}
         problems = [p for p in context_problems if p.file in concern]
+    use_cache = pack is not None
     opts = Options(
         max_bytes, strict, use_cache, prefilter, roots, dict(var_files or {}), list(excludes)
     )
-    entities, found, comments = build(files, opts, jobs)
+    entities, found, comments = build(files, opts, jobs, pack)
     findings, skipped = evaluate(rules, entities, params)
     findings.sort(key=Finding.sort_key)
     by_entity = {e.key: e for e in entities}

@@ -1,51 +1,371 @@
-"""The cache stays bounded: other versions' entries go, then the least recently used."""
+"""The cache: nothing in it can run code, a cache directory a pull request could write is
+refused, what it holds round-trips exactly, a wrong entry is a miss, pruning removes only
+what the tool wrote, and it stays bounded."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import pickle
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
 
 from checks import __version__, cache
+from checks.model import Entity, LDict, LList, Location, Problem, Unknown
+from checks.parse.comments import Suppression
+from checks.scan import CACHED_TYPES, Options, UnitResult, run_unit, units_of
+from conftest import FIXTURES, ROOT, cli
+
+INSECURE = (
+    'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+    '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+)
+FOLDER = f"v{__version__}-{cache.FORMAT}"
 
 
-def _entry(root, name: str, size: int, mtime: float):
-    path = root / f"v{__version__}-{cache.FORMAT}" / name[:2] / name[2:]
-    path.parent.mkdir(parents=True, exist_ok=True)
+class _RunsCode:
+    """Unpickling this touches a file: what a planted pickle would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _tree(tmp_path: Path) -> Path:
+    tree = tmp_path / "repo"
+    (tree / "infra").mkdir(parents=True)
+    (tree / "infra" / "nodes.tf").write_text(INSECURE)
+    return tree
+
+
+def _findings(*args: str) -> tuple[int, list, str]:
+    code, out, err = cli("scan", *args, "--format", "json")
+    doc = json.loads(out)
+    return code, [(f["rule_id"], f["location"]["start_line"]) for f in doc["findings"]], err
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
+    }
+
+
+# ---- no code execution ------------------------------------------------------------------------
+def test_a_pickle_planted_in_every_cache_file_never_runs(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    store = tmp_path / "cache"
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(store))
+    expected = _findings(str(tree))
+    assert expected[1] == [("EKS202", 4)]
+    marker = tmp_path / "pwned"
+    planted = pickle.dumps(_RunsCode(marker))
+    written = [p for p in store.rglob("*") if p.is_file()]
+    assert written
+    for path in written:
+        path.write_bytes(planted)
+    assert _findings(str(tree)) == expected
+    assert _findings(str(tree)) == expected  # and once more from what the last run wrote
+    assert not marker.exists()
+
+
+def test_a_cache_inside_the_scanned_tree_is_refused_with_one_note(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    inside = tree / ".cache" / "eks-checks"
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(inside))
+    code, found, err = _findings(str(tree))
+    assert (code, found) == (1, [("EKS202", 4)])
+    assert err == (
+        f"eks-checks: note: not using the cache in {inside}: it is inside the scanned tree {tree}\n"
+    )
+    assert not (tree / ".cache").exists()  # nothing written there either
+    # the same with the hook's context root, the cache under it and the file passed outside
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", ".cache")
+    code, _, err = cli("scan", "infra/nodes.tf", "--context-root", ".")
+    assert code == 1 and "it is inside the scanned tree ." in err
+    assert not (tree / ".cache").exists()
+
+
+def test_an_entry_planted_inside_the_scanned_tree_has_no_effect(tmp_path, monkeypatch):
+    """A pull request commits a well-formed pack whose entity hides the finding: used from a
+    trusted directory it would work, so only the refusal keeps it out."""
+    tree = _tree(tmp_path)
+    outside = tmp_path / "cache"
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(outside))
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    (pack,) = [p for p in (outside / FOLDER).glob("*.pack") if b"nodes.tf" in p.read_bytes()]
+    forged = pack.read_bytes().replace(b'"hop_limit":2', b'"hop_limit":1')
+    assert forged != pack.read_bytes()
+    pack.write_bytes(forged)
+    assert _findings(str(tree))[1] == []  # a trusted cache is believed: the forgery is valid
+    planted = tree / ".cache"
+    shutil.copytree(outside, planted)
+    before = _files(planted)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(planted))
+    code, found, err = _findings(str(tree))
+    assert (code, found) == (1, [("EKS202", 4)])
+    assert "not using the cache" in err
+    assert _files(planted) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX ownership")
+def test_a_cache_directory_others_can_write_is_refused(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(shared))
+    code, found, err = _findings(str(tree))
+    assert (code, found) == (1, [("EKS202", 4)])
+    assert (
+        err
+        == f"eks-checks: note: not using the cache in {shared}: is writable by group or others\n"
+    )
+    assert list(shared.iterdir()) == []
+    # our own folder inside a private directory is checked too
+    shared.chmod(0o700)
+    (shared / FOLDER).mkdir(mode=0o700)
+    (shared / FOLDER).chmod(0o775)
+    _, _, err = _findings(str(tree))
+    assert err.endswith(f"{FOLDER} is writable by group or others\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs chown")
+def test_a_cache_directory_of_another_user_is_refused(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 12345, 12345)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(theirs))
+    code, _, err = _findings(str(tree))
+    assert code == 1
+    assert err == f"eks-checks: note: not using the cache in {theirs}: is owned by another user\n"
+    assert list(theirs.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX modes")
+def test_every_folder_the_cache_creates_is_private(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "a" / "b" / "c"))
+    old = os.umask(0)  # a umask that would make them world-writable
+    try:
+        _, _, err = _findings(str(tree))
+    finally:
+        os.umask(old)
+    assert err == ""
+    for folder in ("a", "a/b", "a/b/c", f"a/b/c/{FOLDER}"):
+        assert stat.S_IMODE((tmp_path / folder).stat().st_mode) == 0o700, folder
+    packs = list((tmp_path / "a/b/c" / FOLDER).glob("*.pack"))
+    assert packs and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in packs)
+
+
+# ---- exact round trip; a wrong entry is a miss --------------------------------------------------
+def _shape(value):
+    """Everything about a value that a later stage can see: types, line maps included."""
+    if isinstance(value, (Entity, UnitResult, Location, Problem, Suppression)):
+        fields = dataclasses.fields(value)
+        return (type(value).__name__, [(f.name, _shape(getattr(value, f.name))) for f in fields])
+    if isinstance(value, LDict):
+        return ("LDict", value.line, value.end_line, _shape(value.key_lines), _shape(dict(value)))
+    if isinstance(value, LList):
+        return ("LList", value.line, value.end_line, value.item_lines, [_shape(v) for v in value])
+    if isinstance(value, Unknown):
+        return ("Unknown", value.reason, value.text, value.ref)
+    if isinstance(value, dict):
+        return ("dict", [(_shape(k), _shape(v)) for k, v in value.items()])
+    if isinstance(value, (list, tuple, set)):
+        items = sorted(value, key=repr) if isinstance(value, set) else value
+        return (type(value).__name__, [_shape(v) for v in items])
+    return (type(value).__name__, value)
+
+
+def test_unit_results_round_trip_exactly_over_fixtures_and_examples(monkeypatch):
+    from checks.discover import discover
+
+    monkeypatch.chdir(ROOT)
+    files, _ = discover([str(FIXTURES.relative_to(ROOT)), "examples"])
+    opts = Options(roots=["tests/fixtures", "examples"])
+    seen = set()
+    for unit in units_of(files):
+        result = run_unit(unit, opts)
+        back = cache.decode(cache.encode(result, CACHED_TYPES), CACHED_TYPES)
+        assert _shape(back) == _shape(result), unit.files[0].display
+        seen |= {type(v).__name__ for e in result.entities for v in e.fields.values()}
+    assert {"LList", "Unknown"} <= seen  # the tricky types were there to be tested
+
+
+def test_plain_values_of_every_kind_round_trip():
+    ldict = LDict({"a": 1, 2: [None], (1, "x"): True}, line=3, end_line=9)
+    ldict.key_lines = {"a": (4, 4), 2: (5, 6)}
+    llist = LList(["x", Unknown("var.y is not set", "${var.y}", "var.y")], line=7, end_line=8)
+    llist.item_lines = [(7, 7), (8, 8)]
+    value = {
+        "ldict": ldict,
+        "llist": llist,
+        "\0": "a key that looks like our tag",
+        "numbers": [2**70, -(2**64), float("inf"), float("-inf"), 1.5, 0],
+        "tuple": (1, ("a",)),
+        "set": {"s"},
+        "frozen": frozenset({1}),
+        "non-str keys": {1: "one", None: "none", False: "false"},
+        "text": "line\nbreak \u202e \ud800",
+    }
+    back = cache.decode(cache.encode(value))
+    assert _shape(back) == _shape(value)
+    assert str(cache.decode(cache.encode(float("nan")))) == "nan"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b'{"\\u0000": "Entity", "v": []}',  # a type the caller did not name
+        b'{"\\u0000": "Problem", "v": ["f", "m", "1", "error"]}',  # a line that is text
+        b'{"\\u0000": "Problem", "v": ["f", "m", true, "error"]}',  # bool is not int
+        b'{"\\u0000": "Problem", "v": ["f", "m"]}',
+        b'{"\\u0000": "Location", "v": ["f", 1, 2]}',
+        b'{"\\u0000": "os.system", "v": ["touch x"]}',
+        b'{"\\u0000": null}',
+        b'{"\\u0000": "LDict", "v": [[1, 2]], "lines": ["a", 1], "keys": []}',
+        b'{"\\u0000": "LList", "v": [], "lines": [1, 1], "items": [[1]]}',
+        b'{"\\u0000": "Unknown", "v": [1, "t", null]}',
+        b'{"\\u0000": "dict", "v": [[[1], 2]]}',  # an unhashable key
+        b'{"\\u0000": "int", "v": "zz"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b"1" * 5000,  # over Python's integer digit limit
+    ],
+)
+def test_a_wrong_entry_is_a_miss(raw, tmp_path):
+    kinds = (Problem,)
+    key = "some unit"
+    digest, _ = cache.entry(key, Problem("f", "m"), kinds)
+    folder = tmp_path / FOLDER
+    folder.mkdir(mode=0o700)
+    index = json.dumps({digest: [0, len(raw)]}).encode()
+    (folder / "p.pack").write_bytes(cache.MAGIC + index + b"\n" + raw)
+    (folder / "p.pack").chmod(0o600)
+    assert cache.Pack(folder, "p.pack").get(key, kinds) is None
+
+
+def test_a_scan_with_a_corrupt_or_wrong_typed_pack_computes_again(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    store = tmp_path / "cache"
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(store))
+    expected = _findings(str(tree))
+    packs = list((store / FOLDER).glob("*.pack"))  # the unit pack and the rules pack
+    assert len(packs) == 2
+    for mangle in (
+        lambda b: b.replace(b'"instance_metadata"', b"17"),  # kind of the wrong type
+        # a rule's title that is a list
+        lambda b: b.replace(b'"Instances allow IMDSv1 (session tokens not required)"', b"[]"),
+        lambda b: b[: len(b) // 2],  # truncated
+        lambda b: b.replace(b'"\\u0000":"Entity"', b'"\\u0000":"Evil"'),
+        lambda b: b"not a pack",
+    ):
+        changed = False
+        for pack in packs:
+            data = pack.read_bytes()
+            changed |= mangle(data) != data
+            pack.write_bytes(mangle(data))
+        assert changed
+        assert _findings(str(tree)) == expected
+    code, found, err = _findings(str(tree))
+    assert (code, found, err) == (1, [("EKS202", 4)], "")
+
+
+def test_concurrent_runs_never_read_half_a_pack(tmp_path, monkeypatch):
+    """A pack is written to a temporary file and renamed: a reader that opened the old one
+    reads all of it, and no temporary file is left behind."""
+    tree = _tree(tmp_path)
+    store = tmp_path / "cache"
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(store))
+    _findings(str(tree))
+    (pack,) = [p for p in (store / FOLDER).glob("*.pack") if b"nodes.tf" in p.read_bytes()]
+    with open(pack, "rb") as reader:
+        (tree / "infra" / "nodes.tf").write_text(INSECURE.replace("= 2", "= 3"))
+        assert _findings(str(tree))[1] == [("EKS202", 4)]
+        old = reader.read()
+    assert b'"hop_limit":2' in old and b'"hop_limit":3' in pack.read_bytes()
+    assert not [p for p in (store / FOLDER).iterdir() if p.name.startswith(".tmp-")]
+
+
+# ---- pruning ----------------------------------------------------------------------------------
+def test_prune_removes_only_what_the_tool_wrote(tmp_path, monkeypatch):
+    """EKS_CHECKS_CACHE_DIR=. in a repository: its folders survive the daily prune."""
+    tree = _tree(tmp_path)
+    home = tmp_path / "work"
+    for folder in ("vpc", "vendor", "v1", "v2-3", "v1.2.3-4", "values"):
+        (home / folder).mkdir(parents=True)
+        (home / folder / "main.tf").write_text("# theirs\n")
+    (home / "v9.9.9-9").mkdir()  # a version folder's name, holding something else
+    (home / "v9.9.9-9" / "notes.txt").write_text("theirs\n")
+    (home / "v0.0.1-1" / "ab").mkdir(parents=True)  # what an old version wrote
+    (home / "v0.0.1-1" / "ab" / ("c" * 62)).write_bytes(b"old entry")
+    (home / "v0.0.2-4").mkdir()  # what a newer format of ours wrote
+    (home / "v0.0.2-4" / cache.TAG_NAME).write_text(cache.TAG)
+    (home / "v0.0.2-4" / ("d" * 32 + ".pack")).write_bytes(b"old pack")
+    home.chmod(0o700)
+    monkeypatch.chdir(home)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", ".")
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    left = sorted(p.name for p in home.iterdir())
+    assert left == sorted(["vpc", "vendor", "v1", "v2-3", "v1.2.3-4", "values", "v9.9.9-9", FOLDER])
+    for folder in ("vpc", "vendor", "v1", "v2-3", "v1.2.3-4", "values"):
+        assert (home / folder / "main.tf").read_text() == "# theirs\n"
+
+
+def _pack(folder: Path, name: str, size: int, mtime: float) -> Path:
+    path = folder / f"{name * 32}.pack"
     path.write_bytes(b"x" * size)
     os.utime(path, (mtime, mtime))
     return path
 
 
-def test_prune_drops_other_versions_and_the_least_recently_used(tmp_path, monkeypatch):
+def test_prune_drops_the_least_recently_used_packs_over_the_budget(tmp_path, monkeypatch):
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("EKS_CHECKS_CACHE_MAX_MB", "1")
-    stale = tmp_path / "v0.0.1-1" / "ab" / "cdef"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"old")
+    store, note = cache.open_cache()
+    assert note == ""
     mib = 2**20
-    oldest = _entry(tmp_path, "aa01", mib // 2, 1_000)
-    older = _entry(tmp_path, "aa02", mib // 2, 2_000)
-    recent = _entry(tmp_path, "aa03", mib // 2, 3_000)
-    cache.prune(now=10_000)
-    assert not stale.parent.parent.exists()
+    oldest = _pack(store.folder, "a", mib // 2, 1_000)
+    older = _pack(store.folder, "b", mib // 2, 2_000)
+    recent = _pack(store.folder, "c", mib // 2, 3_000)
+    stale_temp = store.folder / ".tmp-abc.pack"
+    stale_temp.write_bytes(b"killed run")
+    os.utime(stale_temp, (1_000, 1_000))
+    store.prune(now=10_000)
     # 1.5 MiB over a 1 MiB budget: the oldest go until 0.75 MiB is left
     assert (oldest.exists(), older.exists(), recent.exists()) == (False, False, True)
+    assert not stale_temp.exists()
+    assert (store.folder / cache.TAG_NAME).read_text() == cache.TAG
 
 
 def test_prune_looks_at_most_once_a_day(tmp_path, monkeypatch):
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("EKS_CHECKS_CACHE_MAX_MB", "0")
-    cache.prune(now=100_000)
-    first = _entry(tmp_path, "bb01", 10, 50_000)
-    cache.prune(now=100_000 + 3_600)  # an hour later: not again
+    store, _ = cache.open_cache()
+    store.prune(now=100_000)
+    first = _pack(store.folder, "e", 10, 50_000)
+    store.prune(now=100_000 + 3_600)  # an hour later: not again
     assert first.exists()
-    cache.prune(now=100_000 + cache.PRUNE_EVERY + 1)
+    store.prune(now=100_000 + cache.PRUNE_EVERY + 1)
     assert not first.exists()
 
 
-def test_a_hit_is_touched_so_it_survives_pruning(tmp_path, monkeypatch):
-    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path))
-    cache.put("yaml", "a: 1\n", [{"a": 1}])
-    path = cache._path("yaml", "a: 1\n")
-    os.utime(path, (1_000, 1_000))
-    assert cache.get("yaml", "a: 1\n") == [{"a": 1}]
-    assert path.stat().st_mtime > 1_000
+def test_a_warm_run_marks_its_pack_used_so_it_survives_pruning(tmp_path, monkeypatch):
+    tree = _tree(tmp_path)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    _findings(str(tree))
+    folder = tmp_path / "cache" / FOLDER
+    packs = list(folder.glob("*.pack"))
+    for pack in packs:
+        os.utime(pack, (1_000, 1_000))
+    _findings(str(tree))
+    assert all(p.stat().st_mtime > 1_000 for p in packs)
