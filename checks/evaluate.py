@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.model import Entity, Finding, LList, Location, Related, Unknown
-from checks.rules import PLACEHOLDER, Rule
+from checks.rules import PLACEHOLDER, Rule, regex_search
 
-_REGEX_CACHE: dict[str, re.Pattern] = {}
 _MISSING = object()
 
 
@@ -268,10 +267,7 @@ def _compare(op: str, value: Any, operand: Any) -> bool | None:
     if op == "matches":
         if value is None:
             return False
-        pattern = _REGEX_CACHE.get(operand)
-        if pattern is None:
-            pattern = _REGEX_CACHE[operand] = re.compile(operand)
-        return pattern.search(str(value)) is not None
+        return regex_search(str(operand), str(value))
     if op == "empty":
         is_empty = value is None or (hasattr(value, "__len__") and len(value) == 0)
         return is_empty if operand else not is_empty

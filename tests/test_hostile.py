@@ -191,3 +191,91 @@ def test_invalid_config_and_policy_name_the_json_path(in_tmp):
     (in_tmp / ".eks-checks.yaml").write_text("rules: [\n")
     code, _, err = cli("scan", ".")
     assert code == 2 and "invalid configuration: .eks-checks.yaml:2: invalid YAML" in err
+
+
+# ---- rule regular expressions -----------------------------------------------------------------
+BACKTRACKERS = ["^(a|aa)+$", r"^(\w+\s?)+$", "(.*a){20}$", "^(a|a)*$", "^((a+))+$", "^(a+b?)+$"]
+
+
+def _regex_rules(directory, patterns: list[str]) -> None:
+    directory.mkdir()
+    for i, pattern in enumerate(patterns, 1):
+        (directory / f"R00{i}.yaml").write_text(
+            f"id: R00{i}\nslug: r{i}\ntitle: t\nseverity: low\nentity: cluster\n"
+            f"when: {{field: name, matches: {json.dumps(pattern)}}}\n"
+            "message: '{name} matches'\nremediation: r\n"
+        )
+
+
+def test_rule_regexes_match_in_linear_time(in_tmp):
+    """Patterns that backtrack exponentially in Python's re, on a 40-character value that
+    does not match (and one that does): RE2 answers at once."""
+    _regex_rules(in_tmp / "p", BACKTRACKERS)
+    (in_tmp / "c.tf").write_text(
+        f'resource "aws_eks_cluster" "good" {{\n  name = "{"a" * 40}"\n}}\n'
+        f'resource "aws_eks_cluster" "bad" {{\n  name = "{"a" * 39}!"\n}}\n'
+    )
+    assert cli("validate-policies", "p")[0] == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "checks", "scan", "c.tf", "--policy-dir", "p", "--select", "R"]
+        + ["--format", "json", "--no-cache"],
+        capture_output=True, text=True, cwd=in_tmp, timeout=60,
+    )  # fmt: skip
+    found = [
+        (f["rule_id"], f["location"]["start_line"]) for f in json.loads(proc.stdout)["findings"]
+    ]
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert found == [(f"R00{i}", 1) for i in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("when", "path", "reason"),
+    [
+        ("{field: name, matches: '(a)\\1'}", "$.when.matches", "invalid escape sequence: \\1"),
+        (
+            "{all: [{field: name, exists: true}, {not: {field: name, matches: 'a(?=b)'}}]}",
+            "$.when.all[1].not.matches",
+            "invalid perl operator: (?=",
+        ),
+        ("{field: name, matches: '(?<!a)b'}", "$.when.matches", "invalid perl operator: (?<!"),
+        ("{field: name, matches: 'a{1001}'}", "$.when.matches", "invalid repetition size: {1001}"),
+    ],
+)
+def test_a_regex_re2_cannot_compile_is_refused_naming_file_and_path(in_tmp, when, path, reason):
+    (in_tmp / "p").mkdir()
+    (in_tmp / "p" / "R001.yaml").write_text(
+        "id: R001\nslug: r\ntitle: t\nseverity: low\nentity: cluster\n"
+        f"when: {when}\nmessage: m\nremediation: r\n"
+    )
+    code, _, err = cli("validate-policies", "p")
+    assert code == 2
+    assert err.startswith(f"p/R001.yaml: {path}: regular expression ")
+    assert f"is not supported ({reason}); rules use RE2 syntax" in err
+    (in_tmp / "c.tf").write_text('resource "aws_eks_cluster" "c" {\n  name = "b"\n}\n')
+    code, out, err = cli("scan", "c.tf", "--policy-dir", "p")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"eks-checks: error: invalid policy: p/R001.yaml: {path}: ")
+
+
+def test_without_re2_rules_fail_clearly_never_backtrack(in_tmp):
+    (in_tmp / "c.tf").write_text('resource "aws_eks_cluster" "c" {\n  name = "b"\n}\n')
+    script = (
+        "import sys\n"
+        "sys.modules['re2'] = None  # as on a platform without the package\n"
+        "from checks.cli import main\n"
+        "sys.exit(main(['scan', 'c.tf', '--no-cache']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=in_tmp, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr.startswith("eks-checks: error: invalid policy: ")
+    assert "regular expressions need the google-re2 package (a linear-time engine)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_value_with_a_lone_surrogate_is_matched_not_a_crash():
+    from checks.rules import regex_search
+
+    assert regex_search("^x.y$", "x\ud800y")  # the surrogate stands for one character
+    assert not regex_search("^xy$", "x\ud800y")
