@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +19,15 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 class UsageError(Exception):
     pass
+
+
+class _Stopped(BaseException):
+    """SIGTERM, raised like Ctrl-C's KeyboardInterrupt so that worker processes are stopped on
+    the way out and the exit code says which signal it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -157,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR
+    previous = _raise_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -165,6 +176,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("eks-checks: stopped by SIGINT", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except _Stopped as stop:
+        print(f"eks-checks: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_on_sigterm():
+    """SIGTERM raises `_Stopped` while a command runs; the previous handler, to restore."""
+
+    def stop(signum: int, _frame) -> None:
+        raise _Stopped(signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: signals are someone else's
+        return None
 
 
 def _load_rules(args, config, cache=None) -> list:

@@ -6,37 +6,78 @@ pending task when one worker dies and cannot stop a single hung task. Here the p
 each worker one item at a time over its own pipe, so it always knows which item a worker
 holds; a worker that dies or overruns its time is replaced, and its item becomes a failure.
 Results come back in the order of the input.
+
+Workers never outlive the scan: each closes the parent's ends of the pipes it inherited (so
+that the parent's death is an end of file), asks Linux to kill it when its parent dies, and
+elsewhere looks every second whether its parent is still there; Ctrl-C and SIGTERM are the
+parent's to handle, which kills its workers on the way out.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from typing import Any
 
 DEFAULT_TIMEOUT = 60.0  # seconds one file may take
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
-def _worker(func: Callable, conn: Any) -> None:
+def _worker(func: Callable, conn: Any, inherited: list, parent: int) -> None:
+    for other in inherited:
+        other.close()  # the parent's ends: open here, the parent's death is never an EOF
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which ends us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent(parent)
     while True:
-        item = conn.recv()
+        while not conn.poll(1.0):
+            if os.getppid() != parent:  # orphaned, where no death signal is sent
+                return
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
         if item is None:
             return
         try:
             value = func(item)
         except Exception as exc:  # a bug in a parser must not cost other files
             value = exc
-        conn.send(value)
+        try:
+            conn.send(value)
+        except OSError:  # the parent is gone
+            return
+
+
+def _die_with_parent(parent: int) -> None:
+    """On Linux, the kernel kills this process when its parent dies, even mid-file."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(0)
 
 
 class _Slot:
     """One worker process, its pipe, and the item it holds."""
 
-    def __init__(self, ctx: Any, func: Callable) -> None:
+    def __init__(self, ctx: Any, func: Callable, others: list[_Slot]) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(func, child), daemon=True)
+        # a forked child holds copies of every parent end open now: it closes them
+        inherited = [s.conn for s in others] + [self.conn] if _forks(ctx) else []
+        self.proc = ctx.Process(
+            target=_worker, args=(func, child, inherited, os.getpid()), daemon=True
+        )
         self.proc.start()
         child.close()
         self.index: int | None = None
@@ -46,15 +87,21 @@ class _Slot:
         self.index, self.started = index, time.monotonic()
         self.conn.send(item)
 
-    def stop(self) -> None:
-        try:
-            self.conn.send(None)
-        except OSError:
-            pass
-        self.proc.join(0.5)
+    def stop(self, at_once: bool = False) -> None:
+        if not at_once:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.proc.join(0.5)
         if self.proc.is_alive():
             self.proc.kill()
             self.proc.join(1)
+        self.conn.close()
+
+
+def _forks(ctx: Any) -> bool:
+    return ctx.get_start_method() == "fork"
 
 
 def parallel_map(
@@ -81,7 +128,7 @@ def parallel_map(
 
     try:
         for _ in range(max(1, min(jobs, len(items)))):
-            slot = _Slot(ctx, func)
+            slot = _Slot(ctx, func, slots)
             slots.append(slot)
             feed(slot)
         while any(s.index is not None for s in slots):
@@ -117,11 +164,15 @@ def parallel_map(
                 )
                 out[index] = on_failure(items[index], reason)
                 slots.remove(slot)
+                slot.conn.close()
                 if pending:
-                    fresh = _Slot(ctx, func)
+                    fresh = _Slot(ctx, func, slots)
                     slots.append(fresh)
                     feed(fresh)
-    finally:
+    except BaseException:  # Ctrl-C, SIGTERM: the workers go at once, with the parent
         for slot in slots:
-            slot.stop()
+            slot.stop(at_once=True)
+        raise
+    for slot in slots:
+        slot.stop()
     return out

@@ -121,3 +121,114 @@ def test_a_parser_crash_or_hang_in_a_scan_costs_that_file_only(tmp_path, monkeyp
     ]
     # every other file still counts: the same findings as without the two files
     assert _keys(result) == intact
+
+
+# ---- a scan that is killed or stopped leaves no worker behind ----------------------------------
+SLOW_SCAN = """
+import sys, time
+from checks.cli import main
+from checks.parse import yamlsafe
+
+real = yamlsafe.parse_yaml_file
+
+def slow(text):
+    time.sleep(0.5)  # a slow file: the scan is still running when the test stops it
+    return real(text)
+
+yamlsafe.parse_yaml_file = slow
+sys.exit(main(["scan", sys.argv[1], "--no-cache", "--jobs", "2", "--format", "json"]))
+"""
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter, None when there is no such process; a zombie (Z) has
+    exited and only waits for its parent to read its status."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+def _slow_scan_with_workers(tmp_path):
+    import subprocess
+    import sys
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(80):
+        (tree / f"sa{i:02}.yaml").write_text(
+            f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa{i}\n  namespace: n\n"
+        )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SCAN, str(tree)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        workers = _children(proc.pid)
+    assert len(workers) == 2, "the scan did not start its two workers"
+    time.sleep(1)  # each worker is inside a file, or waits for the next one
+    return proc, workers
+
+
+def _gone(workers: list[int], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if all(_state(pid) in (None, "Z") for pid in workers):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_workers_exit_when_the_scan_is_killed(tmp_path):
+    import signal
+
+    proc, workers = _slow_scan_with_workers(tmp_path)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        assert _gone(workers, within=5), "workers outlived their parent"
+    finally:
+        for pid in workers:
+            if _state(pid) not in (None, "Z"):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+@pytest.mark.parametrize(("signame", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_sigterm_and_ctrl_c_stop_the_pool_cleanly(tmp_path, signame, code):
+    import signal
+
+    proc, workers = _slow_scan_with_workers(tmp_path)
+    try:
+        os.kill(proc.pid, getattr(signal, signame))
+        out, err = proc.communicate(timeout=20)
+        assert _gone(workers, within=5), "workers outlived the scan"
+        assert (proc.returncode, out) == (code, "")
+        assert err == f"eks-checks: stopped by {signame}\n"
+    finally:
+        proc.kill()
+        for pid in workers:
+            if _state(pid) not in (None, "Z"):
+                os.kill(pid, signal.SIGKILL)
