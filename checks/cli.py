@@ -159,6 +159,10 @@ def _rule_options(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal that cannot show a character gets an escape, never an error
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -169,18 +173,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     previous = _raise_on_sigterm()
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a write error shows here, not at exit
+        return code
     except UsageError as exc:
-        for line in str(exc).splitlines():  # one line per problem, each a whole sentence
-            print(f"eks-checks: error: {line}", file=sys.stderr)
+        for line in str(exc).split("\n"):  # one line per problem, each a whole sentence
+            _say(f"eks-checks: error: {line}")
         return EXIT_ERROR
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to tell
+        _silence_stdout()
+        return EXIT_ERROR
+    except OSError as exc:
+        _silence_stdout()
+        _say(f"eks-checks: error: cannot write to standard output: {exc.strerror or exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("eks-checks: stopped by SIGINT", file=sys.stderr)
+        _say("eks-checks: stopped by SIGINT")
         return 128 + signal.SIGINT
     except _Stopped as stop:
-        print(f"eks-checks: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        _say(f"eks-checks: stopped by {signal.Signals(stop.signum).name}")
         return 128 + stop.signum
     finally:
         if previous is not None:
@@ -197,6 +208,25 @@ def _raise_on_sigterm():
         return signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread: signals are someone else's
         return None
+
+
+def _say(line: str) -> None:
+    """One line on standard error, escaped: it may quote input."""
+    from checks.report import safe_text
+
+    try:
+        print(safe_text(line), file=sys.stderr)
+    except OSError:
+        pass
+
+
+def _silence_stdout() -> None:
+    """After a failed write, the rest of the buffer must not fail again at exit."""
+    if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
 
 
 def _load_rules(args, config, cache=None) -> list:
@@ -320,7 +350,7 @@ def _open_cache(roots: list[str]):
 
     cache, note = open_cache(roots)
     if note:
-        print(f"eks-checks: note: {note}", file=sys.stderr)
+        _say(f"eks-checks: note: {note}")
     return cache
 
 
@@ -369,7 +399,8 @@ def cmd_scan(args) -> int:
 
         from checks.filter import baseline_document
 
-        _write(json.dumps(baseline_document(result.findings), indent=2) + "\n", args.write_baseline)
+        document = json.dumps(baseline_document(result.findings), indent=2, allow_nan=False)
+        _write(document + "\n", args.write_baseline)
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     color = (
         fmt == "text"
@@ -386,7 +417,7 @@ def cmd_scan(args) -> int:
     if args.output and fmt != "text":
         from checks.report.text import summary
 
-        print(summary(result), file=sys.stderr)
+        _say(summary(result))
     if any(p.level == "error" for p in result.problems):
         return EXIT_ERROR
     fail_on = SEVERITIES[args.fail_on or config.fail_on].rank
@@ -414,26 +445,27 @@ def _context_root(value: str) -> str:
 
 
 def _write(text: str, output: str | None) -> None:
+    """The report to `output`, else to standard output (whose write errors `main` reports)."""
     if output:
         try:
-            with open(output, "w", encoding="utf-8") as fh:
+            with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:
                 fh.write(text)
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        try:
-            sys.stdout.write(text)
-        except UnicodeEncodeError:  # a terminal that is not UTF-8
-            encoding = sys.stdout.encoding or "ascii"
-            sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
+        sys.stdout.write(text)
 
 
 def cmd_rules(args) -> int:
+    from checks.report import safe_text
+
     config = _config(args)
     rules = _prepared_rules(args, config)
     width = max((len(r.slug) for r in rules), default=4)
-    for r in rules:
-        print(f"{r.id}  {r.severity:<8}  {r.slug:<{width}}  {r.title}")
+    lines = [
+        safe_text(f"{r.id}  {r.severity:<8}  {r.slug:<{width}}  {r.title}") + "\n" for r in rules
+    ]
+    _write("".join(lines), None)
     return EXIT_OK
 
 
@@ -450,7 +482,7 @@ def cmd_explain(args) -> int:
         raise UsageError(f"no rule {args.rule_id!r} (see `eks-checks rules`)")
     from checks import ruledoc
 
-    print(ruledoc.render(matches[0], ruledoc.EXPLAIN), end="")
+    _write(ruledoc.render(ruledoc.escaped(matches[0]), ruledoc.EXPLAIN), None)
     return EXIT_OK
 
 
@@ -497,8 +529,9 @@ def cmd_validate_policies(args) -> int:
                 load_file(f, validate=True)
             except RuleError as exc:
                 failed += 1
-                print(f"{exc}", file=sys.stderr)
-    print(f"{count - failed} of {count} rule files valid")
+                for message in exc.messages:  # one line per problem
+                    _say(message)
+    _write(f"{count - failed} of {count} rule files valid\n", None)
     return EXIT_ERROR if failed else EXIT_OK
 
 

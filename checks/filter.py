@@ -120,7 +120,8 @@ class BaselineError(Exception):
 
 
 def load_baseline(path: str) -> set[tuple[str, str, str]]:
-    """(rule id, entity key, fingerprint) of every finding in a baseline or a JSON report."""
+    """(rule id, entity key, fingerprint) of every finding in a baseline or a JSON report.
+    A file of another shape is refused naming the JSON path of what is wrong."""
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -128,14 +129,45 @@ def load_baseline(path: str) -> set[tuple[str, str, str]]:
         raise BaselineError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, RecursionError) as exc:
         raise BaselineError(f"{path}: not valid JSON: {exc}") from None
-    items = doc.get("findings") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        raise BaselineError(
+            f"{path}: $: an object with a findings list is expected, not {_json_type(doc)}"
+        )
+    if "findings" not in doc:
+        raise BaselineError(
+            f"{path}: $.findings: missing (not an eks-checks baseline or JSON report)"
+        )
+    items = doc["findings"]
     if not isinstance(items, list):
-        raise BaselineError(f"{path}: not an eks-checks baseline or JSON report (no findings list)")
+        raise BaselineError(f"{path}: $.findings: a list is expected, not {_json_type(items)}")
     out = set()
-    for item in items:
-        if isinstance(item, dict) and {"rule_id", "entity_key", "fingerprint"} <= item.keys():
-            out.add((item["rule_id"], item["entity_key"], item["fingerprint"]))
+    for i, item in enumerate(items):
+        where = f"$.findings[{i}]"
+        if not isinstance(item, dict):
+            raise BaselineError(f"{path}: {where}: an object is expected, not {_json_type(item)}")
+        for name in ("rule_id", "entity_key", "fingerprint"):
+            if name not in item:
+                raise BaselineError(f"{path}: {where}.{name}: missing")
+            if not isinstance(item[name], str):
+                raise BaselineError(
+                    f"{path}: {where}.{name}: a string is expected, not {_json_type(item[name])}"
+                )
+        out.add((item["rule_id"], item["entity_key"], item["fingerprint"]))
     return out
+
+
+def _json_type(value) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
 
 
 def apply_baseline(findings: list[Finding], baseline: set[tuple[str, str, str]]) -> None:

@@ -9,6 +9,7 @@ how each part it shows is written. A part the rule does not have is left out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,26 @@ def render(rule: Rule, fmt: Format) -> str:
     """The rule's documentation in `fmt`."""
     written = (fmt.parts[name](rule) for name in ORDER if name in fmt.parts)
     return fmt.separator.join(text for text in written if text is not None) + fmt.end
+
+
+def escaped(rule: Rule) -> Rule:
+    """The rule with every text it shows escaped for a terminal (a rule file is input too):
+    one-line texts whole, the others line by line, so that their own lines stay."""
+    from checks.report import safe_lines, safe_text
+
+    return dataclasses.replace(
+        rule,
+        id=safe_text(rule.id),
+        slug=safe_text(rule.slug),
+        title=safe_text(rule.title),
+        severity=safe_text(rule.severity),
+        description=safe_lines(rule.description),
+        remediation=safe_lines(rule.remediation),
+        params={safe_text(str(k)): safe_text(str(v)) for k, v in rule.params.items()},
+        examples={k: safe_lines(v) for k, v in rule.examples.items()},
+        implements=[safe_text(i) for i in rule.implements],
+        references=[safe_text(r) for r in rule.references],
+    )
 
 
 def _description(rule: Rule) -> str | None:

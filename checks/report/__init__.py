@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import re
 
 from checks.model import SEVERITIES
@@ -21,25 +22,63 @@ def renderer(name: str):
     return importlib.import_module(FORMATS[name]).render
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# C0 and C1 controls (newlines and tabs too), DEL, the bidirectional controls that reorder
+# what a reader sees (U+061C, U+200E/F, U+202A-E, U+2066-9), the line and paragraph
+# separators, lone surrogates, and what XML 1.0 forbids
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group(0)
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def safe_text(text: str) -> str:
-    """Input-derived text for a terminal or XML: control characters (and the code points XML
-    1.0 forbids) become visible escapes; newlines and tabs stay."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+    """Input-derived text as one line that a terminal, a log GitHub's runner reads, or an XML
+    file shows as written and never acts on: every control character (newline and carriage
+    return too), bidirectional control, line separator and lone surrogate becomes a visible
+    escape (`\\n`, `\\x1b`, `\\u202e`). Every human-readable report uses it for values and
+    file names alike."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def safe_lines(text: str) -> str:
+    """`safe_text` for text whose own lines are meant (a rule's remediation): each line is
+    escaped, the line breaks stay."""
+    return "\n".join(safe_text(line) for line in text.split("\n"))
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_text(doc) -> str:
-    """JSON for any input: a lone surrogate (from a `\\ud800` escape in some input) cannot be
-    written as UTF-8, so it becomes U+FFFD; everything else is kept as it was."""
+    """JSON for any input, and only JSON: a lone surrogate (from a `\\ud800` escape in some
+    input) cannot be written as UTF-8, so it becomes U+FFFD, and a number JSON cannot hold
+    (infinite or not a number, from YAML's `.inf` or a literal too large for a float) becomes
+    its name as a string ("inf", "-inf", "nan"); everything else is kept as it was."""
     import json
 
     # no indent: the C encoder is ten times faster, and machines read this
-    return _SURROGATE.sub("\ufffd", json.dumps(doc, ensure_ascii=False)) + "\n"
+    try:
+        text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # an infinity or a NaN somewhere: named, then written
+        text = json.dumps(finite(doc), ensure_ascii=False, allow_nan=False)
+    return _SURROGATE.sub("\ufffd", text) + "\n"
+
+
+def finite(value):
+    """A copy of a JSON-ready value where infinite and NaN numbers are strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # inf, -inf, nan
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def counts_by_severity(findings) -> dict[str, int]:

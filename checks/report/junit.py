@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checks.report import active, safe_text
+from checks.report import active, safe_lines, safe_text
 
 
 def render(result, options) -> str:
@@ -20,13 +20,13 @@ def render(result, options) -> str:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=f"{rule.id} {rule.slug}",
+            name=safe_text(f"{rule.id} {rule.slug}"),
             tests=str(max(1, len(hits))),
             failures=str(len(hits)),
             errors="0",
         )
         if not hits:
-            ET.SubElement(suite, "testcase", classname=rule.id, name=rule.title)
+            ET.SubElement(suite, "testcase", classname=rule.id, name=safe_text(rule.title))
         for f in hits:
             file = safe_text(f.location.file)  # XML 1.0 cannot carry control characters
             case = ET.SubElement(
@@ -38,7 +38,7 @@ def render(result, options) -> str:
                 line=str(f.location.start_line),
             )
             failure = ET.SubElement(case, "failure", message=safe_text(f.message), type=f.severity)
-            failure.text = safe_text(f"{f.message}\n\n{f.remediation}")
+            failure.text = f"{safe_text(f.message)}\n\n{safe_lines(f.remediation)}"
         total_failures += len(hits)
     errors = [p for p in result.problems if p.level == "error"]
     if errors:

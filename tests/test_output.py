@@ -1,0 +1,233 @@
+"""What the tool writes can be neither broken nor turned against its reader: a write error or
+a terminal that cannot show a character is one line and exit 2, never a traceback; no value
+or file name starts a line that a terminal or GitHub's runner acts on; JSON is always JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import cli
+
+LAUNCH_TEMPLATE = (
+    'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+    '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+)
+FAKE_COMMAND = "a\n::error file=x::fake"
+
+
+def _eks_checks(*args: str, cwd, stdout=subprocess.PIPE, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "checks", *args],
+        cwd=cwd,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _strict_json(text: str):
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+# ---- item 21: write errors and encodings ------------------------------------------------------
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scan", "lt.tf"),
+        ("scan", "lt.tf", "--format", "json"),
+        ("rules",),
+        ("explain", "EKS202"),
+        ("validate-policies", "p"),
+    ],
+)
+def test_a_full_disk_is_one_line_and_exit_2(in_tmp, args):
+    (in_tmp / "lt.tf").write_text(LAUNCH_TEMPLATE)
+    (in_tmp / "p").mkdir()
+    with open("/dev/full", "w") as full:
+        proc = _eks_checks(*args, cwd=in_tmp, stdout=full)
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "eks-checks: error: cannot write to standard output: No space left on device\n",
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_an_output_file_that_cannot_be_written_is_one_line(in_tmp):
+    (in_tmp / "lt.tf").write_text(LAUNCH_TEMPLATE)
+    proc = _eks_checks("scan", "lt.tf", "--output", "/dev/full", cwd=in_tmp)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "eks-checks: error: cannot write /dev/full: No space left on device\n"
+
+
+def test_an_ascii_terminal_gets_escapes_never_a_traceback(in_tmp):
+    (in_tmp / "p").mkdir()
+    (in_tmp / "p" / "ACME001.yaml").write_text(
+        "id: ACME001\nslug: acme\ntitle: Zugriff f\u00fcr alle \u2013 \u2603\nseverity: low\n"
+        "entity: service_account\nwhen: {field: name, equals: caf\u00e9}\n"
+        "message: 'ServiceAccount {name} \u2013 non-ASCII'\nremediation: r\n",
+        encoding="utf-8",
+    )
+    (in_tmp / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: caf\u00e9\n", encoding="utf-8"
+    )
+    ascii_terminal = {"PYTHONIOENCODING": "ascii"}
+    proc = _eks_checks("rules", "--policy-dir", "p", cwd=in_tmp, env=ascii_terminal)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    (line,) = [line for line in proc.stdout.splitlines() if line.startswith("ACME001  low")]
+    assert line.endswith("  Zugriff f\\xfcr alle \\u2013 \\u2603")
+    proc = _eks_checks(
+        "scan", "sa.yaml", "--policy-dir", "p", "--select", "ACME", cwd=in_tmp, env=ascii_terminal
+    )
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert "  sa.yaml:1  ACME001  low  ServiceAccount caf\\xe9 \\u2013 non-ASCII\n" in proc.stdout
+    proc = _eks_checks("scan", "caf\u00e9.tf", cwd=in_tmp, env=ascii_terminal)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == "eks-checks: error: caf\\xe9.tf: no such file or directory\n"
+    # --output files are UTF-8 whatever the terminal
+    proc = _eks_checks(
+        "scan", "sa.yaml", "--policy-dir", "p", "--output", "r.txt", cwd=in_tmp, env=ascii_terminal
+    )
+    assert proc.returncode == 1
+    assert "ServiceAccount caf\u00e9 \u2013 non-ASCII" in (in_tmp / "r.txt").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            {"findings": [{"rule_id": ["EKS202"], "entity_key": "k", "fingerprint": "f"}]},
+            "$.findings[0].rule_id: a string is expected, not a list",
+        ),
+        (
+            {"findings": [{"rule_id": "EKS202", "entity_key": 7, "fingerprint": "f"}]},
+            "$.findings[0].entity_key: a string is expected, not a number",
+        ),
+        (
+            {"findings": [{"rule_id": "EKS202", "entity_key": "k"}]},
+            "$.findings[0].fingerprint: missing",
+        ),
+        ({"findings": ["EKS202"]}, "$.findings[0]: an object is expected, not a string"),
+        ({"findings": {"EKS202": 1}}, "$.findings: a list is expected, not an object"),
+        ([], "$: an object with a findings list is expected, not a list"),
+        ({"version": 1}, "$.findings: missing (not an eks-checks baseline or JSON report)"),
+    ],
+)
+def test_a_baseline_of_the_wrong_shape_names_the_file_and_path(in_tmp, content, message):
+    (in_tmp / "lt.tf").write_text(LAUNCH_TEMPLATE)
+    (in_tmp / "b.json").write_text(json.dumps(content))
+    code, out, err = cli("scan", "lt.tf", "--baseline", "b.json")
+    assert (code, out) == (2, "")
+    assert err == f"eks-checks: error: invalid baseline: b.json: {message}\n"
+
+
+# ---- item 23: nothing a reader acts on ----------------------------------------------------------
+def _service_account(namespace: str) -> str:
+    return (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n"
+        f"  namespace: {json.dumps(namespace)}\n"
+    )
+
+
+def test_a_value_never_starts_a_line_in_text_github_or_junit(in_tmp):
+    (in_tmp / "sa.yaml").write_text(_service_account(FAKE_COMMAND + " 100% \u202eevil\u2066"))
+    code, text, _ = cli("scan", ".", "--no-color", "--select", "EKS302")
+    assert code == 1
+    assert not any(line.startswith("::") for line in text.splitlines())
+    assert (
+        "  sa.yaml:1  EKS302  medium  ServiceAccount a\\n::error file=x::fake 100% "
+        "\\u202eevil\\u2066/default does not set automountServiceAccountToken: false\n"
+    ) in text
+    _, github, _ = cli("scan", ".", "--format", "github", "--select", "EKS302")
+    lines = github.splitlines()
+    assert [line[:40] for line in lines if line.startswith("::")] == [
+        "::warning file=sa.yaml,line=1,endLine=5,"
+    ]
+    assert lines[0].endswith(
+        "::ServiceAccount a\\n::error file=x::fake 100%25 \\u202eevil\\u2066/default does not "
+        "set automountServiceAccountToken: false"
+    )
+    _, junit, _ = cli("scan", ".", "--format", "junit", "--select", "EKS302")
+    (failure,) = ET.fromstring(junit).iter("failure")
+    assert failure.get("message").startswith("ServiceAccount a\\n::error file=x::fake 100% \\u202e")
+    assert "\n::error" not in junit and "\u202e" not in junit
+
+
+def test_json_and_sarif_carry_the_raw_value(in_tmp):
+    (in_tmp / "sa.yaml").write_text(_service_account(FAKE_COMMAND + "\u202e"))
+    for fmt, message in (
+        ("json", lambda d: d["findings"][0]["message"]),
+        ("sarif", lambda d: d["runs"][0]["results"][0]["message"]["text"]),
+    ):
+        _, out, _ = cli("scan", ".", "--format", fmt, "--select", "EKS302")
+        assert message(_strict_json(out)).startswith(f"ServiceAccount {FAKE_COMMAND}\u202e/default")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file names with a newline")
+def test_a_file_name_never_starts_a_line(in_tmp):
+    name = "evil\n::error file=x::fake\u202e.yaml"
+    (in_tmp / name).write_text(_service_account("shop"))
+    for fmt in ("text", "github", "junit"):
+        _, out, _ = cli("scan", ".", "--format", fmt, "--select", "EKS302", "--no-color")
+        assert "::error file=x" not in [line[:14] for line in out.splitlines()], fmt
+        assert "\u202e" not in out, fmt
+    _, text, _ = cli("scan", ".", "--no-color", "--select", "EKS302")
+    assert text.startswith("evil\\n::error file=x::fake\\u202e.yaml\n")
+    _, github, _ = cli("scan", ".", "--format", "github", "--select", "EKS302")
+    assert github.startswith("::warning file=evil\\n%3A%3Aerror file=x%3A%3Afake\\u202e.yaml,")
+
+
+def test_rules_and_explain_escape_what_a_rule_file_says(in_tmp):
+    (in_tmp / "p").mkdir()
+    (in_tmp / "p" / "ACME001.yaml").write_text(
+        'id: ACME001\nslug: acme\ntitle: "t\\n::error::fake \\u202e\\e[2J"\nseverity: low\n'
+        "entity: cluster\nwhen: {field: name, exists: true}\nmessage: m\n"
+        'remediation: "line one\\nline two \\u2067x\\r::warning::y"\n'
+    )
+    code, out, _ = cli("rules", "--policy-dir", "p")
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if line.startswith("ACME001")]
+    assert line.startswith("ACME001  low       acme  ")
+    assert line.endswith("  t\\n::error::fake \\u202e\\x1b[2J")
+    code, out, _ = cli("explain", "ACME001", "--policy-dir", "p")
+    assert code == 0
+    assert out.splitlines()[:2] == ["ACME001 acme (low)", "t\\n::error::fake \\u202e\\x1b[2J"]
+    assert "line one\nline two \\u2067x\\r::warning::y\n" in out  # its own lines stay lines
+
+
+# ---- item 24: no Infinity or NaN ----------------------------------------------------------------
+def test_json_outputs_never_hold_infinity_or_nan(in_tmp):
+    (in_tmp / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: n\nspec:\n"
+        "  volumes:\n    - name: t\n      projected:\n        sources:\n"
+        "          - serviceAccountToken: {expirationSeconds: .inf}\n"
+        "          - serviceAccountToken: {expirationSeconds: .nan}\n"
+        "          - serviceAccountToken: {expirationSeconds: -.inf}\n"
+    )
+    (in_tmp / "lt.tf").write_text(LAUNCH_TEMPLATE.replace("= 2", "= 1e999"))
+    (in_tmp / "iam.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Sid": NaN, '
+        '"Principal": {"AWS": "*"}, "Action": "sts:AssumeRole", "Condition": Infinity}]}'
+    )
+    code, out, _ = cli("model", ".")
+    model = _strict_json(out)
+    (pod,) = [e for e in model["entities"] if e["kind"] == "workload"]
+    assert pod["fields"]["projected_token_expirations"] == ["inf", "nan", "-inf"]
+    (lt,) = [e for e in model["entities"] if e["kind"] == "instance_metadata"]
+    assert lt["fields"]["hop_limit"] == "inf"
+    for fmt in ("json", "sarif", "conftest"):
+        _, out, _ = cli("scan", ".", "--format", fmt)
+        _strict_json(out)
+    cli("scan", ".", "--write-baseline", "b.json")
+    _strict_json((in_tmp / "b.json").read_text())
