@@ -14,9 +14,10 @@ The tool writes only inside a folder of its own, `v<version>-<format>/`, tagged 
 CACHEDIR.TAG; pruning never touches anything else.
 
 Layout: one *pack* per kind of scan (the same paths from the same directory): an index and the
-entries that scan used, read once at the start and, when anything changed, written once at
-the end to a temporary file renamed into place, so that concurrent runs never read half a
-pack (the last writer wins; a lost pack only means a cold run).
+entries that scan used, read once at the start and, when anything changed, written once
+when the units are done (by a forked process while the scan goes on, when there are many)
+to a temporary file renamed into place, so that concurrent runs never read half a pack (the
+last writer wins; a lost pack only means a cold run).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ FORMAT = 4  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
+BACKGROUND_MIN = 64  # fresh entries from which a forked process encodes and writes a pack
 
 # The Cache Directory Tagging Specification's tag: backup tools skip our folders.
 TAG_NAME = "CACHEDIR.TAG"
@@ -232,8 +234,8 @@ class Pack:
         self._data = b""
         self._index: dict = {}
         self._body = 0
-        self._used: dict[str, bytes] = {}  # what this run read or wrote: the next pack
-        self._changed = False
+        self._used: dict[str, bytes] = {}  # what this run read: kept in the next pack
+        self._writer: int | None = None  # the process writing the next pack
         try:
             with open(folder / name, "rb") as fh:
                 st = os.fstat(fh.fileno())
@@ -257,7 +259,7 @@ class Pack:
     def get(self, key: str, kinds: tuple[type, ...]) -> Any:
         """The value stored under `key`, or None (missing, corrupt or of the wrong shape).
         `kinds` are the dataclasses the value may contain."""
-        digest = _digest(key)
+        digest = key_digest(key)
         where = self._index.get(digest)
         if not (
             isinstance(where, list)
@@ -275,41 +277,63 @@ class Pack:
         self._used[digest] = raw
         return value
 
-    def add(self, digest: str, raw: bytes) -> None:
-        """Keep an entry made by `entry` (perhaps in a worker process)."""
-        self._used[digest] = raw
-        self._changed = True
-
-    def save(self) -> None:
-        """Write what this run used as the pack (or only mark the pack as used when nothing
-        changed). Never raises: a cache that cannot be written means a cold run next time."""
-        try:
-            if not self._changed and self._used.keys() == self._index.keys():
-                if self._used:
+    def save(self, fresh: list[tuple[str, Any]] = (), kinds: tuple[type, ...] = ()) -> None:
+        """The next pack: the entries this run read, and `fresh` (key digest, value) pairs
+        made of plain values and the dataclasses `kinds` (a value that cannot be stored is
+        left out); when nothing changed, the pack is only marked as used. Many fresh values
+        are encoded and written by a forked process while this one goes on (it sees them as
+        they are now); `wait()` for it. Never raises: a pack not written means a cold run."""
+        if not fresh and self._used.keys() == self._index.keys():
+            if self._used:
+                try:
                     os.utime(self.folder / self.name)
+                except OSError:
+                    pass
+            return
+        if len(fresh) >= BACKGROUND_MIN and hasattr(os, "fork"):
+            try:
+                pid = os.fork()
+            except OSError:
+                pid = -1
+            if pid == 0:
+                try:
+                    self._write(fresh, kinds)
+                finally:
+                    os._exit(0)  # never back into the caller's code
+            if pid > 0:
+                self._writer = pid
                 return
-            index, offset = {}, 0
-            for digest, raw in self._used.items():
-                index[digest] = [offset, len(raw)]
-                offset += len(raw)
-            head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
-            _write_atomic(
-                self.folder, self.name, b"".join([MAGIC, head, b"\n", *self._used.values()])
-            )
-        except (OSError, ValueError):
+        self._write(fresh, kinds)
+
+    def wait(self) -> None:
+        """Until the pack `save` handed to another process is written."""
+        if self._writer is not None:
+            try:
+                os.waitpid(self._writer, 0)
+            except OSError:
+                pass
+            self._writer = None
+
+    def _write(self, fresh: list[tuple[str, Any]], kinds: tuple[type, ...]) -> None:
+        entries = dict(self._used)
+        for digest, value in fresh:
+            try:
+                entries[digest] = encode(value, kinds)
+            except (_Invalid, ValueError, TypeError, RecursionError):
+                pass
+        index, offset = {}, 0
+        for digest, raw in entries.items():
+            index[digest] = [offset, len(raw)]
+            offset += len(raw)
+        head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+        try:
+            _write_atomic(self.folder, self.name, b"".join([MAGIC, head, b"\n", *entries.values()]))
+        except OSError:
             pass
 
 
-def entry(key: str, value: Any, kinds: tuple[type, ...]) -> tuple[str, bytes] | None:
-    """(digest of `key`, `value` encoded) for `Pack.add`, or None when the value cannot be
-    stored. `kinds` are the dataclasses the value may contain."""
-    try:
-        return _digest(key), encode(value, kinds)
-    except (_Invalid, ValueError, TypeError, RecursionError):
-        return None
-
-
-def _digest(key: str) -> str:
+def key_digest(key: str) -> str:
+    """What a pack files an entry under: a digest of its key, the format and the version."""
     text = f"{FORMAT}\0{__version__}\0{key}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
@@ -321,6 +345,8 @@ class _Invalid(Exception):
 
 TAG_KEY = "\0"  # a JSON object with this key is one of ours; no plain dict is written with it
 _SMALL_INT = 2**63
+_AS_IS = frozenset({str, bool, type(None)})  # what JSON holds exactly, whatever the value
+_STR = frozenset({str})
 
 
 def encode(value: Any, kinds: tuple[type, ...] = ()) -> bytes:
@@ -330,17 +356,21 @@ def encode(value: Any, kinds: tuple[type, ...] = ()) -> bytes:
 
     def enc(v: Any) -> Any:
         t = type(v)
-        if t is str or t is bool or v is None:
+        if t in _AS_IS:
             return v
         if t is int:
             return v if -_SMALL_INT < v < _SMALL_INT else {TAG_KEY: "int", "v": hex(v)}
         if t is float:
             return v if math.isfinite(v) else {TAG_KEY: "float", "v": repr(v)}
         if t is list:
-            return [enc(x) for x in v]
+            if _AS_IS.issuperset(map(type, v)):  # checked at C speed: most lists are strings
+                return v
+            return [x if type(x) in _AS_IS else enc(x) for x in v]
         if t is dict:
-            if TAG_KEY not in v and all(type(k) is str for k in v):
-                return {k: enc(x) for k, x in v.items()}
+            if TAG_KEY not in v and _STR.issuperset(map(type, v)):
+                if _AS_IS.issuperset(map(type, v.values())):
+                    return v
+                return {k: x if type(x) in _AS_IS else enc(x) for k, x in v.items()}
             return {TAG_KEY: "dict", "v": [[enc(k), enc(x)] for k, x in v.items()]}
         if t is tuple:
             return {TAG_KEY: "tuple", "v": [enc(x) for x in v]}
@@ -363,15 +393,20 @@ def encode(value: Any, kinds: tuple[type, ...] = ()) -> bytes:
         if t is set or t is frozenset:
             return {TAG_KEY: t.__name__, "v": [enc(x) for x in v]}
         if allowed.get(t.__name__) is t:
-            return {
-                TAG_KEY: t.__name__,
-                "v": [enc(getattr(v, f.name)) for f in dataclasses.fields(v)],
-            }
+            return {TAG_KEY: t.__name__, "v": [enc(getattr(v, name)) for name in _names(t)]}
         raise _Invalid(f"cannot store a {t.__name__}")
 
-    return json.dumps(
-        enc(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8", "surrogatepass")
+    # ASCII: a lone surrogate from some input is written as its escape
+    return json.dumps(enc(value), separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    if cls not in _NAMES:
+        _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return _NAMES[cls]
 
 
 def decode(raw: bytes, kinds: tuple[type, ...] = ()) -> Any:

@@ -411,8 +411,7 @@ def cmd_scan(args) -> int:
     )
     text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
     _write(text, args.output)
-    if cache is not None and pack is not None:  # once, after the report is out
-        pack.save()
+    if cache is not None:
         cache.prune()  # at most once a day: a bounded cache directory
     if args.output and fmt != "text":
         from checks.report.text import summary

@@ -79,7 +79,7 @@ def load_bundled(cache: Cache | None = None) -> list[Rule]:
     directory = bundled_dir()
     if cache is None:
         return load_dir(directory, validate=False)
-    from checks.cache import entry
+    from checks.cache import key_digest
 
     stamp = "\n".join(
         f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
@@ -94,10 +94,7 @@ def load_bundled(cache: Cache | None = None) -> list[Rule]:
         pack.save()  # unchanged: only marked as used
         return cached
     rules = load_dir(directory, validate=False)
-    made = entry(stamp, rules, (Rule,))
-    if made is not None:
-        pack.add(*made)
-    pack.save()
+    pack.save([(key_digest(stamp), rules)], (Rule,))
     return rules
 
 

@@ -150,8 +150,8 @@ class UnitResult:
     suppressions: dict[str, list[Suppression]] = field(default_factory=dict)  # inline, by file
     consumed: set[str] = field(default_factory=set)  # files a module read with file()
     reads: dict[str, str | None] = field(default_factory=dict)  # every file() read, digested
-    # (digest, entry) for the cache, made where the unit ran: workers share the encoding
-    cache_entry: tuple[str, bytes] | None = field(default=None, repr=False, compare=False)
+    # the digest of what the result depends on, made where the unit ran, for the cache
+    cache_key: str | None = field(default=None, repr=False, compare=False)
 
 
 # what a cached unit result may be made of
@@ -219,7 +219,7 @@ def run_unit(unit: Unit, opts: Options) -> UnitResult:
     if key is not None:
         from checks import cache
 
-        result.cache_entry = cache.entry(key, result, CACHED_TYPES)
+        result.cache_key = cache.key_digest(key)
     return result
 
 
@@ -345,7 +345,8 @@ def build(
     """Entities (linked), problems and inline suppressions of `files`: units run in worker
     processes when there are many files and jobs > 1, and are put together in one order.
     With a cache `pack` (and `opts.use_cache`), units it holds are not run again, and the
-    others' results are added to it."""
+    next pack, with the others' results, is saved (in another process while this one goes on
+    when they are many: `pack.wait()`)."""
     units = units_of(files)
     results: list[UnitResult | None] = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
@@ -358,8 +359,8 @@ def build(
         ran = _run_parallel([units[i] for i in todo], opts, jobs)
     for i, result in zip(todo, ran, strict=True):
         results[i] = result
-        if pack is not None and result.cache_entry is not None:
-            pack.add(*result.cache_entry)
+    if pack is not None:  # before link, which adds to the entities
+        pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], CACHED_TYPES)
     entities: list[Entity] = []
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}
@@ -533,8 +534,8 @@ def scan(
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported, and
     only problems that concern one: its own, or (errors) its Terraform module's. With a
-    cache `pack`, units it holds are not parsed again (`pack.save()` keeps the others for
-    the next run)."""
+    cache `pack`, units it holds are not parsed again, and the next pack is written while
+    the rest of the scan goes on."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
     files, given_problems = discover(paths, list(excludes), roots)
@@ -598,4 +599,6 @@ def scan(
     # what was asked for and cannot be read is always said, whatever is reported
     unique = {(p.file, p.line, p.level, p.message): p for p in given_problems + all_problems}
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
+    if pack is not None:
+        pack.wait()  # the next pack is on disk when the scan returns
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))

@@ -243,15 +243,22 @@ def test_plain_values_of_every_kind_round_trip():
     ],
 )
 def test_a_wrong_entry_is_a_miss(raw, tmp_path):
-    kinds = (Problem,)
-    key = "some unit"
-    digest, _ = cache.entry(key, Problem("f", "m"), kinds)
+    assert _pack_holding(tmp_path, raw).get("some unit", (Problem,)) is None
+
+
+def test_a_right_entry_is_a_hit(tmp_path):
+    """(so that the misses above are the entries' doing)"""
+    raw = cache.encode(Problem("f", "m", 3), (Problem,))
+    assert _pack_holding(tmp_path, raw).get("some unit", (Problem,)) == Problem("f", "m", 3)
+
+
+def _pack_holding(tmp_path: Path, raw: bytes) -> cache.Pack:
     folder = tmp_path / FOLDER
     folder.mkdir(mode=0o700)
-    index = json.dumps({digest: [0, len(raw)]}).encode()
+    index = json.dumps({cache.key_digest("some unit"): [0, len(raw)]}).encode()
     (folder / "p.pack").write_bytes(cache.MAGIC + index + b"\n" + raw)
     (folder / "p.pack").chmod(0o600)
-    assert cache.Pack(folder, "p.pack").get(key, kinds) is None
+    return cache.Pack(folder, "p.pack")
 
 
 def test_a_scan_with_a_corrupt_or_wrong_typed_pack_computes_again(tmp_path, monkeypatch):

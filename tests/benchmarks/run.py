@@ -7,7 +7,8 @@ Per size: wall time (median of --runs runs), CPU time (user+sys of the scan proc
 RSS, files per second, the parse floor (time to merely read and parse the same files with
 the same parsers, in one process, no normalization), the floor divided by the cores, and the
 ratio of our wall time to it; the same floor and ratio again with python-hcl2 (the reference
-parser behind our HCL reader) for the .tf files. A warm-cache re-scan is timed too. When
+parser behind our HCL reader) for the .tf files. A scan with an empty cache (which fills it)
+and a warm-cache re-scan are timed too, the first also as a ratio to the cold scan. When
 `checkov` is on PATH, it is timed on the same corpus (frameworks restricted, sizes up to
 --checkov-up-to) and the ratio printed.
 """
@@ -106,7 +107,7 @@ def main() -> None:
     print(
         f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
         f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'hcl2 floor':>10} {'ratio':>6} "
-        f"{'warm s':>7} {'checkov s':>9} {'x':>5}"
+        f"{'empty s':>7} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         corpus = work / f"corpus-{size}"
@@ -123,12 +124,17 @@ def main() -> None:
         floor = parse_floor(corpus)
         floor_hcl2 = parse_floor(corpus, reference_hcl=True)
         warm_cmd = [exe, "scan", ".", "--format", "json"]
-        timed(warm_cmd, corpus, env)  # fill the cache
+        empty_runs = []
+        for _ in range(args.runs):
+            shutil.rmtree(cache, ignore_errors=True)
+            empty_runs.append(timed(warm_cmd, corpus, env)[0])  # fills the cache
+        empty = statistics.median(empty_runs)
         warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
         line = (
             f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
             f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
-            f"{floor_hcl2:>10.2f} {wall / max(floor_hcl2 / cores, 1e-9):>6.2f} {warm:>7.3f}"
+            f"{floor_hcl2:>10.2f} {wall / max(floor_hcl2 / cores, 1e-9):>6.2f} "
+            f"{empty:>7.3f} {empty / wall:>6.2f} {warm:>7.3f}"
         )
         if checkov and size <= args.checkov_up_to:
             ck = timed(
