@@ -231,3 +231,17 @@ def test_json_outputs_never_hold_infinity_or_nan(in_tmp):
         _strict_json(out)
     cli("scan", ".", "--write-baseline", "b.json")
     _strict_json((in_tmp / "b.json").read_text())
+
+
+def test_a_reader_that_goes_away_is_exit_2_without_a_traceback(in_tmp):
+    (in_tmp / "lt.tf").write_text(LAUNCH_TEMPLATE)
+    for args in (("scan", "lt.tf"), ("rules",)):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "checks", *args],
+            cwd=in_tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        proc.stdout.close()  # gone before the report comes, as `| head` can be
+        err = proc.stderr.read()
+        assert (proc.wait(60), err) == (2, b""), args
