@@ -411,7 +411,8 @@ def cmd_scan(args) -> int:
     )
     text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
     _write(text, args.output)
-    if cache is not None:
+    if cache is not None and pack is not None:
+        pack.wait()  # written while the report was made
         cache.prune()  # at most once a day: a bounded cache directory
     if args.output and fmt != "text":
         from checks.report.text import summary

@@ -535,7 +535,7 @@ def scan(
     find their other side, but only findings that touch a file of `paths` are reported, and
     only problems that concern one: its own, or (errors) its Terraform module's. With a
     cache `pack`, units it holds are not parsed again, and the next pack is written while
-    the rest of the scan goes on."""
+    the rest of the scan goes on, perhaps by another process: `pack.wait()` for it."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
     files, given_problems = discover(paths, list(excludes), roots)
@@ -599,6 +599,4 @@ def scan(
     # what was asked for and cannot be read is always said, whatever is reported
     unique = {(p.file, p.line, p.level, p.message): p for p in given_problems + all_problems}
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
-    if pack is not None:
-        pack.wait()  # the next pack is on disk when the scan returns
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))
