@@ -186,8 +186,8 @@ def units_of(files: list[SourceFile]) -> list[Unit]:
 def run_unit(unit: Unit, opts: Options) -> UnitResult:
     """Parse and normalize one unit: what a worker does, and what a small scan does in-process.
 
-    With the cache on, the result also carries its cache entry, keyed by a digest of what it
-    depends on (see `cached_unit`)."""
+    With the cache on, the result also carries the digest of what it depends on, the key it
+    is cached under (see `cached_unit`)."""
     texts = _texts(unit, opts)
     key = _unit_key(unit, texts, opts) if opts.use_cache else None
     if unit.module is None:
