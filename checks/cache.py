@@ -23,6 +23,7 @@ last writer wins; a lost pack only means a cold run).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import math
@@ -297,6 +298,8 @@ class Pack:
                 pid = -1
             if pid == 0:
                 try:
+                    # a collection would walk, and so copy, the parent's whole heap
+                    gc.disable()
                     self._write(fresh, kinds)
                 finally:
                     os._exit(0)  # never back into the caller's code
