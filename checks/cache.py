@@ -8,8 +8,9 @@ checked against their declared field types. An entry that does not decode, or de
 the wrong shape, is a miss: the unit is computed again.
 
 Where: `$EKS_CHECKS_CACHE_DIR`, else `$XDG_CACHE_HOME/eks-checks`, else `~/.cache/eks-checks`.
-A directory inside a scanned tree (a pull request could write it), owned by another user, or
-writable by group or others is refused: the scan runs without the cache and says so once.
+A directory inside a scanned tree or the git work tree it is in (a pull request could write
+it), owned by another user, or writable by group or others is refused: the scan runs without
+the cache and says so once.
 The tool writes only inside a folder of its own, `v<version>-<format>/`, tagged with a
 CACHEDIR.TAG; pruning never touches anything else.
 
@@ -78,15 +79,23 @@ def version_folder() -> str:
 def open_cache(roots: list[str] = ()) -> tuple[Cache | None, str]:
     """The cache, or None and why not (one line for the user; "" when the cache simply
     cannot be created, e.g. a read-only home). `roots` are the trees the run reads: a cache
-    directory inside one of them is refused, since whoever writes the tree could plant
-    entries."""
+    directory inside one of them, or inside the git work tree one of them is in, is refused,
+    since whoever writes the tree could plant entries."""
     root = cache_dir()
     try:
         real = Path(os.path.realpath(root))
         for tree in roots:
-            top = os.path.realpath(tree if os.path.isdir(tree) else os.path.dirname(tree) or ".")
-            if real == Path(top) or Path(top) in real.parents:
+            top = Path(
+                os.path.realpath(tree if os.path.isdir(tree) else os.path.dirname(tree) or ".")
+            )
+            if real == top or top in real.parents:
                 return None, f"not using the cache in {root}: it is inside the scanned tree {tree}"
+            work_tree = _work_tree(top)
+            if work_tree is not None and (real == work_tree or work_tree in real.parents):
+                return None, (
+                    f"not using the cache in {root}: it is inside {work_tree}, the git work tree "
+                    f"of the scanned {tree}"
+                )
         _make_private_dirs(real)
         problem = _untrusted(real)
         if problem:
@@ -101,6 +110,15 @@ def open_cache(roots: list[str] = ()) -> tuple[Cache | None, str]:
     except OSError:
         return None, ""
     return Cache(folder), ""
+
+
+def _work_tree(directory: Path) -> Path | None:
+    """The top of the git work tree `directory` is in (where `.git` is), if any: a pull
+    request writes all of it, not only the part a scan is given."""
+    for candidate in (directory, *directory.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    return None
 
 
 def _make_private_dirs(path: Path) -> bool:

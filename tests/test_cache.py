@@ -92,6 +92,22 @@ def test_a_cache_inside_the_scanned_tree_is_refused_with_one_note(tmp_path, monk
     assert not (tree / ".cache").exists()
 
 
+def test_a_cache_inside_the_repository_of_a_scanned_folder_is_refused(tmp_path, monkeypatch):
+    """CI scans infra/ of a checkout and restores the cache into the checkout's .cache/: the
+    pull request writes that folder too."""
+    tree = _tree(tmp_path)
+    (tree / ".git").mkdir()
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", ".cache/eks-checks")
+    code, found, err = _findings("infra")
+    assert (code, found) == (1, [("EKS202", 4)])
+    assert err == (
+        f"eks-checks: note: not using the cache in .cache/eks-checks: it is inside {tree}, the "
+        "git work tree of the scanned infra\n"
+    )
+    assert not (tree / ".cache").exists()
+
+
 def test_an_entry_planted_inside_the_scanned_tree_has_no_effect(tmp_path, monkeypatch):
     """A pull request commits a well-formed pack whose entity hides the finding: used from a
     trusted directory it would work, so only the refusal keeps it out."""
