@@ -1,11 +1,9 @@
 """The cache: what a scan computed for each unit (keyed by a digest of its files' contents,
 the tool version and the options), kept between runs.
 
-Nothing in the cache can run code. Entries are JSON of plain values; the few types of ours
-they hold (entities, unknown values, line-keeping mappings and lists, problems,
-suppressions, rules) are tagged objects, rebuilt only as the types the caller names and
-checked against their declared field types. An entry that does not decode, or decodes to
-the wrong shape, is a miss: the unit is computed again.
+Nothing in the cache can run code. Entries are JSON, decoded only as the type the caller
+declares (`checks/codec.py`): an entry that does not decode, or is not of that type, is a
+miss, and the unit is computed again.
 
 Where: `$EKS_CHECKS_CACHE_DIR`, else `$XDG_CACHE_HOME/eks-checks`, else `~/.cache/eks-checks`.
 A directory inside a scanned tree or the git work tree it is in (a pull request could write
@@ -23,22 +21,18 @@ last writer wins; a lost pack only means a cold run).
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import json
-import math
 import os
 import re
 import stat
 import tempfile
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
 from checks import __version__
-from checks.model import LDict, LList, Unknown
+from checks.codec import Invalid, decode, encode
 
 FORMAT = 4  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
@@ -275,9 +269,9 @@ class Pack:
     def __len__(self) -> int:
         return len(self._index)
 
-    def get(self, key: str, kinds: tuple[type, ...]) -> Any:
-        """The value stored under `key`, or None (missing, corrupt or of the wrong shape).
-        `kinds` are the dataclasses the value may contain."""
+    def get(self, key: str, declared: Any) -> Any:
+        """The value of type `declared` stored under `key`, or None (missing, corrupt, or
+        not of that type)."""
         digest = key_digest(key)
         where = self._index.get(digest)
         if not (
@@ -290,16 +284,16 @@ class Pack:
         start = self._body + where[0]
         raw = self._data[start : start + where[1]]
         try:
-            value = decode(raw, kinds)
+            value = decode(raw, declared)
         except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
             return None
         self._used[digest] = raw
         return value
 
-    def save(self, fresh: list[tuple[str, Any]] = (), kinds: tuple[type, ...] = ()) -> None:
-        """The next pack: the entries this run read, and `fresh` (key digest, value) pairs
-        made of plain values and the dataclasses `kinds` (a value that cannot be stored is
-        left out); when nothing changed, the pack is only marked as used. Many fresh values
+    def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
+        """The next pack: the entries this run read, and `fresh` (key digest, value) pairs of
+        the type `declared` (a value that cannot be stored is left out); when nothing
+        changed, the pack is only marked as used. Many fresh values
         are encoded and written by a forked process while this one goes on (it sees them as
         they are now); `wait()` for it. Never raises: a pack not written means a cold run."""
         if not fresh and self._used.keys() == self._index.keys():
@@ -318,13 +312,13 @@ class Pack:
                 try:
                     # a collection would walk, and so copy, the parent's whole heap
                     gc.disable()
-                    self._write(fresh, kinds)
+                    self._write(fresh, declared)
                 finally:
                     os._exit(0)  # never back into the caller's code
             if pid > 0:
                 self._writer = pid
                 return
-        self._write(fresh, kinds)
+        self._write(fresh, declared)
 
     def wait(self) -> None:
         """Until the pack `save` handed to another process is written."""
@@ -335,12 +329,12 @@ class Pack:
                 pass
             self._writer = None
 
-    def _write(self, fresh: list[tuple[str, Any]], kinds: tuple[type, ...]) -> None:
+    def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
         entries = dict(self._used)
         for digest, value in fresh:
             try:
-                entries[digest] = encode(value, kinds)
-            except (_Invalid, ValueError, TypeError, RecursionError):
+                entries[digest] = encode(value, declared)
+            except (Invalid, ValueError, RecursionError):
                 pass
         index, offset = {}, 0
         for digest, raw in entries.items():
@@ -357,200 +351,3 @@ def key_digest(key: str) -> str:
     """What a pack files an entry under: a digest of its key, the format and the version."""
     text = f"{FORMAT}\0{__version__}\0{key}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-
-
-# ---- values -------------------------------------------------------------------------------------
-class _Invalid(Exception):
-    """A value that cannot be stored, or an entry that is not what we store."""
-
-
-TAG_KEY = "\0"  # a JSON object with this key is one of ours; no plain dict is written with it
-_SMALL_INT = 2**63
-_AS_IS = frozenset({str, bool, type(None)})  # what JSON holds exactly, whatever the value
-_STR = frozenset({str})
-
-
-def encode(value: Any, kinds: tuple[type, ...] = ()) -> bytes:
-    """`value` as JSON: plain values as themselves, other types tagged. Raises `_Invalid`
-    for a type that is neither plain, ours, nor among the dataclasses `kinds`."""
-    allowed = {cls.__name__: cls for cls in kinds}
-
-    def enc(v: Any) -> Any:
-        t = type(v)
-        if t in _AS_IS:
-            return v
-        if t is int:
-            return v if -_SMALL_INT < v < _SMALL_INT else {TAG_KEY: "int", "v": hex(v)}
-        if t is float:
-            return v if math.isfinite(v) else {TAG_KEY: "float", "v": repr(v)}
-        if t is list:
-            if _AS_IS.issuperset(map(type, v)):  # checked at C speed: most lists are strings
-                return v
-            return [x if type(x) in _AS_IS else enc(x) for x in v]
-        if t is dict:
-            if TAG_KEY not in v and _STR.issuperset(map(type, v)):
-                if _AS_IS.issuperset(map(type, v.values())):
-                    return v
-                return {k: x if type(x) in _AS_IS else enc(x) for k, x in v.items()}
-            return {TAG_KEY: "dict", "v": [[enc(k), enc(x)] for k, x in v.items()]}
-        if t is tuple:
-            return {TAG_KEY: "tuple", "v": [enc(x) for x in v]}
-        if t is LDict:
-            return {
-                TAG_KEY: "LDict",
-                "v": [[enc(k), enc(x)] for k, x in v.items()],
-                "lines": [v.line, v.end_line],
-                "keys": [[enc(k), list(span)] for k, span in v.key_lines.items()],
-            }
-        if t is LList:
-            return {
-                TAG_KEY: "LList",
-                "v": [enc(x) for x in v],
-                "lines": [v.line, v.end_line],
-                "items": [list(span) for span in v.item_lines],
-            }
-        if t is Unknown:
-            return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
-        if t is set or t is frozenset:
-            return {TAG_KEY: t.__name__, "v": [enc(x) for x in v]}
-        if allowed.get(t.__name__) is t:
-            return {TAG_KEY: t.__name__, "v": [enc(getattr(v, name)) for name in _names(t)]}
-        raise _Invalid(f"cannot store a {t.__name__}")
-
-    # ASCII: a lone surrogate from some input is written as its escape
-    return json.dumps(enc(value), separators=(",", ":"), allow_nan=False).encode("ascii")
-
-
-_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _names(cls: type) -> tuple[str, ...]:
-    if cls not in _NAMES:
-        _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return _NAMES[cls]
-
-
-def decode(raw: bytes, kinds: tuple[type, ...] = ()) -> Any:
-    """The value `encode` wrote. Raises `_Invalid` (or ValueError) for anything else:
-    an unknown tag, a dataclass not among `kinds`, a field of the wrong type."""
-    allowed = {cls.__name__: cls for cls in kinds}
-
-    def hook(obj: dict) -> Any:
-        if TAG_KEY not in obj:
-            return obj
-        tag, items = obj[TAG_KEY], obj.get("v")
-        if tag in ("int", "float"):
-            if type(items) is not str or len(items) > 10_000:
-                raise _Invalid("a number of the wrong type")
-            return int(items, 16) if tag == "int" else float(items)
-        if not isinstance(items, list):
-            raise _Invalid("a tagged value without items")
-        if tag == "tuple":
-            return tuple(items)
-        if tag == "dict":
-            return dict(_pairs(items))
-        if tag == "LDict":
-            line, end = _span(obj.get("lines"))
-            mapping = LDict(_pairs(items), line=line)
-            mapping.end_line = end
-            mapping.key_lines = {k: _span(span) for k, span in _pairs(obj.get("keys"))}
-            return mapping
-        if tag == "LList":
-            line, end = _span(obj.get("lines"))
-            sequence = LList(items, line=line)
-            sequence.end_line = end
-            spans = obj.get("items")
-            if not isinstance(spans, list):
-                raise _Invalid("an LList without item lines")
-            sequence.item_lines = [_span(span) for span in spans]
-            return sequence
-        if tag == "Unknown":
-            reason, text, ref = _exactly(items, 3)
-            if not (
-                type(reason) is str and type(text) is str and (ref is None or type(ref) is str)
-            ):
-                raise _Invalid("an Unknown of the wrong types")
-            unknown = Unknown(reason)
-            unknown.text, unknown.ref = text, ref
-            return unknown
-        if tag in ("set", "frozenset"):
-            return (set if tag == "set" else frozenset)(items)
-        cls = allowed.get(tag)
-        if cls is None:
-            raise _Invalid(f"an unknown tag {tag!r}")
-        checks = _field_checks(cls)
-        _exactly(items, len(checks))
-        if not all(check(item) for check, item in zip(checks, items, strict=True)):
-            raise _Invalid(f"a {tag} with a field of the wrong type")
-        return cls(*items)
-
-    return json.loads(raw, object_hook=hook)
-
-
-def _pairs(items: Any) -> list[tuple]:
-    if not isinstance(items, list) or not all(
-        isinstance(pair, list) and len(pair) == 2 for pair in items
-    ):
-        raise _Invalid("pairs expected")
-    return [(k, v) for k, v in items]
-
-
-def _span(value: Any) -> tuple[int, int]:
-    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
-        raise _Invalid("a (start, end) line pair expected")
-    return (value[0], value[1])
-
-
-def _exactly(items: list, count: int) -> list:
-    if len(items) != count:
-        raise _Invalid(f"{count} items expected")
-    return items
-
-
-_CHECKS: dict[type, list] = {}
-
-
-def _field_checks(cls: type) -> list:
-    """One check per field of a dataclass, made once from its declared types."""
-    if cls not in _CHECKS:
-        hints = typing.get_type_hints(cls)
-        _CHECKS[cls] = [_check_of(hints[f.name]) for f in dataclasses.fields(cls)]
-    return _CHECKS[cls]
-
-
-def _check_of(hint: Any) -> typing.Callable[[Any], bool]:
-    """A function telling whether a decoded value has the declared type `hint`: what keeps
-    a wrong-typed entry from reaching the pipeline."""
-    if hint is Any:
-        return lambda v: True
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        alternatives = [_check_of(arg) for arg in args]
-        return lambda v: any(check(v) for check in alternatives)
-    if origin is None:
-        if hint is type(None):
-            return lambda v: v is None
-        if hint in (int, str, bool):
-            return lambda v: type(v) is hint
-        return lambda v: isinstance(v, hint)
-    if origin in (list, set, frozenset):
-        item = _check_of(args[0]) if args else None
-        if item is None:
-            return lambda v: isinstance(v, origin)
-        return lambda v: isinstance(v, origin) and all(item(x) for x in v)
-    if origin is dict:
-        if not args:
-            return lambda v: isinstance(v, dict)
-        key, value = _check_of(args[0]), _check_of(args[1])
-        return lambda v: isinstance(v, dict) and all(key(k) and value(x) for k, x in v.items())
-    if origin is tuple:
-        if len(args) == 2 and args[1] is Ellipsis:
-            item = _check_of(args[0])
-            return lambda v: isinstance(v, tuple) and all(item(x) for x in v)
-        each = [_check_of(arg) for arg in args]
-        return lambda v: (
-            isinstance(v, tuple)
-            and len(v) == len(each)
-            and all(check(x) for check, x in zip(each, v, strict=True))
-        )
-    raise TypeError(f"no check for {hint}")

@@ -86,15 +86,13 @@ def load_bundled(cache: Cache | None = None) -> list[Rule]:
         for p in sorted(directory.glob("*.yaml"))
     )
     pack = cache.pack(f"rules\0{directory}")
-    cached = pack.get(stamp, (Rule,))
+    cached = pack.get(stamp, list[Rule])
     # what loading checks, regular expressions compiling included, holds for what was cached
-    if isinstance(cached, list) and all(
-        isinstance(r, Rule) and not rule_errors(vars(r), catalog=False) for r in cached
-    ):
+    if cached is not None and not any(rule_errors(vars(r), catalog=False) for r in cached):
         pack.save()  # unchanged: only marked as used
         return cached
     rules = load_dir(directory, validate=False)
-    pack.save([(key_digest(stamp), rules)], (Rule,))
+    pack.save([(key_digest(stamp), rules)], list[Rule])
     return rules
 
 

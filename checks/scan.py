@@ -24,7 +24,7 @@ from checks.discover import (
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.link import link
-from checks.model import Entity, Finding, Location, Problem
+from checks.model import Entity, Finding, Problem
 from checks.parse import ParseError, excerpt, parser_for
 from checks.parse.comments import Suppression, find_suppressions
 from checks.rules import Rule
@@ -154,10 +154,6 @@ class UnitResult:
     cache_key: str | None = field(default=None, repr=False, compare=False)
 
 
-# what a cached unit result may be made of
-CACHED_TYPES = (UnitResult, Entity, Location, Problem, Suppression)
-
-
 @dataclass
 class Options:
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -227,7 +223,7 @@ def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
     """The unit's result from the cache when its files, the options, and whatever its
     file() calls read are unchanged; else None."""
     key = _unit_key(unit, _texts(unit, opts), opts)
-    hit = pack.get(key, CACHED_TYPES) if key is not None else None
+    hit = pack.get(key, UnitResult) if key is not None else None
     if hit is None or not isinstance(hit, UnitResult):
         return None
     if any(_digest(read_text(path, 2_000_000)[0]) != digest for path, digest in hit.reads.items()):
@@ -360,7 +356,7 @@ def build(
     for i, result in zip(todo, ran, strict=True):
         results[i] = result
     if pack is not None:  # before link, which adds to the entities
-        pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], CACHED_TYPES)
+        pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
     entities: list[Entity] = []
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}

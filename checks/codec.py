@@ -1,0 +1,385 @@
+"""Values as JSON and back, by their declared type: what the cache stores.
+
+Decoding cannot run code and cannot build anything but what was declared. The declared type
+(`UnitResult`, `list[Rule]`) drives both ways: a dataclass is the list of its fields, each
+by its own declared type; a tuple, a set or a line pair is a list turned back into one; a
+field declared `Any` (an entity's field values, a rule's condition) holds plain JSON values
+and, as tagged objects (`{"\\u0000": tag, ...}`), the few other types our values use:
+tuples, sets, mappings with keys that are not strings, line-keeping mappings and lists,
+unknown values, integers beyond 64 bits and infinite or NaN numbers. Whatever does not match
+its declared type, an unknown tag included, raises `Invalid`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from checks.model import LDict, LList, Unknown
+
+
+class Invalid(Exception):
+    """A value that cannot be encoded as declared, or JSON that is not such a value."""
+
+
+TAG_KEY = "\0"  # a JSON object with this key is tagged; no plain mapping is written with it
+_SMALL_INT = 2**63
+_AS_IS = frozenset({str, bool, type(None)})  # what JSON holds exactly, whatever the value
+_STR = frozenset({str})
+
+
+def encode(value: Any, declared: Any) -> bytes:
+    """`value`, of the type `declared`, as JSON (ASCII: a lone surrogate is written as its
+    escape). Raises `Invalid` for a value that does not match."""
+    plain = _coder(declared)[0](value)
+    return json.dumps(plain, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def decode(raw: bytes, declared: Any) -> Any:
+    """The value of type `declared` that `encode` wrote. Raises `Invalid` (or ValueError,
+    RecursionError for JSON that does not parse) for anything else."""
+    return _coder(declared)[1](json.loads(raw, object_hook=_untag))
+
+
+# ---- values declared Any: plain JSON, other types tagged --------------------------------------
+def _tagged(v: Any) -> Any:
+    t = type(v)
+    if t in _AS_IS:
+        return v
+    if t is int:
+        return v if -_SMALL_INT < v < _SMALL_INT else {TAG_KEY: "int", "v": hex(v)}
+    if t is float:
+        return v if math.isfinite(v) else {TAG_KEY: "float", "v": repr(v)}
+    if t is list:
+        if _AS_IS.issuperset(map(type, v)):  # checked at C speed: most lists are strings
+            return v
+        return [x if type(x) in _AS_IS else _tagged(x) for x in v]
+    if t is dict:
+        if TAG_KEY not in v and _STR.issuperset(map(type, v)):
+            if _AS_IS.issuperset(map(type, v.values())):
+                return v
+            return {k: x if type(x) in _AS_IS else _tagged(x) for k, x in v.items()}
+        return {TAG_KEY: "dict", "v": [[_tagged(k), _tagged(x)] for k, x in v.items()]}
+    if t is tuple:
+        return {TAG_KEY: "tuple", "v": [_tagged(x) for x in v]}
+    if t is LDict:
+        return {
+            TAG_KEY: "LDict",
+            "v": [[_tagged(k), _tagged(x)] for k, x in v.items()],
+            "lines": [v.line, v.end_line],
+            "keys": [[_tagged(k), list(span)] for k, span in v.key_lines.items()],
+        }
+    if t is LList:
+        return {
+            TAG_KEY: "LList",
+            "v": [_tagged(x) for x in v],
+            "lines": [v.line, v.end_line],
+            "items": [list(span) for span in v.item_lines],
+        }
+    if t is Unknown:
+        return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
+    if t is set or t is frozenset:
+        return {TAG_KEY: t.__name__, "v": [_tagged(x) for x in v]}
+    raise Invalid(f"cannot store a {t.__name__}")
+
+
+def _untag(obj: dict) -> Any:
+    """json.loads' object hook: a tagged object becomes its value, a plain one stays."""
+    if TAG_KEY not in obj:
+        return obj
+    tag, items = obj[TAG_KEY], obj.get("v")
+    if tag in ("int", "float"):
+        if type(items) is not str or len(items) > 10_000:
+            raise Invalid("a number of the wrong type")
+        return int(items, 16) if tag == "int" else float(items)
+    if not isinstance(items, list):
+        raise Invalid("a tagged value without items")
+    if tag == "tuple":
+        return tuple(items)
+    if tag == "dict":
+        return dict(_pairs(items))
+    if tag == "LDict":
+        line, end = _span(obj.get("lines"))
+        mapping = LDict(_pairs(items), line=line)
+        mapping.end_line = end
+        mapping.key_lines = {k: _span(span) for k, span in _pairs(obj.get("keys"))}
+        return mapping
+    if tag == "LList":
+        line, end = _span(obj.get("lines"))
+        sequence = LList(items, line=line)
+        sequence.end_line = end
+        spans = obj.get("items")
+        if not isinstance(spans, list):
+            raise Invalid("an LList without item lines")
+        sequence.item_lines = [_span(span) for span in spans]
+        return sequence
+    if tag == "Unknown":
+        if len(items) != 3:
+            raise Invalid("an Unknown is three texts")
+        reason, text, ref = items
+        if not (type(reason) is str and type(text) is str and type(ref) in (str, type(None))):
+            raise Invalid("an Unknown of the wrong types")
+        unknown = Unknown(reason)
+        unknown.text, unknown.ref = text, ref
+        return unknown
+    if tag in ("set", "frozenset"):
+        return (set if tag == "set" else frozenset)(items)
+    raise Invalid(f"an unknown tag {tag!r}")
+
+
+def _pairs(items: Any) -> list[tuple]:
+    if not isinstance(items, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 for pair in items
+    ):
+        raise Invalid("pairs expected")
+    return [(k, v) for k, v in items]
+
+
+def _span(value: Any) -> tuple[int, int]:
+    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
+        raise Invalid("a (start, end) line pair expected")
+    return (value[0], value[1])
+
+
+def _any(v: Any) -> Any:
+    return v  # tagged values were rebuilt by the object hook; the rest is plain JSON
+
+
+# ---- declared types ---------------------------------------------------------------------------
+Coder = tuple[Callable[[Any], Any], Callable[[Any], Any]]  # (encode, decode)
+_CODERS: dict[Any, Coder] = {}
+
+
+def _coder(hint: Any) -> Coder:
+    """The pair of functions for a declared type, made once."""
+    if hint not in _CODERS:
+        _CODERS[hint] = _make_coder(hint)
+    return _CODERS[hint]
+
+
+def _check(ok: bool, what: str) -> None:
+    if not ok:
+        raise Invalid(what)
+
+
+def _make_coder(hint: Any) -> Coder:
+    if hint is Any:
+        return _tagged, _any
+    if dataclasses.is_dataclass(hint):
+        return _dataclass_coder(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        others = [a for a in args if a is not type(None)]
+        if len(others) != 1:
+            raise TypeError(f"no coder for {hint}")
+        enc, dec = _coder(others[0])
+        return (lambda v: None if v is None else enc(v)), (lambda v: None if v is None else dec(v))
+    if hint in (str, bool, int):
+        return _scalar_coder(hint)
+    if hint in (list, dict, tuple, set):
+        origin, args = hint, ()
+    if origin is list:
+        return _list_coder(args[0] if args else Any)
+    if origin in (set, frozenset):
+        enc, dec = _coder(args[0] if args else Any)
+
+        def enc_set(v: Any) -> Any:
+            _check(type(v) is origin, f"a {origin.__name__} expected")
+            return [enc(x) for x in v]
+
+        def dec_set(v: Any) -> Any:
+            _check(type(v) is list, "a list expected")
+            return origin(dec(x) for x in v)
+
+        return enc_set, dec_set
+    if origin is dict:
+        return _dict_coder(args[1] if args else Any, keys_any=not args or args[0] is Any)
+    if origin is tuple:
+        return _tuple_coder(args)
+    raise TypeError(f"no coder for {hint}")
+
+
+def _scalar_coder(kind: type) -> Coder:
+    def same(v: Any) -> Any:
+        _check(type(v) is kind, f"a {kind.__name__} expected")
+        return v
+
+    return same, same
+
+
+def _list_coder(item: Any) -> Coder:
+    if item is Any:
+
+        def enc_any(v: Any) -> Any:
+            _check(type(v) is list, "a list expected")
+            return _tagged(v)
+
+        def dec_any(v: Any) -> Any:
+            _check(type(v) is list, "a list expected")
+            return v
+
+        return enc_any, dec_any
+    if item is str:
+
+        def texts(v: Any) -> Any:
+            _check(type(v) is list and _STR.issuperset(map(type, v)), "a list of texts expected")
+            return v
+
+        return texts, texts
+    enc, dec = _coder(item)
+
+    def enc_list(v: Any) -> Any:
+        _check(type(v) is list, "a list expected")
+        return [enc(x) for x in v]
+
+    def dec_list(v: Any) -> Any:
+        _check(type(v) is list, "a list expected")
+        return [dec(x) for x in v]
+
+    return enc_list, dec_list
+
+
+def _dict_coder(value: Any, keys_any: bool) -> Coder:
+    if keys_any:  # a mapping whose keys may be of any type: tagged as a whole when they are
+
+        def enc_any(v: Any) -> Any:
+            _check(type(v) is dict, "a mapping expected")
+            return _tagged(v)
+
+        def dec_any(v: Any) -> Any:
+            _check(type(v) is dict, "a mapping expected")
+            return v
+
+        return enc_any, dec_any
+    enc, dec = _coder(value)
+
+    if value is str:
+
+        def texts(v: Any) -> Any:
+            _check(
+                type(v) is dict
+                and _STR.issuperset(map(type, v))
+                and TAG_KEY not in v
+                and _STR.issuperset(map(type, v.values())),
+                "a mapping of texts expected",
+            )
+            return v
+
+        return texts, texts
+
+    def enc_dict(v: Any) -> Any:
+        _check(
+            type(v) is dict and _STR.issuperset(map(type, v)) and TAG_KEY not in v,
+            "a mapping with text keys expected",
+        )
+        return {k: enc(x) for k, x in v.items()}
+
+    def dec_dict(v: Any) -> Any:
+        _check(type(v) is dict, "a mapping expected")  # JSON's keys are texts
+        return {k: dec(x) for k, x in v.items()}
+
+    return enc_dict, dec_dict
+
+
+def _tuple_coder(args: tuple) -> Coder:
+    if not args or (len(args) == 2 and args[1] is Ellipsis):
+        enc, dec = _coder(args[0] if args else Any)
+
+        def enc_tuple(v: Any) -> Any:
+            _check(type(v) is tuple, "a tuple expected")
+            return [enc(x) for x in v]
+
+        def dec_tuple(v: Any) -> Any:
+            _check(type(v) is list, "a list expected")
+            return tuple(dec(x) for x in v)
+
+        return enc_tuple, dec_tuple
+    scalars = [_scalar(arg) for arg in args]
+    if all(scalars):  # e.g. a (start, end) line pair: written as it is, a list in JSON
+
+        def enc_pair(v: Any) -> Any:
+            _check(
+                type(v) is tuple
+                and len(v) == len(scalars)
+                and all(type(x) in ok for x, ok in zip(v, scalars, strict=True)),
+                f"a tuple of {len(scalars)} expected",
+            )
+            return v
+
+        def dec_pair(v: Any) -> Any:
+            _check(
+                type(v) is list
+                and len(v) == len(scalars)
+                and all(type(x) in ok for x, ok in zip(v, scalars, strict=True)),
+                f"{len(scalars)} items expected",
+            )
+            return tuple(v)
+
+        return enc_pair, dec_pair
+    coders = [_coder(arg) for arg in args]
+
+    def enc_fixed(v: Any) -> Any:
+        _check(type(v) is tuple and len(v) == len(coders), f"a tuple of {len(coders)} expected")
+        return [enc(x) for (enc, _), x in zip(coders, v, strict=True)]
+
+    def dec_fixed(v: Any) -> Any:
+        _check(type(v) is list and len(v) == len(coders), f"{len(coders)} items expected")
+        return tuple(dec(x) for (_, dec), x in zip(coders, v, strict=True))
+
+    return enc_fixed, dec_fixed
+
+
+def _scalar(hint: Any) -> tuple[type, ...] | None:
+    """The types a value of a one-value declared type may have (str, int, bool, optional),
+    checked in place rather than through a coder; None for any other type."""
+    if hint in (str, int, bool):
+        return (hint,)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if all(a in (str, int, bool, type(None)) for a in args):
+            return args
+    return None
+
+
+def _dataclass_coder(cls: type) -> Coder:
+    """A dataclass as the list of its fields, in order; only this class, never a subclass."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    hints = typing.get_type_hints(cls)
+    # per field: its name, the types it may have when it is one value, else its coder
+    plan: list[tuple[str, tuple[type, ...] | None, Coder | None]] = []
+
+    def enc(v: Any) -> Any:
+        _check(type(v) is cls, f"a {cls.__name__} expected")
+        out = []
+        for name, scalar, coder in plan:
+            x = getattr(v, name)
+            if scalar is None:
+                out.append(coder[0](x))
+            elif type(x) in scalar:
+                out.append(x)
+            else:
+                raise Invalid(f"{cls.__name__}.{name} of the wrong type")
+        return out
+
+    def dec(v: Any) -> Any:
+        _check(type(v) is list and len(v) == len(plan), f"a {cls.__name__} expected")
+        values = []
+        for (name, scalar, coder), x in zip(plan, v, strict=True):
+            if scalar is None:
+                values.append(coder[1](x))
+            elif type(x) in scalar:
+                values.append(x)
+            else:
+                raise Invalid(f"{cls.__name__}.{name} of the wrong type")
+        return cls(*values)
+
+    _CODERS[cls] = (enc, dec)  # before the fields: a field may hold this class again
+    for name in names:
+        scalar = _scalar(hints[name])
+        plan.append((name, scalar, None if scalar else _coder(hints[name])))
+    return enc, dec
