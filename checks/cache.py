@@ -138,8 +138,14 @@ def _untrusted(path: Path) -> str:
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode):
         return "is not a directory"
-    uid = getattr(os, "geteuid", None)
-    if uid is not None and st.st_uid != uid():
+    return _foreign(st)
+
+
+def _foreign(st: os.stat_result) -> str:
+    """Whose else a file or folder is, on POSIX (Windows keeps this in ACLs, not in modes)."""
+    if not hasattr(os, "geteuid"):
+        return ""
+    if st.st_uid != os.geteuid():
         return "is owned by another user"
     if st.st_mode & 0o022:
         return "is writable by group or others"
@@ -251,9 +257,7 @@ class Pack:
         self._writer: int | None = None  # the process writing the next pack
         try:
             with open(folder / name, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                uid = getattr(os, "geteuid", None)
-                if (uid is None or st.st_uid == uid()) and not st.st_mode & 0o022:
+                if not _foreign(os.fstat(fh.fileno())):
                     self._data = fh.read()
         except OSError:
             return
