@@ -39,6 +39,8 @@ def evaluate(
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     for rule in rules:
+        if rule.rego_policy:
+            continue  # its Rego policy reports it (checks.rego.policy)
         rule_params = {**rule.params, **((params or {}).get(rule.id) or {})}
         for kind in rule.entity:
             for entity in by_kind.get(kind, ()):
@@ -52,11 +54,10 @@ def evaluate(
     return findings, skipped
 
 
-def _finding(
-    rule: Rule, entity: Entity, params: dict, witness: dict[str, int], by_key: dict[str, Entity]
-) -> Finding:
-    location = entity.location
-    for name in rule.location:
+def locate(names: Iterable[str], entity: Entity, witness: dict[str, int]) -> Location:
+    """Where a finding on `entity` points: the first of `names` (a rule's `location`) that
+    the entity has lines for, else the entity's own lines."""
+    for name in names:
         value = entity.fields.get(name)
         if name in witness and isinstance(value, LList) and witness[name] < len(value.item_lines):
             # the list item that made an `any_item` condition true, not the whole list
@@ -65,8 +66,14 @@ def _finding(
             start, end = entity.field_lines[name]
         else:
             continue
-        location = Location(location.file, start, max(start, end))
-        break
+        return Location(entity.location.file, start, max(start, end))
+    return entity.location
+
+
+def _finding(
+    rule: Rule, entity: Entity, params: dict, witness: dict[str, int], by_key: dict[str, Entity]
+) -> Finding:
+    location = locate(rule.location, entity, witness)
     related = []
     for spec in rule.related:
         for key in entity.links.get(spec["link"], []):

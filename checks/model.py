@@ -178,6 +178,14 @@ class Entity:
             out["defaulted"] = dict(self.defaulted)
         if self.field_lines:
             out["field_lines"] = {k: list(v) for k, v in self.field_lines.items()}
+        # where each item of a list field was written: a finding of `any_item` points there
+        item_lines = {
+            k: [list(span) for span in v.item_lines]
+            for k, v in self.fields.items()
+            if isinstance(v, LList) and v.item_lines
+        }
+        if item_lines:
+            out["item_lines"] = item_lines
         if self.links:
             out["links"] = {k: list(v) for k, v in self.links.items()}
         return out

@@ -4,7 +4,7 @@
 hand in the file; a test fails when a committed schema is stale.
 
 - model.schema.json: the kinds, and per kind its fields with their types, its links, and the
-  names `unknown`, `defaulted` and `field_lines` may hold.
+  names `unknown`, `defaulted`, `field_lines` and `item_lines` may hold.
 - rule.schema.json: the kinds and severities; per kind the `field` names a condition may use
   (inside `any_item`/`no_item`/`every_item`, those of the list's items), its `location`
   names (for a rule on one kind) and its `related` links.
@@ -109,6 +109,9 @@ def _entity_parts(kind: Kind) -> dict:
         "unknown": {"propertyNames": names},
         "defaulted": {"propertyNames": names},
         "field_lines": {"propertyNames": {"enum": [*kind.field_names(), *kind.lines]}},
+        "item_lines": {
+            "propertyNames": {"enum": [f.name for f in kind.fields if f.type.name == "list"]}
+        },
         "links": {"propertyNames": {"enum": [link.name for link in kind.links]}},
     }
 
