@@ -1,4 +1,4 @@
-"""Command line: `eks-checks scan | rules | explain | model | validate-policies`.
+"""Command line: `eks-checks scan | rules | explain | model | validate-policies | rego export`.
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage error, unreadable or
 unparseable input, invalid policy or configuration.
@@ -123,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--write-baseline", metavar="FILE", help="write the current findings to FILE as a baseline"
     )
+    scan.add_argument(
+        "--rego-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop the evaluation of Rego policies after SECONDS (default 10)",
+    )
+    scan.add_argument(
+        "--rego-memory",
+        type=int,
+        metavar="MB",
+        help="stop the evaluation of Rego policies past MB of memory (default 512)",
+    )
 
     rules = sub.add_parser("rules", help="list the rule catalog")
     _rule_options(rules)
@@ -136,8 +148,20 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--output", "-o", metavar="FILE")
     model.add_argument("--exclude", action="append", default=[], metavar="GLOB")
 
-    validate = sub.add_parser("validate-policies", help="check rule files against the schema")
+    validate = sub.add_parser(
+        "validate-policies", help="check rule files against the schema (and compile .rego files)"
+    )
     validate.add_argument("directories", nargs="+", metavar="DIR")
+
+    rego = sub.add_parser("rego", help="OPA: the rule catalog as a Rego bundle")
+    rego_sub = rego.add_subparsers(dest="rego_command", metavar="COMMAND", required=True)
+    export = rego_sub.add_parser(
+        "export",
+        help="write the rules (bundled, --policy-dir, with the configuration's params) as an "
+        "OPA bundle in DIR",
+    )
+    export.add_argument("directory", metavar="DIR")
+    _rule_options(export)
     return parser
 
 
@@ -236,6 +260,10 @@ def _load_rules(args, config, cache=None) -> list:
         rules = load_bundled(cache)
         for directory in list(config.policy_dirs) + list(getattr(args, "policy_dir", [])):
             rules.extend(load_dir(directory))
+            if any(name.endswith(".rego") for name in os.listdir(directory)):
+                from checks.rego.policy import load_policies
+
+                rules.extend(load_policies(directory))
     except RuleError as exc:
         raise UsageError("\n".join(f"invalid policy: {m}" for m in exc.messages)) from None
     seen: dict[str, str] = {}
@@ -393,6 +421,7 @@ def cmd_scan(args) -> int:
         path_suppressions=config.path_suppressions(),
         baseline=baseline,
         var_files=var_files,
+        rego_limits=_rego_limits(args, config),
     )
     if args.write_baseline:
         import json
@@ -424,6 +453,19 @@ def cmd_scan(args) -> int:
     if any(SEVERITIES[f.severity].rank >= fail_on for f in active(result)):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _rego_limits(args, config):
+    from checks.rego.policy import RegoLimits
+
+    for flag, value in (("--rego-timeout", args.rego_timeout), ("--rego-memory", args.rego_memory)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} must be more than 0, not {value:g}")
+    default = RegoLimits()
+    return RegoLimits(
+        timeout=args.rego_timeout or config.rego.get("timeout", default.timeout),
+        memory_mb=args.rego_memory or config.rego.get("memory_mb", default.memory_mb),
+    )
 
 
 def _context_root(value: str) -> str:
@@ -531,8 +573,34 @@ def cmd_validate_policies(args) -> int:
                 failed += 1
                 for message in exc.messages:  # one line per problem
                     _say(message)
+        from checks.rego.policy import check_policies, policy_files
+
+        rego_files = policy_files(path)
+        count += len(rego_files)
+        errors = check_policies(path) if rego_files else []
+        failed += len({e.file for e in errors})
+        for e in errors:
+            _say(f"{e.file}{f':{e.line}' if e.line else ''}: {e.message}")
     _write(f"{count - failed} of {count} rule files valid\n", None)
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def cmd_rego(args) -> int:
+    from checks.rego.export import ExportError, export, write
+
+    config = _config(args)
+    rules = _prepared_rules(args, config)
+    params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
+    try:
+        files = export(rules, params, config.fail_on)
+        write(files, args.directory)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.directory}: {exc.strerror or exc}") from None
+    packages = sum(1 for name in files if name.startswith("eks_checks/rules/"))
+    print(f"wrote an OPA bundle of {packages} rules to {args.directory}", file=sys.stderr)
+    return EXIT_OK
 
 
 COMMANDS = {
@@ -541,4 +609,5 @@ COMMANDS = {
     "explain": cmd_explain,
     "model": cmd_model,
     "validate-policies": cmd_validate_policies,
+    "rego": cmd_rego,
 }

@@ -30,6 +30,7 @@ class Config:
     max_file_size: int = 5_000_000
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     suppress: list[dict[str, Any]] = field(default_factory=list)
+    rego: dict[str, Any] = field(default_factory=dict)  # timeout, memory_mb of Rego policies
     source: str = ""
 
     def path_suppressions(self) -> list:

@@ -50,11 +50,15 @@ class Rule:
     confidence: str = "high"
     since: str = ""
     source: str = ""
+    # a rule declared by a Rego policy (checks.rego.policy): the .rego file that reports it;
+    # evaluate leaves such rules to their policy
+    rego_policy: str = ""
+    help_uri: str = ""
 
     @classmethod
     def from_data(cls, data: dict, source: str) -> Rule:
         entity = data["entity"]
-        known = set(cls.__dataclass_fields__) - {"entity", "source"}
+        known = set(cls.__dataclass_fields__) - {"entity", "source", "rego_policy"}
         errors = rule_errors(data, catalog=False)
         if errors:
             raise RuleError([f"{path}: {message}" for path, message in errors])

@@ -526,12 +526,15 @@ def scan(
     pack: Pack | None = None,
     prefilter: bool = True,
     var_files: dict[str, list[tuple[str, str]]] | None = None,
+    rego_limits: Any = None,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported, and
     only problems that concern one: its own, or (errors) its Terraform module's. With a
     cache `pack`, units it holds are not parsed again, and the next pack is written while
-    the rest of the scan goes on, perhaps by another process: `pack.wait()` for it."""
+    the rest of the scan goes on, perhaps by another process: `pack.wait()` for it. Rules
+    declared by Rego policies are evaluated by them within `rego_limits`
+    (checks.rego.policy.RegoLimits)."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
     files, given_problems = discover(paths, list(excludes), roots)
@@ -572,6 +575,14 @@ def scan(
     )
     entities, found, comments = build(files, opts, jobs, pack)
     findings, skipped = evaluate(rules, entities, params)
+    policy_errors: list[Problem] = []
+    if any(rule.rego_policy for rule in rules):
+        from checks.rego.policy import evaluate_policies
+
+        reported, policy_errors = evaluate_policies(
+            rules, entities, problems + found, params, rego_limits
+        )
+        findings += reported
     findings.sort(key=Finding.sort_key)
     by_entity = {e.key: e for e in entities}
     notes = apply_suppressions(findings, by_entity, FilterInput(comments, list(path_suppressions)))
@@ -592,7 +603,11 @@ def scan(
         ]
         skipped = [s for s in skipped if s.location.file in report_only]
         files = [f for f in files if f.display in report_only]
-    # what was asked for and cannot be read is always said, whatever is reported
-    unique = {(p.file, p.line, p.level, p.message): p for p in given_problems + all_problems}
+    # what was asked for and cannot be read is always said, whatever is reported; and a
+    # policy that failed fails every scan, whichever files it was given
+    unique = {
+        (p.file, p.line, p.level, p.message): p
+        for p in given_problems + all_problems + policy_errors
+    }
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
     return ScanResult(files, entities, findings, all_problems, skipped, list(rules))

@@ -47,7 +47,7 @@ def _physical(uris: _Uris, file: str, start: int, end: int | None = None) -> dic
 
 
 def rule_descriptor(rule) -> dict:
-    return {
+    descriptor = {
         "id": rule.id,
         "name": rule.slug,
         "shortDescription": {"text": rule.title},
@@ -56,7 +56,8 @@ def rule_descriptor(rule) -> dict:
             "text": ruledoc.render(rule, ruledoc.SARIF_TEXT),
             "markdown": ruledoc.render(rule, ruledoc.SARIF_MARKDOWN),
         },
-        "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}",
+        "helpUri": rule.help_uri
+        or f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}",
         "defaultConfiguration": {"level": SEVERITIES[rule.severity].sarif_level},
         "properties": {
             "tags": ["security"] + list(rule.tags),
@@ -64,6 +65,9 @@ def rule_descriptor(rule) -> dict:
             "security-severity": SEVERITIES[rule.severity].security_severity,
         },
     }
+    if rule.rego_policy and not rule.help_uri:
+        del descriptor["helpUri"]  # a rule of a Rego policy has no page of ours
+    return descriptor
 
 
 def document(result) -> dict:
