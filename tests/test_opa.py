@@ -3,30 +3,19 @@ and plugin.yaml is a conftest plugin manifest that runs our command."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from checks import __version__
+from checks.rego.policy import RegoLimits, available, run_child
 from conftest import ROOT, cli
 
-# regopy's native library runs in a child process: loaded into the test process before
-# google-re2's, it corrupts the heap the rules' regular expressions are compiled in
-# ("munmap_chunk(): invalid pointer")
-REGO = """
-import json, sys
-import regopy
-policy, model = json.load(sys.stdin)
-rego = regopy.Interpreter()
-rego.add_module("policy", policy)
-rego.set_input_term(model)
-print(str(rego.query("data.eks.deny")))
-"""
+# found, never imported: regopy's native library runs in a child process, as in a scan
+# (loaded into the test process before google-re2's, it corrupts the heap the rules'
+# regular expressions are compiled in)
+needs_rego = pytest.mark.skipif(not available(), reason="the Rego engine is a test extra")
 
 ROLES = """resource "aws_iam_role" "wild" {
   name = "wild"
@@ -49,27 +38,27 @@ def _sa(ns: str, name: str) -> str:
     )
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("regopy") is None, reason="the Rego interpreter is a test extra"
-)
-def test_documented_rego_policy_runs_on_the_model(in_tmp):
+def _rego_block(heading: str) -> str:
+    """The Rego example under a heading of docs/opa.md."""
     doc = (ROOT / "docs" / "opa.md").read_text(encoding="utf-8")
-    (policy,) = re.findall(r"```rego\n(.*?)```", doc, re.S)
+    section = doc.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    (policy,) = re.findall(r"```rego\n(.*?)```", section, re.S)
+    return policy
+
+
+@needs_rego
+def test_documented_rego_policy_runs_on_the_model(in_tmp):
+    policy = _rego_block("A policy of your own, with OPA or conftest")
     (in_tmp / "roles.tf").write_text(ROLES)
     (in_tmp / "sa.yaml").write_text(_sa("prod-shop", "cart") + _sa("dev", "cart"))
     code, model, _ = cli("model", ".")
     assert code == 0
-    answer = subprocess.run(
-        [sys.executable, "-c", REGO],
-        input=json.dumps([policy, model]),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    result = json.loads(answer)
-    assert result["expressions"] == [
-        ["prod-shop/cart uses role wild, whose trust is not scoped to one subject (wildcard)"]
+    answer = run_child(
+        {"modules": [["policy.rego", policy]], "inputs": [model], "entrypoints": ["eks/deny"]},
+        RegoLimits(),
+    )
+    assert answer["results"] == [
+        [["prod-shop/cart uses role wild, whose trust is not scoped to one subject (wildcard)"]]
     ]
 
 
@@ -78,3 +67,22 @@ def test_conftest_plugin_manifest():
     assert set(manifest) == {"name", "version", "usage", "description", "command"}
     assert manifest["name"] == "eks-checks" and manifest["command"] == "eks-checks"
     assert manifest["version"] == __version__
+
+
+@needs_rego
+def test_documented_rego_policy_runs_inside_eks_checks(in_tmp):
+    (in_tmp / "policies").mkdir()
+    (in_tmp / "policies" / "platform.rego").write_text(
+        _rego_block("Rego policies inside eks-checks")
+    )
+    (in_tmp / "eks.tf").write_text('resource "aws_eks_cluster" "main" {\n  name = "shop"\n}\n')
+    code, out, _ = cli("scan", ".", "--policy-dir", "policies", "--select", "ACME", "--no-color")
+    assert code == 1
+    assert "  eks.tf:2  ACME101  high  cluster shop does not start with acme-" in out.splitlines()
+
+
+def test_conftest_plugin_says_it_cannot_gate():
+    manifest = yaml.safe_load((ROOT / "plugin.yaml").read_text(encoding="utf-8"))
+    description = " ".join(manifest["description"].split())
+    assert "turns a plugin's exit status 1 or 2 into success" in description
+    assert "Gate with `eks-checks scan .` itself" in description

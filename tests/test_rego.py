@@ -601,3 +601,22 @@ def test_a_hostile_policy_is_stopped_with_an_error(repo, kind):
     }[kind]
     assert expected in error
     assert "infra/eks.tf:2  ACME101" not in done.stdout  # one evaluation: all its policies
+
+
+def test_a_policy_cannot_read_the_environment(repo, monkeypatch):
+    """opa.runtime() gives a policy the environment it runs in: a policy from a pull request
+    must not print the CI's secrets into a report."""
+    monkeypatch.setenv("EKS_CHECKS_TEST_SECRET", "hunter2")
+    (repo / "policies" / "env.rego").write_text(
+        "package acme.env\n\nimport rego.v1\n\n"
+        "# METADATA\n# title: Environment\n# custom:\n#   id: ACME401\n#   slug: env\n"
+        "#   severity: low\n#   entity: cluster\n#   remediation: none\n"
+        "findings contains finding if {\n\tsome entity in input.entities\n"
+        '\tentity.kind == "cluster"\n'
+        '\tfinding := {"rule_id": "ACME401", "entity_key": entity.key, '
+        '"message": json.marshal(opa.runtime().env)}\n}\n'
+    )
+    code, out, _ = _acme("--select", "ACME401", "--format", "json")
+    (message,) = {f["message"] for f in json.loads(out)["findings"] if f["rule_id"] == "ACME401"}
+    assert set(json.loads(message)) <= {"LC_CTYPE"}  # what Python sets for itself
+    assert "hunter2" not in out

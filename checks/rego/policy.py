@@ -336,7 +336,12 @@ def run_child(request: dict, limits: RegoLimits) -> dict:
         asked.seek(0)
         try:
             process = subprocess.Popen(
-                [sys.executable, str(child)], stdin=asked, stdout=answer, stderr=errors
+                [sys.executable, str(child)],
+                stdin=asked,
+                stdout=answer,
+                stderr=errors,
+                # opa.runtime() hands a policy the environment: none of ours (CI secrets)
+                env=_CHILD_ENVIRONMENT,
             )
         except OSError as exc:
             raise RegoRunError(f"cannot start the Rego engine: {exc}") from None
@@ -360,6 +365,7 @@ def run_child(request: dict, limits: RegoLimits) -> dict:
 
 
 _POLL_SECONDS = 0.02
+_CHILD_ENVIRONMENT = {k: v for k, v in os.environ.items() if k in ("SYSTEMROOT",)}
 
 
 def _watch(process: subprocess.Popen, limits: RegoLimits) -> str:
