@@ -580,7 +580,7 @@ def scan(
         from checks.rego.policy import evaluate_policies
 
         reported, policy_errors = evaluate_policies(
-            rules, entities, problems + found, params, rego_limits
+            rules, entities, given_problems + problems + found, params, rego_limits
         )
         findings += reported
     findings.sort(key=Finding.sort_key)

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 
 from checks.rego.export import export
-from checks.rego.policy import RegoLimits, run_child
+from checks.rego.policy import RegoLimits, available, run_child
 from checks.rules import load_bundled, load_dir
 from checks.scan import scan
 from conftest import FIXTURES, ROOT, cli
 
-pytest.importorskip("regopy", reason="the Rego engine is a test extra")
+# found, never imported: regopy must not load in the process that scans
+pytestmark = pytest.mark.skipif(not available(), reason="the Rego engine is a test extra")
 
 PEER = ROOT.parent / "shared" / "corpus" / "peer"
 OPERATOR_RULES = FIXTURES / "rego" / "rules"
@@ -620,3 +621,11 @@ def test_a_policy_cannot_read_the_environment(repo, monkeypatch):
     (message,) = {f["message"] for f in json.loads(out)["findings"] if f["rule_id"] == "ACME401"}
     assert set(json.loads(message)) <= {"LC_CTYPE"}  # what Python sets for itself
     assert "hunter2" not in out
+
+
+def test_a_scan_never_loads_the_rego_engine_in_its_own_process(repo):
+    """regopy's native library corrupts the heap of a process that also loads google-re2 (the
+    scan's regular expressions): it runs in its child process only."""
+    code, _, _ = _acme()
+    assert code == 1
+    assert "regopy" not in sys.modules

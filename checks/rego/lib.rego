@@ -485,5 +485,17 @@ finding(rule_id, meta, entity, message, where) := {
 	"location": where,
 }
 
-# The entity with this key (the first, as the scan's links read them).
-entity_by_key(key) := [entity | some entity in input.entities; entity.key == key][0]
+# The entity with this key: the first that has it, as the scan's links read a key. Looked up
+# once per evaluation for every key a link names.
+entity_by_key(key) := linked_entities[key]
+
+linked_entities := {key: entity |
+	some key in linked_keys
+	entity := [candidate | some candidate in input.entities; candidate.key == key][0]
+}
+
+linked_keys := {key |
+	some entity in input.entities
+	some keys in object.get(entity, "links", {})
+	some key in keys
+}
