@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from checks.rego.export import export
@@ -25,6 +26,7 @@ from conftest import FIXTURES, ROOT, cli
 pytestmark = pytest.mark.skipif(not available(), reason="the Rego engine is a test extra")
 
 PEER = ROOT.parent / "shared" / "corpus" / "peer"
+SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
 OPERATOR_RULES = FIXTURES / "rego" / "rules"
 POLICY = FIXTURES / "rego" / "policy"
 # generous: a batch of models takes seconds; a regression fails instead of hanging
@@ -448,7 +450,10 @@ def test_rego_policy_findings_in_json(repo):
 def test_rego_policy_findings_in_sarif(repo):
     code, out, _ = _acme("--format", "sarif")
     assert code == 1
-    run = json.loads(out)["runs"][0]
+    doc = json.loads(out)
+    if SARIF_SCHEMA.exists():  # beside the checkout (test_cli checks it is there)
+        jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(doc)
+    run = doc["runs"][0]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert rules["ACME101"]["helpUri"] == "https://wiki.example.com/rules/ACME101"
     assert "helpUri" not in rules["ACME102"]  # the policy gives none; ours would be wrong
@@ -629,3 +634,27 @@ def test_a_scan_never_loads_the_rego_engine_in_its_own_process(repo):
     code, _, _ = _acme()
     assert code == 1
     assert "regopy" not in sys.modules
+
+
+def test_a_configured_suppression_covers_rego_findings(repo):
+    Path(".eks-checks.yaml").write_text(
+        "suppress:\n"
+        "  - paths: ['infra/*.tf']\n"
+        "    rules: [ACME101]\n"
+        "    reason: clusters are renamed in Q3\n"
+    )
+    code, out, _ = _acme("--format", "json")
+    findings = {f["entity_key"]: f for f in json.loads(out)["findings"]}
+    main = findings["terraform:infra/eks.tf:aws_eks_cluster.main"]
+    assert main["suppressed"] == {"reason": "clusters are renamed in Q3"}
+    assert code == 1  # ACME102 on shop/worker is not suppressed
+
+
+def test_rego_limits_come_from_the_configuration_or_the_flags(repo):
+    Path(".eks-checks.yaml").write_text("rego: {timeout: 0}\n")
+    code, _, err = _acme()
+    assert code == 2 and "$.rego.timeout: 0 is less than or equal to the minimum of 0" in err
+    Path(".eks-checks.yaml").write_text("rego: {timeout: 30, memory_mb: 1024}\n")
+    assert _acme()[0] == 1
+    code, _, err = _acme("--rego-memory", "0")
+    assert code == 2 and err == "eks-checks: error: --rego-memory must be more than 0, not 0\n"
