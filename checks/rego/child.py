@@ -1,4 +1,4 @@
-"""The child process that runs Rego: `python -m checks.rego.child`, a request on stdin, the
+"""The child process that runs Rego (`python checks/rego/child.py`): a request on stdin, the
 answer on stdout, both JSON.
 
 Rego runs in a process of its own: regopy's native library must not share a heap with the
@@ -24,7 +24,6 @@ from typing import Any
 
 _ERROR = re.compile(r"\(error (\d+):")
 _MESSAGE = re.compile(r"\(errormsg (\d+):")
-_CODE = re.compile(r"\(rego-errorcode (\d+):")
 
 
 class RegoFailure(Exception):

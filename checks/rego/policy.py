@@ -20,8 +20,9 @@ entity (or at the first of the rule's `location` fields it has lines for), and g
 suppressions, baselines, --select/--ignore and every report like any other.
 
 Evaluation runs regopy in a child process (checks/rego/child.py) bounded in wall-clock time
-and address space: a policy that fails to compile, fails or exceeds a bound is an error that
-names its file and line, and the rest of the scan is reported.
+and resident memory, without the scan's environment: a policy that fails to compile, fails
+or exceeds a bound is an error that names its file and line, and the rest of the scan is
+reported.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checks import __version__
 from checks.evaluate import locate
 from checks.model import SEVERITIES, Entity, Finding, Problem
 from checks.rules import Rule, RuleError, param_type
@@ -69,7 +71,7 @@ _CUSTOM_KEYS = {
 @dataclass(frozen=True)
 class RegoLimits:
     """What one evaluation of the Rego policies may use: wall-clock seconds and MiB of
-    address space of the child process."""
+    resident memory of the child process."""
 
     timeout: float = 10.0
     memory_mb: int = 512
@@ -313,8 +315,7 @@ def check_policies(directory: str | Path, limits: RegoLimits | None = None) -> l
     except RegoRunError as exc:
         return [Problem(files[0].path, f"Rego policy: {exc}")]
     if "error" in answer:
-        packages = {f.package: [f] for f in files}
-        return [_answer_error(answer["error"], packages, [], files[0])]
+        return [_answer_error(answer["error"], _by_package(files), [], files[0])]
     return []
 
 
@@ -434,12 +435,11 @@ def evaluate_policies(
                 files.append(read_policy(path))
             except RuleError as exc:  # changed since it was loaded
                 return [], [_problem(str(path), m) for m in exc.messages]
-    packages: dict[str, list[PolicyFile]] = {}
-    for f in files:
-        packages.setdefault(f.package, []).append(f)
+    packages = _by_package(files)
     declaring = [name for name, group in packages.items() if any(f.rules for f in group)]
-    model = {
+    model = {  # what `eks-checks model` prints
         "version": 1,
+        "tool": {"name": "eks-checks", "version": __version__},
         "entities": [e.to_json() for e in entities],
         "problems": [p.to_json() for p in problems],
     }
@@ -487,6 +487,13 @@ def evaluate_policies(
             )
             errors.append(Problem(home.path, message, _findings_line(home)))
     return findings, errors
+
+
+def _by_package(files: list[PolicyFile]) -> dict[str, list[PolicyFile]]:
+    packages: dict[str, list[PolicyFile]] = {}
+    for f in files:
+        packages.setdefault(f.package, []).append(f)
+    return packages
 
 
 def _entrypoint(package: str) -> str:
