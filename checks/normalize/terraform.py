@@ -19,6 +19,14 @@ from checks.discover import display_path
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes
 from checks.normalize.access import principal_type
+from checks.normalize.tf_limits import (
+    BUDGET_NOTE,
+    MAX_CHARS,
+    MAX_LEVELS,
+    SIZE_NOTE,
+    Limits,
+    capped_text,
+)
 from checks.parse import ParseError
 from checks.parse.hcl import (
     Attribute,
@@ -114,6 +122,10 @@ def normalize_module(
     return entities, problems + list(module.notes.values())
 
 
+class _TooLarge(Exception):
+    """A string being built has passed MAX_CHARS."""
+
+
 class Module:
     def __init__(
         self,
@@ -126,8 +138,9 @@ class Module:
         self.directory = directory
         self.real_directory = real_directory or directory
         self.read_file = read_file
-        # why a file() was not read, once per call: (file, line, message) -> note
-        self.notes: dict[tuple, Problem] = {}
+        # notes, each once: why a file() was not read, per call ((file, line, message)), and
+        # the first place each kind of evaluation limit was met (the kind)
+        self.notes: dict[Any, Problem] = {}
         self.variables: dict[str, Block] = {}
         # var name -> (file, assignment) from terraform.tfvars / *.auto.tfvars: the last wins
         self.assigned: dict[str, tuple[str, Attribute]] = {
@@ -136,7 +149,13 @@ class Module:
         self.locals: dict[str, tuple[str, Attribute]] = {}
         self.resources: dict[tuple[str, str], tuple[str, Block]] = {}
         self.data: dict[tuple[str, str], tuple[str, Block]] = {}
-        self.stack: list[str] = []
+        self.stack: list[str] = []  # the named values being evaluated, innermost last
+        # each named value (local, variable, resource attribute, data source) once per module
+        self.values: dict[str, Any] = {}
+        self.cyclic: set[str] = set()  # names found on a reference cycle
+        self.read_files: dict[str, tuple] = {}  # file() reads, once per path
+        self.limits = Limits()
+        self.nesting = 0  # expressions being evaluated, one inside the other
         self.used_documents: set[tuple[str, str]] = set()  # policy documents roles read
         for file, blocks in files.items():
             for block in blocks:
@@ -152,22 +171,37 @@ class Module:
 
     # ---- evaluation -------------------------------------------------------------------
     def eval(self, expr: Any, file: str) -> Any:
+        """The value of an expression; unknown where it cannot be known or would be too large.
+        An expression nested deeper than MAX_LEVELS (through references too) builds a value
+        that deep: it is cut there, which also bounds the recursion."""
         if len(self.stack) > MAX_DEPTH:
             return Unknown("references nested too deeply")
+        if self.nesting >= MAX_LEVELS:
+            return self._too_large(getattr(expr, "text", "") or "(nested value)", expr, file)
+        self.nesting += 1
+        try:
+            return self._value(expr, file)
+        finally:
+            self.nesting -= 1
+
+    def _value(self, expr: Any, file: str) -> Any:
         if isinstance(expr, Lit):
             return expr.value
         if isinstance(expr, Template):
             return self._template(expr, file)
         if isinstance(expr, Heredoc):
-            text = _Located(self._interpolate(expr.text, file))
+            interpolated = self._interpolate(expr.text, file)
+            if interpolated is None:
+                return self._too_large("(heredoc)", expr, file)
+            text = _Located(interpolated)
             text.file, text.line = file, expr.content_line
-            return text
+            return text if interpolated is expr.text else self._built(text, expr, file)
         if isinstance(expr, TupleExpr):
             items = LList(line=expr.line, end_line=expr.end_line)
             for item in expr.items:
                 items.append(self.eval(item, file))
                 items.item_lines.append((item.line, item.end_line))
-            return items
+            return self._bounded(items, "[...]", expr, file)
         if isinstance(expr, ObjectExpr):
             obj = LDict(line=expr.line, end_line=expr.end_line)
             for key, value, line, end_line in expr.items:
@@ -176,7 +210,7 @@ class Module:
                     key = key.text if isinstance(key, Unknown) else str(key)
                 obj[key] = self.eval(value, file)
                 obj.key_lines[key] = (line, end_line)
-            return obj
+            return self._bounded(obj, "{...}", expr, file)
         if isinstance(expr, Ref):
             return self._ref(expr, file)
         if isinstance(expr, Call):
@@ -189,40 +223,68 @@ class Module:
         if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
             return self.eval(expr.parts[0], file)
         out = []
+        length = 0
         unknown = None
         for part in expr.parts:
             if isinstance(part, str):
-                out.append(part)
-                continue
-            value = self.eval(part, file)
-            if isinstance(value, Unknown):
-                unknown = unknown or value
-                out.append("${" + value.text + "}")
-            elif isinstance(value, bool):
-                out.append("true" if value else "false")
-            elif isinstance(value, (str, int, float)):
-                out.append(str(value))
+                piece = part
             else:
-                unknown = unknown or Unknown("a collection inside a string")
-                out.append("${...}")
+                value = self.eval(part, file)
+                if isinstance(value, Unknown):
+                    unknown = unknown or value
+                    piece = "${" + value.text + "}"
+                elif isinstance(value, bool):
+                    piece = "true" if value else "false"
+                elif isinstance(value, (str, int, float)):
+                    piece = str(value)
+                else:
+                    unknown = unknown or Unknown("a collection inside a string")
+                    piece = "${...}"
+            length += len(piece)
+            if length > MAX_CHARS:
+                return self._too_large('"..."', expr, file)
+            out.append(piece)
         text = "".join(out)
         if unknown is not None:
-            return Unknown(unknown.reason, text, unknown.ref)
-        return text
+            return Unknown(unknown.reason, capped_text(text), unknown.ref)
+        return self._built(text, expr, file)
 
-    def _interpolate(self, text: str, file: str) -> str:
-        """Resolve simple `${ref}` in heredoc text; what cannot be resolved stays as written."""
+    def _interpolate(self, text: str, file: str) -> str | None:
+        """Resolve simple `${ref}` in heredoc text; what cannot be resolved stays as written.
+        None when the result would be longer than MAX_CHARS."""
+        if "${" not in text:
+            return text
+        length = len(text)
 
         def repl(m: re.Match) -> str:
+            nonlocal length
             parts = _split_ref(m.group(1))
             value = self._ref(Ref(0, 0, parts, m.group(1)), file)
             if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                return str(value)
+                value = str(value)
+                length += len(value) - len(m.group(0))
+                if length > MAX_CHARS:
+                    raise _TooLarge
+                return value
             return m.group(0)
 
-        return _INTERP.sub(repl, text) if "${" in text else text
+        try:
+            return _INTERP.sub(repl, text)
+        except _TooLarge:
+            return None
 
     def _ref(self, ref: Ref, file: str) -> Any:
+        """The value a reference names, charged to the module's budget: later stages walk
+        every value handed out, so a large value referenced many times costs each time."""
+        value = self._resolve(ref, file)
+        if isinstance(value, Unknown):
+            return value
+        items, chars, _ = self.limits.size(value)
+        if not self.limits.spend(items, chars):
+            return self._over_budget(ref.text, ref, file)
+        return value
+
+    def _resolve(self, ref: Ref, file: str) -> Any:
         parts = ref.parts
         root = parts[0]
         if root == "var" and len(parts) >= 2:
@@ -233,7 +295,8 @@ class Module:
             default = block.attributes.get("default") if block else None
             if default is None:
                 return Unknown(f"var.{parts[1]} has no default", ref.text)
-            return _traverse(self._enter(f"var.{parts[1]}", default.expr, file), parts[2:], ref)
+            value = self._enter(f"var.{parts[1]}", default.expr, file)
+            return _traverse(value, parts[2:], ref)
         if root == "local" and len(parts) >= 2:
             found = self.locals.get(str(parts[1]))
             if found is None:
@@ -251,7 +314,13 @@ class Module:
                 and parts[3:4] in (["json"], ["minified_json"])
             ):
                 self.used_documents.add((dtype, dname))
-                return self._policy_document(*found)
+                dfile, dblock = found
+                return self._named(
+                    f"data.{dtype}.{dname}",
+                    dfile,
+                    dblock.line,
+                    lambda: self._policy_document(dfile, dblock),
+                )
             return Unknown(
                 f"{ref.text} is not known before apply", ref.text, f"data.{dtype}.{dname}"
             )
@@ -265,7 +334,12 @@ class Module:
         rfile, block = found
         if rtype == "aws_iam_openid_connect_provider" and parts[2] == "arn":
             # the provider's URL tells an EKS cluster's issuer from GitHub's
-            url = self._attr(block, "url", rfile)
+            url_attr = block.attributes.get("url")
+            url = (
+                None
+                if url_attr is None
+                else self._enter(f"{rtype}.{rname}.url", url_attr.expr, rfile)
+            )
             url_text = url.text if isinstance(url, Unknown) else str(url)
             return Unknown(
                 f"{ref.text} is computed by AWS (provider url {url_text})",
@@ -279,15 +353,69 @@ class Module:
         return _traverse(value, parts[3:], ref)
 
     def _enter(self, name: str, expr: Any, file: str) -> Any:
+        return self._named(name, file, expr.line, lambda: self.eval(expr, file))
+
+    def _named(self, name: str, file: str, line: int, compute: Callable[[], Any]) -> Any:
+        """The value of a named thing (defined at `file`:`line`), computed once per module.
+        Every name on a reference cycle is unknown (Terraform refuses cycles)."""
+        if name in self.values:
+            return self.values[name]
         if name in self.stack:
-            return Unknown(f"{name} refers to itself", name)
+            cycle = self.stack[self.stack.index(name) :]
+            self.cyclic.update(cycle)
+            path = " -> ".join(cycle + [name])
+            self._note("cycle", file, line, f"reference cycle {path}: read as unknown")
+            return Unknown(f"{name} is part of a reference cycle", name)
         self.stack.append(name)
         try:
-            return self.eval(expr, file)
+            value = compute()
         finally:
             self.stack.pop()
+        if name in self.cyclic:
+            value = Unknown(f"{name} is part of a reference cycle", name)
+        self.values[name] = value
+        return value
+
+    # ---- limits -----------------------------------------------------------------------
+    def _note(self, kind: str, file: str, line: int, message: str) -> None:
+        """One note per kind of limit and module: the first place it was met."""
+        if kind not in self.notes:
+            self.notes[kind] = Problem(file, message, line, "note")
+
+    def _too_large(self, text: str, expr: Any, file: str) -> Unknown:
+        self._note("size", file, expr.line, SIZE_NOTE)
+        return Unknown("value over the size limit", _short(text))
+
+    def _over_budget(self, text: str, expr: Any, file: str) -> Unknown:
+        self._note("budget", file, expr.line, BUDGET_NOTE)
+        return Unknown("the module's evaluation budget is spent", _short(text))
+
+    def _bounded(self, value: Any, text: str, expr: Any, file: str) -> Any:
+        """`value`, or unknown when it expands past a size limit."""
+        if self.limits.over(self.limits.size(value)):
+            return self._too_large(text, expr, file)
+        return value
+
+    def _built(self, value: Any, expr: Any, file: str, text: str = "") -> Any:
+        """A value an operation built: within the size limits and charged to the budget."""
+        if not isinstance(value, (str, list, dict)):
+            return value
+        text = text or getattr(expr, "text", "") or '"..."'
+        value = self._bounded(value, text, expr, file)
+        if isinstance(value, Unknown):
+            return value
+        is_text = isinstance(value, str)
+        if not self.limits.spend(0 if is_text else len(value), len(value) if is_text else 0):
+            return self._over_budget(text, expr, file)
+        return value
 
     def _call(self, call: Call, file: str) -> Any:
+        result = self._function(call, file)
+        return result if isinstance(result, Unknown) else self._built(result, call, file)
+
+    def _function(self, call: Call, file: str) -> Any:
+        """A function call's value; what could build a value over the size limits is sized
+        before it is built."""
         name = call.name
         args = [self.eval(a, file) for a in call.args]
         text = _short(call.text)
@@ -314,6 +442,8 @@ class Module:
                 return Unknown("jsondecode of invalid JSON", text)
         if name == "file" and len(args) == 1 and isinstance(args[0], str):
             return self._file(args[0], text, file, call.line)
+        if name in ("concat", "merge") and self.limits.over(self.limits.sum_size(args)):
+            return self._too_large(text, call, file)
         if name == "concat":
             out = LList(line=call.line, end_line=call.end_line)
             for a in args:
@@ -325,14 +455,18 @@ class Module:
         if name == "flatten" and len(args) == 1 and isinstance(args[0], list):
             return _flatten(args[0])
         if name in ("compact", "distinct") and len(args) == 1 and isinstance(args[0], list):
-            seen: list = []
+            kept: list = []
+            seen: set = set()
             for a in args[0]:
                 if name == "compact" and a in ("", None):
                     continue
-                if name == "distinct" and not isinstance(a, Unknown) and a in seen:
-                    continue
-                seen.append(a)
-            return seen
+                if name == "distinct" and not isinstance(a, Unknown):
+                    key = _hashable(a)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                kept.append(a)
+            return kept
         if name == "merge" and all(isinstance(a, dict) for a in args):
             merged: dict = {}
             for a in args:
@@ -351,26 +485,40 @@ class Module:
             if name == "upper" and len(args) == 1:
                 return args[0].upper()
             if name == "replace" and len(args) == 3 and not args[1].startswith("/"):
-                return args[0].replace(args[1], args[2])
+                subject, old, new = args
+                grown = subject.count(old) * (len(new) - len(old))
+                if len(subject) + grown > MAX_CHARS:
+                    return self._too_large(text, call, file)
+                return subject.replace(old, new)
             if name == "trimprefix" and len(args) == 2:
                 return args[0][len(args[1]) :] if args[0].startswith(args[1]) else args[0]
             if name == "trimsuffix" and len(args) == 2 and args[1]:
                 return args[0][: -len(args[1])] if args[0].endswith(args[1]) else args[0]
         if name == "join" and len(args) == 2 and isinstance(args[1], list):
             if all(isinstance(a, str) for a in args[1]) and isinstance(args[0], str):
+                joined = sum(map(len, args[1])) + len(args[0]) * max(0, len(args[1]) - 1)
+                if joined > MAX_CHARS:
+                    return self._too_large(text, call, file)
                 return args[0].join(args[1])
         return Unknown(f"{name}() is not evaluated", text)
 
     def _file(self, path: str, text: str, file: str, line: int) -> Any:
+        """A file's content, read once per module (each use is still charged: later stages
+        parse what file() hands out); why it was not read is noted once per call."""
         full = os.path.normpath(os.path.join(self.real_directory, path))
-        content, refused = self.read_file(full)
-        if content is None:
+        if full not in self.read_files:
+            content, refused = self.read_file(full)
+            located = None
+            if content is not None:
+                located = _Located(content)
+                located.file, located.line = display_path(full), 1
+            self.read_files[full] = (located, refused)
+        located, refused = self.read_files[full]
+        if located is None:
             if refused:
                 message = f"{text} not read: {refused}"
                 self.notes[(file, line, message)] = Problem(file, message, line, "note")
             return Unknown(f"file {path} could not be read", text)
-        located = _Located(content)
-        located.file, located.line = display_path(full), 1
         return located
 
     def _policy_document(self, file: str, block: Block) -> Any:
@@ -696,13 +844,27 @@ def _split_ref(text: str) -> list:
 
 
 def _flatten(items: list) -> list:
+    """Terraform's flatten(), without recursion (a value may be nested deeply)."""
     out: list = []
-    for item in items:
-        if isinstance(item, list):
-            out.extend(_flatten(item))
-        else:
+    stack = [iter(items)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
             out.append(item)
+        else:
+            stack.pop()
     return out
+
+
+def _hashable(value: Any) -> Any:
+    """A hashable stand-in for a value, equal for equal values (distinct() in linear time)."""
+    if isinstance(value, list):
+        return ("list", tuple(_hashable(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", frozenset((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def _short(text: str) -> str:
