@@ -428,14 +428,22 @@ def _run_chunk(chunk: list[Unit], opts: Options) -> list[UnitResult]:
 
 def _module_by_file(unit: Unit, opts: Options, jobs: int) -> UnitResult:
     """A module whose worker died or hung: each file parsed in a worker of its own (without
-    the pre-filter), the failing ones reported, the others normalized here."""
+    the pre-filter), the failing ones reported, the others normalized in one more worker:
+    never here, where what hung or killed a worker would hang or kill the scan."""
     from functools import partial
 
     from checks.pool import parallel_map
 
     parse = partial(_parse_one, opts=opts)
     parsed = parallel_map(parse, unit.files, jobs, _failed_parse)
-    return _module_result(unit, parsed, opts)
+    normalize = partial(_module_result, unit, opts=opts)
+    (result,) = parallel_map(normalize, [parsed], 1, _failed_module)
+    return result
+
+
+def _failed_module(parsed: list[ParsedFile], reason: str) -> UnitResult:
+    """Each file of a module whose normalization failed, reported once."""
+    return _problems_of([p if p.problem else _failed_parse(p.file, reason) for p in parsed])
 
 
 def _parse_one(source: SourceFile, opts: Options) -> ParsedFile:

@@ -5,8 +5,10 @@ Each case runs in a child process with a timeout and a memory limit (tests/bound
 
 from __future__ import annotations
 
-import pytest
+import os
+import time
 
+import pytest
 from bounded import scan_json
 
 SIZE_NOTE = (
@@ -196,3 +198,50 @@ def test_a_very_long_reference_chain_is_cut_not_a_crash(tmp_path):
     assert problems == []
     assert {f[0] for f in found} == {"EKS202", "EKS508"}
     assert code == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="uses fork")
+@pytest.mark.parametrize("failure", ["hang", "die"])
+def test_a_module_whose_worker_failed_is_never_evaluated_in_the_parent(
+    tmp_path, monkeypatch, failure
+):
+    """A module whose evaluation hangs or kills its worker is found by running its files one
+    by one in workers; evaluating what is left happens in a worker too, never in the parent,
+    and each file is reported once."""
+    from checks import scan as scan_module
+    from checks.normalize import terraform
+    from checks.pool import parallel_map
+    from conftest import run
+
+    parent = os.getpid()
+    evaluated_in_parent = []
+
+    def misbehaving(directory, *args, **kwargs):
+        if os.getpid() == parent:
+            evaluated_in_parent.append(directory)
+            return [], []
+        if failure == "die":
+            os._exit(3)
+        time.sleep(60)
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "main.tf").write_text('locals {\n  a = "x"\n}\n')
+    (tmp_path / "bad" / "other.tf").write_text('locals {\n  b = "y"\n}\n')
+    for i in range(3):
+        (tmp_path / f"sa{i}.yaml").write_text(
+            f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: default, namespace: n{i}}}\n"
+        )
+    monkeypatch.setattr(terraform, "normalize_module", misbehaving)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(parallel_map, "__defaults__", (2,))  # the timeout, in seconds
+    result = run([tmp_path], jobs=2, prefilter=False)
+    assert evaluated_in_parent == []
+    reason = {
+        "hang": "parsing took more than 2 s and was stopped",
+        "die": "the parser process died (exit code 3)",
+    }[failure]
+    assert sorted((os.path.basename(p.file), p.message) for p in result.problems) == [
+        ("main.tf", reason),
+        ("other.tf", reason),
+    ]
+    assert {f.rule_id for f in result.findings} == {"EKS302"}
