@@ -9,6 +9,7 @@ import os
 import time
 
 import pytest
+
 from bounded import scan_json
 
 SIZE_NOTE = (

@@ -163,21 +163,25 @@ def test_lone_surrogate_in_input_keeps_json_output_valid(in_tmp):
     assert doc["findings"][0]["message"].startswith("ServiceAccount x\ufffdy/default")
 
 
-def test_aws_auth_bomb_is_an_eks504_finding_not_a_crash(in_tmp):
+def test_aws_auth_bomb_is_refused_as_hostile_not_an_eks504_finding(in_tmp):
     inner = "\n".join("    " + line for line in BOMB.splitlines())
     (in_tmp / "aws-auth.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
         f"data:\n  mapRoles: |\n{inner}\n"
     )
-    code, out, _ = cli("scan", ".", "--format", "json", "--select", "EKS504")
-    (finding,) = json.loads(out)["findings"]
-    assert code == 1
-    assert finding["message"] == (
-        "aws-auth: [mapRoles is not valid YAML: YAML aliases expand to more than 500000 nodes "
-        "(alias bomb?)]"
-    )
+    code, out, _ = cli("scan", ".", "--format", "json")
+    doc = json.loads(out)
+    assert (code, doc["findings"]) == (2, [])
     # the line inside the mapRoles block where the expansion passes the limit
-    assert finding["location"]["start_line"] == 13
+    assert doc["problems"] == [
+        {
+            "file": "aws-auth.yaml",
+            "level": "error",
+            "line": 13,
+            "message": "aws-auth mapRoles: YAML aliases expand to more than 500000 nodes "
+            "(alias bomb?)",
+        }
+    ]
 
 
 def test_invalid_config_and_policy_name_the_json_path(in_tmp):

@@ -2,7 +2,9 @@
 
 `mapRoles`, `mapUsers` and `mapAccounts` are YAML *strings* holding lists; they are parsed
 with the same safe loader as any input, and every entry keeps its own lines in the file.
-What would make the mapping not work (EKS504) is collected as `problems`, never raised.
+What would make the mapping not work (EKS504) is collected as `problems`, never raised;
+hostile content (an alias bomb, a Python tag, nesting over the limit) is not a broken mapping
+but an attack on the reader: an error for the file, like the same content anywhere else.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, Location, Problem, Unknown, key_span
-from checks.parse import ParseError
+from checks.parse import BudgetSpent, ExpansionBudget, ParseError
 
 ROLE_ARN = re.compile(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)$"
@@ -31,9 +33,11 @@ def normalize_config_map(
     key_prefix: str,
     origin: str = "kubernetes",
     structured_ok: bool = False,
+    budget: ExpansionBudget | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
-    """Entities for one aws-auth ConfigMap. `structured_ok`: Terraform may give the maps as
-    `yamlencode([...])`, a list structure rather than a string."""
+    """Entities for one aws-auth ConfigMap, and the errors for hostile `map*` strings.
+    `structured_ok`: Terraform may give the maps as `yamlencode([...])`, a list structure
+    rather than a string. `budget`: the file's YAML alias budget, which its maps share."""
     line = getattr(doc, "line", 0) or 1
     document = Entity(
         kind="aws_auth_document",
@@ -43,6 +47,7 @@ def normalize_config_map(
     )
     document.set("name", "aws-auth")
     problems: list[str] = []
+    hostile: list[Problem] = []
     entities: list[Entity] = [document]
     accounts: list = []
     seen: dict[str, int] = {}
@@ -53,7 +58,15 @@ def normalize_config_map(
             continue
         key_span = data.key_lines.get(map_key) if isinstance(data, LDict) else None
         key_line = key_span[0] if key_span else line
-        items, problem, problem_at = _load_map(data[map_key], key_line, structured_ok)
+        value = data[map_key]
+        try:
+            items, problem, problem_at = _load_map(value, key_line, structured_ok, budget)
+        except BudgetSpent:
+            continue  # the file's alias budget ran out on an earlier map: reported there
+        except ParseError as exc:
+            where = getattr(value, "file", "") or file
+            hostile.append(Problem(where, f"aws-auth {map_key}: {exc.message}", exc.line))
+            continue
         if problem:
             problems.append(f"{map_key} {problem}")
             document.field_lines.setdefault("problems", (problem_at, problem_at))
@@ -81,11 +94,14 @@ def normalize_config_map(
             )
     document.set("accounts", accounts, span=document.field_lines.get("accounts"))
     document.set("problems", problems, span=document.field_lines.get("problems"))
-    return entities, []
+    return entities, hostile
 
 
-def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str, int]:
-    """The entries of one map*, or a problem and its line."""
+def _load_map(
+    value: Any, key_line: int, structured_ok: bool, budget: ExpansionBudget | None
+) -> tuple[list, str, int]:
+    """The entries of one map*, or a problem (EKS504) and its line; raises the ParseError of
+    content refused as hostile."""
     if isinstance(value, Unknown):
         return [], "", 0
     if isinstance(value, list):
@@ -104,8 +120,10 @@ def _load_map(value: Any, key_line: int, structured_ok: bool) -> tuple[list, str
         else (key_line if "\n" in value.strip("\n") or value.endswith("\n") else key_line - 1)
     )
     try:
-        docs = load_all(str(value), line_offset=offset)
+        docs = load_all(str(value), line_offset=offset, budget=budget)
     except ParseError as exc:
+        if exc.guard:
+            raise
         reason = exc.message.removeprefix("invalid YAML: ")
         return [], f"is not valid YAML: {reason}", exc.line or key_line
     if not docs or docs[0] is None:

@@ -21,6 +21,7 @@ from checks.model import (
     key_span,
 )
 from checks.normalize import aws_auth, rbac
+from checks.parse import ExpansionBudget
 from checks.parse.comments import parse_suppression
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -49,6 +50,7 @@ def normalize_objects(
     """Entities of every Kubernetes object in a file's documents (`kind: List` expanded)."""
     entities: list[Entity] = []
     problems: list[Problem] = []
+    budget = ExpansionBudget()  # the YAML strings embedded in this file share one
     stack = list(reversed(docs))
     while stack:
         doc = stack.pop()
@@ -58,7 +60,7 @@ def normalize_objects(
         if doc["kind"].endswith("List") and isinstance(items, list):
             stack.extend(reversed(items))
             continue
-        made, found = normalize_object(file, doc, origin)
+        made, found = normalize_object(file, doc, origin, budget)
         entities.extend(made)
         problems.extend(found)
     return entities, problems
@@ -115,9 +117,10 @@ IGNORE_ANNOTATION = "eks-checks.io/ignore"
 
 
 def normalize_object(
-    file: str, doc: dict, origin: str = "kubernetes"
+    file: str, doc: dict, origin: str = "kubernetes", budget: ExpansionBudget | None = None
 ) -> tuple[list[Entity], list[Problem]]:
-    entities, problems = _entities_of(file, doc)
+    """Entities of one Kubernetes object; `budget`: its file's YAML alias budget."""
+    entities, problems = _entities_of(file, doc, budget)
     suppressions = _annotation_suppressions(doc)
     for e in entities:
         e.suppressions = suppressions
@@ -142,7 +145,9 @@ def _annotation_suppressions(doc: dict) -> list[tuple]:
     return out
 
 
-def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
+def _entities_of(
+    file: str, doc: dict, budget: ExpansionBudget | None
+) -> tuple[list[Entity], list[Problem]]:
     kind = doc["kind"]
     from checks.normalize import eksctl
 
@@ -174,7 +179,7 @@ def _entities_of(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
         if name == "aws-auth" and namespace == "kube-system":
             data = doc.get("data")
             return aws_auth.normalize_config_map(
-                file, doc, data, key_prefix="k8s:kube-system/ConfigMap/aws-auth"
+                file, doc, data, key_prefix="k8s:kube-system/ConfigMap/aws-auth", budget=budget
             )
     return [], []
 

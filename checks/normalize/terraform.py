@@ -27,7 +27,7 @@ from checks.normalize.tf_limits import (
     Limits,
     capped_text,
 )
-from checks.parse import ParseError
+from checks.parse import BudgetSpent, ExpansionBudget, ParseError
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -156,6 +156,7 @@ class Module:
         self.read_files: dict[str, tuple] = {}  # file() reads, once per path
         self.limits = Limits()
         self.nesting = 0  # expressions being evaluated, one inside the other
+        self.yaml_budget = ExpansionBudget()  # shared by the YAML strings the module holds
         self.used_documents: set[tuple[str, str]] = set()  # policy documents roles read
         for file, blocks in files.items():
             for block in blocks:
@@ -760,7 +761,9 @@ class Module:
         value = self.eval(attr.expr, file)
         where = getattr(value, "file", "") or file
         try:
-            docs = tf_kubernetes.manifest_documents(value)
+            docs = tf_kubernetes.manifest_documents(value, self.yaml_budget)
+        except BudgetSpent:
+            return [], []  # an earlier YAML string spent the module's alias budget: reported
         except ParseError as exc:
             address = f"{block.labels[0]}.{block.labels[1]}"
             return [], [
@@ -791,6 +794,7 @@ class Module:
             key_prefix=f"terraform:{file}:{address}",
             origin="terraform",
             structured_ok=True,
+            budget=self.yaml_budget,
         )
 
 

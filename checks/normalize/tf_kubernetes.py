@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks.model import LDict, LList, Unknown
+from checks.parse import ExpansionBudget
 
 # resource type (without a `_v1` suffix) -> (apiVersion, kind)
 KINDS: dict[str, tuple[str, str]] = {
@@ -103,9 +104,10 @@ def _block(module: Any, file: str, block: Any) -> LDict:
     return out
 
 
-def manifest_documents(value: Any) -> list:
+def manifest_documents(value: Any, budget: ExpansionBudget | None = None) -> list:
     """The documents of a `kubectl_manifest.yaml_body` value: text (a heredoc, `file()`) is
-    parsed; a `yamlencode({...})` structure is used as it is; unknown gives nothing."""
+    parsed, with the module's YAML alias `budget`; a `yamlencode({...})` structure is used as
+    it is; unknown gives nothing."""
     if isinstance(value, Unknown) or value is None:
         return []
     if isinstance(value, dict):
@@ -114,5 +116,6 @@ def manifest_documents(value: Any) -> list:
         from checks.parse.yamlsafe import load_all
 
         # raises ParseError for the caller to report against the resource
-        return list(load_all(str(value), line_offset=getattr(value, "line", 1) - 1))
+        offset = getattr(value, "line", 1) - 1
+        return list(load_all(str(value), line_offset=offset, budget=budget))
     return []

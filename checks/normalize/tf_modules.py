@@ -269,6 +269,7 @@ def _aws_auth_inputs(
         key_prefix=f"terraform:{file}:{address}",
         origin="terraform",
         structured_ok=True,
+        budget=module.yaml_budget,
     )
 
 

@@ -50,6 +50,26 @@ def parser_for(kind: str) -> Callable:
 
 
 MAX_NESTING = 500
+# The expanded size (nodes, counting every alias use) a YAML file may reach, all its documents
+# and the YAML strings embedded in it together.
+MAX_EXPANDED_NODES = 500_000
+
+
+class BudgetSpent(ParseError):
+    """YAML with aliases in a file whose alias budget an earlier document or string spent:
+    refused without a second report (the first one names the file)."""
+
+
+class ExpansionBudget:
+    """The expanded nodes one file may still build through YAML aliases: shared by the
+    documents of its stream and, when a normalizer passes it on, by the YAML strings embedded in
+    the file (aws-auth `map*`, heredocs), so that many documents each under the limit cannot
+    add up. Here, not beside the YAML parser, so that holding one does not import PyYAML."""
+
+    def __init__(self, nodes: int = MAX_EXPANDED_NODES) -> None:
+        self.nodes = nodes
+
+
 # what the nesting scan looks at: brackets, quotes, newlines, and escapes (a backslash with
 # the character after it, so that an escaped quote never ends a string)
 _NESTING_CHARS = re.compile(r'\\.|[\[\]{}"\n]', re.S)

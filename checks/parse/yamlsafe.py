@@ -2,8 +2,10 @@
 
 PyYAML composes the node graph (with the C parser when libyaml is present); we construct
 Python values from the nodes ourselves, which lets us keep each key's lines, reject duplicate
-keys, refuse every tag outside the YAML core schema (no `!!python/...`), and bound the size
-that aliases would expand to *before* walking it (billion laughs).
+keys, refuse every tag outside the YAML core schema (no `!!python/...`), bound the size that
+aliases would expand to *before* walking it (billion laughs: per file, across its documents and
+the YAML strings embedded in it), bound the nesting (flow and block style alike), and read a
+number out of range as unknown.
 """
 
 from __future__ import annotations
@@ -13,13 +15,19 @@ from typing import Any
 import yaml
 
 from checks.model import Documents, LDict, LList
-from checks.parse import ParseError, check_nesting, excerpt
+from checks.parse import (
+    MAX_EXPANDED_NODES,
+    MAX_NESTING,
+    BudgetSpent,
+    ExpansionBudget,
+    ParseError,
+    check_nesting,
+    excerpt,
+    numbers,
+)
 
 # Fast path with a safe fallback: both are safe loaders.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-# The expanded size (nodes, counting every alias use) a document may reach.
-MAX_EXPANDED_NODES = 500_000
 
 _CORE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -47,29 +55,49 @@ def parse_yaml_file(text: str) -> list:
     return load_all(text)
 
 
-def load_all(text: str, line_offset: int = 0) -> list:
-    """Documents of `text`; `line_offset` shifts every line (YAML embedded in another file)."""
-    check_nesting(text, "YAML", line_offset)
+def load_all(
+    text: str,
+    line_offset: int = 0,
+    budget: ExpansionBudget | None = None,
+    max_depth: int = MAX_NESTING,
+    strict_numbers: bool = False,
+) -> list:
+    """Documents of `text`; `line_offset` shifts every line (YAML embedded in another file).
+    `budget`: what aliases may still expand to (a new one per call by default); `max_depth`:
+    the nesting allowed; `strict_numbers`: a number out of range is an error, not unknown."""
+    check_nesting(text, "YAML", line_offset, max_depth)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else 0
         problem = exc.problem or exc.context or "syntax error"
+        if problem == "exceeded maximum nesting depth":  # libyaml's own limit (1000)
+            message = f"YAML nested deeper than {max_depth} levels"
+            raise ParseError(message, line, guard=True) from None
         raise ParseError(f"invalid YAML: {excerpt(problem)}", line) from None
     except yaml.YAMLError as exc:
         raise ParseError(f"invalid YAML: {_one_line(str(exc))}") from None
     except RecursionError:
-        raise ParseError("YAML nested too deeply") from None
-    builder = _Builder(line_offset)
+        raise ParseError(f"YAML nested deeper than {max_depth} levels", guard=True) from None
+    except ValueError as exc:  # the pure-Python scanner on an escape beyond Unicode
+        raise ParseError(f"invalid YAML: {_one_line(str(exc))}") from None
+    builder = _Builder(line_offset, max_depth, strict_numbers)
+    budget = budget or ExpansionBudget()
     docs = Documents()
     aliases = "&" in text  # an alias needs an anchor: without one no node is shared
+    if aliases and budget.nodes < 0:
+        raise BudgetSpent("the file's YAML alias budget is spent", line_offset + 1, guard=True)
     try:
         for node in nodes:
             if node is None:
                 continue
             if aliases:
-                builder.check_size(node)
+                try:
+                    budget.nodes -= builder.check_size(node, budget.nodes)
+                except ParseError:
+                    budget.nodes = -1  # spent: later strings of the file are refused unreported
+                    raise
             docs.append(builder.build(node))
     except ParseError as exc:
         exc.composed = nodes  # the stream's structure, to tell whose file it is
@@ -85,14 +113,19 @@ def _one_line(s: str) -> str:
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 
 
 class _Builder:
-    def __init__(self, line_offset: int) -> None:
+    def __init__(self, line_offset: int, max_depth: int, strict_numbers: bool) -> None:
         self.offset = line_offset
         self.constructor = yaml.constructor.SafeConstructor()
         self.sizes: dict[int, int] = {}
         self.warnings: list[tuple[int, str]] = []
+        self.max_depth = max_depth
+        self.depth = 0  # collections being built, one inside the other
+        self.strict_numbers = strict_numbers
 
     def span(self, node: yaml.Node) -> tuple[int, int]:
         start = node.start_mark.line + 1 + self.offset
@@ -103,8 +136,9 @@ class _Builder:
             end -= 1
         return start, end
 
-    def check_size(self, root: yaml.Node) -> None:
-        """Expanded size of the node graph, computed once per distinct node (linear time)."""
+    def check_size(self, root: yaml.Node, limit: int) -> int:
+        """Expanded size of the node graph, computed once per distinct node (linear time): a
+        ParseError where it passes `limit` (what is left of the file's budget), else the size."""
         sizes = self.sizes
         visiting: set[int] = set()
         stack: list[tuple[yaml.Node, bool]] = [(root, False)]
@@ -118,7 +152,7 @@ class _Builder:
                     total += sum(sizes[id(c)] for c in node.value)
                 elif isinstance(node, yaml.MappingNode):
                     total += sum(sizes[id(k)] + sizes[id(v)] for k, v in node.value)
-                if total > MAX_EXPANDED_NODES:
+                if total > limit:
                     raise ParseError(
                         f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes "
                         "(alias bomb?)",
@@ -143,6 +177,7 @@ class _Builder:
                         stack.append((k, False))
                     if id(v) not in sizes:
                         stack.append((v, False))
+        return sizes[id(root)]
 
     def build(self, node: yaml.Node) -> Any:
         if node.tag == _STR and node.__class__ is yaml.ScalarNode:
@@ -155,8 +190,9 @@ class _Builder:
             )
         if isinstance(node, yaml.MappingNode):
             start, end = self.span(node)
+            self._deeper(start)
             out = LDict(line=start, end_line=end)
-            for key_node, value_node in self._pairs(node):
+            for key_node, value_node in self._pairs(node, 0):
                 if key_node.tag == _STR and key_node.__class__ is yaml.ScalarNode:
                     key = key_node.value
                 else:
@@ -174,13 +210,16 @@ class _Builder:
                     self.warnings.append((line, f"duplicate key {shown} (same value)"))
                 out[key] = value
                 out.key_lines[key] = (key_line, self.span(value_node)[1])
+            self.depth -= 1
             return out
         if isinstance(node, yaml.SequenceNode):
             start, end = self.span(node)
+            self._deeper(start)
             items = LList(line=start, end_line=end)
             for child in node.value:
                 items.append(self.build(child))
                 items.item_lines.append(self.span(child))
+            self.depth -= 1
             return items
         tag = node.tag
         if tag == _STR:  # a string-tagged collection was handled above: this is a scalar
@@ -189,21 +228,47 @@ class _Builder:
             return None
         if tag == _BOOL and node.value.lower() in self.constructor.bool_values:
             return self.constructor.bool_values[node.value.lower()]
+        if tag == _INT and numbers.oversized_int(node.value.replace("_", "")):
+            return self._odd_number(node, f"has more than {numbers.MAX_DIGITS} digits")
         try:
-            return self.constructor.construct_object(node, deep=True)
+            value = self.constructor.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:
             problem = exc.problem or exc.context or "cannot be read"
             raise ParseError(
                 f"invalid YAML value: {excerpt(problem)}", self.span(node)[0]
             ) from None
-        except (yaml.YAMLError, ValueError, OverflowError):
-            # e.g. `!!int` on text that is not a number: the value as written, briefly
+        except (yaml.YAMLError, ValueError, OverflowError, TypeError, KeyError, AttributeError):
+            # an explicit tag on a value it does not fit (`!!int x`, a date like 2024-13-45,
+            # `!!bool x`, `!!timestamp x`): the value as written, briefly
             raise ParseError(
                 f"invalid YAML value: {node.tag} {excerpt(str(node.value))}", self.span(node)[0]
             ) from None
+        if tag == _INT or tag == _FLOAT:
+            reason = numbers.problem(value)
+            if reason:
+                return self._odd_number(node, reason)
+        return value
 
-    def _pairs(self, node: yaml.MappingNode) -> list:
+    def _deeper(self, line: int) -> None:
+        self.depth += 1
+        if self.depth > self.max_depth:
+            message = f"YAML nested deeper than {self.max_depth} levels"
+            raise ParseError(message, line, guard=True)
+
+    def _odd_number(self, node: yaml.ScalarNode, reason: str) -> Any:
+        """A number out of range: unknown, noted; an error where numbers must fit."""
+        value = numbers.unknown(node.value, reason)
+        line = self.span(node)[0]
+        if self.strict_numbers:
+            raise ParseError(value.reason, line)
+        self.warnings.append((line, numbers.note(value)))
+        return value
+
+    def _pairs(self, node: yaml.MappingNode, depth: int) -> list:
         """Key/value pairs with `<<` merge keys applied (explicit keys win)."""
+        if depth > self.max_depth:
+            message = f"YAML merge keys nested deeper than {self.max_depth} levels"
+            raise ParseError(message, self.span(node)[0], guard=True)
         pairs = []
         merged = []
         for key_node, value_node in node.value:
@@ -213,7 +278,7 @@ class _Builder:
                 )
                 for src in sources:
                     if isinstance(src, yaml.MappingNode):
-                        merged.extend(self._pairs(src))
+                        merged.extend(self._pairs(src, depth + 1))
             else:
                 pairs.append((key_node, value_node))
         if merged:
