@@ -7,15 +7,21 @@ users can see what was not checked (`--show-unknown`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from checks.model import Entity, Finding, LList, Location, Related, Unknown
 from checks.rules import PLACEHOLDER, Rule, regex_search
 
 _MISSING = object()
+# a number written as text, as Terraform converts one ("2", "1.5e3"); longer is not a number
+_NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_MAX_NUMERIC_TEXT = 1_000
+_OUT_OF_RANGE = object()  # a number that cannot be compared (NaN, infinity, a vast exponent)
 
 
 @dataclass
@@ -195,10 +201,11 @@ def _test(
             continue
         result = _compare(op, value, _operand(raw, params))
         if result is None:
-            unknowns = (
-                [v for v in value if isinstance(v, Unknown)] if isinstance(value, list) else []
-            )
-            reasons.extend(u.reason for u in unknowns[:1])
+            if isinstance(value, list):
+                unknowns = [v for v in value if isinstance(v, Unknown)]
+                reasons.extend(u.reason for u in unknowns[:1])
+            else:
+                reasons.append(f"{display(value)[:60]} is not a number that can be compared")
         return result
     return None
 
@@ -238,16 +245,21 @@ def _member(needle: Any, haystack: Any) -> bool | None:
     return False
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any) -> Any:
+    """`value` as a number compared exactly (an integer of any size, a float as the binary
+    fraction it is, a numeric string as written): a Decimal; None for what is no number;
+    _OUT_OF_RANGE for a NaN, an infinity or an exponent past what can be compared."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(value) if math.isfinite(value) else _OUT_OF_RANGE
+    if isinstance(value, str) and len(value) <= _MAX_NUMERIC_TEXT and _NUMERIC.fullmatch(value):
         try:
-            return float(value)
-        except ValueError:
-            return None
+            return Decimal(value)
+        except InvalidOperation:
+            return _OUT_OF_RANGE
     return None
 
 
@@ -270,6 +282,8 @@ def _compare(op: str, value: Any, operand: Any) -> bool | None:
         left, right = _number(value), _number(operand)
         if left is None or right is None:
             return False
+        if left is _OUT_OF_RANGE or right is _OUT_OF_RANGE:
+            return None
         return left > right if op == "greater_than" else left < right
     if op == "matches":
         if value is None:

@@ -272,7 +272,7 @@ def _valid_block(text: str, lines: list[str], block: TopBlock) -> bool:
     source = "\n".join(body)
     try:
         check_nesting(source, "HCL")
-        attributes, blocks = hclsyntax.parse_body(source)
+        attributes, blocks, _numbers = hclsyntax.parse_body(source)
     except (hclsyntax.Unsupported, ParseError, RecursionError):
         return False
     if attributes or len(blocks) != 1:

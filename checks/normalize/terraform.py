@@ -39,6 +39,7 @@ from checks.parse.hcl import (
     Ref,
     Template,
     TupleExpr,
+    index_number,
 )
 
 MAX_DEPTH = 40
@@ -841,7 +842,7 @@ def _split_ref(text: str) -> list:
         if m.group(1):
             parts.append(m.group(1))
         elif m.group(2):
-            parts.append(int(m.group(2)))
+            parts.append(index_number(m.group(2)))
         else:
             parts.append(m.group(3))
     return parts

@@ -54,7 +54,7 @@ def major_version(block: Any, module: Any, file: str) -> tuple[int, str]:
     for text in (version, source):
         if isinstance(text, str):
             m = re.search(r"(?:ref=v?|^[~>=<! ]*v?)(\d+)", text)
-            if m:
+            if m and len(m.group(1)) <= 6:  # no major version has more digits
                 return int(m.group(1)), f"terraform-aws-modules/eks v{m.group(1)} default"
     return NEWEST, f"terraform-aws-modules/eks v{NEWEST} default (version not pinned, assumed)"
 

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.parse import ParseError, check_nesting, excerpt
+from checks.model import Documents
+from checks.parse import ParseError, check_nesting, excerpt, numbers
 
 
 @dataclass
@@ -102,6 +103,34 @@ class Block:
         return found
 
 
+class Assignments(dict):
+    """A variable file's assignments (name -> Attribute), and `warnings` ((line, message))
+    that did not stop parsing."""
+
+    warnings: list = []
+
+
+def number_literal(text: str, line: int, warnings: list) -> Any:
+    """The value of a number literal; one out of range is unknown, noted in `warnings`."""
+    if "." in text or "e" in text or "E" in text:
+        value = float(text)
+        reason = numbers.problem(value)
+    elif numbers.oversized_int(text):
+        reason = f"has more than {numbers.MAX_DIGITS} digits"
+    else:
+        value = int(text)
+        reason = numbers.problem(value)
+    if reason:
+        value = numbers.unknown(text, reason)
+        warnings.append((line, numbers.note(value)))
+    return value
+
+
+def index_number(text: str) -> int | str:
+    """A legacy index (`a.0`) as an integer; too long to be one, its text (found nowhere)."""
+    return text if numbers.oversized_int(text) else int(text)
+
+
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 
@@ -132,7 +161,7 @@ def parse_terraform(text: str) -> list[Block]:
         return parse_terraform_hcl2(text)
 
 
-def parse_tfvars(text: str) -> dict[str, Attribute]:
+def parse_tfvars(text: str) -> Assignments:
     """A `terraform.tfvars` / `*.auto.tfvars` file: its variable assignments (top-level
     attributes). A `.tfvars.json` file gives the same shape, its values as literals."""
     from checks.parse import hclsyntax
@@ -141,20 +170,25 @@ def parse_tfvars(text: str) -> dict[str, Attribute]:
         return _json_tfvars(text)
     check_nesting(text, "HCL")
     try:
-        return hclsyntax.parse_body(text)[0]
+        attributes, _blocks, warnings = hclsyntax.parse_body(text)
     except ParseError:
         raise
     except Exception:  # noqa: BLE001 - as for .tf files: the reference decides
         return _parse_hcl2(text, attributes=True)
+    out = Assignments(attributes)
+    out.warnings = warnings
+    return out
 
 
-def _json_tfvars(text: str) -> dict[str, Attribute]:
+def _json_tfvars(text: str) -> Assignments:
     from checks.parse.jsonpos import load
 
-    doc = load(text)
+    warnings: list = []
+    doc = load(text, notes=warnings)
     if not isinstance(doc, dict):
         raise ParseError("a .tfvars.json file must hold one JSON object", 1)
-    out = {}
+    out = Assignments()
+    out.warnings = warnings
     for name, value in doc.items():
         line, end_line = doc.key_lines.get(name, (1, 1)) if hasattr(doc, "key_lines") else (1, 1)
         out[name] = Attribute(name, _literal(value, line, end_line), line, end_line)
@@ -200,10 +234,13 @@ def _parse_hcl2(text: str, attributes: bool) -> Any:
     walker = _Walker(text)
     try:
         if attributes:
-            return walker.attributes(tree.children[0])
-        return walker.body(tree.children[0])
+            out: Any = Assignments(walker.attributes(tree.children[0]))
+        else:
+            out = Documents(walker.body(tree.children[0]))
     except RecursionError:
         raise ParseError("HCL nested too deeply") from None
+    out.warnings = walker.warnings
+    return out
 
 
 def _first_line(s: str) -> str:
@@ -213,6 +250,7 @@ def _first_line(s: str) -> str:
 class _Walker:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.warnings: list[tuple[int, str]] = []
 
     def src(self, node: Any) -> str:
         meta = getattr(node, "meta", None)
@@ -291,10 +329,9 @@ class _Walker:
             if len(kids) == 1 or len(exprs) == 1:
                 return self.expr(exprs[0] if exprs else kids[0])
             return Opaque(line, end_line, self.src(node))
-        if data == "int_lit":
-            return Lit(line, end_line, int("".join(str(t) for t in kids)))
-        if data == "float_lit":
-            return Lit(line, end_line, float("".join(str(t) for t in kids)))
+        if data in ("int_lit", "float_lit"):
+            text = "".join(str(t) for t in kids)
+            return Lit(line, end_line, number_literal(text, line, self.warnings))
         if data == "identifier":
             name = str(kids[0])
             lowered = name.lower()
@@ -382,7 +419,7 @@ class _Walker:
                 return "".join(value.parts)
             return None
         digits = "".join(str(c) for c in kids if not hasattr(c, "data"))
-        return int(digits) if digits.isdigit() else None
+        return index_number(digits) if digits.isdigit() else None
 
     def object_key(self, node: Any) -> Any:
         inner = node.children[0]

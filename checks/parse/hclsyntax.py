@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from checks.model import Documents
 from checks.parse import ParseError, excerpt
 from checks.parse.hcl import (
     Attribute,
@@ -31,6 +32,8 @@ from checks.parse.hcl import (
     TupleExpr,
     _unescape,
     heredoc_expr,
+    index_number,
+    number_literal,
 )
 
 
@@ -168,12 +171,13 @@ def _heredoc_end(text: str, pos: int, line: int) -> int:
 
 
 class _Parser:
-    __slots__ = ("toks", "i", "text")
+    __slots__ = ("toks", "i", "text", "warnings")
 
     def __init__(self, text: str, toks: list[tuple]) -> None:
         self.text = text
         self.toks = toks
         self.i = 0
+        self.warnings: list[tuple[int, str]] = []  # numbers read as unknown
 
     def fail(self, what: str = "") -> Unsupported:
         tok = self.toks[self.i]
@@ -324,7 +328,9 @@ class _Parser:
                     raise self.fail()
                 if isinstance(expr, Ref):
                     last = toks[self.i - 1]
-                    parts = [int(p) for p in part.split(".")] if nxt[0] == "num" else [part]
+                    parts = (
+                        [index_number(p) for p in part.split(".")] if nxt[0] == "num" else [part]
+                    )
                     expr = Ref(first[4], last[5], expr.parts + parts, self.span(first))
                 else:
                     expr = self.opaque(first)
@@ -403,9 +409,8 @@ class _Parser:
             if tok[0] != "num":
                 raise self.fail()
         self.i += 1
-        text = tok[1]
-        value = float(text) if ("." in text or "e" in text or "E" in text) else int(text)
-        return Lit(tok[4], tok[4], -value if negative else value)
+        text = "-" + tok[1] if negative else tok[1]
+        return Lit(tok[4], tok[4], number_literal(text, tok[4], self.warnings))
 
     def is_for(self) -> bool:
         nxt = self.toks[self.i + 1]
@@ -585,13 +590,20 @@ def _index_value(index):
 
 
 def parse(text: str) -> list[Block]:
-    """Top-level blocks of one .tf file's text; raise Unsupported for anything else."""
-    return parse_body(text)[1]
+    """Top-level blocks of one .tf file's text, with the `warnings` of numbers read as
+    unknown; raise Unsupported for anything else."""
+    _attributes, blocks, warnings = parse_body(text)
+    out = Documents(blocks)
+    out.warnings = warnings
+    return out
 
 
-def parse_body(text: str) -> tuple[dict[str, Attribute], list[Block]]:
-    """Top-level attributes (what a .tfvars file holds) and blocks of one file's text."""
+def parse_body(text: str) -> tuple[dict[str, Attribute], list[Block], list[tuple[int, str]]]:
+    """Top-level attributes (what a .tfvars file holds) and blocks of one file's text, and
+    (line, message) notes about numbers read as unknown."""
     if "\r" in text:
         raise Unsupported("carriage return")
     text += "\n"
-    return _Parser(text, tokenize(text)).body(False)
+    parser = _Parser(text, tokenize(text))
+    attributes, blocks = parser.body(False)
+    return attributes, blocks, parser.warnings

@@ -2,7 +2,9 @@
 
 The standard library decoder does the work; we wrap its object and array hooks so that every
 object and array knows the lines it spans (the pure-Python scanner is needed for that, so very
-large files take the C path and lose per-object lines, never correctness).
+large files take the C path and lose per-object lines, never correctness). A number out of
+range (more digits than Python can read, `1e999`, and the `NaN`/`Infinity` that Python's
+decoder takes but JSON does not have) is read as unknown and noted with its line.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import json.scanner
 import re
 from typing import Any
 
-from checks.model import LDict, LList
-from checks.parse import ParseError, check_nesting
+from checks.model import Documents, LDict, LList, Unknown
+from checks.parse import ParseError, check_nesting, numbers
 
 # Above this size, lines per object are not worth the pure-Python scanner's time.
 MAX_POSITIONED_BYTES = 2_000_000
@@ -28,31 +30,80 @@ _KEYS_WE_READ = re.compile(r'"(?:Statement|Roles?|RoleDetailList|format_version|
 
 
 def parse_json_file(text: str) -> list:
-    """Parse a JSON file (one document); raise ParseError with the line on a syntax error."""
-    return [load(text, positions=_KEYS_WE_READ.search(text) is not None)]
+    """Parse a JSON file (one document); raise ParseError with the line on a syntax error.
+    Notes about numbers read as unknown are the documents' `warnings`."""
+    docs = Documents()
+    docs.warnings = []
+    docs.append(load(text, positions=_KEYS_WE_READ.search(text) is not None, notes=docs.warnings))
+    return docs
 
 
-def load(text: str, line_offset: int = 0, positions: bool = True) -> Any:
-    """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc)."""
+def load(text: str, line_offset: int = 0, positions: bool = True, notes: list | None = None) -> Any:
+    """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc).
+    `notes` receives (line, message) for each number read as unknown."""
     if text.startswith("\ufeff"):
         text = text[1:]
     check_nesting(text, "JSON", line_offset)
+    odd = _Numbers()
     try:
         if not positions or len(text) > MAX_POSITIONED_BYTES:
-            return json.loads(text)
-        return _PositionedDecoder(text, line_offset).decode()
+            value = json.loads(
+                text, parse_int=odd.integer, parse_float=odd.real, parse_constant=odd.constant
+            )
+        else:
+            value = _PositionedDecoder(text, line_offset, odd).decode()
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno + line_offset) from None
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
+    if notes is not None:
+        # numbers whose line the decoder did not see: a bare value, or a file read without lines
+        odd.place(value, 1 + line_offset)
+        notes.extend(odd.placed + [(0, numbers.note(u)) for u in odd.pending.values()])
+    return value
+
+
+class _Numbers:
+    """The decoder's number hooks: a number out of range becomes unknown, remembered until
+    the object or array holding it gives its line."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, Unknown] = {}
+        self.placed: list[tuple[int, str]] = []
+
+    def _unknown(self, text: str, reason: str) -> Unknown:
+        value = numbers.unknown(text, reason)
+        self.pending[id(value)] = value
+        return value
+
+    def integer(self, text: str) -> Any:
+        if numbers.oversized_int(text):
+            return self._unknown(text, f"has more than {numbers.MAX_DIGITS} digits")
+        value = int(text)
+        reason = numbers.problem(value)
+        return self._unknown(text, reason) if reason else value
+
+    def real(self, text: str) -> Any:
+        value = float(text)
+        reason = numbers.problem(value)
+        return self._unknown(text, reason) if reason else value
+
+    def constant(self, text: str) -> Unknown:
+        return self._unknown(text, "is not a JSON number")
+
+    def place(self, value: Any, line: int) -> None:
+        """`value` sits at `line`: note it if it is a number read as unknown."""
+        if isinstance(value, Unknown) and self.pending.pop(id(value), None) is not None:
+            self.placed.append((line, numbers.note(value)))
 
 
 _NEWLINE = re.compile("\n")
 
 
 class _PositionedDecoder(json.JSONDecoder):
-    def __init__(self, text: str, line_offset: int) -> None:
-        super().__init__()
+    def __init__(self, text: str, line_offset: int, odd: _Numbers) -> None:
+        super().__init__(parse_float=odd.real, parse_int=odd.integer, parse_constant=odd.constant)
+        self.odd = odd
         self.text = text
         self.offset = line_offset
         self.newlines = [m.start() for m in _NEWLINE.finditer(text)]
@@ -93,6 +144,7 @@ class _PositionedDecoder(json.JSONDecoder):
             out[key] = value
             line = self.line_at(pos)
             out.key_lines[key] = (line, getattr(value, "end_line", 0) or line)
+            self.odd.place(value, line)
         return out, end
 
     def _array(self, s_and_end, scan_once, _w=None):
@@ -108,4 +160,5 @@ class _PositionedDecoder(json.JSONDecoder):
         for pos, value in zip(positions, values, strict=True):
             line = self.line_at(pos)
             out.item_lines.append((line, getattr(value, "end_line", 0) or line))
+            self.odd.place(value, line)
         return out, end

@@ -10,6 +10,7 @@ number out of range as unknown.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -115,6 +116,9 @@ _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
+# what YAML 1.1 writes an integer with (signs, base prefixes, `_`, sexagesimal `:`): a long one
+# is a number out of range; other long text under `!!int` is no number at all
+_INT_TEXT = re.compile(r"[-+]?(?:0[bxo])?[0-9a-fA-F_:]+")
 
 
 class _Builder:
@@ -228,7 +232,11 @@ class _Builder:
             return None
         if tag == _BOOL and node.value.lower() in self.constructor.bool_values:
             return self.constructor.bool_values[node.value.lower()]
-        if tag == _INT and numbers.oversized_int(node.value.replace("_", "")):
+        if (
+            tag == _INT
+            and numbers.oversized_int(node.value.replace("_", ""))
+            and _INT_TEXT.fullmatch(node.value)
+        ):
             return self._odd_number(node, f"has more than {numbers.MAX_DIGITS} digits")
         try:
             value = self.constructor.construct_object(node, deep=True)
