@@ -135,12 +135,27 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 
 
-def _unescape(text: str) -> str:
+def _unescape(text: str, line: int) -> str:
+    """A quoted string's text with its escapes decoded; `line` is where the text starts. An
+    escape that is no Unicode character (beyond U+10FFFF, a surrogate) or lacks digits is a
+    ParseError, as Terraform makes it an error."""
+
     def repl(m: re.Match) -> str:
         s = m.group(1)
-        if s[0] in "uU" and len(s) > 1:
-            return chr(int(s[1:], 16))
+        if s in ("u", "U"):
+            digits = 4 if s == "u" else 8
+            raise ParseError(
+                f"invalid HCL: escape \\{s} needs {digits} hexadecimal digits", where(m)
+            )
+        if s[0] in "uU":
+            code = int(s[1:], 16)
+            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+                raise ParseError(f"invalid HCL: escape \\{s} is not a Unicode character", where(m))
+            return chr(code)
         return _ESCAPES.get(s, s)
+
+    def where(m: re.Match) -> int:
+        return line + text.count("\n", 0, m.start())
 
     return _ESCAPE_RE.sub(repl, text) if "\\" in text else text
 
@@ -316,7 +331,9 @@ class _Walker:
     def string_text(self, part: Any) -> str:
         """Literal text of a block label's string part (labels hold no interpolation)."""
         tok = part.children[0] if getattr(part, "data", None) == "string_part" else part
-        return _unescape(str(tok)) if not hasattr(tok, "data") else self.src(tok)
+        if hasattr(tok, "data"):
+            return self.src(tok)
+        return _unescape(str(tok), getattr(tok, "line", 0) or self.lines(part)[0])
 
     def expr(self, node: Any) -> Expression:
         line, end_line = self.lines(node)
@@ -450,7 +467,7 @@ class _Walker:
             elif getattr(tok, "type", "") == "ESCAPED_INTERPOLATION":
                 parts.append(str(tok)[1:])  # $${x} is the literal text ${x}
             else:
-                parts.append(_unescape(str(tok)))
+                parts.append(_unescape(str(tok), getattr(tok, "line", 0) or line))
         merged: list = []
         for p in parts:
             if isinstance(p, str) and merged and isinstance(merged[-1], str):

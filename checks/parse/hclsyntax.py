@@ -265,7 +265,7 @@ class _Parser:
                 self.i += 1
                 out.append(self.text[start : end_tok[3]])
             else:  # chars or esc
-                out.append(_unescape(tok[1]))
+                out.append(_unescape(tok[1], tok[4]))
                 self.i += 1
 
     # -- expressions ------------------------------------------------------------------------
@@ -560,7 +560,7 @@ class _Parser:
                 self.i += 1
                 break
             if kind == "chars":
-                text = _unescape(tok[1])
+                text = _unescape(tok[1], tok[4])
             elif kind == "esc":
                 text = tok[1][1:]  # $${x} is the literal text ${x}
             elif kind == "ibeg":

@@ -246,11 +246,9 @@ class _Builder:
                 f"invalid YAML value: {excerpt(problem)}", self.span(node)[0]
             ) from None
         except (yaml.YAMLError, ValueError, OverflowError, TypeError, KeyError, AttributeError):
-            # an explicit tag on a value it does not fit (`!!int x`, a date like 2024-13-45,
-            # `!!bool x`, `!!timestamp x`): the value as written, briefly
-            raise ParseError(
-                f"invalid YAML value: {node.tag} {excerpt(str(node.value))}", self.span(node)[0]
-            ) from None
+            # an explicit tag on a value it does not fit (`!!int x`, a date like 2024-13-45)
+            what = f"'{excerpt(node.value)}' is not a valid {tag.rsplit(':', 1)[-1]}"
+            raise ParseError(f"invalid YAML value: {what}", self.span(node)[0]) from None
         if tag == _INT or tag == _FLOAT:
             reason = numbers.problem(value)
             if reason:
