@@ -106,6 +106,9 @@ _CFN_TAG = re.compile(
     r"!(Ref|Sub|GetAtt|Join|If|Equals|Not|And|Or|Select|Split|FindInMap|"
     r"GetAZs|ImportValue|Base64|Cidr|Condition|Transform)\b"
 )
+# `${` and a character other than `}`, before the last `}` of the text: a `${...}` somewhere, found
+# without scanning to the end of the text from every `${`
+_INTERPOLATION = re.compile(r"\$\{[^}]")
 
 
 def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
@@ -123,7 +126,7 @@ def foreign_reason(kind: str, text: str, exc: ParseError) -> str:
             return "CloudFormation template"
         if "{{" in text and "}}" in text:
             return "Go or Helm template"
-        if "%{" in text or re.search(r"\$\{[^}]+\}", text):
+        if "%{" in text or _INTERPOLATION.search(text, 0, text.rfind("}")):
             return "Terraform template file"
         return "YAML that is neither a Kubernetes manifest nor aws-auth"
     if ours.json_is_ours(text):

@@ -240,3 +240,13 @@ def test_heredocs_share_the_module_alias_budget(tmp_path):
         ("error", f"kubectl_manifest.m1 yaml_body: {ALIAS_NOTE}")
     ]
     assert code == 2
+
+
+def test_broken_yaml_full_of_interpolation_starts_is_judged_in_linear_time(tmp_path):
+    """A file that fails to parse is checked for template syntax: that check must not scan
+    to the end of the file from every `${`."""
+    (tmp_path / "t.yaml").write_text('a: ["' + "${" * 1_000_000 + "\n")
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path)
+    ((level, message),) = [(p["level"], p["message"]) for p in report["problems"]]
+    assert (level, code) == ("note", 0)
+    assert message.startswith("skipped: YAML that is neither a Kubernetes manifest nor aws-auth")
