@@ -1,6 +1,8 @@
 """Configuration: `.eks-checks.yaml` (or `--config FILE`), validated by a JSON Schema.
 
-Precedence: the file < the command line. Unknown keys are an error that names them.
+Precedence: the file < the command line. Unknown keys are an error that names them. A
+configuration file is read with the guards scanned input has (safe YAML, alias and nesting
+limits, numbers that fit) before its schema is checked.
 """
 
 from __future__ import annotations
@@ -62,25 +64,31 @@ def load(path: str | None) -> Config:
             return Config()
     if path.endswith(".toml"):
         return _from_pyproject(path, trusted)
-    import yaml
+    from checks.parse import MAX_SETTINGS_NESTING, ParseError
+    from checks.parse.yamlsafe import load_all
 
     try:
         text = Path(path).read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        docs = load_all(text, max_depth=MAX_SETTINGS_NESTING, strict_numbers=True)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not valid UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    return _build(path, data, trusted)
+    except ParseError as exc:
+        where = f":{exc.line}" if exc.line else ""
+        raise ConfigError(f"{path}{where}: {exc.message}") from None
+    if len(docs) > 1:
+        raise ConfigError(f"{path}: a configuration file holds one YAML document")
+    return _build(path, docs[0] if docs else None, trusted)
 
 
 def _build(path: str, data: Any, trusted: bool = True) -> Config:
+    from checks.parse import MAX_SETTINGS_NESTING, check_depth
+
     if data is None:
         data = {}
+    if not check_depth(data, MAX_SETTINGS_NESTING):
+        raise ConfigError(f"{path}: nested deeper than {MAX_SETTINGS_NESTING} levels")
     data = _dates_as_text(data)
     _validate(path, data)
     base = os.path.dirname(os.path.abspath(path))
@@ -136,13 +144,22 @@ def _from_pyproject(path: str, trusted: bool = True) -> Config:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    from checks.parse import MAX_SETTINGS_NESTING, ParseError, check_nesting
+
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            text = fh.read().decode("utf-8")
+        # tomllib recurses into arrays and inline tables
+        check_nesting(text, "TOML", limit=MAX_SETTINGS_NESTING)
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ParseError as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: TOML nested too deeply") from None
     section = data.get("tool", {}).get("eks-checks")
     if section is None:
         return Config()

@@ -113,19 +113,25 @@ def load_dir(directory: Path, validate: bool = True) -> list[Rule]:
 
 
 def load_file(path: Path, validate: bool = True) -> Rule:
-    import yaml
+    """One rule file, read with the guards scanned input has (safe YAML, alias and nesting
+    limits, numbers that fit) before its schema is checked."""
+    from checks.model import to_plain
+    from checks.parse import MAX_SETTINGS_NESTING, ParseError
+    from checks.parse.yamlsafe import load_all
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         if path.stat().st_size > 1_000_000:
             raise RuleError(f"{path}: rule file larger than 1 MB")
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        text = path.read_text(encoding="utf-8")
+        docs = load_all(text, max_depth=MAX_SETTINGS_NESTING, strict_numbers=True)
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"{path}: cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise RuleError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except ParseError as exc:
+        where = f":{exc.line}" if exc.line else ""
+        raise RuleError(f"{path}{where}: {exc.message}") from None
+    if len(docs) > 1:
+        raise RuleError(f"{path}: a rule file holds one YAML document")
+    data = to_plain(docs[0]) if docs else None
     if validate:
         errors = validation_errors(data)
         if errors:

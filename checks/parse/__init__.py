@@ -42,6 +42,20 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     return shown + "..." if len(text) > limit else shown
 
 
+def check_depth(value: object, limit: int) -> bool:
+    """True when a loaded value (dicts and lists) is nested no deeper than `limit`; walked
+    without recursion, for what a parser built without a nesting check (TOML table headers)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return False
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
 def parser_for(kind: str) -> Callable:
     import importlib
 
@@ -50,6 +64,9 @@ def parser_for(kind: str) -> Callable:
 
 
 MAX_NESTING = 500
+# Configuration and rule files: their readers (the schema validator, the rule evaluator)
+# recurse over every level, and no real file comes near this.
+MAX_SETTINGS_NESTING = 64
 # The expanded size (nodes, counting every alias use) a YAML file may reach, all its documents
 # and the YAML strings embedded in it together.
 MAX_EXPANDED_NODES = 500_000
