@@ -115,6 +115,8 @@ def format_message(template: str, fields: dict, params: dict) -> str:
 
 
 def display(value: Any) -> str:
+    """A value as a message shows it. One call per nesting level (no comprehension frames):
+    a value as deep as the parsers accept is shown without running out of stack."""
     if isinstance(value, Unknown):
         return value.text
     if value is None:
@@ -122,9 +124,15 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(display(v) for v in value) + "]"
+        items = []
+        for item in value:
+            items.append(display(item))
+        return "[" + ", ".join(items) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {display(v)}" for k, v in value.items()) + "}"
+        pairs = []
+        for key, item in value.items():
+            pairs.append(f"{key}: {display(item)}")
+        return "{" + ", ".join(pairs) + "}"
     return str(value)
 
 

@@ -192,13 +192,20 @@ class Entity:
 
 
 def to_plain(value: Any) -> Any:
-    """A JSON-ready copy: unknown values inside containers become `{"unknown": text}`."""
+    """A JSON-ready copy: unknown values inside containers become `{"unknown": text}`. One
+    call per nesting level (no comprehension frames), as deep as the parsers accept."""
     if isinstance(value, Unknown):
         return {"unknown": value.text}
     if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        plain = {}
+        for key, item in value.items():
+            plain[str(key)] = to_plain(item)
+        return plain
     if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
+        items = []
+        for item in value:
+            items.append(to_plain(item))
+        return items
     return value
 
 

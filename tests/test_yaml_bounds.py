@@ -250,3 +250,24 @@ def test_broken_yaml_full_of_interpolation_starts_is_judged_in_linear_time(tmp_p
     ((level, message),) = [(p["level"], p["message"]) for p in report["problems"]]
     assert (level, code) == ("note", 0)
     assert message.startswith("skipped: YAML that is neither a Kubernetes manifest nor aws-auth")
+
+
+def test_a_value_nested_just_under_the_limit_reaches_messages_and_the_model(in_tmp):
+    """What the parsers accept, the later stages can show: a field nested 450 levels deep is
+    printed in a finding's message and in the model without running out of stack."""
+    deep = "[" * 450 + '"api"' + "]" * 450
+    (in_tmp / "cluster.yaml").write_text(
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"
+        "metadata: {name: c, region: us-east-1}\n"
+        f"cloudWatch:\n  clusterLogging:\n    enableTypes: {deep}\n"
+    )
+    code, out, err = cli("scan", ".", "--select", "EKS103", "--format", "json")
+    ((rule, message),) = [(f["rule_id"], f["message"]) for f in json.loads(out)["findings"]]
+    assert (rule, code, err) == ("EKS103", 1, "")
+    assert message.startswith("cluster c logs " + "[" * 450 + "api" + "]" * 450)
+    code, out, err = cli("model", ".")
+    (cluster,) = [e for e in json.loads(out)["entities"] if e["kind"] == "cluster"]
+    depth, value = 0, cluster["fields"]["enabled_log_types"]
+    while isinstance(value, list):
+        depth, value = depth + 1, value[0]
+    assert (depth, value, code, err) == (450, "api", 0, "")
