@@ -76,15 +76,38 @@ def apply_suppressions(
                 problems.append(note)
         return ok
 
+    # comments by file and the line they apply to; the answer per (file, lines, rule) once:
+    # a file may hold many findings and many comments, and pairing each with each is quadratic
+    by_target: dict[str, dict[int, list[Suppression]]] = {}
+    decided: dict[tuple, str | None] = {}
+
+    def comment_for(f: Finding, targets: tuple[int, ...]) -> str | None:
+        """The reason of the first active comment suppressing `f`'s rule at `targets`."""
+        key = (f.location.file, targets, f.rule_id)
+        if key not in decided:
+            lines = by_target.get(f.location.file)
+            if lines is None:
+                lines = by_target[f.location.file] = {}
+                for s in given.comments.get(f.location.file, []):
+                    lines.setdefault(s.target, []).append(s)
+            candidates = sorted(
+                (s for t in targets for s in lines.get(t, ()) if f.rule_id in s.rules),
+                key=lambda s: s.line,
+            )
+            decided[key] = next(
+                (
+                    s.reason
+                    for s in candidates
+                    if check(s.reason, s.until, f"suppression of {f.rule_id}", key[0], s.line)
+                ),
+                None,
+            )
+        return decided[key]
+
     for f in findings:
         entity = entities.get(f.entity_key)
         block_line = entity.location.start_line if entity else f.location.start_line
-        targets = {f.location.start_line, block_line}
-        for s in given.comments.get(f.location.file, []):
-            if f.rule_id in s.rules and s.target in targets:
-                if check(s.reason, s.until, f"suppression of {f.rule_id}", f.location.file, s.line):
-                    f.suppressed = s.reason
-                    break
+        f.suppressed = comment_for(f, tuple(sorted({f.location.start_line, block_line})))
         if f.suppressed is None and entity is not None:
             for rules, reason, until, line in getattr(entity, "suppressions", []):
                 if f.rule_id in rules and check(

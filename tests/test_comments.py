@@ -51,3 +51,19 @@ def test_a_long_suppression_comment_line(tmp_path):
     code, report, _ = scan_json("main.tf", cwd=tmp_path)
     ((rule, suppressed),) = [(f["rule_id"], f["suppressed"]["reason"]) for f in report["findings"]]
     assert (rule, suppressed, code) == ("EKS202", reason, 0)
+
+
+def test_many_findings_and_many_comments_in_one_file(tmp_path):
+    """Each finding used to be paired with every comment of its file."""
+    accounts = ", ".join(
+        f"{{apiVersion: v1, kind: ServiceAccount, metadata: {{name: default, namespace: n{i}}}}}"
+        for i in range(10_000)
+    )
+    comments = "# eks-checks: ignore[EKS302] not this line\n" * 90_000
+    (tmp_path / "list.yaml").write_text(
+        f"{comments}apiVersion: v1\nkind: List\n# eks-checks: ignore[EKS302] reviewed\n"
+        f"items: [{accounts}]\n"
+    )
+    code, report, _ = scan_json("list.yaml", cwd=tmp_path)
+    reasons = {f["suppressed"]["reason"] for f in report["findings"]}
+    assert (len(report["findings"]), reasons, code) == (10_000, {"reviewed"}, 0)
