@@ -271,3 +271,18 @@ def test_a_value_nested_just_under_the_limit_reaches_messages_and_the_model(in_t
     while isinstance(value, list):
         depth, value = depth + 1, value[0]
     assert (depth, value, code, err) == (450, "api", 0, "")
+
+
+def test_hostile_identity_mappings_in_eksctl_are_an_error(tmp_path):
+    """eksctl writes aws-auth from `iamIdentityMappings`, structured YAML of the file itself:
+    the file's own guards refuse it."""
+    (tmp_path / "cluster.yaml").write_text(
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"
+        "metadata: {name: c, region: us-east-1}\n" + BOMB + "iamIdentityMappings: *i\n"
+    )
+    code, report, _ = scan_json("cluster.yaml", cwd=tmp_path)
+    assert report["findings"] == []
+    assert report["problems"] == [
+        {"file": "cluster.yaml", "level": "error", "line": 9, "message": ALIAS_NOTE}
+    ]
+    assert code == 2
