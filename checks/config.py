@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_FILE = ".eks-checks.yaml"
+MAX_BYTES = 1_000_000  # as for a rule file: no configuration comes near it
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.json"
 
 
@@ -68,7 +69,7 @@ def load(path: str | None) -> Config:
     from checks.parse.yamlsafe import load_all
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = _read(path)
         docs = load_all(text, max_depth=MAX_SETTINGS_NESTING, strict_numbers=True)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -80,6 +81,16 @@ def load(path: str | None) -> Config:
     if len(docs) > 1:
         raise ConfigError(f"{path}: a configuration file holds one YAML document")
     return _build(path, docs[0] if docs else None, trusted)
+
+
+def _read(path: str) -> str:
+    """A configuration file's text, read no further than MAX_BYTES (a link may lead to a
+    file of any size)."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: configuration file larger than 1 MB")
+    return data.decode("utf-8")
 
 
 def _build(path: str, data: Any, trusted: bool = True) -> Config:
@@ -147,8 +158,7 @@ def _from_pyproject(path: str, trusted: bool = True) -> Config:
     from checks.parse import MAX_SETTINGS_NESTING, ParseError, check_nesting
 
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8")
+        text = _read(path)
         # tomllib recurses into arrays and inline tables
         check_nesting(text, "TOML", limit=MAX_SETTINGS_NESTING)
         data = tomllib.loads(text)

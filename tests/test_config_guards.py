@@ -143,3 +143,17 @@ def test_a_rule_nested_within_the_limit_still_loads(in_tmp):
     code, out, err = cli("scan", ".", "--policy-dir", "pol", "--select", "ACME001", "--no-color")
     assert "  main.tf:1  ACME001  low  cluster x" in out  # twenty times `not`: true
     assert (code, err) == (1, "")
+
+
+@pytest.mark.parametrize("name", [".eks-checks.yaml", "pyproject.toml"])
+def test_a_configuration_is_read_no_further_than_its_size_limit(tmp_path, name):
+    """A link may lead anywhere, to a file of any size: the read stops at 1 MB."""
+    (tmp_path / "big").write_text("# padding\n" * 200_000)
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / name).symlink_to(tmp_path / "big")
+    code, out, err = run_bounded("scan", ".", cwd=tmp_path / "repo")
+    assert (code, out, err) == (
+        2,
+        "",
+        f"eks-checks: error: invalid configuration: {name}: configuration file larger than 1 MB\n",
+    )
