@@ -86,8 +86,9 @@ def load(path: str | None) -> Config:
 def _read(path: str) -> str:
     """A configuration file's text, read no further than MAX_BYTES (a link may lead to a
     file of any size)."""
-    with open(path, "rb") as fh:
-        data = fh.read(MAX_BYTES + 1)
+    from checks.parse import read_regular_file
+
+    data = read_regular_file(path, MAX_BYTES)
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{path}: configuration file larger than 1 MB")
     return data.decode("utf-8")

@@ -116,15 +116,18 @@ def load_file(path: Path, validate: bool = True) -> Rule:
     """One rule file, read with the guards scanned input has (safe YAML, alias and nesting
     limits, numbers that fit) before its schema is checked."""
     from checks.model import to_plain
-    from checks.parse import MAX_SETTINGS_NESTING, ParseError
+    from checks.parse import MAX_SETTINGS_NESTING, ParseError, read_regular_file
     from checks.parse.yamlsafe import load_all
 
     try:
-        if path.stat().st_size > 1_000_000:
+        raw = read_regular_file(str(path), 1_000_000)  # a link may lead to a file of any size
+        if len(raw) > 1_000_000:
             raise RuleError(f"{path}: rule file larger than 1 MB")
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
         docs = load_all(text, max_depth=MAX_SETTINGS_NESTING, strict_numbers=True)
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise RuleError(f"{path}: cannot read: {exc}") from None
     except ParseError as exc:
         where = f":{exc.line}" if exc.line else ""

@@ -4,6 +4,8 @@ line naming the file, exit 2, never a traceback or a hang. Files are built at te
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from bounded import run_bounded
@@ -156,4 +158,22 @@ def test_a_configuration_is_read_no_further_than_its_size_limit(tmp_path, name):
         2,
         "",
         f"eks-checks: error: invalid configuration: {name}: configuration file larger than 1 MB\n",
+    )
+
+
+def test_a_rule_file_or_configuration_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    (tmp_path / "pol").mkdir()
+    os.mkfifo(tmp_path / "pol" / "r.yaml")
+    code, out, err = run_bounded("validate-policies", "pol", cwd=tmp_path)
+    assert (code, out, err) == (
+        2,
+        "0 of 1 rule files valid\n",
+        "pol/r.yaml: cannot read: not a regular file\n",
+    )
+    os.mkfifo(tmp_path / "config.yaml")
+    code, out, err = run_bounded("scan", ".", "--config", "config.yaml", cwd=tmp_path)
+    assert (code, out, err) == (
+        2,
+        "",
+        "eks-checks: error: invalid configuration: config.yaml: cannot read: not a regular file\n",
     )

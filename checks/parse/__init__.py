@@ -5,7 +5,10 @@ The registry below is the one place that says which parser reads which kind of f
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections.abc import Callable
 
 PARSERS: dict[str, str] = {
@@ -40,6 +43,16 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
     non-printable characters escaped, so that an error never carries a file's contents."""
     shown = repr(text[:limit])[1:-1]
     return shown + "..." if len(text) > limit else shown
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of a regular file (the caller refuses more); OSError for
+    anything else: a FIFO would block the read, a device never end it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return fh.read(limit + 1)
 
 
 def check_depth(value: object, limit: int) -> bool:
