@@ -18,9 +18,8 @@ from checks.model import Entity, Finding, LList, Location, Related, Unknown
 from checks.rules import PLACEHOLDER, Rule, regex_search
 
 _MISSING = object()
-# a number written as text, as Terraform converts one ("2", "1.5e3"); longer is not a number
+# a number written as text, as Terraform converts one ("2", "1.5e3")
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
-_MAX_NUMERIC_TEXT = 1_000
 _OUT_OF_RANGE = object()  # a number that cannot be compared (NaN, infinity, a vast exponent)
 
 
@@ -263,7 +262,7 @@ def _number(value: Any) -> Any:
         return Decimal(value)
     if isinstance(value, float):
         return Decimal(value) if math.isfinite(value) else _OUT_OF_RANGE
-    if isinstance(value, str) and len(value) <= _MAX_NUMERIC_TEXT and _NUMERIC.fullmatch(value):
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
         try:
             return Decimal(value)
         except InvalidOperation:

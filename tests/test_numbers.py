@@ -173,3 +173,11 @@ def test_the_model_of_a_400_digit_number_is_json(in_tmp):
     (entity,) = json.loads(out)["entities"]
     assert entity["fields"]["hop_limit"] == int(BIG)
     assert code == 0
+
+
+@pytest.mark.parametrize("digits", [700, 5000])
+def test_a_hop_limit_written_as_a_long_string_of_digits_is_compared_exactly(in_tmp, digits):
+    code, report = _scan(in_tmp, "main.tf", _launch_template(f'"{"9" * digits}"'))
+    ((rule, message),) = [(f["rule_id"], f["message"]) for f in report["findings"]]
+    assert (rule, code, report["problems"]) == ("EKS202", 1, [])
+    assert "9" * digits in message

@@ -27,7 +27,7 @@ from checks.normalize.tf_limits import (
     Limits,
     capped_text,
 )
-from checks.parse import BudgetSpent, ExpansionBudget, ParseError
+from checks.parse import BudgetSpent, ExpansionBudget, ParseError, numbers
 from checks.parse.hcl import (
     Attribute,
     Block,
@@ -801,12 +801,15 @@ class Module:
 
 def number(value: Any) -> Any:
     """Terraform converts a string of digits given for a number argument (`"2"`) to the
-    number; anything else stays as it was written."""
-    if isinstance(value, str) and value.isascii() and value.isdigit():
-        try:
-            return int(value)
-        except ValueError:  # more digits than Python converts: left as written
-            return value
+    number; anything else stays as it was written (rules compare numeric text exactly too),
+    and so does a string of more digits than the parsers read as a number."""
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= numbers.MAX_DIGITS
+    ):
+        return int(value)
     return value
 
 
