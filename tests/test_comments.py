@@ -19,16 +19,16 @@ def _launch_template(comments: str) -> str:
 
 def test_what_each_comment_applies_to():
     text = (
-        "a\n# eks-checks: ignore[X] r1\n\n# other\n"
-        "# eks-checks: ignore[Y, z] r2 until=2027-01-01\n"
-        "b = 1  // eks-checks: ignore[W] r3\n# eks-checks: ignore[V]   r4  \n"
+        "locals {\n  # eks-checks: ignore[X] r1\n\n  # other\n"
+        "  # eks-checks: ignore[Y, z] r2 until=2027-01-01\n"
+        "  b = 1  // eks-checks: ignore[W] r3\n}\n# eks-checks: ignore[V]   r4  \n"
     )
     found = [(s.rules, s.reason, s.until, s.line, s.target) for s in find_suppressions(text)]
     assert found == [
         (("X",), "r1", "", 2, 6),  # past blank and comment lines to the code below
         (("Y", "Z"), "r2", "2027-01-01", 5, 6),
         (("W",), "r3", "", 6, 6),  # after code: that line
-        (("V",), "r4", "", 7, 9),  # nothing below: past the end
+        (("V",), "r4", "", 8, 10),  # nothing below: past the end
     ]
 
 
