@@ -260,3 +260,12 @@ def test_a_variable_file_nested_deeper_than_values_may_be_is_cut_with_a_note(tmp
     ]
     assert [f["rule_id"] for f in report["findings"]] == ["EKS202"]
     assert code == 1
+
+
+def test_a_reference_with_300_000_index_steps_is_read_in_linear_time(tmp_path):
+    """Each `[0]` used to copy the reference read so far: quadratic in the chain's length."""
+    text = "locals {\n  a = [1]\n  b = local.a" + "[0]" * 300_000 + "\n}\n" + _cluster("local.b")
+    code, found, problems = _scan(tmp_path, text, "EKS202,EKS508")
+    assert problems == []
+    assert {f[0] for f in found} == {"EKS202", "EKS508"}
+    assert code == 1

@@ -308,13 +308,17 @@ class _Parser:
         return self.postfix(nested)
 
     def postfix(self, nested: bool):
+        """A primary expression and its traversals (`.name`, `[index]`, splats). The Ref or
+        Opaque is built once at the end: a long chain of `[0]` is read in linear time."""
         toks = self.toks
         first = toks[self.i]
         expr = self.primary()
+        parts = list(expr.parts) if isinstance(expr, Ref) else None  # None: no longer a Ref
+        steps = 0
         while True:
             tok = toks[self.i]
             if tok[0] != "op" or (tok[6] and not nested):
-                return expr
+                break
             op = tok[1]
             if op == ".":
                 nxt = toks[self.i + 1]
@@ -326,29 +330,31 @@ class _Parser:
                     part = nxt[1]  # `a.0` (legacy index); `a.0.1` comes as one number
                 else:
                     raise self.fail()
-                if isinstance(expr, Ref):
-                    last = toks[self.i - 1]
-                    parts = (
-                        [index_number(p) for p in part.split(".")] if nxt[0] == "num" else [part]
-                    )
-                    expr = Ref(first[4], last[5], expr.parts + parts, self.span(first))
-                else:
-                    expr = self.opaque(first)
+                if parts is not None:
+                    if nxt[0] == "num":
+                        parts.extend(index_number(p) for p in part.split("."))
+                    else:
+                        parts.append(part)
             elif op == "[":
                 self.i += 1
                 index = self.expression(True)
                 self.expect("]")
                 value = _index_value(index)
-                if isinstance(expr, Ref) and value is not None:
-                    last = toks[self.i - 1]
-                    expr = Ref(first[4], last[5], expr.parts + [value], self.span(first))
+                if parts is not None and value is not None:
+                    parts.append(value)
                 else:
-                    expr = self.opaque(first)
+                    parts = None
             elif op in (".*", "[*]"):
                 self.i += 1
-                expr = self.opaque(first)
+                parts = None
             else:
-                return expr
+                break
+            steps += 1
+        if not steps:
+            return expr
+        if parts is None:
+            return self.opaque(first)
+        return Ref(first[4], toks[self.i - 1][5], parts, self.span(first))
 
     def span(self, first: tuple) -> str:
         return self.text[first[2] : self.toks[self.i - 1][3]]
