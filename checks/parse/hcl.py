@@ -160,11 +160,18 @@ def _unescape(text: str, line: int) -> str:
     return _ESCAPE_RE.sub(repl, text) if "\\" in text else text
 
 
+# python-hcl2 takes seconds per 100 KB of dense input, and gigabytes: above this size what our
+# reader refuses is not handed to it. Our reader takes everything python-hcl2 takes (the
+# tests compare the two), so its own error, with its line, is the answer there.
+MAX_REFERENCE_BYTES = 256_000
+
+
 def parse_terraform(text: str) -> list[Block]:
     """Parse one .tf file into its top-level blocks; raise ParseError on a syntax error.
 
     The hand-written reader (`hclsyntax`) goes first; anything it does not take, including
-    every syntax error, is parsed again by python-hcl2, whose tree or error is the answer."""
+    every syntax error, is parsed again by python-hcl2, whose tree or error is the answer
+    (for a file of up to MAX_REFERENCE_BYTES)."""
     from checks.parse import hclsyntax
 
     check_nesting(text, "HCL")
@@ -172,8 +179,17 @@ def parse_terraform(text: str) -> list[Block]:
         return hclsyntax.parse(text)
     except ParseError:
         raise
-    except Exception:  # noqa: BLE001 - whatever the fast path cannot do, the reference does
+    except Exception as exc:  # noqa: BLE001 - whatever the fast path cannot do, the reference does
+        _too_large_for_reference(text, exc)
         return parse_terraform_hcl2(text)
+
+
+def _too_large_for_reference(text: str, exc: Exception) -> None:
+    """Our reader's refusal as the ParseError, for a file too large for python-hcl2."""
+    if len(text) > MAX_REFERENCE_BYTES:
+        if isinstance(exc, RecursionError):
+            raise ParseError("HCL nested too deeply", guard=True) from None
+        raise ParseError(f"invalid HCL: {exc}", getattr(exc, "line", 0)) from None
 
 
 def parse_tfvars(text: str) -> Assignments:
@@ -188,7 +204,8 @@ def parse_tfvars(text: str) -> Assignments:
         attributes, _blocks, warnings = hclsyntax.parse_body(text)
     except ParseError:
         raise
-    except Exception:  # noqa: BLE001 - as for .tf files: the reference decides
+    except Exception as exc:  # noqa: BLE001 - as for .tf files: the reference decides
+        _too_large_for_reference(text, exc)
         return _parse_hcl2(text, attributes=True)
     out = Assignments(attributes)
     out.warnings = warnings

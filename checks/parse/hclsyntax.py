@@ -38,7 +38,11 @@ from checks.parse.hcl import (
 
 
 class Unsupported(Exception):
-    """Input this reader does not take; python-hcl2 decides what it is."""
+    """Input this reader does not take; python-hcl2 decides what it is. `line`: where."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class Invalid(ParseError):
@@ -66,6 +70,9 @@ _STRING = re.compile(
 # an unclosed heredoc followed by many blank lines.
 _HEREDOC_OPEN = re.compile(r"<<-?([a-zA-Z][a-zA-Z0-9._-]+)")
 
+# Each token costs about 200 bytes: a file of many more than a real one holds (dense hostile
+# input: `[1,1,1,...`) is refused before its tokens fill memory.
+MAX_TOKENS = 1_500_000
 _BINARY = frozenset(("==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"))
 _EOF = ("eof", "", -1, -1, 0, 0, True)
 
@@ -88,7 +95,7 @@ def tokenize(text: str, comments: list | None = None) -> list[tuple]:
         if stack and stack[-1] == "s":
             m = string_match(text, pos)
             if m is None:
-                raise Unsupported(f"string at line {line}")
+                raise Unsupported(f"string at line {line}", line)
             kind = m.lastgroup
             end = m.end()
             value = m.group()
@@ -103,7 +110,7 @@ def tokenize(text: str, comments: list | None = None) -> list[tuple]:
             continue
         m = code_match(text, pos)
         if m is None:
-            raise Unsupported(f"character {text[pos]!r} at line {line}")
+            raise Unsupported(f"character {excerpt(text[pos])!r} at line {line}", line)
         kind = m.lastgroup
         end = m.end()
         if kind == "ws":
@@ -150,6 +157,9 @@ def tokenize(text: str, comments: list | None = None) -> list[tuple]:
         append((kind, value, pos, end, line, line, nl))
         nl = False
         pos = end
+        if len(toks) > MAX_TOKENS:
+            message = f"HCL file of more than {MAX_TOKENS} tokens: too large to read"
+            raise Invalid(message, line, guard=True)
     if stack:
         raise Unsupported("unterminated string or interpolation")
     toks.extend((_EOF, _EOF, _EOF))  # lookahead past the end finds only end-of-file
@@ -181,7 +191,7 @@ class _Parser:
 
     def fail(self, what: str = "") -> Unsupported:
         tok = self.toks[self.i]
-        return Unsupported(f"{what or 'unexpected'} {tok[1]!r} at line {tok[4]}")
+        return Unsupported(f"{what or 'unexpected'} '{excerpt(tok[1])}' at line {tok[4]}", tok[4])
 
     def expect(self, value: str) -> tuple:
         tok = self.toks[self.i]
