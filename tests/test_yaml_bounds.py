@@ -286,3 +286,26 @@ def test_hostile_identity_mappings_in_eksctl_are_an_error(tmp_path):
         {"file": "cluster.yaml", "level": "error", "line": 9, "message": ALIAS_NOTE}
     ]
     assert code == 2
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        "data: [" + "1," * 2_400_000 + "1]\n",  # flow style
+        "data:\n" + "- 1\n" * 1_200_000,  # block style
+    ],
+    ids=["flow", "block"],
+)
+def test_a_file_of_too_many_nodes_is_refused_before_they_fill_memory(tmp_path, items):
+    """Without any alias: a node costs PyYAML some 400 bytes, so a dense 5 MB file would
+    take a gigabyte."""
+    (tmp_path / "big.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" + items
+    )
+    code, report, _ = scan_json("big.yaml", cwd=tmp_path)
+    ((level, message),) = [(p["level"], p["message"]) for p in report["problems"]]
+    assert (level, message, code) == (
+        "error",
+        "YAML of more than 750000 nodes: too large to read",
+        2,
+    )

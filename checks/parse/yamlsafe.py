@@ -67,6 +67,8 @@ def load_all(
     `budget`: what aliases may still expand to (a new one per call by default); `max_depth`:
     the nesting allowed; `strict_numbers`: a number out of range is an error, not unknown."""
     check_nesting(text, "YAML", line_offset, max_depth)
+    if len(text) > _COUNT_NODES_ABOVE:
+        _check_node_count(text, line_offset)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -105,6 +107,30 @@ def load_all(
         raise
     docs.warnings = builder.warnings
     return docs
+
+
+# A composed node costs PyYAML some 400 bytes: a dense 5 MB file would take a gigabyte. Texts
+# too short to hold that many nodes are not counted (a node takes at least two characters).
+MAX_NODES = 750_000
+_COUNT_NODES_ABOVE = 2 * MAX_NODES
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent, yaml.AliasEvent)
+
+
+def _check_node_count(text: str, line_offset: int) -> None:
+    """Refuse a stream of more than MAX_NODES nodes, counted from the parser's events (which
+    are dropped as they come) before anything is composed; a syntax error is left to the
+    composer, which names it."""
+    count = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, _NODE_EVENTS):
+                count += 1
+                if count > MAX_NODES:
+                    line = event.start_mark.line + 1 + line_offset
+                    message = f"YAML of more than {MAX_NODES} nodes: too large to read"
+                    raise ParseError(message, line, guard=True)
+    except yaml.YAMLError:
+        return
 
 
 def _one_line(s: str) -> str:
