@@ -22,6 +22,7 @@ from checks.normalize.access import principal_type
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
     MAX_CHARS,
+    MAX_ITEMS,
     MAX_LEVELS,
     SIZE_NOTE,
     Limits,
@@ -198,6 +199,8 @@ class Module:
             text = _Located(interpolated)
             text.file, text.line = file, expr.content_line
             return text if interpolated is expr.text else self._built(text, expr, file)
+        if isinstance(expr, (TupleExpr, ObjectExpr)) and len(expr.items) > MAX_ITEMS:
+            return self._too_large("[...]" if isinstance(expr, TupleExpr) else "{...}", expr, file)
         if isinstance(expr, TupleExpr):
             items = LList(line=expr.line, end_line=expr.end_line)
             for item in expr.items:
@@ -281,8 +284,10 @@ class Module:
         value = self._resolve(ref, file)
         if isinstance(value, Unknown):
             return value
-        items, chars, _ = self.limits.size(value)
-        if not self.limits.spend(items, chars):
+        size = self.limits.size(value)
+        if self.limits.over(size):  # a literal or a variable file's value can be that large
+            return self._too_large(ref.text, ref, file)
+        if not self.limits.spend(size[0], size[1]):
             return self._over_budget(ref.text, ref, file)
         return value
 

@@ -35,7 +35,9 @@ class Limits:
         self.items_left = BUDGET_ITEMS
 
     def size(self, value: Any) -> Size:
-        """`value`'s size as expanded; each container is walked once (no recursion)."""
+        """`value`'s size as expanded; each container is walked once (no recursion). A walk
+        stops once it has seen more than MAX_ITEMS containers: the size it gives is then over
+        the limits, whatever the rest holds."""
         if isinstance(value, str):
             return (1, len(value), 0)
         if isinstance(value, Unknown):
@@ -47,6 +49,7 @@ class Limits:
         if known is not None and known[0] is value:
             return known[1]
         stack: list[tuple[Any, bool]] = [(value, False)]
+        walked = 0
         while stack:
             node, children_done = stack.pop()
             known = sizes.get(id(node))
@@ -54,6 +57,9 @@ class Limits:
                 continue
             children = list(node.values()) if isinstance(node, dict) else node
             if not children_done:
+                walked += 1
+                if walked > MAX_ITEMS:
+                    return (MAX_ITEMS + 1, 0, 0)
                 stack.append((node, True))
                 stack.extend((c, False) for c in children if isinstance(c, (list, dict)))
                 continue

@@ -223,18 +223,9 @@ def _json_tfvars(text: str) -> Assignments:
     out.warnings = warnings
     for name, value in doc.items():
         line, end_line = doc.key_lines.get(name, (1, 1)) if hasattr(doc, "key_lines") else (1, 1)
-        out[name] = Attribute(name, _literal(value, line, end_line), line, end_line)
+        # the JSON value as it is (no templates in .tfvars.json), with the lines of its parts
+        out[name] = Attribute(name, Lit(line, end_line, value), line, end_line)
     return out
-
-
-def _literal(value: Any, line: int, end_line: int) -> Expression:
-    """A JSON value as an expression (strings stay literal: no templates in .tfvars.json)."""
-    if isinstance(value, dict):
-        items = [(k, _literal(v, line, end_line), line, end_line) for k, v in value.items()]
-        return ObjectExpr(line, end_line, items)
-    if isinstance(value, list):
-        return TupleExpr(line, end_line, [_literal(v, line, end_line) for v in value])
-    return Lit(line, end_line, value)
 
 
 def parse_terraform_hcl2(text: str) -> list[Block]:
