@@ -103,3 +103,27 @@ def test_the_pure_python_yaml_scanner_on_an_escape_beyond_unicode(monkeypatch):
     with pytest.raises(ParseError) as err:
         yamlsafe.load_all('a: "\\U00110000"\n')
     assert err.value.message == "invalid YAML: chr() arg not in range(0x110000)"
+
+
+@pytest.mark.parametrize(
+    "written, value",
+    [
+        ("2024-01-01 10:00:00", "2024-01-01 10:00:00"),
+        ("2024-01-01", "2024-01-01"),
+        (
+            "!!binary YXJuOmF3czppYW06OjExMTEyMjIyMzMzMzpyb2xlL3I=",
+            "arn:aws:iam::111122223333:role/r",
+        ),
+    ],
+    ids=["timestamp", "date", "binary"],
+)
+def test_yaml_timestamps_and_binary_are_text_as_kubernetes_reads_them(in_tmp, written, value):
+    """Kubernetes reads YAML through JSON: a timestamp stays the text written, `!!binary` its
+    decoded text. Python's date and bytes reached the model, which could not print them."""
+    (in_tmp / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: x\n  namespace: n\n"
+        f"  annotations:\n    eks.amazonaws.com/role-arn: {written}\n"
+    )
+    code, out, err = cli("model", ".")
+    (entity,) = json.loads(out)["entities"]
+    assert (entity["fields"]["role_arn"], code, err) == (value, 0, "")

@@ -142,6 +142,7 @@ _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 # what YAML 1.1 writes an integer with (signs, base prefixes, `_`, sexagesimal `:`): a long one
 # is a number out of range; other long text under `!!int` is no number at all
 _INT_TEXT = re.compile(r"[-+]?(?:0[bxo])?[0-9a-fA-F_:]+")
@@ -279,6 +280,10 @@ class _Builder:
             reason = numbers.problem(value)
             if reason:
                 return self._odd_number(node, reason)
+        elif tag == _TIMESTAMP:
+            return node.value  # as Kubernetes reads YAML (through JSON): the text written
+        elif isinstance(value, bytes):
+            return value.decode("utf-8", "replace")  # `!!binary`: its decoded text, likewise
         return value
 
     def _deeper(self, line: int) -> None:
