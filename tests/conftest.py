@@ -18,6 +18,10 @@ from checks.scan import scan
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
+# third-party data the tests read, kept here with its source and license (tests/vendor/README.md)
+VENDOR = TESTS / "vendor"
+PEER = VENDOR / "peer"  # the peers' own fixtures: see its MANIFEST.md and MAPPING.md
+SARIF_SCHEMA = VENDOR / "sarif" / "sarif-schema-2.1.0.json"
 ROOT = TESTS.parent
 MARKER = re.compile(r"#\s*(ruleid|ok):\s*([A-Z0-9, ]+)")
 
@@ -26,6 +30,21 @@ MARKER = re.compile(r"#\s*(ruleid|ok):\s*([A-Z0-9, ]+)")
 def _private_cache(tmp_path_factory):
     """The tests never read or prune the cache of the person running them."""
     os.environ["EKS_CHECKS_CACHE_DIR"] = str(tmp_path_factory.mktemp("eks-checks-cache"))
+
+
+NO_SKIP = "EKS_CHECKS_NO_SKIP"  # set by .ci/run: every test runs there, none is skipped
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under .ci/run a skipped test is a failed one: a test that needs a tool or a file finds
+    it (.ci/run installs the test extras), so a skip there means something is missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get(NO_SKIP) and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped, and {NO_SKIP} is set: {reason}"
 
 
 def run(paths, select=None, params=None, jobs=1, **options):

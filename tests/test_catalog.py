@@ -15,10 +15,9 @@ from checks.discover import discover
 from checks.kinds import KINDS, Type
 from checks.model import Entity, Unknown
 from checks.scan import Options, build
-from conftest import FIXTURES, ROOT, cli
+from conftest import FIXTURES, PEER, ROOT, cli
 
-PEER = ROOT.parent / "shared" / "corpus" / "peer"
-CORPORA = [ROOT / "examples", FIXTURES] + ([PEER] if PEER.is_dir() else [])
+CORPORA = [ROOT / "examples", FIXTURES, PEER]
 
 
 def _entities(path) -> list[Entity]:

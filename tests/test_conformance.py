@@ -1,5 +1,5 @@
-"""Conformance with the peers' own fixtures (../shared/corpus/peer), folder by folder, as
-../shared/corpus/peer/MAPPING.md maps them to our rules. Where we deliberately disagree with
+"""Conformance with the peers' own fixtures (tests/vendor/peer), folder by folder, as
+tests/vendor/peer/MAPPING.md maps them to our rules. Where we deliberately disagree with
 a peer, the difference is listed here with the reason and asserted as such."""
 
 from __future__ import annotations
@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run
-
-PEER = ROOT.parent / "shared" / "corpus" / "peer"
-pytestmark = pytest.mark.skipif(not PEER.is_dir(), reason="needs ../shared/corpus/peer")
+from conftest import PEER, run
 
 # folder -> (our rules, {case: (our verdict, why we differ)})
 FOLDERS: dict[str, tuple[set[str], dict[str, tuple[str, str]]]] = {

@@ -9,14 +9,12 @@ import json
 import pytest
 
 from checks import scan as scan_module
-from conftest import FIXTURES, ROOT, cli
-
-PEER = ROOT.parent / "shared" / "corpus" / "peer"
+from conftest import FIXTURES, PEER, ROOT, cli
 
 
 def _report(tmp_path, monkeypatch, *options: str) -> str:
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    paths = [str(FIXTURES), str(ROOT / "examples")] + ([str(PEER)] if PEER.is_dir() else [])
+    paths = [str(FIXTURES), str(ROOT / "examples"), str(PEER)]
     _, out, _ = cli("scan", *paths, "--format", "json", *options)
     doc = json.loads(out)
     return json.dumps(

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, cli
+from conftest import PEER, ROOT, cli
 
 INSECURE = (
     'resource "aws_launch_template" "n" {\n  metadata_options {\n'
@@ -817,11 +817,10 @@ def _seeds() -> list[str]:
     values = {"n": "x", "a": 1, "b": 2, "pub": "true", "logs": '["api"]', "tokens": "optional"}
     values |= {"hops": 2, "test": "StringLike", "ns": "shop", "sa": "app"}
     generated = "\n".join(t.format(**values) for t in [*NOISE, EKS, IRSA])
-    peer = ROOT.parent / "shared" / "corpus" / "peer"
     files = sorted(
         [*(ROOT / "tests" / "fixtures").rglob("*.tf"), *(ROOT / "examples").rglob("*.tf")]
     )
-    files += sorted(peer.rglob("*.tf"))[:30]
+    files += sorted(PEER.rglob("*.tf"))[:30]
     return [generated] * 10 + [p.read_text(encoding="utf-8") for p in files]
 
 

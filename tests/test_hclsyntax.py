@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from checks.parse import ParseError, hclsyntax
 from checks.parse.hcl import Call, Lit, Opaque, Ref, parse_terraform, parse_terraform_hcl2
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, PEER, ROOT
 
-PEER = ROOT.parent / "shared" / "corpus" / "peer"
 NEGATIVE = re.compile(r"-[0-9]+(\.[0-9]+)?")
 REAL_FILES = sorted(
     [*FIXTURES.rglob("*.tf"), *(ROOT / "examples").rglob("*.tf"), *PEER.rglob("*.tf")]
@@ -54,7 +53,7 @@ def _both(text: str):
     return reference, fast
 
 
-@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: str(p.relative_to(ROOT.parent)))
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_same_tree_as_python_hcl2_on_every_corpus_file(path):
     text = path.read_text(encoding="utf-8")
     reference, fast = _both(text)

@@ -20,13 +20,11 @@ from checks.rego.export import export
 from checks.rego.policy import RegoLimits, available, run_child
 from checks.rules import load_bundled, load_dir
 from checks.scan import scan
-from conftest import FIXTURES, ROOT, cli
+from conftest import FIXTURES, PEER, ROOT, SARIF_SCHEMA, cli
 
 # found, never imported: regopy must not load in the process that scans
 pytestmark = pytest.mark.skipif(not available(), reason="the Rego engine is a test extra")
 
-PEER = ROOT.parent / "shared" / "corpus" / "peer"
-SARIF_SCHEMA = ROOT.parent / "shared" / "sarif" / "sarif-schema-2.1.0.json"
 OPERATOR_RULES = FIXTURES / "rego" / "rules"
 POLICY = FIXTURES / "rego" / "policy"
 # generous: a batch of models takes seconds; a regression fails instead of hanging
@@ -181,7 +179,7 @@ def _scan_set(path: Path, rules: list, params: dict | None = None) -> set[tuple]
 
 
 def _corpora() -> dict[str, Path | None]:
-    """Every rule fixture, the examples, the peer corpus when it is there, and the edge
+    """Every rule fixture, the examples, the peer corpus, and the edge
     cases (written at run time)."""
     corpora: dict[str, Path | None] = {
         p.name: p for p in sorted((FIXTURES / "rules").iterdir()) if p.is_dir()
@@ -199,7 +197,6 @@ def bundle_findings(tmp_path_factory):
     corpora = {
         name: path or _edge_corpus(tmp_path_factory.mktemp("edge"))
         for name, path in _corpora().items()
-        if path is None or path.is_dir()
     }
     rules = _rules()
     files = export(rules, {})
@@ -214,8 +211,6 @@ def bundle_findings(tmp_path_factory):
 
 @pytest.mark.parametrize("corpus", list(_corpora()))
 def test_bundle_gives_the_scans_findings(corpus, bundle_findings):
-    if corpus not in bundle_findings:
-        pytest.skip(f"{PEER} is not there")
     _, by_bundle, by_scan = bundle_findings[corpus]
     assert by_bundle == by_scan
 
@@ -451,8 +446,7 @@ def test_rego_policy_findings_in_sarif(repo):
     code, out, _ = _acme("--format", "sarif")
     assert code == 1
     doc = json.loads(out)
-    if SARIF_SCHEMA.exists():  # beside the checkout (test_cli checks it is there)
-        jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(doc)
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(doc)
     run = doc["runs"][0]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert rules["ACME101"]["helpUri"] == "https://wiki.example.com/rules/ACME101"
