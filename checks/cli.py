@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from checks import __version__
 
@@ -30,19 +32,51 @@ class _Stopped(BaseException):
         self.signum = signum
 
 
+DOCS = "https://github.com/eks-checks/eks-checks#readme"
+EXIT_CODES = """exit codes:
+  0  nothing at or above --fail-on (and with --exit-zero, whatever was found)
+  1  findings at or above --fail-on
+  2  usage error, unreadable or unparseable input, invalid policy or configuration"""
+EXAMPLES = """examples:
+  eks-checks scan .                              the gate: exit 1 on findings
+  eks-checks scan . --output-format sarif:eks-checks.sarif
+                                                 annotations or text, and SARIF, from one scan
+  eks-checks scan --context-root=git infra/eks.tf
+                                                 one file, with its repository as context"""
+CONFIGURATION = """configuration: --config FILE; else, in each folder from each PATH (or from
+  --context-root) up to the top of its git repository, or the filesystem root outside one,
+  .eks-checks.yaml, else pyproject.toml with a [tool.eks-checks] table; else the same in the
+  working directory. The first found wins; a configuration found, not given, names only paths
+  inside its folder. The command line wins over the file.
+
+paths: --exclude and `exclude` patterns (fnmatch: * also matches /), `suppress` paths and
+  baseline paths are relative to the repository root: the top of the git repository of the
+  PATHs, else the configuration's folder when the PATHs are in it, else their common folder.
+  A pattern excludes the paths it matches and everything under them; one that matches
+  nothing is a note."""
+
+
 def _parser() -> argparse.ArgumentParser:
     from checks.model import SEVERITIES
     from checks.report import FORMATS
 
+    raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="eks-checks",
         description="Policy-as-code checks for Amazon EKS identity and access.",
+        epilog=f"{EXIT_CODES}\n\n{EXAMPLES}\n\ndocumentation: {DOCS}",
+        formatter_class=raw,
     )
     parser.add_argument("--version", action="version", version=f"eks-checks {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    scan = sub.add_parser("scan", help="scan files and directories (default: .)")
-    scan.add_argument("paths", nargs="*", metavar="PATH")
+    scan = sub.add_parser(
+        "scan",
+        help="scan files and directories (default: .)",
+        description="Scan files and directories (default: .) and report what the rules find.",
+        epilog=f"{CONFIGURATION}\n\n{EXIT_CODES}\n\n{EXAMPLES}\n\ndocumentation: {DOCS}",
+        formatter_class=raw,
+    )
     scan.add_argument(
         "--format",
         "-f",
@@ -51,7 +85,16 @@ def _parser() -> argparse.ArgumentParser:
         help="default: text (github when GITHUB_ACTIONS=true)",
     )
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    scan.add_argument(
+        "--output-format",
+        action="append",
+        default=[],
+        type=_format_and_file,
+        metavar="FORMAT:FILE",
+        help="also write the report in FORMAT to FILE (repeatable): several reports, one scan",
+    )
     _rule_options(scan)
+    _input_options(scan)
     scan.add_argument(
         "--fail-on",
         choices=list(SEVERITIES),
@@ -59,31 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         help="lowest severity that makes the exit code 1 (default: low)",
     )
     scan.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="skip paths matching GLOB (repeatable)",
-    )
-    scan.add_argument(
-        "--max-file-size",
-        type=int,
-        default=None,
-        metavar="BYTES",
-        help="skip (and report) files larger than this (default 5000000)",
-    )
-    scan.add_argument(
-        "--var-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a variable file you give terraform with -var-file (repeatable): applied after "
-        "terraform.tfvars and *.auto.tfvars to each directory PATH (the root modules)",
-    )
-    scan.add_argument(
-        "--no-cache",
+        "--exit-zero",
         action="store_true",
-        help="do not use the parse cache (in $EKS_CHECKS_CACHE_DIR or ~/.cache/eks-checks)",
+        help="report only: exit 0 whatever is found (2 still means the scan could not be done)",
     )
     scan.add_argument(
         "--no-prefilter",
@@ -91,37 +112,37 @@ def _parser() -> argparse.ArgumentParser:
         help="parse every Terraform block, even those no rule can use",
     )
     scan.add_argument(
-        "--strict",
+        "--no-color",
         action="store_true",
-        help="every file that cannot be parsed is an error, even CloudFormation and templates",
+        help="never colour text output (also NO_COLOR=1; FORCE_COLOR=1 colours it off a terminal)",
     )
     scan.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
+        "--snippets",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        metavar="N",
-        help="parser processes for large scans (default: all cores)",
+        help="show the offending lines under each finding in text output (default: on a terminal)",
     )
-    scan.add_argument("--no-color", action="store_true", help="never colour text output")
     scan.add_argument(
         "--show-unknown",
         action="store_true",
         help="list the checks that could not be decided because a value is unknown",
     )
     scan.add_argument(
-        "--context-root",
-        metavar="DIR",
-        help="read the whole tree under DIR for cross-file links, report only on "
-        "PATHs (pre-commit); `git` means the repository's top level",
-    )
-    scan.add_argument(
         "--baseline",
         metavar="FILE",
-        help="report and fail only on findings not in FILE (a baseline or JSON report)",
+        help="report and fail only on findings not in FILE (a baseline or JSON report); "
+        "list the suppressions FILE does not hold as added by this change",
     )
     scan.add_argument(
-        "--write-baseline", metavar="FILE", help="write the current findings to FILE as a baseline"
+        "--write-baseline",
+        metavar="FILE",
+        help="write the findings and suppressions to FILE as a baseline (exit 0 unless errors)",
+    )
+    scan.add_argument(
+        "--no-inline-suppressions",
+        action="store_true",
+        help="audit: ignore `eks-checks: ignore[...]` comments and eks-checks.io/ignore "
+        "annotations (the configuration's `suppress` still applies: give your own --config)",
     )
     scan.add_argument(
         "--rego-timeout",
@@ -143,10 +164,19 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("rule_id", metavar="RULE")
     explain.add_argument("--policy-dir", action="append", default=[], metavar="DIR")
 
-    model = sub.add_parser("model", help="print the normalized model as JSON")
-    model.add_argument("paths", nargs="*", metavar="PATH")
-    model.add_argument("--output", "-o", metavar="FILE")
-    model.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    model = sub.add_parser(
+        "model",
+        help="print the normalized model as JSON",
+        description="Print the normalized model of the PATHs as JSON, read with the same "
+        "inputs, configuration and flags as `scan`.",
+        epilog=f"{CONFIGURATION}\n\ndocumentation: {DOCS}",
+        formatter_class=raw,
+    )
+    model.add_argument("--output", "-o", metavar="FILE", help="write the model to FILE")
+    model.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: found as described below)"
+    )
+    _input_options(model)
 
     validate = sub.add_parser(
         "validate-policies", help="check rule files against the schema (and compile .rego files)"
@@ -165,6 +195,72 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_and_file(value: str) -> tuple[str, str]:
+    """`FORMAT:FILE` of --output-format (the first colon splits: a FILE may hold more)."""
+    from checks.report import FORMATS
+
+    fmt, colon, file = value.partition(":")
+    if not colon or not file:
+        raise argparse.ArgumentTypeError(f"{value!r} is not FORMAT:FILE")
+    if fmt not in FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})"
+        )
+    return fmt, file
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    """What a command that reads a tree takes, so that `scan`, `model` (and any later
+    command that reads the same inputs) see the same files with the same values."""
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip paths matching GLOB, relative to the repository root (repeatable)",
+    )
+    p.add_argument(
+        "--max-file-size",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="skip (and report) files larger than this (default 5000000)",
+    )
+    p.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a variable file you give terraform with -var-file (repeatable): applied after "
+        "terraform.tfvars and *.auto.tfvars to each directory PATH (the root modules)",
+    )
+    p.add_argument(
+        "--context-root",
+        metavar="DIR",
+        help="read the whole tree under DIR for cross-file links, report only on "
+        "PATHs (pre-commit); `git` means the repository's top level",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="every file that cannot be parsed is an error, even CloudFormation and templates",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parser processes for large scans (default: all cores)",
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not use the parse cache (in $EKS_CHECKS_CACHE_DIR or ~/.cache/eks-checks)",
+    )
+
+
 def _rule_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--policy-dir",
@@ -178,7 +274,10 @@ def _rule_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--ignore", metavar="IDS", help="not these rules (comma-separated)")
     p.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: .eks-checks.yaml if present)"
+        "--config",
+        metavar="FILE",
+        help="configuration file (default: .eks-checks.yaml or pyproject.toml, found from the "
+        "PATHs up to the repository's top, then in the working directory)",
     )
 
 
@@ -294,19 +393,26 @@ def _split(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v.strip()]
 
 
-def _config(args):
+def _config(args, starts: list[str] | None = None):
+    """The configuration: --config, else the one found from `starts` (checks.config.find)."""
     from checks.config import ConfigError, load
 
     try:
-        return load(getattr(args, "config", None))
+        return load(getattr(args, "config", None), starts)
     except ConfigError as exc:
         raise UsageError(f"invalid configuration: {exc}") from None
 
 
-def _prepared_rules(args, config, cache=None) -> list:
+def _prepared_rules(args, config, cache=None, loaded: list | None = None) -> list:
+    """The rules a run evaluates: those loaded (`loaded`, else loaded here) with the
+    configuration's overrides, selected by --select/--ignore and the configuration."""
+    import copy
+
     from checks.rules import param_override_error
 
-    rules = _load_rules(args, config, cache)
+    rules = (
+        [copy.copy(r) for r in loaded] if loaded is not None else _load_rules(args, config, cache)
+    )
     wrong = []
     for rule in rules:
         override = config.rules.get(rule.id, {})
@@ -382,17 +488,130 @@ def _open_cache(roots: list[str]):
     return cache
 
 
+@dataclass
+class Inputs:
+    """What a command that reads a tree reads, and how: the same for `scan` and `model`."""
+
+    config: Any
+    paths: list[str]
+    context_root: str | None
+    root: str  # the repository root (absolute): excludes and baseline paths are relative to it
+    excludes: list[str]
+    exclude_sources: dict[str, str]  # pattern -> where it was given
+    var_files: dict[str, list[tuple[str, str]]]
+    max_bytes: int
+    cache: Any  # checks.cache.Cache, or None
+    exclude_hits: set[str] = field(default_factory=set)
+
+    def scan_options(self, args) -> dict:
+        """The keyword arguments of checks.scan.scan that come from the inputs."""
+        return {
+            "context_root": self.context_root,
+            "jobs": args.jobs,
+            "strict": args.strict,
+            "excludes": self.excludes,
+            "max_bytes": self.max_bytes,
+            "var_files": self.var_files,
+            "root": self.root,
+            "exclude_hits": self.exclude_hits,
+        }
+
+    def pack(self, kind: str):
+        """The cache pack of this kind of run (the same trees from the same directory)."""
+        if self.cache is None:
+            return None
+        trees = [self.context_root] if self.context_root is not None else self.paths
+        identity = [kind, os.getcwd()] + [os.path.realpath(p) for p in trees]
+        return self.cache.pack("\0".join(identity))
+
+    def unmatched_excludes(self) -> list[str]:
+        """One line per exclude pattern that matched nothing, saying where it was given."""
+        from checks.discover import display_path
+
+        return [
+            f"{where}: exclude pattern {pattern!r} matches nothing under "
+            f"{display_path(self.root)} (patterns are relative to the repository root)"
+            for pattern, where in self.exclude_sources.items()
+            if pattern not in self.exclude_hits
+        ]
+
+
+def _inputs(args, use_cache: bool = True) -> Inputs:
+    """The inputs of a command that reads PATHs, checked: usage errors are raised here."""
+    paths = _check_paths(args.paths)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {args.jobs}")
+    context_root = _context_root(args.context_root) if args.context_root else None
+    if context_root is not None:
+        from checks.discover import inside
+
+        tops = [os.path.realpath(context_root), os.path.abspath(context_root)]
+        for p in paths:
+            # where it is written, or where it leads (a link is still not read outside)
+            if (
+                inside(os.path.abspath(p), tops) is None
+                and inside(os.path.realpath(p), tops) is None
+            ):
+                raise UsageError(f"{p}: not inside --context-root {context_root}")
+    starts = [context_root] if context_root is not None else paths
+    config = _config(args, starts)
+    root = _repository_root(starts, config)
+    sources = {pattern: config.source for pattern in config.exclude}
+    sources.update({pattern: "--exclude" for pattern in args.exclude})
+    cache = None
+    if use_cache and not args.no_cache:
+        cache = _open_cache(list(paths) + ([context_root] if context_root is not None else []))
+    return Inputs(
+        config=config,
+        paths=paths,
+        context_root=context_root,
+        root=root,
+        excludes=list(config.exclude) + list(args.exclude),
+        exclude_sources=sources,
+        var_files=_var_files(paths, args.var_file, config.var_files),
+        max_bytes=args.max_file_size or config.max_file_size,
+        cache=cache,
+    )
+
+
+def _repository_root(starts: list[str], config) -> str:
+    """The folder paths of excludes, configured suppressions and baselines are relative to:
+    the top of the git repository of the PATHs, else the configuration's folder when the
+    PATHs are in it, else the PATHs' common folder."""
+    from checks.config import git_toplevel
+    from checks.discover import inside
+
+    folders = [
+        os.path.realpath(p if os.path.isdir(p) else os.path.dirname(p) or ".") for p in starts
+    ]
+    common = os.path.commonpath(folders)
+    top = git_toplevel(common)
+    if top is not None:
+        return top
+    folder = config.folder
+    if folder is not None and inside(common, [os.path.realpath(folder)]) is not None:
+        return os.path.realpath(folder)
+    return common
+
+
+def _color(args, to_terminal: bool) -> bool:
+    """Colour: never with --no-color or a non-empty NO_COLOR (no-color.org); always with a
+    non-empty FORCE_COLOR (force-color.org); else on a terminal."""
+    if args.no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or to_terminal
+
+
 def cmd_scan(args) -> int:
+    from checks.filter import rule_names
     from checks.model import SEVERITIES
     from checks.report import active, renderer
     from checks.scan import scan
 
-    config = _config(args)
-    paths = _check_paths(args.paths)
-    context_root = _context_root(args.context_root) if args.context_root else None
-    roots = list(paths) + ([context_root] if context_root is not None else [])
-    cache = None if args.no_cache else _open_cache(roots)
-    rules = _prepared_rules(args, config, cache)
+    inputs = _inputs(args)
+    config = inputs.config
+    everything = _load_rules(args, config, inputs.cache)  # what a suppression may name
+    rules = _prepared_rules(args, config, inputs.cache, everything)
     params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
     baseline = None
     if args.baseline:
@@ -402,57 +621,80 @@ def cmd_scan(args) -> int:
             baseline = load_baseline(args.baseline)
         except BaselineError as exc:
             raise UsageError(f"invalid baseline: {exc}") from None
-    var_files = _var_files(paths, args.var_file, config.var_files)
-    # one pack per kind of run: the same trees from the same directory (the hook's context)
-    trees = [context_root] if context_root is not None else paths
-    identity = [os.getcwd()] + [os.path.realpath(p) for p in trees]
-    pack = cache.pack("\0".join(identity)) if cache is not None else None
+        baseline.root = inputs.root
+    pack = inputs.pack("scan")
     result = scan(
-        paths,
+        inputs.paths,
         rules,
         params,
-        context_root=context_root,
-        jobs=args.jobs,
-        strict=args.strict,
         pack=pack,
         prefilter=not args.no_prefilter,
-        excludes=list(config.exclude) + list(args.exclude),
-        max_bytes=args.max_file_size or config.max_file_size,
         path_suppressions=config.path_suppressions(),
         baseline=baseline,
-        var_files=var_files,
         rego_limits=_rego_limits(args, config),
+        known_rules=rule_names(everything),
+        inline_suppressions=not args.no_inline_suppressions,
+        **inputs.scan_options(args),
     )
+    if baseline is not None and baseline.notes:
+        result.problems = sorted(
+            result.problems + baseline.notes, key=lambda p: (p.file, p.line, p.message)
+        )
+    for line in inputs.unmatched_excludes():
+        _say(f"eks-checks: note: {line}")
     if args.write_baseline:
         import json
 
         from checks.filter import baseline_document
 
-        document = json.dumps(baseline_document(result.findings), indent=2, allow_nan=False)
-        _write(document + "\n", args.write_baseline)
+        document = baseline_document(result.findings, inputs.root)
+        _write(json.dumps(document, indent=2, allow_nan=False) + "\n", args.write_baseline)
+        counted, kept = len(document["findings"]), len(document["suppressions"])
+        _say(
+            f"eks-checks: wrote {_plural(counted, 'finding')} and "
+            f"{_plural(kept, 'suppressed finding')} to {args.write_baseline}"
+        )
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
-    color = (
-        fmt == "text"
-        and not args.output
-        and not args.no_color
-        and "NO_COLOR" not in os.environ
-        and sys.stdout.isatty()
-    )
-    text = renderer(fmt)(result, {"color": color, "show_unknown": args.show_unknown})
-    _write(text, args.output)
-    if cache is not None and pack is not None:
+    to_terminal = not args.output and sys.stdout.isatty()
+    options = {
+        "show_unknown": args.show_unknown,
+        "fail_on": args.fail_on or config.fail_on,
+        "max_bytes": inputs.max_bytes,
+    }
+    reports = [(fmt, args.output)] + list(args.output_format)
+    for index, (name, output) in enumerate(reports):
+        shown = index == 0 and not output  # the report on standard output
+        text = renderer(name)(
+            result,
+            options
+            | {
+                "color": name == "text" and shown and _color(args, to_terminal),
+                "snippets": name == "text"
+                and (args.snippets if args.snippets is not None else shown and to_terminal),
+            },
+        )
+        _write(text, output)
+    if pack is not None:
         pack.wait()  # written while the report was made
-        cache.prune()  # at most once a day: a bounded cache directory
+        inputs.cache.prune()  # at most once a day: a bounded cache directory
     if args.output and fmt != "text":
         from checks.report.text import summary
 
         _say(summary(result))
     if any(p.level == "error" for p in result.problems):
         return EXIT_ERROR
+    if args.exit_zero or args.write_baseline:
+        return EXIT_OK
     fail_on = SEVERITIES[args.fail_on or config.fail_on].rank
     if any(SEVERITIES[f.severity].rank >= fail_on for f in active(result)):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _plural(count: int, noun: str) -> str:
+    from checks.report import plural
+
+    return plural(count, noun)
 
 
 def _rego_limits(args, config):
@@ -469,21 +711,18 @@ def _rego_limits(args, config):
 
 
 def _context_root(value: str) -> str:
+    """--context-root: a folder, or `git` for the top of the working directory's git
+    repository (a usage error outside one)."""
     if value != "git":
         if not os.path.isdir(value):
             raise UsageError(f"--context-root {value}: not a directory")
         return value
-    import subprocess
+    from checks.config import git_toplevel
 
-    try:
-        top = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "."
-    return (
-        os.path.relpath(top.stdout.strip()) if top.returncode == 0 and top.stdout.strip() else "."
-    )
+    top = git_toplevel(os.getcwd())
+    if top is None:
+        raise UsageError("--context-root=git: the working directory is not in a git repository")
+    return os.path.relpath(top)
 
 
 def _write(text: str, output: str | None) -> None:
@@ -529,27 +768,28 @@ def cmd_explain(args) -> int:
 
 
 def cmd_model(args) -> int:
+    """The model of what `scan` would read, with the same inputs and configuration."""
+    from checks.scan import scan
 
-    from checks.discover import discover, scan_roots
-    from checks.scan import Options, build
-
-    paths = _check_paths(args.paths)
-    roots = scan_roots(paths)
-    files, problems = discover(paths, args.exclude, roots)
-    # every entity, so no pre-filter; in worker processes like a scan when there are many files
-    options = Options(prefilter=False, roots=roots, excludes=list(args.exclude))
-    entities, found, _ = build(files, options)
-    problems = sorted(problems + found, key=lambda p: (p.file, p.line, p.message))
+    inputs = _inputs(args)
+    pack = inputs.pack("model")
+    # every entity, so no pre-filter; no rules, so nothing to filter
+    result = scan(inputs.paths, [], {}, pack=pack, prefilter=False, **inputs.scan_options(args))
+    for line in inputs.unmatched_excludes():
+        _say(f"eks-checks: note: {line}")
     doc = {
         "version": 1,
         "tool": {"name": "eks-checks", "version": __version__},
-        "entities": [e.to_json() for e in entities],
-        "problems": [p.to_json() for p in problems],
+        "entities": [e.to_json() for e in result.entities],
+        "problems": [p.to_json() for p in result.problems],
     }
     from checks.report import json_text
 
     _write(json_text(doc), args.output)
-    return EXIT_ERROR if any(p.level == "error" for p in problems) else EXIT_OK
+    if pack is not None:
+        pack.wait()
+        inputs.cache.prune()
+    return EXIT_ERROR if any(p.level == "error" for p in result.problems) else EXIT_OK
 
 
 def cmd_validate_policies(args) -> int:

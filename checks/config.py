@@ -3,6 +3,11 @@
 Precedence: the file < the command line. Unknown keys are an error that names them. A
 configuration file is read with the guards scanned input has (safe YAML, alias and nesting
 limits, numbers that fit) before its schema is checked.
+
+Where a configuration is found without `--config` (`find`): in each folder from each PATH up
+to the top of its git repository (or the filesystem root), `.eks-checks.yaml`, else a
+`pyproject.toml` that has a `[tool.eks-checks]` table; then the working directory. The first
+found wins, as ruff, yamllint and pre-commit users expect.
 """
 
 from __future__ import annotations
@@ -42,26 +47,108 @@ class Config:
         return [
             PathSuppression(
                 s["paths"],
-                [r.upper() for r in s["rules"]],
-                s.get("reason", ""),
+                list(s["rules"]),
+                s.get("reason", "").strip(),
                 str(s.get("until", "")),
+                self.source,
+                f"$.suppress[{index}]",
             )
-            for s in self.suppress
+            for index, s in enumerate(self.suppress)
         ]
 
+    @property
+    def folder(self) -> str | None:
+        """The folder of the file this configuration was read from (absolute), if any."""
+        if not self.source:
+            return None
+        return os.path.dirname(os.path.abspath(self.source.removesuffix(PYPROJECT_SECTION)))
 
-def load(path: str | None) -> Config:
-    """The configuration from `path`; else `.eks-checks.yaml` in the working directory; else
-    `[tool.eks-checks]` in its `pyproject.toml`; else the defaults. A file found rather than
-    given may be part of the pull request being scanned: the paths it names must stay in its
-    folder."""
+
+PYPROJECT_SECTION = " [tool.eks-checks]"  # how a pyproject.toml configuration is named
+
+
+def git_toplevel(path: str) -> str | None:
+    """The top folder of the git work tree `path` is in (absolute, links resolved): the
+    nearest folder above it, itself included, that holds a `.git` folder or file (a
+    worktree or a submodule); None outside a git work tree."""
+    folder = os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def find(starts: list[str]) -> str | None:
+    """The configuration file for a scan of `starts` (files or folders): in each folder from
+    each of them up to the top of its git repository, or the filesystem root outside one,
+    `.eks-checks.yaml`, else a `pyproject.toml` with a `[tool.eks-checks]` table; then in the
+    working directory. The first found, or None. Several PATHs that find different files
+    are a ConfigError: one scan has one configuration."""
+    found: dict[str, str] = {}  # configuration file -> the first start that found it
+    for start in starts:
+        folder = os.path.realpath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
+        top = git_toplevel(folder)
+        while True:
+            here = _in_folder(folder)
+            if here is not None:
+                found.setdefault(here, start)
+                break
+            parent = os.path.dirname(folder)
+            if folder == top or parent == folder:
+                break
+            folder = parent
+    if len(found) > 1:
+        (one, first), (other, second) = list(found.items())[:2]
+        raise ConfigError(
+            f"{first} and {second} have different configurations ({_shown(one)} and "
+            f"{_shown(other)}): scan them separately, or name one with --config"
+        )
+    if found:
+        return _shown(next(iter(found)))
+    here = _in_folder(os.getcwd())
+    return _shown(here) if here is not None else None
+
+
+def _in_folder(folder: str) -> str | None:
+    """`.eks-checks.yaml` of `folder`, else its `pyproject.toml` when that has a
+    `[tool.eks-checks]` table (one that cannot be read or parsed counts: loading it says
+    why)."""
+    candidate = os.path.join(folder, DEFAULT_FILE)
+    if os.path.isfile(candidate):
+        return candidate
+    candidate = os.path.join(folder, "pyproject.toml")
+    if not os.path.isfile(candidate):
+        return None
+    try:
+        with open(candidate, "rb") as fh:
+            if b"eks-checks" not in fh.read(MAX_BYTES + 1):
+                return None  # not parsed: most pyproject.toml files say nothing of us
+        data = _pyproject(candidate)
+    except (ConfigError, OSError):
+        return candidate
+    tool = data.get("tool")
+    return candidate if isinstance(tool, dict) and "eks-checks" in tool else None
+
+
+def _shown(path: str) -> str:
+    """A configuration's path as messages show it: relative to the working directory when
+    it is under it."""
+    from checks.discover import display_path
+
+    return display_path(path)
+
+
+def load(path: str | None, starts: list[str] | None = None) -> Config:
+    """The configuration from `path` (trusted: the command line names it); else the one
+    `find(starts)` finds; else the defaults. A file found rather than given may be part of
+    the pull request being scanned: the paths it names must stay in its folder."""
     trusted = path is not None
     if path is None:
-        if os.path.isfile(DEFAULT_FILE):
-            path = DEFAULT_FILE
-        elif os.path.isfile("pyproject.toml"):
-            return _from_pyproject("pyproject.toml", trusted)
-        else:
+        path = find(starts if starts else ["."])
+        if path is None:
             return Config()
     if path.endswith(".toml"):
         return _from_pyproject(path, trusted)
@@ -103,7 +190,7 @@ def _build(path: str, data: Any, trusted: bool = True) -> Config:
         raise ConfigError(f"{path}: nested deeper than {MAX_SETTINGS_NESTING} levels")
     data = _dates_as_text(data)
     _validate(path, data)
-    base = os.path.dirname(os.path.abspath(path))
+    base = os.path.dirname(os.path.abspath(path.removesuffix(PYPROJECT_SECTION)))
     if not trusted:
         _paths_inside(path, base, data)
     config = Config(**{k: v for k, v in data.items()}, source=path)
@@ -151,7 +238,8 @@ def _paths_inside(path: str, base: str, data: dict) -> None:
             check(name, f"$.var_files.{directory}[{index}]")
 
 
-def _from_pyproject(path: str, trusted: bool = True) -> Config:
+def _pyproject(path: str) -> dict:
+    """A pyproject.toml, parsed with the guards of any configuration (size, nesting)."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -162,15 +250,20 @@ def _from_pyproject(path: str, trusted: bool = True) -> Config:
         text = _read(path)
         # tomllib recurses into arrays and inline tables
         check_nesting(text, "TOML", limit=MAX_SETTINGS_NESTING)
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return tomllib.loads(text)
     except ParseError as exc:
         raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{path}: TOML nested too deeply") from None
+
+
+def _from_pyproject(path: str, trusted: bool = True) -> Config:
+    try:
+        data = _pyproject(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     section = data.get("tool", {}).get("eks-checks")
     if section is None:
         return Config()
@@ -180,7 +273,7 @@ def _from_pyproject(path: str, trusted: bool = True) -> Config:
         if isinstance(section, dict)
         else section
     )
-    return _build(f"{path} [tool.eks-checks]", section, trusted)
+    return _build(f"{path}{PYPROJECT_SECTION}", section, trusted)
 
 
 def _dates_as_text(value: Any) -> Any:

@@ -90,12 +90,18 @@ def skipped_folder(path: str, root: str) -> str | None:
     return next((folder for folder in folders if folder in SKIP_DIRS), None)
 
 
-def excluded(display: str, patterns: list[str]) -> bool:
-    """Whether a display path matches a configured exclude (the path or a folder above it)."""
-    return any(
-        fnmatch.fnmatch(display, pat) or fnmatch.fnmatch(display, pat.rstrip("/") + "/*")
+def excluded(display: str, patterns: list[str], hits: set[str] | None = None) -> bool:
+    """Whether a path, as shown relative to the folder excludes are written against,
+    matches an exclude (the path or a folder above it); the patterns that match go into
+    `hits`."""
+    matched = [
+        pat
         for pat in patterns
-    )
+        if fnmatch.fnmatch(display, pat) or fnmatch.fnmatch(display, pat.rstrip("/") + "/*")
+    ]
+    if hits is not None:
+        hits.update(matched)
+    return bool(matched)
 
 
 def classify(path: str) -> str | None:
@@ -111,27 +117,38 @@ def classify(path: str) -> str | None:
 
 
 def discover(
-    paths: list[str], excludes: list[str] = (), roots: list[str] | None = None
+    paths: list[str],
+    excludes: list[str] = (),
+    roots: list[str] | None = None,
+    exclude_root: str | None = None,
+    exclude_hits: set[str] | None = None,
 ) -> tuple[list[SourceFile], list[Problem]]:
     """The files to scan under `paths`, and a problem for each one that cannot be. A path
     given that cannot be read is an error whatever its name; a symlink whose target is outside
-    `roots` (default: the trees of `paths`) is never read, a note says so."""
+    `roots` (default: the trees of `paths`) is never read, a note says so. `excludes` match
+    paths relative to `exclude_root` (default: the working directory); the patterns that
+    match something go into `exclude_hits`."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
     cwd = os.getcwd()
     roots = scan_roots(paths) if roots is None else roots
     excludes = list(excludes)
+    base = exclude_root or cwd
 
     def add(path: str, given: bool = False) -> None:
         kind = classify(path)
+        if excludes and not given:
+            # before the kind: a pattern that leaves out only files we never read matched too
+            if excluded(display_path(os.path.join(cwd, path), base), excludes, exclude_hits):
+                return
         if (kind is None and not given) or os.path.basename(path) in SKIP_FILES:
             return
         key = os.path.normpath(os.path.join(cwd, path))
         if key in seen:
             return
         display = display_path(path, cwd)
-        if excludes and excluded(display, excludes):
+        if excludes and given and excluded(display_path(key, base), excludes, exclude_hits):
             return
         try:
             mode = os.lstat(path).st_mode
@@ -171,7 +188,9 @@ def discover(
         if name in SKIP_DIRS:
             return False
         path = os.path.join(dirpath, name)
-        if excludes and excluded(display_path(path, cwd), excludes):
+        if excludes and excluded(
+            display_path(os.path.join(cwd, path), base), excludes, exclude_hits
+        ):
             return False
         if os.path.islink(path):
             # never followed (no loops); a target inside the roots is walked where it is

@@ -241,6 +241,15 @@ class Problem:
     line: int = 0
     level: str = "error"
 
+    @property
+    def skips_file(self) -> bool:
+        """A note that a file or folder was not read at all (not ours, a template, a link not
+        followed), as opposed to a note about something in a file that was read."""
+        return self.level == "note" and (
+            self.message.startswith("skipped: ")
+            or self.message.endswith((": not read", ": not walked"))
+        )
+
     def to_json(self) -> dict:
         out = {"file": self.file, "level": self.level, "message": self.message}
         if self.line:
@@ -270,6 +279,8 @@ class Finding:
     related: list[Related] = field(default_factory=list)
     suppressed: str | None = None  # the reason, when an inline or config suppression applies
     baselined: bool = False  # present in --baseline: reported as known, never fails the gate
+    # suppressed, and the --baseline does not hold that suppression: added by the change
+    new_suppression: bool = False
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)
@@ -277,10 +288,15 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable across edits that move lines: rule, entity and file, never the line."""
-        import hashlib
+        return fingerprint(self.rule_id, self.entity_key, self.location.file)
 
-        text = f"{self.rule_id}\0{self.entity_key}\0{self.location.file}"
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+def fingerprint(rule_id: str, entity_key: str, file: str) -> str:
+    """A finding's fingerprint: a digest of its rule, its entity's key and its file."""
+    import hashlib
+
+    text = f"{rule_id}\0{entity_key}\0{file}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def wildcard_match(pattern: str, text: str) -> bool:

@@ -167,6 +167,7 @@ class Options:
     # -var-file files per module directory (absolute path): [(display path, text)] in order
     var_files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     excludes: list[str] = field(default_factory=list)  # never read by file() either
+    exclude_root: str = ""  # the folder excludes are relative to ("": the working directory)
 
 
 def units_of(files: list[SourceFile]) -> list[Unit]:
@@ -251,7 +252,15 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     if len(texts) != len(unit.files):
         return None
     head = repr(
-        (os.getcwd(), opts.roots, opts.excludes, opts.strict, opts.max_bytes, opts.prefilter)
+        (
+            os.getcwd(),
+            opts.roots,
+            opts.excludes,
+            opts.exclude_root,
+            opts.strict,
+            opts.max_bytes,
+            opts.prefilter,
+        )
     )
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
@@ -501,7 +510,8 @@ class _ModuleFileReader:
             folder = skipped_folder(where, root)
             if folder is not None:
                 return None, f"inside {folder}, which is never read"
-            if self.opts.excludes and excluded(display_path(where), self.opts.excludes):
+            base = self.opts.exclude_root or None
+            if self.opts.excludes and excluded(display_path(where, base), self.opts.excludes):
                 return None, "excluded from the scan"
         try:
             if not stat.S_ISREG(os.stat(real).st_mode):
@@ -538,6 +548,10 @@ def scan(
     prefilter: bool = True,
     var_files: dict[str, list[tuple[str, str]]] | None = None,
     rego_limits: Any = None,
+    root: str | None = None,
+    exclude_hits: set[str] | None = None,
+    known_rules: dict[str, str] | None = None,
+    inline_suppressions: bool = True,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, but only findings that touch a file of `paths` are reported, and
@@ -545,15 +559,21 @@ def scan(
     cache `pack`, units it holds are not parsed again, and the next pack is written while
     the rest of the scan goes on, perhaps by another process: `pack.wait()` for it. Rules
     declared by Rego policies are evaluated by them within `rego_limits`
-    (checks.rego.policy.RegoLimits)."""
+    (checks.rego.policy.RegoLimits). `excludes` and the paths of `path_suppressions` are
+    relative to `root` (absolute; default: the working directory); the excludes that match
+    something go into `exclude_hits`. Suppressions may name the rules of `known_rules`
+    (checks.filter.rule_names), others are noted; without `inline_suppressions`, comments
+    and annotations do not suppress."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
-    files, given_problems = discover(paths, list(excludes), roots)
+    files, given_problems = discover(paths, list(excludes), roots, root, exclude_hits)
     problems: list[Problem] = []
     report_only = concern = None
     if context_root is not None:
         given = files
-        context, context_problems = discover([context_root], list(excludes), roots)
+        context, context_problems = discover(
+            [context_root], list(excludes), roots, root, exclude_hits
+        )
         by_key = {f.key: f for f in context}
         by_key.update((f.key, f) for f in given)
         files = sorted(by_key.values(), key=lambda f: f.display)
@@ -582,7 +602,14 @@ def scan(
         problems = [p for p in context_problems if p.file in concern]
     use_cache = pack is not None
     opts = Options(
-        max_bytes, strict, use_cache, prefilter, roots, dict(var_files or {}), list(excludes)
+        max_bytes,
+        strict,
+        use_cache,
+        prefilter,
+        roots,
+        dict(var_files or {}),
+        list(excludes),
+        root or "",
     )
     entities, found, comments = build(files, opts, jobs, pack)
     findings, skipped = evaluate(rules, entities, params)
@@ -596,7 +623,14 @@ def scan(
         findings += reported
     findings.sort(key=Finding.sort_key)
     by_entity = {e.key: e for e in entities}
-    notes = apply_suppressions(findings, by_entity, FilterInput(comments, list(path_suppressions)))
+    filtering = FilterInput(
+        comments,
+        list(path_suppressions),
+        known=known_rules,
+        inline=inline_suppressions,
+        root=root or "",
+    )
+    notes = apply_suppressions(findings, by_entity, filtering)
     if baseline:
         apply_baseline(findings, baseline)
     all_problems = problems + found + notes

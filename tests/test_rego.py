@@ -463,7 +463,7 @@ def test_rego_policy_findings_in_sarif(repo):
 
 def test_rego_policy_findings_are_baselined_selected_and_configured(repo):
     code, _, _ = _acme("--write-baseline", "baseline.json", "--format", "json")
-    assert code == 1
+    assert code == 0  # writing a baseline is not a failed gate
     assert {f["rule_id"] for f in json.loads(Path("baseline.json").read_text())["findings"]} == {
         "ACME101",
         "ACME102",

@@ -40,7 +40,7 @@ def parse_suppression(rules_text: str, rest: str, line: int, target: int) -> Sup
         until = m.group(1)
         rest = (rest[: m.start()] + rest[m.end() :]).strip()
     reason = rest.strip(" \t,;:-")
-    rules = tuple(r.strip().upper() for r in rules_text.split(",") if r.strip())
+    rules = tuple(r.strip() for r in rules_text.split(",") if r.strip())  # as written
     return Suppression(rules, reason, until, line, target)
 
 

@@ -81,6 +81,11 @@ def finite(value):
     return value
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 finding`, `2 findings`: the count and the noun it takes (`nouns`, else noun + s)."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 def counts_by_severity(findings) -> dict[str, int]:
     out = {name: 0 for name in reversed(SEVERITIES)}  # the most severe first
     for f in findings:
@@ -91,6 +96,22 @@ def counts_by_severity(findings) -> dict[str, int]:
 def reported(result) -> list:
     """Findings a report lists: baselined ones are known and left out (but counted)."""
     return [f for f in result.findings if not f.baselined]
+
+
+def added_suppressions(result) -> list:
+    """Suppressed findings whose suppression the --baseline does not hold: added by the
+    change under review, listed in every report's summary."""
+    return [f for f in result.findings if f.new_suppression]
+
+
+def skipped_files(result) -> int:
+    """How many files or folders were not read at all (notes that skip them)."""
+    return sum(1 for p in result.problems if p.skips_file)
+
+
+def notes(result) -> int:
+    """How many other notes (suppressions that do not apply, values not read...)."""
+    return sum(1 for p in result.problems if p.level != "error" and not p.skips_file)
 
 
 def active(result) -> list:

@@ -6,7 +6,7 @@ Picked automatically when GITHUB_ACTIONS=true and no --format is given.
 from __future__ import annotations
 
 from checks.model import SEVERITIES
-from checks.report import active, safe_text
+from checks.report import active, added_suppressions, safe_text
 from checks.report.text import summary
 
 # a workflow command is ::error, ::warning or ::notice (SARIF's `note`)
@@ -30,6 +30,13 @@ def render(result, options) -> str:
         lines.append(
             f"::{command} file={_prop(loc.file)},line={loc.start_line},"
             f"endLine={loc.end_line},title={_prop(title)}::{_data(f.message)}"
+        )
+    for f in added_suppressions(result):
+        loc = f.location
+        lines.append(
+            f"::notice file={_prop(loc.file)},line={loc.start_line},endLine={loc.end_line},"
+            f"title={_prop(f'{f.rule_id} suppressed by this change')}::"
+            f"{_data(f'{f.message} (reason: {f.suppressed})')}"
         )
     for p in result.problems:
         level = "error" if p.level == "error" else "notice"

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from checks import __version__
-from checks.report import active, counts_by_severity, json_text, reported
+from checks.report import (
+    active,
+    added_suppressions,
+    counts_by_severity,
+    json_text,
+    notes,
+    reported,
+    skipped_files,
+)
 
 
 def finding_json(f) -> dict:
@@ -25,6 +33,8 @@ def finding_json(f) -> dict:
         ]
     if f.suppressed is not None:
         out["suppressed"] = {"reason": f.suppressed}
+        if f.new_suppression:
+            out["suppressed"]["by_this_change"] = True  # not in the --baseline
     return out
 
 
@@ -51,8 +61,10 @@ def document(result) -> dict:
             "suppressed": sum(1 for f in listed if f.suppressed is not None),
             "baselined": len(result.findings) - len(listed),
             "by_severity": counts_by_severity(current),
+            "suppressed_by_this_change": len(added_suppressions(result)),
             "errors": sum(1 for p in result.problems if p.level == "error"),
-            "skipped_files": sum(1 for p in result.problems if p.level != "error"),
+            "skipped_files": skipped_files(result),
+            "notes": notes(result),
             "unknown": len(result.skipped),
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checks.report import active, safe_lines, safe_text
+from checks.report import active, added_suppressions, safe_lines, safe_text
 
 
 def render(result, options) -> str:
@@ -54,6 +54,28 @@ def render(result, options) -> str:
             file, message = safe_text(p.file), safe_text(p.message)
             case = ET.SubElement(suite, "testcase", classname=file, name=f"parse {file}")
             ET.SubElement(case, "error", message=message).text = message
+    added = added_suppressions(result)
+    if added:  # listed apart, as skipped test cases: a reviewer sees what the change waived
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="suppressed by this change",
+            tests=str(len(added)),
+            failures="0",
+            errors="0",
+            skipped=str(len(added)),
+        )
+        for f in added:
+            file = safe_text(f.location.file)
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=file,
+                name=f"{f.rule_id} {file}:{f.location.start_line}",
+                file=file,
+                line=str(f.location.start_line),
+            )
+            ET.SubElement(case, "skipped", message=safe_text(f"suppressed: {f.suppressed}"))
     root.set("failures", str(total_failures))
     root.set("errors", str(len(errors)))
     ET.indent(root)

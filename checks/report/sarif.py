@@ -110,6 +110,8 @@ def document(result) -> dict:
             ]
         if f.suppressed is not None:
             entry["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
+            if f.new_suppression:  # not in the --baseline: added by the change under review
+                entry["properties"]["suppressedByThisChange"] = True
         results.append(entry)
     notifications = []
     for p in result.problems:

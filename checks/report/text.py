@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from checks.report import active, counts_by_severity, safe_text
+from checks.report import (
+    active,
+    added_suppressions,
+    counts_by_severity,
+    notes,
+    plural,
+    safe_text,
+    skipped_files,
+)
 
 _COLORS = {
     "critical": "\033[1;31m",
@@ -46,6 +54,16 @@ def render(result, options) -> str:
                     f"  {where}  {paint(item.level, item.level)}  {safe_text(item.message)}"
                 )
         lines.append("")
+    added = added_suppressions(result)
+    if added:
+        lines.append("suppressed by this change (the baseline does not hold these suppressions):")
+        for f in added:
+            lines.append(
+                f"  {safe_text(f.location.file)}:{f.location.start_line}  {f.rule_id}  "
+                f"{paint(f.severity, f.severity)}  {safe_text(f.message)}  "
+                f"(reason: {safe_text(f.suppressed or '')})"
+            )
+        lines.append("")
     if options.get("show_unknown"):
         for s in result.skipped:
             reason = "; ".join(dict.fromkeys(s.reasons)) or "a value is unknown"
@@ -66,25 +84,35 @@ def _order(item) -> tuple:
 
 
 def summary(result) -> str:
+    """One line: findings by severity, files scanned, and what else happened."""
     current = active(result)
     counts = counts_by_severity(current)
     parts = [f"{n} {s}" for s, n in counts.items() if n]
-    text = f"{len(current)} finding{'s' if len(current) != 1 else ''}"
+    text = plural(len(current), "finding")
     if parts:
         text += f" ({', '.join(parts)})"
-    text += f" in {len(result.files)} file{'s' if len(result.files) != 1 else ''} scanned"
+    text += f" in {plural(len(result.files), 'file')} scanned"
     suppressed = sum(1 for f in result.findings if f.suppressed is not None and not f.baselined)
     if suppressed:
         text += f"; {suppressed} suppressed"
+        added = len(added_suppressions(result))
+        if added:
+            text += f" ({added} by this change)"
     baselined = sum(1 for f in result.findings if f.baselined)
     if baselined:
         text += f"; {baselined} in the baseline"
     errors = sum(1 for p in result.problems if p.level == "error")
-    notes = sum(1 for p in result.problems if p.level != "error")
     if errors:
-        text += f"; {errors} file{'s' if errors != 1 else ''} could not be scanned"
-    if notes:
-        text += f"; {notes} skipped"
+        text += f"; {plural(errors, 'file')} could not be scanned"
+    skipped = skipped_files(result)
+    if skipped:
+        text += f"; {skipped} skipped"
+    other = notes(result)
+    if other:
+        text += f"; {plural(other, 'note')}"
     if result.skipped:
-        text += f"; {len(result.skipped)} checks undecided (unknown values, see --show-unknown)"
+        text += (
+            f"; {plural(len(result.skipped), 'check')} undecided "
+            "(unknown values, see --show-unknown)"
+        )
     return text
