@@ -267,3 +267,102 @@ def test_a_scan_imports_no_heavy_parser(tmp_path):
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     assert odd.stdout.strip().splitlines()[-1] == "['hcl2', 'lark']"
+
+
+def test_help_shows_exit_codes_examples_configuration_and_the_docs():
+    for args in (["--help"], ["scan", "--help"]):
+        code, out, _ = cli(*args)
+        assert code == 0
+        assert (
+            "exit codes:\n"
+            "  0  nothing at or above --fail-on (and with --exit-zero, whatever was found)\n"
+            "  1  findings at or above --fail-on\n"
+            "  2  usage error, unreadable or unparseable input, invalid policy or configuration\n"
+        ) in out
+        assert out.count("\n  eks-checks scan ") == 3
+        assert out.rstrip().endswith(
+            "documentation: https://github.com/eks-checks/eks-checks#readme"
+        )
+    _, out, _ = cli("scan", "--help")
+    assert "configuration: --config FILE; else, in each folder from each PATH" in out
+    assert "paths: --exclude and `exclude` patterns" in out
+    _, out, _ = cli("model", "--help")
+    for flag in ("--var-file", "--exclude", "--context-root", "--config", "--max-file-size"):
+        assert flag in out
+
+
+def test_colour_follows_no_color_and_force_color_when_they_are_not_empty(in_tmp, monkeypatch):
+    (in_tmp / "lt.tf").write_text(EKS202.read_text())
+    red = "\033[31mhigh\033[0m"
+    monkeypatch.setenv("NO_COLOR", "")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert red in cli("scan", ".")[1]  # off a terminal, but forced; an empty NO_COLOR is unset
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert red not in cli("scan", ".")[1]
+    monkeypatch.delenv("NO_COLOR")
+    assert red not in cli("scan", ".", "--no-color")[1]
+    monkeypatch.setenv("FORCE_COLOR", "")
+    assert red not in cli("scan", ".")[1]  # not a terminal
+
+
+def test_the_summary_counts_skipped_files_notes_and_undecided_checks_apart(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'variable "hops" {}\n'
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        '    # eks-checks: ignore[EKS201]\n    http_tokens = "optional"\n'
+        "    http_put_response_hop_limit = var.hops\n  }\n}\n"
+    )
+    (in_tmp / "stack.yaml").write_text("Resources:\n  B: !Ref X\n  C: [1\n")  # CloudFormation
+    code, out, _ = cli("scan", ".", "--no-color")
+    assert code == 1
+    assert out.splitlines()[-1] == (
+        "1 finding (1 high) in 2 files scanned; 1 skipped; 1 note; "
+        "1 check undecided (unknown values, see --show-unknown)"
+    )
+    _, out, _ = cli("scan", ".", "--format", "json")
+    summary = json.loads(out)["summary"]
+    assert (summary["skipped_files"], summary["notes"], summary["unknown"]) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--context-root=git", "."],
+            "--context-root=git: the working directory is not in a git repository",
+        ),
+        (["--context-root", "sub", "."], ".: not inside --context-root sub"),
+        (["--jobs", "0", "."], "--jobs must be 1 or more, not 0"),
+        (["--jobs", "-3", "."], "--jobs must be 1 or more, not -3"),
+    ],
+)
+def test_nonsense_on_the_command_line_is_a_usage_error(in_tmp, args, message):
+    (in_tmp / "sub").mkdir()
+    (in_tmp / "sub" / "lt.tf").write_text(EKS202.read_text())
+    code, out, err = cli("scan", *args)
+    assert (code, out, err) == (2, "", f"eks-checks: error: {message}\n")
+
+
+def test_exit_zero_reports_without_failing_but_errors_still_fail(in_tmp):
+    (in_tmp / "lt.tf").write_text(EKS202.read_text())
+    code, out, _ = cli("scan", ".", "--exit-zero", "--no-color")
+    assert code == 0 and "EKS202" in out
+    (in_tmp / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [1, 2\n")
+    assert cli("scan", ".", "--exit-zero")[0] == 2
+
+
+def test_several_reports_from_one_scan(in_tmp):
+    (in_tmp / "lt.tf").write_text(EKS202.read_text())
+    code, out, err = cli(
+        "scan", ".", "--no-color", "--output-format", "sarif:out.sarif",
+        "--output-format", "json:out.json",
+    )  # fmt: skip
+    assert code == 1 and err == ""
+    assert out.splitlines()[-1] == "2 findings (2 high) in 1 file scanned"
+    sarif = json.loads((in_tmp / "out.sarif").read_text())
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["EKS202", "EKS202"]
+    assert json.loads((in_tmp / "out.json").read_text())["summary"]["findings"] == 2
+    code, _, err = cli("scan", ".", "--output-format", "yaml:x")
+    assert code == 2 and "unknown format 'yaml' (choose from text, json, sarif" in err
+    code, _, err = cli("scan", ".", "--output-format", "sarif")
+    assert code == 2 and "'sarif' is not FORMAT:FILE" in err
