@@ -53,12 +53,13 @@ class Rule:
     # a rule declared by a Rego policy (checks.rego.policy): the .rego file that reports it;
     # evaluate leaves such rules to their policy
     rego_policy: str = ""
-    help_uri: str = ""
+    help_uri: str = ""  # the rule's page; a bundled rule's is in our docs
+    bundled: bool = False  # shipped with eks-checks (policies/), not a user's rule
 
     @classmethod
     def from_data(cls, data: dict, source: str) -> Rule:
         entity = data["entity"]
-        known = set(cls.__dataclass_fields__) - {"entity", "source", "rego_policy"}
+        known = set(cls.__dataclass_fields__) - {"entity", "source", "rego_policy", "bundled"}
         errors = rule_errors(data, catalog=False)
         if errors:
             raise RuleError([f"{path}: {message}" for path, message in errors])
@@ -82,7 +83,7 @@ def load_bundled(cache: Cache | None = None) -> list[Rule]:
     sizes and mtimes), which keeps PyYAML out of start-up for scans that hold no YAML."""
     directory = bundled_dir()
     if cache is None:
-        return load_dir(directory, validate=False)
+        return _as_bundled(load_dir(directory, validate=False))
     from checks.cache import key_digest
 
     stamp = "\n".join(
@@ -95,8 +96,14 @@ def load_bundled(cache: Cache | None = None) -> list[Rule]:
     if cached is not None and not any(rule_errors(vars(r), catalog=False) for r in cached):
         pack.save()  # unchanged: only marked as used
         return cached
-    rules = load_dir(directory, validate=False)
+    rules = _as_bundled(load_dir(directory, validate=False))
     pack.save([(key_digest(stamp), rules)], list[Rule])
+    return rules
+
+
+def _as_bundled(rules: list[Rule]) -> list[Rule]:
+    for rule in rules:
+        rule.bundled = True
     return rules
 
 

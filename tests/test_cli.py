@@ -366,3 +366,34 @@ def test_several_reports_from_one_scan(in_tmp):
     assert code == 2 and "unknown format 'yaml' (choose from text, json, sarif" in err
     code, _, err = cli("scan", ".", "--output-format", "sarif")
     assert code == 2 and "'sarif' is not FORMAT:FILE" in err
+
+
+def test_only_bundled_rules_link_to_our_docs_and_a_custom_rule_may_name_its_page(in_tmp):
+    policies = in_tmp / "policies"
+    policies.mkdir()
+    rule = (
+        "id: ACME00{n}\nslug: cluster-name-prefix-{n}\ntitle: Cluster names start with acme-\n"
+        "severity: low\nentity: cluster\nwhen:\n  not: {{field: name, matches: '^acme-'}}\n"
+        "message: 'cluster {{name}} does not start with acme-'\nremediation: Rename it.\n"
+    )
+    (policies / "ACME001.yaml").write_text(rule.format(n=1))
+    (policies / "ACME002.yaml").write_text(
+        rule.format(n=2) + "help_uri: https://wiki.example.com/rules/ACME002\n"
+    )
+    (in_tmp / "c.tf").write_text('resource "aws_eks_cluster" "c" {\n  name = "shop"\n}\n')
+    code, out, _ = cli(
+        "scan", "c.tf", "--policy-dir", "policies", "--select", "ACME,EKS101", "--format", "sarif"
+    )
+    assert code == 1
+    uris = {
+        r["id"]: r.get("helpUri") for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    }
+    assert uris == {
+        "ACME001": None,
+        "ACME002": "https://wiki.example.com/rules/ACME002",
+        "EKS101": "https://github.com/eks-checks/eks-checks/blob/main/docs/rules.md"
+        "#eks101-public-endpoint-open-to-world",
+    }
+    (policies / "ACME002.yaml").write_text(rule.format(n=2) + "help_uri: wiki/ACME002\n")
+    code, _, err = cli("validate-policies", "policies")
+    assert code == 2 and "ACME002.yaml: $.help_uri: 'wiki/ACME002' does not match" in err

@@ -250,3 +250,45 @@ def test_a_reader_that_goes_away_is_exit_2_without_a_traceback(in_tmp):
         proc.stdout.close()  # gone before the report comes, as `| head` can be
         err = proc.stderr.read()
         assert (proc.wait(60), err) == (2, b""), args
+
+
+def test_conftest_format_follows_conftests_meaning(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'variable "hops" {}\n'
+        'resource "aws_launch_template" "a" {\n  metadata_options {\n'
+        '    http_tokens = "optional"\n'
+        "    # eks-checks: ignore[EKS202] the GPU operator reads IMDS\n"
+        "    http_put_response_hop_limit = 2\n  }\n}\n"
+        'resource "aws_launch_template" "b" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n    http_put_response_hop_limit = var.hops\n  }\n}\n'
+    )
+    (in_tmp / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: shop\n"
+        "automountServiceAccountToken: false\n"
+    )
+    (in_tmp / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [1, 2\n")
+    code, out, _ = cli("scan", ".", "--format", "conftest", "--fail-on", "critical")
+    assert code == 2
+    by_file = {entry["filename"]: entry for entry in json.loads(out)}
+    broken = by_file["broken.yaml"]
+    assert broken["successes"] == 0
+    assert [(f["loc"], f["metadata"]) for f in broken["failures"]] == [
+        ({"file": "broken.yaml", "line": 3}, {"error": True})
+    ]
+    assert "exceptions" not in broken
+    lt = by_file["lt.tf"]
+    # below --fail-on: a warning; suppressed: an exception; undecided: skipped, no success
+    assert "failures" not in lt
+    assert [w["msg"][:7] for w in lt["warnings"]] == ["EKS201:"]
+    assert [(e["metadata"]["id"], e["metadata"]["suppressed"]) for e in lt["exceptions"]] == [
+        ("EKS202", "the GPU operator reads IMDS")
+    ]
+    assert [s["msg"] for s in lt["skipped"]] == ["EKS202: not decided: var.hops has no default"]
+    assert lt["successes"] == 0  # EKS201 and EKS202 both ran on it, neither passed
+    sa = by_file["sa.yaml"]
+    # the rules on ServiceAccounts ran and passed; none on other kinds counts
+    assert sa == {"filename": "sa.yaml", "namespace": "eks-checks", "successes": sa["successes"]}
+    assert sa["successes"] == 3  # EKS302, EKS305, EKS701
+    code, out, _ = cli("scan", "lt.tf", "--format", "conftest", "--fail-on", "high")
+    (lt,) = json.loads(out)
+    assert [f["msg"][:7] for f in lt["failures"]] == ["EKS201:"] and "warnings" not in lt

@@ -56,8 +56,6 @@ def rule_descriptor(rule) -> dict:
             "text": ruledoc.render(rule, ruledoc.SARIF_TEXT),
             "markdown": ruledoc.render(rule, ruledoc.SARIF_MARKDOWN),
         },
-        "helpUri": rule.help_uri
-        or f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}",
         "defaultConfiguration": {"level": SEVERITIES[rule.severity].sarif_level},
         "properties": {
             "tags": ["security"] + list(rule.tags),
@@ -65,8 +63,14 @@ def rule_descriptor(rule) -> dict:
             "security-severity": SEVERITIES[rule.severity].security_severity,
         },
     }
-    if rule.rego_policy and not rule.help_uri:
-        del descriptor["helpUri"]  # a rule of a Rego policy has no page of ours
+    # only a bundled rule has a page in our docs; another has its own help_uri, or none
+    uri = rule.help_uri or (
+        f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}"
+        if rule.bundled
+        else ""
+    )
+    if uri:
+        descriptor = {**descriptor, "helpUri": uri}
     return descriptor
 
 
