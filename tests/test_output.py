@@ -292,3 +292,51 @@ def test_conftest_format_follows_conftests_meaning(in_tmp):
     code, out, _ = cli("scan", "lt.tf", "--format", "conftest", "--fail-on", "high")
     (lt,) = json.loads(out)
     assert [f["msg"][:7] for f in lt["failures"]] == ["EKS201:"] and "warnings" not in lt
+
+
+def test_text_shows_the_offending_lines_escaped_and_sarif_carries_them(in_tmp):
+    (in_tmp / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n'
+        "  metadata_options {\n"
+        '    http_tokens = "required"\n'
+        "\thttp_put_response_hop_limit = 2 # \x1b[2Jgone " + "x" * 200 + "\n"
+        "  }\n"
+        "}\n"
+    )
+    code, out, _ = cli("scan", ".", "--snippets", "--no-color")
+    assert code == 1
+    shown = "    http_put_response_hop_limit = 2 # \\x1b[2Jgone " + "x" * 110
+    assert len(shown) == 160
+    assert out.splitlines()[1:4] == [
+        "  lt.tf:4  EKS202  high  aws_launch_template.n sets http_put_response_hop_limit = 2 "
+        "(more than 1): pods can reach the node role's credentials",
+        f"    4 | {shown}...",
+        "      |     " + "^" * (len(shown) - 1),
+    ]
+    assert "\x1b" not in out
+    # off a terminal (as here) no snippet unless asked; --no-snippets never
+    assert cli("scan", ".", "--no-color")[1].splitlines()[2] == ""
+    _, out, _ = cli("scan", ".", "--format", "sarif", "--select", "EKS202")
+    (location,) = json.loads(out)["runs"][0]["results"][0]["locations"]
+    physical = location["physicalLocation"]
+    assert physical["region"]["snippet"]["text"].startswith("\thttp_put_response_hop_limit = 2 #")
+    assert physical["contextRegion"]["startLine"] == 2 and physical["contextRegion"]["endLine"] == 6
+    assert physical["contextRegion"]["snippet"]["text"].startswith("  metadata_options {\n")
+
+
+def test_a_snippet_of_a_block_shows_its_first_lines_and_counts_the_rest(in_tmp):
+    (in_tmp / "c.tf").write_text(
+        'resource "aws_eks_cluster" "c" {\n'
+        + "".join(f"  # line {n}\n" for n in range(2, 9))
+        + '  name = "c"\n}\n'
+    )
+    _, out, _ = cli("scan", "c.tf", "--snippets", "--no-color", "--select", "EKS103")
+    assert out.splitlines()[2:9] == [
+        '    1 | resource "aws_eks_cluster" "c" {',
+        "      | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^",
+        "    2 |   # line 2",
+        "    3 |   # line 3",
+        "    4 |   # line 4",
+        "    5 |   # line 5",
+        "      | ... 5 more lines",
+    ]

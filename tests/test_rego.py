@@ -457,7 +457,7 @@ def test_rego_policy_findings_in_sarif(repo):
     main = results["terraform:infra/eks.tf:aws_eks_cluster.main"]
     assert main["ruleId"] == "ACME101" and main["level"] == "error"
     region = main["locations"][0]["physicalLocation"]["region"]
-    assert region == {"startLine": 2, "endLine": 2}
+    assert region == {"startLine": 2, "endLine": 2, "snippet": {"text": '  name = "shop-prod"\n'}}
     assert results["k8s:shop/ServiceAccount/batch"]["suppressions"][0]["kind"] == "inSource"
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from checks import __version__, ruledoc
 from checks.model import SEVERITIES
 from checks.report import json_text, reported
+from checks.report.snippets import Sources, sarif_region
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/eks-checks/eks-checks"
@@ -36,13 +37,21 @@ class _Uris:
         return uri if uri.endswith("/") else uri + "/"
 
 
-def _physical(uris: _Uris, file: str, start: int, end: int | None = None) -> dict:
+def _physical(
+    uris: _Uris, file: str, start: int, end: int | None = None, sources: Sources | None = None
+) -> dict:
+    """A physicalLocation; with `sources`, the region's snippet and a contextRegion."""
     loc: dict = {"artifactLocation": uris.artifact(file)}
     if start:
         region = {"startLine": start}
         if end and end >= start:
             region["endLine"] = end
         loc["region"] = region
+        if sources is not None:
+            own, context = sarif_region(sources.lines(file), start, end or start)
+            region.update(own)
+            if context is not None:
+                loc["contextRegion"] = context
     return loc
 
 
@@ -74,7 +83,8 @@ def rule_descriptor(rule) -> dict:
     return descriptor
 
 
-def document(result) -> dict:
+def document(result, options: dict | None = None) -> dict:
+    sources = Sources(result, (options or {}).get("max_bytes"))
     rules_by_id = {r.id: r for r in result.rules}
     listed = reported(result)
     uris = _Uris(
@@ -94,7 +104,7 @@ def document(result) -> dict:
             "locations": [
                 {
                     "physicalLocation": _physical(
-                        uris, f.location.file, f.location.start_line, f.location.end_line
+                        uris, f.location.file, f.location.start_line, f.location.end_line, sources
                     )
                 }
             ],
@@ -150,4 +160,4 @@ def document(result) -> dict:
 
 
 def render(result, options) -> str:
-    return json_text(document(result))
+    return json_text(document(result, options))

@@ -11,6 +11,7 @@ from checks.report import (
     safe_text,
     skipped_files,
 )
+from checks.report.snippets import Sources, text_snippet
 
 _COLORS = {
     "critical": "\033[1;31m",
@@ -30,6 +31,7 @@ def render(result, options) -> str:
         return f"{_COLORS[level]}{text}{_RESET}" if color else text
 
     lines: list[str] = []
+    sources = Sources(result, options.get("max_bytes")) if options.get("snippets") else None
     by_file: dict[str, list] = {}
     for f in active(result):
         by_file.setdefault(f.location.file, []).append(f)
@@ -43,6 +45,13 @@ def render(result, options) -> str:
                     f"  {safe_text(file)}:{item.location.start_line}  {item.rule_id}  "
                     f"{paint(item.severity, item.severity)}  {safe_text(item.message)}"
                 )
+                if sources is not None:
+                    lines += text_snippet(
+                        sources.lines(file),
+                        item.location.start_line,
+                        item.location.end_line,
+                        lambda carets, level=item.severity: paint(level, carets),
+                    )
                 for rel in item.related:
                     lines.append(
                         f"      see {safe_text(rel.location.file)}:{rel.location.start_line}  "
