@@ -603,11 +603,14 @@ def _color(args, to_terminal: bool) -> bool:
 
 
 def cmd_scan(args) -> int:
+    import datetime
+
     from checks.filter import rule_names
     from checks.model import SEVERITIES
     from checks.report import active, renderer
     from checks.scan import scan
 
+    started = datetime.datetime.now(datetime.timezone.utc)
     inputs = _inputs(args)
     config = inputs.config
     everything = _load_rules(args, config, inputs.cache)  # what a suppression may name
@@ -660,6 +663,9 @@ def cmd_scan(args) -> int:
         "show_unknown": args.show_unknown,
         "fail_on": args.fail_on or config.fail_on,
         "max_bytes": inputs.max_bytes,
+        "root": inputs.root,
+        "started": started,
+        "ended": datetime.datetime.now(datetime.timezone.utc),
     }
     reports = [(fmt, args.output)] + list(args.output_format)
     for index, (name, output) in enumerate(reports):

@@ -10,9 +10,10 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import jsonschema
 import pytest
 
-from conftest import cli
+from conftest import ROOT, cli, load_json
 
 LAUNCH_TEMPLATE = (
     'resource "aws_launch_template" "n" {\n  metadata_options {\n'
@@ -340,3 +341,63 @@ def test_a_snippet_of_a_block_shows_its_first_lines_and_counts_the_rest(in_tmp):
         "    5 |   # line 5",
         "      | ... 5 more lines",
     ]
+
+
+GITLAB = ROOT / "tests" / "vendor" / "gitlab"
+
+
+def _gitlab_repo(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "infra").mkdir(parents=True)
+    (repo / ".git").mkdir()
+    (repo / "infra" / "lt.tf").write_text(
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        '    http_tokens = "optional"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+        "# eks-checks: ignore[EKS202] the GPU operator\n"
+        'resource "aws_launch_template" "gpu" {\n  metadata_options {\n'
+        '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+    )
+    (repo / "infra" / "broken.yaml").write_text("apiVersion: v1\nkind: Pod\nspec: [1, 2\n")
+    monkeypatch.chdir(repo / "infra")
+    return repo
+
+
+def test_gitlab_sast_report_is_valid_against_gitlabs_schema(tmp_path, monkeypatch):
+    _gitlab_repo(tmp_path, monkeypatch)
+    code, out, _ = cli("scan", ".", "--format", "gitlab-sast")
+    assert code == 2
+    doc = json.loads(out)
+    schema = load_json(GITLAB / "sast-report-format-15.0.7.json")
+    jsonschema.Draft7Validator(schema).validate(doc)
+    assert (doc["version"], doc["scan"]["type"], doc["scan"]["status"]) == (
+        "15.0.7",
+        "sast",
+        "failure",
+    )
+    assert [
+        (v["identifiers"][0]["value"], v["severity"], v["location"]) for v in doc["vulnerabilities"]
+    ] == [
+        ("EKS201", "High", {"file": "infra/lt.tf", "start_line": 3, "end_line": 3}),
+        ("EKS202", "High", {"file": "infra/lt.tf", "start_line": 4, "end_line": 4}),
+    ]  # relative to the repository root; the suppressed finding is not a vulnerability
+    assert doc["scan"]["messages"][0]["level"] == "fatal"
+    assert doc["scan"]["messages"][0]["value"].startswith("broken.yaml: invalid YAML")
+    # the same finding keeps its id from another working directory
+    ids = [v["id"] for v in doc["vulnerabilities"]]
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = cli("scan", "repo", "--format", "gitlab-sast")
+    assert [v["id"] for v in json.loads(out)["vulnerabilities"]] == ids
+
+
+def test_codequality_report_is_valid_against_gitlabs_documented_format(tmp_path, monkeypatch):
+    _gitlab_repo(tmp_path, monkeypatch)
+    code, out, _ = cli("scan", ".", "--format", "codequality")
+    assert code == 2
+    issues = json.loads(out)
+    jsonschema.Draft202012Validator(load_json(GITLAB / "codequality.schema.json")).validate(issues)
+    assert [(i["check_name"], i["severity"], i["location"]) for i in issues] == [
+        ("EKS201", "critical", {"path": "infra/lt.tf", "lines": {"begin": 3, "end": 3}}),
+        ("EKS202", "critical", {"path": "infra/lt.tf", "lines": {"begin": 4, "end": 4}}),
+        ("eks-checks/unreadable", "blocker", {"path": "infra/broken.yaml", "lines": {"begin": 3}}),
+    ]
+    assert len({i["fingerprint"] for i in issues}) == 3

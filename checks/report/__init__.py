@@ -15,6 +15,8 @@ FORMATS: dict[str, str] = {
     "github": "checks.report.github",
     "junit": "checks.report.junit",
     "conftest": "checks.report.conftest",
+    "gitlab-sast": "checks.report.gitlab_sast",
+    "codequality": "checks.report.codequality",
 }
 
 

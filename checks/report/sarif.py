@@ -72,15 +72,19 @@ def rule_descriptor(rule) -> dict:
             "security-severity": SEVERITIES[rule.severity].security_severity,
         },
     }
-    # only a bundled rule has a page in our docs; another has its own help_uri, or none
-    uri = rule.help_uri or (
-        f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}"
-        if rule.bundled
-        else ""
-    )
+    uri = help_uri(rule)
     if uri:
         descriptor = {**descriptor, "helpUri": uri}
     return descriptor
+
+
+def help_uri(rule) -> str:
+    """The rule's page: its own help_uri, else ours for a bundled rule, else none."""
+    if rule.help_uri:
+        return rule.help_uri
+    if rule.bundled:
+        return f"{INFORMATION_URI}/blob/main/docs/rules.md#{rule.id.lower()}-{rule.slug}"
+    return ""
 
 
 def document(result, options: dict | None = None) -> dict:
