@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+
 from checks.docgen import render, render_model
 from checks.rules import bundled_dir, load_bundled, load_dir
 from conftest import ROOT
@@ -45,7 +51,7 @@ def test_readme_run_example_is_what_the_tool_prints(monkeypatch):
     from conftest import cli
 
     monkeypatch.chdir(ROOT)
-    _, out, _ = cli("scan", "examples", "--no-color")
+    _, out, _ = cli("scan", "examples", "--no-color", "--snippets")  # as on a terminal
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## What a run looks like", 1)[1].split("```", 2)[1]
     for line in section.strip().splitlines():
@@ -86,3 +92,33 @@ def test_explain_names_the_recommendations():
         "migrate its entries to access entries. (EKS user guide, grant access to Kubernetes APIs; "
         "ga-migrate-access-entries)\n"
     ) in out
+
+
+def _readme_block(heading: str, lang: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
+    start = section.index(f"```{lang}\n") + len(f"```{lang}\n")
+    return section[start : section.index("```", start)]
+
+
+def test_the_readme_workflow_scans_once_pins_its_actions_and_passes_zizmor(tmp_path):
+    workflow = _readme_block("### GitHub Actions, with code scanning", "yaml")
+    assert "|| true" not in workflow
+    assert workflow.count("eks-checks scan") == 1
+    assert "persist-credentials: false" in workflow
+    for line in workflow.splitlines():
+        if "uses:" in line:
+            assert re.search(r"@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line), line
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "eks-checks.yml").write_text(workflow)
+    here = os.path.dirname(sys.executable)
+    zizmor = shutil.which("zizmor", path=here + os.pathsep + os.environ.get("PATH", ""))
+    assert zizmor, "zizmor is a test extra: pip install -e '.[test]'"
+    env = {k: v for k, v in os.environ.items() if "TOKEN" not in k}
+    run = subprocess.run(
+        [zizmor, "--offline", "--no-progress", str(folder / "eks-checks.yml")],
+        capture_output=True, text=True, check=False, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("No findings to report."), run.stdout
