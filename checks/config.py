@@ -124,8 +124,9 @@ def _in_folder(folder: str) -> str | None:
         return None
     try:
         with open(candidate, "rb") as fh:
-            if b"eks-checks" not in fh.read(MAX_BYTES + 1):
-                return None  # not parsed: most pyproject.toml files say nothing of us
+            head = fh.read(MAX_BYTES + 1)
+        if len(head) <= MAX_BYTES and b"eks-checks" not in head:
+            return None  # not parsed: most pyproject.toml files say nothing of us
         data = _pyproject(candidate)
     except (ConfigError, OSError):
         return candidate

@@ -26,7 +26,13 @@ def test_what_each_comment_applies_to():
     found = [(s.rules, s.reason, s.until, s.line, s.target) for s in find_suppressions(text)]
     assert found == [
         (("X",), "r1", "", 2, 6),  # past blank and comment lines to the code below
-        (("Y", "Z"), "r2", "2027-01-01", 5, 6),
+        (
+            ("Y", "z"),
+            "r2",
+            "2027-01-01",
+            5,
+            6,
+        ),  # names as written: the filter matches ids and slugs
         (("W",), "r3", "", 6, 6),  # after code: that line
         (("V",), "r4", "", 8, 10),  # nothing below: past the end
     ]

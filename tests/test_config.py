@@ -124,7 +124,8 @@ def test_model_reads_what_scan_reads(tmp_path, monkeypatch):
     assert clusters(".", "--var-file", "../envs/dev.tfvars") == [
         ("terraform:main.tf:aws_eks_cluster.c", "dev")
     ]
-    assert clusters(".", "--config", "/dev/null") == [
+    (repo / "empty.yaml").write_text("")
+    assert clusters(".", "--config", "../empty.yaml") == [
         ("terraform:main.tf:aws_eks_cluster.c", None),
         ("terraform:legacy/old.tf:aws_eks_cluster.old", "old"),
     ]
