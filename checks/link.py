@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES
-from checks.model import Entity, Unknown, wildcard_match
+from checks.model import Entity, Unknown
 from checks.normalize import rbac
-from checks.normalize.iam import base_operator
+from checks.normalize.iam_conditions import condition_admits
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
@@ -207,37 +207,21 @@ def _grants(statement: Entity, action: str) -> bool:
 
 def admits_subject(statement: Entity, subject: str) -> Any:
     """Does a web-identity trust statement let `subject` assume the role? Every `:sub`
-    condition must hold (operators are ANDed); within one, any value may match (ORed)."""
+    condition must hold (conditions are ANDed: one that does not hold decides, else one not
+    known); what one admits is `condition_admits`'."""
     conditions = statement.fields.get("conditions")
     if isinstance(conditions, Unknown):
         return conditions
+    verdict: Any = True
     for cond in conditions or []:
         if not cond["key"].endswith(":sub"):
             continue
-        op = base_operator(cond["operator"])
-        values = cond["values"]
-        unknown = next((v for v in values if isinstance(v, Unknown)), None)
-        matched = any(
-            _subject_matches(op, str(v), subject) for v in values if not isinstance(v, Unknown)
-        )
-        negated = op.startswith("stringnot") or op.startswith("arnnot")
-        if negated:
-            if matched:
-                return False
-        elif not matched:
-            if unknown is not None:
-                return Unknown(unknown.reason, unknown.text)
+        admits = condition_admits(cond, subject)
+        if admits is False:
             return False
-    return True
-
-
-def _subject_matches(op: str, pattern: str, subject: str) -> bool:
-    if op.endswith("ignorecase"):
-        return pattern.lower() == subject.lower()
-    if "like" in op:
-        # IAM wildcards: * any run of characters, ? one character; nothing else is special
-        return wildcard_match(pattern, subject)
-    return pattern == subject
+        if isinstance(admits, Unknown) and verdict is True:
+            verdict = admits
+    return verdict
 
 
 def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:

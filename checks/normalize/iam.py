@@ -20,6 +20,7 @@ from checks.model import (
     span_of,
     wildcard_match,
 )
+from checks.normalize.iam_conditions import is_pattern, narrows
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -28,9 +29,6 @@ ASSUME_ACTIONS = (
     "sts:AssumeRoleWithSAML",
 )
 TAG_SESSION = "sts:TagSession"
-# Operators under which a value is compared literally (a `*` in the value is just a `*`).
-_LITERAL_OPS = {"stringequals", "stringequalsignorecase", "arnequals"}
-_LIKE_OPS = {"stringlike", "arnlike"}
 _GITHUB_PINNED = re.compile(r"^repo:[^*?/:]+/[^*?/:]+(:.*)?$", re.IGNORECASE)
 
 
@@ -252,28 +250,12 @@ def _conditions(entity: Entity, stmt: dict) -> None:
     entity.set("condition_keys", sorted({c["key"] for c in conditions}))
     entity.set("condition_key_suffixes", sorted({c["key"].rsplit(":", 1)[-1] for c in conditions}))
 
-    subs = [c for c in conditions if c["key"].endswith(":sub") and _positive(c["operator"])]
-    auds = [c for c in conditions if c["key"].endswith(":aud") and _positive(c["operator"])]
+    subs = [c for c in conditions if c["key"].endswith(":sub") and narrows(c["operator"])]
+    auds = [c for c in conditions if c["key"].endswith(":aud") and narrows(c["operator"])]
     entity.set("sub_values", [v for c in subs for v in c["values"]])
     entity.set("sub_scope", _sub_scope(subs))
     entity.set("aud_values", [v for c in auds for v in c["values"]])
     entity.set("github_repo_pinned", _github_pinned(subs))
-
-
-def base_operator(operator: str) -> str:
-    """`ForAnyValue:StringLikeIfExists` -> `stringlike`."""
-    op = operator.split(":")[-1].lower()
-    return op[: -len("ifexists")] if op.endswith("ifexists") else op
-
-
-def _positive(operator: str) -> bool:
-    """Operators that narrow who matches (StringNotEquals and friends do not pin a subject)."""
-    op = base_operator(operator)
-    return op in _LITERAL_OPS or op in _LIKE_OPS
-
-
-def is_wildcard(operator: str, value: Any) -> bool:
-    return base_operator(operator) in _LIKE_OPS and ("*" in str(value) or "?" in str(value))
 
 
 def _sub_scope(subs: list[dict]) -> Any:
@@ -287,7 +269,7 @@ def _sub_scope(subs: list[dict]) -> Any:
         if any(isinstance(v, Unknown) for v in values):
             unknown = next(v for v in values if isinstance(v, Unknown))
             continue
-        if values and not any(is_wildcard(cond["operator"], v) for v in values):
+        if values and not any(is_pattern(cond["operator"], v) for v in values):
             return "scoped"
     if unknown is not None:
         return Unknown(f"subject condition value {unknown.text} is not resolved", unknown.text)
@@ -303,7 +285,7 @@ def _github_pinned(subs: list[dict]) -> Any:
             unknown = next(v for v in values if isinstance(v, Unknown))
             continue
         if values and all(
-            not is_wildcard(cond["operator"], v) or _GITHUB_PINNED.match(str(v)) for v in values
+            not is_pattern(cond["operator"], v) or _GITHUB_PINNED.match(str(v)) for v in values
         ):
             return True
     if unknown is not None:
