@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checks.parse import ParseError, hclsyntax
-from checks.parse.hcl import Call, Lit, Opaque, Ref, parse_terraform, parse_terraform_hcl2
+from checks.parse.hcl import parse_terraform, parse_terraform_hcl2
+from checks.parse.hcltree import Call, Lit, Opaque, Ref
 from conftest import FIXTURES, PEER, ROOT
 
 NEGATIVE = re.compile(r"-[0-9]+(\.[0-9]+)?")

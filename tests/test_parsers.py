@@ -6,7 +6,8 @@ import pytest
 
 from checks.model import Unknown
 from checks.parse import ParseError
-from checks.parse.hcl import Call, Heredoc, ObjectExpr, Ref, parse_terraform
+from checks.parse.hcl import parse_terraform
+from checks.parse.hcltree import Call, Heredoc, ObjectExpr, Ref
 from checks.parse.jsonpos import load as load_json
 from checks.parse.yamlsafe import load_all
 from conftest import run

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks.model import Entity, LDict, LList, Problem, Unknown
-from checks.parse.hcl import Attribute, Block, Lit, Opaque
+from checks.parse.hcltree import Attribute, Block, Lit, Opaque
 
 PLAN_TYPES_PREFIXES = ("aws_", "kubernetes_", "kubectl_")
 AFTER_APPLY = Unknown("the plan knows this value only after apply", "(known after apply)")

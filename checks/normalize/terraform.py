@@ -29,7 +29,7 @@ from checks.normalize.tf_limits import (
     capped_text,
 )
 from checks.parse import BudgetSpent, ExpansionBudget, ParseError, numbers
-from checks.parse.hcl import (
+from checks.parse.hcltree import (
     Attribute,
     Block,
     Call,

@@ -5,102 +5,33 @@ the lark tree ourselves. python-hcl2's own dict output gives lines only per bloc
 every expression into a `${...}` string that would have to be parsed again; walking the tree
 keeps every attribute's lines and each expression's structure (references, function calls,
 object literals) in one pass. 8.x is not used: it ignores `with_meta` and mangles `<<-` heredocs.
+The tree (`Block`, `Attribute`, the expressions) is `checks/parse/hcltree.py`'s, the one our
+own reader (`hclsyntax`) builds too.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from checks.model import Documents
-from checks.parse import ParseError, check_nesting, excerpt, numbers
-
-
-@dataclass
-class Expr:
-    line: int
-    end_line: int
-
-
-@dataclass
-class Lit(Expr):
-    value: Any
-
-
-@dataclass
-class Template(Expr):
-    """A quoted string with `${...}` interpolations: parts are str or Expr."""
-
-    parts: list
-
-
-@dataclass
-class Heredoc(Expr):
-    text: str
-    content_line: int  # the line of the heredoc's first content line
-
-
-@dataclass
-class TupleExpr(Expr):
-    items: list
-
-
-@dataclass
-class ObjectExpr(Expr):
-    items: list  # [(key: str | Expr, value: Expr, line, end_line)]
-
-
-@dataclass
-class Ref(Expr):
-    """A traversal such as `var.x`, `aws_iam_role.r.arn`, `local.m["k"]`."""
-
-    parts: list  # [str | int]
-    text: str
-
-
-@dataclass
-class Call(Expr):
-    name: str
-    args: list
-    text: str
-
-
-@dataclass
-class Opaque(Expr):
-    """An expression we do not evaluate (conditional, arithmetic, for, splat)."""
-
-    text: str
-
-
-Expression = Lit | Template | Heredoc | TupleExpr | ObjectExpr | Ref | Call | Opaque
-
-
-@dataclass
-class Attribute:
-    name: str
-    expr: Expression
-    line: int
-    end_line: int
-
-
-@dataclass
-class Block:
-    type: str
-    labels: list[str]
-    line: int
-    end_line: int
-    attributes: dict[str, Attribute] = field(default_factory=dict)
-    blocks: list[Block] = field(default_factory=list)
-    # `# eks-checks: ignore[...]` comments are read by the filter stage from the file itself
-
-    def children(self, block_type: str) -> list[Block]:
-        """Nested blocks of one type, including `dynamic "type" { content {...} }`."""
-        found = [b for b in self.blocks if b.type == block_type]
-        for dyn in self.blocks:
-            if dyn.type == "dynamic" and dyn.labels == [block_type]:
-                found.extend(b for b in dyn.blocks if b.type == "content")
-        return found
+from checks.parse import ParseError, check_nesting, excerpt, hclsyntax
+from checks.parse.hcltree import (
+    Attribute,
+    Block,
+    Call,
+    Expression,
+    Lit,
+    ObjectExpr,
+    Opaque,
+    Ref,
+    Template,
+    TupleExpr,
+    heredoc_expr,
+    index_key,
+    index_number,
+    number_literal,
+    unescape,
+)
 
 
 class Assignments(dict):
@@ -108,56 +39,6 @@ class Assignments(dict):
     that did not stop parsing."""
 
     warnings: list = []
-
-
-def number_literal(text: str, line: int, warnings: list) -> Any:
-    """The value of a number literal; one out of range is unknown, noted in `warnings`."""
-    if "." in text or "e" in text or "E" in text:
-        value = float(text)
-        reason = numbers.problem(value)
-    elif numbers.oversized_int(text):
-        reason = f"has more than {numbers.MAX_DIGITS} digits"
-    else:
-        value = int(text)
-        reason = numbers.problem(value)
-    if reason:
-        value = numbers.unknown(text, reason)
-        warnings.append((line, numbers.note(value)))
-    return value
-
-
-def index_number(text: str) -> int | str:
-    """A legacy index (`a.0`) as an integer; too long to be one, its text (found nowhere)."""
-    return text if numbers.oversized_int(text) else int(text)
-
-
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
-
-
-def _unescape(text: str, line: int) -> str:
-    """A quoted string's text with its escapes decoded; `line` is where the text starts. An
-    escape that is no Unicode character (beyond U+10FFFF, a surrogate) or lacks digits is a
-    ParseError, as Terraform makes it an error."""
-
-    def repl(m: re.Match) -> str:
-        s = m.group(1)
-        if s in ("u", "U"):
-            digits = 4 if s == "u" else 8
-            raise ParseError(
-                f"invalid HCL: escape \\{s} needs {digits} hexadecimal digits", where(m)
-            )
-        if s[0] in "uU":
-            code = int(s[1:], 16)
-            if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-                raise ParseError(f"invalid HCL: escape \\{s} is not a Unicode character", where(m))
-            return chr(code)
-        return _ESCAPES.get(s, s)
-
-    def where(m: re.Match) -> int:
-        return line + text.count("\n", 0, m.start())
-
-    return _ESCAPE_RE.sub(repl, text) if "\\" in text else text
 
 
 # python-hcl2 takes seconds per 100 KB of dense input, and gigabytes: above this size what our
@@ -172,8 +53,6 @@ def parse_terraform(text: str) -> list[Block]:
     The hand-written reader (`hclsyntax`) goes first; anything it does not take, including
     every syntax error, is parsed again by python-hcl2, whose tree or error is the answer
     (for a file of up to MAX_REFERENCE_BYTES)."""
-    from checks.parse import hclsyntax
-
     check_nesting(text, "HCL")
     try:
         return hclsyntax.parse(text)
@@ -195,8 +74,6 @@ def _too_large_for_reference(text: str, exc: Exception) -> None:
 def parse_tfvars(text: str) -> Assignments:
     """A `terraform.tfvars` / `*.auto.tfvars` file: its variable assignments (top-level
     attributes). A `.tfvars.json` file gives the same shape, its values as literals."""
-    from checks.parse import hclsyntax
-
     if text.lstrip().startswith("{"):
         return _json_tfvars(text)
     check_nesting(text, "HCL")
@@ -341,7 +218,7 @@ class _Walker:
         tok = part.children[0] if getattr(part, "data", None) == "string_part" else part
         if hasattr(tok, "data"):
             return self.src(tok)
-        return _unescape(str(tok), getattr(tok, "line", 0) or self.lines(part)[0])
+        return unescape(str(tok), getattr(tok, "line", 0) or self.lines(part)[0])
 
     def expr(self, node: Any) -> Expression:
         line, end_line = self.lines(node)
@@ -437,12 +314,7 @@ class _Walker:
     def _index_value(self, kids: list) -> Any:
         exprs = [c for c in kids if hasattr(c, "data") and c.data != "new_line_or_comment"]
         if exprs:
-            value = self.expr(exprs[0])
-            if isinstance(value, Lit):
-                return value.value
-            if isinstance(value, Template) and all(isinstance(p, str) for p in value.parts):
-                return "".join(value.parts)
-            return None
+            return index_key(self.expr(exprs[0]))
         digits = "".join(str(c) for c in kids if not hasattr(c, "data"))
         return index_number(digits) if digits.isdigit() else None
 
@@ -475,7 +347,7 @@ class _Walker:
             elif getattr(tok, "type", "") == "ESCAPED_INTERPOLATION":
                 parts.append(str(tok)[1:])  # $${x} is the literal text ${x}
             else:
-                parts.append(_unescape(str(tok), getattr(tok, "line", 0) or line))
+                parts.append(unescape(str(tok), getattr(tok, "line", 0) or line))
         merged: list = []
         for p in parts:
             if isinstance(p, str) and merged and isinstance(merged[-1], str):
@@ -483,19 +355,3 @@ class _Walker:
             else:
                 merged.append(p)
         return Template(line, end_line, merged)
-
-
-def heredoc_expr(raw: str, line: int, trim: bool) -> Heredoc:
-    """A heredoc token's text (`<<EOF ... EOF` and its final newline) as an expression."""
-    first_nl = raw.find("\n")
-    body = raw[first_nl + 1 :]
-    # drop the closing delimiter line
-    body = body.rstrip("\n")
-    last_nl = body.rfind("\n")
-    body = body[: last_nl + 1] if last_nl >= 0 else ""
-    lines = body.split("\n")
-    if trim:
-        indents = [len(ln) - len(ln.lstrip(" \t")) for ln in lines if ln.strip()]
-        cut = min(indents) if indents else 0
-        lines = [ln[cut:] for ln in lines]
-    return Heredoc(line, line + raw.count("\n") - 1, "\n".join(lines), line + 1)

@@ -20,7 +20,7 @@ import re
 
 from checks.model import Documents
 from checks.parse import ParseError, excerpt
-from checks.parse.hcl import (
+from checks.parse.hcltree import (
     Attribute,
     Block,
     Call,
@@ -30,10 +30,11 @@ from checks.parse.hcl import (
     Ref,
     Template,
     TupleExpr,
-    _unescape,
     heredoc_expr,
+    index_key,
     index_number,
     number_literal,
+    unescape,
 )
 
 
@@ -275,7 +276,7 @@ class _Parser:
                 self.i += 1
                 out.append(self.text[start : end_tok[3]])
             else:  # chars or esc
-                out.append(_unescape(tok[1], tok[4]))
+                out.append(unescape(tok[1], tok[4]))
                 self.i += 1
 
     # -- expressions ------------------------------------------------------------------------
@@ -349,7 +350,7 @@ class _Parser:
                 self.i += 1
                 index = self.expression(True)
                 self.expect("]")
-                value = _index_value(index)
+                value = index_key(index)
                 if parts is not None and value is not None:
                     parts.append(value)
                 else:
@@ -576,7 +577,7 @@ class _Parser:
                 self.i += 1
                 break
             if kind == "chars":
-                text = _unescape(tok[1], tok[4])
+                text = unescape(tok[1], tok[4])
             elif kind == "esc":
                 text = tok[1][1:]  # $${x} is the literal text ${x}
             elif kind == "ibeg":
@@ -595,14 +596,6 @@ class _Parser:
             else:
                 parts.append(text)
         return Template(first[4], tok[4], parts)
-
-
-def _index_value(index):
-    if isinstance(index, Lit):
-        return index.value
-    if isinstance(index, Template) and all(isinstance(p, str) for p in index.parts):
-        return "".join(index.parts)
-    return None
 
 
 def parse(text: str) -> list[Block]:
