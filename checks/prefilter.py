@@ -3,9 +3,11 @@ blocks no rule can use (VPCs, buckets, databases: most of an infrastructure repo
 never given to the HCL parser.
 
 The decision is per module directory, because a relevant block may refer to any block of its
-module: we keep every block a rule reads, every `variable`, `locals` and `module`, and then,
-until nothing changes, every block that a kept block names (`aws_s3_bucket.logs.bucket`,
-`data.aws_iam_policy_document.x`). Dropped blocks become blank lines, so every line number
+module: we keep every block the normalizer reads (`checks/tfcatalog.py`) and the `module`
+calls of modules whose inputs we read, and then, until nothing changes, every block that a
+kept block names (`aws_s3_bucket.logs.bucket`, `data.aws_iam_policy_document.x`, `var.x`,
+`local.y`), found in its text and read as the evaluator reads references
+(`checks/parse/hcltree.py`). Dropped blocks become blank lines, so every line number
 stays what it was. The splitter is line based (the layout `terraform fmt` writes); when it is
 unsure of a file (unbalanced braces, a block that does not start at column 0), the file is
 kept whole. A dropped block must still be valid HCL and a kept one must end where the splitter
@@ -20,35 +22,19 @@ import functools
 import re
 from dataclasses import dataclass
 
+from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
+from checks.tfcatalog import data_is_read, resource_is_read
+
 _HEADER = re.compile(r'^([A-Za-z_][\w-]*)((?:\s+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*)\s*\{')
 _LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w.-]*)\s*$")
 _COMMENT = re.compile(r"(#|//).*$")
-_REFERENCE = re.compile(r"\b(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
-
-# `variable` and `locals` blocks are kept when a kept block names them (var.x, local.y);
-# `module` calls only when they call a module whose inputs we read.
+# `module` calls are kept only when they call a module whose inputs we read.
 _MODULE_SOURCE = re.compile(
     r'^\s*source\s*=\s*"[^"]*(terraform-aws-modules/(eks|iam)|terraform-aws-eks)', re.M
 )
-_VAR = re.compile(r"\bvar\.([A-Za-z_][\w-]*)")
-_LOCAL = re.compile(r"\blocal\.([A-Za-z_][\w-]*)")
 _LOCAL_NAME = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=", re.M)
-RESOURCES = {
-    "aws_eks_cluster",
-    "aws_launch_template",
-    "aws_launch_configuration",
-    "aws_instance",
-    "aws_iam_role",
-    "aws_eks_pod_identity_association",
-    "aws_eks_access_entry",
-    "aws_eks_access_policy_association",
-    "aws_eks_identity_provider_config",
-    "aws_iam_openid_connect_provider",
-    "kubectl_manifest",
-}
-DATA = {"aws_iam_policy_document"}
 
 
 @dataclass
@@ -62,11 +48,8 @@ class TopBlock:
 
     @property
     def address(self) -> str | None:
-        if self.type == "resource" and len(self.labels) == 2:
-            return f"{self.labels[0]}.{self.labels[1]}"
-        if self.type == "data" and len(self.labels) == 2:
-            return f"data.{self.labels[0]}.{self.labels[1]}"
-        return None
+        """The address references name this block by (`var.x`, `t.n`, `data.t.n`)."""
+        return declared(self.type, self.labels)
 
     def relevant(self, lines: list[str]) -> bool:
         if any("\\" in label for label in self.labels):
@@ -75,21 +58,10 @@ class TopBlock:
             body = "\n".join(lines[self.start : self.end + 1])
             return "\\" in body or bool(_MODULE_SOURCE.search(body))
         if self.type == "resource" and self.labels:
-            return self.labels[0] in RESOURCES or _kubernetes_resource(self.labels[0])
+            return resource_is_read(self.labels[0])
         if self.type == "data" and self.labels:
-            return self.labels[0] in DATA
+            return data_is_read(self.labels[0])
         return False
-
-
-def _kubernetes_resource(resource_type: str) -> bool:
-    """The kubernetes_* resources we read (objects a rule looks at, and the aws-auth map)."""
-    from checks.normalize.tf_kubernetes import resource_kind
-
-    return resource_kind(resource_type) is not None or resource_type in (
-        "kubernetes_config_map",
-        "kubernetes_config_map_v1",
-        "kubernetes_config_map_v1_data",
-    )
 
 
 def split(lines: list[str]) -> list[TopBlock] | None:
@@ -151,9 +123,8 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
     splits = {path: split(ls) for path, ls in lines.items()}
     keep: dict[str, set[int]] = {}
     pending: list[tuple[str, TopBlock]] = []
+    # the address references use (`var.x`, `local.y`, `t.n`, `data.t.n`) -> where it is declared
     by_address: dict[str, list[tuple[str, int]]] = {}
-    by_var: dict[str, list[tuple[str, int]]] = {}
-    by_local: dict[str, list[tuple[str, int]]] = {}
     for path, blocks in splits.items():
         if blocks is None:
             # kept whole: what it names must be kept too
@@ -163,12 +134,10 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
         for i, block in enumerate(blocks):
             if block.address:
                 by_address.setdefault(block.address, []).append((path, i))
-            if block.type == "variable" and block.labels:
-                by_var.setdefault(block.labels[0], []).append((path, i))
             if block.type == "locals":
                 body = "\n".join(lines[path][block.start + 1 : block.end])
                 for name in _LOCAL_NAME.findall(body):
-                    by_local.setdefault(name, []).append((path, i))
+                    by_address.setdefault(local_address(name), []).append((path, i))
             if block.relevant(lines[path]):
                 keep[path].add(i)
                 pending.append((path, block))
@@ -176,12 +145,11 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
     while pending:
         path, block = pending.pop()
         body = "\n".join(lines[path][block.start : block.end + 1])
-        named = [
-            by_address.get(f"{'data.' if d else ''}{t}.{n}", ())
-            for d, t, n in _REFERENCE.findall(body)
-        ]
-        named += [by_var.get(n, ()) for n in _VAR.findall(body)]
-        named += [by_local.get(n, ()) for n in _LOCAL.findall(body)]
+        named = []
+        for text in REFERENCE_TEXT.findall(body):
+            found = target(text.split("."))
+            if found is not None and found.address in by_address:
+                named.append(by_address[found.address])
         for places in named:
             for where, i in places:
                 if i not in keep[where]:

@@ -141,9 +141,9 @@ def test_module_defaults_differ_by_version(tmp_path):
         ("v19.tf", "EKS508"),
         ("v20.tf", "EKS202"),
     ]
-    clusters = {e.key.rsplit(".", 1)[-1]: e for e in result.entities if e.kind == "cluster"}
+    clusters = {e.fields["address"]: e for e in result.entities if e.kind == "cluster"}
     assert (
-        clusters["eks21"].defaulted["endpoint_public_access"]
+        clusters["module.eks21"].defaulted["endpoint_public_access"]
         == "terraform-aws-modules/eks v21 default"
     )
 
@@ -255,6 +255,68 @@ def test_plan_findings_name_the_plan_address():
     assert finding.message.startswith(
         'module.eks.module.eks_managed_node_group["default"].aws_launch_template.this[0] sets'
     )
+
+
+def test_a_plans_kubernetes_resources_and_policy_documents_are_named_by_their_plan_address(
+    tmp_path,
+):
+    """A planned `kubernetes_*` resource is read as the manifest it stands for (it ended the
+    plan's reading with an internal error), and what the plan's resources make is keyed and
+    named by their plan addresses, never by the labels we give them inside."""
+    import json
+
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {
+                "child_modules": [
+                    {
+                        "resources": [
+                            {
+                                "address": "module.app.kubernetes_service_account.sa",
+                                "mode": "managed",
+                                "type": "kubernetes_service_account",
+                                "name": "sa",
+                                "values": {
+                                    "metadata": [{"name": "default", "namespace": "shop"}],
+                                    "automount_service_account_token": True,
+                                },
+                            },
+                            {
+                                "address": 'module.app.data.aws_iam_policy_document.trust["a"]',
+                                "mode": "data",
+                                "type": "aws_iam_policy_document",
+                                "name": "trust",
+                                "values": {
+                                    "statement": [
+                                        {
+                                            "effect": "Allow",
+                                            "actions": ["sts:AssumeRole"],
+                                            "principals": [{"type": "AWS", "identifiers": ["*"]}],
+                                        }
+                                    ]
+                                },
+                            },
+                        ]
+                    }
+                ]
+            }
+        },
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan, indent=1))
+    result = run([tmp_path], select={"EKS302", "EKS401"})
+    assert result.problems == []
+    address = 'module.app.data.aws_iam_policy_document.trust["a"]'
+    plan_key = f"plan:{result.files[0].display}:{address}"
+    assert sorted((f.rule_id, f.location.start_line, f.entity_key) for f in result.findings) == [
+        ("EKS302", 20, "k8s:shop/ServiceAccount/default"),
+        ("EKS401", 30, f"{plan_key}/statement[0]"),
+    ]
+    (account,) = [e for e in result.entities if e.kind == "service_account"]
+    assert account.origin == "plan"
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    assert (statement.origin, statement.fields["policy_source"]) == ("plan", address)
+    assert statement.fields["role_name"].text == f"(policy document {address})"
 
 
 def test_aws_auth_module_inputs(tmp_path):

@@ -82,7 +82,10 @@ def _block(name: str, labels: list[str], values: Any, unknown: Any, line: int, e
 
 
 def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[Problem]]:
-    from checks.normalize.terraform import normalize_module
+    """Entities of the resources a plan creates, keyed and named by their plan addresses."""
+    from checks.normalize.terraform import normalize_blocks
+    from checks.normalize.tf_build import Module
+    from checks.normalize.tf_eval import Declarations, Evaluator
 
     unknown_by_address = {
         rc.get("address"): (rc.get("change") or {}).get("after_unknown")
@@ -90,7 +93,9 @@ def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[
         if isinstance(rc, dict)
     }
     blocks: list[Block] = []
-    addresses: dict[str, str] = {}
+    # (block type, resource type, label) -> the plan address; the labels are ours, unique in
+    # the module the plan's resources form (two modules may both have an `aws_iam_role.this`)
+    addresses: dict[tuple[str, str, str], str] = {}
     for resource in _walk_modules((doc.get("planned_values") or {}).get("root_module")):
         rtype, address = resource.get("type"), resource.get("address")
         if not isinstance(rtype, str) or not isinstance(address, str):
@@ -98,7 +103,7 @@ def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[
         if not rtype.startswith(PLAN_TYPES_PREFIXES):
             continue
         mode = "data" if resource.get("mode") == "data" else "resource"
-        label = f"r{len(blocks)}"  # unique inside the synthetic module; renamed below
+        label = f"r{len(blocks)}"
         line = getattr(resource, "line", 1) or 1
         end = getattr(resource, "end_line", line) or line
         blocks.append(
@@ -111,29 +116,9 @@ def normalize_plan(file: str, doc: dict, read_file) -> tuple[list[Entity], list[
                 end,
             )
         )
-        prefix = "data." if mode == "data" else ""
-        addresses[f"{prefix}{rtype}.{label}"] = address
+        addresses[(mode, rtype, label)] = address
     if not blocks:
         return [], []
-    entities, problems = normalize_module(".", {file: blocks}, read_file)
-    for e in entities:
-        # terraform:<file>:<type>.<label>[/...] -> plan:<file>:<plan address>[/...]
-        tail = e.key.split(":", 2)[2]
-        synthetic = next(
-            (
-                a
-                for a in addresses
-                if tail == a or tail.startswith(a + "/") or tail.startswith(a + ".")
-            ),
-            None,
-        )
-        if synthetic is None:
-            continue
-        real = addresses[synthetic]
-        e.key = f"plan:{file}:{real}{tail[len(synthetic) :]}"
-        e.origin = "plan"
-        if e.fields.get("address") is not None:
-            e.fields["address"] = real
-        if e.fields.get("name") == synthetic:
-            e.fields["name"] = real
-    return entities, problems
+    files = {file: blocks}
+    evaluator = Evaluator(".", Declarations(files), read_file)
+    return normalize_blocks(Module(evaluator, origin="plan", addresses=addresses), files)

@@ -2,10 +2,10 @@
 
 - `kubectl_manifest.yaml_body` (a heredoc, `file()`, `yamlencode({...})`): parsed with the
   same safe YAML loader, lines kept (inside a heredoc: the heredoc's lines in the .tf file).
-- `kubernetes_*` resources (`kubernetes_deployment`, `kubernetes_service_account_v1`, ...):
-  their blocks are turned into the manifest's shape (`service_account_name` ->
-  `serviceAccountName`, repeated `container` blocks -> `containers`), so one normalizer
-  serves both.
+- `kubernetes_*` resources (`kubernetes_deployment`, `kubernetes_service_account_v1`, ...,
+  listed in `checks/tfcatalog.py`): their blocks are turned into the manifest's shape
+  (`service_account_name` -> `serviceAccountName`, repeated `container` blocks ->
+  `containers`), so one normalizer serves both.
 """
 
 from __future__ import annotations
@@ -13,25 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from checks.model import LDict, LList, Unknown
+from checks.normalize.tf_eval import Evaluator
 from checks.parse import ExpansionBudget
+from checks.parse.hcltree import Block
+from checks.tfcatalog import kubernetes_kind
 
-# resource type (without a `_v1` suffix) -> (apiVersion, kind)
-KINDS: dict[str, tuple[str, str]] = {
-    "kubernetes_pod": ("v1", "Pod"),
-    "kubernetes_deployment": ("apps/v1", "Deployment"),
-    "kubernetes_stateful_set": ("apps/v1", "StatefulSet"),
-    "kubernetes_daemonset": ("apps/v1", "DaemonSet"),
-    "kubernetes_daemon_set": ("apps/v1", "DaemonSet"),
-    "kubernetes_replication_controller": ("v1", "ReplicationController"),
-    "kubernetes_job": ("batch/v1", "Job"),
-    "kubernetes_cron_job": ("batch/v1", "CronJob"),
-    "kubernetes_service_account": ("v1", "ServiceAccount"),
-    "kubernetes_secret": ("v1", "Secret"),
-    "kubernetes_role": ("rbac.authorization.k8s.io/v1", "Role"),
-    "kubernetes_cluster_role": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    "kubernetes_role_binding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    "kubernetes_cluster_role_binding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-}
 # block name -> the manifest's list field it repeats into
 LISTS = {
     "container": "containers",
@@ -51,11 +37,6 @@ LISTS = {
 RENAMES = {"api_groups": "apiGroups", "non_resource_urls": "nonResourceURLs"}
 
 
-def resource_kind(resource_type: str) -> tuple[str, str] | None:
-    base = resource_type[:-3] if resource_type.endswith("_v1") else resource_type
-    return KINDS.get(base)
-
-
 def camel(name: str) -> str:
     if name in RENAMES:
         return RENAMES[name]
@@ -63,13 +44,13 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def resource_document(module: Any, file: str, block: Any) -> LDict | None:
+def resource_document(ev: Evaluator, file: str, block: Block) -> LDict | None:
     """A `kubernetes_*` resource as the manifest it stands for."""
-    found = resource_kind(block.labels[0])
+    found = kubernetes_kind(block.labels[0])
     if found is None:
         return None
     api_version, kind = found
-    doc = _block(module, file, block)
+    doc = _block(ev, file, block)
     # the provider's blocks sit where a manifest's fields do (metadata, spec, role_ref,
     # subject): only the type's apiVersion and kind are missing
     doc["apiVersion"] = api_version
@@ -77,11 +58,11 @@ def resource_document(module: Any, file: str, block: Any) -> LDict | None:
     return doc
 
 
-def _block(module: Any, file: str, block: Any) -> LDict:
+def _block(ev: Evaluator, file: str, block: Block) -> LDict:
     out = LDict(line=block.line, end_line=block.end_line)
     for name, attr in block.attributes.items():
         key = camel(name)
-        value = module.eval(attr.expr, file)
+        value = ev.eval(attr.expr, file)
         if name in ("labels", "annotations") and isinstance(value, dict):
             value = LDict(value, line=attr.line, end_line=attr.end_line)
         out[key] = value
@@ -89,7 +70,7 @@ def _block(module: Any, file: str, block: Any) -> LDict:
     for child in block.blocks:
         if child.type == "dynamic":
             continue
-        value = _block(module, file, child)
+        value = _block(ev, file, child)
         if child.type in LISTS:
             key = LISTS[child.type]
             items = out.setdefault(key, LList(line=child.line, end_line=child.end_line))

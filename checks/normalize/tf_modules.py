@@ -16,6 +16,8 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, LDict, Location, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
+from checks.normalize.tf_build import Module
+from checks.parse.hcltree import Block
 
 EKS_SOURCE = re.compile(r"terraform-aws-modules/eks/aws|terraform-aws-eks(\.git)?(//|\?|$)")
 NEWEST = 21
@@ -25,6 +27,19 @@ NODE_METADATA = {
     20: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
     21: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
 }
+
+
+def module_call(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
+    """What a call of a module whose inputs we know creates (terraform-aws-modules eks, its
+    aws-auth submodule, iam's IRSA role); nothing for any other module."""
+    source = module.ev.attribute(block, "source", file)
+    if is_eks_module(source):
+        return eks_module(module, file, block)
+    if is_aws_auth_module(source):
+        return aws_auth_module(module, file, block)
+    if is_irsa_module(source):
+        return irsa_module(module, file, block)
+    return [], []
 
 
 def is_eks_module(source: Any) -> bool:
@@ -47,10 +62,10 @@ def is_irsa_module(source: Any) -> bool:
     )
 
 
-def major_version(block: Any, module: Any, file: str) -> tuple[int, str]:
+def major_version(block: Block, module: Module, file: str) -> tuple[int, str]:
     """The module's major version and how it was found (for the defaulted fields' notes)."""
-    version = module._attr(block, "version", file)
-    source = module._attr(block, "source", file)
+    version = module.ev.attribute(block, "version", file)
+    source = module.ev.attribute(block, "source", file)
     for text in (version, source):
         if isinstance(text, str):
             m = re.search(r"(?:ref=v?|^[~>=<! ]*v?)(\d+)", text)
@@ -59,33 +74,25 @@ def major_version(block: Any, module: Any, file: str) -> tuple[int, str]:
     return NEWEST, f"terraform-aws-modules/eks v{NEWEST} default (version not pinned, assumed)"
 
 
-def _input(module: Any, block: Any, file: str, *names: str) -> tuple[Any, tuple[int, int] | None]:
+def _input(
+    module: Module, block: Block, file: str, *names: str
+) -> tuple[Any, tuple[int, int] | None]:
     """The first of `names` the call sets (v21 renamed cluster_* inputs), and its lines."""
     for name in names:
         attr = block.attributes.get(name)
         if attr is not None:
-            return module.eval(attr.expr, file), (attr.line, attr.end_line)
+            return module.ev.eval(attr.expr, file), (attr.line, attr.end_line)
     return None, None
 
 
-def eks_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[Problem]]:
-    name = block.labels[0]
+def eks_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
     major, origin = major_version(block, module, file)
     v21 = major >= 21
-    address = f"module.{name}"
+    address = module.address(block)
     entities: list[Entity] = []
 
-    cluster = Entity(
-        kind="cluster",
-        key=f"terraform:{file}:{address}",
-        origin="terraform",
-        location=Location(file, block.line, block.end_line),
-        fields={
-            "address": address,
-            "resource_type": "module:terraform-aws-modules/eks",
-            "module_major_version": major,
-        },
-    )
+    cluster = module.entity("cluster", file, block, address, "module:terraform-aws-modules/eks")
+    cluster.set("module_major_version", major)
 
     def put(field: str, names: tuple[str, ...], default: Any) -> Any:
         value, span = _input(module, block, file, *names)
@@ -154,7 +161,7 @@ def eks_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[P
 
 
 def _node_groups(
-    module: Any, file: str, block: Any, address: str, major: int, origin: str
+    module: Module, file: str, block: Block, address: str, major: int, origin: str
 ) -> list[Entity]:
     out: list[Entity] = []
     for kind in ("eks_managed_node_groups", "self_managed_node_groups"):
@@ -172,8 +179,8 @@ def _node_groups(
             )
             e = Entity(
                 kind="instance_metadata",
-                key=f'terraform:{file}:{address}.{kind}["{key}"]',
-                origin="terraform",
+                key=module.key(file, f'{address}.{kind}["{key}"]'),
+                origin=module.origin,
                 location=Location(file, *span),
             )
             e.set("address", None)
@@ -228,14 +235,14 @@ def _node_groups(
 
 
 def _access_entries(
-    module: Any, file: str, block: Any, address: str, cluster_name: Any
+    module: Module, file: str, block: Block, address: str, cluster_name: Any
 ) -> list[Entity]:
     container, _ = _input(module, block, file, "access_entries")
     return access.entries(
         container,
         access.TERRAFORM_MODULE,
-        f"terraform:{file}:{address}.access_entries",
-        "terraform",
+        module.key(file, f"{address}.access_entries"),
+        module.origin,
         file,
         (block.line, block.end_line),
         cluster_name,
@@ -243,7 +250,11 @@ def _access_entries(
 
 
 def _aws_auth_inputs(
-    module: Any, file: str, block: Any, address: str, submodule: bool = False
+    module: Module,
+    file: str,
+    block: Block,
+    address: str,
+    submodule: bool = False,
 ) -> tuple[list[Entity], list]:
     """aws_auth_roles / aws_auth_users / aws_auth_accounts (v19 main module, v20 submodule)."""
     manage, _ = _input(
@@ -266,20 +277,20 @@ def _aws_auth_inputs(
         file,
         doc,
         data,
-        key_prefix=f"terraform:{file}:{address}",
-        origin="terraform",
+        key_prefix=module.key(file, address),
+        origin=module.origin,
         structured_ok=True,
-        budget=module.yaml_budget,
+        budget=module.ev.yaml_budget,
     )
 
 
-def aws_auth_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[Problem]]:
-    return _aws_auth_inputs(module, file, block, f"module.{block.labels[0]}", submodule=True)
+def aws_auth_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
+    return _aws_auth_inputs(module, file, block, module.address(block), submodule=True)
 
 
-def irsa_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[Problem]]:
+def irsa_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
     """terraform-aws-modules/iam's IRSA role module: its oidc_providers input is the trust."""
-    address = f"module.{block.labels[0]}"
+    address = module.address(block)
     role_name, _ = _input(module, block, file, "role_name", "name")
     providers, span = _input(module, block, file, "oidc_providers")
     test, _ = _input(module, block, file, "assume_role_condition_test")
@@ -315,8 +326,8 @@ def irsa_module(module: Any, file: str, block: Any) -> tuple[list[Entity], list[
     policy = {"Version": "2012-10-17", "Statement": statements}
     return iam.trust_statements(
         policy,
-        key=f"terraform:{file}:{address}",
-        origin="terraform",
+        key=module.key(file, address),
+        origin=module.origin,
         file=file,
         span=span or (block.line, block.end_line),
         role_name=role_name

@@ -21,6 +21,7 @@ import re
 from checks.model import Documents
 from checks.parse import ParseError, excerpt
 from checks.parse.hcltree import (
+    NAME,
     Attribute,
     Block,
     Call,
@@ -55,7 +56,9 @@ _CODE = re.compile(
     (?P<ws>[ \t]+)
   | (?P<nl>\n|\#[^\n]*|//[^\n]*)
   | (?P<bc>/\*.*?\*/)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
+  | (?P<name>"""
+    + NAME
+    + r""")
   | (?P<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
   | (?P<heredoc><<-?(?=[A-Za-z][A-Za-z0-9._-]))
   | (?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|\.\*|\[\*\]|[-+*/%<>!?:=.,()\[\]{}"])

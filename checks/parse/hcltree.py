@@ -1,13 +1,20 @@
 """The tree both Terraform readers build (`hclsyntax`, and `hcl` walking python-hcl2's parse
-tree): blocks, attributes and expressions, and the literals, escapes, heredocs and indexes
-both read alike; `hclsyntax` needs nothing of `hcl` (which hands it each file first).
+tree; `hclsyntax` needs nothing of `hcl`, which hands it each file first), and the one
+reader of Terraform references.
+
+A reference (`var.x`, `aws_iam_role.r.arn`, `local.m["k"]`) is a `Ref` whose `target` says
+what it names: the kind of thing (`var`, `local`, `data`, `resource`, `module`, `path`,
+`count`, `each`, `self`, `terraform`), its address and the traversal after it. The evaluator
+reads `Ref.target`; the pre-filter, which looks at text before anything is parsed, finds
+traversals with `REFERENCE_TEXT` and reads them with the same `target`, and indexes blocks by
+the same `declared` addresses; a heredoc's `${...}` is read by `reference_parts`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.parse import ParseError, numbers
 
@@ -52,6 +59,11 @@ class Ref(Expr):
 
     parts: list  # [str | int]
     text: str
+
+    @property
+    def target(self) -> Target | None:
+        """What the reference names (None for a bare name)."""
+        return target(self.parts)
 
 
 @dataclass
@@ -98,7 +110,88 @@ class Block:
         return found
 
 
-# ---- indexes ----------------------------------------------------------------------------------
+# ---- references ------------------------------------------------------------------------------
+# The first word of a reference that names something other than a resource (`aws_iam_role.r`).
+ROOTS = frozenset(("var", "local", "data", "module", "path", "count", "each", "self", "terraform"))
+# The top-level blocks whose names references read, and the kind of reference to each; each
+# attribute of a `locals` block is one `local`.
+DECLARING_BLOCKS = {"variable": "var", "locals": "local", "resource": "resource", "data": "data"}
+
+
+class Target(NamedTuple):
+    """What a reference names: `kind` (one of ROOTS, or `resource`), the `address` of what it
+    names (`var.x`, `local.y`, `data.t.n`, `t.n`, `module.m`, `path.module`, `each.value`),
+    the resource or data source `type` (else ""), its `name` (the address's last word) and
+    the traversal after the address."""
+
+    kind: str
+    address: str
+    type: str
+    name: str
+    rest: list
+
+
+def target(parts: list) -> Target | None:
+    """What the traversal `parts` names; None for a bare name, and for `data` with fewer than
+    a type and a name."""
+    if len(parts) < 2:
+        return None
+    root, second = str(parts[0]), str(parts[1])
+    if root == "data":
+        if len(parts) < 3:
+            return None
+        name = str(parts[2])
+        return Target("data", f"data.{second}.{name}", second, name, parts[3:])
+    if root in ROOTS:
+        return Target(root, f"{root}.{second}", "", second, parts[2:])
+    return Target("resource", f"{root}.{second}", root, second, parts[2:])
+
+
+def declared(block_type: str, labels: list[str]) -> str | None:
+    """The address references use for a top-level block (`variable "x"` -> `var.x`,
+    `resource "t" "n"` -> `t.n`, `data "t" "n"` -> `data.t.n`); None for a block no
+    reference reads by name, and for `locals` (see `local_address`)."""
+    kind = DECLARING_BLOCKS.get(block_type)
+    if kind == "var" and labels:
+        return f"var.{labels[0]}"
+    if kind == "resource" and len(labels) == 2:
+        return f"{labels[0]}.{labels[1]}"
+    if kind == "data" and len(labels) == 2:
+        return f"data.{labels[0]}.{labels[1]}"
+    return None
+
+
+def local_address(name: str) -> str:
+    """The address of a `locals` block's attribute `name`."""
+    return f"local.{name}"
+
+
+NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+# A traversal written in text: a name and its `.name`, `.0`, `[0]` and `["key"]` steps.
+TRAVERSAL = NAME + r'(?:\.[A-Za-z0-9_-]+|\[[0-9]+\]|\["[^"]*"\])*'
+# A traversal of names found in any text: not preceded by a name's character or a dot, so
+# that `x.var.y` is not `var.y` (a name may hold `-`: `a-var.y` is one name, read whole).
+REFERENCE_TEXT = re.compile(rf"(?<![A-Za-z0-9_.])({NAME}(?:\.{NAME})+)")
+# `${ reference }` in a heredoc's text
+INTERPOLATION = re.compile(r"\$\{\s*(" + TRAVERSAL + r")\s*\}")
+_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[([0-9]+)\]|\["([^"]*)"\]')
+
+
+def reference_parts(text: str) -> list:
+    """The parts of a TRAVERSAL's text: names, and indexes (`.0` and `[0]` as numbers)."""
+    head = re.match(NAME, text)
+    parts: list = [head.group()] if head else []
+    for m in _STEP.finditer(text, head.end() if head else 0):
+        name, index, key = m.groups()
+        if name is not None:
+            parts.append(index_number(name) if name.isdigit() else name)
+        elif index is not None:
+            parts.append(index_number(index))
+        else:
+            parts.append(key)
+    return parts
+
+
 def index_key(expr: Any) -> Any:
     """The value of an index expression (`[0]`, `["key"]`) a reference can keep, else None."""
     if isinstance(expr, Lit):

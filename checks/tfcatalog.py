@@ -1,0 +1,87 @@
+"""What eks-checks reads of Terraform, by block type: the one table that the pre-filter (parse
+stage: which blocks to parse at all) and the Terraform normalizer (which blocks become which
+entities, what the evaluator computes) both read, so that neither copies the other.
+
+- `RESOURCE_BUILDERS`: resource type -> the builder (`checks/normalize/terraform.py`) that
+  turns it into entities; `kubernetes_*` resources (`KUBERNETES_RESOURCES`) all have one.
+- `DESCRIBED_ATTRIBUTES`: attributes AWS computes whose unknown value the evaluator describes
+  by another attribute of the block (an OIDC provider's ARN by its URL).
+- `DATA_SOURCES`: data sources the evaluator renders, and the attributes that hold it.
+"""
+
+from __future__ import annotations
+
+RESOURCE_BUILDERS: dict[str, str] = {
+    "aws_eks_cluster": "cluster",
+    "aws_launch_template": "instance_metadata",
+    "aws_launch_configuration": "instance_metadata",
+    "aws_instance": "instance_metadata",
+    "aws_iam_role": "iam_role",
+    "aws_eks_pod_identity_association": "pod_identity_association",
+    "aws_eks_access_entry": "access_entry",
+    "aws_eks_access_policy_association": "access_policy_association",
+    "aws_eks_identity_provider_config": "identity_provider",
+    "kubectl_manifest": "kubectl_manifest",
+    "kubernetes_config_map": "config_map",
+    "kubernetes_config_map_v1": "config_map",
+    "kubernetes_config_map_v1_data": "config_map",
+}
+KUBERNETES_BUILDER = "kubernetes_resource"
+
+# resource type (without a `_v1` suffix) -> the (apiVersion, kind) of the manifest it stands for
+KUBERNETES_RESOURCES: dict[str, tuple[str, str]] = {
+    "kubernetes_pod": ("v1", "Pod"),
+    "kubernetes_deployment": ("apps/v1", "Deployment"),
+    "kubernetes_stateful_set": ("apps/v1", "StatefulSet"),
+    "kubernetes_daemonset": ("apps/v1", "DaemonSet"),
+    "kubernetes_daemon_set": ("apps/v1", "DaemonSet"),
+    "kubernetes_replication_controller": ("v1", "ReplicationController"),
+    "kubernetes_job": ("batch/v1", "Job"),
+    "kubernetes_cron_job": ("batch/v1", "CronJob"),
+    "kubernetes_service_account": ("v1", "ServiceAccount"),
+    "kubernetes_secret": ("v1", "Secret"),
+    "kubernetes_role": ("rbac.authorization.k8s.io/v1", "Role"),
+    "kubernetes_cluster_role": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    "kubernetes_role_binding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    "kubernetes_cluster_role_binding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+}
+
+# (resource type, attribute AWS computes) -> (the attribute that says what it will be, and
+# how an unknown value's reason names it)
+DESCRIBED_ATTRIBUTES: dict[tuple[str, str], tuple[str, str]] = {
+    # the provider's URL tells an EKS cluster's issuer from GitHub's
+    ("aws_iam_openid_connect_provider", "arn"): ("url", "provider url"),
+}
+
+# data source type -> the attributes whose value is what it renders
+DATA_SOURCES: dict[str, tuple[str, ...]] = {
+    "aws_iam_policy_document": ("json", "minified_json"),
+}
+
+
+def kubernetes_kind(resource_type: str) -> tuple[str, str] | None:
+    """The (apiVersion, kind) a `kubernetes_*` resource (`_v1` or not) stands for."""
+    base = resource_type[:-3] if resource_type.endswith("_v1") else resource_type
+    return KUBERNETES_RESOURCES.get(base)
+
+
+def builder_of(resource_type: str) -> str | None:
+    """The name of the builder that turns a resource of this type into entities, if any."""
+    found = RESOURCE_BUILDERS.get(resource_type)
+    if found is None and kubernetes_kind(resource_type) is not None:
+        return KUBERNETES_BUILDER
+    return found
+
+
+def resource_is_read(resource_type: str) -> bool:
+    """Whether the normalizer reads resources of this type by themselves (with a builder), or
+    for what they say about a reference to them (DESCRIBED_ATTRIBUTES)."""
+    return builder_of(resource_type) is not None or any(
+        rtype == resource_type for rtype, _ in DESCRIBED_ATTRIBUTES
+    )
+
+
+def data_is_read(data_type: str) -> bool:
+    """Whether the normalizer reads a data source of this type even when nothing refers to it
+    (an `aws_iam_policy_document` no role uses is judged on its own)."""
+    return data_type in DATA_SOURCES
