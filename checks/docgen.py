@@ -100,6 +100,12 @@ false. A default is what AWS or Kubernetes does when the input says nothing: the
 it and `eks-checks model` lists the field under `defaulted` with the default's origin. Fields
 set by the link stage depend on other entities of the scan.
 
+An entity's `key` (what `links` and a finding's `entity_key` name) identifies it and says
+nothing more: what a rule or a policy needs to know of it is a field (`address`,
+`module_dir`, `role_key`...). A Kubernetes object is keyed by what it is in the cluster (its
+kind, namespace and name), so copies of one object in several files share a key, as do the
+rules and aws-auth entries inside them; every other entity's key is its own.
+
 Kinds: {kinds}.
 """
 

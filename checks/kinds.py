@@ -101,8 +101,23 @@ def object_of(*fields: Field) -> Type:
     return Type("object", fields=fields)
 
 
-def _address(meaning: str) -> Field:
-    return Field("address", STRING, meaning)
+def _address(meaning: str) -> tuple[Field, Field]:
+    """`address` and the `module_dir` it is in: together, how Terraform names the object."""
+    return (
+        Field("address", STRING, meaning),
+        Field(
+            "module_dir",
+            STRING,
+            "the directory of the Terraform module `address` is in: `<module_dir>:<address>` is "
+            "how a `role_ref` or `principal_ref` names it; null when `address` is null",
+        ),
+    )
+
+
+def terraform_reference(module_dir: str, address: str) -> str:
+    """How a `role_ref` or `principal_ref` names a Terraform object: a Terraform address means
+    something only inside its module, `<module dir>:<address>`."""
+    return f"{module_dir}:{address}"
 
 
 def _resource_type(meaning: str) -> Field:
@@ -172,7 +187,7 @@ KINDS: dict[str, Kind] = {
             "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
             "ClusterConfig.",
             (
-                _address(
+                *_address(
                     "the Terraform address (`aws_eks_cluster.main`, `module.eks`); null for eksctl"
                 ),
                 _resource_type(
@@ -244,7 +259,7 @@ KINDS: dict[str, Kind] = {
             "The instance metadata options of nodes: `aws_launch_template`, "
             "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups.",
             (
-                _address(
+                *_address(
                     "the Terraform address of the launch template or instance; null for the node "
                     "groups of a module or of eksctl"
                 ),
@@ -521,6 +536,7 @@ KINDS: dict[str, Kind] = {
                     default_origin=K8S_DEFAULT,
                 ),
                 Field("role", STRING, "the role in words: `ClusterRole ingress`, `Role shop/app`"),
+                Field("role_key", STRING, "the key of the `rbac_role` entity it belongs to"),
                 Field("index", INTEGER, "its position in the role's `rules`, from 0"),
                 Field("api_groups", STRINGS, "`apiGroups`"),
                 Field("resources", STRINGS, "`resources`"),
@@ -618,7 +634,7 @@ KINDS: dict[str, Kind] = {
             "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry "
             "or an EKS access entry.",
             (
-                _address(
+                *_address(
                     "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
                     "and for access entries written inside a cluster's definition"
                 ),
@@ -695,7 +711,7 @@ KINDS: dict[str, Kind] = {
             "access_policy_association",
             "An EKS access policy associated with an access entry's principal.",
             (
-                _address(
+                *_address(
                     "the Terraform address of an `aws_eks_access_policy_association`; null for "
                     "associations written inside an access entry"
                 ),
@@ -729,7 +745,7 @@ KINDS: dict[str, Kind] = {
             "pod_identity_association",
             "An EKS Pod Identity association: a role for a namespace's ServiceAccount.",
             (
-                _address(
+                *_address(
                     "the Terraform address of an `aws_eks_pod_identity_association`; "
                     "null for eksctl"
                 ),
@@ -777,6 +793,12 @@ KINDS: dict[str, Kind] = {
                     "role_ref",
                     STRING,
                     "`<module dir>:<address>` of the Terraform role; null outside Terraform",
+                ),
+                Field(
+                    "role_key",
+                    STRING,
+                    "an identifier of the role (or policy document) the statement belongs to, "
+                    "the same for all its statements and for no other role's",
                 ),
                 Field(
                     "policy_source",
@@ -878,7 +900,7 @@ KINDS: dict[str, Kind] = {
             "An OIDC identity provider of a cluster (`aws_eks_identity_provider_config`, "
             "eksctl `identityProviders`).",
             (
-                _address(
+                *_address(
                     "the Terraform address of an `aws_eks_identity_provider_config`; "
                     "null for eksctl"
                 ),

@@ -7,7 +7,7 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 - ServiceAccount `eks.amazonaws.com/role-arn` -> the role's web-identity trust (EKS701)
 - pod identity association -> the role's trust (EKS702)
 - identity mapping groups -> ClusterRoleBindings to cluster-admin (EKS703)
-- access policy association -> its access entry
+- access policy association -> its access entry (of the same cluster, when both name one)
 - RBAC: the capabilities of rules, roles (aggregation included), bindings (the role they
   refer to, scanned or built-in, in their scope), ServiceAccounts and the pods that mount
   their tokens (EKS604-EKS614, EKS704)
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from checks.kinds import CAPABILITIES
+from checks.kinds import CAPABILITIES, terraform_reference
 from checks.model import Entity, Unknown
 from checks.normalize import rbac
 from checks.normalize.iam_conditions import condition_admits
@@ -155,11 +155,11 @@ class _RoleIndex:
             statements = self.by_name.get(name, []) if name else []
         roles: dict[str, list[Entity]] = {}
         for s in statements:
-            roles.setdefault(s.key.rsplit("/statement[", 1)[0], []).append(s)
+            roles.setdefault(s.fields["role_key"], []).append(s)
         if len(roles) <= 1:
             return statements
         firsts = nearest(near, [group[0] for group in roles.values()])
-        return roles[firsts[0].key.rsplit("/statement[", 1)[0]]
+        return roles[firsts[0].fields["role_key"]]
 
 
 def _default_service_account_role(entity: Entity) -> None:
@@ -300,18 +300,25 @@ def _aws_auth_ignored(documents: list[Entity], clusters: list[Entity]) -> None:
 
 
 def _access_associations(associations: list[Entity], mappings: list[Entity]) -> None:
+    """An access policy association and the access entry of its principal, of the same
+    cluster when both say which: the same principal ARN, or the same Terraform object (the
+    association refers to the entry or to the principal the entry refers to)."""
     entries = [m for m in mappings if m.fields.get("source") == "access_entry"]
     for assoc in associations:
+        arn, ref = assoc.fields.get("principal_arn"), assoc.fields.get("principal_ref")
+        cluster = assoc.fields.get("cluster_name")
         for entry in entries:
-            same_arn = isinstance(assoc.fields.get("principal_arn"), str) and (
-                assoc.fields.get("principal_arn") == entry.fields.get("principal_arn")
-            )
-            entry_address = entry.key.rsplit(":", 1)[-1]
-            entry_dir = entry.location.file.rsplit("/", 1)[0] if "/" in entry.location.file else "."
-            same_ref = assoc.fields.get("principal_ref") is not None and (
-                assoc.fields.get("principal_ref")
-                in (entry.fields.get("principal_ref"), f"{entry_dir}:{entry_address}")
-            )
+            other_cluster = entry.fields.get("cluster_name")
+            if isinstance(cluster, str) and isinstance(other_cluster, str):
+                if cluster != other_cluster:
+                    continue
+            same_arn = isinstance(arn, str) and arn == entry.fields.get("principal_arn")
+            names = [entry.fields.get("principal_ref")]
+            if entry.fields.get("address") is not None:
+                names.append(
+                    terraform_reference(entry.fields["module_dir"], entry.fields["address"])
+                )
+            same_ref = ref is not None and ref in names
             if same_arn or same_ref:
                 # an association written inside its entry (eksctl, the EKS module) has its link
                 _add_link(assoc, "access_entry", entry.key)
@@ -359,10 +366,11 @@ class _RbacRoles:
                 self.namespaced.setdefault((role.fields.get("namespace"), name), []).append(role)
         # what each rule allows, worked out once
         self.facts_of = {id(rule): rbac.rule_facts(rule.fields) for rule in rules}
-        # a rule belongs to the role of its key written around it (copies of a role share keys)
+        # a rule belongs to the role its role_key names that is written around it (copies of a
+        # role share keys)
         self.rules_of: dict[int, list[Entity]] = {}
         for rule in rules:
-            for role in by_key.get(rule.key.rsplit("/rule[", 1)[0], []):
+            for role in by_key.get(rule.fields["role_key"], []):
                 where = role.location
                 if (
                     where.file == rule.location.file
@@ -477,7 +485,7 @@ class _RbacRoles:
         holders = self.effective(node)
         if isinstance(holders, Unknown):
             return []
-        return list(dict.fromkeys(g.rule.key.rsplit("/rule[", 1)[0] for g in holders if g.rule))
+        return list(dict.fromkeys(g.rule.fields["role_key"] for g in holders if g.rule))
 
     def resolve(self, binding: Entity) -> tuple[list, str]:
         """The role a binding refers to (scanned roles of that name nearest to it, else a

@@ -91,6 +91,54 @@ def test_every_entity_has_exactly_its_kinds_fields_of_their_types(corpus):
     assert wrong == []
 
 
+# Kubernetes objects are keyed by what they are in the cluster (kind, namespace, name): a copy
+# written in another file (an overlay, an environment) or document shares its key, and so do
+# the rules and aws-auth entries inside it. Every other entity's key is its own.
+_OBJECT_KINDS = {"workload", "service_account", "secret", "rbac_role", "rbac_binding"}
+
+
+def _kubernetes_object(e: Entity) -> tuple | None:
+    """What Kubernetes object `e` is, or is a part of; None for anything else."""
+    f = e.fields
+    if e.kind in _OBJECT_KINDS:
+        return (e.kind, f["object_kind"], f["qualified_name"])
+    if e.kind == "rbac_rule":
+        return (e.kind, f["role_kind"], f["namespace"], f["role_name"], f["index"])
+    if e.kind == "aws_auth_document":
+        return (e.kind, f["name"])
+    if e.kind == "identity_mapping" and f["source"] == "aws-auth":
+        return (e.kind, f["map"])
+    return None
+
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)
+def test_no_two_entities_share_a_key_unless_they_are_copies_of_one_kubernetes_object(corpus):
+    by_key: dict[str, list[Entity]] = {}
+    for e in _entities(corpus):
+        by_key.setdefault(e.key, []).append(e)
+    shared = {key: found for key, found in by_key.items() if len(found) > 1}
+    wrong = [
+        (key, [(e.kind, e.location.file, e.location.start_line) for e in found])
+        for key, found in shared.items()
+        if len({_kubernetes_object(e) for e in found}) != 1
+        or _kubernetes_object(found[0]) is None
+        or len({(e.location.file, e.location.start_line) for e in found}) != len(found)
+    ]
+    assert wrong == []
+    if corpus == FIXTURES:
+        assert shared  # the rule above is tested on copies too
+
+
+def test_a_v19_module_call_keys_its_cluster_and_its_aws_auth_apart():
+    made = {
+        (e.kind, e.key)
+        for e in _entities(FIXTURES / "model")
+        if e.location.file.endswith("modules.tf") and e.location.start_line == 4
+    }
+    key = "terraform:tests/fixtures/model/modules.tf:module.eks_v19"
+    assert {("cluster", key), ("aws_auth_document", f"{key}/aws-auth")} <= made
+
+
 def test_the_corpora_hold_every_kind_from_every_source():
     """So that the test above sees each producer: every kind, and eksctl's and the
     terraform-aws-modules' producers (tests/fixtures/model) as well."""

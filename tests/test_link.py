@@ -241,6 +241,8 @@ def test_access_policy_associations_find_their_access_entry():
         "identity_mapping",
         "terraform:infra/access.tf:aws_eks_access_entry.ops",
         "infra/access.tf",
+        address="aws_eks_access_entry.ops",
+        module_dir="infra",
         source="access_entry",
         principal_arn=Unknown("computed", "aws_iam_role.ops.arn"),
         principal_ref=None,
@@ -276,6 +278,61 @@ def test_access_policy_associations_find_their_access_entry():
     assert inside.links == {"access_entry": [ci.key]}
     assert ci.links == {"access_policy_associations": [inside.key]}
     assert aws_auth.links == {}
+
+
+def test_an_access_policy_association_links_the_entries_of_its_own_cluster():
+    """The same principal may have an access entry in several clusters: an association goes
+    with the entry of its cluster when both name theirs, with every entry of the principal
+    when one side does not."""
+    arn = "arn:aws:iam::1:role/ops"
+
+    def entry(key: str, cluster: object) -> Entity:
+        return _entity(
+            "identity_mapping", key, source="access_entry", principal_arn=arn, cluster_name=cluster
+        )
+
+    prod, dev = entry("entry-prod", "prod"), entry("entry-dev", "dev")
+    anywhere = entry("entry-unknown", Unknown("computed", "aws_eks_cluster.main.name"))
+    of_prod = _entity("access_policy_association", "policy-prod", principal_arn=arn)
+    of_prod.fields["cluster_name"] = "prod"
+    unsaid = _entity("access_policy_association", "policy-unsaid", principal_arn=arn)
+    unsaid.fields["cluster_name"] = None
+    link([prod, dev, anywhere, of_prod, unsaid])
+    assert of_prod.links == {"access_entry": ["entry-prod", "entry-unknown"]}
+    assert unsaid.links == {"access_entry": ["entry-prod", "entry-dev", "entry-unknown"]}
+    assert dev.links == {"access_policy_associations": ["policy-unsaid"]}
+
+
+def test_the_statements_of_one_role_are_found_together_whatever_their_keys():
+    """Of two roles with one name, the nearest one's statements, all of them: a statement
+    says its role in `role_key` (its key is opaque)."""
+    subjects = ["system:serviceaccount:shop:cart"]
+    near = _trust("catalog", "StringEquals", subjects) + _trust("catalog", "StringLike", subjects)
+    far = _trust("catalog", "StringEquals", ["system:serviceaccount:shop:cart"])
+    for index, statement in enumerate([*near, *far]):
+        statement.key = f"statement-{index}"
+    for statement in near:
+        statement.location = Location("infra/shop/iam.json", 1, 1)
+        statement.fields["role_key"] = "the near role"
+    far[0].location = Location("other/iam.json", 1, 1)
+    sa = _sa("cart", "infra/shop/sa.yaml", role_arn="arn:aws:iam::1:role/catalog")
+    link([sa, *near, *far])
+    assert sa.links["irsa_role_trust"] == ["statement-0", "statement-1"]
+
+
+def test_a_rule_belongs_to_the_role_its_role_key_names():
+    from checks.normalize.kubernetes import normalize_objects
+    from checks.parse.yamlsafe import load_all
+
+    manifest = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\n"
+        'rules:\n- {apiGroups: [""], resources: [secrets], verbs: [get]}\n'
+    )
+    (role, rule), _ = normalize_objects("rbac.yaml", list(load_all(manifest)))
+    assert rule.fields["role_key"] == role.key
+    role.key, rule.key, rule.fields["role_key"] = "a role", "a rule", "a role"
+    link([role, rule])
+    assert role.fields["capabilities"] == ["read_secrets"]
 
 
 def _cluster(key: str, mode="CONFIG_MAP", auto=False) -> Entity:

@@ -315,7 +315,11 @@ def test_a_plans_kubernetes_resources_and_policy_documents_are_named_by_their_pl
     (account,) = [e for e in result.entities if e.kind == "service_account"]
     assert account.origin == "plan"
     (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
-    assert (statement.origin, statement.fields["policy_source"]) == ("plan", address)
+    assert (statement.origin, statement.fields["role_key"], statement.fields["policy_source"]) == (
+        "plan",
+        plan_key,
+        address,
+    )
     assert statement.fields["role_name"].text == f"(policy document {address})"
 
 

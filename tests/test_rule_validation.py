@@ -35,7 +35,7 @@ def test_misspelled_field_names_the_kinds_fields(in_tmp):
         "entity: instance_metadata\nwhen: {field: hop_limt, greater_than: 1}\nmessage: m\n",
     ) == [
         "p/ACME001.yaml: $.when.field: instance_metadata has no field 'hop_limt' (did you mean "
-        "hop_limit?); fields: address, resource_type, name, http_tokens, http_endpoint, hop_limit"
+        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, hop_limit"
     ]
 
 
@@ -51,13 +51,13 @@ def test_every_error_of_a_file_is_reported(in_tmp):
     )
     assert errors == [
         "p/ACME001.yaml: $.when.all[1].field: instance_metadata has no field 'http_tokns' (did "
-        "you mean http_tokens?); fields: address, resource_type, name, http_tokens, "
+        "you mean http_tokens?); fields: address, module_dir, resource_type, name, http_tokens, "
         "http_endpoint, hop_limit",
         "p/ACME001.yaml: $.message: {hop_limt} is neither a param nor a field of "
-        "instance_metadata (did you mean hop_limit?); its fields: address, resource_type, name, "
+        "instance_metadata (did you mean hop_limit?); its fields: address, module_dir, resource_type, name, "
         "http_tokens, http_endpoint, hop_limit",
         "p/ACME001.yaml: $.location[1]: no field or block 'metadata_option' to point at (did you "
-        "mean metadata_options?): instance_metadata has fields address, resource_type, name, "
+        "mean metadata_options?): instance_metadata has fields address, module_dir, resource_type, name, "
         "http_tokens, http_endpoint, hop_limit and blocks metadata_options",
         "p/ACME001.yaml: $.related[0].link: instance_metadata has no link 'cluster'; it has no "
         "links",
@@ -71,7 +71,7 @@ def test_related_message_names_fields_of_the_linked_kind(in_tmp):
         "message: m\nrelated:\n  - {link: cluster, message: 'cluster {cluster_nme}'}\n",
     ) == [
         "p/ACME001.yaml: $.related[0].message: {cluster_nme} is neither a param nor a field of "
-        "cluster; its fields: address, resource_type, module_major_version, name, "
+        "cluster; its fields: address, module_dir, resource_type, module_major_version, name, "
         "endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
         "auto_mode"
@@ -130,7 +130,7 @@ def test_a_scan_refuses_a_user_rule_with_an_unknown_field(in_tmp):
     assert (code, out) == (2, "")
     assert err == (
         "eks-checks: error: invalid policy: p/ACME001.yaml: $.when.field: cluster has no field "
-        "'nmae' (did you mean name?); fields: address, resource_type, module_major_version, "
+        "'nmae' (did you mean name?); fields: address, module_dir, resource_type, module_major_version, "
         "name, endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
         "auto_mode\n"

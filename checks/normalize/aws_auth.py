@@ -31,17 +31,20 @@ def normalize_config_map(
     data: Any,
     *,
     key_prefix: str,
+    document_key: str | None = None,
     origin: str = "kubernetes",
     structured_ok: bool = False,
     budget: ExpansionBudget | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
-    """Entities for one aws-auth ConfigMap, and the errors for hostile `map*` strings.
-    `structured_ok`: Terraform may give the maps as `yamlencode([...])`, a list structure
-    rather than a string. `budget`: the file's YAML alias budget, which its maps share."""
+    """Entities for one aws-auth ConfigMap, and the errors for hostile `map*` strings. The
+    entries' keys start with `key_prefix`; the document's is `document_key` (default: the
+    prefix). `structured_ok`: Terraform may give the maps as `yamlencode([...])`, a list
+    structure rather than a string. `budget`: the file's YAML alias budget, which its maps
+    share."""
     line = getattr(doc, "line", 0) or 1
     document = Entity(
         kind="aws_auth_document",
-        key=key_prefix,
+        key=document_key or key_prefix,
         origin=origin,
         location=Location(file, line, getattr(doc, "end_line", line) or line),
     )
@@ -156,7 +159,14 @@ def _entry(
         location=Location(file, *span),
     )
     # what an access entry has and an aws-auth entry does not
-    for name in ("address", "resource_type", "cluster_name", "principal_ref", "entry_type"):
+    for name in (
+        "address",
+        "module_dir",
+        "resource_type",
+        "cluster_name",
+        "principal_ref",
+        "entry_type",
+    ):
         e.set(name, None)
     e.set("source", "aws-auth")
     e.set("map", map_key)

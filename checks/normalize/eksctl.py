@@ -27,7 +27,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     key = f"eksctl:{file}:{name}"
     line = doc.line or 1
     cluster = Entity("cluster", key, "eksctl", Location(file, line, doc.end_line or line))
-    for absent in ("address", "resource_type", "module_major_version"):
+    for absent in ("address", "module_dir", "resource_type", "module_major_version"):
         cluster.set(absent, None)
     cluster.set("name", name)
     endpoints = get_path(doc, "vpc", "clusterEndpoints")
@@ -84,6 +84,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
                 "instance_metadata", f"{key}/{group_kind}/{name}", "eksctl", Location(file, *span)
             )
             e.set("address", None)
+            e.set("module_dir", None)
             e.set("name", f"eksctl {group_kind} {name}")
             e.set("resource_type", f"eksctl:{group_kind}")
             imdsv1_off = group.get("disableIMDSv1", True)
@@ -126,6 +127,7 @@ def _identity_providers(file: str, doc: LDict, key: str, cluster_name: Any) -> l
             Location(file, *providers.span(index)),
         )
         e.set("address", None)
+        e.set("module_dir", None)
         e.set("resource_type", None)
         e.set("cluster_name", cluster_name)
         for field, attr in (
@@ -189,6 +191,7 @@ def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> lis
             Location(file, *associations.span(index)),
         )
         e.set("address", None)
+        e.set("module_dir", None)
         e.set("resource_type", None)
         e.set("cluster_name", cluster_name)
         e.set("namespace", assoc.get("namespace"), span=key_span(assoc, "namespace"))

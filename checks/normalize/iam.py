@@ -61,7 +61,8 @@ def trust_statements(
     role_ref: str | None = None,
     source: str = "",
 ) -> tuple[list[Entity], list[Problem]]:
-    """One entity per Allow statement that lets someone assume the role."""
+    """One entity per Allow statement that lets someone assume the role; `key` identifies the
+    role (its statements' `role_key`, and the start of their keys)."""
     if isinstance(policy, PolicyText) and policy.file:
         file = policy.file
     if isinstance(policy, str) and not policy.strip():
@@ -99,6 +100,7 @@ def trust_statements(
         entity.set("role_name", role_name if role_name is not None else Unknown("no role name"))
         entity.set("role_arn", role_arn if role_arn is not None else Unknown("role ARN not known"))
         entity.set("role_ref", role_ref)
+        entity.set("role_key", key)
         entity.set("policy_source", source)
         entity.set("sid", stmt.get("Sid", ""))
         entity.set("statement_index", index)

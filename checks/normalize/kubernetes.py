@@ -291,6 +291,7 @@ def _rbac_rule(role: Entity, index: int, rule: dict, span: tuple[int, int]) -> E
     else:
         e.set("namespace", role.fields["namespace"])
     e.set("role", f"{role.fields['object_kind']} {role.fields['qualified_name']}")
+    e.set("role_key", role.key)
     e.set("index", index)
     for name, value in rbac.rule_fields(rule).items():
         e.set(name, value, span=key_span(rule, rbac.MANIFEST_KEYS[name]))

@@ -40,7 +40,7 @@ class Module:
 
     def qualified(self, address: str) -> str:
         """How a `role_ref` or `principal_ref` names an object of this module."""
-        return f"{self.ev.directory}:{address}"
+        return kinds.terraform_reference(self.ev.directory, address)
 
     def entity(self, kind: str, file: str, block: Block, address: str, rtype: str) -> Entity:
         """An entity for what `block` (at `address`, of type `rtype`) makes."""
@@ -51,6 +51,7 @@ class Module:
             location=Location(file, block.line, block.end_line),
         )
         e.set("address", address)
+        e.set("module_dir", self.ev.directory)
         e.set("resource_type", rtype)
         return e
 

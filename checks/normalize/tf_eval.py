@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from checks.discover import display_path
+from checks.kinds import terraform_reference
 from checks.model import LDict, LList, Problem, Unknown
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
@@ -179,7 +180,7 @@ class Evaluator:
     def reference_of(self, value: Any) -> str | None:
         """`dir:address` of the Terraform object a not yet known value refers to, else None."""
         if isinstance(value, Unknown) and value.ref:
-            return f"{self.directory}:{value.ref}"
+            return terraform_reference(self.directory, value.ref)
         return None
 
     def problems(self) -> list[Problem]:

@@ -155,7 +155,8 @@ def eks_module(module: Module, file: str, block: Block) -> tuple[list[Entity], l
     entities += _node_groups(module, file, block, address, major, origin)
     entities += _access_entries(module, file, block, address, cluster.fields["name"])
     if major < 20:
-        made, _ = _aws_auth_inputs(module, file, block, address)
+        # the ConfigMap the module writes: a key of its own, beside the cluster's
+        made, _ = _aws_auth_inputs(module, file, block, address, document="/aws-auth")
         entities += made
     return entities, []
 
@@ -184,6 +185,7 @@ def _node_groups(
                 location=Location(file, *span),
             )
             e.set("address", None)
+            e.set("module_dir", None)
             e.set("name", f'{address} {kind}["{key}"]')
             e.set("resource_type", f"module:{kind}")
             options = group.get("metadata_options")
@@ -255,8 +257,10 @@ def _aws_auth_inputs(
     block: Block,
     address: str,
     submodule: bool = False,
+    document: str = "",
 ) -> tuple[list[Entity], list]:
-    """aws_auth_roles / aws_auth_users / aws_auth_accounts (v19 main module, v20 submodule)."""
+    """aws_auth_roles / aws_auth_users / aws_auth_accounts (v19 main module, v20 submodule);
+    `document` is appended to the address for the aws_auth_document's key."""
     manage, _ = _input(
         module, block, file, "manage_aws_auth_configmap", "create_aws_auth_configmap"
     )
@@ -278,6 +282,7 @@ def _aws_auth_inputs(
         doc,
         data,
         key_prefix=module.key(file, address),
+        document_key=module.key(file, address + document),
         origin=module.origin,
         structured_ok=True,
         budget=module.ev.yaml_budget,
