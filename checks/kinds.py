@@ -631,8 +631,8 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "identity_mapping",
-            "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry "
-            "or an EKS access entry.",
+            "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry, "
+            "a `mapAccounts` item, an eksctl `iamIdentityMappings` item, or an EKS access entry.",
             (
                 *_address(
                     "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
@@ -643,11 +643,24 @@ KINDS: dict[str, Kind] = {
                 Field(
                     "map",
                     STRING,
-                    "the aws-auth list it is in (`mapRoles`, `mapUsers`); null for access entries",
+                    "the aws-auth list it is in (`mapRoles`, `mapUsers`, `mapAccounts`); null for "
+                    "access entries",
                 ),
                 _CLUSTER_NAME,
-                Field("principal_arn", STRING, "the IAM role or user ARN mapped"),
-                Field("principal_type", STRING, "`role` or `user`"),
+                Field(
+                    "principal_arn",
+                    STRING,
+                    "the IAM role or user ARN mapped; for an aws-auth `sso` entry, the ARN pattern "
+                    "of its permission set's roles (`arn:aws:iam::<account>:role/"
+                    "AWSReservedSSO_<name>_*`); null for an account",
+                ),
+                Field("principal_type", STRING, "`role`, `user` or `account`"),
+                Field(
+                    "account",
+                    STRING,
+                    "the AWS account a `mapAccounts` item (eksctl: an `account` item) maps: every "
+                    "IAM user and role of it signs in under its own ARN; null for other mappings",
+                ),
                 Field(
                     "principal_ref",
                     STRING,
@@ -894,6 +907,17 @@ KINDS: dict[str, Kind] = {
                 ),
             ),
             links=(Link("cluster", "cluster", "the scan's only cluster"),),
+        ),
+        Kind(
+            "aws_auth_key",
+            "A `data` key of the aws-auth ConfigMap that is `mapRoles`, `mapUsers` or "
+            "`mapAccounts` only when case is ignored (`maproles`): the authenticator reads its "
+            "data keys exactly, so it ignores this one and every entry under it.",
+            (
+                Field("name", STRING, "the key as written"),
+                Field("reads_as", STRING, "the key the authenticator reads (`mapRoles`)"),
+                Field("problems", STRINGS, "why the authenticator does not read it"),
+            ),
         ),
         Kind(
             "identity_provider",

@@ -93,6 +93,7 @@ def entries(
         e.set("cluster_name", cluster_name)
         e.set("principal_arn", arn, span=key_span(entry, names["principal_arn"]))
         e.set("principal_type", principal_type(arn))
+        e.set("account", None)
         e.set("principal_ref", None)
         if names["type"] in entry:
             e.set("entry_type", entry[names["type"]])

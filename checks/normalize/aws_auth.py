@@ -1,10 +1,14 @@
 """The aws-auth ConfigMap -> `aws_auth_document` + one `identity_mapping` per entry.
 
 `mapRoles`, `mapUsers` and `mapAccounts` are YAML *strings* holding lists; they are parsed
-with the same safe loader as any input, and every entry keeps its own lines in the file.
-What would make the mapping not work (EKS504) is collected as `problems`, never raised;
-hostile content (an alias bomb, a Python tag, nesting over the limit) is not a broken mapping
-but an attack on the reader: an error for the file, like the same content anywhere else.
+with the same safe loader as any input, and every entry, account items included, keeps its
+own lines in the file. The reading is the AWS IAM Authenticator's: the `data` keys are exact,
+an empty or blank value (`""`, `''`) holds nothing, entry keys match in any case (`roleARN`),
+keys it does not know are ignored, an `sso` permission-set entry stands in for `rolearn`, and
+ARNs compare case-insensitively. What would make the mapping not work (EKS504) is collected as
+`problems`, never raised; hostile content (an alias bomb, a Python tag, nesting over the
+limit) is not a broken mapping but an attack on the reader: an error for the file, like the
+same content anywhere else.
 """
 
 from __future__ import annotations
@@ -13,16 +17,40 @@ import re
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Problem, Unknown, key_span
+from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_span
 from checks.parse import BudgetSpent, ExpansionBudget, ParseError
 
-ROLE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)$"
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)")
+USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+")
+ACCOUNT = re.compile(r"[0-9]{12}")
+# what the authenticator accepts in an `sso` entry (IAM Identity Center's own limits)
+PERMISSION_SET_NAME = re.compile(r"[0-9A-Za-z_+=,.@-]{1,32}")
+PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
 )
-USER_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+$")
-ACCOUNT = re.compile(r"^\d{12}$")
 NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
-_MAPS = (("mapRoles", "role", "rolearn"), ("mapUsers", "user", "userarn"))
+# the `data` keys the authenticator reads, exactly as written there
+MAP_KINDS = {"mapRoles": "role", "mapUsers": "user", "mapAccounts": "account"}
+_MAPS_FOLDED = {name.lower(): name for name in MAP_KINDS}
+# the entry keys each list's entries are read with (any case); others are ignored
+ENTRY_KEYS = {
+    "role": ("rolearn", "sso", "username", "groups"),
+    "user": ("userarn", "username", "groups"),
+}
+ARN_KEY = {"role": "rolearn", "user": "userarn"}
+SSO_KEYS = ("permissionsetname", "accountid", "partition")
+# what Go's strings.TrimSpace removes (Unicode White_Space), for values that hold nothing
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+_GO_SPACE += "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+# values the authenticator skips as empty (after trimming): no entries, no error
+_EMPTY_FORMS = ("", '""', "''", "``")
 
 
 def normalize_config_map(
@@ -41,63 +69,131 @@ def normalize_config_map(
     prefix). `structured_ok`: Terraform may give the maps as `yamlencode([...])`, a list
     structure rather than a string. `budget`: the file's YAML alias budget, which its maps
     share."""
-    line = getattr(doc, "line", 0) or 1
-    document = Entity(
-        kind="aws_auth_document",
-        key=document_key or key_prefix,
-        origin=origin,
-        location=Location(file, line, getattr(doc, "end_line", line) or line),
-    )
-    document.set("name", "aws-auth")
+    document = document_entity(file, doc, document_key or key_prefix, origin)
+    line = document.location.start_line
     problems: list[str] = []
     hostile: list[Problem] = []
     entities: list[Entity] = [document]
-    accounts: list = []
-    seen: dict[str, int] = {}
+    accounts = LList()
+    seen = ArnsSeen()
     if not isinstance(data, dict):
         data = LDict()
-    for map_key, principal_type, arn_key in _MAPS + (("mapAccounts", "account", None),):
-        if map_key not in data:
+    for written in list(data):
+        name = _MAPS_FOLDED.get(fold(written)) if isinstance(written, str) else None
+        if name is None:
             continue
-        key_span = data.key_lines.get(map_key) if isinstance(data, LDict) else None
-        key_line = key_span[0] if key_span else line
-        value = data[map_key]
+        span = (data.key_lines.get(written) if isinstance(data, LDict) else None) or (line, line)
+        if written != name:
+            key = f"{key_prefix}/data/{written}"
+            entities.append(_unread_key(file, written, name, span, key, origin))
+            continue
+        value = data[written]
+        # a value written on one line (a JSON string, a quoted YAML or HCL string with `\n`
+        # escapes) holds all its entries on that line, not on the lines after it
+        one_line = (
+            isinstance(value, str)
+            and isinstance(data, LDict)
+            and written in data.key_lines
+            and span[0] == span[1]
+        )
         try:
-            items, problem, problem_at = _load_map(value, key_line, structured_ok, budget)
+            items, problem, problem_at = _load_map(value, span[0], structured_ok, budget)
         except BudgetSpent:
             continue  # the file's alias budget ran out on an earlier map: reported there
         except ParseError as exc:
             where = getattr(value, "file", "") or file
-            hostile.append(Problem(where, f"aws-auth {map_key}: {exc.message}", exc.line))
+            at = span[0] if one_line else exc.line
+            hostile.append(Problem(where, f"aws-auth {name}: {exc.message}", at))
             continue
         if problem:
-            problems.append(f"{map_key} {problem}")
-            document.field_lines.setdefault("problems", (problem_at, problem_at))
+            problems.append(f"{name} {problem}")
+            at = span[0] if one_line else problem_at
+            document.field_lines.setdefault("problems", (at, at))
             continue
-        if map_key == "mapAccounts":
-            accounts = list(items)
-            if key_span:
-                document.field_lines["accounts"] = key_span
-            continue
+        principal_type = MAP_KINDS[name]
+        if name == "mapAccounts":
+            accounts.line, accounts.end_line = span
         for index, item in enumerate(items):
-            entities.append(
-                _entry(
-                    file,
-                    item,
-                    items,
-                    index,
-                    map_key,
-                    principal_type,
-                    arn_key,
-                    key_prefix,
-                    origin,
-                    seen,
-                    key_line,
-                )
-            )
-    document.set("accounts", accounts, span=document.field_lines.get("accounts"))
+            item_span = items.span(index) if hasattr(items, "span") else (span[0], span[0])
+            if one_line or not item_span[0]:
+                item_span = (span[0], span[0])
+            key = f"{key_prefix}/{name}[{index}]"
+            if principal_type == "account":
+                if item is None:
+                    continue  # an empty item maps no account
+                entity = _account(file, item, item_span, key, origin)
+                if entity.fields["account"] is not None:
+                    accounts.append(entity.fields["account"])
+                    accounts.item_lines.append(item_span)
+            else:
+                entity = _entry(file, item, item_span, name, principal_type, key, origin, seen)
+            if one_line:
+                entity.location = Location(file, span[0], span[0])
+                entity.field_lines = {field: (span[0], span[0]) for field in entity.field_lines}
+            entities.append(entity)
+    document.set(
+        "accounts",
+        accounts,
+        span=data.key_lines.get("mapAccounts") if isinstance(data, LDict) else None,
+    )
     document.set("problems", problems, span=document.field_lines.get("problems"))
     return entities, hostile
+
+
+def _unread_key(
+    file: str, written: str, name: str, span: tuple[int, int], key: str, origin: str
+) -> Entity:
+    """A `data` key that is a map's name in another case: nothing under it is read."""
+    e = Entity(kind="aws_auth_key", key=key, origin=origin, location=Location(file, *span))
+    e.set("name", written)
+    e.set("reads_as", name)
+    e.set(
+        "problems",
+        [
+            f"data key {written} is not read (the authenticator reads {name}: data keys are "
+            "case-sensitive), so its entries map no one"
+        ],
+    )
+    return e
+
+
+def document_entity(file: str, doc: Any, key: str, origin: str) -> Entity:
+    """The aws-auth ConfigMap as a whole, at the lines of `doc`."""
+    line = getattr(doc, "line", 0) or 1
+    document = Entity(
+        kind="aws_auth_document",
+        key=key,
+        origin=origin,
+        location=Location(file, line, getattr(doc, "end_line", line) or line),
+    )
+    document.set("name", "aws-auth")
+    return document
+
+
+def fold(key: str) -> str:
+    """`key` as Go's encoding/json compares field names: case folded one character at a time
+    (`RoleARN`, `roleARN` and `rolearn` are one key; `ß` is not `ss`)."""
+    out = []
+    for char in key:
+        folded = char.casefold()
+        out.append(folded if len(folded) == 1 else char)
+    return "".join(out)
+
+
+def read_keys(item: dict, known: tuple[str, ...]) -> dict[str, Any]:
+    """The keys of an entry the authenticator reads, by their lower-case name: the written key
+    whose value it uses. Its YAML goes through a Go map and JSON, which sorts the keys, so of
+    two spellings of one key (`rolearn`, `RoleARN`) the last in that order sets the field; a
+    null sets no string (it empties `groups`). Other keys are ignored, as the authenticator
+    ignores them."""
+    chosen: dict[str, Any] = {}
+    for written in sorted(k for k in item if isinstance(k, str)):
+        name = fold(written)
+        if name not in known:
+            continue
+        if item[written] is not None or name not in chosen or name == "groups":
+            chosen[name] = written
+    return chosen
 
 
 def _load_map(
@@ -114,6 +210,8 @@ def _load_map(
     if not isinstance(value, str):
         kind = type(value).__name__
         return [], f"must be a YAML string holding a list, not {kind}", key_line
+    if str(value).strip(_GO_SPACE) in _EMPTY_FORMS:
+        return [], "", 0
     from checks.parse.yamlsafe import load_all
 
     # a `|` block starts on the line after the key; a one-line string on the key's line
@@ -136,29 +234,11 @@ def _load_map(
     return docs[0], "", 0
 
 
-def _entry(
-    file: str,
-    item: Any,
-    items: list,
-    index: int,
-    map_key: str,
-    principal_type: str,
-    arn_key: str,
-    key_prefix: str,
-    origin: str,
-    seen: dict[str, int],
-    key_line: int,
+def mapping_entity(
+    file: str, key: str, origin: str, span: tuple[int, int], map_name: str, principal_type: str
 ) -> Entity:
-    span = items.span(index) if hasattr(items, "span") else (key_line, key_line)
-    if not span[0]:
-        span = (key_line, key_line)
-    e = Entity(
-        kind="identity_mapping",
-        key=f"{key_prefix}/{map_key}[{index}]",
-        origin=origin,
-        location=Location(file, *span),
-    )
-    # what an access entry has and an aws-auth entry does not
+    """An aws-auth `identity_mapping` with every field that only access entries have unset."""
+    e = Entity(kind="identity_mapping", key=key, origin=origin, location=Location(file, *span))
     for name in (
         "address",
         "module_dir",
@@ -169,66 +249,227 @@ def _entry(
     ):
         e.set(name, None)
     e.set("source", "aws-auth")
-    e.set("map", map_key)
+    e.set("map", map_name)
     e.set("principal_type", principal_type)
-    problems: list[str] = []
-    if isinstance(item, Unknown):
-        # an entry known only after apply (a module output, a `for` expression): neither
-        # well formed nor broken as far as we can tell
-        for name in ("principal_arn", "username", "groups", "role_name", "role_path", "problems"):
-            e.set(name, item)
-        return e
-    if not isinstance(item, dict):
-        e.set("principal_arn", None)
-        e.set("username", None)
-        e.set("groups", [])
-        e.set("role_name", None)
-        e.set("role_path", None)
-        e.set("problems", [f"{map_key} entry is not a mapping"])
-        return e
-    arn = item.get(arn_key)
-    e.set("principal_arn", arn, span=key_span(item, arn_key))
-    username = item.get("username")
-    e.set("username", username, span=key_span(item, "username"))
-    if "groups" in item:
-        groups = item["groups"]
-        e.set(
-            "groups",
-            groups if isinstance(groups, (list, Unknown)) else [],
-            span=key_span(item, "groups"),
-        )
-    else:
-        groups = kinds.set_default(e, "groups")
-    role_name = None
-    role_path = None
+    e.set("account", None)
+    return e
+
+
+def unknown_entry(e: Entity, item: Unknown) -> Entity:
+    """An entry known only after apply (a module output, a `for` expression): neither well
+    formed nor broken as far as we can tell."""
+    for name in ("principal_arn", "username", "groups", "role_name", "role_path", "problems"):
+        e.set(name, item)
+    return e
+
+
+def broken_entry(e: Entity, problem: str) -> Entity:
+    """An entry the authenticator cannot read at all (not a mapping)."""
+    e.set("principal_arn", None)
+    e.set("username", None)
+    e.set("groups", [])
+    e.set("role_name", None)
+    e.set("role_path", None)
+    e.set("problems", [problem])
+    return e
+
+
+class ArnsSeen:
+    """The ARNs an aws-auth maps so far, as the authenticator keys them: lower-cased, so that
+    `role/Users` and `role/USERS` are the same principal mapped twice (one entry replaces the
+    other). A path is part of the ARN here: `role/a/Name` is another entry than `role/Name`
+    (and one that never matches, EKS505)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[str, int]] = {}
+
+    def problem(self, arn: str, line: int) -> str | None:
+        """None the first time an ARN is seen; after that, the EKS504 problem naming the
+        earlier entry."""
+        known = self.first.get(arn.lower())
+        if known is None:
+            self.first[arn.lower()] = (arn, line)
+            return None
+        written, at = known
+        also = f"also at line {at}" if written == arn else f"also at line {at} as {written}"
+        return f"{arn} is mapped twice ({also})"
+
+
+def judge_arn(
+    e: Entity,
+    arn: Any,
+    name: str,
+    principal_type: str | None,
+    seen: ArnsSeen | None,
+    problems: list,
+) -> None:
+    """Set `role_name`/`role_path` from a written ARN and note what keeps it from mapping;
+    `name` is the key it was written under, for the messages; `principal_type` None: a role
+    or a user, as the ARN says (eksctl); `seen` None: not an entry of its own (no duplicate)."""
+    role_name = role_path = None
     if arn is None:
-        problems.append(f"{arn_key} is missing")
+        problems.append(f"{name} is missing")
     elif isinstance(arn, Unknown) or (isinstance(arn, str) and "${" in arn):
-        pass
+        pass  # known only after apply
     elif not isinstance(arn, str):
-        problems.append(f"{arn_key} is not a string")
+        problems.append(f"{name} is not a string")
+    elif not arn:
+        problems.append(f"{name} is empty")
     else:
-        pattern = ROLE_ARN if principal_type == "role" else USER_ARN
-        match = pattern.match(arn)
+        kind = principal_type or ("user" if ":user/" in arn else "role")
+        match = (ROLE_ARN if kind == "role" else USER_ARN).fullmatch(arn)
         if not match:
-            problems.append(f"{arn_key} {arn!r} is not a valid IAM {principal_type} ARN")
-        elif principal_type == "role":
+            what = f"IAM {principal_type}" if principal_type else "IAM role or user"
+            problems.append(f"{name} {arn!r} is not a valid {what} ARN")
+        elif kind == "role":
             role_path = match.group("path") or ""
             role_name = match.group("name")
-        if isinstance(arn, str):
-            if arn in seen:
-                problems.append(f"{arn} is mapped twice (also at line {seen[arn]})")
-            else:
-                seen[arn] = e.location.start_line
+        twice = seen.problem(arn, e.location.start_line) if seen else None
+        if twice:
+            problems.append(twice)
     e.set("role_name", role_name)
     e.set("role_path", role_path)
+
+
+def judge_groups(e: Entity, groups: Any, username: Any, problems: list) -> None:
+    """Note groups that are not a list of strings, and a node role without `system:nodes`."""
     if isinstance(groups, Unknown) or (
         isinstance(groups, list) and any(isinstance(g, Unknown) for g in groups)
     ):
-        pass  # known only after apply
-    elif not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        return  # known only after apply
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         problems.append("groups is not a list of strings")
     elif username == NODE_USERNAME and "system:nodes" not in groups:
         problems.append("a node role mapping lacks group system:nodes")
+
+
+def set_groups(e: Entity, entry: Any, written: str | None) -> Any:
+    """The entry's groups as written (null: none), or the catalog's default when absent."""
+    if written is None:
+        return kinds.set_default(e, "groups")
+    groups = entry[written]
+    if groups is None:
+        groups = LList()  # `groups:` with no value: no groups
+    e.set(
+        "groups",
+        groups if isinstance(groups, (list, Unknown)) else [],
+        span=key_span(entry, written),
+    )
+    return groups
+
+
+def _entry(
+    file: str,
+    item: Any,
+    span: tuple[int, int],
+    map_name: str,
+    principal_type: str,
+    key: str,
+    origin: str,
+    seen: ArnsSeen,
+) -> Entity:
+    e = mapping_entity(file, key, origin, span, map_name, principal_type)
+    if isinstance(item, Unknown):
+        return unknown_entry(e, item)
+    if not isinstance(item, dict):
+        return broken_entry(e, f"{map_name} entry is not a mapping")
+    keys = read_keys(item, ENTRY_KEYS[principal_type])
+    problems: list[str] = []
+    arn_key = ARN_KEY[principal_type]
+    arn = item[keys[arn_key]] if arn_key in keys else None
+    username = item[keys["username"]] if "username" in keys else None
+    e.set("username", username, span=key_span(item, keys.get("username")))
+    groups = set_groups(e, item, keys.get("groups"))
+    sso = item[keys["sso"]] if "sso" in keys else None
+    if sso is not None and arn is not None and arn != "":
+        e.set("principal_arn", arn, span=key_span(item, keys[arn_key]))
+        judge_arn(e, arn, arn_key, principal_type, seen, problems)
+        problems.append(f"{arn_key} and sso are both set: the authenticator takes only one")
+    elif sso is not None:
+        _sso(e, item, keys["sso"], seen, problems)
+    else:
+        e.set("principal_arn", arn, span=key_span(item, keys.get(arn_key)))
+        judge_arn(e, arn, arn_key, principal_type, seen, problems)
+        if arn is None:
+            other = ARN_KEY["user" if principal_type == "role" else "role"]
+            if any(fold(k) == other for k in item if isinstance(k, str)):
+                problems[-1] += f" ({other} is not read in {map_name})"
+    judge_groups(e, groups, username, problems)
     e.set("problems", problems)
     return e
+
+
+def _sso(e: Entity, item: dict, written: str, seen: ArnsSeen, problems: list) -> None:
+    """An IAM Identity Center permission-set entry: it maps every role the permission set
+    creates in the account (`AWSReservedSSO_<name>_<suffix>`), when each part is valid."""
+    sso = item[written]
+    span = key_span(item, written)
+    e.set("role_path", "")
+    if isinstance(sso, Unknown):
+        e.set("principal_arn", sso, span=span)
+        e.set("role_name", sso)
+        return
+    if not isinstance(sso, dict):
+        e.set("principal_arn", None, span=span)
+        e.set("role_name", None)
+        problems.append("sso is not a mapping of permissionSetName, accountID and partition")
+        return
+    keys = read_keys(sso, SSO_KEYS)
+    name = sso[keys["permissionsetname"]] if "permissionsetname" in keys else None
+    account = sso[keys["accountid"]] if "accountid" in keys else None
+    partition = sso[keys["partition"]] if "partition" in keys else None
+    parts = (name, account, partition)
+    if any(isinstance(p, Unknown) or (isinstance(p, str) and "${" in p) for p in parts):
+        e.set("principal_arn", Unknown("an sso entry known only after apply"), span=span)
+        e.set("role_name", None)
+        return
+    if isinstance(account, (int, float)) and not isinstance(account, bool):
+        # through JSON, a number never fills the authenticator's string field
+        problems.append(f"sso accountID {account} is a number: the authenticator reads a string")
+    elif not isinstance(account, str) or not ACCOUNT.fullmatch(account):
+        shown = "is missing" if account is None else f"{account!r} is not a 12-digit account ID"
+        problems.append(f"sso accountID {shown}")
+    if not isinstance(name, str) or not PERMISSION_SET_NAME.fullmatch(name):
+        shown = "is missing" if name is None else f"{name!r} is not a permission set name"
+        problems.append(f"sso permissionSetName {shown}")
+    if partition not in (None, "") and partition not in PARTITIONS:
+        problems.append(f"sso partition {partition!r} is not an AWS partition")
+    role_name = f"AWSReservedSSO_{name}_*"
+    arn = f"arn:{partition or 'aws'}:iam::{account}:role/{role_name}"
+    e.set("principal_arn", arn, span=span)
+    e.set("role_name", role_name)
+    if not problems:
+        twice = seen.problem(arn, e.location.start_line)
+        if twice:
+            problems.append(twice)
+
+
+def _account(file: str, item: Any, span: tuple[int, int], key: str, origin: str) -> Entity:
+    """A `mapAccounts` item: every IAM user and role of the account signs in (EKS503)."""
+    e = mapping_entity(file, key, origin, span, "mapAccounts", "account")
+    account_fields(e, item, span, "mapAccounts item", [])
+    return e
+
+
+def account_fields(
+    e: Entity, item: Any, span: tuple[int, int] | None, what: str, problems: list[str]
+) -> None:
+    """Fill an account mapping: the account as the authenticator compares it (text), and the
+    problem of one that can never match the 12-digit account of a caller."""
+    account: Any = None
+    if isinstance(item, Unknown) or (isinstance(item, str) and "${" in item):
+        account = item
+    elif isinstance(item, (str, int)) and not isinstance(item, bool):
+        account = str(item)
+        if not ACCOUNT.fullmatch(account):
+            problems.append(f"{what} {account!r} is not a 12-digit AWS account ID")
+            account = None
+    else:
+        problems.append(f"{what} is not an AWS account ID")
+    e.set("account", account, span=span)
+    e.set("principal_arn", None)
+    e.set("username", None)
+    e.set("groups", [])
+    e.set("role_name", None)
+    e.set("role_path", None)
+    e.set("problems", problems)

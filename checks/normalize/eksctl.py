@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Problem, get_path, key_span
+from checks.model import Entity, LDict, LList, Location, Problem, Unknown, get_path, key_span
 from checks.normalize import access, aws_auth
 
 EKSCTL_DEFAULT = "eksctl default"
@@ -210,47 +210,159 @@ def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> lis
     return out
 
 
+# `serviceName` -> the service-linked role eksctl maps for it (with the service's name as the
+# user name, and a Role and RoleBinding of its own in `namespace`)
+SERVICE_ROLES = {"emr-containers": "AWSServiceRoleForAmazonEMRContainers"}
+
+
 def _identity_mappings(file: str, doc: LDict, mappings: list, key: str):
-    """`iamIdentityMappings` are aws-auth entries eksctl writes for you."""
-    roles, users, accounts = [], [], []
-    for item in mappings:
+    """`iamIdentityMappings` are aws-auth entries eksctl writes for you, each item one of three
+    forms (eksctl's keys are exact): `arn` of a role or user with `username`/`groups`;
+    `account`; `serviceName` with `namespace`, for which eksctl maps the service's
+    service-linked role. What eksctl refuses (its `Validate`, or when creating) and what the
+    authenticator would not match are the item's problems (EKS504)."""
+    prefix = f"{key}/iamIdentityMappings"
+    document = aws_auth.document_entity(file, doc, prefix, "eksctl")
+    entities = [document]
+    accounts = LList()
+    seen = aws_auth.ArnsSeen()
+    earlier: list[tuple] = []  # (arn, username, groups, line) of the arn items so far
+    counts = {"mapRoles": 0, "mapUsers": 0, "mapAccounts": 0}
+    for index, item in enumerate(mappings):
+        span = mappings.span(index) if hasattr(mappings, "span") else (doc.line, doc.end_line)
+        if not span[0]:
+            span = key_span(doc, "iamIdentityMappings") or (doc.line, doc.end_line)
         if not isinstance(item, dict):
+            e = aws_auth.mapping_entity(file, f"{prefix}[{index}]", "eksctl", span, None, None)
+            entities.append(aws_auth.broken_entry(e, "iamIdentityMappings item is not a mapping"))
             continue
-        if "account" in item:
-            accounts.append(item["account"])
-            continue
-        arn = item.get("arn")
-        entry = LDict(
-            {k: v for k, v in item.items() if k != "arn"},
-            line=getattr(item, "line", 0),
-            end_line=getattr(item, "end_line", 0),
+        problems = _refused(item)
+        if _text(item.get("serviceName")):
+            map_name = "mapRoles"
+        elif _text(item.get("account")):
+            map_name = "mapAccounts"
+        else:
+            arn = item.get("arn")
+            map_name = "mapUsers" if isinstance(arn, str) and ":user/" in arn else "mapRoles"
+            if item.get("noDuplicateARNs") is True and isinstance(arn, str):
+                verdict = _no_duplicate(item, earlier)
+                if verdict == "skipped":
+                    continue  # eksctl skips an identical mapping
+                if verdict:
+                    problems.append(verdict)
+        e = aws_auth.mapping_entity(
+            file,
+            f"{prefix}/{map_name}[{counts[map_name]}]",
+            "eksctl",
+            span,
+            map_name,
+            aws_auth.MAP_KINDS[map_name],
         )
-        entry.key_lines = dict(getattr(item, "key_lines", {}))
-        is_user = isinstance(arn, str) and ":user/" in arn
-        entry["userarn" if is_user else "rolearn"] = arn
-        if "arn" in entry.key_lines:
-            entry.key_lines["userarn" if is_user else "rolearn"] = entry.key_lines["arn"]
-        (users if is_user else roles).append(entry)
-    data = LDict(line=doc.line, end_line=doc.end_line)
-    span = key_span(doc, "iamIdentityMappings") or (doc.line, doc.end_line)
-    for map_key, items in (("mapRoles", roles), ("mapUsers", users), ("mapAccounts", accounts)):
-        if items:
-            listed = _LinedList(items)
-            data[map_key] = listed
-            data.key_lines[map_key] = span
-    return aws_auth.normalize_config_map(
-        file,
-        doc,
-        data,
-        key_prefix=f"{key}/iamIdentityMappings",
-        origin="eksctl",
-        structured_ok=True,
-    )
+        counts[map_name] += 1
+        if map_name == "mapAccounts":
+            aws_auth.account_fields(
+                e, item["account"], key_span(item, "account"), "account", problems
+            )
+            if e.fields["account"] is not None:
+                accounts.append(e.fields["account"])
+                accounts.item_lines.append(e.span("account"))
+        elif _text(item.get("serviceName")):
+            _service(e, item, problems)
+        else:
+            _arn_mapping(e, item, seen, problems, earlier)
+        entities.append(e)
+    document.set("accounts", accounts, span=key_span(doc, "iamIdentityMappings"))
+    document.set("problems", [])
+    return entities, []
 
 
-class _LinedList(list):
-    """Entries keep the lines they had in the file."""
+def _text(value: Any) -> bool:
+    """A value eksctl counts as set: anything but absent, null or the empty string."""
+    return value is not None and value != ""
 
-    def span(self, index: int) -> tuple[int, int]:
-        item = self[index]
-        return (getattr(item, "line", 0), getattr(item, "end_line", 0))
+
+def _refused(item: dict) -> list[str]:
+    """What eksctl's own validation of an item refuses."""
+    has = {name: _text(item.get(name)) for name in ("arn", "username", "serviceName")}
+    has["groups"] = bool(item.get("groups"))
+    has["namespace"] = _text(item.get("namespace"))
+    problems = []
+    if has["serviceName"]:
+        if has["arn"] and has["username"] and has["groups"]:
+            problems.append("serviceName cannot be used with arn, username and groups")
+        if not has["namespace"]:
+            problems.append("serviceName needs a namespace")
+    elif has["namespace"]:
+        problems.append("namespace is only read with serviceName")
+    if _text(item.get("account")) and any(has.values()):
+        problems.append("account cannot be combined with any other option")
+    return problems
+
+
+def _no_duplicate(item: dict, earlier: list[tuple]) -> str | None:
+    """With `noDuplicateARNs`, eksctl skips an item identical to an earlier mapping of the
+    same ARN ("skipped") and refuses one that differs (the problem); None: no such ARN."""
+    mine = (item.get("username") or "", _group_set(item.get("groups")))
+    for arn, username, groups, line in earlier:
+        if arn != item.get("arn"):
+            continue
+        if (username or "", _group_set(groups)) == mine:
+            return "skipped"
+        return (
+            f"eksctl refuses it: {arn} is already mapped at line {line} and noDuplicateARNs is set"
+        )
+    return None
+
+
+def _group_set(groups: Any) -> Any:
+    """Groups as eksctl compares them: sorted, none when absent."""
+    if groups is None:
+        return []
+    if isinstance(groups, list) and all(isinstance(g, str) for g in groups):
+        return sorted(groups)
+    return groups
+
+
+def _arn_mapping(
+    e: Entity, item: dict, seen: aws_auth.ArnsSeen, problems: list[str], earlier: list[tuple]
+) -> None:
+    arn = item.get("arn")
+    username = item.get("username")
+    e.set("principal_arn", arn, span=key_span(item, "arn"))
+    e.set("username", username, span=key_span(item, "username"))
+    groups = aws_auth.set_groups(e, item, "groups" if "groups" in item else None)
+    duplicate_refused = any(p.startswith("eksctl refuses it:") for p in problems)
+    aws_auth.judge_arn(e, arn, "arn", None, None if duplicate_refused else seen, problems)
+    if not _text(username) and not groups:
+        problems.append("neither username nor groups is set: eksctl refuses the mapping")
+    aws_auth.judge_groups(e, groups, username, problems)
+    e.set("problems", problems)
+    if not duplicate_refused:
+        earlier.append((arn, username, groups, e.location.start_line))
+
+
+def _service(e: Entity, item: dict, problems: list[str]) -> None:
+    """A `serviceName` item: eksctl maps the service's service-linked role of the cluster's
+    account to the user named after the service (no groups)."""
+    service = item["serviceName"]
+    role = SERVICE_ROLES.get(service) if isinstance(service, str) else None
+    span = key_span(item, "serviceName")
+    if not isinstance(service, str):
+        problems.append("serviceName is not a string")
+    elif role is None:
+        problems.append(
+            f"serviceName {service!r} is not one eksctl knows ({', '.join(SERVICE_ROLES)})"
+        )
+    if role:
+        arn: Any = Unknown(
+            "the account is the cluster's, known when eksctl runs",
+            f"arn:aws:iam::<cluster account>:role/{role}",
+        )
+    else:
+        arn = None
+    e.set("principal_arn", arn, span=span)
+    e.set("username", service if isinstance(service, str) else None, span=span)
+    e.set("groups", [])
+    e.set("role_name", role)
+    e.set("role_path", "" if role else None)
+    e.set("problems", problems)

@@ -185,6 +185,7 @@ def _access_entry(module: Module, file: str, block: Block):
     set_attr(module, e, "cluster_name", block, "cluster_name", file)
     arn = set_attr(module, e, "principal_arn", block, "principal_arn", file)
     e.set("principal_type", principal_type(arn))
+    e.set("account", None)
     e.set("principal_ref", module.ev.reference_of(arn))
     set_attr(module, e, "entry_type", block, "type", file)
     set_attr(module, e, "username", block, "user_name", file)

@@ -1,0 +1,244 @@
+"""aws-auth read as the AWS IAM Authenticator reads it, and eksctl's iamIdentityMappings as
+eksctl reads them: exact messages, lines and fields."""
+
+from __future__ import annotations
+
+import json
+
+from checks.normalize import aws_auth
+from conftest import cli, run
+
+CONFIG_MAP = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
+)
+
+
+def _findings(path, rule_id):
+    return [
+        (f.location.start_line, f.message) for f in run([path]).findings if f.rule_id == rule_id
+    ]
+
+
+def _model(path) -> list[dict]:
+    code, out, _ = cli("model", str(path))
+    assert code == 0
+    return json.loads(out)["entities"]
+
+
+def test_each_wrong_case_data_key_is_a_finding_naming_the_key_and_its_spelling(in_tmp):
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + "data:\n"
+        "  mapRoles: |\n"
+        "    - rolearn: arn:aws:iam::111122223333:role/ops\n"
+        "      groups: [ops]\n"
+        "  MapUsers: |\n"
+        "    - userarn: arn:aws:iam::111122223333:user/admin\n"
+        "      groups: [system:masters]\n"
+        "  mapaccounts: |\n"
+        '    - "444455556666"\n'
+    )
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS504") == [
+        (
+            10,
+            "aws-auth: [data key MapUsers is not read (the authenticator reads mapUsers: data "
+            "keys are case-sensitive), so its entries map no one]",
+        ),
+        (
+            13,
+            "aws-auth: [data key mapaccounts is not read (the authenticator reads mapAccounts: "
+            "data keys are case-sensitive), so its entries map no one]",
+        ),
+    ]
+    # nothing under a key that is not read maps anyone
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS501") == []
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS503") == []
+    keys = [e for e in _model(in_tmp / "aws-auth.yaml") if e["kind"] == "aws_auth_key"]
+    assert [(e["key"], e["fields"]["name"], e["fields"]["reads_as"]) for e in keys] == [
+        ("k8s:kube-system/ConfigMap/aws-auth/data/MapUsers", "MapUsers", "mapUsers"),
+        ("k8s:kube-system/ConfigMap/aws-auth/data/mapaccounts", "mapaccounts", "mapAccounts"),
+    ]
+
+
+def test_arns_mapped_twice_compare_case_insensitively_and_paths_make_another_arn(in_tmp):
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + "data:\n"
+        "  mapRoles: |\n"
+        "    - rolearn: arn:aws:iam::111122223333:role/Users\n"
+        "      groups: [a]\n"
+        "    - rolearn: arn:aws:iam::111122223333:role/team/Users\n"
+        "      groups: [a]\n"
+        "    - roleArn: arn:aws:iam::111122223333:role/USERS\n"
+        "      groups: [a]\n"
+    )
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS504") == [
+        (
+            12,
+            "aws-auth: [arn:aws:iam::111122223333:role/USERS is mapped twice (also at line 8 as "
+            "arn:aws:iam::111122223333:role/Users)]",
+        )
+    ]
+    assert [line for line, _ in _findings(in_tmp / "aws-auth.yaml", "EKS505")] == [10]
+
+
+def test_of_two_spellings_of_a_key_the_last_in_byte_order_is_read():
+    entry = {"RoleARN": "a", "rolearn": "b", "rOlEaRn": None, "Groups": None, "x": 1}
+    # "RoleARN" < "rOlEaRn" < "rolearn"; a null sets no string but empties groups
+    assert aws_auth.read_keys(entry, aws_auth.ENTRY_KEYS["role"]) == {
+        "rolearn": "rolearn",
+        "groups": "Groups",
+    }
+    assert aws_auth.read_keys({"RoleARN": "a", "rolearn": None}, ("rolearn",)) == {
+        "rolearn": "RoleARN"
+    }
+
+
+def test_keys_fold_one_character_at_a_time_as_go_compares_field_names():
+    assert aws_auth.fold("U\u017fer\u0041rn") == "userarn"  # the long s folds to s
+    assert aws_auth.fold("permi\u00dfionSetName") != "permissionsetname"  # sharp s is not ss
+
+
+def test_values_that_hold_nothing_map_nothing_and_break_nothing(in_tmp):
+    """What the authenticator skips, trimmed of Unicode white space: nothing, `""`, `''`."""
+    empty = ["", '""', "''", "``", " \t\n", "\u00a0\u3000\u2028'' "]
+    maps = ("mapRoles", "mapUsers", "mapAccounts")
+    documents = [
+        CONFIG_MAP
+        + "data:\n"
+        + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in zip(maps, part, strict=True))
+        for part in (empty[:3], empty[3:])
+    ]
+    (in_tmp / "aws-auth.yaml").write_text("---\n".join(documents))
+    entities = _model(in_tmp / "aws-auth.yaml")
+    assert [e["kind"] for e in entities] == ["aws_auth_document", "aws_auth_document"]
+    assert [e["fields"]["problems"] for e in entities] == [[], []]
+    assert run([in_tmp]).findings == []
+
+
+def test_a_value_that_is_a_quoted_empty_string_inside_is_not_empty(in_tmp):
+    """`'""'` is read as the YAML string `""`, not a list: the authenticator fails on it."""
+    (in_tmp / "aws-auth.yaml").write_text(CONFIG_MAP + 'data:\n  mapRoles: "\'\\"\\"\'"\n')
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS504") == [
+        (7, "aws-auth: [mapRoles is not a YAML list]")
+    ]
+
+
+def test_an_sso_entry_maps_its_permission_set_roles(in_tmp):
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + "data:\n"
+        "  mapRoles: |\n"
+        "    - SSO:\n"
+        "        PermissionSetName: AdministratorAccess\n"
+        '        AccountID: "012345678912"\n'
+        "      groups: [system:masters]\n"
+    )
+    (entry,) = [e for e in _model(in_tmp / "aws-auth.yaml") if e["kind"] == "identity_mapping"]
+    assert entry["fields"]["principal_arn"] == (
+        "arn:aws:iam::012345678912:role/AWSReservedSSO_AdministratorAccess_*"
+    )
+    assert entry["fields"]["role_name"] == "AWSReservedSSO_AdministratorAccess_*"
+    assert entry["fields"]["problems"] == []
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS501") == [
+        (
+            11,
+            "aws-auth maps arn:aws:iam::012345678912:role/AWSReservedSSO_AdministratorAccess_* "
+            "to group system:masters: it bypasses RBAC and cannot be limited or audited by RBAC",
+        )
+    ]
+
+
+def test_a_one_line_map_value_holds_its_entries_on_its_line(in_tmp):
+    """A JSON manifest writes mapRoles as one string: every entry, and what a finding points
+    at inside it, is on that string's line, not on the lines after it."""
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "aws-auth", "namespace": "kube-system"},
+        "data": {
+            "mapRoles": "- groups:\n  - system:masters\n  rolearn: "
+            "arn:aws:iam::111122223333:role/team/Admin\n  username: admin\n",
+            "mapAccounts": '- "444455556666"\n- "555566667777"\n',
+        },
+    }
+    (in_tmp / "aws-auth.json").write_text(json.dumps(manifest, indent=2))
+    findings = sorted(
+        (f.rule_id, f.location.start_line, f.location.end_line) for f in run([in_tmp]).findings
+    )
+    assert findings == [
+        ("EKS501", 9, 9),
+        ("EKS503", 10, 10),
+        ("EKS503", 10, 10),
+        ("EKS505", 9, 9),
+    ]
+
+
+def test_each_account_is_a_mapping_of_its_own(in_tmp):
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + 'data:\n  mapAccounts: |\n    - "444455556666"\n    - 555566667777\n'
+    )
+    entities = _model(in_tmp / "aws-auth.yaml")
+    accounts = [e for e in entities if e["kind"] == "identity_mapping"]
+    assert [(e["key"], e["location"]["start_line"], e["fields"]["account"]) for e in accounts] == [
+        ("k8s:kube-system/ConfigMap/aws-auth/mapAccounts[0]", 8, "444455556666"),
+        ("k8s:kube-system/ConfigMap/aws-auth/mapAccounts[1]", 9, "555566667777"),
+    ]
+    assert {e["fields"]["principal_type"] for e in accounts} == {"account"}
+    (document,) = [e for e in entities if e["kind"] == "aws_auth_document"]
+    assert document["fields"]["accounts"] == ["444455556666", "555566667777"]
+    assert document["item_lines"] == {"accounts": [[8, 8], [9, 9]]}
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS503") == [
+        (
+            8,
+            "aws-auth mapAccounts maps every IAM user and role of account 444455556666 into "
+            "the cluster",
+        ),
+        (
+            9,
+            "aws-auth mapAccounts maps every IAM user and role of account 555566667777 into "
+            "the cluster",
+        ),
+    ]
+
+
+EKSCTL = "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata:\n  name: emr\n"
+
+
+def test_an_eksctl_service_mapping_maps_the_services_own_role(in_tmp):
+    (in_tmp / "cluster.yaml").write_text(
+        EKSCTL + "iamIdentityMappings:\n"
+        "  - serviceName: emr-containers\n"
+        "    namespace: spark\n"
+        '  - account: "444455556666"\n'
+    )
+    mappings = [e for e in _model(in_tmp / "cluster.yaml") if e["kind"] == "identity_mapping"]
+    service, account = mappings
+    assert service["key"] == "eksctl:cluster.yaml:emr/iamIdentityMappings/mapRoles[0]"
+    assert service["location"]["start_line"] == 6
+    assert service["fields"]["username"] == "emr-containers"
+    assert service["fields"]["role_name"] == "AWSServiceRoleForAmazonEMRContainers"
+    assert service["fields"]["problems"] == []
+    assert service["unknown"] == {
+        "principal_arn": "arn:aws:iam::<cluster account>:role/AWSServiceRoleForAmazonEMRContainers"
+    }
+    assert account["fields"]["account"] == "444455556666"
+    assert account["field_lines"]["account"] == [8, 8]
+    assert _findings(in_tmp / "cluster.yaml", "EKS504") == []
+
+
+def test_eksctl_messages_name_eksctls_own_keys(in_tmp):
+    (in_tmp / "cluster.yaml").write_text(
+        EKSCTL + "iamIdentityMappings:\n"
+        "  - rolearn: arn:aws:iam::111122223333:role/ops\n"
+        "    groups: [ops]\n"
+        "  - arn: arn:aws:iam::111122223333:role/ops\n"
+        "  - arn: arn:aws:iam::111122223333:policy/ops\n"
+        "    username: ops\n"
+    )
+    assert _findings(in_tmp / "cluster.yaml", "EKS504") == [
+        (6, "aws-auth: [arn is missing]"),
+        (8, "aws-auth: [neither username nor groups is set: eksctl refuses the mapping]"),
+        (
+            9,
+            "aws-auth: [arn 'arn:aws:iam::111122223333:policy/ops' is not a valid IAM role or "
+            "user ARN]",
+        ),
+    ]
