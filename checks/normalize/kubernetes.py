@@ -47,7 +47,9 @@ def is_manifest(doc: Any) -> bool:
 def normalize_objects(
     file: str, docs: list, origin: str = "kubernetes"
 ) -> tuple[list[Entity], list[Problem]]:
-    """Entities of every Kubernetes object in a file's documents (`kind: List` expanded)."""
+    """Entities of every Kubernetes object in a file's documents, lists expanded: `kind: List`
+    (whose items carry their own kinds, as `kubectl get -o yaml` writes it) and typed lists
+    (`RoleList`, `ConfigMapList`, as the API writes them, items without `apiVersion`/`kind`)."""
     entities: list[Entity] = []
     problems: list[Problem] = []
     budget = ExpansionBudget()  # the YAML strings embedded in this file share one
@@ -58,12 +60,26 @@ def normalize_objects(
             continue
         items = doc.get("items")
         if doc["kind"].endswith("List") and isinstance(items, list):
-            stack.extend(reversed(items))
+            stack.extend(reversed([list_item(doc, item) for item in items]))
             continue
         made, found = normalize_object(file, doc, origin, budget)
         entities.extend(made)
         problems.extend(found)
     return entities, problems
+
+
+def list_item(listed: dict, item: Any) -> Any:
+    """An item of a list as the API server reads it: an item of a typed list (`RoleList`) is
+    of the list's kind minus `List` and of the list's apiVersion, unless it says otherwise;
+    the items of a plain `List` say what they are themselves."""
+    kind = listed["kind"].removesuffix("List")
+    if not kind or not isinstance(item, dict) or ("kind" in item and "apiVersion" in item):
+        return item
+    typed = LDict(item, line=getattr(item, "line", 0), end_line=getattr(item, "end_line", 0))
+    typed.key_lines = dict(getattr(item, "key_lines", {}))
+    typed.setdefault("kind", kind)
+    typed.setdefault("apiVersion", listed["apiVersion"])
+    return typed
 
 
 # Objects that live in no namespace: `metadata.namespace` means nothing for them.
