@@ -66,20 +66,27 @@ def _example(rule: Rule, label: str, title: str, block: Callable[[str], str]) ->
     return f"{title}{block(text)}" if text else None
 
 
-def _implements(rule: Rule) -> str | None:
-    if not rule.implements:
-        return None
-    from checks.recommendations import SOURCES, by_id
+def _recommendations(title: str, item: str) -> Callable[[Rule], str | None]:
+    """The recommendations of the EKS guides a rule implements, each with its guides and
+    id (`item` formats `text`, `guides`, `id`); a name the catalog lacks (a custom rule's
+    own) is shown as written."""
 
-    known = by_id()
-    lines = ["Implements these recommendations of the EKS guides:"]
-    for rec_id in rule.implements:
-        rec = known.get(rec_id)
-        if rec is None:
-            lines.append(f"  - {rec_id}")
-        else:
-            lines.append(f"  - {rec['text']} ({SOURCES[rec['source']][0]}; {rec_id})")
-    return "\n".join(lines)
+    def part(rule: Rule) -> str | None:
+        if not rule.implements:
+            return None
+        from checks.recommendations import by_id, guides
+
+        known = by_id()
+        lines = []
+        for rec_id in rule.implements:
+            rec = known.get(rec_id)
+            if rec is None:
+                lines.append(item.split("{text}")[0] + rec_id)
+            else:
+                lines.append(item.format(text=rec["text"], guides=guides(rec), id=rec_id))
+        return title + "\n".join(lines)
+
+    return part
 
 
 def _references(title: str, item: str) -> Callable[[Rule], str | None]:
@@ -114,7 +121,9 @@ EXPLAIN = Format(
         "fix": lambda r: f"Fix:\n{r.remediation.strip()}",
         "fail": lambda r: _example(r, "fail", "Fails:\n", _indented),
         "pass": lambda r: _example(r, "pass", "Passes:\n", _indented),
-        "implements": _implements,
+        "implements": _recommendations(
+            "Implements these recommendations of the EKS guides:\n", "  - {text} ({guides}; {id})"
+        ),
         "references": _references("References:\n", "  {}"),
     }
 )
@@ -141,6 +150,10 @@ REFERENCE_PAGE = Format(
         "fix": lambda r: f"### Fix\n\n{r.remediation.strip()}",
         "fail": lambda r: _example(r, "fail", "Before (fires):\n\n", _fence),
         "pass": lambda r: _example(r, "pass", "After (passes):\n\n", _fence),
+        "implements": _recommendations(
+            "### Recommendations it checks\n\nFrom the EKS guides ([coverage](coverage.md)):\n\n",
+            "- {text} ({guides}; `{id}`)",
+        ),
         "references": _references("### References\n\n", "- <{}>"),
     }
 )
@@ -158,6 +171,9 @@ SARIF_MARKDOWN = Format(
         "fix": lambda r: f"**Fix:** {r.remediation.strip()}",
         "fail": lambda r: _example(r, "fail", "Fails:\n\n", _plain_block),
         "pass": lambda r: _example(r, "pass", "Passes:\n\n", _plain_block),
+        "implements": _recommendations(
+            "**Recommendations of the EKS guides it checks:**\n", "- {text} ({guides}; `{id}`)"
+        ),
         "references": _references("**References:**\n", "- <{}>"),
     },
     end="",
@@ -166,6 +182,9 @@ SARIF_MARKDOWN = Format(
 SARIF_TEXT = Format(
     {
         "fix": lambda r: r.remediation.strip(),
+        "implements": _recommendations(
+            "Recommendations of the EKS guides it checks:\n", "- {text} ({guides}; {id})"
+        ),
         "references": _references("References:\n", "- {}"),
     },
     end="",

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from checks.docgen import render, render_model
 from checks.rules import bundled_dir, load_bundled, load_dir
 from conftest import ROOT
@@ -61,24 +63,51 @@ def test_readme_run_example_is_what_the_tool_prints(monkeypatch):
 
 def test_coverage_page_is_current_and_in_sync_with_policies():
     from checks.docgen import render_coverage
-    from checks.recommendations import load
+    from checks.recommendations import SOURCES, VERDICTS, load
 
     rules = load_bundled()
     assert (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8") == render_coverage(rules), (
         "docs/coverage.md is stale: python -m checks.docgen coverage > docs/coverage.md"
     )
-    recommendations = {r["id"]: r for r in load()}
+    rows = load()
+    recommendations = {r["id"]: r for r in rows}
+    assert len(recommendations) == len(rows), "a recommendation id is used twice"
     implemented = {rec for rule in rules for rec in rule.implements}
     for rule in rules:
         assert rule.implements, f"{rule.id} implements no recommendation"
         assert set(rule.implements) <= recommendations.keys(), rule.id
     for rec_id, rec in recommendations.items():
-        assert rec["text"] and rec["source"] in ("bp", "ga")
-        if rec_id not in implemented:  # no blank verdict: say why, and what to do instead
-            assert rec.get("static") in ("no", "not yet") and rec["why"] and rec["instead"], rec_id
+        assert rec["text"] and rec["sources"], rec_id
+        assert set(rec["sources"]) <= SOURCES.keys(), rec_id
+        if rec_id in implemented:  # a verdict of rules, perhaps with what they leave out
+            assert "static" not in rec and "why" not in rec, rec_id
+        else:  # no blank verdict: say why, and what to do meanwhile
+            assert rec.get("static") in VERDICTS and rec["why"] and rec["instead"], rec_id
+            assert bool(rec.get("planned")) == (rec["static"] == "planned"), rec_id
+    # every one of the five guides is read: each gives at least one recommendation
+    assert {s for rec in rows for s in rec["sources"]} == SOURCES.keys()
     page = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
     for rule in rules:
         assert f"[{rule.id}](rules.md#" in page
+    for rec_id in recommendations:
+        assert f"(`{rec_id}`)" in page
+
+
+def test_coverage_page_gives_each_kind_of_verdict_in_words():
+    page = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
+    rows = {line.split("(`", 1)[1].split("`)", 1)[0]: line for line in page.splitlines()
+            if line.startswith("| ") and "(`" in line}  # fmt: skip
+    assert "[EKS509](rules.md#eks509-oidc-idp-groups-unprefixed)" in rows["ga-oidc-prefixes"]
+    assert "| ga, api |" in rows["ga-oidc-prefixes"]
+    assert (
+        rows["bp-audit-access"].split(" | ")[2].startswith("planned (issue 18: `eks-checks access`")
+    )
+    assert "| bp, api, chain |" in rows["bp-audit-access"]
+    assert " | not statically checkable: " in rows["bp-sdk-sessions"]
+    assert " | not checked yet: " in rows["bp-permissions-boundary"]
+    assert " | not a rule by design: " in rows["bp-prefer-pod-identity"]
+    assert " | no longer needed: " in rows["bp-session-name"]
+    assert ". Not covered: " in rows["bp-audit-logs"]
 
 
 def test_explain_names_the_recommendations():
@@ -88,10 +117,41 @@ def test_explain_names_the_recommendations():
     assert code == 0
     assert (
         "Implements these recommendations of the EKS guides:\n"
-        "  - When the cluster uses authentication mode API (or Auto Mode), aws-auth is not read; "
-        "migrate its entries to access entries. (EKS user guide, grant access to Kubernetes APIs; "
+        "  - Before switching a cluster to authentication mode API (or to Auto Mode, which never "
+        "reads aws-auth), move every aws-auth entry to an access entry. (EKS user guide, grant "
+        "access to Kubernetes APIs; EKS API server authentication and authorization guide; "
         "ga-migrate-access-entries)\n"
     ) in out
+
+
+@pytest.mark.parametrize("rule_id", ["EKS509", "EKS612"])
+def test_explain_and_sarif_help_name_a_rules_recommendations_and_guides(rule_id):
+    from checks.recommendations import by_id, guides
+    from checks.report.sarif import rule_descriptor
+    from conftest import cli
+
+    rule = next(r for r in load_bundled() if r.id == rule_id)
+    (rec_id,) = [r for r in rule.implements if r in by_id()][:1]
+    rec = by_id()[rec_id]
+    code, out, _ = cli("explain", rule_id)
+    assert code == 0
+    assert f"  - {rec['text']} ({guides(rec)}; {rec_id})\n" in out
+    help_ = rule_descriptor(rule)["help"]
+    assert f"- {rec['text']} ({guides(rec)}; {rec_id})" in help_["text"]
+    assert f"- {rec['text']} ({guides(rec)}; `{rec_id}`)" in help_["markdown"]
+
+
+def test_sarif_help_names_the_recommendations_of_every_rule():
+    from checks.recommendations import by_id
+    from checks.report.sarif import rule_descriptor
+
+    known = by_id()
+    for rule in load_bundled():
+        help_ = rule_descriptor(rule)["help"]
+        assert "Recommendations of the EKS guides it checks:" in help_["text"], rule.id
+        for rec_id in rule.implements:
+            assert known[rec_id]["text"] in help_["text"], (rule.id, rec_id)
+            assert f"`{rec_id}`" in help_["markdown"], (rule.id, rec_id)
 
 
 def _readme_block(heading: str, lang: str) -> str:
