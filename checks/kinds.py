@@ -351,12 +351,47 @@ KINDS: dict[str, Kind] = {
                     "`ClusterRoleBinding ci: read_secrets cluster-wide through ClusterRole ci`",
                     set_by="link",
                 ),
+                Field(
+                    "sts_legacy_endpoint_containers",
+                    STRINGS,
+                    "the containers (init containers included) whose environment sets "
+                    "`AWS_STS_REGIONAL_ENDPOINTS` to `legacy` (in any case; the last `env` entry "
+                    "of that name counts); an unknown item for a container whose value is not "
+                    "known (`valueFrom`, an unresolved expression)",
+                ),
+                Field(
+                    "root_containers",
+                    STRINGS,
+                    "the containers (init containers included) that may run as root: neither "
+                    "their `securityContext` nor the pod's (theirs wins) sets `runAsNonRoot: "
+                    "true` or a non-zero `runAsUser`, so the image decides; an unknown item for "
+                    "a container whose settings are not known",
+                ),
+                Field(
+                    "aws_role",
+                    STRING,
+                    "the IAM role the pod gets, in words: its ServiceAccount's "
+                    "`eks.amazonaws.com/role-arn` annotation (IRSA), or a pod identity "
+                    "association for its namespace and ServiceAccount; null when the scan shows "
+                    "neither",
+                    set_by="link",
+                ),
             ),
             links=(
                 Link(
                     "service_account",
                     "service_account",
                     "the pod's ServiceAccount (same namespace; of copies, the nearest file)",
+                ),
+                Link(
+                    "irsa_service_account",
+                    "service_account",
+                    "the pod's ServiceAccount, when it carries an IRSA role annotation",
+                ),
+                Link(
+                    "pod_identity_associations",
+                    "pod_identity_association",
+                    "the pod identity associations for the pod's namespace and ServiceAccount",
                 ),
                 Link(
                     "token_bindings",
@@ -706,8 +741,22 @@ KINDS: dict[str, Kind] = {
                     "(`system:masters` aside); null when its groups are not known",
                     set_by="link",
                 ),
+                Field(
+                    "earlier_access_entry",
+                    STRING,
+                    "an access entry written before it (by file and line) for the same "
+                    "principal ARN (compared case-insensitively) and the same cluster, in "
+                    "words; null when there is none (and for aws-auth entries); unknown when a "
+                    "principal or cluster that is not known may make one the same",
+                    set_by="link",
+                ),
             ),
             links=(
+                Link(
+                    "earlier_access_entry",
+                    "identity_mapping",
+                    "the first access entry for the same principal and cluster",
+                ),
                 Link(
                     "cluster_admin_bindings",
                     "rbac_binding",
@@ -950,8 +999,65 @@ KINDS: dict[str, Kind] = {
                     STRING,
                     "the prefix put before user names; null when none",
                 ),
+                Field(
+                    "earlier_identity_provider",
+                    STRING,
+                    "an OIDC identity provider config written before it (by file and line) for "
+                    "the same cluster, in words; null when there is none; unknown when a "
+                    "cluster that is not known may make one the same",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link(
+                    "earlier_identity_provider",
+                    "identity_provider",
+                    "the first OIDC identity provider config of the same cluster",
+                ),
             ),
             lines={"oidc": "the `oidc` block"},
+        ),
+        Kind(
+            "addon",
+            "An EKS add-on (`aws_eks_addon`, eksctl `addons`) and the IAM role its service "
+            "account gets.",
+            (
+                *_address("the Terraform address of an `aws_eks_addon`; null for eksctl"),
+                _resource_type("`aws_eks_addon` or `eksctl:addons`"),
+                _CLUSTER_NAME,
+                Field("name", STRING, "the add-on's name (`vpc-cni`, `coredns`...)"),
+                Field(
+                    "service_account_role_arn",
+                    STRING,
+                    "the IRSA role of the add-on's service account "
+                    "(`service_account_role_arn`, eksctl `serviceAccountRoleARN` or the role "
+                    "eksctl creates for it); null when none",
+                ),
+                Field(
+                    "pod_identity_associations",
+                    list_of(
+                        object_of(
+                            Field("service_account", STRING, "the add-on's ServiceAccount"),
+                            Field("role_arn", STRING, "the role it gets"),
+                        )
+                    ),
+                    "the pod identity associations the add-on creates (`pod_identity_association` "
+                    "blocks, eksctl `podIdentityAssociations` and the ones eksctl creates with "
+                    "`useDefaultPodIdentityAssociations`)",
+                    default=[],
+                ),
+                Field(
+                    "aws_node_role",
+                    STRING,
+                    "for the `vpc-cni` add-on: the role of its own that the `aws-node` "
+                    "ServiceAccount gets, in words (the add-on's IRSA role or pod identity "
+                    "association, a pod identity association for `kube-system/aws-node` of the "
+                    "same cluster, or a scanned `kube-system/aws-node` ServiceAccount's "
+                    "`eks.amazonaws.com/role-arn`); null when none, so aws-node runs on the node "
+                    "role; null for other add-ons",
+                    set_by="link",
+                ),
+            ),
         ),
     )
 }

@@ -11,14 +11,22 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 - RBAC: the capabilities of rules, roles (aggregation included), bindings (the role they
   refer to, scanned or built-in, in their scope), ServiceAccounts and the pods that mount
   their tokens (EKS604-EKS614, EKS704)
+- workload -> the AWS role its ServiceAccount gets (IRSA annotation, pod identity
+  association) (EKS307)
+- access entries for the same principal and cluster, OIDC identity providers of the same
+  cluster (EKS512, EKS513)
+- the vpc-cni add-on -> a role of its own for aws-node (EKS705)
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Hashable
 from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, terraform_reference
-from checks.model import Entity, Unknown
+from checks.model import Entity, Unknown, wildcard_match
 from checks.normalize import rbac
 from checks.normalize.iam_conditions import condition_admits
 
@@ -50,6 +58,13 @@ def link(entities: list[Entity]) -> None:
         by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", [])
     )
     _rbac(by_kind)
+    pod_identities = _PodIdentities(by_kind.get("pod_identity_association", []))
+    for e in by_kind.get("workload", []):
+        _workload_aws_role(e, accounts, pod_identities)
+    _earlier_access_entries(by_kind.get("identity_mapping", []), roles)
+    _earlier_identity_providers(by_kind.get("identity_provider", []))
+    for e in by_kind.get("addon", []):
+        _aws_node_role(e, pod_identities, accounts.get(("kube-system", "aws-node"), []))
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
@@ -661,4 +676,387 @@ def _grant_text(binding: Entity) -> str:
     return (
         f"{fields.get('object_kind')} {fields.get('qualified_name')}: {', '.join(names)} "
         f"{fields.get('scope_text')} through {fields.get('role_text')}"
+    )
+
+
+# ---- workload -> AWS role ------------------------------------------------------------------
+def _words(value: Any) -> str:
+    """A value as a message shows it: an unknown one as it was written."""
+    return value.text if isinstance(value, Unknown) else str(value)
+
+
+def _where(entity: Entity, noun: str) -> str:
+    """An entity in words: its Terraform address and place, else `noun` and its place."""
+    at = f"{entity.location.file}:{entity.location.start_line}"
+    address = entity.fields.get("address")
+    return f"{address} ({at})" if isinstance(address, str) else f"{noun} at {at}"
+
+
+def _written_glob(value: Any) -> str | None:
+    """What a value that is not known may be, from how it was written: a template keeps its
+    literal text (`sa-${var.team}` is `sa-*`); None when it may be anything."""
+    text = value.text if isinstance(value, Unknown) else None
+    if not text or "${" not in text:
+        return None
+    glob: list[str] = []
+    depth = 0
+    index = 0
+    while index < len(text):
+        if depth == 0 and text.startswith("${", index):
+            glob.append("*")
+            depth = 1
+            index += 2
+            continue
+        if depth:
+            depth += {"{": 1, "}": -1}.get(text[index], 0)
+        else:
+            glob.append(text[index])
+        index += 1
+    return "".join(glob)
+
+
+# pod identity associations with a namespace or ServiceAccount not known, past which each
+# may be for any pod (what a template's literal text rules out is not worked out)
+MAX_VAGUE_ASSOCIATIONS = 1_000
+
+
+class _PodIdentities:
+    """Pod identity associations by the namespace and ServiceAccount they name; one whose
+    namespace or ServiceAccount is not known may name any that fits how it is written."""
+
+    def __init__(self, associations: list[Entity]) -> None:
+        self.by_target: dict[tuple, list[Entity]] = {}
+        self.vague: list[tuple[Entity, Any, Any]] = []
+        for assoc in associations:
+            namespace = assoc.fields.get("namespace")
+            account = assoc.fields.get("service_account")
+            if isinstance(namespace, str) and isinstance(account, str):
+                self.by_target.setdefault((namespace, account), []).append(assoc)
+            elif isinstance(namespace, (str, Unknown)) and isinstance(account, (str, Unknown)):
+                self.vague.append((assoc, _target(namespace), _target(account)))
+        self.filtered = len(self.vague) <= MAX_VAGUE_ASSOCIATIONS
+
+    def naming(self, namespace: Any, account: Any) -> tuple[list[Entity], Unknown | None]:
+        """The associations for `namespace/account`, and an unknown when one whose target is
+        not known may be for it too."""
+        found = self.by_target.get((namespace, account), [])
+        for assoc, namespace_may, account_may in self.vague:
+            if not self.filtered or (namespace_may(namespace) and account_may(account)):
+                text = _where(assoc, "the pod identity association")
+                return found, Unknown(f"{text} names a ServiceAccount that is not known", text)
+        return found, None
+
+
+def _target(value: Any) -> Any:
+    """A test of whether a namespace or ServiceAccount name may be `value`."""
+    if isinstance(value, str):
+        return lambda name: name == value
+    glob = _written_glob(value)
+    if glob is None:
+        return lambda name: True
+    # a `*` or `?` written in the literal text matches more: a maybe, never a miss
+    return lambda name: isinstance(name, str) and wildcard_match(glob, name)
+
+
+def _workload_aws_role(workload: Entity, accounts: dict, pod_identities: _PodIdentities) -> None:
+    """The IAM role the pod's ServiceAccount gets: its IRSA annotation (the scanned
+    ServiceAccount nearest to the pod), or pod identity associations for its namespace and
+    ServiceAccount. A ServiceAccount that is not in the scan gives no role."""
+    namespace = workload.fields["namespace"]
+    name = workload.fields["service_account_name"]
+    if isinstance(name, Unknown):
+        workload.set("aws_role", name)
+        return
+    roles: list[str] = []
+    account = next(iter(nearest(workload, accounts.get((namespace, name), []))), None)
+    arn = account.fields.get("role_arn") if account is not None else None
+    if account is not None and arn not in (None, ""):
+        roles.append(
+            f"{_words(arn)} through the IRSA annotation of ServiceAccount {namespace}/{name}"
+        )
+        workload.links["irsa_service_account"] = [account.key]
+    associations, maybe = pod_identities.naming(namespace, name)
+    # of copies of one association (environments, overlays), the nearest
+    associations = nearest(workload, associations)
+    for assoc in associations:
+        role = _words(assoc.fields.get("role_arn"))
+        roles.append(f"{role} through {_where(assoc, 'the pod identity association')}")
+    if associations:
+        workload.links["pod_identity_associations"] = [a.key for a in associations]
+    if roles:
+        workload.set("aws_role", "; ".join(roles))
+    else:
+        workload.set("aws_role", maybe)
+
+
+# ---- the same principal or cluster twice ---------------------------------------------------
+# a reference that takes another value in each instance of a resource (for_each, count)
+_PER_INSTANCE = re.compile(r"\b(?:each|count|self)\.")
+# pairs compared to find out whether an undecided one may be the same (hostile input: many
+# access entries in one scan): past this, what is left undecided is unknown
+MAX_COMPARISONS = 500_000
+
+
+def _module_of(entity: Entity) -> str:
+    """The configuration an entity is written in: its Terraform module, else the directory of
+    its file (an eksctl config, the manifests beside it)."""
+    module_dir = entity.fields.get("module_dir")
+    if isinstance(module_dir, str):
+        return module_dir
+    file = entity.location.file
+    return file.rsplit("/", 1)[0] if "/" in file else "."
+
+
+def _identity(entity: Entity, name: str, fold: bool = False) -> Hashable | None:
+    """What makes two values of a field the same: the value itself (folded to lower case
+    for ARNs), or, for a value not yet known, the expression as written in one Terraform
+    module (it evaluates the same there, unless it differs per instance); None when neither."""
+    value = entity.fields.get(name)
+    if isinstance(value, str):
+        return ("value", value.lower() if fold else value)
+    if (
+        isinstance(value, Unknown)
+        and entity.origin == "terraform"
+        and not _PER_INSTANCE.search(value.text)
+    ):
+        return ("expression", _module_of(entity), value.text)
+    return None
+
+
+def _cluster_identity(entity: Entity) -> Hashable | None:
+    """The cluster an entity belongs to: its `cluster_name` within its directory. A name
+    says which cluster only inside one configuration: other directories are other
+    environments (accounts, regions) as often as not."""
+    if _cluster_name(entity) is None:
+        return None
+    found = _identity(entity, "cluster_name")
+    return None if found is None else (_module_of(entity), found)
+
+
+def _cluster_name(entity: Entity) -> Any:
+    """`cluster_name` as written; None when it names no cluster (a module's `""` default)."""
+    name = entity.fields.get("cluster_name")
+    return None if name == "" else name
+
+
+def _same_cluster(a: Entity, b: Entity) -> Any:
+    """Do two entities belong to the same cluster? True, False, or unknown. Across
+    directories only two names written as literals are compared: an expression names a
+    cluster of its own configuration."""
+    x, y = _cluster_name(a), _cluster_name(b)
+    both_literal = isinstance(x, str) and isinstance(y, str)
+    if (both_literal and x != y) or (not both_literal and _module_of(a) != _module_of(b)):
+        return False
+    found = _cluster_identity(a)
+    if found is not None and found == _cluster_identity(b):
+        return True
+    text = f"{_words(x)} ({a.location.file}) or {_words(y)} ({b.location.file})"
+    return Unknown(f"whether cluster {text} is the same cluster is not known", text)
+
+
+def _principal_identity(entry: Entity) -> Hashable | None:
+    ref = entry.fields.get("principal_ref")
+    if isinstance(ref, str):
+        return ("ref", ref)
+    return _identity(entry, "principal_arn", fold=True)
+
+
+def _principal_role_name(entry: Entity, roles: _RoleIndex) -> str | None:
+    """The name of the role an access entry maps: from its ARN, or from the scanned
+    Terraform role its `principal_ref` names."""
+    name = role_name_from_arn(entry.fields.get("principal_arn"))
+    if name is not None:
+        return name
+    statements = roles.by_ref.get(entry.fields.get("principal_ref") or "", [])
+    found = statements[0].fields.get("role_name") if statements else None
+    return found if isinstance(found, str) else None
+
+
+class _Said(NamedTuple):
+    """What an access entry or identity provider says about its cluster and principal,
+    worked out once: the identities (`_identity`), and what tells two of them apart."""
+
+    identity: Hashable | None  # equal: the same thing
+    literal: Hashable | None  # the values, when all are written as literals
+    directory: str
+    cluster: Any
+    principal: Hashable | None
+    principal_type: Any
+    role_name: str | None
+
+
+def _differ(a: _Said, b: _Said) -> bool:
+    """Are two entries surely about different clusters or principals? (Across directories
+    only cluster names written as literals are compared, as in `_same_cluster`.)"""
+    both_literal = isinstance(a.cluster, str) and isinstance(b.cluster, str)
+    if both_literal and a.cluster != b.cluster:
+        return True
+    if not both_literal and a.directory != b.directory:
+        return True
+    x, y = a.principal, b.principal
+    if x is not None and y is not None and x != y and x[0] == y[0] and x[0] in ("value", "ref"):
+        return True
+    if isinstance(a.principal_type, str) and isinstance(b.principal_type, str):
+        if a.principal_type != b.principal_type:
+            return True  # a role is never a user
+    # IAM role names are unique in an account, paths aside
+    return a.role_name is not None and b.role_name is not None and a.role_name != b.role_name
+
+
+def _earlier_alike(
+    entities: list[Entity], said: dict[int, _Said], noun: str, same: str
+) -> list[tuple[Entity, Entity | None, Unknown | None]]:
+    """Each entity, in file and line order, with the first earlier one that is the same thing
+    (equal identities), else an unknown when an earlier one may be. Entities whose values are
+    all literals can only be the same when those are equal: a literal one is compared with the
+    first earlier literal one that has its values, and with the earlier others."""
+    ordered = sorted(entities, key=lambda e: (e.location.file, e.location.start_line, e.key))
+    first: dict[Hashable, Entity] = {}
+    first_literal: dict[Hashable, Entity] = {}
+    earlier_others: list[Entity] = []
+    out: list[tuple[Entity, Entity | None, Unknown | None]] = []
+    budget = MAX_COMPARISONS
+    for index, entity in enumerate(ordered):
+        own = said[id(entity)]
+        match = first.get(own.identity) if own.identity is not None else None
+        maybe: Unknown | None = None
+        if match is None:
+            others: Any = itertools.islice(ordered, index)
+            if own.literal is not None:
+                written_alike = first_literal.get(own.literal)
+                others = ([written_alike] if written_alike else []) + earlier_others
+            for other in others:
+                budget -= 1
+                if budget < 0:
+                    maybe = Unknown(f"too many {noun} pairs to compare", f"(too many {noun} pairs)")
+                    break
+                if not _differ(own, said[id(other)]):
+                    where = _where(other, f"the {noun}")
+                    maybe = Unknown(f"{where} may be for the same {same}", f"(maybe {where})")
+                    break
+        if own.identity is not None:
+            first.setdefault(own.identity, entity)
+        if own.literal is not None:
+            first_literal.setdefault(own.literal, entity)
+        else:
+            earlier_others.append(entity)
+        out.append((entity, match, None if match is not None else maybe))
+    return out
+
+
+def _earlier_access_entries(mappings: list[Entity], roles: _RoleIndex) -> None:
+    """An access entry for a principal and cluster that an earlier one already has: EKS
+    refuses the second (one access entry per principal, with several access policies)."""
+    entries = []
+    said: dict[int, _Said] = {}
+    for mapping in mappings:
+        if mapping.fields.get("source") != "access_entry":
+            mapping.set("earlier_access_entry", None)
+            continue
+        entries.append(mapping)
+        cluster, arn = _cluster_name(mapping), mapping.fields.get("principal_arn")
+        parts = (_cluster_identity(mapping), _principal_identity(mapping))
+        said[id(mapping)] = _Said(
+            identity=None if None in parts else parts,
+            literal=(cluster, arn.lower())
+            if isinstance(cluster, str) and isinstance(arn, str)
+            else None,
+            directory=_module_of(mapping),
+            cluster=cluster,
+            principal=parts[1],
+            principal_type=mapping.fields.get("principal_type"),
+            role_name=_principal_role_name(mapping, roles),
+        )
+    for entry, match, maybe in _earlier_alike(
+        entries, said, "access entry", "principal and cluster"
+    ):
+        if match is not None:
+            entry.set(
+                "earlier_access_entry",
+                _where(match, "the access entry"),
+                span=entry.field_lines.get("principal_arn"),
+            )
+            entry.links["earlier_access_entry"] = [match.key]
+        else:
+            entry.set("earlier_access_entry", maybe)
+
+
+def _earlier_identity_providers(providers: list[Entity]) -> None:
+    """An OIDC identity provider config for a cluster that an earlier one already has: EKS
+    associates one per cluster."""
+    said: dict[int, _Said] = {}
+    for provider in providers:
+        cluster = _cluster_name(provider)
+        said[id(provider)] = _Said(
+            identity=_cluster_identity(provider),
+            literal=cluster if isinstance(cluster, str) else None,
+            directory=_module_of(provider),
+            cluster=cluster,
+            principal=None,
+            principal_type=None,
+            role_name=None,
+        )
+    for provider, match, maybe in _earlier_alike(
+        providers, said, "identity provider config", "cluster"
+    ):
+        if match is not None:
+            name = match.fields.get("name")
+            words = _where(match, f"identity provider {_words(name)}")
+            provider.set(
+                "earlier_identity_provider", words, span=provider.field_lines.get("cluster_name")
+            )
+            provider.links["earlier_identity_provider"] = [match.key]
+        else:
+            provider.set("earlier_identity_provider", maybe)
+
+
+# ---- the VPC CNI's own role ----------------------------------------------------------------
+AWS_NODE = ("kube-system", "aws-node")
+
+
+def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, nodes: list[Entity]) -> None:
+    """For the vpc-cni add-on, the role aws-node gets of its own (else it uses the node's):
+    the add-on's IRSA role or pod identity association for aws-node, a pod identity
+    association for kube-system/aws-node of the same cluster, or a scanned kube-system/aws-node
+    ServiceAccount's IRSA annotation."""
+    name = addon.fields.get("name")
+    if not (isinstance(name, str) and name.lower() == "vpc-cni"):
+        addon.set("aws_node_role", None)
+        return
+    roles: list[str] = []
+    maybe: list[Unknown] = []
+    role = addon.fields.get("service_account_role_arn")
+    if isinstance(role, Unknown):
+        maybe.append(role)
+    elif role:
+        roles.append(f"the add-on's service_account_role_arn {role}")
+    items = addon.fields.get("pod_identity_associations")
+    for item in items if isinstance(items, list) else []:
+        account = item.get("service_account")
+        if account == "aws-node":
+            roles.append(f"the add-on's pod identity association ({_words(item['role_arn'])})")
+        elif isinstance(account, Unknown):
+            maybe.append(account)
+    associations, vague = pod_identities.naming(*AWS_NODE)
+    for assoc in nearest(addon, associations):
+        same = _same_cluster(addon, assoc)
+        if same is True:
+            roles.append(
+                f"{_where(assoc, 'the pod identity association')} "
+                f"({_words(assoc.fields['role_arn'])})"
+            )
+        elif isinstance(same, Unknown):
+            maybe.append(same)
+    if vague is not None:
+        maybe.append(vague)
+    for account in nearest(addon, nodes):
+        arn = account.fields.get("role_arn")
+        if isinstance(arn, Unknown):
+            maybe.append(arn)
+        elif arn:
+            at = f"{account.location.file}:{account.location.start_line}"
+            roles.append(f"ServiceAccount kube-system/aws-node ({at}) annotated with {arn}")
+    span = addon.field_lines.get("name")
+    addon.set(
+        "aws_node_role", "; ".join(roles) if roles else (maybe[0] if maybe else None), span=span
     )

@@ -21,6 +21,7 @@ RESOURCE_BUILDERS: dict[str, str] = {
     "aws_eks_access_entry": "access_entry",
     "aws_eks_access_policy_association": "access_policy_association",
     "aws_eks_identity_provider_config": "identity_provider",
+    "aws_eks_addon": "addon",
     "kubectl_manifest": "kubectl_manifest",
     "kubernetes_config_map": "config_map",
     "kubernetes_config_map_v1": "config_map",

@@ -97,8 +97,8 @@ def test_coverage_page_gives_each_kind_of_verdict_in_words():
     page = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8")
     rows = {line.split("(`", 1)[1].split("`)", 1)[0]: line for line in page.splitlines()
             if line.startswith("| ") and "(`" in line}  # fmt: skip
-    assert "[EKS509](rules.md#eks509-oidc-idp-groups-unprefixed)" in rows["ga-oidc-prefixes"]
-    assert "| ga, api |" in rows["ga-oidc-prefixes"]
+    assert "[EKS306](rules.md#eks306-sts-legacy-endpoint)" in rows["api-regional-sts"]
+    assert "| api |" in rows["api-regional-sts"]
     assert (
         rows["bp-audit-access"].split(" | ")[2].startswith("planned (issue 18: `eks-checks access`")
     )
@@ -124,8 +124,8 @@ def test_explain_names_the_recommendations():
     ) in out
 
 
-@pytest.mark.parametrize("rule_id", ["EKS509", "EKS612"])
-def test_explain_and_sarif_help_name_a_rules_recommendations_and_guides(rule_id):
+@pytest.mark.parametrize("rule_id", ["EKS306", "EKS307", "EKS511", "EKS512", "EKS513", "EKS705"])
+def test_explain_and_sarif_help_name_the_new_rules_recommendations(rule_id):
     from checks.recommendations import by_id, guides
     from checks.report.sarif import rule_descriptor
     from conftest import cli

@@ -88,7 +88,8 @@ def test_a_rule_on_several_kinds_names_fields_each_of_them_has(in_tmp):
         "name, namespace, qualified_name, service_account_name, automount, "
         "projected_token_expirations, effective_automount, automount_source, "
         "service_account_capabilities, service_account_cluster_capabilities, "
-        "service_account_grants (service_account has it)"
+        "service_account_grants, sts_legacy_endpoint_containers, root_containers, aws_role "
+        "(service_account has it)"
     ]
 
 

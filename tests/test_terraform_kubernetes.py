@@ -44,6 +44,14 @@ def test_kubernetes_in_terraform_gives_the_manifest_findings(monkeypatch):
         ),
         (
             "resources.tf",
+            23,
+            "EKS307",
+            "Deployment tools/web gets AWS role arn:aws:iam::1:role/builder through the IRSA "
+            "annotation of ServiceAccount tools/builder, and container(s) [web] may run as root: "
+            "any process in them can read the token and the role's credentials",
+        ),
+        (
+            "resources.tf",
             33,
             "EKS304",
             "Deployment tools/web projects a service-account token with expirationSeconds [172800] "

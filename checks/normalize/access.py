@@ -136,7 +136,11 @@ def entries(
                 policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else policy_arn,
                 span=a.field_lines.get("policy_arn"),
             )
-            a.set("scope_type", scope.get("type") if isinstance(scope, dict) else None)
+            a.set(
+                "scope_type",
+                scope.get("type") if isinstance(scope, dict) else None,
+                span=key_span(scope, "type"),
+            )
             if isinstance(scope, dict) and "namespaces" in scope:
                 a.set("scope_namespaces", scope["namespaces"])
             else:

@@ -62,6 +62,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     entities += _access_entries(file, access_settings, key, cluster_name)
     entities += _identity_providers(file, doc, key, cluster_name)
     entities += _service_accounts(file, doc, key, cluster_name)
+    entities += _addons(file, doc, key, cluster_name)
     mappings = doc.get("iamIdentityMappings")
     if isinstance(mappings, list):
         made, _ = _identity_mappings(file, doc, mappings, key)
@@ -213,6 +214,83 @@ def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> lis
 # `serviceName` -> the service-linked role eksctl maps for it (with the service's name as the
 # user name, and a Role and RoleBinding of its own in `namespace`)
 SERVICE_ROLES = {"emr-containers": "AWSServiceRoleForAmazonEMRContainers"}
+
+
+# The add-ons for which eksctl creates a role when the config gives none (eksctl's
+# recommended policies), and the ServiceAccount that role is for.
+ADDON_SERVICE_ACCOUNTS = {
+    "vpc-cni": "aws-node",
+    "aws-ebs-csi-driver": "ebs-csi-controller-sa",
+    "aws-efs-csi-driver": "efs-csi-controller-sa",
+}
+# an add-on's settings that ask eksctl for an IRSA role (`wellKnownPolicies` when one is true)
+IRSA_SETTINGS = ("serviceAccountRoleARN", "attachPolicyARNs", "attachPolicy")
+
+
+def _addons(file: str, doc: LDict, key: str, cluster_name: Any) -> list[Entity]:
+    """`addons`, with the role eksctl gives each one's service account, in eksctl's order:
+    the `podIdentityAssociations` written; else an IRSA role (`serviceAccountRoleARN`, or one
+    eksctl creates from `attachPolicyARNs`, `attachPolicy` or `wellKnownPolicies`) when
+    `iam.withOIDC` is on; else the recommended pod identity associations with
+    `useDefaultPodIdentityAssociations` or `addonsConfig.autoApplyPodIdentityAssociations`;
+    else, with `iam.withOIDC`, an IRSA role with the recommended policies."""
+    addons = doc.get("addons")
+    with_oidc = get_path(doc, "iam", "withOIDC") is True
+    auto_apply = get_path(doc, "addonsConfig", "autoApplyPodIdentityAssociations") is True
+    out: list[Entity] = []
+    for index, addon in enumerate(addons if isinstance(addons, list) else []):
+        if not isinstance(addon, dict):
+            continue
+        e = Entity("addon", f"{key}/addons[{index}]", "eksctl", Location(file, *addons.span(index)))
+        name = addon.get("name")
+        e.set("address", None)
+        e.set("module_dir", None)
+        e.set("resource_type", "eksctl:addons")
+        e.set("cluster_name", cluster_name)
+        e.set("name", name, span=key_span(addon, "name"))
+        recommended = ADDON_SERVICE_ACCOUNTS.get(name.lower()) if isinstance(name, str) else None
+        associations = LList(line=addon.line, end_line=addon.end_line)
+        role: Any = None
+        role_span = None
+        written = addon.get("podIdentityAssociations")
+        irsa = [k for k in IRSA_SETTINGS if addon.get(k)]
+        irsa += ["wellKnownPolicies"] if _any_true(addon.get("wellKnownPolicies")) else []
+        if isinstance(written, list) and written:
+            for position, item in enumerate(written):
+                if not isinstance(item, dict):
+                    continue
+                account = item.get("serviceAccountName")
+                associations.append(
+                    {
+                        "service_account": account,
+                        "role_arn": item.get("roleARN") or f"(role eksctl creates for {account})",
+                    }
+                )
+                associations.item_lines.append(written.span(position))
+        elif irsa:
+            if with_oidc:
+                role = addon.get("serviceAccountRoleARN") or "(role eksctl creates for the add-on)"
+                role_span = key_span(addon, irsa[0])
+        elif addon.get("useDefaultPodIdentityAssociations") is True or auto_apply:
+            account: Any = recommended or Unknown(
+                f"eksctl asks EKS which ServiceAccounts add-on {name} needs",
+                f"(the recommended ServiceAccounts of {name})",
+            )
+            associations.append({"service_account": account, "role_arn": "(role eksctl creates)"})
+            associations.item_lines.append(
+                key_span(addon, "useDefaultPodIdentityAssociations") or addons.span(index)
+            )
+        elif recommended and with_oidc:
+            role = "(role eksctl creates with the add-on's recommended policies)"
+        e.set("service_account_role_arn", role, span=role_span)
+        span = associations.item_lines[0] if associations else None
+        e.set("pod_identity_associations", associations, span=span)
+        out.append(e)
+    return out
+
+
+def _any_true(value: Any) -> bool:
+    return isinstance(value, dict) and any(v is True for v in value.values())
 
 
 def _identity_mappings(file: str, doc: LDict, mappings: list, key: str):

@@ -232,7 +232,146 @@ def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> 
                 )
                 e.field_lines.setdefault("projected_token_expirations", span)
     e.set("projected_token_expirations", expirations)
+    legacy = sts_legacy_endpoint_containers(spec)
+    e.set("sts_legacy_endpoint_containers", legacy, span=legacy.span(0) if legacy else None)
+    root = root_containers(spec)
+    e.set("root_containers", root, span=root.span(0) if root else None)
     return e
+
+
+STS_ENDPOINTS_VARIABLE = "AWS_STS_REGIONAL_ENDPOINTS"
+# every list of a pod spec whose items are containers: init containers run with the pod's
+# ServiceAccount, its token and its AWS credentials too
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def _containers(spec: dict) -> list[tuple[Any, tuple[int, int]]]:
+    """(container, its lines) of every container list of a pod spec; a list that is not known
+    gives one unknown container."""
+    found: list[tuple[Any, tuple[int, int]]] = []
+    for key in CONTAINER_LISTS:
+        items = spec.get(key)
+        if isinstance(items, Unknown):
+            found.append((items, key_span(spec, key) or (spec.line, spec.end_line)))
+        elif isinstance(items, list):
+            for index, container in enumerate(items):
+                span = items.span(index) if isinstance(items, LList) else (0, 0)
+                found.append((container, span))
+    return found
+
+
+def _container_name(container: dict) -> str:
+    name = container.get("name")
+    return name if isinstance(name, str) else "(unnamed)"
+
+
+def sts_legacy_endpoint_containers(spec: dict) -> LList:
+    """The containers whose `AWS_STS_REGIONAL_ENDPOINTS` is `legacy` (the AWS SDKs read the
+    value in any case), each at the line of its value; an unknown item, at its `env` entry,
+    for a container whose value cannot be known. A later `env` entry of the same name wins,
+    as the kubelet builds the environment; `envFrom` sources are not read."""
+    found = LList()
+    for container, span in _containers(spec):
+        if isinstance(container, Unknown):
+            found.append(container)
+            found.item_lines.append(span)
+            continue
+        if not isinstance(container, dict):
+            continue
+        name = _container_name(container)
+        env = container.get("env")
+        setting: Any = None
+        where = span
+        if isinstance(env, Unknown):
+            setting, where = env, key_span(container, "env") or span
+        for entry in env if isinstance(env, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            variable = entry.get("name")
+            if isinstance(variable, Unknown):
+                setting = variable  # it may be this variable
+                where = key_span(entry, "name") or span
+            elif variable == STS_ENDPOINTS_VARIABLE:
+                value = entry.get("value")
+                if entry.get("valueFrom") is not None and not value:
+                    setting = Unknown(
+                        f"container {name} takes {STS_ENDPOINTS_VARIABLE} from valueFrom",
+                        f"{name} ({STS_ENDPOINTS_VARIABLE} from valueFrom)",
+                    )
+                else:
+                    setting = value
+                where = key_span(entry, "value") or key_span(entry, "valueFrom") or span
+        if isinstance(setting, Unknown):
+            found.append(Unknown(setting.reason, f"{name} ({setting.text})"))
+            found.item_lines.append(where)
+        elif isinstance(setting, str) and setting.lower() == "legacy":
+            found.append(name)
+            found.item_lines.append(where)
+    return found
+
+
+def _security_settings(context: Any) -> tuple[Any, Any]:
+    """(`runAsNonRoot`, `runAsUser`) of a securityContext as written, None where not set;
+    a securityContext that is not known leaves both unknown."""
+    if isinstance(context, Unknown):
+        return context, context
+    if not isinstance(context, dict):
+        return None, None
+    return context.get("runAsNonRoot"), context.get("runAsUser")
+
+
+def _user_id(value: Any) -> Any:
+    """`runAsUser` as a number: Terraform's kubernetes provider writes it as a string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or isinstance(value, Unknown):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _runs_as_non_root(container: dict, pod_context: Any) -> Any:
+    """True when the container cannot run as root: the effective `runAsNonRoot` (the
+    container's, else the pod's) is true (the kubelet then refuses to start it as root), or
+    the effective `runAsUser` is not 0. False when the image's user decides; unknown when a
+    setting is not known."""
+    own_non_root, own_user = _security_settings(container.get("securityContext"))
+    pod_non_root, pod_user = _security_settings(pod_context)
+    non_root = own_non_root if own_non_root is not None else pod_non_root
+    user = _user_id(own_user if own_user is not None else pod_user)
+    if non_root is True or (isinstance(non_root, str) and non_root.lower() == "true"):
+        return True
+    if isinstance(user, int) and user != 0:
+        return True
+    if isinstance(non_root, Unknown):
+        return non_root
+    if isinstance(user, Unknown):
+        return user
+    return False
+
+
+def root_containers(spec: dict) -> LList:
+    """The containers that may run as root, each at its own lines; an unknown item for one
+    whose settings are not known."""
+    found = LList()
+    pod_context = spec.get("securityContext")
+    for container, span in _containers(spec):
+        if isinstance(container, Unknown):
+            verdict: Any = container
+        elif isinstance(container, dict):
+            verdict = _runs_as_non_root(container, pod_context)
+        else:
+            continue
+        if verdict is True:
+            continue
+        name = _container_name(container) if isinstance(container, dict) else "(containers)"
+        if isinstance(verdict, Unknown):
+            found.append(Unknown(verdict.reason, f"{name} (user {verdict.text})"))
+        else:
+            found.append(name)
+        found.item_lines.append(span)
+    return found
 
 
 def _service_account(file: str, doc: dict) -> Entity:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Problem, Unknown
+from checks.model import Entity, LDict, LList, Problem, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes, tf_modules
 from checks.normalize.access import principal_type
 from checks.normalize.tf_build import Module, set_attr
@@ -228,6 +228,26 @@ def _identity_provider(module: Module, file: str, block: Block):
     return [e], []
 
 
+def _addon(module: Module, file: str, block: Block):
+    e = _resource(module, "addon", file, block)
+    ev = module.ev
+    set_attr(module, e, "cluster_name", block, "cluster_name", file)
+    set_attr(module, e, "name", block, "addon_name", file)
+    set_attr(module, e, "service_account_role_arn", block, "service_account_role_arn", file)
+    associations = LList(line=block.line, end_line=block.end_line)
+    for child in block.children("pod_identity_association"):
+        associations.append(
+            {
+                "service_account": ev.attribute(child, "service_account", file),
+                "role_arn": ev.attribute(child, "role_arn", file),
+            }
+        )
+        associations.item_lines.append((child.line, child.end_line))
+    span = associations.item_lines[0] if associations else None
+    e.set("pod_identity_associations", associations, span=span)
+    return [e], []
+
+
 def _kubectl_manifest(module: Module, file: str, block: Block):
     attr = block.attributes.get("yaml_body")
     if attr is None:
@@ -280,6 +300,7 @@ BUILDERS: dict[str, Callable[[Module, str, Block], tuple[list[Entity], list[Prob
     "access_entry": _access_entry,
     "access_policy_association": _access_policy_association,
     "identity_provider": _identity_provider,
+    "addon": _addon,
     "kubectl_manifest": _kubectl_manifest,
     "kubernetes_resource": _kubernetes_resource,
     "config_map": _config_map,

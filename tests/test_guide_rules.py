@@ -1,0 +1,413 @@
+"""The rules of the guides' recommendations that need more than one file or more than one
+value to decide (EKS306, EKS307, EKS512, EKS513, EKS705): what counts as the same cluster,
+which container runs as root, what an unknown value leaves undecided."""
+
+from __future__ import annotations
+
+from bounded import scan_json
+from conftest import run
+
+
+def _write(folder, files: dict[str, str]):
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def _found(result, rule_id: str) -> list[tuple[str, int]]:
+    return sorted(
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line)
+        for f in result.findings
+        if f.rule_id == rule_id
+    )
+
+
+def _undecided(result, rule_id: str) -> list[str]:
+    return [r for s in result.skipped if s.rule_id == rule_id for r in s.reasons]
+
+
+ENTRY = """resource "aws_eks_access_entry" "ops" {{
+  cluster_name  = "{cluster}"
+  principal_arn = "arn:aws:iam::111122223333:role/ops"
+}}
+"""
+
+
+def test_the_same_cluster_name_in_another_directory_is_not_known_to_be_the_same_cluster(
+    tmp_path,
+):
+    # prod/ and dr/ name their clusters alike, as accounts or regions apart often do
+    _write(tmp_path, {"prod/access.tf": ENTRY.format(cluster="main")})
+    _write(tmp_path, {"dr/access.tf": ENTRY.format(cluster="main")})
+    result = run([tmp_path], select={"EKS512"})
+    assert _found(result, "EKS512") == []
+    assert _undecided(result, "EKS512") == [
+        f"aws_eks_access_entry.ops ({tmp_path}/dr/access.tf:1) may be for the same principal "
+        "and cluster"
+    ]
+
+
+def test_an_access_entry_written_twice_in_one_directory_fires_once_on_the_second(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "a.tf": ENTRY.format(cluster="main"),
+            "b.tf": ENTRY.format(cluster="main").replace('"ops"', '"ops_again"'),
+        },
+    )
+    result = run([tmp_path], select={"EKS512"})
+    assert _found(result, "EKS512") == [("b.tf", 3)]
+    (finding,) = result.findings
+    assert finding.message == (
+        "access entry for arn:aws:iam::111122223333:role/ops on cluster main repeats "
+        f"aws_eks_access_entry.ops ({tmp_path}/a.tf:1): EKS refuses the second one"
+    )
+    assert [(r.location.file, r.location.start_line) for r in finding.related] == [
+        (f"{tmp_path}/a.tf", 1)
+    ]
+
+
+def test_a_referenced_role_whose_name_differs_is_another_principal(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "main.tf": """
+variable "cluster" {
+  type = string
+}
+
+resource "aws_iam_role" "deployer" {
+  name               = "deployer"
+  assume_role_policy = jsonencode({Statement = [{Effect = "Allow", Action = "sts:AssumeRole", Principal = {Service = "ec2.amazonaws.com"}}]})
+}
+
+resource "aws_eks_access_entry" "ops" {
+  cluster_name  = var.cluster
+  principal_arn = "arn:aws:iam::111122223333:role/ops"
+}
+
+resource "aws_eks_access_entry" "deployer" {
+  cluster_name  = var.cluster
+  principal_arn = aws_iam_role.deployer.arn
+}
+
+resource "aws_eks_access_entry" "deployer_again" {
+  cluster_name  = var.cluster
+  principal_arn = aws_iam_role.deployer.arn
+}
+"""
+        },
+    )
+    result = run([tmp_path], select={"EKS512"})
+    assert _found(result, "EKS512") == [("main.tf", 23)]
+    assert _undecided(result, "EKS512") == []
+
+
+def test_many_access_entries_that_cannot_be_told_apart_are_undecided_not_a_hang(tmp_path):
+    blocks = ['variable "cluster" {\n  type = string\n}\n']
+    for i in range(6000):
+        blocks.append(
+            f'resource "aws_eks_access_entry" "e{i}" {{\n  cluster_name  = var.cluster\n'
+            f"  principal_arn = aws_iam_user.u{i}.arn\n}}\n"
+        )
+    (tmp_path / "main.tf").write_text("\n".join(blocks))
+    code, report, _ = scan_json(".", cwd=tmp_path, extra=("--select", "EKS512", "--show-unknown"))
+    assert code == 0 and report["findings"] == []
+    reasons = {r for u in report["unknown"] for r in u["reasons"]}
+    assert reasons == {"too many access entry pairs to compare"}
+
+
+def test_identity_providers_of_clusters_with_other_names_are_quiet(tmp_path):
+    provider = """resource "aws_eks_identity_provider_config" "{name}" {{
+  cluster_name = "{cluster}"
+  oidc {{
+    identity_provider_config_name = "{name}"
+    issuer_url                    = "https://{name}.example"
+    client_id                     = "k8s"
+  }}
+}}
+"""
+    _write(
+        tmp_path,
+        {
+            "idp.tf": provider.format(name="okta", cluster="prod")
+            + provider.format(name="dex", cluster="staging")
+            + provider.format(name="azure", cluster="prod"),
+        },
+    )
+    result = run([tmp_path], select={"EKS513"})
+    assert _found(result, "EKS513") == [("idp.tf", 18)]
+
+
+POD = """apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app
+  namespace: shop
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/shop-app
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: app
+  namespace: shop
+spec:
+  serviceAccountName: app
+{pod}  containers:
+    - name: app
+      image: app:1
+{container}"""
+
+
+def _root_containers(tmp_path, pod: str = "", container: str = "") -> list:
+    _write(tmp_path, {"pod.yaml": POD.format(pod=pod, container=container)})
+    result = run([tmp_path], select={"EKS307"})
+    (workload,) = [e for e in result.entities if e.kind == "workload"]
+    return workload.fields["root_containers"]
+
+
+def test_the_containers_security_context_wins_over_the_pods(tmp_path):
+    assert _root_containers(
+        tmp_path,
+        pod="  securityContext:\n    runAsUser: 1000\n",
+        container="      securityContext:\n        runAsUser: 0\n",
+    ) == ["app"]
+
+
+def test_run_as_non_root_keeps_a_container_with_user_0_from_running(tmp_path):
+    assert (
+        _root_containers(
+            tmp_path,
+            pod="  securityContext:\n    runAsNonRoot: true\n",
+            container="      securityContext:\n        runAsUser: 0\n",
+        )
+        == []
+    )
+
+
+def test_a_run_as_user_written_as_text_in_terraform_is_a_number(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "pod.tf": """
+resource "kubernetes_pod_v1" "app" {
+  metadata {
+    name      = "app"
+    namespace = "shop"
+  }
+  spec {
+    security_context {
+      run_as_user = "0"
+    }
+    container {
+      name  = "app"
+      image = "app:1"
+      security_context {
+        run_as_user = "1000"
+      }
+    }
+    container {
+      name  = "sidecar"
+      image = "sidecar:1"
+    }
+  }
+}
+"""
+        },
+    )
+    result = run([tmp_path])
+    (workload,) = [e for e in result.entities if e.kind == "workload"]
+    assert workload.fields["root_containers"] == ["sidecar"]
+
+
+def test_a_user_that_is_not_known_leaves_the_pod_undecided(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "main.tf": """
+variable "uid" {
+  type = number
+}
+
+resource "kubernetes_service_account_v1" "app" {
+  metadata {
+    name        = "app"
+    namespace   = "shop"
+    annotations = { "eks.amazonaws.com/role-arn" = "arn:aws:iam::111122223333:role/app" }
+  }
+}
+
+resource "kubernetes_pod_v1" "app" {
+  metadata {
+    name      = "app"
+    namespace = "shop"
+  }
+  spec {
+    service_account_name = "app"
+    security_context {
+      run_as_user = var.uid
+    }
+    container {
+      name  = "app"
+      image = "app:1"
+    }
+  }
+}
+"""
+        },
+    )
+    result = run([tmp_path], select={"EKS307"})
+    assert _found(result, "EKS307") == []
+    assert _undecided(result, "EKS307") == ["var.uid has no default"]
+
+
+def test_a_pod_identity_association_whose_service_account_is_not_known_leaves_root_pods_undecided(
+    tmp_path,
+):
+    _write(
+        tmp_path,
+        {
+            "pod.yaml": POD.format(pod="", container="").replace(
+                "eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/shop-app",
+                "team: shop",
+            ),
+            "assoc.tf": """
+variable "service_account" {
+  type = string
+}
+
+resource "aws_eks_pod_identity_association" "app" {
+  cluster_name    = "shop"
+  namespace       = "shop"
+  service_account = var.service_account
+  role_arn        = "arn:aws:iam::111122223333:role/shop-app"
+}
+""",
+        },
+    )
+    result = run([tmp_path], select={"EKS307"})
+    assert _found(result, "EKS307") == []
+    assert _undecided(result, "EKS307") == [
+        f"aws_eks_pod_identity_association.app ({tmp_path}/assoc.tf:6) names a ServiceAccount "
+        "that is not known"
+    ]
+
+
+def test_sts_endpoints_from_a_variable_are_undecided(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "pod.tf": """
+variable "sts_endpoints" {
+  type = string
+}
+
+resource "kubernetes_pod_v1" "app" {
+  metadata {
+    name      = "app"
+    namespace = "shop"
+  }
+  spec {
+    container {
+      name  = "app"
+      image = "app:1"
+      env {
+        name  = "AWS_STS_REGIONAL_ENDPOINTS"
+        value = var.sts_endpoints
+      }
+    }
+  }
+}
+"""
+        },
+    )
+    result = run([tmp_path], select={"EKS306"})
+    assert _found(result, "EKS306") == []
+    assert _undecided(result, "EKS306") == ["var.sts_endpoints has no default"]
+
+
+EKSCTL = """apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: shop
+  region: eu-west-1
+{extra}addons:
+  - name: vpc-cni
+"""
+
+
+def test_eksctl_auto_applied_pod_identities_give_aws_node_a_role(tmp_path):
+    _write(
+        tmp_path,
+        {
+            "auto/cluster.yaml": EKSCTL.format(
+                extra="addonsConfig:\n  autoApplyPodIdentityAssociations: true\n"
+            ),
+            "plain/cluster.yaml": EKSCTL.format(extra=""),
+        },
+    )
+    result = run([tmp_path], select={"EKS705"})
+    assert [f.location.file.rsplit("/", 2)[-2] for f in result.findings] == ["plain"]
+    (auto,) = [e for e in result.entities if e.kind == "addon" and "/auto/" in e.location.file]
+    assert (
+        auto.fields["aws_node_role"]
+        == "the add-on's pod identity association ((role eksctl creates))"
+    )
+
+
+def test_an_aws_node_service_account_in_another_copy_of_the_repository_does_not_count(tmp_path):
+    addon = (
+        'resource "aws_eks_addon" "cni" {\n  cluster_name = "shop"\n  addon_name   = "vpc-cni"\n}\n'
+    )
+    account = (
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: aws-node\n"
+        "  namespace: kube-system\n{annotations}"
+    )
+    _write(
+        tmp_path,
+        {
+            "dev/infra/addons.tf": addon,
+            "dev/k8s/aws-node.yaml": account.format(annotations=""),
+            "prod/infra/addons.tf": addon,
+            "prod/k8s/aws-node.yaml": account.format(
+                annotations="  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::1:role/cni\n"
+            ),
+        },
+    )
+    result = run([tmp_path], select={"EKS705"})
+    assert [f.location.file.split(str(tmp_path))[-1] for f in result.findings] == [
+        "/dev/infra/addons.tf"
+    ]
+
+
+def test_a_templated_service_account_may_name_only_the_pods_its_literal_text_fits(tmp_path):
+    pods = "".join(
+        f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\nspec:\n"
+        f"  serviceAccountName: {name}\n  containers:\n    - name: app\n      image: app:1\n---\n"
+        for name in ("jobs-billing", "web")
+    )
+    _write(
+        tmp_path,
+        {
+            "pods.yaml": pods,
+            "assoc.tf": """
+variable "team" {
+  type = string
+}
+
+resource "aws_eks_pod_identity_association" "jobs" {
+  cluster_name    = "shop"
+  namespace       = "shop"
+  service_account = "jobs-${var.team}"
+  role_arn        = "arn:aws:iam::111122223333:role/jobs"
+}
+""",
+        },
+    )
+    result = run([tmp_path], select={"EKS307"})
+    assert _found(result, "EKS307") == []
+    undecided = [s.entity_key for s in result.skipped if s.rule_id == "EKS307"]
+    assert undecided == ["k8s:shop/Pod/jobs-billing"]
