@@ -874,7 +874,16 @@ KINDS: dict[str, Kind] = {
                 Field(
                     "granted_actions",
                     STRINGS,
-                    "the `sts:AssumeRole*` and `sts:TagSession` actions it allows",
+                    "the `sts:AssumeRole*` and `sts:TagSession` actions it allows (an unknown "
+                    "item where an action written as an expression may allow more)",
+                ),
+                Field(
+                    "allows_assume",
+                    BOOLEAN,
+                    "true: an Allow statement whose actions include an `sts:AssumeRole*` "
+                    "action; unknown when its `Effect` or `Action` is not known, and every 4xx "
+                    "rule is then undecided (a known Deny, or no assume action, makes no "
+                    "trust statement at all)",
                 ),
                 Field(
                     "principal_any",

@@ -198,15 +198,19 @@ def _irsa(sa: Entity, roles: _RoleIndex) -> None:
             sa.set(name, None)
         return
     subject = f"system:serviceaccount:{sa.fields['namespace']}:{sa.fields['name']}"
-    web = [s for s in statements if _grants(s, "sts:AssumeRoleWithWebIdentity")]
+    web = [
+        (s, grants)
+        for s in statements
+        if (grants := _grants(s, "sts:AssumeRoleWithWebIdentity")) is not False
+    ]
     sa.links["irsa_role_trust"] = [s.key for s in statements]
     sa.set("irsa_role_name", role_name_from_arn(arn))
     sa.set("irsa_subject", subject)
-    verdicts = [admits_subject(s, subject) for s in web]
+    verdicts = [_all_of([grants, admits_subject(s, subject)]) for s, grants in web]
     if any(v is True for v in verdicts):
         admits: Any = True
         sa.links["irsa_trust_admitting"] = [
-            s.key for s, v in zip(web, verdicts, strict=True) if v is True
+            s.key for (s, _), v in zip(web, verdicts, strict=True) if v is True
         ]
     elif any(isinstance(v, Unknown) for v in verdicts):
         admits = next(v for v in verdicts if isinstance(v, Unknown))
@@ -215,9 +219,24 @@ def _irsa(sa: Entity, roles: _RoleIndex) -> None:
     sa.set("irsa_trust_admits", admits, span=sa.field_lines.get("role_arn"))
 
 
-def _grants(statement: Entity, action: str) -> bool:
+def _grants(statement: Entity, action: str) -> Any:
+    """Whether a trust statement allows `action`: True, False, or Unknown when its Effect or
+    some of its actions are not known."""
     granted = statement.fields.get("granted_actions")
-    return isinstance(granted, list) and action in granted
+    if isinstance(granted, Unknown):
+        return granted
+    if not isinstance(granted, list):
+        return False
+    if action in granted:
+        return True
+    return next((g for g in granted if isinstance(g, Unknown)), False)
+
+
+def _all_of(verdicts: list) -> Any:
+    """True, False or Unknown: whether every verdict holds (one False decides)."""
+    if any(v is False for v in verdicts):
+        return False
+    return next((v for v in verdicts if isinstance(v, Unknown)), True)
 
 
 def admits_subject(statement: Entity, subject: str) -> Any:
@@ -246,15 +265,18 @@ def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
         assoc.set("role_trusts_pod_identity", None)
         return
     assoc.links["role_trust"] = [s.key for s in statements]
-    ok = [
-        s
+    verdicts = [
+        _all_of([_grants(s, "sts:AssumeRole"), _grants(s, "sts:TagSession")])
         for s in statements
         if POD_IDENTITY_SERVICE in (s.fields.get("principals_service") or [])
-        and _grants(s, "sts:AssumeRole")
-        and _grants(s, "sts:TagSession")
     ]
+    trusts: Any = False
+    if any(v is True for v in verdicts):
+        trusts = True
+    elif any(isinstance(v, Unknown) for v in verdicts):
+        trusts = next(v for v in verdicts if isinstance(v, Unknown))
     assoc.set("role_name", statements[0].fields.get("role_name"))
-    assoc.set("role_trusts_pod_identity", bool(ok), span=assoc.field_lines.get("role_arn"))
+    assoc.set("role_trusts_pod_identity", trusts, span=assoc.field_lines.get("role_arn"))
 
 
 # ---- identity mappings -> RBAC -------------------------------------------------------------

@@ -119,6 +119,16 @@ def test_irsa_trust_that_depends_on_an_unknown_subject_is_unknown():
     assert isinstance(admits, Unknown) and admits.text == "${var.subject}"
 
 
+def test_irsa_trust_whose_action_is_not_known_is_unknown():
+    statements = _trust(
+        "catalog", "StringEquals", ["system:serviceaccount:shop:cart"], actions=["${var.a}"]
+    )
+    sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/catalog")
+    link([sa, *statements])
+    admits = sa.fields["irsa_trust_admits"]
+    assert isinstance(admits, Unknown) and admits.text == "${var.a}"
+
+
 def test_irsa_role_not_in_the_scan_concludes_nothing():
     sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/elsewhere")
     link([sa, *_trust("catalog", "StringEquals", ["system:serviceaccount:shop:cart"])])
@@ -162,7 +172,13 @@ def _association(**fields) -> Entity:
 
 @pytest.mark.parametrize(
     "actions, trusts",
-    [(["sts:AssumeRole", "sts:TagSession"], True), (["sts:AssumeRole"], False), (["sts:*"], True)],
+    [
+        (["sts:AssumeRole", "sts:TagSession"], True),
+        (["sts:AssumeRole"], False),
+        (["sts:*"], True),
+        (["sts:AssumeRole", "${var.more}"], "unknown"),
+        (["${var.all}"], "unknown"),
+    ],
 )
 def test_pod_identity_association_needs_assume_role_and_tag_session(actions, trusts):
     trust = _pod_identity_trust("app", actions)
@@ -175,10 +191,9 @@ def test_pod_identity_association_needs_assume_role_and_tag_session(actions, tru
     link([by_arn, by_ref, *trust])
     for assoc in (by_arn, by_ref):
         assert assoc.links == {"role_trust": [trust[0].key]}
-        assert (assoc.fields["role_name"], assoc.fields["role_trusts_pod_identity"]) == (
-            "app",
-            trusts,
-        )
+        verdict = assoc.fields["role_trusts_pod_identity"]
+        assert assoc.fields["role_name"] == "app"
+        assert isinstance(verdict, Unknown) if trusts == "unknown" else verdict is trusts
 
 
 def test_pod_identity_role_not_in_the_scan_concludes_nothing():

@@ -84,12 +84,16 @@ def trust_statements(
     for index, stmt in enumerate(statements):
         if not isinstance(stmt, dict):
             continue
-        effect = stmt.get("Effect")
-        if not isinstance(effect, str) or effect.lower() != "allow":
-            continue
+        effect = _unknown_if_template(stmt.get("Effect"))
+        if not isinstance(effect, Unknown) and str(effect).lower() != "allow":
+            continue  # a Deny, or no valid Effect (IAM refuses the policy)
         granted = _granted_actions(stmt)
         if granted == []:
             continue
+        # an Allow whose actions include an assume action; unknown when either is not known
+        if isinstance(effect, Unknown):
+            granted = Unknown(f"Effect {effect.text} is not known", effect.text)
+        allows = granted if isinstance(granted, Unknown) else True
         stmt_span = span_of(stmt, span)
         entity = Entity(
             kind="trust_statement",
@@ -106,6 +110,7 @@ def trust_statements(
         entity.set("statement_index", index)
         entity.set("actions", _as_list(stmt.get("Action", stmt.get("NotAction", []))))
         entity.set("granted_actions", granted)
+        entity.set("allows_assume", allows)
         _principals(entity, stmt)
         _conditions(entity, stmt)
         entities.append(entity)
@@ -121,27 +126,37 @@ def _as_list(value: Any) -> list:
 
 
 def _granted_actions(stmt: dict) -> Any:
-    """The sts actions (of ASSUME_ACTIONS + TagSession) the statement allows; Unknown if
-    its actions cannot be known."""
+    """The sts actions (of ASSUME_ACTIONS + TagSession) the statement allows, with an unknown
+    item when an action not known may allow more; Unknown when whether it allows any assume
+    action is not known."""
     wanted = ASSUME_ACTIONS + (TAG_SESSION,)
-    if "NotAction" in stmt:
-        patterns = _as_list(stmt["NotAction"])
-        if any(isinstance(p, Unknown) for p in patterns):
-            return Unknown("NotAction not known")
-        excluded = {a for a in wanted for p in patterns if _action_matches(str(p), a)}
-        granted = [a for a in wanted if a not in excluded]
-    else:
-        patterns = _as_list(stmt.get("Action"))
-        if any(isinstance(p, Unknown) or "${" in str(p) for p in patterns):
-            return Unknown("Action not known")
-        granted = [a for a in wanted if any(_action_matches(str(p), a) for p in patterns)]
+    negated = "NotAction" in stmt
+    patterns = _as_list(stmt["NotAction"] if negated else stmt.get("Action"))
+    unknown = next((p for p in patterns if _unresolved(p)), None)
+    if unknown is not None and negated:
+        text = _text(unknown)
+        return Unknown(f"NotAction {text} is not known", text)  # what it leaves out
+    matched = {a for a in wanted for p in patterns if not _unresolved(p) and _action_matches(p, a)}
+    granted: list = [a for a in wanted if (a in matched) != negated]
+    if unknown is not None:
+        text = _text(unknown)
+        missing = Unknown(f"Action {text} is not known", text)
+        if not any(a in granted for a in ASSUME_ACTIONS):
+            return missing
+        if len(granted) < len(wanted):
+            granted.append(missing)
+        return granted
     if not any(a in granted for a in ASSUME_ACTIONS):
         return []
     return granted
 
 
-def _action_matches(pattern: str, action: str) -> bool:
-    return wildcard_match(pattern.lower(), action.lower())
+def _unresolved(value: Any) -> bool:
+    return isinstance(value, Unknown) or "${" in str(value)
+
+
+def _action_matches(pattern: Any, action: str) -> bool:
+    return wildcard_match(str(pattern).lower(), action.lower())
 
 
 def _principals(entity: Entity, stmt: dict) -> None:
