@@ -892,6 +892,14 @@ KINDS: dict[str, Kind] = {
                 ),
                 Field("principal_text", STRING, "the principal in words, for messages"),
                 Field("principals_aws", STRINGS, "`Principal.AWS` values"),
+                Field(
+                    "account_root_principals",
+                    STRINGS,
+                    "the `Principal.AWS` values that name a whole account: "
+                    "`arn:<partition>:iam::<account>:root` (partition and account literal or "
+                    "expressions) or a bare 12-digit id; an unknown item for a principal that is "
+                    "all expression",
+                ),
                 Field("principals_service", STRINGS, "`Principal.Service` values, lower case"),
                 Field("principals_federated", STRINGS, "`Principal.Federated` values"),
                 Field(

@@ -4,6 +4,9 @@ account id is written as, and a `:sub`/`:aud` condition scopes only its own prov
 
 from __future__ import annotations
 
+import pytest
+
+from checks.model import Unknown
 from conftest import run
 
 
@@ -61,3 +64,45 @@ def test_a_known_deny_or_a_known_other_action_is_no_trust_statement(tmp_path):
     result = run([tmp_path], select=["EKS401"])
     assert [e for e in result.entities if e.kind == "trust_statement"] == []
     assert result.skipped == []
+
+
+def _statement(stmt: dict):
+    from checks.normalize.iam import trust_statements
+
+    made, problems = trust_statements(
+        {"Statement": [stmt]},
+        key="iam:t.json:r",
+        origin="iam",
+        file="t.json",
+        span=(1, 1),
+        role_name="r",
+    )
+    assert problems == []
+    return made[0] if made else None
+
+
+@pytest.mark.parametrize(
+    "principal, roots",
+    [
+        ("arn:aws:iam::444455556666:root", ["arn:aws:iam::444455556666:root"]),
+        ("444455556666", ["444455556666"]),
+        ("arn:aws-cn:iam::444455556666:root", ["arn:aws-cn:iam::444455556666:root"]),
+        # CloudFormation's Fn::Sub text, Terraform's interpolation: an account all the same
+        ("arn:${AWS::Partition}:iam::${AWS::AccountId}:root", "same"),
+        ("arn:aws:iam::${data.aws_caller_identity.current.account_id}:root", "same"),
+        ("arn:aws:iam::${var.account}:role/ci", []),
+        ("arn:aws:iam::444455556666:role/root", []),
+        ("arn:aws:iam::444455556666:user/x:root", []),
+        ("*", []),
+        ("${var.principal}", "unknown"),
+    ],
+)
+def test_an_account_root_is_recognised_whatever_its_account_is_written_as(principal, roots):
+    stmt = _statement(
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": principal}}
+    )
+    found = stmt.fields["account_root_principals"]
+    if roots == "unknown":
+        assert len(found) == 1 and isinstance(found[0], Unknown)
+    else:
+        assert found == ([principal] if roots == "same" else roots)

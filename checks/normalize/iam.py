@@ -30,6 +30,9 @@ ASSUME_ACTIONS = (
 )
 TAG_SESSION = "sts:TagSession"
 _GITHUB_PINNED = re.compile(r"^repo:[^*?/:]+/[^*?/:]+(:.*)?$", re.IGNORECASE)
+# a whole account: `arn:<partition>:iam::<account>:root`, the partition and the account as
+# literals or expressions (the verdict does not depend on which account), or a bare id
+_ACCOUNT_ROOT = re.compile(r"arn:(?:[\w-]*|\$\{[^}]*\}):iam::[^/]*:root|[0-9]{12}")
 
 
 class PolicyText(str):
@@ -195,9 +198,25 @@ def _principals(entity: Entity, stmt: dict) -> None:
         entity.set("principal_any", any_principal, span=span)
     entity.set("principal_text", _principal_text(principal))
     entity.set("principals_aws", [_unknown_if_template(v) for v in aws], span=span)
+    entity.set("account_root_principals", _account_roots(aws), span=span)
     entity.set("principals_service", service, span=span)
     entity.set("principals_federated", [_unknown_if_template(v) for v in federated], span=span)
     entity.set("federated_kinds", [federated_kind(v) for v in federated])
+
+
+def _account_roots(principals: list) -> list:
+    """The AWS principals that name a whole account, as written; an unknown item for a
+    principal written all as an expression (it may be an account id)."""
+    roots: list = []
+    for value in principals:
+        text = _text(value)
+        if _ACCOUNT_ROOT.fullmatch(text):
+            roots.append(text)
+        elif _unresolved(value) and not text.startswith("arn:"):
+            roots.append(
+                value if isinstance(value, Unknown) else Unknown(f"{text} is not resolved", text)
+            )
+    return roots
 
 
 def _principal_text(principal: Any) -> str:

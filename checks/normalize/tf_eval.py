@@ -669,6 +669,7 @@ def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
                         break
                     merged.setdefault(ptype, []).extend(ids_list)
                 out[key] = merged
+                out.key_lines[key] = (principals[0].line, principals[-1].end_line)
         conditions = stmt.children("condition")
         if conditions:
             cond = LDict(line=conditions[0].line, end_line=conditions[-1].end_line)
