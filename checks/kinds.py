@@ -905,8 +905,8 @@ KINDS: dict[str, Kind] = {
                 Field(
                     "federated_kinds",
                     STRINGS,
-                    "what each federated principal is: `eks_oidc`, `github`, `cognito`, "
-                    "`saml` or `oidc`",
+                    "what each federated principal is (the `kind` of each of "
+                    "`federated_providers`)",
                 ),
                 Field(
                     "conditions",
@@ -930,13 +930,72 @@ KINDS: dict[str, Kind] = {
                 Field(
                     "sub_scope",
                     STRING,
-                    "`none` (no `:sub` condition), `scoped` (a literal subject) or `wildcard`",
+                    "`none` (no `:sub` condition), `scoped` (a literal subject) or `wildcard`: "
+                    "the least scoped of `federated_providers`",
                 ),
                 Field("aud_values", STRINGS, "the values of positive `:aud` conditions"),
                 Field(
-                    "github_repo_pinned",
+                    "federated_providers",
+                    list_of(
+                        object_of(
+                            Field("principal", STRING, "the `Federated` principal as written"),
+                            Field(
+                                "kind",
+                                STRING,
+                                "`eks_oidc`, `github`, a CI/CD issuer (`gitlab`, `circleci`, "
+                                "`bitbucket`, `hcp_terraform`, `buildkite`), `cognito`, "
+                                "`saml` or `oidc` (any other web identity provider)",
+                            ),
+                            Field(
+                                "provider",
+                                STRING,
+                                "the host/path its condition keys start with, lower case "
+                                "(`gitlab.com`); unknown when written as an expression",
+                            ),
+                            Field(
+                                "condition_keys",
+                                STRINGS,
+                                "the statement's condition keys that bear on it: its own "
+                                "`<provider>:` keys (all of them when it or a key is an "
+                                "expression) and keys of no provider (`aws:...`)",
+                            ),
+                            Field(
+                                "sub_values",
+                                STRINGS,
+                                "the values of its positive `:sub` conditions",
+                            ),
+                            Field(
+                                "sub_scope",
+                                STRING,
+                                "`none`, `scoped` or `wildcard`, from its own `:sub` conditions",
+                            ),
+                            Field(
+                                "aud_values",
+                                STRINGS,
+                                "the values of its positive `:aud` conditions",
+                            ),
+                            Field(
+                                "project_pinned",
+                                BOOLEAN,
+                                "for GitHub and the CI/CD issuers: its conditions pin the "
+                                "repository or project (docs/rules.md, EKS405 and EKS408); "
+                                "null for other kinds",
+                            ),
+                        )
+                    ),
+                    "one object per `Federated` principal: a `<provider>:sub`/`:aud` condition "
+                    "scopes only its own provider when both are literal",
+                ),
+                Field(
+                    "ci_providers",
+                    STRINGS,
+                    "the kinds of its GitHub and CI/CD providers (`github`, `gitlab`...)",
+                ),
+                Field(
+                    "ci_subject_pinned",
                     BOOLEAN,
-                    "a `:sub` condition pins both a GitHub owner and repository",
+                    "every provider of `ci_providers` has its project pinned; null when it "
+                    "federates none",
                 ),
             ),
         ),

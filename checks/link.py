@@ -29,6 +29,7 @@ from checks.kinds import CAPABILITIES, terraform_reference
 from checks.model import Entity, Unknown, wildcard_match
 from checks.normalize import rbac
 from checks.normalize.iam_conditions import condition_admits
+from checks.normalize.oidc_providers import ISSUER_KINDS
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
@@ -240,14 +241,33 @@ def _all_of(verdicts: list) -> Any:
 
 
 def admits_subject(statement: Entity, subject: str) -> Any:
-    """Does a web-identity trust statement let `subject` assume the role? Every `:sub`
-    condition must hold (conditions are ANDed: one that does not hold decides, else one not
-    known); what one admits is `condition_admits`'."""
+    """Does a web-identity trust statement let a ServiceAccount `subject` assume the role,
+    through one of its providers that may be a cluster's (not GitHub's or a CI/CD issuer's)?
+    For a provider, every `:sub` condition that bears on it must hold."""
     conditions = statement.fields.get("conditions")
     if isinstance(conditions, Unknown):
         return conditions
+    providers = [
+        p
+        for p in statement.fields.get("federated_providers") or []
+        if not (isinstance(p["kind"], str) and p["kind"] in ISSUER_KINDS)
+    ]
+    if not providers:
+        return _admits(conditions or [], subject)
+    verdicts = [
+        _admits([c for c in conditions or [] if c["key"] in p["condition_keys"]], subject)
+        for p in providers
+    ]
+    if any(v is True for v in verdicts):
+        return True
+    return next((v for v in verdicts if isinstance(v, Unknown)), False)
+
+
+def _admits(conditions: list[dict], subject: str) -> Any:
+    """Every `:sub` condition must hold (conditions are ANDed: one that does not hold
+    decides, else one not known); what one admits is `condition_admits`'."""
     verdict: Any = True
-    for cond in conditions or []:
+    for cond in conditions:
         if not cond["key"].endswith(":sub"):
             continue
         admits = condition_admits(cond, subject)

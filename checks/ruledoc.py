@@ -15,7 +15,17 @@ from dataclasses import dataclass
 
 from checks.rules import Rule
 
-ORDER = ("heading", "description", "params", "fix", "fail", "pass", "implements", "references")
+ORDER = (
+    "heading",
+    "description",
+    "issuers",
+    "params",
+    "fix",
+    "fail",
+    "pass",
+    "implements",
+    "references",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,18 @@ def escaped(rule: Rule) -> Rule:
 
 def _description(rule: Rule) -> str | None:
     return rule.description.strip() if rule.description else None
+
+
+def _issuers(markdown: bool) -> Callable[[Rule], str | None]:
+    """The table of CI/CD OIDC issuers a rule judges (EKS405, EKS408), from the one table the
+    normalizer reads."""
+
+    def part(rule: Rule) -> str | None:
+        from checks.normalize.oidc_providers import render_table
+
+        return render_table(rule.id, markdown)
+
+    return part
 
 
 def _indented(text: str) -> str:
@@ -112,6 +134,7 @@ EXPLAIN = Format(
     {
         "heading": lambda r: f"{r.id} {r.slug} ({r.severity})\n{r.title}",
         "description": _description,
+        "issuers": _issuers(markdown=False),
         "params": lambda r: (
             "Parameters (override in .eks-checks.yaml under rules.<ID>.params):\n"
             + "\n".join(f"  {k}: {v}" for k, v in r.params.items())
@@ -140,6 +163,7 @@ REFERENCE_PAGE = Format(
             if r.description
             else None
         ),
+        "issuers": _issuers(markdown=True),
         "params": lambda r: (
             "### Configuration\n\nParameters, overridable in `.eks-checks.yaml` under "
             f"`rules: {{{r.id}: {{params: ...}}}}`:\n\n"

@@ -47,12 +47,20 @@ KUBERNETES_RESOURCES: dict[str, tuple[str, str]] = {
     "kubernetes_cluster_role_binding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 }
 
-# (resource type, attribute AWS computes) -> (the attribute that says what it will be, and
-# how an unknown value's reason names it)
+# (resource or data source type, attribute AWS computes) -> (the attribute that says what it
+# will be, and how an unknown value's reason names it: `(provider url <url>)`, an expression
+# written `${...}`)
 DESCRIBED_ATTRIBUTES: dict[tuple[str, str], tuple[str, str]] = {
-    # the provider's URL tells an EKS cluster's issuer from GitHub's
+    # the provider's URL says which issuer it is: an EKS cluster's, GitHub's, GitLab's...
     ("aws_iam_openid_connect_provider", "arn"): ("url", "provider url"),
 }
+# (type, attribute) whose value AWS stores without its `https://` (IAM's OIDC provider URL:
+# condition keys start with it so)
+STORED_WITHOUT_SCHEME: frozenset[tuple[str, str]] = frozenset(
+    {("aws_iam_openid_connect_provider", "url")}
+)
+# data sources (other than DATA_SOURCES) whose arguments a reference reads, as a resource's
+DATA_ATTRIBUTES_READ: frozenset[str] = frozenset({"aws_iam_openid_connect_provider"})
 
 # data source type -> the attributes whose value is what it renders
 DATA_SOURCES: dict[str, tuple[str, ...]] = {

@@ -11,6 +11,11 @@ import pytest
 
 from conftest import PEER, run
 
+_OTHER_PROVIDER = (
+    "its :sub key names the provider token.actions.githubusercontent.com/github-org, the "
+    "principal is token.actions.githubusercontent.com: a condition scopes its own provider only"
+)
+
 # folder -> (our rules, {case: (our verdict, why we differ)})
 FOLDERS: dict[str, tuple[set[str], dict[str, tuple[str, str]]]] = {
     "checkov/CKV_AWS_39_EKSPublicAccess": ({"EKS101"}, {}),
@@ -60,6 +65,7 @@ FOLDERS: dict[str, tuple[set[str], dict[str, tuple[str, str]]]] = {
                     "fail2",
                 )
             },
+            "aws_iam_policy_document.pass-gh-org": ("FAIL", _OTHER_PROVIDER),
         },
     ),
     "checkov/CKV_AWS_393_GithubActionsOIDCTrustPolicyOnRole": (
@@ -82,6 +88,7 @@ FOLDERS: dict[str, tuple[set[str], dict[str, tuple[str, str]]]] = {
                 "FAIL",
                 "repo:org/* under StringLike admits every repository of the org",
             ),
+            "aws_iam_role.pass-gh-org": ("FAIL", _OTHER_PROVIDER),
         },
     ),
     "checkov/CKV_K8S_38_ServiceAccountTokens": ({"EKS301"}, {}),

@@ -310,7 +310,7 @@ def test_a_plans_kubernetes_resources_and_policy_documents_are_named_by_their_pl
     plan_key = f"plan:{result.files[0].display}:{address}"
     assert sorted((f.rule_id, f.location.start_line, f.entity_key) for f in result.findings) == [
         ("EKS302", 20, "k8s:shop/ServiceAccount/default"),
-        ("EKS401", 30, f"{plan_key}/statement[0]"),
+        ("EKS401", 36, f"{plan_key}/statement[0]"),  # its principals
     ]
     (account,) = [e for e in result.entities if e.kind == "service_account"]
     assert account.origin == "plan"

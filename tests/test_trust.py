@@ -106,3 +106,121 @@ def test_an_account_root_is_recognised_whatever_its_account_is_written_as(princi
         assert len(found) == 1 and isinstance(found[0], Unknown)
     else:
         assert found == ([principal] if roots == "same" else roots)
+
+
+def _findings(result) -> list[tuple[str, int, str]]:
+    return sorted(
+        (f.rule_id, f.location.start_line, f.location.file.rsplit("/", 1)[-1])
+        for f in result.findings
+    )
+
+
+def test_a_provider_declared_in_the_module_resolves_by_its_arn_and_url(tmp_path):
+    """`aws_iam_openid_connect_provider.X.arn` is X's provider, whatever issuer X is, and
+    `.url` is the URL as IAM stores it (no `https://`), as condition keys name it."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_openid_connect_provider" "gitlab" {\n'
+        '  url            = "https://gitlab.com"\n'
+        '  client_id_list = ["https://gitlab.com"]\n'
+        "}\n"
+        'data "aws_iam_openid_connect_provider" "buildkite" {\n'
+        '  url = "https://agent.buildkite.com"\n'
+        "}\n"
+        'resource "aws_iam_role" "pinned" {\n'
+        '  name = "pinned"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = aws_iam_openid_connect_provider.gitlab.arn }\n"
+        "      Condition = { StringLike = {\n"
+        '        "${aws_iam_openid_connect_provider.gitlab.url}:sub" = "project_path:acme/app:*"\n'
+        "      } }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+        'resource "aws_iam_role" "group" {\n'
+        '  name = "group"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = aws_iam_openid_connect_provider.gitlab.arn }\n"
+        "      Condition = { StringLike = {\n"
+        '        "${aws_iam_openid_connect_provider.gitlab.url}:sub" = "project_path:acme/*"\n'
+        "      } }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+        'resource "aws_iam_role" "buildkite" {\n'
+        '  name = "buildkite"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = data.aws_iam_openid_connect_provider.buildkite.arn }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path])
+    assert result.problems == []
+    assert [f for f in _findings(result) if f[0].startswith("EKS4")] == [
+        ("EKS408", 28, "main.tf"),
+        ("EKS408", 40, "main.tf"),
+    ]
+    providers = {
+        e.fields["role_name"]: e.fields["federated_providers"]
+        for e in result.entities
+        if e.kind == "trust_statement"
+    }
+    assert [(p["kind"], p["provider"], p["project_pinned"]) for p in providers["pinned"]] == [
+        ("gitlab", "gitlab.com", True)
+    ]
+    assert providers["pinned"][0]["condition_keys"] == ["gitlab.com:sub"]
+    assert [(p["kind"], p["provider"], p["project_pinned"]) for p in providers["buildkite"]] == [
+        ("buildkite", "agent.buildkite.com", False)
+    ]
+
+
+def test_a_key_or_a_provider_written_as_an_expression_counts_for_any_provider(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'variable "issuer" {}\n'
+        'variable "provider_arn" {}\n'
+        'resource "aws_iam_role" "key_expression" {\n'
+        '  name = "key-expression"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        '      Principal = { Federated = "arn:aws:iam::1:oidc-provider/oidc.eks.x/id/A" }\n'
+        "      Condition = { StringEquals = {\n"
+        '        "${var.issuer}:sub" = "system:serviceaccount:shop:cart"\n'
+        '        "${var.issuer}:aud" = "sts.amazonaws.com"\n'
+        "      } }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+        'resource "aws_iam_role" "provider_expression" {\n'
+        '  name = "provider-expression"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = module.eks.oidc_provider_arn }\n"
+        "      Condition = { StringEquals = {\n"
+        '        "oidc.eks.x/id/A:sub" = "system:serviceaccount:shop:cart"\n'
+        '        "oidc.eks.x/id/A:aud" = "sts.amazonaws.com"\n'
+        "      } }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path])
+    assert [f for f in _findings(result) if f[0].startswith("EKS4")] == []
+    scopes = {
+        e.fields["role_name"]: [p["sub_scope"] for p in e.fields["federated_providers"]]
+        for e in result.entities
+        if e.kind == "trust_statement"
+    }
+    assert scopes == {"key-expression": ["scoped"], "provider-expression": ["scoped"]}

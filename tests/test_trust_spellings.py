@@ -13,6 +13,21 @@ from conftest import run
 OIDC = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+OTHER = "oidc.eks.eu-west-1.amazonaws.com/id/DEF"
+GITLAB = "arn:aws:iam::111122223333:oidc-provider/gitlab.com"
+BUILDKITE = "arn:aws:iam::111122223333:oidc-provider/agent.buildkite.com"
+
+
+def _web(principal, condition=None) -> dict:
+    stmt = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": principal},
+    }
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
 
 # (case id, statement, rule ids expected)
 CASES = [
@@ -117,6 +132,155 @@ CASES = [
             "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
         },
         set(),
+    ),
+    # a `<provider>:sub`/`:aud` condition scopes its own provider only
+    (
+        "irsa-sub-of-another-provider",
+        _web(
+            OIDC,
+            {
+                "StringEquals": {
+                    f"{OTHER}:sub": "system:serviceaccount:shop:cart",
+                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                }
+            },
+        ),
+        {"EKS402"},
+    ),
+    (
+        "irsa-two-providers-one-scoped",
+        _web(
+            [OIDC, f"arn:aws:iam::111122223333:oidc-provider/{OTHER}"],
+            {
+                "StringEquals": {
+                    f"{ISSUER}:sub": "system:serviceaccount:shop:cart",
+                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                    f"{OTHER}:aud": "sts.amazonaws.com",
+                }
+            },
+        ),
+        {"EKS402"},
+    ),
+    (
+        "irsa-two-providers-each-scoped",
+        _web(
+            [OIDC, f"arn:aws:iam::111122223333:oidc-provider/{OTHER}"],
+            {
+                "StringEquals": {
+                    f"{ISSUER}:sub": "system:serviceaccount:shop:cart",
+                    f"{ISSUER}:aud": "sts.amazonaws.com",
+                    f"{OTHER}:aud": "sts.amazonaws.com",
+                },
+                "StringLike": {f"{OTHER}:sub": "system:serviceaccount:shop:*"},
+            },
+        ),
+        {"EKS403"},
+    ),
+    (
+        "irsa-audience-of-another-provider",
+        _web(
+            OIDC,
+            {
+                "StringEquals": {
+                    f"{ISSUER}:sub": "system:serviceaccount:shop:cart",
+                    f"{OTHER}:aud": "sts.amazonaws.com",
+                }
+            },
+        ),
+        {"EKS404"},
+    ),
+    # GitHub's immutable subjects, custom templates, and the repository claim
+    (
+        "github-immutable-owner-only",
+        _web(
+            GITHUB, {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme@1234/*"}}
+        ),
+        {"EKS405"},
+    ),
+    (
+        "github-immutable-pinned",
+        _web(
+            GITHUB,
+            {
+                "StringLike": {
+                    "token.actions.githubusercontent.com:sub": "repo:acme@1234/app@5678:ref:*"
+                }
+            },
+        ),
+        set(),
+    ),
+    (
+        "github-template-environment",
+        _web(
+            GITHUB,
+            {"StringEquals": {"token.actions.githubusercontent.com:sub": "environment:prod"}},
+        ),
+        {"EKS405"},
+    ),
+    (
+        "github-template-environment-then-repo",
+        _web(
+            GITHUB,
+            {
+                "StringLike": {
+                    "token.actions.githubusercontent.com:sub": "environment:prod:repo:acme/app:*"
+                }
+            },
+        ),
+        set(),
+    ),
+    (
+        "github-repository-claim",
+        _web(
+            GITHUB, {"StringEquals": {"token.actions.githubusercontent.com:repository": "acme/app"}}
+        ),
+        set(),
+    ),
+    # the CI/CD issuers of EKS408, not EKS402/EKS403
+    ("gitlab-no-sub", _web(GITLAB), {"EKS408"}),
+    (
+        "gitlab-group",
+        _web(GITLAB, {"StringLike": {"gitlab.com:sub": "project_path:acme/*"}}),
+        {"EKS408"},
+    ),
+    (
+        "gitlab-other-host",
+        _web(GITLAB, {"StringLike": {"gitlab.example.com:sub": "project_path:acme/app:*"}}),
+        {"EKS408"},
+    ),
+    (
+        "gitlab-pinned",
+        _web(GITLAB, {"StringLike": {"gitlab.com:sub": "project_path:acme/app:ref_type:*"}}),
+        set(),
+    ),
+    (
+        "gitlab-project-id",
+        _web(GITLAB, {"StringEquals": {"gitlab.com:project_id": "4242"}}),
+        set(),
+    ),
+    (
+        "gitlab-self-managed-group",
+        _web(
+            "arn:aws:iam::111122223333:oidc-provider/gitlab.example.com",
+            {"StringLike": {"gitlab.example.com:sub": "project_path:acme/*"}},
+        ),
+        {"EKS408"},
+    ),
+    (
+        "buildkite-org-and-pipeline-tag",
+        _web(
+            BUILDKITE,
+            {
+                "StringLike": {"agent.buildkite.com:sub": "organization:acme:*"},
+                "StringEquals": {"aws:RequestTag/pipeline_slug": "deploy"},
+            },
+        ),
+        set(),
+    ),
+    (
+        "buildkite-org-only",
+        _web(BUILDKITE, {"StringLike": {"agent.buildkite.com:sub": "organization:acme:*"}}),
+        {"EKS408"},
     ),
     (
         "not-a-trust-policy",

@@ -20,6 +20,7 @@ from checks.model import (
     span_of,
     wildcard_match,
 )
+from checks.normalize import oidc_providers
 from checks.normalize.iam_conditions import is_pattern, narrows
 from checks.parse import ParseError
 
@@ -29,7 +30,6 @@ ASSUME_ACTIONS = (
     "sts:AssumeRoleWithSAML",
 )
 TAG_SESSION = "sts:TagSession"
-_GITHUB_PINNED = re.compile(r"^repo:[^*?/:]+/[^*?/:]+(:.*)?$", re.IGNORECASE)
 # a whole account: `arn:<partition>:iam::<account>:root`, the partition and the account as
 # literals or expressions (the verdict does not depend on which account), or a bare id
 _ACCOUNT_ROOT = re.compile(r"arn:(?:[\w-]*|\$\{[^}]*\}):iam::[^/]*:root|[0-9]{12}")
@@ -114,8 +114,9 @@ def trust_statements(
         entity.set("actions", _as_list(stmt.get("Action", stmt.get("NotAction", []))))
         entity.set("granted_actions", granted)
         entity.set("allows_assume", allows)
-        _principals(entity, stmt)
+        federated = _principals(entity, stmt)
         _conditions(entity, stmt)
+        _providers(entity, federated)
         entities.append(entity)
     return entities, []
 
@@ -162,7 +163,8 @@ def _action_matches(pattern: Any, action: str) -> bool:
     return wildcard_match(str(pattern).lower(), action.lower())
 
 
-def _principals(entity: Entity, stmt: dict) -> None:
+def _principals(entity: Entity, stmt: dict) -> list:
+    """The principal fields; returns the Federated principals as written."""
     aws: list = []
     service: list = []
     federated: list = []
@@ -201,7 +203,7 @@ def _principals(entity: Entity, stmt: dict) -> None:
     entity.set("account_root_principals", _account_roots(aws), span=span)
     entity.set("principals_service", service, span=span)
     entity.set("principals_federated", [_unknown_if_template(v) for v in federated], span=span)
-    entity.set("federated_kinds", [federated_kind(v) for v in federated])
+    return federated
 
 
 def _account_roots(principals: list) -> list:
@@ -239,30 +241,6 @@ def _unknown_if_template(value: Any) -> Any:
     return value
 
 
-def federated_kind(value: Any) -> Any:
-    """What a Federated principal is: eks_oidc, github, cognito, saml, oidc (any other web
-    identity provider), or Unknown."""
-    text = value.text if isinstance(value, Unknown) else str(value)
-    # an unresolved provider reference may say in its reason what the provider's URL is
-    low = f"{text} {value.reason}".lower() if isinstance(value, Unknown) else text.lower()
-    if "token.actions.githubusercontent.com" in low:
-        return "github"
-    if (
-        "oidc.eks." in low
-        or "identity[0].oidc[0].issuer" in low
-        or re.search(r"module\.[\w-]+\.(cluster_)?oidc_provider(_arn)?", low)
-    ):
-        # a cluster's issuer URL, or a terraform-aws-eks module's oidc_provider_arn output
-        return "eks_oidc"
-    if "cognito-identity.amazonaws.com" in low:
-        return "cognito"
-    if ":saml-provider/" in low:
-        return "saml"
-    if isinstance(value, Unknown) or "${" in text:
-        return Unknown(f"federated principal {text} is not resolved", text)
-    return "oidc"
-
-
 def _conditions(entity: Entity, stmt: dict) -> None:
     conditions: list[dict] = []
     block = stmt.get("Condition")
@@ -286,12 +264,91 @@ def _conditions(entity: Entity, stmt: dict) -> None:
     entity.set("condition_keys", sorted({c["key"] for c in conditions}))
     entity.set("condition_key_suffixes", sorted({c["key"].rsplit(":", 1)[-1] for c in conditions}))
 
-    subs = [c for c in conditions if c["key"].endswith(":sub") and narrows(c["operator"])]
-    auds = [c for c in conditions if c["key"].endswith(":aud") and narrows(c["operator"])]
-    entity.set("sub_values", [v for c in subs for v in c["values"]])
-    entity.set("sub_scope", _sub_scope(subs))
-    entity.set("aud_values", [v for c in auds for v in c["values"]])
-    entity.set("github_repo_pinned", _github_pinned(subs))
+    entity.set("sub_values", _values(conditions, ":sub"))
+    entity.set("aud_values", _values(conditions, ":aud"))
+
+
+def _values(conditions: list[dict], suffix: str) -> list:
+    """The values of the positive conditions on keys ending in `suffix`."""
+    return [
+        v
+        for c in conditions
+        if c["key"].endswith(suffix) and narrows(c["operator"])
+        for v in c["values"]
+    ]
+
+
+def _providers(entity: Entity, federated: list) -> None:
+    """One object per Federated principal with what the conditions that bear on it say (a
+    `<provider>:` key bears on its own provider only, when both are literal), and the
+    statement's summaries of them."""
+    conditions = entity.fields["conditions"]
+    known = conditions if isinstance(conditions, list) else []
+    providers: list[dict] = []
+    for value in federated:
+        path = oidc_providers.provider_path(value)
+        own = [c for c in known if oidc_providers.counts_for(c["key"], path)]
+        subs = [c for c in own if c["key"].endswith(":sub") and narrows(c["operator"])]
+        sub_values = _values(own, ":sub")
+        kind = oidc_providers.kind_of(value, sub_values)
+        providers.append(
+            {
+                "principal": _text(value),
+                "kind": kind,
+                "provider": path
+                if path is not None
+                else Unknown(f"the provider of {_text(value)} is not known", _text(value)),
+                "condition_keys": sorted({c["key"] for c in own}),
+                "sub_values": sub_values,
+                "sub_scope": conditions if isinstance(conditions, Unknown) else _sub_scope(subs),
+                "aud_values": _values(own, ":aud"),
+                "project_pinned": _project_pinned(kind, path, own, conditions),
+            }
+        )
+    entity.set(
+        "federated_providers", providers, span=entity.field_lines.get("principals_federated")
+    )
+    entity.set("federated_kinds", [p["kind"] for p in providers])
+    if providers:
+        scope = _least_scoped([p["sub_scope"] for p in providers])
+    else:
+        subs = [c for c in known if c["key"].endswith(":sub") and narrows(c["operator"])]
+        scope = _sub_scope(subs)
+    entity.set("sub_scope", scope)
+    ci = [
+        p
+        for p in providers
+        if isinstance(p["kind"], str) and p["kind"] in oidc_providers.ISSUER_KINDS
+    ]
+    entity.set("ci_providers", [p["kind"] for p in ci])
+    entity.set("ci_subject_pinned", _all_pinned([p["project_pinned"] for p in ci]) if ci else None)
+
+
+def _project_pinned(kind: Any, path: str | None, own: list[dict], conditions: Any) -> Any:
+    """Whether a GitHub or CI/CD provider's project is pinned; null for other kinds (and
+    for a kind not known: the rules that read it are undecided on the kind already)."""
+    if not isinstance(kind, str) or kind not in oidc_providers.ISSUER_KINDS:
+        return None
+    if isinstance(conditions, Unknown):
+        return conditions
+    return oidc_providers.project_pinned(kind, path, own)
+
+
+_SCOPES = ("none", "wildcard", "scoped")
+
+
+def _least_scoped(scopes: list) -> Any:
+    """`none` before `wildcard` before `scoped`; unknown unless a known scope decides."""
+    for scope in _SCOPES[:2]:
+        if scope in scopes:
+            return scope
+    return next((s for s in scopes if isinstance(s, Unknown)), "scoped")
+
+
+def _all_pinned(verdicts: list) -> Any:
+    if any(v is False for v in verdicts):
+        return False
+    return next((v for v in verdicts if isinstance(v, Unknown)), True)
 
 
 def _sub_scope(subs: list[dict]) -> Any:
@@ -312,21 +369,20 @@ def _sub_scope(subs: list[dict]) -> Any:
     return "wildcard"
 
 
-def _github_pinned(subs: list[dict]) -> Any:
-    """True when some subject condition pins both owner and repository in every value."""
-    unknown = None
-    for cond in subs:
-        values = cond["values"]
-        if any(isinstance(v, Unknown) for v in values):
-            unknown = next(v for v in values if isinstance(v, Unknown))
-            continue
-        if values and all(
-            not is_pattern(cond["operator"], v) or _GITHUB_PINNED.match(str(v)) for v in values
-        ):
-            return True
-    if unknown is not None:
-        return Unknown(f"subject condition value {unknown.text} is not resolved", unknown.text)
-    return False
+def cli_policy(value: Any) -> Any:
+    """A policy document as the IAM API or an SDK gives it: a JSON object, the same as a
+    JSON string, or URL-encoded (the raw API; the AWS CLI and boto3 decode it). A string
+    is parsed without lines of its own: its statements are where the string is."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text[:3].upper() == "%7B":
+        from urllib.parse import unquote
+
+        text = unquote(text)
+    from checks.parse.jsonpos import load
+
+    return load(text, positions=False)
 
 
 def is_iam_document(doc: Any) -> bool:
@@ -364,13 +420,13 @@ def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem
     for role in roles:
         if not isinstance(role, dict) or "AssumeRolePolicyDocument" not in role:
             continue
-        policy = role["AssumeRolePolicyDocument"]
-        if isinstance(policy, str) and policy.startswith("%7B"):
-            from urllib.parse import unquote
-
-            policy = unquote(policy)  # the raw API returns the document URL-encoded
         name = role.get("RoleName")
         span = role.span("AssumeRolePolicyDocument") if isinstance(role, LDict) else (1, 1)
+        try:
+            policy = cli_policy(role["AssumeRolePolicyDocument"])
+        except ParseError as exc:
+            problems.append(Problem(file, f"trust policy of role {name}: {exc.message}", span[0]))
+            continue
         made, found = trust_statements(
             policy,
             key=f"iam:{file}:{name}",

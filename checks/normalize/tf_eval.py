@@ -55,7 +55,12 @@ from checks.parse.hcltree import (
     local_address,
     reference_parts,
 )
-from checks.tfcatalog import DATA_SOURCES, DESCRIBED_ATTRIBUTES
+from checks.tfcatalog import (
+    DATA_ATTRIBUTES_READ,
+    DATA_SOURCES,
+    DESCRIBED_ATTRIBUTES,
+    STORED_WITHOUT_SCHEME,
+)
 
 MAX_DEPTH = 40  # named values being evaluated, one inside the other
 ReadFile = Callable[[str], tuple[str | None, str]]
@@ -328,28 +333,56 @@ class Evaluator:
             if found is not None and rest[:1] and rest[0] in DATA_SOURCES.get(target.type, ()):
                 self.rendered.add(address)
                 return self._render(address)
-            return Unknown(f"{ref.text} is not known before apply", ref.text, address)
+            if found is None or not rest or target.type not in DATA_ATTRIBUTES_READ:
+                return Unknown(f"{ref.text} is not known before apply", ref.text, address)
+            return self._block_attribute(ref, address, found, rest)
         if kind != "resource":  # module outputs, count, each, self, terraform
             named = address if kind == "module" else None
             return Unknown(f"{ref.text} is not known before apply", ref.text, named)
         found = self.declarations.blocks.get(address)
         if found is None or not rest:
             return Unknown(f"{ref.text} is not in this module", ref.text, address)
+        return self._block_attribute(ref, address, found, rest)
+
+    def _block_attribute(self, ref: Ref, address: str, found: tuple[str, Block], rest: list) -> Any:
+        """What `rest` reads of a resource or data source: an attribute it sets (or one of a
+        nested block's: `metadata[0].name`), an attribute AWS computes that another one
+        describes, else unknown."""
         rfile, block = found
-        described = DESCRIBED_ATTRIBUTES.get((target.type, rest[0]))
-        if described is not None:
+        rtype = block.labels[0]
+        attr = block.attributes.get(str(rest[0]))
+        described = DESCRIBED_ATTRIBUTES.get((rtype, rest[0]))
+        if described is not None and attr is None:
             name, words = described
             attr = block.attributes.get(name)
-            value = None if attr is None else self._enter(f"{address}.{name}", attr.expr, rfile)
-            value_text = value.text if isinstance(value, Unknown) else str(value)
+            value = None if attr is None else self._stored(rtype, name, address, attr.expr, rfile)
+            value_text = str(value)
+            if isinstance(value, Unknown):
+                # written as an expression: marked so, for whoever reads the reason
+                value_text = value.text if "${" in value.text else "${" + value.text + "}"
             return Unknown(
                 f"{ref.text} is computed by AWS ({words} {value_text})", ref.text, address
             )
-        attr = block.attributes.get(str(rest[0]))
-        if attr is None:
-            return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
-        value = self._enter(f"{address}.{rest[0]}", attr.expr, rfile)
-        return _traverse(value, rest[1:], ref)
+        if attr is not None:
+            value = self._stored(rtype, str(rest[0]), address, attr.expr, rfile)
+            return _traverse(value, rest[1:], ref)
+        nested = block.children(str(rest[0])) if len(rest) > 2 else []
+        index = rest[1] if len(rest) > 2 else None
+        if isinstance(index, int) and -len(nested) <= index < len(nested):
+            child = nested[index]
+            attr = child.attributes.get(str(rest[2]))
+            if attr is not None:
+                name = f"{address}.{rest[0]}[{index % len(nested)}].{rest[2]}"
+                return _traverse(self._enter(name, attr.expr, rfile), rest[3:], ref)
+        return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
+
+    def _stored(self, rtype: str, name: str, address: str, expr: Any, file: str) -> Any:
+        """An attribute's value as AWS stores it (IAM keeps an OIDC provider's URL without
+        its scheme, and condition keys name the provider so)."""
+        value = self._enter(f"{address}.{name}", expr, file)
+        if (rtype, name) in STORED_WITHOUT_SCHEME and isinstance(value, str):
+            return value.split("://", 1)[1] if "://" in value else value
+        return value
 
     def _render(self, address: str) -> Any:
         """What the data source at `address` renders (an `aws_iam_policy_document`: the policy
