@@ -70,3 +70,54 @@ def test_kubernetes_in_terraform_gives_the_manifest_findings(monkeypatch):
     keys = {e.key for e in result.entities}
     assert "k8s:jobs/ServiceAccount/default" in keys
     assert "k8s:tools/ServiceAccount/builder" in keys
+
+
+def test_references_to_kubernetes_resources_metadata_resolve(tmp_path):
+    """`role_ref.name = kubernetes_cluster_role_v1.X.metadata[0].name` (and a subject's name
+    or namespace from another resource's metadata) read the value that block sets."""
+    (tmp_path / "rbac.tf").write_text(
+        'resource "kubernetes_namespace_v1" "ci" {\n'
+        "  metadata {\n"
+        '    name = "ci"\n'
+        "  }\n"
+        "}\n"
+        'resource "kubernetes_service_account_v1" "deployer" {\n'
+        "  metadata {\n"
+        '    name      = "deployer"\n'
+        "    namespace = kubernetes_namespace_v1.ci.metadata[0].name\n"
+        "  }\n"
+        "}\n"
+        'resource "kubernetes_cluster_role_v1" "everything" {\n'
+        "  metadata {\n"
+        '    name = "everything"\n'
+        "  }\n"
+        "  rule {\n"
+        '    api_groups = ["*"]\n'
+        '    resources  = ["*"]\n'
+        '    verbs      = ["*"]\n'
+        "  }\n"
+        "}\n"
+        'resource "kubernetes_cluster_role_binding_v1" "deployer" {\n'
+        "  metadata {\n"
+        '    name = "deployer"\n'
+        "  }\n"
+        "  role_ref {\n"
+        '    api_group = "rbac.authorization.k8s.io"\n'
+        '    kind      = "ClusterRole"\n'
+        "    name      = kubernetes_cluster_role_v1.everything.metadata[0].name\n"
+        "  }\n"
+        "  subject {\n"
+        '    kind      = "ServiceAccount"\n'
+        "    name      = kubernetes_service_account_v1.deployer.metadata.0.name\n"
+        "    namespace = kubernetes_service_account_v1.deployer.metadata[0].namespace\n"
+        "  }\n"
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS614"})
+    assert result.problems == []
+    assert [(f.rule_id, f.location.start_line) for f in result.findings] == [("EKS614", 31)]
+    (binding,) = [e for e in result.entities if e.kind == "rbac_binding"]
+    assert binding.fields["role_ref_name"] == "everything"
+    assert [(s["kind"], s["name"], s["namespace"]) for s in binding.fields["subjects"]] == [
+        ("ServiceAccount", "deployer", "ci")
+    ]
