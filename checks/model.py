@@ -87,6 +87,8 @@ class Documents(list):
     does not import PyYAML."""
 
     warnings: list = []
+    # keys written twice in one object (JSON): what their normalizer makes of them
+    duplicates: list = []
 
 
 def get_path(node: Any, *path: Any) -> Any:

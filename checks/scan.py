@@ -268,7 +268,7 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
 
 
 def _file_result(item: ParsedFile, opts: Options) -> UnitResult:
-    from checks.normalize import iam, kubernetes, plan
+    from checks.normalize import iam, json_keys, kubernetes, plan
 
     result = _problems_of([item])
     if item.problem is not None:
@@ -276,14 +276,18 @@ def _file_result(item: ParsedFile, opts: Options) -> UnitResult:
     src = item.file
     docs = item.documents or []
     with _contained(result.problems, src.display):
+        duplicates = getattr(docs, "duplicates", [])
         if src.kind == "json" and docs and iam.is_iam_document(docs[0]):
             made, found = iam.normalize_document(src.display, docs[0])
+            found += json_keys.iam_problems(src.display, duplicates)
         elif src.kind == "json" and docs and plan.is_plan(docs[0]):
             reader = _ModuleFileReader(opts)
             made, found = plan.normalize_plan(src.display, docs[0], reader)
             result.reads = reader.reads
         else:
             made, found = kubernetes.normalize_objects(src.display, docs)
+            if any(kubernetes.is_manifest(doc) for doc in docs):
+                found += json_keys.manifest_problems(src.display, duplicates)
         result.entities.extend(made)
         result.problems.extend(found)
     return result

@@ -224,3 +224,64 @@ def test_a_key_or_a_provider_written_as_an_expression_counts_for_any_provider(tm
         if e.kind == "trust_statement"
     }
     assert scopes == {"key-expression": ["scoped"], "provider-expression": ["scoped"]}
+
+
+def test_a_key_written_twice_in_iam_json_is_an_error_naming_the_key_and_line(tmp_path):
+    (tmp_path / "trust.json").write_text(
+        "{\n"
+        '  "Version": "2012-10-17",\n'
+        '  "Statement": [{\n'
+        '    "Effect": "Allow",\n'
+        '    "Action": "sts:AssumeRole",\n'
+        '    "Principal": {\n'
+        '      "AWS": "*",\n'
+        '      "AWS": "arn:aws:iam::444455556666:role/ci"\n'
+        "    }\n"
+        "  }]\n"
+        "}\n"
+    )
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n'
+        '  name = "r"\n'
+        "  assume_role_policy = <<-EOT\n"
+        '    {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",\n'
+        '      "Principal": {"Service": "ec2.amazonaws.com"},\n'
+        '      "Action": "sts:AssumeRole"}]}\n'
+        "  EOT\n"
+        "}\n"
+    )
+    result = run([tmp_path])
+    assert sorted(
+        (p.file.rsplit("/", 1)[-1], p.line, p.level, p.message) for p in result.problems
+    ) == [
+        (
+            "main.tf",
+            6,
+            "error",
+            "trust policy of role r: duplicate key 'Action' (first at line 4): IAM refuses a "
+            "policy that writes a key twice",
+        ),
+        (
+            "trust.json",
+            8,
+            "error",
+            "duplicate key 'AWS' (first at line 7): IAM refuses a policy that writes a key twice",
+        ),
+    ]
+
+
+def test_a_key_written_twice_in_a_json_manifest_is_judged_as_in_yaml(tmp_path):
+    (tmp_path / "sa.json").write_text(
+        '{"apiVersion": "v1", "kind": "ServiceAccount",\n'
+        ' "metadata": {"name": "a", "namespace": "shop",\n'
+        '              "name": "b"},\n'
+        ' "kind": "ServiceAccount"}\n'
+    )
+    (tmp_path / "other.json").write_text('{"name": "a",\n "name": "b"}\n')
+    result = run([tmp_path])
+    assert sorted(
+        (p.file.rsplit("/", 1)[-1], p.line, p.level, p.message) for p in result.problems
+    ) == [
+        ("sa.json", 3, "error", "duplicate key 'name' with different values, first at line 2"),
+        ("sa.json", 4, "note", "duplicate key 'kind' (same value, first at line 1)"),
+    ]

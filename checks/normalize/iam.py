@@ -20,7 +20,7 @@ from checks.model import (
     span_of,
     wildcard_match,
 )
-from checks.normalize import oidc_providers
+from checks.normalize import json_keys, oidc_providers
 from checks.normalize.iam_conditions import is_pattern, narrows
 from checks.parse import ParseError
 
@@ -42,13 +42,14 @@ class PolicyText(str):
     line: int = 0
 
 
-def load_policy(policy: Any) -> Any:
-    """A policy given as JSON text becomes a structure with lines; anything else passes."""
+def load_policy(policy: Any, duplicates: list | None = None) -> Any:
+    """A policy given as JSON text becomes a structure with lines (`duplicates` receives the
+    keys written twice); anything else passes."""
     if isinstance(policy, str):
         from checks.parse.jsonpos import load
 
         offset = getattr(policy, "line", 1) - 1 if getattr(policy, "line", 0) else 0
-        return load(str(policy), line_offset=offset)
+        return load(str(policy), line_offset=offset, duplicates=duplicates)
     return policy
 
 
@@ -70,19 +71,21 @@ def trust_statements(
         file = policy.file
     if isinstance(policy, str) and not policy.strip():
         return [], []  # an empty policy trusts nobody (and Terraform refuses it at plan time)
+    duplicates: list = []
     try:
-        doc = load_policy(policy)
+        doc = load_policy(policy, duplicates)
     except ParseError as exc:
         line = exc.line if getattr(policy, "line", 0) else span[0]
         name = _text(role_name)
         return [], [Problem(file, f"trust policy of role {name}: {exc.message}", line)]
+    problems = json_keys.iam_problems(file, duplicates, f"trust policy of role {_text(role_name)}")
     if isinstance(doc, Unknown) or not isinstance(doc, dict):
-        return [], []
+        return [], problems
     statements = doc.get("Statement")
     if isinstance(statements, dict):
         statements = [statements]
     if not isinstance(statements, list):
-        return [], []
+        return [], problems
     entities = []
     for index, stmt in enumerate(statements):
         if not isinstance(stmt, dict):
@@ -118,7 +121,7 @@ def trust_statements(
         _conditions(entity, stmt)
         _providers(entity, federated)
         entities.append(entity)
-    return entities, []
+    return entities, problems
 
 
 def _as_list(value: Any) -> list:

@@ -14,7 +14,7 @@ import json
 import json.decoder
 import json.scanner
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.model import Documents, LDict, LList, Unknown
 from checks.parse import ParseError, check_nesting, numbers
@@ -31,27 +31,63 @@ _KEYS_WE_READ = re.compile(r'"(?:Statement|Roles?|RoleDetailList|format_version|
 
 def parse_json_file(text: str) -> list:
     """Parse a JSON file (one document); raise ParseError with the line on a syntax error.
-    Notes about numbers read as unknown are the documents' `warnings`."""
+    Notes about numbers read as unknown are the documents' `warnings`; keys written twice in
+    one object are its `duplicates` (JSON allows them, IAM and Kubernetes do not: their
+    normalizers decide)."""
     docs = Documents()
     docs.warnings = []
-    docs.append(load(text, positions=_KEYS_WE_READ.search(text) is not None, notes=docs.warnings))
+    docs.duplicates = []
+    positions = _KEYS_WE_READ.search(text) is not None
+    docs.append(load(text, positions=positions, notes=docs.warnings, duplicates=docs.duplicates))
     return docs
 
 
-def load(text: str, line_offset: int = 0, positions: bool = True, notes: list | None = None) -> Any:
+class Duplicate(NamedTuple):
+    """A key written twice in one JSON object: the line of its second value (0 when the
+    file was read without lines), the key, the line of the first, and whether the values
+    differ."""
+
+    line: int
+    key: str
+    first_line: int
+    differs: bool
+
+
+def load(
+    text: str,
+    line_offset: int = 0,
+    positions: bool = True,
+    notes: list | None = None,
+    duplicates: list | None = None,
+) -> Any:
     """One JSON value from `text`; `line_offset` shifts lines (JSON inside a heredoc).
-    `notes` receives (line, message) for each number read as unknown."""
+    `notes` receives (line, message) for each number read as unknown, `duplicates` a
+    `Duplicate` for each key written twice in an object (the last value is kept)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     check_nesting(text, "JSON", line_offset)
     odd = _Numbers()
+    found: list = [] if duplicates is None else duplicates
     try:
         if not positions or len(text) > MAX_POSITIONED_BYTES:
+
+            def pairs(items: list) -> dict:
+                out: dict = {}
+                for key, value in items:
+                    if key in out:
+                        found.append(Duplicate(0, key, 0, out[key] != value))
+                    out[key] = value
+                return out
+
             value = json.loads(
-                text, parse_int=odd.integer, parse_float=odd.real, parse_constant=odd.constant
+                text,
+                parse_int=odd.integer,
+                parse_float=odd.real,
+                parse_constant=odd.constant,
+                object_pairs_hook=pairs,
             )
         else:
-            value = _PositionedDecoder(text, line_offset, odd).decode()
+            value = _PositionedDecoder(text, line_offset, odd, found).decode()
     except json.JSONDecodeError as exc:
         raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno + line_offset) from None
     except RecursionError:
@@ -101,9 +137,10 @@ _NEWLINE = re.compile("\n")
 
 
 class _PositionedDecoder(json.JSONDecoder):
-    def __init__(self, text: str, line_offset: int, odd: _Numbers) -> None:
+    def __init__(self, text: str, line_offset: int, odd: _Numbers, duplicates: list) -> None:
         super().__init__(parse_float=odd.real, parse_int=odd.integer, parse_constant=odd.constant)
         self.odd = odd
+        self.duplicates = duplicates
         self.text = text
         self.offset = line_offset
         self.newlines = [m.start() for m in _NEWLINE.finditer(text)]
@@ -141,8 +178,11 @@ class _PositionedDecoder(json.JSONDecoder):
         )
         out = LDict(line=self.line_at(start - 1), end_line=self.line_at(end - 1))
         for (key, value), pos in zip(pairs, value_positions, strict=True):
-            out[key] = value
             line = self.line_at(pos)
+            if key in out:
+                first = out.key_lines[key][0]
+                self.duplicates.append(Duplicate(line, key, first, out[key] != value))
+            out[key] = value
             out.key_lines[key] = (line, getattr(value, "end_line", 0) or line)
             self.odd.place(value, line)
         return out, end
