@@ -998,6 +998,174 @@ KINDS: dict[str, Kind] = {
                     "federates none",
                 ),
             ),
+            links=(Link("role", "iam_role", "the role whose trust policy holds it"),),
+        ),
+        Kind(
+            "iam_role",
+            "An IAM role: `aws_iam_role` (also in a plan), IAM JSON (`get-role`, `list-roles`, "
+            "`get-account-authorization-details`), module inputs. Its trust statements, "
+            "policies and attachments are linked to it; `aws_power` is what its permission "
+            "policies let it do in AWS.",
+            (
+                *_address("the Terraform address (`aws_iam_role.node`); null for IAM JSON"),
+                _resource_type("`aws_iam_role`, `module:<source>`; null for IAM JSON"),
+                Field("name", STRING, "the role's name (unknown when generated)"),
+                Field("arn", STRING, "the role's ARN when the input says it"),
+                Field(
+                    "path",
+                    STRING,
+                    "the role's path",
+                    default="/",
+                    default_origin=AWS_DEFAULT,
+                ),
+                Field(
+                    "role_key",
+                    STRING,
+                    "the `role_key` its trust statements carry, the same for its inline "
+                    "policies and attachments written with it",
+                ),
+                Field(
+                    "source",
+                    STRING,
+                    "what it was read from: `terraform`, `plan`, `get-role`, `list-roles`, "
+                    "`get-account-authorization-details`, a module",
+                ),
+                Field(
+                    "permissions_boundary",
+                    STRING,
+                    "the ARN of its permissions boundary; null when none",
+                ),
+                Field(
+                    "policies_listed",
+                    BOOLEAN,
+                    "its input says which policies it has (Terraform, authorization "
+                    "details); false for `get-role` and `list-roles` output, whose "
+                    "`aws_power` is then unknown but for what other files of the scan attach",
+                ),
+                Field(
+                    "managed_policy_arns",
+                    STRINGS,
+                    "the managed policies its attachments name (an unknown item for one not known)",
+                    set_by="link",
+                ),
+                Field(
+                    "managed_policy_names",
+                    STRINGS,
+                    "their names (`AmazonEKSWorkerNodePolicy`)",
+                    set_by="link",
+                ),
+                Field(
+                    "inline_policy_names",
+                    STRINGS,
+                    "the names of its inline policies in the scan",
+                    set_by="link",
+                ),
+                Field(
+                    "aws_power",
+                    STRINGS,
+                    "what its permission policies let it do: `admin` (AdministratorAccess, "
+                    "or Allow `*` on Resource `*`) and `iam_write` (IAMFullAccess, or Allow "
+                    "on `iam:PassRole`, `iam:Create*`, `iam:Put*`, `iam:Attach*` or "
+                    "`iam:Update*` with Resource `*`) when they hold, then the managed policy "
+                    "names and the actions its inline and scanned managed policies allow, as "
+                    "written; an unknown item for an input not known (docs/model.md)",
+                    set_by="link",
+                ),
+            ),
+            links=(
+                Link("trust", "trust_statement", "the statements of its trust policy"),
+                Link("attachments", "iam_policy_attachment", "its managed policy attachments"),
+                Link(
+                    "policies",
+                    "iam_policy",
+                    "its inline policies and the scanned managed policies attached to it",
+                ),
+            ),
+        ),
+        Kind(
+            "iam_policy",
+            "A permission policy: a managed policy (`aws_iam_policy`, the `Policies` of "
+            "`get-account-authorization-details`) or a role's inline policy (`inline_policy`, "
+            "`aws_iam_role_policy`, `RolePolicyList`, `get-role-policy` output).",
+            (
+                *_address("the Terraform address; null for IAM JSON and `inline_policy` blocks"),
+                _resource_type("`aws_iam_policy`, `aws_iam_role_policy`, else null"),
+                Field("name", STRING, "the policy's name"),
+                Field("arn", STRING, "a managed policy's ARN when the input says it, else null"),
+                Field("policy_type", STRING, "`managed` or `inline`"),
+                Field("source", STRING, "what it was read from (as `iam_role.source`)"),
+                Field(
+                    "role_name",
+                    STRING,
+                    "the name of the role an inline policy belongs to, as written; else null",
+                ),
+                Field(
+                    "role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role an inline policy names; "
+                    "else null",
+                ),
+                Field(
+                    "role_key",
+                    STRING,
+                    "the `role_key` of the role an inline policy is written in; else null",
+                ),
+                Field(
+                    "allowed_actions",
+                    STRINGS,
+                    "the actions of its Allow statements as written (`!x` for NotAction x), "
+                    "an unknown item where a statement is not known",
+                ),
+                Field(
+                    "grants_admin",
+                    BOOLEAN,
+                    "an Allow statement allows `*` on Resource `*`",
+                ),
+                Field(
+                    "grants_iam_write",
+                    BOOLEAN,
+                    "an Allow statement with Resource `*` allows `iam:PassRole` or an action "
+                    "of `iam:Create*`, `iam:Put*`, `iam:Attach*` or `iam:Update*`",
+                ),
+            ),
+            links=(Link("roles", "iam_role", "the roles it is attached to or belongs to"),),
+        ),
+        Kind(
+            "iam_policy_attachment",
+            "A managed policy attached to a role: `aws_iam_role_policy_attachment`, "
+            "`aws_iam_policy_attachment`, `aws_iam_role_policy_attachments_exclusive`, "
+            "`managed_policy_arns`, `AttachedManagedPolicies`, "
+            "`list-attached-role-policies` output.",
+            (
+                *_address("the Terraform address; null for IAM JSON and `managed_policy_arns`"),
+                _resource_type("the Terraform resource type, else null"),
+                Field("role_name", STRING, "the role's name as written; null when not said"),
+                Field(
+                    "role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role it names; else null",
+                ),
+                Field(
+                    "role_key",
+                    STRING,
+                    "the `role_key` of the role it is written in; else null (none of the three: "
+                    "the only role of a `get-role` output in the same directory)",
+                ),
+                Field("policy_arn", STRING, "the managed policy's ARN"),
+                Field(
+                    "policy_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the `aws_iam_policy` a not yet known "
+                    "`policy_arn` refers to; else null",
+                ),
+                Field("policy_name", STRING, "the policy's name (from its ARN)"),
+                Field("aws_managed", BOOLEAN, "an AWS managed policy (`arn:aws:iam::aws:...`)"),
+                Field("source", STRING, "what it was read from (as `iam_role.source`)"),
+            ),
+            links=(
+                Link("role", "iam_role", "the role it attaches to"),
+                Link("policy", "iam_policy", "the managed policy, when in the scan"),
+            ),
         ),
         Kind(
             "aws_auth_document",

@@ -16,6 +16,9 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 - access entries for the same principal and cluster, OIDC identity providers of the same
   cluster (EKS512, EKS513)
 - the vpc-cni add-on -> a role of its own for aws-node (EKS705)
+- IAM roles: trust statement -> role (`role_key`), inline policies and attachments -> role
+  (`role_key`, `role_ref`, name), attachment -> managed policy (ARN, `policy_ref`, name), and
+  each role's `aws_power` (checks/normalize/iam_roles.py)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from checks.kinds import CAPABILITIES, terraform_reference
 from checks.model import Entity, Unknown, wildcard_match
 from checks.normalize import rbac
 from checks.normalize.iam_conditions import condition_admits
+from checks.normalize.iam_roles import AWS_MANAGED_POWER
 from checks.normalize.oidc_providers import ISSUER_KINDS
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -66,6 +70,7 @@ def link(entities: list[Entity]) -> None:
     _earlier_identity_providers(by_kind.get("identity_provider", []))
     for e in by_kind.get("addon", []):
         _aws_node_role(e, pod_identities, accounts.get(("kube-system", "aws-node"), []))
+    _iam_roles(by_kind)
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
@@ -297,6 +302,190 @@ def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
         trusts = next(v for v in verdicts if isinstance(v, Unknown))
     assoc.set("role_name", statements[0].fields.get("role_name"))
     assoc.set("role_trusts_pod_identity", trusts, span=assoc.field_lines.get("role_arn"))
+
+
+# ---- IAM roles: trust, policies, attachments, power ------------------------------------------
+class _IamRoles:
+    """The scan's `iam_role` entities by what names them: `role_key`, `<dir>:<address>`,
+    name; and the `get-role` roles by directory."""
+
+    def __init__(self, roles: list[Entity]) -> None:
+        self.by_key = {r.fields["role_key"]: r for r in roles}
+        self.by_ref: dict[str, Entity] = {}
+        self.by_name: dict[str, list[Entity]] = {}
+        self.by_directory: dict[str, list[Entity]] = {}
+        for r in roles:
+            if isinstance(r.fields["address"], str):
+                self.by_ref[terraform_reference(r.fields["module_dir"], r.fields["address"])] = r
+            if isinstance(r.fields["name"], str):
+                self.by_name.setdefault(r.fields["name"], []).append(r)
+            if r.fields["source"] == "get-role":
+                self.by_directory.setdefault(_directory(r), []).append(r)
+
+    def find(self, named: Entity) -> Entity | None:
+        """The role a policy or attachment names: by `role_key`, `role_ref`, `role_name`
+        (of several roles of that name, the nearest), or, naming none, the only `get-role`
+        role of its directory."""
+        fields = named.fields
+        if fields["role_key"] is not None:
+            return self.by_key.get(fields["role_key"])
+        if fields["role_ref"] is not None and fields["role_ref"] in self.by_ref:
+            return self.by_ref[fields["role_ref"]]
+        name = fields["role_name"]
+        if isinstance(name, str):
+            found = nearest(named, self.by_name.get(name, []))
+            return found[0] if found else None
+        if name is None and fields["role_ref"] is None:
+            alone = self.by_directory.get(_directory(named), [])
+            return alone[0] if len(alone) == 1 else None
+        return None
+
+
+def _directory(entity: Entity) -> str:
+    return "/".join(_dirs(entity.location.file))
+
+
+class _ManagedPolicies:
+    """The scan's managed `iam_policy` entities by ARN, by `<dir>:<address>`, and by name in
+    their module (a Terraform policy's ARN is known after apply)."""
+
+    def __init__(self, policies: list[Entity]) -> None:
+        self.by_arn: dict[str, Entity] = {}
+        self.by_ref: dict[str, Entity] = {}
+        self.by_module_name: dict[tuple, Entity] = {}
+        for p in policies:
+            if isinstance(p.fields["arn"], str):
+                self.by_arn[p.fields["arn"]] = p
+            if isinstance(p.fields["address"], str):
+                ref = terraform_reference(p.fields["module_dir"], p.fields["address"])
+                self.by_ref[ref] = p
+                if isinstance(p.fields["name"], str):
+                    self.by_module_name[(p.fields["module_dir"], p.fields["name"])] = p
+
+    def find(self, attachment: Entity) -> Entity | None:
+        fields = attachment.fields
+        arn, ref = fields["policy_arn"], fields["policy_ref"]
+        if isinstance(ref, str) and ref in self.by_ref:
+            return self.by_ref[ref]
+        if isinstance(arn, str) and arn in self.by_arn:
+            return self.by_arn[arn]
+        if fields["aws_managed"] is False and isinstance(fields["policy_name"], str):
+            return self.by_module_name.get((fields["module_dir"], fields["policy_name"]))
+        return None
+
+
+def _iam_roles(by_kind: dict[str, list[Entity]]) -> None:
+    """Each role's trust statements, policies and attachments, and its `aws_power`."""
+    roles = _IamRoles(by_kind.get("iam_role", []))
+    for statement in by_kind.get("trust_statement", []):
+        role = roles.by_key.get(statement.fields["role_key"])
+        if role is not None:
+            _add_link(statement, "role", role.key)
+            _add_link(role, "trust", statement.key)
+    inline: dict[str, list[Entity]] = {}
+    for policy in by_kind.get("iam_policy", []):
+        role = roles.find(policy) if policy.fields["policy_type"] == "inline" else None
+        if role is not None:
+            inline.setdefault(role.key, []).append(policy)
+            _add_link(policy, "roles", role.key)
+            _add_link(role, "policies", policy.key)
+    managed = _ManagedPolicies(
+        [p for p in by_kind.get("iam_policy", []) if p.fields["policy_type"] == "managed"]
+    )
+    attached: dict[str, list[tuple[Entity, Entity | None]]] = {}
+    for attachment in by_kind.get("iam_policy_attachment", []):
+        role = roles.find(attachment)
+        policy = managed.find(attachment)
+        if policy is not None:
+            _add_link(attachment, "policy", policy.key)
+        if role is None:
+            continue
+        attached.setdefault(role.key, []).append((attachment, policy))
+        _add_link(attachment, "role", role.key)
+        _add_link(role, "attachments", attachment.key)
+        if policy is not None:
+            _add_link(policy, "roles", role.key)
+            _add_link(role, "policies", policy.key)
+    for role in by_kind.get("iam_role", []):
+        _role_power(role, attached.get(role.key, []), inline.get(role.key, []))
+
+
+def _role_power(
+    role: Entity, attached: list[tuple[Entity, Entity | None]], inline: list[Entity]
+) -> None:
+    """RULES.md, "What a role can do in AWS" (checks/normalize/iam_roles.py)."""
+    admin: list = []
+    iam_write: list = []
+    names: list = []
+    actions: list = []
+    for attachment, policy in attached:
+        name = attachment.fields["policy_name"]
+        if policy is not None and not isinstance(name, str):
+            name = policy.fields["name"]
+        names.append(name)
+        aws_managed = attachment.fields["aws_managed"]
+        if policy is not None:
+            admin.append(policy.fields["grants_admin"])
+            iam_write.append(policy.fields["grants_iam_write"])
+            actions += policy.fields["allowed_actions"]
+        elif isinstance(name, str) and (
+            aws_managed is True or (aws_managed is not False and name in AWS_MANAGED_POWER)
+        ):
+            # an AWS managed policy: known by name (also when looked up by its name)
+            levels = AWS_MANAGED_POWER.get(name, ())
+            admin.append("admin" in levels)
+            iam_write.append("iam_write" in levels)
+        else:
+            # a customer managed policy the scan does not hold, or an ARN not known
+            missing = Unknown(
+                f"what policy {_shown(attachment.fields['policy_arn'])} allows is not known",
+                _shown(attachment.fields["policy_arn"]),
+            )
+            admin.append(missing)
+            iam_write.append(missing)
+    for policy in inline:
+        admin.append(policy.fields["grants_admin"])
+        iam_write.append(policy.fields["grants_iam_write"])
+        actions += policy.fields["allowed_actions"]
+    if not role.fields["policies_listed"]:
+        source = role.fields["source"]
+        unlisted = Unknown(f"{source} output does not list the role's policies", source)
+        admin.append(unlisted)
+        iam_write.append(unlisted)
+    power: list = []
+    for level, verdicts in (("admin", admin), ("iam_write", iam_write)):
+        if any(v is True for v in verdicts):
+            power.append(level)
+    undecided = [
+        v
+        for verdicts in (admin, iam_write)
+        if not any(x is True for x in verdicts)
+        for v in verdicts
+        if isinstance(v, Unknown)
+    ]
+    power += undecided[:1]
+    power += _distinct(names) + _distinct(actions)
+    role.set("managed_policy_arns", [a.fields["policy_arn"] for a, _ in attached])
+    role.set("managed_policy_names", names)
+    role.set("inline_policy_names", [p.fields["name"] for p in inline])
+    role.set("aws_power", _distinct(power))
+
+
+def _shown(value: Any) -> str:
+    return value.text if isinstance(value, Unknown) else str(value)
+
+
+def _distinct(items: list) -> list:
+    """Items in order, each known one once (unknown ones are kept: each may be anything)."""
+    seen: set = set()
+    out = []
+    for item in items:
+        if isinstance(item, Unknown) or isinstance(item, (dict, list)):
+            out.append(item)
+        elif item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
 
 
 # ---- identity mappings -> RBAC -------------------------------------------------------------

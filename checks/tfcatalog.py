@@ -17,6 +17,11 @@ RESOURCE_BUILDERS: dict[str, str] = {
     "aws_launch_configuration": "instance_metadata",
     "aws_instance": "instance_metadata",
     "aws_iam_role": "iam_role",
+    "aws_iam_role_policy": "iam_role_policy",
+    "aws_iam_policy": "iam_policy",
+    "aws_iam_role_policy_attachment": "iam_role_policy_attachment",
+    "aws_iam_policy_attachment": "iam_policy_attachment",
+    "aws_iam_role_policy_attachments_exclusive": "iam_role_policy_attachments_exclusive",
     "aws_eks_pod_identity_association": "pod_identity_association",
     "aws_eks_access_entry": "access_entry",
     "aws_eks_access_policy_association": "access_policy_association",
@@ -60,7 +65,9 @@ STORED_WITHOUT_SCHEME: frozenset[tuple[str, str]] = frozenset(
     {("aws_iam_openid_connect_provider", "url")}
 )
 # data sources (other than DATA_SOURCES) whose arguments a reference reads, as a resource's
-DATA_ATTRIBUTES_READ: frozenset[str] = frozenset({"aws_iam_openid_connect_provider"})
+DATA_ATTRIBUTES_READ: frozenset[str] = frozenset(
+    {"aws_iam_openid_connect_provider", "aws_iam_policy"}
+)
 
 # data source type -> the attributes whose value is what it renders
 DATA_SOURCES: dict[str, tuple[str, ...]] = {

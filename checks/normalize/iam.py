@@ -1,8 +1,10 @@
-"""IAM policy documents -> `trust_statement` entities.
+"""IAM policy documents -> `trust_statement` entities, and IAM JSON files -> their roles.
 
 Every spelling of a trust policy (bare JSON, `get-role` output, authorization details,
 Terraform `jsonencode`, heredoc, `file()`, `aws_iam_policy_document`) arrives here as one
-Python structure; the IAM semantics rules need are computed once, as named fields.
+Python structure; the IAM semantics rules need are computed once, as named fields. An IAM
+JSON file's roles, inline policies, attachments and managed policies become the entities of
+`iam_roles.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from checks.model import (
     Entity,
     LDict,
+    LList,
     Location,
     Problem,
     Unknown,
@@ -20,8 +23,9 @@ from checks.model import (
     span_of,
     wildcard_match,
 )
-from checks.normalize import json_keys, oidc_providers
+from checks.normalize import iam_roles, json_keys, oidc_providers
 from checks.normalize.iam_conditions import is_pattern, narrows
+from checks.normalize.policy_text import PolicyText, cli_policy, load_policy
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -33,24 +37,6 @@ TAG_SESSION = "sts:TagSession"
 # a whole account: `arn:<partition>:iam::<account>:root`, the partition and the account as
 # literals or expressions (the verdict does not depend on which account), or a bare id
 _ACCOUNT_ROOT = re.compile(r"arn:(?:[\w-]*|\$\{[^}]*\}):iam::[^/]*:root|[0-9]{12}")
-
-
-class PolicyText(str):
-    """A policy written as text inside another file: where its first line sits."""
-
-    file: str = ""
-    line: int = 0
-
-
-def load_policy(policy: Any, duplicates: list | None = None) -> Any:
-    """A policy given as JSON text becomes a structure with lines (`duplicates` receives the
-    keys written twice); anything else passes."""
-    if isinstance(policy, str):
-        from checks.parse.jsonpos import load
-
-        offset = getattr(policy, "line", 1) - 1 if getattr(policy, "line", 0) else 0
-        return load(str(policy), line_offset=offset, duplicates=duplicates)
-    return policy
 
 
 def trust_statements(
@@ -372,34 +358,24 @@ def _sub_scope(subs: list[dict]) -> Any:
     return "wildcard"
 
 
-def cli_policy(value: Any) -> Any:
-    """A policy document as the IAM API or an SDK gives it: a JSON object, the same as a
-    JSON string, or URL-encoded (the raw API; the AWS CLI and boto3 decode it). A string
-    is parsed without lines of its own: its statements are where the string is."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text[:3].upper() == "%7B":
-        from urllib.parse import unquote
-
-        text = unquote(text)
-    from checks.parse.jsonpos import load
-
-    return load(text, positions=False)
-
-
 def is_iam_document(doc: Any) -> bool:
-    """A bare policy, `get-role` output, `list-roles` or authorization-details output."""
+    """A bare policy, or the output of `get-role`, `list-roles`,
+    `get-account-authorization-details`, `get-role-policy` or
+    `list-attached-role-policies`."""
     return isinstance(doc, dict) and (
         "Statement" in doc
         or isinstance(doc.get("Role"), dict)
         or isinstance(doc.get("Roles"), list)
         or isinstance(doc.get("RoleDetailList"), list)
+        or ("PolicyDocument" in doc and "RoleName" in doc)
+        or isinstance(doc.get("AttachedPolicies"), list)
     )
 
 
 def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
-    """Trust statements of one IAM JSON file, whichever of the CLI's shapes it has."""
+    """The entities of one IAM JSON file, whichever of the CLI's shapes it has: trust
+    statements, roles, their inline policies and managed policy attachments, and the
+    customer managed policies of `get-account-authorization-details`."""
     if "Statement" in doc:
         span = (getattr(doc, "line", 1), getattr(doc, "end_line", 1))
         return trust_statements(
@@ -412,34 +388,192 @@ def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem
             source="policy document",
         )
     roles: list = []
+    source = ""
     if isinstance(doc.get("Role"), dict):
         roles, source = [doc["Role"]], "get-role"
     elif isinstance(doc.get("Roles"), list):
         roles, source = doc["Roles"], "list-roles"
-    else:
+    elif isinstance(doc.get("RoleDetailList"), list):
         roles, source = doc["RoleDetailList"], "get-account-authorization-details"
-    entities: list[Entity] = []
-    problems: list[Problem] = []
-    for role in roles:
-        if not isinstance(role, dict) or "AssumeRolePolicyDocument" not in role:
-            continue
-        name = role.get("RoleName")
-        span = role.span("AssumeRolePolicyDocument") if isinstance(role, LDict) else (1, 1)
+    out = _Made()
+    role_keys = [_role(out, file, index, role, source) for index, role in enumerate(roles)]
+    if "PolicyDocument" in doc and isinstance(doc.get("RoleName"), str):
+        _inline(out, file, f"iam:{file}:PolicyDocument", doc, doc, "get-role-policy", None)
+    attached = doc.get("AttachedPolicies")
+    if isinstance(attached, list):
+        # beside a get-role output (merged), that role's; alone, the role of the get-role
+        # output in the same directory (the link stage)
+        role_key = role_keys[0] if len(role_keys) == 1 else None
+        _attachments(
+            out,
+            file,
+            f"iam:{file}:AttachedPolicies",
+            attached,
+            role_key,
+            "list-attached-role-policies",
+        )
+    for index, policy in enumerate(doc.get("Policies") or []):
+        if isinstance(policy, dict) and source == "get-account-authorization-details":
+            _managed_policy(out, file, f"iam:{file}:Policies[{index}]", policy, source)
+    return out.entities, out.problems
+
+
+class _Made:
+    """What an IAM JSON file makes, and the problems found on the way."""
+
+    def __init__(self) -> None:
+        self.entities: list[Entity] = []
+        self.problems: list[Problem] = []
+
+
+def _lines(node: Any, default: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    return span_of(node, default)
+
+
+def _role(out: _Made, file: str, index: int, role: Any, source: str) -> str | None:
+    """A role object of the CLI: its trust statements, the role, and (authorization
+    details) its inline policies and attachments; returns its role_key."""
+    if not isinstance(role, dict):
+        return None
+    name = role.get("RoleName")
+    key = f"iam:{file}:{name}" if isinstance(name, str) else f"iam:{file}:[{index}]"
+    where = _lines(role)
+    if "AssumeRolePolicyDocument" in role:
+        span = role.span("AssumeRolePolicyDocument") if isinstance(role, LDict) else where
         try:
             policy = cli_policy(role["AssumeRolePolicyDocument"])
         except ParseError as exc:
-            problems.append(Problem(file, f"trust policy of role {name}: {exc.message}", span[0]))
-            continue
-        made, found = trust_statements(
-            policy,
-            key=f"iam:{file}:{name}",
+            out.problems.append(
+                Problem(file, f"trust policy of role {name}: {exc.message}", span[0])
+            )
+        else:
+            made, found = trust_statements(
+                policy,
+                key=key,
+                origin="iam",
+                file=file,
+                span=span,
+                role_name=name,
+                role_arn=role.get("Arn"),
+                source=source,
+            )
+            out.entities += made
+            out.problems += found
+    boundary = role.get("PermissionsBoundary")
+    out.entities.append(
+        iam_roles.role_entity(
+            key=key,
             origin="iam",
-            file=file,
-            span=span,
-            role_name=name,
-            role_arn=role.get("Arn"),
+            location=Location(file, *where),
+            name=name if name is not None else Unknown("the role has no RoleName", key),
+            role_key=key,
             source=source,
+            arn=role.get("Arn"),
+            path=role.get("Path"),
+            permissions_boundary=(
+                boundary.get("PermissionsBoundaryArn") if isinstance(boundary, dict) else None
+            ),
+            # get-role and list-roles say nothing of a role's policies
+            policies_listed=source == "get-account-authorization-details",
+            spans={
+                f: key_span(role, k)
+                for f, k in (("name", "RoleName"), ("path", "Path"))
+                if key_span(role, k)
+            },
         )
-        entities.extend(made)
-        problems.extend(found)
-    return entities, problems
+    )
+    for i, inline in enumerate(role.get("RolePolicyList") or []):
+        if isinstance(inline, dict):
+            _inline(out, file, f"{key}/RolePolicyList[{i}]", inline, role, source, key)
+    attached = role.get("AttachedManagedPolicies")
+    if isinstance(attached, list):
+        _attachments(out, file, f"{key}/AttachedManagedPolicies", attached, key, source)
+    return key
+
+
+def _inline(
+    out: _Made, file: str, key: str, item: dict, role: dict, source: str, role_key: str | None
+) -> None:
+    """An inline policy: an item of `RolePolicyList`, or `get-role-policy` output."""
+    name = item.get("PolicyName")
+    document = item.get("PolicyDocument")
+    span = key_span(item, "PolicyDocument")
+    try:
+        document = cli_policy(document)
+    except ParseError as exc:
+        out.problems.append(Problem(file, f"policy {name}: {exc.message}", (span or (1,))[0]))
+        document = Unknown(f"policy {name} is not valid JSON", str(name))
+    made, found = iam_roles.policy_entity(
+        key=key,
+        origin="iam",
+        location=Location(file, *_lines(item)),
+        document=document,
+        name=name,
+        policy_type="inline",
+        source=source,
+        role_name=role.get("RoleName"),
+        role_key=role_key,
+        document_span=span,
+    )
+    out.entities.append(made)
+    out.problems += found
+
+
+def _attachments(
+    out: _Made, file: str, key: str, items: list, role_key: str | None, source: str
+) -> None:
+    """`AttachedManagedPolicies` of a role, or `list-attached-role-policies` output."""
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        span = items.span(i) if isinstance(items, LList) else _lines(item)
+        out.entities.append(
+            iam_roles.attachment_entity(
+                key=f"{key}[{i}]",
+                origin="iam",
+                location=Location(file, *span),
+                policy_arn=item.get("PolicyArn"),
+                source=source,
+                policy_name=item.get("PolicyName"),
+                role_key=role_key,
+            )
+        )
+
+
+def _managed_policy(out: _Made, file: str, key: str, policy: dict, source: str) -> None:
+    """A customer managed policy of authorization details, as its default version says."""
+    versions = policy.get("PolicyVersionList")
+    default = next(
+        (
+            v
+            for v in versions or []
+            if isinstance(v, dict)
+            and (
+                v.get("IsDefaultVersion") is True
+                or v.get("VersionId") == policy.get("DefaultVersionId")
+            )
+        ),
+        None,
+    )
+    name = policy.get("PolicyName")
+    document: Any = Unknown(f"policy {name} has no default version here", str(name))
+    span = None
+    if default is not None and "Document" in default:
+        span = key_span(default, "Document")
+        try:
+            document = cli_policy(default["Document"])
+        except ParseError as exc:
+            out.problems.append(Problem(file, f"policy {name}: {exc.message}", (span or (1,))[0]))
+    made, found = iam_roles.policy_entity(
+        key=key,
+        origin="iam",
+        location=Location(file, *_lines(policy)),
+        document=document,
+        name=name,
+        policy_type="managed",
+        source=source,
+        arn=policy.get("Arn"),
+        document_span=span,
+    )
+    out.entities.append(made)
+    out.problems += found

@@ -6,7 +6,7 @@ defaults; locals; `data.aws_iam_policy_document.x.json`; `jsonencode`/`file`/her
 anything that cannot be resolved stays `Unknown`). The builders below turn the blocks that
 `checks/tfcatalog.py` lists into entities, through the evaluator's public API only; calls of
 the terraform-aws-modules are read in `tf_modules.py`, `kubernetes_*` resources in
-`tf_kubernetes.py`.
+`tf_kubernetes.py`, IAM roles and their policies in `tf_iam.py`.
 """
 
 from __future__ import annotations
@@ -16,18 +16,17 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Problem, Unknown
-from checks.normalize import aws_auth, iam, kubernetes, tf_kubernetes, tf_modules
+from checks.normalize import aws_auth, iam, kubernetes, tf_iam, tf_kubernetes, tf_modules
 from checks.normalize.access import principal_type
 from checks.normalize.tf_build import Module, set_attr
 from checks.normalize.tf_eval import (
     Declarations,
     Evaluator,
-    Located,
     ReadFile,
     policy_document,
 )
 from checks.parse import BudgetSpent, ParseError, numbers
-from checks.parse.hcltree import Attribute, Block, Call, Expression, Heredoc, Ref, Template
+from checks.parse.hcltree import Attribute, Block
 from checks.tfcatalog import builder_of
 
 
@@ -135,37 +134,6 @@ def _instance_metadata(module: Module, file: str, block: Block):
     hop_limit = set_attr(module, e, "hop_limit", options, "http_put_response_hop_limit", file)
     e.fields["hop_limit"] = number(hop_limit)
     return [e], []
-
-
-def _iam_role(module: Module, file: str, block: Block):
-    attr = block.attributes.get("assume_role_policy")
-    if attr is None:
-        return [], []
-    ev = module.ev
-    address = module.address(block)
-    name = ev.attribute(block, "name", file)
-    if name is None:
-        prefix = ev.attribute(block, "name_prefix", file)
-        name = (
-            Unknown(f"{address} uses name_prefix", f"{prefix}*")
-            if prefix
-            else Unknown(f"{address} has a generated name", address)
-        )
-    policy = ev.eval(attr.expr, file)
-    if isinstance(policy, Located):
-        text = iam.PolicyText(policy)
-        text.file, text.line = policy.file, policy.line
-        policy = text
-    return iam.trust_statements(
-        policy,
-        key=module.key(file, address),
-        origin=module.origin,
-        file=file,
-        span=(attr.line, attr.end_line),
-        role_name=name if name is not None else address,
-        role_ref=module.qualified(address),
-        source=_policy_source(attr.expr),
-    )
 
 
 def _pod_identity_association(module: Module, file: str, block: Block):
@@ -295,7 +263,12 @@ def _config_map(module: Module, file: str, block: Block):
 BUILDERS: dict[str, Callable[[Module, str, Block], tuple[list[Entity], list[Problem]]]] = {
     "cluster": _cluster,
     "instance_metadata": _instance_metadata,
-    "iam_role": _iam_role,
+    "iam_role": tf_iam.iam_role,
+    "iam_role_policy": tf_iam.iam_role_policy,
+    "iam_policy": tf_iam.iam_policy,
+    "iam_role_policy_attachment": tf_iam.iam_role_policy_attachment,
+    "iam_policy_attachment": tf_iam.iam_policy_attachment,
+    "iam_role_policy_attachments_exclusive": tf_iam.iam_role_policy_attachments_exclusive,
     "pod_identity_association": _pod_identity_association,
     "access_entry": _access_entry,
     "access_policy_association": _access_policy_association,
@@ -319,16 +292,3 @@ def number(value: Any) -> Any:
     ):
         return int(value)
     return value
-
-
-def _policy_source(expr: Expression) -> str:
-    """How a role's trust policy is written, in words."""
-    if isinstance(expr, Heredoc):
-        return "heredoc"
-    if isinstance(expr, Call):
-        return f"{expr.name}()"
-    if isinstance(expr, Template) and len(expr.parts) == 1 and isinstance(expr.parts[0], Ref):
-        return expr.parts[0].text
-    if isinstance(expr, Ref):
-        return expr.text
-    return "string"

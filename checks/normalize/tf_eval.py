@@ -684,10 +684,13 @@ def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
             ("action", "Action"),
             ("actions", "Action"),
             ("not_actions", "NotAction"),
+            ("resources", "Resource"),
+            ("not_resources", "NotResource"),
         ):
             value = ev.attribute(stmt, attr, file)
             if value is not None:
                 out[key] = value
+                out.key_lines[key] = (stmt.attributes[attr].line, stmt.attributes[attr].end_line)
         for block_type, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
             principals = stmt.children(block_type)
             if principals:

@@ -26,7 +26,9 @@ MAX_POSITIONED_BYTES = 2_000_000
 # Keys some normalizer looks for at the top of a JSON document (IAM policy and CLI outputs,
 # Terraform plan, Kubernetes object): a file with none of them yields no entity, so it is
 # only checked for syntax, by the C decoder, without the lines no finding will ever need.
-_KEYS_WE_READ = re.compile(r'"(?:Statement|Roles?|RoleDetailList|format_version|apiVersion|kind)"')
+_KEYS_WE_READ = re.compile(
+    r'"(?:Statement|Roles?|RoleDetailList|AttachedPolicies|format_version|apiVersion|kind)"'
+)
 
 
 def parse_json_file(text: str) -> list:

@@ -20,7 +20,14 @@ import yaml
 
 _MANIFEST_KEYS = {"apiversion", "kind"}
 _AWS_AUTH_KEYS = {"maproles", "mapusers", "mapaccounts"}
-_IAM_KEYS = {"statement", "role", "roles", "roledetaillist", "assumerolepolicydocument"}
+_IAM_KEYS = {
+    "statement",
+    "role",
+    "roles",
+    "roledetaillist",
+    "assumerolepolicydocument",
+    "attachedpolicies",
+}
 _PLAN_KEYS = {"format_version", "planned_values", "resource_changes"}
 
 # a key in any spelling YAML or JSON allows: plain, quoted, after `{`, `,`, `?`, `-`, an anchor
