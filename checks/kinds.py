@@ -979,7 +979,7 @@ KINDS: dict[str, Kind] = {
                                 BOOLEAN,
                                 "for GitHub and the CI/CD issuers: its conditions pin the "
                                 "repository or project (docs/rules.md, EKS405 and EKS408); "
-                                "null for other kinds",
+                                "null for other kinds, unknown when its kind is",
                             ),
                         )
                     ),

@@ -285,3 +285,27 @@ def test_a_key_written_twice_in_a_json_manifest_is_judged_as_in_yaml(tmp_path):
         ("sa.json", 3, "error", "duplicate key 'name' with different values, first at line 2"),
         ("sa.json", 4, "note", "duplicate key 'kind' (same value, first at line 1)"),
     ]
+
+
+def test_a_provider_of_unknown_kind_leaves_the_ci_rules_undecided(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'variable "provider_arn" {}\n'
+        'resource "aws_iam_role" "r" {\n'
+        '  name = "r"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = var.provider_arn }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS402", "EKS405", "EKS408"])
+    assert result.findings == []
+    key = f"terraform:{tmp_path}/main.tf:aws_iam_role.r/statement[0]"
+    assert {(s.rule_id, s.entity_key) for s in result.skipped} == {
+        ("EKS402", key),
+        ("EKS405", key),
+        ("EKS408", key),
+    }

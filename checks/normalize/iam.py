@@ -314,9 +314,11 @@ def _providers(entity: Entity, federated: list) -> None:
 
 
 def _project_pinned(kind: Any, path: str | None, own: list[dict], conditions: Any) -> Any:
-    """Whether a GitHub or CI/CD provider's project is pinned; null for other kinds (and
-    for a kind not known: the rules that read it are undecided on the kind already)."""
-    if not isinstance(kind, str) or kind not in oidc_providers.ISSUER_KINDS:
+    """Whether a GitHub or CI/CD provider's project is pinned; null for other kinds,
+    unknown when the kind is (the provider may be one of them)."""
+    if isinstance(kind, Unknown):
+        return kind
+    if kind not in oidc_providers.ISSUER_KINDS:
         return None
     if isinstance(conditions, Unknown):
         return conditions
