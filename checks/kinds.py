@@ -979,7 +979,8 @@ KINDS: dict[str, Kind] = {
                                 BOOLEAN,
                                 "for GitHub and the CI/CD issuers: its conditions pin the "
                                 "repository or project (docs/rules.md, EKS405 and EKS408); "
-                                "null for other kinds, unknown when its kind is",
+                                "null for other kinds; of a provider of unknown kind, what every "
+                                "issuer would say, else unknown",
                             ),
                         )
                     ),

@@ -309,3 +309,26 @@ def test_a_provider_of_unknown_kind_leaves_the_ci_rules_undecided(tmp_path):
         ("EKS405", key),
         ("EKS408", key),
     }
+
+
+def test_a_provider_of_unknown_kind_is_decided_when_every_issuer_would_agree(tmp_path):
+    """A literal ServiceAccount subject pins whatever issuer the provider is: EKS405 and
+    EKS408 are decided (quiet); EKS402 does not fire either (it is scoped)."""
+    (tmp_path / "main.tf").write_text(
+        'variable "provider_arn" {}\n'
+        'resource "aws_iam_role" "r" {\n'
+        '  name = "r"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = var.provider_arn }\n"
+        '      Condition = { StringEquals = { "${var.provider_arn}:sub" = '
+        '"system:serviceaccount:shop:cart" } }\n'
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS402", "EKS405", "EKS408"])
+    assert result.findings == []
+    assert result.skipped == []

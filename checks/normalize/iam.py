@@ -314,14 +314,21 @@ def _providers(entity: Entity, federated: list) -> None:
 
 
 def _project_pinned(kind: Any, path: str | None, own: list[dict], conditions: Any) -> Any:
-    """Whether a GitHub or CI/CD provider's project is pinned; null for other kinds,
-    unknown when the kind is (the provider may be one of them)."""
+    """Whether a GitHub or CI/CD provider's project is pinned; null for other kinds. For a
+    provider of unknown kind, what every issuer would say, else unknown."""
+    if isinstance(conditions, Unknown):
+        return (
+            None
+            if isinstance(kind, str) and kind not in oidc_providers.ISSUER_KINDS
+            else conditions
+        )
     if isinstance(kind, Unknown):
-        return kind
+        verdicts = {
+            oidc_providers.project_pinned(k, path, own) for k in oidc_providers.ISSUER_KINDS
+        }
+        return verdicts.pop() if verdicts in ({True}, {False}) else kind
     if kind not in oidc_providers.ISSUER_KINDS:
         return None
-    if isinstance(conditions, Unknown):
-        return conditions
     return oidc_providers.project_pinned(kind, path, own)
 
 
