@@ -177,7 +177,7 @@ def test_the_readme_workflow_scans_once_pins_its_actions_and_passes_zizmor(tmp_p
     assert zizmor, "zizmor is a test extra: pip install -e '.[test]'"
     env = {k: v for k, v in os.environ.items() if "TOKEN" not in k}
     run = subprocess.run(
-        [zizmor, "--offline", "--no-progress", str(folder / "eks-checks.yml")],
+        [zizmor, "--offline", "--no-progress", "--color", "never", str(folder / "eks-checks.yml")],
         capture_output=True, text=True, check=False, env=env, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
