@@ -1,4 +1,5 @@
-"""Discover: walk the given paths and classify each file by its extension.
+"""Discover: walk the given paths; the registry of sources (`checks.sources.classify`, passed
+in by the pipeline) says which files are input and of what syntax.
 
 Never follows directory symlinks (no loops), and never reads through a symlink whose target
 is outside the scanned roots (a note says so); a dangling link, an unreadable file or a file
@@ -14,6 +15,7 @@ import fnmatch
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.model import Problem
@@ -21,9 +23,7 @@ from checks.model import Problem
 # the only folders never walked, besides the configured excludes (README, "Hostile input")
 SKIP_DIRS = {".git", ".terraform", "node_modules"}
 SKIP_FILES = {".eks-checks.yaml"}  # our own configuration is not input
-EXTENSIONS = {".tf": "terraform", ".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 DEFAULT_MAX_BYTES = 5_000_000
-TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfvars(.json), by name
 OUTSIDE_FILE = "symbolic link to a file outside the scanned tree: not read"
 OUTSIDE_DIR = "symbolic link to a directory outside the scanned tree: not walked"
 NOT_REGULAR = "not a regular file (FIFO, socket or device)"
@@ -104,30 +104,24 @@ def excluded(display: str, patterns: list[str], hits: set[str] | None = None) ->
     return bool(matched)
 
 
-def classify(path: str) -> str | None:
-    name = path.lower()
-    if name.endswith(".tf.json"):
-        return None  # Terraform JSON syntax is not read yet; not a policy or manifest either
-    if name.endswith((".tfvars", ".tfvars.json")):
-        # only the files Terraform loads by itself: others need `-var-file`, which we cannot see
-        base = os.path.basename(name)
-        auto = base in TFVARS_FIRST or base.endswith((".auto.tfvars", ".auto.tfvars.json"))
-        return "tfvars" if auto else None
-    return EXTENSIONS.get(os.path.splitext(name)[1])
+# What a file is, from its path: (kind, why it is not read although its name says it could be,
+# "" when it is read), or None for a file no source reads. `checks.sources.classify`.
+Classify = Callable[[str], "tuple[str, str] | None"]
 
 
 def discover(
     paths: list[str],
+    classify: Classify,
     excludes: list[str] = (),
     roots: list[str] | None = None,
     exclude_root: str | None = None,
     exclude_hits: set[str] | None = None,
 ) -> tuple[list[SourceFile], list[Problem]]:
-    """The files to scan under `paths`, and a problem for each one that cannot be. A path
-    given that cannot be read is an error whatever its name; a symlink whose target is outside
-    `roots` (default: the trees of `paths`) is never read, a note says so. `excludes` match
-    paths relative to `exclude_root` (default: the working directory); the patterns that
-    match something go into `exclude_hits`."""
+    """The files to scan under `paths` (those `classify` gives a kind), and a problem for each
+    one that cannot be. A path given that cannot be read is an error whatever its name; a
+    symlink whose target is outside `roots` (default: the trees of `paths`) is never read, a
+    note says so. `excludes` match paths relative to `exclude_root` (default: the working
+    directory); the patterns that match something go into `exclude_hits`."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -137,12 +131,12 @@ def discover(
     base = exclude_root or cwd
 
     def add(path: str, given: bool = False) -> None:
-        kind = classify(path)
+        classified = classify(path)
         if excludes and not given:
             # before the kind: a pattern that leaves out only files we never read matched too
             if excluded(display_path(os.path.join(cwd, path), base), excludes, exclude_hits):
                 return
-        if (kind is None and not given) or os.path.basename(path) in SKIP_FILES:
+        if (classified is None and not given) or os.path.basename(path) in SKIP_FILES:
             return
         key = os.path.normpath(os.path.join(cwd, path))
         if key in seen:
@@ -175,14 +169,15 @@ def discover(
             seen.add(key)
             problems.append(Problem(display, reason))
             return
-        if kind is None or stat.S_ISDIR(mode):
+        if classified is None or stat.S_ISDIR(mode):
             return  # a file of no kind we read, or a directory named x.tf
         seen.add(key)
         if not stat.S_ISREG(mode):
             # a FIFO or a device would block or never end: never open it
             problems.append(Problem(display, NOT_REGULAR))
             return
-        files.append(SourceFile(path, display, kind, _helm_template(path, kind), key))
+        kind, skip = classified
+        files.append(SourceFile(path, display, kind, skip, key))
 
     def walkable(dirpath: str, name: str) -> bool:
         if name in SKIP_DIRS:
@@ -214,19 +209,6 @@ def discover(
                 add(os.path.join(dirpath, name))
     files.sort(key=lambda f: f.display)
     return files, problems
-
-
-def _helm_template(path: str, kind: str) -> str:
-    """Files under `<chart>/templates/` next to a Chart.yaml are Go templates Helm renders."""
-    if kind != "yaml":
-        return ""
-    parts = os.path.abspath(path).split(os.sep)
-    for i in range(len(parts) - 2, 0, -1):
-        if parts[i] == "templates":
-            chart = os.sep.join(parts[:i])
-            if os.path.isfile(os.path.join(chart, "Chart.yaml")):
-                return "Helm chart template (Helm renders it; not read)"
-    return ""
 
 
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:

@@ -18,7 +18,8 @@ import pytest
 from checks import __version__, cache, codec
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown
 from checks.parse.comments import Suppression
-from checks.scan import Options, UnitResult, run_unit, units_of
+from checks.runner import run_unit, units_of
+from checks.sources.base import Options, UnitResult
 from conftest import FIXTURES, ROOT, cli
 
 INSECURE = (
@@ -204,9 +205,10 @@ def _shape(value):
 
 def test_unit_results_round_trip_exactly_over_fixtures_and_examples(monkeypatch):
     from checks.discover import discover
+    from checks.sources import classify
 
     monkeypatch.chdir(ROOT)
-    files, _ = discover([str(FIXTURES.relative_to(ROOT)), "examples"])
+    files, _ = discover([str(FIXTURES.relative_to(ROOT)), "examples"], classify)
     opts = Options(roots=["tests/fixtures", "examples"])
     seen = set()
     for unit in units_of(files):

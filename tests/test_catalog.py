@@ -14,14 +14,16 @@ from checks import schemagen
 from checks.discover import discover
 from checks.kinds import KINDS, Type
 from checks.model import Entity, Unknown
-from checks.scan import Options, build
+from checks.scan import build
+from checks.sources import classify
+from checks.sources.base import Options
 from conftest import FIXTURES, PEER, ROOT, cli
 
 CORPORA = [ROOT / "examples", FIXTURES, PEER]
 
 
 def _entities(path) -> list[Entity]:
-    files, _ = discover([str(path)], [])
+    files, _ = discover([str(path)], classify)
     entities, _, _ = build(files, Options(prefilter=False, roots=[str(path)]))
     return entities
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from checks.discover import discover
-from checks.scan import Options, build
+from checks.scan import build
+from checks.sources import classify
+from checks.sources.base import Options
 from conftest import FIXTURES, run
 
 PEER = FIXTURES / "peer-rbac"
@@ -281,7 +283,7 @@ def _cases(folder: Path) -> dict[str, Case]:
 
 
 def _model(path: Path):
-    files, _ = discover([str(path)], [])
+    files, _ = discover([str(path)], classify)
     entities, problems, _ = build(files, Options(prefilter=False, roots=[str(path)]))
     return entities, problems
 

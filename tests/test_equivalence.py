@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from checks import scan as scan_module
+from checks import runner
 from conftest import FIXTURES, PEER, ROOT, cli
 
 
@@ -25,7 +25,7 @@ def _report(tmp_path, monkeypatch, *options: str) -> str:
 
 @pytest.fixture
 def baseline(tmp_path, monkeypatch):
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)
     return _report(tmp_path, monkeypatch, "--jobs", "1", "--no-cache", "--no-prefilter")
 
 

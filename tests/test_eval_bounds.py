@@ -209,7 +209,7 @@ def test_a_module_whose_worker_failed_is_never_evaluated_in_the_parent(
     """A module whose evaluation hangs or kills its worker is found by running its files one
     by one in workers; evaluating what is left happens in a worker too, never in the parent,
     and each file is reported once."""
-    from checks import scan as scan_module
+    from checks import runner
     from checks.normalize import terraform
     from checks.pool import parallel_map
     from conftest import run
@@ -233,7 +233,7 @@ def test_a_module_whose_worker_failed_is_never_evaluated_in_the_parent(
             f"apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: default, namespace: n{i}}}\n"
         )
     monkeypatch.setattr(terraform, "normalize_module", misbehaving)
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(parallel_map, "__defaults__", (2,))  # the timeout, in seconds
     result = run([tmp_path], jobs=2, prefilter=False)
     assert evaluated_in_parent == []

@@ -1,6 +1,8 @@
 """STYLE.md's one direction: the pipeline reads discover -> parse -> normalize -> link ->
-evaluate -> filter -> report; a module imports only from its own stage, earlier ones and the
-model (imports inside functions count), and no modules import each other in a cycle."""
+evaluate -> filter -> report, the sources (one module per input format, parse and normalize)
+and the runner (units, cache, workers) between normalize and link; a module imports only from
+its own stage, earlier ones and the model (imports inside functions count), and no modules
+import each other in a cycle."""
 
 from __future__ import annotations
 
@@ -9,7 +11,19 @@ import ast
 from conftest import ROOT
 
 CHECKS = ROOT / "checks"
-STAGES = ("model", "discover", "parse", "normalize", "link", "evaluate", "filter", "report", "run")
+STAGES = (
+    "model",
+    "discover",
+    "parse",
+    "normalize",
+    "sources",
+    "runner",
+    "link",
+    "evaluate",
+    "filter",
+    "report",
+    "run",
+)
 # the first part of a module's name under `checks.` -> its stage; `run` (the command line,
 # the scan that drives the stages, configuration, generators, Rego) may import any stage
 STAGE_OF = {
@@ -25,6 +39,8 @@ STAGE_OF = {
     "parse": "parse",
     "prefilter": "parse",
     "normalize": "normalize",
+    "sources": "sources",
+    "runner": "runner",
     "link": "link",
     "rules": "evaluate",
     "evaluate": "evaluate",
@@ -116,6 +132,18 @@ def test_no_module_imports_from_a_later_stage():
         if STAGES.index(_stage(b)) > STAGES.index(_stage(a))
     ]
     assert later == []
+
+
+def test_only_the_runner_and_the_pipeline_read_the_sources():
+    """Which format a file is, is the registry's: no stage after the runner asks it, but the
+    scan (and the command line, which asks which module a file PATH belongs to)."""
+    edges = _imports(_modules())
+    readers = {
+        module
+        for module, targets in edges.items()
+        if _stage(module) != "sources" and any(_stage(t) == "sources" for t in targets)
+    }
+    assert readers - {"checks.cli"} == {"checks.runner", "checks.scan"}
 
 
 def test_no_import_cycles():

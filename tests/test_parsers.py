@@ -199,15 +199,15 @@ def test_json_that_is_not_ours_yields_nothing(tmp_path):
     assert (result.entities, result.problems, result.findings) == ([], [], [])
 
 
-def test_json_no_normalizer_reads_is_only_syntax_checked():
+def test_json_no_source_reads_is_only_syntax_checked():
     from checks.model import LDict
-    from checks.parse.jsonpos import parse_json_file
+    from checks.sources import parse_text
 
-    # a dashboard or package.json: no key any normalizer looks for, so no lines are kept
-    plain = parse_json_file('{\n  "panels": [1, 2],\n  "title": "x"\n}\n')[0]
+    # a dashboard or package.json: no key any source looks for, so no lines are kept
+    plain = parse_text("json", '{\n  "panels": [1, 2],\n  "title": "x"\n}\n')[0]
     assert plain == {"panels": [1, 2], "title": "x"} and not isinstance(plain, LDict)
-    policy = parse_json_file('{\n  "Version": "2012-10-17",\n  "Statement": []\n}\n')[0]
+    policy = parse_text("json", '{\n  "Version": "2012-10-17",\n  "Statement": []\n}\n')[0]
     assert isinstance(policy, LDict) and policy.key_lines["Statement"] == (3, 3)
     with pytest.raises(ParseError) as err:
-        parse_json_file('{\n  "panels": [1, 2\n}\n')
+        parse_text("json", '{\n  "panels": [1, 2\n}\n')
     assert (err.value.message, err.value.line) == ("invalid JSON: Expecting ',' delimiter", 3)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from checks import scan as scan_module
+from checks import runner
 from checks.pool import parallel_map
 from conftest import ROOT, run
 
@@ -56,7 +56,7 @@ def test_parallel_scan_is_identical_to_serial(tmp_path, monkeypatch):
 
     for i in range(12):
         shutil.copytree(ROOT / "examples", tmp_path / f"env{i}")
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)
     serial = run([tmp_path], jobs=1)
     parallel = run([tmp_path], jobs=2)
     assert _keys(parallel) == _keys(serial)
@@ -109,7 +109,7 @@ def test_a_parser_crash_or_hang_in_a_scan_costs_that_file_only(tmp_path, monkeyp
 
     monkeypatch.setattr(yamlsafe, "parse_yaml_file", yaml_or_crash)
     monkeypatch.setattr(hclsyntax, "parse", hcl_or_hang)
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(parallel_map, "__defaults__", (3,))  # the timeout, in seconds
     started = time.monotonic()
     result = run([tmp_path], jobs=2, prefilter=False)

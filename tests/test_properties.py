@@ -13,7 +13,9 @@ from checks.parse import ParseError
 from checks.parse.hcl import parse_terraform
 from checks.parse.jsonpos import load as load_json
 from checks.parse.yamlsafe import load_all
-from checks.scan import Options, build, parse_file
+from checks.scan import build
+from checks.sources import parse_file
+from checks.sources.base import Options
 from conftest import FIXTURES, ROOT
 
 SEEDS = {
@@ -108,7 +110,7 @@ def test_whole_pipeline_gives_entities_or_problems(tmp_path_factory, kind, data)
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     kind_name = {"tf": "terraform"}.get(kind, kind)
     source = SourceFile(str(path), "input." + kind, kind_name)
-    parsed = parse_file(source)
+    parsed = parse_file(source, Options())
     entities, problems, _ = build([source], Options(prefilter=False, roots=[str(folder)]), jobs=1)
     if parsed.problem is not None:
         assert problems and problems[0].file == "input." + kind

@@ -9,7 +9,9 @@ import pytest
 from checks.discover import discover
 from checks.model import Unknown
 from checks.normalize import rbac
-from checks.scan import Options, build
+from checks.scan import build
+from checks.sources import classify
+from checks.sources.base import Options
 
 ALL = [
     "cluster_admin",
@@ -37,7 +39,7 @@ EDIT = [
 
 def _model(tmp_path, text: str, name: str = "rbac.yaml") -> dict:
     (tmp_path / name).write_text(text)
-    files, _ = discover([str(tmp_path)], [])
+    files, _ = discover([str(tmp_path)], classify)
     entities, problems, _ = build(files, Options(prefilter=False, roots=[str(tmp_path)]))
     assert problems == []
     return {e.key: e for e in entities}

@@ -9,20 +9,15 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, get_path, key_span
 from checks.normalize import access, aws_auth
+from checks.normalize.kubernetes import annotation_suppressions
 
 EKSCTL_DEFAULT = "eksctl default"
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
-def is_cluster_config(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and doc.get("kind") == "ClusterConfig"
-        and str(doc.get("apiVersion", "")).startswith("eksctl.io/")
-    )
-
-
 def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[Problem]]:
+    """The entities of one ClusterConfig; its `eks-checks.io/ignore` annotation applies to
+    each of them, as a manifest's does."""
     name = get_path(doc, "metadata", "name") or "(unnamed)"
     key = f"eksctl:{file}:{name}"
     line = doc.line or 1
@@ -67,6 +62,9 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     if isinstance(mappings, list):
         made, _ = _identity_mappings(file, doc, mappings, key)
         entities += made
+    suppressions = annotation_suppressions(doc)
+    for e in entities:
+        e.suppressions = suppressions
     return entities, []
 
 

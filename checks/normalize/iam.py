@@ -367,20 +367,6 @@ def _sub_scope(subs: list[dict]) -> Any:
     return "wildcard"
 
 
-def is_iam_document(doc: Any) -> bool:
-    """A bare policy, or the output of `get-role`, `list-roles`,
-    `get-account-authorization-details`, `get-role-policy` or
-    `list-attached-role-policies`."""
-    return isinstance(doc, dict) and (
-        "Statement" in doc
-        or isinstance(doc.get("Role"), dict)
-        or isinstance(doc.get("Roles"), list)
-        or isinstance(doc.get("RoleDetailList"), list)
-        or ("PolicyDocument" in doc and "RoleName" in doc)
-        or isinstance(doc.get("AttachedPolicies"), list)
-    )
-
-
 def normalize_document(file: str, doc: dict) -> tuple[list[Entity], list[Problem]]:
     """The entities of one IAM JSON file, whichever of the CLI's shapes it has: trust
     statements, roles, their inline policies and managed policy attachments, and the

@@ -40,23 +40,29 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 
-def is_manifest(doc: Any) -> bool:
+def is_object(doc: Any) -> bool:
+    """An object of the API: what a manifest, and a `List` of them, holds."""
     return isinstance(doc, dict) and isinstance(doc.get("kind"), str) and "apiVersion" in doc
 
 
 def normalize_objects(
-    file: str, docs: list, origin: str = "kubernetes"
+    file: str,
+    docs: list,
+    origin: str = "kubernetes",
+    budget: ExpansionBudget | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
     """Entities of every Kubernetes object in a file's documents, lists expanded: `kind: List`
     (whose items carry their own kinds, as `kubectl get -o yaml` writes it) and typed lists
-    (`RoleList`, `ConfigMapList`, as the API writes them, items without `apiVersion`/`kind`)."""
+    (`RoleList`, `ConfigMapList`, as the API writes them, items without `apiVersion`/`kind`).
+    `budget`: the file's YAML alias budget, which the YAML strings embedded in it share (a new
+    one by default)."""
     entities: list[Entity] = []
     problems: list[Problem] = []
-    budget = ExpansionBudget()  # the YAML strings embedded in this file share one
+    budget = budget or ExpansionBudget()
     stack = list(reversed(docs))
     while stack:
         doc = stack.pop()
-        if not is_manifest(doc):
+        if not is_object(doc):
             continue
         items = doc.get("items")
         if doc["kind"].endswith("List") and isinstance(items, list):
@@ -137,15 +143,14 @@ def normalize_object(
 ) -> tuple[list[Entity], list[Problem]]:
     """Entities of one Kubernetes object; `budget`: its file's YAML alias budget."""
     entities, problems = _entities_of(file, doc, budget)
-    suppressions = _annotation_suppressions(doc)
+    suppressions = annotation_suppressions(doc)
     for e in entities:
         e.suppressions = suppressions
-        if e.origin != "eksctl":
-            e.origin = origin
+        e.origin = origin
     return entities, problems
 
 
-def _annotation_suppressions(doc: dict) -> list[tuple]:
+def annotation_suppressions(doc: dict) -> list[tuple]:
     """`eks-checks.io/ignore: "EKS301: reason; EKS302,EKS303: reason until=2027-01-31"`."""
     annotations = get_path(doc, "metadata", "annotations")
     value = annotations.get(IGNORE_ANNOTATION) if isinstance(annotations, dict) else None
@@ -165,10 +170,6 @@ def _entities_of(
     file: str, doc: dict, budget: ExpansionBudget | None
 ) -> tuple[list[Entity], list[Problem]]:
     kind = doc["kind"]
-    from checks.normalize import eksctl
-
-    if eksctl.is_cluster_config(doc):
-        return eksctl.normalize_cluster_config(file, doc)
     if kind in POD_SPEC_PATHS:
         path = POD_SPEC_PATHS[kind]
         spec = get_path(doc, *path)

@@ -18,14 +18,6 @@ PLAN_TYPES_PREFIXES = ("aws_", "kubernetes_", "kubectl_")
 AFTER_APPLY = Unknown("the plan knows this value only after apply", "(known after apply)")
 
 
-def is_plan(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and "format_version" in doc
-        and ("planned_values" in doc or "resource_changes" in doc)
-    )
-
-
 def _walk_modules(module: Any):
     if not isinstance(module, dict):
         return

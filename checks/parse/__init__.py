@@ -1,6 +1,5 @@
-"""Parsers: one per source kind, each a pure function from text to documents and problems.
-
-The registry below is the one place that says which parser reads which kind of file.
+"""Parsers: one per syntax, each a pure function from text to documents and problems
+(which parser reads which file is said by the registry of sources, `checks.sources`).
 """
 
 from __future__ import annotations
@@ -9,16 +8,6 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Callable
-
-PARSERS: dict[str, str] = {
-    # source kind -> "module:function"; imported lazily so that a scan with no .tf file
-    # never imports python-hcl2 (start-up time matters for a pre-commit hook)
-    "terraform": "checks.parse.hcl:parse_terraform",
-    "tfvars": "checks.parse.hcl:parse_tfvars",
-    "yaml": "checks.parse.yamlsafe:parse_yaml_file",
-    "json": "checks.parse.jsonpos:parse_json_file",
-}
 
 
 class ParseError(Exception):
@@ -67,13 +56,6 @@ def check_depth(value: object, limit: int) -> bool:
             children = node.values() if isinstance(node, dict) else node
             stack.extend((child, depth + 1) for child in children)
     return True
-
-
-def parser_for(kind: str) -> Callable:
-    import importlib
-
-    module_name, func = PARSERS[kind].split(":")
-    return getattr(importlib.import_module(module_name), func)
 
 
 MAX_NESTING = 500

@@ -23,24 +23,16 @@ from checks.parse import ParseError, check_nesting, numbers
 MAX_POSITIONED_BYTES = 2_000_000
 
 
-# Keys some normalizer looks for at the top of a JSON document (IAM policy and CLI outputs,
-# Terraform plan, Kubernetes object): a file with none of them yields no entity, so it is
-# only checked for syntax, by the C decoder, without the lines no finding will ever need.
-_KEYS_WE_READ = re.compile(
-    r'"(?:Statement|Roles?|RoleDetailList|AttachedPolicies|format_version|apiVersion|kind)"'
-)
-
-
-def parse_json_file(text: str) -> list:
+def parse_json_file(text: str, lines: bool = True) -> list:
     """Parse a JSON file (one document); raise ParseError with the line on a syntax error.
-    Notes about numbers read as unknown are the documents' `warnings`; keys written twice in
-    one object are its `duplicates` (JSON allows them, IAM and Kubernetes do not: their
-    normalizers decide)."""
+    Without `lines` (a file no source will read: `checks.sources` decides), only the syntax
+    is checked, by the C decoder. Notes about numbers read as unknown are the documents'
+    `warnings`; keys written twice in one object are its `duplicates` (JSON allows them, IAM
+    and Kubernetes do not: their normalizers decide)."""
     docs = Documents()
     docs.warnings = []
     docs.duplicates = []
-    positions = _KEYS_WE_READ.search(text) is not None
-    docs.append(load(text, positions=positions, notes=docs.warnings, duplicates=docs.duplicates))
+    docs.append(load(text, positions=lines, notes=docs.warnings, duplicates=docs.duplicates))
     return docs
 
 

@@ -1,0 +1,238 @@
+"""Run the parse-and-normalize stage (`checks.sources`) over the files discovery found.
+
+Files are read in units (one file, or every file of a directory its source reads a directory
+at a time); a unit the cache holds unchanged is not read again; many units run in worker
+processes, in chunks, and what a chunk's worker died or hung on is found by running its
+units one by one, then a module's files one by one, so that a crash or a hang costs its file
+only. The results are put together in one order, whichever way they were made.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from typing import TYPE_CHECKING
+
+from checks.discover import SourceFile, read_text
+from checks.model import Entity, Problem
+from checks.sources import (
+    by_directory,
+    normalize_directory,
+    parse_file,
+    problems_of,
+    read_unit,
+)
+from checks.sources.base import (
+    FILE_FUNCTION_MAX_BYTES,
+    Options,
+    ParsedFile,
+    Unit,
+    UnitResult,
+    digest,
+    internal_error,
+)
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
+
+# Below this many files a scan parses in-process: starting workers costs more than it saves,
+# and the pre-commit hook usually passes a handful of files.
+PARALLEL_MIN_FILES = 64
+
+
+def units_of(files: list[SourceFile]) -> list[Unit]:
+    """Files in the order the model is built in: other files first, then modules by name."""
+    units = []
+    modules: dict[str, list[SourceFile]] = {}
+    for f in files:
+        if by_directory(f.kind) and not f.skip:
+            modules.setdefault(os.path.dirname(f.key), []).append(f)
+        else:
+            units.append(Unit([f]))
+    by_name = sorted((os.path.dirname(fs[0].display) or ".", d) for d, fs in modules.items())
+    return units + [Unit(modules[d], shown, d) for shown, d in by_name]
+
+
+def run(
+    files: list[SourceFile],
+    opts: Options,
+    jobs: int | None = None,
+    pack: Pack | None = None,
+) -> tuple[list[Entity], list[Problem], dict[str, list]]:
+    """Entities (not linked yet), problems and inline suppressions of `files`: units run in
+    worker processes when there are many files and jobs > 1, and are put together in one
+    order. With a cache `pack`, units it holds are not run again, and the next pack, with the
+    others' results, is saved (in another process while this one goes on when they are many:
+    `pack.wait()`)."""
+    units = units_of(files)
+    keyed = pack is not None
+    results: list[UnitResult | None] = [None] * len(units)
+    if pack:  # entries from an earlier run: answered here, before any worker starts
+        results = [cached_unit(u, opts, pack) for u in units]
+    todo = [i for i, r in enumerate(results) if r is None]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or sum(len(units[i].files) for i in todo) < PARALLEL_MIN_FILES:
+        ran = [_guarded(units[i], opts, keyed) for i in todo]
+    else:
+        ran = _run_parallel([units[i] for i in todo], opts, jobs, keyed)
+    for i, result in zip(todo, ran, strict=True):
+        results[i] = result
+    if pack is not None:  # before link, which adds to the entities
+        pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    suppressions: dict[str, list] = {}
+    consumed: set[str] = set()
+    for r in results:
+        entities.extend(r.entities)
+        problems.extend(r.problems)
+        suppressions.update(r.suppressions)
+        consumed |= r.consumed
+    if consumed:
+        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
+        # kubectl_manifest reads is that resource's: report them once, as Terraform's
+        entities = [
+            e for e in entities if e.origin == "terraform" or e.location.file not in consumed
+        ]
+    return entities, problems, suppressions
+
+
+def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
+    """Parse and normalize one unit: what a worker does, and what a small scan does in-process.
+
+    `keyed`: the result also carries the digest of what it depends on, the key it is cached
+    under (see `cached_unit`)."""
+    texts = _texts(unit, opts)
+    key = _unit_key(unit, texts, opts) if keyed else None
+    result = read_unit(unit, texts, opts)
+    if key is not None:
+        from checks import cache
+
+        result.cache_key = cache.key_digest(key)
+    return result
+
+
+def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
+    """The unit's result from the cache when its files, the options, and whatever its
+    file() calls read are unchanged; else None."""
+    key = _unit_key(unit, _texts(unit, opts), opts)
+    hit = pack.get(key, UnitResult) if key is not None else None
+    if hit is None or not isinstance(hit, UnitResult):
+        return None
+    for path, read in hit.reads.items():
+        if digest(read_text(path, FILE_FUNCTION_MAX_BYTES)[0]) != read:
+            return None
+    return hit
+
+
+def _texts(unit: Unit, opts: Options) -> dict[str, str]:
+    """The texts of the unit's files that can be read, by file key."""
+    texts: dict[str, str] = {}
+    for f in unit.files:
+        if not f.skip:
+            text, _reason = read_text(f.path, opts.max_bytes)
+            if text is not None:
+                texts[f.key] = text
+    return texts
+
+
+def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
+    """What a unit's result depends on: its files' names and texts, and the options; None
+    (do not cache) when a file could not be read."""
+    if len(texts) != len(unit.files):
+        return None
+    head = repr(
+        (
+            os.getcwd(),
+            opts.roots,
+            opts.excludes,
+            opts.exclude_root,
+            opts.strict,
+            opts.max_bytes,
+            opts.prefilter,
+        )
+    )
+    if unit.directory in opts.var_files:
+        head += repr(opts.var_files[unit.directory])
+    return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
+
+
+def _guarded(unit: Unit, opts: Options, keyed: bool) -> UnitResult:
+    """In-process, a bug of ours on some input costs that unit's files, reported, as it does
+    in a worker; never the scan."""
+    try:
+        return run_unit(unit, opts, keyed)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        return problems_of([_failed_parse(f, internal_error(exc)) for f in unit.files])
+
+
+def _run_parallel(units: list[Unit], opts: Options, jobs: int, keyed: bool) -> list[UnitResult]:
+    """Units in chunks (one round trip per chunk, not per file); what a chunk's worker died or
+    hung on is found by running its units one by one, then a module's files one by one, so a
+    crash or a hang costs its file only."""
+    from checks.pool import parallel_map
+
+    total = sum(len(u.files) for u in units)
+    per_chunk = max(1, min(64, total // (jobs * 8)))
+    chunks: list[list[int]] = []
+    size = 0
+    for i, unit in enumerate(units):
+        if not chunks or size >= per_chunk:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(i)
+        size += len(unit.files)
+    results: list[UnitResult | None] = [None] * len(units)
+    done = parallel_map(
+        partial(_run_chunk, opts=opts, keyed=keyed),
+        [[units[i] for i in chunk] for chunk in chunks],
+        jobs,
+        lambda _item, _reason: None,
+    )
+    retry = []
+    for chunk, out in zip(chunks, done, strict=True):
+        if out is None:
+            retry.extend(chunk)
+        else:
+            for i, r in zip(chunk, out, strict=True):
+                results[i] = r
+    if retry:
+        again = parallel_map(
+            partial(run_unit, opts=opts, keyed=keyed),
+            [units[i] for i in retry],
+            jobs,
+            lambda _u, why: why,
+        )
+        for i, out in zip(retry, again, strict=True):
+            if isinstance(out, UnitResult):
+                results[i] = out
+            elif units[i].module is None:
+                results[i] = problems_of([_failed_parse(units[i].files[0], out)])
+            else:
+                results[i] = _module_by_file(units[i], opts, jobs)
+    return results  # type: ignore[return-value]
+
+
+def _run_chunk(chunk: list[Unit], opts: Options, keyed: bool) -> list[UnitResult]:
+    return [run_unit(u, opts, keyed) for u in chunk]
+
+
+def _module_by_file(unit: Unit, opts: Options, jobs: int) -> UnitResult:
+    """A module whose worker died or hung: each file parsed in a worker of its own (without
+    the pre-filter), the failing ones reported, the others normalized in one more worker:
+    never here, where what hung or killed a worker would hang or kill the scan."""
+    from checks.pool import parallel_map
+
+    parsed = parallel_map(partial(parse_file, options=opts), unit.files, jobs, _failed_parse)
+    normalize = partial(normalize_directory, unit, options=opts)
+    (result,) = parallel_map(normalize, [parsed], 1, _failed_module)
+    return result
+
+
+def _failed_module(parsed: list[ParsedFile], reason: str) -> UnitResult:
+    """Each file of a module whose normalization failed, reported once."""
+    return problems_of([p if p.problem else _failed_parse(p.file, reason) for p in parsed])
+
+
+def _failed_parse(source: SourceFile, reason: str) -> ParsedFile:
+    return ParsedFile(source, problem=Problem(source.display, reason))

@@ -1,0 +1,222 @@
+"""Sources: the input formats, one module each, registered in ONE table (`SOURCES`).
+
+A source is a module of this package that defines the names of `FileSource` (a format read
+file by file: IAM JSON, a plan, manifests) or of `DirectorySource` (read a directory at a
+time: a Terraform module), as pre-commit's languages are modules: the syntaxes of the files
+it reads (their names and parser), whether a file that cannot be read whole is of this format
+(an error) or someone else's (a note), which parsed documents it claims, and how it
+normalizes them into entities.
+
+Discovery (`classify`), routing (`read_unit`), the error-or-note decision for a file that
+fails to parse (`foreign_reason`) and the JSON key pre-check
+(`parse_text`) read this table; nothing else in eks-checks tells formats apart. Adding a
+format is a module here, a row below, and fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from checks.discover import SourceFile, read_text
+from checks.model import Problem
+from checks.parse import ParseError
+from checks.parse.comments import find_suppressions
+from checks.sources import eksctl, foreign, iam, kubernetes, plan, terraform
+from checks.sources.base import (
+    JSON,
+    Context,
+    DirectorySource,
+    FileReader,
+    FileSource,
+    Options,
+    ParsedFile,
+    Syntax,
+    Unit,
+    UnitResult,
+    contained,
+)
+
+# The order is the order in which sources claim a document: the first that claims it reads it.
+SOURCES: dict[str, FileSource | DirectorySource] = {
+    "terraform": terraform,  # .tf and the variable files of a directory, with -var-file files
+    "iam": iam,  # a policy, get-role, list-roles, get-account-authorization-details
+    "plan": plan,  # terraform show -json
+    "eksctl": eksctl,  # ClusterConfig
+    "kubernetes": kubernetes,  # manifests, List and typed lists, the aws-auth ConfigMap
+}
+
+_SYNTAXES: dict[str, Syntax] = {s.name: s for row in SOURCES.values() for s in row.SYNTAXES}
+# the sources that read each syntax, by name, in the table's order
+_READERS: dict[str, list[tuple[str, Any]]] = {
+    kind: [(name, row) for name, row in SOURCES.items() if syntax in row.SYNTAXES]
+    for kind, syntax in _SYNTAXES.items()
+}
+# any key some source looks for at the top of a JSON document: a JSON file with none of them
+# yields no entity, so it is only checked for syntax, without the lines no finding will need
+_JSON_KEYS = re.compile(
+    '"(?:'
+    + "|".join(
+        sorted({re.escape(k) for row in SOURCES.values() for k in getattr(row, "JSON_KEYS", ())})
+    )
+    + ')"'
+)
+
+
+def classify(path: str) -> tuple[str, str] | None:
+    """What a file is by its path: the name of its syntax (the file's `kind`) and why it is
+    not read although its name is one a source reads ("" when it is read), or None when no
+    source reads such a name."""
+    name = os.path.basename(path).lower()
+    for syntax in _SYNTAXES.values():
+        if syntax.reads(name):
+            return syntax.name, foreign.not_read(path, syntax.name)
+    return None
+
+
+def by_directory(kind: str) -> bool:
+    """Whether files of syntax `kind` are read a directory at a time."""
+    return _READERS[kind][0][1].BY_DIRECTORY
+
+
+def _directory_source(kind: str) -> DirectorySource:
+    """The source that reads the directories of files of syntax `kind` (its only reader)."""
+    ((_name, row),) = _READERS[kind]
+    return row
+
+
+def claimant(kind: str, document: Any) -> str | None:
+    """The source that reads a parsed document of a file of syntax `kind`: the first of the
+    table that claims it; None when none does (someone else's document: nothing to read)."""
+    return next((name for name, row in _READERS[kind] if row.claims(document)), None)
+
+
+def parse_text(kind: str, text: str) -> Any:
+    """The documents of a file's text, by the parser of its syntax (ParseError if it fails)."""
+    syntax = _SYNTAXES[kind]
+    if syntax is JSON:
+        return syntax.parse(text, lines=_JSON_KEYS.search(text) is not None)
+    return syntax.parse(text)
+
+
+def parse_file(source: SourceFile, options: Options, text: str | None = None) -> ParsedFile:
+    """Read (unless `text` is given) and parse one file; any failure is a Problem for that
+    file only. A file that fails to parse and is none of ours (CloudFormation, a template) is
+    a note, not an error, unless `options.strict`."""
+    if source.skip:
+        level = "error" if options.strict else "note"
+        return ParsedFile(
+            source, problem=Problem(source.display, f"skipped: {source.skip}", 0, level)
+        )
+    reason = None
+    if text is None:
+        text, reason = read_text(source.path, options.max_bytes)
+    if text is None:
+        reason = reason or "cannot read"
+        match = re.search(r"\(line (\d+)", reason)
+        line = int(match.group(1)) if match else 0
+        return ParsedFile(source, problem=Problem(source.display, reason, line))
+    if not text.strip():
+        return ParsedFile(source, documents=[])
+    comments = find_suppressions(text, source.kind)
+    try:
+        documents = parse_text(source.kind, text)
+        notes = [
+            Problem(source.display, message, line, "note")
+            for line, message in getattr(documents, "warnings", ())
+        ]
+        return ParsedFile(source, documents=documents, suppressions=comments, notes=notes)
+    except ParseError as exc:
+        # parsers may name the line after the last one ("unexpected end of file")
+        last = text.count("\n") + (0 if text.endswith("\n") else 1)
+        line = min(exc.line, last)
+        foreign_kind = "" if options.strict else foreign_reason(source.kind, text, exc)
+        if foreign_kind:
+            message = f"skipped: {foreign_kind} ({exc.message})"
+            return ParsedFile(source, problem=Problem(source.display, message, line, "note"))
+        return ParsedFile(source, problem=Problem(source.display, exc.message, line))
+    except (RecursionError, MemoryError):
+        return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
+
+
+def foreign_reason(kind: str, text: str, error: ParseError) -> str:
+    """What a file of syntax `kind` that failed to parse is when it is none of our inputs, or
+    "" when it is one (some source reading its syntax says so) or was refused as hostile."""
+    if error.guard:
+        return ""
+    if any(row.is_ours(text, error) for _name, row in _READERS[kind]):
+        return ""
+    return foreign.describe(kind, text, _SYNTAXES[kind].foreign)
+
+
+def read_unit(unit: Unit, texts: dict[str, str], options: Options) -> UnitResult:
+    """Parse and normalize one unit: `texts` are those of its files that could be read, by
+    file key (the others are read again, to say why not)."""
+    if unit.module is None:
+        (source,) = unit.files
+        return _read_file(source, texts.get(source.key), options)
+    row = _directory_source(unit.files[0].kind)
+    filtered: dict[str, str] = {}
+    if options.prefilter and texts:
+        filtered = row.prefilter(texts, unit.files)
+    parsed = []
+    for f in unit.files:
+        text = filtered.get(f.key, texts.get(f.key))
+        item = parse_file(f, options, text)
+        if item.problem is not None and text != texts.get(f.key):
+            # a file that fails is reported as it is, not as the pre-filter left it
+            item = parse_file(f, options, texts[f.key])
+        parsed.append(item)
+    return normalize_directory(unit, parsed, options)
+
+
+def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitResult:
+    """One file: each of its documents normalized by the first source that claims it."""
+    item = parse_file(source, options, text)
+    result = problems_of([item])
+    if item.problem is not None:
+        return result
+    duplicates = getattr(item.documents, "duplicates", [])
+    context = Context(options, FileReader(options), duplicates=duplicates)
+    with contained(result.problems, source.display):
+        entities, problems = [], []
+        for document in item.documents or []:
+            name = claimant(source.kind, document)
+            if name is not None:
+                made, found = SOURCES[name].normalize(source.display, document, context)
+                entities += made
+                problems += found
+        result.entities.extend(entities)
+        result.problems.extend(problems)
+    result.consumed = context.read_file.consumed
+    result.reads = context.read_file.reads
+    return result
+
+
+def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) -> UnitResult:
+    """A directory unit from its parsed files, with the files given to it."""
+    row = _directory_source(unit.files[0].kind)
+    given = [parse_file(f, options, text) for f, text in row.given_files(unit.directory, options)]
+    result = problems_of(parsed + given)
+    context = Context(options, FileReader(options), unit.directory)
+    where = unit.module or "."
+    with contained(result.problems, where):
+        made, found = row.normalize(where, parsed, given, context)
+        result.entities.extend(made)
+        result.problems.extend(found)
+    result.consumed = context.read_file.consumed
+    result.reads = context.read_file.reads
+    return result
+
+
+def problems_of(parsed: list[ParsedFile]) -> UnitResult:
+    """A result holding the problems, notes and inline suppressions of parsed files."""
+    result = UnitResult()
+    for item in parsed:
+        result.problems.extend(item.notes)
+        if item.problem is not None:
+            result.problems.append(item.problem)
+        if item.suppressions:
+            result.suppressions[item.file.display] = item.suppressions
+    return result

@@ -1,0 +1,237 @@
+"""What the sources share: the syntaxes files are written in, the protocols a format's module
+follows, the options and the result of reading a unit, and what Terraform's `file()` may read.
+
+A source is a module of `checks/sources/` (as pre-commit's languages are modules) that
+defines the names of `FileSource` or of `DirectorySource`; the table in
+`checks/sources/__init__.py` lists them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import stat
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from checks.discover import DEFAULT_MAX_BYTES, SourceFile, read_text
+from checks.model import Entity, Problem
+from checks.parse import ExpansionBudget, ParseError, excerpt
+from checks.parse.comments import Suppression
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """How a kind of file is written: the names it has and the parser that reads it."""
+
+    name: str  # the `kind` of a source file; its comments are found by it too
+    reads: Callable[[str], bool]  # whether a file name (lower case, no folder) is of it
+    parser: str  # "module:function", imported on first use: a scan of YAML never imports HCL
+    foreign: str  # what a file of this syntax is when it is none of ours
+
+    def parse(self, text: str, **how: Any) -> Any:
+        """The documents of `text` (ParseError when it is not of this syntax)."""
+        module, function = self.parser.split(":")
+        return getattr(importlib.import_module(module), function)(text, **how)
+
+
+def yaml_name(name: str) -> bool:
+    return name.endswith((".yaml", ".yml"))
+
+
+def json_name(name: str) -> bool:
+    # Terraform's own JSON files are not JSON input: `.tf.json` is not read yet, and a
+    # `.tfvars.json` file is a variable file (read when Terraform loads it by itself)
+    return name.endswith(".json") and not name.endswith((".tf.json", ".tfvars.json"))
+
+
+YAML = Syntax(
+    "yaml",
+    yaml_name,
+    "checks.parse.yamlsafe:parse_yaml_file",
+    "YAML that is neither a Kubernetes manifest nor aws-auth",
+)
+JSON = Syntax(
+    "json",
+    json_name,
+    "checks.parse.jsonpos:parse_json_file",
+    "JSON that is neither an IAM policy nor a Kubernetes manifest",
+)
+
+
+@dataclass
+class Options:
+    """How files are read: the same for every unit of a scan."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    strict: bool = False  # every file that cannot be parsed is an error, foreign or not
+    prefilter: bool = True  # Terraform: parse only the blocks some rule can use
+    roots: list[str] = field(default_factory=list)  # the trees file() may read in
+    # -var-file files per module directory (absolute path): [(display path, text)] in order
+    var_files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    excludes: list[str] = field(default_factory=list)  # never read by file() either
+    exclude_root: str = ""  # the folder excludes are relative to ("": the working directory)
+
+
+@dataclass
+class Unit:
+    """What is read together: one file, or every file of a directory whose source reads a
+    directory at a time (a Terraform module: its files refer to each other)."""
+
+    files: list[SourceFile]
+    module: str | None = None  # the directory as shown, for a directory unit
+    directory: str = ""  # the directory as the filesystem knows it (absolute)
+
+
+@dataclass
+class ParsedFile:
+    file: SourceFile
+    documents: Any = None  # blocks (terraform) or a list of documents (yaml/json)
+    problem: Problem | None = None
+    suppressions: list = field(default_factory=list)  # inline `eks-checks: ignore[...]`
+    notes: list = field(default_factory=list)  # Problems of level note: parsed anyway
+
+
+@dataclass
+class UnitResult:
+    """What reading a unit (one file, or a module's directory) gives."""
+
+    entities: list[Entity] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    suppressions: dict[str, list[Suppression]] = field(default_factory=dict)  # inline, by file
+    consumed: set[str] = field(default_factory=set)  # files a module read with file()
+    reads: dict[str, str | None] = field(default_factory=dict)  # every file() read, digested
+    # the digest of what the result depends on, made where the unit ran, for the runner's cache
+    cache_key: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class Context:
+    """What normalizing one unit may use besides its documents."""
+
+    options: Options
+    read_file: FileReader  # what Terraform's file() reads with
+    directory: str = ""  # a directory unit's directory as the filesystem knows it (absolute)
+    # the YAML strings embedded in one file (aws-auth map*) share its alias budget
+    budget: ExpansionBudget = field(default_factory=ExpansionBudget)
+    # keys written twice in the file's JSON objects (JSON allows them): its source judges them
+    duplicates: list = field(default_factory=list)
+
+
+Normalized = tuple[list[Entity], list[Problem]]
+
+
+class FileSource(Protocol):
+    """A format read file by file: the file is parsed by its syntax, and each document goes
+    to the first source of the table that claims it."""
+
+    BY_DIRECTORY: Literal[False]
+    SYNTAXES: tuple[Syntax, ...]  # the syntaxes of the files it reads
+    JSON_KEYS: tuple[str, ...]  # top-level keys of its JSON documents (see `wants_lines`)
+
+    def is_ours(self, text: str, error: ParseError) -> bool:
+        """Whether a file of its syntaxes that failed to parse (`error`) is of this format."""
+
+    def claims(self, document: Any) -> bool:
+        """Whether a parsed document (of a file of its syntaxes) is of this format."""
+
+    def normalize(self, file: str, document: Any, context: Context) -> Normalized:
+        """The entities of one document it claimed, and the problems found."""
+
+
+class DirectorySource(Protocol):
+    """A format read a directory at a time (a Terraform module: its files refer to each
+    other): every file of its syntaxes in a directory is one unit."""
+
+    BY_DIRECTORY: Literal[True]
+    SYNTAXES: tuple[Syntax, ...]
+
+    def is_ours(self, text: str, error: ParseError) -> bool:
+        """As `FileSource.is_ours`."""
+
+    def prefilter(self, texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
+        """The texts to parse of a directory's files (by file key): what no rule can use may
+        be left out; a file that then fails is parsed again as it is."""
+
+    def given_files(self, directory: str, options: Options) -> list[tuple[SourceFile, str]]:
+        """Files the command line or configuration gives the directory besides its own
+        (Terraform's -var-file), with their texts."""
+
+    def normalize(
+        self, directory: str, parsed: list[ParsedFile], given: list[ParsedFile], context: Context
+    ) -> Normalized:
+        """The entities of the directory's parsed files (its own, and the given ones)."""
+
+
+class FileReader:
+    """What Terraform's `file()` may read: regular files inside the scanned trees, never in a
+    folder the walk skips (`.git`, `.terraform`, `node_modules`) or excludes, never through a
+    symlink that leaves the trees, never a FIFO or a device."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.consumed: set[str] = set()
+        self.reads: dict[str, str | None] = {}  # what was read: path -> digest, None if nothing
+
+    def __call__(self, path: str) -> tuple[str | None, str]:
+        """(text, "") or (None, why it may not be read); the reason is "" for a file that is
+        not there or cannot be read (an unknown value, as any other)."""
+        from checks.discover import NOT_REGULAR, display_path, excluded, inside, skipped_folder
+
+        roots = [os.path.realpath(r) for r in self.options.roots]
+        written = os.path.normpath(os.path.abspath(path))
+        real = os.path.realpath(written)
+        if inside(real, roots) is None:
+            return None, "outside the scanned tree"
+        for where in (written, real):
+            root = inside(where, roots)
+            if root is None:
+                continue  # as written it goes through a symlink: where it leads decides
+            folder = skipped_folder(where, root)
+            if folder is not None:
+                return None, f"inside {folder}, which is never read"
+            base = self.options.exclude_root or None
+            if self.options.excludes and excluded(display_path(where, base), self.options.excludes):
+                return None, "excluded from the scan"
+        try:
+            if not stat.S_ISREG(os.stat(real).st_mode):
+                return None, NOT_REGULAR
+        except OSError:
+            return None, ""
+        text, _reason = read_text(real, FILE_FUNCTION_MAX_BYTES)
+        self.reads[real] = digest(text)
+        if text is not None:
+            self.consumed.add(display_path(path))
+        return text, ""
+
+
+FILE_FUNCTION_MAX_BYTES = 2_000_000  # what `file()` reads at most
+
+
+def digest(text: str | None) -> str | None:
+    """A text's sha256, None for no text: what a cached result's file() reads are checked by."""
+    import hashlib
+
+    if text is None:
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@contextmanager
+def contained(problems: list[Problem], where: str):
+    """A bug of ours on some input costs that file or module, reported, never the scan."""
+    try:
+        yield
+    except (RecursionError, MemoryError):
+        problems.append(Problem(where, "input nested too deeply to read"))
+    except Exception as exc:  # the last line of defence: reported, never a traceback
+        problems.append(Problem(where, internal_error(exc)))
+
+
+def internal_error(exc: Exception) -> str:
+    """The problem a bug of ours on some input is reported as."""
+    # an exception's text may quote the input: briefly, as any parse error does
+    what = f"{type(exc).__name__}: {excerpt(str(exc))}"
+    return f"internal error while reading it ({what}); please report it"
