@@ -211,10 +211,30 @@ def discover(
     return files, problems
 
 
+HEAD_BYTES = 64 * 1024  # what is read of a file over the size limit, to tell whose it is
+
+
+class TooLarge(str):
+    """The reason a file over the size limit was not read, with its size and its first
+    HEAD_BYTES as text (undecodable bytes replaced): enough to tell whether it is ours."""
+
+    size: int
+    limit: int
+    head: str
+
+    def __new__(cls, size: int, limit: int, head: str) -> TooLarge:
+        reason = super().__new__(
+            cls, f"skipped: {size} bytes is over the {limit}-byte limit (--max-file-size)"
+        )
+        reason.size, reason.limit, reason.head = size, limit, head
+        return reason
+
+
 def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None, str | None]:
     """(text, None) or (None, reason). A BOM is dropped and CRLF becomes LF. A reason that
-    knows its line says so as `(line N, ...)`. Only a regular file is read: the file is opened
-    without blocking and checked once open, so a FIFO or a device can never hang the scan."""
+    knows its line says so as `(line N, ...)`; a file over `max_bytes` gives a `TooLarge`.
+    Only a regular file is read: the file is opened without blocking and checked once open,
+    so a FIFO or a device can never hang the scan."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -226,11 +246,8 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
             if not stat.S_ISREG(info.st_mode):
                 return None, NOT_REGULAR
             if info.st_size > max_bytes:
-                return (
-                    None,
-                    f"skipped: {info.st_size} bytes is over the {max_bytes}-byte limit "
-                    "(--max-file-size)",
-                )
+                head = _lines(fh.read(HEAD_BYTES).decode("utf-8-sig", errors="replace"))
+                return None, TooLarge(info.st_size, max_bytes, head)
             data = fh.read(max_bytes + 1)
         except OSError as exc:
             return None, f"cannot read: {exc.strerror or exc}"
@@ -241,6 +258,11 @@ def read_text(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str | None
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, f"not valid UTF-8 (line {line}, byte {exc.start})"
+    return _lines(text), None
+
+
+def _lines(text: str) -> str:
+    """`text` with LF line ends."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, None
+    return text

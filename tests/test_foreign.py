@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import cli
 
 CFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Role:\n    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n"
@@ -77,3 +79,107 @@ def test_our_input_that_fails_to_parse_is_still_an_error(in_tmp):
         ("trust.json", "error"),
         ("main.tf", "error"),
     }
+
+
+# ---- files over the size limit: judged by their head ---------------------------------------
+SECRET = (
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\n"
+    "type: kubernetes.io/service-account-token\n"
+)
+
+
+def test_a_large_file_that_is_not_ours_is_a_note_and_hides_no_finding(in_tmp):
+    """A 6 MB package-lock.json beside a manifest with a finding: exit 1, not 2."""
+    lock = {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {
+            f"node_modules/pkg-{i}": {"version": "1.0.0", "integrity": "sha512-" + "A" * 86}
+            for i in range(45_000)
+        },
+    }
+    (in_tmp / "package-lock.json").write_text(json.dumps(lock, indent=2))
+    size = (in_tmp / "package-lock.json").stat().st_size
+    assert size > 6_000_000
+    (in_tmp / "token.yaml").write_text(SECRET)
+    code, out, _ = cli("scan", ".", "--format", "json")
+    assert code == 1
+    assert [f["rule_id"] for f in json.loads(out)["findings"]] == ["EKS303"]
+    assert _problems(out) == [
+        (
+            "package-lock.json",
+            "note",
+            "skipped: JSON that is neither an IAM policy nor a Kubernetes manifest "
+            f"({size} bytes is over the 5000000-byte limit, --max-file-size)",
+        )
+    ]
+    # --strict: every file that cannot be read whole is an error
+    code, out, _ = cli("scan", ".", "--format", "json", "--strict")
+    assert code == 2
+    assert _problems(out) == [
+        (
+            "package-lock.json",
+            "error",
+            f"skipped: {size} bytes is over the 5000000-byte limit (--max-file-size)",
+        )
+    ]
+
+
+PADDING = "#" * 80 + "\n"  # what follows the head: never read
+
+
+@pytest.mark.parametrize(
+    "name, head",
+    [
+        ("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"),
+        ("aws-auth.yaml", "data:\n  mapRoles: |\n    - rolearn: x\n"),
+        ("list.json", '{\n  "apiVersion": "v1",\n  "items": [\n'),
+        ("trust.json", '{"Version": "2012-10-17", "Statement": [\n'),
+        ("role.json", '{\n  "Role": {\n    "RoleName": "x",\n'),
+        ("plan.json", '{"format_version": "1.2", "planned_values": {\n'),
+        ("main.tf", 'resource "aws_eks_cluster" "main" {\n'),
+        ("locals.tf", "# generated\nlocals {\n"),
+        ("terraform.tfvars", "cidrs = [\n"),
+        ("x.auto.tfvars.json", '{\n  "cidrs": [\n'),
+    ],
+)
+def test_a_large_file_that_looks_like_ours_is_an_error(in_tmp, name, head):
+    (in_tmp / name).write_text(head + PADDING * 1000)
+    size = (in_tmp / name).stat().st_size
+    code, out, _ = cli("scan", ".", "--format", "json", "--max-file-size", "1000")
+    assert code == 2
+    assert _problems(out) == [
+        (name, "error", f"skipped: {size} bytes is over the 1000-byte limit (--max-file-size)")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, head, what",
+    [
+        (
+            "values.yaml",
+            "replicaCount: 2\nimage:\n",
+            "YAML that is neither a Kubernetes manifest nor aws-auth",
+        ),
+        (
+            "stack.yaml",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n",
+            "CloudFormation template",
+        ),
+        ("template.yaml", "name: {{ .Values.name }}\n", "Go or Helm template"),
+        (
+            "package.json",
+            '{\n  "name": "app",\n  "dependencies": {\n',
+            "JSON that is neither an IAM policy nor a Kubernetes manifest",
+        ),
+        ("dashboard.json", '{"title": "${DS}",\n', "template file"),
+        ("generated.tf", "# generated, no block yet\n", "a .tf file with no Terraform block"),
+    ],
+)
+def test_a_large_file_that_is_not_ours_is_a_note_naming_it(in_tmp, name, head, what):
+    (in_tmp / name).write_text(head + PADDING * 1000)
+    size = (in_tmp / name).stat().st_size
+    code, out, _ = cli("scan", ".", "--format", "json", "--max-file-size", "1000")
+    assert code == 0
+    limit = f"{size} bytes is over the 1000-byte limit, --max-file-size"
+    assert _problems(out) == [(name, "note", f"skipped: {what} ({limit})")]

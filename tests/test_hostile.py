@@ -82,7 +82,9 @@ def test_each_bad_file_is_one_clear_line(hostile, name):
 
 
 def test_everything_at_once_still_reports_the_insecure_file(hostile):
-    (hostile / "big.yaml").write_text("a: b\n" * 2_000_000)
+    # a manifest over the size limit (someone else's large file is a note: test_gate.py)
+    head = "apiVersion: v1\nkind: ConfigMap\n"
+    (hostile / "big.yaml").write_text(head + "#" * (10_000_000 - len(head) - 1) + "\n")
     os.mkdir(hostile / "dir.tf")
     os.symlink("loop2.yaml", hostile / "loop1.yaml")
     os.symlink("loop1.yaml", hostile / "loop2.yaml")

@@ -8,7 +8,7 @@ it reads (their names and parser), whether a file that cannot be read whole is o
 normalizes them into entities.
 
 Discovery (`classify`), routing (`read_unit`), the error-or-note decision for a file that
-fails to parse (`foreign_reason`) and the JSON key pre-check
+cannot be parsed or is over the size limit (`foreign_reason`) and the JSON key pre-check
 (`parse_text`) read this table; nothing else in eks-checks tells formats apart. Adding a
 format is a module here, a row below, and fixtures.
 """
@@ -19,7 +19,7 @@ import os
 import re
 from typing import Any
 
-from checks.discover import SourceFile, read_text
+from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
 from checks.parse import ParseError
 from checks.parse.comments import find_suppressions
@@ -102,8 +102,9 @@ def parse_text(kind: str, text: str) -> Any:
 
 def parse_file(source: SourceFile, options: Options, text: str | None = None) -> ParsedFile:
     """Read (unless `text` is given) and parse one file; any failure is a Problem for that
-    file only. A file that fails to parse and is none of ours (CloudFormation, a template) is
-    a note, not an error, unless `options.strict`."""
+    file only. A file that cannot be read whole (it fails to parse, or is over the size limit)
+    and is none of ours (CloudFormation, a template, a lock file) is a note, not an error,
+    unless `options.strict`."""
     if source.skip:
         level = "error" if options.strict else "note"
         return ParsedFile(
@@ -113,6 +114,8 @@ def parse_file(source: SourceFile, options: Options, text: str | None = None) ->
     if text is None:
         text, reason = read_text(source.path, options.max_bytes)
     if text is None:
+        if isinstance(reason, TooLarge):
+            return ParsedFile(source, problem=_too_large(source, reason, options.strict))
         reason = reason or "cannot read"
         match = re.search(r"\(line (\d+)", reason)
         line = int(match.group(1)) if match else 0
@@ -140,10 +143,22 @@ def parse_file(source: SourceFile, options: Options, text: str | None = None) ->
         return ParsedFile(source, problem=Problem(source.display, "input nested too deeply"))
 
 
-def foreign_reason(kind: str, text: str, error: ParseError) -> str:
-    """What a file of syntax `kind` that failed to parse is when it is none of our inputs, or
-    "" when it is one (some source reading its syntax says so) or was refused as hostile."""
-    if error.guard:
+def _too_large(source: SourceFile, reason: TooLarge, strict: bool) -> Problem:
+    """A file over the size limit: an error when its head looks like ours, else a note."""
+    what = "" if strict else foreign_reason(source.kind, reason.head, None)
+    if not what:
+        return Problem(source.display, str(reason))
+    limit = f"{reason.size} bytes is over the {reason.limit}-byte limit, --max-file-size"
+    message = f"skipped: {what} ({limit})"
+    return Problem(source.display, message, 0, "note")
+
+
+def foreign_reason(kind: str, text: str, error: ParseError | None) -> str:
+    """What a file of syntax `kind` that cannot be read whole is when it is none of our inputs,
+    or "" when it is one (some source reading its syntax says so) or was refused as hostile.
+    `error` is why it failed to parse; None when `text` is the head of a file over the size
+    limit."""
+    if error is not None and error.guard:
         return ""
     if any(row.is_ours(text, error) for _name, row in _READERS[kind]):
         return ""

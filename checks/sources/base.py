@@ -129,10 +129,12 @@ class FileSource(Protocol):
 
     BY_DIRECTORY: Literal[False]
     SYNTAXES: tuple[Syntax, ...]  # the syntaxes of the files it reads
-    JSON_KEYS: tuple[str, ...]  # top-level keys of its JSON documents (see `wants_lines`)
+    JSON_KEYS: tuple[str, ...]  # top-level keys of its JSON documents (the JSON pre-check)
 
-    def is_ours(self, text: str, error: ParseError) -> bool:
-        """Whether a file of its syntaxes that failed to parse (`error`) is of this format."""
+    def is_ours(self, text: str, error: ParseError | None) -> bool:
+        """Whether a file of its syntaxes that cannot be read whole is of this format: `error`
+        is why it failed to parse, None when `text` is only the head of a file over the size
+        limit."""
 
     def claims(self, document: Any) -> bool:
         """Whether a parsed document (of a file of its syntaxes) is of this format."""
@@ -148,7 +150,7 @@ class DirectorySource(Protocol):
     BY_DIRECTORY: Literal[True]
     SYNTAXES: tuple[Syntax, ...]
 
-    def is_ours(self, text: str, error: ParseError) -> bool:
+    def is_ours(self, text: str, error: ParseError | None) -> bool:
         """As `FileSource.is_ours`."""
 
     def prefilter(self, texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:

@@ -16,10 +16,10 @@ JSON_KEYS = ("apiVersion", "kind")
 _KEYS = keys_pattern("apiversion", "kind")
 
 
-def is_ours(text: str, error: ParseError) -> bool:
+def is_ours(text: str, error: ParseError | None) -> bool:
     """A ClusterConfig is written as a manifest: `apiVersion` and `kind` keys in a document
     that composed, else anywhere in the text."""
-    composed = error.composed
+    composed = error.composed if error is not None else None
     if composed is None:
         return text_says(_KEYS, text)
     return any(

@@ -18,7 +18,7 @@ _KEYS = keys_pattern(
 )
 
 
-def is_ours(text: str, error: ParseError) -> bool:
+def is_ours(text: str, error: ParseError | None) -> bool:
     """A policy or CLI output is ours whatever templates it also holds: its keys say so."""
     return text_says(_KEYS, text)
 

@@ -21,7 +21,7 @@ _OBJECT_KEYS = {"apiversion", "kind"}
 _AWS_AUTH_KEYS = {"maproles", "mapusers", "mapaccounts"}
 
 
-def is_ours(text: str, error: ParseError) -> bool:
+def is_ours(text: str, error: ParseError | None) -> bool:
     """A manifest (`apiVersion`/`kind`) or an aws-auth ConfigMap (its name, `mapRoles`,
     `mapUsers`, `mapAccounts`) is ours even when it also holds `{{SessionName}}`, `!Sub` or
     `${x}`: kubectl applies what it reads, and a broken aws-auth locks people out. kubectl's
@@ -29,7 +29,7 @@ def is_ours(text: str, error: ParseError) -> bool:
     ignores tags, merges keys, reads each document of a stream in turn), so a stream that
     composed is judged by the keys its documents really have; any other text by a generous
     look at it, in any document, indented, quoted, escaped or in flow style."""
-    composed = error.composed
+    composed = error.composed if error is not None else None
     if composed is None:
         return text_says(_TEXT, text)
     return any(_is_object(node) for node in composed if node is not None)

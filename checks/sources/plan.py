@@ -15,7 +15,7 @@ JSON_KEYS = ("format_version",)
 _KEYS = keys_pattern("format_version", "planned_values", "resource_changes")
 
 
-def is_ours(text: str, error: ParseError) -> bool:
+def is_ours(text: str, error: ParseError | None) -> bool:
     """A plan is ours whatever else it holds: its keys say so."""
     return text_says(_KEYS, text)
 

@@ -6,6 +6,7 @@ by name) and the -var-file files the command line or configuration gives the dir
 from __future__ import annotations
 
 import os
+import re
 
 from checks.discover import SourceFile
 from checks.parse import ParseError
@@ -32,11 +33,19 @@ VARIABLES = Syntax(
 )
 SYNTAXES = (TERRAFORM, VARIABLES)
 
+# a line that opens a Terraform block or assigns a variable, or a variable file in JSON
+_HEAD = re.compile(
+    r"^[ \t]*(?:(?:resource|data|module|variable|output|locals|provider|terraform|moved|import"
+    r"|removed|check)\b[^\n]*\{|[A-Za-z_][\w-]*[ \t]*=)|\A\s*\{",
+    re.M,
+)
 
-def is_ours(text: str, error: ParseError) -> bool:
-    """A `.tf` or variable file that fails to parse is ours whatever it holds: terraform
-    refuses the whole module."""
-    return True
+
+def is_ours(text: str, error: ParseError | None) -> bool:
+    """A `.tf` or variable file that fails to parse is ours whatever it holds (terraform
+    refuses the whole module); one over the size limit is when its head opens a Terraform
+    block or assigns a variable."""
+    return error is not None or _HEAD.search(text) is not None
 
 
 def prefilter(texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
