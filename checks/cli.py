@@ -446,9 +446,11 @@ def _var_files(
     paths: list[str], given: list[str], configured: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, str]]]:
     """Module directory (absolute) -> [(display path, text)] of its -var-file files: the
-    configuration's first, then each --var-file for every directory PATH (so the command line
-    wins). A file that cannot be read is a usage error."""
+    configuration's first, then each --var-file for every directory PATH and the module of
+    every .tf file PATH (so the command line wins). A file that cannot be read is a usage
+    error."""
     from checks.discover import DEFAULT_MAX_BYTES, display_path, file_key, read_text
+    from checks.sources import module_of
 
     def read(name: str, what: str) -> tuple[str, str]:
         shown = display_path(name)
@@ -464,9 +466,10 @@ def _var_files(
         what = f"var_files of {display_path(directory)}:"
         out.setdefault(file_key(directory), []).extend(read(n, what) for n in names)
     files = [read(name, "--var-file") for name in given]
-    for path in paths:
-        if files and os.path.isdir(path):
-            out.setdefault(file_key(path), []).extend(files)
+    # the root modules: each directory PATH, and the module of each .tf file PATH
+    modules = [p if os.path.isdir(p) else module_of(p) for p in paths]
+    for module in sorted({file_key(m) for m in modules if m is not None}) if files else ():
+        out.setdefault(module, []).extend(files)
     return out
 
 

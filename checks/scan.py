@@ -19,7 +19,7 @@ from checks.link import link
 from checks.model import Entity, Finding, Problem
 from checks.rules import Rule
 from checks.runner import run
-from checks.sources import by_directory, classify
+from checks.sources import by_directory, classify, module_of
 from checks.sources.base import Options
 from checks.sources.terraform import TERRAFORM, VARIABLES
 
@@ -49,9 +49,9 @@ def build(
 
 @dataclass
 class Scope:
-    """What a scan that reads more than it was given reports (pre-commit's --context-root):
-    findings that touch a file given, and problems that concern one: its own, or (errors) its
-    module's, which mean it was not fully judged."""
+    """What a scan that reads more than it was given reports (pre-commit's --context-root, and
+    the module of a .tf file given alone): findings that touch a file given, and problems that
+    concern one: its own, or (errors) its module's, which mean it was not fully judged."""
 
     reported: set[str]  # files (as shown) whose findings, problems and undecided checks count
     concerned: set[str]  # files and module folders (as shown) whose errors count too
@@ -102,6 +102,25 @@ def with_context(
     return files, problems, Scope(reported, concerned)
 
 
+def module_context(paths: list[str]) -> list[str]:
+    """The other files of the module of each file PATH read a directory at a time (a .tf
+    file given alone is read with the rest of its module)."""
+    siblings = []
+    for path in paths:
+        module = None if os.path.isdir(path) else module_of(path)
+        if module is None:
+            continue
+        try:
+            names = sorted(os.listdir(module))
+        except OSError:
+            continue  # the file given is read all the same, and says why it cannot be
+        for name in names:
+            sibling = os.path.join(module, name)
+            if module_of(sibling) is not None:
+                siblings.append(sibling)
+    return siblings
+
+
 def scan(
     paths: list[str],
     rules: list[Rule],
@@ -123,8 +142,8 @@ def scan(
     inline_suppressions: bool = True,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
-    find their other side, but only findings that touch a file of `paths` are reported, and
-    only problems that concern one (`Scope`).
+    find their other side, and so is the module of a .tf file given alone; then only findings
+    that touch a file of `paths` are reported, and only problems that concern one (`Scope`).
     With a cache `pack`, units it holds are not parsed again, and the next pack is written
     while the rest of the scan goes on, perhaps by another process: `pack.wait()` for it.
     Rules declared by Rego policies are evaluated by them within `rego_limits`
@@ -143,6 +162,7 @@ def scan(
     problems: list[Problem] = []
     scope = None
     context_paths = [context_root] if context_root is not None else []
+    context_paths += module_context(paths)
     if context_paths:
         files, problems, scope = with_context(files, context_paths, paths, var_files or {}, find)
     opts = Options(

@@ -245,7 +245,8 @@ def test_a_scan_imports_no_heavy_parser(tmp_path):
     (tmp_path / "sa.yaml").write_text(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"
     )
-    (tmp_path / "odd.tf").write_text(
+    (tmp_path / "odd").mkdir()  # a module of its own: a .tf file is read with its module
+    (tmp_path / "odd" / "odd.tf").write_text(
         'resource "aws_eks_cluster" "c" {\n  x = 1 2\n}\n'
     )  # only python-hcl2 reads it
     probe = (
@@ -263,7 +264,7 @@ def test_a_scan_imports_no_heavy_parser(tmp_path):
     )  # fmt: skip
     assert clean.stdout.strip().splitlines()[-1] == "[]"
     odd = subprocess.run(
-        [sys.executable, "-c", probe, str(tmp_path / "odd.tf")],
+        [sys.executable, "-c", probe, str(tmp_path / "odd" / "odd.tf")],
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     assert odd.stdout.strip().splitlines()[-1] == "['hcl2', 'lark']"

@@ -15,6 +15,7 @@ from checks.sources import (
     claimant,
     classify,
     foreign_reason,
+    module_of,
     parse_text,
 )
 from checks.sources.base import DirectorySource, FileSource, Syntax
@@ -77,6 +78,14 @@ def test_a_file_name_is_of_one_syntax_at_most():
     syntaxes = {s.name: s for row in SOURCES.values() for s in row.SYNTAXES}
     for name in ("a.tf", "terraform.tfvars", "a.auto.tfvars.json", "a.yaml", "a.yml", "a.json"):
         assert sum(s.reads(name) for s in syntaxes.values()) == 1, name
+
+
+def test_module_of_a_file_read_a_directory_at_a_time():
+    assert module_of("infra/eks.tf") == "infra"
+    assert module_of("eks.tf") == "."
+    assert module_of("infra/terraform.tfvars") == "infra"
+    assert module_of("k8s/sa.yaml") is None
+    assert module_of("infra/prod.tfvars") is None
 
 
 MANIFEST = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "a"}}

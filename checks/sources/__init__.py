@@ -86,6 +86,15 @@ def _directory_source(kind: str) -> DirectorySource:
     return row
 
 
+def module_of(path: str) -> str | None:
+    """The directory a file PATH is read with when its source reads a directory at a time
+    (a .tf file's module), else None."""
+    classified = classify(path)
+    if classified is None or not by_directory(classified[0]):
+        return None
+    return os.path.dirname(path) or "."
+
+
 def claimant(kind: str, document: Any) -> str | None:
     """The source that reads a parsed document of a file of syntax `kind`: the first of the
     table that claims it; None when none does (someone else's document: nothing to read)."""
