@@ -38,10 +38,12 @@ class Syntax:
 
 
 def yaml_name(name: str) -> bool:
+    """A YAML file's name (lower case)."""
     return name.endswith((".yaml", ".yml"))
 
 
 def json_name(name: str) -> bool:
+    """A JSON file's name (lower case) that is not Terraform's."""
     # Terraform's own JSON files are not JSON input: `.tf.json` is not read yet, and a
     # `.tfvars.json` file is a variable file (read when Terraform loads it by itself)
     return name.endswith(".json") and not name.endswith((".tf.json", ".tfvars.json"))

@@ -28,6 +28,7 @@ def is_ours(text: str, error: ParseError | None) -> bool:
 
 
 def claims(document: Any) -> bool:
+    """A ClusterConfig of eksctl's API."""
     return (
         isinstance(document, dict)
         and document.get("kind") == "ClusterConfig"
@@ -36,6 +37,7 @@ def claims(document: Any) -> bool:
 
 
 def normalize(file: str, document: Any, context: Context) -> Normalized:
+    """The cluster and what the ClusterConfig says about it, with eksctl's defaults."""
     from checks.normalize.eksctl import normalize_cluster_config
     from checks.normalize.json_keys import manifest_problems
 

@@ -37,6 +37,8 @@ def claims(document: Any) -> bool:
 
 
 def normalize(file: str, document: Any, context: Context) -> Normalized:
+    """The trust statements, roles, policies and attachments the document holds, and an error
+    for each key written twice (IAM refuses such a policy)."""
     from checks.normalize.iam import normalize_document
     from checks.normalize.json_keys import iam_problems
 

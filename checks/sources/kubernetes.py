@@ -44,12 +44,14 @@ def _is_object(root: Any) -> bool:
 
 
 def claims(document: Any) -> bool:
+    """An object of the Kubernetes API, a `List` of them included."""
     from checks.normalize.kubernetes import is_object
 
     return is_object(document)
 
 
 def normalize(file: str, document: Any, context: Context) -> Normalized:
+    """The entities of the object (of each item of a list), with Kubernetes' defaults."""
     from checks.normalize.json_keys import manifest_problems
     from checks.normalize.kubernetes import normalize_objects
 

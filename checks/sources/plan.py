@@ -21,6 +21,7 @@ def is_ours(text: str, error: ParseError | None) -> bool:
 
 
 def claims(document: Any) -> bool:
+    """A plan: its format version and planned values or resource changes."""
     return (
         isinstance(document, dict)
         and "format_version" in document
@@ -29,6 +30,7 @@ def claims(document: Any) -> bool:
 
 
 def normalize(file: str, document: Any, context: Context) -> Normalized:
+    """The planned resources, through the Terraform builders."""
     from checks.normalize.plan import normalize_plan
 
     return normalize_plan(file, document, context.read_file)

@@ -17,10 +17,12 @@ TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfva
 
 
 def tf_name(name: str) -> bool:
+    """A Terraform configuration file's name (lower case)."""
     return name.endswith(".tf")
 
 
 def auto_variables_name(name: str) -> bool:
+    """The name (lower case) of a variable file Terraform loads by itself."""
     # only the files Terraform loads by itself: others need -var-file, which we cannot see
     return name in TFVARS_FIRST or name.endswith((".auto.tfvars", ".auto.tfvars.json"))
 
