@@ -82,18 +82,15 @@ def run(
     entities: list[Entity] = []
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}
-    consumed: set[str] = set()
-    for r in results:
-        entities.extend(r.entities)
+    consumed = set().union(*(r.consumed for r in results))
+    for unit, r in zip(units, results, strict=True):
+        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
+        # kubectl_manifest reads is that resource's: what a directory unit read is its own,
+        # and the same file read on its own is not reported again
+        own = unit.module is not None or not consumed
+        entities.extend(e for e in r.entities if own or e.location.file not in consumed)
         problems.extend(r.problems)
         suppressions.update(r.suppressions)
-        consumed |= r.consumed
-    if consumed:
-        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
-        # kubectl_manifest reads is that resource's: report them once, as Terraform's
-        entities = [
-            e for e in entities if e.origin == "terraform" or e.location.file not in consumed
-        ]
     return entities, problems, suppressions
 
 
