@@ -211,3 +211,11 @@ def test_json_no_source_reads_is_only_syntax_checked():
     with pytest.raises(ParseError) as err:
         parse_text("json", '{\n  "panels": [1, 2\n}\n')
     assert (err.value.message, err.value.line) == ("invalid JSON: Expecting ',' delimiter", 3)
+
+
+def test_a_plain_equals_sign_is_the_string_kubernetes_reads():
+    # YAML 1.1 resolves a plain `=` to its "value" tag, which PyYAML cannot construct; Go's
+    # YAML readers (and so kubectl and the API server) read the one-character string, as CRDs'
+    # enums of operators do (kube-prometheus' AlertmanagerConfig matchers: `- =`, `- !=`)
+    (doc,) = load_all("enum:\n  - =\n  - '!='\n  - =~\nkey: =\n")
+    assert doc == {"enum": ["=", "!=", "=~"], "key": "="}

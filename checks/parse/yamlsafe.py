@@ -139,6 +139,7 @@ def _one_line(s: str) -> str:
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
+_VALUE = "tag:yaml.org,2002:value"  # what YAML 1.1 makes of a plain `=`
 _BOOL = "tag:yaml.org,2002:bool"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -257,6 +258,8 @@ class _Builder:
             return node.value
         if tag == _NULL:
             return None
+        if tag == _VALUE:  # Go's readers, and so Kubernetes, read the string "="
+            return node.value
         if tag == _BOOL and node.value.lower() in self.constructor.bool_values:
             return self.constructor.bool_values[node.value.lower()]
         if (
