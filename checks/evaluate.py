@@ -87,6 +87,7 @@ def _finding(
                 related.append(
                     Related(other.location, format_message(spec["message"], other.fields, params))
                 )
+    related.extend(entity.related)  # the module calls that made it
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,

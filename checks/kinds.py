@@ -13,6 +13,7 @@ rule's `field`, `location`, `related` and `{placeholder}` names against it.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,8 +109,10 @@ def _address(meaning: str) -> tuple[Field, Field]:
         Field(
             "module_dir",
             STRING,
-            "the directory of the Terraform module `address` is in: `<module_dir>:<address>` is "
-            "how a `role_ref` or `principal_ref` names it; null when `address` is null",
+            "the directory of the Terraform root module `address` is in (a module instance's "
+            "objects are addressed from the root module that calls it): "
+            "`<module_dir>:<address>` is how a `role_ref` or `principal_ref` names it; null "
+            "when `address` is null",
         ),
     )
 
@@ -179,8 +182,17 @@ def _per_capability_links(meaning: str) -> tuple[Link, ...]:
     )
 
 
+# Every kind's: where in a Terraform configuration's module tree the entity was made.
+CALL_PATH = Field(
+    "call_path",
+    STRING,
+    "the Terraform module instance that made it, as Terraform addresses it from the root "
+    'module (`module.platform.module.eks`, `module.nodes["a"]`); null for what a root '
+    "module's own resources, a plan or any other source make",
+)
+
 KINDS: dict[str, Kind] = {
-    k.name: k
+    k.name: dataclasses.replace(k, fields=(*k.fields, CALL_PATH))
     for k in (
         Kind(
             "cluster",

@@ -124,6 +124,11 @@ class Location:
         return {"file": self.file, "start_line": self.start_line, "end_line": self.end_line}
 
 
+def _common_fields() -> dict[str, Any]:
+    # every kind's `call_path` (checks/kinds.py): null unless a module instance made it
+    return {"call_path": None}
+
+
 @dataclass
 class Entity:
     """One thing a rule can look at (a cluster, a trust statement, a ServiceAccount...)."""
@@ -132,7 +137,7 @@ class Entity:
     key: str
     origin: str
     location: Location
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=_common_fields)
     # field name -> where the default comes from ("AWS default", "Kubernetes default")
     defaulted: dict[str, str] = field(default_factory=dict)
     # field name -> (start_line, end_line) of the attribute that set it
@@ -141,6 +146,9 @@ class Entity:
     links: dict[str, list[str]] = field(default_factory=dict)
     # from a Kubernetes `eks-checks.io/ignore` annotation: (rule ids, reason, until, line)
     suppressions: list[tuple] = field(default_factory=list)
+    # places that explain every finding on it: the module calls, outermost first, that made
+    # the module instance it belongs to
+    related: list[Related] = field(default_factory=list)
 
     def set(
         self,

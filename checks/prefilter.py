@@ -3,8 +3,10 @@ blocks no rule can use (VPCs, buckets, databases: most of an infrastructure repo
 never given to the HCL parser.
 
 The decision is per module directory, because a relevant block may refer to any block of its
-module: we keep every block the normalizer reads (`checks/tfcatalog.py`) and the `module`
-calls of modules whose inputs we read, and then, until nothing changes, every block that a
+module: we keep every block the normalizer reads (`checks/tfcatalog.py`), the `module` calls
+it reads (of modules whose inputs a reader knows, of local modules, and of any module once
+`terraform init` has downloaded them), the `output` blocks of a module that a caller reads,
+and then, until nothing changes, every block that a
 kept block names (`aws_s3_bucket.logs.bucket`, `data.aws_iam_policy_document.x`, `var.x`,
 `local.y`), found in its text and read as the evaluator reads references
 (`checks/parse/hcltree.py`). Dropped blocks become blank lines, so every line number
@@ -23,18 +25,34 @@ import re
 from dataclasses import dataclass
 
 from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
-from checks.tfcatalog import data_is_read, resource_is_read
+from checks.tfcatalog import (
+    KNOWN_MODULE_SOURCES,
+    data_is_read,
+    is_local_module,
+    resource_is_read,
+)
 
 _HEADER = re.compile(r'^([A-Za-z_][\w-]*)((?:\s+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*)\s*\{')
 _LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w.-]*)\s*$")
 _COMMENT = re.compile(r"(#|//).*$")
-# `module` calls are kept only when they call a module whose inputs we read.
-_MODULE_SOURCE = re.compile(
-    r'^\s*source\s*=\s*"[^"]*(terraform-aws-modules/(eks|iam)|terraform-aws-eks)', re.M
-)
+# `module` calls are kept when they call a module whose inputs we read, or a local one.
+_MODULE_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"\n]*)"', re.M)
 _LOCAL_NAME = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=", re.M)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a module is read for besides its own blocks: `outputs` when a caller reads them
+    (a module called by another), `every_module_call` when each call's module is on disk
+    (`terraform init` downloaded them)."""
+
+    outputs: bool = False
+    every_module_call: bool = False
+
+
+ROOT = Reading()
 
 
 @dataclass
@@ -51,12 +69,21 @@ class TopBlock:
         """The address references name this block by (`var.x`, `t.n`, `data.t.n`)."""
         return declared(self.type, self.labels)
 
-    def relevant(self, lines: list[str]) -> bool:
+    def relevant(self, lines: list[str], reading: Reading) -> bool:
         if any("\\" in label for label in self.labels):
             return True  # an escape in a label: what it reads as is left to the parser
         if self.type == "module":
+            if reading.every_module_call:
+                return True
             body = "\n".join(lines[self.start : self.end + 1])
-            return "\\" in body or bool(_MODULE_SOURCE.search(body))
+            if "\\" in body:
+                return True
+            return any(
+                is_local_module(source) or KNOWN_MODULE_SOURCES.search(source)
+                for source in _MODULE_SOURCE.findall(body)
+            )
+        if self.type == "output":
+            return reading.outputs
         if self.type == "resource" and self.labels:
             return resource_is_read(self.labels[0])
         if self.type == "data" and self.labels:
@@ -116,7 +143,7 @@ def split(lines: list[str]) -> list[TopBlock] | None:
     return blocks
 
 
-def filter_module(texts: dict[str, str]) -> dict[str, str]:
+def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, str]:
     """For the files of one module (path -> text): each file's text with the blocks nothing
     can need blanked out. A file the splitter is unsure of comes back unchanged."""
     lines = {path: text.split("\n") for path, text in texts.items()}
@@ -138,7 +165,7 @@ def filter_module(texts: dict[str, str]) -> dict[str, str]:
                 body = "\n".join(lines[path][block.start + 1 : block.end])
                 for name in _LOCAL_NAME.findall(body):
                     by_address.setdefault(local_address(name), []).append((path, i))
-            if block.relevant(lines[path]):
+            if block.relevant(lines[path], reading):
                 keep[path].add(i)
                 pending.append((path, block))
     # whatever a kept block names, anywhere in the module, is kept too

@@ -23,12 +23,11 @@ from checks.sources import (
     read_unit,
 )
 from checks.sources.base import (
-    FILE_FUNCTION_MAX_BYTES,
     Options,
     ParsedFile,
     Unit,
     UnitResult,
-    digest,
+    current_digest,
     internal_error,
 )
 
@@ -83,15 +82,37 @@ def run(
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}
     consumed = set().union(*(r.consumed for r in results))
+    called = called_modules(units, results)
     for unit, r in zip(units, results, strict=True):
+        suppressions.update(r.suppressions)
+        if unit.directory and unit.directory in called:
+            # a called module's entities and notes are its instances': only what kept its
+            # files from being read stays (its callers say so too)
+            problems.extend(p for p in r.problems if p.level == "error")
+            continue
         # a policy JSON a role reads with file() is that role's trust policy, a manifest a
         # kubectl_manifest reads is that resource's: what a directory unit read is its own,
         # and the same file read on its own is not reported again
         own = unit.module is not None or not consumed
         entities.extend(e for e in r.entities if own or e.location.file not in consumed)
         problems.extend(r.problems)
-        suppressions.update(r.suppressions)
     return entities, problems, suppressions
+
+
+def called_modules(units: list[Unit], results: list) -> set[str]:
+    """The directory units whose findings come from the instances their callers make: those
+    reached by a root, that is a unit no other unit of the scan reaches (a Terraform module
+    no other module calls). A module reached only from a cycle of modules that no root
+    reaches is read on its own, as the directories of that cycle are."""
+    reached_by = {
+        u.directory: r.reached for u, r in zip(units, results, strict=True) if r and r.reached
+    }
+    reached = set().union(*reached_by.values()) if reached_by else set()
+    called: set[str] = set()
+    for directory, found in reached_by.items():
+        if directory not in reached:
+            called |= found
+    return called
 
 
 def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
@@ -117,7 +138,7 @@ def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
     if hit is None or not isinstance(hit, UnitResult):
         return None
     for path, read in hit.reads.items():
-        if digest(read_text(path, FILE_FUNCTION_MAX_BYTES)[0]) != read:
+        if current_digest(path) != read:
             return None
     return hit
 

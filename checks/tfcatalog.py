@@ -7,9 +7,13 @@ entities, what the evaluator computes) both read, so that neither copies the oth
 - `DESCRIBED_ATTRIBUTES`: attributes AWS computes whose unknown value the evaluator describes
   by another attribute of the block (an OIDC provider's ARN by its URL).
 - `DATA_SOURCES`: data sources the evaluator renders, and the attributes that hold it.
+- `KNOWN_MODULE_SOURCES`: module sources whose inputs a reader of `tf_modules` reads (the
+  pre-filter keeps their calls; the readers tell them apart).
 """
 
 from __future__ import annotations
+
+import re
 
 RESOURCE_BUILDERS: dict[str, str] = {
     "aws_eks_cluster": "cluster",
@@ -73,6 +77,20 @@ DATA_ATTRIBUTES_READ: frozenset[str] = frozenset(
 DATA_SOURCES: dict[str, tuple[str, ...]] = {
     "aws_iam_policy_document": ("json", "minified_json"),
 }
+
+
+# registry and git addresses of the modules whose inputs the normalizer reads
+KNOWN_MODULE_SOURCES = re.compile(
+    r"terraform-aws-modules/(?:eks|iam)/aws|terraform-aws-(?:eks|iam)(?:\.git)?(?://|\?|$)"
+    r"|cloudposse/(?:terraform-aws-)?eks-(?:cluster|node-group)"
+    r"|aws-ia/(?:terraform-aws-)?eks-blueprints-addons"
+)
+
+
+def is_local_module(source: str) -> bool:
+    """A module source that is a local path: Terraform reads one that begins with `./` or
+    `../` as a directory, anything else as a registry or remote address."""
+    return source.startswith(("./", "../"))
 
 
 def kubernetes_kind(resource_type: str) -> tuple[str, str] | None:

@@ -35,7 +35,8 @@ def test_misspelled_field_names_the_kinds_fields(in_tmp):
         "entity: instance_metadata\nwhen: {field: hop_limt, greater_than: 1}\nmessage: m\n",
     ) == [
         "p/ACME001.yaml: $.when.field: instance_metadata has no field 'hop_limt' (did you mean "
-        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, hop_limit"
+        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, hop_limit, "
+        "call_path"
     ]
 
 
@@ -52,13 +53,13 @@ def test_every_error_of_a_file_is_reported(in_tmp):
     assert errors == [
         "p/ACME001.yaml: $.when.all[1].field: instance_metadata has no field 'http_tokns' (did "
         "you mean http_tokens?); fields: address, module_dir, resource_type, name, http_tokens, "
-        "http_endpoint, hop_limit",
+        "http_endpoint, hop_limit, call_path",
         "p/ACME001.yaml: $.message: {hop_limt} is neither a param nor a field of "
         "instance_metadata (did you mean hop_limit?); its fields: address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit",
+        "http_tokens, http_endpoint, hop_limit, call_path",
         "p/ACME001.yaml: $.location[1]: no field or block 'metadata_option' to point at (did you "
         "mean metadata_options?): instance_metadata has fields address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit and blocks metadata_options",
+        "http_tokens, http_endpoint, hop_limit, call_path and blocks metadata_options",
         "p/ACME001.yaml: $.related[0].link: instance_metadata has no link 'cluster'; it has no "
         "links",
     ]
@@ -74,7 +75,7 @@ def test_related_message_names_fields_of_the_linked_kind(in_tmp):
         "cluster; its fields: address, module_dir, resource_type, module_major_version, name, "
         "endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
-        "auto_mode"
+        "auto_mode, call_path"
     ]
 
 
@@ -88,8 +89,8 @@ def test_a_rule_on_several_kinds_names_fields_each_of_them_has(in_tmp):
         "name, namespace, qualified_name, service_account_name, automount, "
         "projected_token_expirations, effective_automount, automount_source, "
         "service_account_capabilities, service_account_cluster_capabilities, "
-        "service_account_grants, sts_legacy_endpoint_containers, root_containers, aws_role "
-        "(service_account has it)"
+        "service_account_grants, sts_legacy_endpoint_containers, root_containers, aws_role, "
+        "call_path (service_account has it)"
     ]
 
 
@@ -134,7 +135,7 @@ def test_a_scan_refuses_a_user_rule_with_an_unknown_field(in_tmp):
         "'nmae' (did you mean name?); fields: address, module_dir, resource_type, module_major_version, "
         "name, endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
-        "auto_mode\n"
+        "auto_mode, call_path\n"
     )
 
 

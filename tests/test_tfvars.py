@@ -94,7 +94,7 @@ def test_an_internal_error_in_process_costs_that_module_only(tmp_path, monkeypat
         "type: kubernetes.io/service-account-token\n"
     )
 
-    def broken(texts):
+    def broken(*_args):
         raise KeyError("a bug")
 
     monkeypatch.setattr(prefilter, "filter_module", broken)

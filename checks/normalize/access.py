@@ -4,6 +4,7 @@ a mapping: terraform-aws-modules/eks `access_entries`, eksctl `accessConfig.acce
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from checks import kinds
@@ -30,6 +31,9 @@ EKSCTL = {
 }
 
 
+_INSTANCE_PATH = re.compile(r'^(?:\.\./)*(?:module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
+
+
 def principal_type(arn: Any) -> Any:
     """`role` or `user` from an IAM ARN (`...:role/x`, `...:user/x`), Unknown otherwise."""
     if isinstance(arn, str):
@@ -39,7 +43,8 @@ def principal_type(arn: Any) -> Any:
             return kind
         return Unknown(f"principal {arn} is neither a role nor a user", arn)
     if isinstance(arn, Unknown):
-        ref = (arn.ref or "").rsplit(":", 1)[-1]
+        # the object's own address, after the module instances and callers it is reached by
+        ref = _INSTANCE_PATH.sub("", (arn.ref or "").rsplit(":", 1)[-1])
         if ref.startswith("aws_iam_role."):
             return "role"
         if ref.startswith("aws_iam_user."):
@@ -71,9 +76,12 @@ def entries(
     file: str,
     default_span: tuple[int, int],
     cluster_name: Any,
+    no_policies_for: tuple[str, ...] = (),
 ) -> list[Entity]:
     """identity_mapping and access_policy_association entities of a list or map of entries,
-    written inside the definition of the cluster named `cluster_name`."""
+    written inside the definition of the cluster named `cluster_name`; the policies of an
+    entry whose type is in `no_policies_for` are not associated (EKS gives node entries
+    none, and the modules skip them)."""
     out: list[Entity] = []
     for label, entry, span in _items(container):
         if not isinstance(entry, dict):
@@ -113,6 +121,8 @@ def entries(
         e.set("role_path", None)
         e.set("problems", [])
         out.append(e)
+        if e.fields["entry_type"] in no_policies_for:
+            continue
         for plabel, policy, pspan in _items(entry.get(names["policies"])):
             if not isinstance(policy, dict):
                 continue

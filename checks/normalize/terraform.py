@@ -11,19 +11,22 @@ the terraform-aws-modules are read in `tf_modules.py`, `kubernetes_*` resources 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, LList, Problem, Unknown
+from checks.model import Entity, LDict, LList, Location, Problem, Related, Unknown
 from checks.normalize import aws_auth, iam, kubernetes, tf_iam, tf_kubernetes, tf_modules
 from checks.normalize.access import principal_type
 from checks.normalize.tf_build import Module, set_attr
+from checks.normalize.tf_calls import Calls, ModuleReader
 from checks.normalize.tf_eval import (
     Declarations,
     Evaluator,
     ReadFile,
     policy_document,
+    short,
 )
 from checks.parse import BudgetSpent, ParseError, numbers
 from checks.parse.hcltree import Attribute, Block
@@ -36,15 +39,23 @@ def normalize_module(
     read_file: ReadFile,
     tfvars: list[tuple[str, dict[str, Attribute]]] = (),
     real_directory: str | None = None,
+    modules: ModuleReader | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
-    """Entities of one module directory; `files` maps each file's display path to its blocks,
-    `tfvars` gives the variable files Terraform loads by itself, in its order. `read_file`
-    is what `file()` reads with: (text, "") or (None, why it was not read);
+    """Entities of one root module directory and of the module instances it calls; `files`
+    maps each file's display path to its blocks, `tfvars` gives the variable files Terraform
+    loads by itself, in its order. `read_file` is what `file()` reads with: (text, "") or
+    (None, why it was not read); `modules` reads the directories of the modules it calls
+    (without it, module calls are read only by the readers of known modules);
     `real_directory` is the directory as the filesystem knows it (default: `directory`)."""
     # the last variable file that sets a variable wins
     bound = {name: (file, attr.expr) for file, attrs in tfvars for name, attr in attrs.items()}
     ev = Evaluator(directory, Declarations(files), read_file, bound, real_directory)
-    return normalize_blocks(Module(ev), files)
+    calls = None
+    if modules is not None:
+        calls = Calls(modules, os.path.abspath(ev.real_directory), tf_modules.is_known_module)
+        calls.adopt_root(ev)
+    entities, problems = normalize_blocks(Module(ev), files)
+    return entities, problems + (calls.problems() if calls else [])
 
 
 def normalize_blocks(
@@ -56,7 +67,7 @@ def normalize_blocks(
     for file, blocks in files.items():
         for block in blocks:
             if block.type == "module" and len(block.labels) == 1:
-                made, found = tf_modules.module_call(module, file, block)
+                made, found = _module_call(module, file, block)
             elif block.type == "resource" and len(block.labels) == 2:
                 builder = builder_of(block.labels[0])
                 if builder is None:
@@ -86,7 +97,51 @@ def normalize_blocks(
         )
         entities.extend(made)
         problems.extend(found)
+    if module.path:
+        for e in entities:
+            if e.fields.get("call_path") is None:
+                e.set("call_path", module.path)
     return entities, problems + ev.problems()
+
+
+def _module_call(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
+    """What a module call makes: the entities of each of its instances (a module evaluated
+    from its files, each entity carrying the call among its related places), or what a
+    known module's reader reads of each instance's arguments."""
+    ev = module.ev
+    calls = ev.calls if isinstance(ev.calls, Calls) else None
+    if calls is None:  # a plan's resources: no module calls to instantiate
+        return tf_modules.module_call(module, file, block)
+    call = calls.call(ev, block.labels[0])
+    if isinstance(call, Unknown):
+        return [], []
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    for instance in call.instances:
+        if instance.evaluator is not None and call.module is not None:
+            if not calls.admit(file, block.line):
+                break
+            child = module.child(instance.evaluator, instance.address)
+            made, found = normalize_blocks(child, call.module.files)
+            site = Related(
+                Location(file, block.line, block.end_line),
+                f"{child.path}: the call of {short(str(call.source))}",
+            )
+            for e in made:
+                e.related.insert(0, site)
+            problems.extend(call.module.problems)
+        else:
+            saved, ev.iteration = ev.iteration, instance.iteration
+            try:
+                inner = module.instance(instance.address)
+                made, found = tf_modules.module_call(inner, file, block, call.version)
+            finally:
+                ev.iteration = saved
+            for e in made:
+                e.set("call_path", inner.address(block))
+        entities.extend(made)
+        problems.extend(found)
+    return entities, problems
 
 
 # ---- builders: (module, file, block) -> (entities, problems) -------------------------------
@@ -142,7 +197,7 @@ def _pod_identity_association(module: Module, file: str, block: Block):
     set_attr(module, e, "namespace", block, "namespace", file)
     set_attr(module, e, "service_account", block, "service_account", file)
     role = set_attr(module, e, "role_arn", block, "role_arn", file)
-    e.set("role_ref", module.ev.reference_of(role))
+    e.set("role_ref", module.reference_of(role))
     return [e], []
 
 
@@ -154,7 +209,7 @@ def _access_entry(module: Module, file: str, block: Block):
     arn = set_attr(module, e, "principal_arn", block, "principal_arn", file)
     e.set("principal_type", principal_type(arn))
     e.set("account", None)
-    e.set("principal_ref", module.ev.reference_of(arn))
+    e.set("principal_ref", module.reference_of(arn))
     set_attr(module, e, "entry_type", block, "type", file)
     set_attr(module, e, "username", block, "user_name", file)
     set_attr(module, e, "groups", block, "kubernetes_groups", file)
@@ -168,7 +223,7 @@ def _access_policy_association(module: Module, file: str, block: Block):
     e = _resource(module, "access_policy_association", file, block)
     set_attr(module, e, "cluster_name", block, "cluster_name", file)
     arn = set_attr(module, e, "principal_arn", block, "principal_arn", file)
-    e.set("principal_ref", module.ev.reference_of(arn))
+    e.set("principal_ref", module.reference_of(arn))
     policy = set_attr(module, e, "policy_arn", block, "policy_arn", file)
     e.set(
         "policy_name",

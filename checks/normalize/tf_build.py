@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, Location
+from checks.model import Entity, Location, Unknown
+from checks.normalize.tf_calls import qualify
 from checks.normalize.tf_eval import Evaluator
 from checks.parse.hcltree import Block, declared
 
@@ -15,32 +16,73 @@ _CATALOG_DEFAULT = object()
 
 
 class Module:
-    """A module being normalized: its evaluator, and how its entities are named. Keys are
-    `<origin>:<file>:<address>` (`terraform`, or `plan` for a plan's resources, whose blocks
-    each carry the address the plan gives them, in `addresses`)."""
+    """A module instance being normalized: its evaluator, and how its entities are named.
+
+    Addresses are Terraform's, from the root module: an instance of a module call is at
+    `call_path` (`("module.platform", "module.eks[0]")`) and its objects' addresses start
+    with it; `scope` is the root module's directory, which those addresses mean something in.
+    Keys are `<origin>:<file>:<address>` (`terraform`, or `plan` for a plan's resources,
+    whose blocks each carry the address the plan gives them, in `addresses`), and for an
+    instance `<origin>:<file>:<scope>:<address>`: one module's file serves many instances,
+    of many root modules."""
 
     def __init__(
-        self, ev: Evaluator, origin: str = "terraform", addresses: dict | None = None
+        self,
+        ev: Evaluator,
+        origin: str = "terraform",
+        addresses: dict | None = None,
+        call_path: tuple[str, ...] = (),
+        scope: str | None = None,
     ) -> None:
         self.ev = ev
         self.origin = origin
         self.addresses: dict[tuple, str] = addresses or {}
+        self.call_path = call_path
+        self.scope = ev.directory if scope is None else scope
+        self.path = ".".join(call_path)  # the instance's address ("" for the root module)
 
     def address(self, block: Block) -> str:
         """A resource's or data source's address (`t.n`, `data.t.n`), or a module call's
-        (`module.m`)."""
+        (`module.m`), from the root module."""
         found = self.addresses.get((block.type, *block.labels))
         if found is not None:
             return found
-        return declared(block.type, block.labels) or f"module.{block.labels[0]}"
+        return self.absolute(declared(block.type, block.labels) or f"module.{block.labels[0]}")
 
     def key(self, file: str, address: str) -> str:
         """The key of what `address` in `file` makes (children append to it)."""
+        if self.call_path:
+            return f"{self.origin}:{file}:{self.scope}:{address}"
         return f"{self.origin}:{file}:{address}"
 
+    def absolute(self, address: str) -> str:
+        """The address from the root module of what is at `address` in this instance."""
+        return f"{self.path}.{address}" if self.path else address
+
     def qualified(self, address: str) -> str:
-        """How a `role_ref` or `principal_ref` names an object of this module."""
-        return kinds.terraform_reference(self.ev.directory, address)
+        """How a `role_ref` or `principal_ref` names the object at `address` (from the root
+        module)."""
+        return kinds.terraform_reference(self.scope, address)
+
+    def reference_of(self, value: Any) -> str | None:
+        """`dir:address` of the Terraform object a not yet known value refers to, else None."""
+        if not isinstance(value, Unknown) or not value.ref:
+            return None
+        address = qualify(value.ref, self.call_path)
+        return None if address is None else self.qualified(address)
+
+    def instance(self, address: str) -> Module:
+        """The module instance this module's call makes at `address` (`module.x[0]`), for a
+        known module's reader: its call is named by the instance's address."""
+        inner = Module(self.ev, self.origin, dict(self.addresses), self.call_path, self.scope)
+        inner.addresses[("module", address.split("[", 1)[0][len("module.") :])] = (
+            f"{self.path}.{address}" if self.path else address
+        )
+        return inner
+
+    def child(self, ev: Evaluator, address: str) -> Module:
+        """The module instance at `address` (`module.x["a"]`) of a call of this module."""
+        return Module(ev, self.origin, None, (*self.call_path, address), self.scope)
 
     def entity(self, kind: str, file: str, block: Block, address: str, rtype: str) -> Entity:
         """An entity for what `block` (at `address`, of type `rtype`) makes."""
@@ -51,7 +93,7 @@ class Module:
             location=Location(file, block.line, block.end_line),
         )
         e.set("address", address)
-        e.set("module_dir", self.ev.directory)
+        e.set("module_dir", self.scope)
         e.set("resource_type", rtype)
         return e
 

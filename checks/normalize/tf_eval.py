@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from checks.discover import display_path
-from checks.kinds import terraform_reference
 from checks.model import LDict, LList, Problem, Unknown
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
@@ -37,6 +36,7 @@ from checks.normalize.tf_limits import (
     Limits,
     capped_text,
 )
+from checks.normalize.tf_types import convert, parse_type
 from checks.parse import ExpansionBudget
 from checks.parse.hcltree import (
     INTERPOLATION,
@@ -49,6 +49,7 @@ from checks.parse.hcltree import (
     ObjectExpr,
     Opaque,
     Ref,
+    Target,
     Template,
     TupleExpr,
     declared,
@@ -75,24 +76,34 @@ class Located(str):
 
 class Declarations:
     """What a module's files declare, by the address references use (`var.x`, `local.x`,
-    `t.n`, `data.t.n`): the same for every instance of the module. Of two declarations of one
-    address, the last is used."""
+    `t.n`, `data.t.n`), its module calls and outputs by name: the same for every instance of
+    the module. Of two declarations of one address, the last is used."""
 
     def __init__(self, files: dict[str, list[Block]]) -> None:
         self.variables: dict[str, Block] = {}
+        self.variable_files: dict[str, str] = {}  # address -> the file declaring it
         self.locals: dict[str, tuple[str, Attribute]] = {}
         self.blocks: dict[str, tuple[str, Block]] = {}  # resources and data sources
+        self.modules: dict[str, tuple[str, Block]] = {}  # module calls, by name
+        self.outputs: dict[str, tuple[str, Attribute]] = {}  # output values, by name
         for file, blocks in files.items():
             for block in blocks:
                 if block.type == "locals":
                     for name, attr in block.attributes.items():
                         self.locals[local_address(name)] = (file, attr)
                     continue
+                if block.type in ("module", "output") and len(block.labels) == 1:
+                    if block.type == "module":
+                        self.modules[block.labels[0]] = (file, block)
+                    elif "value" in block.attributes:
+                        self.outputs[block.labels[0]] = (file, block.attributes["value"])
+                    continue
                 address = declared(block.type, block.labels)
                 if address is None:
                     continue
                 if block.type == "variable":
                     self.variables[address] = block
+                    self.variable_files[address] = file
                 else:
                     self.blocks[address] = (file, block)
 
@@ -126,15 +137,28 @@ class Function(NamedTuple):
 NOT_EVALUATED = object()  # an impl's answer for arguments it does not compute with
 
 
+class ModuleCalls(Protocol):
+    """What instantiates the module calls of an evaluator's module (`tf_calls.Calls`)."""
+
+    def reference(self, ev: Evaluator, target: Target, ref: Ref) -> Any:
+        """The value of `module.<name>...` in `ev`'s module."""
+
+
 class _TooLarge(Exception):
     """A string being built has passed MAX_CHARS."""
 
 
 class Evaluator:
     """One instance of a module: its declarations, the expressions bound to its variables
-    (`bound`: variable name -> (file, expression)) and what `file()` reads (`read_file`,
-    relative to `real_directory`). `directory` is the module's directory as shown: a
-    Terraform address means something only inside it (`terraform_reference`)."""
+    (`bound`: variable name -> (file, expression), from variable files) or the values a
+    module call gives them (`inputs`: variable name -> value, evaluated by the caller), and
+    what `file()` reads (`read_file`, relative to `real_directory`). `directory` is the
+    module's directory as shown: a Terraform address means something only inside it
+    (`terraform_reference`). `calls` instantiates the module's own module calls (none: their
+    outputs are unknown); `root_real_directory` is the root module's (`path.root`).
+
+    The references an unknown value names (`Unknown.ref`) are addresses in this instance's
+    module; one that names something of the module that called it starts with `../`."""
 
     def __init__(
         self,
@@ -143,12 +167,21 @@ class Evaluator:
         read_file: ReadFile,
         bound: dict[str, tuple[str, Expression]] | None = None,
         real_directory: str | None = None,
+        inputs: dict[str, Any] | None = None,
+        calls: ModuleCalls | None = None,
+        root_real_directory: str | None = None,
     ) -> None:
         self.directory = directory
         self.real_directory = real_directory or directory
+        self.root_real_directory = root_real_directory or self.real_directory
         self.declarations = declarations
         self.read_file = read_file
         self.bound = bound or {}
+        self.inputs = inputs or {}
+        self.calls = calls
+        # `count.index`, `each.key`, `each.value` of the block being evaluated (a module
+        # call's instance), by address
+        self.iteration: dict[str, Any] = {}
         # notes, each once: why a file() was not read, per call ((file, line, message)), and
         # the first place each kind of evaluation limit was met (the kind)
         self.notes: dict[Any, Problem] = {}
@@ -181,12 +214,6 @@ class Evaluator:
         """The value of a block's attribute; None when the block does not set it."""
         attr = block.attributes.get(name)
         return None if attr is None else self.eval(attr.expr, file)
-
-    def reference_of(self, value: Any) -> str | None:
-        """`dir:address` of the Terraform object a not yet known value refers to, else None."""
-        if isinstance(value, Unknown) and value.ref:
-            return terraform_reference(self.directory, value.ref)
-        return None
 
     def problems(self) -> list[Problem]:
         """The notes evaluation made: files not read, and the limits met."""
@@ -310,13 +337,13 @@ class Evaluator:
         kind, address, rest = target.kind, target.address, target.rest
         if kind == "var":
             block = self.declarations.variables.get(address)
-            if block is not None and target.name in self.bound:
-                where, expr = self.bound[target.name]
-                return _traverse(self._enter(address, expr, where), rest, ref)
-            default = block.attributes.get("default") if block else None
-            if default is None:
+            if block is None:
                 return Unknown(f"{address} has no default", ref.text)
-            return _traverse(self._enter(address, default.expr, file), rest, ref)
+            given = target.name in self.inputs or target.name in self.bound
+            if not given and "default" not in block.attributes:
+                return Unknown(f"{address} has no default", ref.text)
+            value = self.named(address, file, block.line, lambda: self._variable(block))
+            return _traverse(value, rest, ref)
         if kind == "local":
             found = self.declarations.locals.get(address)
             if found is None:
@@ -324,8 +351,11 @@ class Evaluator:
             lfile, attr = found
             return _traverse(self._enter(address, attr.expr, lfile), rest, ref)
         if kind == "path":
-            if target.name in ("module", "root") and not rest:
+            if target.name == "module" and not rest:
                 return "."
+            if target.name == "root" and not rest:
+                # file() reads relative to this module's directory
+                return os.path.relpath(self.root_real_directory, self.real_directory)
             # path.cwd: where Terraform runs, which the module does not say
             return Unknown(f"{ref.text} is not in this module", ref.text, address)
         if kind == "data":
@@ -336,6 +366,10 @@ class Evaluator:
             if found is None or not rest or target.type not in DATA_ATTRIBUTES_READ:
                 return Unknown(f"{ref.text} is not known before apply", ref.text, address)
             return self._block_attribute(ref, address, found, rest)
+        if kind in ("count", "each") and address in self.iteration:
+            return _traverse(self.iteration[address], rest, ref)
+        if kind == "module" and self.calls is not None and target.name in self.declarations.modules:
+            return self.calls.reference(self, target, ref)
         if kind != "resource":  # module outputs, count, each, self, terraform
             named = address if kind == "module" else None
             return Unknown(f"{ref.text} is not known before apply", ref.text, named)
@@ -384,17 +418,48 @@ class Evaluator:
             return value.split("://", 1)[1] if "://" in value else value
         return value
 
+    def _variable(self, block: Block) -> Any:
+        """A variable's value: the caller's argument, else a variable file's, else the
+        default; converted to its declared type (optional attributes' defaults filled in)."""
+        name = block.labels[0]
+        default = block.attributes.get("default")
+        where = self.declarations.variable_files.get(f"var.{name}", "")
+        if name in self.inputs:
+            value = self.inputs[name]
+        elif name in self.bound:
+            bound_file, expr = self.bound[name]
+            value = self.eval(expr, bound_file)
+        else:
+            value = None if default is None else self.eval(default.expr, where)
+        nullable = block.attributes.get("nullable")
+        if value is None and default is not None and (name in self.inputs or name in self.bound):
+            if isinstance(nullable, Attribute) and self.eval(nullable.expr, where) is False:
+                value = self.eval(default.expr, where)  # `nullable = false`: null is the default
+        type_attr = block.attributes.get("type")
+        if type_attr is None:
+            return value
+        return convert(value, parse_type(type_attr.expr), lambda expr: self.eval(expr, where))
+
+    def output(self, name: str) -> Any:
+        """The value of the module's output `name`, computed once; unknown when the module
+        declares no such output."""
+        found = self.declarations.outputs.get(name)
+        if found is None:
+            return Unknown(f"output {name} is not declared", f"output.{name}")
+        ofile, attr = found
+        return self.named(f"output.{name}", ofile, attr.line, lambda: self.eval(attr.expr, ofile))
+
     def _render(self, address: str) -> Any:
         """What the data source at `address` renders (an `aws_iam_policy_document`: the policy
         JSON structure), computed once."""
         file, block = self.declarations.blocks[address]
         renderer = DATA_RENDERERS[block.labels[0]]
-        return self._named(address, file, block.line, lambda: renderer(self, file, block))
+        return self.named(address, file, block.line, lambda: renderer(self, file, block))
 
     def _enter(self, name: str, expr: Any, file: str) -> Any:
-        return self._named(name, file, expr.line, lambda: self.eval(expr, file))
+        return self.named(name, file, expr.line, lambda: self.eval(expr, file))
 
-    def _named(self, name: str, file: str, line: int, compute: Callable[[], Any]) -> Any:
+    def named(self, name: str, file: str, line: int, compute: Callable[[], Any]) -> Any:
         """The value of a named thing (defined at `file`:`line`), computed once per instance.
         Every name on a reference cycle is unknown (Terraform refuses cycles)."""
         if name in self.values:
@@ -406,10 +471,13 @@ class Evaluator:
             self._note("cycle", file, line, f"reference cycle {path}: read as unknown")
             return Unknown(f"{name} is part of a reference cycle", name)
         self.stack.append(name)
+        # a named value never sees the `count`/`each` of the block that refers to it
+        iteration, self.iteration = self.iteration, {}
         try:
             value = compute()
         finally:
             self.stack.pop()
+            self.iteration = iteration
         if name in self.cyclic:
             value = Unknown(f"{name} is part of a reference cycle", name)
         self.values[name] = value

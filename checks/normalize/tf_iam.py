@@ -69,7 +69,7 @@ def iam_role(module: Module, file: str, block: Block) -> Built:
         path=ev.attribute(block, "path", file),
         permissions_boundary=ev.attribute(block, "permissions_boundary", file),
         address=address,
-        module_dir=ev.directory,
+        module_dir=module.scope,
         resource_type=block.labels[0],
         spans=_spans(block, ("name", "path", "permissions_boundary")),
     )
@@ -121,7 +121,7 @@ def iam_role_policy(module: Module, file: str, block: Block) -> Built:
         role_name=role,
         role_ref=role_ref,
         address=address,
-        module_dir=ev.directory,
+        module_dir=module.scope,
         resource_type=block.labels[0],
         document_span=None if document is None else (document.line, document.end_line),
     )
@@ -146,7 +146,7 @@ def iam_policy(module: Module, file: str, block: Block) -> Built:
         source=module.origin,
         arn=Unknown(f"{address}.arn is computed by AWS", f"{address}.arn", address),
         address=address,
-        module_dir=ev.directory,
+        module_dir=module.scope,
         resource_type=block.labels[0],
         document_span=None if document is None else (document.line, document.end_line),
     )
@@ -194,7 +194,9 @@ def iam_policy_attachment(module: Module, file: str, block: Block) -> Built:
                 f"{key}/roles[{index}]",
                 _item_span(value, index, roles),
                 role_name=role,
-                role_ref=module.qualified(ref) if ref else module.ev.reference_of(role),
+                role_ref=module.qualified(module.absolute(ref))
+                if ref
+                else module.reference_of(role),
                 block=block,
             )
         )
@@ -260,7 +262,7 @@ def _attachment(
 ) -> Entity:
     ev = module.ev
     value = arn if evaluated else ev.eval(arn, file)
-    policy_ref = ev.reference_of(value)
+    policy_ref = module.reference_of(value)
     policy_name = None
     if policy_ref is not None and isinstance(value, Unknown) and value.ref:
         policy_name = _looked_up_name(module, value.ref)
@@ -276,7 +278,7 @@ def _attachment(
         role_ref=role_ref,
         role_key=role_key,
         address=module.address(block) if block is not None else None,
-        module_dir=ev.directory,
+        module_dir=module.scope,
         resource_type=block.labels[0] if block is not None else None,
     )
 
@@ -300,8 +302,8 @@ def _role(module: Module, file: str, block: Block, name: str) -> tuple[Any, str 
     value = module.ev.eval(attr.expr, file)
     (ref,) = _refs_of(attr.expr, "aws_iam_role")
     if ref is not None:
-        return value, module.qualified(ref)
-    return value, module.ev.reference_of(value)
+        return value, module.qualified(module.absolute(ref))
+    return value, module.reference_of(value)
 
 
 def _refs_of(expr: Expression, resource_type: str) -> list[str | None]:

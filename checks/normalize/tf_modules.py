@@ -1,144 +1,190 @@
-"""Calls of the terraform-aws-modules EKS and IAM modules, read as what they create.
+"""Calls of modules whose inputs eks-checks knows, read as what the modules create.
 
 `module "eks" { source = "terraform-aws-modules/eks/aws" ... }` configures the cluster, its
-endpoint, access entries, node groups' instance metadata and (v19) aws-auth through inputs,
-and the module fills in its own defaults, which changed between major versions. The defaults
-below were read from the module's variables.tf at v19.21, v20.37 and v21.0. The version comes
-from the call's `version` (or a `?ref=v20...` source); an unpinned call is read with the
-newest major's defaults, and the defaulted fields say so. Findings point at the module call.
+endpoint, access entries, identity providers, node groups' instance metadata and (up to v19)
+aws-auth through inputs, and the module fills in its own defaults, which changed between
+major versions. Each reader applies the defaults of the version the call gets
+(`tf_known.version_of`), read from the module's variables.tf and main.tf at each major's
+tags (v17.24, v18.31, v19.21, v20.37, v21.19 for the EKS module). Findings point at the
+inputs, else at the call.
+
+This file reads terraform-aws-modules/eks and its submodules (`eks-managed-node-group`,
+`self-managed-node-group`, `fargate-profile`, `karpenter`, `aws-auth`); `tf_module_iam`
+reads terraform-aws-modules/iam, `tf_module_community` cloudposse's and aws-ia's modules.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Problem, Unknown
-from checks.normalize import access, aws_auth, iam
+from checks.model import Entity, LDict, Problem, Unknown
+from checks.normalize import access, aws_auth, iam, tf_module_community, tf_module_iam
 from checks.normalize.tf_build import Module
+from checks.normalize.tf_known import Call, Version, as_list, span_in, version_of
 from checks.parse.hcltree import Block
 
-EKS_SOURCE = re.compile(r"terraform-aws-modules/eks/aws|terraform-aws-eks(\.git)?(//|\?|$)")
+EKS_FAMILY = "terraform-aws-modules/eks"
 NEWEST = 21
+EKS_SOURCE = re.compile(r"terraform-aws-modules/eks/aws|terraform-aws-eks(\.git)?(//|\?|$)")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# what each major's node groups get when they say nothing of metadata_options
 NODE_METADATA = {
-    # the module's default metadata_options for its node groups' launch templates
+    17: {"http_endpoint": "enabled", "http_tokens": "optional"},
+    18: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
     19: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
     20: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
     21: {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
 }
+# inputs that v21 renamed: a call that sets one of either list says which major it is for
+V21_NAMES = ("name", "kubernetes_version", "endpoint_public_access", "addons", "compute_config")
+V20_NAMES = (
+    "cluster_name",
+    "cluster_version",
+    "cluster_endpoint_public_access",
+    "cluster_addons",
+    "eks_managed_node_group_defaults",
+)
+# access entry types EKS gives no access policies to (the module skips their associations)
+NODE_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX")
+# the IMDS of the launch template EKS makes for a managed node group given none, by AMI
+# family, as AWS documents it (AL2: the 2020 announcement; AL2023: the EKS user guide's AL2023
+# page); other AMI types are not documented
+EKS_LAUNCH_TEMPLATE = {
+    "AL2_": {
+        "http_endpoint": "enabled",
+        "http_tokens": "optional",
+        "http_put_response_hop_limit": 2,
+    },
+    "AL2023_": {
+        "http_endpoint": "enabled",
+        "http_tokens": "required",
+        "http_put_response_hop_limit": 1,
+    },
+}
+EKS_LAUNCH_TEMPLATE_NOTE = "EKS default (the launch template EKS makes for {ami})"
+
+Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
 
 
-def module_call(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
-    """What a call of a module whose inputs we know creates (terraform-aws-modules eks, its
-    aws-auth submodule, iam's IRSA role); nothing for any other module."""
-    source = module.ev.attribute(block, "source", file)
-    if is_eks_module(source):
-        return eks_module(module, file, block)
-    if is_aws_auth_module(source):
-        return aws_auth_module(module, file, block)
-    if is_irsa_module(source):
-        return irsa_module(module, file, block)
-    return [], []
+# ---- which module a source is ----------------------------------------------------------------
+def _eks(source: Any, submodule: str | None) -> bool:
+    """A terraform-aws-modules/eks source: the main module (`submodule` None) or one of its
+    `//modules/<submodule>`."""
+    if not isinstance(source, str):
+        return False
+    base, sub = split_subdirectory(source)
+    if not EKS_SOURCE.search(base):
+        return False
+    return sub == "" if submodule is None else sub == f"modules/{submodule}"
+
+
+def split_subdirectory(source: str) -> tuple[str, str]:
+    """A module source's package address and its `//sub/directory` (without `?ref=...`);
+    the `//` of `https://` is no subdirectory."""
+    m = re.search(r"(?<!:)//", source)
+    if m is None:
+        return source, ""
+    sub, mark, query = source[m.end() :].partition("?")
+    return source[: m.start()] + mark + query, sub.strip("/")
 
 
 def is_eks_module(source: Any) -> bool:
-    return (
-        isinstance(source, str) and bool(EKS_SOURCE.search(source)) and "//modules/" not in source
-    )
+    return _eks(source, None)
 
 
 def is_aws_auth_module(source: Any) -> bool:
-    return (
-        isinstance(source, str)
-        and bool(EKS_SOURCE.search(source.split("//")[0]))
-        and ("//modules/aws-auth" in source)
-    )
+    return _eks(source, "aws-auth")
 
 
-def is_irsa_module(source: Any) -> bool:
-    return isinstance(source, str) and (
-        "iam-role-for-service-accounts" in source and "terraform-aws-modules/iam" in source
-    )
+def is_known_module(source: Any) -> bool:
+    """Whether a reader below reads calls of the module at `source`."""
+    return _reader(source) is not None
 
 
-def major_version(block: Block, module: Module, file: str) -> tuple[int, str]:
-    """The module's major version and how it was found (for the defaulted fields' notes)."""
-    version = module.ev.attribute(block, "version", file)
-    source = module.ev.attribute(block, "source", file)
-    for text in (version, source):
-        if isinstance(text, str):
-            m = re.search(r"(?:ref=v?|^[~>=<! ]*v?)(\d+)", text)
-            if m and len(m.group(1)) <= 6:  # no major version has more digits
-                return int(m.group(1)), f"terraform-aws-modules/eks v{m.group(1)} default"
-    return NEWEST, f"terraform-aws-modules/eks v{NEWEST} default (version not pinned, assumed)"
+def _reader(source: Any) -> Reader | None:
+    if _eks(source, None):
+        return eks_module
+    for submodule, reader in EKS_SUBMODULE_READERS.items():
+        if _eks(source, submodule):
+            return reader
+    return tf_module_iam.reader(source) or tf_module_community.reader(source)
 
 
-def _input(
-    module: Module, block: Block, file: str, *names: str
-) -> tuple[Any, tuple[int, int] | None]:
-    """The first of `names` the call sets (v21 renamed cluster_* inputs), and its lines."""
-    for name in names:
-        attr = block.attributes.get(name)
-        if attr is not None:
-            return module.ev.eval(attr.expr, file), (attr.line, attr.end_line)
-    return None, None
+def module_call(
+    module: Module, file: str, block: Block, installed: str | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    """What a call of a module whose inputs we know creates; nothing for any other module.
+    `installed` is the version `terraform init` installed, when it says."""
+    reader = _reader(module.ev.attribute(block, "source", file))
+    return ([], []) if reader is None else reader(module, file, block, installed)
 
 
-def eks_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
-    major, origin = major_version(block, module, file)
+def eks_version(module: Module, file: str, block: Block, installed: str | None) -> Version:
+    """The EKS module version a call gets; of majors a constraint allows, the one its
+    inputs' names were written for (v21 renamed them)."""
+    names = block.attributes
+    named_for = None
+    if any(n in names for n in V21_NAMES) and not any(n in names for n in V20_NAMES):
+        named_for = 21
+    elif any(n in names for n in V20_NAMES) and not any(n in names for n in V21_NAMES):
+        named_for = 20
+    return version_of(module, block, file, installed, EKS_FAMILY, NEWEST, named_for)
+
+
+# ---- the main module -------------------------------------------------------------------------
+def eks_module(
+    module: Module, file: str, block: Block, installed: str | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    version = eks_version(module, file, block, installed)
+    call = Call(module, file, block, version)
+    major = version.major
     v21 = major >= 21
-    address = module.address(block)
-    entities: list[Entity] = []
-
-    cluster = module.entity("cluster", file, block, address, "module:terraform-aws-modules/eks")
+    cluster = module.entity(
+        "cluster", file, block, call.address, "module:terraform-aws-modules/eks"
+    )
     cluster.set("module_major_version", major)
 
-    def put(field: str, names: tuple[str, ...], default: Any) -> Any:
-        value, span = _input(module, block, file, *names)
-        if span is None:
-            cluster.set(field, default, default=origin)
-            return default
-        cluster.set(field, value, span=span)
-        return value
+    def put(field: str, v20_name: str, v21_name: str, default: Any) -> Any:
+        return call.put(cluster, field, (v21_name,) if v21 else (v20_name,), default)
 
-    put("name", ("name",) if v21 else ("cluster_name",), Unknown(f"{address} cluster name not set"))
-    put(
-        "endpoint_public_access",
-        ("endpoint_public_access",) if v21 else ("cluster_endpoint_public_access",),
-        False,
-    )
+    name = put("name", "cluster_name", "name", Unknown(f"{call.address} cluster name not set"))
+    old = major <= 18  # public endpoint on, private off, until v19
+    put("endpoint_public_access", "cluster_endpoint_public_access", "endpoint_public_access", old)
     put(
         "endpoint_private_access",
-        ("endpoint_private_access",) if v21 else ("cluster_endpoint_private_access",),
-        True,
+        "cluster_endpoint_private_access",
+        "endpoint_private_access",
+        not old,
     )
     put(
         "public_access_cidrs",
-        ("endpoint_public_access_cidrs",) if v21 else ("cluster_endpoint_public_access_cidrs",),
+        "cluster_endpoint_public_access_cidrs",
+        "endpoint_public_access_cidrs",
         ["0.0.0.0/0"],
     )
     kinds.empty_to_default(cluster, "public_access_cidrs")
-    put(
-        "enabled_log_types",
-        ("enabled_log_types",) if v21 else ("cluster_enabled_log_types",),
-        ["audit", "api", "authenticator"],
-    )
+    logs = [] if major <= 17 else ["audit", "api", "authenticator"]
+    put("enabled_log_types", "cluster_enabled_log_types", "enabled_log_types", logs)
     if major >= 20:
-        put("authentication_mode", ("authentication_mode",), "API_AND_CONFIG_MAP")
-        put(
+        call.put(cluster, "authentication_mode", ("authentication_mode",), "API_AND_CONFIG_MAP")
+        # always false: the creator's admin access is an access entry of its own (below)
+        cluster.set(
             "bootstrap_cluster_creator_admin_permissions",
-            ("enable_cluster_creator_admin_permissions",),
             False,
+            default=f"{EKS_FAMILY} v{major} (always false; the creator's access is an access "
+            "entry)",
         )
     else:
         cluster.set(
-            "authentication_mode", "CONFIG_MAP", default=f"{origin} (no access entries before v20)"
+            "authentication_mode",
+            "CONFIG_MAP",
+            default=f"{version.note} (no access entries before v20)",
         )
         kinds.set_default(cluster, "bootstrap_cluster_creator_admin_permissions")
-    compute, span = _input(
-        module, block, file, "compute_config" if v21 else "cluster_compute_config"
-    )
+    compute, span = call.value("compute_config" if v21 else "cluster_compute_config")
     auto = (
         compute.get("enabled")
         if isinstance(compute, dict)
@@ -148,196 +194,583 @@ def eks_module(module: Module, file: str, block: Block) -> tuple[list[Entity], l
         "auto_mode",
         bool(auto) if isinstance(auto, bool) else (auto if auto is not None else False),
         span=span,
-        default=None if span else origin,
+        default=None if span else version.note,
     )
-    entities.append(cluster)
-
-    entities += _node_groups(module, file, block, address, major, origin)
-    entities += _access_entries(module, file, block, address, cluster.fields["name"])
-    if major < 20:
+    entities: list[Entity] = [cluster]
+    entities += _node_groups(call)
+    if major >= 20:
+        entities += _access_entries(call, name)
+    if major <= 17 or major == 19 or (major == 18 and version.at_least(18, 20)):
         # the ConfigMap the module writes: a key of its own, beside the cluster's
-        made, _ = _aws_auth_inputs(module, file, block, address, document="/aws-auth")
+        made, _ = _aws_auth_inputs(call, document="/aws-auth")
         entities += made
+    entities += _identity_providers(call, name)
     return entities, []
 
 
-def _node_groups(
-    module: Module, file: str, block: Block, address: str, major: int, origin: str
-) -> list[Entity]:
+def _node_groups(call: Call) -> list[Entity]:
     out: list[Entity] = []
+    major = call.version.major
+    if major <= 17:
+        for kind in ("worker_groups", "worker_groups_launch_template"):
+            out += _worker_groups(call, kind)
+        return out
+    cluster_version, _ = call.value("kubernetes_version" if major >= 21 else "cluster_version")
     for kind in ("eks_managed_node_groups", "self_managed_node_groups"):
-        groups, _ = _input(module, block, file, kind)
-        defaults, _ = _input(module, block, file, kind.replace("_groups", "_group_defaults"))
+        groups, span = call.value(kind)
+        if span is None or groups is None:
+            continue
+        defaults: Any = {}
+        if major <= 20:
+            defaults, _ = call.value(kind.replace("_groups", "_group_defaults"))
+        defaults = defaults if isinstance(defaults, dict) else {}
+        managed = kind.startswith("eks_managed")
         if not isinstance(groups, dict):
+            # a map whose shape is not known: its groups' checks are undecided, not skipped
+            reason = (
+                groups
+                if isinstance(groups, Unknown)
+                else Unknown(f"{kind} is not a map", str(groups))
+            )
+            e = _group_entity(call, f".{kind}", span, f"{call.address} {kind}", kind)
+            _unknown_metadata(e, Unknown(f"{kind} of {call.address} is not known", reason.text))
+            out.append(e)
             continue
         for key, group in groups.items():
+            where = span_in(groups, key, call.span)
+            e = _group_entity(
+                call, f'.{kind}["{key}"]', where, f'{call.address} {kind}["{key}"]', kind
+            )
             if not isinstance(group, dict):
-                continue
-            span = (
-                groups.key_lines.get(key, (block.line, block.end_line))
-                if isinstance(groups, LDict)
-                else (block.line, block.end_line)
-            )
-            e = Entity(
-                kind="instance_metadata",
-                key=module.key(file, f'{address}.{kind}["{key}"]'),
-                origin=module.origin,
-                location=Location(file, *span),
-            )
-            e.set("address", None)
-            e.set("module_dir", None)
-            e.set("name", f'{address} {kind}["{key}"]')
-            e.set("resource_type", f"module:{kind}")
-            options = group.get("metadata_options")
-            where = "the node group"
-            if options is None and isinstance(defaults, dict):
-                options, where = defaults.get("metadata_options"), f"{kind[:-1]}_defaults"
-            if options is not None and not isinstance(options, (dict, Unknown)):
-                # Terraform refuses anything but a map here: a value we cannot use
-                options = Unknown(f"metadata_options of {where} is not a map", str(options))
-            if isinstance(options, Unknown):
-                for field in ("http_tokens", "http_endpoint", "hop_limit"):
-                    e.set(field, options)
-                out.append(e)
-                continue
-            if options is None:
-                base = dict(NODE_METADATA[min(major, NEWEST)])
-                note = origin
-                opt_span = span
+                text = group.text if isinstance(group, Unknown) else str(group)
+                _unknown_metadata(e, Unknown(f'{kind}["{key}"] is not known', text))
             else:
-                # v19/v20 take the map as given (unset keys fall back to EC2's defaults);
-                # v21 fills each unset key with its own default
-                base = dict(NODE_METADATA[21]) if major >= 21 else {}
-                base.update(options)
-                note = None
-                opt_span = (
-                    (options.line, options.end_line)
-                    if isinstance(options, LDict) and options.line
-                    else span
+                setting = _settings(group, defaults if major <= 20 else {})
+                where = (
+                    "the node group"
+                    if group.get("metadata_options") is not None or major >= 21
+                    else f"{kind[:-1]}_defaults"
                 )
-                e.field_lines["metadata_options"] = opt_span
-            e.set(
-                "http_tokens",
-                base.get("http_tokens", kinds.default_value("instance_metadata", "http_tokens")),
-                span=opt_span,
-                default=note
-                or (
-                    None
-                    if "http_tokens" in base
-                    else f"EC2 default ({where} sets metadata_options without it)"
-                ),
-            )
-            endpoint = base.get(
-                "http_endpoint", kinds.default_value("instance_metadata", "http_endpoint")
-            )
-            e.set("http_endpoint", endpoint, span=opt_span, default=note)
-            e.set("hop_limit", base.get("http_put_response_hop_limit"), span=opt_span, default=note)
+                _group_metadata(call, e, setting, managed, cluster_version, where)
             out.append(e)
     return out
 
 
-def _access_entries(
-    module: Module, file: str, block: Block, address: str, cluster_name: Any
-) -> list[Entity]:
-    container, _ = _input(module, block, file, "access_entries")
-    return access.entries(
+def _settings(group: dict, defaults: dict) -> Callable[[str, Any], Any]:
+    """A node group's setting: the group's, else the `*_defaults` map's, else the module's
+    (`try(each.value.x, var.defaults.x, <module default>)`)."""
+
+    def setting(name: str, fallback: Any) -> Any:
+        for source in (group, defaults):
+            if source.get(name) is not None:
+                return source[name]
+        return fallback
+
+    return setting
+
+
+def _group_entity(call: Call, suffix: str, span: tuple[int, int], name: str, kind: str) -> Entity:
+    e = call.entity("instance_metadata", suffix, span, f"module:{kind}")
+    e.set("name", name)
+    return e
+
+
+def _unknown_metadata(e: Entity, value: Unknown) -> None:
+    for field in ("http_tokens", "http_endpoint", "hop_limit"):
+        e.set(field, value)
+
+
+def _group_metadata(
+    call: Call,
+    e: Entity,
+    setting: Callable[[str, Any], Any],
+    managed: bool,
+    cluster_version: Any,
+    where: str,
+) -> None:
+    """A node group's metadata options, from its settings (`setting(name, module default)`:
+    the group's, else the defaults map's, else the module's); `where` says which gave its
+    `metadata_options`."""
+    major = call.version.major
+    own_template = setting("create_launch_template", True)
+    if managed:
+        if major <= 18:
+            # v18: the module's template unless create_launch_template = false; then the
+            # template named by launch_template_name (the group's key by default), or EKS's
+            custom = own_template is not False or setting("launch_template_name", "x") != ""
+        else:
+            custom = setting("use_custom_launch_template", True)
+        if custom is False:
+            _eks_launch_template(e, setting("ami_type", _ami_default(major)), cluster_version)
+            return
+        if isinstance(custom, Unknown):
+            _unknown_metadata(e, custom)
+            return
+    if own_template is False:
+        _unknown_metadata(
+            e, Unknown(f"{e.fields['name']} uses a launch template of its own", "launch_template")
+        )
+        return
+    if isinstance(own_template, Unknown):
+        _unknown_metadata(e, own_template)
+        return
+    options = setting("metadata_options", None)
+    _apply_metadata(call, e, options, where)
+
+
+def _ami_default(major: int) -> Any:
+    return "AL2023_x86_64_STANDARD" if major >= 21 else None
+
+
+def _eks_launch_template(e: Entity, ami_type: Any, cluster_version: Any) -> None:
+    """The IMDS of the launch template EKS makes: by AMI type; with none given, the AMI EKS
+    picks for the Kubernetes version (AL2023 from 1.30), when that is known."""
+    if ami_type is None and isinstance(cluster_version, str):
+        m = re.fullmatch(r"1\.(\d+)", cluster_version.strip())
+        if m:
+            ami_type = "AL2023_x86_64_STANDARD" if int(m.group(1)) >= 30 else "AL2_x86_64"
+    known = None
+    if isinstance(ami_type, str):
+        known = next((v for k, v in EKS_LAUNCH_TEMPLATE.items() if ami_type.startswith(k)), None)
+        if ami_type.startswith("AL2023_"):
+            known = EKS_LAUNCH_TEMPLATE["AL2023_"]
+    if known is None:
+        shown = ami_type.text if isinstance(ami_type, Unknown) else str(ami_type)
+        _unknown_metadata(
+            e,
+            Unknown(
+                f"the launch template EKS makes for AMI type {shown} is not documented",
+                f"EKS default launch template ({shown})",
+            ),
+        )
+        return
+    note = EKS_LAUNCH_TEMPLATE_NOTE.format(ami=ami_type)
+    e.set("http_tokens", known["http_tokens"], default=note)
+    e.set("http_endpoint", known["http_endpoint"], default=note)
+    e.set("hop_limit", known["http_put_response_hop_limit"], default=note)
+
+
+def _apply_metadata(call: Call, e: Entity, options: Any, where: str) -> None:
+    """A node group's `metadata_options`: the module's default map when it gives none; v18-v20
+    take a given map as it is (its unset keys left to EC2), v21 fills each unset key with its
+    own default."""
+    major = call.version.major
+    if options is not None and not isinstance(options, (dict, Unknown)):
+        # Terraform refuses anything but a map here: a value we cannot use
+        options = Unknown(f"metadata_options of {where} is not a map", str(options))
+    if isinstance(options, Unknown):
+        _unknown_metadata(e, options)
+        return
+    span = None
+    if options is None:
+        base = dict(NODE_METADATA[min(max(major, 17), NEWEST)])
+        note = call.version.note
+    else:
+        base = dict(NODE_METADATA[21]) if major >= 21 else {}
+        base.update({k: v for k, v in options.items() if v is not None or major < 21})
+        note = None
+        if isinstance(options, LDict) and options.line:
+            span = (options.line, options.end_line)
+            e.field_lines["metadata_options"] = span
+    ec2 = f"EC2 default ({where} sets metadata_options without it)"
+    tokens = base.get("http_tokens")
+    e.set(
+        "http_tokens",
+        tokens if tokens is not None else kinds.default_value("instance_metadata", "http_tokens"),
+        span=span,
+        default=note or (None if tokens is not None else ec2),
+    )
+    endpoint = base.get("http_endpoint")
+    e.set(
+        "http_endpoint",
+        endpoint
+        if endpoint is not None
+        else kinds.default_value("instance_metadata", "http_endpoint"),
+        span=span,
+        default=note or (None if endpoint is not None else ec2),
+    )
+    e.set("hop_limit", base.get("http_put_response_hop_limit"), span=span, default=note)
+
+
+def _worker_groups(call: Call, kind: str) -> list[Entity]:
+    """v17's `worker_groups`: launch configurations or templates whose metadata options come
+    from each group's `metadata_http_*` keys, else `workers_group_defaults`, else the
+    module's own defaults (IMDSv1 allowed)."""
+    groups, span = call.value(kind)
+    if span is None or groups is None:
+        return []
+    defaults, _ = call.value("workers_group_defaults")
+    defaults = defaults if isinstance(defaults, dict) else {}
+    out = []
+    items = list(enumerate(groups)) if isinstance(groups, list) else []
+    if not isinstance(groups, list):
+        e = _group_entity(call, f".{kind}", span, f"{call.address} {kind}", kind)
+        _unknown_metadata(e, Unknown(f"{kind} of {call.address} is not known", str(groups)))
+        return [e]
+    for index, group in items:
+        where = span_in(groups, index, span)
+        e = _group_entity(call, f".{kind}[{index}]", where, f"{call.address} {kind}[{index}]", kind)
+        if not isinstance(group, dict):
+            _unknown_metadata(e, Unknown(f"{kind}[{index}] is not known", str(group)))
+            out.append(e)
+            continue
+        for field, key, fallback in (
+            ("http_tokens", "metadata_http_tokens", "optional"),
+            ("http_endpoint", "metadata_http_endpoint", "enabled"),
+            ("hop_limit", "metadata_http_put_response_hop_limit", None),
+        ):
+            if key in group:
+                e.set(field, group[key], span=span_in(group, key, where))
+            elif key in defaults:
+                e.set(field, defaults[key])
+            else:
+                e.set(field, fallback, default=call.version.note)
+        out.append(e)
+    return out
+
+
+def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
+    """`access_entries`, and with `enable_cluster_creator_admin_permissions` the entry v20
+    and v21 make for the identity that runs Terraform: AmazonEKSClusterAdminPolicy at cluster
+    scope. An entry of the user's keyed `cluster_creator` replaces it."""
+    container, span = call.value("access_entries")
+    creator, creator_span = call.value("enable_cluster_creator_admin_permissions")
+    out = access.entries(
         container,
         access.TERRAFORM_MODULE,
-        module.key(file, f"{address}.access_entries"),
-        module.origin,
-        file,
-        (block.line, block.end_line),
+        call.key(".access_entries"),
+        call.module.origin,
+        call.file,
+        span or call.span,
+        cluster_name,
+        no_policies_for=NODE_ENTRY_TYPES,
+    )
+    if creator_span is None or creator is False:
+        return out
+    if isinstance(container, dict) and "cluster_creator" in container:
+        return out
+    principal = Unknown(
+        "the identity that runs terraform gets the entry", "the identity that runs terraform"
+    )
+    policy: Any = CLUSTER_ADMIN_POLICY
+    if creator is not True:
+        policy = Unknown(
+            "enable_cluster_creator_admin_permissions is not known",
+            creator.text if isinstance(creator, Unknown) else str(creator),
+        )
+    entry = LDict(
+        {
+            "principal_arn": principal,
+            "type": "STANDARD",
+            "policy_associations": LDict(
+                {"admin": LDict({"policy_arn": policy, "access_scope": {"type": "cluster"}})}
+            ),
+        }
+    )
+    made = access.entries(
+        {"cluster_creator": entry},
+        access.TERRAFORM_MODULE,
+        call.key(".access_entries"),
+        call.module.origin,
+        call.file,
+        creator_span,
         cluster_name,
     )
+    for e in made:
+        if e.kind == "access_policy_association":
+            e.field_lines["policy_arn"] = creator_span
+    return out + made
 
 
-def _aws_auth_inputs(
-    module: Module,
-    file: str,
-    block: Block,
-    address: str,
-    submodule: bool = False,
-    document: str = "",
-) -> tuple[list[Entity], list]:
-    """aws_auth_roles / aws_auth_users / aws_auth_accounts (v19 main module, v20 submodule);
-    `document` is appended to the address for the aws_auth_document's key."""
-    manage, _ = _input(
-        module, block, file, "manage_aws_auth_configmap", "create_aws_auth_configmap"
+def _aws_auth_inputs(call: Call, submodule: bool = False, document: str = "") -> tuple[list, list]:
+    """aws-auth as v17 (`map_roles`...), v18.20+ and v19 (`aws_auth_roles`...) and v20's
+    aws-auth submodule write it; `document` is appended to the address for the
+    aws_auth_document's key. The module writes it when `manage_aws_auth_configmap` or
+    `create_aws_auth_configmap` is true (v17: `manage_aws_auth`, true by default)."""
+    major = call.version.major
+    if not submodule:
+        if major <= 17:
+            manage = call.get("manage_aws_auth", True)
+        else:
+            manage = call.get("manage_aws_auth_configmap", False)
+            create = call.get("create_aws_auth_configmap", False)
+            manage = True if create is True else manage
+        if manage is not True:
+            return [], []
+    names = (
+        (("map_roles", "mapRoles"), ("map_users", "mapUsers"), ("map_accounts", "mapAccounts"))
+        if major <= 17 and not submodule
+        else (
+            ("aws_auth_roles", "mapRoles"),
+            ("aws_auth_users", "mapUsers"),
+            ("aws_auth_accounts", "mapAccounts"),
+        )
     )
-    if manage is not True and not submodule:
-        return [], []
-    data = LDict(line=block.line, end_line=block.end_line)
-    for name, key in (
-        ("aws_auth_roles", "mapRoles"),
-        ("aws_auth_users", "mapUsers"),
-        ("aws_auth_accounts", "mapAccounts"),
-    ):
-        value, span = _input(module, block, file, name)
+    data = LDict(line=call.block.line, end_line=call.block.end_line)
+    for name, key in names:
+        value, span = call.value(name)
         if span is not None:
             data[key] = value
             data.key_lines[key] = span
-    doc = LDict(line=block.line, end_line=block.end_line)
+    doc = LDict(line=call.block.line, end_line=call.block.end_line)
     return aws_auth.normalize_config_map(
-        file,
+        call.file,
         doc,
         data,
-        key_prefix=module.key(file, address),
-        document_key=module.key(file, address + document),
-        origin=module.origin,
+        key_prefix=call.key(),
+        document_key=call.key(document),
+        origin=call.module.origin,
         structured_ok=True,
-        budget=module.ev.yaml_budget,
+        budget=call.module.ev.yaml_budget,
     )
 
 
-def aws_auth_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
-    return _aws_auth_inputs(module, file, block, module.address(block), submodule=True)
-
-
-def irsa_module(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
-    """terraform-aws-modules/iam's IRSA role module: its oidc_providers input is the trust."""
-    address = module.address(block)
-    role_name, _ = _input(module, block, file, "role_name", "name")
-    providers, span = _input(module, block, file, "oidc_providers")
-    test, _ = _input(module, block, file, "assume_role_condition_test")
-    test = test if isinstance(test, str) else "StringEquals"
-    if not isinstance(providers, dict):
-        return [], []
-    statements = []
+def _identity_providers(call: Call, cluster_name: Any) -> list[Entity]:
+    """`cluster_identity_providers` (v18-v20) / `identity_providers` (v21): one OIDC
+    identity provider config each."""
+    major = call.version.major
+    if major <= 17:
+        return []
+    name = "identity_providers" if major >= 21 else "cluster_identity_providers"
+    providers, span = call.value(name)
+    if span is None or not isinstance(providers, dict):
+        return []
+    out = []
     for key, provider in providers.items():
         if not isinstance(provider, dict):
             continue
-        arn = provider.get("provider_arn", Unknown(f"{address} provider {key} has no provider_arn"))
-        subjects = provider.get("namespace_service_accounts", [])
-        subjects = subjects if isinstance(subjects, list) else [subjects]
-        issuer = "${" + f"{address}.oidc_providers[{key}]" + "}"
-        stmt = LDict(
-            line=providers.span(key)[0] if isinstance(providers, LDict) else block.line,
-            end_line=providers.span(key)[1] if isinstance(providers, LDict) else block.end_line,
+        where = span_in(providers, key, span)
+        e = call.entity("identity_provider", f'.{name}["{key}"]', where, f"module:{name}")
+        e.set("cluster_name", cluster_name)
+        e.set("name", provider.get("identity_provider_config_name", key))
+        for field in ("issuer_url", "groups_claim", "groups_prefix", "username_prefix"):
+            e.set(field, provider.get(field), span=span_in(provider, field, where))
+        if provider.get("username_claim") is not None:
+            e.set("username_claim", provider["username_claim"])
+        else:
+            kinds.set_default(e, "username_claim")
+        e.field_lines["oidc"] = where
+        out.append(e)
+    return out
+
+
+# ---- submodules ------------------------------------------------------------------------------
+def aws_auth_module(
+    module: Module, file: str, block: Block, installed: str | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    call = Call(module, file, block, eks_version(module, file, block, installed))
+    return _aws_auth_inputs(call, submodule=True)
+
+
+def node_group_module(managed: bool) -> Reader:
+    """The `eks-managed-node-group` or `self-managed-node-group` submodule called on its own:
+    one node group, its settings the call's inputs, the submodule's defaults."""
+    kind = "eks-managed-node-group" if managed else "self-managed-node-group"
+
+    def read(
+        module: Module, file: str, block: Block, installed: str | None = None
+    ) -> tuple[list[Entity], list[Problem]]:
+        call = Call(module, file, block, eks_version(module, file, block, installed))
+        e = _group_entity(call, "", None, call.address, kind)  # type: ignore[arg-type]
+        major = call.version.major
+
+        def setting(name: str, fallback: Any) -> Any:
+            if name == "launch_template_name" and major <= 18:
+                fallback = ""  # called on its own, v18's submodule names no template
+            value = call.get(name, fallback)
+            return fallback if value is None and major >= 21 else value
+
+        cluster_version, _ = call.value("kubernetes_version" if major >= 21 else "cluster_version")
+        _group_metadata(call, e, setting, managed, cluster_version, "the call")
+        return [e], []
+
+    return read
+
+
+def fargate_profile_module(
+    module: Module, file: str, block: Block, installed: str | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    """The `fargate-profile` submodule: the trust of its pod execution role (from v20.11
+    conditioned on the profile's ARN)."""
+    call = Call(module, file, block, eks_version(module, file, block, installed))
+    if call.get("create", True) is False or call.get("create_iam_role", True) is False:
+        return [], []
+    statement: dict = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Principal": {"Service": "eks-fargate-pods.amazonaws.com"},
+    }
+    if call.version.at_least(20, 11):
+        cluster = call.get("cluster_name", Unknown("cluster_name is not set", "cluster_name"))
+        cluster_text = cluster.text if isinstance(cluster, Unknown) else str(cluster)
+        profiles = Unknown(
+            "the region and account of the profile", f"fargateprofile/{cluster_text}/*"
         )
-        conditions: dict = {"StringEquals": {f"{issuer}:aud": ["sts.amazonaws.com"]}}
-        conditions.setdefault(test, {})[f"{issuer}:sub"] = [
-            s if isinstance(s, Unknown) else f"system:serviceaccount:{s}" for s in subjects
-        ]
-        federated = Unknown(arn, arn) if isinstance(arn, str) and "${" in arn else arn
-        stmt.update(
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Principal": {"Federated": federated},
-                "Condition": conditions,
-            }
-        )
-        statements.append(stmt)
-    policy = {"Version": "2012-10-17", "Statement": statements}
-    return iam.trust_statements(
-        policy,
-        key=module.key(file, address),
-        origin=module.origin,
-        file=file,
-        span=span or (block.line, block.end_line),
-        role_name=role_name
-        if role_name is not None
-        else Unknown(f"{address} role name not set", address),
-        role_ref=module.qualified(address),
-        source=f"{address} (iam-role-for-service-accounts)",
+        statement["Condition"] = {"ArnLike": {"aws:SourceArn": [profiles]}}
+    return module_role(call, [statement], "iam_role_name", "fargate pod execution role")
+
+
+def module_role(
+    call: Call,
+    statements: list,
+    name_input: str | None,
+    what: str,
+    suffix: str = "",
+    prefix_default: bool = True,
+    default_name: Any = None,
+) -> tuple[list[Entity], list[Problem]]:
+    """The trust statements of a role a module creates, keyed after the call (`suffix`
+    names the role among the module's), located at the call. Its name is `name_input`'s
+    value (a name prefix when the module prefixes names, `prefix_default`)."""
+    name = call.get(name_input, default_name) if name_input else default_name
+    prefixed = (
+        call.get(name_input.replace("name", "use_name_prefix"), prefix_default)
+        if name_input
+        else False
     )
+    if isinstance(name, str) and prefixed is True:
+        name = Unknown(f"{call.address} names its {what} with a prefix", f"{name}*")
+    if name is None:
+        name = Unknown(f"{call.address} {what} has a generated name", f"{call.address} ({what})")
+    address = call.address + suffix
+    return iam.trust_statements(
+        {"Version": "2012-10-17", "Statement": statements},
+        key=call.key(suffix),
+        origin=call.module.origin,
+        file=call.file,
+        span=call.span,
+        role_name=name,
+        role_ref=call.module.qualified(address),
+        source=f"{call.address} ({what})",
+    )
+
+
+def karpenter_module(
+    module: Module, file: str, block: Block, installed: str | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    """The `karpenter` submodule: its controller role (v19 IRSA; v20 Pod Identity, IRSA when
+    asked; v21 Pod Identity), the Pod Identity association (v20 when asked, v21 by default),
+    its node role and (v20+) the node role's access entry. It sets no IMDS options: the
+    nodes take theirs from the EC2NodeClass."""
+    call = Call(module, file, block, eks_version(module, file, block, installed))
+    if call.get("create", True) is False:
+        return [], []
+    major = call.version.major
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    controller = ".controller"
+    statements: list = []
+    if major <= 19:
+        creates = call.get("create_irsa", True)
+        statements.append(_karpenter_irsa(call, "irsa_"))
+    else:
+        creates = call.get("create_iam_role", True)
+        pod_identity = call.get("enable_pod_identity", True) if major == 20 else True
+        if major == 20 and not call.version.at_least(20, 2):
+            pod_identity = True  # before v20.2 the statement is always there
+        if pod_identity is True:
+            statements.append(
+                {
+                    "Sid": "PodIdentity",
+                    "Effect": "Allow",
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Principal": {"Service": "pods.eks.amazonaws.com"},
+                }
+            )
+        if major == 20 and call.get("enable_irsa", False) is True:
+            statements.append(_karpenter_irsa(call, "irsa_"))
+    if creates is True and statements:
+        name_input = "irsa_name" if major <= 19 else "iam_role_name"
+        default = "KarpenterIRSA" if major <= 19 else "KarpenterController"
+        made, found = module_role(
+            call, statements, name_input, "Karpenter controller role", controller, True, default
+        )
+        entities += made
+        problems += found
+        association = call.get("create_pod_identity_association", major >= 21)
+        if major >= 20 and association is True and call.version.at_least(20, 10):
+            e = call.entity(
+                "pod_identity_association", ".pod_identity_association", None, "module:karpenter"
+            )
+            e.set("cluster_name", call.get("cluster_name", None))
+            e.set("namespace", call.get("namespace", "kube-system"))
+            e.set("service_account", call.get("service_account", "karpenter"))
+            e.set(
+                "role_arn",
+                Unknown(
+                    f"{call.address} Karpenter controller role", f"{call.address}.iam_role_arn"
+                ),
+            )
+            e.set("role_ref", call.module.qualified(call.address + controller))
+            entities.append(e)
+    node_role = call.get("create_iam_role" if major <= 19 else "create_node_iam_role", True)
+    if node_role is True:
+        ec2 = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+        }
+        name_input = "iam_role_name" if major <= 19 else "node_iam_role_name"
+        made, found = module_role(
+            call, [ec2], name_input, "Karpenter node role", ".node", True, "Karpenter"
+        )
+        entities += made
+        problems += found
+        if major >= 20 and call.get("create_access_entry", True) is True:
+            e = call.entity("identity_mapping", ".node_access_entry", None, "module:karpenter")
+            e.set("source", "access_entry")
+            e.set("map", None)
+            e.set("cluster_name", call.get("cluster_name", None))
+            e.set(
+                "principal_arn",
+                Unknown(f"{call.address} Karpenter node role", f"{call.address}.node_iam_role_arn"),
+            )
+            e.set("principal_type", "role")
+            e.set("principal_ref", call.module.qualified(call.address + ".node"))
+            e.set("entry_type", call.get("access_entry_type", "EC2_LINUX"))
+            e.set("username", None)
+            kinds.set_default(e, "groups")
+            e.set("role_name", None)
+            e.set("role_path", None)
+            e.set("problems", [])
+            entities.append(e)
+    return entities, problems
+
+
+def _karpenter_irsa(call: Call, prefix: str) -> dict:
+    """The controller's IRSA statement (v19, and v20 with `enable_irsa`)."""
+    provider = call.get(f"{prefix}oidc_provider_arn", "")
+    accounts = as_list(call.get(f"{prefix}namespace_service_accounts", ["karpenter:karpenter"]))
+    test = call.get(f"{prefix}assume_role_condition_test", "StringEquals")
+    test = test if isinstance(test, str) else "StringEquals"
+    url = _provider_url(provider)
+    return {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": provider},
+        "Condition": {
+            test: {
+                f"{url}:sub": [
+                    s if isinstance(s, Unknown) else f"system:serviceaccount:{s}" for s in accounts
+                ],
+                f"{url}:aud": ["sts.amazonaws.com"],
+            }
+        },
+    }
+
+
+def _provider_url(provider: Any) -> str:
+    """The issuer host and path of an OIDC provider ARN (what its condition keys start with)."""
+    if isinstance(provider, str) and "oidc-provider/" in provider and "${" not in provider:
+        return provider.split("oidc-provider/", 1)[1]
+    text = provider.text if isinstance(provider, Unknown) else str(provider)
+    return "${" + text + "}"
+
+
+EKS_SUBMODULE_READERS: dict[str, Reader] = {
+    "aws-auth": aws_auth_module,
+    "eks-managed-node-group": node_group_module(True),
+    "self-managed-node-group": node_group_module(False),
+    "fargate-profile": fargate_profile_module,
+    "karpenter": karpenter_module,
+}

@@ -231,6 +231,7 @@ def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) 
         result.problems.extend(found)
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
+    result.reached = context.reached
     return result
 
 

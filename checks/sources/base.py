@@ -104,7 +104,11 @@ class UnitResult:
     problems: list[Problem] = field(default_factory=list)
     suppressions: dict[str, list[Suppression]] = field(default_factory=dict)  # inline, by file
     consumed: set[str] = field(default_factory=set)  # files a module read with file()
-    reads: dict[str, str | None] = field(default_factory=dict)  # every file() read, digested
+    # every file() read and every module directory read, digested (see `current_digest`)
+    reads: dict[str, str | None] = field(default_factory=dict)
+    # the directories of other units (absolute) this unit read as its own: a Terraform module
+    # its module calls reach, whose findings are its instances'
+    reached: set[str] = field(default_factory=set)
     # the digest of what the result depends on, made where the unit ran, for the runner's cache
     cache_key: str | None = field(default=None, repr=False, compare=False)
 
@@ -120,6 +124,8 @@ class Context:
     budget: ExpansionBudget = field(default_factory=ExpansionBudget)
     # keys written twice in the file's JSON objects (JSON allows them): its source judges them
     duplicates: list = field(default_factory=list)
+    # the directories of other units (absolute) that normalizing this one read as its own
+    reached: set[str] = field(default_factory=set)
 
 
 Normalized = tuple[list[Entity], list[Problem]]
@@ -221,6 +227,26 @@ def digest(text: str | None) -> str | None:
     if text is None:
         return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+MODULE_LISTING = os.sep + "*.tf"  # `reads` key of a module directory's list of .tf files
+
+
+def current_digest(path: str) -> str | None:
+    """The digest of what a cached unit read at `path` now: a file's text, or a module
+    directory's list of .tf files (`<directory>/*.tf`)."""
+    if path.endswith(MODULE_LISTING):
+        return digest(tf_listing(path[: -len(MODULE_LISTING)]))
+    return digest(read_text(path, FILE_FUNCTION_MAX_BYTES)[0])
+
+
+def tf_listing(directory: str) -> str | None:
+    """The names of a directory's .tf files, one a line; None when it cannot be listed."""
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".tf"))
+    except OSError:
+        return None
+    return "\n".join(names)
 
 
 @contextmanager

@@ -7,10 +7,27 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+from typing import TYPE_CHECKING
 
-from checks.discover import SourceFile
+from checks.discover import SourceFile, read_text
+from checks.model import Problem
 from checks.parse import ParseError
-from checks.sources.base import Context, Normalized, Options, ParsedFile, Syntax
+from checks.sources.base import (
+    FILE_FUNCTION_MAX_BYTES,
+    MODULE_LISTING,
+    Context,
+    FileReader,
+    Normalized,
+    Options,
+    ParsedFile,
+    Syntax,
+    digest,
+    tf_listing,
+)
+
+if TYPE_CHECKING:
+    from checks.normalize.tf_calls import LoadedModule
 
 BY_DIRECTORY = True
 TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfvars(.json), by name
@@ -50,12 +67,24 @@ def is_ours(text: str, error: ParseError | None) -> bool:
     return error is not None or _HEAD.search(text) is not None
 
 
+MODULES_JSON = os.path.join(".terraform", "modules", "modules.json")
+
+
 def prefilter(texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
-    """The module's .tf texts without the blocks no rule can use (`checks.prefilter`)."""
-    from checks.prefilter import filter_module
+    """The module's .tf texts without the blocks no rule can use (`checks.prefilter`); every
+    module call is kept once `terraform init` has downloaded the modules they call."""
+    from checks.prefilter import Reading, filter_module
 
     tf = {f.key: texts[f.key] for f in files if f.kind == TERRAFORM.name and f.key in texts}
-    return filter_module(tf) if tf else {}
+    if not tf:
+        return {}
+    directory = os.path.dirname(files[0].key)
+    return filter_module(tf, Reading(every_module_call=_has_downloads(directory)))
+
+
+def _has_downloads(directory: str) -> bool:
+    """Whether `terraform init` downloaded the modules of the root module in `directory`."""
+    return bool(directory) and os.path.isfile(os.path.join(directory, MODULES_JSON))
 
 
 def given_files(directory: str, options: Options) -> list[tuple[SourceFile, str]]:
@@ -81,9 +110,16 @@ def normalize(
     tfvars = load_order(own)
     # then the -var-file files, in the order given, as terraform applies -var-file
     tfvars += [(p.file.display, p.documents) for p in given if p.problem is None]
-    return normalize_module(
-        directory, documents, context.read_file, tfvars, context.directory or directory
+    modules = ModuleDirectoryReader(context.options, context.read_file)
+    if context.directory:
+        # what terraform init downloaded decides what the calls read (and the pre-filter
+        # kept): a cached result holds only while modules.json is what it was
+        modules.manifest(context.directory)
+    made = normalize_module(
+        directory, documents, context.read_file, tfvars, context.directory or directory, modules
     )
+    context.reached |= modules.reached
+    return made
 
 
 def load_order(tfvars: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -96,3 +132,113 @@ def load_order(tfvars: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
         return (first, base)
 
     return sorted(tfvars, key=rank)
+
+
+class ModuleDirectoryReader:
+    """What a module call may read (`checks.normalize.tf_calls.ModuleReader`): a module
+    directory inside the scanned trees, under the rules `file()` follows, but for the
+    modules `terraform init` downloads into `.terraform/modules` (read for the calls that
+    reach them, never scanned on their own). Its .tf files are read, pre-filtered and parsed
+    as a scanned directory's are; what was read is digested into the unit's `reads`, so a
+    cached result is used only while the modules it called are unchanged."""
+
+    def __init__(self, options: Options, files: FileReader) -> None:
+        self.options = options
+        self.files = files
+        self.reached: set[str] = set()  # local module directories read (not downloaded ones)
+
+    def load(self, directory: str) -> LoadedModule | str:
+        """The module in `directory` (absolute), parsed, or why it is not read ("" when there
+        is no such directory)."""
+        from checks.discover import display_path, excluded, inside, skipped_folder
+        from checks.normalize.tf_calls import LoadedModule
+
+        real = os.path.realpath(directory)
+        roots = [os.path.realpath(r) for r in self.options.roots]
+        if inside(real, roots) is None:
+            return "outside the scanned tree"
+        for where in (directory, real):
+            root = inside(where, roots)
+            if root is None:
+                continue  # as written it goes through a symlink: where it leads decides
+            folder = skipped_folder(os.path.join(where, "x"), root)
+            if folder is not None and not (folder == ".terraform" and _downloaded(where)):
+                return f"inside {folder}, which is never read"
+            base = self.options.exclude_root or None
+            if self.options.excludes and excluded(display_path(where, base), self.options.excludes):
+                return "excluded from the scan"
+        listing = tf_listing(real)
+        self.files.reads[real + MODULE_LISTING] = digest(listing)
+        if listing is None:
+            return "" if not os.path.exists(real) else "not a directory that can be read"
+        downloaded = _downloaded(directory) or _downloaded(real)
+        if not downloaded:
+            self.reached.update((os.path.normpath(directory), real))
+        shown = display_path(directory)
+        texts: dict[str, str] = {}
+        problems: list[Problem] = []
+        for name in listing.split("\n") if listing else []:
+            path = os.path.join(real, name)
+            display = f"{shown}/{name}" if shown != "." else name
+            try:
+                if (
+                    not stat.S_ISREG(os.stat(path).st_mode)
+                    or inside(os.path.realpath(path), roots) is None
+                ):
+                    continue  # a folder named x.tf, a device, a link out of the trees
+            except OSError:
+                continue
+            text, reason = read_text(path, self.options.max_bytes)
+            self.files.reads[path] = digest(text)
+            if text is None:
+                problems.append(Problem(display, reason or "cannot read"))
+            else:
+                texts[display] = text
+        return LoadedModule(shown, real, self._parsed(texts, downloaded, problems), problems)
+
+    def _parsed(self, texts: dict[str, str], downloaded: bool, problems: list[Problem]) -> dict:
+        """The blocks of each file (by display path) as a scanned directory's are parsed;
+        a file that fails is added to `problems`, a note for a downloaded module's."""
+        from checks.prefilter import Reading, filter_module
+        from checks.sources import parse_file
+
+        filtered = texts
+        if self.options.prefilter and texts:
+            filtered = filter_module(texts, Reading(outputs=True, every_module_call=True))
+        files: dict[str, list] = {}
+        for display, text in texts.items():
+            source = SourceFile(display, display, TERRAFORM.name, key=display)
+            item = parse_file(source, self.options, filtered[display])
+            if item.problem is not None and filtered[display] != text:
+                item = parse_file(source, self.options, text)
+            if item.problem is not None:
+                problem = item.problem
+                if downloaded:  # not the scanned code: noted, never an error of the scan
+                    problem = Problem(problem.file, problem.message, problem.line, "note")
+                problems.append(problem)
+                continue
+            files[display] = item.documents or []
+        return files
+
+    def manifest(self, directory: str) -> list[dict]:
+        """`Modules` of `<directory>/.terraform/modules/modules.json`; empty when absent or
+        not what terraform init writes."""
+        import json
+
+        path = os.path.join(os.path.realpath(directory), MODULES_JSON)
+        text, _reason = read_text(path, FILE_FUNCTION_MAX_BYTES)
+        self.files.reads[path] = digest(text)
+        if text is None:
+            return []
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            return []
+        modules = doc.get("Modules") if isinstance(doc, dict) else None
+        return [m for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
+
+
+def _downloaded(path: str) -> bool:
+    """Whether `path` is inside a `.terraform/modules` folder (what terraform init fetched)."""
+    parts = path.split(os.sep)
+    return any(a == ".terraform" and b == "modules" for a, b in zip(parts, parts[1:], strict=False))

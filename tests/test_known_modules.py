@@ -1,0 +1,522 @@
+"""Modules read from their inputs without their source, each with the defaults of the version
+the call gets (read from the modules' own sources at their tags): terraform-aws-modules/eks
+(v17-v21, its node-group, fargate-profile and karpenter submodules), terraform-aws-modules/iam
+(IRSA, OIDC, GitHub, assumable and v6 roles), cloudposse eks-cluster and eks-node-group, and
+aws-ia eks-blueprints-addons; and which version a call gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.normalize.tf_known import LATEST, allowed
+from conftest import run
+
+
+def _scan(tmp_path, text: str, select=None):
+    (tmp_path / "main.tf").write_text(text)
+    result = run([tmp_path], select=select)
+    assert [p for p in result.problems if p.level == "error"] == []
+    return result
+
+
+def _found(result) -> list[tuple[str, int]]:
+    return sorted((f.rule_id, f.location.start_line) for f in result.findings)
+
+
+def _call(source: str, version: str | None, body: str) -> str:
+    pinned = f'  version = "{version}"\n' if version else ""
+    return f'module "m" {{\n  source  = "{source}"\n{pinned}{body}}}\n'
+
+
+EKS = "terraform-aws-modules/eks/aws"
+
+
+# ---- versions --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("constraint", "newest"),
+    [
+        ("~> 20.0", (20, LATEST, LATEST)),
+        ("20.8.4", (20, 8, 4)),
+        (">= 18.0.0", (LATEST, LATEST, LATEST)),
+        (">= 21.16.1, < 22.0", (21, LATEST, LATEST)),
+        ("~> 20.8, < 21", (20, LATEST, LATEST)),
+        ("~> v6.2.1", (6, 2, LATEST)),
+        ("< 20", (19, LATEST, LATEST)),
+        ("<= 19.5", (19, 5, 0)),
+    ],
+)
+def test_a_constraint_allows_up_to_its_newest_release(constraint, newest):
+    assert allowed(constraint)[1] == newest
+
+
+@pytest.mark.parametrize(
+    ("how", "expected"),
+    [
+        # Terraform installs the newest release >= 18: v21, whose names the call does not use
+        ('version = ">= 18.0.0"\n  name = "c"\n', "v21 default"),
+        (
+            'version = ">= 18.0.0"\n  cluster_name = "c"\n',
+            "v20 default (assumed from the names of its inputs)",
+        ),
+        ('version = "~> 19.21"\n', "v19 default"),
+    ],
+)
+def test_the_version_a_constraint_gives(tmp_path, how, expected):
+    result = _scan(tmp_path, f'module "m" {{\n  source = "{EKS}"\n  {how}}}\n')
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert cluster.defaulted["endpoint_public_access"] == f"terraform-aws-modules/eks {expected}"
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("v20.8.4", "v20 default"),
+        ("tags/v18.31.2", "v18 default"),
+        ("refs/tags/v19.21.0", "v19 default"),
+        (
+            "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
+            "v21 default (ref 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b is a commit: assumed)",
+        ),
+        ("main", "v21 default (ref main is no version tag: assumed)"),
+    ],
+)
+def test_a_git_refs_tag_is_its_version_and_a_commit_is_none(tmp_path, ref, expected):
+    source = f"git::https://github.com/terraform-aws-modules/terraform-aws-eks.git?ref={ref}"
+    result = _scan(tmp_path, f'module "m" {{\n  source = "{source}"\n}}\n')
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert cluster.defaulted["endpoint_public_access"] == f"terraform-aws-modules/eks {expected}"
+
+
+# ---- terraform-aws-modules/eks ---------------------------------------------------------------
+def test_v18_has_its_own_defaults(tmp_path):
+    """v18: public endpoint on, private off (EKS101, EKS102), audit logs on; node groups hop
+    limit 2. v19: public off, private on."""
+    body = '  cluster_name = "c"\n  eks_managed_node_groups = {\n    a = {}\n  }\n'
+    v18 = _scan(tmp_path, _call(EKS, "~> 18.31", body), {"EKS101", "EKS102", "EKS103", "EKS202"})
+    assert _found(v18) == [("EKS101", 1), ("EKS102", 1), ("EKS202", 6)]
+    v19 = _scan(tmp_path, _call(EKS, "~> 19.0", body), {"EKS101", "EKS102", "EKS103", "EKS202"})
+    assert _found(v19) == [("EKS202", 6)]
+
+
+@pytest.mark.parametrize("version", ["~> 20.0", "~> 21.0"])
+def test_creator_admin_permissions_is_an_access_entry_with_cluster_admin(tmp_path, version):
+    name = "cluster_name" if version.startswith("~> 20") else "name"
+    result = _scan(
+        tmp_path,
+        _call(EKS, version, f'  {name} = "c"\n  enable_cluster_creator_admin_permissions = true\n'),
+        {"EKS506", "EKS508"},
+    )
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS506",
+            5,
+            "access policy association gives the identity that runs terraform "
+            "AmazonEKSClusterAdminPolicy (scope cluster)",
+        )
+    ]
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert cluster.fields["bootstrap_cluster_creator_admin_permissions"] is False
+
+
+def test_a_users_cluster_creator_entry_replaces_the_modules(tmp_path):
+    result = _scan(
+        tmp_path,
+        _call(
+            EKS,
+            "~> 20.0",
+            "  enable_cluster_creator_admin_permissions = true\n"
+            "  access_entries = {\n    cluster_creator = {\n"
+            '      principal_arn = "arn:aws:iam::111122223333:role/ci"\n    }\n  }\n',
+        ),
+        {"EKS506"},
+    )
+    assert result.findings == []
+
+
+def test_v18_to_v20_replace_the_metadata_map_and_v21_fills_each_key(tmp_path):
+    body = "  eks_managed_node_groups = {\n    a = {\n      metadata_options = { http_put_response_hop_limit = 1 }\n    }\n  }\n"
+    for version, expected in (
+        ("~> 18.0", [("EKS201", 6)]),
+        ("~> 20.0", [("EKS201", 6)]),
+        ("~> 21.0", []),
+    ):
+        assert _found(_scan(tmp_path, _call(EKS, version, body), {"EKS201", "EKS202"})) == expected
+
+
+@pytest.mark.parametrize(
+    ("version", "group", "expected", "unknown"),
+    [
+        # EKS's own launch template: AL2 allows IMDSv1 with hop limit 2, AL2023 requires v2, hop 1
+        (
+            "~> 20.0",
+            'use_custom_launch_template = false, ami_type = "AL2_x86_64"',
+            [("EKS201", 5), ("EKS202", 5)],
+            0,
+        ),
+        (
+            "~> 20.0",
+            'use_custom_launch_template = false, ami_type = "AL2023_x86_64_STANDARD"',
+            [],
+            0,
+        ),
+        ("~> 21.0", "use_custom_launch_template = false", [], 0),  # v21: AL2023 by default
+        ("~> 20.0", 'use_custom_launch_template = false, ami_type = "BOTTLEROCKET_x86_64"', [], 2),
+        ("~> 19.0", "use_custom_launch_template = false", [], 2),  # the AMI EKS picks is not known
+        ("~> 18.0", 'create_launch_template = false, launch_template_name = ""', [], 2),
+        # v18: the template named after the group, the user's own
+        ("~> 18.0", "create_launch_template = false", [], 2),
+    ],
+)
+def test_a_managed_node_group_without_the_modules_template(
+    tmp_path, version, group, expected, unknown
+):
+    result = _scan(
+        tmp_path,
+        _call(
+            EKS,
+            version,
+            f"  eks_managed_node_groups = {{\n    a = {{\n      {group}\n    }}\n  }}\n",
+        ),
+        {"EKS201", "EKS202"},
+    )
+    assert _found(result) == expected
+    assert len(result.skipped) == unknown
+
+
+def test_the_eks_default_template_follows_the_clusters_kubernetes_version(tmp_path):
+    body = '  cluster_version = "{}"\n  eks_managed_node_groups = {{\n    a = {{ use_custom_launch_template = false }}\n  }}\n'
+    assert _found(_scan(tmp_path, _call(EKS, "~> 20.0", body.format("1.29")), {"EKS201"})) == [
+        ("EKS201", 6)
+    ]
+    assert _found(_scan(tmp_path, _call(EKS, "~> 20.0", body.format("1.31")), {"EKS201"})) == []
+
+
+def test_node_groups_of_unknown_shape_are_undecided_not_skipped(tmp_path):
+    """`eks_managed_node_groups = local.groups` built with what is not evaluated: the node
+    groups' checks are counted as undecided, with the reason, never silently dropped."""
+    result = _scan(
+        tmp_path,
+        'variable "groups" {}\n\n'
+        + _call(
+            EKS,
+            "~> 20.0",
+            "  eks_managed_node_groups = var.groups\n"
+            "  self_managed_node_groups = { a = var.groups }\n",
+        ),
+        {"EKS201", "EKS202"},
+    )
+    assert result.findings == []
+    assert sorted((s.rule_id, s.location.start_line, s.reasons[0]) for s in result.skipped) == [
+        ("EKS201", 6, "eks_managed_node_groups of module.m is not known"),
+        ("EKS201", 7, 'self_managed_node_groups["a"] is not known'),
+        ("EKS202", 6, "eks_managed_node_groups of module.m is not known"),
+        ("EKS202", 7, 'self_managed_node_groups["a"] is not known'),
+    ]
+
+
+def test_v19_writes_aws_auth_when_either_input_asks(tmp_path):
+    body = (
+        "  create_aws_auth_configmap = true\n  manage_aws_auth_configmap = false\n"
+        '  aws_auth_roles = [{ rolearn = "arn:aws:iam::111122223333:role/a", username = "a", '
+        'groups = ["system:masters"] }]\n'
+    )
+    assert _found(_scan(tmp_path, _call(EKS, "~> 19.0", body), {"EKS501"})) == [("EKS501", 6)]
+    # before v18.20 the module wrote no aws-auth
+    assert _found(_scan(tmp_path, _call(EKS, "18.10.0", body), {"EKS501"})) == []
+
+
+def test_v17_writes_aws_auth_by_default_and_its_workers_allow_imdsv1(tmp_path):
+    body = (
+        '  map_users = [{ userarn = "arn:aws:iam::111122223333:user/u", username = "u", groups = ["g"] }]\n'
+        '  worker_groups = [{ instance_type = "m5.large" }]\n'
+    )
+    result = _scan(tmp_path, _call(EKS, "17.24.0", body), {"EKS103", "EKS201", "EKS502"})
+    assert _found(result) == [("EKS103", 1), ("EKS201", 5), ("EKS502", 4)]
+
+
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [("~> 20.0", "cluster_identity_providers"), ("~> 21.0", "identity_providers")],
+)
+def test_identity_providers_are_read(tmp_path, version, name):
+    body = f'  {name} = {{\n    okta = {{\n      issuer_url = "https://o"\n      client_id = "x"\n      groups_claim = "groups"\n    }}\n  }}\n'
+    result = _scan(tmp_path, _call(EKS, version, body), {"EKS509"})
+    assert _found(result) == [("EKS509", 5)]
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("~> 20.0", [("EKS202", 1)]), ("~> 21.0", [])],
+)
+def test_node_group_submodules_on_their_own(tmp_path, version, expected):
+    for kind in ("eks-managed-node-group", "self-managed-node-group"):
+        result = _scan(
+            tmp_path,
+            _call(f"{EKS}//modules/{kind}", version, '  name = "a"\n'),
+            {"EKS201", "EKS202"},
+        )
+        assert _found(result) == expected, kind
+        (group,) = [e for e in result.entities if e.kind == "instance_metadata"]
+        assert group.fields["resource_type"] == f"module:{kind}"
+
+
+@pytest.mark.parametrize(("version", "conditioned"), [("20.10.0", False), ("~> 20.11", True)])
+def test_the_fargate_profile_role_trust(tmp_path, version, conditioned):
+    result = _scan(
+        tmp_path, _call(f"{EKS}//modules/fargate-profile", version, '  cluster_name = "c"\n')
+    )
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    assert statement.fields["principals_service"] == ["eks-fargate-pods.amazonaws.com"]
+    assert statement.fields["has_condition"] is conditioned
+
+
+@pytest.mark.parametrize(
+    ("version", "body", "expected", "associations"),
+    [
+        # v19: an IRSA controller role scoped to karpenter:karpenter
+        (
+            "~> 19.0",
+            '  irsa_oidc_provider_arn = "arn:aws:iam::1:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/A"\n',
+            [],
+            0,
+        ),
+        # v20: the Pod Identity statement has no source condition; no association unless asked
+        ("~> 20.0", "", [("EKS406", 1)], 0),
+        ("~> 20.0", "  create_pod_identity_association = true\n", [("EKS406", 1)], 1),
+        # v21: the association by default
+        ("~> 21.0", "", [("EKS406", 1)], 1),
+    ],
+)
+def test_karpenter(tmp_path, version, body, expected, associations):
+    result = _scan(
+        tmp_path,
+        _call(f"{EKS}//modules/karpenter", version, '  cluster_name = "c"\n' + body),
+        {"EKS402", "EKS403", "EKS404", "EKS406", "EKS702"},
+    )
+    assert _found(result) == expected
+    found = [e for e in result.entities if e.kind == "pod_identity_association"]
+    assert len(found) == associations
+    for association in found:
+        assert (association.fields["namespace"], association.fields["service_account"]) == (
+            "kube-system",
+            "karpenter",
+        )
+        assert association.fields["role_trusts_pod_identity"] is True
+    roles = {e.fields["role_name"].text for e in result.entities if e.kind == "trust_statement"}
+    assert len(roles) == 2  # the controller and the nodes
+
+
+# ---- terraform-aws-modules/iam ----------------------------------------------------------------
+IAM = "terraform-aws-modules/iam/aws//modules"
+PROVIDER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+
+
+@pytest.mark.parametrize(
+    ("version", "body", "expected"),
+    [
+        # no subjects, no audience: any service account of the cluster (EKS402, EKS404)
+        ("~> 4.0", "", [("EKS402", 5), ("EKS404", 5)]),
+        ("~> 5.0", "", [("EKS402", 5), ("EKS404", 5)]),
+        (
+            "~> 5.0",
+            '  oidc_subjects_with_wildcards = ["system:serviceaccount:shop:*"]\n  oidc_fully_qualified_audiences = ["sts.amazonaws.com"]\n',
+            [("EKS403", 5)],
+        ),
+        (
+            "~> 4.0",
+            '  oidc_fully_qualified_subjects = ["system:serviceaccount:shop:cart"]\n  oidc_fully_qualified_audiences = ["sts.amazonaws.com"]\n',
+            [],
+        ),
+    ],
+)
+def test_assumable_role_with_oidc(tmp_path, version, body, expected):
+    text = _call(
+        f"{IAM}/iam-assumable-role-with-oidc",
+        version,
+        f'  create_role = true\n  provider_url = "https://{PROVIDER}"\n  role_name = "r"\n' + body,
+    )
+    assert _found(_scan(tmp_path, text, {"EKS402", "EKS403", "EKS404"})) == expected
+
+
+def test_assumable_role_with_oidc_creates_nothing_by_default(tmp_path):
+    text = _call(
+        f"{IAM}/iam-assumable-role-with-oidc", "~> 5.0", f'  provider_url = "{PROVIDER}"\n'
+    )
+    assert [e for e in _scan(tmp_path, text).entities if e.kind == "trust_statement"] == []
+
+
+@pytest.mark.parametrize(
+    ("source", "version", "body", "name"),
+    [
+        (
+            "iam-role-for-service-accounts-eks",
+            "~> 5.0",
+            '  role_name = "ebs"\n  assume_role_condition_test = "StringLike"\n',
+            "ebs",
+        ),
+        # v6 renamed the module and its inputs, and names roles with a prefix by default
+        (
+            "iam-role-for-service-accounts",
+            "~> 6.0",
+            '  name = "ebs"\n  trust_condition_test = "StringLike"\n',
+            "ebs-*",
+        ),
+    ],
+)
+def test_irsa_role_at_v5_and_v6(tmp_path, source, version, body, name):
+    text = _call(
+        f"{IAM}/{source}",
+        version,
+        body + "  oidc_providers = {\n    main = {\n"
+        f'      provider_arn = "arn:aws:iam::1:oidc-provider/{PROVIDER}"\n'
+        '      namespace_service_accounts = ["kube-system:*"]\n    }\n  }\n',
+    )
+    result = _scan(tmp_path, text, {"EKS403", "EKS404"})
+    assert _found(result) == [("EKS403", 7)]
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    shown = statement.fields["role_name"]
+    assert (shown if isinstance(shown, str) else shown.text) == name
+    # the audience is tested with the same operator as the subject
+    assert {
+        (c["operator"], c["key"].rsplit(":", 1)[1]) for c in statement.fields["conditions"]
+    } == {
+        ("StringLike", "sub"),
+        ("StringLike", "aud"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "subjects", "condition", "expected"),
+    [
+        ("5.40.0", '["octo/app:ref:refs/heads/main"]', "", []),
+        ("5.40.0", '["octo/*"]', "", [("EKS405", 4)]),
+        # subject_condition exists from v5.45: before, StringLike whatever is asked
+        ("5.40.0", '["*"]', '  subject_condition = "StringEquals"\n', [("EKS405", 4)]),
+        ("5.50.0", '["octo/*"]', '  subject_condition = "StringEquals"\n', []),
+    ],
+)
+def test_github_oidc_role(tmp_path, version, subjects, condition, expected):
+    text = _call(f"{IAM}/iam-github-oidc-role", version, f"  subjects = {subjects}\n{condition}")
+    assert _found(_scan(tmp_path, text, {"EKS405"})) == expected
+
+
+@pytest.mark.parametrize("version", ["6.0.0", "~> 6.5"])
+def test_iam_role_v6(tmp_path, version):
+    text = _call(
+        f"{IAM}/iam-role",
+        version,
+        '  name = "ci"\n'
+        "  enable_github_oidc = true\n"
+        '  oidc_wildcard_subjects = ["octo/*"]\n'
+        "  trust_policy_permissions = {\n"
+        "    TrustRoot = {\n"
+        '      actions = ["sts:AssumeRole"]\n'
+        '      principals = [{ type = "AWS", identifiers = ["arn:aws:iam::111122223333:root"] }]\n'
+        "    }\n  }\n",
+    )
+    assert _found(_scan(tmp_path, text, {"EKS405", "EKS407"})) == [("EKS405", 1), ("EKS407", 8)]
+
+
+@pytest.mark.parametrize(
+    ("version", "body", "expected"),
+    [
+        # MFA by default: a condition, no EKS407
+        ("~> 4.0", "", []),
+        ("~> 5.0", "  role_requires_mfa = false\n", [("EKS407", 6)]),
+        ("~> 4.0", '  role_requires_mfa = false\n  role_sts_externalid = "x"\n', []),
+    ],
+)
+def test_assumable_role(tmp_path, version, body, expected):
+    text = _call(
+        f"{IAM}/iam-assumable-role",
+        version,
+        '  create_role = true\n  role_name = "admin"\n'
+        '  trusted_role_arns = ["arn:aws:iam::111122223333:root"]\n' + body,
+    )
+    # the trust statement sits at trusted_role_arns
+    assert _found(_scan(tmp_path, text, {"EKS407"})) == expected
+
+
+def test_assumable_role_actions_by_version(tmp_path):
+    for version, actions in (
+        ("~> 4.0", ["sts:AssumeRole"]),
+        ("~> 5.0", ["sts:AssumeRole", "sts:TagSession"]),
+    ):
+        text = _call(
+            f"{IAM}/iam-assumable-role",
+            version,
+            '  create_role = true\n  trusted_role_services = ["pods.eks.amazonaws.com"]\n',
+        )
+        (statement,) = [e for e in _scan(tmp_path, text).entities if e.kind == "trust_statement"]
+        assert statement.fields["granted_actions"] == actions
+
+
+# ---- cloudposse and aws-ia -------------------------------------------------------------------
+def test_cloudposse_eks_cluster_v2_and_v4(tmp_path):
+    old = _call(
+        "cloudposse/eks-cluster/aws",
+        "2.9.0",
+        '  map_additional_iam_roles = [{ rolearn = "arn:aws:iam::1:role/a", username = "a", groups = ["system:masters"] }]\n',
+    )
+    assert _found(
+        _scan(tmp_path, old, {"EKS101", "EKS102", "EKS103", "EKS501", "EKS507", "EKS508"})
+    ) == [
+        ("EKS101", 1),
+        ("EKS102", 1),
+        ("EKS103", 1),
+        ("EKS501", 4),
+        ("EKS507", 1),
+        ("EKS508", 1),
+    ]
+    new = _call(
+        "cloudposse/eks-cluster/aws",
+        "~> 4.0",
+        '  endpoint_private_access = true\n  enabled_cluster_log_types = ["audit", "authenticator"]\n'
+        "  access_entry_map = {\n"
+        '    "arn:aws:iam::1:role/ops" = {\n      kubernetes_groups = ["system:masters"]\n    }\n'
+        '    "arn:aws:iam::1:role/dev" = {\n'
+        "      access_policy_associations = {\n        Edit = {}\n      }\n    }\n  }\n",
+    )
+    result = _scan(tmp_path, new, {"EKS101", "EKS501", "EKS506", "EKS507", "EKS508", "EKS511"})
+    assert [r for r, _ in _found(result)] == ["EKS101", "EKS506"]
+    scopes = {
+        e.fields["policy_name"]: e.fields["scope_type"]
+        for e in result.entities
+        if e.kind == "access_policy_association"
+    }
+    assert scopes == {"AmazonEKSClusterAdminPolicy": "cluster", "AmazonEKSEditPolicy": "cluster"}
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"), [("0.24.0", ["EKS201", "EKS202"]), ("~> 3.0", ["EKS202"])]
+)
+def test_cloudposse_eks_node_group(tmp_path, version, expected):
+    result = _scan(
+        tmp_path, _call("cloudposse/eks-node-group/aws", version, ""), {"EKS201", "EKS202"}
+    )
+    assert [r for r, _ in _found(result)] == expected
+
+
+@pytest.mark.parametrize("version", ["1.16.0", "~> 1.0"])
+def test_blueprints_addons_irsa_roles(tmp_path, version):
+    text = _call(
+        "aws-ia/eks-blueprints-addons/aws",
+        version,
+        f'  oidc_provider_arn = "arn:aws:iam::1:oidc-provider/{PROVIDER}"\n'
+        "  enable_aws_load_balancer_controller = true\n"
+        "  enable_external_dns = true\n"  # no zones given: no role
+        "  enable_aws_efs_csi_driver = true\n"
+        '  aws_efs_csi_driver = { namespace = "storage" }\n',
+    )
+    result = _scan(tmp_path, text, {"EKS402", "EKS403", "EKS404"})
+    assert result.findings == []
+    subjects = sorted(
+        tuple(e.fields["sub_values"]) for e in result.entities if e.kind == "trust_statement"
+    )
+    assert subjects == [
+        ("system:serviceaccount:kube-system:aws-load-balancer-controller-sa",),
+        (
+            "system:serviceaccount:storage:efs-csi-controller-sa",
+            "system:serviceaccount:storage:efs-csi-node-sa",
+        ),
+    ]
