@@ -416,7 +416,8 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "service_account",
-            "A Kubernetes ServiceAccount (manifests, Terraform, eksctl `iam.serviceAccounts`).",
+            "A Kubernetes ServiceAccount (manifests, Terraform, eksctl `iam.serviceAccounts`, the "
+            "ServiceAccounts of EKS add-ons and Helm releases that Terraform gives an IAM role).",
             (
                 *_OBJECT_FIELDS,
                 Field(
@@ -428,6 +429,20 @@ KINDS: dict[str, Kind] = {
                     "role_arn",
                     STRING,
                     "the `eks.amazonaws.com/role-arn` annotation (IRSA); null when absent",
+                ),
+                Field(
+                    "role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role a not yet known `role_arn` "
+                    "refers to (a ServiceAccount Terraform writes: `kubernetes_service_account`, "
+                    "an add-on's, a Helm release's); else null",
+                ),
+                Field(
+                    "given_by",
+                    STRING,
+                    "the EKS add-on or Helm release that gives it its IAM role without the "
+                    "configuration writing the ServiceAccount (`aws_eks_addon.vpc_cni`, "
+                    "`helm_release.lbc`); null for a ServiceAccount written as an object",
                 ),
                 Field(
                     "gives_role_to_default_service_account",

@@ -45,7 +45,10 @@ def link(entities: list[Entity]) -> None:
         by_kind.setdefault(e.kind, []).append(e)
     accounts: dict[tuple, list[Entity]] = {}
     for e in by_kind.get("service_account", []):
-        accounts.setdefault((e.fields["namespace"], e.fields["name"]), []).append(e)
+        # what an add-on or a release makes is theirs (their own role checks read it), not
+        # an object the scan's pods or add-ons of other clusters run as
+        if e.fields.get("given_by") is None:
+            accounts.setdefault((e.fields["namespace"], e.fields["name"]), []).append(e)
     for e in by_kind.get("workload", []):
         _effective_automount(e, accounts)
     roles = _RoleIndex(by_kind.get("trust_statement", []))
@@ -197,20 +200,28 @@ def _default_service_account_role(entity: Entity) -> None:
 
 def _irsa(sa: Entity, roles: _RoleIndex) -> None:
     arn = sa.fields.get("role_arn")
-    statements = roles.find(sa, arn)
+    statements = roles.find(sa, arn, sa.fields.get("role_ref"))
     if not statements:
         # the role is not in the scan: nothing to compare
         for name in ("irsa_role_name", "irsa_subject", "irsa_trust_admits"):
             sa.set(name, None)
         return
-    subject = f"system:serviceaccount:{sa.fields['namespace']}:{sa.fields['name']}"
+    namespace, name = sa.fields["namespace"], sa.fields["name"]
+    sa.links["irsa_role_trust"] = [s.key for s in statements]
+    if isinstance(namespace, Unknown) or isinstance(name, Unknown):
+        # a ServiceAccount a chart names: which subject the trust must admit is not known
+        unknown = name if isinstance(name, Unknown) else namespace
+        sa.set("irsa_role_name", role_name_from_arn(arn) or statements[0].fields.get("role_name"))
+        sa.set("irsa_subject", unknown)
+        sa.set("irsa_trust_admits", unknown, span=sa.field_lines.get("role_arn"))
+        return
+    subject = f"system:serviceaccount:{namespace}:{name}"
     web = [
         (s, grants)
         for s in statements
         if (grants := _grants(s, "sts:AssumeRoleWithWebIdentity")) is not False
     ]
-    sa.links["irsa_role_trust"] = [s.key for s in statements]
-    sa.set("irsa_role_name", role_name_from_arn(arn))
+    sa.set("irsa_role_name", role_name_from_arn(arn) or statements[0].fields.get("role_name"))
     sa.set("irsa_subject", subject)
     verdicts = [_all_of([grants, admits_subject(s, subject)]) for s, grants in web]
     if any(v is True for v in verdicts):

@@ -31,6 +31,7 @@ RESOURCE_BUILDERS: dict[str, str] = {
     "aws_eks_access_policy_association": "access_policy_association",
     "aws_eks_identity_provider_config": "identity_provider",
     "aws_eks_addon": "addon",
+    "helm_release": "helm_release",
     "kubectl_manifest": "kubectl_manifest",
     "kubernetes_config_map": "config_map",
     "kubernetes_config_map_v1": "config_map",

@@ -163,7 +163,15 @@ def test_the_corpora_hold_every_kind_from_every_source():
         "iam_policy_attachment",
     }
     module_made = {kind for kind, origin, rtype in seen if str(rtype).startswith("module:")}
-    assert module_made == {"cluster", "instance_metadata"}
+    assert module_made == {
+        "cluster",
+        "instance_metadata",
+        "identity_mapping",
+        "access_policy_association",
+        "pod_identity_association",
+        "identity_provider",
+        "addon",
+    }
 
 
 @pytest.mark.parametrize("corpus", CORPORA, ids=lambda p: p.name)

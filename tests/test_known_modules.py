@@ -478,7 +478,8 @@ def test_cloudposse_eks_cluster_v2_and_v4(tmp_path):
         "      access_policy_associations = {\n        Edit = {}\n      }\n    }\n  }\n",
     )
     result = _scan(tmp_path, new, {"EKS101", "EKS501", "EKS506", "EKS507", "EKS508", "EKS511"})
-    assert [r for r, _ in _found(result)] == ["EKS101", "EKS506"]
+    # Edit with no scope: cluster scope, the module's default
+    assert [r for r, _ in _found(result)] == ["EKS101", "EKS506", "EKS511"]
     scopes = {
         e.fields["policy_name"]: e.fields["scope_type"]
         for e in result.entities

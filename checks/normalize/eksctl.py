@@ -178,6 +178,8 @@ def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> lis
             role or f"(role eksctl creates for {namespace}/{name})",
             span=key_span(sa, "roleARN") or key_span(sa, "roleName") or key_span(meta, "name"),
         )
+        e.set("role_ref", None)
+        e.set("given_by", None)
         out.append(e)
     associations = get_path(doc, "iam", "podIdentityAssociations")
     for index, assoc in enumerate(associations if isinstance(associations, list) else []):

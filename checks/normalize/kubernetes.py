@@ -386,6 +386,8 @@ def _service_account(file: str, doc: dict) -> Entity:
     annotations = get_path(doc, "metadata", "annotations")
     role_arn = annotations.get(ROLE_ARN_ANNOTATION) if isinstance(annotations, dict) else None
     e.set("role_arn", role_arn, span=key_span(annotations, ROLE_ARN_ANNOTATION))
+    e.set("role_ref", None)
+    e.set("given_by", None)
     return e
 
 

@@ -17,7 +17,15 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Related, Unknown
-from checks.normalize import aws_auth, iam, kubernetes, tf_iam, tf_kubernetes, tf_modules
+from checks.normalize import (
+    aws_auth,
+    iam,
+    kubernetes,
+    tf_iam,
+    tf_kubernetes,
+    tf_modules,
+    tf_service_accounts,
+)
 from checks.normalize.access import principal_type
 from checks.normalize.tf_build import Module, set_attr
 from checks.normalize.tf_calls import Calls, ModuleReader
@@ -268,7 +276,23 @@ def _addon(module: Module, file: str, block: Block):
         associations.item_lines.append((child.line, child.end_line))
     span = associations.item_lines[0] if associations else None
     e.set("pod_identity_associations", associations, span=span)
-    return [e], []
+    pairs = [
+        (item["service_account"], item["role_arn"], lines)
+        for item, lines in zip(associations, associations.item_lines, strict=True)
+    ]
+    identities = tf_service_accounts.addon_identities(
+        module,
+        e.key,
+        e.fields["address"],
+        file,
+        (block.line, block.end_line),
+        e.fields["cluster_name"],
+        e.fields["name"],
+        e.fields["service_account_role_arn"],
+        e.field_lines.get("service_account_role_arn"),
+        pairs,
+    )
+    return [e, *identities], []
 
 
 def _kubectl_manifest(module: Module, file: str, block: Block):
@@ -291,7 +315,11 @@ def _kubernetes_resource(module: Module, file: str, block: Block):
     doc = tf_kubernetes.resource_document(module.ev, file, block)
     if doc is None:
         return [], []
-    return kubernetes.normalize_objects(file, [doc], origin=module.origin)
+    made, found = kubernetes.normalize_objects(file, [doc], origin=module.origin)
+    for e in made:
+        if e.kind == "service_account":  # `eks.amazonaws.com/role-arn = aws_iam_role.x.arn`
+            e.set("role_ref", module.reference_of(e.fields["role_arn"]))
+    return made, found
 
 
 def _config_map(module: Module, file: str, block: Block):
@@ -329,6 +357,7 @@ BUILDERS: dict[str, Callable[[Module, str, Block], tuple[list[Entity], list[Prob
     "access_policy_association": _access_policy_association,
     "identity_provider": _identity_provider,
     "addon": _addon,
+    "helm_release": tf_service_accounts.helm_release,
     "kubectl_manifest": _kubectl_manifest,
     "kubernetes_resource": _kubernetes_resource,
     "config_map": _config_map,

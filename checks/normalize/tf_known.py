@@ -217,3 +217,43 @@ def as_list(value: Any) -> list:
     if isinstance(value, list):
         return value
     return [value]
+
+
+def addon(
+    call: Call,
+    suffix: str,
+    span: tuple[int, int],
+    rtype: str,
+    cluster_name: Any,
+    name: Any,
+    settings: dict,
+    associations: Any,
+) -> list[Entity]:
+    """An EKS add-on a module creates (`suffix` after the call's address in its key), with
+    the ServiceAccount its `service_account_role_arn` is for and its pod identity
+    associations (`[{role_arn, service_account}]`)."""
+    from checks.normalize.tf_service_accounts import addon_identities
+
+    e = call.entity("addon", suffix, span, rtype)
+    e.set("cluster_name", cluster_name)
+    e.set("name", name)
+    role = settings.get("service_account_role_arn")
+    role_span = span_in(settings, "service_account_role_arn", span) if role is not None else None
+    e.set("service_account_role_arn", role, span=role_span)
+    items = LList(line=span[0], end_line=span[1])
+    pairs = []
+    for index, item in enumerate(as_list(associations)):
+        if not isinstance(item, dict):
+            continue
+        where = span_in(associations, index, span)
+        items.append(
+            {"service_account": item.get("service_account"), "role_arn": item.get("role_arn")}
+        )
+        items.item_lines.append(where)
+        pairs.append((item.get("service_account"), item.get("role_arn"), where))
+    e.set("pod_identity_associations", items, span=items.item_lines[0] if items else None)
+    shown = f"{call.address}{suffix}"
+    made = addon_identities(
+        call.module, e.key, shown, call.file, span, cluster_name, name, role, role_span, pairs
+    )
+    return [e, *made]

@@ -64,7 +64,9 @@ def _block(ev: Evaluator, file: str, block: Block) -> LDict:
         key = camel(name)
         value = ev.eval(attr.expr, file)
         if name in ("labels", "annotations") and isinstance(value, dict):
+            entries = getattr(value, "key_lines", {})
             value = LDict(value, line=attr.line, end_line=attr.end_line)
+            value.key_lines = dict(entries)  # an annotation's finding points at its line
         out[key] = value
         out.key_lines[key] = (attr.line, attr.end_line)
     for child in block.blocks:

@@ -22,7 +22,7 @@ from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, as_list, span_in, version_of
+from checks.normalize.tf_known import Call, addon, as_list, span_in, version_of
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -95,6 +95,26 @@ def cloudposse_cluster(
         if call.get("apply_config_map_aws_auth", True) is True:
             entities += _cloudposse_aws_auth(call)
     cluster.set("auto_mode", False, default=version.note)
+    addons, span = call.value("addons")
+    for index, settings in enumerate(addons if isinstance(addons, list) else []):
+        if not isinstance(settings, dict):
+            continue
+        # v4.7+: `pod_identity_association` maps a ServiceAccount to its role
+        given = settings.get("pod_identity_association") if version.at_least(4, 7) else None
+        associations = [
+            {"service_account": account, "role_arn": role}
+            for account, role in (given.items() if isinstance(given, dict) else [])
+        ]
+        entities += addon(
+            call,
+            f".addons[{index}]",
+            span_in(addons, index, span or call.span),
+            "module:cloudposse/eks-cluster",
+            name,
+            settings.get("addon_name"),
+            settings,
+            associations,
+        )
     return entities, []
 
 
@@ -349,14 +369,27 @@ def blueprints_addons(
         if isinstance(cert_manager, dict)
         else "cert-manager"
     )
-    for addon, (namespace_default, accounts) in ADDON_ROLES.items():
-        enabled, span = call.value(f"enable_{addon}")
+    addons, span = call.value("eks_addons")
+    for key, settings in addons.items() if isinstance(addons, dict) else []:
+        if isinstance(settings, dict):
+            entities += addon(
+                call,
+                f'.eks_addons["{key}"]',
+                span_in(addons, key, span or call.span),
+                "module:aws-ia/eks-blueprints-addons",
+                call.get("cluster_name", None),
+                settings.get("name") or key,
+                settings,
+                None,
+            )
+    for name, (namespace_default, accounts) in ADDON_ROLES.items():
+        enabled, span = call.value(f"enable_{name}")
         if enabled is not True:
             continue
-        needs = ROLE_NEEDS.get(addon)
+        needs = ROLE_NEEDS.get(name)
         if needs and not as_list(call.get(needs, [])):
             continue
-        settings = call.get(addon, {})
+        settings = call.get(name, {})
         settings = settings if isinstance(settings, dict) else {}
         if settings.get("create_role") is False:
             continue
@@ -373,16 +406,16 @@ def blueprints_addons(
                 "StringEquals": {f"{host}:sub": subjects, f"{host}:aud": ["sts.amazonaws.com"]}
             },
         }
-        prefix = settings.get("role_name") or addon.replace("_", "-")
+        prefix = settings.get("role_name") or name.replace("_", "-")
         made, found = iam.trust_statements(
             {"Version": "2012-10-17", "Statement": [statement]},
-            key=call.key(f".{addon}"),
+            key=call.key(f".{name}"),
             origin=call.module.origin,
             file=call.file,
             span=span or call.span,
-            role_name=Unknown(f"{call.address} names the {addon} role with a prefix", f"{prefix}*"),
-            role_ref=call.module.qualified(f"{call.address}.{addon}"),
-            source=f"{call.address} ({addon} IRSA role)",
+            role_name=Unknown(f"{call.address} names the {name} role with a prefix", f"{prefix}*"),
+            role_ref=call.module.qualified(f"{call.address}.{name}"),
+            source=f"{call.address} ({name} IRSA role)",
         )
         entities += made
         problems += found

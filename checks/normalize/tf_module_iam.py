@@ -501,7 +501,10 @@ def assumable_role(
     condition: dict = {}
     if call.get("role_requires_mfa", True) is True:
         _add(condition, "Bool", "aws:MultiFactorAuthPresent", ["true"])
-        _add(condition, "NumericLessThan", "aws:MultiFactorAuthAge", [call.get("mfa_age", 86400)])
+        age = call.get("mfa_age", 86400)
+        # the policy document writes every condition value as a string
+        age = age if isinstance(age, Unknown) else str(age)
+        _add(condition, "NumericLessThan", "aws:MultiFactorAuthAge", [age])
     external = [e for e in as_list(call.get("role_sts_externalid", [])) if e not in ("", None)]
     if external:
         _add(condition, "StringEquals", "sts:ExternalId", external)

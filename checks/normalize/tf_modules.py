@@ -23,7 +23,7 @@ from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam, tf_module_community, tf_module_iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, Version, as_list, span_in, version_of
+from checks.normalize.tf_known import Call, Version, addon, as_list, span_in, version_of
 from checks.parse.hcltree import Block
 
 EKS_FAMILY = "terraform-aws-modules/eks"
@@ -205,7 +205,40 @@ def eks_module(
         made, _ = _aws_auth_inputs(call, document="/aws-auth")
         entities += made
     entities += _identity_providers(call, name)
+    entities += _addons(call, name)
     return entities, []
+
+
+def _addons(call: Call, cluster_name: Any) -> list[Entity]:
+    """`cluster_addons` (v18-v20) / `addons` (v21): one `aws_eks_addon` each, named by its
+    `name` or key, with `service_account_role_arn` and (v20.29+) `pod_identity_association`."""
+    major = call.version.major
+    if major <= 17:
+        return []
+    input_name = "addons" if major >= 21 else "cluster_addons"
+    addons, span = call.value(input_name)
+    if span is None or not isinstance(addons, dict):
+        return []
+    out: list[Entity] = []
+    for key, settings in addons.items():
+        if not isinstance(settings, dict):
+            continue
+        where = span_in(addons, key, span)
+        name = settings.get("name") or key
+        associations = (
+            settings.get("pod_identity_association") if call.version.at_least(20, 29) else None
+        )
+        out += addon(
+            call,
+            f'.{input_name}["{key}"]',
+            where,
+            f"module:{input_name}",
+            cluster_name,
+            name,
+            settings,
+            associations,
+        )
+    return out
 
 
 def _node_groups(call: Call) -> list[Entity]:
@@ -726,6 +759,7 @@ def karpenter_module(
                 Unknown(f"{call.address} Karpenter node role", f"{call.address}.node_iam_role_arn"),
             )
             e.set("principal_type", "role")
+            e.set("account", None)
             e.set("principal_ref", call.module.qualified(call.address + ".node"))
             e.set("entry_type", call.get("access_entry_type", "EC2_LINUX"))
             e.set("username", None)
