@@ -434,6 +434,24 @@ def test_a_cached_caller_is_read_again_when_its_module_changes(in_tmp):
     ]
 
 
+def test_a_cached_caller_is_read_again_after_terraform_init(in_tmp):
+    _tree(
+        in_tmp,
+        {
+            "main.tf": 'module "nodes" {\n  source = "app.terraform.io/acme/nodes/aws"\n}\n',
+            ".terraform/modules/nodes/main.tf": 'resource "aws_instance" "i" {\n  ami = "x"\n}\n',
+        },
+    )
+    code, _, _ = cli("scan", ".", "--select", "EKS201")
+    assert code == 0  # not downloaded yet, as far as the scan can tell
+    _modules_json(in_tmp, [{"Key": "nodes", "Source": "x", "Dir": ".terraform/modules/nodes"}])
+    code, out, _ = cli("scan", ".", "--select", "EKS201", "--format", "json")
+    assert (code, [f["location"]["file"] for f in json.loads(out)["findings"]]) == (
+        1,
+        [".terraform/modules/nodes/main.tf"],
+    )
+
+
 def test_model_shows_entities_of_module_instances_with_their_call_path(in_tmp):
     _tree(in_tmp, {"main.tf": ROOT, "modules/platform/main.tf": PLATFORM})
     code, out, _ = cli("model", ".")
