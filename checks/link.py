@@ -1061,8 +1061,25 @@ def _identity(entity: Entity, name: str, fold: bool = False) -> Hashable | None:
         and entity.origin == "terraform"
         and not _PER_INSTANCE.search(value.text)
     ):
-        return ("expression", _module_of(entity), value.text)
+        return ("expression", _module_of(entity), _instance_of(entity), value.text)
     return None
+
+
+# the last module call of a call path: `.module.eks`, `module.nodes["a"]`
+_LAST_CALL = re.compile(r'(?:^|\.)module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?$')
+
+
+def _instance_of(entity: Entity) -> str:
+    """The module instance whose evaluation wrote an entity's expressions: its call path
+    for what an instance's resources make, the call path's caller for what a known module's
+    reader reads of a call (the call's arguments are the caller's expressions)."""
+    path = entity.fields.get("call_path")
+    if not isinstance(path, str):
+        return ""
+    address = entity.fields.get("address")
+    if isinstance(address, str) and address.startswith(path + "."):
+        return path
+    return _LAST_CALL.sub("", path)
 
 
 def _cluster_identity(entity: Entity) -> Hashable | None:

@@ -224,6 +224,45 @@ def test_a_callers_object_given_to_a_module_keeps_its_reference(in_tmp):
     assert entry.fields["call_path"] == "module.access"
 
 
+def test_the_same_expression_in_two_instances_is_not_the_same_cluster(in_tmp):
+    """`aws_eks_cluster.this.id` in module.a and in module.b are two clusters: one identity
+    provider each is no EKS513, one access entry each for one principal no EKS512."""
+    _tree(
+        in_tmp,
+        {
+            "main.tf": 'module "a" {\n  source = "./cluster"\n}\n\n'
+            'module "b" {\n  source = "./cluster"\n}\n',
+            "cluster/main.tf": 'resource "aws_eks_cluster" "this" {\n  name = "c"\n}\n\n'
+            'resource "aws_eks_identity_provider_config" "okta" {\n'
+            "  cluster_name = aws_eks_cluster.this.id\n"
+            '  oidc {\n    identity_provider_config_name = "okta"\n'
+            '    issuer_url = "https://o"\n    client_id = "x"\n  }\n}\n\n'
+            'resource "aws_eks_access_entry" "ops" {\n'
+            "  cluster_name  = aws_eks_cluster.this.id\n"
+            '  principal_arn = "arn:aws:iam::111122223333:role/ops"\n}\n',
+        },
+    )
+    result = run(["."], select={"EKS512", "EKS513"})
+    assert result.findings == []
+
+
+def test_a_name_the_module_is_given_but_not_known_reads_as_written(in_tmp):
+    _tree(
+        in_tmp,
+        {
+            "main.tf": 'variable "env" {}\n\nmodule "app" {\n  source = "./app"\n'
+            "  namespace = var.env\n}\n",
+            "app/main.tf": 'variable "namespace" {}\n\n'
+            'resource "kubernetes_service_account" "default" {\n  metadata {\n'
+            '    name      = "default"\n    namespace = var.namespace\n  }\n}\n',
+        },
+    )
+    result = run(["."], select={"EKS302"})
+    assert [f.message for f in result.findings] == [
+        "ServiceAccount var.env/default does not set automountServiceAccountToken: false"
+    ]
+
+
 def test_a_module_no_caller_reaches_is_scanned_on_its_own(in_tmp):
     _tree(
         in_tmp,

@@ -107,9 +107,15 @@ def _meta(doc: dict) -> tuple[str, str, bool]:
     if not isinstance(meta, dict):
         meta = {}
     name = meta.get("name")
-    name = str(name) if name is not None else "(unnamed)"
+    name = _written(name) if name is not None else "(unnamed)"
     namespace = meta.get("namespace")
-    return name, str(namespace) if namespace else kinds.NAMESPACE.default, not namespace
+    return name, _written(namespace) if namespace else kinds.NAMESPACE.default, not namespace
+
+
+def _written(value: Any) -> str:
+    """A name as the object writes it: a value Terraform knows only later (`var.namespace`)
+    by its expression."""
+    return value.text if isinstance(value, Unknown) else str(value)
 
 
 def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity:
