@@ -263,6 +263,32 @@ def test_a_name_the_module_is_given_but_not_known_reads_as_written(in_tmp):
     ]
 
 
+def test_what_a_module_turns_off_with_count_or_for_each_is_not_there(in_tmp):
+    """A module's resources and policy documents with `count = 0` or an empty `for_each`
+    make nothing in that instance; in the other they are there."""
+    _tree(
+        in_tmp,
+        {
+            "main.tf": 'module "on" {\n  source = "./role"\n}\n\n'
+            'module "off" {\n  source = "./role"\n  instances = 0\n  names = []\n}\n',
+            "role/main.tf": 'variable "instances" {\n  default = 1\n}\n\n'
+            'variable "names" {\n  default = ["a"]\n}\n\n'
+            'data "aws_iam_policy_document" "open" {\n  count = var.instances\n'
+            '  statement {\n    actions = ["sts:AssumeRole"]\n'
+            '    principals {\n      type        = "AWS"\n      identifiers = ["*"]\n'
+            "    }\n  }\n}\n\n"
+            'resource "aws_launch_template" "nodes" {\n  for_each = toset(var.names)\n}\n',
+        },
+    )
+    result = run(["."], select={"EKS201", "EKS401"})
+    assert sorted(
+        (f.rule_id, f.entity_key.split(":")[-1].split("/")[0]) for f in result.findings
+    ) == [
+        ("EKS201", "module.on.aws_launch_template.nodes"),
+        ("EKS401", "module.on.data.aws_iam_policy_document.open"),
+    ]
+
+
 def test_a_module_no_caller_reaches_is_scanned_on_its_own(in_tmp):
     _tree(
         in_tmp,

@@ -78,7 +78,7 @@ def normalize_blocks(
                 made, found = _module_call(module, file, block)
             elif block.type == "resource" and len(block.labels) == 2:
                 builder = builder_of(block.labels[0])
-                if builder is None:
+                if builder is None or no_instances(module.ev, file, block):
                     continue
                 made, found = BUILDERS[builder](module, file, block)
             else:
@@ -89,7 +89,7 @@ def normalize_blocks(
     # input, an output): judge it on its own, as a bare policy document
     ev = module.ev
     for declared, file, block in ev.declarations.data_sources("aws_iam_policy_document"):
-        if declared in ev.rendered:
+        if declared in ev.rendered or no_instances(ev, file, block):
             continue
         address = module.address(block)
         made, found = iam.trust_statements(
@@ -110,6 +110,18 @@ def normalize_blocks(
             if e.fields.get("call_path") is None:
                 e.set("call_path", module.path)
     return entities, problems + ev.problems()
+
+
+def no_instances(ev: Evaluator, file: str, block: Block) -> bool:
+    """Whether a resource or data source surely makes nothing: `count = 0`, or `for_each`
+    over an empty map or set (a module's `count = var.create ? 1 : 0` turned off)."""
+    if "count" in block.attributes:
+        count = number(ev.attribute(block, "count", file))
+        return count == 0 and not isinstance(count, bool)
+    if "for_each" in block.attributes:
+        each = ev.attribute(block, "for_each", file)
+        return isinstance(each, (dict, list)) and not each
+    return False
 
 
 def _module_call(module: Module, file: str, block: Block) -> tuple[list[Entity], list[Problem]]:
