@@ -22,6 +22,7 @@ root module evaluates at most MAX_INSTANCES instances; each limit met is noted o
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -107,7 +108,12 @@ class Calls:
     """The module instances of one root module's evaluation (`ModuleCalls` of its
     evaluators): the directories read, the instances evaluated, the notes made."""
 
-    def __init__(self, reader: ModuleReader, root_real_directory: str, known: Any = None) -> None:
+    def __init__(
+        self,
+        reader: ModuleReader,
+        root_real_directory: str,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
         self.reader = reader
         self.root_directory = root_real_directory
         self.read_file: Any = None  # the root evaluator's: what every instance's file() reads

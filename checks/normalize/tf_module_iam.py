@@ -437,8 +437,10 @@ def _permission(key: str, value: Any, span: tuple[int, int]) -> Any:
             continue
         merged: Any = {}
         for principal in as_list(principals):
+            if isinstance(principal, Unknown):
+                merged = principal  # principals not known: the statement's are not either
+                break
             if not isinstance(principal, dict):
-                merged = principal if isinstance(principal, Unknown) else merged
                 continue
             ptype = _text(principal.get("type"))
             if ptype == "*":
