@@ -171,6 +171,8 @@ def test_the_corpora_hold_every_kind_from_every_source():
         "pod_identity_association",
         "identity_provider",
         "addon",
+        "iam_role",
+        "iam_policy_attachment",
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from checks.model import Unknown
 from checks.normalize.tf_known import LATEST, allowed
 from conftest import run
 
@@ -521,3 +522,62 @@ def test_blueprints_addons_irsa_roles(tmp_path, version):
             "system:serviceaccount:storage:efs-csi-node-sa",
         ),
     ]
+
+
+# ---- what the roles the modules create can do in AWS -----------------------------------------
+def _power(result, name_text: str) -> list:
+    (role,) = [
+        e
+        for e in result.entities
+        if e.kind == "iam_role"
+        and (e.fields["name"] if isinstance(e.fields["name"], str) else e.fields["name"].text)
+        == name_text
+    ]
+    return role.fields["aws_power"]
+
+
+def test_the_iam_role_modules_roles_and_their_policies(tmp_path):
+    text = (
+        _call(
+            f"{IAM}/iam-assumable-role",
+            "~> 5.0",
+            '  create_role = true\n  role_name = "admin"\n  attach_admin_policy = true\n'
+            '  trusted_role_arns = ["arn:aws:iam::111122223333:role/sso"]\n',
+        )
+        + _call(
+            f"{IAM}/iam-role-for-service-accounts-eks",
+            "~> 5.0",
+            '  role_name = "reader"\n'
+            '  role_policy_arns = { s3 = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" }\n'
+            "  oidc_providers = {\n    main = {\n"
+            f'      provider_arn = "arn:aws:iam::1:oidc-provider/{PROVIDER}"\n'
+            '      namespace_service_accounts = ["shop:reader"]\n    }\n  }\n',
+        ).replace('module "m"', 'module "reader"')
+        + _call(
+            f"{IAM}/iam-role-for-service-accounts",
+            "~> 6.0",
+            '  name = "cni"\n  use_name_prefix = false\n  attach_vpc_cni_policy = true\n'
+            "  oidc_providers = {\n    main = {\n"
+            f'      provider_arn = "arn:aws:iam::1:oidc-provider/{PROVIDER}"\n'
+            '      namespace_service_accounts = ["kube-system:aws-node"]\n    }\n  }\n',
+        ).replace('module "m"', 'module "cni"')
+    )
+    result = _scan(tmp_path, text)
+    assert _power(result, "admin") == ["admin", "iam_write", "AdministratorAccess"]
+    assert _power(result, "reader") == ["AmazonS3ReadOnlyAccess"]
+    # the module writes the CNI's policy itself: what the role can do is not all known
+    assert any(isinstance(p, Unknown) for p in _power(result, "cni"))
+
+
+@pytest.mark.parametrize(
+    ("version", "registry"),
+    [
+        ("21.1.0", "AmazonEC2ContainerRegistryReadOnly"),
+        ("~> 21.2", "AmazonEC2ContainerRegistryPullOnly"),
+    ],
+)
+def test_karpenters_node_role_policies(tmp_path, version, registry):
+    result = _scan(tmp_path, _call(f"{EKS}//modules/karpenter", version, '  cluster_name = "c"\n'))
+    assert sorted(_power(result, "Karpenter*")) == sorted(
+        ["AmazonEKSWorkerNodePolicy", registry, "AmazonEKS_CNI_Policy"]
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from checks.model import Entity, LDict, LList, Location
+from checks.model import Entity, LDict, LList, Location, Unknown
 from checks.normalize.tf_build import Module
 from checks.parse.hcltree import Block
 
@@ -257,3 +257,73 @@ def addon(
         call.module, e.key, shown, call.file, span, cluster_name, name, role, role_span, pairs
     )
     return [e, *made]
+
+
+def role(
+    call: Call,
+    suffix: str,
+    name: Any,
+    policies: list[tuple[Any, tuple[int, int] | None]],
+    listed: bool,
+    what: str,
+) -> list[Entity]:
+    """The `iam_role` a module creates (`suffix` after the call's address in its key, which its
+    trust statements' `role_key` is too) and an `iam_policy_attachment` per (policy ARN,
+    lines) of `policies`; `listed` False when the module also attaches policies it writes
+    itself (its power is then not known from these alone)."""
+    from checks.normalize.iam_roles import attachment_entity, role_entity
+
+    key = call.key(suffix)
+    shown = f"{call.address}{suffix}"
+    e = role_entity(
+        key=key,
+        origin=call.module.origin,
+        location=Location(call.file, *call.span),
+        name=name,
+        role_key=key,
+        source=call.module.origin,
+        arn=Unknown(f"{shown} ({what}) ARN is computed by AWS", f"{shown}.arn"),
+        policies_listed=listed,
+        resource_type=f"module:{what}",
+    )
+    out = [e]
+    for index, (arn, span) in enumerate(policies):
+        out.append(
+            attachment_entity(
+                key=f"{key}/policies[{index}]",
+                origin=call.module.origin,
+                location=Location(call.file, *(span or call.span)),
+                policy_arn=arn,
+                source=call.module.origin,
+                policy_ref=call.module.reference_of(arn),
+                role_key=key,
+                resource_type=f"module:{what}",
+            )
+        )
+    return out
+
+
+def policy_arns(
+    value: Any, span: tuple[int, int] | None
+) -> list[tuple[Any, tuple[int, int] | None]]:
+    """(ARN, lines) of a list or map of policy ARNs as a module input gives them; one unknown
+    item for a value not known."""
+    if value is None:
+        return []
+    if isinstance(value, Unknown):
+        return [(value, span)]
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return [(value, span)]
+    return [(arn, span_in(value, key, span) if span else None) for key, arn in items]
+
+
+AWS_POLICY = "arn:aws:iam::aws:policy/"
+
+
+def aws_policy(name: str) -> tuple[str, None]:
+    """An AWS managed policy a module attaches by itself (no lines of its own)."""
+    return (AWS_POLICY + name, None)

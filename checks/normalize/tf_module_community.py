@@ -22,7 +22,7 @@ from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, addon, as_list, span_in, version_of
+from checks.normalize.tf_known import Call, addon, as_list, role, span_in, version_of
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -407,16 +407,18 @@ def blueprints_addons(
             },
         }
         prefix = settings.get("role_name") or name.replace("_", "-")
+        role_name = Unknown(f"{call.address} names the {name} role with a prefix", f"{prefix}*")
         made, found = iam.trust_statements(
             {"Version": "2012-10-17", "Statement": [statement]},
             key=call.key(f".{name}"),
             origin=call.module.origin,
             file=call.file,
             span=span or call.span,
-            role_name=Unknown(f"{call.address} names the {name} role with a prefix", f"{prefix}*"),
+            role_name=role_name,
             role_ref=call.module.qualified(f"{call.address}.{name}"),
             source=f"{call.address} ({name} IRSA role)",
         )
-        entities += made
+        # the add-on's policy is the module's own: its power is not listed
+        entities += made + role(call, f".{name}", role_name, [], False, f"{name} IRSA role")
         problems += found
     return entities, problems

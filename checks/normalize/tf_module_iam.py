@@ -18,7 +18,15 @@ from typing import Any
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, as_list, span_in, version_of
+from checks.normalize.tf_known import (
+    Call,
+    as_list,
+    aws_policy,
+    policy_arns,
+    role,
+    span_in,
+    version_of,
+)
 from checks.parse.hcltree import Block
 
 FAMILY = "terraform-aws-modules/iam"
@@ -43,12 +51,16 @@ def _role(
     call: Call,
     statements: list,
     name: Any,
-    span: tuple[int, int] | None = None,
-    what: str = "",
+    span: tuple[int, int] | None,
+    what: str,
+    policies: list[tuple[Any, tuple[int, int] | None]],
+    listed: bool = True,
 ) -> tuple[list[Entity], list[Problem]]:
+    """The role: its trust statements, and the role with the policies attached to it
+    (`listed` False when the module also attaches policies it writes)."""
     if name is None:
         name = Unknown(f"{call.address} role name not set", call.address)
-    return iam.trust_statements(
+    made, found = iam.trust_statements(
         {"Version": "2012-10-17", "Statement": statements},
         key=call.key(),
         origin=call.module.origin,
@@ -57,6 +69,24 @@ def _role(
         role_name=name,
         role_ref=call.module.qualified(call.address),
         source=f"{call.address} ({what})",
+    )
+    return made + role(call, "", name, policies, listed, what), found
+
+
+def _attached(call: Call, *names: str) -> list[tuple[Any, tuple[int, int] | None]]:
+    """The policy ARNs of the first of `names` the call sets (a list or a map)."""
+    value, span = call.value(*names)
+    return policy_arns(value, span)
+
+
+def _writes_policies(call: Call) -> bool:
+    """Whether the call asks the module for a policy it writes (`attach_*_policy = true`,
+    an inline policy): the role's power is then more than the ARNs it lists."""
+    return any(
+        (name.startswith("attach_") and name.endswith("_policy"))
+        or name in ("create_inline_policy", "inline_policy_statements")
+        for name, attr in call.block.attributes.items()
+        if call.module.ev.eval(attr.expr, call.file) not in (False, None, [], {})
     )
 
 
@@ -197,7 +227,9 @@ def irsa_role(
         )
     if not statements:
         return [], []
-    return _role(call, statements, name, span, "iam-role-for-service-accounts")
+    policies = _attached(call, "policies" if v6 else "role_policy_arns")
+    listed = not _writes_policies(call)
+    return _role(call, statements, name, span, "iam-role-for-service-accounts", policies, listed)
 
 
 # ---- iam-assumable-role-with-oidc -------------------------------------------------------------
@@ -257,7 +289,9 @@ def assumable_role_with_oidc(
     if not statements:
         return [], []
     _, span = call.value("provider_url", "provider_urls")
-    return _role(call, statements, name, span, "iam-assumable-role-with-oidc")
+    policies = _attached(call, "role_policy_arns")
+    listed = not _writes_policies(call)
+    return _role(call, statements, name, span, "iam-assumable-role-with-oidc", policies, listed)
 
 
 # ---- iam-github-oidc-role ---------------------------------------------------------------------
@@ -293,7 +327,8 @@ def github_oidc_role(
         "Principal": {"Federated": _federated(None, provider)},
         "Condition": condition,
     }
-    return _role(call, [statement], name, span, "iam-github-oidc-role")
+    policies = _attached(call, "policies")
+    return _role(call, [statement], name, span, "iam-github-oidc-role", policies)
 
 
 def _github_subjects(subjects: list) -> list:
@@ -417,7 +452,8 @@ def iam_role(
         statements.append({"Effect": "Allow", "Action": permissions, "Principal": permissions})
     if not statements:
         return [], []
-    return _role(call, statements, name, None, "iam-role")
+    policies = _attached(call, "policies")
+    return _role(call, statements, name, None, "iam-role", policies, not _writes_policies(call))
 
 
 def _permission(key: str, value: Any, span: tuple[int, int]) -> Any:
@@ -475,8 +511,19 @@ def assumable_role(
         if version.major >= 5
         else custom_span is not None and custom not in ("", None)
     )
+    policies = _attached(call, "custom_role_policy_arns")
+    for flag, input_name, policy in (
+        ("attach_admin_policy", "admin_role_policy_arn", "AdministratorAccess"),
+        ("attach_poweruser_policy", "poweruser_role_policy_arn", "PowerUserAccess"),
+        ("attach_readonly_policy", "readonly_role_policy_arn", "ReadOnlyAccess"),
+    ):
+        given, flag_span = call.value(flag)
+        if given is True:
+            policies.append((call.get(input_name, aws_policy(policy)[0]), flag_span))
+        elif isinstance(given, Unknown):
+            policies.append((given, flag_span))
     if use_custom:
-        return iam.trust_statements(
+        made, found = iam.trust_statements(
             custom,
             key=call.key(),
             origin=call.module.origin,
@@ -486,6 +533,7 @@ def assumable_role(
             role_ref=call.module.qualified(call.address),
             source=f"{call.address} (iam-assumable-role custom_role_trust_policy)",
         )
+        return made + role(call, "", name, policies, True, "iam-assumable-role"), found
     default_actions = (
         ["sts:AssumeRole", "sts:TagSession"] if version.major >= 5 else ["sts:AssumeRole"]
     )
@@ -526,7 +574,7 @@ def assumable_role(
     if condition:
         stmt["Condition"] = condition
     statements.append(stmt)
-    return _role(call, statements, name, span, "iam-assumable-role")
+    return _role(call, statements, name, span, "iam-assumable-role", policies)
 
 
 READERS: dict[str, Reader] = {

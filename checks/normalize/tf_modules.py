@@ -23,7 +23,17 @@ from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam, tf_module_community, tf_module_iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, Version, addon, as_list, span_in, version_of
+from checks.normalize.tf_known import (
+    Call,
+    Version,
+    addon,
+    as_list,
+    aws_policy,
+    policy_arns,
+    role,
+    span_in,
+    version_of,
+)
 from checks.parse.hcltree import Block
 
 EKS_FAMILY = "terraform-aws-modules/eks"
@@ -640,7 +650,14 @@ def fargate_profile_module(
             "the region and account of the profile", f"fargateprofile/{cluster_text}/*"
         )
         statement["Condition"] = {"ArnLike": {"aws:SourceArn": [profiles]}}
-    return module_role(call, [statement], "iam_role_name", "fargate pod execution role")
+    policies = [aws_policy("AmazonEKSFargatePodExecutionRolePolicy")]
+    if call.get("iam_role_attach_cni_policy", True) is not False:
+        policies.append(aws_policy("AmazonEKS_CNI_Policy"))
+    value, span = call.value("iam_role_additional_policies")
+    policies += policy_arns(value, span)
+    return module_role(
+        call, [statement], "iam_role_name", "fargate pod execution role", policies=policies
+    )
 
 
 def module_role(
@@ -651,10 +668,13 @@ def module_role(
     suffix: str = "",
     prefix_default: bool = True,
     default_name: Any = None,
+    policies: list[tuple[Any, tuple[int, int] | None]] | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
     """The trust statements of a role a module creates, keyed after the call (`suffix`
-    names the role among the module's), located at the call. Its name is `name_input`'s
-    value (a name prefix when the module prefixes names, `prefix_default`)."""
+    names the role among the module's), located at the call, and the role with `policies`
+    attached (None: the module attaches policies it writes, its power is not listed). Its
+    name is `name_input`'s value (a name prefix when the module prefixes names,
+    `prefix_default`)."""
     name = call.get(name_input, default_name) if name_input else default_name
     prefixed = (
         call.get(name_input.replace("name", "use_name_prefix"), prefix_default)
@@ -666,7 +686,7 @@ def module_role(
     if name is None:
         name = Unknown(f"{call.address} {what} has a generated name", f"{call.address} ({what})")
     address = call.address + suffix
-    return iam.trust_statements(
+    made, found = iam.trust_statements(
         {"Version": "2012-10-17", "Statement": statements},
         key=call.key(suffix),
         origin=call.module.origin,
@@ -676,6 +696,17 @@ def module_role(
         role_ref=call.module.qualified(address),
         source=f"{call.address} ({what})",
     )
+    return made + role(call, suffix, name, policies or [], policies is not None, what), found
+
+
+def _node_policies(call: Call, cni: str, additional: str, registry: str) -> list:
+    """The policies a module attaches to a node role: AmazonEKSWorkerNodePolicy, the
+    registry's, the CNI's unless `cni` says no, and the `additional` map's."""
+    policies = [aws_policy("AmazonEKSWorkerNodePolicy"), aws_policy(registry)]
+    if call.get(cni, True) is not False:
+        policies.append(aws_policy("AmazonEKS_CNI_Policy"))
+    value, span = call.value(additional)
+    return policies + policy_arns(value, span)
 
 
 def karpenter_module(
@@ -744,8 +775,15 @@ def karpenter_module(
             "Principal": {"Service": "ec2.amazonaws.com"},
         }
         name_input = "iam_role_name" if major <= 19 else "node_iam_role_name"
+        registry = "AmazonEC2ContainerRegistryReadOnly"
+        if call.version.at_least(21, 2):
+            registry = "AmazonEC2ContainerRegistryPullOnly"
+        prefix = "iam_role" if major <= 19 else "node_iam_role"
+        policies = _node_policies(
+            call, f"{prefix}_attach_cni_policy", f"{prefix}_additional_policies", registry
+        )
         made, found = module_role(
-            call, [ec2], name_input, "Karpenter node role", ".node", True, "Karpenter"
+            call, [ec2], name_input, "Karpenter node role", ".node", True, "Karpenter", policies
         )
         entities += made
         problems += found
