@@ -652,3 +652,20 @@ def test_rego_limits_come_from_the_configuration_or_the_flags(repo):
     assert _acme()[0] == 1
     code, _, err = _acme("--rego-memory", "0")
     assert code == 2 and err == "eks-checks: error: --rego-memory must be more than 0, not 0\n"
+
+
+def test_a_rego_policy_finding_in_a_module_instance_names_the_call(repo):
+    (repo / "infra" / "platform").mkdir()
+    (repo / "infra" / "platform" / "main.tf").write_text(
+        'variable "name" {}\n\nresource "aws_eks_cluster" "this" {\n  name = var.name\n}\n'
+    )
+    (repo / "infra" / "platform.tf").write_text(
+        'module "platform" {\n  source = "./platform"\n  name   = "team-prod"\n}\n'
+    )
+    code, out, _ = _acme("--format", "json")
+    assert code == 1
+    (finding,) = [f for f in json.loads(out)["findings"] if "team-prod" in f["message"]]
+    assert finding["location"]["file"] == "infra/platform/main.tf"
+    assert [(r["location"]["file"], r["location"]["start_line"]) for r in finding["related"]] == [
+        ("infra/platform.tf", 1)
+    ]

@@ -566,6 +566,7 @@ def _findings_of(
                 entity_key=entity.key,
                 remediation=rule.remediation.strip(),
                 references=list(rule.references),
+                related=list(entity.related),  # the module calls that made it
             )
         )
     return findings, wrong
