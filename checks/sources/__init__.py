@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from typing import Any
 
 from checks.discover import SourceFile, TooLarge, read_text
@@ -223,7 +224,9 @@ def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) 
     row = _directory_source(unit.files[0].kind)
     given = [parse_file(f, options, text) for f, text in row.given_files(unit.directory, options)]
     result = problems_of(parsed + given)
-    context = Context(options, FileReader(options), unit.directory)
+    context = Context(
+        options, FileReader(options), unit.directory, parse_file=partial(_parse, options=options)
+    )
     where = unit.module or "."
     with contained(result.problems, where):
         made, found = row.normalize(where, parsed, given, context)
@@ -233,6 +236,10 @@ def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) 
     result.reads = context.read_file.reads
     result.reached = context.reached
     return result
+
+
+def _parse(source: SourceFile, text: str, options: Options) -> ParsedFile:
+    return parse_file(source, options, text)
 
 
 def problems_of(parsed: list[ParsedFile]) -> UnitResult:

@@ -126,6 +126,8 @@ class Context:
     duplicates: list = field(default_factory=list)
     # the directories of other units (absolute) that normalizing this one read as its own
     reached: set[str] = field(default_factory=set)
+    # how a file it reads besides its own (a called module's) is parsed: (file, text)
+    parse_file: Callable[[SourceFile, str], ParsedFile] | None = None
 
 
 Normalized = tuple[list[Entity], list[Problem]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from checks.discover import SourceFile, read_text
@@ -17,7 +18,6 @@ from checks.sources.base import (
     FILE_FUNCTION_MAX_BYTES,
     MODULE_LISTING,
     Context,
-    FileReader,
     Normalized,
     Options,
     ParsedFile,
@@ -110,15 +110,17 @@ def normalize(
     tfvars = load_order(own)
     # then the -var-file files, in the order given, as terraform applies -var-file
     tfvars += [(p.file.display, p.documents) for p in given if p.problem is None]
-    modules = ModuleDirectoryReader(context.options, context.read_file)
-    if context.directory:
+    # without a parser for other directories, module calls are read by the known readers only
+    modules = ModuleDirectoryReader(context, context.parse_file) if context.parse_file else None
+    if modules is not None and context.directory:
         # what terraform init downloaded decides what the calls read (and the pre-filter
         # kept): a cached result holds only while modules.json is what it was
         modules.manifest(context.directory)
     made = normalize_module(
         directory, documents, context.read_file, tfvars, context.directory or directory, modules
     )
-    context.reached |= modules.reached
+    if modules is not None:
+        context.reached |= modules.reached
     return made
 
 
@@ -142,9 +144,10 @@ class ModuleDirectoryReader:
     as a scanned directory's are; what was read is digested into the unit's `reads`, so a
     cached result is used only while the modules it called are unchanged."""
 
-    def __init__(self, options: Options, files: FileReader) -> None:
-        self.options = options
-        self.files = files
+    def __init__(self, context: Context, parse: Callable[[SourceFile, str], ParsedFile]) -> None:
+        self.options = context.options
+        self.files = context.read_file
+        self.parse = parse  # as the unit's own files are parsed
         self.reached: set[str] = set()  # local module directories read (not downloaded ones)
 
     def load(self, directory: str) -> LoadedModule | str:
@@ -200,7 +203,6 @@ class ModuleDirectoryReader:
         """The blocks of each file (by display path) as a scanned directory's are parsed;
         a file that fails is added to `problems`, a note for a downloaded module's."""
         from checks.prefilter import Reading, filter_module
-        from checks.sources import parse_file
 
         filtered = texts
         if self.options.prefilter and texts:
@@ -208,9 +210,9 @@ class ModuleDirectoryReader:
         files: dict[str, list] = {}
         for display, text in texts.items():
             source = SourceFile(display, display, TERRAFORM.name, key=display)
-            item = parse_file(source, self.options, filtered[display])
+            item = self.parse(source, filtered[display])
             if item.problem is not None and filtered[display] != text:
-                item = parse_file(source, self.options, text)
+                item = self.parse(source, text)
             if item.problem is not None:
                 problem = item.problem
                 if downloaded:  # not the scanned code: noted, never an error of the scan
