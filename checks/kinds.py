@@ -197,13 +197,15 @@ KINDS: dict[str, Kind] = {
         Kind(
             "cluster",
             "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
-            "ClusterConfig.",
+            "ClusterConfig, `aws eks describe-cluster` output.",
             (
                 *_address(
-                    "the Terraform address (`aws_eks_cluster.main`, `module.eks`); null for eksctl"
+                    "the Terraform address (`aws_eks_cluster.main`, `module.eks`); null for eksctl "
+                    "and live exports"
                 ),
                 _resource_type(
-                    "`aws_eks_cluster` or `module:terraform-aws-modules/eks`; null for eksctl"
+                    "`aws_eks_cluster` or `module:terraform-aws-modules/eks`; null for eksctl and "
+                    "live exports"
                 ),
                 Field(
                     "module_major_version",
@@ -269,16 +271,19 @@ KINDS: dict[str, Kind] = {
         Kind(
             "instance_metadata",
             "The instance metadata options of nodes: `aws_launch_template`, "
-            "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups.",
+            "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups, "
+            "and the live export's node groups, launch template versions and instances.",
             (
                 *_address(
                     "the Terraform address of the launch template or instance; null for the node "
-                    "groups of a module or of eksctl"
+                    "groups of a module or of eksctl, and for live exports"
                 ),
                 _resource_type(
                     "`aws_launch_template`, `aws_launch_configuration`, `aws_instance`, "
                     "`module:eks_managed_node_groups`, `module:self_managed_node_groups`, "
-                    "`eksctl:managedNodeGroups` or `eksctl:nodeGroups`"
+                    "`eksctl:managedNodeGroups`, `eksctl:nodeGroups`, or, in a live export, "
+                    "`eks:nodegroup` (a managed node group given no launch template), "
+                    "`ec2:launch-template-version` or `ec2:instance`"
                 ),
                 Field("name", STRING, "what to call it in a message: its address or node group"),
                 Field(
@@ -694,7 +699,8 @@ KINDS: dict[str, Kind] = {
         Kind(
             "identity_mapping",
             "Who may sign in to the cluster as whom: an aws-auth `mapRoles`/`mapUsers` entry, "
-            "a `mapAccounts` item, an eksctl `iamIdentityMappings` item, or an EKS access entry.",
+            "a `mapAccounts` item, an eksctl `iamIdentityMappings` item, an `IAMIdentityMapping` "
+            "of the AWS IAM Authenticator (read as an aws-auth entry), or an EKS access entry.",
             (
                 *_address(
                     "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
@@ -705,8 +711,8 @@ KINDS: dict[str, Kind] = {
                 Field(
                     "map",
                     STRING,
-                    "the aws-auth list it is in (`mapRoles`, `mapUsers`, `mapAccounts`); null for "
-                    "access entries",
+                    "the aws-auth list it is in (`mapRoles`, `mapUsers`, `mapAccounts`), "
+                    "`IAMIdentityMapping` for that object; null for access entries",
                 ),
                 _CLUSTER_NAME,
                 Field(
@@ -836,7 +842,7 @@ KINDS: dict[str, Kind] = {
             (
                 *_address(
                     "the Terraform address of an `aws_eks_pod_identity_association`; "
-                    "null for eksctl"
+                    "null for eksctl and live exports"
                 ),
                 _resource_type("`aws_eks_pod_identity_association`, else null"),
                 _CLUSTER_NAME,
@@ -1243,11 +1249,11 @@ KINDS: dict[str, Kind] = {
         Kind(
             "identity_provider",
             "An OIDC identity provider of a cluster (`aws_eks_identity_provider_config`, "
-            "eksctl `identityProviders`).",
+            "eksctl `identityProviders`, `aws eks describe-identity-provider-config` output).",
             (
                 *_address(
                     "the Terraform address of an `aws_eks_identity_provider_config`; "
-                    "null for eksctl"
+                    "null for eksctl and live exports"
                 ),
                 _resource_type("`aws_eks_identity_provider_config`, else null"),
                 _CLUSTER_NAME,

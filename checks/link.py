@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, terraform_reference
 from checks.model import Entity, Unknown, wildcard_match
-from checks.normalize import rbac
+from checks.normalize import live, rbac
 from checks.normalize.iam_conditions import condition_admits
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
 from checks.normalize.oidc_providers import ISSUER_KINDS
@@ -40,6 +40,7 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
 def link(entities: list[Entity]) -> None:
     """Resolve references in place. Entities of each kind are indexed once."""
+    entities[:] = _without_superseded_listings(entities)
     by_kind: dict[str, list[Entity]] = {}
     for e in entities:
         by_kind.setdefault(e.kind, []).append(e)
@@ -77,6 +78,22 @@ def link(entities: list[Entity]) -> None:
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
+def _without_superseded_listings(entities: list[Entity]) -> list[Entity]:
+    """An access entry or pod identity association read from a list output of the AWS CLI
+    says less than the describe output of the same one: where an export holds both, only the
+    describe's counts (one thing, one entity)."""
+    described = {
+        identity
+        for e in entities
+        if e.origin == live.ORIGIN and (identity := live.listing_identity(e)) is not None
+    }
+    if not described:
+        return entities
+    return [
+        e for e in entities if e.origin != live.LISTED or live.listing_identity(e) not in described
+    ]
+
+
 def _dirs(path: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B006 - a memo
     found = memo.get(path)
     if found is None:

@@ -111,6 +111,16 @@ PLAN = {"format_version": "1.2", "planned_values": {}}
         ("json", MANIFEST, "kubernetes"),
         ("json", {"kind": "List", "apiVersion": "v1", "items": []}, "kubernetes"),
         ("json", {"name": "app", "dependencies": {}}, None),
+        ("json", {"cluster": {"name": "c", "resourcesVpcConfig": {}}}, "live"),
+        ("json", {"cluster": "prod"}, None),
+        ("json", {"accessEntries": ["arn:aws:iam::111122223333:role/a"]}, "live"),
+        ("json", {"accessEntries": [{"name": "x"}]}, None),
+        ("json", {"nodegroup": {"nodegroupName": "g"}}, "live"),
+        ("json", {"Reservations": [{"Instances": []}]}, "live"),
+        ("json", {"eks describe-cluster": {"cluster": {"name": "c"}}}, "live"),
+        ("json", {"aws iam get-role": {"Role": {}}, "kubectl get cm -A -o json": {}}, "live"),
+        ("json", {"eks describe-cluster": {}, "name": "app"}, None),
+        ("json", {**MANIFEST, "nodegroup": {"nodegroupName": "g"}}, "kubernetes"),
         ("yaml", EKSCTL, "eksctl"),
         ("yaml", MANIFEST, "kubernetes"),
         ("yaml", {"Statement": []}, None),  # IAM and plans are JSON only
@@ -126,7 +136,19 @@ def test_a_document_goes_to_the_first_source_that_claims_it(kind, document, sour
 def test_the_json_pre_check_keeps_lines_for_every_key_a_source_reads():
     keys = {key for row in SOURCES.values() for key in getattr(row, "JSON_KEYS", ())}
     iam = {"Statement", "Role", "Roles", "RoleDetailList", "AttachedPolicies"}
-    assert keys == iam | {"format_version", "apiVersion", "kind"}
+    live = {
+        "cluster",
+        "accessEntries",
+        "accessEntry",
+        "associatedAccessPolicies",
+        "association",
+        "associations",
+        "identityProviderConfig",
+        "nodegroup",
+        "LaunchTemplateVersions",
+        "Reservations",
+    }
+    assert keys == iam | live | {"format_version", "apiVersion", "kind"}
     for key in keys:
         assert isinstance(parse_text("json", f'{{"{key}": 1}}')[0], LDict), key
     for key in ("statement", "Rolex", "name", "format"):

@@ -98,6 +98,7 @@ CLUSTER_SCOPED = {
     "CustomResourceDefinition",
     "StorageClass",
     "PriorityClass",
+    "IAMIdentityMapping",
 }
 
 
@@ -197,6 +198,10 @@ def _entities_of(
         return _rbac_role(file, doc), []
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         return [_rbac_binding(file, doc)], []
+    if kind == IAM_IDENTITY_MAPPING and str(doc.get("apiVersion")).startswith(
+        "iamauthenticator.k8s.aws/"
+    ):
+        return [_iam_identity_mapping(file, doc)], []
     if kind == "ConfigMap":
         name, namespace, _ = _meta(doc)
         if name == "aws-auth" and namespace == "kube-system":
@@ -205,6 +210,39 @@ def _entities_of(
                 file, doc, data, key_prefix="k8s:kube-system/ConfigMap/aws-auth", budget=budget
             )
     return [], []
+
+
+IAM_IDENTITY_MAPPING = "IAMIdentityMapping"
+
+
+def _iam_identity_mapping(file: str, doc: dict) -> Entity:
+    """An `IAMIdentityMapping` of the AWS IAM Authenticator (iamauthenticator.k8s.aws): an
+    aws-auth entry written as an object (`spec.arn`, `spec.username`, `spec.groups`), read by
+    an authenticator run with the CRD backend and matched as aws-auth entries are (a role ARN
+    with a path never matches). Cluster-scoped; `status` is the authenticator's."""
+    name, _namespace, _ = _meta(doc)
+    spec = doc.get("spec")
+    spec = spec if isinstance(spec, dict) else LDict()
+    arn = spec.get("arn")
+    kind = "user" if isinstance(arn, str) and ":user/" in arn else "role"
+    line = getattr(doc, "line", 0) or 1
+    e = aws_auth.mapping_entity(
+        file,
+        f"k8s:{IAM_IDENTITY_MAPPING}/{name}",
+        "kubernetes",
+        (line, getattr(doc, "end_line", line) or line),
+        IAM_IDENTITY_MAPPING,
+        kind,
+    )
+    problems: list[str] = []
+    e.set("principal_arn", arn, span=key_span(spec, "arn"))
+    aws_auth.judge_arn(e, arn, "spec.arn", None, None, problems)
+    username = spec.get("username")
+    e.set("username", username, span=key_span(spec, "username"))
+    groups = aws_auth.set_groups(e, spec, "groups" if "groups" in spec else None)
+    aws_auth.judge_groups(e, groups, username, problems)
+    e.set("problems", problems)
+    return e
 
 
 def _workload(file: str, doc: dict, spec: LDict, spec_span: tuple[int, int]) -> Entity:

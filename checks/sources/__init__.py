@@ -24,7 +24,7 @@ from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
 from checks.parse import ParseError
 from checks.parse.comments import find_suppressions
-from checks.sources import eksctl, foreign, iam, kubernetes, plan, terraform
+from checks.sources import eksctl, foreign, iam, kubernetes, live, plan, terraform
 from checks.sources.base import (
     JSON,
     Context,
@@ -43,6 +43,7 @@ from checks.sources.base import (
 SOURCES: dict[str, FileSource | DirectorySource] = {
     "terraform": terraform,  # .tf and the variable files of a directory, with -var-file files
     "iam": iam,  # a policy, get-role, list-roles, get-account-authorization-details
+    "live": live,  # AWS CLI output of EKS and EC2, alone or keyed by command in one file
     "plan": plan,  # terraform show -json
     "eksctl": eksctl,  # ClusterConfig
     "kubernetes": kubernetes,  # manifests, List and typed lists, the aws-auth ConfigMap
