@@ -79,19 +79,39 @@ def link(entities: list[Entity]) -> None:
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
 def _without_superseded_listings(entities: list[Entity]) -> list[Entity]:
-    """An access entry or pod identity association read from a list output of the AWS CLI
-    says less than the describe output of the same one: where an export holds both, only the
-    describe's counts (one thing, one entity)."""
-    described = {
-        identity
-        for e in entities
-        if e.origin == live.ORIGIN and (identity := live.listing_identity(e)) is not None
-    }
-    if not described:
+    """One access entry or pod identity association of a live export, one entity: EKS keeps
+    one access entry per principal and cluster, one association per ServiceAccount, so
+    outputs of the same one in an export folder are copies (a `list-...` output and the
+    `describe-...` one, or an output twice). The first describe output counts, else the first
+    list output, which says less (list-access-entries names no cluster: it gives way to a
+    describe output of any cluster for its principal)."""
+    described: set[tuple] = set()
+    described_things: set[tuple] = set()
+    listed: set[tuple] = set()
+    dropped: set[int] = set()
+    for origin in (live.ORIGIN, live.LISTED):
+        for e in entities:
+            thing = live.listing_identity(e) if e.origin == origin else None
+            if thing is None:
+                continue
+            cluster = e.fields.get("cluster_name")
+            said = (thing, cluster if isinstance(cluster, str) else None)
+            if origin == live.ORIGIN:
+                if said in described:
+                    dropped.add(id(e))
+                described.add(said)
+                described_things.add(thing)
+            elif (
+                said in described
+                or said in listed
+                or (said[1] is None and thing in described_things)
+            ):
+                dropped.add(id(e))
+            else:
+                listed.add(said)
+    if not dropped:
         return entities
-    return [
-        e for e in entities if e.origin != live.LISTED or live.listing_identity(e) not in described
-    ]
+    return [e for e in entities if id(e) not in dropped]
 
 
 def _dirs(path: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B006 - a memo

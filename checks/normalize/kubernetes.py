@@ -241,7 +241,9 @@ def _iam_identity_mapping(file: str, doc: dict) -> Entity:
     e.set("username", username, span=key_span(spec, "username"))
     groups = aws_auth.set_groups(e, spec, "groups" if "groups" in spec else None)
     aws_auth.judge_groups(e, groups, username, problems)
-    e.set("problems", problems)
+    # a problem of the ARN is on its line, any other on the groups'
+    at = "arn" if any("spec.arn" in p for p in problems) else "groups"
+    e.set("problems", problems, span=key_span(spec, at))
     return e
 
 

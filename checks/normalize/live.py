@@ -408,9 +408,10 @@ class _Reader:
         return [e]
 
     def launch_template_versions(self, versions: list) -> list[Entity]:
-        """The versions a node group or instance launches without naming one: the default
-        and the latest (`$Default`, `$Latest`); export others with `--versions` to judge
-        them too (every version in the output is judged when none says which is which)."""
+        """The default and the latest version of each template in the output: without
+        `--versions` the command lists every version, most never launched again; asked for
+        the version a node group uses, that one is the latest of its output. Every version is
+        judged when the output says of none whether it is the default."""
         numbers = [
             v.get("VersionNumber")
             for v in versions
@@ -499,9 +500,9 @@ def _enabled_log_types(doc: dict) -> tuple[Any, ...]:
 
 
 def listing_identity(entity: Entity) -> tuple | None:
-    """What a list output's entity and a describe output's are both about, for the link stage
-    to keep the describe's: an access entry's principal, or a pod identity association's
-    ServiceAccount, within one export folder. None for any other entity."""
+    """What an access entry or pod identity association of an export is about, for the link
+    stage to keep one entity of each: its principal, or its namespace and ServiceAccount,
+    within one export folder (the cluster aside). None for any other entity."""
     import os
 
     if entity.origin not in (ORIGIN, LISTED):
@@ -511,8 +512,7 @@ def listing_identity(entity: Entity) -> tuple | None:
         arn = entity.fields.get("principal_arn")
         return (entity.kind, folder, arn.lower()) if isinstance(arn, str) else None
     if entity.kind == "pod_identity_association":
-        fields = (entity.fields.get(f) for f in ("cluster_name", "namespace", "service_account"))
-        values = tuple(fields)
+        values = tuple(entity.fields.get(f) for f in ("namespace", "service_account"))
         return (entity.kind, folder, *values) if all(isinstance(v, str) for v in values) else None
     return None
 

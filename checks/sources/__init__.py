@@ -55,12 +55,16 @@ _READERS: dict[str, list[tuple[str, Any]]] = {
     kind: [(name, row) for name, row in SOURCES.items() if syntax in row.SYNTAXES]
     for kind, syntax in _SYNTAXES.items()
 }
-# any key some source looks for at the top of a JSON document: a JSON file with none of them
+# any key some source looks for at the top of a JSON document (`JSON_KEYS`, or keys matching
+# `JSON_KEY_PATTERNS`, regular expressions): a JSON file with none of them
 # yields no entity, so it is only checked for syntax, without the lines no finding will need
 _JSON_KEYS = re.compile(
     '"(?:'
     + "|".join(
-        sorted({re.escape(k) for row in SOURCES.values() for k in getattr(row, "JSON_KEYS", ())})
+        sorted(
+            {re.escape(k) for row in SOURCES.values() for k in getattr(row, "JSON_KEYS", ())}
+            | {p for row in SOURCES.values() for p in getattr(row, "JSON_KEY_PATTERNS", ())}
+        )
     )
     + ')"'
 )

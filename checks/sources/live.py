@@ -18,6 +18,8 @@ BY_DIRECTORY = False
 SYNTAXES = (JSON,)
 # a combined file's outputs carry these keys too (or the IAM and Kubernetes sources' keys)
 JSON_KEYS = tuple(OUTPUT_KEYS)
+# the keys of a file of outputs keyed by command (`"aws eks describe-cluster"`)
+JSON_KEY_PATTERNS = (r'(?:aws\s+)?(?:eks|ec2|iam)\s[^"]*', r'kubectl\s[^"]*')
 _KEYS = keys_pattern(
     "resourcesvpcconfig",
     "accessentry",
