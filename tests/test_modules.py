@@ -1,8 +1,11 @@
 """terraform-aws-modules/eks calls (v19, v20, v21, unpinned) and the IAM IRSA module are read
 as what they create, with each version's own defaults; the same cluster written as a raw
-resource or as any module version yields the same findings."""
+resource, as any module version, as eksctl, as a plan or as the running cluster's export
+yields the same findings."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -109,6 +112,45 @@ managedNodeGroups:
     instanceType: m6i.large
 """
 
+
+def _live() -> str:
+    """The same cluster as the running cluster tells it: `aws ... --output json` outputs
+    (those of fixtures/live/export, set as the cluster above is), keyed by command."""
+    export = FIXTURES / "live" / "export"
+    cluster = json.loads((export / "eks-describe-cluster.json").read_text())
+    c = cluster["cluster"]
+    c["name"], c["arn"] = "shop", "arn:aws:eks:eu-west-1:111122223333:cluster/shop"
+    c["resourcesVpcConfig"]["endpointPrivateAccess"] = False
+    c["logging"]["clusterLogging"] = [
+        {"types": ["api"], "enabled": True},
+        {"types": ["audit", "authenticator", "controllerManager", "scheduler"], "enabled": False},
+    ]
+    c["accessConfig"]["authenticationMode"] = "CONFIG_MAP"
+    group = json.loads((export / "eks-describe-nodegroup.json").read_text())
+    g = group["nodegroup"]
+    g["clusterName"], g["amiType"] = "shop", "AL2023_x86_64_STANDARD"
+    del g["diskSize"]  # only without a launch template
+    g["launchTemplate"] = {"name": "default", "version": "1", "id": "lt-0a1b2c3d4e5f60020"}
+    versions = json.loads(
+        (FIXTURES / "rules" / "EKS201" / "live_launch_template_versions.json").read_text()
+    )
+    (version,) = [v for v in versions["LaunchTemplateVersions"] if v["VersionNumber"] == 1]
+    version["LaunchTemplateName"] = "default"
+    version["LaunchTemplateData"]["MetadataOptions"] = {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 2,
+    }
+    id_ = "lt-0a1b2c3d4e5f60020"
+    outputs = {
+        "aws eks describe-cluster --name shop": cluster,
+        "aws eks describe-nodegroup --cluster-name shop --nodegroup-name default": group,
+        f"aws ec2 describe-launch-template-versions --launch-template-id {id_} --versions 1": {
+            "LaunchTemplateVersions": [version]
+        },
+    }
+    return json.dumps(outputs, indent=4)
+
+
 EXPECTED = {"EKS101", "EKS102", "EKS103", "EKS202", "EKS507", "EKS508"}
 # v20 and v21 give the creator cluster-admin as an access entry, not as the cluster's
 # bootstrap flag (which they set to false): EKS506 instead of EKS508
@@ -118,10 +160,20 @@ ACCESS_ENTRY_CREATOR = (EXPECTED - {"EKS508"}) | {"EKS506"}
 PLAN = (FIXTURES / "tfplan-shop.json").read_text()
 
 
-@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl", "plan"])
+@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl", "plan", "live"])
 def test_same_cluster_same_findings(tmp_path, spelling):
-    name = {"eksctl": "cluster.yaml", "plan": "tfplan.json"}.get(spelling, "main.tf")
-    sources = {"raw": RAW, "v19": V19, "v20": V20, "v21": V21, "eksctl": EKSCTL, "plan": PLAN}
+    name = {"eksctl": "cluster.yaml", "plan": "tfplan.json", "live": "shop.json"}.get(
+        spelling, "main.tf"
+    )
+    sources = {
+        "raw": RAW,
+        "v19": V19,
+        "v20": V20,
+        "v21": V21,
+        "eksctl": EKSCTL,
+        "plan": PLAN,
+        "live": _live(),
+    }
     (tmp_path / name).write_text(sources[spelling])
     result = run([tmp_path])
     assert result.problems == []

@@ -2,7 +2,8 @@
 
 `# ruleid: X` on the line(s) above a line: rule X reports exactly that line.
 `# ok: X`: rule X does not report that line. JSON fixtures cannot hold comments: their
-findings are listed in `expected.json` beside them. A rule folder with sub-folders holds
+findings are listed in `expected.json` beside them, and `{"rule": X, "line": N, "ok": true}`
+there is the `# ok: X` of line N. A rule folder with sub-folders holds
 separate scenarios (each scanned on its own, e.g. "the scan holds exactly one cluster").
 """
 
@@ -39,7 +40,8 @@ def _expectations(unit: Path) -> tuple[set, set]:
     if expected_file.exists():
         for name, items in load_json(expected_file).items():
             for item in items:
-                expected.add((name, item["line"], item["rule"]))
+                marker = (name, item["line"], item["rule"])
+                (forbidden if item.get("ok") else expected).add(marker)
     return expected, forbidden
 
 
