@@ -1297,11 +1297,14 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "addon",
-            "An EKS add-on (`aws_eks_addon`, eksctl `addons`) and the IAM role its service "
+            "An EKS add-on (`aws_eks_addon`, eksctl `addons`, `aws eks describe-addon` output) "
+            "and the IAM role its service "
             "account gets.",
             (
-                *_address("the Terraform address of an `aws_eks_addon`; null for eksctl"),
-                _resource_type("`aws_eks_addon` or `eksctl:addons`"),
+                *_address(
+                    "the Terraform address of an `aws_eks_addon`; null for eksctl and live exports"
+                ),
+                _resource_type("`aws_eks_addon` or `eksctl:addons`; null for live exports"),
                 _CLUSTER_NAME,
                 Field("name", STRING, "the add-on's name (`vpc-cni`, `coredns`...)"),
                 Field(

@@ -108,6 +108,7 @@ def test_the_docs_script_exports_a_folder_eks_checks_reads(exported):
         "eks-describe-access-entry-arn_aws_iam__111122223333_role_PlatformAdmin.json",
         "eks-describe-access-entry-arn_aws_iam__111122223333_role_prod-eks-node-role.json",
         "eks-describe-access-entry-arn_aws_iam__111122223333_user_ops-alice.json",
+        "eks-describe-addon-vpc-cni.json",
         "eks-describe-cluster.json",
         "eks-describe-identity-provider-config-corp-sso.json",
         "eks-describe-nodegroup-general.json",

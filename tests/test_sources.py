@@ -145,6 +145,7 @@ def test_the_json_pre_check_keeps_lines_for_every_key_a_source_reads():
         "associations",
         "identityProviderConfig",
         "nodegroup",
+        "addon",
         "LaunchTemplateVersions",
         "Reservations",
     }

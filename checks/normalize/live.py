@@ -2,7 +2,7 @@
 read into the same entities as Terraform and eksctl: `eks describe-cluster` (cluster),
 `eks list-access-entries`, `eks describe-access-entry` and `eks list-associated-access-policies`
 (identity mappings and access policy associations), `eks describe-pod-identity-association` and
-`eks list-pod-identity-associations`, `eks describe-identity-provider-config`,
+`eks list-pod-identity-associations`, `eks describe-identity-provider-config`, `eks describe-addon`,
 `eks describe-nodegroup`, `ec2 describe-launch-template-versions` and `ec2 describe-instances`
 (instance metadata). A combined file is a JSON object keyed by command (`"eks describe-cluster"`,
 `"aws iam get-role"`, `"kubectl get ..."`), each value one output or a list of them; IAM and
@@ -36,6 +36,7 @@ OUTPUT_KEYS = {
     "associations": "eks list-pod-identity-associations",
     "identityProviderConfig": "eks describe-identity-provider-config",
     "nodegroup": "eks describe-nodegroup",
+    "addon": "eks describe-addon",
     "LaunchTemplateVersions": "ec2 describe-launch-template-versions",
     "Reservations": "ec2 describe-instances",
 }
@@ -75,6 +76,7 @@ _SHAPES = {
     "associations": lambda v, _: _items_have(v, "associationArn", "associationId"),
     "identityProviderConfig": lambda v, _: _has(v, "oidc"),
     "nodegroup": lambda v, _: _has(v, "nodegroupName", "nodegroupArn"),
+    "addon": lambda v, _: _has(v, "addonName", "addonArn"),
     "LaunchTemplateVersions": lambda v, _: _items_have(v, "LaunchTemplateData", "VersionNumber"),
     "Reservations": lambda v, _: _items_have(v, "Instances"),
 }
@@ -156,6 +158,8 @@ class _Reader:
         provider = doc.get("identityProviderConfig")
         if isinstance(provider, dict) and isinstance(provider.get("oidc"), dict):
             out.append(self.identity_provider(provider["oidc"]))
+        if isinstance(doc.get("addon"), dict):
+            out.append(self.addon(doc["addon"]))
         if isinstance(doc.get("nodegroup"), dict):
             out += self.nodegroup(doc["nodegroup"])
         if isinstance(doc.get("LaunchTemplateVersions"), list):
@@ -349,6 +353,31 @@ class _Reader:
                 e.set(field, doc[attr], span=key_span(doc, attr))
             else:
                 kinds.set_default(e, field)  # the CLI leaves out what is not set
+        return e
+
+    def addon(self, doc: dict) -> Entity:
+        """`describe-addon`: its pod identity associations are ARNs; the ServiceAccount and
+        role of each are in `describe-pod-identity-association` output (the link stage finds
+        that one by its namespace and ServiceAccount)."""
+        e = self._entity("addon", f"{self.where}:addon", doc)
+        self._put(e, "cluster_name", doc, "clusterName", self.only_cluster)
+        self._put(e, "name", doc, "addonName")
+        self._put(e, "service_account_role_arn", doc, "serviceAccountRoleArn")
+        arns = doc.get("podIdentityAssociations")
+        items = LList()
+        for index, arn in enumerate(arns if isinstance(arns, list) else []):
+            not_said = Unknown(
+                "describe-addon names the pod identity association, not its ServiceAccount "
+                "or role (describe-pod-identity-association does)",
+                f"({arn})",
+            )
+            items.append({"service_account": not_said, "role_arn": not_said})
+            spans = getattr(arns, "item_lines", [])
+            items.item_lines.append(spans[index] if index < len(spans) else (0, 0))
+        if isinstance(arns, list):
+            e.set("pod_identity_associations", items, span=key_span(doc, "podIdentityAssociations"))
+        else:
+            kinds.set_default(e, "pod_identity_associations")
         return e
 
     # ---- instance metadata -------------------------------------------------------------
