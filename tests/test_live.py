@@ -335,3 +335,61 @@ def test_hostile_outputs_are_read_without_a_traceback(tmp_path):
     result = run([tmp_path])
     assert [p for p in result.problems if p.level == "error"] == []
     assert not any("internal error" in p.message for p in result.problems)
+
+
+def test_server_fields_of_an_export_change_nothing(tmp_path):
+    """What the API server adds to an object (`managedFields` with `--show-managed-fields`,
+    `status`, `resourceVersion`, the last-applied annotation) is not read as the object."""
+    applied = (
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: ClusterRoleBinding\n"
+        "metadata:\n"
+        "  name: ops\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
+        "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: ops}]\n"
+    )
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "binding.yaml").write_text(applied)
+    last_applied = json.dumps(
+        {"kind": "ClusterRoleBinding", "subjects": [{"kind": "User", "name": "system:anonymous"}]}
+    )
+    exported = (
+        "apiVersion: v1\n"
+        "items:\n"
+        "- apiVersion: rbac.authorization.k8s.io/v1\n"
+        "  kind: ClusterRoleBinding\n"
+        "  metadata:\n"
+        "    annotations:\n"
+        f"      kubectl.kubernetes.io/last-applied-configuration: '{last_applied}'\n"
+        '    creationTimestamp: "2025-02-03T09:45:00Z"\n'
+        "    managedFields:\n"
+        "    - apiVersion: rbac.authorization.k8s.io/v1\n"
+        "      fieldsType: FieldsV1\n"
+        "      fieldsV1:\n"
+        "        f:roleRef: {}\n"
+        "        f:subjects: {}\n"
+        "      manager: kubectl-client-side-apply\n"
+        "      operation: Update\n"
+        "    name: ops\n"
+        '    resourceVersion: "20450"\n'
+        "    uid: 6f1c2d3e-0005-4a5b-8c9d-0e1f2a3b4c5d\n"
+        "  roleRef:\n"
+        "    apiGroup: rbac.authorization.k8s.io\n"
+        "    kind: ClusterRole\n"
+        "    name: cluster-admin\n"
+        "  subjects:\n"
+        "  - apiGroup: rbac.authorization.k8s.io\n"
+        "    kind: Group\n"
+        "    name: ops\n"
+        "  status: {}\n"
+        "kind: List\n"
+        "metadata:\n"
+        '  resourceVersion: ""\n'
+    )
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "kubectl-get-crb.yaml").write_text(exported)
+    (repo,) = _entities(tmp_path / "repo")
+    (live,) = _entities(tmp_path / "live")
+    assert live.key == repo.key == "k8s:ClusterRoleBinding/ops"
+    assert live.fields == repo.fields
+    assert _findings(tmp_path / "live") == {("kubectl-get-crb.yaml", 25, "EKS602")}
