@@ -67,7 +67,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"{EXIT_CODES}\n\n{EXAMPLES}\n\ndocumentation: {DOCS}",
         formatter_class=raw,
     )
-    parser.add_argument("--version", action="version", version=f"eks-checks {__version__}")
+    parser.add_argument("--version", action="store_true", help="show the version and exit")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="with --version: also which program renders kustomizations, and its version",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     scan = sub.add_parser(
@@ -291,6 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help/--version exit 0, bad usage exits 2
         return int(exc.code or 0)
+    if args.version:
+        print(f"eks-checks {__version__}")
+        if args.verbose:
+            from checks.sources.kustomize import renderer_version
+
+            print(f"kustomize renderer: {renderer_version()}")
+        return 0
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_ERROR

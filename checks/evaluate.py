@@ -67,11 +67,14 @@ def locate(names: Iterable[str], entity: Entity, witness: dict[str, int]) -> Loc
         if name in witness and isinstance(value, LList) and witness[name] < len(value.item_lines):
             # the list item that made an `any_item` condition true, not the whole list
             start, end = value.item_lines[witness[name]]
+            item = f"{name}[{witness[name]}]"
+            file = entity.line_files.get(item, entity.location.file)
         elif name in entity.field_lines:
             start, end = entity.field_lines[name]
+            file = entity.line_files.get(name, entity.location.file)
         else:
             continue
-        return Location(entity.location.file, start, max(start, end))
+        return Location(file, start, max(start, end))
     return entity.location
 
 
@@ -80,6 +83,9 @@ def _finding(
 ) -> Finding:
     location = locate(rule.location, entity, witness)
     related = []
+    if location.file != entity.location.file:
+        # a patch set what the finding is about: the object it patched explains it too
+        related.append(Related(entity.location, "the object the patch changes, as written"))
     for spec in rule.related:
         for key in entity.links.get(spec["link"], []):
             other = by_key.get(key)
@@ -87,7 +93,7 @@ def _finding(
                 related.append(
                     Related(other.location, format_message(spec["message"], other.fields, params))
                 )
-    related.extend(entity.related)  # the module calls that made it
+    related.extend(entity.related)  # the module calls that made it, the overlay that rendered it
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,

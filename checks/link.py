@@ -133,13 +133,25 @@ def _closeness(a: str, b: str) -> int:
     return shared
 
 
+def _overlay(key: str) -> str | None:
+    """The Kustomize overlay that rendered an entity, from its key (`kustomize:DIR:...`)."""
+    if not key.startswith("kustomize:"):
+        return None
+    return key.split(":", 2)[1]
+
+
 def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
     """Of objects that share a name (environments, overlays, copies), those nearest to
     `entity` in the tree: the same file, else the deepest shared directory."""
     if len(candidates) <= 1:
         return list(candidates)
     file = entity.location.file
-    scores = [_closeness(file, c.location.file) for c in candidates]
+    overlay = _overlay(entity.key)
+    # an object a Kustomize overlay renders refers to the objects of the same overlay first
+    scores = [
+        _closeness(file, c.location.file) + (10_000 if _overlay(c.key) == overlay else 0)
+        for c in candidates
+    ]
     best = max(scores)
     return [c for c, score in zip(candidates, scores, strict=True) if score == best]
 
@@ -155,13 +167,13 @@ def _effective_automount(workload: Entity, accounts: dict) -> None:
         value = "true" if pod else "false"
         workload.set("effective_automount", pod)
         workload.set("automount_source", f"the pod spec sets automountServiceAccountToken: {value}")
-        workload.field_lines["effective_automount"] = workload.span("automount")
+        workload.written_as("effective_automount", "automount")
         return
     where = f"ServiceAccount {ns}/{sa_name}"
-    span = workload.span("service_account_name")
-    if "service_account_name" not in workload.field_lines:
-        span = workload.field_lines.get("pod_spec", span)
-    workload.field_lines["effective_automount"] = span
+    if "service_account_name" in workload.field_lines:
+        workload.written_as("effective_automount", "service_account_name")
+    else:
+        workload.written_as("effective_automount", "pod_spec")
     if sa is None:
         workload.set("effective_automount", True)
         workload.set(

@@ -147,8 +147,11 @@ class Entity:
     # from a Kubernetes `eks-checks.io/ignore` annotation: (rule ids, reason, until, line)
     suppressions: list[tuple] = field(default_factory=list)
     # places that explain every finding on it: the module calls, outermost first, that made
-    # the module instance it belongs to
+    # the module instance it belongs to; the Kustomize overlay that rendered it
     related: list[Related] = field(default_factory=list)
+    # the file a field's lines (or a list field's item lines, `name[i]`) are in when it is
+    # not the entity's own: a Kustomize patch that set the field
+    line_files: dict[str, str] = field(default_factory=dict)
 
     def set(
         self,
@@ -166,6 +169,14 @@ class Entity:
 
     def span(self, name: str) -> tuple[int, int]:
         return self.field_lines.get(name, (self.location.start_line, self.location.end_line))
+
+    def written_as(self, name: str, other: str) -> None:
+        """Field `name` is written where field `other` is (its lines, in its file)."""
+        self.field_lines[name] = self.span(other)
+        if other in self.line_files:
+            self.line_files[name] = self.line_files[other]
+        else:
+            self.line_files.pop(name, None)
 
     def to_json(self) -> dict:
         known: dict[str, Any] = {}
@@ -196,6 +207,12 @@ class Entity:
         }
         if item_lines:
             out["item_lines"] = item_lines
+        if self.line_files:
+            out["line_files"] = dict(self.line_files)
+        if self.related:
+            out["related"] = [
+                {"location": r.location.to_json(), "message": r.message} for r in self.related
+            ]
         if self.links:
             out["links"] = {k: list(v) for k, v in self.links.items()}
         return out

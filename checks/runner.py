@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 from checks.discover import SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.sources import (
-    by_directory,
+    depends_on,
     normalize_directory,
     parse_file,
     problems_of,
     read_unit,
 )
+from checks.sources import units as source_units
 from checks.sources.base import (
     Options,
     ParsedFile,
@@ -39,17 +40,10 @@ if TYPE_CHECKING:
 PARALLEL_MIN_FILES = 64
 
 
-def units_of(files: list[SourceFile]) -> list[Unit]:
-    """Files in the order the model is built in: other files first, then modules by name."""
-    units = []
-    modules: dict[str, list[SourceFile]] = {}
-    for f in files:
-        if by_directory(f.kind) and not f.skip:
-            modules.setdefault(os.path.dirname(f.key), []).append(f)
-        else:
-            units.append(Unit([f]))
-    by_name = sorted((os.path.dirname(fs[0].display) or ".", d) for d, fs in modules.items())
-    return units + [Unit(modules[d], shown, d) for shown, d in by_name]
+def units_of(files: list[SourceFile], opts: Options) -> list[Unit]:
+    """Files in the order the model is built in: other files first, then the units of the
+    sources read a directory at a time (`checks.sources.units`)."""
+    return source_units(files, opts)
 
 
 def run(
@@ -63,14 +57,14 @@ def run(
     order. With a cache `pack`, units it holds are not run again, and the next pack, with the
     others' results, is saved (in another process while this one goes on when they are many:
     `pack.wait()`)."""
-    units = units_of(files)
+    units = units_of(files, opts)
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
         results = [cached_unit(u, opts, pack) for u in units]
     todo = [i for i, r in enumerate(results) if r is None]
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or sum(len(units[i].files) for i in todo) < PARALLEL_MIN_FILES:
+    if jobs <= 1 or sum(units[i].weight for i in todo) < PARALLEL_MIN_FILES:
         ran = [_guarded(units[i], opts, keyed) for i in todo]
     else:
         ran = _run_parallel([units[i] for i in todo], opts, jobs, keyed)
@@ -172,6 +166,7 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     )
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
+    head += depends_on(unit)
     return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
 
 
@@ -190,7 +185,7 @@ def _run_parallel(units: list[Unit], opts: Options, jobs: int, keyed: bool) -> l
     crash or a hang costs its file only."""
     from checks.pool import parallel_map
 
-    total = sum(len(u.files) for u in units)
+    total = sum(u.weight for u in units)
     per_chunk = max(1, min(64, total // (jobs * 8)))
     chunks: list[list[int]] = []
     size = 0
@@ -199,7 +194,7 @@ def _run_parallel(units: list[Unit], opts: Options, jobs: int, keyed: bool) -> l
             chunks.append([])
             size = 0
         chunks[-1].append(i)
-        size += len(unit.files)
+        size += unit.weight
     results: list[UnitResult | None] = [None] * len(units)
     done = parallel_map(
         partial(_run_chunk, opts=opts, keyed=keyed),

@@ -211,7 +211,7 @@ def test_unit_results_round_trip_exactly_over_fixtures_and_examples(monkeypatch)
     files, _ = discover([str(FIXTURES.relative_to(ROOT)), "examples"], classify)
     opts = Options(roots=["tests/fixtures", "examples"])
     seen = set()
-    for unit in units_of(files):
+    for unit in units_of(files, Options()):
         result = run_unit(unit, opts)
         back = codec.decode(codec.encode(result, UnitResult), UnitResult)
         assert _shape(back) == _shape(result), unit.files[0].display

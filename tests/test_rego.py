@@ -185,6 +185,7 @@ def _corpora() -> dict[str, Path | None]:
         p.name: p for p in sorted((FIXTURES / "rules").iterdir()) if p.is_dir()
     }
     corpora["examples"] = ROOT / "examples"
+    corpora["kustomize"] = FIXTURES / "kustomize"  # patches' lines, overlays' related places
     corpora["peer"] = PEER
     corpora["edge"] = None
     return corpora

@@ -416,7 +416,7 @@ ordered_keys(value, order) := array.concat(
 # for (the item of an `any_item` list that made the rule true, else the field's lines), else
 # the entity's own lines.
 location(entity, names, witness) := {
-	"file": entity.location.file,
+	"file": span_file(entity, names[pair[0]], witness),
 	"start_line": span[0],
 	"end_line": larger(span[0], span[1]),
 } if {
@@ -425,6 +425,19 @@ location(entity, names, witness) := {
 	not span_before(spans, pair[0])
 	span := pair[1]
 } else := entity.location
+
+# The file a field's lines are in: the entity's own, or the Kustomize patch that set it.
+span_file(entity, name, witness) := object.get(line_files(entity), sprintf("%s[%d]", [name, witness[name]]), entity.location.file) if {
+	witness[name] < count(entity.item_lines[name])
+} else := object.get(line_files(entity), name, entity.location.file)
+
+line_files(entity) := object.get(entity, "line_files", {})
+
+# What explains a finding besides the rule's links: first the object a Kustomize patch
+# changed, when the finding points at the patch.
+patched(entity, where) := [{"location": entity.location, "message": "the object the patch changes, as written"}] if {
+	where.file != entity.location.file
+} else := []
 
 span_before(spans, index) if {
 	some pair in spans

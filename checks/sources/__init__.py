@@ -24,7 +24,7 @@ from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
 from checks.parse import ParseError
 from checks.parse.comments import find_suppressions
-from checks.sources import eksctl, foreign, iam, kubernetes, live, plan, terraform
+from checks.sources import eksctl, foreign, iam, kubernetes, kustomize, live, plan, terraform
 from checks.sources.base import (
     JSON,
     Context,
@@ -42,6 +42,8 @@ from checks.sources.base import (
 # The order is the order in which sources claim a document: the first that claims it reads it.
 SOURCES: dict[str, FileSource | DirectorySource] = {
     "terraform": terraform,  # .tf and the variable files of a directory, with -var-file files
+    # a root kustomization with what it includes, rendered; before any reader of YAML names
+    "kustomize": kustomize,
     "iam": iam,  # a policy, get-role, list-roles, get-account-authorization-details
     "live": live,  # AWS CLI output of EKS and EC2, alone or keyed by command in one file
     "plan": plan,  # terraform show -json
@@ -84,6 +86,26 @@ def classify(path: str) -> tuple[str, str] | None:
 def by_directory(kind: str) -> bool:
     """Whether files of syntax `kind` are read a directory at a time."""
     return _READERS[kind][0][1].BY_DIRECTORY
+
+
+def units(files: list[SourceFile], options: Options) -> list[Unit]:
+    """What is read together, in the order the model is built in: the files no directory
+    source takes, one by one, then each directory source's units, in the table's order."""
+    grouped: list[Unit] = []
+    taken: set[str] = set()
+    for row in SOURCES.values():
+        if row.BY_DIRECTORY:
+            made, took = row.group(files, options)
+            grouped += made
+            taken |= took
+    return [Unit([f]) for f in files if f.key not in taken] + grouped
+
+
+def depends_on(unit: Unit) -> str:
+    """What a unit's result depends on besides its files and the options (for the cache)."""
+    if unit.module is None:
+        return ""
+    return _directory_source(unit.files[0].kind).depends_on()
 
 
 def _directory_source(kind: str) -> DirectorySource:

@@ -85,6 +85,12 @@ class Unit:
     files: list[SourceFile]
     module: str | None = None  # the directory as shown, for a directory unit
     directory: str = ""  # the directory as the filesystem knows it (absolute)
+    cost: int = 0  # what reading it costs, counted in files (0: its number of files)
+
+    @property
+    def weight(self) -> int:
+        """What reading it costs, counted in files: whether starting workers pays."""
+        return self.cost or len(self.files)
 
 
 @dataclass
@@ -166,6 +172,15 @@ class DirectorySource(Protocol):
     def prefilter(self, texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
         """The texts to parse of a directory's files (by file key): what no rule can use may
         be left out; a file that then fails is parsed again as it is."""
+
+    def group(self, files: list[SourceFile], options: Options) -> tuple[list[Unit], set[str]]:
+        """Its units among the scanned `files`, and the keys of the files they read (which
+        are not read on their own): a Terraform module is a directory's files; a Kustomize
+        root is the kustomizations, resources and patches it reaches."""
+
+    def depends_on(self) -> str:
+        """What its results depend on besides the files and the options (the version of a
+        program it runs), for the cache."""
 
     def given_files(self, directory: str, options: Options) -> list[tuple[SourceFile, str]]:
         """Files the command line or configuration gives the directory besides its own

@@ -22,6 +22,7 @@ from checks.sources.base import (
     Options,
     ParsedFile,
     Syntax,
+    Unit,
     digest,
     tf_listing,
 )
@@ -85,6 +86,22 @@ def prefilter(texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
 def _has_downloads(directory: str) -> bool:
     """Whether `terraform init` downloaded the modules of the root module in `directory`."""
     return bool(directory) and os.path.isfile(os.path.join(directory, MODULES_JSON))
+
+
+def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[str]]:
+    """One unit per directory holding .tf or variable files, by directory name."""
+    modules: dict[str, list[SourceFile]] = {}
+    for f in files:
+        if f.kind in (TERRAFORM.name, VARIABLES.name) and not f.skip:
+            modules.setdefault(os.path.dirname(f.key), []).append(f)
+    by_name = sorted((os.path.dirname(fs[0].display) or ".", d) for d, fs in modules.items())
+    units = [Unit(modules[d], shown, d) for shown, d in by_name]
+    return units, {f.key for fs in modules.values() for f in fs}
+
+
+def depends_on() -> str:
+    """Nothing but the files and the options."""
+    return ""
 
 
 def given_files(directory: str, options: Options) -> list[tuple[SourceFile, str]]:

@@ -1,8 +1,11 @@
 """A deterministic, realistic mixed corpus for benchmarks: Terraform directories where EKS and
 IAM resources sit among VPCs, subnets, buckets and databases, multi-document manifests,
-aws-auth ConfigMaps and trust-policy JSON.
+aws-auth ConfigMaps and trust-policy JSON; and a Kustomize tree (`generate_kustomize`): apps
+with a base, three overlays each (namespace, prefix, a patch file, an inline JSON 6902
+patch) and a component they share.
 
     python tests/benchmarks/generate.py OUT_DIR N_FILES
+    python tests/benchmarks/generate.py --kustomize OUT_DIR N_APPS
 """
 
 from __future__ import annotations
@@ -131,5 +134,67 @@ def generate(out: Path, count: int, seed: int = 7) -> None:
             (directory / f"aws-auth_{i}.yaml").write_text(AWS_AUTH.format(roles=roles))
 
 
+KUSTOMIZE_BASE = {
+    "kustomization.yaml": "resources:\n  - deploy.yaml\n  - sa.yaml\n  - rbac.yaml\n",
+    "deploy.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  replicas: 2\n"
+        "  selector:\n    matchLabels: {{app: {app}}}\n  template:\n    metadata:\n"
+        "      labels: {{app: {app}}}\n    spec:\n      serviceAccountName: {app}\n"
+        "      automountServiceAccountToken: false\n      containers:\n        - name: app\n"
+        "          image: public.ecr.aws/acme/{app}:1\n          securityContext:\n"
+        "            runAsNonRoot: true\n"
+    ),
+    "sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {app}\n",
+    "rbac.yaml": (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {app}\n"
+        "rules:\n  - apiGroups: ['']\n    resources: [configmaps]\n    verbs: [get, list]\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {app}\n"
+        "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {app}\n"
+        "subjects:\n  - kind: ServiceAccount\n    name: {app}\n"
+    ),
+}
+KUSTOMIZE_OVERLAY = (
+    "namespace: {app}-{env}\nnamePrefix: {env}-\nresources:\n  - ../../base\n"
+    "components:\n  - ../../../../components/irsa\npatches:\n  - path: token.yaml\n"
+    "  - target:\n      kind: ServiceAccount\n    patch: |-\n      - op: add\n"
+    "        path: /metadata/annotations\n        value:\n"
+    "          eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/{app}-{env}\n"
+)
+KUSTOMIZE_TOKEN = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {app}\nspec:\n  template:\n"
+    "    spec:\n      automountServiceAccountToken: {automount}\n"
+)
+KUSTOMIZE_COMPONENT = (
+    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nlabels:\n"
+    "  - pairs:\n      team: acme\n"
+)
+
+
+def generate_kustomize(out: Path, apps: int, seed: int = 7) -> None:
+    """`apps` apps under out/apps/, each a base and dev, staging and prod overlays that share
+    out/components/irsa: 4 + 3 * 2 files per app, and 3 renders."""
+    rng = random.Random(seed)
+    component = out / "components" / "irsa"
+    component.mkdir(parents=True, exist_ok=True)
+    (component / "kustomization.yaml").write_text(KUSTOMIZE_COMPONENT)
+    for i in range(apps):
+        app = f"app{i:03d}"
+        base = out / "apps" / app / "base"
+        base.mkdir(parents=True, exist_ok=True)
+        for name, text in KUSTOMIZE_BASE.items():
+            (base / name).write_text(text.format(app=app))
+        for env in ("dev", "staging", "prod"):
+            overlay = out / "apps" / app / "overlays" / env
+            overlay.mkdir(parents=True, exist_ok=True)
+            (overlay / "kustomization.yaml").write_text(KUSTOMIZE_OVERLAY.format(app=app, env=env))
+            automount = rng.choice(["true", "false"])
+            (overlay / "token.yaml").write_text(
+                KUSTOMIZE_TOKEN.format(app=app, automount=automount)
+            )
+
+
 if __name__ == "__main__":
-    generate(Path(sys.argv[1]), int(sys.argv[2]))
+    if sys.argv[1] == "--kustomize":
+        generate_kustomize(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        generate(Path(sys.argv[1]), int(sys.argv[2]))

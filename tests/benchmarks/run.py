@@ -11,6 +11,10 @@ parser behind our HCL reader) for the .tf files. A scan with an empty cache (whi
 and a warm-cache re-scan are timed too, the first also as a ratio to the cold scan. When
 `checkov` is on PATH, it is timed on the same corpus (frameworks restricted, sizes up to
 --checkov-up-to) and the ratio printed.
+
+Then a Kustomize tree of --kustomize-apps apps (three overlays each, so three renders per
+app): the cold scan with kubectl on PATH (every root kustomization rendered, in the
+workers), with one job, and without a renderer (read unrendered), and the warm re-scan.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent.parent))
 sys.path.insert(0, str(HERE))
 
-from generate import generate  # noqa: E402
+from generate import generate, generate_kustomize  # noqa: E402
 
 
 def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int, int]:
@@ -99,6 +103,7 @@ def main() -> None:
     ap.add_argument(
         "--checkov-up-to", type=int, default=2000, help="time Checkov only up to this size"
     )
+    ap.add_argument("--kustomize-apps", type=int, default=30, help="0: no Kustomize tree")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
@@ -155,6 +160,32 @@ def main() -> None:
             )[0]
             line += f" {ck:>9.2f} {ck / wall:>5.1f}"
         print(line, flush=True)
+    if args.kustomize_apps:
+        kustomize(work, exe, args.kustomize_apps, args.runs)
+
+
+def kustomize(work: Path, exe: str, apps: int, runs: int) -> None:
+    """The Kustomize tree: rendered (all jobs, one job), unrendered, and warm."""
+    tree = work / f"kustomize-{apps}"
+    if not tree.exists():
+        generate_kustomize(tree, apps)
+    cache = work / "cache-kustomize"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
+    # a PATH without kubectl and kustomize: only the folder of the Python that runs us
+    bare = {**env, "PATH": str(Path(sys.executable).parent)}
+    cold = [exe, "scan", ".", "--format", "json", "--no-cache"]
+    rendered = statistics.median(timed(cold, tree, env)[0] for _ in range(runs))
+    serial = statistics.median(timed([*cold, "--jobs", "1"], tree, env)[0] for _ in range(runs))
+    plain = statistics.median(timed(cold, tree, bare)[0] for _ in range(runs))
+    warm_cmd = [exe, "scan", ".", "--format", "json"]
+    timed(warm_cmd, tree, env)  # fills the cache
+    warm = statistics.median(timed(warm_cmd, tree, env)[0] for _ in range(runs))
+    print(
+        f"kustomize: {apps} apps, {apps * 3} overlays rendered: {rendered:.2f} s "
+        f"({serial:.2f} s with --jobs 1), unrendered {plain:.2f} s, warm {warm:.2f} s",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,784 @@
+"""Kustomize overlays -> model entities: a root kustomization rendered by kubectl (or
+kustomize) into the objects it deploys, each normalized as a manifest object at the place
+it is written (`checks.normalize.kubernetes`).
+
+Where an object is written comes from kustomize's origin annotations, asked for through a
+wrapper kustomization in a temporary folder outside the scanned tree (the user's files are
+never changed): its file, then its document there by kind and name. A field that a patch
+set points at the patch (its file's line, or its text inline in the kustomization): the
+rendered object is grafted onto the lines of its base document, then each patch that applies
+to it, in kustomize's order, claims the values it holds that the rendered object still has.
+Lines of other files travel through the normalizer encoded as `file index * STRIDE + line`,
+and are decoded into `Entity.line_files` afterwards.
+
+Nothing is fetched and nothing runs but the renderer: a kustomization that refers to a
+remote target, or to a path that leaves the scanned tree, is not rendered (a note says why);
+kustomize's plugins and exec functions stay off (no `--enable-alpha-plugins`,
+`--enable-exec`, `--enable-helm`), its load restrictor on. Without a renderer, the resources
+are read as they are written, with the kustomizations' `namespace`, `namePrefix` and
+`nameSuffix` applied here, and one note per kustomization says it was not rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.discover import display_path, inside
+from checks.model import Entity, LDict, LList, Location, Problem, Related
+from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
+from checks.parse import ParseError, excerpt
+from checks.parse.kustomization import Kustomization, read_kustomization
+
+STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
+RENDER_TIMEOUT = 60.0  # seconds one kustomization may take to render
+MAX_OUTPUT = 64_000_000  # bytes of rendered objects read at most
+ORIGIN = "config.kubernetes.io/origin"
+# what kustomize adds to each object when asked for its build metadata
+_METADATA = (ORIGIN, "alpha.config.kubernetes.io/transformations")
+
+
+@dataclass
+class Renderer:
+    """The program that renders kustomizations: kubectl (`kubectl kustomize DIR`) or
+    kustomize (`kustomize build DIR`), and the kustomize version it holds."""
+
+    path: str
+    command: str  # "kubectl" or "kustomize"
+    version: str  # as the program says it, e.g. "kubectl v1.32.4 (kustomize v5.5.0)"
+
+    def argv(self, directory: str) -> list[str]:
+        verb = ["kustomize"] if self.command == "kubectl" else ["build"]
+        # the load restrictor keeps each kustomization's files inside its own folder
+        return [self.path, *verb, directory, "--load-restrictor", "LoadRestrictionsRootOnly"]
+
+
+@dataclass
+class Walk:
+    """A root kustomization and everything it reaches, in the order kustomize applies it."""
+
+    order: list[tuple[Kustomization, set[str]]] = field(default_factory=list)  # with its scope
+    files: set[str] = field(default_factory=set)  # every file read: resources, patches...
+    resources: list[str] = field(default_factory=list)  # resource files, in order, once each
+    patch_files: set[str] = field(default_factory=set)
+    refused: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, why)
+
+
+def walk(root: str, known: dict[str, Kustomization], roots: list[str]) -> Walk:
+    """What the kustomization in directory `root` reaches among the `known` kustomizations (by
+    directory), and why it cannot be rendered safely: a remote target, a path outside the
+    scanned trees `roots`, a folder with no kustomization."""
+    out = Walk()
+    done: set[str] = set()
+    real_roots = [os.path.realpath(r) for r in roots]
+
+    def outside(path: str) -> bool:
+        return bool(real_roots) and inside(os.path.realpath(path), real_roots) is None
+
+    def visit(directory: str, includer_scope: set[str] | None) -> set[str]:
+        k = known[directory]
+        scope: set[str] = set()
+        if directory in done:
+            return _scope_of(out, k)
+        done.add(directory)
+        out.files.add(k.path)
+        for reference, line in k.remote:
+            out.refused.append((k.path, line, f"remote target {excerpt(reference)}, not fetched"))
+        for path in k.resources + k.components:
+            if outside(path):
+                out.refused.append((k.path, 0, f"{_rel(path, k)} is outside the scanned tree"))
+            elif path in known:
+                sub = visit(path, scope if path in k.components else None)
+                scope |= sub
+            elif os.path.isdir(path):
+                out.refused.append((k.path, 0, f"{_rel(path, k)} has no kustomization we read"))
+            else:
+                scope.add(path)
+                out.files.add(path)
+                if path not in out.resources:
+                    out.resources.append(path)
+        for patch in k.patches:
+            if patch.file:
+                if outside(patch.file):
+                    out.refused.append(
+                        (k.path, patch.line, f"{_rel(patch.file, k)} is outside the scanned tree")
+                    )
+                out.files.add(patch.file)
+                out.patch_files.add(patch.file)
+        for path in k.other_files:
+            if outside(path):
+                out.refused.append((k.path, 0, f"{_rel(path, k)} is outside the scanned tree"))
+            out.files.add(path)
+        if includer_scope is not None:
+            # a component's patches apply to what the kustomization including it has so far
+            scope |= includer_scope
+        out.order.append((k, scope))
+        return scope
+
+    visit(root, None)
+    return out
+
+
+def _scope_of(out: Walk, k: Kustomization) -> set[str]:
+    return next((scope for done, scope in out.order if done is k), set())
+
+
+def _rel(path: str, k: Kustomization) -> str:
+    return os.path.relpath(path, k.directory)
+
+
+_RENDERERS: dict[str, Renderer | None] = {}
+
+
+def find_renderer() -> Renderer | None:
+    """kubectl, else kustomize, on PATH (None when neither is), with its version."""
+    path_env = os.environ.get("PATH", "")
+    if path_env in _RENDERERS:
+        return _RENDERERS[path_env]
+    found = None
+    for command in ("kubectl", "kustomize"):
+        path = shutil.which(command)
+        if path is None:
+            continue
+        version = _version(path, command)
+        if version:
+            found = Renderer(path, command, version)
+            break
+    _RENDERERS[path_env] = found
+    return found
+
+
+def _version(path: str, command: str) -> str:
+    """How the program names its version, "" when it does not answer as expected."""
+    argv = [path, "version", "--client"] if command == "kubectl" else [path, "version"]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    if proc.returncode != 0:
+        return ""
+    words = {}
+    for line in proc.stdout.splitlines():
+        name, _, value = line.partition(":")
+        words[name.strip()] = value.strip()
+    if command == "kubectl":
+        client, kustomize = words.get("Client Version"), words.get("Kustomize Version")
+        if not client:
+            return ""
+        return f"kubectl {client}" + (f" (kustomize {kustomize})" if kustomize else "")
+    return f"kustomize {proc.stdout.strip()}"
+
+
+def render(renderer: Renderer, directory: str) -> tuple[str | None, str, str]:
+    """(the rendered YAML stream, "", the wrapper folder) or (None, kubectl's message, the
+    wrapper folder) for the kustomization in `directory`. The origin paths in the stream are
+    relative to the wrapper folder (removed once rendered)."""
+    wrapper = tempfile.mkdtemp(prefix="eks-checks-kustomize-")
+    try:
+        target = os.path.relpath(directory, wrapper)
+        with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as fh:
+            fh.write(f"resources:\n  - {_quoted(target)}\nbuildMetadata: [originAnnotations]\n")
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": wrapper, "GIT_TERMINAL_PROMPT": "0"}
+        try:
+            proc = subprocess.run(
+                renderer.argv(wrapper),
+                capture_output=True,
+                timeout=RENDER_TIMEOUT,
+                env=env,
+                cwd=wrapper,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            return None, f"rendering took more than {RENDER_TIMEOUT:g} s and was stopped", wrapper
+        except OSError as exc:
+            return None, f"cannot run {renderer.command}: {exc.strerror or exc}", wrapper
+        if proc.returncode != 0:
+            return None, _message(proc.stderr, directory), wrapper
+        if len(proc.stdout) > MAX_OUTPUT:
+            return None, f"renders to more than {MAX_OUTPUT} bytes", wrapper
+        return proc.stdout.decode("utf-8", errors="replace"), "", wrapper
+    finally:
+        shutil.rmtree(wrapper, ignore_errors=True)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _message(stderr: bytes, directory: str) -> str:
+    """The renderer's error in one line, without the wrapper's layer, with the paths of the
+    working directory as shown."""
+    text = stderr.decode("utf-8", errors="replace").strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    line = lines[-1] if lines else "failed with no message"
+    logged = _LOGGED.search(line)  # kubectl's log format: `E1201 ... "command failed" err="..."`
+    if logged:
+        line = logged.group(1).replace('\\"', '"').replace("\\\\", "\\")
+    line = line.split(f"recursed accumulation of path '{directory}': ", 1)[-1]
+    line = line.replace(os.getcwd() + os.sep, "")
+    for prefix in ("Error: ", "error: "):
+        line = line.removeprefix(prefix)
+    return excerpt(line, 400)
+
+
+_LOGGED = re.compile(r'"command failed" err="(.*)"\s*$')
+
+
+# ---- entities ----------------------------------------------------------------------------
+@dataclass
+class Unit:
+    """What normalizing a root kustomization needs: its parsed files, by absolute path."""
+
+    directory: str  # the root kustomization's directory (absolute)
+    display: dict[str, str]  # absolute path -> path as shown
+    documents: dict[str, list]  # absolute path -> parsed documents
+    roots: list[str]  # the scanned trees
+
+
+def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity], list[Problem]]:
+    """The entities of the objects the root kustomization in `unit.directory` deploys, and the
+    problems (a render that failed is an error with the renderer's message; a kustomization
+    not rendered is a note)."""
+    known: dict[str, Kustomization] = {}
+    problems: list[Problem] = []
+    for path, docs in unit.documents.items():
+        if os.path.basename(path) in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+            k = read_kustomization(path, docs[0] if docs else LDict())
+            known.setdefault(k.directory, k)
+            shown = unit.display.get(path, display_path(path))
+            problems += [Problem(shown, message, line, "note") for line, message in k.problems]
+    root = known.get(unit.directory)
+    if root is None:
+        return [], problems
+    reach = walk(unit.directory, known, unit.roots)
+    root_shown = unit.display.get(root.path, display_path(root.path))
+    overlay = os.path.dirname(root_shown) or "."
+    if root.is_component:
+        why = "a Component that no kustomization includes"
+        return _unrendered(unit, reach, root_shown, overlay, why, problems)
+    if reach.refused:
+        for path, line, why in reach.refused:
+            shown = unit.display.get(path, display_path(path))
+            problems.append(Problem(shown, f"not rendered: {why}", line, "note"))
+        return _unrendered(unit, reach, root_shown, overlay, "", problems)
+    if renderer is None:
+        why = "no kubectl or kustomize on PATH"
+        return _unrendered(unit, reach, root_shown, overlay, why, problems)
+    text, error, wrapper = render(renderer, unit.directory)
+    if text is None:
+        problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
+        return [], problems
+    from checks.parse.yamlsafe import parse_yaml_file
+
+    try:
+        rendered = parse_yaml_file(text)
+    except ParseError as exc:
+        message = f"{renderer.command} rendered YAML that does not parse: {exc.message}"
+        problems.append(Problem(root_shown, message))
+        return [], problems
+    entities: list[Entity] = []
+    patches = _patches(reach, unit)
+    for obj in rendered:
+        if not is_object(obj):
+            continue
+        made, found = _rendered_object(obj, wrapper, unit, patches, reach, (root_shown, overlay))
+        entities += made
+        problems += found
+    return entities, problems
+
+
+@dataclass
+class _LoadedPatch:
+    file: str  # as shown
+    target: dict
+    documents: list  # SMP documents, or one list of JSON 6902 operations
+    scope: set[str]  # the resource files whose objects it may change
+
+
+def _patches(reach: Walk, unit: Unit) -> list[_LoadedPatch]:
+    """The patches of the walk, in kustomize's order, parsed (their lines as written)."""
+    from checks.parse.yamlsafe import parse_yaml_file
+
+    loaded = []
+    for k, scope in reach.order:
+        shown_k = unit.display.get(k.path, display_path(k.path))
+        for patch in k.patches:
+            if patch.file:
+                docs = unit.documents.get(patch.file)
+                if docs is None:
+                    continue
+                shown = unit.display.get(patch.file, display_path(patch.file))
+            else:
+                try:
+                    docs = parse_yaml_file(patch.text or "")
+                except ParseError:
+                    continue  # kustomize says what is wrong with it
+                for doc in docs:
+                    _shift(doc, patch.first_line - 1)
+                shown = shown_k
+            loaded.append(_LoadedPatch(shown, patch.target, list(docs), scope))
+    return loaded
+
+
+def _rendered_object(
+    obj: LDict,
+    wrapper: str,
+    unit: Unit,
+    patches: list[_LoadedPatch],
+    reach: Walk,
+    shown_root: tuple[str, str],
+) -> tuple[list[Entity], list[Problem]]:
+    """The entities of one rendered object, at the place its origin annotation names (or,
+    when a patch replaced its annotations, the resource of its kind and name)."""
+    from checks.parse.yamlsafe import parse_yaml_file
+
+    root, overlay = shown_root
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    origin: Any = None
+    if isinstance(annotations, dict):
+        raw = annotations.get(ORIGIN)
+        for name in _METADATA:
+            annotations.pop(name, None)
+        if not annotations:
+            obj["metadata"].pop("annotations")
+        try:
+            origin = parse_yaml_file(raw)[0] if isinstance(raw, str) else None
+        except (ParseError, IndexError):
+            origin = None
+    source_path = None
+    line = 1
+    source_doc = None
+    if isinstance(origin, dict) and isinstance(origin.get("path"), str):
+        source_path = os.path.normpath(os.path.join(wrapper, origin["path"]))
+        source_doc = _source_document(obj, unit.documents.get(source_path, []))
+    if source_doc is None:
+        for path in reach.resources:
+            source_doc = _source_document(obj, unit.documents.get(path, []), named=True)
+            if source_doc is not None:
+                source_path = path
+                break
+    if source_doc is None and isinstance(origin, dict):
+        if isinstance(origin.get("configuredIn"), str):
+            # made by a generator: the kustomization that declares it
+            source_path = os.path.normpath(os.path.join(wrapper, origin["configuredIn"]))
+    if source_path is None:
+        shown = root
+    else:
+        shown = unit.display.get(source_path, display_path(source_path))
+    if source_doc is not None:
+        line = source_doc.line or 1
+    files = [shown]
+    span = (line, getattr(source_doc, "end_line", line) or line)
+    located, owned = _graft(obj, source_doc, span)
+    for patch in patches:
+        if source_path is not None and source_path not in patch.scope:
+            continue
+        if not _selects(patch, obj, source_doc):
+            continue
+        if patch.file not in files:
+            files.append(patch.file)
+        offset = files.index(patch.file) * STRIDE
+        for doc in patch.documents:
+            if isinstance(doc, list):
+                _apply_json6902(located, doc, offset)
+            elif isinstance(doc, dict) and _names_object(doc, obj, source_doc, patch.target):
+                _apply_strategic(located, doc, offset, owned)
+    made, found = normalize_objects(shown, [located], origin="kustomize")
+    related = Related(Location(root, 1, 1), f"rendered by the kustomization in {overlay}")
+    for entity in made:
+        _decode(entity, files)
+        entity.related = [related]
+    return _rekeyed(made, overlay), found
+
+
+def _source_document(obj: dict, documents: list, named: bool = False) -> LDict | None:
+    """The document of a file that `obj` was rendered from: of its kind, and of the name it
+    has after prefixes and suffixes (the longest name it contains); the only one of its kind
+    unless it must be `named` so."""
+    kind = obj.get("kind")
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    candidates = [d for d in documents if isinstance(d, LDict) and d.get("kind") == kind]
+    if len(candidates) <= 1 and not named:
+        return candidates[0] if candidates else None
+    best, best_len = None, -1
+    for doc in candidates:
+        written = str((doc.get("metadata") or {}).get("name", ""))
+        if written == name:
+            return doc
+        if written and written in name and len(written) > best_len:
+            best, best_len = doc, len(written)
+    return best
+
+
+def _selects(patch: _LoadedPatch, obj: dict, source: dict | None) -> bool:
+    """Whether a patch's target may be the object (kind and name; a regular expression in
+    either matches anything: the values it holds decide)."""
+    target = patch.target
+    if not target:
+        return True
+    kind = target.get("kind")
+    if isinstance(kind, str) and _plain(kind) and kind != obj.get("kind"):
+        return False
+    name = target.get("name")
+    return not isinstance(name, str) or _name_matches(name, obj, source)
+
+
+def _plain(pattern: str) -> bool:
+    return not any(c in pattern for c in ".*+?[]()|^$\\{}")
+
+
+def _name_matches(name: str, obj: dict, source: dict | None) -> bool:
+    if not _plain(name):
+        return True
+    rendered = str((obj.get("metadata") or {}).get("name", ""))
+    written = str(((source or {}).get("metadata") or {}).get("name", ""))
+    return name in (rendered, written) or name in rendered
+
+
+def _names_object(doc: dict, obj: dict, source: dict | None, target: dict) -> bool:
+    """Whether a strategic merge patch document is about `obj`: its kind and name, unless the
+    patch has a target."""
+    if target:
+        return True
+    if doc.get("kind") != obj.get("kind"):
+        return False
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return isinstance(name, str) and _name_matches(name, obj, source)
+
+
+# ---- lines: grafting the rendered object onto its base, then each patch ------------------
+def _graft(value: Any, source: Any, span: tuple[int, int]) -> tuple[Any, set]:
+    """`value` as line-keeping containers with the lines of `source` where it has the same
+    path (else those of the nearest container it has), and the set of (id, key) entries the
+    source wrote."""
+    owned: set = set()
+    return _graft_node(value, source, span, owned), owned
+
+
+def _graft_node(value: Any, source: Any, span: tuple[int, int], owned: set) -> Any:
+    if isinstance(value, dict):
+        own = source if isinstance(source, LDict) else None
+        line, end = (own.line, own.end_line) if own is not None and own.line else span
+        out = LDict(line=line, end_line=end)
+        for key, item in value.items():
+            if own is not None and key in own:
+                key_span = own.key_lines.get(key, (line, end))
+                owned.add((id(out), key))
+                out[key] = _graft_node(item, own[key], key_span, owned)
+            else:
+                key_span = (line, end)
+                out[key] = _graft_node(item, None, key_span, owned)
+            out.key_lines[key] = key_span
+        return out
+    if isinstance(value, list):
+        own = source if isinstance(source, LList) else None
+        line, end = (own.line, own.end_line) if own is not None and own.line else span
+        out = LList(line=line, end_line=end)
+        for i, item in enumerate(value):
+            j = _matching_item(item, own, i, len(value))
+            if j is not None:
+                item_span = own.span(j)
+                owned.add((id(out), i))
+                out.append(_graft_node(item, own[j], item_span, owned))
+            else:
+                item_span = (line, end)
+                out.append(_graft_node(item, None, item_span, owned))
+            out.item_lines.append(item_span)
+        return out
+    return value
+
+
+def _matching_item(item: Any, items: list | None, index: int, count: int) -> int | None:
+    """The item of `items` that `item` is: the same `name`, else an equal one, else the one at
+    the same index of a list as long."""
+    if not items:
+        return None
+    if isinstance(item, dict) and "name" in item:
+        for j, other in enumerate(items):
+            if isinstance(other, dict) and other.get("name") == item["name"]:
+                return j
+    for j, other in enumerate(items):
+        if other == item:
+            return j
+    return index if len(items) == count and index < len(items) else None
+
+
+def _apply_strategic(located: Any, patch: Any, offset: int, owned: set) -> None:
+    """A strategic merge patch claims the values it holds that the object still has, and the
+    containers it adds."""
+    if isinstance(located, LDict) and isinstance(patch, dict):
+        for key, value in patch.items():
+            if key not in located or (isinstance(key, str) and key.startswith("$")):
+                continue
+            if key in ("apiVersion", "kind") and located is not None:
+                continue
+            span = _moved(_span(patch, key), offset)
+            current = located[key]
+            if isinstance(current, (dict, list)) and isinstance(value, type(current)):
+                if (id(located), key) not in owned:
+                    located.key_lines[key] = span
+                    current.line, current.end_line = span
+                _apply_strategic(current, value, offset, owned)
+            elif current == value:
+                located.key_lines[key] = span
+    elif isinstance(located, LList) and isinstance(patch, list):
+        for k, value in enumerate(patch):
+            j = _matching_item(value, located, -1, -1)
+            if j is None:
+                continue
+            span = _moved(_item_span(patch, k), offset)
+            current = located[j]
+            if isinstance(current, (dict, list)) and isinstance(value, type(current)):
+                if (id(located), j) not in owned:
+                    located.item_lines[j] = span
+                    current.line, current.end_line = span
+                _apply_strategic(current, value, offset, owned)
+            elif current == value:
+                located.item_lines[j] = span
+
+
+def _apply_json6902(located: LDict, operations: list, offset: int) -> None:
+    """Each operation that adds or replaces a value the object still has claims it."""
+    for index, op in enumerate(operations):
+        if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "copy", "move"):
+            continue
+        pointer = op.get("path")
+        if not isinstance(pointer, str) or not pointer.startswith("/"):
+            continue
+        tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+        parent: Any = located
+        for token in tokens[:-1]:
+            parent = _step(parent, token)
+            if parent is None:
+                break
+        if parent is None:
+            continue
+        last = tokens[-1]
+        # the `value` it gives, else the operation itself
+        span = _span(op, "value") if "value" in op else _item_span(operations, index)
+        span = _moved(span, offset)
+        if isinstance(parent, LDict) and last in parent:
+            value = parent[last]
+            if "value" in op and op["value"] != value and not isinstance(value, (dict, list)):
+                continue
+            parent.key_lines[last] = span
+            _claim(value, op.get("value"), span, offset)
+        elif isinstance(parent, LList):
+            i = len(parent) - 1 if last == "-" else _index(last)
+            if i is not None and 0 <= i < len(parent):
+                parent.item_lines[i] = span
+                _claim(parent[i], op.get("value"), span, offset)
+
+
+def _claim(value: Any, written: Any, span: tuple[int, int], offset: int) -> None:
+    """A value a JSON 6902 operation wrote: its lines are the operation's, and those of the
+    `value` it gives where the two still agree."""
+    if isinstance(value, (LDict, LList)):
+        value.line, value.end_line = span
+        owned: set = set()
+        if isinstance(written, (dict, list)):
+            _apply_strategic(value, written, offset, owned)
+
+
+def _step(node: Any, token: str) -> Any:
+    if isinstance(node, dict):
+        return node.get(token)
+    if isinstance(node, list):
+        i = _index(token)
+        return node[i] if i is not None and 0 <= i < len(node) else None
+    return None
+
+
+def _index(token: str) -> int | None:
+    return int(token) if token.isdigit() else None
+
+
+def _span(node: Any, key: Any) -> tuple[int, int]:
+    spans = getattr(node, "key_lines", {})
+    if key in spans:
+        return spans[key]
+    line = getattr(node, "line", 0)
+    return (line, getattr(node, "end_line", line))
+
+
+def _item_span(items: Any, index: int) -> tuple[int, int]:
+    if isinstance(items, LList):
+        return items.span(index)
+    return (0, 0)
+
+
+def _moved(span: tuple[int, int], offset: int) -> tuple[int, int]:
+    start, end = span
+    return (start + offset, end + offset) if start else span
+
+
+def _shift(node: Any, delta: int) -> None:
+    """Move every line of a parsed tree by `delta` (an inline patch: its text starts at a line
+    of the kustomization)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (LDict, LList)):
+            item.line += delta
+            item.end_line += delta
+            if isinstance(item, LDict):
+                item.key_lines = {k: (a + delta, b + delta) for k, (a, b) in item.key_lines.items()}
+                stack.extend(item.values())
+            else:
+                item.item_lines = [(a + delta, b + delta) for a, b in item.item_lines]
+                stack.extend(item)
+
+
+def _decode(entity: Entity, files: list[str]) -> None:
+    """Lines of other files than the entity's own, as `line_files` and plain lines."""
+
+    def plain(span: tuple[int, int]) -> tuple[str | None, tuple[int, int]]:
+        start, end = span
+        index = start // STRIDE
+        if not start or index == 0:
+            return None, span
+        # a span ends in the file it starts in
+        last = end % STRIDE if end // STRIDE == index else start % STRIDE
+        return files[index], (start % STRIDE, last)
+
+    for name, span in list(entity.field_lines.items()):
+        file, entity.field_lines[name] = plain(span)
+        if file is not None:
+            entity.line_files[name] = file
+    entity.suppressions = [(*s[:3], plain((s[3], s[3]))[1][0]) for s in entity.suppressions]
+    for name, value in entity.fields.items():
+        if isinstance(value, LList):
+            for i, span in enumerate(value.item_lines):
+                file, value.item_lines[i] = plain(span)
+                if file is not None:
+                    entity.line_files[f"{name}[{i}]"] = file
+    stack = list(entity.fields.values())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (LDict, LList)):
+            item.line, item.end_line = plain((item.line, item.end_line))[1]
+            if isinstance(item, LDict):
+                item.key_lines = {k: plain(v)[1] for k, v in item.key_lines.items()}
+                stack.extend(item.values())
+            else:
+                item.item_lines = [plain(v)[1] for v in item.item_lines]
+                stack.extend(item)
+
+
+def _rekeyed(entities: list[Entity], overlay: str) -> list[Entity]:
+    """Keys that name the overlay: one base rendered by two overlays gives two objects."""
+    renamed = {e.key: f"kustomize:{overlay}:{e.key}" for e in entities}
+    for e in entities:
+        e.key = renamed[e.key]
+        for name, value in e.fields.items():
+            if isinstance(value, str) and value in renamed:
+                e.fields[name] = renamed[value]
+    return entities
+
+
+# ---- without a renderer: resources as written, with namespace, prefix and suffix --------
+def _unrendered(
+    unit: Unit, reach: Walk, root: str, overlay: str, why: str, problems: list[Problem]
+) -> tuple[list[Entity], list[Problem]]:
+    """The resources the root reaches, read as written with the `namespace`, `namePrefix` and
+    `nameSuffix` of each kustomization above them applied; patches left out."""
+    if why:
+        message = (
+            f"kustomization not rendered ({why}): its resources are read as written, with "
+            "its namespace and name prefix and suffix, without its patches"
+        )
+        problems.append(Problem(root, message, 0, "note"))
+    transforms = _transforms(reach)
+    entities: list[Entity] = []
+    related = Related(Location(root, 1, 1), f"read through the kustomization in {overlay}")
+    read = {
+        path: [d for d in unit.documents.get(path, []) if is_object(d)]
+        for path in reach.resources
+        if path not in reach.patch_files and path in unit.documents
+    }
+    # the names of every object of the build: references to them follow their renames
+    renamed: dict[tuple[str, str], str] = {}
+    for path, objects in read.items():
+        renamed.update(_renames(objects, transforms.get(path, [])))
+    for path, objects in read.items():
+        shown = unit.display.get(path, display_path(path))
+        for doc in objects:
+            _transform(doc, transforms.get(path, []), renamed)
+        made, found = normalize_objects(shown, objects, origin="kustomize")
+        for entity in made:
+            entity.related = [related]
+        entities += _rekeyed(made, overlay)
+        problems += found
+    return entities, problems
+
+
+def _transforms(reach: Walk) -> dict[str, list[Kustomization]]:
+    """For each resource file, the kustomizations whose transformers apply to it, innermost
+    first."""
+    out: dict[str, list[Kustomization]] = {}
+    for k, scope in reach.order:
+        for path in scope:
+            out.setdefault(path, []).append(k)
+    return out
+
+
+def _renames(objects: list, chain: list[Kustomization]) -> dict[tuple[str, str], str]:
+    """(kind, name) -> the name after every prefix and suffix, for the objects of the build."""
+    out = {}
+    for doc in objects:
+        meta = doc.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            name = meta["name"]
+            for k in chain:
+                name = f"{k.name_prefix}{name}{k.name_suffix}"
+            out[(doc["kind"], meta["name"])] = name
+    return out
+
+
+def _transform(doc: LDict, chain: list[Kustomization], renamed: dict) -> None:
+    """What kustomize's namespace and prefix/suffix transformers do to an object and to its
+    references to the objects renamed with it (ServiceAccount, Role, ClusterRole)."""
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        return
+    name = meta.get("name")
+    if isinstance(name, str) and (doc["kind"], name) in renamed:
+        meta["name"] = renamed[(doc["kind"], name)]
+    namespace = next((k.namespace for k in reversed(chain) if k.namespace), None)
+    if namespace and doc["kind"] not in CLUSTER_SCOPED:
+        meta["namespace"] = namespace
+    path = POD_SPEC_PATHS.get(doc["kind"])
+    spec = _path(doc, path) if path else None
+    if isinstance(spec, dict):
+        for key in ("serviceAccountName", "serviceAccount"):
+            value = spec.get(key)
+            if isinstance(value, str) and ("ServiceAccount", value) in renamed:
+                spec[key] = renamed[("ServiceAccount", value)]
+    ref = doc.get("roleRef")
+    if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+        ref["name"] = renamed.get((ref.get("kind"), ref["name"]), ref["name"])
+    for subject in doc.get("subjects") or [] if isinstance(doc.get("subjects"), list) else []:
+        if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount":
+            if isinstance(subject.get("name"), str):
+                key = ("ServiceAccount", subject["name"])
+                if key in renamed:
+                    subject["name"] = renamed[key]
+                    if namespace:
+                        subject["namespace"] = namespace
+
+
+def _path(doc: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc

@@ -1,0 +1,352 @@
+"""Kustomize: root kustomizations rendered by kubectl, each object at the line that writes
+it (the patch's, when a patch set the field), bases once per overlay, patch files never
+objects of their own; remote targets and paths out of the tree refused; without a renderer,
+resources read with namespace, prefix and suffix applied and a note."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from checks.normalize import kustomize as renderer_module
+from conftest import FIXTURES, cli
+
+KUSTOMIZE = FIXTURES / "kustomize"
+
+
+def _renderer_or_fail() -> None:
+    """These tests need kubectl (or kustomize) on PATH: .ci/run installs it, so a skip there
+    fails (conftest)."""
+    if shutil.which("kubectl") is None and shutil.which("kustomize") is None:
+        pytest.skip("no kubectl or kustomize on PATH")
+
+
+def _scan(tree: str, *options: str) -> tuple[int, dict]:
+    shutil.copytree(KUSTOMIZE / tree, Path.cwd() / tree)
+    code, out, _ = cli("scan", tree, "--format", "json", "--no-cache", *options)
+    return code, json.loads(out)
+
+
+def _where(finding: dict) -> tuple[str, int, str]:
+    loc = finding["location"]
+    return (loc["file"], loc["start_line"], finding["rule_id"])
+
+
+def _related(finding: dict) -> list[tuple[str, int, str]]:
+    return [
+        (r["location"]["file"], r["location"]["start_line"], r["message"])
+        for r in finding["related"]
+    ]
+
+
+@pytest.fixture
+def no_renderer(monkeypatch, tmp_path):
+    """A PATH with neither kubectl nor kustomize."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def _fake_kubectl(folder: Path, log: Path) -> None:
+    """A kubectl that answers `version --client` and records any other call."""
+    folder.mkdir()
+    script = folder / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = version ]; then\n'
+        "  echo 'Client Version: v1.32.4'; echo 'Kustomize Version: v5.5.0'; exit 0\n"
+        "fi\n"
+        f'echo "$@" >> "{log}"\n'
+        "exit 1\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+NAMES_FINDINGS = {
+    ("names/base/binding.yaml", 10, "EKS602"),
+    ("names/base/deploy.yaml", 8, "EKS301"),
+    ("names/base/deploy.yaml", 8, "EKS704"),
+}
+
+
+def test_namespace_prefix_and_suffix_rendered(in_tmp):
+    _renderer_or_fail()
+    code, report = _scan("names")
+    assert code == 1
+    assert {_where(f) for f in report["findings"]} == NAMES_FINDINGS
+    messages = {f["rule_id"]: f["message"] for f in report["findings"]}
+    assert messages["EKS602"] == (
+        "ClusterRoleBinding prod-web-admin-v2 binds ClusterRole cluster-admin to "
+        "[ServiceAccount payments/prod-web-v2]"
+    )
+    assert messages["EKS301"].startswith("Deployment payments/prod-web-v2 mounts")
+    overlay = (
+        "names/overlay/kustomization.yaml",
+        1,
+        "rendered by the kustomization in names/overlay",
+    )
+    assert all(overlay in _related(f) for f in report["findings"])
+    assert report["problems"] == []
+
+
+def test_without_a_renderer_namespace_prefix_and_suffix_are_applied_here(in_tmp, no_renderer):
+    code, report = _scan("names")
+    assert code == 1
+    assert {_where(f) for f in report["findings"]} == NAMES_FINDINGS
+    messages = {f["rule_id"]: f["message"] for f in report["findings"]}
+    assert messages["EKS602"] == (
+        "ClusterRoleBinding prod-web-admin-v2 binds ClusterRole cluster-admin to "
+        "[ServiceAccount payments/prod-web-v2]"
+    )
+    assert messages["EKS301"].startswith("Deployment payments/prod-web-v2 mounts")
+    assert report["problems"] == [
+        {
+            "file": "names/overlay/kustomization.yaml",
+            "level": "note",
+            "message": "kustomization not rendered (no kubectl or kustomize on PATH): its "
+            "resources are read as written, with its namespace and name prefix and suffix, "
+            "without its patches",
+        }
+    ]
+
+
+def test_strategic_merge_patch_file_is_where_the_field_is_set(in_tmp):
+    _renderer_or_fail()
+    code, report = _scan("strategic")
+    assert code == 1
+    (finding,) = report["findings"]
+    assert _where(finding) == ("strategic/overlay/token.yaml", 9, "EKS301")
+    assert _related(finding) == [
+        ("strategic/base/deploy.yaml", 1, "the object the patch changes, as written"),
+        (
+            "strategic/overlay/kustomization.yaml",
+            1,
+            "rendered by the kustomization in strategic/overlay",
+        ),
+    ]
+    assert finding["message"] == (
+        "Deployment shop/api mounts a service-account token: the pod spec sets "
+        "automountServiceAccountToken: true"
+    )
+
+
+def test_a_patch_file_is_never_an_object_of_its_own(in_tmp):
+    _renderer_or_fail()
+    shutil.copytree(KUSTOMIZE / "strategic", in_tmp / "strategic")
+    _, out, _ = cli("model", "strategic")
+    entities = json.loads(out)["entities"]
+    assert [(e["key"], e["location"]["file"]) for e in entities] == [
+        ("kustomize:strategic/overlay:k8s:shop/Deployment/api", "strategic/base/deploy.yaml")
+    ]
+    (deployment,) = entities
+    assert deployment["line_files"] == {
+        "automount": "strategic/overlay/token.yaml",
+        "effective_automount": "strategic/overlay/token.yaml",
+    }
+
+
+def test_without_a_renderer_patches_are_skipped(in_tmp, no_renderer):
+    code, report = _scan("strategic")
+    assert code == 0
+    assert report["findings"] == []  # the base sets automountServiceAccountToken: false
+    assert [p["file"] for p in report["problems"]] == ["strategic/overlay/kustomization.yaml"]
+
+
+def test_json6902_patches_in_a_file_and_inline(in_tmp):
+    _renderer_or_fail()
+    _, report = _scan("json6902")
+    found = {_where(f): f for f in report["findings"]}
+    assert set(found) == {
+        ("json6902/overlay/token.json6902.yaml", 3, "EKS301"),
+        # the `value` of the inline operation: its line in the kustomization
+        ("json6902/overlay/kustomization.yaml", 15, "EKS305"),
+        ("json6902/base/sa.yaml", 1, "EKS302"),
+        ("json6902/base/deploy.yaml", 11, "EKS307"),
+    }
+    assert _related(found[("json6902/overlay/kustomization.yaml", 15, "EKS305")])[0] == (
+        "json6902/base/sa.yaml",
+        1,
+        "the object the patch changes, as written",
+    )
+
+
+def test_a_components_inline_patch(in_tmp):
+    _renderer_or_fail()
+    _, report = _scan("components")
+    assert [_where(f) for f in report["findings"]] == [
+        ("components/irsa/kustomization.yaml", 13, "EKS301")
+    ]
+
+
+def test_remote_base_is_refused_and_nothing_runs(in_tmp, monkeypatch):
+    log = in_tmp / "kubectl-calls"
+    _fake_kubectl(in_tmp / "bin", log)
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    code, report = _scan("remote")
+    assert not log.exists()  # no render, no fetch
+    assert code == 1
+    assert report["problems"] == [
+        {
+            "file": "remote/overlay/kustomization.yaml",
+            "level": "note",
+            "line": 3,
+            "message": "not rendered: remote target "
+            "https://github.com/example/platform//base?ref=v1.2.0, not fetched",
+        }
+    ]
+    # what is local is read all the same, in the kustomization's namespace
+    (finding,) = report["findings"]
+    assert _where(finding) == ("remote/overlay/deploy.yaml", 7, "EKS301")
+    assert finding["message"].startswith("Deployment shop/api mounts")
+
+
+def test_a_base_shared_by_two_overlays_gives_its_findings_once_per_overlay(in_tmp):
+    _renderer_or_fail()
+    _, report = _scan("shared")
+    findings = report["findings"]
+    assert [_where(f) for f in findings] == [("shared/base/deploy.yaml", 8, "EKS301")] * 2
+    assert {f["entity_key"] for f in findings} == {
+        "kustomize:shared/dev:k8s:default/Deployment/web",
+        "kustomize:shared/prod:k8s:default/Deployment/web",
+    }
+    assert len({f["fingerprint"] for f in findings}) == 2
+
+
+def test_a_kustomization_that_fails_to_render_is_an_error_and_the_rest_is_scanned(in_tmp):
+    _renderer_or_fail()
+    (in_tmp / "broken" / "overlay").mkdir(parents=True)
+    (in_tmp / "broken" / "overlay" / "kustomization.yaml").write_text(
+        "resources:\n  - missing.yaml\n"
+    )
+    (in_tmp / "broken" / "plain").mkdir()
+    shutil.copy(KUSTOMIZE / "remote" / "overlay" / "deploy.yaml", in_tmp / "broken" / "plain")
+    code, out, _ = cli("scan", "broken", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert code == 2
+    (problem,) = report["problems"]
+    assert problem["file"] == "broken/overlay/kustomization.yaml"
+    assert problem["level"] == "error"
+    assert problem["message"].startswith("kustomization did not render: ")
+    assert "missing.yaml" in problem["message"]
+    assert [_where(f) for f in report["findings"]] == [("broken/plain/deploy.yaml", 7, "EKS301")]
+
+
+def test_a_resource_outside_the_scanned_tree_is_refused(in_tmp, monkeypatch):
+    log = in_tmp / "kubectl-calls"
+    _fake_kubectl(in_tmp / "bin", log)
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    (in_tmp / "outside").mkdir()
+    (in_tmp / "outside" / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
+    (in_tmp / "outside" / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n"
+    )
+    overlay = in_tmp / "tree" / "overlay"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("resources:\n  - ../../outside\n")
+    code, out, _ = cli("scan", "tree", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert not log.exists()
+    assert report["findings"] == []
+    assert report["problems"] == [
+        {
+            "file": "tree/overlay/kustomization.yaml",
+            "level": "note",
+            "message": "not rendered: ../../outside is outside the scanned tree",
+        }
+    ]
+
+
+def test_exec_functions_and_plugins_stay_off(in_tmp):
+    _renderer_or_fail()
+    tree = in_tmp / "tree"
+    tree.mkdir()
+    (tree / "kustomization.yaml").write_text("generators:\n  - gen.yaml\n")
+    (tree / "gen.yaml").write_text(
+        "apiVersion: example.com/v1\n"
+        "kind: Generator\n"
+        "metadata:\n"
+        "  name: run\n"
+        "  annotations:\n"
+        "    config.kubernetes.io/function: |\n"
+        "      exec:\n"
+        "        path: ./run.sh\n"
+    )
+    script = tree / "run.sh"
+    script.write_text(f"#!/bin/sh\ntouch {in_tmp / 'ran'}\n")
+    script.chmod(0o755)
+    code, out, _ = cli("scan", "tree", "--format", "json", "--no-cache")
+    assert not (in_tmp / "ran").exists()
+    assert code == 2
+    (problem,) = json.loads(out)["problems"]
+    assert problem["message"].startswith("kustomization did not render: ")
+
+
+def test_files_no_kustomization_includes_are_read_as_themselves(in_tmp):
+    _renderer_or_fail()
+    shutil.copytree(KUSTOMIZE / "strategic", in_tmp / "strategic")
+    (in_tmp / "strategic" / "base" / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: extra\n  namespace: shop\n"
+        "spec:\n  containers:\n    - name: a\n      image: a\n"
+    )
+    _, out, _ = cli("model", "strategic")
+    keys = {e["key"] for e in json.loads(out)["entities"]}
+    assert keys == {
+        "kustomize:strategic/overlay:k8s:shop/Deployment/api",
+        "k8s:shop/Pod/extra",
+    }
+
+
+def test_version_verbose_names_the_renderer(monkeypatch, tmp_path):
+    log = tmp_path / "calls"
+    _fake_kubectl(tmp_path / "bin", log)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    code, out, _ = cli("--version", "--verbose")
+    assert code == 0
+    kubectl = tmp_path / "bin" / "kubectl"
+    assert out.splitlines()[1] == (
+        f"kustomize renderer: kubectl v1.32.4 (kustomize v5.5.0) at {kubectl}"
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _, out, _ = cli("--version", "--verbose")
+    assert out.splitlines()[1] == (
+        "kustomize renderer: none (no kubectl or kustomize on PATH: kustomizations are read "
+        "unrendered)"
+    )
+
+
+def test_the_wrapper_lives_outside_the_tree_and_is_removed(in_tmp, monkeypatch):
+    _renderer_or_fail()
+    made = []
+    real = renderer_module.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(renderer_module.tempfile, "mkdtemp", mkdtemp)
+    _scan("strategic")
+    assert made and not any(os.path.exists(m) for m in made)
+    assert not any(m.startswith(str(in_tmp)) for m in made)
+
+    def files(root: Path) -> list:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+    assert files(in_tmp / "strategic") == files(KUSTOMIZE / "strategic")
+
+
+def test_an_overlays_objects_refer_to_the_same_overlays(in_tmp):
+    """Two overlays render Deployment web and ServiceAccount web in one namespace; only dev
+    patches the ServiceAccount not to mount its token: dev's pod is quiet, prod's is not."""
+    _renderer_or_fail()
+    _, report = _scan("links")
+    assert [(_where(f), f["entity_key"]) for f in report["findings"]] == [
+        (
+            ("links/base/deploy.yaml", 8, "EKS301"),
+            "kustomize:links/prod:k8s:default/Deployment/web",
+        )
+    ]
