@@ -21,6 +21,7 @@ are read as they are written, with the kustomizations' `namespace`, `namePrefix`
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -29,11 +30,13 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from checks.discover import display_path, inside
 from checks.model import Entity, LDict, LList, Location, Problem, Related
 from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
-from checks.parse.kustomization import Kustomization, read_kustomization
+from checks.parse.kustomization import Kustomization, read_kustomization, without_definitions
 
 STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
 RENDER_TIMEOUT = 60.0  # seconds one kustomization may take to render
@@ -275,12 +278,10 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     if text is None:
         problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
         return [], problems
-    from checks.parse.yamlsafe import parse_yaml_file
-
     try:
-        rendered = parse_yaml_file(text)
-    except ParseError as exc:
-        message = f"{renderer.command} rendered YAML that does not parse: {exc.message}"
+        rendered = _rendered_documents(text)
+    except yaml.YAMLError as exc:
+        message = f"{renderer.command} rendered YAML that does not parse: {excerpt(str(exc))}"
         problems.append(Problem(root_shown, message))
         return [], problems
     entities: list[Entity] = []
@@ -292,6 +293,13 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
         entities += made
         problems += found
     return entities, problems
+
+
+def _rendered_documents(text: str) -> list:
+    """The objects of the renderer's output, without their lines (those come from the files
+    they were written in) and without CustomResourceDefinitions, which no rule reads."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return [doc for doc in yaml.load_all(without_definitions(text), Loader=loader) if doc]
 
 
 @dataclass
@@ -700,8 +708,9 @@ def _unrendered(
     transforms = _transforms(reach)
     entities: list[Entity] = []
     related = Related(Location(root, 1, 1), f"read through the kustomization in {overlay}")
+    # copies: the documents are shared with the other units that read the same files
     read = {
-        path: [d for d in unit.documents.get(path, []) if is_object(d)]
+        path: [copy.deepcopy(d) for d in unit.documents.get(path, []) if is_object(d)]
         for path in reach.resources
         if path not in reach.patch_files and path in unit.documents
     }

@@ -185,3 +185,32 @@ def _inline(entry: Any, key: str, target: dict, line: int, json6902: bool) -> Pa
     # a block scalar (`patch: |-`) starts on the line after its key
     first = start + 1 if end > start else start
     return Patch(target, line, text=entry[key], first_line=first, json6902=json6902)
+
+
+CRD_KIND = "CustomResourceDefinition"
+_DOCUMENT_START = re.compile(r"^---(?:[ \t].*)?$")
+_TOP_KIND = re.compile(r"""^kind:[ \t]*["']?([\w.-]+)["']?[ \t]*(?:#.*)?$""", re.M)
+
+
+def without_definitions(text: str) -> str:
+    """`text`, a YAML stream, with each document whose only top-level `kind` is
+    CustomResourceDefinition turned into as many empty lines; `text` itself when it does not
+    parse (its error is the whole file's)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        for _event in yaml.parse(text, Loader=loader):
+            pass
+    except yaml.YAMLError:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    start = 0
+    for i in range(len(lines) + 1):
+        if i == len(lines) or (_DOCUMENT_START.match(lines[i]) and i > start):
+            document = lines[start:i]
+            kinds = _TOP_KIND.findall("\n".join(document))
+            out += [""] * len(document) if kinds == [CRD_KIND] else document
+            start = i
+    return "\n".join(out)

@@ -212,15 +212,35 @@ def read_unit(unit: Unit, texts: dict[str, str], options: Options) -> UnitResult
     filtered: dict[str, str] = {}
     if options.prefilter and texts:
         filtered = row.prefilter(texts, unit.files)
+    parse = _parse_shared if row.SHARES_FILES else parse_file
     parsed = []
     for f in unit.files:
         text = filtered.get(f.key, texts.get(f.key))
-        item = parse_file(f, options, text)
+        item = parse(f, options, text)
         if item.problem is not None and text != texts.get(f.key):
             # a file that fails is reported as it is, not as the pre-filter left it
-            item = parse_file(f, options, texts[f.key])
+            item = parse(f, options, texts[f.key])
         parsed.append(item)
     return normalize_directory(unit, parsed, options)
+
+
+# files that several units read (a base two overlays include), parsed once per process: by
+# file, name shown, text and strictness; emptied when it holds SHARED_MAX of them
+_SHARED: dict[tuple[str, str, str, bool], ParsedFile] = {}
+SHARED_MAX = 4096
+
+
+def _parse_shared(source: SourceFile, options: Options, text: str | None) -> ParsedFile:
+    """`parse_file`, once per process for the same file, name and text."""
+    if text is None:
+        return parse_file(source, options, text)
+    key = (source.key, source.display, text, options.strict)
+    found = _SHARED.get(key)
+    if found is None or found.file != source:
+        if len(_SHARED) >= SHARED_MAX:
+            _SHARED.clear()
+        found = _SHARED[key] = parse_file(source, options, text)
+    return found
 
 
 def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitResult:

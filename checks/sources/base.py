@@ -165,6 +165,9 @@ class DirectorySource(Protocol):
 
     BY_DIRECTORY: Literal[True]
     SYNTAXES: tuple[Syntax, ...]
+    # whether one file may be read by several units (a base two overlays include): such
+    # files are parsed once per process, and normalize must not change their documents
+    SHARES_FILES: bool
 
     def is_ours(self, text: str, error: ParseError | None) -> bool:
         """As `FileSource.is_ours`."""

@@ -11,10 +11,11 @@ import os
 
 from checks.discover import SourceFile, read_text
 from checks.parse import ParseError
-from checks.parse.kustomization import FILE_NAMES, read_kustomization
+from checks.parse.kustomization import CRD_KIND, FILE_NAMES, read_kustomization, without_definitions
 from checks.sources.base import Context, Normalized, Options, ParsedFile, Syntax, Unit
 
 BY_DIRECTORY = True
+SHARES_FILES = True  # a base is read by every overlay that includes it
 _NAMES = {name.lower() for name in FILE_NAMES} | {"kustomization"}
 # what rendering one kustomization costs, counted in files, when the runner decides whether
 # to start workers: a render is a process of its own
@@ -42,8 +43,18 @@ def is_ours(text: str, error: ParseError | None) -> bool:
 
 
 def prefilter(texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
-    """Nothing is left out: the renderer reads the files as they are."""
-    return {}
+    """The texts of the files a kustomization includes without their CustomResourceDefinition
+    documents (no rule reads one, and a CRD is often most of a file), as blank lines so that
+    every line stays where it was; a file that does not parse is kept whole."""
+    out = {}
+    for f in files:
+        text = texts.get(f.key)
+        if f.kind == KUSTOMIZATION.name or text is None or CRD_KIND not in text:
+            continue
+        filtered = without_definitions(text)
+        if filtered != text:
+            out[f.key] = filtered
+    return out
 
 
 def given_files(directory: str, options: Options) -> list[tuple[SourceFile, str]]:

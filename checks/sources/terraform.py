@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from checks.normalize.tf_calls import LoadedModule
 
 BY_DIRECTORY = True
+SHARES_FILES = False  # a file is in its directory's unit only
 TFVARS_FIRST = ("terraform.tfvars", "terraform.tfvars.json")  # then *.auto.tfvars(.json), by name
 
 
