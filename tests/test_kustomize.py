@@ -350,3 +350,20 @@ def test_an_overlays_objects_refer_to_the_same_overlays(in_tmp):
             "kustomize:links/prod:k8s:default/Deployment/web",
         )
     ]
+
+
+def test_the_renderers_message_is_the_users_not_the_wrappers(in_tmp):
+    """What kubectl says of the wrapper kustomization (the folder it was given, as a path
+    from a temporary folder) is left out: the message is about the user's kustomization."""
+    _renderer_or_fail()
+    (in_tmp / "empty").mkdir()
+    (in_tmp / "empty" / "kustomization.yaml").write_text("# nothing yet\n")
+    code, out, _ = cli("scan", "empty", "--format", "json", "--no-cache")
+    assert code == 2
+    assert json.loads(out)["problems"] == [
+        {
+            "file": "empty/kustomization.yaml",
+            "level": "error",
+            "message": "kustomization did not render: kustomization.yaml is empty",
+        }
+    ]

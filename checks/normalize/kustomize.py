@@ -216,22 +216,33 @@ def _quoted(text: str) -> str:
 
 
 def _message(stderr: bytes, directory: str) -> str:
-    """The renderer's error in one line, without the wrapper's layer, with the paths of the
-    working directory as shown."""
+    """The renderer's error in one line, without the layer of the wrapper kustomization, with
+    the paths under the working directory as shown."""
     text = stderr.decode("utf-8", errors="replace").strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    line = lines[-1] if lines else "failed with no message"
-    logged = _LOGGED.search(line)  # kubectl's log format: `E1201 ... "command failed" err="..."`
-    if logged:
-        line = logged.group(1).replace('\\"', '"').replace("\\\\", "\\")
-    line = line.split(f"recursed accumulation of path '{directory}': ", 1)[-1]
-    line = line.replace(os.getcwd() + os.sep, "")
+    quoted = _LOGGED.search(text)  # kubectl's log format: `E1201 ... "command failed" err="..."`
+    block = _LOGGED_BLOCK.search(text)  # and its multi-line form: `err=<` ... `>`
+    if quoted:
+        text = quoted.group(1).replace('\\"', '"').replace("\\\\", "\\")
+    elif block:
+        text = block.group(1)
+    line = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    line = line or "failed with no message"
     for prefix in ("Error: ", "error: "):
         line = line.removeprefix(prefix)
+    line = _WRAPPER.sub("", line, count=1)
+    line = _TARGET.sub("", line, count=1)
+    line = line.replace(directory + os.sep, "").replace(os.getcwd() + os.sep, "")
     return excerpt(line, 400)
 
 
-_LOGGED = re.compile(r'"command failed" err="(.*)"\s*$')
+_LOGGED = re.compile(r'"command failed" err="(.*)"\s*$', re.S)
+_LOGGED_BLOCK = re.compile(r'"command failed" err=<\n(.*)\n\s*>\s*$', re.S)
+# what kustomize says of the wrapper's one resource before it says what is wrong with it
+_WRAPPER = re.compile(
+    r"^accumulating resources: accumulation err='accumulating resources from '[^']*': "
+    r"'[^']*' must resolve to a file': "
+)
+_TARGET = re.compile(r"^(?:recursed accumulation of path|couldn't make target for path) '[^']*': ")
 
 
 # ---- entities ----------------------------------------------------------------------------
