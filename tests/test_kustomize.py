@@ -367,3 +367,27 @@ def test_the_renderers_message_is_the_users_not_the_wrappers(in_tmp):
             "message": "kustomization did not render: kustomization.yaml is empty",
         }
     ]
+
+
+def test_a_kustomization_that_only_lists_resources_is_read_without_rendering(in_tmp, monkeypatch):
+    """kustomize would give its resources as they are: no render, no note, the same findings
+    as the files alone."""
+    log = in_tmp / "kubectl-calls"
+    _fake_kubectl(in_tmp / "bin", log)
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    shutil.copytree(KUSTOMIZE / "names" / "base", in_tmp / "plain")
+    code, out, _ = cli("scan", "plain", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert not log.exists()
+    assert report["problems"] == []
+    assert {_where(f) for f in report["findings"]} == {
+        ("plain/binding.yaml", 10, "EKS602"),
+        ("plain/deploy.yaml", 8, "EKS301"),
+        ("plain/deploy.yaml", 8, "EKS704"),
+    }
+    (in_tmp / "plain" / "kustomization.yaml").write_text(
+        "resources:\n  - deploy.yaml\n  - gone.yaml\n"
+    )
+    code, out, _ = cli("scan", "plain", "--format", "json", "--no-cache")
+    assert log.read_text().startswith("kustomize ")  # a missing resource: kustomize judges it
+    assert code == 2

@@ -285,6 +285,9 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     if renderer is None:
         why = "no kubectl or kustomize on PATH"
         return _unrendered(unit, reach, root_shown, overlay, why, problems)
+    if _as_written(reach, unit):
+        # kustomize would give the resources as they are: no need to run it
+        return _unrendered(unit, reach, root_shown, overlay, "", problems)
     text, error, wrapper = render(renderer, unit.directory)
     if text is None:
         problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
@@ -739,6 +742,16 @@ def _unrendered(
         entities += _rekeyed(made, overlay)
         problems += found
     return entities, problems
+
+
+def _as_written(reach: Walk, unit: Unit) -> bool:
+    """Whether every kustomization the root reaches only lists resources (no transformer,
+    patch, generator or component) and every resource was read: kustomize's output is then
+    the resources as written, and rendering would only cost time. A resource not read (not
+    there, or excluded) is left to kustomize to judge."""
+    return all(k.lists_only for k, _scope in reach.order) and all(
+        path in unit.documents for path in reach.resources
+    )
 
 
 def _transforms(reach: Walk) -> dict[str, list[Kustomization]]:

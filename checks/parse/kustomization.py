@@ -50,6 +50,8 @@ class Kustomization:
     patches: list[Patch] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)  # generators, crds, replacements...
     remote: list[tuple[str, int]] = field(default_factory=list)  # (reference, line)
+    # it only lists resources: kustomize's output is its resources as written
+    lists_only: bool = False
     namespace: str | None = None
     name_prefix: str = ""
     name_suffix: str = ""
@@ -58,6 +60,9 @@ class Kustomization:
     @property
     def directory(self) -> str:
         return os.path.dirname(self.path)
+
+
+_LISTING_KEYS = {"apiVersion", "kind", "metadata", "resources", "bases"}
 
 
 def is_remote(reference: str) -> bool:
@@ -83,6 +88,11 @@ def read_kustomization(path: str, document: Any) -> Kustomization:
         k.problems.append((getattr(document, "line", 0), "a kustomization is not a mapping"))
         return k
     k.is_component = document.get("kind") == "Component"
+    k.lists_only = (
+        not k.is_component
+        and set(document) <= _LISTING_KEYS
+        and bool(set(document) & {"resources", "bases"})
+    )
     here = k.directory
 
     def local(reference: Any, line: int, into: list[str]) -> None:
