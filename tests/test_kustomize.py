@@ -391,3 +391,31 @@ def test_a_kustomization_that_only_lists_resources_is_read_without_rendering(in_
     code, out, _ = cli("scan", "plain", "--format", "json", "--no-cache")
     assert log.read_text().startswith("kustomize ")  # a missing resource: kustomize judges it
     assert code == 2
+
+
+def test_a_base_in_a_folder_never_read_or_excluded_is_refused(in_tmp, monkeypatch):
+    log = in_tmp / "kubectl-calls"
+    _fake_kubectl(in_tmp / "bin", log)
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    for folder in ("tree/node_modules/pkg", "tree/vendor/pkg"):
+        (in_tmp / folder).mkdir(parents=True)
+        (in_tmp / folder / "kustomization.yaml").write_text("namespace: x\nresources: []\n")
+    (in_tmp / "tree" / "app").mkdir()
+    (in_tmp / "tree" / "app" / "kustomization.yaml").write_text(
+        "namespace: app\nresources:\n  - ../node_modules/pkg\n  - ../vendor/pkg\n"
+    )
+    code, out, _ = cli("scan", "tree", "--exclude", "vendor", "--format", "json", "--no-cache")
+    assert not log.exists()
+    assert json.loads(out)["problems"] == [
+        {
+            "file": "tree/app/kustomization.yaml",
+            "level": "note",
+            "message": "not rendered: ../node_modules/pkg is inside node_modules, which is never "
+            "read",
+        },
+        {
+            "file": "tree/app/kustomization.yaml",
+            "level": "note",
+            "message": "not rendered: ../vendor/pkg is excluded from the scan",
+        },
+    ]

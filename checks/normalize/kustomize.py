@@ -27,12 +27,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from checks.discover import display_path, inside
+from checks.discover import display_path
 from checks.model import Entity, LDict, LList, Location, Problem, Related
 from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
@@ -72,16 +73,20 @@ class Walk:
     refused: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, why)
 
 
-def walk(root: str, known: dict[str, Kustomization], roots: list[str]) -> Walk:
+def walk(
+    root: str, known: dict[str, Kustomization], refusal: Callable[[str], str] | None = None
+) -> Walk:
     """What the kustomization in directory `root` reaches among the `known` kustomizations (by
-    directory), and why it cannot be rendered safely: a remote target, a path outside the
-    scanned trees `roots`, a folder with no kustomization."""
+    directory), and why it cannot be rendered safely: a remote target, a path `refusal` gives
+    a reason not to read (outside the scanned tree...), a folder with no kustomization."""
     out = Walk()
     done: set[str] = set()
-    real_roots = [os.path.realpath(r) for r in roots]
 
-    def outside(path: str) -> bool:
-        return bool(real_roots) and inside(os.path.realpath(path), real_roots) is None
+    def refused(k: Kustomization, path: str, line: int = 0) -> bool:
+        why = refusal(path) if refusal is not None else ""
+        if why:
+            out.refused.append((k.path, line, f"{_rel(path, k)} {why}"))
+        return bool(why)
 
     def visit(directory: str, includer_scope: set[str] | None) -> set[str]:
         k = known[directory]
@@ -93,9 +98,9 @@ def walk(root: str, known: dict[str, Kustomization], roots: list[str]) -> Walk:
         for reference, line in k.remote:
             out.refused.append((k.path, line, f"remote target {excerpt(reference)}, not fetched"))
         for path in k.resources + k.components:
-            if outside(path):
-                out.refused.append((k.path, 0, f"{_rel(path, k)} is outside the scanned tree"))
-            elif path in known:
+            if refused(k, path):
+                continue
+            if path in known:
                 sub = visit(path, scope if path in k.components else None)
                 scope |= sub
             elif os.path.isdir(path):
@@ -107,15 +112,11 @@ def walk(root: str, known: dict[str, Kustomization], roots: list[str]) -> Walk:
                     out.resources.append(path)
         for patch in k.patches:
             if patch.file:
-                if outside(patch.file):
-                    out.refused.append(
-                        (k.path, patch.line, f"{_rel(patch.file, k)} is outside the scanned tree")
-                    )
+                refused(k, patch.file, patch.line)
                 out.files.add(patch.file)
                 out.patch_files.add(patch.file)
         for path in k.other_files:
-            if outside(path):
-                out.refused.append((k.path, 0, f"{_rel(path, k)} is outside the scanned tree"))
+            refused(k, path)
             out.files.add(path)
         if includer_scope is not None:
             # a component's patches apply to what the kustomization including it has so far
@@ -253,7 +254,7 @@ class Unit:
     directory: str  # the root kustomization's directory (absolute)
     display: dict[str, str]  # absolute path -> path as shown
     documents: dict[str, list]  # absolute path -> parsed documents
-    roots: list[str]  # the scanned trees
+    refusal: Callable[[str], str]  # why a path may not be read, "" when it may
 
 
 def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity], list[Problem]]:
@@ -271,7 +272,7 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     root = known.get(unit.directory)
     if root is None:
         return [], problems
-    reach = walk(unit.directory, known, unit.roots)
+    reach = walk(unit.directory, known, unit.refusal)
     root_shown = unit.display.get(root.path, display_path(root.path))
     overlay = os.path.dirname(root_shown) or "."
     if root.is_component:

@@ -8,6 +8,7 @@ and a file used as a patch is no object at all."""
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from checks.discover import SourceFile, read_text
 from checks.parse import ParseError
@@ -107,7 +108,7 @@ def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[st
 
 
 def _unit(directory, known, source_of, by_key, options, walk) -> Unit:
-    reach = walk(directory, known, [])
+    reach = walk(directory, known)
     head = source_of[directory]
     files = [head] + sorted(
         (by_key[p] for p in reach.files if p in by_key and p != head.key), key=lambda f: f.display
@@ -129,11 +130,33 @@ def normalize(
         directory=context.directory,
         display={p.file.key: p.file.display for p in parsed},
         documents={p.file.key: list(p.documents or []) for p in good},
-        roots=list(context.options.roots),
+        refusal=partial(refusal, context.options),
     )
     if any(p.problem is not None and p.file.kind == KUSTOMIZATION.name for p in parsed):
         return [], []  # the kustomization's own error says it all
     return normalize_root(unit, find_renderer())
+
+
+def refusal(options: Options, path: str) -> str:
+    """Why kubectl may not read `path` for a kustomization (outside the scanned tree, in a
+    folder never read, excluded), "" when it may: what Terraform's file() may not read."""
+    from checks.discover import display_path, excluded, inside, skipped_folder
+
+    roots = [os.path.realpath(r) for r in options.roots]
+    written = os.path.normpath(os.path.abspath(path))
+    if roots and inside(os.path.realpath(written), roots) is None:
+        return "is outside the scanned tree"
+    for where in (written, os.path.realpath(written)):
+        root = inside(where, roots)
+        if root is None:
+            continue
+        folder = skipped_folder(where, root)
+        if folder is not None:
+            return f"is inside {folder}, which is never read"
+        base = options.exclude_root or None
+        if options.excludes and excluded(display_path(where, base), options.excludes):
+            return "is excluded from the scan"
+    return ""
 
 
 def depends_on() -> str:
