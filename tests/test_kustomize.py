@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from checks.normalize import kustomize as renderer_module
+from checks.sources import classify
 from conftest import FIXTURES, cli
 
 KUSTOMIZE = FIXTURES / "kustomize"
@@ -419,3 +420,17 @@ def test_a_base_in_a_folder_never_read_or_excluded_is_refused(in_tmp, monkeypatc
             "message": "not rendered: ../vendor/pkg is excluded from the scan",
         },
     ]
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("overlays/prod/kustomization.yaml", "kustomization"),
+        ("overlays/prod/kustomization.yml", "kustomization"),
+        ("overlays/prod/Kustomization", "kustomization"),
+        ("overlays/prod/deploy.yaml", "yaml"),
+        ("overlays/prod/my-kustomization.yaml", "yaml"),
+    ],
+)
+def test_kustomization_files_are_known_by_name(path, kind):
+    assert classify(path) == (kind, "")
