@@ -257,6 +257,7 @@ def test_a_resource_outside_the_scanned_tree_is_refused(in_tmp, monkeypatch):
         {
             "file": "tree/overlay/kustomization.yaml",
             "level": "note",
+            "line": 2,
             "message": "not rendered: ../../outside is outside the scanned tree",
         }
     ]
@@ -411,12 +412,14 @@ def test_a_base_in_a_folder_never_read_or_excluded_is_refused(in_tmp, monkeypatc
         {
             "file": "tree/app/kustomization.yaml",
             "level": "note",
+            "line": 3,
             "message": "not rendered: ../node_modules/pkg is inside node_modules, which is never "
             "read",
         },
         {
             "file": "tree/app/kustomization.yaml",
             "level": "note",
+            "line": 4,
             "message": "not rendered: ../vendor/pkg is excluded from the scan",
         },
     ]

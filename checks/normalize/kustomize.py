@@ -82,10 +82,10 @@ def walk(
     out = Walk()
     done: set[str] = set()
 
-    def refused(k: Kustomization, path: str, line: int = 0) -> bool:
+    def refused(k: Kustomization, path: str) -> bool:
         why = refusal(path) if refusal is not None else ""
         if why:
-            out.refused.append((k.path, line, f"{_rel(path, k)} {why}"))
+            out.refused.append((k.path, k.lines.get(path, 0), f"{_rel(path, k)} {why}"))
         return bool(why)
 
     def visit(directory: str, includer_scope: set[str] | None) -> set[str]:
@@ -104,7 +104,8 @@ def walk(
                 sub = visit(path, scope if path in k.components else None)
                 scope |= sub
             elif os.path.isdir(path):
-                out.refused.append((k.path, 0, f"{_rel(path, k)} has no kustomization we read"))
+                why = f"{_rel(path, k)} has no kustomization we read"
+                out.refused.append((k.path, k.lines.get(path, 0), why))
             else:
                 scope.add(path)
                 out.files.add(path)
@@ -112,7 +113,7 @@ def walk(
                     out.resources.append(path)
         for patch in k.patches:
             if patch.file:
-                refused(k, patch.file, patch.line)
+                refused(k, patch.file)
                 out.files.add(patch.file)
                 out.patch_files.add(patch.file)
         for path in k.other_files:

@@ -50,6 +50,7 @@ class Kustomization:
     patches: list[Patch] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)  # generators, crds, replacements...
     remote: list[tuple[str, int]] = field(default_factory=list)  # (reference, line)
+    lines: dict[str, int] = field(default_factory=dict)  # where each local path is written
     # it only lists resources: kustomize's output is its resources as written
     lists_only: bool = False
     namespace: str | None = None
@@ -101,7 +102,9 @@ def read_kustomization(path: str, document: Any) -> Kustomization:
         elif is_remote(reference):
             k.remote.append((reference.strip(), line))
         else:
-            into.append(os.path.normpath(os.path.join(here, reference.strip())))
+            path = os.path.normpath(os.path.join(here, reference.strip()))
+            into.append(path)
+            k.lines.setdefault(path, line)
 
     for key, into in (("resources", k.resources), ("bases", k.resources)):
         items = document.get(key)
@@ -166,6 +169,7 @@ def _read_patches(k: Kustomization, document: dict) -> None:
                     k.remote.append((reference, _line(entry, "path")))
                     continue
                 file = os.path.normpath(os.path.join(here, reference))
+                k.lines.setdefault(file, _line(entry, "path"))
                 k.patches.append(Patch(dict(target), line, file=file, json6902=json6902))
             elif isinstance(entry.get("patch"), str):
                 k.patches.append(_inline(entry, "patch", dict(target), line, json6902))
@@ -180,7 +184,9 @@ def _read_patches(k: Kustomization, document: dict) -> None:
         elif is_remote(entry):
             k.remote.append((entry, line))
         else:
-            k.patches.append(Patch({}, line, file=os.path.normpath(os.path.join(here, entry))))
+            file = os.path.normpath(os.path.join(here, entry))
+            k.lines.setdefault(file, line)
+            k.patches.append(Patch({}, line, file=file))
 
 
 def _first_line(items: Any, index: int) -> int:
