@@ -437,3 +437,27 @@ def test_a_base_in_a_folder_never_read_or_excluded_is_refused(in_tmp, monkeypatc
 )
 def test_kustomization_files_are_known_by_name(path, kind):
     assert classify(path) == (kind, "")
+
+
+def test_an_overlay_scanned_alone_reads_its_base_with_a_context_root(in_tmp):
+    _renderer_or_fail()
+    shutil.copytree(KUSTOMIZE / "strategic", in_tmp / "strategic")
+    _, out, _ = cli("scan", "strategic/overlay", "--format", "json", "--no-cache")
+    alone = json.loads(out)
+    assert alone["findings"] == []
+    assert alone["problems"] == [
+        {
+            "file": "strategic/overlay/kustomization.yaml",
+            "level": "note",
+            "line": 2,
+            "message": "not rendered: ../base is outside the scanned tree",
+        }
+    ]
+    _, out, _ = cli(
+        "scan", "strategic/overlay", "--context-root", ".", "--format", "json", "--no-cache"
+    )
+    report = json.loads(out)
+    assert [_where(f) for f in report["findings"]] == [
+        ("strategic/overlay/token.yaml", 9, "EKS301")
+    ]
+    assert report["problems"] == []
