@@ -461,3 +461,33 @@ def test_an_overlay_scanned_alone_reads_its_base_with_a_context_root(in_tmp):
         ("strategic/overlay/token.yaml", 9, "EKS301")
     ]
     assert report["problems"] == []
+
+
+def test_a_cycle_and_a_deep_chain_of_kustomizations_end(in_tmp, monkeypatch):
+    """Two kustomizations that include each other: kustomize's own error; 150 nested ones:
+    refused before kubectl runs, with a note."""
+    log = in_tmp / "kubectl-calls"
+    _fake_kubectl(in_tmp / "bin", log)
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    for name, other in (("a", "b"), ("b", "a")):
+        (in_tmp / "cycle" / name).mkdir(parents=True)
+        (in_tmp / "cycle" / name / "kustomization.yaml").write_text(
+            f"namespace: x\nresources:\n  - ../{other}\n"
+        )
+    code, out, _ = cli("scan", "cycle", "--format", "json", "--no-cache")
+    assert code == 2  # the fake kubectl fails as kustomize does on a cycle
+    # no root: the first is rendered as one, with the other through it
+    assert [p["file"] for p in json.loads(out)["problems"]] == ["cycle/a/kustomization.yaml"]
+    log.unlink()
+    folder = in_tmp / "deep"
+    for _ in range(150):
+        folder.mkdir(parents=True)
+        (folder / "kustomization.yaml").write_text("namespace: x\nresources:\n  - next\n")
+        folder = folder / "next"
+    folder.mkdir()
+    (folder / "kustomization.yaml").write_text("namespace: x\nresources: []\n")
+    code, out, _ = cli("scan", "deep", "--format", "json", "--no-cache")
+    assert not log.exists()
+    (problem,) = json.loads(out)["problems"]
+    assert problem["message"] == "not rendered: kustomizations nested more than 100 deep"
+    assert problem["level"] == "note"

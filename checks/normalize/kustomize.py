@@ -42,6 +42,7 @@ from checks.parse.kustomization import Kustomization, read_kustomization, withou
 STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
 RENDER_TIMEOUT = 60.0  # seconds one kustomization may take to render
 MAX_OUTPUT = 64_000_000  # bytes of rendered objects read at most
+MAX_DEPTH = 100  # kustomizations including one another, deeper than any real overlay
 ORIGIN = "config.kubernetes.io/origin"
 # what kustomize adds to each object when asked for its build metadata
 _METADATA = (ORIGIN, "alpha.config.kubernetes.io/transformations")
@@ -88,20 +89,23 @@ def walk(
             out.refused.append((k.path, k.lines.get(path, 0), f"{_rel(path, k)} {why}"))
         return bool(why)
 
-    def visit(directory: str, includer_scope: set[str] | None) -> set[str]:
+    def visit(directory: str, includer_scope: set[str] | None, depth: int) -> set[str]:
         k = known[directory]
         scope: set[str] = set()
         if directory in done:
             return _scope_of(out, k)
         done.add(directory)
         out.files.add(k.path)
+        if depth > MAX_DEPTH:
+            out.refused.append((k.path, 0, f"kustomizations nested more than {MAX_DEPTH} deep"))
+            return scope
         for reference, line in k.remote:
             out.refused.append((k.path, line, f"remote target {excerpt(reference)}, not fetched"))
         for path in k.resources + k.components:
             if refused(k, path):
                 continue
             if path in known:
-                sub = visit(path, scope if path in k.components else None)
+                sub = visit(path, scope if path in k.components else None, depth + 1)
                 scope |= sub
             elif os.path.isdir(path):
                 why = f"{_rel(path, k)} has no kustomization we read"
@@ -125,7 +129,7 @@ def walk(
         out.order.append((k, scope))
         return scope
 
-    visit(root, None)
+    visit(root, None, 0)
     return out
 
 

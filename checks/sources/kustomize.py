@@ -80,8 +80,8 @@ def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[st
             from checks.parse.yamlsafe import parse_yaml_file
 
             docs = parse_yaml_file(text) if text else []
-        except ParseError:
-            docs = []
+        except (ParseError, RecursionError, MemoryError):
+            docs = []  # its unit parses it again and says why it cannot be read
         k = read_kustomization(f.key, docs[0] if docs else None)
         if k.directory not in known:
             known[k.directory] = k
@@ -92,19 +92,30 @@ def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[st
     units: list[Unit] = []
     taken = {f.key for f in mine}
     reached: set[str] = set()
-    for directory in roots:
+    # the roots, then, for kustomizations that include each other in a cycle no root reaches,
+    # the first of the cycle as a root (kustomize says what is wrong with it)
+    for directory in roots + list(known):
+        if directory in reached:
+            continue
         unit = _unit(directory, known, source_of, by_key, options, walk)
         units.append(unit)
-        reached |= {f.key for f in unit.files}
-    # kustomizations that include each other in a cycle: each is a root, kustomize says why
-    for directory in known:
-        if source_of[directory].key not in reached:
-            unit = _unit(directory, known, source_of, by_key, options, walk)
-            units.append(unit)
-            reached |= {f.key for f in unit.files}
-    taken |= reached
+        taken |= {f.key for f in unit.files}
+        reached |= _reachable(directory, known)
     units.sort(key=lambda u: u.module or "")
     return units, taken
+
+
+def _reachable(directory: str, known: dict) -> set[str]:
+    """The kustomization directories `directory` includes, directly or not, itself included."""
+    found = {directory}
+    todo = [directory]
+    while todo:
+        k = known[todo.pop()]
+        for path in k.resources + k.components:
+            if path in known and path not in found:
+                found.add(path)
+                todo.append(path)
+    return found
 
 
 def _unit(directory, known, source_of, by_key, options, walk) -> Unit:
