@@ -28,15 +28,13 @@ _REMOTE = re.compile(
 @dataclass
 class Patch:
     """One patch a kustomization applies: from a file (`file`, absolute) or inline (`text`,
-    written at `line` of the kustomization, its content from `first_line` on), with its
-    target selector (empty: the objects the patch itself names)."""
+    its content from line `first_line` of the kustomization on), with its target selector
+    (empty: the objects the patch itself names)."""
 
     target: dict
-    line: int  # the patch's entry in the kustomization
     file: str = ""
     text: str | None = None
     first_line: int = 0
-    json6902: bool = False  # declared as a JSON 6902 patch (patchesJson6902)
 
 
 @dataclass
@@ -156,7 +154,9 @@ def _strings(value: Any) -> list[str]:
 
 def _read_patches(k: Kustomization, document: dict) -> None:
     here = k.directory
-    for key, json6902 in (("patches", False), ("patchesJson6902", True)):
+    # a patch is a strategic merge patch or a list of JSON 6902 operations by what it holds,
+    # whichever list declares it
+    for key in ("patches", "patchesJson6902"):
         items = document.get(key)
         for i, entry in enumerate(_list(items)):
             if not isinstance(entry, dict):
@@ -170,9 +170,9 @@ def _read_patches(k: Kustomization, document: dict) -> None:
                     continue
                 file = os.path.normpath(os.path.join(here, reference))
                 k.lines.setdefault(file, _line(entry, "path"))
-                k.patches.append(Patch(dict(target), line, file=file, json6902=json6902))
+                k.patches.append(Patch(dict(target), file=file))
             elif isinstance(entry.get("patch"), str):
-                k.patches.append(_inline(entry, "patch", dict(target), line, json6902))
+                k.patches.append(_inline(entry, "patch", dict(target), line))
     items = document.get("patchesStrategicMerge")
     for i, entry in enumerate(_list(items)):
         if not isinstance(entry, str):
@@ -180,27 +180,28 @@ def _read_patches(k: Kustomization, document: dict) -> None:
         line = _item_line(items, i)
         if "\n" in entry.strip() or ":" in entry:
             # an inline patch: YAML text rather than a file name
-            k.patches.append(Patch({}, line, text=entry, first_line=_first_line(items, i)))
+            k.patches.append(Patch({}, text=entry, first_line=_first_line(items, i)))
         elif is_remote(entry):
             k.remote.append((entry, line))
         else:
             file = os.path.normpath(os.path.join(here, entry))
             k.lines.setdefault(file, line)
-            k.patches.append(Patch({}, line, file=file))
+            k.patches.append(Patch({}, file=file))
 
 
 def _first_line(items: Any, index: int) -> int:
     """The line an inline text written as list item `index` starts on: the line after the
     item's `- |` when it spans several lines."""
-    start, end = items.item_lines[index] if index < len(items.item_lines) else (items.line,) * 2
+    spans = getattr(items, "item_lines", [])
+    start, end = spans[index] if index < len(spans) else (getattr(items, "line", 0),) * 2
     return start + 1 if end > start else start
 
 
-def _inline(entry: Any, key: str, target: dict, line: int, json6902: bool) -> Patch:
+def _inline(entry: Any, key: str, target: dict, line: int) -> Patch:
     start, end = entry.key_lines.get(key, (line, line)) if hasattr(entry, "key_lines") else (0, 0)
     # a block scalar (`patch: |-`) starts on the line after its key
     first = start + 1 if end > start else start
-    return Patch(target, line, text=entry[key], first_line=first, json6902=json6902)
+    return Patch(target, text=entry[key], first_line=first)
 
 
 CRD_KIND = "CustomResourceDefinition"
