@@ -61,10 +61,17 @@ def evaluate(
 
 def locate(names: Iterable[str], entity: Entity, witness: dict[str, int]) -> Location:
     """Where a finding on `entity` points: the first of `names` (a rule's `location`) that
-    the entity has lines for, else the entity's own lines."""
+    the entity has lines for, else the entity's own lines. A list written in another file
+    (a variable's default) is pointed at where the entity uses it."""
     for name in names:
         value = entity.fields.get(name)
-        if name in witness and isinstance(value, LList) and witness[name] < len(value.item_lines):
+        elsewhere = getattr(value, "file", "") not in ("", entity.location.file)
+        if (
+            name in witness
+            and isinstance(value, LList)
+            and witness[name] < len(value.item_lines)
+            and not elsewhere
+        ):
             # the list item that made an `any_item` condition true, not the whole list
             start, end = value.item_lines[witness[name]]
             item = f"{name}[{witness[name]}]"
@@ -82,7 +89,11 @@ def _finding(
     rule: Rule, entity: Entity, params: dict, witness: dict[str, int], by_key: dict[str, Entity]
 ) -> Finding:
     location = locate(rule.location, entity, witness)
-    related = []
+    related = [
+        Related(*entity.field_origins[name])
+        for name in sorted(entity.field_origins)
+        if name in rule_fields(rule)
+    ]
     if location.file != entity.location.file:
         # a patch set what the finding is about: the object it patched explains it too
         related.append(Related(entity.location, "the object the patch changes, as written"))
@@ -106,6 +117,28 @@ def _finding(
         references=list(rule.references),
         related=related,
     )
+
+
+_RULE_FIELDS: dict[int, tuple[Rule, frozenset[str]]] = {}
+
+
+def rule_fields(rule: Rule) -> frozenset[str]:
+    """The fields a rule reads: in its condition, its message and its location."""
+    held, found = _RULE_FIELDS.get(id(rule), (None, frozenset()))
+    if held is not rule:
+        names = set(rule.location) | set(PLACEHOLDER.findall(rule.message))
+        stack = [rule.when]
+        while stack:
+            cond = stack.pop()
+            if isinstance(cond, dict):
+                if isinstance(cond.get("field"), str):
+                    names.add(cond["field"].split(".")[0])
+                stack.extend(v for k, v in cond.items() if k in ("all", "any", "not"))
+            elif isinstance(cond, list):
+                stack.extend(cond)
+        found = frozenset(names)
+        _RULE_FIELDS[id(rule)] = (rule, found)
+    return found
 
 
 def format_message(template: str, fields: dict, params: dict) -> str:

@@ -32,42 +32,48 @@ class Unknown:
 
 class LDict(dict):
     """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
-    and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks."""
+    and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks, and
+    `file` when it was written in another file than what holds it ("" when the same)."""
 
-    __slots__ = ("line", "end_line", "key_lines")
+    __slots__ = ("line", "end_line", "key_lines", "file")
 
-    def __init__(self, *args: Any, line: int = 0, end_line: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, line: int = 0, end_line: int = 0, file: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.line = line
         self.end_line = end_line or line
         self.key_lines: dict[Any, tuple[int, int]] = {}
+        self.file = file
 
     def __reduce__(self):
-        return (_rebuild_ldict, (dict(self), self.line, self.end_line, self.key_lines))
+        return (_rebuild_ldict, (dict(self), self.line, self.end_line, self.key_lines, self.file))
 
     def span(self, key: Any) -> tuple[int, int]:
         return self.key_lines.get(key, (self.line, self.end_line))
 
 
-def _rebuild_ldict(items: dict, line: int, end_line: int, key_lines: dict) -> LDict:
-    d = LDict(items, line=line, end_line=end_line)
+def _rebuild_ldict(items: dict, line: int, end_line: int, key_lines: dict, file: str = "") -> LDict:
+    d = LDict(items, line=line, end_line=end_line, file=file)
     d.key_lines = key_lines
     return d
 
 
 class LList(list):
-    """A list that remembers its lines and each item's lines (`item_lines[i]`)."""
+    """A list that remembers its lines and each item's lines (`item_lines[i]`), and `file`
+    as LDict does."""
 
-    __slots__ = ("line", "end_line", "item_lines")
+    __slots__ = ("line", "end_line", "item_lines", "file")
 
-    def __init__(self, *args: Any, line: int = 0, end_line: int = 0) -> None:
+    def __init__(self, *args: Any, line: int = 0, end_line: int = 0, file: str = "") -> None:
         super().__init__(*args)
         self.line = line
         self.end_line = end_line or line
         self.item_lines: list[tuple[int, int]] = []
+        self.file = file
 
     def __reduce__(self):
-        return (_rebuild_llist, (list(self), self.line, self.end_line, self.item_lines))
+        return (_rebuild_llist, (list(self), self.line, self.end_line, self.item_lines, self.file))
 
     def span(self, index: int) -> tuple[int, int]:
         if 0 <= index < len(self.item_lines):
@@ -75,8 +81,10 @@ class LList(list):
         return (self.line, self.end_line)
 
 
-def _rebuild_llist(items: list, line: int, end_line: int, item_lines: list) -> LList:
-    items_list = LList(items, line=line, end_line=end_line)
+def _rebuild_llist(
+    items: list, line: int, end_line: int, item_lines: list, file: str = ""
+) -> LList:
+    items_list = LList(items, line=line, end_line=end_line, file=file)
     items_list.item_lines = item_lines
     return items_list
 
@@ -146,6 +154,10 @@ class Entity:
     links: dict[str, list[str]] = field(default_factory=dict)
     # from a Kubernetes `eks-checks.io/ignore` annotation: (rule ids, reason, until, line)
     suppressions: list[tuple] = field(default_factory=list)
+    # field name -> (where its value was defined, what that place is), when that is not where
+    # the entity uses it (a variable's default, a value in a variable file, a local in
+    # another file, the role that uses a policy document): a finding adds it as related
+    field_origins: dict[str, tuple[Location, str]] = field(default_factory=dict)
     # places that explain every finding on it: the module calls, outermost first, that made
     # the module instance it belongs to; the Kustomize overlay that rendered it
     related: list[Related] = field(default_factory=list)
@@ -200,10 +212,11 @@ class Entity:
         if self.field_lines:
             out["field_lines"] = {k: list(v) for k, v in self.field_lines.items()}
         # where each item of a list field was written: a finding of `any_item` points there
+        # (not for a list written in another file: a finding points where it is used)
         item_lines = {
             k: [list(span) for span in v.item_lines]
             for k, v in self.fields.items()
-            if isinstance(v, LList) and v.item_lines
+            if isinstance(v, LList) and v.item_lines and v.file in ("", self.location.file)
         }
         if item_lines:
             out["item_lines"] = item_lines
@@ -215,6 +228,11 @@ class Entity:
             ]
         if self.links:
             out["links"] = {k: list(v) for k, v in self.links.items()}
+        if self.field_origins:
+            out["field_origins"] = {
+                k: {"location": where.to_json(), "message": what}
+                for k, (where, what) in self.field_origins.items()
+            }
         return out
 
 

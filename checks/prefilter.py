@@ -69,6 +69,14 @@ class TopBlock:
         """The address references name this block by (`var.x`, `t.n`, `data.t.n`)."""
         return declared(self.type, self.labels)
 
+    @property
+    def declares(self) -> str | None:
+        """The name the block declares, which the module may declare only once (its address,
+        or an output's, a module call's, a provider's)."""
+        if self.type in ("output", "module", "provider") and len(self.labels) == 1:
+            return f"{self.type} {self.labels[0]}"
+        return self.address
+
     def relevant(self, lines: list[str], reading: Reading) -> bool:
         if any("\\" in label for label in self.labels):
             return True  # an escape in a label: what it reads as is left to the parser
@@ -168,6 +176,18 @@ def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, s
             if block.relevant(lines[path], reading):
                 keep[path].add(i)
                 pending.append((path, block))
+    # a name declared twice is an error whatever the blocks hold: every declaration is read
+    declarations: dict[str, list[tuple[str, int]]] = {}
+    for path, blocks in splits.items():
+        for i, block in enumerate(blocks or ()):
+            if block.declares and not block.address:
+                declarations.setdefault(block.declares, []).append((path, i))
+    for places in [*by_address.values(), *declarations.values()]:
+        if len(places) > 1:
+            for where, i in places:
+                if i not in keep[where]:
+                    keep[where].add(i)
+                    pending.append((where, splits[where][i]))
     # whatever a kept block names, anywhere in the module, is kept too
     while pending:
         path, block = pending.pop()
@@ -258,8 +278,10 @@ def _valid_block(text: str, lines: list[str], block: TopBlock) -> bool:
     """Whether lines `block.start`..`block.end` of `text` are one valid block, closed on its
     last line: of the plain kind, or else as our HCL reader reads it alone."""
     body = lines[block.start : block.end + 1]
-    if max(map(len, body)) <= _MAX_LINE and _plain_pattern().fullmatch(
-        text, block.begin, block.stop + 1
+    if (
+        max(map(len, body)) <= _MAX_LINE
+        and _plain_pattern().fullmatch(text, block.begin, block.stop + 1)
+        and not _sets_an_attribute_twice(body)
     ):
         return True
     from checks.parse import ParseError, check_nesting, hclsyntax
@@ -280,6 +302,33 @@ def _valid_block(text: str, lines: list[str], block: TopBlock) -> bool:
         1,
         len(body),
     )
+
+
+_ATTRIBUTE_NAME = re.compile(r"([ \t]*)([A-Za-z_][\w-]*)[ \t]*=(?![=>])")
+
+
+def _sets_an_attribute_twice(lines: list[str]) -> bool:
+    """Whether a body of a block of the plain kind sets an attribute twice (HCL refuses it):
+    in that layout the attributes of one body share an indentation, and a line at a smaller
+    one ends the bodies and values nested deeper."""
+    seen: dict[int, set[str]] = {}  # indentation -> the names set at it, in the current body
+    for line in lines:
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped.startswith(("#", "//")):
+            continue
+        indent = len(line) - len(stripped)
+        for deeper in [depth for depth in seen if depth > indent]:
+            del seen[deeper]
+        m = _ATTRIBUTE_NAME.match(line)
+        if m is None:
+            if stripped.endswith("{"):  # a nested block's header: its body is a new one
+                seen.pop(indent + 2, None)
+            continue
+        names = seen.setdefault(indent, set())
+        if m.group(2) in names:
+            return True
+        names.add(m.group(2))
+    return False
 
 
 _LINE_COMMENT = re.compile(r"(#|//).*$", re.M)

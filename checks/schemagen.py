@@ -113,6 +113,7 @@ def _entity_parts(kind: Kind) -> dict:
             "propertyNames": {"enum": [f.name for f in kind.fields if f.type.name == "list"]}
         },
         "links": {"propertyNames": {"enum": [link.name for link in kind.links]}},
+        "field_origins": {"propertyNames": names},
     }
 
 

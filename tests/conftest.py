@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 
 from checks.cli import main
+from checks.parse import ensure_stack
 from checks.rules import load_bundled
 from checks.scan import scan
+
+# the recursion limit our readers set on their first use, set before any test (hypothesis
+# warns when a test changes it)
+ensure_stack()
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"

@@ -925,10 +925,12 @@ def plain_blocks(draw):
 def test_what_the_pre_filter_calls_plain_both_parsers_read_as_one_block(text):
     from checks.parse.hcl import parse_terraform_hcl2
     from checks.parse.hclsyntax import parse
-    from checks.prefilter import _plain_pattern
+    from checks.prefilter import _plain_pattern, _sets_an_attribute_twice
 
     if not text.endswith("\n") or _plain_pattern().fullmatch(text) is None:
         return
+    if _sets_an_attribute_twice(text.split("\n")):
+        return  # HCL refuses it, and so the pre-filter never blanks it
     last = text.count("\n")
     for read in (parse, parse_terraform_hcl2):
         (block,) = read(text[:-1])

@@ -66,8 +66,12 @@ def test_a_tf_file_given_alone_reads_its_module_and_reports_its_own_findings(in_
     # the module's other finding is its own file's
     code, findings, _, _ = _scan("infra/other.tf")
     assert (code, [f[:2] for f in findings]) == (1, [("infra/other.tf", 1)])
-    # a file of the module that makes no finding: nothing to report
-    assert _scan("infra/variables.tf")[:3] == (0, [], [])
+    # a file whose values a finding uses (a variable's default, its related place) reports it
+    code, findings, _, _ = _scan("infra/variables.tf")
+    assert (code, [f[:2] for f in findings]) == (1, [("infra/eks.tf", 6)])
+    # a file of the module that makes no finding and gives none a value: nothing to report
+    (in_tmp / "infra" / "outputs.tf").write_text('output "name" {\n  value = "x"\n}\n')
+    assert _scan("infra/outputs.tf")[:3] == (0, [], [])
 
 
 def test_a_variable_file_given_alone_reports_its_modules_findings(in_tmp):

@@ -284,7 +284,7 @@ def test_what_a_module_turns_off_with_count_or_for_each_is_not_there(in_tmp):
     assert sorted(
         (f.rule_id, f.entity_key.split(":")[-1].split("/")[0]) for f in result.findings
     ) == [
-        ("EKS201", "module.on.aws_launch_template.nodes"),
+        ("EKS201", 'module.on.aws_launch_template.nodes["a"]'),  # the for_each key's instance
         ("EKS401", "module.on.data.aws_iam_policy_document.open"),
     ]
 

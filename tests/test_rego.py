@@ -126,7 +126,12 @@ def _rules() -> list:
 
 def _model(path: Path) -> str:
     code, out, err = cli("model", str(path))
-    assert code == 0, err
+    # the peer corpus's folders hold cases that repeat each other's names, which Terraform
+    # refuses as one module: the only errors there
+    errors = [p for p in json.loads(out)["problems"] if p["level"] == "error"] if out else []
+    assert code == 0 or (
+        errors and all("declares one name twice" in p["message"] for p in errors)
+    ), err
     return out
 
 

@@ -9,15 +9,9 @@ import pytest
 from checks import prefilter, tfcatalog
 from checks.model import Unknown
 from checks.normalize import terraform
-from checks.normalize.tf_eval import (
-    DATA_RENDERERS,
-    FUNCTIONS,
-    Declarations,
-    Evaluator,
-    Function,
-)
+from checks.normalize.tf_eval import DATA_RENDERERS, Declarations, Evaluator
 from checks.parse.hcl import parse_terraform
-from checks.parse.hcltree import Lit, Target, reference_parts, target
+from checks.parse.hcltree import Lit, Target, target
 from conftest import run
 
 
@@ -70,8 +64,7 @@ def test_a_reference_names_one_thing(parts, expected):
         ("var.a-b", ["var", "a-b"]),
     ],
 )
-def test_a_reference_written_in_text_reads_as_the_parser_reads_it(text, parts):
-    assert reference_parts(text) == parts
+def test_a_reference_reads_as_its_steps(text, parts):
     (block,) = parse_terraform(f"locals {{\n  v = {text}\n}}\n")
     assert block.attributes["v"].expr.parts == parts
 
@@ -96,68 +89,6 @@ def test_a_module_instance_is_an_evaluator_with_bound_variables():
     # a value bound to a variable the module does not declare is not read
     undeclared = _local(_module("locals {\n  a = var.z\n}\n", {"z": ("t", Lit(1, 1, 1))}), "a")
     assert isinstance(undeclared, Unknown) and undeclared.reason == "var.z has no default"
-
-
-def test_every_function_is_one_row_of_the_table():
-    assert FUNCTIONS and all(
-        isinstance(row, Function) and callable(row.impl) and isinstance(row.accepts_unknown, bool)
-        for row in FUNCTIONS.values()
-    )
-    assert {name for name, row in FUNCTIONS.items() if row.accepts_unknown} == {
-        "jsonencode",
-        "yamlencode",
-        "concat",
-        "tolist",
-        "toset",
-        "coalesce",
-        "merge",
-        "compact",
-        "distinct",
-        "flatten",
-    }
-
-
-def _plain(value):
-    """A value with each unknown as (reason, text)."""
-    if isinstance(value, Unknown):
-        return (value.reason, value.text)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-NO_DEFAULT = "var.u has no default"
-
-
-@pytest.mark.parametrize(
-    "expression, value",
-    [
-        # accepts unknown arguments: keeps them in what it builds
-        ('concat(["a"], local.u, "b")', ["a", (NO_DEFAULT, "var.u"), "b"]),
-        ("coalesce(null, local.u)", (NO_DEFAULT, "var.u")),
-        # does not: unknown for the argument's reason, shown as the call
-        ("upper(local.u)", (NO_DEFAULT, "upper(local.u)")),
-        # not in the table, or arguments the impl does not compute with
-        ('format("%s", "x")', ("format() is not evaluated", 'format("%s", "x")')),
-        ('lower("a", "b")', ("lower() is not evaluated", 'lower("a", "b")')),
-        (
-            'replace("a.b", "/[.]/", "-")',
-            ("replace() is not evaluated", 'replace("a.b", "/[.]/", "-")'),
-        ),
-        ('trimprefix("eks-prod", "eks-")', "prod"),
-        ('trimsuffix("prod-eks", "-eks")', "prod"),
-        ('join("-", ["a", "b"])', "a-b"),
-        ("merge({a = 1}, {b = 2})", {"a": 1, "b": 2}),
-        ("distinct([1, 1, 2])", [1, 2]),
-        ('compact(["", "a", null])', ["a"]),
-        ("flatten([[1], [[2]], 3])", [1, 2, 3]),
-        ('jsondecode("[1, 2]")', [1, 2]),
-        ('jsonencode({a = "b"})', {"a": "b"}),
-    ],
-)
-def test_functions(expression, value):
-    ev = _module(f'variable "u" {{}}\nlocals {{\n  u = var.u\n  v = {expression}\n}}\n')
-    assert _plain(_local(ev, "v")) == value
 
 
 def test_file_reads_through_the_callback_once_and_notes_why_not():
@@ -230,4 +161,189 @@ def test_a_trust_policy_heredoc_reads_a_list_item_by_its_legacy_index(tmp_path):
             "role admin trusts account root [arn:aws:iam::444455556666:root] with no "
             "condition: every principal the account allows can assume it",
         )
+    ]
+
+
+def test_what_terraform_refuses_is_noted_once_where_it_is_written(tmp_path):
+    """A local Terraform refuses (a key its map does not have) is unknown wherever it is
+    used, with one note at the expression that fails; the rest of the module is judged."""
+    (tmp_path / "locals.tf").write_text(
+        'locals {\n  settings = { tokens = "optional" }\n  tokens = local.settings.token\n}\n'
+    )
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_launch_template" "a" {\n  metadata_options {\n'
+        "    http_tokens = local.tokens\n    http_put_response_hop_limit = 3\n  }\n}\n"
+        'resource "aws_launch_template" "b" {\n  metadata_options {\n'
+        "    http_tokens = local.tokens\n  }\n}\n"
+    )
+    result = run([tmp_path], select=["EKS201", "EKS202"])
+    assert [(p.file.rsplit("/", 1)[-1], p.line, p.level, p.message) for p in result.problems] == [
+        (
+            "locals.tf",
+            3,
+            "note",
+            "Terraform refuses this expression (the object has no attribute 'token'): "
+            "read as unknown",
+        )
+    ]
+    assert [(f.rule_id, f.location.start_line) for f in result.findings] == [("EKS202", 4)]
+    assert sorted((s.rule_id, s.reasons[0]) for s in result.skipped) == [
+        ("EKS201", "Terraform refuses it: the object has no attribute 'token'"),
+        ("EKS201", "Terraform refuses it: the object has no attribute 'token'"),
+    ]
+
+
+def test_templatefile_renders_with_only_the_variables_it_is_given():
+    ev = _module(
+        'variable "x" {\n  default = "from the module"\n}\nlocals {\n'
+        '  a = templatefile("t.tpl", { name = "web", ports = [80, 443] })\n'
+        '  b = templatefile("bad.tpl", {})\n}\n',
+        files={
+            "t.tpl": "%{ for p in ports ~}\n${name}:${p}\n%{ endfor ~}\n",
+            "bad.tpl": "${var.x}\n",
+        },
+    )
+    assert _local(ev, "a") == "web:80\nweb:443\n"
+    refused = _local(ev, "b")
+    assert isinstance(refused, Unknown)
+    assert refused.reason == (
+        "Terraform refuses it: the template refers to var, which templatefile() was not given"
+    )
+
+
+DUPLICATES_A = (
+    'resource "aws_iam_role" "admin" {\n  name = "admin"\n'
+    '  assume_role_policy = jsonencode({ Statement = [{ Effect = "Allow",'
+    ' Action = "sts:AssumeRole", Principal = { AWS = "*" } }] })\n}\n'
+    'variable "x" {}\nlocals {\n  a = 1\n}\noutput "o" {\n  value = 1\n}\n'
+)
+DUPLICATES_B = (
+    'resource "aws_iam_role" "admin" {\n  name = "admin2"\n'
+    '  assume_role_policy = jsonencode({ Statement = [{ Effect = "Allow",'
+    ' Action = "sts:AssumeRole", Principal = { AWS = "*" } }] })\n}\n'
+    'variable "x" {}\nlocals {\n  a = 2\n  b = 3\n}\noutput "o" {\n  value = 2\n}\n'
+    'provider "aws" {}\nprovider "aws" {\n  alias = "eu"\n}\nprovider "aws" {\n  region = "x"\n}\n'
+    'data "aws_iam_policy_document" "d" {}\ndata "aws_iam_policy_document" "d" {}\n'
+    'module "m" {\n  source = "./m"\n}\nmodule "m" {\n  source = "./n"\n}\n'
+)
+
+
+@pytest.mark.parametrize("prefilter", [True, False], ids=["prefilter", "no-prefilter"])
+def test_a_name_declared_twice_in_a_module_is_an_error_naming_both_places(tmp_path, prefilter):
+    """Terraform refuses a module that declares a resource address (or a data source, a
+    variable, a local value, an output, a module call, a provider configuration) twice: an
+    error at the repeat naming the first, and only the first is judged (before, both were,
+    under one entity key and fingerprint)."""
+    (tmp_path / "a.tf").write_text(DUPLICATES_A)
+    (tmp_path / "b.tf").write_text(DUPLICATES_B)
+    result = run([tmp_path], select=["EKS401"], prefilter=prefilter)
+    tail = ": Terraform refuses a module that declares one name twice"
+    assert sorted(
+        (p.file.rsplit("/", 1)[-1], p.line, p.level, p.message.replace(f"{tmp_path}/", ""))
+        for p in result.problems
+    ) == [
+        (
+            "b.tf",
+            1,
+            "error",
+            "resource aws_iam_role.admin is declared twice, here and at a.tf:1" + tail,
+        ),
+        ("b.tf", 5, "error", "variable var.x is declared twice, here and at a.tf:5" + tail),
+        ("b.tf", 7, "error", "local value local.a is declared twice, here and at a.tf:7" + tail),
+        ("b.tf", 10, "error", "output o is declared twice, here and at a.tf:9" + tail),
+        (
+            "b.tf",
+            17,
+            "error",
+            "provider configuration aws is declared twice, here and at b.tf:13" + tail,
+        ),
+        (
+            "b.tf",
+            21,
+            "error",
+            "data source data.aws_iam_policy_document.d is declared twice, here and at b.tf:20"
+            + tail,
+        ),
+        ("b.tf", 25, "error", "module call module.m is declared twice, here and at b.tf:22" + tail),
+    ]
+    assert [
+        (f.rule_id, f.location.file.rsplit("/", 1)[-1], f.entity_key.rsplit(":", 1)[-1])
+        for f in result.findings
+    ] == [("EKS401", "a.tf", "aws_iam_role.admin/statement[0]")]
+
+
+def test_a_value_from_another_file_is_found_where_it_is_used_with_its_definition_related(
+    tmp_path,
+):
+    """RULES.md, "What every finding carries": a trust statement written in a policy
+    document of another file is found in that file (before: in the role's file, with the
+    document's line numbers), the role related; a value from a variable's default, a
+    variable file or a local of another file is found where it is used, its definition
+    related."""
+    (tmp_path / "iam.tf").write_text(
+        'resource "aws_iam_role" "admin" {\n  name               = "admin"\n'
+        "  assume_role_policy = data.aws_iam_policy_document.trust.json\n}\n"
+    )
+    (tmp_path / "policies.tf").write_text(
+        'data "aws_iam_policy_document" "trust" {\n  statement {\n'
+        '    actions = ["sts:AssumeRole"]\n    principals {\n      type        = "AWS"\n'
+        '      identifiers = ["*"]\n    }\n  }\n}\n'
+    )
+    (tmp_path / "variables.tf").write_text(
+        'variable "public_cidrs" {\n  default = ["10.0.0.0/8", "0.0.0.0/0"]\n}\n'
+        'variable "hop_limit" {\n  default = 1\n}\n'
+    )
+    (tmp_path / "terraform.tfvars").write_text("hop_limit = 3\n")
+    (tmp_path / "locals.tf").write_text('locals {\n  tokens = "optional"\n}\n')
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_eks_cluster" "c" {\n  name = "c"\n  vpc_config {\n'
+        "    public_access_cidrs = var.public_cidrs\n  }\n}\n"
+        'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+        "    http_tokens                 = local.tokens\n"
+        "    http_put_response_hop_limit = var.hop_limit\n  }\n}\n"
+    )
+    result = run([tmp_path], select=["EKS401", "EKS101", "EKS201", "EKS202"])
+
+    def place(location):
+        return (location.file.rsplit("/", 1)[-1], location.start_line, location.end_line)
+
+    assert result.problems == []
+    assert sorted(
+        (
+            f.rule_id,
+            place(f.location),
+            [(place(r.location), r.message.replace(f"{tmp_path}/", "")) for r in f.related],
+        )
+        for f in result.findings
+    ) == [
+        (
+            "EKS101",
+            ("main.tf", 4, 4),
+            [
+                (
+                    ("variables.tf", 2, 2),
+                    "public_access_cidrs comes from the default of var.public_cidrs",
+                )
+            ],
+        ),
+        (
+            "EKS201",
+            ("main.tf", 9, 9),
+            [(("locals.tf", 2, 2), "http_tokens comes from local.tokens")],
+        ),
+        (
+            "EKS202",
+            ("main.tf", 10, 10),
+            [
+                (
+                    ("terraform.tfvars", 1, 1),
+                    "hop_limit comes from var.hop_limit set in terraform.tfvars",
+                )
+            ],
+        ),
+        (
+            "EKS401",
+            ("policies.tf", 4, 7),  # its principals block, where its Principal is written
+            [(("iam.tf", 3, 3), "role aws_iam_role.admin uses this statement")],
+        ),
     ]

@@ -183,11 +183,12 @@ TF_CONFIG_MAP = """resource "kubernetes_config_map_v1" "aws_auth" {{
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_MAPS))
-@pytest.mark.parametrize("form", ["heredoc", "yamlencode"])
+@pytest.mark.parametrize("form", ["heredoc", "coalesce"])
 def test_hostile_map_string_in_terraform_is_an_error(tmp_path, case, form):
     inner, inner_line, message = HOSTILE_MAPS[case]
     heredoc = "<<EOT\n" + inner + "EOT\n"
-    value = heredoc if form == "heredoc" else f"yamlencode({heredoc})"
+    # coalesce() of one string is that string, lines and all
+    value = heredoc if form == "heredoc" else f"coalesce({heredoc})"
     (tmp_path / "main.tf").write_text(TF_CONFIG_MAP.format(value=value))
     code, report, _ = scan_json("main.tf", cwd=tmp_path)
     assert report["findings"] == []

@@ -91,7 +91,8 @@ def trust_statements(
             kind="trust_statement",
             key=f"{key}/statement[{index}]",
             origin=origin,
-            location=Location(file, *stmt_span),
+            # where the statement is written (a policy document in another file...)
+            location=Location(getattr(stmt, "file", "") or file, *stmt_span),
         )
         entity.set("role_name", role_name if role_name is not None else Unknown("no role name"))
         entity.set("role_arn", role_arn if role_arn is not None else Unknown("role ARN not known"))

@@ -27,7 +27,7 @@ from checks.normalize import (
     tf_service_accounts,
 )
 from checks.normalize.access import principal_type
-from checks.normalize.tf_build import Module, set_attr
+from checks.normalize.tf_build import Module, instances, set_attr
 from checks.normalize.tf_calls import Calls, ModuleReader
 from checks.normalize.tf_eval import (
     Declarations,
@@ -71,16 +71,23 @@ def normalize_blocks(
 ) -> tuple[list[Entity], list[Problem]]:
     """The entities the blocks of `files` make, evaluated by `module`'s evaluator."""
     entities: list[Entity] = []
-    problems: list[Problem] = []
+    declarations = module.ev.declarations
+    problems: list[Problem] = list(declarations.duplicates)
     for file, blocks in files.items():
         for block in blocks:
+            if id(block) in declarations.repeated:
+                continue  # Terraform refuses it (an error above): the first one is judged
             if block.type == "module" and len(block.labels) == 1:
                 made, found = _module_call(module, file, block)
             elif block.type == "resource" and len(block.labels) == 2:
                 builder = builder_of(block.labels[0])
-                if builder is None or no_instances(module.ev, file, block):
+                if builder is None:
                     continue
-                made, found = BUILDERS[builder](module, file, block)
+                made, found = [], []
+                for instance in instances(module, file, block):
+                    one, problems_of_one = BUILDERS[builder](module, file, instance)
+                    made += one
+                    found += problems_of_one
             else:
                 continue
             entities.extend(made)
@@ -113,8 +120,8 @@ def normalize_blocks(
 
 
 def no_instances(ev: Evaluator, file: str, block: Block) -> bool:
-    """Whether a resource or data source surely makes nothing: `count = 0`, or `for_each`
-    over an empty map or set (a module's `count = var.create ? 1 : 0` turned off)."""
+    """Whether a data source surely makes nothing: `count = 0`, or `for_each` over an empty
+    map or set (a module's `count = var.create ? 1 : 0` turned off)."""
     if "count" in block.attributes:
         count = number(ev.attribute(block, "count", file))
         return count == 0 and not isinstance(count, bool)
@@ -151,12 +158,9 @@ def _module_call(module: Module, file: str, block: Block) -> tuple[list[Entity],
                 e.related.insert(0, site)
             problems.extend(call.module.problems)
         else:
-            saved, ev.iteration = ev.iteration, instance.iteration
-            try:
+            with ev.bound_names(instance.iteration):
                 inner = module.instance(instance.address)
                 made, found = tf_modules.module_call(inner, file, block, call.version)
-            finally:
-                ev.iteration = saved
             for e in made:
                 e.set("call_path", inner.address(block))
         entities.extend(made)

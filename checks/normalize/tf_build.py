@@ -1,5 +1,6 @@
 """What the Terraform builders share (`terraform.py`, `tf_modules.py`): the module being
-normalized, that is its evaluator and how its entities are named, and `set_attr`."""
+normalized, that is its evaluator and how its entities are named, the instances a block
+makes (`for_each`, `count`, `dynamic` blocks), and `set_attr`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, Location, Unknown
 from checks.normalize.tf_calls import qualify
-from checks.normalize.tf_eval import Evaluator
-from checks.parse.hcltree import Block, declared
+from checks.normalize.tf_eval import Bound, Evaluator
+from checks.normalize.tf_values import json_string
+from checks.parse.hcltree import Attribute, Block, Ref, declared
 
 # `set_attr` without a fallback: the catalog's default
 _CATALOG_DEFAULT = object()
@@ -40,11 +42,15 @@ class Module:
         self.call_path = call_path
         self.scope = ev.directory if scope is None else scope
         self.path = ".".join(call_path)  # the instance's address ("" for the root module)
+        # id of an instance's block -> its address, from the root module
+        self.instance_addresses: dict[int, str] = {}
 
     def address(self, block: Block) -> str:
-        """A resource's or data source's address (`t.n`, `data.t.n`), or a module call's
-        (`module.m`), from the root module."""
-        found = self.addresses.get((block.type, *block.labels))
+        """A resource's or data source's address (`t.n`, `data.t.n`, `t.n["key"]` for an
+        instance of `for_each`), or a module call's (`module.m`), from the root module."""
+        found = self.instance_addresses.get(id(block)) or self.addresses.get(
+            (block.type, *block.labels)
+        )
         if found is not None:
             return found
         return self.absolute(declared(block.type, block.labels) or f"module.{block.labels[0]}")
@@ -117,4 +123,136 @@ def set_attr(
         return fallback
     value = module.ev.eval(attr.expr, file)
     entity.set(field, value, span=(attr.line, attr.end_line))
+    note_origin(module, entity, field, attr, file)
     return value
+
+
+def note_origin(module: Module, entity: Entity, field: str, attr: Attribute, file: str) -> None:
+    """When `attr` (written in `file`) takes its value from a variable or a local defined
+    elsewhere, that place is the field's origin: a finding on the field names it."""
+    origin = module.ev.origin(attr.expr, file)
+    if origin is not None:
+        where, start, end, what = origin
+        entity.field_origins[field] = (Location(where, start, end), f"{field} comes from {what}")
+
+
+def instances(module: Module, file: str, block: Block) -> list[Block]:
+    """The blocks a resource block stands for, as Terraform expands it: one per key of its
+    `for_each` (`each` bound), one per index of its `count` (`count.index` bound), none when
+    either is empty or zero; one whose `each`/`count` is unknown when they are. `dynamic`
+    blocks become the blocks they make. Each instance is named by its address."""
+    if module.origin != "terraform":
+        return [block]  # a plan's resources are instances already
+    ev = module.ev
+    address = module.address(block)
+    for_each = block.attributes.get("for_each")
+    count = block.attributes.get("count")
+    made: list[tuple[str, dict]]
+    if for_each is not None:
+        value = ev.eval(for_each.expr, file)
+        keys = _for_each_keys(value)
+        if keys is None:
+            unknown = (
+                value if isinstance(value, Unknown) else Unknown("for_each is not a map or set")
+            )
+            made = [(address, {"each": unknown})]
+        else:
+            made = [
+                (f"{address}[{json_string(key)}]", {"each": {"key": key, "value": item}})
+                for key, item in keys
+            ]
+    elif count is not None:
+        value = ev.eval(count.expr, file)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            unknown = value if isinstance(value, Unknown) else Unknown("count is not a number")
+            made = [(address, {"count": {"index": unknown}})]
+        else:
+            made = [(f"{address}[{i}]", {"count": {"index": i}}) for i in range(value)]
+    else:
+        made = [(address, {})]
+    out = []
+    for name, names in made:
+        instance = expand(ev, file, block, names)
+        module.instance_addresses[id(instance)] = name
+        out.append(instance)
+    return out
+
+
+def _for_each_keys(value: object) -> list[tuple[str, object]] | None:
+    """(each.key, each.value) of a known for_each: a map's entries, a set of strings' items
+    (key and value the same); None when it is unknown or neither."""
+    if isinstance(value, dict):
+        if any(isinstance(v, Unknown) for v in value):
+            return None
+        return sorted(value.items())
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            return None
+        return [(v, v) for v in sorted(set(value))]
+    return None
+
+
+def expand(ev: Evaluator, file: str, block: Block, names: dict) -> Block:
+    """A copy of `block` whose expressions see `names`, with each `dynamic "t"` block
+    replaced by the `t` blocks it makes (its iterator bound in each)."""
+    if not names and not any(b.type == "dynamic" for b in _walk(block)):
+        return block
+    out = Block(block.type, list(block.labels), block.line, block.end_line)
+    out.attributes = {
+        name: Attribute(
+            name,
+            Bound(attr.expr, names, attr.expr.line, attr.expr.end_line),
+            attr.line,
+            attr.end_line,
+        )
+        if names
+        else attr
+        for name, attr in block.attributes.items()
+    }
+    for child in block.blocks:
+        if child.type != "dynamic" or len(child.labels) != 1:
+            out.blocks.append(expand(ev, file, child, names))
+            continue
+        iterator = child.labels[0]
+        named = child.attributes.get("iterator")
+        if named is not None and isinstance(named.expr, Ref) and len(named.expr.parts) == 1:
+            iterator = named.expr.parts[0]
+        contents = [b for b in child.blocks if b.type == "content"]
+        for_each = child.attributes.get("for_each")
+        value = Unknown("dynamic block without for_each") if for_each is None else None
+        if value is None:
+            with ev.bound_names(names):
+                value = ev.eval(for_each.expr, file)
+        keys = _dynamic_keys(value)
+        entries = (
+            [{iterator: {"key": value, "value": value}}]
+            if keys is None
+            else [{iterator: {"key": k, "value": v}} for k, v in keys]
+        )
+        for entry in entries:
+            for content in contents:
+                made = expand(ev, file, content, {**names, **entry})
+                if made is content:  # no names to bind: a copy all the same, renamed
+                    made = Block(content.type, [], content.line, content.end_line)
+                    made.attributes, made.blocks = content.attributes, content.blocks
+                made.type, made.labels = child.labels[0], []
+                out.blocks.append(made)
+    return out
+
+
+def _dynamic_keys(value: object) -> list[tuple[object, object]] | None:
+    """(key, value) of each block a dynamic block's for_each makes: a list's items by index,
+    a map's entries; None when unknown."""
+    if isinstance(value, dict):
+        return sorted(value.items())
+    if isinstance(value, list):
+        return list(enumerate(value))
+    return None
+
+
+def _walk(block: Block):
+    stack = [block]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.blocks)

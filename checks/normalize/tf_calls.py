@@ -241,8 +241,8 @@ class Calls:
                 count = int(count)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 unknown = Unknown("the instance's count.index is not known", "count.index")
-                return [(f"[{UNKNOWN_KEY}]", None, {"count.index": unknown})], True
-            return [(f"[{i}]", i, {"count.index": i}) for i in range(count)], True
+                return [(f"[{UNKNOWN_KEY}]", None, {"count": {"index": unknown}})], True
+            return [(f"[{i}]", i, {"count": {"index": i}}) for i in range(count)], True
         if "for_each" in block.attributes:
             each = ev.attribute(block, "for_each", file)
             pairs: list[tuple[Any, Any]] | None = None
@@ -253,9 +253,9 @@ class Calls:
             if pairs is None:
                 unknown = Unknown("the instance's each.key is not known", "each.key")
                 value = Unknown("the instance's each.value is not known", "each.value")
-                iteration = {"each.key": unknown, "each.value": value}
+                iteration = {"each": {"key": unknown, "value": value}}
                 return [(f"[{UNKNOWN_KEY}]", None, iteration)], True
-            return [(f'["{k}"]', k, {"each.key": k, "each.value": v}) for k, v in pairs], True
+            return [(f'["{k}"]', k, {"each": {"key": k, "value": v}}) for k, v in pairs], True
         return [("", None, {})], False
 
     def _arguments(
@@ -263,15 +263,12 @@ class Calls:
     ) -> dict[str, Any]:
         """The call's arguments for one instance, evaluated in the caller, as the module sees
         them (`crossed`)."""
-        saved, ev.iteration = ev.iteration, iteration
-        try:
+        with ev.bound_names(iteration):
             return {
                 name: crossed(ev.eval(attr.expr, file))
                 for name, attr in block.attributes.items()
                 if name not in META_ARGUMENTS
             }
-        finally:
-            ev.iteration = saved
 
     def _instance(
         self, module: LoadedModule, inputs: dict[str, Any], frame: _Frame, name: str

@@ -5,28 +5,36 @@ references use: `checks/parse/hcltree.py`) are read once from its files. An `Eva
 instance of the module: those declarations, the expressions bound to its variables (from the
 variable files Terraform loads; a module call's arguments would be bound the same way), and
 what `file()` may read, through the `read_file` callback. `var.x` takes its bound value, else
-its default; `local.x` its value; `data.aws_iam_policy_document.x.json` the policy its blocks
-describe; a resource's attribute what it is set to. Anything that cannot be resolved stays
-`Unknown` (never a guess).
+its default, converted to its `type`; `local.x` its value; `data.aws_iam_policy_document.x.json`
+the policy its blocks describe; a resource's attribute what it is set to. Every expression of
+HCL is evaluated as Terraform evaluates it (operators, conditionals, `for`, splats, templates
+and their directives, the functions of `tf_functions.FUNCTIONS`), with the values and rules of
+`tf_values`. Anything that cannot be resolved stays `Unknown` (never a guess); what Terraform
+refuses (`EvalError`) has no value: it is unknown, with a note where it is written.
 
-Functions are one table, `FUNCTIONS`: name -> `Function(impl, accepts_unknown)`. Arguments
-are evaluated first; a function that does not accept unknown arguments is unknown when one
-is; an impl returns NOT_EVALUATED when its arguments are not what it computes with.
+Names a `for` expression, a splat, a resource's `for_each` or `count`, or a `dynamic` block
+binds are scopes (`bound_names`), innermost last; a named value (a local, a variable) is
+evaluated in the module's own scope.
 
 What evaluation may build is bounded (`tf_limits`): each named value is computed once per
 instance, every name on a reference cycle is unknown, an expression nested deeper than
-MAX_LEVELS is cut there, and values over the size limits or past the instance's budget are
-unknown, each kind of limit noted once.
+MAX_LEVELS is cut there, values over the size limits or past the instance's budget are
+unknown, each kind of limit noted once, and every item a `for` or a splat visits is charged.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Protocol
 
 from checks.discover import display_path
 from checks.model import LDict, LList, Problem, Unknown
+from checks.normalize.tf_functions import FUNCTIONS, NOT_EVALUATED, CallSite
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
     MAX_CHARS,
@@ -36,25 +44,48 @@ from checks.normalize.tf_limits import (
     Limits,
     capped_text,
 )
-from checks.normalize.tf_types import convert, parse_type
-from checks.parse import ExpansionBudget
+from checks.normalize.tf_values import (
+    EvalError,
+    Located,
+    Undecided,
+    convert,
+    equal,
+    first_unknown,
+    is_number,
+    number,
+    to_bool,
+    to_integer,
+    to_number,
+    to_string,
+    type_name,
+    type_spec,
+)
+from checks.parse import ExpansionBudget, ParseError, numbers
 from checks.parse.hcltree import (
-    INTERPOLATION,
     Attribute,
     Block,
     Call,
+    Conditional,
     Expression,
+    ForExpr,
+    GetAttr,
     Heredoc,
+    Index,
     Lit,
     ObjectExpr,
     Opaque,
+    Operation,
     Ref,
+    Splat,
+    SplatItem,
     Target,
     Template,
+    TemplateFor,
+    TemplateIf,
     TupleExpr,
     declared,
     local_address,
-    reference_parts,
+    show,
 )
 from checks.tfcatalog import (
     DATA_ATTRIBUTES_READ,
@@ -65,32 +96,54 @@ from checks.tfcatalog import (
 
 MAX_DEPTH = 40  # named values being evaluated, one inside the other
 ReadFile = Callable[[str], tuple[str | None, str]]
-
-
-class Located(str):
-    """A string read from a heredoc or a file: where its first line is."""
-
-    file: str = ""
-    line: int = 0
+SPLAT_ITEM = "[*]"  # the scope name a splat's item is bound to (no HCL name can be it)
 
 
 class Declarations:
     """What a module's files declare, by the address references use (`var.x`, `local.x`,
     `t.n`, `data.t.n`), its module calls and outputs by name: the same for every instance of
-    the module. Of two declarations of one address, the last is used."""
+    the module. Terraform refuses a module
+    that declares a name twice (a resource or data source of one type and name, a variable,
+    a local value, an output, a module call, a provider configuration): each repeat is an
+    error in `duplicates`, and references read the first declaration. A repeat in another
+    file is still judged (its entities are keyed by its file); one in the same file would
+    share the first one's keys and fingerprints: it is in `repeated`, and not judged."""
 
     def __init__(self, files: dict[str, list[Block]]) -> None:
         self.variables: dict[str, Block] = {}
-        self.variable_files: dict[str, str] = {}  # address -> the file declaring it
+        self.variable_files: dict[str, str] = {}
         self.locals: dict[str, tuple[str, Attribute]] = {}
         self.blocks: dict[str, tuple[str, Block]] = {}  # resources and data sources
         self.modules: dict[str, tuple[str, Block]] = {}  # module calls, by name
         self.outputs: dict[str, tuple[str, Attribute]] = {}  # output values, by name
+        self.duplicates: list[Problem] = []
+        self.repeated: set[int] = set()  # ids of the blocks that repeat a declaration
+        first: dict[tuple, tuple[str, int]] = {}  # what is declared -> where, first
+
+        def declare(what: tuple, file: str, line: int) -> bool:
+            if what not in first:
+                first[what] = (file, line)
+                return True
+            where, at = first[what]
+            name = _DECLARED[what[0]].format(*what[1:])
+            message = (
+                f"{name} is declared twice, here and at {where}:{at}: Terraform refuses "
+                "a module that declares one name twice"
+            )
+            self.duplicates.append(Problem(file, message, line))
+            return False
+
         for file, blocks in files.items():
             for block in blocks:
                 if block.type == "locals":
                     for name, attr in block.attributes.items():
-                        self.locals[local_address(name)] = (file, attr)
+                        if declare(("locals", name), file, attr.line):
+                            self.locals[local_address(name)] = (file, attr)
+                    continue
+                what = _declaration(block)
+                if what is not None and not declare(what, file, block.line):
+                    if first[what][0] == file:
+                        self.repeated.add(id(block))  # it would share the first one's key
                     continue
                 if block.type in ("module", "output") and len(block.labels) == 1:
                     if block.type == "module":
@@ -116,25 +169,52 @@ class Declarations:
         ]
 
 
-class CallSite(NamedTuple):
-    """Where a function is called: the call, the file it is written in, and its text as an
-    unknown value shows it."""
-
-    call: Call
-    file: str
-    text: str
-
-
-class Function(NamedTuple):
-    """One Terraform function: `impl(evaluator, site, args)` gives its value, or NOT_EVALUATED
-    when the arguments are not what it computes with; `accepts_unknown`: it is called with
-    unknown arguments too (it keeps them in the structure it builds)."""
-
-    impl: Callable[[Evaluator, CallSite, list], Any]
-    accepts_unknown: bool
+# how an error names what is declared twice
+_DECLARED = {
+    "resource": "resource {}.{}",
+    "data": "data source data.{}.{}",
+    "variable": "variable var.{}",
+    "locals": "local value local.{}",
+    "output": "output {}",
+    "module": "module call module.{}",
+    "provider": "provider configuration {}{}",
+}
 
 
-NOT_EVALUATED = object()  # an impl's answer for arguments it does not compute with
+def _declaration(block: Block) -> tuple | None:
+    """What a top-level block declares, as Terraform tells declarations apart; None for a
+    block that may repeat."""
+    if block.type in ("resource", "data") and len(block.labels) == 2:
+        return (block.type, *block.labels)
+    if block.type in ("variable", "output", "module") and len(block.labels) == 1:
+        return (block.type, block.labels[0])
+    if block.type == "provider" and len(block.labels) == 1:
+        alias = block.attributes.get("alias")
+        if alias is None:
+            return ("provider", block.labels[0], "")
+        if isinstance(alias.expr, Template) and all(isinstance(p, str) for p in alias.expr.parts):
+            return ("provider", block.labels[0], " (alias " + "".join(alias.expr.parts) + ")")
+    return None
+
+
+@dataclass
+class Bound:
+    """An expression evaluated with names bound: the attributes of one instance of a
+    resource (`each`, `count`) or of a `dynamic` block's content (its iterator)."""
+
+    expr: Any
+    names: dict
+    line: int
+    end_line: int
+
+
+class _Failed:
+    """A named value whose evaluation Terraform refuses: the error, raised at each use."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: EvalError) -> None:
+        self.error = error
 
 
 class ModuleCalls(Protocol):
@@ -179,11 +259,8 @@ class Evaluator:
         self.bound = bound or {}
         self.inputs = inputs or {}
         self.calls = calls
-        # `count.index`, `each.key`, `each.value` of the block being evaluated (a module
-        # call's instance), by address
-        self.iteration: dict[str, Any] = {}
-        # notes, each once: why a file() was not read, per call ((file, line, message)), and
-        # the first place each kind of evaluation limit was met (the kind)
+        # notes, each once: why a file() was not read and what Terraform refuses, per place
+        # ((file, line, message)), and the first place each kind of evaluation limit was met
         self.notes: dict[Any, Problem] = {}
         self.stack: list[str] = []  # the named values being evaluated, innermost last
         # each named value (local, variable, resource attribute, data source) once
@@ -194,29 +271,37 @@ class Evaluator:
         self.nesting = 0  # expressions being evaluated, one inside the other
         self.yaml_budget = ExpansionBudget()  # shared by the YAML strings the instance holds
         self.rendered: set[str] = set()  # data sources a reference has rendered
+        self.scopes: list[dict[str, Any]] = []  # names bound by for, splats, for_each...
+        # in a templatefile() template: only the names it was given are bound
+        self.isolated = False
+        self.templates: dict[int, list] = {}  # templatefile() templates read, by file content
 
     # ---- the public API ------------------------------------------------------------------
     def eval(self, expr: Any, file: str) -> Any:
-        """The value of an expression written in `file`; unknown where it cannot be known or
-        would be too large. An expression nested deeper than MAX_LEVELS (through references
-        too) builds a value that deep: it is cut there, which also bounds the recursion."""
-        if len(self.stack) > MAX_DEPTH:
-            return Unknown("references nested too deeply")
-        if self.nesting >= MAX_LEVELS:
-            return self.too_large(getattr(expr, "text", "") or "(nested value)", expr, file)
-        self.nesting += 1
+        """The value of an expression written in `file`; unknown where it cannot be known, is
+        refused by Terraform (noted where) or would be too large."""
         try:
-            return self._value(expr, file)
-        finally:
-            self.nesting -= 1
+            return self.evaluate(expr, file)
+        except EvalError as err:
+            return self.refused(err, expr, file)
 
     def attribute(self, block: Block, name: str, file: str) -> Any:
         """The value of a block's attribute; None when the block does not set it."""
         attr = block.attributes.get(name)
         return None if attr is None else self.eval(attr.expr, file)
 
+    @contextmanager
+    def bound_names(self, names: dict[str, Any]) -> Iterator[None]:
+        """Evaluate with `names` bound (`each`, `count`, a dynamic block's iterator...)."""
+        self.scopes.append(names)
+        try:
+            yield
+        finally:
+            self.scopes.pop()
+
     def problems(self) -> list[Problem]:
-        """The notes evaluation made: files not read, and the limits met."""
+        """The notes evaluation made: files not read, expressions Terraform refuses, and the
+        limits met."""
         return list(self.notes.values())
 
     def too_large(self, text: str, expr: Any, file: str) -> Unknown:
@@ -224,102 +309,340 @@ class Evaluator:
         self._note("size", file, expr.line, SIZE_NOTE)
         return Unknown("value over the size limit", short(text))
 
+    def refused(self, err: EvalError, expr: Any, file: str) -> Unknown:
+        """The unknown value of an expression Terraform refuses, noted where the error is."""
+        where = getattr(err, "file", "") or file
+        line = err.line or getattr(expr, "line", 0)
+        message = f"Terraform refuses this expression ({err.message}): read as unknown"
+        self.notes.setdefault((where, line, message), Problem(where, message, line, "note"))
+        return Unknown(f"Terraform refuses it: {err.message}", show(expr))
+
     # ---- expressions ---------------------------------------------------------------------
+    def evaluate(self, expr: Any, file: str) -> Any:
+        """The value of an expression; raise EvalError for what Terraform refuses (located at
+        the innermost expression that refused). An expression nested deeper than MAX_LEVELS
+        (through references too) builds a value that deep: it is cut there, which also
+        bounds the recursion."""
+        if len(self.stack) > MAX_DEPTH:
+            return Unknown("references nested too deeply")
+        if self.nesting >= MAX_LEVELS:
+            return self.too_large(show(expr, 60) or "(nested value)", expr, file)
+        self.nesting += 1
+        try:
+            return self._value(expr, file)
+        except Undecided as undecided:
+            value = undecided.value
+            return Unknown(value.reason, show(expr), value.ref)
+        except EvalError as err:
+            if not getattr(err, "file", ""):
+                err.file = file
+                err.line = err.line or getattr(expr, "line", 0)
+            raise
+        finally:
+            self.nesting -= 1
+
     def _value(self, expr: Any, file: str) -> Any:
         if isinstance(expr, Lit):
             return expr.value
+        if isinstance(expr, Ref):
+            return self._ref(expr, file)
         if isinstance(expr, Template):
             return self._template(expr, file)
-        if isinstance(expr, Heredoc):
-            interpolated = self._interpolate(expr.text, file)
-            if interpolated is None:
-                return self.too_large("(heredoc)", expr, file)
-            text = Located(interpolated)
-            text.file, text.line = file, expr.content_line
-            return text if interpolated is expr.text else self._built(text, expr, file)
+        if isinstance(expr, Call):
+            return self._call(expr, file)
         if isinstance(expr, (TupleExpr, ObjectExpr)) and len(expr.items) > MAX_ITEMS:
             return self.too_large("[...]" if isinstance(expr, TupleExpr) else "{...}", expr, file)
         if isinstance(expr, TupleExpr):
             items = LList(line=expr.line, end_line=expr.end_line)
             for item in expr.items:
-                items.append(self.eval(item, file))
+                items.append(self.evaluate(item, file))
                 items.item_lines.append((item.line, item.end_line))
             return self._bounded(items, "[...]", expr, file)
         if isinstance(expr, ObjectExpr):
             obj = LDict(line=expr.line, end_line=expr.end_line)
             for key, value, line, end_line in expr.items:
-                if not isinstance(key, str) and not isinstance(key, (int, float)):
-                    key = self.eval(key, file)
-                    key = key.text if isinstance(key, Unknown) else str(key)
-                obj[key] = self.eval(value, file)
+                key = self._key(key, file)
+                obj[key] = self.evaluate(value, file)
                 obj.key_lines[key] = (line, end_line)
             return self._bounded(obj, "{...}", expr, file)
-        if isinstance(expr, Ref):
-            return self._ref(expr, file)
-        if isinstance(expr, Call):
-            return self._call(expr, file)
+        if isinstance(expr, Heredoc):
+            return self._heredoc(expr, file)
+        if isinstance(expr, Operation):
+            return self._operation(expr, file)
+        if isinstance(expr, Conditional):
+            return self._conditional(expr, file)
+        if isinstance(expr, GetAttr):
+            return get_attr(self.evaluate(expr.source, file), expr.name)
+        if isinstance(expr, Index):
+            return index(self.evaluate(expr.source, file), self.evaluate(expr.key, file))
+        if isinstance(expr, Splat):
+            return self._splat(expr, file)
+        if isinstance(expr, SplatItem):
+            return self._bound(SPLAT_ITEM)
+        if isinstance(expr, ForExpr):
+            return self._for(expr, file)
+        if isinstance(expr, Bound):
+            with self.bound_names(expr.names):
+                return self.evaluate(expr.expr, file)
         if isinstance(expr, Opaque):
-            return Unknown(f"expression {expr.text} is not evaluated", short(expr.text))
+            return Unknown(f"{expr.text} is not known before apply", short(expr.text))
         return Unknown("unsupported expression")
 
+    def _key(self, key: Any, file: str) -> str:
+        """An object key's text: an expression's value as a string (an unknown one is kept
+        as its text: `"${local.oidc}:sub"` still ends with `:sub`)."""
+        if isinstance(key, str):
+            return key
+        if is_number(key):
+            return to_string(key)
+        if not hasattr(key, "line"):  # a number read as unknown
+            return key.text
+        value = self.evaluate(key, file)
+        if isinstance(value, Unknown):
+            return value.text
+        if value is None:
+            raise EvalError("an object key must not be null")
+        try:
+            return to_string(value, "an object key")
+        except Undecided as undecided:
+            return undecided.value.text
+
+    def _bound(self, name: str) -> Any:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return Unknown(f"{name} is not bound here", name)
+
+    # ---- templates -----------------------------------------------------------------------
     def _template(self, expr: Template, file: str) -> Any:
-        if len(expr.parts) == 1 and not isinstance(expr.parts[0], str):
-            return self.eval(expr.parts[0], file)
-        out = []
-        length = 0
-        unknown = None
-        for part in expr.parts:
-            if isinstance(part, str):
-                piece = part
-            else:
-                value = self.eval(part, file)
-                if isinstance(value, Unknown):
-                    unknown = unknown or value
-                    piece = "${" + value.text + "}"
-                elif isinstance(value, bool):
-                    piece = "true" if value else "false"
-                elif isinstance(value, (str, int, float)):
-                    piece = str(value)
-                else:
-                    unknown = unknown or Unknown("a collection inside a string")
-                    piece = "${...}"
-            length += len(piece)
-            if length > MAX_CHARS:
-                return self.too_large('"..."', expr, file)
-            out.append(piece)
-        text = "".join(out)
+        parts = expr.parts
+        if len(parts) == 1 and not isinstance(parts[0], (str, TemplateIf, TemplateFor)):
+            return self.evaluate(parts[0], file)  # `"${x}"` is x itself
+        try:
+            text, unknown = self._text(parts, file, expr)
+        except _TooLarge:
+            return self.too_large('"..."', expr, file)
         if unknown is not None:
             return Unknown(unknown.reason, capped_text(text), unknown.ref)
         return self._built(text, expr, file)
 
-    def _interpolate(self, text: str, file: str) -> str | None:
-        """A heredoc's text with each `${reference}` whose value is a string or a number put
-        in; any other stays as written. None when the result would be longer than MAX_CHARS."""
-        if "${" not in text:
-            return text
-        length = len(text)
+    def _heredoc(self, expr: Heredoc, file: str) -> Any:
+        """A heredoc's text, with each interpolation it can compute put in and any other
+        left as written (`"${var.x}"` in a JSON policy stays a string, read as unknown)."""
+        if len(expr.parts) == 1 and isinstance(expr.parts[0], str):
+            text = expr.parts[0]
+        else:
+            try:
+                text, unknown = self._text(expr.parts, file, expr, keep_unknown=True)
+            except _TooLarge:
+                return self.too_large("(heredoc)", expr, file)
+            if unknown is not None:
+                return Unknown(unknown.reason, capped_text(text), unknown.ref)
+        located = Located(text)
+        located.file, located.line = file, expr.content_line
+        return located if text is expr.text else self._built(located, expr, file)
 
-        def repl(m: Any) -> str:
-            nonlocal length
-            ref = Ref(0, 0, reference_parts(m.group(1)), m.group(1))
-            value = self._ref(ref, file)
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                value = str(value)
-                length += len(value) - len(m.group(0))
-                if length > MAX_CHARS:
-                    raise _TooLarge
-                return value
-            return m.group(0)
+    def _text(
+        self, parts: list, file: str, expr: Any, keep_unknown: bool = False
+    ) -> tuple[str, Unknown | None]:
+        """A template's text, and the first unknown part when one decides it. An unknown
+        interpolation is written `${...}` in the text; with `keep_unknown` (a heredoc) that
+        text is the answer, else it shows the unknown value. A directive whose condition or
+        collection is unknown makes the text unknown."""
+        out: list[str] = []
+        length = 0
+        unknown: Unknown | None = None
+        stack: list = [iter(parts)]
+        while stack:
+            part = next(stack[-1], None)
+            if part is None:
+                stack.pop()
+                continue
+            if isinstance(part, str):
+                piece = part
+            elif isinstance(part, TemplateIf):
+                condition = to_bool(self.evaluate(part.condition, file), "the if condition")
+                if isinstance(condition, Unknown):
+                    return "${...}", condition
+                stack.append(iter(part.then if condition else part.otherwise))
+                continue
+            elif isinstance(part, TemplateFor):
+                pieces = self._template_for(part, file, expr)
+                if isinstance(pieces, Unknown):
+                    return "${...}", pieces
+                piece = pieces
+            else:
+                value = self.evaluate(part, file)
+                if isinstance(value, Unknown):
+                    if keep_unknown:  # as written
+                        piece = "${" + show(part) + "}"
+                    else:
+                        unknown = unknown or value
+                        piece = "${" + (value.text or show(part)) + "}"
+                else:
+                    piece = to_string(value, "a value put in a string")
+            length += len(piece)
+            if length > MAX_CHARS:
+                raise _TooLarge
+            out.append(piece)
+        return "".join(out), unknown
 
+    def _template_for(self, part: TemplateFor, file: str, expr: Any) -> str | Unknown:
+        collection = self.evaluate(part.collection, file)
+        if isinstance(collection, Unknown):
+            return collection
+        pieces = []
+        for key, value in self._items(collection, expr, file):
+            names = {part.value_var: value}
+            if part.key_var:
+                names[part.key_var] = key
+            with self.bound_names(names):
+                text, unknown = self._text(part.body, file, expr)
+            if unknown is not None:
+                return unknown
+            pieces.append(text)
+        return "".join(pieces)
+
+    # ---- operators -----------------------------------------------------------------------
+    def _operation(self, expr: Operation, file: str) -> Any:
+        """Operators as HCL applies them: both operands evaluated, converted to what the
+        operator takes (`"2" + 1` is 3), unknown when one is (but `false && x` is false and
+        `true || x` true whatever x is)."""
+        op = expr.operator
+        values = [self.evaluate(operand, file) for operand in expr.operands]
+        if len(values) == 1:
+            if op == "!":
+                value = to_bool(values[0], "the operand of !")
+                return value if isinstance(value, Unknown) else not value
+            value = to_number(values[0], "the operand of -")
+            return value if isinstance(value, Unknown) else -value
+        left, right = values
+        if op in ("&&", "||"):
+            a = to_bool(left, f"the operands of {op}")
+            b = to_bool(right, f"the operands of {op}")
+            decisive = op == "||"  # the value that decides alone
+            if a is decisive or b is decisive:
+                return decisive
+            for side in (a, b):
+                if isinstance(side, Unknown):
+                    return Unknown(side.reason, show(expr), side.ref)
+            return not decisive
+        if op in ("==", "!="):
+            same = equal(left, right)
+            if same is None:
+                known = first_unknown(left) or first_unknown(right)
+                return Unknown(known.reason, show(expr), known.ref)
+            return same if op == "==" else not same
+        a = to_number(left, f"the operands of {op}")
+        b = to_number(right, f"the operands of {op}")
+        for side in (a, b):
+            if isinstance(side, Unknown):
+                return Unknown(side.reason, show(expr), side.ref)
+        return arithmetic(op, a, b)
+
+    def _conditional(self, expr: Conditional, file: str) -> Any:
+        """`c ? a : b`: the branch the condition picks; with an unknown condition, the value
+        both branches agree on, else unknown."""
+        condition = to_bool(self.evaluate(expr.condition, file), "the condition")
+        if not isinstance(condition, Unknown):
+            return self.evaluate(expr.then if condition else expr.otherwise, file)
+        branches = []
+        for branch in (expr.then, expr.otherwise):
+            try:
+                branches.append(self.evaluate(branch, file))
+            except EvalError:
+                branches.append(None)
+                return Unknown(condition.reason, show(expr), condition.ref)
+        if equal(branches[0], branches[1]) is True:
+            return branches[0]
+        return Unknown(condition.reason, show(expr), condition.ref)
+
+    # ---- collections ---------------------------------------------------------------------
+    def _items(self, collection: Any, expr: Any, file: str) -> Iterator[tuple[Any, Any]]:
+        """(key, value) of each item a `for` visits: a list's by index, an object's by its
+        keys in lexical order; each charged to the budget."""
+        if isinstance(collection, list):
+            pairs: Any = enumerate(collection)
+        elif isinstance(collection, dict):
+            pairs = ((key, collection[key]) for key in sorted(collection))
+        elif collection is None:
+            raise EvalError("a for expression cannot iterate over null")
+        else:
+            raise EvalError(f"a for expression cannot iterate over a {type_name(collection)}")
+        for pair in pairs:
+            if not self.limits.spend(1, 0):
+                raise _Spent
+            yield pair
+
+    def _for(self, expr: ForExpr, file: str) -> Any:
+        collection = self.evaluate(expr.collection, file)
+        if isinstance(collection, Unknown):
+            return Unknown(collection.reason, show(expr), collection.ref)
+        make_object = expr.key is not None
+        out: Any = (
+            LDict(line=expr.line, end_line=expr.end_line, file=file)
+            if make_object
+            else LList(line=expr.line, end_line=expr.end_line, file=file)
+        )
         try:
-            return INTERPOLATION.sub(repl, text)
-        except _TooLarge:
-            return None
+            for key, value in self._items(collection, expr, file):
+                names = {expr.value_var: value}
+                if expr.key_var:
+                    names[expr.key_var] = key
+                with self.bound_names(names):
+                    if expr.condition is not None:
+                        keep = to_bool(self.evaluate(expr.condition, file), "the if condition")
+                        if isinstance(keep, Unknown):
+                            return Unknown(keep.reason, show(expr), keep.ref)
+                        if not keep:
+                            continue
+                    if make_object:
+                        name = self.evaluate(expr.key, file)
+                        if isinstance(name, Unknown):
+                            return Unknown(name.reason, show(expr), name.ref)
+                        name = to_string(name, "a for expression's key")
+                        item = self.evaluate(expr.value, file)
+                        if expr.group:
+                            out.setdefault(name, LList()).append(item)
+                        elif name in out:
+                            raise EvalError(
+                                f"two items of the for expression have the key {name!r}"
+                            )
+                        else:
+                            out[name] = item
+                    else:
+                        out.append(self.evaluate(expr.value, file))
+        except _Spent:
+            return self._over_budget(show(expr), expr, file)
+        return self._bounded(out, show(expr), expr, file)
+
+    def _splat(self, expr: Splat, file: str) -> Any:
+        """`x[*].a`: `a` of each item of x (x itself when it is no list; none when null)."""
+        source = self.evaluate(expr.source, file)
+        if isinstance(source, Unknown):
+            return Unknown(source.reason, show(expr), source.ref)
+        if source is None:
+            return LList()
+        items = source if isinstance(source, list) else [source]
+        out = LList(line=expr.line, end_line=expr.end_line, file=file)
+        try:
+            for _index, item in self._items(items, expr, file):
+                with self.bound_names({SPLAT_ITEM: item}):
+                    out.append(self.evaluate(expr.each, file))
+        except _Spent:
+            return self._over_budget(show(expr), expr, file)
+        return self._bounded(out, show(expr), expr, file)
 
     # ---- references ----------------------------------------------------------------------
     def _ref(self, ref: Ref, file: str) -> Any:
         """The value a reference names, charged to the instance's budget: later stages walk
         every value handed out, so a large value referenced many times costs each time."""
+        root = ref.parts[0]
+        for scope in reversed(self.scopes):
+            if root in scope:
+                return traverse(scope[root], ref.parts[1:], ref.text)
+        if self.isolated:
+            raise EvalError(f"the template refers to {root}, which templatefile() was not given")
         value = self._resolve(ref, file)
         if isinstance(value, Unknown):
             return value
@@ -342,14 +665,15 @@ class Evaluator:
             given = target.name in self.inputs or target.name in self.bound
             if not given and "default" not in block.attributes:
                 return Unknown(f"{address} has no default", ref.text)
-            value = self.named(address, file, block.line, lambda: self._variable(block))
-            return _traverse(value, rest, ref)
+            where = self.declarations.variable_files[address]
+            value = self.named(address, where, block.line, lambda: self._variable(block))
+            return traverse(value, rest, ref.text)
         if kind == "local":
             found = self.declarations.locals.get(address)
             if found is None:
                 return Unknown(f"{address} is not defined", ref.text)
             lfile, attr = found
-            return _traverse(self._enter(address, attr.expr, lfile), rest, ref)
+            return traverse(self._enter(address, attr.expr, lfile), rest, ref.text)
         if kind == "path":
             if target.name == "module" and not rest:
                 return "."
@@ -366,8 +690,6 @@ class Evaluator:
             if found is None or not rest or target.type not in DATA_ATTRIBUTES_READ:
                 return Unknown(f"{ref.text} is not known before apply", ref.text, address)
             return self._block_attribute(ref, address, found, rest)
-        if kind in ("count", "each") and address in self.iteration:
-            return _traverse(self.iteration[address], rest, ref)
         if kind == "module" and self.calls is not None and target.name in self.declarations.modules:
             return self.calls.reference(self, target, ref)
         if kind != "resource":  # module outputs, count, each, self, terraform
@@ -399,7 +721,7 @@ class Evaluator:
             )
         if attr is not None:
             value = self._stored(rtype, str(rest[0]), address, attr.expr, rfile)
-            return _traverse(value, rest[1:], ref)
+            return self._computed_inside(value, rest[1:], ref, address)
         nested = block.children(str(rest[0])) if len(rest) > 2 else []
         index = rest[1] if len(rest) > 2 else None
         if isinstance(index, int) and -len(nested) <= index < len(nested):
@@ -407,8 +729,18 @@ class Evaluator:
             attr = child.attributes.get(str(rest[2]))
             if attr is not None:
                 name = f"{address}.{rest[0]}[{index % len(nested)}].{rest[2]}"
-                return _traverse(self._enter(name, attr.expr, rfile), rest[3:], ref)
+                value = self._enter(name, attr.expr, rfile)
+                return self._computed_inside(value, rest[3:], ref, address)
         return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
+
+    @staticmethod
+    def _computed_inside(value: Any, rest: list, ref: Ref, address: str) -> Any:
+        """`rest` followed in an attribute's value; what the provider computes inside an
+        attribute (a step the configuration does not write) is unknown."""
+        try:
+            return traverse(value, rest, ref.text)
+        except EvalError:
+            return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
 
     def _stored(self, rtype: str, name: str, address: str, expr: Any, file: str) -> Any:
         """An attribute's value as AWS stores it (IAM keeps an OIDC provider's URL without
@@ -423,22 +755,24 @@ class Evaluator:
         default; converted to its declared type (optional attributes' defaults filled in)."""
         name = block.labels[0]
         default = block.attributes.get("default")
-        where = self.declarations.variable_files.get(f"var.{name}", "")
+        where = self.declarations.variable_files[f"var.{name}"]
+        given = name in self.inputs or name in self.bound
         if name in self.inputs:
             value = self.inputs[name]
         elif name in self.bound:
             bound_file, expr = self.bound[name]
-            value = self.eval(expr, bound_file)
+            value = self.evaluate(expr, bound_file)
         else:
-            value = None if default is None else self.eval(default.expr, where)
+            value = None if default is None else self.evaluate(default.expr, where)
         nullable = block.attributes.get("nullable")
-        if value is None and default is not None and (name in self.inputs or name in self.bound):
-            if isinstance(nullable, Attribute) and self.eval(nullable.expr, where) is False:
-                value = self.eval(default.expr, where)  # `nullable = false`: null is the default
+        if value is None and default is not None and given and nullable is not None:
+            if self.evaluate(nullable.expr, where) is False:
+                value = self.evaluate(default.expr, where)  # `nullable = false`: null is it
         type_attr = block.attributes.get("type")
         if type_attr is None:
             return value
-        return convert(value, parse_type(type_attr.expr), lambda expr: self.eval(expr, where))
+        spec = type_spec(type_attr.expr)
+        return convert(value, spec, lambda expr: self.evaluate(expr, where), name)
 
     def output(self, name: str) -> Any:
         """The value of the module's output `name`, computed once; unknown when the module
@@ -457,13 +791,18 @@ class Evaluator:
         return self.named(address, file, block.line, lambda: renderer(self, file, block))
 
     def _enter(self, name: str, expr: Any, file: str) -> Any:
-        return self.named(name, file, expr.line, lambda: self.eval(expr, file))
+        return self.named(name, file, expr.line, lambda: self.evaluate(expr, file))
 
     def named(self, name: str, file: str, line: int, compute: Callable[[], Any]) -> Any:
-        """The value of a named thing (defined at `file`:`line`), computed once per instance.
-        Every name on a reference cycle is unknown (Terraform refuses cycles)."""
+        """The value of a named thing (defined at `file`:`line`), computed once per instance
+        in the module's own scope (it never sees the `each`, `count` or `for` names of what
+        refers to it). Every name on a reference cycle is unknown (Terraform refuses
+        cycles); a value Terraform refuses is refused at each use."""
         if name in self.values:
-            return self.values[name]
+            value = self.values[name]
+            if isinstance(value, _Failed):
+                raise value.error
+            return value
         if name in self.stack:
             cycle = self.stack[self.stack.index(name) :]
             self.cyclic.update(cycle)
@@ -471,30 +810,47 @@ class Evaluator:
             self._note("cycle", file, line, f"reference cycle {path}: read as unknown")
             return Unknown(f"{name} is part of a reference cycle", name)
         self.stack.append(name)
-        # a named value never sees the `count`/`each` of the block that refers to it
-        iteration, self.iteration = self.iteration, {}
+        scopes, self.scopes = self.scopes, []
         try:
             value = compute()
+        except EvalError as err:
+            value = _Failed(err)
         finally:
             self.stack.pop()
-            self.iteration = iteration
+            self.scopes = scopes
         if name in self.cyclic:
             value = Unknown(f"{name} is part of a reference cycle", name)
         self.values[name] = value
+        if isinstance(value, _Failed):
+            raise value.error
         return value
 
     # ---- functions -----------------------------------------------------------------------
     def _call(self, call: Call, file: str) -> Any:
         """A function call's value; what could build a value over the size limits is sized
         before it is built (by the impl), and what was built is sized and charged here."""
-        args = [self.eval(a, file) for a in call.args]
-        site = CallSite(call, file, short(call.text))
+        site = CallSite(call, file, show(call))
         function = FUNCTIONS.get(call.name)
-        if not (function and function.accepts_unknown):
-            first = next((a for a in args if isinstance(a, Unknown)), None)
-            if first is not None:
-                return Unknown(first.reason, site.text, first.ref)
-        result = NOT_EVALUATED if function is None else function.impl(self, site, args)
+        if function is not None and function.lazy:
+            result = function.impl(self, site, call.args)
+        else:
+            args = [self.evaluate(a, file) for a in call.args]
+            if call.expand and args:
+                last = args.pop()
+                if isinstance(last, Unknown):
+                    return Unknown(last.reason, site.text, last.ref)
+                if not isinstance(last, list):
+                    raise EvalError(
+                        f"an argument expanded with ... must be a list, not a {type_name(last)}"
+                    )
+                args.extend(last)
+            if function is None:
+                return Unknown(f"{call.name}() is not evaluated", site.text)
+            if not function.accepts_unknown:
+                unknown = first_unknown(args)
+                if unknown is not None:
+                    return Unknown(unknown.reason, site.text, unknown.ref)
+            result = function.impl(self, site, args)
         if result is NOT_EVALUATED:
             return Unknown(f"{call.name}() is not evaluated", site.text)
         return result if isinstance(result, Unknown) else self._built(result, call, file)
@@ -520,6 +876,103 @@ class Evaluator:
             return Unknown(f"file {path} could not be read", site.text)
         return located
 
+    def template_file(self, content: Located, names: dict, site: CallSite) -> Any:
+        """A templatefile() template (the file's `content`) rendered with only `names` bound
+        (Terraform gives it nothing else); read once per file."""
+        from checks.parse import hclsyntax
+
+        if self.isolated:
+            raise EvalError("templatefile() cannot be called from a template")
+        parts = self.templates.get(id(content))
+        if parts is None:
+            try:
+                parts = hclsyntax.template(content, 1)
+            except (hclsyntax.Unsupported, ParseError) as exc:
+                raise EvalError(f"the template {content.file} is not valid: {exc}") from None
+            self.templates[id(content)] = parts
+        scopes, self.scopes, self.isolated = self.scopes, [dict(names)], True
+        try:
+            text, unknown = self._text(parts, content.file, site.call)
+        except _TooLarge:
+            return self.too_large(site.text, site.call, site.file)
+        finally:
+            self.scopes, self.isolated = scopes, False
+        if unknown is not None:
+            return Unknown(unknown.reason, site.text, unknown.ref)
+        located = Located(text)
+        located.file, located.line = content.file, 1
+        return located
+
+    def origin(self, expr: Any, file: str) -> tuple[str, int, int, str] | None:
+        """Where the value of `expr` (written in `file`) is defined, when a reference brings
+        it from elsewhere: (file, start line, end line, what is there) of a variable's
+        default or its value in a variable file, or of a local value in another file
+        (followed through references to others, and into an object or list written there);
+        None for a value computed where it is written or given by a module call (whose
+        findings carry the call)."""
+        found = None
+        use = file
+        variable = False
+        seen: set[int] = set()
+        while id(expr) not in seen:
+            seen.add(id(expr))
+            if isinstance(expr, Bound):
+                expr = expr.expr
+            if (
+                isinstance(expr, Template)
+                and len(expr.parts) == 1
+                and isinstance(expr.parts[0], Ref)
+            ):
+                expr = expr.parts[0]
+            target = expr.target if isinstance(expr, Ref) else None
+            if target is None or target.kind not in ("var", "local"):
+                break
+            if target.kind == "var":
+                block = self.declarations.variables.get(target.address)
+                if block is None or target.name in self.inputs:
+                    break  # a module call's argument: the call is the related place
+                if target.name in self.bound:
+                    file, expr = self.bound[target.name]
+                    what = f"{target.address} set in {file}"
+                else:
+                    default = block.attributes.get("default")
+                    if default is None:
+                        break
+                    file, expr = self.declarations.variable_files[target.address], default.expr
+                    what = f"the default of {target.address}"
+                variable = True
+            else:
+                local = self.declarations.locals.get(target.address)
+                if local is None:
+                    break
+                file, attr = local
+                expr, what = attr.expr, target.address
+            for step in target.rest:  # into what is written there, as far as it is literal
+                expr = _item(expr, step)
+                if expr is None:
+                    break
+                what += f".{step}" if isinstance(step, str) else f"[{step}]"
+            if expr is None:
+                break
+            found = (file, expr.line, expr.end_line, what)
+        if found is None or (found[0] == use and not variable):
+            return None
+        return found
+
+    def depends_on_unknown(self, expr: Any, file: str) -> Unknown | None:
+        """What `try` and `can` ask before evaluating an argument (as Terraform does): the
+        first reference in `expr` whose value is not wholly known, else None. A reference
+        Terraform refuses to follow depends on nothing unknown."""
+        for ref in references(expr):
+            try:
+                value = self._ref(ref, file)
+            except EvalError:
+                continue
+            unknown = first_unknown(value)
+            if unknown is not None:
+                return unknown
+        return None
+
     # ---- limits --------------------------------------------------------------------------
     def _note(self, kind: str, file: str, line: int, message: str) -> None:
         """One note per kind of limit and instance: the first place it was met."""
@@ -540,7 +993,7 @@ class Evaluator:
         """A value an operation built: within the size limits and charged to the budget."""
         if not isinstance(value, (str, list, dict)):
             return value
-        text = getattr(expr, "text", "") or '"..."'
+        text = getattr(expr, "text", "") or show(expr, 60) or '"..."'
         value = self._bounded(value, text, expr, file)
         if isinstance(value, Unknown):
             return value
@@ -550,17 +1003,122 @@ class Evaluator:
         return value
 
 
-def _traverse(value: Any, rest: list, ref: Ref) -> Any:
-    for part in rest:
+class _Spent(Exception):
+    """The instance's budget is spent while a `for` or a splat visits items."""
+
+
+def references(expr: Any) -> Iterator[Ref]:
+    """The references in an expression that are not to names it binds itself (a `for`
+    expression's), as Terraform's `Variables()` finds them."""
+    stack: list[tuple[Any, frozenset]] = [(expr, frozenset())]
+    while stack:
+        node, bound = stack.pop()
+        if isinstance(node, Ref):
+            if node.parts[0] not in bound:
+                yield node
+        elif isinstance(node, (list, tuple)):
+            stack.extend((item, bound) for item in node)
+        elif isinstance(node, (ForExpr, TemplateFor)):
+            inner = bound | {name for name in (node.key_var, node.value_var) if name}
+            stack.append((node.collection, bound))
+            parts = (
+                [node.key, node.value, node.condition] if isinstance(node, ForExpr) else [node.body]
+            )
+            stack.extend((part, inner) for part in parts)
+        elif hasattr(node, "__dataclass_fields__") and not isinstance(node, (Lit, Opaque)):
+            stack.extend((getattr(node, name), bound) for name in node.__dataclass_fields__)
+
+
+def _item(expr: Any, step: Any) -> Any:
+    """The expression an object or tuple literal holds at `step`, else None."""
+    if isinstance(expr, ObjectExpr) and isinstance(step, str):
+        for key, value, _line, _end in expr.items:
+            if key == step:
+                return value
+    if isinstance(expr, TupleExpr) and isinstance(step, int) and 0 <= step < len(expr.items):
+        return expr.items[step]
+    return None
+
+
+def traverse(value: Any, steps: list, text: str) -> Any:
+    """`value` followed through the constant steps of a reference (`.name`, `[0]`, `["k"]`)."""
+    for step in steps:
         if isinstance(value, Unknown):
-            return value
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and -len(value) <= part < len(value):
-            value = value[part]
-        else:
-            return Unknown(f"{ref.text} is not known", ref.text)
+            return Unknown(value.reason, text, value.ref)
+        value = get_attr(value, step) if isinstance(step, str) else index(value, step)
     return value
+
+
+def get_attr(value: Any, name: str) -> Any:
+    """`value.name`: an object's attribute."""
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(value, dict):
+        if name in value:
+            return value[name]
+        raise EvalError(f"the object has no attribute {name!r}")
+    if value is None:
+        raise EvalError(f"cannot get the attribute {name!r} of null")
+    if isinstance(value, list):
+        raise EvalError(f"cannot get the attribute {name!r} of a list: index it, or use [*]")
+    raise EvalError(f"cannot get the attribute {name!r} of a {type_name(value)}")
+
+
+def index(value: Any, key: Any) -> Any:
+    """`value[key]`: a list's item by position, a map's by key (converted as HCL converts)."""
+    if isinstance(value, Unknown):
+        return value
+    if isinstance(key, Unknown):
+        return key
+    if isinstance(value, list):
+        position = to_integer(key, "a list index")
+        if isinstance(position, Unknown):
+            return position
+        if not 0 <= position < len(value):
+            raise EvalError(f"index {position} is out of range for a list of {len(value)}")
+        return value[position]
+    if isinstance(value, dict):
+        name = to_string(key, "a map key")
+        if isinstance(name, Unknown):
+            return name
+        if name in value:
+            return value[name]
+        raise EvalError(f"the map has no key {name!r}")
+    if value is None:
+        raise EvalError("cannot index null")
+    raise EvalError(f"cannot index a {type_name(value)}")
+
+
+def arithmetic(op: str, a: int | float, b: int | float) -> Any:
+    """`a op b` for numbers, exact for whole numbers; a result out of range is unknown."""
+    if op in ("<", ">", "<=", ">="):
+        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+    if op in ("/", "%") and b == 0:
+        raise EvalError("division by zero")
+    if op == "*" and isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > numbers.MAX_DIGITS * 4:
+            return numbers.unknown(f"{a} * {b}", f"has more than {numbers.MAX_DIGITS} digits")
+    if op == "+":
+        result: Any = a + b
+    elif op == "-":
+        result = a - b
+    elif op == "*":
+        result = a * b
+    elif op == "/":
+        if isinstance(a, int) and isinstance(b, int):
+            exact = Fraction(a, b)
+            result = exact.numerator if exact.denominator == 1 else float(exact)
+        else:
+            result = a / b
+    else:  # `%` keeps the sign of the dividend, as Go's math does
+        if isinstance(a, int) and isinstance(b, int):
+            result = abs(a) % abs(b) * (-1 if a < 0 else 1)
+        else:
+            result = math.fmod(a, b)
+    result = number(result)
+    if numbers.problem(result):
+        return numbers.unknown(str(result)[:40], numbers.problem(result))
+    return result
 
 
 def short(text: str) -> str:
@@ -569,180 +1127,12 @@ def short(text: str) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-# ---- the functions ---------------------------------------------------------------------------
-def _structure(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """jsonencode, yamlencode, tolist, toset, tomap: the structure itself (rules read
-    structures, not JSON text)."""
-    return args[0] if len(args) == 1 else NOT_EVALUATED
-
-
-def _jsondecode(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 1 or not isinstance(args[0], str):
-        return NOT_EVALUATED
-    from checks.parse.jsonpos import load
-
-    text = args[0]
-    line = getattr(text, "line", 0)  # text from a heredoc or a file keeps its lines
-    try:
-        return load(str(text), line_offset=line - 1 if line else 0)
-    except Exception:  # noqa: BLE001 - whatever the JSON reader refuses is invalid JSON here
-        return Unknown("jsondecode of invalid JSON", site.text)
-
-
-def _file(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 1 or not isinstance(args[0], str):
-        return NOT_EVALUATED
-    return ev.file_content(args[0], site)
-
-
-def _concat(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if ev.limits.over(ev.limits.sum_size(args)):
-        return ev.too_large(site.text, site.call, site.file)
-    out = LList(line=site.call.line, end_line=site.call.end_line)
-    for a in args:
-        if isinstance(a, list):
-            out.extend(a)
-        else:
-            out.append(a)
-    return out
-
-
-def _merge(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if ev.limits.over(ev.limits.sum_size(args)):
-        return ev.too_large(site.text, site.call, site.file)
-    if not all(isinstance(a, dict) for a in args):
-        return NOT_EVALUATED
-    merged: dict = {}
-    for a in args:
-        merged.update(a)
-    return merged
-
-
-def _flatten(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """flatten(), without recursion (a value may be nested deeply)."""
-    if len(args) != 1 or not isinstance(args[0], list):
-        return NOT_EVALUATED
-    out: list = []
-    stack = [iter(args[0])]
-    while stack:
-        for item in stack[-1]:
-            if isinstance(item, list):
-                stack.append(iter(item))
-                break
-            out.append(item)
-        else:
-            stack.pop()
-    return out
-
-
-def _compact(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 1 or not isinstance(args[0], list):
-        return NOT_EVALUATED
-    return [a for a in args[0] if a not in ("", None)]
-
-
-def _distinct(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """distinct() in linear time: each known item by a hashable stand-in of its value."""
-    if len(args) != 1 or not isinstance(args[0], list):
-        return NOT_EVALUATED
-    kept: list = []
-    seen: set = set()
-    for a in args[0]:
-        if not isinstance(a, Unknown):
-            key = _hashable(a)
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(a)
-    return kept
-
-
-def _hashable(value: Any) -> Any:
-    """A hashable stand-in for a value, equal for equal values."""
-    if isinstance(value, list):
-        return ("list", tuple(_hashable(v) for v in value))
-    if isinstance(value, dict):
-        return ("map", frozenset((k, _hashable(v)) for k, v in value.items()))
-    return value
-
-
-def _coalesce(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """The first argument that is neither null nor empty; an unknown one before it decides."""
-    for a in args:
-        if isinstance(a, Unknown):
-            return a
-        if a not in (None, ""):
-            return a
-    return None
-
-
-def _strings(count: int, compute: Callable[..., Any]) -> Callable[..., Any]:
-    """An impl of a function of `count` strings."""
-
-    def impl(ev: Evaluator, site: CallSite, args: list) -> Any:
-        if len(args) != count or not all(isinstance(a, str) for a in args):
-            return NOT_EVALUATED
-        return compute(*args)
-
-    return impl
-
-
-def _replace(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 3 or not all(isinstance(a, str) for a in args) or args[1].startswith("/"):
-        return NOT_EVALUATED  # a regular expression (`/.../`) is not evaluated
-    subject, old, new = args
-    if len(subject) + subject.count(old) * (len(new) - len(old)) > MAX_CHARS:
-        return ev.too_large(site.text, site.call, site.file)
-    return subject.replace(old, new)
-
-
-def _trimsuffix(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 2 or not all(isinstance(a, str) for a in args) or not args[1]:
-        return NOT_EVALUATED
-    return args[0][: -len(args[1])] if args[0].endswith(args[1]) else args[0]
-
-
-def _join(ev: Evaluator, site: CallSite, args: list) -> Any:
-    if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], list):
-        return NOT_EVALUATED
-    if not all(isinstance(a, str) for a in args[1]):
-        return NOT_EVALUATED
-    if sum(map(len, args[1])) + len(args[0]) * max(0, len(args[1]) - 1) > MAX_CHARS:
-        return ev.too_large(site.text, site.call, site.file)
-    return args[0].join(args[1])
-
-
-FUNCTIONS: dict[str, Function] = {
-    "jsonencode": Function(_structure, True),
-    "yamlencode": Function(_structure, True),
-    "tolist": Function(_structure, True),
-    "toset": Function(_structure, True),
-    "tomap": Function(_structure, False),
-    "jsondecode": Function(_jsondecode, False),
-    "file": Function(_file, False),
-    "concat": Function(_concat, True),
-    "merge": Function(_merge, True),
-    "flatten": Function(_flatten, True),
-    "compact": Function(_compact, True),
-    "distinct": Function(_distinct, True),
-    "coalesce": Function(_coalesce, True),
-    "lower": Function(_strings(1, str.lower), False),
-    "upper": Function(_strings(1, str.upper), False),
-    "replace": Function(_replace, False),
-    "trimprefix": Function(
-        _strings(2, lambda s, prefix: s[len(prefix) :] if s.startswith(prefix) else s), False
-    ),
-    "trimsuffix": Function(_trimsuffix, False),
-    "join": Function(_join, False),
-}
-
-
 # ---- data sources ----------------------------------------------------------------------------
 def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
     """A `data "aws_iam_policy_document"` as the JSON structure it renders."""
-    statements = LList(line=block.line, end_line=block.end_line)
+    statements = LList(line=block.line, end_line=block.end_line, file=file)
     for stmt in block.children("statement"):
-        out = LDict(line=stmt.line, end_line=stmt.end_line)
+        out = LDict(line=stmt.line, end_line=stmt.end_line, file=file)
         effect = ev.attribute(stmt, "effect", file)
         out["Effect"] = "Allow" if effect is None else effect
         # `action` is not the data source's argument (`actions` is), but some repositories
@@ -776,7 +1166,7 @@ def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
                 out.key_lines[key] = (principals[0].line, principals[-1].end_line)
         conditions = stmt.children("condition")
         if conditions:
-            cond = LDict(line=conditions[0].line, end_line=conditions[-1].end_line)
+            cond = LDict(line=conditions[0].line, end_line=conditions[-1].end_line, file=file)
             for c in conditions:
                 test = ev.attribute(c, "test", file)
                 variable = ev.attribute(c, "variable", file)
@@ -792,6 +1182,7 @@ def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
         {"Version": "2012-10-17", "Statement": statements},
         line=block.line,
         end_line=block.end_line,
+        file=file,
     )
 
 

@@ -14,7 +14,7 @@ from checks.model import Entity, LList, Location, Problem, Unknown
 from checks.normalize import iam, iam_roles
 from checks.normalize.policy_text import PolicyText
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_eval import Located
+from checks.normalize.tf_eval import Bound, Located
 from checks.parse.hcltree import (
     Attribute,
     Block,
@@ -56,6 +56,12 @@ def iam_role(module: Module, file: str, block: Block) -> Built:
             role_ref=module.qualified(address),
             source=_policy_source(trust.expr),
         )
+        for statement in made:
+            # a statement written in another file (a policy document, a local) is found
+            # there; the role that uses it is where the finding's related place points
+            if statement.location.file != file:
+                used = Location(file, trust.line, trust.end_line)
+                statement.field_origins["role_name"] = (used, f"role {address} uses this statement")
         entities += made
         problems += found
     role = iam_roles.role_entity(
@@ -352,6 +358,8 @@ def _item_span(value: Any, index: int, attr: Attribute) -> tuple[int, int]:
 
 def _policy_source(expr: Expression) -> str:
     """How a role's trust policy is written, in words."""
+    if isinstance(expr, Bound):
+        expr = expr.expr
     if isinstance(expr, Heredoc):
         return "heredoc"
     if isinstance(expr, Call):

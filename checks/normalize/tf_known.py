@@ -15,7 +15,7 @@ import re
 from typing import Any, NamedTuple
 
 from checks.model import Entity, LDict, LList, Location, Unknown
-from checks.normalize.tf_build import Module
+from checks.normalize.tf_build import Module, note_origin
 from checks.parse.hcltree import Block
 
 LATEST = 10**9  # a minor or patch number: the newest release there is
@@ -198,6 +198,8 @@ class Call:
             e.set(field, default, default=self.version.note)
             return default
         e.set(field, value, span=span)
+        attr = next(self.block.attributes[n] for n in names if n in self.block.attributes)
+        note_origin(self.module, e, field, attr, self.file)
         return value
 
 

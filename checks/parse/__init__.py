@@ -8,6 +8,7 @@ import errno
 import os
 import re
 import stat
+import sys
 
 
 class ParseError(Exception):
@@ -59,6 +60,20 @@ def check_depth(value: object, limit: int) -> bool:
 
 
 MAX_NESTING = 500
+# The Python frames our recursive readers take: about 7 per level in the HCL reader, 5 in the
+# JSON decoder that keeps lines, and what calls them. Python's default limit (1000) would
+# stop them near 150 levels, far below MAX_NESTING, with no line to say where.
+STACK_FRAMES = MAX_NESTING * 10 + 1000
+
+
+def ensure_stack() -> None:
+    """Let a recursive reader reach MAX_NESTING, where its nesting guard names the line. The
+    limit only grows (a process-wide setting); the frames it allows are Python's own, which
+    Python 3.11 keeps off the C stack."""
+    if sys.getrecursionlimit() < STACK_FRAMES:
+        sys.setrecursionlimit(STACK_FRAMES)
+
+
 # Configuration and rule files: their readers (the schema validator, the rule evaluator)
 # recurse over every level, and no real file comes near this.
 MAX_SETTINGS_NESTING = 64

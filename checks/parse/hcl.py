@@ -11,22 +11,30 @@ own reader (`hclsyntax`) builds too.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from checks.model import Documents
-from checks.parse import ParseError, check_nesting, excerpt, hclsyntax
+from checks.parse import ParseError, check_nesting, ensure_stack, excerpt, hclsyntax
 from checks.parse.hcltree import (
+    PRECEDENCE,
     Attribute,
     Block,
     Call,
+    Conditional,
     Expression,
+    ForExpr,
+    GetAttr,
+    Heredoc,
+    Index,
     Lit,
     ObjectExpr,
-    Opaque,
+    Operation,
     Ref,
+    Splat,
+    SplatItem,
     Template,
     TupleExpr,
-    heredoc_expr,
     index_key,
     index_number,
     number_literal,
@@ -54,6 +62,7 @@ def parse_terraform(text: str) -> list[Block]:
     every syntax error, is parsed again by python-hcl2, whose tree or error is the answer
     (for a file of up to MAX_REFERENCE_BYTES)."""
     check_nesting(text, "HCL")
+    ensure_stack()
     try:
         return hclsyntax.parse(text)
     except ParseError:
@@ -77,6 +86,7 @@ def parse_tfvars(text: str) -> Assignments:
     if text.lstrip().startswith("{"):
         return _json_tfvars(text)
     check_nesting(text, "HCL")
+    ensure_stack()
     try:
         attributes, _blocks, warnings = hclsyntax.parse_body(text)
     except ParseError:
@@ -115,6 +125,7 @@ def _parse_hcl2(text: str, attributes: bool) -> Any:
     from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
     check_nesting(text, "HCL")
+    ensure_stack()
     try:
         # the grammar needs a final newline (lark has no EOF token)
         tree = parser().parse(text + "\n")
@@ -151,6 +162,13 @@ class _Walker:
     def __init__(self, text: str) -> None:
         self.text = text
         self.warnings: list[tuple[int, str]] = []
+        # each splat built that a following traversal still applies to each item of, by id
+        # ("full": any traversal, "attr": `.name` and `.0` only; its marker's line; the
+        # splat), until parentheses close it
+        self.open_splats: dict[int, tuple] = {}
+        # each negative number literal (and what a traversal made of it), by id: its text
+        # without the sign, and the node
+        self.negations: dict[int, tuple] = {}
 
     def src(self, node: Any) -> str:
         meta = getattr(node, "meta", None)
@@ -178,7 +196,7 @@ class _Walker:
         for child in body.children:
             if getattr(child, "data", None) == "attribute":
                 attr = self.attribute(child)
-                out[attr.name] = attr
+                _set_once(out, attr)
         return out
 
     def attribute(self, node: Any) -> Attribute:
@@ -208,7 +226,7 @@ class _Walker:
                 data = getattr(child, "data", None)
                 if data == "attribute":
                     attr = self.attribute(child)
-                    block.attributes[attr.name] = attr
+                    _set_once(block.attributes, attr)
                 elif data == "block":
                     block.blocks.append(self.block(child))
         return block
@@ -228,12 +246,33 @@ class _Walker:
         kids = [c for c in node.children if getattr(c, "data", None) != "new_line_or_comment"]
         if data == "expr_term":
             exprs = [c for c in kids if hasattr(c, "data")]
-            if len(kids) == 1 or len(exprs) == 1:
-                return self.expr(exprs[0] if exprs else kids[0])
-            return Opaque(line, end_line, self.src(node))
+            if len(exprs) == 1 and len(kids) > 1:  # `( expression )`
+                inner = self.expr(exprs[0])
+                self.open_splats.pop(id(inner), None)  # parentheses close a splat
+                self.negations.pop(id(inner), None)
+                return inner
+            return self.expr(exprs[0] if exprs else kids[0])
+        if data in ("binary_op", "conditional"):
+            return self.operations(node)
+        if data == "unary_op":
+            operator = str(kids[0])
+            number = kids[1].children[0] if getattr(kids[1], "data", "") == "expr_term" else None
+            if operator == "-" and getattr(number, "data", None) in ("int_lit", "float_lit"):
+                text = "".join(str(t) for t in number.children)
+                text = text[1:] if text.startswith("-") else "-" + text
+                return Lit(line, end_line, number_literal(text, line, self.warnings))
+            operand = self.expr(kids[1])
+            if operator == "-" and isinstance(operand, Lit) and _is_number(operand.value):
+                return Lit(line, operand.end_line, -operand.value)
+            return Operation(line, operand.end_line, operator, [operand])
         if data in ("int_lit", "float_lit"):
             text = "".join(str(t) for t in kids)
-            return Lit(line, end_line, number_literal(text, line, self.warnings))
+            lit = Lit(line, end_line, number_literal(text, line, self.warnings))
+            if text.startswith("-"):
+                # python-hcl2 reads `-3` as one token where HCL reads `-(3...)`: a traversal
+                # after it goes inside the negation
+                self.negations[id(lit)] = (text[1:], lit)
+            return lit
         if data == "identifier":
             name = str(kids[0])
             lowered = name.lower()
@@ -258,67 +297,142 @@ class _Walker:
                 # like an attribute's, the element's span may swallow a newline after its value
                 items.append((self.object_key(key_node), value_expr, e_line, value_expr.end_line))
             return ObjectExpr(line, end_line, items)
-        if data == "function_call":
-            name = str(kids[0].children[0])
+        if data in ("function_call", "provider_function_call"):
+            names = [str(k.children[0]) for k in kids if getattr(k, "data", None) == "identifier"]
+            arguments = [k for k in kids if getattr(k, "data", None) == "arguments"]
             args = []
-            if len(kids) > 1 and getattr(kids[1], "data", None) == "arguments":
-                args = [
-                    self.expr(a)
-                    for a in kids[1].children
-                    if getattr(a, "data", "new_line_or_comment") != "new_line_or_comment"
-                ]
-            return Call(line, end_line, name, args, self.src(node))
+            expand = False
+            if arguments:
+                args = [self.expr(a) for a in _trees(arguments[0])]
+                # python-hcl2 leaves the `...` after the last argument out of its tree
+                last = _trees(arguments[0])[-1].meta.end_pos
+                expand = bool(_ELLIPSIS.match(self.text, last, node.meta.end_pos))
+            return Call(line, end_line, "::".join(names), args, self.src(node), expand)
         if data == "get_attr_expr_term":
-            base = self.expr(kids[0])
-            attr = str(kids[1].children[0].children[0])
-            if isinstance(base, Ref):
-                return Ref(line, end_line, base.parts + [attr], self.src(node))
-            return Opaque(line, end_line, self.src(node))
+            name = str(kids[1].children[0].children[0])
+            return self.traverse(self.expr(kids[0]), ("attr", name), node, line, end_line)
         if data == "index_expr_term":
-            base = self.expr(kids[0])
-            index_node = kids[1]
-            index = self._index_value(list(index_node.children))
-            if isinstance(base, Ref) and index is not None:
-                return Ref(line, end_line, base.parts + [index], self.src(node))
-            return Opaque(line, end_line, self.src(node))
+            step = self.index_step(kids[1])
+            return self.traverse(self.expr(kids[0]), step, node, line, end_line)
+        if data in ("attr_splat_expr_term", "full_splat_expr_term"):
+            splat = kids[1]
+            kind = "attr" if data == "attr_splat_expr_term" else "full"
+            steps = [
+                (("attr", str(step.children[0].children[0])) if step.data == "get_attr"
+                 else self.index_step(step), self.lines(step)[1])
+                for step in _trees(splat)
+            ]  # fmt: skip
+            step = ("splat", kind, self.lines(splat)[0], steps)
+            return self.traverse(self.expr(kids[0]), step, node, line, end_line)
+        if data in ("for_tuple_expr", "for_object_expr"):
+            return self.for_expr(node, kids, line, end_line)
         if data in ("heredoc_template", "heredoc_template_trim"):
-            return heredoc_expr(str(kids[0]), line, data.endswith("trim"))
-        return self.opaque(node, line)
+            return self.heredoc(str(kids[0]), line, data.endswith("trim"))
+        raise ParseError(f"invalid HCL: {data} is not an expression", line)
 
-    def opaque(self, node: Any, line: int) -> Opaque:
-        """An expression kept as its text; an operation's tree may end with the newline and
-        comments after it, which are not part of the expression."""
-        meta = getattr(node, "meta", None)
-        if meta is None or getattr(meta, "empty", True):
-            return Opaque(line, line, str(node))
-        end = meta.end_pos
-        while True:  # step into the child that ends where the node ends
-            kids = [c for c in node.children if c is not None]
-            last = kids[-1] if kids else None
-            if not hasattr(last, "data") or last.meta.empty or last.meta.end_pos != end:
-                break
-            if last.data == "new_line_or_comment":
-                if len(kids) < 2:
-                    break
-                last = kids[-2]
-                if not hasattr(last, "data"):
-                    end = last.end_pos
-                    break
-                if last.meta.empty:
-                    break
-                end = last.meta.end_pos
-            node = last
-        text = self.text[meta.start_pos : end]
-        return Opaque(line, line + text.count("\n"), text)
-
-    def _index_value(self, kids: list) -> Any:
-        exprs = [c for c in kids if hasattr(c, "data") and c.data != "new_line_or_comment"]
+    def index_step(self, index: Any) -> tuple:
+        """An `index` node as a traversal step: `[expression]`, or `.0` (a legacy index)."""
+        exprs = _trees(index)
         if exprs:
-            return index_key(self.expr(exprs[0]))
-        digits = "".join(str(c) for c in kids if not hasattr(c, "data"))
-        return index_number(digits) if digits.isdigit() else None
+            return ("index", self.expr(exprs[0]))
+        digits = "".join(str(c) for c in index.children if not hasattr(c, "data"))
+        line = self.lines(index)[0]
+        return ("legacy", Lit(line, line, index_number(digits)))
+
+    def heredoc(self, raw: str, line: int, trim: bool) -> Heredoc:
+        try:
+            return hclsyntax.heredoc(raw, line, trim)
+        except hclsyntax.Unsupported as exc:
+            raise ParseError(f"invalid HCL: {exc}", exc.line or line) from None
+
+    def traverse(self, base: Any, step: tuple, node: Any, line: int, end_line: int) -> Any:
+        """`base` with one more traversal step (an attribute, an index, a legacy index `.0`, a
+        splat), written in `node` from `line` to `end_line`: a reference grows, a splat still
+        open takes the step into what it applies to each item (python-hcl2 ends a splat where
+        HCL does not), anything else is wrapped."""
+        kind = step[0]
+        positive, negated = self.negations.get(id(base), ("", None))
+        if negated is base:
+            if isinstance(base, Lit):
+                base = Lit(base.line, base.end_line, number_literal(positive, line, []))
+            else:
+                base = base.operands[0]
+            out = Operation(line, end_line, "-", [self.traverse(base, step, node, line, end_line)])
+            self.negations[id(out)] = ("", out)
+            return out
+        open_kind, marker, splat = self.open_splats.get(id(base), ("", 0, None))
+        if splat is not base:  # an id of a splat no longer held
+            open_kind = ""
+        if open_kind == "full" or (open_kind == "attr" and kind in ("attr", "legacy")):
+            each = self.traverse(base.each, step, node, marker, end_line)
+            out = Splat(base.line, end_line, base.source, each)
+            self.open_splats[id(out)] = (open_kind, marker, out)
+            return out
+        if kind == "attr":
+            if isinstance(base, Ref):
+                return Ref(line, end_line, base.parts + [step[1]], self.src(node))
+            return GetAttr(line, end_line, base, step[1])
+        if kind in ("index", "legacy"):
+            key = index_key(step[1])
+            if isinstance(base, Ref) and key is not None:
+                return Ref(line, end_line, base.parts + [key], self.src(node))
+            return Index(line, end_line, base, step[1])
+        _, splat_kind, marker, steps = step
+        each: Any = SplatItem(marker, marker)
+        for inner, inner_end in steps:
+            each = self.traverse(each, inner, node, marker, inner_end)
+        out = Splat(line, end_line, base, each)
+        self.open_splats[id(out)] = (splat_kind, marker, out)
+        return out
+
+    def operations(self, node: Any) -> Any:
+        """Binary operators and conditionals: python-hcl2's grammar gives them no precedence,
+        so its tree is read as the sequence of operands and operators it is in the text, and
+        that sequence is grouped as HCL groups it (tighter levels first, left to right within
+        a level; a conditional's branches as if in parentheses, right to left)."""
+        sequence: list = []
+        stack = [node]
+        while stack:
+            item = stack.pop()
+            data = getattr(item, "data", None)
+            if isinstance(item, tuple):
+                sequence.append(item)
+                continue
+            kids = [c for c in item.children if getattr(c, "data", None) != "new_line_or_comment"]
+            if data == "binary_op":
+                stack.extend(reversed(kids))
+            elif data == "binary_term":
+                operator = kids[0].children[0]
+                stack.append(kids[1])
+                stack.append(("op", str(operator)))
+            elif data == "conditional":
+                condition, then, otherwise = kids
+                stack.extend([otherwise, (":",), then, ("?",), condition])
+            else:
+                sequence.append(self.expr(item))
+        expr, _ = _group(sequence, 0)
+        return expr
+
+    def for_expr(self, node: Any, kids: list, line: int, end_line: int) -> ForExpr:
+        intro = next(k for k in _trees(node) if k.data == "for_intro")
+        names = [str(k.children[0]) for k in _trees(intro) if k.data == "identifier"]
+        collection = self.expr(next(k for k in _trees(intro) if k.data != "identifier"))
+        key_var, value_var = (None, names[0]) if len(names) == 1 else (names[0], names[1])
+        exprs = [k for k in _trees(node) if k.data not in ("for_intro", "for_cond")]
+        condition = None
+        for k in _trees(node):
+            if k.data == "for_cond":
+                condition = self.expr(_trees(k)[0])
+        if node.data == "for_object_expr":
+            key, value = self.expr(exprs[0]), self.expr(exprs[1])
+            group = any(not hasattr(k, "data") and str(k) == "..." for k in kids)
+        else:
+            key, value, group = None, self.expr(exprs[0]), False
+        return ForExpr(line, end_line, key_var, value_var, collection, key, value, group, condition)
 
     def object_key(self, node: Any) -> Any:
+        """As our reader reads keys: a name (or names joined by dots) is its text, a string
+        or a number literal its value, an expression in parentheses the expression."""
         inner = node.children[0]
         data = getattr(inner, "data", None)
         if data == "identifier":
@@ -332,12 +446,22 @@ class _Walker:
             return self.expr(inner).value
         if data == "object_elem_key_dot_accessor":
             return ".".join(str(c.children[0]) for c in inner.children if hasattr(c, "data"))
-        if data == "object_elem_key_expression":
-            exprs = [c for c in inner.children if hasattr(c, "data")]
-            return self.expr(exprs[0]) if exprs else self.src(inner)
-        return self.src(inner)
+        exprs = [c for c in inner.children if hasattr(c, "data")]  # `( expression )`
+        expr = self.expr(exprs[0])
+        self.open_splats.pop(id(expr), None)
+        return expr
 
     def string(self, node: Any, line: int, end_line: int) -> Template:
+        if any(
+            "%{" in str(part.children[0])
+            for part in node.children
+            if not hasattr(part.children[0], "data")
+        ):
+            # python-hcl2 reads template directives (and `%%{`) as text: ours reads them
+            try:
+                return hclsyntax.quoted_template(self.src(node), line)
+            except hclsyntax.Unsupported as exc:
+                raise ParseError(f"invalid HCL: {exc}", exc.line or line) from None
         parts: list = []
         for part in node.children:
             tok = part.children[0]
@@ -355,3 +479,49 @@ class _Walker:
             else:
                 merged.append(p)
         return Template(line, end_line, merged)
+
+
+def _set_once(attributes: dict[str, Attribute], attr: Attribute) -> None:
+    """HCL refuses a body that sets an attribute twice."""
+    if attr.name in attributes:
+        raise ParseError(
+            hclsyntax.attribute_twice(attr.name, attributes[attr.name].line), attr.line
+        )
+    attributes[attr.name] = attr
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _trees(node: Any) -> list:
+    """A node's children that are nodes, comments and newlines left out."""
+    return [c for c in node.children if hasattr(c, "data") and c.data != "new_line_or_comment"]
+
+
+# what may sit between a call's last argument and its closing parenthesis before `...`
+_ELLIPSIS = re.compile(r"(?:\s|#[^\n]*|//[^\n]*|/\*.*?\*/)*\.\.\.", re.S)
+
+
+def _group(sequence: list, at: int) -> tuple[Any, int]:
+    """The conditional starting at `sequence[at]` (operands, ("op", operator), ("?",) and
+    (":",) in text order), grouped as HCL groups it; and where it ends."""
+    condition, at = _binary(sequence, at, 1)
+    if at < len(sequence) and sequence[at] == ("?",):
+        then, at = _group(sequence, at + 1)
+        otherwise, at = _group(sequence, at + 1)  # past the ":"
+        return Conditional(condition.line, otherwise.end_line, condition, then, otherwise), at
+    return condition, at
+
+
+def _binary(sequence: list, at: int, lowest: int) -> tuple[Any, int]:
+    left = sequence[at]
+    at += 1
+    while at < len(sequence) and sequence[at][0] == "op":
+        operator = sequence[at][1]
+        level = PRECEDENCE[operator]
+        if level < lowest:
+            break
+        right, at = _binary(sequence, at + 1, level + 1)
+        left = Operation(left.line, right.end_line, operator, [left, right])
+    return left, at

@@ -17,19 +17,30 @@ re-scans text. Newlines matter only between attributes: inside brackets they are
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from checks.model import Documents
-from checks.parse import ParseError, excerpt
+from checks.parse import MAX_NESTING, ParseError, excerpt
 from checks.parse.hcltree import (
     NAME,
+    PRECEDENCE,
     Attribute,
     Block,
     Call,
+    Conditional,
+    ForExpr,
+    GetAttr,
+    Heredoc,
+    Index,
     Lit,
     ObjectExpr,
-    Opaque,
+    Operation,
     Ref,
+    Splat,
+    SplatItem,
     Template,
+    TemplateFor,
+    TemplateIf,
     TupleExpr,
     heredoc_expr,
     index_key,
@@ -61,12 +72,20 @@ _CODE = re.compile(
     + r""")
   | (?P<num>[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
   | (?P<heredoc><<-?(?=[A-Za-z][A-Za-z0-9._-]))
-  | (?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|\.\*|\[\*\]|[-+*/%<>!?:=.,()\[\]{}"])
+  | (?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|::|\.\*|\[\*\]|~\}|[-+*/%<>!?:=.,()\[\]{}"])
     """,
     re.X | re.S,
 )
+# A quoted template's tokens: `$${` and `%%{` are the texts `${` and `%{`, `${` opens an
+# interpolation and `%{` a directive (either may carry a strip marker `~`).
 _STRING = re.compile(
-    r"""(?P<chars>(?:[^"\\$]|\\.|\$(?!\$?\{))+)|(?P<esc>\$\$\{[^}]*\})|(?P<ibeg>\$\{)|(?P<send>")""",
+    r"""(?P<esc>\$\$\{|%%\{)|(?P<ibeg>\$\{~?)|(?P<dbeg>%\{~?)|(?P<send>")"""
+    r"""|(?P<chars>(?:[^"\\$%]|\\.|\$(?!\$?\{)|%(?!%?\{))+)""",
+)
+# A heredoc's: the same, without escapes and without a closing quote.
+_HEREDOC_TEXT = re.compile(
+    r"""(?P<esc>\$\$\{|%%\{)|(?P<ibeg>\$\{~?)|(?P<dbeg>%\{~?)"""
+    r"""|(?P<chars>(?:[^$%]|\$(?!\$?\{)|%(?!%?\{))+)""",
 )
 # python-hcl2's heredoc terminals in meaning: the body ends at the first line after the
 # opening one that holds only the delimiter (after any whitespace), and the token takes the
@@ -77,27 +96,35 @@ _HEREDOC_OPEN = re.compile(r"<<-?([a-zA-Z][a-zA-Z0-9._-]+)")
 # Each token costs about 200 bytes: a file of many more than a real one holds (dense hostile
 # input: `[1,1,1,...`) is refused before its tokens fill memory.
 MAX_TOKENS = 1_500_000
-_BINARY = frozenset(("==", "!=", "<", ">", "<=", ">=", "-", "*", "/", "%", "&&", "||", "+"))
+# what a strip marker (`~`) removes: Unicode's white space, as Go's unicode.IsSpace has it
+SPACES = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
+)
 _EOF = ("eof", "", -1, -1, 0, 0, True)
+_TRAVERSALS = frozenset((".", "[", ".*", "[*]"))  # what may follow an expression term
 
 
-def tokenize(text: str, comments: list | None = None) -> list[tuple]:
+def tokenize(
+    text: str, comments: list | None = None, line: int = 1, template: bool = False
+) -> list[tuple]:
     """Tokens of `text` (which ends with a newline); raise Unsupported on anything odd. The
-    comments, which are not tokens, are added to `comments` as (start, end) when given."""
+    comments, which are not tokens, are added to `comments` as (start, end) when given.
+    With `template`, `text` is a heredoc's content (its first line is `line`)."""
     toks: list[tuple] = []
     append = toks.append
     code_match = _CODE.match
-    string_match = _STRING.match
     pos = 0
-    line = 1
     nl = True
     n = len(text)
-    # one frame per open string or interpolation: "s" = inside a string, an int = the brace
-    # depth inside an interpolation (the `}` at depth 0 closes it)
-    stack: list = []
+    # one frame per open string or interpolation: "s" = inside a quoted string, "h" = in a
+    # heredoc's text, an int = the brace depth inside an interpolation or directive (the `}`
+    # at depth 0 closes it)
+    stack: list = ["h"] if template else []
     while pos < n:
-        if stack and stack[-1] == "s":
-            m = string_match(text, pos)
+        if stack and stack[-1] in ("s", "h"):
+            m = (_STRING if stack[-1] == "s" else _HEREDOC_TEXT).match(text, pos)
             if m is None:
                 raise Unsupported(f"string at line {line}", line)
             kind = m.lastgroup
@@ -106,7 +133,7 @@ def tokenize(text: str, comments: list | None = None) -> list[tuple]:
             newlines = value.count("\n")
             if kind == "send":
                 stack.pop()
-            elif kind == "ibeg":
+            elif kind == "ibeg" or kind == "dbeg":
                 stack.append(0)
             append((kind, value, pos, end, line, line + newlines, False))
             line += newlines
@@ -152,22 +179,33 @@ def tokenize(text: str, comments: list | None = None) -> list[tuple]:
                 top = stack[-1]
                 if value == "{":
                     stack[-1] = top + 1
-                elif value == "}":
+                elif value == "}" or value == "~}":
                     if top == 0:
                         kind = "iend"
                         stack.pop()
-                    else:
+                    elif value == "}":
                         stack[-1] = top - 1
+                    else:
+                        raise Unsupported(f"'~}}' inside braces at line {line}", line)
+            elif value == "~}":
+                raise Unsupported(f"'~}}' outside a template at line {line}", line)
         append((kind, value, pos, end, line, line, nl))
         nl = False
         pos = end
         if len(toks) > MAX_TOKENS:
             message = f"HCL file of more than {MAX_TOKENS} tokens: too large to read"
             raise Invalid(message, line, guard=True)
-    if stack:
+    if stack != (["h"] if template else []):
         raise Unsupported("unterminated string or interpolation")
     toks.extend((_EOF, _EOF, _EOF))  # lookahead past the end finds only end-of-file
     return toks
+
+
+def attribute_twice(name: str, first: int) -> str:
+    """HCL's error for a body that sets an attribute twice."""
+    return (
+        f"invalid HCL: attribute {excerpt(name)} is set twice in one block (first at line {first})"
+    )
 
 
 def _heredoc_end(text: str, pos: int, line: int) -> int:
@@ -185,13 +223,14 @@ def _heredoc_end(text: str, pos: int, line: int) -> int:
 
 
 class _Parser:
-    __slots__ = ("toks", "i", "text", "warnings")
+    __slots__ = ("toks", "i", "text", "warnings", "depth")
 
-    def __init__(self, text: str, toks: list[tuple]) -> None:
+    def __init__(self, text: str, toks: list[tuple], depth: int = 0) -> None:
         self.text = text
         self.toks = toks
         self.i = 0
         self.warnings: list[tuple[int, str]] = []  # numbers read as unknown
+        self.depth = depth  # expressions being read, one inside the other
 
     def fail(self, what: str = "") -> Unsupported:
         tok = self.toks[self.i]
@@ -203,6 +242,10 @@ class _Parser:
             raise self.fail(f"expected {value!r}, got")
         self.i += 1
         return tok
+
+    def is_op(self, value: str, offset: int = 0) -> bool:
+        tok = self.toks[self.i + offset]
+        return tok[0] == "op" and tok[1] == value
 
     # -- bodies -----------------------------------------------------------------------------
     def body(self, nested: bool) -> tuple[dict, list]:
@@ -226,6 +269,8 @@ class _Parser:
                 if toks[self.i][6]:
                     raise self.fail("attribute value expected on the line of '=', got")
                 expr = self.expression(False)
+                if tok[1] in attributes:
+                    raise Invalid(attribute_twice(tok[1], attributes[tok[1]].line), tok[4])
                 attributes[tok[1]] = Attribute(tok[1], expr, tok[4], expr.end_line)
                 after = toks[self.i]
                 if (
@@ -269,7 +314,7 @@ class _Parser:
             if kind == "send":
                 self.i += 1
                 return "".join(out)
-            if kind == "ibeg":
+            if kind in ("ibeg", "dbeg"):
                 start = tok[2]
                 self.i += 1
                 self.expression(True)
@@ -278,97 +323,174 @@ class _Parser:
                     raise self.fail()
                 self.i += 1
                 out.append(self.text[start : end_tok[3]])
-            else:  # chars or esc
+            elif kind == "esc":
+                out.append(tok[1][1:])
+                self.i += 1
+            else:  # chars
                 out.append(unescape(tok[1], tok[4]))
                 self.i += 1
 
     # -- expressions ------------------------------------------------------------------------
     def expression(self, nested: bool):
-        """An expression; `nested` means inside brackets, where newlines do not end it."""
+        """An expression; `nested` means inside brackets, where newlines do not end it. A
+        conditional's `otherwise` is read in a loop: a chain of them costs no stack."""
         toks = self.toks
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.too_deep()
         first = toks[self.i]
-        expr = self.unary(nested)
+        expr = self.binary(nested, 1)
         tok = toks[self.i]
-        operators = False
-        while tok[0] == "op" and tok[1] in _BINARY and (nested or not tok[6]):
+        if not (tok[0] == "op" and tok[1] == "?" and (nested or not tok[6])):
+            self.depth -= 1
+            return expr
+        pending = []  # (condition, then, its first token) of the conditionals read so far
+        while True:
             self.i += 1
-            expr = self.unary(True)
-            operators = True
-            tok = toks[self.i]
-        if tok[0] == "op" and tok[1] == "?" and (nested or not tok[6]):
-            self.i += 1
-            self.expression(True)
+            then = self.expression(True)
             self.expect(":")
-            expr = self.expression(nested)
-            operators = True
-        if operators:
-            return self.opaque(first)
+            pending.append((expr, then, first))
+            first = toks[self.i]
+            expr = self.binary(nested, 1)
+            tok = toks[self.i]
+            if not (tok[0] == "op" and tok[1] == "?" and (nested or not tok[6])):
+                break
+        end_line = expr.end_line
+        for condition, then, start in reversed(pending):
+            expr = Conditional(start[4], end_line, condition, then, expr)
+        self.depth -= 1
         return expr
 
-    def opaque(self, first: tuple) -> Opaque:
-        last = self.toks[self.i - 1]
-        return Opaque(first[4], last[5], self.text[first[2] : last[3]])
+    def too_deep(self) -> Invalid:
+        line = self.toks[self.i][4]
+        return Invalid(f"HCL nested deeper than {MAX_NESTING} levels", line, guard=True)
 
-    def unary(self, nested: bool):
-        toks = self.toks
-        tok = toks[self.i]
-        if tok[0] == "op" and tok[1] in ("-", "!"):
-            nxt = toks[self.i + 1]
-            if tok[1] == "-" and nxt[0] == "num" and nxt[2] == tok[3]:
-                return self.postfix(nested)  # a negative number literal
-            self.i += 1
-            self.postfix(nested)
-            return self.opaque(tok)
-        return self.postfix(nested)
-
-    def postfix(self, nested: bool):
-        """A primary expression and its traversals (`.name`, `[index]`, splats). The Ref or
-        Opaque is built once at the end: a long chain of `[0]` is read in linear time."""
+    def binary(self, nested: bool, lowest: int):
+        """Operands joined by binary operators of precedence `lowest` and above (HCL's six
+        levels, each left-associative)."""
         toks = self.toks
         first = toks[self.i]
-        expr = self.primary()
-        parts = list(expr.parts) if isinstance(expr, Ref) else None  # None: no longer a Ref
-        steps = 0
+        left = self.unary(nested)
+        while True:
+            tok = toks[self.i]
+            if tok[0] != "op" or (tok[6] and not nested):
+                return left
+            level = PRECEDENCE.get(tok[1], 0)
+            if level < lowest:
+                return left
+            self.i += 1
+            right = self.binary(nested, level + 1)
+            left = Operation(first[4], right.end_line, tok[1], [left, right])
+
+    def unary(self, nested: bool):
+        """`!x` and `-x` bind tighter than binary operators and looser than traversals;
+        `-` before a number literal makes a negative number."""
+        toks = self.toks
+        tok = toks[self.i]
+        if tok[0] != "op" or tok[1] not in ("-", "!"):
+            return self.postfix(nested)
+        nxt = toks[self.i + 1]
+        after = toks[self.i + 2]
+        if (
+            tok[1] == "-"
+            and nxt[0] == "num"
+            and not (after[0] == "op" and after[1] in _TRAVERSALS and (nested or not after[6]))
+        ):
+            self.i += 2  # a negative number (read whole: its digits may be too many)
+            return Lit(tok[4], nxt[5], number_literal("-" + nxt[1], nxt[4], self.warnings))
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.too_deep()
+        self.i += 1
+        operand = self.unary(nested)
+        self.depth -= 1
+        if tok[1] == "-" and isinstance(operand, Lit) and _is_number(operand.value):
+            return Lit(tok[4], operand.end_line, -operand.value)  # `- 1`, `-(1)`, `--1`
+        return Operation(tok[4], operand.end_line, tok[1], [operand])
+
+    def postfix(self, nested: bool):
+        first = self.toks[self.i]
+        return self.traversals(self.primary(), first, nested)
+
+    def traversals(self, expr, first: tuple, nested: bool, in_splat: str = ""):
+        """`expr` and the traversals after it: `.name`, `.0` (legacy index), `[index]`, and
+        splats, which take the traversals after them (`[*]` all of them, `.*` only `.name`
+        and `.0`). Steps with constant keys after a reference extend it: a long chain of
+        `[0]` is read in linear time, the Ref built once at the end."""
+        toks = self.toks
+        parts = list(expr.parts) if isinstance(expr, Ref) else None
         while True:
             tok = toks[self.i]
             if tok[0] != "op" or (tok[6] and not nested):
                 break
             op = tok[1]
+            last = self.i - 1  # the last token of what is read so far
             if op == ".":
                 nxt = toks[self.i + 1]
                 if nxt[0] == "name":
-                    self.i += 2
-                    part = nxt[1]
+                    steps: list = [nxt[1]]
                 elif nxt[0] == "num" and nxt[1].replace(".", "").isdigit():
+                    # `a.0` (legacy index); `a.0.1` comes as one number
+                    steps = [index_number(p) for p in nxt[1].split(".")]
+                elif nxt[0] == "op" and nxt[1] == "*" and in_splat != "attr":
                     self.i += 2
-                    part = nxt[1]  # `a.0` (legacy index); `a.0.1` comes as one number
+                    source = self.built(expr, parts, first, last)
+                    expr, parts = self.splat(source, first, nested, "attr"), None
+                    continue
                 else:
                     raise self.fail()
-                if parts is not None:
-                    if nxt[0] == "num":
-                        parts.extend(index_number(p) for p in part.split("."))
+                self.i += 2
+                for step in steps:
+                    if parts is not None:
+                        parts.append(step)
+                    elif isinstance(step, str):
+                        expr = GetAttr(first[4], nxt[5], expr, step)
                     else:
-                        parts.append(part)
-            elif op == "[":
+                        key = Lit(nxt[4], nxt[4], step)
+                        expr = Index(first[4], nxt[5], expr, key)
+            elif op in (".*", "[*]") and in_splat != "attr":
+                self.i += 1
+                source = self.built(expr, parts, first, last)
+                kind = "attr" if op == ".*" else "full"
+                expr, parts = self.splat(source, first, nested, kind), None
+            elif op == "[" and in_splat != "attr":
+                if self.is_op("*", 1) and self.is_op("]", 2):  # `[ * ]`
+                    self.i += 3
+                    source = self.built(expr, parts, first, last)
+                    expr, parts = self.splat(source, first, nested, "full"), None
+                    continue
                 self.i += 1
                 index = self.expression(True)
-                self.expect("]")
-                value = index_key(index)
-                if parts is not None and value is not None:
-                    parts.append(value)
+                close = self.expect("]")
+                key = index_key(index)
+                if parts is not None and key is not None:
+                    parts.append(key)
                 else:
+                    source = self.built(expr, parts, first, last)
+                    expr = Index(first[4], close[4], source, index)
                     parts = None
-            elif op in (".*", "[*]"):
-                self.i += 1
-                parts = None
             else:
                 break
-            steps += 1
-        if not steps:
+        return self.built(expr, parts, first, self.i - 1)
+
+    def built(self, expr, parts: list | None, first: tuple, last: int):
+        """The reference `parts` make (its last token at `last`), while the traversal is
+        still one."""
+        if parts is None or len(parts) == len(expr.parts):
             return expr
-        if parts is None:
-            return self.opaque(first)
-        return Ref(first[4], toks[self.i - 1][5], parts, self.span(first))
+        end = self.toks[last]
+        return Ref(first[4], end[5], parts, self.text[first[2] : end[3]])
+
+    def splat(self, source, first: tuple, nested: bool, kind: str) -> Splat:
+        """A splat whose marker was just read: the traversals after it apply to each item."""
+        marker = self.toks[self.i - 1]
+        item = SplatItem(marker[4], marker[5])
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.too_deep()
+        each = self.traversals(item, marker, nested, kind)
+        self.depth -= 1
+        return Splat(first[4], self.toks[self.i - 1][5], source, each)
 
     def span(self, first: tuple) -> str:
         return self.text[first[2] : self.toks[self.i - 1][3]]
@@ -384,7 +506,7 @@ class _Parser:
             nxt = toks[self.i]
             if nxt[0] == "op" and not nxt[6]:
                 if nxt[1] == "(":
-                    return self.call(tok)
+                    return self.call(tok, name)
                 if nxt[1] == "::":
                     return self.provider_call(tok)
             lowered = name.lower()
@@ -393,15 +515,14 @@ class _Parser:
             if name == "null":
                 return Lit(line, line, None)
             return Ref(line, line, [name], name)
-        if kind == "num" or (kind == "op" and tok[1] == "-"):
-            return self.number()
+        if kind == "num":
+            self.i += 1
+            return Lit(line, line, number_literal(tok[1], line, self.warnings))
         if kind == "sbeg":
             return self.template()
         if kind == "heredoc":
             self.i += 1
-            raw = tok[1]
-            trim = raw.startswith("<<-")
-            return heredoc_expr(raw, line, trim)
+            return heredoc(tok[1], line, tok[1].startswith("<<-"), self.depth)
         if kind == "op":
             op = tok[1]
             if op == "[":
@@ -419,49 +540,54 @@ class _Parser:
                 return inner
         raise self.fail()
 
-    def number(self):
-        toks = self.toks
-        tok = toks[self.i]
-        negative = tok[0] == "op"
-        if negative:
-            self.i += 1
-            tok = toks[self.i]
-            if tok[0] != "num":
-                raise self.fail()
-        self.i += 1
-        text = "-" + tok[1] if negative else tok[1]
-        return Lit(tok[4], tok[4], number_literal(text, tok[4], self.warnings))
-
     def is_for(self) -> bool:
         nxt = self.toks[self.i + 1]
         return nxt[0] == "name" and nxt[1] == "for" and self.toks[self.i + 2][0] == "name"
 
-    def for_expr(self, closing: str) -> Opaque:
-        """`[for k, v in x : v if c]` or `{for k, v in x : k => v... if c}`: never evaluated,
-        so kept as text, but read in full so that a mistake inside is still an error."""
+    def for_intro(self) -> tuple[str | None, str, Any]:
+        """`for k, v in collection` (after `for`): the names and the collection."""
+        value_var = self.name()
+        key_var = None
+        if self.is_op(","):
+            self.i += 1
+            key_var, value_var = value_var, self.name()
+        if self.name() != "in":
+            raise self.fail("expected 'in' before")
+        return key_var, value_var, self.expression(True)
+
+    def for_expr(self, closing: str) -> ForExpr:
+        """`[for k, v in x : v if c]` or `{for k, v in x : k => v... if c}`."""
         toks = self.toks
         first = toks[self.i]
         self.i += 2  # the bracket and `for`
-        self.name()
-        if toks[self.i][0] == "op" and toks[self.i][1] == ",":
-            self.i += 1
-            self.name()
-        if self.name() != "in":
-            raise self.fail("expected 'in' before")
-        self.expression(True)
+        key_var, value_var, collection = self.for_intro()
         self.expect(":")
-        self.expression(True)
+        value = self.expression(True)
+        key = None
+        group = False
         if closing == "}":
             self.expect("=>")
-            self.expression(True)
-            if toks[self.i][0] == "op" and toks[self.i][1] == "...":
+            key, value = value, self.expression(True)
+            if self.is_op("..."):
                 self.i += 1
+                group = True
+        condition = None
         tok = toks[self.i]
         if tok[0] == "name" and tok[1] == "if":
             self.i += 1
-            self.expression(True)
-        self.expect(closing)
-        return self.opaque(first)
+            condition = self.expression(True)
+        close = self.expect(closing)
+        return ForExpr(
+            first[4],
+            close[4],
+            key_var,
+            value_var,
+            collection,
+            key,
+            value,
+            group,
+            condition,
+        )
 
     def name(self) -> str:
         tok = self.toks[self.i]
@@ -473,26 +599,27 @@ class _Parser:
     def tuple(self) -> TupleExpr:
         first = self.toks[self.i]
         self.i += 1
-        items, close = self.items("]")
+        items, close, _expand = self.items("]")
         return TupleExpr(first[4], close[4], items)
 
-    def items(self, closing: str) -> tuple[list, tuple]:
+    def items(self, closing: str) -> tuple[list, tuple, bool]:
         """Comma-separated expressions up to `closing` (a trailing comma allowed; in a call's
-        arguments, `...` after the last); returns them and the closing token."""
+        arguments, `...` after the last); returns them, the closing token and whether `...`
+        was there."""
         toks = self.toks
         items = []
         while True:
             tok = toks[self.i]
             if tok[0] == "op" and tok[1] == closing:
                 self.i += 1
-                return items, tok
+                return items, tok, False
             items.append(self.expression(True))
             tok = toks[self.i]
             if tok[0] == "op" and (tok[1] == "," or (tok[1] == "..." and closing == ")")):
                 self.i += 1
                 if tok[1] == "...":
                     self.expect(")")
-                    return items, toks[self.i - 1]
+                    return items, toks[self.i - 1], True
             elif not (tok[0] == "op" and tok[1] == closing):
                 raise self.fail()
 
@@ -524,81 +651,184 @@ class _Parser:
         return ObjectExpr(first[4], tok[4], items)
 
     def object_key(self):
+        """An object's key: any expression (HCL's spec). A bare name, or names joined by
+        dots, is the text itself, a string or a number literal its value; in parentheses,
+        a name is a reference."""
         toks = self.toks
         tok = toks[self.i]
-        kind = tok[0]
-        if kind == "name":
-            self.i += 1
-            parts = [tok[1]]
-            while toks[self.i][0] == "op" and toks[self.i][1] == ".":
-                nxt = toks[self.i + 1]
-                if nxt[0] != "name":
-                    raise self.fail()
-                parts.append(nxt[1])
-                self.i += 2
-            return ".".join(parts)
-        if kind == "sbeg":
-            value = self.template()
-            if all(isinstance(p, str) for p in value.parts):
-                return "".join(value.parts)
-            return value
-        if kind == "num" or (kind == "op" and tok[1] == "-"):
-            return self.number().value
-        if kind == "op" and tok[1] == "(":
-            self.i += 1
-            inner = self.expression(True)
-            self.expect(")")
-            return inner
-        raise self.fail()
+        key = self.expression(False)
+        if tok[0] == "op" and tok[1] == "(":
+            return key
+        if isinstance(key, Ref) and all(isinstance(p, str) for p in key.parts):
+            return ".".join(key.parts)
+        if isinstance(key, Lit) and not isinstance(key.value, bool) and key.value is not None:
+            return key.value
+        if isinstance(key, Lit):
+            return tok[1]  # true, false, null: the keyword as written
+        if isinstance(key, Template) and all(isinstance(p, str) for p in key.parts):
+            return "".join(key.parts)
+        return key
 
-    def call(self, name_tok: tuple) -> Call:
+    def call(self, name_tok: tuple, name: str) -> Call:
         self.i += 1  # (
-        args, close = self.items(")")
-        return Call(name_tok[4], close[4], name_tok[1], args, self.span(name_tok))
+        args, close, expand = self.items(")")
+        return Call(name_tok[4], close[4], name, args, self.span(name_tok), expand)
 
-    def provider_call(self, name_tok: tuple) -> Opaque:
+    def provider_call(self, name_tok: tuple) -> Call:
+        """`provider::aws::arn_parse(...)`: a call named in full."""
         toks = self.toks
+        names = [name_tok[1]]
         for expected in ("::", "name", "::", "name"):
             tok = toks[self.i]
             if (expected == "name" and tok[0] != "name") or (expected == "::" and tok[1] != "::"):
                 raise self.fail()
+            if expected == "name":
+                names.append(tok[1])
             self.i += 1
-        if toks[self.i][1] != "(":
+        if not self.is_op("("):
             raise self.fail()
-        self.call(toks[self.i - 1])
-        return self.opaque(name_tok)
+        return self.call(name_tok, "::".join(names))
 
+    # -- templates ---------------------------------------------------------------------------
     def template(self) -> Template:
-        toks = self.toks
-        first = toks[self.i]
+        """A quoted template: its parts (text, interpolations, directives)."""
+        first = self.toks[self.i]
         self.i += 1
-        parts: list = []
+        parts, last = self.template_parts(quoted=True)
+        return Template(first[4], last[4], parts)
+
+    def template_parts(self, quoted: bool) -> tuple[list, tuple]:
+        """The parts of the template whose tokens start here, up to its closing quote (or the
+        end, for a heredoc's), and the token that ends it. First a flat list of text,
+        interpolations and directive markers, with strip markers (`~`) applied to the text
+        beside them; then the directives nested."""
+        toks = self.toks
+        flat: list = []  # str | Expr | ("if", cond, tok) | ("else", tok) | ... directives
+        strip_next = False  # the last sequence ended with `~}`
         while True:
             tok = toks[self.i]
             kind = tok[0]
-            if kind == "send":
-                self.i += 1
-                break
-            if kind == "chars":
-                text = unescape(tok[1], tok[4])
-            elif kind == "esc":
-                text = tok[1][1:]  # $${x} is the literal text ${x}
-            elif kind == "ibeg":
-                self.i += 1
-                expr = self.expression(True)
-                if toks[self.i][0] != "iend":
+            if kind == "send" or kind == "eof":
+                if kind == "send" and not quoted:
+                    raise self.fail()
+                if kind == "eof" and quoted:
                     raise self.fail()
                 self.i += 1
-                parts.append(expr)
+                break
+            self.i += 1
+            if kind in ("chars", "esc"):
+                if kind == "esc":
+                    text = tok[1][1:]  # $${ is the text ${, %%{ the text %{
+                else:
+                    text = unescape(tok[1], tok[4]) if quoted else tok[1]
+                if strip_next:
+                    text = text.lstrip(SPACES)
+                if flat and isinstance(flat[-1], _Text):
+                    flat[-1] = _Text(flat[-1] + text)
+                else:
+                    flat.append(_Text(text))
+                strip_next = False
                 continue
+            if kind not in ("ibeg", "dbeg"):
+                raise self.fail()
+            if tok[1].endswith("~") and flat and isinstance(flat[-1], _Text):
+                flat[-1] = _Text(flat[-1].rstrip(SPACES))
+            if kind == "ibeg":
+                flat.append(self.expression(True))
             else:
+                flat.append(self.directive(tok))
+            close = toks[self.i]
+            if close[0] != "iend":
                 raise self.fail()
             self.i += 1
-            if parts and isinstance(parts[-1], str):
-                parts[-1] += text
+            strip_next = close[1] == "~}"
+        return _nest(flat, self), tok
+
+    def directive(self, opening: tuple) -> tuple:
+        """`if c`, `else`, `endif`, `for k, v in c`, `endfor` inside `%{ }`: a marker."""
+        keyword = self.name()
+        if keyword == "if":
+            return ("if", self.expression(True), opening)
+        if keyword == "for":
+            return ("for", *self.for_intro(), opening)
+        if keyword in ("else", "endif", "endfor"):
+            return (keyword, opening)
+        raise Unsupported(f"unknown template directive {excerpt(keyword)!r}", opening[4])
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Text(str):
+    """Literal text of a template being read (apart from the markers of its directives)."""
+
+
+def _nest(flat: list, parser: _Parser) -> list:
+    """A template's parts with its directives nested: `if`/`else`/`endif` become a
+    TemplateIf, `for`/`endfor` a TemplateFor."""
+    out: list = []
+    stack: list[tuple] = []  # (marker, the parts being filled, then-parts of an if)
+    current = out
+    for item in flat:
+        if not isinstance(item, tuple):
+            current.append(str(item) if isinstance(item, _Text) else item)
+            continue
+        word = item[0]
+        if word in ("if", "for"):
+            stack.append((item, current, None))
+            current = []
+        elif word == "else" and stack and stack[-1][0][0] == "if" and stack[-1][2] is None:
+            opening, outer, _ = stack.pop()
+            stack.append((opening, outer, current))
+            current = []
+        elif word in ("endif", "endfor") and stack and stack[-1][0][0] == word[3:]:
+            opening, outer, then = stack.pop()
+            line, end_line = opening[-1][4], item[-1][5]
+            if word == "endif":
+                if then is None:
+                    then, otherwise = current, []
+                else:
+                    otherwise = current
+                node = TemplateIf(line, end_line, opening[1], then, otherwise)
             else:
-                parts.append(text)
-        return Template(first[4], tok[4], parts)
+                node = TemplateFor(line, end_line, opening[1], opening[2], opening[3], current)
+            current = outer
+            current.append(node)
+        else:
+            raise Unsupported(f"template directive {word} out of place", item[-1][4])
+    if stack:
+        raise Unsupported(f"template directive {stack[-1][0][0]} never closed", stack[-1][0][-1][4])
+    return out
+
+
+def quoted_template(text: str, line: int) -> Template:
+    """The quoted string `text` (its quotes included), starting at `line`, as a template."""
+    toks = tokenize(text + "\n", line=line)
+    parser = _Parser(text, toks)
+    template = parser.template()
+    if toks[parser.i][0] != "eof":
+        raise parser.fail()
+    return template
+
+
+def heredoc(raw: str, line: int, trim: bool, depth: int = 0) -> Heredoc:
+    """A heredoc token's text as an expression: its text and the template it is. Raise
+    Unsupported for a template that is not valid HCL."""
+    expr = heredoc_expr(raw, line, trim)
+    expr.parts = template(expr.text, expr.content_line, depth)
+    return expr
+
+
+def template(text: str, line: int, depth: int = 0) -> list:
+    """The parts of a template written as `text` from `line` on (a heredoc's content, a
+    templatefile() file): `${...}` interpolations and `%{...}` directives read as in a quoted
+    string, no escapes but `$${` and `%%{`. Raise Unsupported for one that is not valid."""
+    if "${" not in text and "%{" not in text:
+        return [text] if text else []
+    toks = tokenize(text, line=line, template=True)
+    parts, _ = _Parser(text, toks, depth).template_parts(quoted=False)
+    return parts
 
 
 def parse(text: str) -> list[Block]:

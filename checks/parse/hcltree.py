@@ -7,7 +7,7 @@ what it names: the kind of thing (`var`, `local`, `data`, `resource`, `module`, 
 `count`, `each`, `self`, `terraform`), its address and the traversal after it. The evaluator
 reads `Ref.target`; the pre-filter, which looks at text before anything is parsed, finds
 traversals with `REFERENCE_TEXT` and reads them with the same `target`, and indexes blocks by
-the same `declared` addresses; a heredoc's `${...}` is read by `reference_parts`.
+the same `declared` addresses.
 """
 
 from __future__ import annotations
@@ -39,8 +39,12 @@ class Template(Expr):
 
 @dataclass
 class Heredoc(Expr):
+    """`<<EOT ... EOT`: its text (indentation removed for `<<-`) and the template it is: parts
+    as a Template's (literal text, interpolations, directives)."""
+
     text: str
     content_line: int  # the line of the heredoc's first content line
+    parts: list = field(default_factory=list)
 
 
 @dataclass
@@ -68,19 +72,120 @@ class Ref(Expr):
 
 @dataclass
 class Call(Expr):
+    """`name(args)`; `expand`: the last argument is followed by `...` (its items are the
+    arguments). A provider's function (`provider::aws::arn_parse`) is named in full."""
+
     name: str
     args: list
     text: str
+    expand: bool = False
 
 
 @dataclass
 class Opaque(Expr):
-    """An expression we do not evaluate (conditional, arithmetic, for, splat)."""
+    """A value known only after apply (a plan's `after_unknown`), kept as its text."""
 
     text: str
 
 
-Expression = Lit | Template | Heredoc | TupleExpr | ObjectExpr | Ref | Call | Opaque
+@dataclass
+class Operation(Expr):
+    """`a + b`, `a && b`, `a == b`...: a binary operator and its two operands, or `!a` and
+    `-a`: a unary one and its operand."""
+
+    operator: str
+    operands: list
+
+
+@dataclass
+class Conditional(Expr):
+    """`condition ? then : otherwise`."""
+
+    condition: Any
+    then: Any
+    otherwise: Any
+
+
+@dataclass
+class GetAttr(Expr):
+    """`source.name` where `source` is no reference (`f(x).name`, `x[var.k].name`)."""
+
+    source: Any
+    name: str
+
+
+@dataclass
+class Index(Expr):
+    """`source[key]` where the key or the source is no constant reference."""
+
+    source: Any
+    key: Any
+
+
+@dataclass
+class SplatItem(Expr):
+    """The item a splat's `each` expression is evaluated against."""
+
+
+@dataclass
+class Splat(Expr):
+    """`source[*].a[0]` (full) or `source.*.a` (attributes only): `each` is the traversal
+    applied to every item, written against a SplatItem."""
+
+    source: Any
+    each: Any
+
+
+@dataclass
+class ForExpr(Expr):
+    """`[for k, v in collection : value if condition]`, or with a `key` (`{for ... : key =>
+    value}`, `group` when `...` follows the value) an object."""
+
+    key_var: str | None
+    value_var: str
+    collection: Any
+    key: Any
+    value: Any
+    group: bool
+    condition: Any
+
+
+@dataclass
+class TemplateIf(Expr):
+    """`%{ if condition }then%{ else }otherwise%{ endif }` in a template: parts each."""
+
+    condition: Any
+    then: list
+    otherwise: list
+
+
+@dataclass
+class TemplateFor(Expr):
+    """`%{ for k, v in collection }body%{ endfor }` in a template."""
+
+    key_var: str | None
+    value_var: str
+    collection: Any
+    body: list
+
+
+Expression = (
+    Lit
+    | Template
+    | Heredoc
+    | TupleExpr
+    | ObjectExpr
+    | Ref
+    | Call
+    | Opaque
+    | Operation
+    | Conditional
+    | GetAttr
+    | Index
+    | Splat
+    | SplatItem
+    | ForExpr
+)
 
 
 @dataclass
@@ -108,6 +213,185 @@ class Block:
             if dyn.type == "dynamic" and dyn.labels == [block_type]:
                 found.extend(b for b in dyn.blocks if b.type == "content")
         return found
+
+
+# ---- how an expression reads -----------------------------------------------------------------
+# a binary operator's precedence (a higher level binds tighter), as HCL's parser has them
+PRECEDENCE = {
+    "||": 1,
+    "&&": 2,
+    "==": 3,
+    "!=": 3,
+    "<": 4,
+    ">": 4,
+    "<=": 4,
+    ">=": 4,
+    "+": 5,
+    "-": 5,
+    "*": 6,
+    "/": 6,
+    "%": 6,
+}
+
+
+def show(expr: Any, limit: int = 120) -> str:
+    """How an expression reads (an unknown value shows it): HCL written on one line, cut
+    after `limit` characters; a reference and a call as they were written."""
+    out = _Text(limit)
+    _show(expr, out)
+    text = "".join(out.parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _Text:
+    """Text being written, which stops growing past its limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.parts: list[str] = []
+        self.left = limit + 1
+
+    def put(self, text: str) -> None:
+        if self.left > 0:
+            self.parts.append(text)
+            self.left -= len(text)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _show(expr: Any, out: _Text) -> None:
+    if out.left <= 0:
+        return
+    put = out.put
+    if isinstance(expr, (Ref, Call, Opaque)):
+        put(" ".join(expr.text.split()))
+    elif isinstance(expr, Lit):
+        value = expr.value
+        if value is None:
+            put("null")
+        elif isinstance(value, bool):
+            put("true" if value else "false")
+        elif isinstance(value, str):
+            put(_quoted(value))
+        elif isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+            put(str(int(value)))
+        else:
+            put(getattr(value, "text", None) or str(value))  # a number, or one read as unknown
+    elif isinstance(expr, (str, int, float)):  # an object's key
+        put(str(expr))
+    elif isinstance(expr, Template):
+        put('"')
+        _show_parts(expr.parts, out)
+        put('"')
+    elif isinstance(expr, Heredoc):
+        put("<<EOT ... EOT")
+    elif isinstance(expr, TupleExpr):
+        put("[")
+        for i, item in enumerate(expr.items):
+            put(", " if i else "")
+            _show(item, out)
+        put("]")
+    elif isinstance(expr, ObjectExpr):
+        put("{")
+        for i, (key, value, _line, _end) in enumerate(expr.items):
+            put(", " if i else "")
+            if isinstance(key, Ref):  # a reference as a key is written in parentheses
+                put("(")
+                _show(key, out)
+                put(")")
+            else:
+                _show(key, out)
+            put(" = ")
+            _show(value, out)
+        put("}")
+    elif isinstance(expr, Operation):
+        if len(expr.operands) == 1:
+            put(expr.operator)
+            _show_operand(expr.operands[0], 7, out)
+        else:
+            level = PRECEDENCE[expr.operator]
+            _show_operand(expr.operands[0], level, out)
+            put(f" {expr.operator} ")
+            _show_operand(expr.operands[1], level + 1, out)
+    elif isinstance(expr, Conditional):
+        _show_operand(expr.condition, 1, out)
+        put(" ? ")
+        _show(expr.then, out)
+        put(" : ")
+        _show(expr.otherwise, out)
+    elif isinstance(expr, GetAttr):
+        _show_operand(expr.source, 8, out)
+        put("." + expr.name)
+    elif isinstance(expr, Index):
+        _show_operand(expr.source, 8, out)
+        put("[")
+        _show(expr.key, out)
+        put("]")
+    elif isinstance(expr, Splat):
+        _show_operand(expr.source, 8, out)
+        _show(expr.each, out)
+    elif isinstance(expr, SplatItem):
+        put("[*]")
+    elif isinstance(expr, ForExpr):
+        put("{" if expr.key is not None else "[")
+        put(f"for {_names(expr.key_var, expr.value_var)} in ")
+        _show(expr.collection, out)
+        put(" : ")
+        if expr.key is not None:
+            _show(expr.key, out)
+            put(" => ")
+        _show(expr.value, out)
+        put("..." if expr.group else "")
+        if expr.condition is not None:
+            put(" if ")
+            _show(expr.condition, out)
+        put("}" if expr.key is not None else "]")
+
+
+def _names(key_var: str | None, value_var: str) -> str:
+    return f"{key_var}, {value_var}" if key_var else value_var
+
+
+def _show_parts(parts: list, out: _Text) -> None:
+    for part in parts:
+        if isinstance(part, str):
+            out.put(_quoted(part)[1:-1].replace("${", "$${").replace("%{", "%%{"))
+        elif isinstance(part, TemplateIf):
+            out.put("%{ if ")
+            _show(part.condition, out)
+            out.put(" }")
+            _show_parts(part.then, out)
+            if part.otherwise:
+                out.put("%{ else }")
+                _show_parts(part.otherwise, out)
+            out.put("%{ endif }")
+        elif isinstance(part, TemplateFor):
+            out.put(f"%{{ for {_names(part.key_var, part.value_var)} in ")
+            _show(part.collection, out)
+            out.put(" }")
+            _show_parts(part.body, out)
+            out.put("%{ endfor }")
+        else:
+            out.put("${")
+            _show(part, out)
+            out.put("}")
+
+
+def _show_operand(expr: Any, level: int, out: _Text) -> None:
+    """An operand, in parentheses when it binds more loosely than its place needs."""
+    if isinstance(expr, Conditional):
+        inner = 0
+    elif isinstance(expr, Operation):
+        inner = PRECEDENCE[expr.operator] if len(expr.operands) == 2 else 7
+    else:
+        inner = 9
+    if inner < level:
+        out.put("(")
+        _show(expr, out)
+        out.put(")")
+    else:
+        _show(expr, out)
 
 
 # ---- references ------------------------------------------------------------------------------
@@ -166,30 +450,11 @@ def local_address(name: str) -> str:
     return f"local.{name}"
 
 
-NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
-# A traversal written in text: a name and its `.name`, `.0`, `[0]` and `["key"]` steps.
-TRAVERSAL = NAME + r'(?:\.[A-Za-z0-9_-]+|\[[0-9]+\]|\["[^"]*"\])*'
+# HCL's identifiers: a Unicode letter or `_`, then letters, digits, `_` and `-`
+NAME = r"[^\W\d][\w-]*"
 # A traversal of names found in any text: not preceded by a name's character or a dot, so
 # that `x.var.y` is not `var.y` (a name may hold `-`: `a-var.y` is one name, read whole).
-REFERENCE_TEXT = re.compile(rf"(?<![A-Za-z0-9_.])({NAME}(?:\.{NAME})+)")
-# `${ reference }` in a heredoc's text
-INTERPOLATION = re.compile(r"\$\{\s*(" + TRAVERSAL + r")\s*\}")
-_STEP = re.compile(r'\.([A-Za-z0-9_-]+)|\[([0-9]+)\]|\["([^"]*)"\]')
-
-
-def reference_parts(text: str) -> list:
-    """The parts of a TRAVERSAL's text: names, and indexes (`.0` and `[0]` as numbers)."""
-    head = re.match(NAME, text)
-    parts: list = [head.group()] if head else []
-    for m in _STEP.finditer(text, head.end() if head else 0):
-        name, index, key = m.groups()
-        if name is not None:
-            parts.append(index_number(name) if name.isdigit() else name)
-        elif index is not None:
-            parts.append(index_number(index))
-        else:
-            parts.append(key)
-    return parts
+REFERENCE_TEXT = re.compile(rf"(?<![\w.])({NAME}(?:\.{NAME})+)")
 
 
 def index_key(expr: Any) -> Any:

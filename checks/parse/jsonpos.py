@@ -17,7 +17,7 @@ import re
 from typing import Any, NamedTuple
 
 from checks.model import Documents, LDict, LList, Unknown
-from checks.parse import ParseError, check_nesting, numbers
+from checks.parse import ParseError, check_nesting, ensure_stack, numbers
 
 # Above this size, lines per object are not worth the pure-Python scanner's time.
 MAX_POSITIONED_BYTES = 2_000_000
@@ -60,6 +60,7 @@ def load(
     if text.startswith("\ufeff"):
         text = text[1:]
     check_nesting(text, "JSON", line_offset)
+    ensure_stack()
     odd = _Numbers()
     found: list = [] if duplicates is None else duplicates
     try:

@@ -395,12 +395,22 @@ def _nested(orders: dict[str, dict[str, list[str]]]) -> str:
 
 
 def _related(rule: Rule) -> list[str]:
-    """`related(entity)`: for each `related` link of the rule, the linked entities' places
-    with their messages, in the order of the entity's links (the first entity of a key)."""
-    if not rule.related:
-        return ["related(_) := []", ""]
-    lines = []
-    calls = []
+    """`related(entity)`: where the values of the fields the rule reads were defined, when
+    elsewhere (`field_origins`, by field name), then for each `related` link of the rule,
+    the linked entities' places with their messages, in the order of the entity's links (the
+    first entity of a key)."""
+    from checks.evaluate import rule_fields
+
+    lines = [
+        "origins(entity) := [place |",
+        f"	some name in {rego_literal(sorted(rule_fields(rule)))}",
+        '	origin := object.get(entity, ["field_origins", name], null)',
+        "	origin != null",
+        '	place := {"location": origin.location, "message": origin.message}',
+        "]",
+        "",
+    ]
+    calls = ["origins(entity)"]
     for index, spec in enumerate(rule.related):
         targets = tuple(
             dict.fromkeys(
