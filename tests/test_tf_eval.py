@@ -232,8 +232,9 @@ DUPLICATES_B = (
 def test_a_name_declared_twice_in_a_module_is_an_error_naming_both_places(tmp_path, prefilter):
     """Terraform refuses a module that declares a resource address (or a data source, a
     variable, a local value, an output, a module call, a provider configuration) twice: an
-    error at the repeat naming the first, and only the first is judged (before, both were,
-    under one entity key and fingerprint)."""
+    error at the repeat naming the first (before: accepted silently). A repeat in another
+    file is judged as its own (keyed by its file); one in the same file would share the
+    first one's key and fingerprint: it is not judged."""
     (tmp_path / "a.tf").write_text(DUPLICATES_A)
     (tmp_path / "b.tf").write_text(DUPLICATES_B)
     result = run([tmp_path], select=["EKS401"], prefilter=prefilter)
@@ -269,7 +270,20 @@ def test_a_name_declared_twice_in_a_module_is_an_error_naming_both_places(tmp_pa
     assert [
         (f.rule_id, f.location.file.rsplit("/", 1)[-1], f.entity_key.rsplit(":", 1)[-1])
         for f in result.findings
-    ] == [("EKS401", "a.tf", "aws_iam_role.admin/statement[0]")]
+    ] == [
+        ("EKS401", "a.tf", "aws_iam_role.admin/statement[0]"),
+        ("EKS401", "b.tf", "aws_iam_role.admin/statement[0]"),
+    ]
+    # in one file, the repeat is not judged: no two entities share a key
+    (tmp_path / "b.tf").unlink()
+    (tmp_path / "a.tf").write_text(DUPLICATES_A + DUPLICATES_A.split("variable")[0])
+    result = run([tmp_path], select=["EKS401"], prefilter=prefilter)
+    assert [(p.line, p.message.replace(f"{tmp_path}/", "")) for p in result.problems] == [
+        (12, "resource aws_iam_role.admin is declared twice, here and at a.tf:1" + tail)
+    ]
+    assert [f.entity_key.rsplit(":", 1)[-1] for f in result.findings] == [
+        "aws_iam_role.admin/statement[0]"
+    ]
 
 
 def test_a_value_from_another_file_is_found_where_it_is_used_with_its_definition_related(
