@@ -121,3 +121,38 @@ def test_references_to_kubernetes_resources_metadata_resolve(tmp_path):
     assert [(s["kind"], s["name"], s["namespace"]) for s in binding.fields["subjects"]] == [
         ("ServiceAccount", "deployer", "ci")
     ]
+
+
+BINDING_TEMPLATE = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n"
+    "  name: ${name}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, "
+    'name: view}\nsubjects:\n  - {kind: Group, name: "system:unauthenticated"}\n'
+)
+
+
+def test_a_manifest_rendered_with_templatefile_is_reported_once(tmp_path):
+    """A manifest a kubectl_manifest renders with templatefile() is that resource's when
+    Terraform makes something of it (its findings once, with the rendered name); when the
+    render is not known (a variable without a value), the file is still read on its own:
+    its findings were dropped as if Terraform had reported them."""
+    (tmp_path / "binding.yaml").write_text(BINDING_TEMPLATE)
+    (tmp_path / "main.tf").write_text(
+        'variable "name" {}\n'
+        'resource "kubectl_manifest" "binding" {\n'
+        '  yaml_body = templatefile("${path.module}/binding.yaml", { name = var.name })\n'
+        "}\n"
+    )
+    found = [(f.location.file, f.location.start_line, f.rule_id) for f in run([tmp_path]).findings]
+    assert found == [(f"{tmp_path}/binding.yaml", 7, "EKS601")]
+    assert "ClusterRoleBinding ${name} grants" in run([tmp_path]).findings[0].message
+
+    (tmp_path / "main.tf").write_text(
+        'resource "kubectl_manifest" "binding" {\n'
+        '  yaml_body = templatefile("${path.module}/binding.yaml", { name = "anonymous" })\n'
+        "}\n"
+    )
+    findings = run([tmp_path]).findings
+    assert [(f.location.file, f.location.start_line, f.rule_id) for f in findings] == [
+        (f"{tmp_path}/binding.yaml", 7, "EKS601")
+    ]
+    assert "ClusterRoleBinding anonymous grants" in findings[0].message
