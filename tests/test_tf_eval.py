@@ -361,3 +361,38 @@ def test_a_value_from_another_file_is_found_where_it_is_used_with_its_definition
             [(("iam.tf", 3, 3), "role aws_iam_role.admin uses this statement")],
         ),
     ]
+
+
+def test_a_module_input_from_another_file_has_its_definition_related(tmp_path):
+    """A module call's input that comes from a variable's default or a local of another
+    file: the finding sits at the input, the definition is related (before: none was)."""
+    (tmp_path / "variables.tf").write_text('variable "cidrs" {\n  default = ["0.0.0.0/0"]\n}\n')
+    (tmp_path / "locals.tf").write_text("locals {\n  public = true\n}\n")
+    (tmp_path / "main.tf").write_text(
+        'module "eks" {\n  source  = "terraform-aws-modules/eks/aws"\n  version = "20.8.0"\n'
+        '  cluster_name                         = "x"\n'
+        "  cluster_endpoint_public_access       = local.public\n"
+        "  cluster_endpoint_public_access_cidrs = var.cidrs\n}\n"
+    )
+    result = run([tmp_path], select=["EKS101"])
+    assert result.problems == []
+    assert [
+        (
+            f.location.file.rsplit("/", 1)[-1],
+            f.location.start_line,
+            [
+                (r.location.file.rsplit("/", 1)[-1], r.location.start_line, r.message)
+                for r in f.related
+            ],
+        )
+        for f in result.findings
+    ] == [
+        (
+            "main.tf",
+            6,
+            [
+                ("locals.tf", 2, "endpoint_public_access comes from local.public"),
+                ("variables.tf", 2, "public_access_cidrs comes from the default of var.cidrs"),
+            ],
+        )
+    ]
