@@ -4,6 +4,8 @@ what the normalizer reads (checks/tfcatalog.py) that the builders and the pre-fi
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from checks import prefilter, tfcatalog
@@ -12,7 +14,7 @@ from checks.normalize import terraform
 from checks.normalize.tf_eval import DATA_RENDERERS, Declarations, Evaluator
 from checks.parse.hcl import parse_terraform
 from checks.parse.hcltree import Lit, Target, target
-from conftest import run
+from conftest import cli, run
 
 
 def _module(text: str, bound: dict | None = None, files: dict | None = None) -> Evaluator:
@@ -396,3 +398,69 @@ def test_a_module_input_from_another_file_has_its_definition_related(tmp_path):
             ],
         )
     ]
+
+
+PARTLY_KNOWN_AWS_AUTH = """variable "extra_roles" {
+  type = list(any)
+}
+
+resource "kubernetes_config_map_v1" "aws_auth" {
+  metadata {
+    name      = "aws-auth"
+    namespace = "kube-system"
+  }
+  data = {
+    mapRoles = yamlencode(concat(var.extra_roles, [
+      {
+        rolearn  = "arn:aws:iam::111122223333:role/ops"
+        username = "ops"
+        groups   = ["system:masters"]
+      },
+    ]))
+  }
+}
+
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 19.15"
+
+  cluster_name              = "c"
+  manage_aws_auth_configmap = true
+  aws_auth_roles = concat(
+    [for team in module.teams : team.role],
+    [
+      {
+        rolearn  = "arn:aws:iam::111122223333:role/admin"
+        username = "admin"
+        groups   = ["system:masters"]
+      },
+    ]
+  )
+}
+"""
+
+
+def test_the_known_items_of_a_list_concat_cannot_finish_are_judged(tmp_path):
+    """concat() of a list not known (a variable without a value, a for over a module's
+    output) and known entries: Terraform knows the result only after apply, but the known
+    entries are in it whatever the rest is (issue 14: evaluate what is known). Each is
+    judged at its lines; the rest is an unknown entry, counted as undecided."""
+    (tmp_path / "main.tf").write_text(PARTLY_KNOWN_AWS_AUTH)
+    result = run([tmp_path], select=["EKS501"])
+    assert result.problems == []
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS501",
+            15,
+            "aws-auth maps arn:aws:iam::111122223333:role/ops to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        ),
+        (
+            "EKS501",
+            33,
+            "aws-auth maps arn:aws:iam::111122223333:role/admin to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        ),
+    ]
+    code, out, _ = cli("scan", str(tmp_path), "--select", "EKS501", "--format", "json")
+    assert (code, json.loads(out)["summary"]["unknown"]) == (1, 2)

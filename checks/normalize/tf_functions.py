@@ -33,12 +33,14 @@ from checks.normalize.tf_values import (
     EncodedDict,
     EncodedList,
     EvalError,
+    PartialList,
     distinct_set,
     encoded_text,
     equal,
     first_unknown,
     hashable,
     is_number,
+    items_known,
     json_string,
     json_text,
     number,
@@ -581,11 +583,14 @@ def _length(ev: Evaluator, site: CallSite, args: list) -> Any:
 
 
 def _concat(ev: Evaluator, site: CallSite, args: list) -> Any:
-    for a in args:
-        unknown = _unknown(a, site)
-        if unknown is not None:
-            return unknown
-    lists = [_list(a, "each argument of concat()") for a in args]
+    """The lists one after the other; when one is not known, the result is unknown, with
+    the items known (`PartialList`)."""
+    unknown = next((a for a in args if isinstance(a, Unknown)), None)
+    lists = [
+        a.known if isinstance(a, PartialList) else _list(a, "each argument of concat()")
+        for a in args
+        if not isinstance(a, Unknown) or isinstance(a, PartialList)
+    ]
     if ev.limits.over(ev.limits.sum_size(lists)):
         return ev.too_large(site.text, site.call, site.file)
     out = LList(line=site.call.line, end_line=site.call.end_line)
@@ -594,6 +599,8 @@ def _concat(ev: Evaluator, site: CallSite, args: list) -> Any:
         out.item_lines.extend(getattr(lst, "item_lines", []) or [(0, 0)] * len(lst))
     if not any(line for line, _end in out.item_lines):
         out.item_lines = []
+    if unknown is not None:
+        return PartialList(unknown.reason, site.text, unknown.ref, out)
     return out
 
 
@@ -966,7 +973,7 @@ def _encode(format: str) -> Impl:
 
     def impl(ev: Evaluator, site: CallSite, args: list) -> Any:
         _arity(site, args, 1)
-        value = args[0]
+        value = items_known(args[0])  # its text is not known, the items it holds are
         if isinstance(value, Unknown):
             return _unknown(value, site)
         if isinstance(value, dict):

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from checks.model import Entity, LDict, LList, Location, Unknown
 from checks.normalize.tf_build import Module, note_origin
+from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 LATEST = 10**9  # a minor or patch number: the newest release there is
@@ -213,7 +214,9 @@ def span_in(container: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, i
 
 
 def as_list(value: Any) -> list:
-    """A value given for a list: the list, a lone value as one item, nothing for null."""
+    """A value given for a list: the list, a lone value as one item, nothing for null; of a
+    list only partly known, its known items and an unknown one for the rest."""
+    value = items_known(value)
     if value is None:
         return []
     if isinstance(value, list):

@@ -34,6 +34,7 @@ from checks.normalize.tf_known import (
     span_in,
     version_of,
 )
+from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 EKS_FAMILY = "terraform-aws-modules/eks"
@@ -553,7 +554,7 @@ def _aws_auth_inputs(call: Call, submodule: bool = False, document: str = "") ->
     for name, key in names:
         value, span = call.value(name)
         if span is not None:
-            data[key] = value
+            data[key] = items_known(value)  # the entries known are mapped whatever the rest is
             data.key_lines[key] = span
     doc = LDict(line=call.block.line, end_line=call.block.end_line)
     return aws_auth.normalize_config_map(

@@ -40,6 +40,35 @@ class Undecided(Exception):
         self.value = value
 
 
+class PartialList(Unknown):
+    """A list whose length is not known but some of whose items are: what `concat` makes of
+    known lists and one that is not known (`concat([for t in module.teams : t.role],
+    [{ rolearn = ..., groups = ["system:masters"] }])`). To every function and operator it is
+    unknown, as to Terraform before apply; what judges the items of a list (aws-auth
+    entries) reads `items_known`: the known items are there whatever the rest is."""
+
+    __slots__ = ("known",)
+
+    def __init__(self, reason: str, text: str, ref: str | None, known: LList) -> None:
+        super().__init__(reason, text, ref)
+        self.known = known
+
+    def __reduce__(self):  # picklable for worker processes
+        return (PartialList, (self.reason, self.text, self.ref, self.known))
+
+
+def items_known(value: Any) -> Any:
+    """A `PartialList` as a list of its known items and one unknown item that stands for
+    the rest; any other value as it is."""
+    if not isinstance(value, PartialList):
+        return value
+    out = LList(value.known, line=value.known.line, end_line=value.known.end_line)
+    out.append(Unknown(value.reason, value.text, value.ref))
+    if value.known.item_lines:
+        out.item_lines = [*value.known.item_lines, (0, 0)]
+    return out
+
+
 class Located(str):
     """A string read from a heredoc or a file: where its first line is."""
 
