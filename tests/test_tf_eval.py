@@ -464,3 +464,28 @@ def test_the_known_items_of_a_list_concat_cannot_finish_are_judged(tmp_path):
     ]
     code, out, _ = cli("scan", str(tmp_path), "--select", "EKS501", "--format", "json")
     assert (code, json.loads(out)["summary"]["unknown"]) == (1, 2)
+
+
+def test_what_jsonencode_gives_a_module_is_a_string_that_keeps_its_structure(tmp_path):
+    """A trust policy built with jsonencode() in the caller and given to a module's
+    `string` variable: Terraform sees a string, eks-checks keeps the structure, so the
+    statement is found at the line that uses it (before: the variable's type made it its
+    JSON text, read without lines, and the finding sat at line 1 of the module's file; an
+    object's optional(string) attribute refused it as an object)."""
+    (tmp_path / "role").mkdir()
+    (tmp_path / "main.tf").write_text(
+        'module "role" {\n  source = "./role"\n  trust = jsonencode({\n'
+        '    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { AWS = "*" } }]\n'
+        "  })\n}\n"
+    )
+    (tmp_path / "role" / "main.tf").write_text(
+        'variable "trust" {\n  type = string\n}\n\n'
+        'resource "aws_iam_role" "this" {\n  name               = "r"\n'
+        "  assume_role_policy = var.trust\n}\n"
+    )
+    result = run([tmp_path], select=["EKS401"])
+    assert result.problems == []
+    assert [
+        (f.rule_id, f.location.file.rsplit("/", 2)[-2:], f.location.start_line)
+        for f in result.findings
+    ] == [("EKS401", ["role", "main.tf"], 7)]

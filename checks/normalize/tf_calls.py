@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 
 from checks.model import LDict, LList, Problem, Unknown
 from checks.normalize.tf_eval import Declarations, Evaluator, Located, short
+from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList
 from checks.parse.hcltree import Block, Ref, Target
 from checks.tfcatalog import is_local_module
 
@@ -382,16 +383,20 @@ def crossed(value: Any, into_caller: str | None = None) -> Any:
     without the lines it was written at (another file's lines; a string that knows its file
     keeps it)."""
     if isinstance(value, Unknown):
-        if not value.ref:
-            return value
-        return Unknown(value.reason, value.text, _moved(value.ref, into_caller))
+        ref = _moved(value.ref, into_caller) if value.ref else value.ref
+        if isinstance(value, PartialList):
+            known = crossed(value.known, into_caller)
+            return PartialList(value.reason, value.text, ref, known)
+        return value if ref == value.ref else Unknown(value.reason, value.text, ref)
+    # what jsonencode/yamlencode was given stays marked so: it is a string to the module
     if isinstance(value, dict):
         out = LDict()
         for key, item in value.items():
             out[key] = crossed(item, into_caller)
-        return out
+        return EncodedDict(out, value.format) if isinstance(value, EncodedDict) else out
     if isinstance(value, list):
-        return LList([crossed(item, into_caller) for item in value])
+        items = LList([crossed(item, into_caller) for item in value])
+        return EncodedList(items, value.format) if isinstance(value, EncodedList) else items
     return value
 
 

@@ -438,7 +438,8 @@ def convert(value: Any, spec: TypeSpec, defaults: Any, what: str = "value") -> A
     if value is None:
         return None
     if spec.kind == "string":
-        return to_string(value, what)
+        # what jsonencode/yamlencode was given is a string that keeps its structure and lines
+        return value if isinstance(value, Encoded) else to_string(value, what)
     if spec.kind == "number":
         return to_number(value, what)
     if spec.kind == "bool":
