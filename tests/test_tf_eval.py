@@ -489,3 +489,43 @@ def test_what_jsonencode_gives_a_module_is_a_string_that_keeps_its_structure(tmp
         (f.rule_id, f.location.file.rsplit("/", 2)[-2:], f.location.start_line)
         for f in result.findings
     ] == [("EKS401", ["role", "main.tf"], 7)]
+
+
+def test_a_policy_document_s_dynamic_statements_are_those_its_for_each_makes(tmp_path):
+    """A `dynamic "statement"` of an aws_iam_policy_document makes one statement per item
+    of its for_each, its iterator bound, and none for an empty one (before: its content was
+    one statement whatever the for_each said, an open trust turned off by a variable was
+    reported, and the iterator was unknown)."""
+    (tmp_path / "main.tf").write_text(
+        'variable "public" {\n  default = false\n}\n\n'
+        'data "aws_iam_policy_document" "trust" {\n'
+        '  dynamic "statement" {\n    for_each = var.public ? [1] : []\n    content {\n'
+        '      actions = ["sts:AssumeRole"]\n'
+        '      principals {\n        type        = "AWS"\n        identifiers = ["*"]\n'
+        "      }\n    }\n  }\n"
+        '  dynamic "statement" {\n    for_each = toset(["111122223333", "444455556666"])\n'
+        "    iterator = account\n    content {\n"
+        '      actions = ["sts:AssumeRole"]\n'
+        "      principals {\n"
+        '        type        = "AWS"\n'
+        '        identifiers = ["arn:aws:iam::${account.value}:root"]\n'
+        "      }\n    }\n  }\n}\n\n"
+        'resource "aws_iam_role" "r" {\n  name               = "r"\n'
+        "  assume_role_policy = data.aws_iam_policy_document.trust.json\n}\n"
+    )
+    result = run([tmp_path], select=["EKS401", "EKS407"])
+    assert result.problems == []
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS407",
+            21,
+            "role r trusts account root [arn:aws:iam::111122223333:root] with no condition: "
+            "every principal the account allows can assume it",
+        ),
+        (
+            "EKS407",
+            21,
+            "role r trusts account root [arn:aws:iam::444455556666:root] with no condition: "
+            "every principal the account allows can assume it",
+        ),
+    ]

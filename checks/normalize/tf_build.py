@@ -9,9 +9,9 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, Location, Unknown
 from checks.normalize.tf_calls import qualify
-from checks.normalize.tf_eval import Bound, Evaluator
+from checks.normalize.tf_eval import Evaluator, expand
 from checks.normalize.tf_values import json_string
-from checks.parse.hcltree import Attribute, Block, Ref, declared
+from checks.parse.hcltree import Attribute, Block, declared
 
 # `set_attr` without a fallback: the catalog's default
 _CATALOG_DEFAULT = object()
@@ -190,69 +190,3 @@ def _for_each_keys(value: object) -> list[tuple[str, object]] | None:
             return None
         return [(v, v) for v in sorted(set(value))]
     return None
-
-
-def expand(ev: Evaluator, file: str, block: Block, names: dict) -> Block:
-    """A copy of `block` whose expressions see `names`, with each `dynamic "t"` block
-    replaced by the `t` blocks it makes (its iterator bound in each)."""
-    if not names and not any(b.type == "dynamic" for b in _walk(block)):
-        return block
-    out = Block(block.type, list(block.labels), block.line, block.end_line)
-    out.attributes = {
-        name: Attribute(
-            name,
-            Bound(attr.expr, names, attr.expr.line, attr.expr.end_line),
-            attr.line,
-            attr.end_line,
-        )
-        if names
-        else attr
-        for name, attr in block.attributes.items()
-    }
-    for child in block.blocks:
-        if child.type != "dynamic" or len(child.labels) != 1:
-            out.blocks.append(expand(ev, file, child, names))
-            continue
-        iterator = child.labels[0]
-        named = child.attributes.get("iterator")
-        if named is not None and isinstance(named.expr, Ref) and len(named.expr.parts) == 1:
-            iterator = named.expr.parts[0]
-        contents = [b for b in child.blocks if b.type == "content"]
-        for_each = child.attributes.get("for_each")
-        value = Unknown("dynamic block without for_each") if for_each is None else None
-        if value is None:
-            with ev.bound_names(names):
-                value = ev.eval(for_each.expr, file)
-        keys = _dynamic_keys(value)
-        entries = (
-            [{iterator: {"key": value, "value": value}}]
-            if keys is None
-            else [{iterator: {"key": k, "value": v}} for k, v in keys]
-        )
-        for entry in entries:
-            for content in contents:
-                made = expand(ev, file, content, {**names, **entry})
-                if made is content:  # no names to bind: a copy all the same, renamed
-                    made = Block(content.type, [], content.line, content.end_line)
-                    made.attributes, made.blocks = content.attributes, content.blocks
-                made.type, made.labels = child.labels[0], []
-                out.blocks.append(made)
-    return out
-
-
-def _dynamic_keys(value: object) -> list[tuple[object, object]] | None:
-    """(key, value) of each block a dynamic block's for_each makes: a list's items by index,
-    a map's entries; None when unknown."""
-    if isinstance(value, dict):
-        return sorted(value.items())
-    if isinstance(value, list):
-        return list(enumerate(value))
-    return None
-
-
-def _walk(block: Block):
-    stack = [block]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(node.blocks)
