@@ -529,3 +529,39 @@ def test_a_policy_document_s_dynamic_statements_are_those_its_for_each_makes(tmp
             "every principal the account allows can assume it",
         ),
     ]
+
+
+INSTANCE_ROLES = """resource "aws_iam_role" "this" {
+  for_each = toset(["single", "multiple"])
+  name     = "ex-${each.key}"
+  assume_role_policy = jsonencode({
+    Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "ec2.amazonaws.com" } }]
+  })
+}
+
+resource "aws_eks_access_entry" "single" {
+  cluster_name  = "c"
+  principal_arn = aws_iam_role.this["single"].arn
+}
+
+resource "aws_eks_access_entry" "multiple" {
+  cluster_name  = "c"
+  principal_arn = aws_iam_role.this["%s"].arn
+}
+"""
+
+
+def test_a_reference_to_a_resource_instance_names_that_instance(tmp_path):
+    """`aws_iam_role.this["single"].arn` and `aws_iam_role.this["multiple"].arn` are two
+    roles' ARNs (before: both named aws_iam_role.this, and two access entries for two roles
+    were one principal's, a false EKS512 on terraform-aws-eks' own tests); the same instance
+    twice is one principal."""
+    (tmp_path / "main.tf").write_text(INSTANCE_ROLES % "multiple")
+    assert run([tmp_path], select=["EKS512"]).findings == []
+    (tmp_path / "main.tf").write_text(INSTANCE_ROLES % "single")
+    result = run([tmp_path], select=["EKS512"])
+    assert [(f.rule_id, f.location.start_line) for f in result.findings] == [("EKS512", 16)]
+    model = {e.key.rsplit(":", 1)[-1]: e for e in result.entities}
+    assert model["aws_eks_access_entry.multiple"].fields["principal_ref"] == (
+        f'{tmp_path}:aws_iam_role.this["single"]'
+    )

@@ -52,6 +52,7 @@ from checks.normalize.tf_values import (
     equal,
     first_unknown,
     is_number,
+    json_string,
     number,
     to_bool,
     to_integer,
@@ -275,6 +276,7 @@ class Evaluator:
         # in a templatefile() template: only the names it was given are bound
         self.isolated = False
         self.templates: dict[int, list] = {}  # templatefile() templates read, by file content
+        self.instance_blocks: dict[str, Block] = {}  # a resource instance's block, by address
 
     # ---- the public API ------------------------------------------------------------------
     def eval(self, expr: Any, file: str) -> Any:
@@ -703,9 +705,18 @@ class Evaluator:
     def _block_attribute(self, ref: Ref, address: str, found: tuple[str, Block], rest: list) -> Any:
         """What `rest` reads of a resource or data source: an attribute it sets (or one of a
         nested block's: `metadata[0].name`), an attribute AWS computes that another one
-        describes, else unknown."""
+        describes, else unknown. Of a resource with `for_each` or `count`, `rest` starts with
+        the instance's key: what is read is that instance's (`each`/`count` bound), and an
+        unknown value names the instance (`aws_iam_role.this["single"]`)."""
         rfile, block = found
         rtype = block.labels[0]
+        address, rest, names = self._instance(address, block, rfile, rest)
+        if not rest:
+            return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
+        if names:  # every attribute sees the instance's names
+            if address not in self.instance_blocks:
+                self.instance_blocks[address] = expand(self, rfile, block, names)
+            block = self.instance_blocks[address]
         attr = block.attributes.get(str(rest[0]))
         described = DESCRIBED_ATTRIBUTES.get((rtype, rest[0]))
         if described is not None and attr is None:
@@ -732,6 +743,27 @@ class Evaluator:
                 value = self._enter(name, attr.expr, rfile)
                 return self._computed_inside(value, rest[3:], ref, address)
         return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
+
+    def _instance(
+        self, address: str, block: Block, file: str, rest: list
+    ) -> tuple[str, list, dict[str, Any]]:
+        """When `rest` starts with an instance key of a resource with `for_each` (a string)
+        or `count` (a number): the instance's address, the steps after the key and the
+        names its attributes see; else `address` and `rest` as they are, and no names."""
+        step = rest[0]
+        if "for_each" in block.attributes and isinstance(step, str):
+            each = self._enter(f"{address}.for_each", block.attributes["for_each"].expr, file)
+            if isinstance(each, dict):
+                value = each.get(step, Unknown(f"{address} has no instance {step!r}", step))
+            elif isinstance(each, list) and step in each:
+                value = step
+            else:
+                value = Unknown(f"each.value of {address}[{step!r}] is not known", "each.value")
+            instance = f"{address}[{json_string(step)}]"
+            return instance, rest[1:], {"each": {"key": step, "value": value}}
+        if "count" in block.attributes and isinstance(step, int) and not isinstance(step, bool):
+            return f"{address}[{step}]", rest[1:], {"count": {"index": step}}
+        return address, rest, {}
 
     @staticmethod
     def _computed_inside(value: Any, rest: list, ref: Ref, address: str) -> Any:
