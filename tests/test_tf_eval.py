@@ -12,6 +12,7 @@ from checks import prefilter, tfcatalog
 from checks.model import Unknown
 from checks.normalize import terraform
 from checks.normalize.tf_eval import DATA_RENDERERS, Declarations, Evaluator
+from checks.normalize.tf_limits import SIZE_NOTE
 from checks.parse.hcl import parse_terraform
 from checks.parse.hcltree import Lit, Target, target
 from conftest import cli, run
@@ -565,3 +566,17 @@ def test_a_reference_to_a_resource_instance_names_that_instance(tmp_path):
     assert model["aws_eks_access_entry.multiple"].fields["principal_ref"] == (
         f'{tmp_path}:aws_iam_role.this["single"]'
     )
+
+
+@pytest.mark.parametrize("function", ["jsondecode", "yamldecode"])
+def test_text_decoded_past_the_nesting_guard_is_unknown_with_a_note(tmp_path, function):
+    """JSON or YAML text nested 700 levels inside an HCL string (the HCL reader's guard
+    does not see into strings): its decoder's guard stops it, and the value is unknown with
+    a note where the call is (before: unknown without a word)."""
+    deep = "[" * 700 + "1" + "]" * 700
+    (tmp_path / "main.tf").write_text(
+        f'resource "aws_iam_role" "r" {{\n  assume_role_policy = jsonencode({function}("{deep}"))\n}}\n'
+    )
+    result = run([tmp_path], select=["EKS401"])
+    assert result.findings == []
+    assert [(p.line, p.level, p.message) for p in result.problems] == [(2, "note", SIZE_NOTE)]

@@ -1000,8 +1000,8 @@ def _jsondecode(ev: Evaluator, site: CallSite, args: list) -> Any:
     try:
         return load(str(text), line_offset=line - 1 if line else 0)
     except ParseError as exc:
-        if exc.guard:
-            return Unknown(f"jsondecode(): {exc.message}", site.text)
+        if exc.guard:  # nested or sized past the guards: noted where the call is
+            return ev.too_large(site.text, site.call, site.file)
         raise EvalError(f"jsondecode() of text that is not JSON ({exc.message})") from None
 
 
@@ -1015,8 +1015,8 @@ def _yamldecode(ev: Evaluator, site: CallSite, args: list) -> Any:
     try:
         docs = load_all(str(text), line_offset=line - 1 if line else 0, budget=ev.yaml_budget)
     except ParseError as exc:
-        if exc.guard:
-            return Unknown(f"yamldecode(): {exc.message}", site.text)
+        if exc.guard:  # nested, sized or aliased past the guards: noted where the call is
+            return ev.too_large(site.text, site.call, site.file)
         raise EvalError(f"yamldecode() of text that is not YAML ({exc.message})") from None
     if len(docs) > 1:
         raise EvalError("yamldecode() takes one YAML document, not several")
