@@ -1,4 +1,5 @@
-"""Files that are not ours (CloudFormation, Helm and Terraform templates, other YAML and JSON)
+"""Files that are not ours (Helm and Terraform templates, YAML with CloudFormation's tags that is
+no template, other YAML and JSON)
 are named as skipped with the reason and never fail the gate; a file that looks like our
 input and fails to parse is still an error; --strict makes every unparseable file an error."""
 
@@ -10,7 +11,8 @@ import pytest
 
 from conftest import cli
 
-CFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  Role:\n    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n"
+# CloudFormation's tags in YAML that is no template (its resources have no Type): not ours
+CFN = "Resources:\n  Role:\n    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n"
 HELM = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Values.name }}\n  labels: {{- toYaml .Values.labels | nindent 4 }}\n"
 # a template fragment; one that holds apiVersion/kind is a manifest, an error (tests/test_gate.py)
 TFTPL = "roles:\n%{ for r in roles ~}\n  - ${r}\n%{ endfor ~}\n"
@@ -141,6 +143,8 @@ PADDING = "#" * 80 + "\n"  # what follows the head: never read
         ("locals.tf", "# generated\nlocals {\n"),
         ("terraform.tfvars", "cidrs = [\n"),
         ("x.auto.tfvars.json", '{\n  "cidrs": [\n'),
+        ("stack.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n"),
+        ("cdk.template.json", '{\n "Resources": {\n  "C": {\n   "Type": "AWS::EKS::Cluster",\n'),
     ],
 )
 def test_a_large_file_that_looks_like_ours_is_an_error(in_tmp, name, head):
@@ -161,11 +165,7 @@ def test_a_large_file_that_looks_like_ours_is_an_error(in_tmp, name, head):
             "replicaCount: 2\nimage:\n",
             "YAML that is neither a Kubernetes manifest nor aws-auth",
         ),
-        (
-            "stack.yaml",
-            "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n",
-            "CloudFormation template",
-        ),
+        ("stack.yaml", "Resources:\n  R: !Ref X\n", "CloudFormation template"),
         ("template.yaml", "name: {{ .Values.name }}\n", "Go or Helm template"),
         (
             "package.json",

@@ -651,11 +651,8 @@ BROKEN_OURS = {
     "get-role.json": '{"Role": {"RoleName": "{{x}}", "AssumeRolePolicyDocument": {}}',
 }
 STILL_FOREIGN = {
-    "cfn.yaml": "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  R:\n    Type: AWS::IAM::Role\n"
-    "    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n",
-    "cfn-manifest.yaml": "Resources:\n  M:\n    Type: AWSQS::Kubernetes::Resource\n"
-    "    Properties:\n      ClusterName: !Ref C\n      Manifest: |\n        apiVersion: v1\n"
-    "        kind: Namespace\n",
+    # CloudFormation's tags in YAML that no template is (its resources have no Type)
+    "cfn.yaml": "Resources:\n  R:\n    Properties:\n      RoleName: !Sub '${AWS::StackName}-role'\n",
     "go-template.yaml": "replicas: {{ .Values.replicas }}-x\n",
     "tftpl.yaml": "roles:\n%{ for r in roles ~}\n  - ${r}\n%{ endfor ~}\n",
     "mkdocs.yml": "nav:\n  - [unclosed\n",

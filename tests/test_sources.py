@@ -149,7 +149,8 @@ def test_the_json_pre_check_keeps_lines_for_every_key_a_source_reads():
         "LaunchTemplateVersions",
         "Reservations",
     }
-    assert keys == iam | live | {"format_version", "apiVersion", "kind"}
+    cloudformation = {"AWSTemplateFormatVersion", "Resources"}
+    assert keys == iam | live | cloudformation | {"format_version", "apiVersion", "kind"}
     for key in keys:
         assert isinstance(parse_text("json", f'{{"{key}": 1}}')[0], LDict), key
     for key in ("statement", "Rolex", "name", "format"):

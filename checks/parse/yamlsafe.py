@@ -6,11 +6,17 @@ keys, refuse every tag outside the YAML core schema (no `!!python/...`), bound t
 aliases would expand to *before* walking it (billion laughs: per file, across its documents and
 the YAML strings embedded in it), bound the nesting (flow and block style alike), and read a
 number out of range as unknown.
+
+Input files (`parse_yaml_file`) may also use CloudFormation's short-form function tags
+(`!Ref X`, `!Sub s`, `!GetAtt A.B`...): each is the long form it abbreviates, a one-key
+mapping (`{"Ref": "X"}`, `{"Fn::Sub": "s"}`), in the documents the caller says are written in
+them (a template): in any other, the first tag is refused as before.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -47,13 +53,31 @@ _CORE_TAGS = {
 }
 
 
+# CloudFormation's short forms: the tag -> the key of the long form it stands for (the
+# functions of templates, of conditions, and of the `Rules` section)
+INTRINSIC_TAGS = {
+    "!Ref": "Ref",
+    "!Condition": "Condition",
+    **{
+        f"!{name}": f"Fn::{name}"
+        for name in (
+            "Sub GetAtt Join Select Split If Equals Not And Or ImportValue FindInMap Base64 "
+            "GetAZs Cidr Transform Length ToJsonString Contains EachMemberEquals EachMemberIn "
+            "RefAll ValueOf ValueOfAll"
+        ).split()
+    },
+}
+
+
 class UnsupportedTag(ParseError):
     """A tag outside the core schema (`!Ref`, `!!python/object`...)."""
 
 
-def parse_yaml_file(text: str) -> list:
-    """Parse every document of a YAML stream; raise ParseError on the first problem."""
-    return load_all(text)
+def parse_yaml_file(text: str, intrinsics: Callable[[Any], bool] | None = None) -> list:
+    """Parse every document of a YAML stream; raise ParseError on the first problem.
+    `intrinsics`: whether a document that uses CloudFormation's short-form tags may (they are
+    then read as the functions they stand for)."""
+    return load_all(text, intrinsics=intrinsics)
 
 
 def load_all(
@@ -62,10 +86,13 @@ def load_all(
     budget: ExpansionBudget | None = None,
     max_depth: int = MAX_NESTING,
     strict_numbers: bool = False,
+    intrinsics: Callable[[Any], bool] | None = None,
 ) -> list:
     """Documents of `text`; `line_offset` shifts every line (YAML embedded in another file).
     `budget`: what aliases may still expand to (a new one per call by default); `max_depth`:
-    the nesting allowed; `strict_numbers`: a number out of range is an error, not unknown."""
+    the nesting allowed; `strict_numbers`: a number out of range is an error, not unknown;
+    `intrinsics`: CloudFormation's short-form tags are read, and a document that has one is
+    kept when `intrinsics` says it may (else its first tag is refused)."""
     check_nesting(text, "YAML", line_offset, max_depth)
     if len(text) > _COUNT_NODES_ABOVE:
         _check_node_count(text, line_offset)
@@ -85,7 +112,7 @@ def load_all(
         raise ParseError(f"YAML nested deeper than {max_depth} levels", guard=True) from None
     except ValueError as exc:  # the pure-Python scanner on an escape beyond Unicode
         raise ParseError(f"invalid YAML: {_one_line(str(exc))}") from None
-    builder = _Builder(line_offset, max_depth, strict_numbers)
+    builder = _Builder(line_offset, max_depth, strict_numbers, intrinsics is not None)
     budget = budget or ExpansionBudget()
     docs = Documents()
     aliases = "&" in text  # an alias needs an anchor: without one no node is shared
@@ -101,7 +128,12 @@ def load_all(
                 except ParseError:
                     budget.nodes = -1  # spent: later strings of the file are refused unreported
                     raise
-            docs.append(builder.build(node))
+            builder.first_tag = None
+            doc = builder.build(node)
+            if builder.first_tag is not None and not intrinsics(doc):
+                line, tag = builder.first_tag
+                raise UnsupportedTag(f"unsupported YAML tag {tag}", line)
+            docs.append(doc)
     except ParseError as exc:
         exc.composed = nodes  # the stream's structure, to tell whose file it is
         raise
@@ -150,7 +182,9 @@ _INT_TEXT = re.compile(r"[-+]?(?:0[bxo])?[0-9a-fA-F_:]+")
 
 
 class _Builder:
-    def __init__(self, line_offset: int, max_depth: int, strict_numbers: bool) -> None:
+    def __init__(
+        self, line_offset: int, max_depth: int, strict_numbers: bool, intrinsics: bool = False
+    ) -> None:
         self.offset = line_offset
         self.constructor = yaml.constructor.SafeConstructor()
         self.sizes: dict[int, int] = {}
@@ -158,6 +192,8 @@ class _Builder:
         self.max_depth = max_depth
         self.depth = 0  # collections being built, one inside the other
         self.strict_numbers = strict_numbers
+        self.intrinsics = intrinsics
+        self.first_tag: tuple[int, str] | None = None  # (line, tag) in the current document
 
     def span(self, node: yaml.Node) -> tuple[int, int]:
         start = node.start_mark.line + 1 + self.offset
@@ -214,6 +250,8 @@ class _Builder:
     def build(self, node: yaml.Node) -> Any:
         if node.tag == _STR and node.__class__ is yaml.ScalarNode:
             return node.value  # most nodes: a plain string
+        if self.intrinsics and node.tag in INTRINSIC_TAGS:
+            return self._intrinsic(node)
         if node.tag not in _CORE_TAGS:
             # a tag that asks for Python objects is an attack, not a dialect
             hostile = node.tag.startswith("tag:yaml.org,2002:python")
@@ -288,6 +326,27 @@ class _Builder:
         elif isinstance(value, bytes):
             return value.decode("utf-8", "replace")  # `!!binary`: its decoded text, likewise
         return value
+
+    def _intrinsic(self, node: yaml.Node) -> LDict:
+        """A short-form tag as the long form it stands for: `!GetAtt A.B` is
+        `{"Fn::GetAtt": "A.B"}`, `!If [c, a, b]` is `{"Fn::If": [c, a, b]}`."""
+        start, end = self.span(node)
+        if self.first_tag is None:
+            self.first_tag = (start, node.tag)
+        if isinstance(node, yaml.ScalarNode):
+            content: Any = node.value  # `!Ref 1` names "1": the tag makes it a string
+        else:
+            untagged = "tag:yaml.org,2002:" + (
+                "map" if isinstance(node, yaml.MappingNode) else "seq"
+            )
+            content = self.build(
+                node.__class__(untagged, node.value, node.start_mark, node.end_mark)
+            )
+        out = LDict(line=start, end_line=end)
+        name = INTRINSIC_TAGS[node.tag]
+        out[name] = content
+        out.key_lines[name] = (start, end)
+        return out
 
     def _deeper(self, line: int) -> None:
         self.depth += 1

@@ -24,9 +24,20 @@ from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
 from checks.parse import ParseError
 from checks.parse.comments import find_suppressions
-from checks.sources import eksctl, foreign, iam, kubernetes, kustomize, live, plan, terraform
+from checks.sources import (
+    cloudformation,
+    eksctl,
+    foreign,
+    iam,
+    kubernetes,
+    kustomize,
+    live,
+    plan,
+    terraform,
+)
 from checks.sources.base import (
     JSON,
+    YAML,
     Context,
     DirectorySource,
     FileReader,
@@ -48,6 +59,7 @@ SOURCES: dict[str, FileSource | DirectorySource] = {
     "live": live,  # AWS CLI output of EKS and EC2, alone or keyed by command in one file
     "plan": plan,  # terraform show -json
     "eksctl": eksctl,  # ClusterConfig
+    "cloudformation": cloudformation,  # templates, YAML or JSON, CDK's synthesized ones too
     "kubernetes": kubernetes,  # manifests, List and typed lists, the aws-auth ConfigMap
 }
 
@@ -134,7 +146,16 @@ def parse_text(kind: str, text: str) -> Any:
     syntax = _SYNTAXES[kind]
     if syntax is JSON:
         return syntax.parse(text, lines=_JSON_KEYS.search(text) is not None)
+    if syntax is YAML:
+        return syntax.parse(text, intrinsics=lambda document: _reads_tags(kind, document))
     return syntax.parse(text)
+
+
+def _reads_tags(kind: str, document: Any) -> bool:
+    """Whether a document written with CloudFormation's short-form tags is read: when the
+    source that claims it reads them (a template; a manifest with `!Sub` is not)."""
+    name = claimant(kind, document)
+    return name is not None and getattr(SOURCES[name], "READS_INTRINSIC_TAGS", False)
 
 
 def parse_file(source: SourceFile, options: Options, text: str | None = None) -> ParsedFile:

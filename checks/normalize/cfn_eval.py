@@ -1,0 +1,423 @@
+"""CloudFormation's intrinsic functions, evaluated as far as a template alone says.
+
+A template's values are resolved where CloudFormation would resolve them before it creates
+anything: `Ref` to a parameter gives its `Default`; `Fn::Sub` (both forms), `Fn::Join`,
+`Fn::Select`, `Fn::Split` and `Fn::FindInMap` compute; `Fn::If` takes the branch its condition
+decides (`Fn::Equals`, `Fn::And`, `Fn::Or`, `Fn::Not`, `Condition` over known values), and
+`AWS::NoValue` removes the property. What only exists once the stack does (pseudo parameters,
+a resource's `Ref` or `Fn::GetAtt`, `Fn::ImportValue`, a parameter without a default) is
+`Unknown`, written as `${Name}` or `${Resource.Attribute}` inside the strings that hold it,
+as Terraform's unknowns are: a trust policy's `arn:${AWS::Partition}:iam::${AWS::AccountId}:root`
+is still an account root, a key `${Provider}:sub` still a subject condition. An unknown that
+refers to a resource of the template carries its logical id (`Unknown.ref`).
+
+Resolved mappings and lists keep the lines of the template's (`LDict`, `LList`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from checks.model import LDict, LList, Unknown
+
+# the pseudo parameters: all known only when the stack is created, in an account and a region
+PSEUDO = {
+    "AWS::AccountId",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+    "AWS::NotificationARNs",
+}
+NO_VALUE = "AWS::NoValue"
+# what a template's evaluation may visit, in values: references into mappings and other
+# resources' properties repeat work, and hostile input may repeat a lot
+MAX_STEPS = 2_000_000
+# what a computed string may grow to
+MAX_CHARS = 1_000_000
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# what an unknown's name may hold inside `${...}` (logical ids, attributes, pseudo parameters)
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9:._-]")
+
+
+class _Removed:
+    """`Ref: AWS::NoValue`: the property it is given to is not there."""
+
+    def __repr__(self) -> str:
+        return "NoValue"
+
+
+REMOVED = _Removed()
+
+
+class Budget(Exception):
+    """The template's evaluation budget is spent."""
+
+
+def placeholder(name: str) -> str:
+    """How an unknown is written inside a string: `${Name}`."""
+    return "${" + _NAME_CHARS.sub("_", name)[:200] + "}"
+
+
+class Template:
+    """One template's parameters, conditions, mappings and resources, and the evaluation of
+    its values."""
+
+    def __init__(self, doc: dict) -> None:
+        self.parameters = _mapping(doc.get("Parameters"))
+        self.conditions = _mapping(doc.get("Conditions"))
+        self.mappings = _mapping(doc.get("Mappings"))
+        self.resources = _mapping(doc.get("Resources"))
+        self.steps = MAX_STEPS
+        self.spent = False
+        self._deciding: set[str] = set()
+        self._decided: dict[str, Any] = {}
+        self._resolving: set[tuple[str, str]] = set()
+        self.ref_values: dict[str, Any] = {}  # what `Ref` to a resource gives, when known
+
+    # ---- values ---------------------------------------------------------------------------
+    def value(self, node: Any) -> Any:
+        """`node` with every intrinsic function resolved (Unknown where it cannot be);
+        REMOVED for `AWS::NoValue`. A budget spent makes what is left unknown."""
+        try:
+            return self._value(node, 0)
+        except Budget:
+            self.spent = True
+            return Unknown("the template's evaluation budget is spent", "${...}")
+        except RecursionError:
+            return Unknown("values nested too deeply", "${...}")
+
+    def _step(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            raise Budget
+
+    def _value(self, node: Any, depth: int) -> Any:
+        self._step()
+        if isinstance(node, dict):
+            function = _function(node)
+            if function is not None:
+                return self._call(function, node[function], depth + 1)
+            out = LDict(line=getattr(node, "line", 0), end_line=getattr(node, "end_line", 0))
+            spans = getattr(node, "key_lines", {})
+            for key, item in node.items():
+                value = self._value(item, depth + 1)
+                if value is REMOVED:
+                    continue
+                out[key] = value
+                if key in spans:
+                    out.key_lines[key] = spans[key]
+            return out
+        if isinstance(node, list):
+            out_list = LList(line=getattr(node, "line", 0), end_line=getattr(node, "end_line", 0))
+            spans = getattr(node, "item_lines", [])
+            for index, item in enumerate(node):
+                value = self._value(item, depth + 1)
+                if value is REMOVED:
+                    continue
+                out_list.append(value)
+                if index < len(spans):
+                    out_list.item_lines.append(spans[index])
+            return out_list
+        return node
+
+    def _call(self, function: str, args: Any, depth: int) -> Any:
+        if function == "Ref":
+            return self.ref(args)
+        if function == "Fn::GetAtt":
+            return self.get_att(args, depth)
+        if function == "Fn::Sub":
+            return self._sub(args, depth)
+        if function == "Fn::Join":
+            return self._join(args, depth)
+        if function == "Fn::Select":
+            return self._select(args, depth)
+        if function == "Fn::Split":
+            return self._split(args, depth)
+        if function == "Fn::If":
+            return self._if(args, depth)
+        if function == "Fn::FindInMap":
+            return self._find_in_map(args, depth)
+        if function in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition"):
+            return self.decide({function: args})
+        words = function.split("::")[-1]
+        return Unknown(f"{function} is known only when the stack is created", placeholder(words))
+
+    def ref(self, name: Any) -> Any:
+        """What `Ref: name` gives."""
+        if not isinstance(name, str):
+            return Unknown("Ref to something that is not a name", placeholder("Ref"))
+        if name == NO_VALUE:
+            return REMOVED
+        if name in PSEUDO:
+            return Unknown(f"{name} is known only when the stack is created", placeholder(name))
+        if name in self.parameters:
+            return self._parameter(name)
+        if name in self.resources:
+            known = self.ref_values.get(name)
+            if known is not None:
+                return known
+            return Unknown(
+                f"Ref {name} is known only when the stack is created", placeholder(name), name
+            )
+        return Unknown(f"Ref {name} names nothing in the template", placeholder(name))
+
+    def _parameter(self, name: str) -> Any:
+        declared = self.parameters[name]
+        if not isinstance(declared, dict) or "Default" not in declared:
+            return Unknown(f"parameter {name} has no default", placeholder(name))
+        default = declared["Default"]
+        kind = str(declared.get("Type", "String"))
+        if isinstance(default, bool):
+            default = "true" if default else "false"
+        if isinstance(default, (int, float)):
+            default = str(default)
+        if not isinstance(default, str):
+            return Unknown(
+                f"parameter {name} has a default that is not a string", placeholder(name)
+            )
+        if kind.startswith("List<") or kind == "CommaDelimitedList":
+            return [item.strip() for item in default.split(",")]  # "" is [""]
+        return default
+
+    def get_att(self, args: Any, depth: int = 0) -> Any:
+        """What `Fn::GetAtt` gives: unknown, with the resource's logical id; the `Value` of
+        CDK's `Custom::AWSCDKCfnJson` is the JSON its own `Value` property writes."""
+        if isinstance(args, str) and "." in args:
+            resource, attribute = args.split(".", 1)
+        elif isinstance(args, list) and len(args) == 2:
+            resource, attribute = args
+            attribute = self._value(attribute, depth)
+        else:
+            return Unknown("Fn::GetAtt written wrongly", placeholder("GetAtt"))
+        if not isinstance(resource, str) or not isinstance(attribute, str):
+            return Unknown("Fn::GetAtt of a name not known", placeholder("GetAtt"))
+        text = placeholder(f"{resource}.{attribute}")
+        declared = self.resources.get(resource)
+        if (
+            isinstance(declared, dict)
+            and declared.get("Type") == "Custom::AWSCDKCfnJson"
+            and attribute == "Value"
+            and (resource, attribute) not in self._resolving
+        ):
+            self._resolving.add((resource, attribute))
+            try:
+                parsed = self._json_of(_mapping(declared.get("Properties")).get("Value"), depth)
+            finally:
+                self._resolving.discard((resource, attribute))
+            if parsed is not None:
+                return parsed
+        known = resource in self.resources
+        return Unknown(
+            f"{resource}.{attribute} is known only when the stack is created",
+            text,
+            resource if known else None,
+        )
+
+    def _json_of(self, node: Any, depth: int) -> Any:
+        """The JSON a value writes as a string (unknown parts as `${...}`), or None."""
+        value = self._value(node, depth + 1)
+        text = value.text if isinstance(value, Unknown) else value
+        if isinstance(value, dict):
+            return value
+        if not isinstance(text, str):
+            return None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+
+    def _sub(self, args: Any, depth: int) -> Any:
+        if isinstance(args, list) and len(args) == 2 and isinstance(args[1], dict):
+            template, variables = args[0], args[1]
+        else:
+            template, variables = args, {}
+        template = self._value(template, depth)
+        if not isinstance(template, str):
+            return Unknown("Fn::Sub of a string not known", placeholder("Sub"))
+        first: list[Unknown] = []
+        pieces: list[str] = []
+        length = 0
+        position = 0
+        for match in _SUB_VARIABLE.finditer(template):
+            pieces.append(template[position : match.start()])
+            position = match.end()
+            name = match.group(1)
+            if name.startswith("!"):
+                piece = "${" + name[1:] + "}"  # `${!Literal}` writes `${Literal}`
+            else:
+                name = name.strip()
+                if name in variables:
+                    value = self._value(variables[name], depth)
+                elif "." in name and name.split(".", 1)[0] in self.resources:
+                    value = self.get_att(name, depth)
+                else:
+                    value = self.ref(name)
+                piece = self._piece(value, first)
+            length += len(piece)
+            if length > MAX_CHARS:
+                raise Budget
+            pieces.append(piece)
+        pieces.append(template[position:])
+        return _string(pieces, first)
+
+    def _piece(self, value: Any, unknowns: list[Unknown]) -> str:
+        """A value as part of a string; an unknown as its `${...}`."""
+        if isinstance(value, Unknown):
+            unknowns.append(value)
+            return value.text if "${" in value.text else placeholder(value.text)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        unknown = Unknown("a value that is not a string inside a string", placeholder("value"))
+        unknowns.append(unknown)
+        return unknown.text
+
+    def _join(self, args: Any, depth: int) -> Any:
+        if not (isinstance(args, list) and len(args) == 2):
+            return Unknown("Fn::Join written wrongly", placeholder("Join"))
+        delimiter = self._value(args[0], depth)
+        items = self._value(args[1], depth)
+        if not isinstance(delimiter, str) or not isinstance(items, list):
+            text = items.text if isinstance(items, Unknown) else placeholder("Join")
+            return Unknown("Fn::Join of values not known", text)
+        unknowns: list[Unknown] = []
+        pieces = [self._piece(item, unknowns) for item in items]
+        if sum(len(p) for p in pieces) > MAX_CHARS:
+            raise Budget
+        joined = delimiter.join(pieces)
+        return _string([joined], unknowns)
+
+    def _select(self, args: Any, depth: int) -> Any:
+        if not (isinstance(args, list) and len(args) == 2):
+            return Unknown("Fn::Select written wrongly", placeholder("Select"))
+        index = self._value(args[0], depth)
+        items = self._value(args[1], depth)
+        if isinstance(index, str) and index.isdigit():
+            index = int(index)
+        if isinstance(items, list) and isinstance(index, int) and 0 <= index < len(items):
+            return items[index]
+        text = items.text if isinstance(items, Unknown) else placeholder("Select")
+        return Unknown("Fn::Select of values not known", text, getattr(items, "ref", None))
+
+    def _split(self, args: Any, depth: int) -> Any:
+        if not (isinstance(args, list) and len(args) == 2):
+            return Unknown("Fn::Split written wrongly", placeholder("Split"))
+        delimiter = self._value(args[0], depth)
+        text = self._value(args[1], depth)
+        if isinstance(delimiter, str) and delimiter and isinstance(text, str):
+            return text.split(delimiter)
+        shown = text.text if isinstance(text, Unknown) else placeholder("Split")
+        return Unknown("Fn::Split of a string not known", shown, getattr(text, "ref", None))
+
+    def _if(self, args: Any, depth: int) -> Any:
+        if not (isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)):
+            return Unknown("Fn::If written wrongly", placeholder("If"))
+        verdict = self.condition(args[0])
+        if verdict is True:
+            return self._value(args[1], depth)
+        if verdict is False:
+            return self._value(args[2], depth)
+        return Unknown(f"condition {args[0]} is not known", placeholder(f"If.{args[0]}"))
+
+    def _find_in_map(self, args: Any, depth: int) -> Any:
+        if not (isinstance(args, list) and len(args) in (3, 4)):
+            return Unknown("Fn::FindInMap written wrongly", placeholder("FindInMap"))
+        keys = [self._value(a, depth) for a in args[:3]]
+        default = (
+            args[3].get("DefaultValue") if len(args) == 4 and isinstance(args[3], dict) else None
+        )
+        if all(isinstance(k, str) for k in keys):
+            found: Any = self.mappings
+            for key in keys:
+                found = found.get(key) if isinstance(found, dict) else None
+            if found is not None:
+                return self._value(found, depth)
+            if default is not None:
+                return self._value(default, depth)
+        return Unknown("Fn::FindInMap with keys not known", placeholder("FindInMap"))
+
+    # ---- conditions -----------------------------------------------------------------------
+    def condition(self, name: str) -> Any:
+        """True, False or Unknown: the condition `name` of the `Conditions` section."""
+        if name in self._decided:
+            return self._decided[name]
+        if name not in self.conditions or name in self._deciding:
+            return Unknown(f"condition {name} is not known", placeholder(f"Condition.{name}"))
+        self._deciding.add(name)
+        try:
+            verdict = self.decide(self.conditions[name])
+        finally:
+            self._deciding.discard(name)
+        self._decided[name] = verdict
+        return verdict
+
+    def decide(self, node: Any) -> Any:
+        """A condition function's verdict: True, False or Unknown."""
+        self._step()
+        function = _function(node) if isinstance(node, dict) else None
+        if function is None:
+            if isinstance(node, bool):
+                return node
+            return Unknown("not a condition", placeholder("Condition"))
+        args = node[function]
+        if function == "Condition":
+            return self.condition(args) if isinstance(args, str) else Unknown("bad condition")
+        if function == "Fn::Equals" and isinstance(args, list) and len(args) == 2:
+            a, b = (self._value(x, 0) for x in args)
+            if isinstance(a, Unknown) or isinstance(b, Unknown):
+                return Unknown("Fn::Equals of values not known", placeholder("Equals"))
+            return _as_text(a) == _as_text(b)
+        if function == "Fn::Not" and isinstance(args, list) and len(args) == 1:
+            verdict = self.decide(args[0])
+            return verdict if isinstance(verdict, Unknown) else not verdict
+        if function in ("Fn::And", "Fn::Or") and isinstance(args, list) and args:
+            verdicts = [self.decide(a) for a in args]
+            decisive = function == "Fn::Or"  # True decides an Or, False an And
+            if decisive in verdicts:
+                return decisive
+            unknown = next((v for v in verdicts if isinstance(v, Unknown)), None)
+            return unknown if unknown is not None else not decisive
+        if function == "Ref" or function.startswith("Fn::"):
+            value = self._value(node, 0)
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+        return Unknown(f"{function} is not a condition known here", placeholder("Condition"))
+
+
+def _function(node: dict) -> str | None:
+    """The intrinsic function a one-key mapping calls, else None."""
+    if len(node) != 1:
+        return None
+    (key,) = node
+    if key in ("Ref", "Condition") or (isinstance(key, str) and key.startswith("Fn::")):
+        return key
+    return None
+
+
+def _string(pieces: list[str], unknowns: list[Unknown]) -> Any:
+    text = "".join(pieces)
+    if not unknowns:
+        return text
+    first = unknowns[0]
+    ref = next((u.ref for u in unknowns if u.ref), None)
+    return Unknown(first.reason, text, ref)
+
+
+def _as_text(value: Any) -> Any:
+    """How Fn::Equals compares: values as strings (`true` for a boolean)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def _mapping(node: Any) -> dict:
+    return node if isinstance(node, dict) else {}

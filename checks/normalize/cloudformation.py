@@ -1,0 +1,812 @@
+"""CloudFormation templates (and AWS CDK's synthesized ones) -> the entities Terraform and
+eksctl make: clusters, instance metadata, access entries and their access policies, pod
+identity associations, OIDC identity providers, add-ons, IAM roles with their trust
+statements, policies and attachments, and the Kubernetes objects CDK's custom resources
+apply (aws-auth among them).
+
+Values are resolved by `cfn_eval.Template`; a property that is absent takes CloudFormation's
+default (the resource reference's, which is the EKS or EC2 API's), from the catalog. A
+resource whose `Condition` is false is not created and not read. An entity's `address` is the
+resource's logical id and its `module_dir` the template, so that `<template>:<logical id>`
+names it for the `role_ref`, `principal_ref` and `policy_ref` of other resources, as a
+Terraform address does in its module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from checks import kinds
+from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_span, span_of
+from checks.normalize import iam, iam_roles
+from checks.normalize.cfn_eval import Template
+from checks.parse import ExpansionBudget, ParseError
+
+ORIGIN = "cloudformation"
+# what EKS writes in the launch template it creates for a managed node group without one
+MANAGED_NODE_GROUP_IMDS = {
+    "AL2": ("optional", 2),  # IMDSv1 and v2, hop limit 2 (AWS, 2020)
+    "AL2023": ("required", 1),  # the EKS user guide's AL2023 page
+}
+# the AMI type EKS picks when a node group names none: AL2023 from Kubernetes 1.30 on
+AL2023_SINCE = (1, 30)
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+Built = tuple[list[Entity], list[Problem]]
+
+
+class _Reader:
+    """One template being read: its evaluator and how its entities are named."""
+
+    def __init__(self, file: str, doc: dict, budget: ExpansionBudget | None) -> None:
+        self.file = file
+        self.template = Template(doc)
+        self.resources = self.template.resources
+        self.budget = budget or ExpansionBudget()
+        self.spans: dict[str, tuple[int, int]] = getattr(self.resources, "key_lines", {})
+
+    def key(self, logical: str) -> str:
+        return f"{ORIGIN}:{self.file}:{logical}"
+
+    def reference(self, logical: str) -> str:
+        """How `role_ref`, `principal_ref` and `policy_ref` name a resource of the template."""
+        return kinds.terraform_reference(self.file, logical)
+
+    def span(self, logical: str) -> tuple[int, int]:
+        """The lines of a resource (line 1 when the file was read without lines)."""
+        return self.spans.get(logical) or (1, 1)
+
+    def entity(self, kind: str, logical: str, rtype: str, key: str | None = None) -> Entity:
+        e = Entity(kind, key or self.key(logical), ORIGIN, Location(self.file, *self.span(logical)))
+        e.set("address", logical)
+        e.set("module_dir", self.file)
+        e.set("resource_type", rtype)
+        return e
+
+    def target(self, raw: Any, *types: str) -> str | None:
+        """The logical id of the resource (of one of `types`) a value written as `Ref` or
+        `Fn::GetAtt` names, else None."""
+        name = None
+        if isinstance(raw, dict) and len(raw) == 1:
+            if isinstance(raw.get("Ref"), str):
+                name = raw["Ref"]
+            elif "Fn::GetAtt" in raw:
+                att = raw["Fn::GetAtt"]
+                if isinstance(att, str):
+                    name = att.split(".", 1)[0]
+                elif isinstance(att, list) and att and isinstance(att[0], str):
+                    name = att[0]
+        declared = self.resources.get(name) if name is not None else None
+        if isinstance(declared, dict) and (not types or declared.get("Type") in types):
+            return name
+        return None
+
+    def ref(self, raw: Any, *types: str) -> str | None:
+        """`<template>:<logical id>` of the resource a value names, else None."""
+        name = self.target(raw, *types)
+        return self.reference(name) if name is not None else None
+
+
+def normalize_template(
+    file: str, doc: dict, budget: ExpansionBudget | None = None
+) -> tuple[list[Entity], list[Problem]]:
+    """The entities of one template's resources. `budget`: the file's YAML alias budget, which
+    the manifests its resources embed share."""
+    reader = _Reader(file, doc, budget)
+    template = reader.template
+    # what `Ref` to a cluster or a role gives, its name, when the template writes it
+    for logical, resource in reader.resources.items():
+        if not isinstance(resource, dict):
+            continue
+        props = resource.get("Properties")
+        naming = _NAME_PROPERTY.get(str(resource.get("Type")))
+        if naming is not None and isinstance(props, dict):
+            node: Any = props
+            for step in naming:
+                node = node.get(step) if isinstance(node, dict) else None
+            name = template.value(node) if node is not None else None
+            if isinstance(name, str):
+                template.ref_values[logical] = name
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    for logical, resource in reader.resources.items():
+        if not isinstance(resource, dict) or not isinstance(logical, str):
+            continue
+        builder = BUILDERS.get(str(resource.get("Type")))
+        if builder is None:
+            continue
+        condition = resource.get("Condition")
+        if isinstance(condition, str) and template.condition(condition) is False:
+            continue  # not created
+        raw = resource.get("Properties")
+        raw = raw if isinstance(raw, dict) else LDict()
+        props = template.value(raw)
+        if not isinstance(props, dict):
+            props = LDict()
+        made, found = builder(reader, logical, str(resource["Type"]), raw, props)
+        entities += made
+        problems += found
+    if template.spent:
+        problems.append(
+            Problem(
+                file,
+                "the template's values take too long to work out: those left are unknown",
+                1,
+                "note",
+            )
+        )
+    return entities, problems
+
+
+# the property that holds a resource's name, which `Ref` gives
+_NAME_PROPERTY: dict[str, tuple[str, ...]] = {
+    "AWS::EKS::Cluster": ("Name",),
+    "Custom::AWSCDK-EKS-Cluster": ("Config", "name"),
+    "AWSQS::EKS::Cluster": ("Name",),
+    "AWS::IAM::Role": ("RoleName",),
+    "AWS::IAM::User": ("UserName",),
+}
+
+
+# ---- values --------------------------------------------------------------------------------
+def _boolean(value: Any) -> Any:
+    """CloudFormation takes `"true"`/`"false"` for a boolean (parameters are strings)."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def _integer(value: Any) -> Any:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return value
+
+
+def _put(
+    e: Entity,
+    field: str,
+    node: Any,
+    name: str,
+    convert: Callable[[Any], Any] | None = None,
+) -> Any:
+    """A property into a field; when it is absent, the catalog's default."""
+    if isinstance(node, dict) and name in node:
+        value = convert(node[name]) if convert else node[name]
+        e.set(field, value, span=key_span(node, name))
+        return value
+    return kinds.set_default(e, field)
+
+
+def _item_span(items: Any, index: int, default: tuple[int, int]) -> tuple[int, int]:
+    """The lines of a list's item, `default` when the parser did not mark them."""
+    lines = getattr(items, "item_lines", ())
+    if index < len(lines) and lines[index][0]:
+        return lines[index]
+    return default
+
+
+def _text(value: Any) -> str:
+    return value.text if isinstance(value, Unknown) else str(value)
+
+
+def _last_part(arn: Any) -> Any:
+    """The last `/` part of an ARN written as text, its unknown parts aside
+    (`arn:${AWS::Partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`)."""
+    text = _text(arn) if isinstance(arn, (str, Unknown)) else None
+    if text is None:
+        return arn
+    last = text.rsplit("/", 1)[-1]
+    if "${" in last or "/" not in text:
+        return arn if isinstance(arn, Unknown) else last
+    return last
+
+
+def _principal_type(reader: _Reader, raw: Any, arn: Any) -> Any:
+    """`role` or `user`: from the resource an ARN names, else from its text."""
+    target = reader.target(raw)
+    rtype = reader.resources[target].get("Type") if target else None
+    if rtype == "AWS::IAM::Role":
+        return "role"
+    if rtype == "AWS::IAM::User":
+        return "user"
+    text = _text(arn)
+    resource = text.split(":", 5)[-1] if text.startswith("arn:") else ""
+    kind = resource.split("/", 1)[0]
+    if kind in ("role", "user"):
+        return kind
+    return Unknown(f"principal {text} is neither a role nor a user", text)
+
+
+# ---- EKS -----------------------------------------------------------------------------------
+# our cluster fields -> where each spelling writes them
+_PASCAL = {
+    "vpc": "ResourcesVpcConfig",
+    "public": "EndpointPublicAccess",
+    "private": "EndpointPrivateAccess",
+    "cidrs": "PublicAccessCidrs",
+    "access": "AccessConfig",
+    "mode": "AuthenticationMode",
+    "bootstrap": "BootstrapClusterCreatorAdminPermissions",
+    "compute": "ComputeConfig",
+    "enabled": "Enabled",
+}
+# CDK's aws-eks v1 cluster: the EKS API's CreateCluster request, in `Config`
+_CAMEL = {
+    "vpc": "resourcesVpcConfig",
+    "public": "endpointPublicAccess",
+    "private": "endpointPrivateAccess",
+    "cidrs": "publicAccessCidrs",
+    "access": "accessConfig",
+    "mode": "authenticationMode",
+    "bootstrap": "bootstrapClusterCreatorAdminPermissions",
+    "compute": "computeConfig",
+    "enabled": "enabled",
+}
+
+
+def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::EKS::Cluster`, CDK's `Custom::AWSCDK-EKS-Cluster` (its `Config`) and the
+    `AWSQS::EKS::Cluster` registry type."""
+    e = reader.entity("cluster", logical, rtype)
+    e.set("module_major_version", None)
+    if rtype == "Custom::AWSCDK-EKS-Cluster":
+        spelled, config = _CAMEL, props.get("Config")
+        config = config if isinstance(config, dict) else LDict()
+        name_key = "name"
+    else:
+        spelled, config, name_key = _PASCAL, props, "Name"
+    name = config.get(name_key)
+    if name is None:
+        name = Unknown(f"CloudFormation names cluster {logical} when it creates it", logical)
+    e.set("name", name, span=key_span(config, name_key))
+    vpc = config.get(spelled["vpc"])
+    _put(e, "endpoint_public_access", vpc, spelled["public"], _boolean)
+    _put(e, "endpoint_private_access", vpc, spelled["private"], _boolean)
+    _put(e, "public_access_cidrs", vpc, spelled["cidrs"])
+    kinds.empty_to_default(e, "public_access_cidrs")
+    _log_types(e, config, rtype)
+    access = config.get(spelled["access"])
+    _put(e, "authentication_mode", access, spelled["mode"])
+    _put(e, "bootstrap_cluster_creator_admin_permissions", access, spelled["bootstrap"], _boolean)
+    _put(e, "auto_mode", config.get(spelled["compute"]), spelled["enabled"], _boolean)
+    entities = [e]
+    if rtype == "AWSQS::EKS::Cluster":
+        entities += _quickstart_api_access(reader, logical, props, name)
+    return entities, []
+
+
+def _log_types(e: Entity, config: Any, rtype: str) -> None:
+    """The control plane log types: `Logging.ClusterLogging.EnabledTypes[].Type`, CDK's
+    `logging.clusterLogging[]` (`types` of the items `enabled`), the registry type's
+    `EnabledClusterLoggingTypes`."""
+    if rtype == "Custom::AWSCDK-EKS-Cluster":
+        logging = config.get("logging")
+        items = logging.get("clusterLogging") if isinstance(logging, dict) else None
+        if not isinstance(items, list):
+            kinds.set_default(e, "enabled_log_types")
+            return
+        types: list = []
+        for item in items:
+            if isinstance(item, dict) and _boolean(item.get("enabled")) is True:
+                found = item.get("types")
+                types += found if isinstance(found, list) else [found]
+        e.set("enabled_log_types", types, span=key_span(logging, "clusterLogging"))
+        return
+    if rtype == "AWSQS::EKS::Cluster":
+        _put(e, "enabled_log_types", config, "EnabledClusterLoggingTypes")
+        return
+    logging = config.get("Logging")
+    cluster_logging = logging.get("ClusterLogging") if isinstance(logging, dict) else None
+    enabled = cluster_logging.get("EnabledTypes") if isinstance(cluster_logging, dict) else None
+    if enabled is None:
+        kinds.set_default(e, "enabled_log_types")
+        return
+    if not isinstance(enabled, list):
+        e.set("enabled_log_types", enabled, span=key_span(cluster_logging, "EnabledTypes"))
+        return
+    types = [item.get("Type") if isinstance(item, dict) else item for item in enabled]
+    e.set("enabled_log_types", types, span=key_span(cluster_logging, "EnabledTypes"))
+
+
+def _quickstart_api_access(reader: _Reader, logical: str, props: Any, cluster: Any) -> list:
+    """The registry type's `KubernetesApiAccess` `Roles` and `Users`: what it writes into the
+    cluster's aws-auth ConfigMap, as the ConfigMap's `mapRoles` and `mapUsers`."""
+    from checks.normalize import aws_auth
+
+    access = props.get("KubernetesApiAccess")
+    if not isinstance(access, dict):
+        return []
+    where = span_of(access, (1, 1))
+    data = LDict(line=where[0], end_line=where[1])
+    for name, map_name in (("Roles", "mapRoles"), ("Users", "mapUsers")):
+        items = access.get(name)
+        if not isinstance(items, list):
+            continue
+        entries = LList(line=where[0], end_line=where[1])
+        entries.item_lines = [_item_span(items, i, where) for i in range(len(items))]
+        arn_key = "rolearn" if name == "Roles" else "userarn"
+        for item in items:
+            if isinstance(item, dict):
+                lines = span_of(item, where)
+                entry = LDict(line=lines[0], end_line=lines[1])
+                for ours, theirs in (
+                    (arn_key, "Arn"),
+                    ("username", "Username"),
+                    ("groups", "Groups"),
+                ):
+                    if theirs in item:
+                        entry[ours] = item[theirs]
+                        entry.key_lines[ours] = key_span(item, theirs) or lines
+                entries.append(entry)
+            else:
+                entries.append(item)
+        data[map_name] = entries
+        data.key_lines[map_name] = key_span(access, name)
+    doc = LDict(line=where[0], end_line=where[1])
+    made, _ = aws_auth.normalize_config_map(
+        reader.file,
+        doc,
+        data,
+        key_prefix=f"{reader.key(logical)}/KubernetesApiAccess",
+        origin=ORIGIN,
+        structured_ok=True,
+        budget=reader.budget,
+    )
+    return made
+
+
+def _cluster_name(reader: _Reader, e: Entity, props: Any) -> None:
+    e.set("cluster_name", props.get("ClusterName"), span=key_span(props, "ClusterName"))
+
+
+def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::EKS::AccessEntry` and the access policies it associates."""
+    e = reader.entity("identity_mapping", logical, rtype)
+    e.set("source", "access_entry")
+    e.set("map", None)
+    _cluster_name(reader, e, props)
+    arn = props.get("PrincipalArn")
+    e.set("principal_arn", arn, span=key_span(props, "PrincipalArn"))
+    e.set("principal_type", _principal_type(reader, raw.get("PrincipalArn"), arn))
+    e.set("account", None)
+    principal_ref = reader.ref(raw.get("PrincipalArn"), "AWS::IAM::Role", "AWS::IAM::User")
+    e.set("principal_ref", principal_ref)
+    _put(e, "entry_type", props, "Type")
+    e.set("username", props.get("Username"), span=key_span(props, "Username"))
+    _put(e, "groups", props, "KubernetesGroups")
+    e.set("role_name", None)
+    e.set("role_path", None)
+    e.set("problems", [])
+    out = [e]
+    policies = props.get("AccessPolicies")
+    for index, policy in enumerate(policies if isinstance(policies, list) else []):
+        if not isinstance(policy, dict):
+            continue
+        a = Entity(
+            "access_policy_association",
+            f"{e.key}.AccessPolicies[{index}]",
+            ORIGIN,
+            Location(reader.file, *_item_span(policies, index, reader.span(logical))),
+        )
+        a.set("address", None)
+        a.set("module_dir", None)
+        a.set("resource_type", None)
+        a.set("cluster_name", e.fields["cluster_name"])
+        a.set("principal_arn", arn)
+        a.set("principal_ref", principal_ref)
+        policy_arn = policy.get("PolicyArn")
+        a.set("policy_arn", policy_arn, span=key_span(policy, "PolicyArn"))
+        a.set("policy_name", _last_part(policy_arn), span=a.field_lines.get("policy_arn"))
+        scope = policy.get("AccessScope")
+        a.set(
+            "scope_type",
+            scope.get("Type") if isinstance(scope, dict) else None,
+            span=key_span(scope, "Type"),
+        )
+        if isinstance(scope, dict) and "Namespaces" in scope:
+            a.set("scope_namespaces", scope["Namespaces"], span=key_span(scope, "Namespaces"))
+        else:
+            kinds.set_default(a, "scope_namespaces")
+        a.links["access_entry"] = [e.key]
+        out.append(a)
+    return out, []
+
+
+def _pod_identity_association(
+    reader: _Reader, logical: str, rtype: str, raw: Any, props: Any
+) -> Built:
+    e = reader.entity("pod_identity_association", logical, rtype)
+    _cluster_name(reader, e, props)
+    e.set("namespace", props.get("Namespace"), span=key_span(props, "Namespace"))
+    e.set("service_account", props.get("ServiceAccount"), span=key_span(props, "ServiceAccount"))
+    e.set("role_arn", props.get("RoleArn"), span=key_span(props, "RoleArn"))
+    e.set("role_ref", reader.ref(raw.get("RoleArn"), "AWS::IAM::Role"))
+    return [e], []
+
+
+def _identity_provider(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    kind = props.get("Type")
+    if isinstance(kind, str) and kind.lower() != "oidc":
+        return [], []
+    e = reader.entity("identity_provider", logical, rtype)
+    _cluster_name(reader, e, props)
+    oidc = props.get("Oidc")
+    if isinstance(oidc, LDict):
+        e.field_lines["oidc"] = (oidc.line, oidc.end_line)
+    e.set(
+        "name",
+        props.get("IdentityProviderConfigName"),
+        span=key_span(props, "IdentityProviderConfigName"),
+    )
+    for field, name in (
+        ("issuer_url", "IssuerUrl"),
+        ("groups_claim", "GroupsClaim"),
+        ("groups_prefix", "GroupsPrefix"),
+        ("username_claim", "UsernameClaim"),
+        ("username_prefix", "UsernamePrefix"),
+    ):
+        _put(e, field, oidc, name)
+    return [e], []
+
+
+def _addon(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    e = reader.entity("addon", logical, rtype)
+    _cluster_name(reader, e, props)
+    e.set("name", props.get("AddonName"), span=key_span(props, "AddonName"))
+    e.set(
+        "service_account_role_arn",
+        props.get("ServiceAccountRoleArn"),
+        span=key_span(props, "ServiceAccountRoleArn"),
+    )
+    written = props.get("PodIdentityAssociations")
+    associations = LList(line=e.location.start_line, end_line=e.location.end_line)
+    for index, item in enumerate(written if isinstance(written, list) else []):
+        if not isinstance(item, dict):
+            continue
+        associations.append(
+            {"service_account": item.get("ServiceAccount"), "role_arn": item.get("RoleArn")}
+        )
+        associations.item_lines.append(_item_span(written, index, reader.span(logical)))
+    span = associations.item_lines[0] if associations else None
+    e.set("pod_identity_associations", associations, span=span)
+    return [e], []
+
+
+def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::EKS::Nodegroup` without a launch template: the one EKS creates, whose instance
+    metadata options AWS documents for AL2 (IMDSv1 allowed, hop limit 2) and AL2023 (IMDSv2
+    only, hop limit 1); other AMI types are unknown. With a launch template, that template
+    is the instance metadata (read as itself)."""
+    if props.get("LaunchTemplate") is not None:
+        return [], []
+    e = reader.entity("instance_metadata", logical, rtype)
+    e.set("name", f"{logical} (the launch template EKS creates)")
+    family, origin, span = _ami_family(reader, raw, props)
+    settings = MANAGED_NODE_GROUP_IMDS.get(family) if isinstance(family, str) else None
+    if settings is not None:
+        source = f"EKS managed node group default ({origin})"
+        e.set("http_tokens", settings[0], span=span, default=source)
+        e.set("hop_limit", settings[1], span=span, default=source)
+    else:
+        why = (
+            family
+            if isinstance(family, Unknown)
+            else Unknown(
+                f"AWS does not document the instance metadata options EKS sets for {origin}",
+                f"(EKS default for {origin})",
+            )
+        )
+        e.set("http_tokens", why, span=span)
+        e.set("hop_limit", why, span=span)
+    kinds.set_default(e, "http_endpoint")
+    return [e], []
+
+
+def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
+    """(`AL2`, `AL2023`, another family or Unknown; the AMI type in words; its lines)."""
+    ami = props.get("AmiType")
+    if isinstance(ami, str):
+        family = "AL2023" if ami.startswith("AL2023") else "AL2" if ami.startswith("AL2_") else ami
+        return family, f"AmiType {ami}", key_span(props, "AmiType")
+    if ami is not None:
+        return Unknown(f"AmiType {_text(ami)} is not known", _text(ami)), "AmiType", None
+    version = props.get("Version")
+    if version is None:
+        cluster = reader.target(raw.get("ClusterName"), "AWS::EKS::Cluster")
+        if cluster is not None:
+            cluster_props = reader.resources[cluster].get("Properties")
+            if isinstance(cluster_props, dict) and "Version" in cluster_props:
+                version = reader.template.value(cluster_props["Version"])
+    found = _VERSION.match(version) if isinstance(version, str) else None
+    if found is None:
+        why = Unknown(
+            "without AmiType, EKS picks the AMI type by Kubernetes version, which is not known",
+            "(AMI type EKS picks)",
+        )
+        return why, "no AmiType", None
+    picked = "AL2023" if tuple(int(g) for g in found.groups()) >= AL2023_SINCE else "AL2"
+    return picked, f"no AmiType, Kubernetes {version}: {picked}", None
+
+
+# ---- EC2 instance metadata -----------------------------------------------------------------
+def _metadata(reader: _Reader, logical: str, rtype: str, options: Any, container: Any) -> Entity:
+    e = reader.entity("instance_metadata", logical, rtype)
+    e.set("name", logical)
+    if isinstance(options, LDict):
+        e.field_lines["metadata_options"] = key_span(container, "MetadataOptions") or (
+            options.line,
+            options.end_line,
+        )
+    _put(e, "http_tokens", options, "HttpTokens")
+    _put(e, "http_endpoint", options, "HttpEndpoint")
+    _put(e, "hop_limit", options, "HttpPutResponseHopLimit", _integer)
+    return e
+
+
+def _launch_template(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    data = props.get("LaunchTemplateData")
+    options = data.get("MetadataOptions") if isinstance(data, dict) else None
+    return [_metadata(reader, logical, rtype, options, data)], []
+
+
+def _instance(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::AutoScaling::LaunchConfiguration` and `AWS::EC2::Instance`; an instance launched
+    from a launch template without options of its own has the template's (read as itself)."""
+    options = props.get("MetadataOptions")
+    if options is None and props.get("LaunchTemplate") is not None:
+        return [], []
+    return [_metadata(reader, logical, rtype, options, props)], []
+
+
+# ---- IAM -----------------------------------------------------------------------------------
+def _generated(logical: str, what: str) -> Unknown:
+    return Unknown(f"CloudFormation names {what} {logical} when it creates it", logical)
+
+
+def _policy_document(value: Any) -> Any:
+    """A policy as a structure, a JSON string, or a JSON string built with functions whose
+    unknown parts are `${...}` (read as written)."""
+    if isinstance(value, Unknown) and value.text.lstrip().startswith("{"):
+        import json
+
+        try:
+            return json.loads(value.text)
+        except (ValueError, RecursionError):
+            return value
+    return value
+
+
+def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    key = reader.key(logical)
+    name = props.get("RoleName")
+    if name is None:
+        name = _generated(logical, "role")
+    arn = Unknown(
+        f"{logical}.Arn is known only when the stack is created", "${" + logical + ".Arn}", logical
+    )
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    if "AssumeRolePolicyDocument" in props:
+        made, found = iam.trust_statements(
+            _policy_document(props["AssumeRolePolicyDocument"]),
+            key=key,
+            origin=ORIGIN,
+            file=reader.file,
+            span=key_span(props, "AssumeRolePolicyDocument") or reader.span(logical),
+            role_name=name,
+            role_arn=arn,
+            role_ref=reader.reference(logical),
+            source="AssumeRolePolicyDocument",
+        )
+        entities += made
+        problems += found
+    spans = {n: key_span(props, p) for n, p in (("name", "RoleName"), ("path", "Path"))}
+    entities.append(
+        iam_roles.role_entity(
+            key=key,
+            origin=ORIGIN,
+            location=Location(reader.file, *reader.span(logical)),
+            name=name,
+            role_key=key,
+            source=ORIGIN,
+            arn=arn,
+            path=props.get("Path"),
+            permissions_boundary=props.get("PermissionsBoundary"),
+            address=logical,
+            module_dir=reader.file,
+            resource_type=rtype,
+            spans={k: v for k, v in spans.items() if v},
+        )
+    )
+    inline = props.get("Policies")
+    for index, policy in enumerate(inline if isinstance(inline, list) else []):
+        if not isinstance(policy, dict):
+            continue
+        made_policy, found = iam_roles.policy_entity(
+            key=f"{key}/Policies[{index}]",
+            origin=ORIGIN,
+            location=Location(reader.file, *_item_span(inline, index, reader.span(logical))),
+            document=_policy_document(policy.get("PolicyDocument")),
+            name=policy.get("PolicyName"),
+            policy_type="inline",
+            source=ORIGIN,
+            role_name=name,
+            role_key=key,
+            document_span=key_span(policy, "PolicyDocument"),
+        )
+        entities.append(made_policy)
+        problems += found
+    managed = props.get("ManagedPolicyArns")
+    raw_managed = raw.get("ManagedPolicyArns")
+    for index, policy_arn in enumerate(managed if isinstance(managed, list) else []):
+        written = (
+            raw_managed[index]
+            if isinstance(raw_managed, list) and index < len(raw_managed)
+            else None
+        )
+        entities.append(
+            iam_roles.attachment_entity(
+                key=f"{key}/ManagedPolicyArns[{index}]",
+                origin=ORIGIN,
+                location=Location(reader.file, *_item_span(managed, index, reader.span(logical))),
+                policy_arn=policy_arn,
+                source=ORIGIN,
+                policy_ref=reader.ref(written, "AWS::IAM::ManagedPolicy"),
+                role_name=name,
+                role_key=key,
+            )
+        )
+    return entities, problems
+
+
+def _managed_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::IAM::ManagedPolicy`, and its attachment to each role of its `Roles`."""
+    key = reader.key(logical)
+    name = props.get("ManagedPolicyName")
+    if name is None:
+        name = _generated(logical, "policy")
+    arn = Unknown(
+        f"{logical} is known only when the stack is created", "${" + logical + "}", logical
+    )
+    policy, problems = iam_roles.policy_entity(
+        key=key,
+        origin=ORIGIN,
+        location=Location(reader.file, *reader.span(logical)),
+        document=_policy_document(props.get("PolicyDocument")),
+        name=name,
+        policy_type="managed",
+        source=ORIGIN,
+        arn=arn,
+        address=logical,
+        module_dir=reader.file,
+        resource_type=rtype,
+        document_span=key_span(props, "PolicyDocument"),
+    )
+    entities = [policy]
+    for index, role, written, span in _roles(reader, logical, raw, props):
+        entities.append(
+            iam_roles.attachment_entity(
+                key=f"{key}/Roles[{index}]",
+                origin=ORIGIN,
+                location=Location(reader.file, *span),
+                policy_arn=arn,
+                source=ORIGIN,
+                policy_ref=reader.reference(logical),
+                policy_name=name,
+                role_name=role,
+                role_ref=reader.ref(written, "AWS::IAM::Role"),
+            )
+        )
+    return entities, problems
+
+
+def _inline_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """`AWS::IAM::Policy`: an inline policy of each role of its `Roles`."""
+    entities: list[Entity] = []
+    problems: list[Problem] = []
+    for index, role, written, _span in _roles(reader, logical, raw, props):
+        made, found = iam_roles.policy_entity(
+            key=f"{reader.key(logical)}/Roles[{index}]",
+            origin=ORIGIN,
+            location=Location(reader.file, *reader.span(logical)),
+            document=_policy_document(props.get("PolicyDocument")),
+            name=props.get("PolicyName"),
+            policy_type="inline",
+            source=ORIGIN,
+            role_name=role,
+            role_ref=reader.ref(written, "AWS::IAM::Role"),
+            address=logical,
+            module_dir=reader.file,
+            resource_type=rtype,
+            document_span=key_span(props, "PolicyDocument"),
+        )
+        entities.append(made)
+        problems += found
+    return entities, problems
+
+
+def _roles(reader: _Reader, logical: str, raw: Any, props: Any) -> list[tuple]:
+    """(index, role name, the item as written, its lines) of a policy's `Roles`."""
+    roles = props.get("Roles")
+    written = raw.get("Roles")
+    out = []
+    for index, role in enumerate(roles if isinstance(roles, list) else []):
+        item = written[index] if isinstance(written, list) and index < len(written) else None
+        out.append((index, role, item, _item_span(roles, index, reader.span(logical))))
+    return out
+
+
+# ---- Kubernetes objects that CDK and registry types apply ---------------------------------
+def _manifest(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """The Kubernetes objects of a `Manifest`: CDK's `Custom::AWSCDK-EKS-KubernetesResource`
+    (a JSON array, as a string), the `AWSQS::Kubernetes::Resource` registry type (YAML). An
+    object written with functions is read as its text with `${...}` for what is unknown; its
+    lines are the property's (a block scalar's, line by line)."""
+    from checks.normalize import kubernetes
+
+    value = props.get("Manifest")
+    span = key_span(props, "Manifest") or reader.span(logical)
+    if isinstance(value, (dict, list)) and not isinstance(value, str):
+        docs = value if isinstance(value, list) else [value]
+        return kubernetes.normalize_objects(
+            reader.file, list(docs), origin=ORIGIN, budget=reader.budget
+        )
+    text = value.text if isinstance(value, Unknown) else value
+    if not isinstance(text, str) or not text.strip():
+        return [], []
+    from checks.parse.yamlsafe import load_all
+
+    block = span[1] > span[0] and "\n" in text
+    try:
+        docs = load_all(text, line_offset=span[0] if block else 0, budget=reader.budget)
+    except ParseError as exc:
+        if exc.guard:
+            return [], [
+                Problem(reader.file, f"{logical} Manifest: {exc.message}", exc.line or span[0])
+            ]
+        level = "note" if isinstance(value, Unknown) else "error"
+        line = exc.line if block and exc.line else span[0]
+        return [], [Problem(reader.file, f"{logical} Manifest: {exc.message}", line, level)]
+    flat: list = []
+    for doc in docs:
+        flat += doc if isinstance(doc, list) else [doc]
+    if not block:
+        _pin(flat, span)
+    return kubernetes.normalize_objects(reader.file, flat, origin=ORIGIN, budget=reader.budget)
+
+
+def _pin(nodes: list, span: tuple[int, int]) -> None:
+    """Objects written on one line of the template (a JSON string) are all at its lines."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, LDict):
+            node.line, node.end_line = span
+            node.key_lines = {k: span for k in node}
+            stack.extend(node.values())
+        elif isinstance(node, LList):
+            node.line, node.end_line = span
+            node.item_lines = [span] * len(node)
+            stack.extend(node)
+
+
+BUILDERS: dict[str, Callable[[_Reader, str, str, Any, Any], Built]] = {
+    "AWS::EKS::Cluster": _cluster,
+    "Custom::AWSCDK-EKS-Cluster": _cluster,
+    "AWSQS::EKS::Cluster": _cluster,
+    "AWS::EKS::AccessEntry": _access_entry,
+    "AWS::EKS::PodIdentityAssociation": _pod_identity_association,
+    "AWS::EKS::IdentityProviderConfig": _identity_provider,
+    "AWS::EKS::Addon": _addon,
+    "AWS::EKS::Nodegroup": _node_group,
+    "AWS::EC2::LaunchTemplate": _launch_template,
+    "AWS::AutoScaling::LaunchConfiguration": _instance,
+    "AWS::EC2::Instance": _instance,
+    "AWS::IAM::Role": _role,
+    "AWS::IAM::ManagedPolicy": _managed_policy,
+    "AWS::IAM::Policy": _inline_policy,
+    "Custom::AWSCDK-EKS-KubernetesResource": _manifest,
+    "AWSQS::Kubernetes::Resource": _manifest,
+}
