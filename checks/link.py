@@ -1101,13 +1101,14 @@ def _module_of(entity: Entity) -> str:
 def _identity(entity: Entity, name: str, fold: bool = False) -> Hashable | None:
     """What makes two values of a field the same: the value itself (folded to lower case
     for ARNs), or, for a value not yet known, the expression as written in one Terraform
-    module (it evaluates the same there, unless it differs per instance); None when neither."""
+    module or CloudFormation template (it evaluates the same there, unless it differs per
+    instance); None when neither."""
     value = entity.fields.get(name)
     if isinstance(value, str):
         return ("value", value.lower() if fold else value)
     if (
         isinstance(value, Unknown)
-        and entity.origin == "terraform"
+        and entity.origin in ("terraform", "cloudformation")
         and not _PER_INSTANCE.search(value.text)
     ):
         return ("expression", _module_of(entity), _instance_of(entity), value.text)

@@ -212,7 +212,8 @@ def _principal_type(reader: _Reader, raw: Any, arn: Any) -> Any:
     if rtype == "AWS::IAM::User":
         return "user"
     text = _text(arn)
-    resource = text.split(":", 5)[-1] if text.startswith("arn:") else ""
+    # the resource part, after the last `:` (a `${AWS::Partition}` holds colons too)
+    resource = text.rsplit(":", 1)[-1] if text.startswith("arn:") else ""
     kind = resource.split("/", 1)[0]
     if kind in ("role", "user"):
         return kind

@@ -320,8 +320,11 @@ ISSUERS: tuple[Issuer, ...] = (
 ISSUER_KINDS = tuple(i.kind for i in ISSUERS)
 _BY_KIND = {i.kind: i for i in ISSUERS}
 
-# an OIDC provider's ARN: what follows `oidc-provider/` is the issuer without its scheme
-_PROVIDER_ARN = re.compile(r"arn:[^:]*:iam::[^/]*:oidc-provider/(.+)", re.IGNORECASE)
+# an OIDC provider's ARN: what follows `oidc-provider/` is the issuer without its scheme (the
+# partition may be an expression: CloudFormation's `${AWS::Partition}`)
+_PROVIDER_ARN = re.compile(
+    r"arn:(?:[^:]*|\$\{[^}]*\}):iam::[^/]*:oidc-provider/(.+)", re.IGNORECASE
+)
 # how an unknown provider ARN's reason names the provider's URL (checks/tfcatalog.py)
 _DESCRIBED_URL = re.compile(r"\(provider url (.+)\)$")
 
