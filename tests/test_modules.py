@@ -1,7 +1,8 @@
 """terraform-aws-modules/eks calls (v19, v20, v21, unpinned) and the IAM IRSA module are read
 as what they create, with each version's own defaults; the same cluster written as a raw
-resource, as any module version, as eksctl, as a plan or as the running cluster's export
-yields the same findings."""
+resource, as any module version, as an eksctl ClusterConfig, a plan, the running
+cluster's export, a CloudFormation template or AWS CDK's synthesized one yields the same
+findings."""
 
 from __future__ import annotations
 
@@ -151,6 +152,34 @@ def _live() -> str:
     return json.dumps(outputs, indent=4)
 
 
+CLOUDFORMATION = """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Cidrs:
+    Type: CommaDelimitedList
+    Default: 0.0.0.0/0
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: shop
+      RoleArn: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-0a1]
+        EndpointPublicAccess: true
+        PublicAccessCidrs: !Ref Cidrs
+      Logging:
+        ClusterLogging:
+          EnabledTypes:
+            - Type: api
+  Nodes:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions:
+          HttpTokens: required
+          HttpPutResponseHopLimit: 2
+"""
+
 EXPECTED = {"EKS101", "EKS102", "EKS103", "EKS202", "EKS507", "EKS508"}
 # v20 and v21 give the creator cluster-admin as an access entry, not as the cluster's
 # bootstrap flag (which they set to false): EKS506 instead of EKS508
@@ -158,13 +187,21 @@ ACCESS_ENTRY_CREATOR = (EXPECTED - {"EKS508"}) | {"EKS506"}
 
 
 PLAN = (FIXTURES / "tfplan-shop.json").read_text()
+# aws-eks v1 (Custom::AWSCDK-EKS-Cluster) and an L1 launch template: tests/fixtures/cdk/make.py
+CDK = (FIXTURES / "cdk" / "cdk.out" / "ShopStack.template.json").read_text()
 
 
-@pytest.mark.parametrize("spelling", ["raw", "v19", "v20", "v21", "eksctl", "plan", "live"])
+@pytest.mark.parametrize(
+    "spelling", ["raw", "v19", "v20", "v21", "eksctl", "plan", "live", "cloudformation", "cdk"]
+)
 def test_same_cluster_same_findings(tmp_path, spelling):
-    name = {"eksctl": "cluster.yaml", "plan": "tfplan.json", "live": "shop.json"}.get(
-        spelling, "main.tf"
-    )
+    name = {
+        "eksctl": "cluster.yaml",
+        "plan": "tfplan.json",
+        "live": "shop.json",
+        "cloudformation": "shop.yaml",
+        "cdk": "ShopStack.template.json",
+    }.get(spelling, "main.tf")
     sources = {
         "raw": RAW,
         "v19": V19,
@@ -173,6 +210,8 @@ def test_same_cluster_same_findings(tmp_path, spelling):
         "eksctl": EKSCTL,
         "plan": PLAN,
         "live": _live(),
+        "cloudformation": CLOUDFORMATION,
+        "cdk": CDK,
     }
     (tmp_path / name).write_text(sources[spelling])
     result = run([tmp_path])

@@ -38,6 +38,14 @@ NO_VALUE = "AWS::NoValue"
 MAX_STEPS = 2_000_000
 # what a computed string may grow to
 MAX_CHARS = 1_000_000
+# what `Ref` to a resource gives when the template writes it: its name, in this property
+NAME_PROPERTY: dict[str, tuple[str, ...]] = {
+    "AWS::EKS::Cluster": ("Name",),
+    "Custom::AWSCDK-EKS-Cluster": ("Config", "name"),  # CDK's aws-eks v1 cluster
+    "AWSQS::EKS::Cluster": ("Name",),
+    "AWS::IAM::Role": ("RoleName",),
+    "AWS::IAM::User": ("UserName",),
+}
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # what an unknown's name may hold inside `${...}` (logical ids, attributes, pseudo parameters)
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9:._-]")
@@ -76,7 +84,7 @@ class Template:
         self._deciding: set[str] = set()
         self._decided: dict[str, Any] = {}
         self._resolving: set[tuple[str, str]] = set()
-        self.ref_values: dict[str, Any] = {}  # what `Ref` to a resource gives, when known
+        self._names: dict[str, Any] = {}  # what `Ref` to a resource gives
 
     # ---- values ---------------------------------------------------------------------------
     def value(self, node: Any) -> Any:
@@ -157,13 +165,28 @@ class Template:
         if name in self.parameters:
             return self._parameter(name)
         if name in self.resources:
-            known = self.ref_values.get(name)
-            if known is not None:
+            known = self._name_of(name)
+            if isinstance(known, str):
                 return known
             return Unknown(
                 f"Ref {name} is known only when the stack is created", placeholder(name), name
             )
         return Unknown(f"Ref {name} names nothing in the template", placeholder(name))
+
+    def _name_of(self, logical: str) -> Any:
+        """The name a resource's properties give it (what `Ref` to a cluster or a role
+        gives), else None."""
+        if logical in self._names:
+            return self._names[logical]
+        self._names[logical] = None  # a name that refers to itself is not known
+        declared = self.resources[logical]
+        path = NAME_PROPERTY.get(str(declared.get("Type"))) if isinstance(declared, dict) else None
+        node: Any = declared.get("Properties") if path else None
+        for step in path or ():
+            node = node.get(step) if isinstance(node, dict) else None
+        name = self._value(node, 0) if node is not None else None
+        self._names[logical] = name if isinstance(name, str) else None
+        return self._names[logical]
 
     def _parameter(self, name: str) -> Any:
         declared = self.parameters[name]

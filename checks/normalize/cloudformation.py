@@ -96,19 +96,6 @@ def normalize_template(
     the manifests its resources embed share."""
     reader = _Reader(file, doc, budget)
     template = reader.template
-    # what `Ref` to a cluster or a role gives, its name, when the template writes it
-    for logical, resource in reader.resources.items():
-        if not isinstance(resource, dict):
-            continue
-        props = resource.get("Properties")
-        naming = _NAME_PROPERTY.get(str(resource.get("Type")))
-        if naming is not None and isinstance(props, dict):
-            node: Any = props
-            for step in naming:
-                node = node.get(step) if isinstance(node, dict) else None
-            name = template.value(node) if node is not None else None
-            if isinstance(name, str):
-                template.ref_values[logical] = name
     entities: list[Entity] = []
     problems: list[Problem] = []
     for logical, resource in reader.resources.items():
@@ -138,16 +125,6 @@ def normalize_template(
             )
         )
     return entities, problems
-
-
-# the property that holds a resource's name, which `Ref` gives
-_NAME_PROPERTY: dict[str, tuple[str, ...]] = {
-    "AWS::EKS::Cluster": ("Name",),
-    "Custom::AWSCDK-EKS-Cluster": ("Config", "name"),
-    "AWSQS::EKS::Cluster": ("Name",),
-    "AWS::IAM::Role": ("RoleName",),
-    "AWS::IAM::User": ("UserName",),
-}
 
 
 # ---- values --------------------------------------------------------------------------------

@@ -1,0 +1,364 @@
+"""CloudFormation templates and AWS CDK's synthesized ones: the intrinsic functions as far as
+a template says, CloudFormation's defaults, the same entities in YAML short form, long form
+and JSON, CDK's custom resources, and a broken template as an error when it clearly is one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bounded import scan_json
+from checks.model import LDict, Unknown
+from checks.normalize.cfn_eval import REMOVED, Template
+from checks.parse.yamlsafe import parse_yaml_file
+from conftest import FIXTURES, run
+
+CDK_OUT = FIXTURES / "cdk" / "cdk.out"
+
+
+def _template(text: str) -> Template:
+    return Template(parse_yaml_file(text, intrinsics=lambda _doc: True)[0])
+
+
+PARAMETERS = """
+Parameters:
+  Name: {Type: String, Default: shop}
+  Env: {Type: String, Default: prod}
+  NoDefault: {Type: String}
+  Cidrs: {Type: CommaDelimitedList, Default: "10.0.0.0/8, 0.0.0.0/0"}
+  Empty: {Type: "List<String>", Default: ""}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  IsDev: !Not [!Condition IsProd]
+  Both: !And [!Condition IsProd, !Equals [!Ref Name, shop]]
+  Either: !Or [!Condition IsDev, !Equals [!Ref "AWS::Region", eu-west-1]]
+  ByRegion: !Equals [!Ref "AWS::Region", eu-west-1]
+Mappings:
+  Sizes:
+    prod: {Nodes: "3"}
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: admin
+"""
+
+
+@pytest.mark.parametrize(
+    "written, value",
+    [
+        ("!Ref Name", "shop"),
+        ("!Ref Cidrs", ["10.0.0.0/8", "0.0.0.0/0"]),
+        ("!Select [0, !Ref Empty]", ""),
+        ("!Sub ${Name}-eks", "shop-eks"),
+        ("!Sub ['${Prefix}-${Name}', {Prefix: !Ref Env}]", "prod-shop"),
+        ("!Sub 'echo ${!Literal}'", "echo ${Literal}"),
+        ("!Join ['/', [a, !Ref Name, !Select [1, !Split [',', 'x,y,z']]]]", "a/shop/y"),
+        ("!If [IsProd, a, b]", "a"),
+        ("!If [IsDev, a, b]", "b"),
+        ("!If [Both, a, b]", "a"),
+        ("!FindInMap [Sizes, !Ref Env, Nodes]", "3"),
+        ("!FindInMap [Sizes, dev, Nodes, {DefaultValue: '1'}]", "1"),
+        ("{Fn::GetAtt: Role.Arn}", "${Role.Arn}"),
+        ("!Ref Role", "admin"),
+        ("!Ref NoDefault", "${NoDefault}"),
+        (
+            "!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+        ),
+        ("!Join ['', ['arn:', !Ref 'AWS::Partition', ':x']]", "arn:${AWS::Partition}:x"),
+        ("!If [Either, a, b]", "${If.Either}"),
+        ("!ImportValue shared-vpc", "${ImportValue}"),
+        ("!GetAtt [Role, Arn]", "${Role.Arn}"),
+        ("!Sub '${Role.Arn}/x'", "${Role.Arn}/x"),
+    ],
+)
+def test_intrinsic_functions_resolve_as_far_as_the_template_says(written, value):
+    template = _template(PARAMETERS + f"Outputs:\n  Out:\n    Value: {written}\n")
+    node = parse_yaml_file(f"v: {written}\n", intrinsics=lambda _doc: True)[0]["v"]
+    got = template.value(node)
+    if isinstance(got, Unknown):
+        assert got.text == value
+    else:
+        assert got == value
+
+
+def test_no_value_removes_the_property_and_unknown_keeps_the_resource_it_names():
+    template = _template(PARAMETERS)
+    node = parse_yaml_file(
+        "a: !If [IsDev, x, !Ref 'AWS::NoValue']\nb: [1, !If [IsProd, !Ref 'AWS::NoValue', 2]]\n"
+        "c: !GetAtt Role.Arn\n",
+        intrinsics=lambda _doc: True,
+    )[0]
+    value = template.value(node)
+    assert value == {"b": [1], "c": value["c"]}
+    assert isinstance(value, LDict) and value.key_lines["b"] == (2, 2)
+    assert (value["c"].text, value["c"].ref) == ("${Role.Arn}", "Role")
+    assert template.value({"Ref": "AWS::NoValue"}) is REMOVED
+    assert template.condition("ByRegion").text == "${Equals}"
+
+
+SHOP_YAML = """AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Cidrs:
+    Type: CommaDelimitedList
+    Default: 0.0.0.0/0
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: shop
+      RoleArn: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-0a1]
+        EndpointPublicAccess: true
+        EndpointPrivateAccess: false
+        PublicAccessCidrs: !Ref Cidrs
+      Logging:
+        ClusterLogging:
+          EnabledTypes:
+            - Type: api
+      AccessConfig:
+        AuthenticationMode: CONFIG_MAP
+        BootstrapClusterCreatorAdminPermissions: true
+  Nodes:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions:
+          HttpTokens: required
+          HttpPutResponseHopLimit: 2
+"""
+LONG_FORM = SHOP_YAML.replace(
+    "RoleArn: !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks",
+    "RoleArn:\n        Fn::Sub: arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks",
+).replace("PublicAccessCidrs: !Ref Cidrs", "PublicAccessCidrs:\n          Ref: Cidrs")
+
+
+def _as_json(yaml_text: str) -> str:
+    """The same template in JSON, one key per line as CDK writes it."""
+    document = parse_yaml_file(yaml_text, intrinsics=lambda _doc: True)[0]
+    return json.dumps(document, indent=1)
+
+
+def _fields(path) -> dict:
+    return {
+        (e.kind, e.fields.get("name")): {
+            k: (v.text if isinstance(v, Unknown) else v) for k, v in e.fields.items()
+        }
+        for e in run([path]).entities
+    }
+
+
+def test_short_form_long_form_and_json_are_the_same_template(tmp_path):
+    spellings = {"short.yaml": SHOP_YAML, "long.yaml": LONG_FORM, "json.json": _as_json(SHOP_YAML)}
+    seen = []
+    for name, text in spellings.items():
+        (tmp_path / name).write_text(text)
+        fields = _fields(tmp_path / name)
+        for value in fields.values():
+            value["module_dir"] = None
+        seen.append(fields)
+    assert seen[0] == seen[1] == seen[2]
+    cluster = seen[0][("cluster", "shop")]
+    assert (cluster["public_access_cidrs"], cluster["enabled_log_types"]) == (
+        ["0.0.0.0/0"],
+        ["api"],
+    )
+
+
+def test_absent_properties_take_cloudformations_defaults(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n  C:\n    Type: AWS::EKS::Cluster\n    Properties:\n"
+        "      RoleArn: arn:aws:iam::111122223333:role/eks\n"
+        "      ResourcesVpcConfig: {SubnetIds: [subnet-1]}\n"
+    )
+    (cluster,) = [e for e in run([tmp_path]).entities if e.kind == "cluster"]
+    assert cluster.fields["endpoint_public_access"] is True
+    assert cluster.fields["public_access_cidrs"] == ["0.0.0.0/0"]
+    assert cluster.fields["authentication_mode"] == "CONFIG_MAP"
+    assert cluster.defaulted["authentication_mode"] == "AWS default"
+    assert cluster.fields["name"].text == "C"  # CloudFormation makes the name up
+
+
+def test_a_resource_whose_condition_is_false_is_not_created(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n  Debug: {Type: String, Default: 'no'}\n"
+        "Conditions:\n  WithDebug: !Equals [!Ref Debug, 'yes']\n"
+        "  InIreland: !Equals [!Ref 'AWS::Region', eu-west-1]\n"
+        "Resources:\n"
+        "  Debug1:\n    Type: AWS::EC2::Instance\n    Condition: WithDebug\n"
+        "    Properties: {MetadataOptions: {HttpTokens: optional}}\n"
+        "  Maybe:\n    Type: AWS::EC2::Instance\n    Condition: InIreland\n"
+        "    Properties: {MetadataOptions: {HttpTokens: optional}}\n"
+    )
+    found = [
+        (f.rule_id, f.location.start_line) for f in run([tmp_path], select={"EKS201"}).findings
+    ]
+    assert found == [("EKS201", 14)]  # the one that may be created is read
+
+
+def test_managed_node_group_without_launch_template_takes_what_eks_documents(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n"
+        "  Cluster:\n    Type: AWS::EKS::Cluster\n    Properties:\n      Version: '1.31'\n"
+        "      RoleArn: r\n      ResourcesVpcConfig: {SubnetIds: [s]}\n"
+        "  Al2:\n    Type: AWS::EKS::Nodegroup\n    Properties:\n"
+        "      ClusterName: !Ref Cluster\n      NodeRole: r\n      Subnets: [s]\n"
+        "      AmiType: AL2_ARM_64\n"
+        "  Picked:\n    Type: AWS::EKS::Nodegroup\n    Properties:\n"
+        "      ClusterName: !Ref Cluster\n      NodeRole: r\n      Subnets: [s]\n"
+        "  Windows:\n    Type: AWS::EKS::Nodegroup\n    Properties:\n"
+        "      ClusterName: !Ref Cluster\n      NodeRole: r\n      Subnets: [s]\n"
+        "      AmiType: WINDOWS_CORE_2022_x86_64\n"
+    )
+    groups = {
+        e.fields["address"]: e for e in run([tmp_path]).entities if e.kind == "instance_metadata"
+    }
+    al2 = groups["Al2"]
+    assert (al2.fields["http_tokens"], al2.fields["hop_limit"]) == ("optional", 2)
+    assert al2.defaulted["http_tokens"] == "EKS managed node group default (AmiType AL2_ARM_64)"
+    picked = groups["Picked"]  # the cluster's 1.31: AL2023
+    assert (picked.fields["http_tokens"], picked.fields["hop_limit"]) == ("required", 1)
+    assert isinstance(groups["Windows"].fields["http_tokens"], Unknown)
+
+
+# (template, line, rule) of every finding on the synthesized CDK app
+CDK_FINDINGS = {
+    ("EksV1AccessStack.template.json", 1067, "EKS506"),
+    ("EksV1Stack.template.json", 11, "EKS407"),
+    ("EksV1Stack.template.json", 911, "EKS507"),
+    ("EksV1Stack.template.json", 911, "EKS508"),
+    ("EksV1Stack.template.json", 955, "EKS101"),
+    ("EksV1Stack.template.json", 956, "EKS102"),
+    ("EksV1Stack.template.json", 959, "EKS103"),
+    ("EksV1Stack.template.json", 1013, "EKS501"),
+    ("EksV1Stack.template.json", 1013, "EKS502"),
+    ("EksV1Stack.template.json", 1013, "EKS503"),
+    ("EksV1Stack.template.json", 1013, "EKS505"),
+    ("EksV1Stack.template.json", 1013, "EKS703"),
+    ("EksV1Stack.template.json", 1330, "EKS602"),
+    ("EksV2Stack.template.json", 665, "EKS508"),
+    ("EksV2Stack.template.json", 704, "EKS102"),
+    ("EksV2Stack.template.json", 705, "EKS101"),
+    ("EksV2Stack.template.json", 767, "EKS506"),
+    ("EksV2Stack.template.json", 823, "EKS502"),
+    ("EksV2Stack.template.json", 837, "EKS407"),
+    ("L1Stack.template.json", 342, "EKS103"),
+    ("L1Stack.template.json", 364, "EKS101"),
+    ("L1Stack.template.json", 392, "EKS506"),
+    ("L1Stack.template.json", 425, "EKS502"),
+    ("L1Stack.template.json", 448, "EKS402"),
+    ("L1Stack.template.json", 470, "EKS406"),
+    ("L1Stack.template.json", 498, "EKS305"),
+    ("L1Stack.template.json", 510, "EKS202"),
+    ("L1Stack.template.json", 511, "EKS201"),
+    ("L1Stack.template.json", 575, "EKS201"),
+    ("L1Stack.template.json", 575, "EKS202"),
+    ("L1Stack.template.json", 602, "EKS509"),
+    ("L1Stack.template.json", 615, "EKS705"),
+    ("ShopStack.template.json", 875, "EKS507"),
+    ("ShopStack.template.json", 875, "EKS508"),
+    ("ShopStack.template.json", 919, "EKS101"),
+    ("ShopStack.template.json", 920, "EKS102"),
+    ("ShopStack.template.json", 923, "EKS103"),
+    ("ShopStack.template.json", 1051, "EKS202"),
+}
+
+
+def test_the_synthesized_cdk_app_gives_these_findings():
+    result = run([CDK_OUT])
+    assert result.problems == []
+    found = {
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line, f.rule_id)
+        for f in result.findings
+    }
+    assert found == CDK_FINDINGS
+
+
+def test_cdk_v1_aws_auth_and_irsa_trust_are_read():
+    """aws-eks v1's aws-auth is a Manifest built with Fn::Join around role ARNs, and the IRSA
+    role's trust condition is a Custom::AWSCDKCfnJson's Value: both are read."""
+    entities = run([CDK_OUT / "EksV1Stack.template.json"]).entities
+    mappings = sorted(
+        (
+            e.fields["map"],
+            str(getattr(e.fields["principal_arn"], "text", e.fields["principal_arn"])),
+        )
+        for e in entities
+        if e.kind == "identity_mapping"
+    )
+    assert ("mapRoles", "${MastersRole0257C11B.Arn}") in mappings
+    assert ("mapUsers", "arn:aws:iam::111122223333:user/ops-alice") in mappings
+    (trust,) = [e for e in entities if e.kind == "trust_statement" and "AppSa" in e.key]
+    subjects = [c for c in trust.fields["conditions"] if c["key"].endswith(":sub")]
+    assert [c["values"] for c in subjects] == [["system:serviceaccount:prod:app"]]
+
+
+BROKEN = {
+    # clearly CloudFormation: an error with the line
+    "version.yaml": ("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  R: [\n", "error", 3),
+    "typed.yaml": (
+        "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties: {a: [}\n",
+        "error",
+        4,
+    ),
+    "cdk.template.json": (
+        '{\n "Resources": {\n  "R": {\n   "Type": "AWS::EKS::Cluster",\n  }\n}\n',
+        "error",
+        5,
+    ),
+    "two-tags.yaml": (
+        "Resources:\n  R:\n    Type: AWS::EC2::Instance\n    Properties:\n      UserData: !Base64 !Sub x\n",
+        "error",
+        5,
+    ),
+    # someone else's YAML and JSON
+    "serverless.yml": ("Resources:\n  Bucket: !Ref X\n  [\n", "note", 3),
+    "app.json": ('{"Resources": {"x": 1}, ]', "note", 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_template_is_an_error_when_it_is_clearly_one(tmp_path, name):
+    text, level, line = BROKEN[name]
+    (tmp_path / name).write_text(text)
+    code, report, _ = scan_json(name, cwd=tmp_path)
+    ((problem),) = report["problems"]
+    assert (problem["level"], problem["line"]) == (level, line), problem
+    assert code == (2 if level == "error" else 0)
+
+
+def test_a_manifest_with_cloudformation_tags_is_still_refused(tmp_path):
+    (tmp_path / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: !Sub '${Env}-app'\n"
+    )
+    code, report, _ = scan_json("sa.yaml", cwd=tmp_path)
+    assert report["problems"] == [
+        {"file": "sa.yaml", "level": "error", "line": 4, "message": "unsupported YAML tag !Sub"}
+    ]
+    assert code == 2
+
+
+def test_a_template_whose_values_would_take_forever_is_bounded(tmp_path):
+    """Every output asks for the whole mapping again: the evaluation budget ends it."""
+    items = ", ".join(f"v{i}" for i in range(5000))
+    outputs = "".join(
+        f"  R{i}:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        f"      Tags: !FindInMap [Big, a, b]\n      AssumeRolePolicyDocument: {{}}\n"
+        for i in range(600)
+    )
+    (tmp_path / "t.yaml").write_text(
+        f"Mappings:\n  Big:\n    a:\n      b: [{items}]\nResources:\n{outputs}"
+    )
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path)
+    assert code == 0
+    assert report["problems"] == [
+        {
+            "file": "t.yaml",
+            "level": "note",
+            "line": 1,
+            "message": "the template's values take too long to work out: those left are unknown",
+        }
+    ]
