@@ -110,7 +110,8 @@ def _address(meaning: str) -> tuple[Field, Field]:
             "module_dir",
             STRING,
             "the directory of the Terraform root module `address` is in (a module instance's "
-            "objects are addressed from the root module that calls it): "
+            "objects are addressed from the root module that calls it; of a CloudFormation "
+            "resource: the template, `address` being its logical id): "
             "`<module_dir>:<address>` is how a `role_ref` or `principal_ref` names it; null "
             "when `address` is null",
         ),
@@ -197,7 +198,8 @@ KINDS: dict[str, Kind] = {
         Kind(
             "cluster",
             "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
-            "ClusterConfig, `aws eks describe-cluster` output.",
+            "ClusterConfig, `aws eks describe-cluster` output, a CloudFormation "
+            "`AWS::EKS::Cluster` (CDK's `Custom::AWSCDK-EKS-Cluster`).",
             (
                 *_address(
                     "the Terraform address (`aws_eks_cluster.main`, `module.eks`); null for eksctl "
@@ -272,7 +274,9 @@ KINDS: dict[str, Kind] = {
             "instance_metadata",
             "The instance metadata options of nodes: `aws_launch_template`, "
             "`aws_launch_configuration`, `aws_instance`, module node groups, eksctl node groups, "
-            "and the live export's node groups, launch template versions and instances.",
+            "the live export's node groups, launch template versions and instances, their "
+            "CloudFormation resources, and the launch template EKS creates for an "
+            "`AWS::EKS::Nodegroup` without one.",
             (
                 *_address(
                     "the Terraform address of the launch template or instance; null for the node "

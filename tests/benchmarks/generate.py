@@ -1,10 +1,13 @@
-"""A deterministic, realistic mixed corpus for benchmarks: Terraform directories where EKS and
-IAM resources sit among VPCs, subnets, buckets and databases, multi-document manifests,
-aws-auth ConfigMaps and trust-policy JSON; and a Kustomize tree (`generate_kustomize`): apps
-with a base, three overlays each (namespace, prefix, a patch file, an inline JSON 6902
-patch) and a component they share.
+"""Deterministic, realistic corpora for benchmarks. `mixed`: Terraform directories where EKS
+and IAM resources sit among VPCs, subnets, buckets and databases, multi-document manifests,
+aws-auth ConfigMaps and trust-policy JSON. `cloudformation`: CloudFormation stacks in YAML
+(short-form tags, parameters, conditions, mappings) where EKS clusters, launch templates,
+node groups, access entries and IAM roles sit among networks, buckets, functions and SSM
+parameters, and CDK-style JSON templates (one key per line). And a Kustomize tree
+(`generate_kustomize`): apps with a base, three overlays each (namespace, prefix, a patch
+file, an inline JSON 6902 patch) and a component they share.
 
-    python tests/benchmarks/generate.py OUT_DIR N_FILES
+    python tests/benchmarks/generate.py OUT_DIR N_FILES [mixed|cloudformation]
     python tests/benchmarks/generate.py --kustomize OUT_DIR N_APPS
 """
 
@@ -193,8 +196,253 @@ def generate_kustomize(out: Path, apps: int, seed: int = 7) -> None:
             )
 
 
+CFN_HEAD = """AWSTemplateFormatVersion: "2010-09-09"
+Description: team {team} stack {n}
+Parameters:
+  Env:
+    Type: String
+    AllowedValues: [prod, staging]
+    Default: {env}
+  AdminCidrs:
+    Type: CommaDelimitedList
+    Default: {cidrs}
+  ClusterVersion:
+    Type: String
+    Default: "1.{minor}"
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  InIreland: !Equals [!Ref "AWS::Region", eu-west-1]
+Mappings:
+  Sizes:
+    prod: {{Nodes: "6", Instance: m6i.xlarge}}
+    staging: {{Nodes: "2", Instance: m6i.large}}
+Resources:
+"""
+
+CFN_NOISE = [
+    """  Vpc{k}:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: 10.{a}.0.0/16
+      EnableDnsSupport: true
+      Tags:
+        - Key: Name
+          Value: !Sub "${{AWS::StackName}}-vpc-{k}"
+  Subnet{k}:
+    Type: AWS::EC2::Subnet
+    Properties:
+      VpcId: !Ref Vpc{k}
+      CidrBlock: 10.{a}.{b}.0/24
+      AvailabilityZone: !Select [0, !GetAZs ""]
+""",
+    """  Bucket{k}:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+    Properties:
+      BucketName: !Sub "acme-${{Env}}-{k}-${{AWS::AccountId}}"
+      VersioningConfiguration:
+        Status: Enabled
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: aws:kms
+""",
+    """  Function{k}:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt FunctionRole{k}.Arn
+      Timeout: !If [IsProd, 60, 30]
+      Code:
+        ZipFile: |
+          def handler(event, context):
+              return {{"ok": True}}
+  FunctionRole{k}:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: lambda.amazonaws.com}}
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - !Sub arn:${{AWS::Partition}}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole
+""",
+    """  Parameter{k}:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: !Sub "/acme/${{Env}}/setting-{k}"
+      Type: String
+      Value: !FindInMap [Sizes, !Ref Env, Instance]
+""",
+]
+
+CFN_EKS = """  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: !Sub "${{Env}}-{n}"
+      Version: !Ref ClusterVersion
+      RoleArn: !GetAtt ClusterRole.Arn
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-0a1, subnet-0a2]
+        EndpointPublicAccess: {pub}
+        EndpointPrivateAccess: !If [IsProd, true, false]
+        PublicAccessCidrs: !Ref AdminCidrs
+      Logging:
+        ClusterLogging:
+          EnabledTypes: {logs}
+      AccessConfig:
+        AuthenticationMode: {mode}
+  ClusterRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: eks.amazonaws.com}}
+            Action: [sts:AssumeRole, sts:TagSession]
+      ManagedPolicyArns:
+        - !Sub arn:${{AWS::Partition}}:iam::aws:policy/AmazonEKSClusterPolicy
+  NodeRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {{Service: ec2.amazonaws.com}}
+            Action: sts:AssumeRole
+  NodeTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        InstanceType: !FindInMap [Sizes, !Ref Env, Instance]
+        MetadataOptions:
+          HttpTokens: {tokens}
+          HttpPutResponseHopLimit: {hops}
+  Nodes:
+    Type: AWS::EKS::Nodegroup
+    Properties:
+      ClusterName: !Ref Cluster
+      NodeRole: !GetAtt NodeRole.Arn
+      Subnets: [subnet-0a1, subnet-0a2]
+      LaunchTemplate:
+        Id: !Ref NodeTemplate
+  DefaultNodes:
+    Type: AWS::EKS::Nodegroup
+    Properties:
+      ClusterName: !Ref Cluster
+      NodeRole: !GetAtt NodeRole.Arn
+      Subnets: [subnet-0a1]
+      AmiType: {ami}
+  Admins:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: !Ref Cluster
+      PrincipalArn: !Sub arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{team}-admins
+      AccessPolicies:
+        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/{policy}
+          AccessScope:
+            Type: {scope}
+            Namespaces: !If [IsProd, !Ref "AWS::NoValue", [{team}]]
+  VpcCni:
+    Type: AWS::EKS::Addon
+    Properties:
+      ClusterName: !Ref Cluster
+      AddonName: vpc-cni
+"""
+
+CFN_IRSA = """  IrsaRole{k}:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: !Sub "${{Env}}-irsa-{n}-{k}"
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal:
+              Federated: !Sub "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/{n}"
+            Action: sts:AssumeRoleWithWebIdentity
+            Condition:
+              {test}:
+                oidc.eks.eu-west-1.amazonaws.com/id/{n}:sub: system:serviceaccount:{ns}:{sa}
+      Policies:
+        - PolicyName: read
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: [s3:GetObject, s3:ListBucket]
+                Resource: "*"
+"""
+
+
+def generate_cloudformation(out: Path, count: int, seed: int = 11) -> None:
+    """`count` templates: YAML stacks (nine in ten) and CDK-style JSON ones."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        team = f"team{i % 40:02d}"
+        directory = out / team / "stacks"
+        directory.mkdir(parents=True, exist_ok=True)
+        n = f"x{i}"
+        parts = [
+            CFN_HEAD.format(
+                team=team,
+                n=n,
+                env=rng.choice(["prod", "staging"]),
+                cidrs=rng.choice(["0.0.0.0/0", "203.0.113.0/24"]),
+                minor=rng.choice([29, 31, 32]),
+            )
+        ]
+        for k in range(rng.randrange(3, 10)):
+            noise = rng.choice(CFN_NOISE)
+            parts.append(noise.format(k=k, a=rng.randrange(250), b=rng.randrange(250)))
+        if rng.random() < 0.3:
+            parts.append(
+                CFN_EKS.format(
+                    n=n,
+                    team=team,
+                    pub=rng.choice(["true", "false"]),
+                    logs=rng.choice(["[{Type: api}]", "[{Type: audit}, {Type: authenticator}]"]),
+                    mode=rng.choice(["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"]),
+                    tokens=rng.choice(["required", "optional"]),
+                    hops=rng.choice([1, 2]),
+                    ami=rng.choice(["AL2_x86_64", "AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64"]),
+                    policy=rng.choice(["AmazonEKSClusterAdminPolicy", "AmazonEKSEditPolicy"]),
+                    scope=rng.choice(["cluster", "namespace"]),
+                )
+            )
+        for k in range(rng.randrange(0, 3)):
+            parts.append(
+                CFN_IRSA.format(
+                    k=k,
+                    n=n,
+                    ns=f"ns{rng.randrange(30)}",
+                    sa=f"sa{rng.randrange(5)}",
+                    test=rng.choice(["StringEquals", "StringLike"]),
+                )
+            )
+        text = "".join(parts)
+        if i % 10 == 9:
+            # as CDK writes it: JSON, one key per line, the tags as their long forms
+            from checks.parse.yamlsafe import parse_yaml_file
+
+            document = parse_yaml_file(text, intrinsics=lambda _doc: True)[0]
+            (directory / f"Stack{i}.template.json").write_text(json.dumps(document, indent=1))
+        else:
+            (directory / f"stack_{i}.yaml").write_text(text)
+
+
+CORPORA = {"mixed": generate, "cloudformation": generate_cloudformation}
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--kustomize":
         generate_kustomize(Path(sys.argv[2]), int(sys.argv[3]))
     else:
-        generate(Path(sys.argv[1]), int(sys.argv[2]))
+        corpus = sys.argv[3] if len(sys.argv) > 3 else "mixed"
+        CORPORA[corpus](Path(sys.argv[1]), int(sys.argv[2]))

@@ -1,7 +1,7 @@
 """Benchmark eks-checks on generated corpora and print the numbers (not part of the tests).
 
     python tests/benchmarks/run.py [--sizes 1,200,2000,20000] [--runs 5] [--work DIR]
-                                   [--checkov-up-to N]
+                                   [--checkov-up-to N] [--corpus mixed|cloudformation]
 
 Per size: wall time (median of --runs runs), CPU time (user+sys of the scan process), peak
 RSS, files per second, the parse floor (time to merely read and parse the same files with
@@ -34,7 +34,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent.parent))
 sys.path.insert(0, str(HERE))
 
-from generate import generate, generate_kustomize  # noqa: E402
+from generate import CORPORA, generate_kustomize  # noqa: E402
 
 
 def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, int, int]:
@@ -104,6 +104,12 @@ def main() -> None:
         "--checkov-up-to", type=int, default=2000, help="time Checkov only up to this size"
     )
     ap.add_argument("--kustomize-apps", type=int, default=30, help="0: no Kustomize tree")
+    ap.add_argument(
+        "--corpus",
+        choices=sorted(CORPORA),
+        default="mixed",
+        help="mixed: Terraform, manifests, IAM JSON; cloudformation: templates and CDK output",
+    )
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
@@ -117,9 +123,9 @@ def main() -> None:
         f"{'empty s':>7} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        corpus = work / f"corpus-{size}"
+        corpus = work / f"corpus-{args.corpus}-{size}"
         if not corpus.exists():
-            generate(corpus, size)
+            CORPORA[args.corpus](corpus, size)
         cache = work / f"cache-{size}"
         shutil.rmtree(cache, ignore_errors=True)
         env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
@@ -152,7 +158,9 @@ def main() -> None:
                     "--quiet",
                     "--compact",
                     "--framework",
-                    "terraform,kubernetes",
+                    "terraform,kubernetes"
+                    if args.corpus == "mixed"
+                    else "cloudformation,kubernetes",
                     "-o",
                     "json",
                 ],
