@@ -362,3 +362,18 @@ def test_a_template_whose_values_would_take_forever_is_bounded(tmp_path):
             "message": "the template's values take too long to work out: those left are unknown",
         }
     ]
+
+
+def test_large_strings_computed_again_and_again_are_bounded(tmp_path):
+    """A 100 KB parameter pasted into thousands of strings: the characters count too."""
+    big = "x" * 100_000
+    resources = "".join(
+        f"  R{i}:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        f"      Description: !Sub '${{Big}}${{Big}}${{Big}}'\n      AssumeRolePolicyDocument: {{}}\n"
+        for i in range(3000)
+    )
+    (tmp_path / "t.yaml").write_text(
+        f"Parameters:\n  Big:\n    Type: String\n    Default: {big}\nResources:\n{resources}"
+    )
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path)
+    assert (code, [p["level"] for p in report["problems"]]) == (0, ["note"])

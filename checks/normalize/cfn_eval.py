@@ -36,8 +36,9 @@ NO_VALUE = "AWS::NoValue"
 # what a template's evaluation may visit, in values: references into mappings and other
 # resources' properties repeat work, and hostile input may repeat a lot
 MAX_STEPS = 2_000_000
-# what a computed string may grow to
+# what a computed string may grow to, and how many characters cost as much as one value
 MAX_CHARS = 1_000_000
+CHARS_PER_STEP = 100
 # what `Ref` to a resource gives when the template writes it: its name, in this property
 NAME_PROPERTY: dict[str, tuple[str, ...]] = {
     "AWS::EKS::Cluster": ("Name",),
@@ -98,10 +99,16 @@ class Template:
         except RecursionError:
             return Unknown("values nested too deeply", "${...}")
 
-    def _step(self) -> None:
-        self.steps -= 1
+    def _step(self, cost: int = 1) -> None:
+        self.steps -= cost
         if self.steps < 0:
             raise Budget
+
+    def _text(self, pieces: list[str], unknowns: list[Unknown]) -> Any:
+        """A computed string, its length paid for (a step per CHARS_PER_STEP characters):
+        many large strings end the evaluation as many values would."""
+        self._step(sum(len(p) for p in pieces) // CHARS_PER_STEP)
+        return _string(pieces, unknowns)
 
     def _value(self, node: Any, depth: int) -> Any:
         self._step()
@@ -285,7 +292,7 @@ class Template:
                 raise Budget
             pieces.append(piece)
         pieces.append(template[position:])
-        return _string(pieces, first)
+        return self._text(pieces, first)
 
     def _piece(self, value: Any, unknowns: list[Unknown]) -> str:
         """A value as part of a string; an unknown as its `${...}`."""
@@ -313,7 +320,7 @@ class Template:
         if sum(len(p) for p in pieces) > MAX_CHARS:
             raise Budget
         joined = delimiter.join(pieces)
-        return _string([joined], unknowns)
+        return self._text([joined], unknowns)
 
     def _select(self, args: Any, depth: int) -> Any:
         if not (isinstance(args, list) and len(args) == 2):
@@ -333,6 +340,7 @@ class Template:
         delimiter = self._value(args[0], depth)
         text = self._value(args[1], depth)
         if isinstance(delimiter, str) and delimiter and isinstance(text, str):
+            self._step(len(text) // CHARS_PER_STEP)
             return text.split(delimiter)
         shown = text.text if isinstance(text, Unknown) else placeholder("Split")
         return Unknown("Fn::Split of a string not known", shown, getattr(text, "ref", None))
