@@ -60,7 +60,7 @@ Resources:
         ("!If [Both, a, b]", "a"),
         ("!FindInMap [Sizes, !Ref Env, Nodes]", "3"),
         ("!FindInMap [Sizes, dev, Nodes, {DefaultValue: '1'}]", "1"),
-        ("{Fn::GetAtt: Role.Arn}", "${Role.Arn}"),
+        ("{Fn::GetAtt: Role.Arn}", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"),
         ("!Ref Role", "admin"),
         ("!Ref NoDefault", "${NoDefault}"),
         (
@@ -70,8 +70,9 @@ Resources:
         ("!Join ['', ['arn:', !Ref 'AWS::Partition', ':x']]", "arn:${AWS::Partition}:x"),
         ("!If [Either, a, b]", "${If.Either}"),
         ("!ImportValue shared-vpc", "${ImportValue}"),
-        ("!GetAtt [Role, Arn]", "${Role.Arn}"),
-        ("!Sub '${Role.Arn}/x'", "${Role.Arn}/x"),
+        ("!GetAtt [Role, Arn]", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"),
+        ("!Sub '${Role.Arn}/x'", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin/x"),
+        ("!GetAtt Role.RoleId", "${Role.RoleId}"),
     ],
 )
 def test_intrinsic_functions_resolve_as_far_as_the_template_says(written, value):
@@ -94,7 +95,8 @@ def test_no_value_removes_the_property_and_unknown_keeps_the_resource_it_names()
     value = template.value(node)
     assert value == {"b": [1], "c": value["c"]}
     assert isinstance(value, LDict) and value.key_lines["b"] == (2, 2)
-    assert (value["c"].text, value["c"].ref) == ("${Role.Arn}", "Role")
+    role_arn = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"
+    assert (value["c"].text, value["c"].ref) == (role_arn, "Role")
     assert template.value({"Ref": "AWS::NoValue"}) is REMOVED
     assert template.condition("ByRegion").text == "${Equals}"
 
@@ -289,7 +291,7 @@ def test_cdk_v1_aws_auth_and_irsa_trust_are_read():
         for e in entities
         if e.kind == "identity_mapping"
     )
-    assert ("mapRoles", "${MastersRole0257C11B.Arn}") in mappings
+    assert ("mapRoles", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/eks-masters") in mappings
     assert ("mapUsers", "arn:aws:iam::111122223333:user/ops-alice") in mappings
     (trust,) = [e for e in entities if e.kind == "trust_statement" and "AppSa" in e.key]
     subjects = [c for c in trust.fields["conditions"] if c["key"].endswith(":sub")]

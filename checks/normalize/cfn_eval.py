@@ -47,6 +47,8 @@ NAME_PROPERTY: dict[str, tuple[str, ...]] = {
     "AWS::IAM::Role": ("RoleName",),
     "AWS::IAM::User": ("UserName",),
 }
+# the resources whose `Arn` is an IAM ARN of this kind
+_IAM_ARNS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user"}
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # what an unknown's name may hold inside `${...}` (logical ids, attributes, pseudo parameters)
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9:._-]")
@@ -241,11 +243,25 @@ class Template:
             if parsed is not None:
                 return parsed
         known = resource in self.resources
+        kind = _IAM_ARNS.get(str(declared.get("Type"))) if isinstance(declared, dict) else None
+        if kind is not None and attribute == "Arn":
+            text = self._iam_arn(resource, declared, kind)
         return Unknown(
             f"{resource}.{attribute} is known only when the stack is created",
             text,
             resource if known else None,
         )
+
+    def _iam_arn(self, logical: str, declared: dict, kind: str) -> str:
+        """A role's or user's ARN as far as the template says: its path and name when written
+        (`arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ops/admin`), so that it reads as a
+        role or a user, never as an account."""
+        name = self._name_of(logical)
+        props = declared.get("Properties")
+        path = self._value(props.get("Path"), 0) if isinstance(props, dict) else None
+        path = path if isinstance(path, str) and path.startswith("/") else "/"
+        shown = name if isinstance(name, str) else placeholder(logical)
+        return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}{path}{shown}"
 
     def _json_of(self, node: Any, depth: int) -> Any:
         """The JSON a value writes as a string (unknown parts as `${...}`), or None."""
