@@ -28,6 +28,7 @@ Parameters:
   NoDefault: {Type: String}
   Cidrs: {Type: CommaDelimitedList, Default: "10.0.0.0/8, 0.0.0.0/0"}
   Empty: {Type: "List<String>", Default: ""}
+  FromSsm: {Type: "AWS::SSM::Parameter::Value<String>", Default: /eks/admin-cidr}
 Conditions:
   IsProd: !Equals [!Ref Env, prod]
   IsDev: !Not [!Condition IsProd]
@@ -63,6 +64,7 @@ Resources:
         ("{Fn::GetAtt: Role.Arn}", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"),
         ("!Ref Role", "admin"),
         ("!Ref NoDefault", "${NoDefault}"),
+        ("!Ref FromSsm", "${FromSsm}"),  # the default names the SSM parameter, not its value
         (
             "!Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
             "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
@@ -379,3 +381,20 @@ def test_large_strings_computed_again_and_again_are_bounded(tmp_path):
     )
     code, report, _ = scan_json("t.yaml", cwd=tmp_path)
     assert (code, [p["level"] for p in report["problems"]]) == (0, ["note"])
+
+
+def test_a_trust_policy_written_as_fn_sub_json_is_read(tmp_path):
+    """The common IRSA pattern: the whole policy a `!Sub` JSON string, the cluster's issuer
+    id a parameter; its wildcard subject is found at the policy's lines."""
+    issuer = "oidc.eks.eu-west-1.amazonaws.com/id/${ClusterId}"
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n  ClusterId: {Type: String}\n"
+        "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: !Sub |\n"
+        '        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",\n'
+        f'          "Principal": {{"Federated": "arn:aws:iam::111122223333:oidc-provider/{issuer}"}},\n'
+        '          "Action": "sts:AssumeRoleWithWebIdentity",\n'
+        f'          "Condition": {{"StringLike": {{"{issuer}:sub": "system:serviceaccount:*"}}}}}}]}}\n'
+    )
+    found = run([tmp_path], select={"EKS402", "EKS403"}).findings
+    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 7)]

@@ -203,6 +203,9 @@ class Template:
             return Unknown(f"parameter {name} has no default", placeholder(name))
         default = declared["Default"]
         kind = str(declared.get("Type", "String"))
+        if kind.startswith("AWS::SSM::Parameter::Value<"):
+            # the default names an SSM parameter: its value is read when the stack is created
+            return Unknown(f"parameter {name} is read from SSM {default}", placeholder(name))
         if isinstance(default, bool):
             default = "true" if default else "false"
         if isinstance(default, (int, float)):

@@ -48,6 +48,7 @@ class _Reader:
         self.spans: dict[str, tuple[int, int]] = getattr(self.resources, "key_lines", {})
 
     def key(self, logical: str) -> str:
+        """The key of what the resource `logical` makes (children append to it)."""
         return f"{ORIGIN}:{self.file}:{logical}"
 
     def reference(self, logical: str) -> str:
@@ -58,8 +59,9 @@ class _Reader:
         """The lines of a resource (line 1 when the file was read without lines)."""
         return self.spans.get(logical) or (1, 1)
 
-    def entity(self, kind: str, logical: str, rtype: str, key: str | None = None) -> Entity:
-        e = Entity(kind, key or self.key(logical), ORIGIN, Location(self.file, *self.span(logical)))
+    def entity(self, kind: str, logical: str, rtype: str) -> Entity:
+        """An entity for what the resource `logical` of type `rtype` makes."""
+        e = Entity(kind, self.key(logical), ORIGIN, Location(self.file, *self.span(logical)))
         e.set("address", logical)
         e.set("module_dir", self.file)
         e.set("resource_type", rtype)
@@ -335,7 +337,7 @@ def _quickstart_api_access(reader: _Reader, logical: str, props: Any, cluster: A
     return made
 
 
-def _cluster_name(reader: _Reader, e: Entity, props: Any) -> None:
+def _cluster_name(e: Entity, props: Any) -> None:
     e.set("cluster_name", props.get("ClusterName"), span=key_span(props, "ClusterName"))
 
 
@@ -344,7 +346,7 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     e = reader.entity("identity_mapping", logical, rtype)
     e.set("source", "access_entry")
     e.set("map", None)
-    _cluster_name(reader, e, props)
+    _cluster_name(e, props)
     arn = props.get("PrincipalArn")
     e.set("principal_arn", arn, span=key_span(props, "PrincipalArn"))
     e.set("principal_type", _principal_type(reader, raw.get("PrincipalArn"), arn))
@@ -396,7 +398,7 @@ def _pod_identity_association(
     reader: _Reader, logical: str, rtype: str, raw: Any, props: Any
 ) -> Built:
     e = reader.entity("pod_identity_association", logical, rtype)
-    _cluster_name(reader, e, props)
+    _cluster_name(e, props)
     e.set("namespace", props.get("Namespace"), span=key_span(props, "Namespace"))
     e.set("service_account", props.get("ServiceAccount"), span=key_span(props, "ServiceAccount"))
     e.set("role_arn", props.get("RoleArn"), span=key_span(props, "RoleArn"))
@@ -409,7 +411,7 @@ def _identity_provider(reader: _Reader, logical: str, rtype: str, raw: Any, prop
     if isinstance(kind, str) and kind.lower() != "oidc":
         return [], []
     e = reader.entity("identity_provider", logical, rtype)
-    _cluster_name(reader, e, props)
+    _cluster_name(e, props)
     oidc = props.get("Oidc")
     if isinstance(oidc, LDict):
         e.field_lines["oidc"] = (oidc.line, oidc.end_line)
@@ -431,7 +433,7 @@ def _identity_provider(reader: _Reader, logical: str, rtype: str, raw: Any, prop
 
 def _addon(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
     e = reader.entity("addon", logical, rtype)
-    _cluster_name(reader, e, props)
+    _cluster_name(e, props)
     e.set("name", props.get("AddonName"), span=key_span(props, "AddonName"))
     e.set(
         "service_account_role_arn",
