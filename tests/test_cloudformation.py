@@ -398,3 +398,27 @@ def test_a_trust_policy_written_as_fn_sub_json_is_read(tmp_path):
     )
     found = run([tmp_path], select={"EKS402", "EKS403"}).findings
     assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 7)]
+
+
+def test_a_mapping_written_as_an_undecided_fn_if_leaves_what_it_holds_unknown(tmp_path):
+    """Not the defaults: a `ResourcesVpcConfig` or a whole `Properties` chosen by the region
+    says nothing about the endpoint."""
+    (tmp_path / "t.yaml").write_text(
+        "Conditions:\n  InIreland: !Equals [!Ref 'AWS::Region', eu-west-1]\n"
+        "Resources:\n"
+        "  ByRegion:\n    Type: AWS::EKS::Cluster\n    Properties:\n"
+        "      Name: by-region\n      RoleArn: r\n"
+        "      ResourcesVpcConfig: !If [InIreland, {EndpointPublicAccess: false}, {}]\n"
+        "      Logging: !If [InIreland, {ClusterLogging: {EnabledTypes: [{Type: audit}]}}, {}]\n"
+        "  Whole:\n    Type: AWS::EKS::Cluster\n"
+        "    Properties: !If [InIreland, {Name: a, RoleArn: r}, {Name: b, RoleArn: r}]\n"
+        "  Options:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n"
+        "      LaunchTemplateData:\n"
+        "        MetadataOptions: !If [InIreland, {HttpTokens: required}, !Ref 'AWS::NoValue']\n"
+    )
+    result = run([tmp_path])
+    assert [f.rule_id for f in result.findings if f.rule_id in ("EKS101", "EKS103", "EKS201")] == []
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert cluster.fields["name"] == "by-region"
+    assert isinstance(cluster.fields["endpoint_public_access"], Unknown)
+    assert isinstance(cluster.fields["enabled_log_types"], Unknown)

@@ -112,6 +112,8 @@ def normalize_template(
         raw = resource.get("Properties")
         raw = raw if isinstance(raw, dict) else LDict()
         props = template.value(raw)
+        if isinstance(props, Unknown):
+            continue  # `Properties: !If [...]` on a condition not known: nothing is
         if not isinstance(props, dict):
             props = LDict()
         made, found = builder(reader, logical, str(resource["Type"]), raw, props)
@@ -143,6 +145,14 @@ def _integer(value: Any) -> Any:
     return value
 
 
+def _child(node: Any, name: str) -> Any:
+    """A property of a mapping; the mapping itself when it is not known (whatever it holds is
+    not known either); None when absent."""
+    if isinstance(node, dict):
+        return node.get(name)
+    return node if isinstance(node, Unknown) else None
+
+
 def _put(
     e: Entity,
     field: str,
@@ -150,7 +160,11 @@ def _put(
     name: str,
     convert: Callable[[Any], Any] | None = None,
 ) -> Any:
-    """A property into a field; when it is absent, the catalog's default."""
+    """A property into a field; when it is absent, the catalog's default; unknown when the
+    mapping that would hold it is."""
+    if isinstance(node, Unknown):
+        e.set(field, node)
+        return node
     if isinstance(node, dict) and name in node:
         value = convert(node[name]) if convert else node[name]
         e.set(field, value, span=key_span(node, name))
@@ -233,24 +247,24 @@ def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) ->
     e.set("module_major_version", None)
     if rtype == "Custom::AWSCDK-EKS-Cluster":
         spelled, config = _CAMEL, props.get("Config")
-        config = config if isinstance(config, dict) else LDict()
+        config = config if isinstance(config, (dict, Unknown)) else LDict()
         name_key = "name"
     else:
         spelled, config, name_key = _PASCAL, props, "Name"
-    name = config.get(name_key)
+    name = _child(config, name_key)
     if name is None:
         name = Unknown(f"CloudFormation names cluster {logical} when it creates it", logical)
     e.set("name", name, span=key_span(config, name_key))
-    vpc = config.get(spelled["vpc"])
+    vpc = _child(config, spelled["vpc"])
     _put(e, "endpoint_public_access", vpc, spelled["public"], _boolean)
     _put(e, "endpoint_private_access", vpc, spelled["private"], _boolean)
     _put(e, "public_access_cidrs", vpc, spelled["cidrs"])
     kinds.empty_to_default(e, "public_access_cidrs")
     _log_types(e, config, rtype)
-    access = config.get(spelled["access"])
+    access = _child(config, spelled["access"])
     _put(e, "authentication_mode", access, spelled["mode"])
     _put(e, "bootstrap_cluster_creator_admin_permissions", access, spelled["bootstrap"], _boolean)
-    _put(e, "auto_mode", config.get(spelled["compute"]), spelled["enabled"], _boolean)
+    _put(e, "auto_mode", _child(config, spelled["compute"]), spelled["enabled"], _boolean)
     entities = [e]
     if rtype == "AWSQS::EKS::Cluster":
         entities += _quickstart_api_access(reader, logical, props, name)
@@ -262,8 +276,11 @@ def _log_types(e: Entity, config: Any, rtype: str) -> None:
     `logging.clusterLogging[]` (`types` of the items `enabled`), the registry type's
     `EnabledClusterLoggingTypes`."""
     if rtype == "Custom::AWSCDK-EKS-Cluster":
-        logging = config.get("logging")
-        items = logging.get("clusterLogging") if isinstance(logging, dict) else None
+        logging = _child(config, "logging")
+        items = _child(logging, "clusterLogging")
+        if isinstance(items, Unknown):
+            e.set("enabled_log_types", items)
+            return
         if not isinstance(items, list):
             kinds.set_default(e, "enabled_log_types")
             return
@@ -277,9 +294,8 @@ def _log_types(e: Entity, config: Any, rtype: str) -> None:
     if rtype == "AWSQS::EKS::Cluster":
         _put(e, "enabled_log_types", config, "EnabledClusterLoggingTypes")
         return
-    logging = config.get("Logging")
-    cluster_logging = logging.get("ClusterLogging") if isinstance(logging, dict) else None
-    enabled = cluster_logging.get("EnabledTypes") if isinstance(cluster_logging, dict) else None
+    cluster_logging = _child(_child(config, "Logging"), "ClusterLogging")
+    enabled = _child(cluster_logging, "EnabledTypes")
     if enabled is None:
         kinds.set_default(e, "enabled_log_types")
         return
@@ -380,13 +396,10 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
         a.set("policy_arn", policy_arn, span=key_span(policy, "PolicyArn"))
         a.set("policy_name", _last_part(policy_arn), span=a.field_lines.get("policy_arn"))
         scope = policy.get("AccessScope")
-        a.set(
-            "scope_type",
-            scope.get("Type") if isinstance(scope, dict) else None,
-            span=key_span(scope, "Type"),
-        )
-        if isinstance(scope, dict) and "Namespaces" in scope:
-            a.set("scope_namespaces", scope["Namespaces"], span=key_span(scope, "Namespaces"))
+        a.set("scope_type", _child(scope, "Type"), span=key_span(scope, "Type"))
+        if isinstance(scope, Unknown) or (isinstance(scope, dict) and "Namespaces" in scope):
+            namespaces = _child(scope, "Namespaces")
+            a.set("scope_namespaces", namespaces, span=key_span(scope, "Namespaces"))
         else:
             kinds.set_default(a, "scope_namespaces")
         a.links["access_entry"] = [e.key]
@@ -527,7 +540,7 @@ def _metadata(reader: _Reader, logical: str, rtype: str, options: Any, container
 
 def _launch_template(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
     data = props.get("LaunchTemplateData")
-    options = data.get("MetadataOptions") if isinstance(data, dict) else None
+    options = _child(data, "MetadataOptions")
     return [_metadata(reader, logical, rtype, options, data)], []
 
 
