@@ -198,7 +198,11 @@ def _effective_automount(workload: Entity, accounts: dict) -> None:
 
 # ---- roles ---------------------------------------------------------------------------------
 def role_name_from_arn(arn: Any) -> str | None:
-    """`arn:aws:iam::123:role/path/Name` -> `Name` (IAM matches roles by name, paths aside)."""
+    """`arn:aws:iam::123:role/path/Name` -> `Name` (IAM matches roles by name, paths aside);
+    the partition and account may be CloudFormation's `${AWS::Partition}` and
+    `${AWS::AccountId}` (the stack's own account: a role of the template is in it)."""
+    if isinstance(arn, str):
+        arn = arn.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "0")
     if not isinstance(arn, str) or ":role/" not in arn or "${" in arn or "{{" in arn:
         return None
     return arn.rsplit("/", 1)[-1] or None
