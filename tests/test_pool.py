@@ -97,10 +97,10 @@ def test_a_parser_crash_or_hang_in_a_scan_costs_that_file_only(tmp_path, monkeyp
     (tmp_path / "env4" / "infra" / "hang.tf").write_text('locals {\n  hang = "yes"\n}\n')
     real_yaml, real_hcl = yamlsafe.parse_yaml_file, hclsyntax.parse
 
-    def yaml_or_crash(text):
+    def yaml_or_crash(text, **how):
         if text == "kind: Crash\n":
             os._exit(9)
-        return real_yaml(text)
+        return real_yaml(text, **how)
 
     def hcl_or_hang(text):
         if 'hang = "yes"' in text:
@@ -131,9 +131,9 @@ from checks.parse import yamlsafe
 
 real = yamlsafe.parse_yaml_file
 
-def slow(text):
+def slow(text, **how):
     time.sleep(0.5)  # a slow file: the scan is still running when the test stops it
-    return real(text)
+    return real(text, **how)
 
 yamlsafe.parse_yaml_file = slow
 sys.exit(main(["scan", sys.argv[1], "--no-cache", "--jobs", "2", "--format", "json"]))
