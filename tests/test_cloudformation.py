@@ -422,3 +422,24 @@ def test_a_mapping_written_as_an_undecided_fn_if_leaves_what_it_holds_unknown(tm
     assert cluster.fields["name"] == "by-region"
     assert isinstance(cluster.fields["endpoint_public_access"], Unknown)
     assert isinstance(cluster.fields["enabled_log_types"], Unknown)
+
+
+def test_a_trust_of_the_templates_oidc_provider_knows_its_issuer(tmp_path):
+    """`Ref` to an AWS::IAM::OIDCProvider whose Url is the cluster's issuer: an EKS issuer,
+    whose wildcard subject EKS403 judges (unknown before: any issuer, GitHub's too)."""
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n"
+        "  Cluster:\n    Type: AWS::EKS::Cluster\n    Properties:\n"
+        "      RoleArn: r\n      ResourcesVpcConfig: {SubnetIds: [s]}\n"
+        "  Provider:\n    Type: AWS::IAM::OIDCProvider\n    Properties:\n"
+        "      Url: !GetAtt Cluster.OpenIdConnectIssuerUrl\n      ClientIdList: [sts.amazonaws.com]\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: !Sub\n"
+        "        - |\n"
+        '          {"Statement": [{"Effect": "Allow", "Principal": {"Federated": "${Provider}"},\n'
+        '            "Action": "sts:AssumeRoleWithWebIdentity",\n'
+        '            "Condition": {"StringLike": {"${Issuer}:sub": "system:serviceaccount:*"}}}]}\n'
+        "        - Issuer: !Select [1, !Split ['//', !GetAtt Cluster.OpenIdConnectIssuerUrl]]\n"
+    )
+    found = run([tmp_path], select={"EKS402", "EKS403", "EKS405", "EKS408"}).findings
+    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 15)]

@@ -47,6 +47,9 @@ NAME_PROPERTY: dict[str, tuple[str, ...]] = {
     "AWS::IAM::Role": ("RoleName",),
     "AWS::IAM::User": ("UserName",),
 }
+# clusters (their `OpenIdConnectIssuerUrl`) and OIDC providers (`Ref` gives the ARN)
+CLUSTER_TYPES = ("AWS::EKS::Cluster", "Custom::AWSCDK-EKS-Cluster")
+PROVIDER_TYPES = ("AWS::IAM::OIDCProvider", "Custom::AWSCDKOpenIdConnectProvider")
 # the resources whose `Arn` is an IAM ARN of this kind
 _IAM_ARNS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user"}
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -177,9 +180,8 @@ class Template:
             known = self._name_of(name)
             if isinstance(known, str):
                 return known
-            return Unknown(
-                f"Ref {name} is known only when the stack is created", placeholder(name), name
-            )
+            text = self._provider_arn(name) or placeholder(name)
+            return Unknown(f"Ref {name} is known only when the stack is created", text, name)
         return Unknown(f"Ref {name} names nothing in the template", placeholder(name))
 
     def _name_of(self, logical: str) -> Any:
@@ -246,14 +248,35 @@ class Template:
             if parsed is not None:
                 return parsed
         known = resource in self.resources
-        kind = _IAM_ARNS.get(str(declared.get("Type"))) if isinstance(declared, dict) else None
+        rtype = str(declared.get("Type")) if isinstance(declared, dict) else ""
+        kind = _IAM_ARNS.get(rtype)
         if kind is not None and attribute == "Arn":
             text = self._iam_arn(resource, declared, kind)
+        elif rtype in CLUSTER_TYPES and attribute == "OpenIdConnectIssuerUrl":
+            # EKS issuers are all of this form: the region and the cluster's id are not known
+            text = "https://oidc.eks.${AWS::Region}.amazonaws.com/id/" + placeholder(
+                f"{resource}.OidcId"
+            )
         return Unknown(
             f"{resource}.{attribute} is known only when the stack is created",
             text,
             resource if known else None,
         )
+
+    def _provider_arn(self, logical: str) -> str | None:
+        """What `Ref` to an OIDC provider gives, its ARN, as far as its `Url` says
+        (`arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/<issuer without https://>`),
+        so that the issuer is known by its host; None for other resources."""
+        declared = self.resources[logical]
+        if not isinstance(declared, dict) or declared.get("Type") not in PROVIDER_TYPES:
+            return None
+        props = declared.get("Properties")
+        url = self._value(props.get("Url"), 0) if isinstance(props, dict) else None
+        url = url.text if isinstance(url, Unknown) else url
+        if not isinstance(url, str):
+            return None
+        issuer = url.split("://", 1)[-1]
+        return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:oidc-provider/{issuer}"
 
     def _iam_arn(self, logical: str, declared: dict, kind: str) -> str:
         """A role's or user's ARN as far as the template says: its path and name when written
@@ -361,6 +384,13 @@ class Template:
         if isinstance(delimiter, str) and delimiter and isinstance(text, str):
             self._step(len(text) // CHARS_PER_STEP)
             return text.split(delimiter)
+        if isinstance(delimiter, str) and delimiter and isinstance(text, Unknown):
+            # split as written: the parts without an unknown are known
+            self._step(len(text.text) // CHARS_PER_STEP)
+            return [
+                Unknown(text.reason, part, text.ref) if "${" in part else part
+                for part in text.text.split(delimiter)
+            ]
         shown = text.text if isinstance(text, Unknown) else placeholder("Split")
         return Unknown("Fn::Split of a string not known", shown, getattr(text, "ref", None))
 
