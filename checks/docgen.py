@@ -74,6 +74,8 @@ def render_coverage(rules: list[Rule]) -> str:
         ids = implemented.get(rec["id"], [])
         if ids:
             verdict = ", ".join(f"[{i}](rules.md#{i.lower()}-{_slug(rules, i)})" for i in ids)
+            if rec.get("see"):
+                verdict += f"; {rec['see']}"
             if rec.get("gap"):
                 verdict += f". Not covered: {rec['gap']}"
             counts["checked by rules"] = counts.get("checked by rules", 0) + 1
@@ -156,11 +158,14 @@ def render_model() -> str:
     return "\n".join(out)
 
 
+_SET_BY = {"link": " (set by the link stage)", "graph": " (set by the access graph)"}
+
+
 def _field_table(fields, defaults: bool) -> list[str]:
     head = "| field | type | meaning |" + (" default |" if defaults else "")
     rows = [head, "|---|---|---|" + ("---|" if defaults else "")]
     for f in fields:
-        meaning = f.meaning + (" (set by the link stage)" if f.set_by == "link" else "")
+        meaning = f.meaning + _SET_BY.get(f.set_by, "")
         row = f"| `{f.name}` | {f.type.describe()} | {meaning} |"
         if defaults:
             row += f" {_default(f)} |"

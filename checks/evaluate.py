@@ -105,6 +105,13 @@ def _finding(
                     Related(other.location, format_message(spec["message"], other.fields, params))
                 )
     related.extend(entity.related)  # the module calls that made it, the overlay that rendered it
+    path: list[Related] = []
+    hops: tuple = ()
+    if rule.path:
+        path = _hop_places(entity.fields.get(rule.path["shortest"]))
+        every = entity.fields.get(rule.path.get("all_hops") or rule.path["shortest"])
+        related += _hop_places(every)
+        hops = _hop_identities(every)
     return Finding(
         rule_id=rule.id,
         slug=rule.slug,
@@ -116,6 +123,8 @@ def _finding(
         remediation=rule.remediation.strip(),
         references=list(rule.references),
         related=related,
+        path=path,
+        hops=hops,
     )
 
 
@@ -139,6 +148,30 @@ def rule_fields(rule: Rule) -> frozenset[str]:
         found = frozenset(names)
         _RULE_FIELDS[id(rule)] = (rule, found)
     return found
+
+
+def _hop_identities(hops: Any) -> tuple[tuple[str, str, str], ...]:
+    """What each hop is, whatever its lines: (hop, entity key, file), sorted, each once."""
+    found = {
+        (str(h.get("hop")), str(h.get("entity_key")), str(h.get("file")))
+        for h in (hops if isinstance(hops, list) else [])
+        if isinstance(h, dict)
+    }
+    return tuple(sorted(found))
+
+
+def _hop_places(hops: Any) -> list[Related]:
+    """The places and words of a field of hops (checks.kinds.HOP), in its order."""
+    places = []
+    for hop in hops if isinstance(hops, list) else []:
+        if not isinstance(hop, dict):
+            continue
+        start, end = hop.get("start_line"), hop.get("end_line")
+        if not isinstance(hop.get("file"), str) or not isinstance(start, int):
+            continue
+        end = end if isinstance(end, int) and end >= start else start
+        places.append(Related(Location(hop["file"], start, end), str(hop.get("message"))))
+    return places
 
 
 def format_message(template: str, fields: dict, params: dict) -> str:

@@ -268,12 +268,23 @@ def rooted_identity(f: Finding, root: str) -> tuple[str, str, str]:
     from checks.model import fingerprint
 
     file = rooted_path(f.location.file, root)
-    origin, colon, rest = f.entity_key.partition(":")
-    key = f.entity_key
-    shown = f.location.file
+    key = _rooted_key(f.entity_key, f.location.file, file)
+    hops = tuple(
+        sorted(
+            (hop, _rooted_key(hop_key, shown, rooted_path(shown, root)), rooted_path(shown, root))
+            for hop, hop_key, shown in f.hops
+        )
+    )
+    return (f.rule_id, key, fingerprint(f.rule_id, key, file, hops))
+
+
+def _rooted_key(key: str, shown: str, file: str) -> str:
+    """An entity key that names the file it is in as shown (`terraform:<file>:...`), with
+    that file as `file` names it."""
+    origin, colon, rest = key.partition(":")
     if colon and (rest == shown or rest.startswith((shown + ":", shown + "/"))):
-        key = f"{origin}:{file}{rest[len(shown) :]}"
-    return (f.rule_id, key, fingerprint(f.rule_id, key, file))
+        return f"{origin}:{file}{rest[len(shown) :]}"
+    return key
 
 
 def load_baseline(path: str) -> Baseline:

@@ -46,7 +46,8 @@ class Type:
 class Field:
     """One field of a kind, or of the objects in a list field. `default` is what the input's
     silence means when `default_origin` (AWS, EC2, Kubernetes) defines one; `set_by` is the
-    stage that sets it (`link` for fields that depend on other entities)."""
+    stage that sets it (`link` for fields that depend on other entities, `graph` for what the
+    access graph finds)."""
 
     name: str
     type: Type
@@ -169,6 +170,11 @@ CAPABILITIES: dict[str, str] = {
     "edit_aws_auth": "`update`, `patch` or `create` on `configmaps` (no `resourceNames`, or "
     "`aws-auth` among them), cluster-wide or in namespace kube-system",
 }
+# The trust rules whose verdicts decide whether an entry point is pinned (RULES.md, 8xx), and
+# the instance metadata rules that say pods reach the node role: the graph stage evaluates
+# their conditions, so that "pinned" means what those rules test.
+PIN_RULES = ("EKS401", "EKS402", "EKS403", "EKS405", "EKS407", "EKS408")
+IMDS_RULES = ("EKS201", "EKS202")
 # Subjects whose names start so are Kubernetes' and EKS's own identities.
 EXEMPT_SUBJECT_PREFIXES = ("system:", "eks:")
 _CAPABILITY_LIST = (
@@ -191,6 +197,73 @@ CALL_PATH = Field(
     'module (`module.platform.module.eks`, `module.nodes["a"]`); null for what a root '
     "module's own resources, a plan or any other source make",
 )
+
+# One hop of an access path (RULES.md, 8xx) as the graph stage (checks/graph.py) writes it.
+HOP_KINDS: dict[str, str] = {
+    "trust": "a trust statement lets a principal assume a role",
+    "mapping": "an aws-auth entry or access entry signs a role or user in to a cluster",
+    "group": "the mapping makes it a member of a Kubernetes group (or the user it maps to)",
+    "access_policy": "an access policy associated with an access entry, in its scope",
+    "binding": "a RoleBinding or ClusterRoleBinding names the subject",
+    "role": "the binding refers to a Role or ClusterRole",
+    "capability": "what the role lets its subjects do, in the binding's scope",
+    "service_account": "a pod runs as its ServiceAccount (with its token, or without)",
+    "irsa": "the ServiceAccount's `eks.amazonaws.com/role-arn` annotation (IRSA)",
+    "pod_identity": "a pod identity association gives the ServiceAccount a role",
+    "imds": "any pod of the nodes reaches the node role through instance metadata",
+    "aws_power": "what the role may do in AWS (`aws_power`)",
+    "creator": "the identity that creates the cluster is made its administrator",
+}
+HOP = object_of(
+    Field("hop", STRING, "what the hop is: " + ", ".join(f"`{h}`" for h in HOP_KINDS)),
+    Field("source", STRING, "where it starts, in words (`role shop-github-deploy`)"),
+    Field("target", STRING, "where it leads, in words (`group deployers in cluster prod`)"),
+    Field("message", STRING, "the hop in words, as reports show it"),
+    Field("entity_key", STRING, "the key of the entity that makes the hop"),
+    Field("file", STRING, "the file that makes the hop"),
+    Field("start_line", INTEGER, "its first line"),
+    Field("end_line", INTEGER, "its last line"),
+)
+# how many hops a `*_hops` field holds at most: its related locations and fingerprint
+MAX_PATH_HOPS = 200
+
+
+def _power_fields(prefix: str, reaches: str, power: str) -> tuple[Field, ...]:
+    """What the graph stage finds from an entry point: whether a path reaches a power, the
+    power the shortest one reaches, its hops in order, and every hop of every such path."""
+    return (
+        Field(f"reaches_{prefix}", BOOLEAN, reaches, set_by="graph"),
+        Field(
+            f"{prefix}_power",
+            STRING,
+            f"{power}, in words, that the shortest such path reaches; null when none",
+            set_by="graph",
+        ),
+        Field(
+            f"{prefix}_path",
+            list_of(HOP),
+            "the hops of the shortest such path, in order; empty when none",
+            set_by="graph",
+        ),
+        Field(
+            f"{prefix}_hops",
+            list_of(HOP),
+            f"every hop of every such path, each once (at most {MAX_PATH_HOPS}): the finding's "
+            "related locations, and what its fingerprint covers",
+            set_by="graph",
+        ),
+    )
+
+
+_AWS_ADMIN = _power_fields(
+    "aws_admin",
+    "a path of the access graph gives its pods a role whose `aws_power` holds `admin` or "
+    "`iam_write` (IRSA, Pod Identity, or the node role through instance metadata: AWS "
+    "credentials do not depend on token automount); unknown when only a path through an "
+    "unknown hop could",
+    "the AWS power and the role",
+)
+
 
 KINDS: dict[str, Kind] = {
     k.name: dataclasses.replace(k, fields=(*k.fields, CALL_PATH))
@@ -310,6 +383,50 @@ KINDS: dict[str, Kind] = {
                     "`http_put_response_hop_limit`: above 1, pods reach the node's metadata; "
                     "null when not set",
                 ),
+                Field(
+                    "node_roles",
+                    list_of(
+                        object_of(
+                            Field(
+                                "role",
+                                STRING,
+                                "the role as written: an ARN, or a name (an instance profile's "
+                                "`role`); unknown when it is an expression or the tool that "
+                                "makes the nodes creates it",
+                            ),
+                            Field(
+                                "role_ref",
+                                STRING,
+                                "`<module dir>:<address>` of the Terraform role an unknown "
+                                "`role` refers to; else null",
+                            ),
+                            Field(
+                                "via",
+                                STRING,
+                                "where the nodes get it, in words (`aws_eks_node_group.general "
+                                "node_role_arn`, `aws_iam_instance_profile.nodes role`)",
+                            ),
+                            Field("file", STRING, "the file that says it"),
+                            Field("start_line", INTEGER, "its first line"),
+                            Field("end_line", INTEGER, "its last line"),
+                        )
+                    ),
+                    "the IAM roles of the nodes (an instance profile's role, a node group's "
+                    "`node_role_arn` or `iam_role_arn`, eksctl `iam.instanceRoleARN`); empty "
+                    "when the input does not say",
+                    default=[],
+                ),
+                Field(
+                    "pods_reach_imds",
+                    BOOLEAN,
+                    "EKS201 or EKS202 flags it (their conditions, with the configured "
+                    "parameters): any pod of its nodes can take the node role's credentials",
+                    set_by="graph",
+                ),
+                *_AWS_ADMIN,
+            ),
+            links=(
+                Link("node_role_trust", "trust_statement", "the trust statements of its roles"),
             ),
             lines={"metadata_options": "the `metadata_options` block"},
         ),
@@ -397,6 +514,7 @@ KINDS: dict[str, Kind] = {
                     "neither",
                     set_by="link",
                 ),
+                *_AWS_ADMIN,
             ),
             links=(
                 Link(
@@ -1035,6 +1153,24 @@ KINDS: dict[str, Kind] = {
                     "every provider of `ci_providers` has its project pinned; null when it "
                     "federates none",
                 ),
+                Field(
+                    "pinned",
+                    BOOLEAN,
+                    "no rule of " + ", ".join(PIN_RULES) + " flags it (their conditions over "
+                    "its fields, with the configured parameters); unknown when one of them is "
+                    "undecided",
+                    set_by="graph",
+                ),
+                Field("unpinned_by", STRINGS, "the rules among those that flag it", set_by="graph"),
+                *_power_fields(
+                    "cluster_admin",
+                    "a path of the access graph leads from its principals, in one cluster, to "
+                    "cluster-admin power (group `system:masters`, `AmazonEKSClusterAdminPolicy` "
+                    "at cluster scope, or the `cluster_admin` capability) or to `edit_aws_auth`, "
+                    "`escalate_bind` or `impersonate`; unknown when only a path through an "
+                    "unknown hop could",
+                    "the power and the cluster",
+                ),
             ),
             links=(Link("role", "iam_role", "the role whose trust policy holds it"),),
         ),
@@ -1346,6 +1482,11 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+
+def hop_fields(kind: Kind) -> list[str]:
+    """The fields of a kind that hold access path hops (a rule's `path` names them)."""
+    return [f.name for f in kind.fields if f.type.name == "list" and f.type.item is HOP]
 
 
 def catalog_field(kind: str, name: str) -> Field:

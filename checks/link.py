@@ -6,6 +6,7 @@ JSON carries it for OPA/Rego users, and rules can point at the other side (`rela
 - ServiceAccounts and pod identity associations: whether a `default` ServiceAccount gets a role
 - ServiceAccount `eks.amazonaws.com/role-arn` -> the role's web-identity trust (EKS701)
 - pod identity association -> the role's trust (EKS702)
+- nodes (launch template, instance, node group) -> their roles' trust
 - identity mapping groups -> ClusterRoleBindings to cluster-admin (EKS703)
 - access policy association -> its access entry (of the same cluster, when both name one)
 - RBAC: the capabilities of rules, roles (aggregation included), bindings (the role they
@@ -59,6 +60,8 @@ def link(entities: list[Entity]) -> None:
     for e in by_kind.get("pod_identity_association", []):
         _default_service_account_role(e)
         _pod_identity(e, roles)
+    for e in by_kind.get("instance_metadata", []):
+        _node_roles(e, roles)
     admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
     for e in by_kind.get("identity_mapping", []):
         _effective_cluster_admin(e, admin_bindings)
@@ -222,13 +225,13 @@ class _RoleIndex:
             if isinstance(ref, str):
                 self.by_ref.setdefault(ref, []).append(s)
 
-    def find(self, near: Entity, arn: Any, ref: Any = None) -> list[Entity]:
-        """The trust statements of the role `arn` (or Terraform `ref`) names; of several roles
-        with that name (one per environment), the one nearest to `near`."""
+    def find(self, near: Entity, arn: Any, ref: Any = None, name: Any = None) -> list[Entity]:
+        """The trust statements of the role `arn` (or Terraform `ref`, or role `name`) names;
+        of several roles with that name (one per environment), the one nearest to `near`."""
         if isinstance(ref, str) and ref in self.by_ref:
             statements = self.by_ref[ref]
         else:
-            name = role_name_from_arn(arn)
+            name = name if isinstance(name, str) else role_name_from_arn(arn)
             statements = self.by_name.get(name, []) if name else []
         roles: dict[str, list[Entity]] = {}
         for s in statements:
@@ -550,6 +553,26 @@ def _distinct(items: list) -> list:
             seen.add(item)
             out.append(item)
     return out
+
+
+def node_role_statements(nodes: Entity, item: dict, roles: _RoleIndex) -> list[Entity]:
+    """The trust statements of one of the nodes' roles: by Terraform reference, by ARN, or
+    by the name an instance profile gives."""
+    role = item.get("role")
+    name = role if isinstance(role, str) and ":" not in role and "/" not in role else None
+    return roles.find(nodes, role, item.get("role_ref"), name)
+
+
+def _node_roles(nodes: Entity, roles: _RoleIndex) -> None:
+    given = nodes.fields.get("node_roles")
+    found = [
+        s.key
+        for item in (given if isinstance(given, list) else [])  # unknown: no role to link
+        if isinstance(item, dict)
+        for s in node_role_statements(nodes, item, roles)
+    ]
+    if found:
+        nodes.links["node_role_trust"] = list(dict.fromkeys(found))
 
 
 # ---- identity mappings -> RBAC -------------------------------------------------------------

@@ -326,21 +326,32 @@ class Finding:
     baselined: bool = False  # present in --baseline: reported as known, never fails the gate
     # suppressed, and the --baseline does not hold that suppression: added by the change
     new_suppression: bool = False
+    # an access path (RULES.md, 8xx): its hops in order, each with its place and its words
+    path: list[Related] = field(default_factory=list)
+    # every hop of every path the finding stands for, as (hop, entity key, file): a path
+    # that opens changes the fingerprint, even when each of its hops was there before
+    hops: tuple[tuple[str, str, str], ...] = ()
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)
 
     @property
     def fingerprint(self) -> str:
-        """Stable across edits that move lines: rule, entity and file, never the line."""
-        return fingerprint(self.rule_id, self.entity_key, self.location.file)
+        """Stable across edits that move lines: rule, entity and file (and the hops of its
+        paths), never the line."""
+        return fingerprint(self.rule_id, self.entity_key, self.location.file, self.hops)
 
 
-def fingerprint(rule_id: str, entity_key: str, file: str) -> str:
-    """A finding's fingerprint: a digest of its rule, its entity's key and its file."""
+def fingerprint(
+    rule_id: str, entity_key: str, file: str, hops: tuple[tuple[str, str, str], ...] = ()
+) -> str:
+    """A finding's fingerprint: a digest of its rule, its entity's key and its file, and of
+    the hops of its access paths when it has some."""
     import hashlib
 
     text = f"{rule_id}\0{entity_key}\0{file}"
+    for hop in hops:
+        text += "\0" + "\x1f".join(hop)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

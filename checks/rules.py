@@ -46,6 +46,8 @@ class Rule:
     references: list[str] = field(default_factory=list)
     implements: list[str] = field(default_factory=list)
     related: list[dict] = field(default_factory=list)
+    # an access path the findings carry: {shortest: FIELD, all_hops: FIELD}
+    path: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     confidence: str = "high"
     since: str = ""
@@ -484,6 +486,7 @@ def _check_names(data: dict, scopes: list[_Scope], params: dict, errors: list) -
                 f"no field or block {name!r} to point at{_closest(name, candidates)}: {where}",
             )
         )
+    _check_path(data, kinds, errors)
     related = data.get("related")
     for index, spec in enumerate(related if isinstance(related, list) else []):
         if not isinstance(spec, dict) or not isinstance(spec.get("link"), str):
@@ -503,6 +506,28 @@ def _check_names(data: dict, scopes: list[_Scope], params: dict, errors: list) -
             targets = {KINDS[k.link(link).target].name: KINDS[k.link(link).target] for k in kinds}
             path = f"$.related[{index}].message"
             _check_placeholders(spec.get("message"), path, list(targets.values()), params, errors)
+
+
+def _check_path(data: dict, kinds: list, errors: list) -> None:
+    """`path` names, for each of the rule's kinds, a field that holds hops."""
+    from checks.kinds import hop_fields
+
+    spec = data.get("path")
+    for role in ("shortest", "all_hops"):
+        name = spec.get(role) if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            continue
+        for kind in kinds:
+            names = hop_fields(kind)
+            if name not in names:
+                listed = f"its fields of hops: {', '.join(names)}" if names else "it has none"
+                errors.append(
+                    (
+                        f"$.path.{role}",
+                        f"{kind.name} has no field of hops {name!r}{_closest(name, names)}; "
+                        f"{listed}",
+                    )
+                )
 
 
 def _check_placeholders(message: Any, path: str, kinds: list, params: dict, errors: list):

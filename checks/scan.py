@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from checks import graph
 from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, display_path, scan_roots
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
+from checks.graph import AccessGraph
 from checks.link import link
 from checks.model import Entity, Finding, Problem
 from checks.rules import Rule
@@ -35,16 +37,66 @@ class ScanResult:
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    graph: AccessGraph = field(default_factory=AccessGraph)
+
+
+class Built(NamedTuple):
+    """What `build` makes: the entities (linked, with the access graph's fields), the
+    problems, the inline suppressions by file, and the access graph."""
+
+    entities: list[Entity]
+    problems: list[Problem]
+    suppressions: dict[str, list]
+    graph: AccessGraph
 
 
 def build(
-    files: list[SourceFile], opts: Options, jobs: int | None = None, pack: Pack | None = None
-) -> tuple[list[Entity], list[Problem], dict[str, list]]:
-    """The linked model of `files`, the problems found reading them and their inline
-    suppressions (see `checks.runner.run` for `jobs` and `pack`)."""
+    files: list[SourceFile],
+    opts: Options,
+    jobs: int | None = None,
+    pack: Pack | None = None,
+    params: dict[str, dict] | None = None,
+) -> Built:
+    """The linked model of `files` walked as the access graph, the problems found reading
+    them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
+    `params` are the configured rule parameters (the graph reads the verdicts of the trust
+    and IMDS rules)."""
     entities, problems, suppressions = run(files, opts, jobs, pack)
     link(entities)
-    return entities, problems, suppressions
+    access_graph = graph.build(entities, graph_verdicts(entities, params))
+    return Built(entities, problems, suppressions, access_graph)
+
+
+def graph_verdicts(entities: list[Entity], params: dict[str, dict] | None) -> graph.Verdicts:
+    """What the rules the access graph reads (checks.kinds.PIN_RULES on trust statements,
+    IMDS_RULES on instance metadata) say of each entity, with the configured parameters and
+    whatever rules a run selects: "pinned" means what those rules test."""
+    from checks.kinds import IMDS_RULES, PIN_RULES
+
+    wanted = {"trust_statement": PIN_RULES, "instance_metadata": IMDS_RULES}
+    judged = [e for e in entities if e.kind in wanted]
+    if not judged:
+        return {}
+    rules = _graph_rules(PIN_RULES + IMDS_RULES)
+    findings, skipped = evaluate(rules, judged, params)
+    verdicts: graph.Verdicts = {e.key: ([], []) for e in judged}
+    for f in findings:
+        verdicts[f.entity_key][0].append(f.rule_id)
+    for s in skipped:
+        verdicts[s.entity_key][1].append(s.rule_id)
+    return verdicts
+
+
+def _graph_rules(ids: tuple[str, ...]) -> list[Rule]:
+    """The bundled rules of these ids (those the package holds)."""
+    from checks.rules import bundled_dir, load_file
+
+    directory = bundled_dir()
+    return [
+        load_file(directory / f"{rule_id}.yaml", validate=False)
+        for rule_id in ids
+        if (directory / f"{rule_id}.yaml").is_file()
+    ]
 
 
 @dataclass
@@ -174,7 +226,7 @@ def scan(
         excludes=list(excludes),
         exclude_root=root or "",
     )
-    entities, found, comments = build(files, opts, jobs, pack)
+    entities, found, comments, access_graph = build(files, opts, jobs, pack, params)
     findings, skipped = evaluate(rules, entities, params)
     policy_errors: list[Problem] = []
     if any(rule.rego_policy for rule in rules):
@@ -209,4 +261,4 @@ def scan(
         for p in given_problems + all_problems + policy_errors
     }
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
-    return ScanResult(files, entities, findings, all_problems, skipped, list(rules))
+    return ScanResult(files, entities, findings, all_problems, skipped, list(rules), access_graph)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from checks.kinds import KINDS, Field, Kind, Type
+from checks.kinds import KINDS, Field, Kind, Type, hop_fields
 from checks.model import SEVERITIES
 
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -137,6 +137,12 @@ def rule_schema(schema: dict) -> dict:
                         "related": {
                             "items": {
                                 "properties": {"link": {"enum": [lk.name for lk in kind.links]}}
+                            }
+                        },
+                        "path": {
+                            "properties": {
+                                "shortest": {"enum": hop_fields(kind)},
+                                "all_hops": {"enum": hop_fields(kind)},
                             }
                         },
                     }

@@ -4,6 +4,8 @@ entities, what the evaluator computes) both read, so that neither copies the oth
 
 - `RESOURCE_BUILDERS`: resource type -> the builder (`checks/normalize/terraform.py`) that
   turns it into entities; `kubernetes_*` resources (`KUBERNETES_RESOURCES`) all have one.
+- `CONTEXT_RESOURCES`: resources read for what they say about another block (the node group
+  that names a launch template).
 - `DESCRIBED_ATTRIBUTES`: attributes AWS computes whose unknown value the evaluator describes
   by another attribute of the block (an OIDC provider's ARN by its URL).
 - `DATA_SOURCES`: data sources the evaluator renders, and the attributes that hold it.
@@ -56,6 +58,10 @@ KUBERNETES_RESOURCES: dict[str, tuple[str, str]] = {
     "kubernetes_role_binding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
     "kubernetes_cluster_role_binding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
 }
+
+# resource types read only for what they say about a block the normalizer reads: the node
+# group that names a launch template gives its nodes' role, so does an instance profile
+CONTEXT_RESOURCES = ("aws_eks_node_group", "aws_iam_instance_profile")
 
 # (resource or data source type, attribute AWS computes) -> (the attribute that says what it
 # will be, and how an unknown value's reason names it: `(provider url <url>)`, an expression
@@ -111,8 +117,10 @@ def builder_of(resource_type: str) -> str | None:
 def resource_is_read(resource_type: str) -> bool:
     """Whether the normalizer reads resources of this type by themselves (with a builder), or
     for what they say about a reference to them (DESCRIBED_ATTRIBUTES)."""
-    return builder_of(resource_type) is not None or any(
-        rtype == resource_type for rtype, _ in DESCRIBED_ATTRIBUTES
+    return (
+        builder_of(resource_type) is not None
+        or resource_type in CONTEXT_RESOURCES
+        or any(rtype == resource_type for rtype, _ in DESCRIBED_ATTRIBUTES)
     )
 
 

@@ -24,7 +24,7 @@ CORPORA = [ROOT / "examples", FIXTURES, PEER]
 
 def _entities(path) -> list[Entity]:
     files, _ = discover([str(path)], classify)
-    entities, _, _ = build(files, Options(prefilter=False, roots=[str(path)]))
+    entities, _, *_ = build(files, Options(prefilter=False, roots=[str(path)]))
     return entities
 
 

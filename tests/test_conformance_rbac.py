@@ -284,7 +284,7 @@ def _cases(folder: Path) -> dict[str, Case]:
 
 def _model(path: Path):
     files, _ = discover([str(path)], classify)
-    entities, problems, _ = build(files, Options(prefilter=False, roots=[str(path)]))
+    entities, problems, *_ = build(files, Options(prefilter=False, roots=[str(path)]))
     return entities, problems
 
 

@@ -1,6 +1,7 @@
 """STYLE.md's one direction: the pipeline reads discover -> parse -> normalize -> link ->
 evaluate -> filter -> report, the sources (one module per input format, parse and normalize)
-and the runner (units, cache, workers) between normalize and link; a module imports only from
+and the runner (units, cache, workers) between normalize and link, and the access graph
+(whose results are fields rules test) between link and evaluate; a module imports only from
 its own stage, earlier ones and the model (imports inside functions count), and no modules
 import each other in a cycle."""
 
@@ -19,6 +20,7 @@ STAGES = (
     "sources",
     "runner",
     "link",
+    "graph",
     "evaluate",
     "filter",
     "report",
@@ -42,6 +44,8 @@ STAGE_OF = {
     "sources": "sources",
     "runner": "runner",
     "link": "link",
+    "graph": "graph",
+    "access": "graph",
     "rules": "evaluate",
     "evaluate": "evaluate",
     "filter": "filter",

@@ -111,7 +111,7 @@ def test_whole_pipeline_gives_entities_or_problems(tmp_path_factory, kind, data)
     kind_name = {"tf": "terraform"}.get(kind, kind)
     source = SourceFile(str(path), "input." + kind, kind_name)
     parsed = parse_file(source, Options())
-    entities, problems, _ = build([source], Options(prefilter=False, roots=[str(folder)]), jobs=1)
+    entities, problems, *_ = build([source], Options(prefilter=False, roots=[str(folder)]), jobs=1)
     if parsed.problem is not None:
         assert problems and problems[0].file == "input." + kind
     for e in entities:

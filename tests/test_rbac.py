@@ -40,7 +40,7 @@ EDIT = [
 def _model(tmp_path, text: str, name: str = "rbac.yaml") -> dict:
     (tmp_path / name).write_text(text)
     files, _ = discover([str(tmp_path)], classify)
-    entities, problems, _ = build(files, Options(prefilter=False, roots=[str(tmp_path)]))
+    entities, problems, *_ = build(files, Options(prefilter=False, roots=[str(tmp_path)]))
     assert problems == []
     return {e.key: e for e in entities}
 

@@ -35,8 +35,8 @@ def test_misspelled_field_names_the_kinds_fields(in_tmp):
         "entity: instance_metadata\nwhen: {field: hop_limt, greater_than: 1}\nmessage: m\n",
     ) == [
         "p/ACME001.yaml: $.when.field: instance_metadata has no field 'hop_limt' (did you mean "
-        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, hop_limit, "
-        "call_path"
+        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, "
+        "hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path"
     ]
 
 
@@ -53,15 +53,15 @@ def test_every_error_of_a_file_is_reported(in_tmp):
     assert errors == [
         "p/ACME001.yaml: $.when.all[1].field: instance_metadata has no field 'http_tokns' (did "
         "you mean http_tokens?); fields: address, module_dir, resource_type, name, http_tokens, "
-        "http_endpoint, hop_limit, call_path",
+        "http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path",
         "p/ACME001.yaml: $.message: {hop_limt} is neither a param nor a field of "
         "instance_metadata (did you mean hop_limit?); its fields: address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit, call_path",
+        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path",
         "p/ACME001.yaml: $.location[1]: no field or block 'metadata_option' to point at (did you "
         "mean metadata_options?): instance_metadata has fields address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit, call_path and blocks metadata_options",
-        "p/ACME001.yaml: $.related[0].link: instance_metadata has no link 'cluster'; it has no "
-        "links",
+        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path and blocks metadata_options",
+        "p/ACME001.yaml: $.related[0].link: instance_metadata has no link 'cluster'; its links: "
+        "node_role_trust",
     ]
 
 
@@ -90,7 +90,8 @@ def test_a_rule_on_several_kinds_names_fields_each_of_them_has(in_tmp):
         "projected_token_expirations, effective_automount, automount_source, "
         "service_account_capabilities, service_account_cluster_capabilities, "
         "service_account_grants, sts_legacy_endpoint_containers, root_containers, aws_role, "
-        "call_path (service_account has it)"
+        "reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path "
+        "(service_account has it)"
     ]
 
 

@@ -86,6 +86,7 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             e.set("module_dir", None)
             e.set("name", f"eksctl {group_kind} {name}")
             e.set("resource_type", f"eksctl:{group_kind}")
+            e.set("node_roles", _node_group_roles(file, group, e.fields["name"], span))
             imdsv1_off = group.get("disableIMDSv1", True)
             e.set(
                 "http_tokens",
@@ -104,6 +105,36 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             )
             out.append(e)
     return out
+
+
+def _node_group_roles(file: str, group: dict, name: str, span: tuple[int, int]) -> LList:
+    """A node group's role: `iam.instanceRoleARN`; the role of `iam.instanceProfileARN`, not
+    known; else the role eksctl creates, whose policies are not read here (unknown)."""
+    iam = group.get("iam")
+    iam = iam if isinstance(iam, dict) else {}
+    given = iam.get("instanceRoleARN")
+    where = key_span(iam, "instanceRoleARN") or span
+    if isinstance(given, str):
+        role, via = given, f"{name} iam.instanceRoleARN"
+    elif isinstance(iam.get("instanceProfileARN"), str):
+        profile = iam["instanceProfileARN"]
+        role = Unknown(f"the role of instance profile {profile}", f"the role of {profile}")
+        via, where = f"{name} iam.instanceProfileARN", key_span(iam, "instanceProfileARN") or span
+    else:
+        role = Unknown(f"the IAM role eksctl creates for {name}", f"the role of {name}")
+        via = f"{name} (the role eksctl creates)"
+    roles = LList(line=span[0], end_line=span[1])
+    roles.append(
+        {
+            "role": role,
+            "role_ref": None,
+            "via": via,
+            "file": file,
+            "start_line": where[0],
+            "end_line": where[1],
+        }
+    )
+    return roles
 
 
 def _access_entries(file: str, access_config: Any, key: str, cluster_name: Any) -> list[Entity]:

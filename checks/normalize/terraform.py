@@ -24,6 +24,7 @@ from checks.normalize import (
     tf_iam,
     tf_kubernetes,
     tf_modules,
+    tf_nodes,
     tf_service_accounts,
 )
 from checks.normalize.access import principal_type
@@ -212,6 +213,7 @@ def _instance_metadata(module: Module, file: str, block: Block):
     set_attr(module, e, "http_endpoint", options, "http_endpoint", file)
     hop_limit = set_attr(module, e, "hop_limit", options, "http_put_response_hop_limit", file)
     e.fields["hop_limit"] = number(hop_limit)
+    e.set("node_roles", tf_nodes.node_roles(module, file, block))
     return [e], []
 
 

@@ -213,6 +213,23 @@ def span_in(container: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, i
     return fallback
 
 
+def node_role(call: Call, role: Any, via: str, span: tuple[int, int]) -> LList:
+    """`instance_metadata.node_roles` of nodes a module makes with one role: the role as
+    given (unknown when the module creates it), `via` what gives it, located at `span`."""
+    roles = LList(line=span[0], end_line=span[1])
+    roles.append(
+        {
+            "role": role,
+            "role_ref": call.module.reference_of(role),
+            "via": via,
+            "file": call.file,
+            "start_line": span[0],
+            "end_line": span[1],
+        }
+    )
+    return roles
+
+
 def as_list(value: Any) -> list:
     """A value given for a list: the list, a lone value as one item, nothing for null; of a
     list only partly known, its known items and an unknown one for the rest."""

@@ -7,7 +7,8 @@
   becomes an AmazonEKSClusterAdminPolicy association; `access_entries`;
   `access_policy_associations`), each policy named by ARN, full or short name.
 - cloudposse `eks-node-group` (0.20-v3.4): its launch template's metadata options (IMDSv1
-  allowed before 0.25, hop limit 2 in every version).
+  allowed before 0.25, hop limit 2 in every version) and its nodes' role (`node_role_arn`,
+  else the one it creates).
 - aws-ia `eks-blueprints-addons` (v1): the IRSA role of each add-on it enables, trusted by
   the add-on's ServiceAccounts (the chart gets the role through Helm values).
 """
@@ -22,7 +23,15 @@ from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
 from checks.normalize.tf_build import Module
-from checks.normalize.tf_known import Call, addon, as_list, role, span_in, version_of
+from checks.normalize.tf_known import (
+    Call,
+    addon,
+    as_list,
+    node_role,
+    role,
+    span_in,
+    version_of,
+)
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -267,6 +276,7 @@ def cloudposse_node_group(
         return [], []
     e = call.entity("instance_metadata", "", None, "module:cloudposse/eks-node-group")
     e.set("name", call.address)
+    e.set("node_roles", _cloudposse_node_role(call))
     template, _ = call.value("launch_template_id")
     if as_list(template):
         reason = Unknown(f"{call.address} uses a launch template of its own", "launch_template_id")
@@ -290,6 +300,21 @@ def cloudposse_node_group(
             e.set("http_endpoint", _choice(enabled, "enabled", "disabled"), span=span)
     call.put(e, "hop_limit", ("metadata_http_put_response_hop_limit",), 2)
     return [e], []
+
+
+def _cloudposse_node_role(call: Call) -> Any:
+    """The nodes' role: the first of `node_role_arn` when it lists one (the module then
+    creates none), else the role the module creates (unknown)."""
+    given, span = call.value("node_role_arn")
+    if isinstance(given, Unknown):
+        return node_role(call, given, f"{call.address} node_role_arn", span or call.span)
+    arns = as_list(given)
+    if arns:
+        return node_role(call, arns[0], f"{call.address} node_role_arn", span or call.span)
+    made = Unknown(
+        f"the IAM role the module creates for {call.address}", f"the role of {call.address}"
+    )
+    return node_role(call, made, f"{call.address} (the role the module creates)", call.span)
 
 
 def _choice(flag: Any, yes: str, no: str) -> Any:

@@ -1,9 +1,9 @@
 """Calls of modules whose inputs eks-checks knows, read as what the modules create.
 
 `module "eks" { source = "terraform-aws-modules/eks/aws" ... }` configures the cluster, its
-endpoint, access entries, identity providers, node groups' instance metadata and (up to v19)
-aws-auth through inputs, and the module fills in its own defaults, which changed between
-major versions. Each reader applies the defaults of the version the call gets
+endpoint, access entries, identity providers, node groups' instance metadata and IAM roles,
+and (up to v19) aws-auth through inputs, and the module fills in its own defaults, which
+changed between major versions. Each reader applies the defaults of the version the call gets
 (`tf_known.version_of`), read from the module's variables.tf and main.tf at each major's
 tags (v17.24, v18.31, v19.21, v20.37, v21.19 for the EKS module). Findings point at the
 inputs, else at the call.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Problem, Unknown
+from checks.model import Entity, LDict, LList, Problem, Unknown
 from checks.normalize import access, aws_auth, iam, tf_module_community, tf_module_iam
 from checks.normalize.tf_build import Module
 from checks.normalize.tf_known import (
@@ -29,6 +29,7 @@ from checks.normalize.tf_known import (
     addon,
     as_list,
     aws_policy,
+    node_role,
     policy_arns,
     role,
     span_in,
@@ -277,7 +278,9 @@ def _node_groups(call: Call) -> list[Entity]:
                 else Unknown(f"{kind} is not a map", str(groups))
             )
             e = _group_entity(call, f".{kind}", span, f"{call.address} {kind}", kind)
-            _unknown_metadata(e, Unknown(f"{kind} of {call.address} is not known", reason.text))
+            unknown = Unknown(f"{kind} of {call.address} is not known", reason.text)
+            _unknown_metadata(e, unknown)
+            e.set("node_roles", unknown)
             out.append(e)
             continue
         for key, group in groups.items():
@@ -287,9 +290,12 @@ def _node_groups(call: Call) -> list[Entity]:
             )
             if not isinstance(group, dict):
                 text = group.text if isinstance(group, Unknown) else str(group)
-                _unknown_metadata(e, Unknown(f'{kind}["{key}"] is not known', text))
+                unknown = Unknown(f'{kind}["{key}"] is not known', text)
+                _unknown_metadata(e, unknown)
+                e.set("node_roles", unknown)
             else:
                 setting = _settings(group, defaults if major <= 20 else {})
+                e.set("node_roles", _node_group_roles(call, e, setting, managed))
                 where = (
                     "the node group"
                     if group.get("metadata_options") is not None or major >= 21
@@ -311,6 +317,30 @@ def _settings(group: dict, defaults: dict) -> Callable[[str, Any], Any]:
         return fallback
 
     return setting
+
+
+def _node_group_roles(
+    call: Call, e: Entity, setting: Callable[[str, Any], Any], managed: bool
+) -> LList:
+    """The node role of a node group the module makes: a managed group's `iam_role_arn` when
+    it says `create_iam_role = false` (a self-managed group's `iam_instance_profile_arn`, whose
+    role is not known, when `create_iam_instance_profile = false`), else the role the module
+    creates, whose policies are not read here (unknown)."""
+    name = e.fields["name"]
+    flag = "create_iam_role" if managed else "create_iam_instance_profile"
+    create = setting(flag, True)
+    given = setting("iam_role_arn" if managed else "iam_instance_profile_arn", None)
+    if create is False and given is not None and managed:
+        role, via = given, f"{name} iam_role_arn"
+    elif create is False and given is not None:
+        role = Unknown(f"the role of instance profile {given}", f"the role of {given}")
+        via = f"{name} iam_instance_profile_arn"
+    elif isinstance(create, Unknown):
+        role, via = create, f"{name} {flag}"
+    else:
+        role = Unknown(f"the IAM role the module creates for {name}", f"the role of {name}")
+        via = f"{name} (the role the module creates)"
+    return node_role(call, role, via, (e.location.start_line, e.location.end_line))
 
 
 def _group_entity(call: Call, suffix: str, span: tuple[int, int], name: str, kind: str) -> Entity:
@@ -449,15 +479,20 @@ def _worker_groups(call: Call, kind: str) -> list[Entity]:
     items = list(enumerate(groups)) if isinstance(groups, list) else []
     if not isinstance(groups, list):
         e = _group_entity(call, f".{kind}", span, f"{call.address} {kind}", kind)
-        _unknown_metadata(e, Unknown(f"{kind} of {call.address} is not known", str(groups)))
+        unknown = Unknown(f"{kind} of {call.address} is not known", str(groups))
+        _unknown_metadata(e, unknown)
+        e.set("node_roles", unknown)
         return [e]
     for index, group in items:
         where = span_in(groups, index, span)
         e = _group_entity(call, f".{kind}[{index}]", where, f"{call.address} {kind}[{index}]", kind)
         if not isinstance(group, dict):
-            _unknown_metadata(e, Unknown(f"{kind}[{index}] is not known", str(group)))
+            unknown = Unknown(f"{kind}[{index}] is not known", str(group))
+            _unknown_metadata(e, unknown)
+            e.set("node_roles", unknown)
             out.append(e)
             continue
+        e.set("node_roles", _worker_group_roles(call, e, _settings(group, defaults)))
         for field, key, fallback in (
             ("http_tokens", "metadata_http_tokens", "optional"),
             ("http_endpoint", "metadata_http_endpoint", "enabled"),
@@ -471,6 +506,28 @@ def _worker_groups(call: Call, kind: str) -> list[Entity]:
                 e.set(field, fallback, default=call.version.note)
         out.append(e)
     return out
+
+
+def _worker_group_roles(call: Call, e: Entity, setting: Callable[[str, Any], Any]) -> LList:
+    """v17's worker group role: the role named by the group's `iam_role_id` (a role's id is
+    its name), else the workers role the module creates (unknown); with
+    `manage_worker_iam_resources = false`, the role of the instance profile
+    `iam_instance_profile_name` names (unknown)."""
+    name = e.fields["name"]
+    manage = call.get("manage_worker_iam_resources", True)
+    if manage is False:
+        profile = setting("iam_instance_profile_name", None)
+        shown = profile.text if isinstance(profile, Unknown) else str(profile)
+        role = Unknown(f"the role of instance profile {shown}", f"the role of {shown}")
+        via = f"{name} iam_instance_profile_name"
+    elif isinstance(manage, Unknown):
+        role, via = manage, f"{call.address} manage_worker_iam_resources"
+    elif setting("iam_role_id", None) is not None:
+        role, via = setting("iam_role_id", None), f"{name} iam_role_id"
+    else:
+        role = Unknown(f"the IAM role the module creates for {name}", f"the role of {name}")
+        via = f"{name} (the role the module creates)"
+    return node_role(call, role, via, (e.location.start_line, e.location.end_line))
 
 
 def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
@@ -626,6 +683,7 @@ def node_group_module(managed: bool) -> Reader:
 
         cluster_version, _ = call.value("kubernetes_version" if major >= 21 else "cluster_version")
         _group_metadata(call, e, setting, managed, cluster_version, "the call")
+        e.set("node_roles", _node_group_roles(call, e, setting, managed))
         return [e], []
 
     return read
@@ -768,8 +826,8 @@ def karpenter_module(
             )
             e.set("role_ref", call.module.qualified(call.address + controller))
             entities.append(e)
-    node_role = call.get("create_iam_role" if major <= 19 else "create_node_iam_role", True)
-    if node_role is True:
+    creates_node_role = call.get("create_iam_role" if major <= 19 else "create_node_iam_role", True)
+    if creates_node_role is True:
         ec2 = {
             "Effect": "Allow",
             "Action": "sts:AssumeRole",

@@ -31,6 +31,8 @@ def finding_json(f) -> dict:
         out["related"] = [
             {"location": r.location.to_json(), "message": r.message} for r in f.related
         ]
+    if f.path:
+        out["path"] = [{"location": h.location.to_json(), "message": h.message} for h in f.path]
     if f.suppressed is not None:
         out["suppressed"] = {"reason": f.suppressed}
         if f.new_suppression:

@@ -87,13 +87,39 @@ def help_uri(rule) -> str:
     return ""
 
 
+def _code_flow(uris: _Uris, path: list) -> dict:
+    """An access path as a codeFlow: one threadFlow, one location per hop, in order."""
+    return {
+        "message": {"text": f"access path of {len(path)} hops"},
+        "threadFlows": [
+            {
+                "locations": [
+                    {
+                        "location": {
+                            "physicalLocation": _physical(
+                                uris,
+                                hop.location.file,
+                                hop.location.start_line,
+                                hop.location.end_line,
+                            ),
+                            "message": {"text": hop.message},
+                        },
+                        "executionOrder": number,
+                    }
+                    for number, hop in enumerate(path, 1)
+                ]
+            }
+        ],
+    }
+
+
 def document(result, options: dict | None = None) -> dict:
     sources = Sources(result, (options or {}).get("max_bytes"))
     rules_by_id = {r.id: r for r in result.rules}
     listed = reported(result)
     uris = _Uris(
         [f.location.file for f in listed]
-        + [r.location.file for f in listed for r in f.related]
+        + [r.location.file for f in listed for r in f.related + f.path]
         + [p.file for p in result.problems]
     )
     used = sorted({f.rule_id for f in listed})
@@ -126,6 +152,8 @@ def document(result, options: dict | None = None) -> dict:
                 }
                 for i, r in enumerate(f.related)
             ]
+        if f.path:
+            entry["codeFlows"] = [_code_flow(uris, f.path)]
         if f.suppressed is not None:
             entry["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
             if f.new_suppression:  # not in the --baseline: added by the change under review

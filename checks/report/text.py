@@ -52,7 +52,17 @@ def render(result, options) -> str:
                         item.location.end_line,
                         lambda carets, level=item.severity: paint(level, carets),
                     )
+                if item.path:
+                    lines.append("      path:")
+                for number, hop in enumerate(item.path, 1):
+                    lines.append(
+                        f"        {number}. {safe_text(hop.location.file)}:"
+                        f"{hop.location.start_line}  {safe_text(hop.message)}"
+                    )
+                on_path = {(h.location, h.message) for h in item.path}
                 for rel in item.related:
+                    if (rel.location, rel.message) in on_path:
+                        continue
                     lines.append(
                         f"      see {safe_text(rel.location.file)}:{rel.location.start_line}  "
                         f"{safe_text(rel.message)}"

@@ -24,3 +24,12 @@ resource "aws_iam_role" "deploy" {
     }
   EOT
 }
+
+# Deployments roll out as the developers do: the deploy role signs in to the cluster in their
+# group, which rbac.yaml binds to cluster-admin. Any repository of the organisation is now
+# one workflow away from cluster-admin (`eks-checks access --from acme-shop/any-repo`).
+resource "aws_eks_access_entry" "github_deploy" {
+  cluster_name      = aws_eks_cluster.main.name
+  principal_arn     = aws_iam_role.deploy.arn
+  kubernetes_groups = ["shop-developers"]
+}

@@ -53,3 +53,9 @@ resource "aws_eks_pod_identity_association" "resizer" {
   service_account = "resizer"
   role_arn        = aws_iam_role.resizer.arn
 }
+
+# "Temporary": the settlement job creates its own queues and topics.
+resource "aws_iam_role_policy_attachment" "payments_admin" {
+  role       = aws_iam_role.payments.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}

@@ -1,0 +1,1134 @@
+"""Graph: who can reach each cluster and with what power, and what its pods can reach in AWS
+(RULES.md, 8xx), computed once from the linked model.
+
+Nodes are entry points (the principals of trust statements, IAM roles and users mapped
+without a trust in the scan, whole accounts, pods, the nodes whose pods reach the instance
+metadata service, a cluster's creator), IAM roles, aws-auth entries and access entries,
+Kubernetes users, groups and ServiceAccounts, bindings, the roles they refer to, and powers:
+`cluster-admin`, the RBAC capabilities, `admin`/`edit`/`view` and other access policies in
+their scope, and AWS `admin`/`iam_write`. Every edge is one hop with the file and lines that
+make it; a hop the scan cannot decide (a role ARN that is a module output, a manifest whose
+cluster is not known, a role whose AWS power is not known) is an edge whose `known` is the
+`Unknown` saying why: kept, never dropped, never guessed.
+
+Clusters: a path never leaves the cluster it enters. Access entries, access policy and pod
+identity associations belong to the cluster they name (`cluster_name`). Kubernetes objects
+(manifests, bindings, ServiceAccounts, pods) and aws-auth entries belong to the scan's only
+cluster; when the scan holds several, to the one whose definition is nearest in the tree (the
+same file, else the deepest shared folder), when exactly one is; else their cluster is not
+known (`?`) and every hop into or out of them is unknown.
+
+The fields rules test (EKS801 on trust statements, EKS802 on pods and nodes) are set here on
+the entities; `pinned` and `pods_reach_imds` are the verdicts of the rules named in
+`checks.kinds.PIN_RULES` and `IMDS_RULES`, which the caller evaluates and passes in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
+from checks.link import nearest, node_role_statements, role_name_from_arn
+from checks.model import Entity, LList, Location, Unknown
+
+UNKNOWN_CLUSTER = "?"
+CLUSTER_ADMIN = "cluster-admin"
+AWS_ADMIN = "aws:admin"
+AWS_IAM_WRITE = "aws:iam_write"
+# what EKS801 looks for: cluster-admin, or a capability that leads to it
+CLUSTER_ADMIN_POWERS = frozenset({CLUSTER_ADMIN, "edit_aws_auth", "escalate_bind", "impersonate"})
+AWS_ADMIN_POWERS = frozenset({AWS_ADMIN, AWS_IAM_WRITE})
+# access policies that are Kubernetes' user-facing roles, in their scope
+ACCESS_POLICY_ROLES = {
+    "AmazonEKSAdminPolicy": "admin",
+    "AmazonEKSEditPolicy": "edit",
+    "AmazonEKSViewPolicy": "view",
+}
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+MASTERS = "system:masters"
+AUTHENTICATED = "system:authenticated"
+# the built-in ClusterRoles whose name is a power of its own (admin/edit/view in a scope)
+USER_FACING = ("admin", "edit", "view")
+# work allowed per search (nodes visited), so that a hostile scan cannot make it quadratic
+MAX_VISITS = 200_000
+
+
+@dataclass
+class Node:
+    """A place in the graph: an entry point, an identity, an object, or a power."""
+
+    id: str
+    kind: str
+    label: str
+    cluster: str | None = None
+    entry: bool = False
+    entity: Entity | None = None
+    power: str | None = None  # for a power: its name (`cluster-admin`, `edit`, `aws:admin`)
+    scope: str | None = None  # for a Kubernetes power: `cluster` or the namespaces
+
+
+@dataclass
+class Edge:
+    """One hop: `known` is True, or the `Unknown` that says why it may not hold; a `token`
+    hop is followed from a pod only when its ServiceAccount token is mounted."""
+
+    source: str
+    target: str
+    hop: str
+    message: str
+    location: Location
+    entity_key: str
+    known: Any = True
+    token: bool = False
+
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """What the hop is, whatever its lines: its kind, its entity and the entity's file."""
+        return (self.hop, self.entity_key, self.location.file)
+
+
+@dataclass
+class Path:
+    """The shortest path from an entry point to a power; `known` is True, or the Unknown of
+    its first hop that is not known."""
+
+    entry: Node
+    power: Node
+    edges: list[Edge]
+    known: Any = True
+    others: int = 0  # more paths from the same entry to the same power, not shown
+
+
+@dataclass
+class AccessGraph:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    out: dict[str, list[Edge]] = field(default_factory=dict)
+    into: dict[str, list[Edge]] = field(default_factory=dict)
+    # entry node id -> whether its pod's token is mounted (True, False, Unknown; None: no pod)
+    token: dict[str, Any] = field(default_factory=dict)
+    clusters: list[str] = field(default_factory=list)
+
+    def node(self, node: Node) -> Node:
+        """The node of that id, added when new."""
+        found = self.nodes.get(node.id)
+        if found is None:
+            self.nodes[node.id] = found = node
+            self.out[node.id] = []
+            self.into[node.id] = []
+        return found
+
+    def edge(self, edge: Edge) -> None:
+        for existing in self.out[edge.source]:
+            if existing.target == edge.target and existing.identity == edge.identity:
+                return
+        self.out[edge.source].append(edge)
+        self.into[edge.target].append(edge)
+
+    def entries(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.entry]
+
+    def powers(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.power is not None]
+
+
+# verdicts of the rules the graph reads, by entity key: (ids of the rules that flag it, ids of
+# those undecided on it)
+Verdicts = dict[str, tuple[list[str], list[str]]]
+
+
+def build(entities: list[Entity], verdicts: Verdicts | None = None) -> AccessGraph:
+    """The access graph of linked entities, and the graph's fields on them (RULES.md, 8xx)."""
+    builder = _Builder(entities, verdicts or {})
+    builder.run()
+    graph = builder.graph
+    _set_fields(graph, builder)
+    return graph
+
+
+# ---- clusters --------------------------------------------------------------------------------
+class _Clusters:
+    """Which cluster each entity belongs to (module docstring)."""
+
+    def __init__(self, by_kind: dict[str, list[Entity]]) -> None:
+        self.scanned: dict[str, Entity] = {}
+        for cluster in by_kind.get("cluster", []):
+            self.scanned.setdefault(self.name_of(cluster), cluster)
+        names = list(self.scanned)
+        for kind in ("identity_mapping", "access_policy_association", "pod_identity_association"):
+            for e in by_kind.get(kind, []):
+                name = e.fields.get("cluster_name")
+                if isinstance(name, str) and name not in names:
+                    names.append(name)
+        self.names = names or [""]
+        self.single = self.names[0] if len(self.names) == 1 else None
+
+    @staticmethod
+    def name_of(cluster: Entity) -> str:
+        name = cluster.fields.get("name")
+        return name if isinstance(name, str) else f"({cluster.key})"
+
+    def of_object(self, entity: Entity) -> str:
+        """A Kubernetes object's or aws-auth entry's cluster."""
+        if self.single is not None:
+            return self.single
+        clusters = list(self.scanned.values())
+        if len(clusters) == 1:
+            return self.name_of(clusters[0])
+        found = nearest(entity, clusters)
+        return self.name_of(found[0]) if len(found) == 1 else UNKNOWN_CLUSTER
+
+    def of_named(self, entity: Entity) -> str:
+        """The cluster an access entry or association names."""
+        name = entity.fields.get("cluster_name")
+        if isinstance(name, str):
+            return name
+        if self.single is not None:
+            return self.single
+        return UNKNOWN_CLUSTER
+
+    def reads(self, cluster: str, source: str) -> Any:
+        """Whether `cluster` reads identity mappings of `source` (`aws-auth` or
+        `access_entry`): authentication mode `API` ignores aws-auth (so does Auto Mode),
+        `CONFIG_MAP` access entries; True for a cluster the scan does not hold."""
+        found = self.scanned.get(cluster)
+        if found is None:
+            return True
+        mode = found.fields.get("authentication_mode")
+        if isinstance(mode, Unknown):
+            return mode
+        if source == "access_entry":
+            return mode != "CONFIG_MAP"
+        auto = found.fields.get("auto_mode")
+        if mode == "API" or auto is True:
+            return False
+        return auto if isinstance(auto, Unknown) else True
+
+
+def _together(a: str, b: str) -> Any:
+    """Whether two cluster-bound things can meet: True in one known cluster, unknown when one
+    of them is in a cluster not known, False in two different ones."""
+    if a == b and a != UNKNOWN_CLUSTER:
+        return True
+    if UNKNOWN_CLUSTER in (a, b):
+        return Unknown("the scan holds several clusters and this object is not nearer to one")
+    return False
+
+
+def _both(a: Any, b: Any) -> Any:
+    """Two conditions of a hop: False if one is, else the first unknown, else True."""
+    if a is False or b is False:
+        return False
+    if isinstance(a, Unknown):
+        return a
+    return b
+
+
+def _in(cluster: str) -> str:
+    if cluster == UNKNOWN_CLUSTER:
+        return " (cluster not known)"
+    return f" in cluster {cluster}" if cluster else ""
+
+
+# ---- building --------------------------------------------------------------------------------
+def _span(entity: Entity, *names: str) -> Location:
+    """Where a field of `entity` is written (the first of `names` it has lines for)."""
+    for name in names:
+        if name in entity.field_lines:
+            start, end = entity.field_lines[name]
+            return Location(entity.location.file, start, max(start, end))
+    return entity.location
+
+
+def _item_span(entity: Entity, name: str, index: int) -> Location:
+    value = entity.fields.get(name)
+    if isinstance(value, LList) and index < len(value.item_lines):
+        start, end = value.item_lines[index]
+        return Location(entity.location.file, start, max(start, end))
+    return _span(entity, name)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.text
+    return str(value)
+
+
+def _eid(entity: Entity) -> str:
+    """A node id for an entity (copies of a Kubernetes object share a key, not a place)."""
+    return f"{entity.kind}:{entity.key}@{entity.location.file}:{entity.location.start_line}"
+
+
+class _Builder:
+    def __init__(self, entities: list[Entity], verdicts: Verdicts) -> None:
+        self.graph = AccessGraph()
+        self.verdicts = verdicts
+        self.by_kind: dict[str, list[Entity]] = {}
+        for e in entities:
+            self.by_kind.setdefault(e.kind, []).append(e)
+        self.clusters = _Clusters(self.by_kind)
+        self.graph.clusters = list(self.clusters.names)
+        # roles: trust statements by role_key, and lookups by name and Terraform reference
+        self.statements: dict[str, list[Entity]] = {}
+        self.role_by_name: dict[str, list[Entity]] = {}
+        self.role_by_ref: dict[str, str] = {}
+        for s in self.by_kind.get("trust_statement", []):
+            key = s.fields.get("role_key")
+            if not isinstance(key, str):
+                continue
+            self.statements.setdefault(key, []).append(s)
+            name = s.fields.get("role_name")
+            if isinstance(name, str):
+                self.role_by_name.setdefault(name.lower(), []).append(s)
+            ref = s.fields.get("role_ref")
+            if isinstance(ref, str):
+                self.role_by_ref.setdefault(ref, key)
+        self.iam_roles: dict[str, Entity] = {}
+        for role in self.by_kind.get("iam_role", []):
+            key = role.fields.get("role_key")
+            if isinstance(key, str):
+                self.iam_roles.setdefault(key, role)
+        # where a role not in the scan is first named: the place of its AWS power hop
+        self.first_named: dict[str, Location] = {}
+        # the pin verdict of each trust statement, for entry labels and fields
+        self.pinned: dict[str, Any] = {}
+
+    def run(self) -> None:
+        for statements in self.statements.values():
+            for s in statements:
+                self._trust(s)
+        bindings = self._bindings()
+        for mapping in self.by_kind.get("identity_mapping", []):
+            self._mapping(mapping, bindings)
+        for cluster in self.by_kind.get("cluster", []):
+            self._creator(cluster)
+        for cluster in self.clusters.names:
+            self._anonymous(cluster, bindings)
+        accounts = self._service_accounts()
+        for workload in self.by_kind.get("workload", []):
+            self._workload(workload, accounts, bindings)
+        for nodes in self.by_kind.get("instance_metadata", []):
+            self._nodes(nodes)
+        for node in list(self.graph.nodes.values()):
+            if node.kind == "iam_role":
+                self._aws_power(node)
+
+    # -- IAM --------------------------------------------------------------------------------
+    def _role_node(self, role_key: str) -> Node:
+        statements = self.statements[role_key]
+        name = statements[0].fields.get("role_name")
+        return self.graph.node(
+            Node(f"role:{role_key}", "iam_role", f"role {_text(name)}", entity=statements[0])
+        )
+
+    def _principal_node(
+        self, arn: Any, near: Entity, ref: Any = None, name: str | None = None
+    ) -> tuple[Node, Any]:
+        """The node of an IAM principal an ARN (or Terraform reference, or role name) names:
+        a scanned role, else the ARN as an entry point; and whether the hop to it is known."""
+        if isinstance(ref, str) and ref in self.role_by_ref:
+            return self._role_node(self.role_by_ref[ref]), True
+        if name is not None:
+            found = self.role_by_name.get(name.lower(), [])
+            if found:
+                roles = {s.fields["role_key"]: s for s in found}
+                return self._role_node(
+                    nearest(near, list(roles.values()))[0].fields["role_key"]
+                ), True
+            node = self.graph.node(
+                Node(f"role-name:{name}", "iam_role", f"role {name} (trust not in the scan)")
+            )
+            self.first_named.setdefault(node.id, near.location)
+            return node, True
+        if isinstance(arn, Unknown):
+            node = self.graph.node(
+                Node(f"unknown:{arn.text}", "principal", f"principal {arn.text}", entry=True)
+            )
+            return node, arn
+        if not isinstance(arn, str):
+            node = self.graph.node(Node("unknown:(none)", "principal", "principal (not set)"))
+            return node, Unknown("the principal is not set")
+        name = role_name_from_arn(arn)
+        if name is not None and "*" not in name:
+            found = self.role_by_name.get(name.lower(), [])
+            if found:
+                roles = {s.fields["role_key"]: s for s in found}
+                best = nearest(near, list(roles.values()))[0]
+                return self._role_node(best.fields["role_key"]), True
+        if ":user/" in arn:
+            label = f"IAM user {arn.rsplit('/', 1)[-1]}"
+        elif ":role/" in arn:
+            label = f"role {arn} (trust not in the scan)"
+        else:
+            label = f"principal {arn}"
+        node = self.graph.node(Node(f"arn:{arn.lower()}", "principal", label, entry=True))
+        if ":role/" in arn:
+            node.kind = "iam_role"
+            self.first_named.setdefault(node.id, near.location)
+        return node, True
+
+    def _trust(self, s: Entity) -> None:
+        role = self._role_node(s.fields["role_key"])
+        flagged, undecided = self.verdicts.get(s.key, ([], []))
+        pinned: Any = not flagged
+        if not flagged and undecided:
+            pinned = Unknown(f"{', '.join(undecided)} undecided", "undecided")
+        self.pinned[s.key] = (pinned, list(flagged))
+        principal = _principal_text(s)
+        marker = "" if pinned is True else f" (not pinned: {', '.join(flagged)})" if flagged else ""
+        entry = self.graph.node(
+            Node(f"trust:{_eid(s)}", "principal", principal + marker, entry=True, entity=s)
+        )
+        where = s.location
+        self.graph.edge(
+            Edge(entry.id, role.id, "trust", f"{role.label} trusts {principal}", where, s.key)
+        )
+        # a principal that is a role of the scan can assume this one: role chaining
+        for arn in s.fields.get("principals_aws") or []:
+            name = role_name_from_arn(arn)
+            if name is None or "*" in name or name.lower() not in self.role_by_name:
+                continue
+            other, known = self._principal_node(arn, s)
+            message = f"{role.label} trusts {other.label}"
+            self.graph.edge(Edge(other.id, role.id, "trust", message, where, s.key, known))
+
+    def _aws_power(self, role: Node) -> None:
+        """role -> AWS admin / iam_write, from the `iam_role` entity of its role_key."""
+        key = role.id.removeprefix("role:")
+        iam_role = self.iam_roles.get(key) if role.id.startswith("role:") else None
+        if iam_role is not None:
+            power = iam_role.fields.get("aws_power")
+            where, entity_key = _span(iam_role, "aws_power"), iam_role.key
+        else:
+            power = Unknown(
+                f"what {role.label} may do in AWS is not in the scan", "its AWS power (not known)"
+            )
+            if role.entity is not None:
+                where, entity_key = role.entity.location, role.entity.key
+            else:
+                where = self.first_named.get(role.id, Location("", 0, 0))
+                entity_key = role.id
+        if not where.file:
+            return
+        items = power if isinstance(power, list) else [power]
+        shown = ", ".join(_text(p) for p in items[:6])
+        for name, target in (("admin", AWS_ADMIN), ("iam_write", AWS_IAM_WRITE)):
+            if name in items:
+                known: Any = True
+            else:
+                known = next((p for p in items if isinstance(p, Unknown)), False)
+            if known is False:
+                continue
+            node = self.graph.node(
+                Node(target, "power", f"AWS {name}", power=target, scope="account")
+            )
+            message = f"{role.label} may do in AWS: {shown}"
+            self.graph.edge(Edge(role.id, node.id, "aws_power", message, where, entity_key, known))
+
+    # -- identity mappings ------------------------------------------------------------------
+    def _mapping(self, m: Entity, bindings: _Bindings) -> None:
+        source = m.fields.get("source")
+        if source == "access_entry":
+            cluster = self.clusters.of_named(m)
+            what = "access entry"
+        else:
+            cluster = self.clusters.of_object(m)
+            what = f"aws-auth {m.fields.get('map') or 'entry'}"
+            if m.fields.get("role_path"):
+                return  # the authenticator matches path-less ARNs: it never applies (EKS505)
+        reads = self.clusters.reads(cluster, str(source)) if cluster != UNKNOWN_CLUSTER else True
+        if reads is False:
+            return
+        membership = (
+            True if cluster != UNKNOWN_CLUSTER else _together(UNKNOWN_CLUSTER, UNKNOWN_CLUSTER)
+        )
+        node = self.graph.node(
+            Node(f"mapping:{_eid(m)}", "mapping", f"{what}{_in(cluster)}", cluster, entity=m)
+        )
+        account = m.fields.get("account")
+        if isinstance(account, str) and m.fields.get("principal_arn") is None:
+            principal = self.graph.node(
+                Node(
+                    f"account:{account}",
+                    "principal",
+                    f"every IAM principal of account {account}",
+                    entry=True,
+                )
+            )
+            known: Any = True
+        else:
+            principal, known = self._principal_node(
+                m.fields.get("principal_arn"), m, m.fields.get("principal_ref")
+            )
+        known = _both(_both(known, reads), membership)
+        message = f"{what}{_in(cluster)} signs in {principal.label}"
+        where = _span(m, "principal_arn", "account")
+        self.graph.edge(Edge(principal.id, node.id, "mapping", message, where, m.key, known))
+        self._mapped_subjects(m, node, cluster, bindings)
+        for key in m.links.get("access_policy_associations", []):
+            for assoc in self.by_kind.get("access_policy_association", []):
+                if assoc.key == key:
+                    self._access_policy(node, assoc, cluster)
+
+    def _mapped_subjects(self, m: Entity, node: Node, cluster: str, bindings: _Bindings) -> None:
+        groups = m.fields.get("groups")
+        where = _span(m, "groups")
+        if isinstance(groups, Unknown):
+            self._power_edge(
+                node,
+                CLUSTER_ADMIN,
+                "cluster",
+                cluster,
+                "group",
+                f"maps to groups {groups.text}, not known (system:masters would be cluster-admin)",
+                where,
+                m.key,
+                groups,
+            )
+            groups = []
+        for index, group in enumerate(groups or []):
+            at = _item_span(m, "groups", index)
+            if isinstance(group, Unknown):
+                self._power_edge(
+                    node,
+                    CLUSTER_ADMIN,
+                    "cluster",
+                    cluster,
+                    "group",
+                    f"maps to group {group.text}, not known",
+                    at,
+                    m.key,
+                    group,
+                )
+            elif group == MASTERS:
+                self._power_edge(
+                    node,
+                    CLUSTER_ADMIN,
+                    "cluster",
+                    cluster,
+                    "group",
+                    "maps to group system:masters, which bypasses RBAC",
+                    at,
+                    m.key,
+                )
+            elif isinstance(group, str):
+                subject = self._subject("Group", group, cluster)
+                self.graph.edge(
+                    Edge(node.id, subject.id, "group", f"maps to group {group}", at, m.key)
+                )
+                bindings.connect(self, subject, "Group", group, cluster)
+        subject = self._subject("Group", AUTHENTICATED, cluster)
+        message = f"every identity it signs in is in group {AUTHENTICATED}"
+        self.graph.edge(Edge(node.id, subject.id, "group", message, m.location, m.key))
+        bindings.connect(self, subject, "Group", AUTHENTICATED, cluster)
+        username = m.fields.get("username")
+        if isinstance(username, str) and "{{" not in username:
+            user = self._subject("User", username, cluster)
+            message = f"signs in as user {username}"
+            self.graph.edge(Edge(node.id, user.id, "group", message, _span(m, "username"), m.key))
+            bindings.connect(self, user, "User", username, cluster)
+
+    def _subject(self, kind: str, name: str, cluster: str) -> Node:
+        word = {"Group": "group", "User": "user", "ServiceAccount": "ServiceAccount"}[kind]
+        node_kind = {"Group": "k8s_group", "User": "k8s_user"}.get(kind, "service_account")
+        return self.graph.node(
+            Node(
+                f"{node_kind}:{cluster}:{name}",
+                node_kind,
+                f"{word} {name}{_in(cluster)}",
+                cluster,
+            )
+        )
+
+    def _access_policy(self, mapping: Node, assoc: Entity, cluster: str) -> None:
+        known = _together(cluster, self.clusters.of_named(assoc))
+        if known is False:
+            return
+        name = assoc.fields.get("policy_name")
+        scope_type = assoc.fields.get("scope_type")
+        namespaces = assoc.fields.get("scope_namespaces")
+        where = _span(assoc, "policy_arn")
+        if isinstance(scope_type, Unknown) or isinstance(name, Unknown):
+            unknown = name if isinstance(name, Unknown) else scope_type
+            message = f"access policy {_text(name)} in a scope not known"
+            self._power_edge(
+                mapping,
+                CLUSTER_ADMIN,
+                "cluster",
+                cluster,
+                "access_policy",
+                message,
+                where,
+                assoc.key,
+                unknown,
+            )
+            return
+        if scope_type == "namespace":
+            if isinstance(namespaces, list) and all(isinstance(n, str) for n in namespaces):
+                scope = "namespaces " + ", ".join(namespaces)
+            else:
+                scope = f"namespaces {_text(namespaces)}"
+        else:
+            scope = "cluster"
+        if name == CLUSTER_ADMIN_POLICY and scope == "cluster":
+            power = CLUSTER_ADMIN
+        elif name == CLUSTER_ADMIN_POLICY:
+            power = "admin"
+        else:
+            power = ACCESS_POLICY_ROLES.get(str(name), str(name))
+        message = f"access policy {name} at {'cluster scope' if scope == 'cluster' else scope}"
+        self._power_edge(
+            mapping, power, scope, cluster, "access_policy", message, where, assoc.key, known
+        )
+
+    def _power_edge(
+        self,
+        source: Node,
+        power: str,
+        scope: str,
+        cluster: str,
+        hop: str,
+        message: str,
+        where: Location,
+        entity_key: str,
+        known: Any = True,
+        token: bool = False,
+    ) -> None:
+        if power == CLUSTER_ADMIN:
+            label, scope = f"cluster-admin{_in(cluster)}", "cluster"
+        else:
+            within = "cluster-wide" if scope == "cluster" else f"in {_scope_words(scope)}"
+            label = f"{power} {within}{_in(cluster)}"
+        node = self.graph.node(
+            Node(
+                f"power:{cluster}:{power}:{scope}",
+                "power",
+                label,
+                cluster,
+                power=power,
+                scope=scope,
+            )
+        )
+        self.graph.edge(
+            Edge(source.id, node.id, hop, message, where, entity_key, known, token=token)
+        )
+
+    def _creator(self, cluster: Entity) -> None:
+        if cluster.fields.get("bootstrap_cluster_creator_admin_permissions") is not True:
+            return
+        name = self.clusters.name_of(cluster)
+        entry = self.graph.node(
+            Node(
+                f"creator:{_eid(cluster)}",
+                "principal",
+                f"the identity that creates cluster {name}",
+                entry=True,
+                entity=cluster,
+            )
+        )
+        self._power_edge(
+            entry,
+            CLUSTER_ADMIN,
+            "cluster",
+            name,
+            "creator",
+            "bootstrap_cluster_creator_admin_permissions makes it cluster-admin",
+            _span(cluster, "bootstrap_cluster_creator_admin_permissions"),
+            cluster.key,
+        )
+
+    def _anonymous(self, cluster: str, bindings: _Bindings) -> None:
+        """Whoever reaches the API server without credentials is user `system:anonymous` in
+        group `system:unauthenticated` (EKS601): an entry point when a binding names them."""
+        named = [("User", "system:anonymous"), ("Group", "system:unauthenticated")]
+        if not any(bindings.by_subject.get(subject) for subject in named):
+            return
+        entry = self.graph.node(
+            Node(
+                f"anonymous:{cluster}",
+                "principal",
+                f"anonymous requests to the API server{_in(cluster)}",
+                cluster,
+                entry=True,
+            )
+        )
+        for kind, name in named:
+            bindings.connect(self, entry, kind, name, cluster)
+
+    # -- RBAC -------------------------------------------------------------------------------
+    def _bindings(self) -> _Bindings:
+        return _Bindings(self, self.by_kind.get("rbac_binding", []))
+
+    def binding_node(self, binding: Entity, cluster: str) -> Node:
+        """A binding's node, with its hops to the role it refers to and to its powers."""
+        node_id = f"binding:{_eid(binding)}"
+        found = self.graph.nodes.get(node_id)
+        if found is not None:
+            return found
+        fields = binding.fields
+        node = self.graph.node(
+            Node(
+                node_id,
+                "binding",
+                f"{fields.get('object_kind')} {_text(fields.get('qualified_name'))}",
+                cluster,
+                entity=binding,
+            )
+        )
+        scope = fields.get("scope")
+        scope = scope if isinstance(scope, str) else _text(scope)
+        role_text = _text(fields.get("role_text"))
+        within = "cluster-wide" if scope == "cluster" else f"in namespace {scope}"
+        role = self.graph.node(
+            Node(f"role-of:{node_id}", "rbac_role", f"{role_text}, bound {within}", cluster)
+        )
+        where = _span(binding, "role_ref_name", "role_ref_kind")
+        self.graph.edge(
+            Edge(node.id, role.id, "role", f"refers to {role_text}", where, binding.key)
+        )
+        capabilities = fields.get("capabilities")
+        items = capabilities if isinstance(capabilities, list) else [capabilities]
+        unknown = next((c for c in items if isinstance(c, Unknown)), None)
+        if unknown is not None:
+            self._power_edge(
+                role,
+                CLUSTER_ADMIN,
+                "cluster",
+                cluster,
+                "capability",
+                f"what {role_text} grants is not known",
+                where,
+                binding.key,
+                unknown,
+            )
+        names = [c for c in items if isinstance(c, str)]
+        grants = _grant_texts(fields.get("grants_text"))
+        role_name = fields.get("role_ref_name")
+        if "cluster_admin" in names:
+            names = ["cluster_admin"]
+        elif role_text.startswith("built-in ClusterRole ") and role_name in USER_FACING:
+            message = f"{role_text} {within}"
+            self._power_edge(
+                role, str(role_name), scope, cluster, "capability", message, where, binding.key
+            )
+        for name in names:
+            power = CLUSTER_ADMIN if name == "cluster_admin" else name
+            rules = binding.links.get(f"{name}_rules", [])
+            at = self._rule_place(rules) or where
+            message = f"{name} {within}" + (f": {grants[name]}" if name in grants else "")
+            self._power_edge(role, power, scope, cluster, "capability", message, at, binding.key)
+        return node
+
+    def _rule_place(self, keys: list[str]) -> Location | None:
+        for rule in self.by_kind.get("rbac_rule", []):
+            if keys and rule.key == keys[0]:
+                return rule.location
+        return None
+
+    # -- pods -------------------------------------------------------------------------------
+    def _service_accounts(self) -> _Accounts:
+        accounts = _Accounts()
+        for sa in self.by_kind.get("service_account", []):
+            accounts.add(sa)
+        self.pod_identities: dict[tuple, list[Entity]] = {}
+        for assoc in self.by_kind.get("pod_identity_association", []):
+            ns, name = assoc.fields.get("namespace"), assoc.fields.get("service_account")
+            if isinstance(ns, str) and isinstance(name, str):
+                self.pod_identities.setdefault((ns, name), []).append(assoc)
+        return accounts
+
+    def _service_account_node(
+        self, workload: Entity, accounts: _Accounts, bindings: _Bindings
+    ) -> Node:
+        ns = workload.fields.get("namespace")
+        name = workload.fields.get("service_account_name")
+        cluster = self.clusters.of_object(workload)
+        candidates = accounts.named.get((ns, name), [])
+        sa = nearest(workload, candidates)[0] if candidates else None
+        if sa is not None:
+            node_id = f"sa:{_eid(sa)}"
+            cluster = self.clusters.of_object(sa)
+        else:
+            node_id = f"sa:{cluster}:{ns}/{name}"
+        found = self.graph.nodes.get(node_id)
+        if found is not None:
+            return found
+        label = f"ServiceAccount {_text(ns)}/{_text(name)}"
+        node = self.graph.node(
+            Node(node_id, "service_account", label + _in(cluster), cluster, entity=sa)
+        )
+        if isinstance(ns, str) and isinstance(name, str):
+            subject = f"system:serviceaccount:{ns}:{name}"
+            for kind, subject_name in (
+                ("ServiceAccount", f"{ns}/{name}"),
+                ("User", subject),
+                ("Group", "system:serviceaccounts"),
+                ("Group", f"system:serviceaccounts:{ns}"),
+                ("Group", AUTHENTICATED),
+            ):
+                bindings.connect(self, node, kind, subject_name, cluster, token=True)
+            self._irsa(node, sa)
+            for assoc in self.pod_identities.get((ns, name), []):
+                self._pod_identity(node, assoc, cluster)
+        return node
+
+    def _irsa(self, node: Node, sa: Entity | None) -> None:
+        if sa is None:
+            return
+        arn = sa.fields.get("role_arn")
+        if arn is None:
+            return
+        admits = sa.fields.get("irsa_trust_admits")
+        if admits is False:
+            return  # the role's trust does not admit it: its pods get no credentials (EKS701)
+        role, known = self._principal_node(arn, sa)
+        if isinstance(admits, Unknown):
+            known = _both(known, admits)
+        message = f"annotated eks.amazonaws.com/role-arn: {_text(arn)} (IRSA)"
+        where = _span(sa, "role_arn")
+        self.graph.edge(Edge(node.id, role.id, "irsa", message, where, sa.key, known))
+
+    def _pod_identity(self, node: Node, assoc: Entity, cluster: str) -> None:
+        known = _together(cluster, self.clusters.of_named(assoc))
+        trusts = assoc.fields.get("role_trusts_pod_identity")
+        if known is False or trusts is False:
+            return
+        role, found = self._principal_node(
+            assoc.fields.get("role_arn"), assoc, assoc.fields.get("role_ref")
+        )
+        known = _both(_both(known, found), trusts if isinstance(trusts, Unknown) else True)
+        message = f"a pod identity association gives it {role.label}"
+        where = _span(assoc, "role_arn")
+        self.graph.edge(Edge(node.id, role.id, "pod_identity", message, where, assoc.key, known))
+
+    def _workload(self, workload: Entity, accounts: _Accounts, bindings: _Bindings) -> None:
+        fields = workload.fields
+        cluster = self.clusters.of_object(workload)
+        label = f"pod {fields.get('object_kind')} {_text(fields.get('qualified_name'))}"
+        entry = self.graph.node(
+            Node(f"workload:{_eid(workload)}", "workload", label, cluster, True, workload)
+        )
+        token = fields.get("effective_automount")
+        self.graph.token[entry.id] = token
+        sa = self._service_account_node(workload, accounts, bindings)
+        mounted = {True: "token mounted", False: "no token"}.get(token, "token not known")
+        message = f"runs as {sa.label} ({mounted})"
+        where = _span(workload, "service_account_name", "pod_spec")
+        self.graph.edge(Edge(entry.id, sa.id, "service_account", message, where, workload.key))
+
+    def _nodes(self, nodes: Entity) -> None:
+        reach, which = _flagged(self.verdicts.get(nodes.key))
+        if reach is False:
+            return
+        label = f"any pod on {_text(nodes.fields.get('name'))}"
+        entry = self.graph.node(Node(f"nodes:{_eid(nodes)}", "nodes", label, None, True, nodes))
+        roles = nodes.fields.get("node_roles")
+        if isinstance(roles, Unknown):
+            roles = [{"role": roles, "role_ref": None, "via": "node_roles", "file": ""}]
+        for item in roles or []:
+            if not isinstance(item, dict):
+                continue
+            role = item.get("role")
+            statements = node_role_statements(nodes, item, _RoleLookup(self))
+            if statements:
+                target, known = self._role_node(statements[0].fields["role_key"]), True
+            elif isinstance(role, str) and ":" not in role and "/" not in role:
+                target, known = self._principal_node(None, nodes, name=role)
+            else:
+                target, known = self._principal_node(role, nodes, item.get("role_ref"))
+            file = item.get("file") if isinstance(item.get("file"), str) else ""
+            start = item.get("start_line") if isinstance(item.get("start_line"), int) else 0
+            end = item.get("end_line") if isinstance(item.get("end_line"), int) else start
+            where = Location(file, start, end) if file and start else nodes.location
+            why = ", ".join(which) if which else "instance metadata"
+            message = f"reaches the node role through IMDS ({why}): {_text(item.get('via'))}"
+            self.graph.edge(
+                Edge(entry.id, target.id, "imds", message, where, nodes.key, _both(known, reach))
+            )
+
+
+class _RoleLookup:
+    """The link stage's role index interface over the builder's statements (for
+    `node_role_statements`)."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self.builder = builder
+
+    def find(self, near: Entity, arn: Any, ref: Any = None, name: Any = None) -> list[Entity]:
+        b = self.builder
+        if isinstance(ref, str) and ref in b.role_by_ref:
+            return b.statements[b.role_by_ref[ref]]
+        name = name if isinstance(name, str) else role_name_from_arn(arn)
+        found = b.role_by_name.get(name.lower(), []) if name else []
+        if not found:
+            return []
+        roles = {s.fields["role_key"]: s for s in found}
+        return b.statements[nearest(near, list(roles.values()))[0].fields["role_key"]]
+
+
+class _Accounts:
+    def __init__(self) -> None:
+        self.named: dict[tuple, list[Entity]] = {}
+
+    def add(self, sa: Entity) -> None:
+        self.named.setdefault((sa.fields.get("namespace"), sa.fields.get("name")), []).append(sa)
+
+
+class _Bindings:
+    """Bindings by subject (kind, name), with their cluster."""
+
+    def __init__(self, builder: _Builder, bindings: list[Entity]) -> None:
+        self.by_subject: dict[tuple[str, str], list[tuple[Entity, int, str]]] = {}
+        for binding in bindings:
+            cluster = builder.clusters.of_object(binding)
+            for index, subject in enumerate(binding.fields.get("subjects") or []):
+                if not isinstance(subject, dict):
+                    continue
+                kind, name = subject.get("kind"), subject.get("name")
+                if not isinstance(kind, str) or not isinstance(name, str):
+                    continue
+                if kind == "ServiceAccount":
+                    namespace = subject.get("namespace")
+                    if not namespace and binding.fields.get("object_kind") == "RoleBinding":
+                        namespace = binding.fields.get("namespace")
+                    if not isinstance(namespace, str):
+                        continue
+                    name = f"{namespace}/{name}"
+                self.by_subject.setdefault((kind, name), []).append((binding, index, cluster))
+
+    def connect(
+        self,
+        builder: _Builder,
+        subject: Node,
+        kind: str,
+        name: str,
+        cluster: str,
+        token: bool = False,
+    ) -> None:
+        """Hops from a subject to the bindings that name it, in its cluster."""
+        for binding, index, where in self.by_subject.get((kind, name), []):
+            known = _together(cluster, where)
+            if known is False:
+                continue
+            node = builder.binding_node(binding, where)
+            fields = binding.fields
+            written = "ServiceAccount" if kind == "ServiceAccount" else kind.lower()
+            message = (
+                f"{fields.get('object_kind')} {_text(fields.get('qualified_name'))} "
+                f"names {written} {name}"
+            )
+            at = _item_span(binding, "subjects", index)
+            builder.graph.edge(
+                Edge(subject.id, node.id, "binding", message, at, binding.key, known, token)
+            )
+
+
+def _grant_texts(text: Any) -> dict[str, str]:
+    """`read_secrets (get, list on secrets); impersonate (...)` -> capability -> its words."""
+    out: dict[str, str] = {}
+    if not isinstance(text, str):
+        return out
+    for part in text.split("; "):
+        name, _, rest = part.partition(" ")
+        if name in CAPABILITIES:
+            out[name] = rest.strip("()")
+    return out
+
+
+def _scope_words(scope: str) -> str:
+    if scope.startswith("namespaces "):
+        return scope
+    return f"namespace {scope}"
+
+
+def _principal_text(s: Entity) -> str:
+    """A trust statement's principals in words, with the subjects it admits."""
+    fields = s.fields
+    kinds = fields.get("federated_kinds") or []
+    subs = [v for v in fields.get("sub_values") or [] if isinstance(v, str)]
+    written = ", ".join(subs)
+    if fields.get("principal_any") is True:
+        return "any AWS principal"
+    if isinstance(kinds, list) and "github" in kinds:
+        return f"GitHub Actions {written}" if subs else "GitHub Actions, any repository"
+    if isinstance(kinds, list) and "eks_oidc" in kinds:
+        return f"EKS service accounts {written}" if subs else "EKS service accounts, any"
+    text = _text(fields.get("principal_text"))
+    return f"{text} ({written})" if subs else text
+
+
+def _flagged(verdict: tuple[list[str], list[str]] | None) -> tuple[Any, list[str]]:
+    """Whether rules flag an entity: True (with their ids), unknown, or False."""
+    if verdict is None:
+        return False, []
+    flagged, undecided = verdict
+    if flagged:
+        return True, list(flagged)
+    if undecided:
+        return Unknown(f"{', '.join(undecided)} undecided", "undecided"), []
+    return False, []
+
+
+# ---- searching -------------------------------------------------------------------------------
+def search(
+    graph: AccessGraph, start: str, known_only: bool = True
+) -> tuple[dict[str, Edge | None], dict[str, Any]]:
+    """Breadth first from `start`: the edge each node was first reached by (the shortest
+    path), and for each node reached, whether it is reached through known hops only (True) or
+    the first unknown of its path."""
+    token = graph.token.get(start)
+    parent: dict[str, Edge | None] = {start: None}
+    status: dict[str, Any] = {start: True}
+    queue = deque([start])
+    visits = 0
+    while queue and visits < MAX_VISITS:
+        here = queue.popleft()
+        visits += 1
+        for edge in graph.out[here]:
+            known = _hop_known(edge, token)
+            if known is False or (known_only and known is not True):
+                continue
+            if edge.target in parent:
+                continue
+            parent[edge.target] = edge
+            status[edge.target] = status[here] if known is True else _both(status[here], known)
+            queue.append(edge.target)
+    return parent, status
+
+
+def _hop_known(edge: Edge, token: Any) -> Any:
+    if edge.token:
+        if token is False:
+            return False
+        if isinstance(token, Unknown):
+            return _both(token, edge.known)
+    return edge.known
+
+
+def path_to(parent: dict[str, Edge | None], target: str) -> list[Edge]:
+    edges: list[Edge] = []
+    here = parent.get(target)
+    while here is not None:
+        edges.append(here)
+        here = parent.get(here.source)
+    return list(reversed(edges))
+
+
+def useful_hops(
+    graph: AccessGraph, start: str, parent: dict[str, Edge | None], targets: set[str]
+) -> list[Edge]:
+    """Every known hop of every path from `start` to one of `targets`: hops whose source is
+    reached from `start` and whose target reaches a target (each once)."""
+    token = graph.token.get(start)
+    back = set(targets)
+    queue = deque(targets)
+    hops: dict[tuple, Edge] = {}
+    while queue:
+        here = queue.popleft()
+        for edge in graph.into[here]:
+            if edge.source not in parent or _hop_known(edge, token) is not True:
+                continue
+            hops.setdefault((edge.source, edge.target, edge.identity), edge)
+            if edge.source not in back:
+                back.add(edge.source)
+                queue.append(edge.source)
+    return sorted(
+        hops.values(),
+        key=lambda e: (e.location.file, e.location.start_line, e.hop, e.entity_key),
+    )
+
+
+def reach(
+    graph: AccessGraph, start: str, wanted: Callable[[Node], bool]
+) -> tuple[Any, list[Edge], Node | None, list[Edge]]:
+    """From `start`: whether a wanted power is reached (True through known hops, else the
+    unknown of a path through unknown hops, else False), the shortest known path and its
+    power, and every hop of every known path."""
+    parent, _ = search(graph, start)
+    reached = [n for n in parent if wanted(graph.nodes[n])]
+    if reached:
+        paths = {n: path_to(parent, n) for n in reached}
+        best = min(reached, key=lambda n: (len(paths[n]), _power_rank(graph.nodes[n]), n))
+        hops = useful_hops(graph, start, parent, set(reached))
+        return True, paths[best], graph.nodes[best], hops
+    _, status = search(graph, start, known_only=False)
+    maybe = [status[n] for n in status if wanted(graph.nodes[n])]
+    if maybe:
+        return maybe[0], [], None, []
+    return False, [], None, []
+
+
+def _power_rank(node: Node) -> int:
+    order = [CLUSTER_ADMIN, "edit_aws_auth", "escalate_bind", "impersonate", AWS_ADMIN]
+    return order.index(node.power) if node.power in order else len(order)
+
+
+def hop_json(edge: Edge, graph: AccessGraph) -> dict:
+    """A hop as the model holds it (checks.kinds.HOP)."""
+    return {
+        "hop": edge.hop,
+        "source": graph.nodes[edge.source].label,
+        "target": graph.nodes[edge.target].label,
+        "message": edge.message,
+        "entity_key": edge.entity_key,
+        "file": edge.location.file,
+        "start_line": edge.location.start_line,
+        "end_line": edge.location.end_line,
+    }
+
+
+def _hop_list(edges: Iterable[Edge], graph: AccessGraph) -> LList:
+    return LList(hop_json(e, graph) for e in edges)
+
+
+# ---- the fields rules test -------------------------------------------------------------------
+def _set_fields(graph: AccessGraph, builder: _Builder) -> None:
+    def cluster_admin(node: Node) -> bool:
+        return node.power in CLUSTER_ADMIN_POWERS
+
+    def aws_admin(node: Node) -> bool:
+        return node.power in AWS_ADMIN_POWERS
+
+    for s in builder.by_kind.get("trust_statement", []):
+        pinned, flagged = builder.pinned.get(s.key, (True, []))
+        s.set("pinned", pinned)
+        s.set("unpinned_by", flagged)
+        _reach_fields(graph, s, f"trust:{_eid(s)}", cluster_admin, "cluster_admin")
+    for workload in builder.by_kind.get("workload", []):
+        _reach_fields(graph, workload, f"workload:{_eid(workload)}", aws_admin, "aws_admin")
+    for nodes in builder.by_kind.get("instance_metadata", []):
+        reach_imds, _ = _flagged(builder.verdicts.get(nodes.key))
+        nodes.set("pods_reach_imds", reach_imds, span=nodes.field_lines.get("metadata_options"))
+        start = f"nodes:{_eid(nodes)}"
+        if start in graph.nodes:
+            _reach_fields(graph, nodes, start, aws_admin, "aws_admin")
+        else:
+            _no_reach(nodes, "aws_admin")
+
+
+def _reach_fields(
+    graph: AccessGraph, entity: Entity, start: str, wanted: Callable[[Node], bool], prefix: str
+) -> None:
+    reached, path, power, hops = reach(graph, start, wanted)
+    entity.set(f"reaches_{prefix}", reached)
+    entity.set(f"{prefix}_power", power_words(graph, power, path))
+    entity.set(f"{prefix}_path", _hop_list(path, graph))
+    entity.set(f"{prefix}_hops", _hop_list(hops[:MAX_PATH_HOPS], graph))
+
+
+def power_words(graph: AccessGraph, power: Node | None, path: list[Edge]) -> str | None:
+    """A power as a message names it: an AWS power with the role that holds it."""
+    if power is None:
+        return None
+    if power.id in AWS_ADMIN_POWERS and path:
+        return f"{power.label} as {graph.nodes[path[-1].source].label}"
+    return power.label
+
+
+def _no_reach(entity: Entity, prefix: str) -> None:
+    entity.set(f"reaches_{prefix}", False)
+    entity.set(f"{prefix}_power", None)
+    entity.set(f"{prefix}_path", LList())
+    entity.set(f"{prefix}_hops", LList())
