@@ -1,4 +1,5 @@
-"""Command line: `eks-checks scan | rules | explain | model | validate-policies | rego export`.
+"""Command line: `eks-checks scan | rules | explain | model | access | validate-policies |
+rego export`.
 
 Exit codes: 0 nothing at or above --fail-on; 1 findings; 2 usage error, unreadable or
 unparseable input, invalid policy or configuration.
@@ -56,9 +57,20 @@ paths: --exclude and `exclude` patterns (fnmatch: * also matches /), `suppress` 
   nothing is a note."""
 
 
+ACCESS_HELP = """examples:
+  eks-checks access .                            every path, grouped by power
+  eks-checks access . --to cluster-admin --from 'acme/*'
+                                                 what the organisation's repositories reach
+  eks-checks access . --format markdown >> "$GITHUB_STEP_SUMMARY"
+  eks-checks access --context-root=git infra/github.tf
+                                                 the paths through a changed file
+
+exit codes: 0 the paths were listed; 2 usage error, or a file that could not be read"""
+
+
 def _parser() -> argparse.ArgumentParser:
     from checks.model import SEVERITIES
-    from checks.report import FORMATS
+    from checks.report import ACCESS_FORMATS, FORMATS
 
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
@@ -182,6 +194,58 @@ def _parser() -> argparse.ArgumentParser:
         "--config", metavar="FILE", help="configuration file (default: found as described below)"
     )
     _input_options(model)
+
+    access = sub.add_parser(
+        "access",
+        help="who can reach the cluster and with what power; what pods reach in AWS",
+        description="Walk the access graph of the PATHs (read with the same inputs, "
+        "configuration and flags as `scan`): every path from an entry point (a trust "
+        "statement's principals, a mapped IAM principal, a pod, the nodes whose pods reach "
+        "IMDS) to a power (cluster-admin, RBAC capabilities, admin/edit/view and access "
+        "policies by scope, AWS admin and iam_write), grouped by power, each hop with its "
+        "file and line.",
+        epilog=f"{ACCESS_HELP}\n\n{CONFIGURATION}\n\ndocumentation: {DOCS}",
+        formatter_class=raw,
+    )
+    access.add_argument(
+        "--format", "-f", choices=list(ACCESS_FORMATS), default="text", help="default: text"
+    )
+    access.add_argument("--output", "-o", metavar="FILE", help="write the paths to FILE")
+    access.add_argument(
+        "--from",
+        dest="sources",
+        action="append",
+        default=[],
+        metavar="PRINCIPAL",
+        help="only paths from these entry points (repeatable): an ARN, a repository "
+        "(owner/repo), namespace/serviceaccount, or any name shown, with * and ? wildcards",
+    )
+    access.add_argument(
+        "--to",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="POWER",
+        help="only paths to these powers (repeatable): cluster-admin, escalation, a "
+        "capability, admin, edit, view, an access policy, aws, aws:admin, aws:iam_write",
+    )
+    access.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N paths per power, and a count of the others (default 10; 0: all)",
+    )
+    access.add_argument(
+        "--show-unknown",
+        action="store_true",
+        help="also list the paths through a hop the files do not decide",
+    )
+    access.add_argument("--no-color", action="store_true", help="never colour text output")
+    access.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: found as described below)"
+    )
+    _input_options(access)
 
     validate = sub.add_parser(
         "validate-policies", help="check rule files against the schema (and compile .rego files)"
@@ -813,6 +877,40 @@ def cmd_model(args) -> int:
     return EXIT_ERROR if any(p.level == "error" for p in result.problems) else EXIT_OK
 
 
+def cmd_access(args) -> int:
+    """The paths of the access graph of what `scan` would read, with the same inputs."""
+    from checks.access import DEFAULT_LIMIT, listing
+    from checks.report import access_renderer
+    from checks.scan import scan
+
+    if args.limit is not None and args.limit < 0:
+        raise UsageError(f"--limit must be 0 or more, not {args.limit}")
+    inputs = _inputs(args)
+    config = inputs.config
+    params = {rule_id: o.get("params", {}) for rule_id, o in config.rules.items()}
+    pack = inputs.pack("access")
+    result = scan(inputs.paths, [], params, pack=pack, **inputs.scan_options(args))
+    for line in inputs.unmatched_excludes():
+        _say(f"eks-checks: note: {line}")
+    # with --context-root, the paths through a file passed (its hops or its entry point)
+    touching = {f.display for f in result.files} if inputs.context_root is not None else None
+    limit = DEFAULT_LIMIT if args.limit is None else args.limit
+    found = listing(result.graph, args.sources, args.targets, limit, args.show_unknown, touching)
+    to_terminal = not args.output and sys.stdout.isatty()
+    options = {
+        "color": args.format == "text" and _color(args, to_terminal),
+        "sources": args.sources,
+        "targets": args.targets,
+        "limit": limit,
+        "show_unknown": args.show_unknown,
+    }
+    _write(access_renderer(args.format)(result.graph, found, result, options), args.output)
+    if pack is not None:
+        pack.wait()
+        inputs.cache.prune()
+    return EXIT_ERROR if any(p.level == "error" for p in result.problems) else EXIT_OK
+
+
 def cmd_validate_policies(args) -> int:
     from pathlib import Path
 
@@ -869,6 +967,7 @@ COMMANDS = {
     "rules": cmd_rules,
     "explain": cmd_explain,
     "model": cmd_model,
+    "access": cmd_access,
     "validate-policies": cmd_validate_policies,
     "rego": cmd_rego,
 }

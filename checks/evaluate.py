@@ -150,10 +150,12 @@ def rule_fields(rule: Rule) -> frozenset[str]:
     return found
 
 
-def _hop_identities(hops: Any) -> tuple[tuple[str, str, str], ...]:
-    """What each hop is, whatever its lines: (hop, entity key, file), sorted, each once."""
+def _hop_identities(hops: Any) -> tuple[tuple[str, ...], ...]:
+    """What each hop is, whatever its lines: (hop, entity key, file, where it starts, where it
+    leads), sorted, each once."""
+    names = ("hop", "entity_key", "file", "source", "target")
     found = {
-        (str(h.get("hop")), str(h.get("entity_key")), str(h.get("file")))
+        tuple(str(h.get(name)) for name in names)
         for h in (hops if isinstance(hops, list) else [])
         if isinstance(h, dict)
     }

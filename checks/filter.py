@@ -271,8 +271,13 @@ def rooted_identity(f: Finding, root: str) -> tuple[str, str, str]:
     key = _rooted_key(f.entity_key, f.location.file, file)
     hops = tuple(
         sorted(
-            (hop, _rooted_key(hop_key, shown, rooted_path(shown, root)), rooted_path(shown, root))
-            for hop, hop_key, shown in f.hops
+            (
+                hop,
+                _rooted_key(hop_key, shown, rooted_path(shown, root)),
+                rooted_path(shown, root),
+                *ends,
+            )
+            for hop, hop_key, shown, *ends in f.hops
         )
     )
     return (f.rule_id, key, fingerprint(f.rule_id, key, file, hops))

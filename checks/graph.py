@@ -39,7 +39,8 @@ CLUSTER_ADMIN = "cluster-admin"
 AWS_ADMIN = "aws:admin"
 AWS_IAM_WRITE = "aws:iam_write"
 # what EKS801 looks for: cluster-admin, or a capability that leads to it
-CLUSTER_ADMIN_POWERS = frozenset({CLUSTER_ADMIN, "edit_aws_auth", "escalate_bind", "impersonate"})
+ESCALATIONS = ("edit_aws_auth", "escalate_bind", "impersonate")
+CLUSTER_ADMIN_POWERS = frozenset({CLUSTER_ADMIN, *ESCALATIONS})
 AWS_ADMIN_POWERS = frozenset({AWS_ADMIN, AWS_IAM_WRITE})
 # access policies that are Kubernetes' user-facing roles, in their scope
 ACCESS_POLICY_ROLES = {
@@ -414,12 +415,13 @@ class _Builder:
             return
         items = power if isinstance(power, list) else [power]
         shown = ", ".join(_text(p) for p in items[:6])
+        unknown = next((p for p in items if isinstance(p, Unknown)), None)
         for name, target in (("admin", AWS_ADMIN), ("iam_write", AWS_IAM_WRITE)):
             if name in items:
                 known: Any = True
+            elif unknown is not None and name == "admin" and "iam_write" not in items:
+                known = unknown  # a power not known may be any: one unknown hop says so
             else:
-                known = next((p for p in items if isinstance(p, Unknown)), False)
-            if known is False:
                 continue
             node = self.graph.node(
                 Node(target, "power", f"AWS {name}", power=target, scope="account")
@@ -565,20 +567,21 @@ class _Builder:
                 unknown,
             )
             return
-        if scope_type == "namespace":
-            if isinstance(namespaces, list) and all(isinstance(n, str) for n in namespaces):
-                scope = "namespaces " + ", ".join(namespaces)
-            else:
-                scope = f"namespaces {_text(namespaces)}"
-        else:
+        if scope_type != "namespace":
             scope = "cluster"
+        elif isinstance(namespaces, list) and all(isinstance(n, str) for n in namespaces):
+            # one namespace is that namespace's scope, as a RoleBinding's
+            scope = namespaces[0] if len(namespaces) == 1 else "namespaces " + ", ".join(namespaces)
+        else:
+            scope = f"namespaces {_text(namespaces)}"
         if name == CLUSTER_ADMIN_POLICY and scope == "cluster":
             power = CLUSTER_ADMIN
         elif name == CLUSTER_ADMIN_POLICY:
             power = "admin"
         else:
             power = ACCESS_POLICY_ROLES.get(str(name), str(name))
-        message = f"access policy {name} at {'cluster scope' if scope == 'cluster' else scope}"
+        at = "cluster scope" if scope == "cluster" else _scope_words(scope)
+        message = f"access policy {name} at {at}"
         self._power_edge(
             mapping, power, scope, cluster, "access_policy", message, where, assoc.key, known
         )
@@ -709,10 +712,13 @@ class _Builder:
         if "cluster_admin" in names:
             names = ["cluster_admin"]
         elif role_text.startswith("built-in ClusterRole ") and role_name in USER_FACING:
+            # what admin, edit and view mean, as one power; of their capabilities, those that
+            # take the cluster in one more step are listed too
             message = f"{role_text} {within}"
             self._power_edge(
                 role, str(role_name), scope, cluster, "capability", message, where, binding.key
             )
+            names = [n for n in names if n in ESCALATIONS]
         for name in names:
             power = CLUSTER_ADMIN if name == "cluster_admin" else name
             rules = binding.links.get(f"{name}_rules", [])

@@ -328,9 +328,10 @@ class Finding:
     new_suppression: bool = False
     # an access path (RULES.md, 8xx): its hops in order, each with its place and its words
     path: list[Related] = field(default_factory=list)
-    # every hop of every path the finding stands for, as (hop, entity key, file): a path
-    # that opens changes the fingerprint, even when each of its hops was there before
-    hops: tuple[tuple[str, str, str], ...] = ()
+    # every hop of every path the finding stands for, as (hop, entity key, file, source,
+    # target): a path that opens changes the fingerprint, even when each entity it goes
+    # through was there before
+    hops: tuple[tuple[str, ...], ...] = ()
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)
@@ -343,7 +344,7 @@ class Finding:
 
 
 def fingerprint(
-    rule_id: str, entity_key: str, file: str, hops: tuple[tuple[str, str, str], ...] = ()
+    rule_id: str, entity_key: str, file: str, hops: tuple[tuple[str, ...], ...] = ()
 ) -> str:
     """A finding's fingerprint: a digest of its rule, its entity's key and its file, and of
     the hops of its access paths when it has some."""

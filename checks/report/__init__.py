@@ -19,9 +19,22 @@ FORMATS: dict[str, str] = {
     "codequality": "checks.report.codequality",
 }
 
+# the formats of `eks-checks access`: render(graph, listing, scan result, options)
+ACCESS_FORMATS: dict[str, str] = {
+    "text": "checks.report.access_text",
+    "json": "checks.report.access_json",
+    "dot": "checks.report.access_dot",
+    "mermaid": "checks.report.access_mermaid",
+    "markdown": "checks.report.access_markdown",
+}
+
 
 def renderer(name: str):
     return importlib.import_module(FORMATS[name]).render
+
+
+def access_renderer(name: str):
+    return importlib.import_module(ACCESS_FORMATS[name]).render
 
 
 # C0 and C1 controls (newlines and tabs too), DEL, the bidirectional controls that reorder
