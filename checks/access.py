@@ -20,6 +20,7 @@ from checks.graph import (
     AWS_ADMIN,
     AWS_IAM_WRITE,
     CLUSTER_ADMIN,
+    UNKNOWN_CLUSTER,
     AccessGraph,
     Edge,
     Node,
@@ -64,7 +65,8 @@ def power_rank(node: Node) -> tuple:
         rank = 50 + (power == AWS_IAM_WRITE)
     else:
         rank = 40  # another access policy
-    return (rank, node.cluster or "", node.scope or "", power)
+    cluster = node.cluster or ""
+    return (rank, cluster == UNKNOWN_CLUSTER, cluster, node.scope or "", power)
 
 
 @dataclass
@@ -182,10 +184,14 @@ def _source_matches(node: Node, pattern: str) -> bool:
     names = [n.lower() for n in source_names(node)]
     if any(wildcard_match(wanted, name) for name in names):
         return True
+    role = role_name_from_arn(pattern.strip())
+    if node.kind == "iam_role" and role is not None and node.entity is not None:
+        # a role of the scan by its ARN, whatever the account or path: IAM matches by name
+        return wildcard_match(role, str(node.entity.fields.get("role_name")))
     entity = node.entity
     if entity is None:
         return False
-    if entity.kind == "trust_statement":
+    if entity.kind == "trust_statement" and node.kind == "principal":
         return _trust_admits(entity, pattern.strip())
     return False
 
@@ -208,9 +214,6 @@ def source_names(node: Node) -> list[str]:
         for name in ("principals_aws", "principals_federated", "principals_service"):
             names += [v for v in fields.get(name) or [] if isinstance(v, str)]
         names += [v for v in fields.get("sub_values") or [] if isinstance(v, str)]
-        for value in (fields.get("role_arn"), fields.get("role_name")):
-            if isinstance(value, str):
-                names.append(value)
     elif entity.kind == "workload":
         ns = _plain(fields.get("namespace"))
         names += [f"{ns}/{_plain(fields.get('name'))}"]
@@ -226,11 +229,8 @@ def _plain(value: Any) -> str:
 
 def _trust_admits(statement, pattern: str) -> bool:
     """A trust statement whose `:sub` condition admits a GitHub repository (`owner/repo`,
-    `repo:owner/repo`), a ServiceAccount (`namespace/name`), or whose role the ARN names."""
+    `repo:owner/repo`) or a ServiceAccount (`namespace/name`)."""
     fields = statement.fields
-    name = role_name_from_arn(pattern)
-    if name is not None and name == fields.get("role_name"):
-        return True
     if pattern.count("/") != 1 or ":" in pattern.removeprefix("repo:"):
         return False
     repository = pattern.removeprefix("repo:").lower()

@@ -379,21 +379,36 @@ class _Builder:
         self.pinned[s.key] = (pinned, list(flagged))
         principal = _principal_text(s)
         marker = "" if pinned is True else f" (not pinned: {', '.join(flagged)})" if flagged else ""
+        chained = self._chained(s)
+        # a statement whose principals are all roles of the scan is no entry point of its own:
+        # the walk comes from those roles' trust
         entry = self.graph.node(
-            Node(f"trust:{_eid(s)}", "principal", principal + marker, entry=True, entity=s)
+            Node(
+                f"trust:{_eid(s)}",
+                "principal",
+                principal + marker,
+                entry=not chained or len(chained) < _principal_count(s),
+                entity=s,
+            )
         )
         where = s.location
         self.graph.edge(
             Edge(entry.id, role.id, "trust", f"{role.label} trusts {principal}", where, s.key)
         )
         # a principal that is a role of the scan can assume this one: role chaining
-        for arn in s.fields.get("principals_aws") or []:
-            name = role_name_from_arn(arn)
-            if name is None or "*" in name or name.lower() not in self.role_by_name:
-                continue
+        for arn in chained:
             other, known = self._principal_node(arn, s)
             message = f"{role.label} trusts {other.label}"
             self.graph.edge(Edge(other.id, role.id, "trust", message, where, s.key, known))
+
+    def _chained(self, s: Entity) -> list[str]:
+        """The principals of a statement that are roles of the scan."""
+        found = []
+        for arn in s.fields.get("principals_aws") or []:
+            name = role_name_from_arn(arn)
+            if name is not None and "*" not in name and name.lower() in self.role_by_name:
+                found.append(arn)
+        return found
 
     def _aws_power(self, role: Node) -> None:
         """role -> AWS admin / iam_write, from the `iam_role` entity of its role_key."""
@@ -963,6 +978,22 @@ def _principal_text(s: Entity) -> str:
         return f"EKS service accounts {written}" if subs else "EKS service accounts, any"
     text = _text(fields.get("principal_text"))
     return f"{text} ({written})" if subs else text
+
+
+def _principal_count(s: Entity) -> int:
+    """How many principals a statement names (any principal counts as one)."""
+    fields = s.fields
+    if fields.get("principal_any") is True:
+        return 1
+    return sum(
+        len(value) if isinstance(value, list) else 1
+        for value in (
+            fields.get("principals_aws"),
+            fields.get("principals_service"),
+            fields.get("principals_federated"),
+        )
+        if value
+    )
 
 
 def _flagged(verdict: tuple[list[str], list[str]] | None) -> tuple[Any, list[str]]:

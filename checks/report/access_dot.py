@@ -5,6 +5,7 @@ not known is dashed."""
 from __future__ import annotations
 
 from checks.access import subgraph
+from checks.report import safe_text
 
 _SHAPES = {
     "principal": "ellipse",
@@ -26,15 +27,9 @@ def quote(*lines: str) -> str:
 
 
 def _escape(text: str) -> str:
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif ord(char) < 32 or char in "\x7f\u2028\u2029":
-            out.append(f"\\\\x{ord(char):02x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    # controls and bidirectional controls as visible escapes (as text output shows them),
+    # then every backslash and quote escaped for DOT
+    return safe_text(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def render(graph, found, result, options: dict) -> str:

@@ -9,13 +9,17 @@ from checks.report import plural, safe_text
 from checks.report.access_mermaid import flowchart
 from checks.report.access_text import summary
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!~|.-])")
+# what could start markup inside a table cell: emphasis, code, links, strikethrough, a column
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def cell(text: str) -> str:
-    """Text as a table cell shows it and nothing more: no markup, link, HTML or column."""
+    """Text as a table cell shows it and nothing more: no markup, link, autolink, HTML or
+    column (what the input holds is data, written by whoever wrote the files)."""
     text = safe_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _SPECIAL.sub(r"\\\1", text)
+    # GitHub turns `https://...` and `www.` into links: not when they are entities
+    return text.replace("://", "&#58;//").replace("www.", "www&#46;")
 
 
 def render(graph, found, result, options: dict) -> str:

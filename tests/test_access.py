@@ -1,0 +1,1009 @@
+"""The access graph (checks/graph.py) and `eks-checks access`: each kind of hop with the file
+and line that makes it, unknown hops kept as unknown, cycles, several clusters, --from and
+--to, pre-commit and baselines for EKS801, and every format checked by the tool that reads
+it (Graphviz `dot`, the mermaid package's parser, the JSON Schemas, the SARIF schema)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from checks import graph
+from checks.kinds import HOP_KINDS
+from checks.model import Entity, Unknown
+from conftest import ROOT, SARIF_SCHEMA, TESTS, cli, run
+
+ACCESS_SCHEMA = ROOT / "checks" / "schemas" / "access.schema.json"
+MERMAID = TESTS / "mermaid"
+MERMAID_HOME = Path(
+    os.environ.get("EKS_CHECKS_MERMAID_HOME", Path.home() / ".cache" / "eks-checks" / "mermaid")
+)
+
+GITHUB = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+
+
+def _role(name: str, statement: str) -> str:
+    return (
+        f'resource "aws_iam_role" "{name}" {{\n  name = "{name}"\n'
+        f"  assume_role_policy = jsonencode({{\n    Statement = [{statement}]\n  }})\n}}\n"
+    )
+
+
+def _github(sub: str, operator: str = "StringLike") -> str:
+    return (
+        f'{{\n      Effect = "Allow"\n      Principal = {{ Federated = "{GITHUB}" }}\n'
+        '      Action = "sts:AssumeRoleWithWebIdentity"\n'
+        f'      Condition = {{ {operator} = {{ "token.actions.githubusercontent.com:sub" = '
+        f'"{sub}" }} }}\n    }}'
+    )
+
+
+def _aws(principal: str) -> str:
+    return (
+        f'{{\n      Effect = "Allow"\n      Principal = {{ AWS = "{principal}" }}\n'
+        '      Action = "sts:AssumeRole"\n    }'
+    )
+
+
+def _entry(name: str, cluster: str, principal: str, groups: str) -> str:
+    return (
+        f'resource "aws_eks_access_entry" "{name}" {{\n  cluster_name = "{cluster}"\n'
+        f"  principal_arn = {principal}\n  kubernetes_groups = {groups}\n}}\n"
+    )
+
+
+def _binding(name: str, group: str, role: str = "cluster-admin", kind: str = "ClusterRole") -> str:
+    return (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        f"metadata:\n  name: {name}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, "
+        f"kind: {kind}, name: {role}}}\nsubjects:\n  - {{kind: Group, name: {group}}}\n"
+    )
+
+
+def _cluster(name: str) -> str:
+    """A cluster that reads aws-auth and access entries, and makes no creator admin."""
+    return (
+        f'resource "aws_eks_cluster" "{name}" {{\n  name = "{name}"\n  access_config {{\n'
+        '    authentication_mode = "API_AND_CONFIG_MAP"\n'
+        "    bootstrap_cluster_creator_admin_permissions = false\n  }\n}\n"
+    )
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def _access_json(*args: str) -> dict:
+    code, out, err = cli("access", *args, "--format", "json", "--no-cache")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.validate(doc, json.loads(ACCESS_SCHEMA.read_text(encoding="utf-8")))
+    return doc
+
+
+def _paths(doc: dict) -> list[tuple[str, str, list[tuple[str, str, int]]]]:
+    """(power label, entry label, [(hop, file name, line)]) of every listed path."""
+    return [
+        (
+            group["power"]["label"],
+            path["entry"]["label"],
+            [
+                (h["hop"], Path(h["location"]["file"]).name, h["location"]["start_line"])
+                for h in path["path"]
+            ],
+        )
+        for group in doc["groups"]
+        for path in group["paths"]
+    ]
+
+
+# ---- each kind of hop ------------------------------------------------------------------------
+EVERY_HOP = {
+    "main.tf": """resource "aws_eks_cluster" "shop" {
+  name     = "shop"
+  role_arn = "arn:aws:iam::111122223333:role/cluster"
+  vpc_config {
+    subnet_ids = ["subnet-1"]
+  }
+  access_config {
+    authentication_mode = "API_AND_CONFIG_MAP"
+  }
+}
+"""
+    + _role("deploy", _github("repo:acme/*"))
+    + """
+resource "aws_eks_access_entry" "deploy" {
+  cluster_name      = aws_eks_cluster.shop.name
+  principal_arn     = aws_iam_role.deploy.arn
+  kubernetes_groups = ["deployers"]
+}
+
+resource "aws_eks_access_policy_association" "deploy" {
+  cluster_name  = aws_eks_cluster.shop.name
+  principal_arn = aws_iam_role.deploy.arn
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
+  access_scope {
+    type       = "namespace"
+    namespaces = ["shop"]
+  }
+}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "pods.eks.amazonaws.com" }
+      Action    = ["sts:AssumeRole", "sts:TagSession"]
+    }]
+  })
+}
+
+resource "aws_eks_pod_identity_association" "app" {
+  cluster_name    = aws_eks_cluster.shop.name
+  namespace       = "shop"
+  service_account = "worker"
+  role_arn        = aws_iam_role.app.arn
+}
+
+resource "aws_iam_instance_profile" "nodes" {
+  name = "nodes"
+  role = "shop-nodes"
+}
+
+resource "aws_launch_template" "nodes" {
+  iam_instance_profile {
+    name = aws_iam_instance_profile.nodes.name
+  }
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
+}
+""",
+    "k8s.yaml": """apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: role-manager
+rules:
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [clusterroles]
+    verbs: [escalate]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: deployers
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: role-manager}
+subjects:
+  - {kind: Group, name: deployers}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app
+  namespace: shop
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/irsa-app
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+  namespace: shop
+spec:
+  template:
+    spec:
+      serviceAccountName: app
+      containers: [{name: app, image: app}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+  namespace: shop
+spec:
+  template:
+    spec:
+      serviceAccountName: worker
+      automountServiceAccountToken: false
+      containers: [{name: worker, image: worker}]
+""",
+}
+
+
+def test_every_kind_of_hop_is_one_edge_with_the_file_and_line_that_make_it(in_tmp):
+    _write(in_tmp, EVERY_HOP)
+    doc = _access_json(".", "--limit", "0", "--show-unknown")
+    hops = {
+        (h["hop"], h["location"]["file"], h["location"]["start_line"], h["known"])
+        for group in doc["groups"]
+        for path in group["paths"]
+        for h in path["path"]
+    }
+    assert {kind for kind, *_ in hops} == set(HOP_KINDS)
+    assert hops == {
+        ("trust", "main.tf", 14, True),  # the statement
+        ("mapping", "main.tf", 25, True),  # principal_arn of the access entry
+        ("group", "main.tf", 26, True),  # kubernetes_groups
+        ("access_policy", "main.tf", 32, True),  # policy_arn of the association
+        ("binding", "k8s.yaml", 16, True),  # the subject
+        ("role", "k8s.yaml", 14, True),  # roleRef
+        ("capability", "k8s.yaml", 6, True),  # the rule that grants escalate
+        ("service_account", "k8s.yaml", 34, True),  # serviceAccountName
+        ("service_account", "k8s.yaml", 45, True),
+        ("irsa", "k8s.yaml", 24, True),  # the annotation
+        ("pod_identity", "main.tf", 54, True),  # role_arn of the association
+        ("imds", "main.tf", 59, True),  # the instance profile's role
+        ("creator", "main.tf", 1, True),  # the cluster (its default: no attribute)
+        # what the roles may do in AWS is not in the scan: unknown hops, kept; a role of the
+        # scan at its trust, another where it is named
+        ("aws_power", "k8s.yaml", 18, False),
+        ("aws_power", "main.tf", 42, False),
+        ("aws_power", "main.tf", 62, False),
+    }
+    assert _paths(doc)[:3] == [
+        ("cluster-admin in cluster shop", "the identity that creates cluster shop",
+         [("creator", "main.tf", 1)]),
+        ("escalate_bind cluster-wide in cluster shop", "GitHub Actions repo:acme/* "
+         "(not pinned: EKS405)", [("trust", "main.tf", 14), ("mapping", "main.tf", 25),
+         ("group", "main.tf", 26), ("binding", "k8s.yaml", 16), ("role", "k8s.yaml", 14),
+         ("capability", "k8s.yaml", 6)]),
+        ("edit in namespace shop in cluster shop", "GitHub Actions repo:acme/* "
+         "(not pinned: EKS405)", [("trust", "main.tf", 14), ("mapping", "main.tf", 25),
+         ("access_policy", "main.tf", 32)]),
+    ]  # fmt: skip
+
+
+def test_a_pod_without_its_token_keeps_its_aws_role_but_not_its_rbac(in_tmp):
+    files = dict(EVERY_HOP)
+    files["k8s.yaml"] += "---\n" + _binding(
+        "workers", "system:serviceaccounts:shop", "role-manager"
+    )
+    _write(in_tmp, files)
+    doc = _access_json(".", "--limit", "0", "--show-unknown", "--from", "shop/worker")
+    assert [(power, hops) for power, _, hops in _paths(doc)] == [
+        # the pod identity role, whose power is not known; no escalate_bind: no token
+        ("AWS admin", [("service_account", "k8s.yaml", 45), ("pod_identity", "main.tf", 54),
+                       ("aws_power", "main.tf", 42)]),
+    ]  # fmt: skip
+    doc = _access_json(".", "--limit", "0", "--from", "shop/app", "--to", "escalate_bind")
+    assert [hops for _, _, hops in _paths(doc)] == [
+        [("service_account", "k8s.yaml", 34), ("binding", "k8s.yaml", 55),
+         ("role", "k8s.yaml", 53), ("capability", "k8s.yaml", 6)],
+    ]  # fmt: skip
+
+
+# ---- EKS801 -------------------------------------------------------------------------------------
+def test_eks801_carries_its_path_in_every_report(in_tmp):
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role("deploy", _github("repo:acme/*"))
+            + _entry("deploy", "shop", "aws_iam_role.deploy.arn", '["deployers"]'),
+            "rbac.yaml": _binding("deployers", "deployers"),
+        },
+    )
+    code, out, _ = cli("scan", ".", "--select", "EKS801", "--no-cache", "--no-color")
+    assert code == 1
+    assert out.splitlines()[:9] == [
+        "iam.tf",
+        "  iam.tf:4  EKS801  critical  role deploy trusts Federated: "
+        f"{GITHUB} (not pinned: [EKS405]), and a path leads from it to cluster-admin in cluster "
+        "shop",
+        "      path:",
+        "        1. iam.tf:4  role deploy trusts GitHub Actions repo:acme/*",
+        "        2. iam.tf:14  access entry in cluster shop signs in role deploy",
+        "        3. iam.tf:15  maps to group deployers",
+        "        4. rbac.yaml:7  ClusterRoleBinding deployers names group deployers",
+        "        5. rbac.yaml:5  refers to built-in ClusterRole cluster-admin",
+        "        6. rbac.yaml:5  cluster_admin cluster-wide: every verb on every resource",
+    ]
+    _, out, _ = cli("scan", ".", "--select", "EKS801", "--no-cache", "--format", "json")
+    (finding,) = json.loads(out)["findings"]
+    assert [(h["location"]["file"], h["location"]["start_line"]) for h in finding["path"]] == [
+        ("iam.tf", 4), ("iam.tf", 14), ("iam.tf", 15), ("rbac.yaml", 7), ("rbac.yaml", 5),
+        ("rbac.yaml", 5),
+    ]  # fmt: skip
+    assert len(finding["related"]) == 6  # every hop's place
+    _, out, _ = cli("scan", ".", "--select", "EKS801", "--no-cache", "--format", "sarif")
+    sarif = json.loads(out)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    (result,) = sarif["runs"][0]["results"]
+    (flow,) = result["codeFlows"]
+    (thread,) = flow["threadFlows"]
+    assert [
+        (
+            loc["location"]["physicalLocation"]["artifactLocation"]["uri"],
+            loc["location"]["physicalLocation"]["region"]["startLine"],
+            loc["executionOrder"],
+        )
+        for loc in thread["locations"]
+    ] == [
+        ("iam.tf", 4, 1), ("iam.tf", 14, 2), ("iam.tf", 15, 3), ("rbac.yaml", 7, 4),
+        ("rbac.yaml", 5, 5), ("rbac.yaml", 5, 6),
+    ]  # fmt: skip
+    assert thread["locations"][1]["location"]["message"]["text"] == (
+        "access entry in cluster shop signs in role deploy"
+    )
+    assert len(result["relatedLocations"]) == 6
+
+
+def test_a_pinned_trust_and_a_path_to_a_lesser_power_are_quiet(in_tmp):
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role(
+                "deploy", _github("repo:acme/deploy:ref:refs/heads/main", "StringEquals")
+            )
+            + _entry("deploy", "shop", "aws_iam_role.deploy.arn", '["deployers"]')
+            + _role("reader", _aws("*"))
+            + _entry("reader", "shop", "aws_iam_role.reader.arn", '["readers"]'),
+            "rbac.yaml": _binding("deployers", "deployers")
+            + "---\n"
+            + _binding("readers", "readers", "view"),
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    assert result.findings == [] and result.skipped == []
+    fields = {
+        e.fields["role_name"]: e.fields for e in result.entities if e.kind == "trust_statement"
+    }
+    assert (fields["deploy"]["pinned"], fields["deploy"]["reaches_cluster_admin"]) == (True, True)
+    assert (fields["reader"]["pinned"], fields["reader"]["unpinned_by"]) == (False, ["EKS401"])
+    assert fields["reader"]["reaches_cluster_admin"] is False
+
+
+def test_pinned_follows_the_configured_parameters_of_the_trust_rules(in_tmp):
+    statement = (
+        '{\n      Effect = "Allow"\n      Principal = { AWS = "*" }\n'
+        '      Action = "sts:AssumeRole"\n'
+        '      Condition = { StringEquals = { "aws:PrincipalTag/team" = "platform" } }\n    }'
+    )
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role("ops", statement)
+            + _entry("ops", "shop", "aws_iam_role.ops.arn", '["system:masters"]'),
+        },
+    )
+    assert [f.rule_id for f in run([in_tmp], select={"EKS801"}).findings] == ["EKS801"]
+    # a tag guard counts as pinning when the configuration says EKS401 accepts it
+    (in_tmp / ".eks-checks.yaml").write_text(
+        "rules:\n  EKS401:\n    params:\n      guard_condition_keys: [aws:principaltag/team]\n"
+    )
+    code, out, _ = cli("scan", ".", "--select", "EKS801", "--no-cache", "--format", "json")
+    assert (code, json.loads(out)["findings"]) == (0, [])
+
+
+def test_a_hop_that_is_not_known_is_kept_and_makes_eks801_undecided(in_tmp):
+    _write(
+        in_tmp,
+        {
+            # two clusters: the aws-auth ConfigMap beside neither belongs to one of them
+            "a/eks.tf": _cluster("a"),
+            "b/eks.tf": _cluster("b"),
+            "iam.tf": _role("ops", _aws("*"))
+            + 'module "roles" {\n  source = "./modules/roles"\n}\n'
+            + _entry("module_role", "a", "module.roles.admin_arn", '["system:masters"]'),
+            "aws-auth.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n"
+            "  namespace: kube-system\ndata:\n  mapRoles: |\n"
+            "    - rolearn: arn:aws:iam::111122223333:role/ops\n"
+            "      username: ops\n      groups: [system:masters]\n",
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    assert result.findings == []
+    assert [(s.rule_id, s.reasons) for s in result.skipped] == [
+        ("EKS801", ["the scan holds several clusters and this object is not nearer to one"])
+    ]
+    doc = _access_json(".", "--show-unknown")
+    listed = [
+        (g["power"]["label"], p["entry"]["label"], p["known"], [h["known"] for h in p["path"]])
+        for g in doc["groups"]
+        for p in g["paths"]
+    ]
+    assert listed == [
+        ("cluster-admin in cluster a", "principal module.roles.admin_arn", False, [False, True]),
+        ("cluster-admin (cluster not known)", "any AWS principal (not pinned: EKS401)", False,
+         [True, False, True]),
+    ]  # fmt: skip
+    # without --show-unknown they are counted, not listed
+    doc = _access_json(".")
+    assert (doc["groups"], doc["summary"]["unknown"]) == ([], 2)
+
+
+# ---- cycles --------------------------------------------------------------------------------------
+def test_roles_that_trust_themselves_or_each_other_end_the_walk(in_tmp):
+    account = "arn:aws:iam::111122223333:role"
+    _write(
+        in_tmp,
+        {
+            # loop trusts itself and any principal; ping and pong trust each other
+            "iam.tf": _role("loop", _aws(f"{account}/loop") + ", " + _aws("*"))
+            + _role("ping", _aws(f"{account}/pong") + ", " + _aws("*"))
+            + _role("pong", _aws(f"{account}/ping"))
+            + _entry("loop", "shop", "aws_iam_role.loop.arn", '["system:masters"]')
+            + _entry("pong", "shop", "aws_iam_role.pong.arn", '["system:masters"]'),
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    assert [(f.location.start_line, f.message.split(",")[0]) for f in result.findings] == [
+        (8, "role loop trusts AWS: * (not pinned: [EKS401])"),
+        (22, "role ping trusts AWS: * (not pinned: [EKS401])"),
+    ]
+    ping = next(f for f in result.findings if "role ping" in f.message)
+    assert [h.message for h in ping.path] == [
+        "role ping trusts any AWS principal",
+        "role pong trusts role ping",
+        "access entry in cluster shop signs in role pong",
+        "maps to group system:masters, which bypasses RBAC",
+    ]
+    doc = _access_json(".", "--from", f"{account}/ping", "--limit", "0")
+    assert [(entry, len(hops)) for _, entry, hops in _paths(doc)] == [("role ping", 3)]
+
+
+def test_aggregated_roles_that_select_each_other_end_the_walk(in_tmp):
+    def aggregated(name: str, selects: str, rules: str = "[]") -> str:
+        return (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            f"metadata:\n  name: {name}\n  labels: {{loop: {name}}}\n"
+            f"aggregationRule:\n  clusterRoleSelectors:\n    - matchLabels: {{loop: {selects}}}\n"
+            f"rules: {rules}\n---\n"
+        )
+
+    _write(
+        in_tmp,
+        {
+            "rbac.yaml": aggregated("a", "b")
+            + aggregated("b", "a")
+            + "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata:\n  name: c\n  labels: {loop: a}\n"
+            "rules:\n  - {apiGroups: ['*'], resources: ['*'], verbs: ['*']}\n---\n"
+            + _binding("ops", "ops", "a"),
+            "iam.tf": _role("ops", _aws("*"))
+            + _entry("ops", "shop", "aws_iam_role.ops.arn", '["ops"]'),
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    (finding,) = result.findings
+    assert finding.message.endswith("a path leads from it to cluster-admin in cluster shop")
+    assert [h.message for h in finding.path][-2:] == [
+        "refers to ClusterRole a",
+        "cluster_admin cluster-wide: every verb on every resource",
+    ]
+
+
+# ---- several clusters ------------------------------------------------------------------------
+def test_paths_never_cross_clusters(in_tmp):
+    _write(
+        in_tmp,
+        {
+            "prod/eks.tf": _cluster("prod"),
+            "prod/k8s/rbac.yaml": _binding("admins", "admins"),
+            "dev/eks.tf": _cluster("dev"),
+            "dev/k8s/rbac.yaml": _binding("viewers", "admins", "view"),
+            "iam.tf": _role("ops", _aws("*"))
+            + _entry("ops_prod", "prod", "aws_iam_role.ops.arn", '["admins"]')
+            + _role("dev", _aws("*"))
+            + _entry("dev", "dev", "aws_iam_role.dev.arn", '["admins"]')
+            # a policy of the prod cluster names dev's principal: it has no entry there
+            + 'resource "aws_eks_access_policy_association" "dev" {\n'
+            '  cluster_name  = "prod"\n  principal_arn = aws_iam_role.dev.arn\n'
+            '  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"\n'
+            '  access_scope {\n    type = "cluster"\n  }\n}\n',
+            # beside neither cluster: which cluster it is applied to is not known
+            "shared/rbac.yaml": _binding("shared", "admins", "role-manager")
+            + "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata:\n  name: role-manager\n"
+            "rules:\n  - {apiGroups: [rbac.authorization.k8s.io], resources: [roles], "
+            "verbs: [bind]}\n",
+        },
+    )
+    doc = _access_json(".", "--limit", "0", "--show-unknown")
+    assert sorted(doc["clusters"]) == ["dev", "prod"]
+    places = [
+        (power, [f"{h['location']['file']}:{h['location']['start_line']}" for h in path["path"]])
+        for group in doc["groups"]
+        for power, path in ((group["power"]["label"], p) for p in group["paths"])
+    ]
+    # ops is mapped in prod, dev in dev: each reaches what its own cluster's bindings give;
+    # the prod policy for dev's role has no entry of dev in prod; the shared manifest is in
+    # a cluster not known, reached by both through unknown hops
+    assert places == [
+        ("cluster-admin in cluster prod", ["iam.tf:4", "iam.tf:13", "iam.tf:14",
+         "prod/k8s/rbac.yaml:7", "prod/k8s/rbac.yaml:5", "prod/k8s/rbac.yaml:5"]),
+        ("escalate_bind cluster-wide (cluster not known)", ["iam.tf:4", "iam.tf:13",
+         "iam.tf:14", "shared/rbac.yaml:7", "shared/rbac.yaml:5", "shared/rbac.yaml:14"]),
+        ("escalate_bind cluster-wide (cluster not known)", ["iam.tf:19", "iam.tf:28",
+         "iam.tf:29", "shared/rbac.yaml:7", "shared/rbac.yaml:5", "shared/rbac.yaml:14"]),
+        ("view cluster-wide in cluster dev", ["iam.tf:19", "iam.tf:28", "iam.tf:29",
+         "dev/k8s/rbac.yaml:7", "dev/k8s/rbac.yaml:5", "dev/k8s/rbac.yaml:5"]),
+    ]  # fmt: skip
+    assert [p["known"] for g in doc["groups"] for p in g["paths"]] == [True, False, False, True]
+    result = run([in_tmp], select={"EKS801"})
+    # ops reaches cluster-admin in prod; dev reaches escalate_bind only through the manifest
+    # whose cluster is not known: undecided, not a finding
+    assert [f.message.split(" trusts")[0] for f in result.findings] == ["role ops"]
+    assert [(s.rule_id, s.location.start_line) for s in result.skipped] == [("EKS801", 19)]
+
+
+# ---- --from and --to -----------------------------------------------------------------------------
+def _entries(*args: str) -> list[tuple[str, str]]:
+    doc = _access_json(str(ROOT / "examples"), "--limit", "0", *args)
+    return [(power, entry) for power, entry, _ in _paths(doc)]
+
+
+GITHUB_ENTRY = "GitHub Actions repo:acme-shop/* (not pinned: EKS405)"
+
+
+def test_from_selects_entry_points_by_repository_arn_or_service_account():
+    assert _entries("--from", "acme-shop/storefront") == [
+        ("cluster-admin in cluster shop-prod", GITHUB_ENTRY)
+    ]
+    assert _entries("--from", "repo:other-org/tools") == []
+    assert _entries("--from", "arn:aws:iam::111122223333:user/release-bot") == [
+        ("cluster-admin in cluster shop-prod", "IAM user release-bot")
+    ]
+    # a role of the scan by its ARN: the paths from it (here its access entry)
+    assert _entries("--from", "arn:aws:iam::111122223333:role/shop-github-deploy") == [
+        ("cluster-admin in cluster shop-prod", "role shop-github-deploy")
+    ]
+    # anything the listing shows, with wildcards
+    assert _entries("--from", "anonymous*") == [
+        ("view cluster-wide in cluster shop-prod",
+         "anonymous requests to the API server in cluster shop-prod"),
+    ]  # fmt: skip
+
+
+def test_from_a_service_account_names_its_pods_and_the_trusts_that_admit_it(in_tmp):
+    trust = (
+        '{\n      Effect = "Allow"\n      Principal = { Federated = '
+        '"arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC" }\n'
+        '      Action = "sts:AssumeRoleWithWebIdentity"\n      Condition = { StringLike = '
+        '{ "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" = "system:serviceaccount:shop:*" } }\n'
+        "    }"
+    )
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role("irsa", trust)
+            + _entry("irsa", "shop", "aws_iam_role.irsa.arn", '["system:masters"]'),
+            "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\n  namespace: shop\n"
+            "spec:\n  serviceAccountName: api\n  containers: [{name: a, image: a}]\n---\n"
+            + _binding("api", "system:serviceaccounts:shop"),
+        },
+    )
+    doc = _access_json(".", "--from", "shop/api")
+    assert [(power, entry) for power, entry, _ in _paths(doc)] == [
+        ("cluster-admin in cluster shop", "EKS service accounts system:serviceaccount:shop:* "
+         "(not pinned: EKS403)"),
+        ("cluster-admin in cluster shop", "pod Pod shop/api"),
+    ]  # fmt: skip
+    assert _paths(_access_json(".", "--from", "kube-system/api")) == []
+
+
+def test_to_selects_powers_by_name_alias_or_words():
+    assert {power for power, _ in _entries("--to", "cluster-admin")} == {
+        "cluster-admin in cluster shop-prod"
+    }
+    assert {power for power, _ in _entries("--to", "view")} == {
+        "view cluster-wide in cluster shop-prod"
+    }
+    assert _entries("--to", "escalation") == []
+    assert {power for power, _ in _entries("--to", "*cluster-wide*")} == {
+        "edit cluster-wide in cluster shop-prod",
+        "view cluster-wide in cluster shop-prod",
+    }
+    assert _entries("--to", "edit") == [
+        ("edit cluster-wide in cluster shop-prod",
+         "role arn:aws:iam::111122223333:role/shop-developers (trust not in the scan)"),
+    ]  # fmt: skip
+    assert len(_entries("--to", "cluster-admin", "--to", "view")) == 5
+
+
+def test_limit_caps_each_power_and_counts_the_rest():
+    doc = _access_json(str(ROOT / "examples"), "--limit", "1")
+    assert [(g["power"]["label"], len(g["paths"]), g["more"]) for g in doc["groups"]] == [
+        ("cluster-admin in cluster shop-prod", 1, 3),
+        ("edit cluster-wide in cluster shop-prod", 1, 0),
+        ("view cluster-wide in cluster shop-prod", 1, 0),
+    ]
+    assert doc["summary"]["paths"] == 6 and doc["summary"]["shown"] == 3
+    # the path from the trust that is not pinned comes first
+    assert doc["groups"][0]["paths"][0]["entry"]["label"] == GITHUB_ENTRY
+    code, _, err = cli("access", str(ROOT / "examples"), "--limit", "-1")
+    assert (code, err) == (2, "eks-checks: error: --limit must be 0 or more, not -1\n")
+
+
+# ---- formats, each read by the tool that consumes it -------------------------------------------
+HOSTILE = 'evil"]|`<b>x</b>\\n\\\\N end #35; {{x}} -->|y| ü\u202e\nline2'
+# a repository pattern as the trust writes it, shown in the entry point's label
+HOSTILE_SUB = "repo:acme/*<b>|`x`](https://e.example)"
+
+
+def _hostile_tree(root: Path) -> Path:
+    name = json.dumps(HOSTILE)  # a YAML double-quoted string is JSON's
+    return _write(
+        root,
+        {
+            "iam.tf": _role("deploy", _github(HOSTILE_SUB))
+            + _entry("deploy", "shop", "aws_iam_role.deploy.arn", '["admins", "viewers"]'),
+            "rbac.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+            f"metadata:\n  name: {name}\nroleRef: {{kind: ClusterRole, name: cluster-admin}}\n"
+            f"subjects:\n  - {{kind: Group, name: admins}}\n---\n"
+            + _binding("viewers", "viewers", "view"),
+        },
+    )
+
+
+def _render(fmt: str) -> str:
+    code, out, err = cli("access", ".", "--format", fmt, "--no-cache")
+    assert code == 0, err
+    return out
+
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz (dot)")
+needs_mermaid = pytest.mark.skipif(
+    shutil.which("node") is None or not (MERMAID_HOME / "node_modules" / "mermaid").is_dir(),
+    reason=f"needs node and the mermaid parser in {MERMAID_HOME} (.ci/run installs it: "
+    "npm ci in a copy of tests/mermaid)",
+)
+
+
+def _mermaid_parse(tmp_path: Path, diagrams: dict[str, str]) -> list[dict]:
+    files = []
+    for name, text in diagrams.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        files.append(str(path))
+    run_ = subprocess.run(
+        ["node", str(MERMAID / "parse.mjs"), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "EKS_CHECKS_MERMAID_HOME": str(MERMAID_HOME)},
+    )
+    return [json.loads(line) for line in run_.stdout.splitlines()]
+
+
+@needs_dot
+def test_dot_is_rendered_by_graphviz_with_every_label_as_written(in_tmp):
+    _hostile_tree(in_tmp)
+    text = _render("dot")
+    svg = subprocess.run(
+        ["dot", "-Tsvg"], input=text, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert svg.returncode == 0 and svg.stderr == "", svg.stderr
+    # the binding's name is one label, shown as written, its controls and bidirectional
+    # controls as escapes, never markup, never Graphviz's own escapes (\\N, \\n)
+    assert (
+        "ClusterRoleBinding evil&quot;]|`&lt;b&gt;x&lt;/b&gt;\\n\\\\N end #35; {{x}} "
+        "&#45;&#45;&gt;|y| ü\\u202e\\nline2</text>" in svg.stdout
+    )
+    assert "<b>" not in svg.stdout and "\u202e" not in svg.stdout
+    assert re.search(r'class="edge".*?stroke-dasharray', svg.stdout, re.S) is None  # all known
+    nodes = re.findall(r'<g id="node\d+" class="node">', svg.stdout)
+    # entry, role, mapping, two groups, two bindings, their roles, two powers
+    assert len(nodes) == 11
+
+
+@needs_mermaid
+def test_mermaid_and_markdown_are_parsed_by_mermaid(in_tmp, tmp_path):
+    _hostile_tree(in_tmp)
+    flowchart = _render("mermaid")
+    markdown = _render("markdown")
+    block = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block == flowchart
+    broken = flowchart.replace('"]', "]", 1)  # the parser does fail on what is not Mermaid
+    results = _mermaid_parse(
+        tmp_path, {"access.mmd": flowchart, "summary.mmd": block, "broken.mmd": broken}
+    )
+    assert [(r["ok"], r.get("type")) for r in results] == [
+        (True, "flowchart-v2"),
+        (True, "flowchart-v2"),
+        (False, None),
+    ]
+    # nothing of the name is markup: every character outside a plain set is an entity code
+    assert (
+        "ClusterRoleBinding evil#34;#93;#124;#96;#60;b#62;x#60;/b#62;#92;n#92;#92;N end "
+        "#35;35#59; #123;#123;x#125;#125; --#62;#124;y#124; #252;#8238;#10;line2"
+    ) in flowchart
+    assert "<b>" not in flowchart and "`" not in flowchart
+    table = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert table[0] == "| power | entry point | hops | path |"
+    # four cells in each row: a `|` of the input is escaped, and so is every other markup
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 6 for row in table)
+    assert table[2].split(" | ")[1] == (
+        "GitHub Actions repo:acme/\\*&lt;b&gt;\\|\\`x\\`\\](https&#58;//e.example) "
+        "(not pinned: EKS405)"
+    )
+
+
+def test_json_text_and_sarif_of_the_same_paths(in_tmp):
+    _hostile_tree(in_tmp)
+    doc = _access_json(".")
+    assert [(power, len(hops)) for power, _, hops in _paths(doc)] == [
+        ("cluster-admin in cluster shop", 6),
+        ("view cluster-wide in cluster shop", 6),
+    ]
+    text = _render("text")
+    # the text shows each hop indented under its entry point, input controls escaped
+    assert '\n    4. rbac.yaml:7  ClusterRoleBinding evil"]|`<b>x</b>\\n\\\\N end' in text
+    assert "\\nline2 names group admins\n" in text
+    assert "\u202e" not in text and "\\u202e" in text
+    code, out, _ = cli("scan", ".", "--select", "EKS801", "--format", "sarif", "--no-cache")
+    sarif = json.loads(out)
+    jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+    (result,) = sarif["runs"][0]["results"]
+    steps = result["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [s["location"]["message"]["text"] for s in steps] == [
+        h["message"] for h in doc["groups"][0]["paths"][0]["path"]
+    ]
+
+
+# ---- pre-commit and pull requests --------------------------------------------------------------
+def _deploy_tree(root: Path) -> Path:
+    return _write(
+        root,
+        {
+            "iam/deploy.tf": _role("deploy", _github("repo:acme/*"))
+            + _entry("deploy", "shop", "aws_iam_role.deploy.arn", '["deployers"]'),
+            "k8s/rbac.yaml": _binding("deployers", "deployers"),
+            "k8s/other.yaml": _binding("readers", "readers", "view"),
+        },
+    )
+
+
+def test_a_change_to_any_hop_reports_the_path_with_context_root(in_tmp):
+    _deploy_tree(in_tmp)
+    for passed in ("iam/deploy.tf", "k8s/rbac.yaml"):
+        code, out, _ = cli("scan", "--context-root", ".", passed, "--select", "EKS801",
+                           "--no-cache", "--format", "json")  # fmt: skip
+        assert code == 1
+        assert [f["location"]["file"] for f in json.loads(out)["findings"]] == ["iam/deploy.tf"]
+        doc = _access_json("--context-root", ".", passed)
+        assert [entry for _, entry, _ in _paths(doc)] == [
+            "GitHub Actions repo:acme/* (not pinned: EKS405)"
+        ]
+    code, out, _ = cli("scan", "--context-root", ".", "k8s/other.yaml", "--select", "EKS801",
+                       "--no-cache", "--format", "json")  # fmt: skip
+    assert (code, json.loads(out)["findings"]) == (0, [])
+    assert _paths(_access_json("--context-root", ".", "k8s/other.yaml")) == []
+
+
+def test_a_path_a_change_opens_is_new_even_when_each_entity_was_there(in_tmp):
+    _deploy_tree(in_tmp)
+    (in_tmp / "k8s" / "escalate.yaml").write_text(
+        _binding("readers-bind", "readers", "binder")
+        + "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        "metadata:\n  name: binder\nrules:\n"
+        "  - {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}\n"
+    )
+    code, _, _ = cli("scan", ".", "--no-cache", "--write-baseline", "baseline.json")
+    assert code == 0
+    # the same mapping now also names group readers, whose bindings were there too
+    deploy = in_tmp / "iam" / "deploy.tf"
+    deploy.write_text(deploy.read_text().replace('["deployers"]', '["deployers", "readers"]'))
+    code, out, _ = cli("scan", ".", "--no-cache", "--baseline", "baseline.json",
+                       "--select", "EKS801", "--format", "json")  # fmt: skip
+    (finding,) = json.loads(out)["findings"]
+    assert (code, finding["rule_id"]) == (1, "EKS801")
+    assert "k8s/escalate.yaml" in {r["location"]["file"] for r in finding["related"]}
+    # a change that moves lines and opens nothing stays known
+    deploy.write_text("\n\n# moved\n" + deploy.read_text().replace(', "readers"', ""))
+    code, out, _ = cli("scan", ".", "--no-cache", "--baseline", "baseline.json",
+                       "--select", "EKS801", "--format", "json")  # fmt: skip
+    assert (code, json.loads(out)["findings"], json.loads(out)["summary"]["baselined"]) == (
+        0, [], 1,
+    )  # fmt: skip
+
+
+# ---- EKS802 and what roles may do in AWS --------------------------------------------------------
+def _with_aws_power(root: Path, powers: dict[str, list]) -> list:
+    """The scan's entities with `iam_role` entities saying what its roles may do (as the
+    IAM side of the model does), and the graph's fields set again from them."""
+    from checks.discover import discover
+    from checks.scan import Options, build, graph_verdicts
+
+    files, _ = discover([str(root)], [])
+    entities, *_ = build(files, Options(prefilter=False, roots=[str(root)]))
+    for s in [e for e in entities if e.kind == "trust_statement"]:
+        name = s.fields["role_name"]
+        if name in powers:
+            role = Entity("iam_role", f"{s.key}/role", "terraform", s.location)
+            role.set("role_key", s.fields["role_key"])
+            role.set("aws_power", powers.pop(name))
+            entities.append(role)
+    graph.build(entities, graph_verdicts(entities, None))
+    return entities
+
+
+def test_eks802_follows_irsa_pod_identity_and_the_node_role(in_tmp):
+    files = dict(EVERY_HOP)
+    files["main.tf"] += _role(
+        "irsa-app",
+        '{\n      Effect = "Allow"\n      Principal = { Federated = '
+        '"arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC" }\n'
+        '      Action = "sts:AssumeRoleWithWebIdentity"\n      Condition = { StringEquals = '
+        '{ "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" = "system:serviceaccount:shop:app" } }\n'
+        "    }",
+    )
+    files["main.tf"] += _role("shop-nodes", _aws("arn:aws:iam::111122223333:root"))
+    _write(in_tmp, files)
+    entities = _with_aws_power(
+        Path("."),
+        {
+            "irsa-app": ["admin", "iam_write", "AdministratorAccess"],
+            "app": ["iam_write", "iam:PassRole"],
+            "shop-nodes": ["AmazonEKSWorkerNodePolicy"],
+        },
+    )
+    fields = {
+        e.fields["name"]: e.fields for e in entities if e.kind in ("workload", "instance_metadata")
+    }
+    app, worker, nodes = fields["app"], fields["worker"], fields["aws_launch_template.nodes"]
+    assert (app["reaches_aws_admin"], app["aws_admin_power"]) == (
+        True, "AWS admin as role irsa-app",
+    )  # fmt: skip
+    assert [(h["hop"], h["start_line"]) for h in app["aws_admin_path"]] == [
+        ("service_account", 34), ("irsa", 24), ("aws_power", 74),
+    ]  # fmt: skip
+    # credentials do not depend on the token: the worker mounts none and still gets its role
+    assert (worker["reaches_aws_admin"], worker["aws_admin_power"]) == (
+        True, "AWS iam_write as role app",
+    )  # fmt: skip
+    assert [h["hop"] for h in worker["aws_admin_path"]] == [
+        "service_account", "pod_identity", "aws_power",
+    ]  # fmt: skip
+    assert (nodes["pods_reach_imds"], nodes["reaches_aws_admin"]) == (True, False)
+    assert nodes["aws_admin_path"] == []
+
+
+def test_eks802_is_undecided_when_the_role_may_do_what_is_not_known(in_tmp):
+    _write(in_tmp, EVERY_HOP)
+    result = run([in_tmp], select={"EKS802"})
+    assert result.findings == []
+    assert sorted((s.location.file, s.location.start_line) for s in result.skipped) == [
+        ("k8s.yaml", 26), ("k8s.yaml", 37), ("main.tf", 62),
+    ]  # fmt: skip
+    entities = _with_aws_power(Path("."), {"app": [Unknown("a policy not known", "x")]})
+    worker = next(e for e in entities if e.kind == "workload" and e.fields["name"] == "worker")
+    assert isinstance(worker.fields["reaches_aws_admin"], Unknown)
+    assert worker.fields["aws_admin_path"] == []
+
+
+def test_nodes_that_keep_pods_from_imds_give_them_nothing(in_tmp):
+    files = dict(EVERY_HOP)
+    files["main.tf"] = files["main.tf"].replace("http_put_response_hop_limit = 2", "")
+    files["main.tf"] += _role("shop-nodes", _aws("arn:aws:iam::111122223333:root"))
+    _write(in_tmp, files)
+    entities = _with_aws_power(Path("."), {"shop-nodes": ["admin"]})
+    (nodes,) = [e for e in entities if e.kind == "instance_metadata"]
+    assert (nodes.fields["pods_reach_imds"], nodes.fields["reaches_aws_admin"]) == (False, False)
+
+
+# ---- the nodes' roles ----------------------------------------------------------------------------
+def test_node_roles_from_node_groups_instance_profiles_modules_and_eksctl(in_tmp):
+    _write(
+        in_tmp,
+        {
+            "nodes.tf": """resource "aws_launch_template" "general" {
+  name = "general"
+}
+
+resource "aws_eks_node_group" "general" {
+  cluster_name  = "shop"
+  node_role_arn = aws_iam_role.nodes.arn
+  launch_template {
+    id      = aws_launch_template.general.id
+    version = "$Latest"
+  }
+}
+
+resource "aws_eks_node_group" "by_name" {
+  cluster_name  = "shop"
+  node_role_arn = "arn:aws:iam::111122223333:role/named"
+  launch_template {
+    name = "general"
+  }
+}
+
+resource "aws_instance" "bastion" {
+  iam_instance_profile = "not-here"
+}
+
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.0"
+  name    = "shop"
+  eks_managed_node_groups = {
+    given = {
+      create_iam_role = false
+      iam_role_arn    = "arn:aws:iam::111122223333:role/given"
+    }
+    made = {}
+  }
+}
+""",
+            "eksctl.yaml": """apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: shop
+  region: eu-west-1
+managedNodeGroups:
+  - name: given
+    iam:
+      instanceRoleARN: arn:aws:iam::111122223333:role/eksctl-given
+  - name: made
+""",
+        },
+    )
+    code, out, err = cli("model", ".", "--no-cache")
+    assert code == 0, err
+    roles = {
+        e["fields"]["name"]: [
+            (r["role"], r["via"], r["file"], r["start_line"]) for r in e["fields"]["node_roles"]
+        ]
+        for e in json.loads(out)["entities"]
+        if e["kind"] == "instance_metadata"
+    }
+    made = {"unknown": 'the role of module.eks eks_managed_node_groups["made"]'}
+    assert roles == {
+        "aws_launch_template.general": [
+            ({"unknown": "aws_iam_role.nodes.arn"}, "aws_eks_node_group.general node_role_arn",
+             "nodes.tf", 7),
+            ("arn:aws:iam::111122223333:role/named", "aws_eks_node_group.by_name node_role_arn",
+             "nodes.tf", 16),
+        ],
+        "aws_instance.bastion": [
+            ({"unknown": "role of not-here"}, "instance profile not-here", "nodes.tf", 23),
+        ],
+        'module.eks eks_managed_node_groups["given"]': [
+            ("arn:aws:iam::111122223333:role/given",
+             'module.eks eks_managed_node_groups["given"] iam_role_arn', "nodes.tf", 31),
+        ],
+        'module.eks eks_managed_node_groups["made"]': [
+            (made, 'module.eks eks_managed_node_groups["made"] (the role the module creates)',
+             "nodes.tf", 35),
+        ],
+        "eksctl managedNodeGroups given": [
+            ("arn:aws:iam::111122223333:role/eksctl-given",
+             "eksctl managedNodeGroups given iam.instanceRoleARN", "eksctl.yaml", 9),
+        ],
+        "eksctl managedNodeGroups made": [
+            ({"unknown": "the role of eksctl managedNodeGroups made"},
+             "eksctl managedNodeGroups made (the role eksctl creates)", "eksctl.yaml", 10),
+        ],
+    }  # fmt: skip
+
+
+# ---- docs/access.md ---------------------------------------------------------------------------------
+def test_the_worked_example_is_what_the_tool_prints(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    page = (ROOT / "docs" / "access.md").read_text(encoding="utf-8")
+    shown = re.findall(r"```\n\$ eks-checks (.*?)\n(.*?)```", page, re.S)
+    assert len(shown) == 3
+    for command, output in shown:
+        _, out, _ = cli(*command.split(), "--no-cache", "--no-color")
+        if output:
+            assert output.splitlines() == out.splitlines()[: len(output.splitlines())], command
+        else:  # the page tells what it lists
+            assert "  pod CronJob shop/settlement  " in out
+            assert "role-arn: arn:aws:iam::111122223333:role/shop-payments (IRSA)" in out
+    diagram = page.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    _, out, _ = cli("access", "examples", "--to", "cluster-admin", "--limit", "2", "--format",
+                    "mermaid", "--no-cache")  # fmt: skip
+    assert diagram == out
+    assert "[docs/access.md](access.md)" in (ROOT / "docs" / "coverage.md").read_text()
