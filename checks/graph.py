@@ -33,6 +33,7 @@ from typing import Any
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
 from checks.link import nearest, node_role_statements, role_name_from_arn
 from checks.model import Entity, LList, Location, Unknown
+from checks.normalize.iam_roles import AWS_MANAGED_POWER
 
 UNKNOWN_CLUSTER = "?"
 CLUSTER_ADMIN = "cluster-admin"
@@ -432,17 +433,37 @@ class _Builder:
         shown = ", ".join(_text(p) for p in items[:6])
         unknown = next((p for p in items if isinstance(p, Unknown)), None)
         for name, target in (("admin", AWS_ADMIN), ("iam_write", AWS_IAM_WRITE)):
-            if name in items:
-                known: Any = True
+            if name in items and not (name == "iam_write" and "admin" in items):
+                known: Any = True  # (admin holds iam_write: one hop says it)
             elif unknown is not None and name == "admin" and "iam_write" not in items:
                 known = unknown  # a power not known may be any: one unknown hop says so
             else:
                 continue
+            if iam_role is not None and known is True:
+                where, entity_key = self._granted_by(iam_role, name) or (where, entity_key)
             node = self.graph.node(
                 Node(target, "power", f"AWS {name}", power=target, scope="account")
             )
             message = f"{role.label} may do in AWS: {shown}"
             self.graph.edge(Edge(role.id, node.id, "aws_power", message, where, entity_key, known))
+
+    def _granted_by(self, role: Entity, power: str) -> tuple[Location, str] | None:
+        """Where a role gets `admin` or `iam_write`: the attachment of an AWS managed policy
+        that grants it, else a policy of its own or of the scan whose statements do."""
+        field = "grants_admin" if power == "admin" else "grants_iam_write"
+        keys = set(role.links.get("attachments", [])) | set(role.links.get("policies", []))
+        for kind in ("iam_policy_attachment", "iam_policy"):
+            for e in self.by_kind.get(kind, []):
+                if e.key not in keys:
+                    continue
+                name = e.fields.get("policy_name") if kind == "iam_policy_attachment" else None
+                if (
+                    kind == "iam_policy_attachment"
+                    and e.fields.get("aws_managed") is True
+                    and power in AWS_MANAGED_POWER.get(str(name), ())
+                ) or e.fields.get(field) is True:
+                    return e.location, e.key
+        return None
 
     # -- identity mappings ------------------------------------------------------------------
     def _mapping(self, m: Entity, bindings: _Bindings) -> None:

@@ -15,9 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from checks import graph
 from checks.kinds import HOP_KINDS
-from checks.model import Entity, Unknown
+from checks.model import Unknown
 from conftest import ROOT, SARIF_SCHEMA, TESTS, cli, run
 
 ACCESS_SCHEMA = ROOT / "checks" / "schemas" / "access.schema.json"
@@ -148,6 +147,10 @@ resource "aws_iam_role" "app" {
       Action    = ["sts:AssumeRole", "sts:TagSession"]
     }]
   })
+  inline_policy {
+    name   = "pass"
+    policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "iam:PassRole", Resource = "*" }] })
+  }
 }
 
 resource "aws_eks_pod_identity_association" "app" {
@@ -244,14 +247,15 @@ def test_every_kind_of_hop_is_one_edge_with_the_file_and_line_that_make_it(in_tm
         ("service_account", "k8s.yaml", 34, True),  # serviceAccountName
         ("service_account", "k8s.yaml", 45, True),
         ("irsa", "k8s.yaml", 24, True),  # the annotation
-        ("pod_identity", "main.tf", 54, True),  # role_arn of the association
-        ("imds", "main.tf", 59, True),  # the instance profile's role
+        ("pod_identity", "main.tf", 58, True),  # role_arn of the association
+        ("imds", "main.tf", 63, True),  # the instance profile's role
         ("creator", "main.tf", 1, True),  # the cluster (its default: no attribute)
-        # what the roles may do in AWS is not in the scan: unknown hops, kept; a role of the
-        # scan at its trust, another where it is named
+        # the policy that lets role app pass roles
+        ("aws_power", "main.tf", 48, True),
+        # what roles not in the scan may do is not known: unknown hops, kept, where the role
+        # is named
         ("aws_power", "k8s.yaml", 18, False),
-        ("aws_power", "main.tf", 42, False),
-        ("aws_power", "main.tf", 62, False),
+        ("aws_power", "main.tf", 66, False),
     }
     assert _paths(doc)[:3] == [
         ("cluster-admin in cluster shop", "the identity that creates cluster shop",
@@ -274,9 +278,9 @@ def test_a_pod_without_its_token_keeps_its_aws_role_but_not_its_rbac(in_tmp):
     _write(in_tmp, files)
     doc = _access_json(".", "--limit", "0", "--show-unknown", "--from", "shop/worker")
     assert [(power, hops) for power, _, hops in _paths(doc)] == [
-        # the pod identity role, whose power is not known; no escalate_bind: no token
-        ("AWS admin", [("service_account", "k8s.yaml", 45), ("pod_identity", "main.tf", 54),
-                       ("aws_power", "main.tf", 42)]),
+        # the pod identity role, which may pass roles; no escalate_bind: no token
+        ("AWS iam_write", [("service_account", "k8s.yaml", 45), ("pod_identity", "main.tf", 58),
+                           ("aws_power", "main.tf", 48)]),
     ]  # fmt: skip
     doc = _access_json(".", "--limit", "0", "--from", "shop/app", "--to", "escalate_bind")
     assert [hops for _, _, hops in _paths(doc)] == [
@@ -619,8 +623,9 @@ def test_limit_caps_each_power_and_counts_the_rest():
         ("cluster-admin in cluster shop-prod", 1, 3),
         ("edit cluster-wide in cluster shop-prod", 1, 0),
         ("view cluster-wide in cluster shop-prod", 1, 0),
+        ("AWS admin", 1, 0),
     ]
-    assert doc["summary"]["paths"] == 6 and doc["summary"]["shown"] == 3
+    assert doc["summary"]["paths"] == 7 and doc["summary"]["shown"] == 4
     # the path from the trust that is not pinned comes first
     assert doc["groups"][0]["paths"][0]["entry"]["label"] == GITHUB_ENTRY
     code, _, err = cli("access", str(ROOT / "examples"), "--limit", "-1")
@@ -811,54 +816,51 @@ def test_a_path_a_change_opens_is_new_even_when_each_entity_was_there(in_tmp):
 
 
 # ---- EKS802 and what roles may do in AWS --------------------------------------------------------
-def _with_aws_power(root: Path, powers: dict[str, list]) -> list:
-    """The scan's entities with `iam_role` entities saying what its roles may do (as the
-    IAM side of the model does), and the graph's fields set again from them."""
-    from checks.discover import discover
-    from checks.scan import Options, build, graph_verdicts
+IRSA_APP = _role(
+    "irsa-app",
+    '{\n      Effect = "Allow"\n      Principal = { Federated = '
+    '"arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC" }\n'
+    '      Action = "sts:AssumeRoleWithWebIdentity"\n      Condition = { StringEquals = '
+    '{ "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" = "system:serviceaccount:shop:app" } }\n'
+    "    }",
+)
 
-    files, _ = discover([str(root)], [])
-    entities, *_ = build(files, Options(prefilter=False, roots=[str(root)]))
-    for s in [e for e in entities if e.kind == "trust_statement"]:
-        name = s.fields["role_name"]
-        if name in powers:
-            role = Entity("iam_role", f"{s.key}/role", "terraform", s.location)
-            role.set("role_key", s.fields["role_key"])
-            role.set("aws_power", powers.pop(name))
-            entities.append(role)
-    graph.build(entities, graph_verdicts(entities, None))
-    return entities
+
+def _attach(name: str, role: str, policy: str) -> str:
+    return (
+        f'resource "aws_iam_role_policy_attachment" "{name}" {{\n'
+        f"  role       = aws_iam_role.{role}.name\n  policy_arn = {policy}\n}}\n"
+    )
+
+
+def _fields(root: Path) -> dict[str, dict]:
+    result = run([root], select={"EKS802"})
+    return {
+        e.fields["name"]: e.fields
+        for e in result.entities
+        if e.kind in ("workload", "instance_metadata")
+    }
 
 
 def test_eks802_follows_irsa_pod_identity_and_the_node_role(in_tmp):
     files = dict(EVERY_HOP)
-    files["main.tf"] += _role(
-        "irsa-app",
-        '{\n      Effect = "Allow"\n      Principal = { Federated = '
-        '"arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC" }\n'
-        '      Action = "sts:AssumeRoleWithWebIdentity"\n      Condition = { StringEquals = '
-        '{ "oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub" = "system:serviceaccount:shop:app" } }\n'
-        "    }",
+    files["main.tf"] += IRSA_APP + _attach(
+        "irsa_app", "irsa-app", '"arn:aws:iam::aws:policy/AdministratorAccess"'
     )
     files["main.tf"] += _role("shop-nodes", _aws("arn:aws:iam::111122223333:root"))
-    _write(in_tmp, files)
-    entities = _with_aws_power(
-        Path("."),
-        {
-            "irsa-app": ["admin", "iam_write", "AdministratorAccess"],
-            "app": ["iam_write", "iam:PassRole"],
-            "shop-nodes": ["AmazonEKSWorkerNodePolicy"],
-        },
+    files["main.tf"] += _attach(
+        "nodes", "shop-nodes", '"arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"'
     )
-    fields = {
-        e.fields["name"]: e.fields for e in entities if e.kind in ("workload", "instance_metadata")
-    }
+    _write(in_tmp, files)
+    fields = _fields(in_tmp)
     app, worker, nodes = fields["app"], fields["worker"], fields["aws_launch_template.nodes"]
     assert (app["reaches_aws_admin"], app["aws_admin_power"]) == (
         True, "AWS admin as role irsa-app",
     )  # fmt: skip
-    assert [(h["hop"], h["start_line"]) for h in app["aws_admin_path"]] == [
-        ("service_account", 34), ("irsa", 24), ("aws_power", 74),
+    # the last hop is the attachment that makes it admin
+    assert [(h["hop"], h["file"], h["start_line"]) for h in app["aws_admin_path"]] == [
+        ("service_account", "k8s.yaml", 34), ("irsa", "k8s.yaml", 24),
+        ("aws_power", "main.tf", 86),
     ]  # fmt: skip
     # credentials do not depend on the token: the worker mounts none and still gets its role
     assert (worker["reaches_aws_admin"], worker["aws_admin_power"]) == (
@@ -867,31 +869,39 @@ def test_eks802_follows_irsa_pod_identity_and_the_node_role(in_tmp):
     assert [h["hop"] for h in worker["aws_admin_path"]] == [
         "service_account", "pod_identity", "aws_power",
     ]  # fmt: skip
+    # the nodes' role is in the scan, with no power that counts
     assert (nodes["pods_reach_imds"], nodes["reaches_aws_admin"]) == (True, False)
     assert nodes["aws_admin_path"] == []
 
 
-def test_eks802_is_undecided_when_the_role_may_do_what_is_not_known(in_tmp):
+def test_eks802_is_undecided_when_what_the_role_may_do_is_not_known(in_tmp):
     _write(in_tmp, EVERY_HOP)
     result = run([in_tmp], select={"EKS802"})
-    assert result.findings == []
+    # the worker's role passes roles; the others' roles are not in the scan
+    assert [(f.location.file, f.location.start_line) for f in result.findings] == [("k8s.yaml", 37)]
     assert sorted((s.location.file, s.location.start_line) for s in result.skipped) == [
-        ("k8s.yaml", 26), ("k8s.yaml", 37), ("main.tf", 62),
+        ("k8s.yaml", 26), ("main.tf", 66),
     ]  # fmt: skip
-    entities = _with_aws_power(Path("."), {"app": [Unknown("a policy not known", "x")]})
-    worker = next(e for e in entities if e.kind == "workload" and e.fields["name"] == "worker")
-    assert isinstance(worker.fields["reaches_aws_admin"], Unknown)
-    assert worker.fields["aws_admin_path"] == []
+    files = dict(EVERY_HOP)
+    files["main.tf"] += (
+        'variable "policy" {}\n' + IRSA_APP + _attach("irsa_app", "irsa-app", "var.policy")
+    )
+    _write(in_tmp, files)
+    app = _fields(in_tmp)["app"]
+    assert isinstance(app["reaches_aws_admin"], Unknown)
+    assert app["aws_admin_path"] == [] and app["aws_admin_power"] is None
 
 
 def test_nodes_that_keep_pods_from_imds_give_them_nothing(in_tmp):
     files = dict(EVERY_HOP)
     files["main.tf"] = files["main.tf"].replace("http_put_response_hop_limit = 2", "")
     files["main.tf"] += _role("shop-nodes", _aws("arn:aws:iam::111122223333:root"))
+    files["main.tf"] += _attach(
+        "nodes", "shop-nodes", '"arn:aws:iam::aws:policy/AdministratorAccess"'
+    )
     _write(in_tmp, files)
-    entities = _with_aws_power(Path("."), {"shop-nodes": ["admin"]})
-    (nodes,) = [e for e in entities if e.kind == "instance_metadata"]
-    assert (nodes.fields["pods_reach_imds"], nodes.fields["reaches_aws_admin"]) == (False, False)
+    nodes = _fields(in_tmp)["aws_launch_template.nodes"]
+    assert (nodes["pods_reach_imds"], nodes["reaches_aws_admin"]) == (False, False)
 
 
 # ---- the nodes' roles ----------------------------------------------------------------------------
@@ -997,11 +1007,7 @@ def test_the_worked_example_is_what_the_tool_prints(monkeypatch):
     assert len(shown) == 3
     for command, output in shown:
         _, out, _ = cli(*command.split(), "--no-cache", "--no-color")
-        if output:
-            assert output.splitlines() == out.splitlines()[: len(output.splitlines())], command
-        else:  # the page tells what it lists
-            assert "  pod CronJob shop/settlement  " in out
-            assert "role-arn: arn:aws:iam::111122223333:role/shop-payments (IRSA)" in out
+        assert output.splitlines() == out.splitlines()[: len(output.splitlines())], command
     diagram = page.split("```mermaid\n", 1)[1].split("```", 1)[0]
     _, out, _ = cli("access", "examples", "--to", "cluster-admin", "--limit", "2", "--format",
                     "mermaid", "--no-cache")  # fmt: skip

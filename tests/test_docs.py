@@ -99,10 +99,14 @@ def test_coverage_page_gives_each_kind_of_verdict_in_words():
             if line.startswith("| ") and "(`" in line}  # fmt: skip
     assert "[EKS306](rules.md#eks306-sts-legacy-endpoint)" in rows["api-regional-sts"]
     assert "| api |" in rows["api-regional-sts"]
-    assert rows["bp-audit-access"].split(" | ")[2].startswith(
-        "[EKS801](rules.md#eks801-unpinned-path-to-cluster-admin), "
-        "[EKS802](rules.md#eks802-pod-path-to-aws-admin); every path, from every entry point "
-        "to every power, with `eks-checks access` ([docs/access.md](access.md))"
+    assert (
+        rows["bp-audit-access"]
+        .split(" | ")[2]
+        .startswith(
+            "[EKS801](rules.md#eks801-unpinned-path-to-cluster-admin), "
+            "[EKS802](rules.md#eks802-pod-path-to-aws-admin); every path, from every entry point "
+            "to every power, with `eks-checks access` ([docs/access.md](access.md))"
+        )
     )
     assert "| bp, api, chain |" in rows["bp-audit-access"]
     assert rows["api-access-as-code"].split(" | ")[2].startswith("planned (issue 16: ")
