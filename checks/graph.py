@@ -12,7 +12,8 @@ cluster is not known, a role whose AWS power is not known) is an edge whose `kno
 `Unknown` saying why: kept, never dropped, never guessed.
 
 Clusters: a path never leaves the cluster it enters. Access entries, access policy and pod
-identity associations belong to the cluster they name (`cluster_name`). Kubernetes objects
+identity associations belong to the cluster they name (`cluster_name`; when it is not known,
+as Kubernetes objects do). Kubernetes objects
 (manifests, bindings, ServiceAccounts, pods) and aws-auth entries belong to the scan's only
 cluster; when the scan holds several, to the one whose definition is nearest in the tree (the
 same file, else the deepest shared folder), when exactly one is; else their cluster is not
@@ -112,6 +113,7 @@ class AccessGraph:
     # entry node id -> whether its pod's token is mounted (True, False, Unknown; None: no pod)
     token: dict[str, Any] = field(default_factory=dict)
     clusters: list[str] = field(default_factory=list)
+    _edges: set[tuple] = field(default_factory=set, repr=False)
 
     def node(self, node: Node) -> Node:
         """The node of that id, added when new."""
@@ -123,9 +125,11 @@ class AccessGraph:
         return found
 
     def edge(self, edge: Edge) -> None:
-        for existing in self.out[edge.source]:
-            if existing.target == edge.target and existing.identity == edge.identity:
-                return
+        """Add a hop, once: the same hop between the same nodes is one edge."""
+        seen = (edge.source, edge.target, edge.identity)
+        if seen in self._edges:
+            return
+        self._edges.add(seen)
         self.out[edge.source].append(edge)
         self.into[edge.target].append(edge)
 
@@ -169,8 +173,13 @@ class _Clusters:
 
     @staticmethod
     def name_of(cluster: Entity) -> str:
+        """A cluster's name; one not known is named by where it is defined."""
         name = cluster.fields.get("name")
-        return name if isinstance(name, str) else f"({cluster.key})"
+        if isinstance(name, str):
+            return name
+        address = cluster.fields.get("address")
+        where = cluster.location.file
+        return f"{address} ({where})" if isinstance(address, str) else f"({where})"
 
     def of_object(self, entity: Entity) -> str:
         """A Kubernetes object's or aws-auth entry's cluster."""
@@ -183,13 +192,13 @@ class _Clusters:
         return self.name_of(found[0]) if len(found) == 1 else UNKNOWN_CLUSTER
 
     def of_named(self, entity: Entity) -> str:
-        """The cluster an access entry or association names."""
+        """The cluster an access entry or association names; when its name is not known
+        (a module output, the module's own cluster), the one a Kubernetes object beside it
+        would belong to."""
         name = entity.fields.get("cluster_name")
         if isinstance(name, str):
             return name
-        if self.single is not None:
-            return self.single
-        return UNKNOWN_CLUSTER
+        return self.of_object(entity)
 
     def reads(self, cluster: str, source: str) -> Any:
         """Whether `cluster` reads identity mappings of `source` (`aws-auth` or
@@ -922,6 +931,7 @@ class _Bindings:
     """Bindings by subject (kind, name), with their cluster."""
 
     def __init__(self, builder: _Builder, bindings: list[Entity]) -> None:
+        self.connected: set[tuple[str, str, str]] = set()
         self.by_subject: dict[tuple[str, str], list[tuple[Entity, int, str]]] = {}
         for binding in bindings:
             cluster = builder.clusters.of_object(binding)
@@ -949,7 +959,11 @@ class _Bindings:
         cluster: str,
         token: bool = False,
     ) -> None:
-        """Hops from a subject to the bindings that name it, in its cluster."""
+        """Hops from a subject to the bindings that name it, in its cluster (once per
+        subject: a group every mapping names is connected once)."""
+        if (subject.id, kind, name) in self.connected:
+            return
+        self.connected.add((subject.id, kind, name))
         for binding, index, where in self.by_subject.get((kind, name), []):
             known = _together(cluster, where)
             if known is False:

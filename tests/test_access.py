@@ -1013,3 +1013,39 @@ def test_the_worked_example_is_what_the_tool_prints(monkeypatch):
                     "mermaid", "--no-cache")  # fmt: skip
     assert diagram == out
     assert "[docs/access.md](access.md)" in (ROOT / "docs" / "coverage.md").read_text()
+
+
+def test_a_cluster_whose_name_is_not_known_keeps_what_is_written_beside_it(in_tmp):
+    cluster = (
+        'variable "name" {}\nresource "aws_eks_cluster" "this" {\n  name = var.name\n'
+        '  access_config {\n    authentication_mode = "API"\n'
+        "    bootstrap_cluster_creator_admin_permissions = false\n  }\n}\n"
+    )
+    for env in ("prod", "dev"):
+        _write(
+            in_tmp,
+            {
+                f"{env}/eks.tf": cluster
+                + _role("ops", _aws("*"))
+                + 'resource "aws_eks_access_entry" "ops" {\n'
+                "  cluster_name  = aws_eks_cluster.this.name\n"
+                "  principal_arn = aws_iam_role.ops.arn\n"
+                f'  kubernetes_groups = ["{env}-admins"]\n}}\n',
+                f"{env}/rbac.yaml": _binding("admins", "prod-admins"),
+            },
+        )
+    doc = _access_json(".", "--show-unknown")
+    # each entry belongs to the cluster of its folder, as the bindings beside it: prod's entry
+    # meets prod's binding of prod-admins, not dev's; dev's entry names a group no binding of
+    # dev names
+    places = [
+        (power, [f"{h['location']['file']}:{h['location']['start_line']}" for h in path["path"]])
+        for group in doc["groups"]
+        for power, path in ((group["power"]["label"], p) for p in group["paths"])
+    ]
+    assert places == [
+        ("cluster-admin in cluster aws_eks_cluster.this (prod/eks.tf)",
+         ["prod/eks.tf:12", "prod/eks.tf:21", "prod/eks.tf:22", "prod/rbac.yaml:7",
+          "prod/rbac.yaml:5", "prod/rbac.yaml:5"]),
+    ]  # fmt: skip
+    assert [p["known"] for g in doc["groups"] for p in g["paths"]] == [True]

@@ -4,7 +4,7 @@ entry point and the hops of its shortest path, `file:line  what the hop is`; a s
 from __future__ import annotations
 
 from checks.model import Unknown
-from checks.report import plural, safe_text
+from checks.report import notes, plural, safe_text, skipped_files
 
 _BOLD, _RED, _DIM, _RESET = "\033[1m", "\033[31m", "\033[2m", "\033[0m"
 
@@ -37,12 +37,14 @@ def render(graph, found, result, options: dict) -> str:
                 paint(_DIM, f"  ... and {plural(group.more, 'more path')} (--limit 0 lists all)")
             )
         lines.append("")
-    for problem in result.problems:
+    # what could not be read is said; notes (files skipped...) are counted: `scan` lists them
+    errors = [p for p in result.problems if p.level == "error"]
+    for problem in errors:
         where = (
             f"{safe_text(problem.file)}:{problem.line}" if problem.line else safe_text(problem.file)
         )
         lines.append(f"{where}  {problem.level}  {safe_text(problem.message)}")
-    if result.problems:
+    if errors:
         lines.append("")
     lines.append(summary(found, result))
     return "\n".join(lines) + "\n"
@@ -64,4 +66,10 @@ def summary(found, result) -> str:
     errors = sum(1 for p in result.problems if p.level == "error")
     if errors:
         text += f"; {plural(errors, 'file')} could not be scanned"
+    skipped = skipped_files(result)
+    if skipped:
+        text += f"; {skipped} skipped"
+    other = notes(result)
+    if other:
+        text += f"; {plural(other, 'note')} (eks-checks scan lists them)"
     return text
