@@ -23,6 +23,7 @@ from checks.graph import (
     UNKNOWN_CLUSTER,
     AccessGraph,
     Edge,
+    GraphTooLarge,
     Node,
     Path,
     path_to,
@@ -85,6 +86,7 @@ class Listing:
     paths: int  # paths found (before the cap)
     unknown: int  # paths through a hop not known (listed only with show_unknown)
     hidden_unknown: int = 0
+    not_walked: int = 0  # entry points left when the graph was too large to walk them all
 
 
 def listing(
@@ -103,8 +105,15 @@ def listing(
     wanted = set(select_powers(graph, targets)) if targets else None
     by_power: dict[str, list[Path]] = {}
     unknown = hidden = 0
+    graph.work = 0  # the listing's own budget (checks.graph.MAX_GRAPH_WORK)
+    walked = 0
     for start in starts:
-        for path in _paths_from(graph, start):
+        try:
+            found = _paths_from(graph, start)
+        except GraphTooLarge:
+            break
+        walked += 1
+        for path in found:
             if wanted is not None and path.power.id not in wanted:
                 continue
             if path.power.id in (AWS_ADMIN, AWS_IAM_WRITE) and start.kind not in POD_ENTRIES:
@@ -125,7 +134,7 @@ def listing(
     groups.sort(key=lambda g: power_rank(g.power))
     total = sum(len(g.paths) + g.more for g in groups)
     entries = len({p.entry.id for g in groups for p in g.paths})
-    return Listing(groups, entries, total, unknown, hidden)
+    return Listing(groups, entries, total, unknown, hidden, len(starts) - walked)
 
 
 def _order(path: Path) -> tuple:

@@ -55,8 +55,11 @@ MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 # the built-in ClusterRoles whose name is a power of its own (admin/edit/view in a scope)
 USER_FACING = ("admin", "edit", "view")
-# work allowed per search (nodes visited), so that a hostile scan cannot make it quadratic
-MAX_VISITS = 200_000
+# work allowed to all the searches of one graph together (hops looked at): a scan of many
+# entry points that all reach a large part of the graph is walked within bounded time, and
+# what is left is unknown, never guessed
+MAX_GRAPH_WORK = 2_000_000
+TOO_LARGE = "the access graph is too large to walk within the limits"
 
 
 @dataclass
@@ -113,6 +116,7 @@ class AccessGraph:
     # entry node id -> whether its pod's token is mounted (True, False, Unknown; None: no pod)
     token: dict[str, Any] = field(default_factory=dict)
     clusters: list[str] = field(default_factory=list)
+    work: int = 0  # hops looked at by searches so far (MAX_GRAPH_WORK)
     _edges: set[tuple] = field(default_factory=set, repr=False)
 
     def node(self, node: Node) -> Node:
@@ -812,14 +816,18 @@ class _Builder:
         )
         if isinstance(ns, str) and isinstance(name, str):
             subject = f"system:serviceaccount:{ns}:{name}"
-            for kind, subject_name in (
-                ("ServiceAccount", f"{ns}/{name}"),
-                ("User", subject),
-                ("Group", "system:serviceaccounts"),
-                ("Group", f"system:serviceaccounts:{ns}"),
-                ("Group", AUTHENTICATED),
-            ):
+            for kind, subject_name in (("ServiceAccount", f"{ns}/{name}"), ("User", subject)):
                 bindings.connect(self, node, kind, subject_name, cluster, token=True)
+            # the groups every ServiceAccount is in: one hop to each shared group node, whose
+            # bindings are connected once (a binding of system:authenticated is not repeated
+            # for every ServiceAccount)
+            where = sa.location if sa is not None else _span(workload, "service_account_name")
+            for group in ("system:serviceaccounts", f"system:serviceaccounts:{ns}", AUTHENTICATED):
+                member = self._subject("Group", group, cluster)
+                message = f"{label} is in group {group}"
+                key = sa.key if sa is not None else workload.key
+                self.graph.edge(Edge(node.id, member.id, "group", message, where, key, token=True))
+                bindings.connect(self, member, "Group", group, cluster)
             self._irsa(node, sa)
             for assoc in self.pod_identities.get((ns, name), []):
                 self._pod_identity(node, assoc, cluster)
@@ -1054,10 +1062,11 @@ def search(
     parent: dict[str, Edge | None] = {start: None}
     status: dict[str, Any] = {start: True}
     queue = deque([start])
-    visits = 0
-    while queue and visits < MAX_VISITS:
+    while queue:
         here = queue.popleft()
-        visits += 1
+        graph.work += len(graph.out[here]) + 1
+        if graph.work > MAX_GRAPH_WORK:
+            raise GraphTooLarge(TOO_LARGE)
         for edge in graph.out[here]:
             known = _hop_known(edge, token)
             if known is False or (known_only and known is not True):
@@ -1068,6 +1077,10 @@ def search(
             status[edge.target] = status[here] if known is True else _both(status[here], known)
             queue.append(edge.target)
     return parent, status
+
+
+class GraphTooLarge(Exception):
+    """The searches of one graph went past MAX_GRAPH_WORK."""
 
 
 def _hop_known(edge: Edge, token: Any) -> Any:
@@ -1099,6 +1112,9 @@ def useful_hops(
     hops: dict[tuple, Edge] = {}
     while queue:
         here = queue.popleft()
+        graph.work += len(graph.into[here]) + 1
+        if graph.work > MAX_GRAPH_WORK:
+            raise GraphTooLarge(TOO_LARGE)
         for edge in graph.into[here]:
             if edge.source not in parent or _hop_known(edge, token) is not True:
                 continue
@@ -1183,7 +1199,10 @@ def _set_fields(graph: AccessGraph, builder: _Builder) -> None:
 def _reach_fields(
     graph: AccessGraph, entity: Entity, start: str, wanted: Callable[[Node], bool], prefix: str
 ) -> None:
-    reached, path, power, hops = reach(graph, start, wanted)
+    try:
+        reached, path, power, hops = reach(graph, start, wanted)
+    except GraphTooLarge:
+        reached, path, power, hops = Unknown(TOO_LARGE, "not known (graph too large)"), [], None, []
     entity.set(f"reaches_{prefix}", reached)
     entity.set(f"{prefix}_power", power_words(graph, power, path))
     entity.set(f"{prefix}_path", _hop_list(path, graph))

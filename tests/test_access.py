@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from checks import graph
 from checks.kinds import HOP_KINDS
 from checks.model import Unknown
 from conftest import ROOT, SARIF_SCHEMA, TESTS, cli, run
@@ -284,8 +285,8 @@ def test_a_pod_without_its_token_keeps_its_aws_role_but_not_its_rbac(in_tmp):
     ]  # fmt: skip
     doc = _access_json(".", "--limit", "0", "--from", "shop/app", "--to", "escalate_bind")
     assert [hops for _, _, hops in _paths(doc)] == [
-        [("service_account", "k8s.yaml", 34), ("binding", "k8s.yaml", 55),
-         ("role", "k8s.yaml", 53), ("capability", "k8s.yaml", 6)],
+        [("service_account", "k8s.yaml", 34), ("group", "k8s.yaml", 18),
+         ("binding", "k8s.yaml", 55), ("role", "k8s.yaml", 53), ("capability", "k8s.yaml", 6)],
     ]  # fmt: skip
 
 
@@ -1049,3 +1050,24 @@ def test_a_cluster_whose_name_is_not_known_keeps_what_is_written_beside_it(in_tm
           "prod/rbac.yaml:5", "prod/rbac.yaml:5"]),
     ]  # fmt: skip
     assert [p["known"] for g in doc["groups"] for p in g["paths"]] == [True]
+
+
+# ---- bounded ---------------------------------------------------------------------------------------
+def test_a_graph_too_large_to_walk_is_bounded_and_says_so(in_tmp):
+    from bounded import run_bounded, scan_json
+
+    docs = []
+    for i in range(1500):  # each pod its own ServiceAccount, each in every group's binding
+        docs.append(
+            f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\n  namespace: ns\n"
+            f"spec:\n  serviceAccountName: sa{i}\n  containers: [{{name: a, image: a}}]\n"
+        )
+        docs.append(_binding(f"b{i}", "system:authenticated", "view"))
+    (in_tmp / "all.yaml").write_text("---\n".join(docs))
+    code, report, _ = scan_json(".", cwd=in_tmp, extra=("--select", "EKS802"))
+    reasons = {r for u in report["unknown"] for r in u["reasons"]}
+    assert (code, report["findings"], reasons) == (0, [], {graph.TOO_LARGE})
+    assert 0 < report["summary"]["unknown"] < 1500  # the first pods are walked
+    code, out, err = run_bounded("access", ".", "--no-cache", "--format", "json", cwd=in_tmp)
+    summary = json.loads(out)["summary"]
+    assert code == 0 and summary["not_walked"] > 0 and summary["paths"] > 0, err

@@ -84,6 +84,7 @@ def document(graph, found, result, options: dict) -> dict:
             "paths": found.paths,
             "shown": sum(len(g.paths) for g in found.groups),
             "unknown": found.unknown,
+            "not_walked": found.not_walked,
             "errors": sum(1 for p in result.problems if p.level == "error"),
         },
     }

@@ -66,6 +66,11 @@ def summary(found, result) -> str:
     errors = sum(1 for p in result.problems if p.level == "error")
     if errors:
         text += f"; {plural(errors, 'file')} could not be scanned"
+    if found.not_walked:
+        text += (
+            f"; {plural(found.not_walked, 'entry point')} not walked (the graph is too large "
+            "to walk within the limits: narrow it with --from)"
+        )
     skipped = skipped_files(result)
     if skipped:
         text += f"; {skipped} skipped"
