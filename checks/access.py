@@ -81,6 +81,8 @@ class Group:
 
 @dataclass
 class Listing:
+    """What `access` shows: the groups, and what the summary counts."""
+
     groups: list[Group]
     entries: int  # entry points with a path listed
     paths: int  # paths found (before the cap)
@@ -270,18 +272,6 @@ def select_powers(graph: AccessGraph, patterns: list[str]) -> list[str]:
             elif wildcard_match(text, node.label.lower()):
                 wanted.add(node.id)
     return sorted(wanted)
-
-
-def known_powers() -> list[str]:
-    """The power names `--to` takes, for its help."""
-    return [
-        CLUSTER_ADMIN,
-        *_ESCALATION,
-        *_OTHER_CAPABILITIES,
-        *_USER_FACING,
-        AWS_ADMIN,
-        AWS_IAM_WRITE,
-    ]
 
 
 def subgraph(graph: AccessGraph, found: Listing) -> tuple[list[Node], list[Edge]]:

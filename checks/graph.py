@@ -110,6 +110,8 @@ class Path:
 
 @dataclass
 class AccessGraph:
+    """The nodes by id, the hops out of and into each, and what searches need to know."""
+
     nodes: dict[str, Node] = field(default_factory=dict)
     out: dict[str, list[Edge]] = field(default_factory=dict)
     into: dict[str, list[Edge]] = field(default_factory=dict)
@@ -138,9 +140,11 @@ class AccessGraph:
         self.into[edge.target].append(edge)
 
     def entries(self) -> list[Node]:
+        """The entry points, in the order they were added."""
         return [n for n in self.nodes.values() if n.entry]
 
     def powers(self) -> list[Node]:
+        """The powers: cluster-admin, capabilities, access policies, AWS powers."""
         return [n for n in self.nodes.values() if n.power is not None]
 
 
@@ -311,6 +315,7 @@ class _Builder:
         self.pinned: dict[str, Any] = {}
 
     def run(self) -> None:
+        """Every node and hop, kind of input by kind of input."""
         for statements in self.statements.values():
             for s in statements:
                 self._trust(s)
@@ -916,6 +921,7 @@ class _RoleLookup:
         self.builder = builder
 
     def find(self, near: Entity, arn: Any, ref: Any = None, name: Any = None) -> list[Entity]:
+        """The statements of the role an ARN, reference or name names (as link's index)."""
         b = self.builder
         if isinstance(ref, str) and ref in b.role_by_ref:
             return b.statements[b.role_by_ref[ref]]
@@ -1093,6 +1099,7 @@ def _hop_known(edge: Edge, token: Any) -> Any:
 
 
 def path_to(parent: dict[str, Edge | None], target: str) -> list[Edge]:
+    """The hops from a search's start to `target`, in order, from the search's parents."""
     edges: list[Edge] = []
     here = parent.get(target)
     while here is not None:

@@ -15,6 +15,7 @@ def _reason(value: Any) -> str | None:
 
 
 def node_json(node) -> dict:
+    """An entry point; a trust statement's with whether it is pinned."""
     out: dict = {"id": node.id, "kind": node.kind, "label": node.label, "cluster": node.cluster}
     entity = node.entity
     out["entity_key"] = entity.key if entity is not None else None
@@ -26,6 +27,7 @@ def node_json(node) -> dict:
 
 
 def hop_json(graph, edge) -> dict:
+    """A hop: what it is, from where to where, in words, where it is written, known or not."""
     return {
         "hop": edge.hop,
         "source": graph.nodes[edge.source].label,
@@ -39,6 +41,7 @@ def hop_json(graph, edge) -> dict:
 
 
 def document(graph, found, result, options: dict) -> dict:
+    """The report as checks/schemas/access.schema.json describes it."""
     groups = []
     for group in found.groups:
         power = group.power
