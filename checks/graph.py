@@ -12,12 +12,12 @@ cluster is not known, a role whose AWS power is not known) is an edge whose `kno
 `Unknown` saying why: kept, never dropped, never guessed.
 
 Clusters: a path never leaves the cluster it enters. Access entries, access policy and pod
-identity associations belong to the cluster they name (`cluster_name`; when it is not known,
-as Kubernetes objects do). Kubernetes objects
-(manifests, bindings, ServiceAccounts, pods) and aws-auth entries belong to the scan's only
-cluster; when the scan holds several, to the one whose definition is nearest in the tree (the
-same file, else the deepest shared folder), when exactly one is; else their cluster is not
-known (`?`) and every hop into or out of them is unknown.
+identity associations belong to the cluster they name (`cluster_name`; when that is not
+known, as a Kubernetes object beside them would). Kubernetes objects (manifests, bindings,
+ServiceAccounts, pods) and aws-auth entries belong to the scan's only cluster; when the scan
+holds several, to the one whose definition is nearest in the tree (the same file, else the
+deepest shared folder), when exactly one is; else their cluster is not known (`?`) and every
+hop into or out of them is unknown.
 
 The fields rules test (EKS801 on trust statements, EKS802 on pods and nodes) are set here on
 the entities; `pinned` and `pods_reach_imds` are the verdicts of the rules named in
