@@ -382,6 +382,20 @@ def test_a_wrong_typed_node_group_input_is_unknown_not_a_crash(in_tmp):
     }
 
 
+@pytest.mark.parametrize("role", ['[{ a = [] }, "b"]', "[]", "[aws_iam_role.r.name]"])
+def test_a_role_attribute_written_as_a_list_is_a_value_not_a_crash(in_tmp, role):
+    """`role` names one role: a list there (of several items, none, or a reference) is a
+    wrong-typed value, as any other, never an internal error."""
+    (in_tmp / "iam.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n  assume_role_policy = "{}"\n}\n'
+        'resource "aws_iam_role_policy_attachment" "a" {\n'
+        f"  role       = {role}\n"
+        '  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"\n}\n'
+    )
+    code, doc = _json(".", "--select", "EKS802")
+    assert (code, _problems(doc), _findings(doc)) == (0, [], [])
+
+
 MODULE_CALLS = {
     "eks.tf": """module "eks" {
   source  = "terraform-aws-modules/eks/aws"

@@ -306,7 +306,9 @@ def _role(module: Module, file: str, block: Block, name: str) -> tuple[Any, str 
     if attr is None:
         return None, None
     value = module.ev.eval(attr.expr, file)
-    (ref,) = _refs_of(attr.expr, "aws_iam_role")
+    # a list written there names no one role, whatever it holds: a wrong-typed value
+    refs = [] if isinstance(attr.expr, TupleExpr) else _refs_of(attr.expr, "aws_iam_role")
+    ref = refs[0] if refs else None
     if ref is not None:
         return value, module.qualified(module.absolute(ref))
     return value, module.reference_of(value)
