@@ -1000,6 +1000,155 @@ managedNodeGroups:
     }  # fmt: skip
 
 
+def test_node_groups_of_the_eks_module_called_by_a_local_module_reach_their_role(in_tmp):
+    """The EKS module's node groups, made in a module the root calls, keep their IAM role:
+    the one a variable passes down to `iam_role_arn`, found among the root's roles."""
+    _write(
+        in_tmp,
+        {
+            "main.tf": _role("shop-nodes", _aws("arn:aws:iam::111122223333:root"))
+            + _attach("nodes", "shop-nodes", '"arn:aws:iam::aws:policy/AdministratorAccess"')
+            + 'module "platform" {\n  source        = "./modules/platform"\n'
+            "  node_role_arn = aws_iam_role.shop-nodes.arn\n}\n",
+            "modules/platform/main.tf": """variable "node_role_arn" {}
+
+module "eks" {
+  source       = "terraform-aws-modules/eks/aws"
+  version      = "~> 20.0"
+  cluster_name = "shop"
+  eks_managed_node_groups = {
+    given = {
+      create_iam_role = false
+      iam_role_arn    = var.node_role_arn
+    }
+    made = {}
+  }
+}
+""",
+        },
+    )
+    given = 'module.platform.module.eks eks_managed_node_groups["given"]'
+    made = 'module.platform.module.eks eks_managed_node_groups["made"]'
+    fields = _fields(in_tmp)
+    assert [(r["role_ref"], r["via"]) for r in fields[given]["node_roles"]] == [
+        (".:aws_iam_role.shop-nodes", f"{given} iam_role_arn"),
+    ]  # fmt: skip
+    assert (fields[given]["reaches_aws_admin"], fields[given]["aws_admin_power"]) == (
+        True, "AWS admin as role shop-nodes",
+    )  # fmt: skip
+    assert [(h["hop"], h["file"], h["start_line"]) for h in fields[given]["aws_admin_path"]] == [
+        ("imds", "modules/platform/main.tf", 8), ("aws_power", "main.tf", 11),
+    ]  # fmt: skip
+    # the role the module creates is not known: kept as such, not guessed
+    [role] = [r["role"] for r in fields[made]["node_roles"]]
+    assert isinstance(role, Unknown) and role.text == f"the role of {made}"
+    [finding] = run([in_tmp], select={"EKS802"}).findings
+    assert (finding.location.file, finding.location.start_line) == ("modules/platform/main.tf", 8)
+    assert [(r.location.file, r.location.start_line) for r in finding.path] == [
+        ("modules/platform/main.tf", 8), ("main.tf", 11),
+    ]  # fmt: skip
+    # the module call that made the node group, then every hop (by file and line)
+    assert [(r.location.file, r.location.start_line) for r in finding.related] == [
+        ("main.tf", 15), ("main.tf", 11), ("modules/platform/main.tf", 8),
+    ]  # fmt: skip
+
+
+NODE_MODULES = """variable "groups" {}
+
+module "alone" {
+  source          = "terraform-aws-modules/eks/aws//modules/eks-managed-node-group"
+  version         = "~> 20.0"
+  cluster_name    = "shop"
+  create_iam_role = false
+  iam_role_arn    = "arn:aws:iam::111122223333:role/alone"
+}
+
+module "cloudposse" {
+  source        = "cloudposse/eks-node-group/aws"
+  version       = "3.1.0"
+  node_role_arn = ["arn:aws:iam::111122223333:role/cloudposse"]
+}
+
+module "cloudposse_made" {
+  source  = "cloudposse/eks-node-group/aws"
+  version = "3.1.0"
+}
+
+module "old" {
+  source       = "terraform-aws-modules/eks/aws"
+  version      = "~> 17.0"
+  cluster_name = "old"
+  worker_groups = [
+    { name = "a", iam_role_id = "workers-a" },
+    { name = "b" },
+  ]
+}
+
+module "unmanaged" {
+  source                      = "terraform-aws-modules/eks/aws"
+  version                     = "~> 17.0"
+  cluster_name                = "unmanaged"
+  manage_worker_iam_resources = false
+  worker_groups               = [{ iam_instance_profile_name = "workers" }]
+}
+
+module "shapeless" {
+  source                  = "terraform-aws-modules/eks/aws"
+  version                 = "~> 20.0"
+  cluster_name            = "shapeless"
+  self_managed_node_groups = var.groups
+}
+"""
+
+
+def test_node_roles_of_node_group_submodules_cloudposse_and_v17_worker_groups(in_tmp):
+    """Every module reader that makes nodes gives them their role: as given, the role the
+    module creates (unknown), or unknown with the groups themselves."""
+    _write(in_tmp, {"nodes.tf": NODE_MODULES})
+    code, out, err = cli("model", ".", "--no-cache")
+    assert code == 0, err
+    roles = {
+        e["fields"]["name"]: [
+            (r["role"], r["via"], r["start_line"]) for r in e["fields"]["node_roles"]
+        ]
+        if "node_roles" in e["fields"]
+        else e["unknown"]["node_roles"]
+        for e in json.loads(out)["entities"]
+        if e["kind"] == "instance_metadata"
+    }
+    assert roles == {
+        "module.alone": [
+            ("arn:aws:iam::111122223333:role/alone", "module.alone iam_role_arn", 3),
+        ],
+        "module.cloudposse": [
+            ("arn:aws:iam::111122223333:role/cloudposse", "module.cloudposse node_role_arn", 14),
+        ],
+        "module.cloudposse_made": [
+            ({"unknown": "the role of module.cloudposse_made"},
+             "module.cloudposse_made (the role the module creates)", 17),
+        ],
+        "module.old worker_groups[0]": [
+            ("workers-a", "module.old worker_groups[0] iam_role_id", 27),
+        ],
+        "module.old worker_groups[1]": [
+            ({"unknown": "the role of module.old worker_groups[1]"},
+             "module.old worker_groups[1] (the role the module creates)", 28),
+        ],
+        "module.unmanaged worker_groups[0]": [
+            ({"unknown": "the role of workers"},
+             "module.unmanaged worker_groups[0] iam_instance_profile_name", 37),
+        ],
+        # groups whose shape is not known: their role is not known either
+        "module.shapeless self_managed_node_groups": "var.groups",
+    }  # fmt: skip
+    doc = _access_json(".", "--show-unknown", "--to", "aws-admin")
+    assert [(entry, [(hop, line) for hop, _, line in hops]) for _, entry, hops in _paths(doc)] == [
+        ("any pod on module.alone", [("imds", 3), ("aws_power", 3)]),
+        ("any pod on module.cloudposse", [("imds", 14), ("aws_power", 11)]),
+        ("any pod on module.old worker_groups[0]", [("imds", 27), ("aws_power", 27)]),
+    ]  # fmt: skip
+
+
 # ---- docs/access.md ---------------------------------------------------------------------------------
 def test_the_worked_example_is_what_the_tool_prints(monkeypatch):
     monkeypatch.chdir(ROOT)
