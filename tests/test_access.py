@@ -1053,6 +1053,75 @@ module "eks" {
     ]  # fmt: skip
 
 
+NODES_MODULE = """resource "aws_iam_role" "nodes" {
+  name               = "shop-nodes"
+  assume_role_policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "nodes" {
+  role       = aws_iam_role.nodes.name
+  policy_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+}
+
+resource "aws_iam_instance_profile" "nodes" {
+  name = "shop-nodes"
+  role = aws_iam_role.nodes.name
+}
+
+resource "aws_launch_template" "nodes" {
+  name = "nodes"
+  iam_instance_profile {
+    name = aws_iam_instance_profile.nodes.name
+  }
+  metadata_options {
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2
+  }
+}
+
+resource "aws_eks_node_group" "nodes" {
+  cluster_name  = "shop"
+  node_role_arn = aws_iam_role.nodes.arn
+  launch_template {
+    id      = aws_launch_template.nodes.id
+    version = "$Latest"
+  }
+}
+"""
+
+
+def test_nodes_a_local_module_makes_reach_the_roles_it_declares(in_tmp):
+    """A launch template in a module the root calls: its instance profile's role and the
+    role of the module's node group that uses it, each found by its reference in the module
+    (addresses there are the module's own, refs are from the root)."""
+    _write(
+        in_tmp,
+        {
+            "main.tf": 'module "nodes" {\n  source = "./modules/nodes"\n}\n',
+            "modules/nodes/main.tf": NODES_MODULE,
+        },
+    )
+    fields = _fields(in_tmp)["module.nodes.aws_launch_template.nodes"]
+    assert [(r["role_ref"], r["via"], r["start_line"]) for r in fields["node_roles"]] == [
+        (".:module.nodes.aws_iam_role.nodes", "module.nodes.aws_iam_instance_profile.nodes role",
+         19),
+        (".:module.nodes.aws_iam_role.nodes", "module.nodes.aws_eks_node_group.nodes node_role_arn",
+         35),
+    ]  # fmt: skip
+    assert (fields["reaches_aws_admin"], fields["aws_admin_power"]) == (
+        True, "AWS admin as role shop-nodes",
+    )  # fmt: skip
+    assert [(h["hop"], h["file"], h["start_line"]) for h in fields["aws_admin_path"]] == [
+        ("imds", "modules/nodes/main.tf", 19), ("aws_power", "modules/nodes/main.tf", 12),
+    ]  # fmt: skip
+
+
 NODE_MODULES = """variable "groups" {}
 
 module "alone" {

@@ -107,7 +107,7 @@ def _profile_roles(
     ref = module.reference_of(role)
     if ref is None and _referenced(attr.expr, "aws_iam_role") is not None:
         ref = module.qualified(module.absolute(_referenced(attr.expr, "aws_iam_role")))
-    return [_item(role, ref, f"{address} role", pfile, (attr.line, attr.end_line))]
+    return [_item(role, ref, f"{module.absolute(address)} role", pfile, (attr.line, attr.end_line))]
 
 
 def _node_group_roles(module: Module, template: str, block: Block, file: str) -> list[dict]:
@@ -137,7 +137,7 @@ def _node_group_roles(module: Module, template: str, block: Block, file: str) ->
             _item(
                 role,
                 module.reference_of(role),
-                f"{address} node_role_arn",
+                f"{module.absolute(address)} node_role_arn",
                 gfile,
                 (attr.line, attr.end_line),
             )
