@@ -27,7 +27,7 @@ EXPORT = FIXTURES / "live" / "export"
 
 def _entities(*paths: Path) -> list:
     files, _ = discover([str(p) for p in paths], classify)
-    entities, problems, _ = build(files, Options(roots=[str(p) for p in paths]))
+    entities, problems, *_ = build(files, Options(roots=[str(p) for p in paths]))
     assert problems == []
     return entities
 
@@ -143,6 +143,8 @@ def test_the_docs_script_exports_a_folder_eks_checks_reads(exported):
         ("ec2-describe-instances.json", 75, "EKS202"),
         ("eks-describe-nodegroup-general.json", 24, "EKS201"),
         ("eks-describe-nodegroup-general.json", 24, "EKS202"),
+        # its pods reach the node role (nodeRole), which the account's export shows is admin
+        ("eks-describe-nodegroup-general.json", 2, "EKS802"),
         ("eks-describe-cluster.json", 21, "EKS102"),
         ("eks-describe-cluster.json", 22, "EKS101"),
         ("eks-describe-cluster.json", 34, "EKS103"),
@@ -393,3 +395,61 @@ def test_server_fields_of_an_export_change_nothing(tmp_path):
     assert live.key == repo.key == "k8s:ClusterRoleBinding/ops"
     assert live.fields == repo.fields
     assert _findings(tmp_path / "live") == {("kubectl-get-crb.yaml", 25, "EKS602")}
+
+
+def test_exported_nodes_carry_their_role_for_the_access_graph(tmp_path):
+    """What any pod reaching IMDS gets: a node group's `nodeRole`; an instance's or launch
+    template's instance profile, whose role the output does not say (unknown); a managed
+    node group's template, which names none, gets its group's role (unknown here)."""
+    templates = {
+        "LaunchTemplateVersions": [
+            {
+                "LaunchTemplateName": "with-profile",
+                "VersionNumber": 1,
+                "LaunchTemplateData": {
+                    "IamInstanceProfile": {"Name": "shop-nodes"},
+                    "MetadataOptions": {"HttpPutResponseHopLimit": 2},
+                },
+            },
+            {
+                "LaunchTemplateName": "for-a-node-group",
+                "VersionNumber": 1,
+                "LaunchTemplateData": {"MetadataOptions": {"HttpPutResponseHopLimit": 2}},
+            },
+        ]
+    }
+    instances = {"Reservations": [{"Instances": [{"InstanceId": "i-1"}]}]}
+    (tmp_path / "ec2-describe-launch-template-versions.json").write_text(
+        json.dumps(templates, indent=2), encoding="utf-8"
+    )
+    (tmp_path / "ec2-describe-instances.json").write_text(json.dumps(instances), encoding="utf-8")
+    shutil.copy(EXPORT / "eks-describe-nodegroup.json", tmp_path)
+    shutil.copy(EXPORT / "ec2-describe-instances.json", tmp_path / "ec2-nodes.json")
+    roles = {
+        e.fields["name"]: [
+            (r["role"] if isinstance(r["role"], str) else r["role"].text, r["via"], r["start_line"])
+            for r in e.fields["node_roles"]
+        ]
+        for e in _entities(tmp_path)
+        if e.kind == "instance_metadata"
+    }
+    profile = "arn:aws:iam::111122223333:instance-profile/eks-3ec8a1f2-5b7d-4c2e-9f10-6a7b8c9d0e1f"
+    assert roles == {
+        "node group general": [
+            ("arn:aws:iam::111122223333:role/prod-eks-node-role", "node group general nodeRole", 25)
+        ],
+        "instance i-0a1b2c3d4e5f60040 (node group general)": [
+            (f"the role of {profile}",
+             "instance i-0a1b2c3d4e5f60040 (node group general) IamInstanceProfile", 32),
+        ],
+        # no instance profile: no role to reach
+        "instance i-1": [],
+        "launch template with-profile version 1": [
+            ("the role of shop-nodes",
+             "launch template with-profile version 1 IamInstanceProfile", 7),
+        ],
+        "launch template for-a-node-group version 1": [
+            ("the role of for-a-node-group",
+             "launch template for-a-node-group version 1 (its node group's role)", 15),
+        ],
+    }  # fmt: skip

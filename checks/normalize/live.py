@@ -387,6 +387,34 @@ class _Reader:
         e.set("name", name)
         return e
 
+    def _node_roles(self, e: Entity, role: Any, via: str, span: tuple[int, int] | None) -> None:
+        """`node_roles`: the nodes' one role (unknown when only its instance profile is
+        named), with the lines that name it."""
+        start, end = span or (e.location.start_line, e.location.end_line)
+        roles = LList(line=start, end_line=end)
+        roles.append(
+            {
+                "role": role,
+                "role_ref": None,
+                "via": via,
+                "file": self.file,
+                "start_line": start,
+                "end_line": end,
+            }
+        )
+        e.set("node_roles", roles, span=span)
+
+    def _profile_role(self, e: Entity, holder: Any, attr: str) -> None:
+        """The role of the instance profile `holder[attr]` names (`Arn` or `Name`): not in
+        the output, so not known; none when no profile is named (no credentials to reach)."""
+        profile = holder.get(attr) if isinstance(holder, dict) else None
+        named = profile.get("Arn") or profile.get("Name") if isinstance(profile, dict) else None
+        if not isinstance(named, str):
+            e.set("node_roles", LList())
+            return
+        role = Unknown(f"the role of instance profile {named}", f"the role of {named}")
+        self._node_roles(e, role, f"{e.fields['name']} {attr}", key_span(holder, attr))
+
     def _metadata_options(self, e: Entity, options: Any) -> None:
         """`MetadataOptions` as EC2 prints it: a key it leaves out takes EC2's default."""
         if isinstance(options, dict):
@@ -417,6 +445,10 @@ class _Reader:
             "eks:nodegroup",
             f"node group {name}" if isinstance(name, str) else "node group",
         )
+        role = doc.get("nodeRole")
+        if not isinstance(role, str):
+            role = Unknown("describe-nodegroup gives no nodeRole", "nodeRole")
+        self._node_roles(e, role, f"{e.fields['name']} nodeRole", key_span(doc, "nodeRole"))
         ami = doc.get("amiType")
         span = key_span(doc, "amiType")
         kinds.set_default(e, "http_endpoint")
@@ -473,6 +505,15 @@ class _Reader:
                 f"launch template {name} version {number}",
             )
             data = version.get("LaunchTemplateData")
+            if isinstance(data, dict) and "IamInstanceProfile" in data:
+                self._profile_role(e, data, "IamInstanceProfile")
+            else:
+                # a managed node group's template names no profile: the group's nodeRole
+                # (in its describe-nodegroup output) is the role
+                role = Unknown(
+                    f"the role of the node group that launches {name}", f"the role of {name}"
+                )
+                self._node_roles(e, role, f"{e.fields['name']} (its node group's role)", None)
             self._metadata_options(
                 e, data.get("MetadataOptions") if isinstance(data, dict) else None
             )
@@ -497,6 +538,7 @@ class _Reader:
                     name,
                 )
                 self._metadata_options(e, instance.get("MetadataOptions"))
+                self._profile_role(e, instance, "IamInstanceProfile")
                 out.append(e)
         return out
 
