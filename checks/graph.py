@@ -544,7 +544,8 @@ class _Builder:
                 groups,
             )
             groups = []
-        for index, group in enumerate(groups or []):
+        # a wrong-typed value (a number for kubernetes_groups) maps no group
+        for index, group in enumerate(groups if isinstance(groups, list) else []):
             at = _item_span(m, "groups", index)
             if isinstance(group, Unknown):
                 self._power_edge(
