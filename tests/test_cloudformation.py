@@ -231,6 +231,7 @@ def test_managed_node_group_without_launch_template_takes_what_eks_documents(tmp
 # (template, line, rule) of every finding on the synthesized CDK app
 CDK_FINDINGS = {
     ("EksV1AccessStack.template.json", 1067, "EKS506"),
+    ("EksV1Stack.template.json", 8, "EKS801"),  # the account root to system:masters
     ("EksV1Stack.template.json", 11, "EKS407"),
     ("EksV1Stack.template.json", 911, "EKS507"),
     ("EksV1Stack.template.json", 911, "EKS508"),
@@ -248,6 +249,7 @@ CDK_FINDINGS = {
     ("EksV2Stack.template.json", 705, "EKS101"),
     ("EksV2Stack.template.json", 767, "EKS506"),
     ("EksV2Stack.template.json", 823, "EKS502"),
+    ("EksV2Stack.template.json", 834, "EKS801"),  # the account root to ClusterAdmin
     ("EksV2Stack.template.json", 837, "EKS407"),
     ("L1Stack.template.json", 342, "EKS103"),
     ("L1Stack.template.json", 364, "EKS101"),
@@ -256,6 +258,8 @@ CDK_FINDINGS = {
     ("L1Stack.template.json", 448, "EKS402"),
     ("L1Stack.template.json", 470, "EKS406"),
     ("L1Stack.template.json", 498, "EKS305"),
+    ("L1Stack.template.json", 504, "EKS802"),  # NodeLt's pods reach NodeRole's admin
+    ("L1Stack.template.json", 572, "EKS802"),  # so do those of the template EKS makes (AL2)
     ("L1Stack.template.json", 510, "EKS202"),
     ("L1Stack.template.json", 511, "EKS201"),
     ("L1Stack.template.json", 575, "EKS201"),
@@ -443,3 +447,79 @@ def test_a_trust_of_the_templates_oidc_provider_knows_its_issuer(tmp_path):
     )
     found = run([tmp_path], select={"EKS402", "EKS403", "EKS405", "EKS408"}).findings
     assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 15)]
+
+
+NODE_ROLES = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  NodeRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: ec2.amazonaws.com}
+            Action: sts:AssumeRole
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/AdministratorAccess
+  Profile:
+    Type: AWS::IAM::InstanceProfile
+    Properties:
+      Roles: [!Ref NodeRole]
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions: {HttpTokens: required, HttpPutResponseHopLimit: 2}
+  Nodes:
+    Type: AWS::EKS::Nodegroup
+    Properties:
+      ClusterName: c
+      NodeRole: !GetAtt NodeRole.Arn
+      Subnets: [s]
+      LaunchTemplate: {Id: !Ref Template}
+  Bastion:
+    Type: AWS::EC2::Instance
+    Properties:
+      IamInstanceProfile: !Ref Profile
+      MetadataOptions: {HttpTokens: required, HttpPutResponseHopLimit: 1}
+  Lonely:
+    Type: AWS::EC2::Instance
+    Properties:
+      IamInstanceProfile: someone-elses-profile
+      MetadataOptions: {HttpTokens: required}
+  Bare:
+    Type: AWS::EC2::Instance
+    Properties:
+      MetadataOptions: {HttpTokens: required}
+"""
+
+
+def test_nodes_carry_the_roles_of_their_node_group_or_instance_profile(tmp_path):
+    (tmp_path / "t.yaml").write_text(NODE_ROLES)
+    result = run([tmp_path])
+    roles = {
+        e.fields["address"]: [
+            (r["role_ref"], r["via"], r["start_line"], getattr(r["role"], "text", r["role"]))
+            for r in e.fields["node_roles"]
+        ]
+        for e in result.entities
+        if e.kind == "instance_metadata"
+    }
+    t = str(tmp_path / "t.yaml")
+    assert roles["Template"] == [
+        (
+            f"{t}:NodeRole",
+            "Nodes NodeRole",
+            26,
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${NodeRole}",
+        )
+    ]
+    assert roles["Bastion"] == [(f"{t}:NodeRole", "instance profile Profile", 32, "${NodeRole}")]
+    assert roles["Lonely"] == [
+        (None, "IamInstanceProfile someone-elses-profile", 37, "the role of someone-elses-profile")
+    ]
+    assert roles["Bare"] == []
+    # the launch template's hop limit 2 lets pods reach the node group's admin role
+    eks802 = [(f.location.start_line, f.message) for f in result.findings if f.rule_id == "EKS802"]
+    assert eks802 == [(17, "Template: its pods get AWS admin as role NodeRole")]

@@ -85,6 +85,14 @@ class _Reader:
             return name
         return None
 
+    def of_type(self, rtype: str) -> list[tuple[str, Any]]:
+        """(logical id, properties) of the template's resources of type `rtype`."""
+        return [
+            (name, body.get("Properties"))
+            for name, body in self.resources.items()
+            if isinstance(body, dict) and body.get("Type") == rtype
+        ]
+
     def ref(self, raw: Any, *types: str) -> str | None:
         """`<template>:<logical id>` of the resource a value names, else None."""
         name = self.target(raw, *types)
@@ -476,6 +484,7 @@ def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any)
         return [], []
     e = reader.entity("instance_metadata", logical, rtype)
     e.set("name", f"{logical} (the launch template EKS creates)")
+    e.set("node_roles", _node_group_roles(reader, logical, raw))
     family, origin, span = _ami_family(reader, raw, props)
     settings = MANAGED_NODE_GROUP_IMDS.get(family) if isinstance(family, str) else None
     if settings is not None:
@@ -539,9 +548,21 @@ def _metadata(reader: _Reader, logical: str, rtype: str, options: Any, container
 
 
 def _launch_template(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
+    """A launch template's metadata options, and the roles of the nodes it makes: its
+    instance profile's and those of the node groups of the template that launch from it."""
     data = props.get("LaunchTemplateData")
     options = _child(data, "MetadataOptions")
-    return [_metadata(reader, logical, rtype, options, data)], []
+    e = _metadata(reader, logical, rtype, options, data)
+    roles = _profile_roles(reader, _child(raw, "LaunchTemplateData"), "IamInstanceProfile")
+    for group, group_props in reader.of_type("AWS::EKS::Nodegroup"):
+        template = _child(group_props, "LaunchTemplate")
+        if isinstance(template, dict) and logical in (
+            reader.target(template.get("Id"), rtype),
+            reader.target(template.get("Name"), rtype),
+        ):
+            roles += _node_group_roles(reader, group, group_props)
+    e.set("node_roles", roles)
+    return [e], []
 
 
 def _instance(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
@@ -550,7 +571,80 @@ def _instance(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -
     options = props.get("MetadataOptions")
     if options is None and props.get("LaunchTemplate") is not None:
         return [], []
-    return [_metadata(reader, logical, rtype, options, props)], []
+    e = _metadata(reader, logical, rtype, options, props)
+    e.set("node_roles", _profile_roles(reader, raw, "IamInstanceProfile"))
+    return [e], []
+
+
+# ---- the nodes' IAM roles (what a pod that reaches the instance metadata gets, RULES.md 8xx) -
+def _role_item(reader: _Reader, raw: Any, via: str, span: tuple[int, int] | None) -> dict:
+    start, end = span or (1, 1)
+    return {
+        "role": reader.template.value(raw),
+        "role_ref": reader.ref(raw, "AWS::IAM::Role"),
+        "via": via,
+        "file": reader.file,
+        "start_line": start,
+        "end_line": end,
+    }
+
+
+def _node_group_roles(reader: _Reader, logical: str, props: Any) -> LList:
+    """A managed node group's `NodeRole` (none written: not known); `props` as written."""
+    roles = LList()
+    if isinstance(props, dict) and "NodeRole" in props:
+        roles.append(
+            _role_item(
+                reader, props["NodeRole"], f"{logical} NodeRole", key_span(props, "NodeRole")
+            )
+        )
+    else:
+        why = Unknown(f"node group {logical} names no NodeRole", f"{logical} NodeRole")
+        roles.append(
+            {
+                "role": why,
+                "role_ref": None,
+                "via": f"{logical} NodeRole",
+                "file": reader.file,
+                "start_line": reader.span(logical)[0],
+                "end_line": reader.span(logical)[1],
+            }
+        )
+    return roles
+
+
+def _profile_roles(reader: _Reader, holder: Any, attr: str) -> LList:
+    """The roles of the instance profile `holder[attr]` names: the `Roles` of the template's
+    `AWS::IAM::InstanceProfile` it refers to, else one role not known; none when no profile is
+    named (the instances hold no credentials to reach)."""
+    roles = LList()
+    raw = _child(holder, attr)
+    if isinstance(raw, dict) and len(raw) == 1 and ("Arn" in raw or "Name" in raw):
+        raw = raw.get("Arn", raw.get("Name"))  # a launch template's IamInstanceProfile
+    if raw is None:
+        return roles
+    span = key_span(holder, attr)
+    profile = reader.target(raw, "AWS::IAM::InstanceProfile")
+    if profile is not None:
+        props = reader.resources[profile].get("Properties")
+        written = props.get("Roles") if isinstance(props, dict) else None
+        if isinstance(written, list):
+            for role in written:
+                roles.append(_role_item(reader, role, f"instance profile {profile}", span))
+            return roles
+    named = _text(reader.template.value(raw))
+    why = Unknown(f"the role of instance profile {named}", f"the role of {named}")
+    roles.append(
+        {
+            "role": why,
+            "role_ref": None,
+            "via": f"{attr} {named}",
+            "file": reader.file,
+            "start_line": (span or (1, 1))[0],
+            "end_line": (span or (1, 1))[1],
+        }
+    )
+    return roles
 
 
 # ---- IAM -----------------------------------------------------------------------------------
