@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1500,6 +1501,38 @@ def catalog_field(kind: str, name: str) -> Field:
 def default_value(kind: str, name: str) -> Any:
     """A fresh copy of a field's default value (lists are never shared between entities)."""
     return copy.copy(catalog_field(kind, name).default)
+
+
+# ---- the launch template EKS creates for a managed node group given none ---------------------
+# Its instance metadata options by AMI family, as AWS documents them (AL2: the 2020
+# announcement; AL2023: the EKS user guide's AL2023 page): (http_tokens, hop limit). AWS
+# documents no other AMI type's. Every reader of node groups (Terraform modules, CloudFormation,
+# live exports) takes them from here.
+EKS_NODE_GROUP_IMDS = {"AL2": ("optional", 2), "AL2023": ("required", 1)}
+
+
+def ami_family(ami_type: Any) -> str | None:
+    """`AL2` or `AL2023` for an AMI type of those families (`AL2_x86_64`,
+    `AL2023_ARM_64_STANDARD`...), else None."""
+    if isinstance(ami_type, str):
+        if ami_type.startswith("AL2023_"):
+            return "AL2023"
+        if ami_type.startswith("AL2_"):
+            return "AL2"
+    return None
+
+
+def eks_ami_type(kubernetes_version: Any) -> str | None:
+    """The AMI type EKS picks for a managed node group that names none, by the cluster's
+    Kubernetes version (`1.30` or `1.30.x`): AL2023 from 1.30 on; None when not known."""
+    found = (
+        re.fullmatch(r"\s*1\.(\d+)(?:\.\d+)?\s*", kubernetes_version)
+        if isinstance(kubernetes_version, str)
+        else None
+    )
+    if found is None:
+        return None
+    return "AL2023_x86_64_STANDARD" if int(found.group(1)) >= 30 else "AL2_x86_64"
 
 
 def set_default(entity: Entity, name: str, span: tuple[int, int] | None = None) -> Any:

@@ -10,7 +10,7 @@ import json
 import jsonschema
 import pytest
 
-from checks import schemagen
+from checks import kinds, schemagen
 from checks.discover import discover
 from checks.kinds import KINDS, Type
 from checks.model import Entity, Unknown
@@ -206,3 +206,20 @@ def test_defaults_are_the_catalogs():
     for cluster in (eksctl, module):
         assert cluster.fields["public_access_cidrs"] == ["0.0.0.0/0"]
         assert cluster.defaulted["public_access_cidrs"] == "AWS default (empty list)"
+
+
+def test_the_node_group_defaults_every_reader_shares():
+    # one table for what EKS puts in the launch template it creates (Terraform modules,
+    # CloudFormation and live exports read it), and the AMI type EKS picks by version
+    assert kinds.EKS_NODE_GROUP_IMDS == {"AL2": ("optional", 2), "AL2023": ("required", 1)}
+    assert [kinds.eks_ami_type(v) for v in ("1.29", "1.30", " 1.31.2 ", "2.0", None)] == [
+        "AL2_x86_64",
+        "AL2023_x86_64_STANDARD",
+        "AL2023_x86_64_STANDARD",
+        None,
+        None,
+    ]
+    assert [
+        kinds.ami_family(a)
+        for a in ("AL2_ARM_64", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64", "AL2", None)
+    ] == ["AL2", "AL2023", None, None, None]

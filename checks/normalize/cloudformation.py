@@ -14,7 +14,6 @@ Terraform address does in its module.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,14 +24,6 @@ from checks.normalize.cfn_eval import Template
 from checks.parse import ExpansionBudget, ParseError
 
 ORIGIN = "cloudformation"
-# what EKS writes in the launch template it creates for a managed node group without one
-MANAGED_NODE_GROUP_IMDS = {
-    "AL2": ("optional", 2),  # IMDSv1 and v2, hop limit 2 (AWS, 2020)
-    "AL2023": ("required", 1),  # the EKS user guide's AL2023 page
-}
-# the AMI type EKS picks when a node group names none: AL2023 from Kubernetes 1.30 on
-AL2023_SINCE = (1, 30)
-_VERSION = re.compile(r"(\d+)\.(\d+)")
 
 Built = tuple[list[Entity], list[Problem]]
 
@@ -486,7 +477,7 @@ def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any)
     e.set("name", f"{logical} (the launch template EKS creates)")
     e.set("node_roles", _node_group_roles(reader, logical, raw))
     family, origin, span = _ami_family(reader, raw, props)
-    settings = MANAGED_NODE_GROUP_IMDS.get(family) if isinstance(family, str) else None
+    settings = kinds.EKS_NODE_GROUP_IMDS.get(family) if isinstance(family, str) else None
     if settings is not None:
         source = f"EKS managed node group default ({origin})"
         e.set("http_tokens", settings[0], span=span, default=source)
@@ -510,7 +501,7 @@ def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
     """(`AL2`, `AL2023`, another family or Unknown; the AMI type in words; its lines)."""
     ami = props.get("AmiType")
     if isinstance(ami, str):
-        family = "AL2023" if ami.startswith("AL2023") else "AL2" if ami.startswith("AL2_") else ami
+        family = kinds.ami_family(ami) or ami
         return family, f"AmiType {ami}", key_span(props, "AmiType")
     if ami is not None:
         return Unknown(f"AmiType {_text(ami)} is not known", _text(ami)), "AmiType", None
@@ -521,14 +512,13 @@ def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
             cluster_props = reader.resources[cluster].get("Properties")
             if isinstance(cluster_props, dict) and "Version" in cluster_props:
                 version = reader.template.value(cluster_props["Version"])
-    found = _VERSION.match(version) if isinstance(version, str) else None
-    if found is None:
+    picked = kinds.ami_family(kinds.eks_ami_type(version))
+    if picked is None:
         why = Unknown(
             "without AmiType, EKS picks the AMI type by Kubernetes version, which is not known",
             "(AMI type EKS picks)",
         )
         return why, "no AmiType", None
-    picked = "AL2023" if tuple(int(g) for g in found.groups()) >= AL2023_SINCE else "AL2"
     return picked, f"no AmiType, Kubernetes {version}: {picked}", None
 
 

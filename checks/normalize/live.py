@@ -46,8 +46,7 @@ COMMAND = re.compile(
 )
 # where AWS documents the IMDS settings of the launch template EKS creates for a managed node
 # group given none (docs/live.md)
-EKS_AL2_DEFAULT = "EKS default (the launch template EKS creates for an AL2 node group)"
-EKS_AL2023_DEFAULT = "EKS default (the launch template EKS creates for an AL2023 node group)"
+EKS_DEFAULT = "EKS default (the launch template EKS creates for an {family} node group)"
 
 
 def is_output(doc: Any) -> bool:
@@ -452,12 +451,12 @@ class _Reader:
         ami = doc.get("amiType")
         span = key_span(doc, "amiType")
         kinds.set_default(e, "http_endpoint")
-        if isinstance(ami, str) and ami.startswith("AL2_"):
-            e.set("http_tokens", "optional", span=span, default=EKS_AL2_DEFAULT)
-            e.set("hop_limit", 2, span=span, default=EKS_AL2_DEFAULT)
-        elif isinstance(ami, str) and ami.startswith("AL2023_"):
-            e.set("http_tokens", "required", span=span, default=EKS_AL2023_DEFAULT)
-            e.set("hop_limit", 1, span=span, default=EKS_AL2023_DEFAULT)
+        family = kinds.ami_family(ami)
+        if family is not None:
+            tokens, hop = kinds.EKS_NODE_GROUP_IMDS[family]
+            source = EKS_DEFAULT.format(family=family)
+            e.set("http_tokens", tokens, span=span, default=source)
+            e.set("hop_limit", hop, span=span, default=source)
         else:
             why = Unknown(
                 f"AWS does not document the instance metadata settings of the launch template "

@@ -61,21 +61,6 @@ V20_NAMES = (
 )
 # access entry types EKS gives no access policies to (the module skips their associations)
 NODE_ENTRY_TYPES = ("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX")
-# the IMDS of the launch template EKS makes for a managed node group given none, by AMI
-# family, as AWS documents it (AL2: the 2020 announcement; AL2023: the EKS user guide's AL2023
-# page); other AMI types are not documented
-EKS_LAUNCH_TEMPLATE = {
-    "AL2_": {
-        "http_endpoint": "enabled",
-        "http_tokens": "optional",
-        "http_put_response_hop_limit": 2,
-    },
-    "AL2023_": {
-        "http_endpoint": "enabled",
-        "http_tokens": "required",
-        "http_put_response_hop_limit": 1,
-    },
-}
 EKS_LAUNCH_TEMPLATE_NOTE = "EKS default (the launch template EKS makes for {ami})"
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -399,15 +384,9 @@ def _ami_default(major: int) -> Any:
 def _eks_launch_template(e: Entity, ami_type: Any, cluster_version: Any) -> None:
     """The IMDS of the launch template EKS makes: by AMI type; with none given, the AMI EKS
     picks for the Kubernetes version (AL2023 from 1.30), when that is known."""
-    if ami_type is None and isinstance(cluster_version, str):
-        m = re.fullmatch(r"1\.(\d+)", cluster_version.strip())
-        if m:
-            ami_type = "AL2023_x86_64_STANDARD" if int(m.group(1)) >= 30 else "AL2_x86_64"
-    known = None
-    if isinstance(ami_type, str):
-        known = next((v for k, v in EKS_LAUNCH_TEMPLATE.items() if ami_type.startswith(k)), None)
-        if ami_type.startswith("AL2023_"):
-            known = EKS_LAUNCH_TEMPLATE["AL2023_"]
+    if ami_type is None:
+        ami_type = kinds.eks_ami_type(cluster_version)
+    known = kinds.EKS_NODE_GROUP_IMDS.get(kinds.ami_family(ami_type) or "")
     if known is None:
         shown = ami_type.text if isinstance(ami_type, Unknown) else str(ami_type)
         _unknown_metadata(
@@ -419,9 +398,9 @@ def _eks_launch_template(e: Entity, ami_type: Any, cluster_version: Any) -> None
         )
         return
     note = EKS_LAUNCH_TEMPLATE_NOTE.format(ami=ami_type)
-    e.set("http_tokens", known["http_tokens"], default=note)
-    e.set("http_endpoint", known["http_endpoint"], default=note)
-    e.set("hop_limit", known["http_put_response_hop_limit"], default=note)
+    e.set("http_tokens", known[0], default=note)
+    e.set("http_endpoint", "enabled", default=note)
+    e.set("hop_limit", known[1], default=note)
 
 
 def _apply_metadata(call: Call, e: Entity, options: Any, where: str) -> None:
