@@ -45,12 +45,12 @@ def link(entities: list[Entity]) -> None:
     by_kind: dict[str, list[Entity]] = {}
     for e in entities:
         by_kind.setdefault(e.kind, []).append(e)
-    accounts: dict[tuple, list[Entity]] = {}
+    accounts = _Copies()
     for e in by_kind.get("service_account", []):
         # what an add-on or a release makes is theirs (their own role checks read it), not
         # an object the scan's pods or add-ons of other clusters run as
         if e.fields.get("given_by") is None:
-            accounts.setdefault((e.fields["namespace"], e.fields["name"]), []).append(e)
+            accounts.add((e.fields["namespace"], e.fields["name"]), e)
     for e in by_kind.get("workload", []):
         _effective_automount(e, accounts)
     roles = _RoleIndex(by_kind.get("trust_statement", []))
@@ -76,7 +76,7 @@ def link(entities: list[Entity]) -> None:
     _earlier_access_entries(by_kind.get("identity_mapping", []), roles)
     _earlier_identity_providers(by_kind.get("identity_provider", []))
     for e in by_kind.get("addon", []):
-        _aws_node_role(e, pod_identities, accounts.get(("kube-system", "aws-node"), []))
+        _aws_node_role(e, pod_identities, accounts)
     _iam_roles(by_kind)
 
 
@@ -159,10 +159,70 @@ def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
     return [c for c, score in zip(candidates, scores, strict=True) if score == best]
 
 
-def _effective_automount(workload: Entity, accounts: dict) -> None:
+# up to this many copies of a name, comparing each is quicker than building an index
+FEW_COPIES = 8
+
+
+class _Places:
+    """Copies of one object (environments, overlays), indexed by where they are written, so
+    that the nearest to a file (`nearest`) is found by walking that file's directories."""
+
+    def __init__(self, copies: list[Entity]) -> None:
+        self.copies = copies
+        self.by_file: dict[str, list[Entity]] = {}
+        # every leading run of a copy's directories -> the copies under it, in order
+        self.under: dict[tuple[str, ...], list[Entity]] = {}
+        for copy in copies:
+            self.by_file.setdefault(copy.location.file, []).append(copy)
+            dirs = _dirs(copy.location.file)
+            for depth in range(len(dirs) + 1):
+                self.under.setdefault(tuple(dirs[:depth]), []).append(copy)
+
+    def nearest(self, entity: Entity) -> list[Entity]:
+        """`nearest(entity, copies)`: the copies in its file, else those under the deepest of
+        its directories that holds any (each of them shares exactly that many)."""
+        file = entity.location.file
+        same = self.by_file.get(file)
+        if same is not None:
+            return list(same)
+        dirs = _dirs(file)
+        for depth in range(len(dirs), -1, -1):
+            found = self.under.get(tuple(dirs[:depth]))
+            if found is not None:
+                return list(found)
+        return []
+
+
+class _Copies:
+    """Objects by a name they share, each name's copies indexed by place once it has many."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Hashable, list[Entity]] = {}
+        self._places: dict[Hashable, _Places] = {}
+
+    def add(self, name: Hashable, entity: Entity) -> None:
+        self.groups.setdefault(name, []).append(entity)
+
+    def get(self, name: Hashable) -> list[Entity]:
+        return self.groups.get(name, [])
+
+    def nearest(self, name: Hashable, entity: Entity) -> list[Entity]:
+        """Of the objects called `name`, those nearest to `entity` (see `nearest`)."""
+        copies = self.groups.get(name)
+        if copies is None:
+            return []
+        if len(copies) <= FEW_COPIES:
+            return nearest(entity, copies)
+        places = self._places.get(name)
+        if places is None:
+            places = self._places[name] = _Places(copies)
+        return places.nearest(entity)
+
+
+def _effective_automount(workload: Entity, accounts: _Copies) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]
-    sa = next(iter(nearest(workload, accounts.get((ns, sa_name), []))), None)
+    sa = next(iter(accounts.nearest((ns, sa_name), workload)), None)
     if sa is not None:
         workload.links["service_account"] = [sa.key]
     pod = workload.fields.get("automount")
@@ -224,22 +284,34 @@ class _RoleIndex:
             ref = s.fields.get("role_ref")
             if isinstance(ref, str):
                 self.by_ref.setdefault(ref, []).append(s)
+        # per name or address, its roles' statements and the roles by place (made when asked)
+        self._roles: dict[tuple, tuple[dict[str, list[Entity]], _Copies]] = {}
 
     def find(self, near: Entity, arn: Any, ref: Any = None, name: Any = None) -> list[Entity]:
         """The trust statements of the role `arn` (or Terraform `ref`, or role `name`) names;
         of several roles with that name (one per environment), the one nearest to `near`."""
         if isinstance(ref, str) and ref in self.by_ref:
+            which = ("ref", ref)
             statements = self.by_ref[ref]
         else:
             name = name if isinstance(name, str) else role_name_from_arn(arn)
+            which = ("name", name)
             statements = self.by_name.get(name, []) if name else []
-        roles: dict[str, list[Entity]] = {}
-        for s in statements:
-            roles.setdefault(s.fields["role_key"], []).append(s)
+        if len(statements) <= 1:
+            return statements
+        found = self._roles.get(which)
+        if found is None:
+            roles: dict[str, list[Entity]] = {}
+            for s in statements:
+                roles.setdefault(s.fields["role_key"], []).append(s)
+            firsts = _Copies()
+            for group in roles.values():
+                firsts.add(None, group[0])
+            found = self._roles[which] = (roles, firsts)
+        roles, firsts = found
         if len(roles) <= 1:
             return statements
-        firsts = nearest(near, [group[0] for group in roles.values()])
-        return roles[firsts[0].fields["role_key"]]
+        return roles[firsts.nearest(None, near)[0].fields["role_key"]]
 
 
 def _default_service_account_role(entity: Entity) -> None:
@@ -379,13 +451,13 @@ class _IamRoles:
     def __init__(self, roles: list[Entity]) -> None:
         self.by_key = {r.fields["role_key"]: r for r in roles}
         self.by_ref: dict[str, Entity] = {}
-        self.by_name: dict[str, list[Entity]] = {}
+        self.by_name = _Copies()
         self.by_directory: dict[str, list[Entity]] = {}
         for r in roles:
             if isinstance(r.fields["address"], str):
                 self.by_ref[terraform_reference(r.fields["module_dir"], r.fields["address"])] = r
             if isinstance(r.fields["name"], str):
-                self.by_name.setdefault(r.fields["name"], []).append(r)
+                self.by_name.add(r.fields["name"], r)
             if r.fields["source"] == "get-role":
                 self.by_directory.setdefault(_directory(r), []).append(r)
 
@@ -400,7 +472,7 @@ class _IamRoles:
             return self.by_ref[fields["role_ref"]]
         name = fields["role_name"]
         if isinstance(name, str):
-            found = nearest(named, self.by_name.get(name, []))
+            found = self.by_name.nearest(name, named)
             return found[0] if found else None
         if name is None and fields["role_ref"] is None:
             alone = self.by_directory.get(_directory(named), [])
@@ -636,26 +708,34 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
     """An access policy association and the access entry of its principal, of the same
     cluster when both say which: the same principal ARN, or the same Terraform object (the
     association refers to the entry or to the principal the entry refers to)."""
+    by_arn: dict[str, list[int]] = {}
+    by_name: dict[str, list[int]] = {}
     entries = [m for m in mappings if m.fields.get("source") == "access_entry"]
+    for position, entry in enumerate(entries):
+        arn = entry.fields.get("principal_arn")
+        if isinstance(arn, str):
+            by_arn.setdefault(arn, []).append(position)
+        names = {entry.fields.get("principal_ref")}
+        if entry.fields.get("address") is not None:
+            names.add(terraform_reference(entry.fields["module_dir"], entry.fields["address"]))
+        for name in names:
+            if name is not None:
+                by_name.setdefault(name, []).append(position)
     for assoc in associations:
         arn, ref = assoc.fields.get("principal_arn"), assoc.fields.get("principal_ref")
         cluster = assoc.fields.get("cluster_name")
-        for entry in entries:
+        found = by_arn.get(arn, []) if isinstance(arn, str) else []
+        if ref is not None and ref in by_name:
+            found = sorted(set(found).union(by_name[ref]))
+        for position in found:
+            entry = entries[position]
             other_cluster = entry.fields.get("cluster_name")
             if isinstance(cluster, str) and isinstance(other_cluster, str):
                 if cluster != other_cluster:
                     continue
-            same_arn = isinstance(arn, str) and arn == entry.fields.get("principal_arn")
-            names = [entry.fields.get("principal_ref")]
-            if entry.fields.get("address") is not None:
-                names.append(
-                    terraform_reference(entry.fields["module_dir"], entry.fields["address"])
-                )
-            same_ref = ref is not None and ref in names
-            if same_arn or same_ref:
-                # an association written inside its entry (eksctl, the EKS module) has its link
-                _add_link(assoc, "access_entry", entry.key)
-                _add_link(entry, "access_policy_associations", assoc.key)
+            # an association written inside its entry (eksctl, the EKS module) has its link
+            _add_link(assoc, "access_entry", entry.key)
+            _add_link(entry, "access_policy_associations", assoc.key)
 
 
 def _add_link(entity: Entity, name: str, key: str) -> None:
@@ -687,30 +767,31 @@ class _RbacRoles:
 
     def __init__(self, roles: list[Entity], rules: list[Entity]) -> None:
         self.roles = roles
-        self.cluster_roles: dict[Any, list[Entity]] = {}
-        self.namespaced: dict[tuple, list[Entity]] = {}
-        by_key: dict[str, list[Entity]] = {}
+        self.cluster_roles = _Copies()
+        self.namespaced = _Copies()
+        # copies of a role share keys: by key and file, the few a rule may belong to
+        by_key_in_file: dict[tuple[str, str], list[Entity]] = {}
         for role in roles:
-            by_key.setdefault(role.key, []).append(role)
+            by_key_in_file.setdefault((role.key, role.location.file), []).append(role)
             name = role.fields.get("name")
             if role.fields.get("object_kind") == "ClusterRole":
-                self.cluster_roles.setdefault(name, []).append(role)
+                self.cluster_roles.add(name, role)
             else:
-                self.namespaced.setdefault((role.fields.get("namespace"), name), []).append(role)
+                self.namespaced.add((role.fields.get("namespace"), name), role)
         # what each rule allows, worked out once
         self.facts_of = {id(rule): rbac.rule_facts(rule.fields) for rule in rules}
-        # a rule belongs to the role its role_key names that is written around it (copies of a
-        # role share keys)
+        # a rule belongs to the role its role_key names that is written around it
         self.rules_of: dict[int, list[Entity]] = {}
         for rule in rules:
-            for role in by_key.get(rule.fields["role_key"], []):
-                where = role.location
-                if (
-                    where.file == rule.location.file
-                    and where.start_line <= rule.location.start_line <= where.end_line
-                ):
+            line = rule.location.start_line
+            for role in by_key_in_file.get((rule.fields["role_key"], rule.location.file), []):
+                if role.location.start_line <= line <= role.location.end_line:
                     self.rules_of.setdefault(id(role), []).append(rule)
                     break
+        # the ClusterRoles a selector may pick, scanned then built-in, and where each stands
+        self._pool: list | None = None
+        self._position: dict[Any, int] = {}
+        self._labelled: dict[tuple[str, str], list] = {}
         self._builtins: dict | None = None
         self._own: dict[Any, list[Grant]] = {}
         self._selected: dict[Any, list] = {}
@@ -727,7 +808,9 @@ class _RbacRoles:
         a scan without RBAC never loads them)."""
         if self._builtins is None:
             all_builtins = rbac.builtin_cluster_roles()
-            self._builtins = {n: r for n, r in all_builtins.items() if n not in self.cluster_roles}
+            self._builtins = {
+                n: r for n, r in all_builtins.items() if n not in self.cluster_roles.groups
+            }
         return self._builtins
 
     def _aggregated(self, node: Entity | str) -> bool:
@@ -762,21 +845,36 @@ class _RbacRoles:
             self._own[nid] = found
         return found
 
+    def _candidates(self, selector: dict) -> list:
+        """The ClusterRoles that may match a selector, in order: those with the rarest of its
+        `match_labels`, or all of them."""
+        if self._pool is None:
+            self._pool = [r for group in self.cluster_roles.groups.values() for r in group]
+            self._pool.extend(self.builtins())
+            for position, role in enumerate(self._pool):
+                self._position[self.node_id(role)] = position
+                for label in rbac.label_map(self._labels(role)).items():
+                    self._labelled.setdefault(label, []).append(role)
+        wanted = rbac.label_map(selector.get("match_labels")).items()
+        if not wanted:
+            return self._pool
+        return min((self._labelled.get(label, []) for label in wanted), key=len)
+
     def _selection(self, node: Entity | str) -> list:
         """The ClusterRoles (scanned and built-in) an aggregated role's selectors match."""
         nid = self.node_id(node)
         found = self._selected.get(nid)
         if found is None:
-            selectors = self._selectors(node)
-            pool: list = [r for group in self.cluster_roles.values() for r in group]
-            pool.extend(self.builtins())
-            self._steps += len(pool)
-            found = [
-                other
-                for other in pool
-                if self.node_id(other) != nid
-                and any(rbac.selector_matches(s, self._labels(other)) for s in selectors)
-            ]
+            picked: dict[Any, Any] = {}
+            for selector in self._selectors(node):
+                candidates = self._candidates(selector)
+                self._steps += len(candidates)
+                for other in candidates:
+                    oid = self.node_id(other)
+                    if oid != nid and oid not in picked:
+                        if rbac.selector_matches(selector, self._labels(other)):
+                            picked[oid] = other
+            found = sorted(picked.values(), key=lambda r: self._position[self.node_id(r)])
             self._selected[nid] = found
         return found
 
@@ -826,13 +924,13 @@ class _RbacRoles:
         kind = binding.fields.get("role_ref_kind")
         name = binding.fields.get("role_ref_name")
         if kind == "Role":
-            found = self.namespaced.get((binding.fields.get("namespace"), name), [])
+            found = self.namespaced.nearest((binding.fields.get("namespace"), name), binding)
             if found and binding.fields.get("object_kind") == "RoleBinding":
-                return nearest(binding, found), f"Role {binding.fields['namespace']}/{name}"
+                return found, f"Role {binding.fields['namespace']}/{name}"
         elif kind == "ClusterRole" and isinstance(name, str):
-            found = self.cluster_roles.get(name, [])
+            found = self.cluster_roles.nearest(name, binding)
             if found:
-                return nearest(binding, found), f"ClusterRole {name}"
+                return found, f"ClusterRole {name}"
             if name in rbac.BINDABLE:
                 return [name], f"built-in ClusterRole {name}"
         written = name.text if isinstance(name, Unknown) else name or "(not set)"
@@ -1043,40 +1141,55 @@ class _PodIdentities:
     namespace or ServiceAccount is not known may name any that fits how it is written."""
 
     def __init__(self, associations: list[Entity]) -> None:
-        self.by_target: dict[tuple, list[Entity]] = {}
-        self.vague: list[tuple[Entity, Any, Any]] = []
+        self.by_target = _Copies()
+        # the first association written each vague way (copies of one module write alike)
+        self.vague: dict[tuple, Entity] = {}
+        count = 0
         for assoc in associations:
             namespace = assoc.fields.get("namespace")
             account = assoc.fields.get("service_account")
             if isinstance(namespace, str) and isinstance(account, str):
-                self.by_target.setdefault((namespace, account), []).append(assoc)
+                self.by_target.add((namespace, account), assoc)
             elif isinstance(namespace, (str, Unknown)) and isinstance(account, (str, Unknown)):
-                self.vague.append((assoc, _target(namespace), _target(account)))
-        self.filtered = len(self.vague) <= MAX_VAGUE_ASSOCIATIONS
+                self.vague.setdefault((_target(namespace), _target(account)), assoc)
+                count += 1
+        self.filtered = count <= MAX_VAGUE_ASSOCIATIONS
 
-    def naming(self, namespace: Any, account: Any) -> tuple[list[Entity], Unknown | None]:
-        """The associations for `namespace/account`, and an unknown when one whose target is
-        not known may be for it too."""
-        found = self.by_target.get((namespace, account), [])
-        for assoc, namespace_may, account_may in self.vague:
-            if not self.filtered or (namespace_may(namespace) and account_may(account)):
+    def naming(
+        self, namespace: Any, account: Any, near: Entity
+    ) -> tuple[list[Entity], Unknown | None]:
+        """The associations for `namespace/account` (of copies, those nearest to `near`), and
+        an unknown when one whose target is not known may be for it too."""
+        found = self.by_target.nearest((namespace, account), near)
+        for (namespace_may, account_may), assoc in self.vague.items():
+            if not self.filtered or (
+                _may_be(namespace_may, namespace) and _may_be(account_may, account)
+            ):
                 text = _where(assoc, "the pod identity association")
                 return found, Unknown(f"{text} names a ServiceAccount that is not known", text)
         return found, None
 
 
-def _target(value: Any) -> Any:
-    """A test of whether a namespace or ServiceAccount name may be `value`."""
+def _target(value: Any) -> tuple:
+    """What a namespace or ServiceAccount name written as `value` may be: ("is", name),
+    ("like", glob) or ("any",)."""
     if isinstance(value, str):
-        return lambda name: name == value
+        return ("is", value)
     glob = _written_glob(value)
-    if glob is None:
-        return lambda name: True
+    return ("any",) if glob is None else ("like", glob)
+
+
+def _may_be(target: tuple, name: Any) -> bool:
+    """Whether a name written as `target` (`_target`) may be `name`."""
+    if target[0] == "is":
+        return name == target[1]
+    if target[0] == "any":
+        return True
     # a `*` or `?` written in the literal text matches more: a maybe, never a miss
-    return lambda name: isinstance(name, str) and wildcard_match(glob, name)
+    return isinstance(name, str) and wildcard_match(target[1], name)
 
 
-def _workload_aws_role(workload: Entity, accounts: dict, pod_identities: _PodIdentities) -> None:
+def _workload_aws_role(workload: Entity, accounts: _Copies, pod_identities: _PodIdentities) -> None:
     """The IAM role the pod's ServiceAccount gets: its IRSA annotation (the scanned
     ServiceAccount nearest to the pod), or pod identity associations for its namespace and
     ServiceAccount. A ServiceAccount that is not in the scan gives no role."""
@@ -1086,16 +1199,15 @@ def _workload_aws_role(workload: Entity, accounts: dict, pod_identities: _PodIde
         workload.set("aws_role", name)
         return
     roles: list[str] = []
-    account = next(iter(nearest(workload, accounts.get((namespace, name), []))), None)
+    account = next(iter(accounts.nearest((namespace, name), workload)), None)
     arn = account.fields.get("role_arn") if account is not None else None
     if account is not None and arn not in (None, ""):
         roles.append(
             f"{_words(arn)} through the IRSA annotation of ServiceAccount {namespace}/{name}"
         )
         workload.links["irsa_service_account"] = [account.key]
-    associations, maybe = pod_identities.naming(namespace, name)
     # of copies of one association (environments, overlays), the nearest
-    associations = nearest(workload, associations)
+    associations, maybe = pod_identities.naming(namespace, name, workload)
     for assoc in associations:
         role = _words(assoc.fields.get("role_arn"))
         roles.append(f"{role} through {_where(assoc, 'the pod identity association')}")
@@ -1110,9 +1222,6 @@ def _workload_aws_role(workload: Entity, accounts: dict, pod_identities: _PodIde
 # ---- the same principal or cluster twice ---------------------------------------------------
 # a reference that takes another value in each instance of a resource (for_each, count)
 _PER_INSTANCE = re.compile(r"\b(?:each|count|self)\.")
-# pairs compared to find out whether an undecided one may be the same (hostile input: many
-# access entries in one scan): past this, what is left undecided is unknown
-MAX_COMPARISONS = 500_000
 
 
 def _module_of(entity: Entity) -> str:
@@ -1239,6 +1348,69 @@ def _differ(a: _Said, b: _Said) -> bool:
     return a.role_name is not None and b.role_name is not None and a.role_name != b.role_name
 
 
+class _Alike:
+    """Entities already seen, by what they say (`_Said`), so that the first of them that is
+    not surely different from another (`_differ`) is found by a few look-ups: for each way
+    two may fail to differ (on the cluster, the principal, its type, the role name), the
+    first entity seen in that way."""
+
+    # principals of these kinds differ when their identities do; others may be anything
+    COMPARED = ("value", "ref")
+
+    def __init__(self) -> None:
+        self.first: dict[tuple, tuple[int, Entity]] = {}
+
+    def add(self, position: int, entity: Entity, said: _Said) -> None:
+        for key in itertools.product(*self._ways(said)):
+            self.first.setdefault(key, (position, entity))
+
+    def earliest(self, said: _Said) -> Entity | None:
+        """The first entity added that `said` may be the same as."""
+        hits = [self.first.get(key) for key in itertools.product(*self._wanted(said))]
+        found = min((hit for hit in hits if hit is not None), key=lambda hit: hit[0], default=None)
+        return None if found is None else found[1]
+
+    @classmethod
+    def _ways(cls, said: _Said) -> tuple[list, ...]:
+        """The keys an entity is filed under, one list per thing compared."""
+        cluster = [("in", said.directory)]
+        if isinstance(said.cluster, str):
+            cluster.append(("named", said.cluster))
+        else:
+            cluster.append(("in, unnamed", said.directory))
+        principal: list = [("any",)]
+        if said.principal is None:
+            principal.append(("none",))
+        else:
+            principal.append(("is", said.principal))
+            principal += [("not", kind) for kind in cls.COMPARED if said.principal[0] != kind]
+        kind = [("any",), ("is", said.principal_type)]
+        if not isinstance(said.principal_type, str):
+            kind[1] = ("unset",)
+        role = [("any",), ("is", said.role_name) if said.role_name is not None else ("unset",)]
+        return cluster, principal, kind, role
+
+    @classmethod
+    def _wanted(cls, said: _Said) -> tuple[list, ...]:
+        """The keys of the entities `said` is not surely different from (`_differ`)."""
+        if isinstance(said.cluster, str):  # a literal name: that name, or unnamed here
+            cluster = [("named", said.cluster), ("in, unnamed", said.directory)]
+        else:  # an expression names a cluster of its own configuration
+            cluster = [("in", said.directory)]
+        x = said.principal
+        if x is None or x[0] not in cls.COMPARED:
+            principal: list = [("any",)]
+        else:
+            principal = [("none",), ("is", x), ("not", x[0])]
+        kind = [("any",)]
+        if isinstance(said.principal_type, str):
+            kind = [("is", said.principal_type), ("unset",)]
+        role = [("any",)]
+        if said.role_name is not None:
+            role = [("is", said.role_name), ("unset",)]
+        return cluster, principal, kind, role
+
+
 def _earlier_alike(
     entities: list[Entity], said: dict[int, _Said], noun: str, same: str
 ) -> list[tuple[Entity, Entity | None, Unknown | None]]:
@@ -1249,33 +1421,30 @@ def _earlier_alike(
     ordered = sorted(entities, key=lambda e: (e.location.file, e.location.start_line, e.key))
     first: dict[Hashable, Entity] = {}
     first_literal: dict[Hashable, Entity] = {}
-    earlier_others: list[Entity] = []
+    earlier = _Alike()
+    earlier_others = _Alike()  # those whose values are not all literals
     out: list[tuple[Entity, Entity | None, Unknown | None]] = []
-    budget = MAX_COMPARISONS
     for index, entity in enumerate(ordered):
         own = said[id(entity)]
         match = first.get(own.identity) if own.identity is not None else None
         maybe: Unknown | None = None
         if match is None:
-            others: Any = itertools.islice(ordered, index)
-            if own.literal is not None:
-                written_alike = first_literal.get(own.literal)
-                others = ([written_alike] if written_alike else []) + earlier_others
-            for other in others:
-                budget -= 1
-                if budget < 0:
-                    maybe = Unknown(f"too many {noun} pairs to compare", f"(too many {noun} pairs)")
-                    break
-                if not _differ(own, said[id(other)]):
-                    where = _where(other, f"the {noun}")
-                    maybe = Unknown(f"{where} may be for the same {same}", f"(maybe {where})")
-                    break
+            if own.literal is None:
+                other = earlier.earliest(own)
+            else:
+                other = first_literal.get(own.literal)
+                if other is None or _differ(own, said[id(other)]):
+                    other = earlier_others.earliest(own)
+            if other is not None:
+                where = _where(other, f"the {noun}")
+                maybe = Unknown(f"{where} may be for the same {same}", f"(maybe {where})")
         if own.identity is not None:
             first.setdefault(own.identity, entity)
         if own.literal is not None:
             first_literal.setdefault(own.literal, entity)
         else:
-            earlier_others.append(entity)
+            earlier_others.add(index, entity, own)
+        earlier.add(index, entity, own)
         out.append((entity, match, None if match is not None else maybe))
     return out
 
@@ -1350,7 +1519,7 @@ def _earlier_identity_providers(providers: list[Entity]) -> None:
 AWS_NODE = ("kube-system", "aws-node")
 
 
-def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, nodes: list[Entity]) -> None:
+def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, accounts: _Copies) -> None:
     """For the vpc-cni add-on, the role aws-node gets of its own (else it uses the node's):
     the add-on's IRSA role or pod identity association for aws-node, a pod identity
     association for kube-system/aws-node of the same cluster, or a scanned kube-system/aws-node
@@ -1373,8 +1542,8 @@ def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, nodes: list[En
             roles.append(f"the add-on's pod identity association ({_words(item['role_arn'])})")
         elif isinstance(account, Unknown):
             maybe.append(account)
-    associations, vague = pod_identities.naming(*AWS_NODE)
-    for assoc in nearest(addon, associations):
+    associations, vague = pod_identities.naming(*AWS_NODE, addon)
+    for assoc in associations:
         same = _same_cluster(addon, assoc)
         if same is True:
             roles.append(
@@ -1385,7 +1554,7 @@ def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, nodes: list[En
             maybe.append(same)
     if vague is not None:
         maybe.append(vague)
-    for account in nearest(addon, nodes):
+    for account in accounts.nearest(AWS_NODE, addon):
         arn = account.fields.get("role_arn")
         if isinstance(arn, Unknown):
             maybe.append(arn)

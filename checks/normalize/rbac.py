@@ -243,7 +243,9 @@ def label_pairs(labels: Any) -> list[str]:
     return sorted(f"{k}={v}" for k, v in labels.items() if isinstance(v, str))
 
 
-def _as_dict(pairs: Any) -> dict[str, str]:
+def label_map(pairs: Any) -> dict[str, str]:
+    """`key=value` strings (labels, `match_labels`) as a mapping; of a key written twice, the
+    last value."""
     out: dict[str, str] = {}
     for pair in pairs if isinstance(pairs, list) else []:
         if isinstance(pair, str):
@@ -256,8 +258,8 @@ def selector_matches(selector: dict, labels: list[str]) -> bool:
     """A LabelSelector (`match_labels`, `match_expressions`) against `key=value` labels: every
     term must hold; an empty selector matches everything; an expression with an operator
     Kubernetes does not know matches nothing (the controller refuses the selector)."""
-    have = _as_dict(labels)
-    for key, value in _as_dict(selector.get("match_labels")).items():
+    have = label_map(labels)
+    for key, value in label_map(selector.get("match_labels")).items():
         if have.get(key) != value:
             return False
     for expression in selector.get("match_expressions") or []:
