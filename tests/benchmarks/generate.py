@@ -3,11 +3,13 @@ and IAM resources sit among VPCs, subnets, buckets and databases, multi-document
 aws-auth ConfigMaps and trust-policy JSON. `cloudformation`: CloudFormation stacks in YAML
 (short-form tags, parameters, conditions, mappings) where EKS clusters, launch templates,
 node groups, access entries and IAM roles sit among networks, buckets, functions and SSM
-parameters, and CDK-style JSON templates (one key per line). And a Kustomize tree
+parameters, and CDK-style JSON templates (one key per line). `monorepo`: many environment
+directories that each hold the same clusters, access entries, roles, ServiceAccounts and
+bindings by name. And a Kustomize tree
 (`generate_kustomize`): apps with a base, three overlays each (namespace, prefix, a patch
 file, an inline JSON 6902 patch) and a component they share.
 
-    python tests/benchmarks/generate.py OUT_DIR N_FILES [mixed|cloudformation]
+    python tests/benchmarks/generate.py OUT_DIR N_FILES [mixed|cloudformation|monorepo]
     python tests/benchmarks/generate.py --kustomize OUT_DIR N_APPS
 """
 
@@ -437,7 +439,247 @@ def generate_cloudformation(out: Path, count: int, seed: int = 11) -> None:
             (directory / f"stack_{i}.yaml").write_text(text)
 
 
-CORPORA = {"mixed": generate, "cloudformation": generate_cloudformation}
+# ---- a monorepo of environments: the same names in every environment directory -------------
+ENV_CLUSTER = (
+    'resource "aws_eks_cluster" "main" {{\n  name     = {cluster}\n  role_arn = aws_iam_role.cluster.arn\n'
+    '  access_config {{\n    authentication_mode = "{mode}"\n  }}\n'
+    "  vpc_config {{\n    subnet_ids             = var.subnet_ids\n    endpoint_public_access = {pub}\n"
+    "  }}\n}}\n\n"
+    'resource "aws_iam_role" "cluster" {{\n  name = "platform-cluster"\n  assume_role_policy = jsonencode({{\n'
+    '    Version = "2012-10-17"\n    Statement = [{{\n      Effect    = "Allow"\n'
+    '      Principal = {{ Service = "eks.amazonaws.com" }}\n      Action    = "sts:AssumeRole"\n    }}]\n  }})\n}}\n\n'
+    'resource "aws_eks_addon" "vpc_cni" {{\n  cluster_name = aws_eks_cluster.main.name\n  addon_name   = "vpc-cni"\n}}\n\n'
+    'resource "aws_eks_addon" "coredns" {{\n  cluster_name = aws_eks_cluster.main.name\n  addon_name   = "coredns"\n}}\n\n'
+    'resource "aws_eks_identity_provider_config" "okta" {{\n  cluster_name = {idp_cluster}\n  oidc {{\n'
+    '    identity_provider_config_name = "okta"\n    issuer_url                    = "https://acme.okta.com"\n'
+    '    client_id                     = "platform"\n  }}\n}}\n'
+)
+
+ENV_ACCESS_ENTRY = (
+    'resource "aws_eks_access_entry" "{name}" {{\n  cluster_name  = {cluster}\n  principal_arn = {principal}\n'
+    '  kubernetes_groups = ["{group}"]\n}}\n\n'
+    'resource "aws_eks_access_policy_association" "{name}" {{\n  cluster_name  = {cluster}\n'
+    "  principal_arn = {principal}\n"
+    '  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/{policy}"\n'
+    '  access_scope {{\n    type = "{scope}"\n  }}\n}}\n'
+)
+
+ENV_IRSA = (
+    'resource "aws_iam_role" "{name}" {{\n  name = "{role}"\n  assume_role_policy = jsonencode({{\n'
+    '    Version = "2012-10-17"\n    Statement = [{{\n      Effect    = "Allow"\n'
+    '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+    '      Principal = {{ Federated = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/{env}" }}\n'
+    "      Condition = {{\n        {test} = {{\n"
+    '          "oidc.eks.eu-west-1.amazonaws.com/id/{env}:sub" = "system:serviceaccount:{ns}:{sa}"\n'
+    "        }}\n      }}\n    }}]\n  }})\n}}\n\n"
+    'resource "aws_iam_role_policy" "{name}" {{\n  name = "{role}-inline"\n  role = aws_iam_role.{name}.id\n'
+    '  policy = jsonencode({{\n    Statement = [{{\n      Effect   = "Allow"\n'
+    '      Action   = ["s3:GetObject", "{extra}"]\n      Resource = "*"\n    }}]\n  }})\n}}\n\n'
+    'resource "aws_iam_role_policy_attachment" "{name}" {{\n  role       = aws_iam_role.{name}.name\n'
+    '  policy_arn = "arn:aws:iam::aws:policy/{managed}"\n}}\n'
+)
+
+ENV_POD_IDENTITY = (
+    'resource "aws_iam_role" "worker" {{\n  name = "platform-worker"\n  assume_role_policy = jsonencode({{\n'
+    '    Version = "2012-10-17"\n    Statement = [{{\n      Effect    = "Allow"\n'
+    '      Principal = {{ Service = "pods.eks.amazonaws.com" }}\n'
+    '      Action    = ["sts:AssumeRole", "sts:TagSession"]\n    }}]\n  }})\n}}\n\n'
+    'resource "aws_eks_pod_identity_association" "worker" {{\n  cluster_name    = aws_eks_cluster.main.name\n'
+    '  namespace       = {namespace}\n  service_account = "worker"\n  role_arn        = aws_iam_role.worker.arn\n}}\n\n'
+    'resource "aws_iam_policy" "worker" {{\n  name   = "platform-worker"\n  policy = jsonencode({{\n'
+    '    Statement = [{{ Effect = "Allow", Action = ["sqs:*"], Resource = "*" }}]\n  }})\n}}\n\n'
+    'resource "aws_iam_role_policy_attachment" "worker" {{\n  role       = aws_iam_role.worker.name\n'
+    "  policy_arn = aws_iam_policy.worker.arn\n}}\n"
+)
+
+ENV_VARIABLES = (
+    'variable "subnet_ids" {\n  type    = list(string)\n  default = ["subnet-1", "subnet-2"]\n}\n\n'
+    'variable "namespace" {\n  type = string\n}\n\n'
+    'locals {\n  tags = { team = "platform" }\n}\n'
+)
+
+ENV_SERVICE_ACCOUNTS = (
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {sa}\n  namespace: apps\n  annotations:\n"
+    "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/{role}\n{automount}---\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\n  namespace: apps\n---\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: default\n  namespace: apps\n---\n"
+    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: aws-node\n  namespace: kube-system\n"
+    "  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/platform-cni\n"
+)
+
+ENV_WORKLOAD = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n"
+    "  replicas: 2\n  selector:\n    matchLabels: {{app: {name}}}\n  template:\n    metadata:\n"
+    "      labels: {{app: {name}}}\n    spec:\n      serviceAccountName: {sa}\n      containers:\n"
+    "        - name: app\n          image: public.ecr.aws/acme/{name}:1.4.2\n"
+    "          resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}\n---\n"
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n"
+    "  selector: {{app: {name}}}\n  ports: [{{port: 80, targetPort: 8080}}]\n"
+)
+
+ENV_RBAC = (
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: deployer\n  namespace: apps\n"
+    "rules:\n  - apiGroups: [apps]\n    resources: [deployments]\n    verbs: [get, list, patch]\n"
+    "  - apiGroups: ['']\n    resources: [{secrets}]\n    verbs: [get]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer\n"
+    "  namespace: apps\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: deployer\n"
+    "subjects:\n  - kind: ServiceAccount\n    name: app\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: platform-monitoring\n"
+    "aggregationRule:\n  clusterRoleSelectors:\n"
+    "    - matchLabels:\n        rbac.acme.io/aggregate-to-monitoring: 'true'\nrules: []\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: metrics-reader\n"
+    "  labels:\n    rbac.acme.io/aggregate-to-monitoring: 'true'\n"
+    "rules:\n  - apiGroups: ['']\n    resources: [pods, nodes]\n    verbs: [get, list, watch]\n---\n"
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: platform-developers\n"
+    "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {developer_role}\n"
+    "subjects:\n  - kind: Group\n    name: developers\n    apiGroup: rbac.authorization.k8s.io\n"
+)
+
+ENV_AWS_AUTH = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n"
+    "  mapRoles: |\n"
+    "    - rolearn: arn:aws:iam::111122223333:role/platform-nodes\n"
+    "      username: system:node:{{{{EC2PrivateDNSName}}}}\n"
+    "      groups: [system:bootstrappers, system:nodes]\n"
+    "    - rolearn: arn:aws:iam::111122223333:role/platform-developers\n"
+    "      username: developer\n      groups: [developers]\n"
+    "    - rolearn: arn:aws:iam::111122223333:role/{admin}\n"
+    "      username: admin\n      groups: [{admin_group}]\n"
+)
+
+
+def _environment_files(env: str, rng: random.Random) -> list[tuple[str, str]]:
+    """One environment's files, (path inside it, text): the same clusters, roles, access
+    entries, ServiceAccounts and bindings by name as every other environment's."""
+    literal = rng.random() < 0.5  # half write the cluster's name, half refer to it
+    cluster = '"platform"' if literal else "aws_eks_cluster.main.name"
+    files = [
+        (
+            "infra/eks.tf",
+            ENV_CLUSTER.format(
+                cluster='"platform"',
+                mode=rng.choice(["API", "API_AND_CONFIG_MAP"]),
+                pub=rng.choice(["true", "false"]),
+                idp_cluster=cluster,
+            ),
+        ),
+        ("infra/variables.tf", ENV_VARIABLES),
+    ]
+    entries = [
+        ("admin", '"arn:aws:iam::111122223333:role/platform-admin"', "admins"),
+        ("developers", '"arn:aws:iam::111122223333:role/platform-developers"', "developers"),
+        ("ci", "aws_iam_role.ci.arn", "deployers"),
+        ("auditors", '"arn:aws:iam::444455556666:role/auditors"', "viewers"),
+    ]
+    if rng.random() < 0.1:  # a copied entry for a principal that already has one
+        entries.append(("oncall", '"arn:aws:iam::111122223333:role/platform-developers"', "oncall"))
+    access = "\n".join(
+        ENV_ACCESS_ENTRY.format(
+            name=name,
+            cluster=cluster,
+            principal=principal,
+            group=group,
+            policy=rng.choice(["AmazonEKSViewPolicy", "AmazonEKSEditPolicy"]),
+            scope=rng.choice(["cluster", "namespace"]),
+        )
+        for name, principal, group in entries
+    )
+    access += (
+        '\nresource "aws_iam_role" "ci" {\n  name = "platform-ci"\n'
+        '  assume_role_policy = jsonencode({\n    Statement = [{\n      Effect = "Allow"\n'
+        '      Action = "sts:AssumeRole"\n'
+        '      Principal = { AWS = "arn:aws:iam::444455556666:role/ci-runner" }\n    }]\n  })\n}\n'
+    )
+    files.append(("infra/access.tf", access))
+    files.append(
+        (
+            "infra/irsa.tf",
+            ENV_IRSA.format(
+                name="app",
+                role="platform-app",
+                env=env.replace("/", "-"),
+                test=rng.choice(["StringEquals", "StringLike"]),
+                ns="apps",
+                sa=rng.choice(["app", "*"]),
+                extra=rng.choice(["s3:PutObject", "iam:PassRole", "*"]),
+                managed=rng.choice(["ReadOnlyAccess", "AmazonS3ReadOnlyAccess"]),
+            ),
+        )
+    )
+    namespace = '"apps"' if rng.random() < 0.8 else "var.namespace"
+    files.append(("infra/pod-identity.tf", ENV_POD_IDENTITY.format(namespace=namespace)))
+    for k in range(rng.randrange(2, 5)):
+        parts = [
+            rng.choice(NOISE).format(n=f"n{k}_{j}", a=rng.randrange(250), b=rng.randrange(250))
+            for j in range(rng.randrange(2, 6))
+        ]
+        files.append((f"infra/network_{k}.tf", "\n".join(parts)))
+    automount = "automountServiceAccountToken: false\n" if rng.random() < 0.5 else ""
+    files.append(
+        (
+            "k8s/serviceaccounts.yaml",
+            ENV_SERVICE_ACCOUNTS.format(sa="app", role="platform-app", automount=automount),
+        )
+    )
+    for name, sa in (("api", "app"), ("queue", "worker"), ("web", "default"), ("jobs", "app")):
+        files.append((f"k8s/{name}.yaml", ENV_WORKLOAD.format(name=name, sa=sa)))
+    files.append(
+        (
+            "k8s/rbac.yaml",
+            ENV_RBAC.format(
+                secrets=rng.choice(["configmaps", "secrets"]),
+                developer_role=rng.choice(["view", "edit", "platform-monitoring"]),
+            ),
+        )
+    )
+    files.append(
+        (
+            "k8s/aws-auth.yaml",
+            ENV_AWS_AUTH.format(
+                admin=rng.choice(["platform-admin", "break-glass"]),
+                admin_group=rng.choice(["system:masters", "admins"]),
+            ),
+        )
+    )
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"AWS": rng.choice(["arn:aws:iam::444455556666:root", "*"])},
+            }
+        ],
+    }
+    files.append(("iam/break-glass.json", json.dumps(trust, indent=2)))
+    return files
+
+
+def generate_monorepo(out: Path, count: int, seed: int = 7) -> None:
+    """About `count` files in environment directories (`envs/<region>/<stage>-<n>/`) that
+    each hold the same clusters, access entries, roles, ServiceAccounts and bindings by name,
+    as a monorepo of many environments does."""
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    number = 0
+    regions = ["eu-west-1", "us-east-1", "ap-south-1", "sa-east-1"]
+    while written < count:
+        stage = ["dev", "staging", "prod"][number % 3]
+        env = f"envs/{regions[number // 3 % len(regions)]}/{stage}-{number:04d}"
+        for path, text in _environment_files(env, rng)[: count - written]:
+            target = out / env / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            written += 1
+        number += 1
+
+
+CORPORA = {
+    "mixed": generate,
+    "cloudformation": generate_cloudformation,
+    "monorepo": generate_monorepo,
+}
 
 
 if __name__ == "__main__":
