@@ -1,16 +1,20 @@
 """Benchmark eks-checks on generated corpora and print the numbers (not part of the tests).
 
-    python tests/benchmarks/run.py [--sizes 1,200,2000,20000] [--runs 5] [--work DIR]
-                                   [--checkov-up-to N] [--corpus mixed|cloudformation]
+    python tests/benchmarks/run.py [--sizes 1,200,2000,20000] [--corpus mixed,monorepo]
+                                   [--runs 5] [--work DIR] [--peers-up-to N] [--kustomize-apps N]
 
-Per size: wall time (median of --runs runs), CPU time (user+sys of the scan process), peak
-RSS, files per second, the parse floor (time to merely read and parse the same files with
-the same parsers, in one process, no normalization), the floor divided by the cores, and the
-ratio of our wall time to it; the same floor and ratio again with python-hcl2 (the reference
-parser behind our HCL reader) for the .tf files. A scan with an empty cache (which fills it)
-and a warm-cache re-scan are timed too, the first also as a ratio to the cold scan. When
-`checkov` is on PATH, it is timed on the same corpus (frameworks restricted, sizes up to
---checkov-up-to) and the ratio printed.
+Per corpus (`generate.py`: `mixed`, `cloudformation`, or `monorepo`, environment directories
+that share names) and size: wall time (median of --runs runs), CPU time (user+sys of the scan
+process), peak RSS, files per second, the parse floor (time to merely read and parse the same
+files with the same parsers, in one process, no normalization), the floor divided by the
+cores, and the ratio of our wall time to it; the same floor and ratio again with python-hcl2
+(the reference parser behind our HCL reader) for the .tf files. A scan with one worker
+(`--jobs 1`) and the speed-up of the default over it, a scan with an empty cache (which
+fills it) and a warm-cache re-scan are timed too, the empty one also as a ratio to the cold
+scan. When `checkov` or `trivy` is on PATH (or beside this Python), each is timed once on
+the same corpus (sizes up to --peers-up-to; Checkov's frameworks and Trivy's misconfiguration
+scanners restricted to Terraform and Kubernetes), with its peak RSS and its time as a ratio
+to ours. After each corpus, the growth of the cold and warm times from each size to the next.
 
 Then a Kustomize tree of --kustomize-apps apps (three overlays each, so three renders per
 app): the cold scan with kubectl on PATH (every root kustomization rendered, in the
@@ -20,6 +24,7 @@ workers), with one job, and without a renderer (read unrendered), and the warm r
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import resource
 import shutil
@@ -95,79 +100,66 @@ def parse_floor(corpus: Path, reference_hcl: bool = False) -> float:
     return float(out.stdout.strip())
 
 
+def peers() -> dict[str, str]:
+    """The other scanners found on PATH or beside this Python: name -> executable."""
+    found = {}
+    for name in ("checkov", "trivy"):
+        beside = Path(sys.executable).parent / name
+        exe = str(beside) if beside.exists() else shutil.which(name)
+        if exe is not None:
+            found[name] = exe
+    return found
+
+
+def peer_command(name: str, exe: str, corpus: str, work: Path) -> list[str]:
+    """The command of a peer that scans the working directory's files of `corpus`'s formats
+    (Terraform or CloudFormation, and Kubernetes), with JSON output."""
+    formats = "cloudformation,kubernetes" if corpus == "cloudformation" else "terraform,kubernetes"
+    if name == "checkov":
+        return [exe, "-d", ".", "--quiet", "--compact", "--framework", formats, "-o", "json"]
+    # Trivy's default timeout of 5 minutes ends a large corpus with "context deadline exceeded"
+    command = [exe, "config", "--skip-check-update", "--skip-version-check", "--quiet"]
+    command += ["--misconfig-scanners", formats, "--timeout", "60m", "--format", "json"]
+    return [*command, "--cache-dir", str(work / "trivy-cache"), "."]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1,200,2000,20000")
+    ap.add_argument("--corpus", default="mixed,monorepo", help=f"of {', '.join(CORPORA)}")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--work", default=None)
     ap.add_argument(
-        "--checkov-up-to", type=int, default=2000, help="time Checkov only up to this size"
+        "--peers-up-to", type=int, default=2000, help="time Checkov and Trivy up to this size"
     )
     ap.add_argument("--kustomize-apps", type=int, default=30, help="0: no Kustomize tree")
-    ap.add_argument(
-        "--corpus",
-        choices=sorted(CORPORA),
-        default="mixed",
-        help="mixed: Terraform, manifests, IAM JSON; cloudformation: templates and CDK output",
-    )
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
     beside = Path(sys.executable).parent / "eks-checks"
     exe = str(beside) if beside.exists() else (shutil.which("eks-checks") or "eks-checks")
-    checkov = shutil.which("checkov")
+    others = peers()
     print(f"machine: {cores} cores, Python {sys.version.split()[0]}, eks-checks at {exe}")
-    print(
-        f"{'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
+    print(f"peers: {', '.join(f'{n} at {e}' for n, e in others.items()) or 'none found'}")
+    header = (
+        f"{'corpus':>14} {'files':>6} {'wall s':>8} {'cpu s':>7} {'RSS MiB':>8} {'files/s':>8} "
         f"{'floor s':>8} {'floor/cores':>11} {'ratio':>6} {'hcl2 floor':>10} {'ratio':>6} "
-        f"{'empty s':>7} {'ratio':>6} {'warm s':>7} {'checkov s':>9} {'x':>5}"
+        f"{'1 job s':>7} {'x':>5} {'empty s':>7} {'ratio':>6} {'warm s':>7}"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
-        corpus = work / f"corpus-{args.corpus}-{size}"
-        if not corpus.exists():
-            CORPORA[args.corpus](corpus, size)
-        cache = work / f"cache-{size}"
-        shutil.rmtree(cache, ignore_errors=True)
-        env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
-        cold = [exe, "scan", ".", "--format", "json", "--no-cache"]
-        runs = [timed(cold, corpus, env) for _ in range(args.runs)]
-        wall = statistics.median(r[0] for r in runs)
-        cpu = statistics.median(r[1] for r in runs)
-        rss = peak_rss(cold, corpus, env) / 1024
-        floor = parse_floor(corpus)
-        floor_hcl2 = parse_floor(corpus, reference_hcl=True)
-        warm_cmd = [exe, "scan", ".", "--format", "json"]
-        empty_runs = []
-        for _ in range(args.runs):
-            shutil.rmtree(cache, ignore_errors=True)
-            empty_runs.append(timed(warm_cmd, corpus, env)[0])  # fills the cache
-        empty = statistics.median(empty_runs)
-        warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
-        line = (
-            f"{size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
-            f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
-            f"{floor_hcl2:>10.2f} {wall / max(floor_hcl2 / cores, 1e-9):>6.2f} "
-            f"{empty:>7.3f} {empty / wall:>6.2f} {warm:>7.3f}"
-        )
-        if checkov and size <= args.checkov_up_to:
-            ck = timed(
-                [
-                    checkov,
-                    "-d",
-                    ".",
-                    "--quiet",
-                    "--compact",
-                    "--framework",
-                    "terraform,kubernetes"
-                    if args.corpus == "mixed"
-                    else "cloudformation,kubernetes",
-                    "-o",
-                    "json",
-                ],
-                corpus,
-            )[0]
-            line += f" {ck:>9.2f} {ck / wall:>5.1f}"
-        print(line, flush=True)
+    for name in others:
+        header += f" {name + ' s':>10} {'MiB':>6} {'x':>5}"
+    print(header)
+    for kind in args.corpus.split(","):
+        measured: list[tuple[int, float, float]] = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            wall, warm = measure(kind, size, work, exe, cores, others, args)
+            measured.append((size, wall, warm))
+        for (small, cold_a, warm_a), (large, cold_b, warm_b) in itertools.pairwise(measured):
+            print(
+                f"{kind}: {small} -> {large} files ({large / small:.0f}x): cold "
+                f"{cold_b / cold_a:.1f}x, warm {warm_b / warm_a:.1f}x",
+                flush=True,
+            )
     if args.kustomize_apps:
         kustomize(work, exe, args.kustomize_apps, args.runs)
 
@@ -194,6 +186,51 @@ def kustomize(work: Path, exe: str, apps: int, runs: int) -> None:
         f"({serial:.2f} s with --jobs 1), unrendered {plain:.2f} s, warm {warm:.2f} s",
         flush=True,
     )
+
+
+def measure(
+    kind: str, size: int, work: Path, exe: str, cores: int, others: dict, args
+) -> tuple[float, float]:
+    """Print one line of the table; return the cold and warm wall times."""
+    corpus = work / f"{kind}-{size}"
+    if not corpus.exists():
+        CORPORA[kind](corpus, size)
+    cache = work / f"cache-{kind}-{size}"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
+    cold = [exe, "scan", ".", "--format", "json", "--no-cache"]
+    runs = [timed(cold, corpus, env) for _ in range(args.runs)]
+    wall = statistics.median(r[0] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    rss = peak_rss(cold, corpus, env) / 1024
+    one_job = statistics.median(
+        timed([*cold, "--jobs", "1"], corpus, env)[0] for _ in range(args.runs)
+    )
+    floor = parse_floor(corpus)
+    floor_hcl2 = parse_floor(corpus, reference_hcl=True)
+    warm_cmd = [exe, "scan", ".", "--format", "json"]
+    empty_runs = []
+    for _ in range(args.runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        empty_runs.append(timed(warm_cmd, corpus, env)[0])  # fills the cache
+    empty = statistics.median(empty_runs)
+    warm = statistics.median(timed(warm_cmd, corpus, env)[0] for _ in range(args.runs))
+    line = (
+        f"{kind:>14} {size:>6} {wall:>8.3f} {cpu:>7.2f} {rss:>8.0f} {size / wall:>8.0f} "
+        f"{floor:>8.2f} {floor / cores:>11.2f} {wall / max(floor / cores, 1e-9):>6.2f} "
+        f"{floor_hcl2:>10.2f} {wall / max(floor_hcl2 / cores, 1e-9):>6.2f} "
+        f"{one_job:>7.3f} {one_job / wall:>5.2f} {empty:>7.3f} {empty / wall:>6.2f} {warm:>7.3f}"
+    )
+    for name, peer in others.items():
+        if size <= args.peers_up_to:
+            command = peer_command(name, peer, kind, work)
+            took = timed(command, corpus)[0]
+            peak = peak_rss(command, corpus, dict(os.environ)) / 1024
+            line += f" {took:>10.2f} {peak:>6.0f} {took / wall:>5.1f}"
+        else:
+            line += f" {'-':>10} {'-':>6} {'-':>5}"
+    print(line, flush=True)
+    return wall, warm
 
 
 if __name__ == "__main__":
