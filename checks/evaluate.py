@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,13 +34,21 @@ class Skipped:
 
 
 def evaluate(
-    rules: Iterable[Rule], entities: list[Entity], params: dict[str, dict] | None = None
+    rules: Iterable[Rule],
+    entities: list[Entity],
+    params: dict[str, dict] | None = None,
+    judged: Callable[[Entity, dict[str, Entity]], bool] | None = None,
 ) -> tuple[list[Finding], list[Skipped]]:
+    """The findings of `rules` on `entities`, and what could not be decided. With `judged`,
+    only the entities it accepts (given the entities by key) are tested; the others are
+    still what findings point at (`related`)."""
     by_kind: dict[str, list[Entity]] = {}
     by_key: dict[str, Entity] = {}
     for e in entities:
-        by_kind.setdefault(e.kind, []).append(e)
         by_key.setdefault(e.key, e)
+    for e in entities:
+        if judged is None or judged(e, by_key):
+            by_kind.setdefault(e.kind, []).append(e)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     for rule in rules:

@@ -116,6 +116,18 @@ class Scope:
     def problem(self, p: Problem) -> bool:
         return p.file in self.reported or (p.level == "error" and p.file in self.concerned)
 
+    def judged(self, entity: Entity, by_key: dict[str, Entity]) -> bool:
+        """Whether a finding on `entity` can be reported: it is in a file reported, or links
+        to what is (a finding's `related` are the entities its links name, by key)."""
+        if entity.location.file in self.reported:
+            return True
+        for keys in entity.links.values():
+            for key in keys:
+                other = by_key.get(key)
+                if other is not None and other.location.file in self.reported:
+                    return True
+        return False
+
 
 def with_context(
     given: list[SourceFile],
@@ -227,7 +239,8 @@ def scan(
         exclude_root=root or "",
     )
     entities, found, comments, access_graph = build(files, opts, jobs, pack, params)
-    findings, skipped = evaluate(rules, entities, params)
+    # a scan that reads more than it reports judges only what it may report
+    findings, skipped = evaluate(rules, entities, params, scope.judged if scope else None)
     policy_errors: list[Problem] = []
     if any(rule.rego_policy for rule in rules):
         from checks.rego.policy import evaluate_policies

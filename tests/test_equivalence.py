@@ -5,6 +5,8 @@ corpus, the examples and the peer corpus."""
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 
 import pytest
 
@@ -79,3 +81,50 @@ def test_warm_cache_sees_a_change_in_what_file_read(tmp_path, monkeypatch):
     (infra / "trust.json").write_text(open_trust)
     (infra / "role.tf").write_text((infra / "role.tf").read_text().replace('"r"', '"s"'))
     assert rule_ids() == cold
+
+
+def _about(doc: dict, file: str) -> dict:
+    """Of a JSON report, the findings that touch `file` (on it, or pointing at it) and the
+    checks left undecided on it."""
+    return {
+        "findings": [
+            f
+            for f in doc["findings"]
+            if f["location"]["file"] == file
+            or any(r["location"]["file"] == file for r in f.get("related", []))
+        ],
+        "unknown": [u for u in doc["unknown"] if u["location"]["file"] == file],
+    }
+
+
+def _context_corpus(tmp_path):
+    """The examples (roles, ServiceAccounts and RBAC in separate files) beside a monorepo of
+    four environments that hold the same names (the nearest copy is the one linked)."""
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    from generate import generate_monorepo
+
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    generate_monorepo(tmp_path / "monorepo", 4 * 19)
+    return tmp_path
+
+
+def test_a_context_scan_reports_what_the_whole_scan_reports_about_its_file(tmp_path, monkeypatch):
+    """The hook's scan of one file with the tree as context judges only what it can report:
+    its findings and undecided checks are exactly those of the whole tree about that file."""
+    monkeypatch.chdir(_context_corpus(tmp_path))
+    _, out, _ = cli("scan", ".", "--format", "json", "--show-unknown", "--no-cache")
+    whole = json.loads(out)
+    files = sorted(
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file() and ("examples" in p.parts or "staging-0001" in p.parts)
+    )
+    touched = 0
+    for file in files:
+        _, out, _ = cli(
+            "scan", file, "--context-root", ".", "--format", "json", "--show-unknown", "--no-cache"
+        )
+        expected = _about(whole, file)
+        assert _about(json.loads(out), file) == expected, file
+        touched += bool(expected["findings"])
+    assert touched >= 10  # the comparison is about files with findings
