@@ -35,9 +35,11 @@ from checks.sources.base import (
 if TYPE_CHECKING:
     from checks.cache import Pack
 
-# Below this many files a scan parses in-process: starting workers costs more than it saves,
-# and the pre-commit hook usually passes a handful of files.
-PARALLEL_MIN_FILES = 64
+# Below this many files to parse a scan stays in one process: forking the workers and
+# pickling their results back cost more than a second core saves (measured on generated and
+# real trees: about even at 250-300 files, docs/performance.md), and the pre-commit hook
+# usually passes a handful of files.
+PARALLEL_MIN_FILES = 300
 
 
 def units_of(files: list[SourceFile], opts: Options) -> list[Unit]:

@@ -127,8 +127,10 @@ def test_a_parser_crash_or_hang_in_a_scan_costs_that_file_only(tmp_path, monkeyp
 SLOW_SCAN = """
 import sys, time
 from checks.cli import main
+from checks import runner
 from checks.parse import yamlsafe
 
+runner.PARALLEL_MIN_FILES = 1  # 80 slow files: workers whatever the threshold
 real = yamlsafe.parse_yaml_file
 
 def slow(text, **how):
