@@ -372,3 +372,94 @@ def test_aws_auth_is_judged_against_the_only_cluster(clusters, ignored, because)
     only = len(clusters) == 1
     assert document.fields["cluster_name"] == (clusters[0].fields["name"] if only else None)
     assert document.links == ({"cluster": [clusters[0].key]} if only else {})
+
+
+def test_of_many_copies_of_a_service_account_a_workload_takes_the_nearest():
+    """A monorepo holds one copy per environment (more than a few, so they are looked up by
+    place): the copy in the pod's file, else under the deepest folder it shares with the pod,
+    the first of those; a pod sharing no folder with any takes the first copy."""
+    copies = {
+        (region, stage): _sa("cart", f"envs/{region}/{stage}/k8s/sa.yaml", automount=False)
+        for region in ("eu", "us", "ap")
+        for stage in ("dev", "qa", "prod", "stage")
+    }
+    in_file = _entity(
+        "workload",
+        "k8s:shop/Deployment/web@envs/us/qa/k8s/sa.yaml",
+        "envs/us/qa/k8s/sa.yaml",
+        20,
+        namespace="shop",
+        service_account_name="cart",
+        automount=None,
+    )
+    pods = {
+        "envs/ap/prod/k8s/web.yaml": copies["ap", "prod"],
+        "envs/ap/prod/web.yaml": copies["ap", "prod"],
+        "envs/us/web.yaml": copies["us", "dev"],
+        "envs/web.yaml": copies["eu", "dev"],
+        "apps/web.yaml": copies["eu", "dev"],
+    }
+    workloads = {file: _workload(file) for file in pods}
+    link([*workloads.values(), *copies.values(), in_file])
+    assert {file: w.links["service_account"] for file, w in workloads.items()} == {
+        file: [sa.key] for file, sa in pods.items()
+    }
+    assert in_file.links["service_account"] == [copies["us", "qa"].key]
+
+
+def _said_values():
+    from hypothesis import strategies as st
+
+    from checks.link import _Said
+
+    cluster = st.sampled_from(["a", "b", Unknown("var.c", "var.c"), None])
+    principal = st.sampled_from(
+        [None, ("value", "x"), ("value", "y"), ("ref", "r"), ("ref", "s"), ("expression", "d", "e")]
+    )
+    kind = st.sampled_from(["STANDARD", "EC2_LINUX", None, Unknown("var.t", "var.t")])
+    role = st.sampled_from([None, "admin", "dev"])
+    return st.builds(
+        lambda c, p, k, r, d: _Said(
+            identity=None,
+            literal=(c, p[1]) if isinstance(c, str) and p is not None and p[0] == "value" else None,
+            directory=d,
+            cluster=c,
+            principal=p,
+            principal_type=k,
+            role_name=r,
+        ),
+        cluster,
+        principal,
+        kind,
+        role,
+        st.sampled_from(["m1", "m2"]),
+    )
+
+
+def test_the_earlier_entry_that_may_be_the_same_is_the_first_one_not_surely_different():
+    """Indexed, the first earlier entry that may be for the same principal and cluster is the
+    one comparing each with each finds: the first not surely different (`_differ`), a
+    literal one compared with the first written alike and then with the non-literal ones."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from checks.link import _differ, _earlier_alike, _where
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_said_values(), max_size=12))
+    def check(values):
+        entities = [_entity("identity_mapping", f"e{i}", line=i + 1) for i in range(len(values))]
+        said = {id(e): v for e, v in zip(entities, values, strict=True)}
+        expected = []
+        for index, own in enumerate(values):
+            earlier = list(range(index))
+            if own.literal is not None:
+                alike = [i for i in earlier if values[i].literal == own.literal][:1]
+                earlier = alike + [i for i in earlier if values[i].literal is None]
+            found = next((i for i in earlier if not _differ(own, values[i])), None)
+            where = None if found is None else _where(entities[found], "the access entry")
+            expected.append(where and f"{where} may be for the same principal and cluster")
+        out = _earlier_alike(entities, said, "access entry", "principal and cluster")
+        assert [None if maybe is None else maybe.reason for _, _, maybe in out] == expected
+
+    check()
