@@ -178,11 +178,12 @@ class _Places:
             for depth in range(len(dirs) + 1):
                 self.under.setdefault(tuple(dirs[:depth]), []).append(copy)
 
-    def nearest(self, entity: Entity) -> list[Entity]:
-        """`nearest(entity, copies)`: the copies in its file, else those under the deepest of
-        its directories that holds any (each of them shares exactly that many)."""
+    def nearest(self, entity: Entity, same_file: bool = True) -> list[Entity]:
+        """`nearest(entity, copies)`: the copies in its file (unless not `same_file`), else
+        those under the deepest of its directories that holds any (each of them shares
+        exactly that many)."""
         file = entity.location.file
-        same = self.by_file.get(file)
+        same = self.by_file.get(file) if same_file else None
         if same is not None:
             return list(same)
         dirs = _dirs(file)
@@ -206,17 +207,18 @@ class _Copies:
     def get(self, name: Hashable) -> list[Entity]:
         return self.groups.get(name, [])
 
-    def nearest(self, name: Hashable, entity: Entity) -> list[Entity]:
-        """Of the objects called `name`, those nearest to `entity` (see `nearest`)."""
+    def nearest(self, name: Hashable, entity: Entity, same_file: bool = True) -> list[Entity]:
+        """Of the objects called `name`, those nearest to `entity` (see `nearest`); without
+        `same_file`, by directory only (its file counts as its directory)."""
         copies = self.groups.get(name)
         if copies is None:
             return []
-        if len(copies) <= FEW_COPIES:
+        if len(copies) <= FEW_COPIES and same_file:
             return nearest(entity, copies)
         places = self._places.get(name)
         if places is None:
             places = self._places[name] = _Places(copies)
-        return places.nearest(entity)
+        return places.nearest(entity, same_file)
 
 
 def _effective_automount(workload: Entity, accounts: _Copies) -> None:
@@ -705,30 +707,42 @@ def _aws_auth_ignored(documents: list[Entity], clusters: list[Entity]) -> None:
 
 
 def _access_associations(associations: list[Entity], mappings: list[Entity]) -> None:
-    """An access policy association and the access entry of its principal, of the same
-    cluster when both say which: the same principal ARN, or the same Terraform object (the
-    association refers to the entry or to the principal the entry refers to)."""
-    by_arn: dict[str, list[int]] = {}
-    by_name: dict[str, list[int]] = {}
+    """An access policy association and the access entry of its principal: the same
+    Terraform object (the association refers to the entry or to the principal the entry
+    refers to), or the same principal ARN of the same cluster, as `_same_cluster` says (an
+    expression names a cluster of its own configuration): of copies in several directories
+    (environments), those in the nearest directory."""
     entries = [m for m in mappings if m.fields.get("source") == "access_entry"]
-    for position, entry in enumerate(entries):
+    position = {id(entry): n for n, entry in enumerate(entries)}
+    by_name: dict[str, list[Entity]] = {}
+    in_directory: dict[tuple[str, str], list[Entity]] = {}  # by ARN and module directory
+    named = _Copies()  # by ARN and literal cluster name, looked up by directory
+    for entry in entries:
         arn = entry.fields.get("principal_arn")
         if isinstance(arn, str):
-            by_arn.setdefault(arn, []).append(position)
+            in_directory.setdefault((arn, _module_of(entry)), []).append(entry)
+            cluster = _cluster_name(entry)
+            if isinstance(cluster, str):
+                named.add((arn, cluster), entry)
         names = {entry.fields.get("principal_ref")}
         if entry.fields.get("address") is not None:
             names.add(terraform_reference(entry.fields["module_dir"], entry.fields["address"]))
         for name in names:
             if name is not None:
-                by_name.setdefault(name, []).append(position)
+                by_name.setdefault(name, []).append(entry)
     for assoc in associations:
         arn, ref = assoc.fields.get("principal_arn"), assoc.fields.get("principal_ref")
         cluster = assoc.fields.get("cluster_name")
-        found = by_arn.get(arn, []) if isinstance(arn, str) else []
+        found: list[Entity] = []
+        if isinstance(arn, str):
+            found = in_directory.get((arn, _module_of(assoc)), [])
+            if isinstance(_cluster_name(assoc), str):
+                found = [e for e in found if _same_cluster(assoc, e) is not False]
+                if not found:
+                    found = named.nearest((arn, _cluster_name(assoc)), assoc, same_file=False)
         if ref is not None and ref in by_name:
-            found = sorted(set(found).union(by_name[ref]))
-        for position in found:
-            entry = entries[position]
+            found = [*found, *by_name[ref]]
+        for entry in sorted({id(e): e for e in found}.values(), key=lambda e: position[id(e)]):
             other_cluster = entry.fields.get("cluster_name")
             if isinstance(cluster, str) and isinstance(other_cluster, str):
                 if cluster != other_cluster:

@@ -318,6 +318,38 @@ def test_an_access_policy_association_links_the_entries_of_its_own_cluster():
     assert dev.links == {"access_policy_associations": ["policy-unsaid"]}
 
 
+def test_an_access_policy_association_links_the_entries_of_its_own_configuration():
+    """Environments of a monorepo repeat an entry and its association per directory: an
+    association whose cluster is an expression goes with the entries of its own directory
+    (an expression names a cluster of its own configuration); one that names its cluster
+    goes with the entries of that name in the nearest directory that has any."""
+    arn = "arn:aws:iam::1:role/ops"
+
+    def made(kind: str, key: str, file: str, cluster: object) -> Entity:
+        fields = {"principal_arn": arn, "cluster_name": cluster}
+        if kind == "identity_mapping":
+            fields["source"] = "access_entry"
+        return _entity(kind, key, file, **fields)
+
+    main = Unknown("computed", "aws_eks_cluster.main.name")
+    entries = [
+        made("identity_mapping", f"entry-{env}", f"envs/{env}/access.tf", cluster)
+        for env, cluster in (("dev", main), ("qa", "platform"), ("prod", "platform"))
+    ]
+    by_expression = made("access_policy_association", "assoc-dev", "envs/dev/policy.tf", main)
+    by_name = made("access_policy_association", "assoc-qa", "envs/qa/policy.tf", "platform")
+    elsewhere = made("access_policy_association", "assoc-ops", "ops/policy.tf", "platform")
+    link([*entries, by_expression, by_name, elsewhere])
+    assert by_expression.links == {"access_entry": ["entry-dev"]}
+    assert by_name.links == {"access_entry": ["entry-qa"]}
+    assert elsewhere.links == {"access_entry": ["entry-qa", "entry-prod"]}
+    assert [e.links for e in entries] == [
+        {"access_policy_associations": ["assoc-dev"]},
+        {"access_policy_associations": ["assoc-qa", "assoc-ops"]},
+        {"access_policy_associations": ["assoc-ops"]},
+    ]
+
+
 def test_the_statements_of_one_role_are_found_together_whatever_their_keys():
     """Of two roles with one name, the nearest one's statements, all of them: a statement
     says its role in `role_key` (its key is opaque)."""
