@@ -1047,7 +1047,12 @@ def _service_account_capabilities(
                 in_namespace.setdefault(namespace, []).append(binding)
 
     def holding(namespace: Any, name: Any) -> list[Entity]:
-        found = named.get((namespace, name), []) + in_namespace.get(namespace, []) + everyone
+        # a namespace or name not known, or of a wrong type (a list is no key), names no one
+        found = []
+        if isinstance(namespace, str):
+            found = named.get((namespace, name), []) if isinstance(name, str) else []
+            found = found + in_namespace.get(namespace, [])
+        found = found + everyone
         return list({b.key: b for b in found}.values())
 
     for account in accounts:

@@ -495,3 +495,24 @@ def test_the_earlier_entry_that_may_be_the_same_is_the_first_one_not_surely_diff
         assert [None if maybe is None else maybe.reason for _, _, maybe in out] == expected
 
     check()
+
+
+def test_a_service_account_whose_namespace_is_a_list_holds_what_every_account_holds():
+    """A module's ServiceAccount whose namespace attribute was written as a list (a wrong type
+    is a value, never a crash): no binding names it, one for every ServiceAccount holds."""
+    from checks.model import LList
+
+    account = _sa("cart", "infra/main.tf", namespace=LList(["shop"]))
+    account.fields["given_by"] = "module.eks"
+    everyone = _entity(
+        "rbac_binding",
+        "k8s:ClusterRoleBinding/read-all@rbac.yaml",
+        "rbac.yaml",
+        object_kind="ClusterRoleBinding",
+        namespace=None,
+        role_ref_kind="ClusterRole",
+        role_ref_name="view",
+        subjects=[{"kind": "Group", "name": "system:serviceaccounts"}],
+    )
+    link([account, everyone])
+    assert account.fields["capabilities"] == everyone.fields["capabilities"]
