@@ -117,9 +117,12 @@ class Scope:
         return p.file in self.reported or (p.level == "error" and p.file in self.concerned)
 
     def judged(self, entity: Entity, by_key: dict[str, Entity]) -> bool:
-        """Whether a finding on `entity` can be reported: it is in a file reported, or links
-        to what is (a finding's `related` are the entities its links name, by key)."""
+        """Whether a finding on `entity` can be reported: it is in a file reported, a field
+        of it was written in one (a patch: the finding points there), or it links to what is
+        (a finding's `related` are the entities its links name, by key)."""
         if entity.location.file in self.reported:
+            return True
+        if any(file in self.reported for file in entity.line_files.values()):
             return True
         for keys in entity.links.values():
             for key in keys:
