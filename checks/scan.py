@@ -117,12 +117,16 @@ class Scope:
         return p.file in self.reported or (p.level == "error" and p.file in self.concerned)
 
     def judged(self, entity: Entity, by_key: dict[str, Entity]) -> bool:
-        """Whether a finding on `entity` can be reported: it is in a file reported, a field
-        of it was written in one (a patch: the finding points there), or it links to what is
-        (a finding's `related` are the entities its links name, by key)."""
+        """Whether a finding on `entity` can be reported: it, or a place a finding on it
+        points at, is in a file reported: where a field was written (a patch) or got its
+        value (a variable's default), what made it (a module call, an overlay), and the
+        entities its links name (by key)."""
         if entity.location.file in self.reported:
             return True
-        if any(file in self.reported for file in entity.line_files.values()):
+        places = [*entity.line_files.values()]
+        places += [where.file for where, _message in entity.field_origins.values()]
+        places += [r.location.file for r in entity.related]
+        if any(file in self.reported for file in places):
             return True
         for keys in entity.links.values():
             for key in keys:
