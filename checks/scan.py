@@ -123,6 +123,8 @@ class Scope:
         entities its links name (by key)."""
         if entity.location.file in self.reported:
             return True
+        if any(name.endswith("_hops") and hops for name, hops in entity.fields.items()):
+            return True  # an access path's findings point at each of its hops
         places = [*entity.line_files.values()]
         places += [where.file for where, _message in entity.field_origins.values()]
         places += [r.location.file for r in entity.related]
