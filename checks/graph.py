@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
-from checks.link import nearest, node_role_statements, role_name_from_arn
+from checks.link import Places, nearest, node_role_statements, role_name_from_arn
 from checks.model import Entity, LList, Location, Unknown
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
 
@@ -178,6 +178,8 @@ class _Clusters:
                     names.append(name)
         self.names = names or [""]
         self.single = self.names[0] if len(self.names) == 1 else None
+        # by place, so that finding the nearest of many clusters is not a walk over them all
+        self.places = Places(list(self.scanned.values()))
 
     @staticmethod
     def name_of(cluster: Entity) -> str:
@@ -196,7 +198,7 @@ class _Clusters:
         clusters = list(self.scanned.values())
         if len(clusters) == 1:
             return self.name_of(clusters[0])
-        found = nearest(entity, clusters)
+        found = self.places.nearest(entity)
         return self.name_of(found[0]) if len(found) == 1 else UNKNOWN_CLUSTER
 
     def of_named(self, entity: Entity) -> str:

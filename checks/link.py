@@ -163,7 +163,7 @@ def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
 FEW_COPIES = 8
 
 
-class _Places:
+class Places:
     """Copies of one object (environments, overlays), indexed by where they are written, so
     that the nearest to a file (`nearest`) is found by walking that file's directories."""
 
@@ -199,7 +199,7 @@ class _Copies:
 
     def __init__(self) -> None:
         self.groups: dict[Hashable, list[Entity]] = {}
-        self._places: dict[Hashable, _Places] = {}
+        self._places: dict[Hashable, Places] = {}
 
     def add(self, name: Hashable, entity: Entity) -> None:
         self.groups.setdefault(name, []).append(entity)
@@ -217,7 +217,7 @@ class _Copies:
             return nearest(entity, copies)
         places = self._places.get(name)
         if places is None:
-            places = self._places[name] = _Places(copies)
+            places = self._places[name] = Places(copies)
         return places.nearest(entity, same_file)
 
 
