@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
-from checks.link import Places, nearest, node_role_statements, role_name_from_arn
+from checks.link import Copies, Places, nearest, node_role_statements, role_name_from_arn
 from checks.model import Entity, LList, Location, Unknown
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
 
@@ -791,25 +791,27 @@ class _Builder:
         return None
 
     # -- pods -------------------------------------------------------------------------------
-    def _service_accounts(self) -> _Accounts:
-        accounts = _Accounts()
+    def _service_accounts(self) -> Copies:
+        """ServiceAccounts by (namespace, name); pod identity associations by (namespace,
+        ServiceAccount, cluster), each looked up by place as link does, so that many copies of
+        one name (environments) cost an index, not a walk over every copy for every pod."""
+        accounts = Copies()
         for sa in self.by_kind.get("service_account", []):
-            accounts.add(sa)
-        self.pod_identities: dict[tuple, list[Entity]] = {}
+            accounts.add((sa.fields.get("namespace"), sa.fields.get("name")), sa)
+        self.pod_identities = Copies()
         for assoc in self.by_kind.get("pod_identity_association", []):
             ns, name = assoc.fields.get("namespace"), assoc.fields.get("service_account")
             if isinstance(ns, str) and isinstance(name, str):
-                self.pod_identities.setdefault((ns, name), []).append(assoc)
+                self.pod_identities.add((ns, name, self.clusters.of_named(assoc)), assoc)
         return accounts
 
     def _service_account_node(
-        self, workload: Entity, accounts: _Accounts, bindings: _Bindings
+        self, workload: Entity, accounts: Copies, bindings: _Bindings
     ) -> Node:
         ns = workload.fields.get("namespace")
         name = workload.fields.get("service_account_name")
         cluster = self.clusters.of_object(workload)
-        candidates = accounts.named.get((ns, name), [])
-        sa = nearest(workload, candidates)[0] if candidates else None
+        sa = next(iter(accounts.nearest((ns, name), workload)), None)
         if sa is not None:
             node_id = f"sa:{_eid(sa)}"
             cluster = self.clusters.of_object(sa)
@@ -837,8 +839,7 @@ class _Builder:
                 self.graph.edge(Edge(node.id, member.id, "group", message, where, key, token=True))
                 bindings.connect(self, member, "Group", group, cluster)
             self._irsa(node, sa)
-            for assoc in self.pod_identities.get((ns, name), []):
-                self._pod_identity(node, assoc, cluster)
+            self._pod_identities(node, sa or workload, ns, name, cluster)
         return node
 
     def _irsa(self, node: Node, sa: Entity | None) -> None:
@@ -857,6 +858,18 @@ class _Builder:
         where = _span(sa, "role_arn")
         self.graph.edge(Edge(node.id, role.id, "irsa", message, where, sa.key, known))
 
+    def _pod_identities(self, node: Node, near: Entity, ns: str, name: str, cluster: str) -> None:
+        """The pod identity associations of a ServiceAccount: those of its cluster and those
+        whose cluster is not known (every one when its own cluster is not known); of copies of
+        one association (environments of one cluster name), the nearest."""
+        if cluster == UNKNOWN_CLUSTER:
+            groups = [k for k in self.pod_identities.groups if k[:2] == (ns, name)]
+        else:
+            groups = [(ns, name, cluster), (ns, name, UNKNOWN_CLUSTER)]
+        for key in groups:
+            for assoc in self.pod_identities.nearest(key, near, same_file=False):
+                self._pod_identity(node, assoc, cluster)
+
     def _pod_identity(self, node: Node, assoc: Entity, cluster: str) -> None:
         known = _together(cluster, self.clusters.of_named(assoc))
         trusts = assoc.fields.get("role_trusts_pod_identity")
@@ -870,7 +883,7 @@ class _Builder:
         where = _span(assoc, "role_arn")
         self.graph.edge(Edge(node.id, role.id, "pod_identity", message, where, assoc.key, known))
 
-    def _workload(self, workload: Entity, accounts: _Accounts, bindings: _Bindings) -> None:
+    def _workload(self, workload: Entity, accounts: Copies, bindings: _Bindings) -> None:
         fields = workload.fields
         cluster = self.clusters.of_object(workload)
         label = f"pod {fields.get('object_kind')} {_text(fields.get('qualified_name'))}"
@@ -934,14 +947,6 @@ class _RoleLookup:
             return []
         roles = {s.fields["role_key"]: s for s in found}
         return b.statements[nearest(near, list(roles.values()))[0].fields["role_key"]]
-
-
-class _Accounts:
-    def __init__(self) -> None:
-        self.named: dict[tuple, list[Entity]] = {}
-
-    def add(self, sa: Entity) -> None:
-        self.named.setdefault((sa.fields.get("namespace"), sa.fields.get("name")), []).append(sa)
 
 
 class _Bindings:

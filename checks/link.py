@@ -45,7 +45,7 @@ def link(entities: list[Entity]) -> None:
     by_kind: dict[str, list[Entity]] = {}
     for e in entities:
         by_kind.setdefault(e.kind, []).append(e)
-    accounts = _Copies()
+    accounts = Copies()
     for e in by_kind.get("service_account", []):
         # what an add-on or a release makes is theirs (their own role checks read it), not
         # an object the scan's pods or add-ons of other clusters run as
@@ -194,7 +194,7 @@ class Places:
         return []
 
 
-class _Copies:
+class Copies:
     """Objects by a name they share, each name's copies indexed by place once it has many."""
 
     def __init__(self) -> None:
@@ -221,7 +221,7 @@ class _Copies:
         return places.nearest(entity, same_file)
 
 
-def _effective_automount(workload: Entity, accounts: _Copies) -> None:
+def _effective_automount(workload: Entity, accounts: Copies) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]
     sa = next(iter(accounts.nearest((ns, sa_name), workload)), None)
@@ -287,7 +287,7 @@ class _RoleIndex:
             if isinstance(ref, str):
                 self.by_ref.setdefault(ref, []).append(s)
         # per name or address, its roles' statements and the roles by place (made when asked)
-        self._roles: dict[tuple, tuple[dict[str, list[Entity]], _Copies]] = {}
+        self._roles: dict[tuple, tuple[dict[str, list[Entity]], Copies]] = {}
 
     def find(self, near: Entity, arn: Any, ref: Any = None, name: Any = None) -> list[Entity]:
         """The trust statements of the role `arn` (or Terraform `ref`, or role `name`) names;
@@ -306,7 +306,7 @@ class _RoleIndex:
             roles: dict[str, list[Entity]] = {}
             for s in statements:
                 roles.setdefault(s.fields["role_key"], []).append(s)
-            firsts = _Copies()
+            firsts = Copies()
             for group in roles.values():
                 firsts.add(None, group[0])
             found = self._roles[which] = (roles, firsts)
@@ -453,7 +453,7 @@ class _IamRoles:
     def __init__(self, roles: list[Entity]) -> None:
         self.by_key = {r.fields["role_key"]: r for r in roles}
         self.by_ref: dict[str, Entity] = {}
-        self.by_name = _Copies()
+        self.by_name = Copies()
         self.by_directory: dict[str, list[Entity]] = {}
         for r in roles:
             if isinstance(r.fields["address"], str):
@@ -716,7 +716,7 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
     position = {id(entry): n for n, entry in enumerate(entries)}
     by_name: dict[str, list[Entity]] = {}
     in_directory: dict[tuple[str, str], list[Entity]] = {}  # by ARN and module directory
-    named = _Copies()  # by ARN and literal cluster name, looked up by directory
+    named = Copies()  # by ARN and literal cluster name, looked up by directory
     for entry in entries:
         arn = entry.fields.get("principal_arn")
         if isinstance(arn, str):
@@ -781,8 +781,8 @@ class _RbacRoles:
 
     def __init__(self, roles: list[Entity], rules: list[Entity]) -> None:
         self.roles = roles
-        self.cluster_roles = _Copies()
-        self.namespaced = _Copies()
+        self.cluster_roles = Copies()
+        self.namespaced = Copies()
         # copies of a role share keys: by key and file, the few a rule may belong to
         by_key_in_file: dict[tuple[str, str], list[Entity]] = {}
         for role in roles:
@@ -1160,7 +1160,7 @@ class _PodIdentities:
     namespace or ServiceAccount is not known may name any that fits how it is written."""
 
     def __init__(self, associations: list[Entity]) -> None:
-        self.by_target = _Copies()
+        self.by_target = Copies()
         # the first association written each vague way (copies of one module write alike)
         self.vague: dict[tuple, Entity] = {}
         count = 0
@@ -1208,7 +1208,7 @@ def _may_be(target: tuple, name: Any) -> bool:
     return isinstance(name, str) and wildcard_match(target[1], name)
 
 
-def _workload_aws_role(workload: Entity, accounts: _Copies, pod_identities: _PodIdentities) -> None:
+def _workload_aws_role(workload: Entity, accounts: Copies, pod_identities: _PodIdentities) -> None:
     """The IAM role the pod's ServiceAccount gets: its IRSA annotation (the scanned
     ServiceAccount nearest to the pod), or pod identity associations for its namespace and
     ServiceAccount. A ServiceAccount that is not in the scan gives no role."""
@@ -1538,7 +1538,7 @@ def _earlier_identity_providers(providers: list[Entity]) -> None:
 AWS_NODE = ("kube-system", "aws-node")
 
 
-def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, accounts: _Copies) -> None:
+def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, accounts: Copies) -> None:
     """For the vpc-cni add-on, the role aws-node gets of its own (else it uses the node's):
     the add-on's IRSA role or pod identity association for aws-node, a pod identity
     association for kube-system/aws-node of the same cluster, or a scanned kube-system/aws-node
