@@ -1289,3 +1289,43 @@ def test_a_graph_too_large_to_walk_is_bounded_and_says_so(in_tmp):
     code, out, err = run_bounded("access", ".", "--no-cache", "--format", "json", cwd=in_tmp)
     summary = json.loads(out)["summary"]
     assert code == 0 and summary["not_walked"] > 0 and summary["paths"] > 0, err
+
+
+def _environment(policy: str) -> dict[str, str]:
+    """One environment's cluster `platform` (every environment names it so), a pod identity
+    association for shop/worker with a role of `policy`, and the workload that uses it."""
+    return {
+        "main.tf": _cluster("platform")
+        + 'resource "aws_iam_role" "worker" {\n  name = "worker"\n'
+        + '  assume_role_policy = jsonencode({Statement = [{Effect = "Allow", '
+        + 'Principal = {Service = "pods.eks.amazonaws.com"}, '
+        + 'Action = ["sts:AssumeRole", "sts:TagSession"]}]})\n}\n'
+        + _attach("worker", "worker", f'"arn:aws:iam::aws:policy/{policy}"')
+        + 'resource "aws_eks_pod_identity_association" "worker" {\n'
+        + '  cluster_name    = "platform"\n  namespace       = "shop"\n'
+        + '  service_account = "worker"\n  role_arn        = aws_iam_role.worker.arn\n}\n',
+        "k8s.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\n"
+        "  namespace: shop\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+        "  name: worker\n  namespace: shop\nspec:\n  template:\n    spec:\n"
+        "      serviceAccountName: worker\n      containers:\n      - name: w\n"
+        "        image: w\n",
+    }
+
+
+def test_a_pod_gets_the_pod_identity_of_its_own_environment_of_a_cluster_name(in_tmp):
+    # environments that copy one another: the same cluster name, ServiceAccount and
+    # association in each directory; a pod's credentials are its own directory's, as link
+    # finds copies (only prod gives the worker AdministratorAccess)
+    for env, policy in (("prod", "AdministratorAccess"), ("dev", "ReadOnlyAccess")):
+        for name, text in _environment(policy).items():
+            _write(in_tmp, {f"envs/{env}/{name}": text})
+    result = run([in_tmp], select={"EKS802"})
+    reach = {
+        e.location.file: e.fields["reaches_aws_admin"]
+        for e in result.entities
+        if e.kind == "workload"
+    }
+    assert reach == {"envs/dev/k8s.yaml": False, "envs/prod/k8s.yaml": True}
+    assert [(f.location.file, f.location.start_line) for f in result.findings] == [
+        ("envs/prod/k8s.yaml", 7)
+    ]
