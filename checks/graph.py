@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
-from checks.link import Copies, Places, nearest, node_role_statements, role_name_from_arn
+from checks.link import (
+    FEW_COPIES,
+    Copies,
+    Places,
+    nearest,
+    node_role_statements,
+    role_name_from_arn,
+)
 from checks.model import Entity, LList, Location, Unknown
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
 
@@ -955,6 +962,7 @@ class _Bindings:
     def __init__(self, builder: _Builder, bindings: list[Entity]) -> None:
         self.connected: set[tuple[str, str, str]] = set()
         self.by_subject: dict[tuple[str, str], list[tuple[Entity, int, str]]] = {}
+        self.copies: dict[tuple[str, str], Copies] = {}
         for binding in bindings:
             cluster = builder.clusters.of_object(binding)
             for index, subject in enumerate(binding.fields.get("subjects") or []):
@@ -972,6 +980,26 @@ class _Bindings:
                     name = f"{namespace}/{name}"
                 self.by_subject.setdefault((kind, name), []).append((binding, index, cluster))
 
+    def _named(self, kind: str, name: str, near: Entity | None) -> list[tuple[Entity, int, str]]:
+        """The bindings that name a subject; for a subject written in one place (a
+        ServiceAccount), of the copies of one binding (the same binding in many environment
+        directories of one cluster name), the nearest, found by place as link finds copies."""
+        named = self.by_subject.get((kind, name), [])
+        if near is None or len(named) <= FEW_COPIES:
+            return named
+        copies = self.copies.get((kind, name))
+        if copies is None:
+            copies = self.copies[(kind, name)] = Copies()
+            for item in named:
+                binding, _, where = item
+                fields = binding.fields
+                same = (fields.get("object_kind"), fields.get("namespace"), fields.get("name"))
+                copies.add((same, where), binding)
+        chosen = {
+            id(b) for group in copies.groups for b in copies.nearest(group, near, same_file=False)
+        }
+        return [item for item in named if id(item[0]) in chosen]
+
     def connect(
         self,
         builder: _Builder,
@@ -986,7 +1014,7 @@ class _Bindings:
         if (subject.id, kind, name) in self.connected:
             return
         self.connected.add((subject.id, kind, name))
-        for binding, index, where in self.by_subject.get((kind, name), []):
+        for binding, index, where in self._named(kind, name, subject.entity):
             known = _together(cluster, where)
             if known is False:
                 continue
