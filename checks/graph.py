@@ -33,7 +33,6 @@ from typing import Any
 
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
 from checks.link import (
-    FEW_COPIES,
     Copies,
     Places,
     nearest,
@@ -985,7 +984,7 @@ class _Bindings:
         ServiceAccount), of the copies of one binding (the same binding in many environment
         directories of one cluster name), the nearest, found by place as link finds copies."""
         named = self.by_subject.get((kind, name), [])
-        if near is None or len(named) <= FEW_COPIES:
+        if near is None or len(named) <= 1:
             return named
         copies = self.copies.get((kind, name))
         if copies is None:

@@ -1329,3 +1329,28 @@ def test_a_pod_gets_the_pod_identity_of_its_own_environment_of_a_cluster_name(in
     assert [(f.location.file, f.location.start_line) for f in result.findings] == [
         ("envs/prod/k8s.yaml", 7)
     ]
+
+
+def test_a_pods_token_gets_the_binding_of_its_own_environment_of_a_cluster_name(in_tmp):
+    # the same RoleBinding in two environment directories of cluster `platform`: prod's
+    # binds shop/worker to cluster-admin, dev's to view; dev's pod holds only view
+    for env, role in (("prod", "cluster-admin"), ("dev", "view")):
+        files = _environment("ReadOnlyAccess")
+        files["rbac.yaml"] = (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n"
+            f"  name: worker\n  namespace: shop\nroleRef:\n  kind: ClusterRole\n  name: {role}\n"
+            "  apiGroup: rbac.authorization.k8s.io\nsubjects:\n- kind: ServiceAccount\n"
+            "  name: worker\n  namespace: shop\n"
+        )
+        _write(in_tmp, {f"envs/{env}/{name}": text for name, text in files.items()})
+    doc = _access_json(str(in_tmp))
+    reached = sorted(
+        (group["power"]["label"], path["entry"]["label"], path["path"][0]["location"]["file"])
+        for group in doc["groups"]
+        for path in group["paths"]
+        if "worker" in path["entry"]["label"]
+    )
+    assert [(power, file.split("envs/")[1]) for power, _, file in reached] == [
+        ("cluster-admin in cluster platform", "prod/k8s.yaml"),
+        ("view in namespace shop in cluster platform", "dev/k8s.yaml"),
+    ]
