@@ -411,7 +411,7 @@ def _raise_on_sigterm():
 
 def _say(line: str) -> None:
     """One line on standard error, escaped: it may quote input."""
-    from checks.report import safe_text
+    from checks.safetext import safe_text
 
     try:
         print(safe_text(line), file=sys.stderr)
@@ -823,7 +823,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def cmd_rules(args) -> int:
-    from checks.report import safe_text
+    from checks.safetext import safe_text
 
     config = _config(args)
     rules = _prepared_rules(args, config)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from checks.rules import Rule
+from checks.safetext import safe_lines, safe_text
 
 ORDER = (
     "heading",
@@ -46,8 +47,6 @@ def render(rule: Rule, fmt: Format) -> str:
 def escaped(rule: Rule) -> Rule:
     """The rule with every text it shows escaped for a terminal (a rule file is input too):
     one-line texts whole, the others line by line, so that their own lines stay."""
-    from checks.report import safe_lines, safe_text
-
     return dataclasses.replace(
         rule,
         id=safe_text(rule.id),

@@ -37,6 +37,7 @@ STAGE_OF = {
     "cache": "model",
     "pool": "model",
     "recommendations": "model",
+    "safetext": "model",
     "discover": "discover",
     "parse": "parse",
     "prefilter": "parse",

@@ -5,7 +5,7 @@ not known is dashed."""
 from __future__ import annotations
 
 from checks.access import subgraph
-from checks.report import safe_text
+from checks.safetext import safe_text
 
 _SHAPES = {
     "principal": "ellipse",

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-from checks.report import plural, safe_text
+from checks.report import plural
 from checks.report.access_mermaid import flowchart
 from checks.report.access_text import summary
+from checks.safetext import safe_text
 
 # what could start markup inside a table cell: emphasis, code, links, strikethrough, a column
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")

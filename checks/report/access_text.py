@@ -4,7 +4,8 @@ entry point and the hops of its shortest path, `file:line  what the hop is`; a s
 from __future__ import annotations
 
 from checks.model import Unknown
-from checks.report import notes, plural, safe_text, skipped_files
+from checks.report import notes, plural, skipped_files
+from checks.safetext import safe_text
 
 _BOLD, _RED, _DIM, _RESET = "\033[1m", "\033[31m", "\033[2m", "\033[0m"
 

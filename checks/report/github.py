@@ -6,8 +6,9 @@ Picked automatically when GITHUB_ACTIONS=true and no --format is given.
 from __future__ import annotations
 
 from checks.model import SEVERITIES
-from checks.report import active, added_suppressions, safe_text
+from checks.report import active, added_suppressions
 from checks.report.text import summary
+from checks.safetext import safe_text
 
 # a workflow command is ::error, ::warning or ::notice (SARIF's `note`)
 COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}

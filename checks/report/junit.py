@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from checks.report import active, added_suppressions, safe_lines, safe_text
+from checks.report import active, added_suppressions
+from checks.safetext import safe_lines, safe_text
 
 
 def render(result, options) -> str:

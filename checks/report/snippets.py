@@ -37,7 +37,7 @@ class Sources:
 def text_snippet(lines: list[str] | None, start: int, end: int, paint=None) -> list[str]:
     """The lines `start`..`end` (1-based) as text output shows them under a finding: numbered,
     escaped, the first one underlined with carets (`paint(text)` colours them)."""
-    from checks.report import safe_text
+    from checks.safetext import safe_text
 
     if not lines or start < 1 or start > len(lines):
         return []

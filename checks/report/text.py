@@ -8,10 +8,10 @@ from checks.report import (
     counts_by_severity,
     notes,
     plural,
-    safe_text,
     skipped_files,
 )
 from checks.report.snippets import Sources, text_snippet
+from checks.safetext import safe_text
 
 _COLORS = {
     "critical": "\033[1;31m",
