@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from checks.model import Entity
+from checks.model import Entity, Unknown
 
 AWS_DEFAULT = "AWS default"
 EC2_DEFAULT = "EC2 default"
@@ -1501,6 +1501,24 @@ def catalog_field(kind: str, name: str) -> Field:
 def default_value(kind: str, name: str) -> Any:
     """A fresh copy of a field's default value (lists are never shared between entities)."""
     return copy.copy(catalog_field(kind, name).default)
+
+
+# ---- instance_metadata.node_roles: what every reader of nodes builds ---------------------------
+def node_role(role: Any, role_ref: str | None, via: str, file: str, span: tuple[int, int]) -> dict:
+    """One item of `instance_metadata.node_roles`, with the fields declared above."""
+    return {
+        "role": role,
+        "role_ref": role_ref,
+        "via": via,
+        "file": file,
+        "start_line": span[0],
+        "end_line": span[1],
+    }
+
+
+def profile_role(profile: str) -> Unknown:
+    """The role of an instance profile the scan does not declare: not known."""
+    return Unknown(f"the role of instance profile {profile}", f"the role of {profile}")
 
 
 # ---- the launch template EKS creates for a managed node group given none ---------------------

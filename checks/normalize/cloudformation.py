@@ -568,15 +568,13 @@ def _instance(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -
 
 # ---- the nodes' IAM roles (what a pod that reaches the instance metadata gets, RULES.md 8xx) -
 def _role_item(reader: _Reader, raw: Any, via: str, span: tuple[int, int] | None) -> dict:
-    start, end = span or (1, 1)
-    return {
-        "role": reader.template.value(raw),
-        "role_ref": reader.ref(raw, "AWS::IAM::Role"),
-        "via": via,
-        "file": reader.file,
-        "start_line": start,
-        "end_line": end,
-    }
+    return kinds.node_role(
+        reader.template.value(raw),
+        reader.ref(raw, "AWS::IAM::Role"),
+        via,
+        reader.file,
+        span or (1, 1),
+    )
 
 
 def _node_group_roles(reader: _Reader, logical: str, props: Any) -> LList:
@@ -591,14 +589,7 @@ def _node_group_roles(reader: _Reader, logical: str, props: Any) -> LList:
     else:
         why = Unknown(f"node group {logical} names no NodeRole", f"{logical} NodeRole")
         roles.append(
-            {
-                "role": why,
-                "role_ref": None,
-                "via": f"{logical} NodeRole",
-                "file": reader.file,
-                "start_line": reader.span(logical)[0],
-                "end_line": reader.span(logical)[1],
-            }
+            kinds.node_role(why, None, f"{logical} NodeRole", reader.file, reader.span(logical))
         )
     return roles
 
@@ -623,16 +614,10 @@ def _profile_roles(reader: _Reader, holder: Any, attr: str) -> LList:
                 roles.append(_role_item(reader, role, f"instance profile {profile}", span))
             return roles
     named = _text(reader.template.value(raw))
-    why = Unknown(f"the role of instance profile {named}", f"the role of {named}")
     roles.append(
-        {
-            "role": why,
-            "role_ref": None,
-            "via": f"{attr} {named}",
-            "file": reader.file,
-            "start_line": (span or (1, 1))[0],
-            "end_line": (span or (1, 1))[1],
-        }
+        kinds.node_role(
+            kinds.profile_role(named), None, f"{attr} {named}", reader.file, span or (1, 1)
+        )
     )
     return roles
 

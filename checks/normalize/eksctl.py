@@ -118,22 +118,13 @@ def _node_group_roles(file: str, group: dict, name: str, span: tuple[int, int]) 
         role, via = given, f"{name} iam.instanceRoleARN"
     elif isinstance(iam.get("instanceProfileARN"), str):
         profile = iam["instanceProfileARN"]
-        role = Unknown(f"the role of instance profile {profile}", f"the role of {profile}")
+        role = kinds.profile_role(profile)
         via, where = f"{name} iam.instanceProfileARN", key_span(iam, "instanceProfileARN") or span
     else:
         role = Unknown(f"the IAM role eksctl creates for {name}", f"the role of {name}")
         via = f"{name} (the role eksctl creates)"
     roles = LList(line=span[0], end_line=span[1])
-    roles.append(
-        {
-            "role": role,
-            "role_ref": None,
-            "via": via,
-            "file": file,
-            "start_line": where[0],
-            "end_line": where[1],
-        }
-    )
+    roles.append(kinds.node_role(role, None, via, file, where))
     return roles
 
 

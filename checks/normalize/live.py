@@ -391,16 +391,7 @@ class _Reader:
         named), with the lines that name it."""
         start, end = span or (e.location.start_line, e.location.end_line)
         roles = LList(line=start, end_line=end)
-        roles.append(
-            {
-                "role": role,
-                "role_ref": None,
-                "via": via,
-                "file": self.file,
-                "start_line": start,
-                "end_line": end,
-            }
-        )
+        roles.append(kinds.node_role(role, None, via, self.file, (start, end)))
         e.set("node_roles", roles, span=span)
 
     def _profile_role(self, e: Entity, holder: Any, attr: str) -> None:
@@ -411,7 +402,7 @@ class _Reader:
         if not isinstance(named, str):
             e.set("node_roles", LList())
             return
-        role = Unknown(f"the role of instance profile {named}", f"the role of {named}")
+        role = kinds.profile_role(named)
         self._node_roles(e, role, f"{e.fields['name']} {attr}", key_span(holder, attr))
 
     def _metadata_options(self, e: Entity, options: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Unknown
 from checks.normalize.tf_build import Module, note_origin
 from checks.normalize.tf_values import items_known
@@ -217,16 +218,7 @@ def node_role(call: Call, role: Any, via: str, span: tuple[int, int]) -> LList:
     """`instance_metadata.node_roles` of nodes a module makes with one role: the role as
     given (unknown when the module creates it), `via` what gives it, located at `span`."""
     roles = LList(line=span[0], end_line=span[1])
-    roles.append(
-        {
-            "role": role,
-            "role_ref": call.module.reference_of(role),
-            "via": via,
-            "file": call.file,
-            "start_line": span[0],
-            "end_line": span[1],
-        }
-    )
+    roles.append(kinds.node_role(role, call.module.reference_of(role), via, call.file, span))
     return roles
 
 

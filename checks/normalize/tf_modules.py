@@ -318,7 +318,7 @@ def _node_group_roles(
     if create is False and given is not None and managed:
         role, via = given, f"{name} iam_role_arn"
     elif create is False and given is not None:
-        role = Unknown(f"the role of instance profile {given}", f"the role of {given}")
+        role = kinds.profile_role(given)
         via = f"{name} iam_instance_profile_arn"
     elif isinstance(create, Unknown):
         role, via = create, f"{name} {flag}"
@@ -497,7 +497,7 @@ def _worker_group_roles(call: Call, e: Entity, setting: Callable[[str, Any], Any
     if manage is False:
         profile = setting("iam_instance_profile_name", None)
         shown = profile.text if isinstance(profile, Unknown) else str(profile)
-        role = Unknown(f"the role of instance profile {shown}", f"the role of {shown}")
+        role = kinds.profile_role(shown)
         via = f"{name} iam_instance_profile_name"
     elif isinstance(manage, Unknown):
         role, via = manage, f"{call.address} manage_worker_iam_resources"

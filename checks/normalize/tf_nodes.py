@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks import kinds
 from checks.model import LList, Unknown
 from checks.normalize.tf_build import Module
 from checks.parse.hcltree import Block, Expression, Ref, Template, declared
@@ -41,17 +42,6 @@ def node_roles(module: Module, file: str, block: Block) -> LList:
         if attr is not None:
             roles += _profile_roles(module, file, attr.expr, (attr.line, attr.end_line))
     return roles
-
-
-def _item(role: Any, role_ref: Any, via: str, file: str, span: tuple[int, int]) -> dict:
-    return {
-        "role": role,
-        "role_ref": role_ref,
-        "via": via,
-        "file": file,
-        "start_line": span[0],
-        "end_line": span[1],
-    }
 
 
 def _referenced(expr: Expression, resource_type: str) -> str | None:
@@ -98,7 +88,7 @@ def _profile_roles(
         written = ev.eval(expr, file)
         shown = written if isinstance(written, str) else getattr(written, "text", "(unknown)")
         role = Unknown(f"instance profile {shown} is not in this module", f"role of {shown}")
-        return [_item(role, None, f"instance profile {shown}", file, span)]
+        return [kinds.node_role(role, None, f"instance profile {shown}", file, span)]
     pfile, profile = ev.declarations.blocks[address]
     attr = profile.attributes.get("role")
     if attr is None:
@@ -107,7 +97,11 @@ def _profile_roles(
     ref = module.reference_of(role)
     if ref is None and _referenced(attr.expr, "aws_iam_role") is not None:
         ref = module.qualified(module.absolute(_referenced(attr.expr, "aws_iam_role")))
-    return [_item(role, ref, f"{module.absolute(address)} role", pfile, (attr.line, attr.end_line))]
+    return [
+        kinds.node_role(
+            role, ref, f"{module.absolute(address)} role", pfile, (attr.line, attr.end_line)
+        )
+    ]
 
 
 def _node_group_roles(module: Module, template: str, block: Block, file: str) -> list[dict]:
@@ -134,7 +128,7 @@ def _node_group_roles(module: Module, template: str, block: Block, file: str) ->
             continue
         role = ev.eval(attr.expr, gfile)
         out.append(
-            _item(
+            kinds.node_role(
                 role,
                 module.reference_of(role),
                 f"{module.absolute(address)} node_role_arn",
