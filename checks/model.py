@@ -8,6 +8,7 @@ output). A field whose value came from an AWS or Kubernetes default is listed in
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,34 @@ def _rebuild_llist(
     items_list = LList(items, line=line, end_line=end_line, file=file)
     items_list.item_lines = item_lines
     return items_list
+
+
+def copied(value: Any) -> Any:
+    """A copy of a parsed document that may be changed without changing `value`: new
+    mappings and lists all the way down (with their lines), the scalars shared. Several times
+    faster than `copy.deepcopy`, which copies strings' and line tables' objects one by one."""
+    if isinstance(value, LDict):
+        out = LDict(
+            {k: copied(v) for k, v in value.items()},
+            line=value.line,
+            end_line=value.end_line,
+            file=value.file,
+        )
+        out.key_lines = dict(value.key_lines)
+        return out
+    if isinstance(value, LList):
+        items = LList(
+            [copied(v) for v in value], line=value.line, end_line=value.end_line, file=value.file
+        )
+        items.item_lines = list(value.item_lines)
+        return items
+    if type(value) is dict:
+        return {k: copied(v) for k, v in value.items()}
+    if type(value) is list:
+        return [copied(v) for v in value]
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return copy.deepcopy(value)
 
 
 class Documents(list):

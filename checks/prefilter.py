@@ -99,6 +99,13 @@ class TopBlock:
         return False
 
 
+@functools.lru_cache(maxsize=1024)  # a file copied into many modules is split once
+def _split_text(text: str) -> tuple[TopBlock, ...] | None:
+    """`split` of a file's text (its blocks are read, never changed)."""
+    blocks = split(text.split("\n"))
+    return None if blocks is None else tuple(blocks)
+
+
 def split(lines: list[str]) -> list[TopBlock] | None:
     """The top-level blocks of a file, or None when the layout is not the usual one."""
     blocks: list[TopBlock] = []
@@ -151,11 +158,28 @@ def split(lines: list[str]) -> list[TopBlock] | None:
     return blocks
 
 
+# modules copied whole into many folders (one per environment, or per chapter of a course)
+# are filtered once per process: the answer depends on the texts, in order, and the reading
+# only, never on the files' names; emptied when it holds _FILTERED_MAX of them
+_FILTERED: dict[tuple[tuple[str, ...], Reading], tuple[str, ...]] = {}
+_FILTERED_MAX = 512
+
+
 def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, str]:
     """For the files of one module (path -> text): each file's text with the blocks nothing
     can need blanked out. A file the splitter is unsure of comes back unchanged."""
+    key = (tuple(texts.values()), reading)
+    found = _FILTERED.get(key)
+    if found is None:
+        if len(_FILTERED) >= _FILTERED_MAX:
+            _FILTERED.clear()
+        found = _FILTERED[key] = tuple(_filtered(texts, reading).values())
+    return dict(zip(texts, found, strict=True))
+
+
+def _filtered(texts: dict[str, str], reading: Reading) -> dict[str, str]:
     lines = {path: text.split("\n") for path, text in texts.items()}
-    splits = {path: split(ls) for path, ls in lines.items()}
+    splits = {path: _split_text(text) for path, text in texts.items()}
     keep: dict[str, set[int]] = {}
     pending: list[tuple[str, TopBlock]] = []
     # the address references use (`var.x`, `local.y`, `t.n`, `data.t.n`) -> where it is declared
@@ -218,7 +242,7 @@ def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, s
         # the answer must be the whole file's: blanked blocks that are surely valid, kept
         # blocks that surely end where the splitter says; anything less sure is read whole
         inexact = [block for block in kept if not _counted_exactly(lines[path], block)]
-        sure = all(_valid_block(text, lines[path], block) for block in dropped) and (
+        sure = all(_valid_block(text, block) for block in dropped) and (
             not dropped or _ends_as_split(lines[path], inexact)
         )
         out[path] = filtered if sure else text
@@ -274,31 +298,40 @@ def _plain_pattern() -> re.Pattern:
     return re.compile(rf"{_BLOCK_HEADER}{lines}*{_CLOSE}")
 
 
-def _valid_block(text: str, lines: list[str], block: TopBlock) -> bool:
+def _valid_block(text: str, block: TopBlock) -> bool:
     """Whether lines `block.start`..`block.end` of `text` are one valid block, closed on its
     last line: of the plain kind, or else as our HCL reader reads it alone."""
-    body = lines[block.start : block.end + 1]
+    return _valid_text(text[block.begin : block.stop + 1], block.type, tuple(block.labels))
+
+
+@functools.lru_cache(maxsize=4096)  # a block copied into many modules is checked once
+def _valid_text(source: str, kind: str, labels: tuple[str, ...]) -> bool:
+    """`_valid_block` of a block's text (its lines, with the last one's newline if any), as
+    the splitter saw it: of `kind` with `labels`."""
+    body = source.split("\n")
+    if source.endswith("\n"):
+        body.pop()
     if (
         max(map(len, body)) <= _MAX_LINE
-        and _plain_pattern().fullmatch(text, block.begin, block.stop + 1)
+        and _plain_pattern().fullmatch(source)
         and not _sets_an_attribute_twice(body)
     ):
         return True
     from checks.parse import ParseError, check_nesting, hclsyntax
 
-    source = "\n".join(body)
+    joined = "\n".join(body)
     try:
-        check_nesting(source, "HCL")
-        attributes, blocks, _numbers = hclsyntax.parse_body(source)
+        check_nesting(joined, "HCL")
+        attributes, blocks, _numbers = hclsyntax.parse_body(joined)
     except (hclsyntax.Unsupported, ParseError, RecursionError):
         return False
     if attributes or len(blocks) != 1:
         return False
     read = blocks[0]
     # the block the splitter saw (its labels decided whether it is needed), whole
-    return (read.type, read.labels, read.line, read.end_line) == (
-        block.type,
-        block.labels,
+    return (read.type, tuple(read.labels), read.line, read.end_line) == (
+        kind,
+        labels,
         1,
         len(body),
     )
@@ -350,30 +383,36 @@ def _ends_as_split(lines: list[str], blocks: list[TopBlock]) -> bool:
     """Whether each block, read by our HCL tokenizer, ends on the line the splitter found
     (where its brace count was not exact): it is then the same block in the filtered file
     as in the whole one."""
+    return all(
+        _ends_on_last_line("\n".join(lines[block.start : block.end + 1]) + "\n") for block in blocks
+    )
+
+
+@functools.lru_cache(maxsize=4096)  # a block copied into many modules is tokenized once
+def _ends_on_last_line(source: str) -> bool:
+    """Whether the block whose lines are `source` closes its first brace on its last line,
+    with nothing after it, and its header on its first line."""
     from checks.parse import ParseError, hclsyntax
 
-    for block in blocks:
-        try:
-            toks = hclsyntax.tokenize("\n".join(lines[block.start : block.end + 1]) + "\n")
-        except (hclsyntax.Unsupported, ParseError):
-            return False
-        depth = 0
-        last = block.end - block.start + 1  # the block's last line, counted from 1
-        closed = False
-        for tok in toks:
-            if tok[0] == "eof":
-                break
-            if closed:
-                return False  # something after the closing brace
-            if tok[0] == "op" and tok[1] == "{":
-                depth += 1
-            elif tok[0] == "op" and tok[1] == "}":
-                depth -= 1
-                if depth < 0 or (depth == 0 and tok[4] != last):
-                    return False
-                closed = depth == 0
-            elif depth == 0 and tok[4] != 1:
-                return False  # the header is one line
-        if not closed:
-            return False
-    return True
+    try:
+        toks = hclsyntax.tokenize(source)
+    except (hclsyntax.Unsupported, ParseError):
+        return False
+    depth = 0
+    last = source.count("\n")  # the block's last line, counted from 1
+    closed = False
+    for tok in toks:
+        if tok[0] == "eof":
+            break
+        if closed:
+            return False  # something after the closing brace
+        if tok[0] == "op" and tok[1] == "{":
+            depth += 1
+        elif tok[0] == "op" and tok[1] == "}":
+            depth -= 1
+            if depth < 0 or (depth == 0 and tok[4] != last):
+                return False
+            closed = depth == 0
+        elif depth == 0 and tok[4] != 1:
+            return False  # the header is one line
+    return closed

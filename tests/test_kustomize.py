@@ -116,6 +116,20 @@ def test_without_a_renderer_namespace_prefix_and_suffix_are_applied_here(in_tmp,
     ]
 
 
+def test_without_a_renderer_each_overlay_renames_its_own_copy_of_a_shared_base(in_tmp, no_renderer):
+    # the base's documents are parsed once and shared: an overlay's prefix applied to them in
+    # place would reach the next overlay's copy (prod-dev-web)
+    shutil.copytree(KUSTOMIZE / "shared", in_tmp / "shared")
+    for overlay in ("dev", "prod"):
+        (in_tmp / "shared" / overlay / "kustomization.yaml").write_text(
+            f"resources:\n  - ../base\nnamePrefix: {overlay}-\nnamespace: {overlay}\n"
+        )
+    code, out, _ = cli("scan", "shared", "--format", "json", "--no-cache")
+    assert code == 1
+    messages = sorted(f["message"].split(" mounts")[0] for f in json.loads(out)["findings"])
+    assert messages == ["Deployment dev/dev-web", "Deployment prod/prod-web"]
+
+
 def test_strategic_merge_patch_file_is_where_the_field_is_set(in_tmp):
     _renderer_or_fail()
     code, report = _scan("strategic")

@@ -42,6 +42,19 @@ def test_terraform_tfvars_sets_the_variable(tmp_path):
     assert _eks101(tmp_path) == [("main.tf", 15)]
 
 
+def test_copies_of_a_module_each_take_their_own_variables(tmp_path):
+    # the copies' .tf files share one parse: what one copy's variables give must not stay
+    # behind in the parsed blocks for the next copy
+    for env, public in (("dev", "true"), ("prod", "false"), ("test", "true")):
+        (tmp_path / env).mkdir()
+        (tmp_path / env / "main.tf").write_text(MAIN)
+        (tmp_path / env / "terraform.tfvars").write_text(
+            f'public = {public}\ncidrs  = ["0.0.0.0/0"]\n'
+        )
+    result = run([tmp_path], select={"EKS101"})
+    assert sorted(f.location.file.rsplit("/", 2)[-2] for f in result.findings) == ["dev", "test"]
+
+
 def test_auto_tfvars_win_in_name_order(tmp_path):
     (tmp_path / "main.tf").write_text(MAIN)
     (tmp_path / "terraform.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')

@@ -21,7 +21,6 @@ are read as they are written, with the kustomizations' `namespace`, `namePrefix`
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -34,7 +33,7 @@ from typing import Any
 import yaml
 
 from checks.discover import display_path
-from checks.model import Entity, LDict, LList, Location, Problem, Related
+from checks.model import Entity, LDict, LList, Location, Problem, Related, copied
 from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
 from checks.parse.kustomization import Kustomization, read_kustomization, without_definitions
@@ -730,7 +729,7 @@ def _unrendered(
     related = Related(Location(root, 1, 1), f"read through the kustomization in {overlay}")
     # copies: the documents are shared with the other units that read the same files
     read = {
-        path: [copy.deepcopy(d) for d in unit.documents.get(path, []) if is_object(d)]
+        path: [copied(d) for d in unit.documents.get(path, []) if is_object(d)]
         for path in reach.resources
         if path not in reach.patch_files and path in unit.documents
     }

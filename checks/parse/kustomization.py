@@ -10,6 +10,7 @@ Pure: a document and the directory it is in give a `Kustomization`; nothing here
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -209,6 +210,7 @@ _DOCUMENT_START = re.compile(r"^---(?:[ \t].*)?$")
 _TOP_KIND = re.compile(r"""^kind:[ \t]*["']?([\w.-]+)["']?[ \t]*(?:#.*)?$""", re.M)
 
 
+@functools.lru_cache(maxsize=64)  # a file of definitions is often in several builds' bases
 def without_definitions(text: str) -> str:
     """`text`, a YAML stream, with each document whose only top-level `kind` is
     CustomResourceDefinition turned into as many empty lines; `text` itself when it does not

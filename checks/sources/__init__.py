@@ -144,11 +144,25 @@ def claimant(kind: str, document: Any) -> str | None:
 def parse_text(kind: str, text: str) -> Any:
     """The documents of a file's text, by the parser of its syntax (ParseError if it fails)."""
     syntax = _SYNTAXES[kind]
+    if syntax.shared:
+        key = (kind, text)
+        found = _PARSED.get(key)
+        if found is None:
+            if len(_PARSED) >= PARSED_MAX:
+                _PARSED.clear()
+            found = _PARSED[key] = syntax.parse(text)
+        return found
     if syntax is JSON:
         return syntax.parse(text, lines=_JSON_KEYS.search(text) is not None)
     if syntax is YAML:
         return syntax.parse(text, intrinsics=lambda document: _reads_tags(kind, document))
     return syntax.parse(text)
+
+
+# the documents of the texts of syntaxes whose parse is shared (`Syntax.shared`), by syntax
+# and text; emptied when it holds PARSED_MAX of them (a copy is most often near its original)
+_PARSED: dict[tuple[str, str], Any] = {}
+PARSED_MAX = 256
 
 
 def _reads_tags(kind: str, document: Any) -> bool:

@@ -30,6 +30,9 @@ class Syntax:
     reads: Callable[[str], bool]  # whether a file name (lower case, no folder) is of it
     parser: str  # "module:function", imported on first use: a scan of YAML never imports HCL
     foreign: str  # what a file of this syntax is when it is none of ours
+    # whether files of one text share one parse in a process: the documents are read, never
+    # changed, and copies of a file are common (a module copied per environment)
+    shared: bool = False
 
     def parse(self, text: str, **how: Any) -> Any:
         """The documents of `text` (ParseError when it is not of this syntax)."""

@@ -47,10 +47,18 @@ def auto_variables_name(name: str) -> bool:
 
 
 TERRAFORM = Syntax(
-    "terraform", tf_name, "checks.parse.hcl:parse_terraform", "a .tf file with no Terraform block"
+    "terraform",
+    tf_name,
+    "checks.parse.hcl:parse_terraform",
+    "a .tf file with no Terraform block",
+    shared=True,
 )
 VARIABLES = Syntax(
-    "tfvars", auto_variables_name, "checks.parse.hcl:parse_tfvars", "a variable file with no value"
+    "tfvars",
+    auto_variables_name,
+    "checks.parse.hcl:parse_tfvars",
+    "a variable file with no value",
+    shared=True,
 )
 SYNTAXES = (TERRAFORM, VARIABLES)
 
