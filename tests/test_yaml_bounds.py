@@ -310,3 +310,23 @@ def test_a_file_of_too_many_nodes_is_refused_before_they_fill_memory(tmp_path, i
         "YAML of more than 750000 nodes: too large to read",
         2,
     )
+
+
+@pytest.mark.parametrize("name", ["a-b_1", "A9"])
+def test_a_bomb_is_refused_whatever_its_anchors_are_named(tmp_path, name):
+    # what an anchor is named decides whether its aliases are counted at all
+    bomb = BOMB.replace("&a ", f"&{name} ").replace("*a,", f"*{name},")
+    bomb = bomb.replace("*a]", f"*{name}]")
+    (tmp_path / "bomb.yaml").write_text("cmd: make && make install\n" + bomb)
+    code, report, _ = scan_json("bomb.yaml", cwd=tmp_path)
+    assert [(p["level"], p["message"]) for p in report["problems"]] == [("error", ALIAS_NOTE)]
+    assert code == 2
+
+
+def test_ampersands_of_shell_commands_are_no_anchors_anyone_uses():
+    from checks.parse.yamlsafe import _may_share_nodes
+
+    assert not _may_share_nodes("args: ['make && make install 2>&1 | tee *.log']\n")
+    assert _may_share_nodes("a: &x 1\nb: *x\n")
+    many = "".join(f"k{i}: &a{i} 1\n" for i in range(65)) + "glob: '*.log'\n"
+    assert _may_share_nodes(many)  # too many names to look for each

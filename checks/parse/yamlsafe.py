@@ -34,7 +34,44 @@ from checks.parse import (
 )
 
 # Fast path with a safe fallback: both are safe loaders.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVED_MAX = 65_536  # plain scalars' tags remembered, per process
+_RESOLVED_LONGEST = 64  # longer plain scalars are rare and seldom repeat
+
+
+class _Loader(_SafeLoader):
+    """The safe loader, remembering the tag each short plain scalar resolves to: the safe
+    schema's resolvers depend on the text alone, and manifests repeat theirs (`name`,
+    `image`, `true`) thousands of times, each a walk through the resolvers' patterns."""
+
+    _resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode or len(value) > _RESOLVED_LONGEST:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            if len(self._resolved) >= _RESOLVED_MAX:
+                self._resolved.clear()
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+# an anchor (`&name`: what follows `&` up to a space or flow indicator, as YAML reads it)
+_ANCHOR = re.compile(r"&([^\s\[\]{},]+)")
+_ANCHORS_CHECKED = 64  # more distinct anchor names than this: assume they are used
+
+
+def _may_share_nodes(text: str) -> bool:
+    """Whether an alias may name an anchor in `text`: some `&name` whose `*name` is there
+    too. Without one no node is shared, and the aliases' expansion need not be counted
+    (`&&` in a shell command is no anchor anyone uses)."""
+    if "&" not in text or "*" not in text:
+        return False
+    names = set(_ANCHOR.findall(text))
+    return len(names) > _ANCHORS_CHECKED or any("*" + name in text for name in names)
+
 
 _CORE_TAGS = {
     "tag:yaml.org,2002:str",
@@ -115,7 +152,7 @@ def load_all(
     builder = _Builder(line_offset, max_depth, strict_numbers, intrinsics is not None)
     budget = budget or ExpansionBudget()
     docs = Documents()
-    aliases = "&" in text  # an alias needs an anchor: without one no node is shared
+    aliases = _may_share_nodes(text)
     if aliases and budget.nodes < 0:
         raise BudgetSpent("the file's YAML alias budget is spent", line_offset + 1, guard=True)
     try:
