@@ -21,7 +21,9 @@ no finding and no problem.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
@@ -99,11 +101,21 @@ class TopBlock:
         return False
 
 
-@functools.lru_cache(maxsize=1024)  # a file copied into many modules is split once
+# a file copied into many modules is split once: its blocks by the text's digest (they are
+# read, never changed); emptied when it holds _SPLIT_MAX files
+_SPLIT: dict[bytes, tuple[TopBlock, ...] | None] = {}
+_SPLIT_MAX = 1024
+
+
 def _split_text(text: str) -> tuple[TopBlock, ...] | None:
-    """`split` of a file's text (its blocks are read, never changed)."""
-    blocks = split(text.split("\n"))
-    return None if blocks is None else tuple(blocks)
+    """`split` of a file's text."""
+    key = _digest((text,))
+    if key not in _SPLIT:
+        if len(_SPLIT) >= _SPLIT_MAX:
+            _SPLIT.clear()
+        blocks = split(text.split("\n"))
+        _SPLIT[key] = None if blocks is None else tuple(blocks)
+    return _SPLIT[key]
 
 
 def split(lines: list[str]) -> list[TopBlock] | None:
@@ -160,24 +172,51 @@ def split(lines: list[str]) -> list[TopBlock] | None:
 
 # modules copied whole into many folders (one per environment, or per chapter of a course)
 # are filtered once per process: the answer depends on the texts, in order, and the reading
-# only, never on the files' names; emptied when it holds _FILTERED_MAX of them
-_FILTERED: dict[tuple[tuple[str, ...], Reading], tuple[str, ...]] = {}
-_FILTERED_MAX = 512
+# only, never on the files' names. Kept by digest, as the lines each file blanks, so that the
+# texts themselves are not held; emptied when it holds _FILTERED_MAX modules
+_FILTERED: dict[tuple[bytes, Reading], tuple[tuple[tuple[int, int], ...], ...]] = {}
+_FILTERED_MAX = 256
+
+
+def _digest(texts: Iterable[str]) -> bytes:
+    """One digest of several texts, in order (each one's length first: no two lists of
+    texts give the same bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
 
 
 def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, str]:
     """For the files of one module (path -> text): each file's text with the blocks nothing
     can need blanked out. A file the splitter is unsure of comes back unchanged."""
-    key = (tuple(texts.values()), reading)
-    found = _FILTERED.get(key)
-    if found is None:
+    key = (_digest(texts.values()), reading)
+    blanks = _FILTERED.get(key)
+    if blanks is None:
         if len(_FILTERED) >= _FILTERED_MAX:
             _FILTERED.clear()
-        found = _FILTERED[key] = tuple(_filtered(texts, reading).values())
-    return dict(zip(texts, found, strict=True))
+        blanks = _FILTERED[key] = _blanked(texts, reading)
+    return {
+        path: _blank(text, ranges)
+        for (path, text), ranges in zip(texts.items(), blanks, strict=True)
+    }
 
 
-def _filtered(texts: dict[str, str], reading: Reading) -> dict[str, str]:
+def _blank(text: str, ranges: tuple[tuple[int, int], ...]) -> str:
+    """`text` with the lines of each (first, last) range (0-based) left empty."""
+    if not ranges:
+        return text
+    lines = text.split("\n")
+    for first, last in ranges:
+        lines[first : last + 1] = [""] * (last + 1 - first)
+    return "\n".join(lines)
+
+
+def _blanked(texts: dict[str, str], reading: Reading) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """For each file of the module, in order, the line ranges of the blocks it drops (none
+    when the file is read whole)."""
     lines = {path: text.split("\n") for path, text in texts.items()}
     splits = {path: _split_text(text) for path, text in texts.items()}
     keep: dict[str, set[int]] = {}
@@ -226,18 +265,13 @@ def _filtered(texts: dict[str, str], reading: Reading) -> dict[str, str]:
                 if i not in keep[where]:
                     keep[where].add(i)
                     pending.append((where, splits[where][i]))
-    out = {}
+    out = []
     for path, text in texts.items():
         blocks = splits[path]
         if blocks is None:
-            out[path] = text
+            out.append(())
             continue
         dropped = [block for i, block in enumerate(blocks) if i not in keep[path]]
-        kept_lines = lines[path][:]
-        for block in dropped:
-            for j in range(block.start, block.end + 1):
-                kept_lines[j] = ""
-        filtered = "\n".join(kept_lines)
         kept = [block for i, block in enumerate(blocks) if i in keep[path]]
         # the answer must be the whole file's: blanked blocks that are surely valid, kept
         # blocks that surely end where the splitter says; anything less sure is read whole
@@ -245,8 +279,8 @@ def _filtered(texts: dict[str, str], reading: Reading) -> dict[str, str]:
         sure = all(_valid_block(text, block) for block in dropped) and (
             not dropped or _ends_as_split(lines[path], inexact)
         )
-        out[path] = filtered if sure else text
-    return out
+        out.append(tuple((block.start, block.end) for block in dropped) if sure else ())
+    return tuple(out)
 
 
 # -- the check that blanking a block changes nothing --------------------------------------

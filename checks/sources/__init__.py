@@ -48,6 +48,7 @@ from checks.sources.base import (
     Unit,
     UnitResult,
     contained,
+    digest,
 )
 
 # The order is the order in which sources claim a document: the first that claims it reads it.
@@ -145,7 +146,7 @@ def parse_text(kind: str, text: str) -> Any:
     """The documents of a file's text, by the parser of its syntax (ParseError if it fails)."""
     syntax = _SYNTAXES[kind]
     if syntax.shared:
-        key = (kind, text)
+        key = (kind, digest(text))
         found = _PARSED.get(key)
         if found is None:
             if len(_PARSED) >= PARSED_MAX:
@@ -160,8 +161,9 @@ def parse_text(kind: str, text: str) -> Any:
 
 
 # the documents of the texts of syntaxes whose parse is shared (`Syntax.shared`), by syntax
-# and text; emptied when it holds PARSED_MAX of them (a copy is most often near its original)
-_PARSED: dict[tuple[str, str], Any] = {}
+# and the text's digest (the text itself is not kept); emptied when it holds PARSED_MAX of
+# them (a copy is most often near its original)
+_PARSED: dict[tuple[str, str | None], Any] = {}
 PARSED_MAX = 256
 
 
