@@ -580,3 +580,20 @@ def test_text_decoded_past_the_nesting_guard_is_unknown_with_a_note(tmp_path, fu
     result = run([tmp_path], select=["EKS401"])
     assert result.findings == []
     assert [(p.line, p.level, p.message) for p in result.problems] == [(2, "note", SIZE_NOTE)]
+
+
+@pytest.mark.parametrize("count", ['"2"', "2", 'tonumber("2")'])
+def test_a_count_written_as_a_string_of_digits_makes_that_many_instances(tmp_path, count):
+    """Terraform converts `count = "2"` to the number, as it does for any number argument
+    (before: one instance whose count.index was unknown, named aws_iam_role.r)."""
+    (tmp_path / "main.tf").write_text(
+        f'resource "aws_iam_role" "r" {{\n  count = {count}\n  name  = "r-${{count.index}}"\n'
+        '  assume_role_policy = "{}"\n}\n'
+    )
+    result = run([tmp_path])
+    roles = sorted(
+        (e.key.rsplit(":", 1)[-1], e.fields["name"])
+        for e in result.entities
+        if e.kind == "iam_role"
+    )
+    assert roles == [("aws_iam_role.r[0]", "r-0"), ("aws_iam_role.r[1]", "r-1")]

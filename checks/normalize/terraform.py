@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Related, Unknown
@@ -37,7 +36,8 @@ from checks.normalize.tf_eval import (
     policy_document,
     short,
 )
-from checks.parse import BudgetSpent, ParseError, numbers
+from checks.normalize.tf_values import given_number
+from checks.parse import BudgetSpent, ParseError
 from checks.parse.hcltree import Attribute, Block
 from checks.tfcatalog import builder_of
 
@@ -124,7 +124,7 @@ def no_instances(ev: Evaluator, file: str, block: Block) -> bool:
     """Whether a data source surely makes nothing: `count = 0`, or `for_each` over an empty
     map or set (a module's `count = var.create ? 1 : 0` turned off)."""
     if "count" in block.attributes:
-        count = number(ev.attribute(block, "count", file))
+        count = given_number(ev.attribute(block, "count", file))
         return count == 0 and not isinstance(count, bool)
     if "for_each" in block.attributes:
         each = ev.attribute(block, "for_each", file)
@@ -212,7 +212,7 @@ def _instance_metadata(module: Module, file: str, block: Block):
     set_attr(module, e, "http_tokens", options, "http_tokens", file)
     set_attr(module, e, "http_endpoint", options, "http_endpoint", file)
     hop_limit = set_attr(module, e, "hop_limit", options, "http_put_response_hop_limit", file)
-    e.fields["hop_limit"] = number(hop_limit)
+    e.fields["hop_limit"] = given_number(hop_limit)
     e.set("node_roles", tf_nodes.node_roles(module, file, block))
     return [e], []
 
@@ -380,17 +380,3 @@ BUILDERS: dict[str, Callable[[Module, str, Block], tuple[list[Entity], list[Prob
     "kubernetes_resource": _kubernetes_resource,
     "config_map": _config_map,
 }
-
-
-def number(value: Any) -> Any:
-    """Terraform converts a string of digits given for a number argument (`"2"`) to the
-    number; anything else stays as it was written (rules compare numeric text exactly too),
-    and so does a string of more digits than the parsers read as a number."""
-    if (
-        isinstance(value, str)
-        and value.isascii()
-        and value.isdigit()
-        and len(value) <= numbers.MAX_DIGITS
-    ):
-        return int(value)
-    return value

@@ -10,7 +10,7 @@ from checks import kinds
 from checks.model import Entity, Location, Unknown
 from checks.normalize.tf_calls import qualify
 from checks.normalize.tf_eval import Evaluator, expand
-from checks.normalize.tf_values import json_string
+from checks.normalize.tf_values import given_number, json_string
 from checks.parse.hcltree import Attribute, Block, declared
 
 # `set_attr` without a fallback: the catalog's default
@@ -162,7 +162,7 @@ def instances(module: Module, file: str, block: Block) -> list[Block]:
                 for key, item in keys
             ]
     elif count is not None:
-        value = ev.eval(count.expr, file)
+        value = given_number(ev.eval(count.expr, file))
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             unknown = value if isinstance(value, Unknown) else Unknown("count is not a number")
             made = [(address, {"count": {"index": unknown}})]

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol
 
 from checks.model import LDict, LList, Problem, Unknown
 from checks.normalize.tf_eval import Declarations, Evaluator, Located, short
-from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList
+from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList, given_number
 from checks.parse.hcltree import Block, Ref, Target
 from checks.tfcatalog import is_local_module
 
@@ -237,9 +237,7 @@ class Calls:
         is indexed: `count = 0` makes none, an unknown count or for_each one with an unknown
         key."""
         if "count" in block.attributes:
-            count = ev.attribute(block, "count", file)
-            if isinstance(count, str) and count.isascii() and count.isdigit():
-                count = int(count)
+            count = given_number(ev.attribute(block, "count", file))
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 unknown = Unknown("the instance's count.index is not known", "count.index")
                 return [(f"[{UNKNOWN_KEY}]", None, {"count": {"index": unknown}})], True

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from checks.model import LDict, LList, Unknown
+from checks.parse import numbers
 from checks.parse.hcltree import Call, ObjectExpr, Ref, TupleExpr
 
 
@@ -136,6 +137,20 @@ def type_name(value: Any) -> str:
 # ---- numbers ----------------------------------------------------------------------------------
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 MAX_EXPONENT = 400  # a number written with a larger exponent is no number a config means
+
+
+def given_number(value: Any) -> Any:
+    """A number argument as Terraform converts it: a string of digits (`"2"`) is the number;
+    anything else stays as it was written (rules compare numeric text exactly too), and so
+    does a string of more digits than the parsers read as a number."""
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= numbers.MAX_DIGITS
+    ):
+        return int(value)
+    return value
 
 
 def number(value: int | float | Decimal) -> int | float:
