@@ -17,6 +17,7 @@ from checks.discover import SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.sources import (
     depends_on,
+    directory_source,
     normalize_directory,
     parse_file,
     problems_of,
@@ -81,7 +82,7 @@ def run(
     called = called_modules(units, results)
     for unit, r in zip(units, results, strict=True):
         suppressions.update(r.suppressions)
-        if unit.directory and unit.directory in called:
+        if unit.directory and _read_as(unit) in called:
             # a called module's entities and notes are its instances': only what kept its
             # files from being read stays (its callers say so too)
             problems.extend(p for p in r.problems if p.level == "error")
@@ -95,20 +96,27 @@ def run(
     return entities, problems, suppressions
 
 
-def called_modules(units: list[Unit], results: list) -> set[str]:
-    """The directory units whose findings come from the instances their callers make: those
-    reached by a root, that is a unit no other unit of the scan reaches (a Terraform module
-    no other module calls). A module reached only from a cycle of modules that no root
-    reaches is read on its own, as the directories of that cycle are."""
+def called_modules(units: list[Unit], results: list) -> set[tuple[str, str]]:
+    """The directory units, as (source, directory), whose findings come from the instances
+    their callers make: those reached by a root, that is a unit no other unit of its source
+    reaches (a Terraform module no other module calls). A module reached only from a cycle
+    of modules that no root reaches is read on its own, as the directories of that cycle
+    are. Another source's unit of the same folder (a kustomization beside a module's .tf
+    files) is no part of the module."""
     reached_by = {
-        u.directory: r.reached for u, r in zip(units, results, strict=True) if r and r.reached
+        _read_as(u): r.reached for u, r in zip(units, results, strict=True) if r and r.reached
     }
-    reached = set().union(*reached_by.values()) if reached_by else set()
-    called: set[str] = set()
-    for directory, found in reached_by.items():
-        if directory not in reached:
-            called |= found
+    reached = {(source, d) for (source, _), found in reached_by.items() for d in found}
+    called: set[tuple[str, str]] = set()
+    for (source, directory), found in reached_by.items():
+        if (source, directory) not in reached:
+            called |= {(source, d) for d in found}
     return called
+
+
+def _read_as(unit: Unit) -> tuple[str, str]:
+    """(the source that reads it, its directory): what a module call reaches."""
+    return (directory_source(unit.files[0].kind).__name__, unit.directory)
 
 
 def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:

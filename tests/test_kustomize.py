@@ -505,3 +505,18 @@ def test_a_cycle_and_a_deep_chain_of_kustomizations_end(in_tmp, monkeypatch):
     (problem,) = json.loads(out)["problems"]
     assert problem["message"] == "not rendered: kustomizations nested more than 100 deep"
     assert problem["level"] == "note"
+
+
+def test_a_called_terraform_module_keeps_the_kustomization_in_its_folder(in_tmp, no_renderer):
+    # the module's own entities come from its callers' instances; the kustomization beside
+    # its .tf files is no part of the module (before: both units of the folder were dropped)
+    (in_tmp / "app").mkdir()
+    shutil.copy(KUSTOMIZE / "shared" / "base" / "deploy.yaml", in_tmp / "app")
+    (in_tmp / "app" / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    (in_tmp / "app" / "main.tf").write_text('variable "name" {}\n')
+    (in_tmp / "main.tf").write_text('module "app" {\n  source = "./app"\n  name   = "x"\n}\n')
+    code, out, _ = cli("scan", ".", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert [_where(f) for f in report["findings"]] == [("app/deploy.yaml", 8, "EKS301")]
+    assert [p["level"] for p in report["problems"]] == ["note"]  # not rendered: no kubectl
+    assert code == 1

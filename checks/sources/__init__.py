@@ -118,10 +118,10 @@ def depends_on(unit: Unit) -> str:
     """What a unit's result depends on besides its files and the options (for the cache)."""
     if unit.module is None:
         return ""
-    return _directory_source(unit.files[0].kind).depends_on()
+    return directory_source(unit.files[0].kind).depends_on()
 
 
-def _directory_source(kind: str) -> DirectorySource:
+def directory_source(kind: str) -> DirectorySource:
     """The source that reads the directories of files of syntax `kind` (its only reader)."""
     ((_name, row),) = _READERS[kind]
     return row
@@ -245,7 +245,7 @@ def read_unit(unit: Unit, texts: dict[str, str], options: Options) -> UnitResult
     if unit.module is None:
         (source,) = unit.files
         return _read_file(source, texts.get(source.key), options)
-    row = _directory_source(unit.files[0].kind)
+    row = directory_source(unit.files[0].kind)
     filtered: dict[str, str] = {}
     if options.prefilter and texts:
         filtered = row.prefilter(texts, unit.files)
@@ -305,7 +305,7 @@ def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitRe
 
 def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) -> UnitResult:
     """A directory unit from its parsed files, with the files given to it."""
-    row = _directory_source(unit.files[0].kind)
+    row = directory_source(unit.files[0].kind)
     given = [parse_file(f, options, text) for f, text in row.given_files(unit.directory, options)]
     result = problems_of(parsed + given)
     context = Context(
