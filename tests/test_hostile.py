@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from bounded import scan_json
 from conftest import cli
 
 INSECURE = (
@@ -287,3 +288,52 @@ def test_a_value_with_a_lone_surrogate_is_matched_not_a_crash():
 
     assert regex_search("^x.y$", "x\ud800y")  # the surrogate stands for one character
     assert not regex_search("^xy$", "x\ud800y")
+
+
+CRD = (
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n"
+)
+# a Deployment whose one line that starts with `kind:` is inside a quoted string: it reads as
+# a definition to a pattern over lines, and as a Deployment to YAML and to Kubernetes
+DISGUISED = (
+    "{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop},\n"
+    " spec: {template: {spec: {containers: [{name: c, image: x}]}}}, note: 'a\n"
+    "kind: CustomResourceDefinition\n"
+    "b'}\n"
+)
+
+
+def _eks301(report: dict) -> list[tuple[str, int]]:
+    return [
+        (f["location"]["file"], f["location"]["start_line"])
+        for f in report["findings"]
+        if f["rule_id"] == "EKS301"
+    ]
+
+
+@pytest.mark.parametrize("kustomized", [False, True])
+def test_a_workload_dressed_as_a_definition_is_still_read(tmp_path, kustomized):
+    (tmp_path / "deploy.yaml").write_text(CRD + "---\n" + DISGUISED)
+    if kustomized:
+        (tmp_path / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n")
+    code, report, _ = scan_json(".", cwd=tmp_path)
+    assert _eks301(report) == [("deploy.yaml", 9)]
+    assert code == 1
+
+
+def test_definitions_are_not_read_and_change_nothing_else(tmp_path):
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: c\n          image: x\n"
+    )
+    (tmp_path / "crds.yaml").write_text(CRD + "---\n" + deploy + "---\n" + CRD)
+    code, report, _ = scan_json("crds.yaml", cwd=tmp_path)
+    _, whole, _ = scan_json("crds.yaml", cwd=tmp_path, extra=("--no-prefilter",))
+    assert _eks301(report) == _eks301(whole) == [("crds.yaml", 14)]
+    assert report["findings"] == whole["findings"]
+    # a definition that is not valid YAML is the file's error still, on its line
+    (tmp_path / "crds.yaml").write_text(CRD + "  versions: [\n---\n" + deploy)
+    code, report, _ = scan_json("crds.yaml", cwd=tmp_path)
+    assert [(p["level"], p["line"]) for p in report["problems"]] == [("error", 8)]
+    assert code == 2

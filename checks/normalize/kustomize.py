@@ -36,7 +36,8 @@ from checks.discover import display_path
 from checks.model import Entity, LDict, LList, Location, Problem, Related, copied
 from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
-from checks.parse.kustomization import Kustomization, read_kustomization, without_definitions
+from checks.parse.kustomization import Kustomization, read_kustomization
+from checks.parse.yamlsafe import without_definitions
 
 STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
 RENDER_TIMEOUT = 60.0  # seconds one kustomization may take to render

@@ -10,7 +10,6 @@ Pure: a document and the directory it is in give a `Kustomization`; nothing here
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -203,53 +202,3 @@ def _inline(entry: Any, key: str, target: dict, line: int) -> Patch:
     # a block scalar (`patch: |-`) starts on the line after its key
     first = start + 1 if end > start else start
     return Patch(target, text=entry[key], first_line=first)
-
-
-CRD_KIND = "CustomResourceDefinition"
-_DOCUMENT_START = re.compile(r"^---(?:[ \t].*)?$")
-_TOP_KIND = re.compile(r"""^kind:[ \t]*["']?([\w.-]+)["']?[ \t]*(?:#.*)?$""", re.M)
-
-
-def without_definitions(text: str) -> str:
-    """`text`, a YAML stream, with each document whose only top-level `kind` is
-    CustomResourceDefinition turned into as many empty lines; `text` itself when it does not
-    parse (its error is the whole file's)."""
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    ranges = _DEFINITIONS.get(key)
-    if ranges is None:
-        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
-            _DEFINITIONS.clear()
-        ranges = _DEFINITIONS[key] = _definitions(text)
-    if not ranges:
-        return text
-    lines = text.split("\n")
-    for start, stop in ranges:
-        lines[start:stop] = [""] * (stop - start)
-    return "\n".join(lines)
-
-
-# a file of definitions is often in several builds' bases: its definitions' lines by the
-# digest of its text (the text itself is not kept); emptied when it holds _DEFINITIONS_MAX
-_DEFINITIONS: dict[bytes, tuple[tuple[int, int], ...]] = {}
-_DEFINITIONS_MAX = 1024
-
-
-def _definitions(text: str) -> tuple[tuple[int, int], ...]:
-    """The (start, stop) line ranges of the definitions' documents in `text`."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        for _event in yaml.parse(text, Loader=loader):
-            pass
-    except yaml.YAMLError:
-        return ()
-    lines = text.split("\n")
-    ranges = []
-    start = 0
-    for i in range(len(lines) + 1):
-        if i == len(lines) or (_DOCUMENT_START.match(lines[i]) and i > start):
-            if _TOP_KIND.findall("\n".join(lines[start:i])) == [CRD_KIND]:
-                ranges.append((start, i))
-            start = i
-    return tuple(ranges)

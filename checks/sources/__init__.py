@@ -282,7 +282,7 @@ def _parse_shared(source: SourceFile, options: Options, text: str | None) -> Par
 
 def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitResult:
     """One file: each of its documents normalized by the first source that claims it."""
-    item = parse_file(source, options, text)
+    item = _without_definitions(source, text, options) or parse_file(source, options, text)
     result = problems_of([item])
     if item.problem is not None:
         return result
@@ -301,6 +301,28 @@ def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitRe
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
     return result
+
+
+def _without_definitions(
+    source: SourceFile, text: str | None, options: Options
+) -> ParsedFile | None:
+    """A YAML file parsed without its CustomResourceDefinitions, which no rule reads
+    (`without_definitions`); None when it has none, or when it fails so (it is then reported
+    as it is)."""
+    if not options.prefilter or text is None or source.kind != YAML.name:
+        return None
+    from checks.parse.yamlsafe import CRD_KIND, without_definitions
+
+    if CRD_KIND not in text:
+        return None
+    filtered = without_definitions(text)
+    if filtered == text:
+        return None
+    item = parse_file(source, options, filtered)
+    if item.problem is not None:
+        return None
+    item.suppressions = find_suppressions(text, source.kind)  # comments anywhere still count
+    return item
 
 
 def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) -> UnitResult:

@@ -12,7 +12,8 @@ from functools import partial
 
 from checks.discover import SourceFile, read_text
 from checks.parse import ParseError
-from checks.parse.kustomization import CRD_KIND, FILE_NAMES, read_kustomization, without_definitions
+from checks.parse.kustomization import FILE_NAMES, read_kustomization
+from checks.parse.yamlsafe import CRD_KIND, without_definitions
 from checks.sources.base import Context, Normalized, Options, ParsedFile, Syntax, Unit
 
 BY_DIRECTORY = True
