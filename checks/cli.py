@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--no-prefilter",
         action="store_true",
-        help="parse every Terraform block, even those no rule can use",
+        help="parse every Terraform block and YAML document, even those no rule can use",
     )
     scan.add_argument(
         "--no-color",
