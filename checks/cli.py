@@ -681,6 +681,12 @@ def _color(args, to_terminal: bool) -> bool:
     return bool(os.environ.get("FORCE_COLOR")) or to_terminal
 
 
+def _reports(args) -> list[tuple[str, str | None]]:
+    """(format, output file or None for standard output) of each report asked for."""
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    return [(fmt, args.output)] + list(args.output_format)
+
+
 def cmd_scan(args) -> int:
     import datetime
 
@@ -716,6 +722,8 @@ def cmd_scan(args) -> int:
         rego_limits=_rego_limits(args, config),
         known_rules=rule_names(everything),
         inline_suppressions=not args.no_inline_suppressions,
+        # only the conftest report shows the model
+        keep_model=any(name == "conftest" for name, _ in _reports(args)),
         **inputs.scan_options(args),
     )
     if baseline is not None and baseline.notes:
@@ -746,7 +754,7 @@ def cmd_scan(args) -> int:
         "started": started,
         "ended": datetime.datetime.now(datetime.timezone.utc),
     }
-    reports = [(fmt, args.output)] + list(args.output_format)
+    reports = _reports(args)
     for index, (name, output) in enumerate(reports):
         shown = index == 0 and not output  # the report on standard output
         text = renderer(name)(

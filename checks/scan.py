@@ -213,6 +213,7 @@ def scan(
     exclude_hits: set[str] | None = None,
     known_rules: dict[str, str] | None = None,
     inline_suppressions: bool = True,
+    keep_model: bool = True,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, and so is the module of a .tf file given alone; then only findings
@@ -224,7 +225,10 @@ def scan(
     relative to `root` (absolute; default: the working directory); the excludes that match
     something go into `exclude_hits`. Suppressions may name the rules of `known_rules`
     (checks.filter.rule_names), others are noted; without `inline_suppressions`, comments
-    and annotations do not suppress."""
+    and annotations do not suppress. Without `keep_model`, the result holds no entities and
+    an empty access graph: a report that needs neither lets them go as soon as it can (the
+    graph once its fields are on the entities, the entities once the findings are made), so
+    that the report is written in the memory they held."""
     # file() and symlinks may lead anywhere in the trees being read, the context included
     roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
 
@@ -248,6 +252,8 @@ def scan(
         exclude_root=root or "",
     )
     entities, found, comments, access_graph = build(files, opts, jobs, pack, params)
+    if not keep_model:
+        access_graph = AccessGraph()
     # a scan that reads more than it reports judges only what it may report
     findings, skipped = evaluate(rules, entities, params, scope.judged if scope else None)
     policy_errors: list[Problem] = []
@@ -283,4 +289,5 @@ def scan(
         for p in given_problems + all_problems + policy_errors
     }
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
-    return ScanResult(files, entities, findings, all_problems, skipped, list(rules), access_graph)
+    kept = entities if keep_model else []
+    return ScanResult(files, kept, findings, all_problems, skipped, list(rules), access_graph)

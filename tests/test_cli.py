@@ -369,6 +369,17 @@ def test_several_reports_from_one_scan(in_tmp):
     assert code == 2 and "'sarif' is not FORMAT:FILE" in err
 
 
+def test_the_conftest_report_counts_its_successes_beside_any_other_report(in_tmp):
+    # a scan lets the model go before its reports unless one of them shows it: the
+    # conftest report counts the checks that passed on each file's entities
+    (in_tmp / "lt.tf").write_text(EKS202.read_text())
+    _, alone, _ = cli("scan", ".", "--format", "conftest")
+    code, _, err = cli("scan", ".", "--format", "json", "--output-format", "conftest:c.json")
+    assert code == 1 and err == ""
+    assert json.loads((in_tmp / "c.json").read_text()) == json.loads(alone)
+    assert json.loads(alone)[0]["successes"] > 0
+
+
 def test_only_bundled_rules_link_to_our_docs_and_a_custom_rule_may_name_its_page(in_tmp):
     policies = in_tmp / "policies"
     policies.mkdir()
