@@ -520,3 +520,29 @@ def test_a_called_terraform_module_keeps_the_kustomization_in_its_folder(in_tmp,
     assert [_where(f) for f in report["findings"]] == [("app/deploy.yaml", 8, "EKS301")]
     assert [p["level"] for p in report["problems"]] == ["note"]  # not rendered: no kubectl
     assert code == 1
+
+
+def test_what_a_generator_makes_is_found_at_its_entry(in_tmp):
+    # a generated object is written nowhere as such: its findings are on the line of the
+    # generator's entry that made it (before: line 1 of the kustomization)
+    _renderer_or_fail()
+    (in_tmp / "gen").mkdir()
+    (in_tmp / "gen" / "kustomization.yaml").write_text(
+        "namespace: kube-system\n"
+        "configMapGenerator:\n"
+        "  - name: auth\n"
+        "    literals: [a=b]\n"
+        "  - name: aws-auth\n"
+        "    literals:\n"
+        "      - |-\n"
+        "        mapRoles=- rolearn: arn:aws:iam::111122223333:role/admin\n"
+        "          username: admin\n"
+        "          groups:\n"
+        "            - system:masters\n"
+        "generatorOptions:\n"
+        "  disableNameSuffixHash: true\n"
+    )
+    code, out, _ = cli("scan", "gen", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert [_where(f) for f in report["findings"]] == [("gen/kustomization.yaml", 5, "EKS501")]
+    assert code == 1

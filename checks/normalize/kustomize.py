@@ -395,8 +395,12 @@ def _rendered_object(
                 break
     if source_doc is None and isinstance(origin, dict):
         if isinstance(origin.get("configuredIn"), str):
-            # made by a generator: the kustomization that declares it
+            # made by a generator: the kustomization that declares it, at its entry
             source_path = os.path.normpath(os.path.join(wrapper, origin["configuredIn"]))
+            declared = unit.documents.get(source_path) or [None]
+            entry = _generator_entry(obj, declared[0])
+            # its fields are not written as such there (literals, files): all on its line
+            line = entry.line if entry is not None and entry.line else 1
     if source_path is None:
         shown = root
     else:
@@ -484,6 +488,35 @@ def _names_object(doc: dict, obj: dict, source: dict | None, target: dict) -> bo
 
 
 # ---- lines: grafting the rendered object onto its base, then each patch ------------------
+_GENERATOR_LISTS = {"ConfigMap": "configMapGenerator", "Secret": "secretGenerator"}
+
+
+def _generator_entry(obj: dict, kustomization: Any) -> LDict | None:
+    """The entry of the kustomization's generator list that made `obj`: of the entries of
+    its kind whose name is in the object's (the build adds prefixes, suffixes and a hash
+    around it), the one of the longest name; None when not one entry can be told."""
+    items = (
+        kustomization.get(_GENERATOR_LISTS.get(obj.get("kind"), ""))
+        if isinstance(kustomization, dict)
+        else None
+    )
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(items, list) or not isinstance(name, str):
+        return None
+    named = [
+        item
+        for item in items
+        if isinstance(item, LDict)
+        and isinstance(item.get("name"), str)
+        and item["name"] in name
+        and item["name"]
+    ]
+    longest = max((len(item["name"]) for item in named), default=0)
+    chosen = [item for item in named if len(item["name"]) == longest]
+    return chosen[0] if len(chosen) == 1 else None
+
+
 def _graft(value: Any, source: Any, span: tuple[int, int]) -> tuple[Any, set]:
     """`value` as line-keeping containers with the lines of `source` where it has the same
     path (else those of the nearest container it has), and the set of (id, key) entries the
