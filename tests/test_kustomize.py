@@ -546,3 +546,47 @@ def test_what_a_generator_makes_is_found_at_its_entry(in_tmp):
     report = json.loads(out)
     assert [_where(f) for f in report["findings"]] == [("gen/kustomization.yaml", 5, "EKS501")]
     assert code == 1
+
+
+def test_a_patch_changes_only_what_its_target_selects(in_tmp):
+    # two Deployments named web, in namespaces a and b: a patch targets a's by namespace,
+    # another b's by label; each finding is on its own patch and its own base document
+    # (before: both were on a's patch, and b's base line was a's)
+    _renderer_or_fail()
+    code, report = _scan("namespaced")
+    assert code == 1
+    found = sorted(
+        (f["message"].split(" mounts")[0], _where(f), _related(f)[0][:2])
+        for f in report["findings"]
+    )
+    assert found == [
+        (
+            "Deployment a/web",
+            ("namespaced/overlay/token-a.yaml", 3, "EKS301"),
+            ("namespaced/base/deploy.yaml", 1),
+        ),
+        (
+            "Deployment b/web",
+            ("namespaced/overlay/token-b.yaml", 6, "EKS301"),
+            ("namespaced/base/deploy.yaml", 14),
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "selector, chosen",
+    [
+        ("app=web", True),
+        ("app==web,tier!=db", True),
+        ("app!=web", False),
+        ("tier in (front, back)", True),
+        ("tier notin (front)", False),
+        ("legacy!=yes", True),  # no such label: it is not yes
+        ("!legacy", True),
+        ("legacy", False),
+        ("app=web,legacy", False),
+        ("app in (web", True),  # not a selector we read: it may match
+    ],
+)
+def test_label_selectors_of_patch_targets(selector, chosen):
+    assert renderer_module._selected(selector, {"app": "web", "tier": "front"}) is chosen

@@ -433,8 +433,8 @@ def _rendered_object(
 
 def _source_document(obj: dict, documents: list, named: bool = False) -> LDict | None:
     """The document of a file that `obj` was rendered from: of its kind, and of the name it
-    has after prefixes and suffixes (the longest name it contains); the only one of its kind
-    unless it must be `named` so."""
+    has after prefixes and suffixes (the longest name it contains), in its namespace when
+    several are so named; the only one of its kind unless it must be `named` so."""
     kind = obj.get("kind")
     name = str((obj.get("metadata") or {}).get("name", ""))
     candidates = [d for d in documents if isinstance(d, LDict) and d.get("kind") == kind]
@@ -443,24 +443,99 @@ def _source_document(obj: dict, documents: list, named: bool = False) -> LDict |
     best, best_len = None, -1
     for doc in candidates:
         written = str((doc.get("metadata") or {}).get("name", ""))
-        if written == name:
+        exact = written == name
+        if exact and _namespace_of(doc) == _namespace_of(obj):
             return doc
-        if written and written in name and len(written) > best_len:
-            best, best_len = doc, len(written)
+        if written and written in name and len(written) + exact > best_len:
+            best, best_len = doc, len(written) + exact
     return best
 
 
 def _selects(patch: _LoadedPatch, obj: dict, source: dict | None) -> bool:
-    """Whether a patch's target may be the object (kind and name; a regular expression in
-    either matches anything: the values it holds decide)."""
+    """Whether a patch's target may be the object, as kustomize selects: its group, version,
+    kind, name and namespace, and its label and annotation selectors (a regular expression,
+    or a selector we cannot read, matches anything: the values it holds decide)."""
     target = patch.target
     if not target:
         return True
-    kind = target.get("kind")
-    if isinstance(kind, str) and _plain(kind) and kind != obj.get("kind"):
-        return False
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    for key, value in (("group", group), ("version", version), ("kind", obj.get("kind"))):
+        wanted = target.get(key)
+        if isinstance(wanted, str) and _plain(wanted) and wanted != value:
+            return False
     name = target.get("name")
-    return not isinstance(name, str) or _name_matches(name, obj, source)
+    if isinstance(name, str) and not _name_matches(name, obj, source):
+        return False
+    namespace = target.get("namespace")
+    if isinstance(namespace, str) and _plain(namespace):
+        namespaces = {_namespace_of(obj), _namespace_of(source or {})}
+        if namespace not in namespaces:
+            return False
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    for key, field_name in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        selector = target.get(key)
+        values = meta.get(field_name)
+        if isinstance(selector, str) and not _selected(
+            selector, values if isinstance(values, dict) else {}
+        ):
+            return False
+    return True
+
+
+def _namespace_of(obj: dict) -> str:
+    meta = obj.get("metadata")
+    namespace = meta.get("namespace") if isinstance(meta, dict) else None
+    return namespace if isinstance(namespace, str) and namespace else "default"
+
+
+_REQUIREMENT = re.compile(
+    r"\s*(?:(!)?\s*([\w./-]+)\s*$"  # key, !key
+    r"|([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)\s*$"  # key=value, key==value, key!=value
+    r"|([\w./-]+)\s+(in|notin)\s*\(([^()]*)\)\s*$)"  # key in (a, b), key notin (a)
+)
+
+
+def _selected(selector: str, values: dict) -> bool:
+    """Whether labels (or annotations) `values` meet a Kubernetes label selector written as
+    text (`app=web,tier!=db`, `env in (dev, qa)`, `!legacy`); True for one we cannot read."""
+    for requirement in _split_requirements(selector):
+        m = _REQUIREMENT.fullmatch(requirement)
+        if m is None:
+            return True  # not a selector we read: it may match
+        negated, key, eq_key, op, value, set_key, set_op, items = m.groups()
+        if key is not None:
+            if (key in values) == bool(negated):
+                return False
+        elif eq_key is not None:
+            held = values.get(eq_key)
+            same = isinstance(held, str) and held == value
+            if same != (op != "!="):
+                return False
+        else:
+            members = {item.strip() for item in items.split(",")}
+            held = values.get(set_key)
+            inside = isinstance(held, str) and held in members
+            if inside != (set_op == "in"):
+                return False
+    return True
+
+
+def _split_requirements(selector: str) -> list[str]:
+    """The comma-separated requirements of a selector (commas inside parentheses are not
+    separators)."""
+    parts, depth, current = [], 0, []
+    for char in selector:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part for part in parts if part.strip()]
 
 
 def _plain(pattern: str) -> bool:
