@@ -365,6 +365,57 @@ FUNCTION_CASES = {
     "plantimestamp": [("plantimestamp()", UNKNOWN)],
     "uuid": [("uuid()", UNKNOWN)],
     "strrev": [('strrev("abc")', "cba")],
+    # the examples of Terraform's documentation
+    "md5": [('md5("hello world")', "5eb63bbbe01eeed093cb22bb8f5acdc3")],
+    "sha1": [('sha1("hello world")', "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed")],
+    "sha256": [
+        (
+            'sha256("hello world")',
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+        )
+    ],
+    "sha512": [
+        (
+            'sha512("hello world")',
+            "309ecc489c12d6eb4cc40f50c902f2b4d0ed77ee511a7c7a9bcd3ca86d4cd86f"
+            "989dd35bc5ff499670da34255b45b0cfd830e81f605dcf7dc5542e93ae9cd76f",
+        )
+    ],
+    "base64sha256": [
+        ('base64sha256("hello world")', "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek=")
+    ],
+    "base64sha512": [
+        (
+            'base64sha512("hello world")',
+            "MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+YndNbxf9JlnDaNCVbRbDP2DDoH2Bdz33FVC6TrpzXbw==",
+        )
+    ],
+    "cidrsubnet": [
+        ('cidrsubnet("172.16.0.0/12", 4, 2)', "172.18.0.0/16"),
+        ('cidrsubnet("10.1.2.0/24", 4, 15)', "10.1.2.240/28"),
+        ('cidrsubnet("fd00:fd12:3456:7890::/56", 16, 162)', "fd00:fd12:3456:7800:a200::/72"),
+        ('cidrsubnet("010.1.2.0/24", 4, 1)', "10.1.2.16/28"),  # leading zeros: decimal
+        ('cidrsubnet("10.0.0.0/16", 8, 256)', Refused("does not accommodate")),
+        ('cidrsubnet("10.0.0.0/30", 3, 0)', Refused("insufficient address space")),
+        ('cidrsubnet("10.0.0.0", 8, 1)', Refused("invalid CIDR")),
+    ],
+    "cidrhost": [
+        ('cidrhost("10.12.112.0/20", 16)', "10.12.112.16"),
+        ('cidrhost("10.12.112.0/20", 268)', "10.12.113.12"),
+        ('cidrhost("fd00:fd12:3456:7890:00a2::/72", 34)', "fd00:fd12:3456:7890::22"),
+        ('cidrhost("10.0.0.0/30", -1)', "10.0.0.3"),
+        ('cidrhost("10.0.0.0/30", 4)', Refused("no host numbered 4")),
+    ],
+    "cidrnetmask": [
+        ('cidrnetmask("172.16.0.0/12")', "255.240.0.0"),
+        ('cidrnetmask("fd00::/8")', Refused("IPv4")),
+    ],
+    "setunion": [('setunion(["b", "a"], ["c", "b"])', ["a", "b", "c"])],
+    "setintersection": [('setintersection(["a", "b"], ["b", "c"], ["d", "b"])', ["b"])],
+    "setsubtract": [
+        ('setsubtract(["a", "b", "c"], ["a", "c"])', ["b"]),
+        ('setsubtract(["a"])', Refused("takes 2 arguments")),
+    ],
 }
 CASES = [(name, expr, value) for name, rows in FUNCTION_CASES.items() for expr, value in rows]
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import ipaddress
 import math
 import posixpath
 import re
@@ -52,7 +54,7 @@ from checks.normalize.tf_values import (
     unify,
     with_lines,
 )
-from checks.parse import ParseError
+from checks.parse import ParseError, excerpt
 from checks.parse.hcltree import Call
 
 
@@ -1023,6 +1025,94 @@ def _yamldecode(ev: Evaluator, site: CallSite, args: list) -> Any:
     return docs[0] if docs else None
 
 
+def _hex_digest(algorithm: str) -> Callable[[str], str]:
+    """md5() and the sha functions: the hex digest of a string's UTF-8 bytes."""
+    return lambda text: hashlib.new(algorithm, text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _base64_digest(algorithm: str) -> Callable[[str], str]:
+    """base64sha256() and base64sha512(): the digest of a string's UTF-8 bytes, in base64."""
+
+    def digest(text: str) -> str:
+        raw = hashlib.new(algorithm, text.encode("utf-8", "surrogatepass")).digest()
+        return base64.b64encode(raw).decode("ascii")
+
+    return digest
+
+
+def _network(value: Any, site: CallSite) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A CIDR argument (`10.0.0.0/16`; host bits may be set, and an IPv4 octet's leading
+    zeros are read as decimal, as Terraform's parser does)."""
+    text = to_string(value, f"the prefix of {site.call.name}()")
+    if "/" not in text:
+        raise EvalError(f"invalid CIDR expression {excerpt(text)}")
+    address, _, length = text.partition("/")
+    if ":" not in address:
+        address = ".".join(octet.lstrip("0") or "0" for octet in address.split("."))
+    try:
+        return ipaddress.ip_network(f"{address}/{length}", strict=False)
+    except ValueError:
+        raise EvalError(f"invalid CIDR expression {excerpt(text)}") from None
+
+
+def _whole(value: Any, what: str) -> int:
+    number = to_number(value, what)
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise EvalError(f"{what} must be a whole number")
+    return number
+
+
+def _cidrsubnet(ev: Evaluator, site: CallSite, args: list) -> Any:
+    """cidrsubnet(prefix, newbits, netnum): the netnum-th network of newbits more bits."""
+    _arity(site, args, 3)
+    network = _network(args[0], site)
+    newbits = _whole(args[1], "cidrsubnet()'s newbits")
+    netnum = _whole(args[2], "cidrsubnet()'s netnum")
+    length = network.prefixlen + newbits
+    if newbits < 0 or length > network.max_prefixlen:
+        raise EvalError(f"insufficient address space to extend prefix by {newbits} bits")
+    if not 0 <= netnum < 2**newbits:
+        raise EvalError(
+            f"prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"
+        )
+    first = network.network_address + (netnum << (network.max_prefixlen - length))
+    return f"{first}/{length}"
+
+
+def _cidrhost(ev: Evaluator, site: CallSite, args: list) -> Any:
+    """cidrhost(prefix, hostnum): an address of the network, counted from its end when
+    hostnum is negative."""
+    _arity(site, args, 2)
+    network = _network(args[0], site)
+    hostnum = _whole(args[1], "cidrhost()'s hostnum")
+    index = hostnum if hostnum >= 0 else network.num_addresses + hostnum
+    if not 0 <= index < network.num_addresses:
+        raise EvalError(f"prefix of {network.prefixlen} bits has no host numbered {hostnum}")
+    return str(network.network_address + index)
+
+
+def _cidrnetmask(ev: Evaluator, site: CallSite, args: list) -> Any:
+    """cidrnetmask(prefix): an IPv4 network's mask, dotted."""
+    _arity(site, args, 1)
+    network = _network(args[0], site)
+    if network.version != 4:
+        raise EvalError("only IPv4 networks have a netmask")
+    return str(network.netmask)
+
+
+def _set_function(compute: Callable[[list, list[list]], list], count: int = -1) -> Impl:
+    """setunion(), setintersection(), setsubtract(): of sets (lists), a set."""
+
+    def impl(ev: Evaluator, site: CallSite, args: list) -> Any:
+        _arity(site, args, 1 if count < 0 else count, count)
+        sets = [distinct_set(_list(a, f"an argument of {site.call.name}()")) for a in args]
+        return LList(distinct_set(compute(sets[0], sets[1:])))
+
+    return impl
+
+
 def _base64encode(ev: Evaluator, site: CallSite, args: list) -> Any:
     _arity(site, args, 1)
     text = to_string(args[0], "base64encode()'s argument")
@@ -1161,6 +1251,27 @@ FUNCTIONS: dict[str, Function] = {
     "yamldecode": Function(_yamldecode, False),
     "base64encode": Function(_base64encode, False),
     "base64decode": Function(_base64decode, False),
+    # hashes
+    "md5": Function(_string_function(1, _hex_digest("md5")), False),
+    "sha1": Function(_string_function(1, _hex_digest("sha1")), False),
+    "sha256": Function(_string_function(1, _hex_digest("sha256")), False),
+    "sha512": Function(_string_function(1, _hex_digest("sha512")), False),
+    "base64sha256": Function(_string_function(1, _base64_digest("sha256")), False),
+    "base64sha512": Function(_string_function(1, _base64_digest("sha512")), False),
+    # networks
+    "cidrsubnet": Function(_cidrsubnet, False),
+    "cidrhost": Function(_cidrhost, False),
+    "cidrnetmask": Function(_cidrnetmask, False),
+    # sets
+    "setunion": Function(
+        _set_function(lambda first, rest: first + [x for r in rest for x in r]), False
+    ),
+    "setintersection": Function(
+        _set_function(lambda first, rest: [x for x in first if all(x in r for r in rest)]), False
+    ),
+    "setsubtract": Function(
+        _set_function(lambda first, rest: [x for x in first if x not in rest[0]], count=2), False
+    ),
     # files
     "file": Function(_file, False),
     "templatefile": Function(_templatefile, False),
