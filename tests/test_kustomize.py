@@ -590,3 +590,49 @@ def test_a_patch_changes_only_what_its_target_selects(in_tmp):
 )
 def test_label_selectors_of_patch_targets(selector, chosen):
     assert renderer_module._selected(selector, {"app": "web", "tier": "front"}) is chosen
+
+
+CRD_DOCUMENT = (
+    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+    "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n---\n"
+)
+
+
+@pytest.mark.parametrize("crd_patched", [False, True])
+def test_definitions_are_left_out_of_what_kubectl_renders(in_tmp, monkeypatch, crd_patched):
+    # kubectl renders a copy of the build without its definitions (no rule reads one, and
+    # large ones are most of kustomize's time); a patch that names a definition cannot be
+    # rendered so, and the files themselves are rendered then. Findings are the same.
+    _renderer_or_fail()
+    shutil.copytree(KUSTOMIZE / "strategic", in_tmp / "strategic")
+    deploy = in_tmp / "strategic" / "base" / "deploy.yaml"
+    deploy.write_text(CRD_DOCUMENT + deploy.read_text())
+    if crd_patched:
+        (in_tmp / "strategic" / "overlay" / "crd.yaml").write_text(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+            "metadata:\n  name: widgets.example.com\nspec:\n  group: example.org\n"
+        )
+        (in_tmp / "strategic" / "overlay" / "kustomization.yaml").write_text(
+            "resources:\n  - ../base\npatches:\n  - path: token.yaml\n  - path: crd.yaml\n"
+        )
+    built = []
+    build = renderer_module._build
+
+    def recorded(renderer, wrapper, target, directory):
+        out = build(renderer, wrapper, target, directory)
+        built.append((not target.startswith(".."), out[0] is not None))  # (a copy, rendered)
+        return out
+
+    monkeypatch.setattr(renderer_module, "_build", recorded)
+    code, out, _ = cli("scan", "strategic", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert built == ([(True, False), (False, True)] if crd_patched else [(True, True)])
+    (finding,) = report["findings"]
+    assert _where(finding) == ("strategic/overlay/token.yaml", 9, "EKS301")
+    assert _related(finding)[0] == (
+        "strategic/base/deploy.yaml",
+        8,
+        "the object the patch changes, as written",
+    )
+    assert report["problems"] == []
+    assert code == 1

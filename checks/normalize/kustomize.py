@@ -32,11 +32,11 @@ from typing import Any
 
 import yaml
 
-from checks.discover import display_path
+from checks.discover import display_path, read_text
 from checks.model import Entity, LDict, LList, Location, Problem, Related, copied
 from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
-from checks.parse.kustomization import Kustomization, read_kustomization
+from checks.parse.kustomization import FILE_NAMES, Kustomization, read_kustomization
 from checks.parse.yamlsafe import without_definitions
 
 STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
@@ -191,30 +191,75 @@ def render(renderer: Renderer, directory: str) -> tuple[str | None, str, str]:
     relative to the wrapper folder (removed once rendered)."""
     wrapper = tempfile.mkdtemp(prefix="eks-checks-kustomize-")
     try:
-        target = os.path.relpath(directory, wrapper)
-        with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as fh:
-            fh.write(f"resources:\n  - {_quoted(target)}\nbuildMetadata: [originAnnotations]\n")
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": wrapper, "GIT_TERMINAL_PROMPT": "0"}
-        try:
-            proc = subprocess.run(
-                renderer.argv(wrapper),
-                capture_output=True,
-                timeout=RENDER_TIMEOUT,
-                env=env,
-                cwd=wrapper,
-                stdin=subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired:
-            return None, f"rendering took more than {RENDER_TIMEOUT:g} s and was stopped", wrapper
-        except OSError as exc:
-            return None, f"cannot run {renderer.command}: {exc.strerror or exc}", wrapper
-        if proc.returncode != 0:
-            return None, _message(proc.stderr, directory), wrapper
-        if len(proc.stdout) > MAX_OUTPUT:
-            return None, f"renders to more than {MAX_OUTPUT} bytes", wrapper
-        return proc.stdout.decode("utf-8", errors="replace"), "", wrapper
+        text, error = _build(renderer, wrapper, os.path.relpath(directory, wrapper), directory)
+        return text, error, wrapper
     finally:
         shutil.rmtree(wrapper, ignore_errors=True)
+
+
+def render_lean(
+    renderer: Renderer, directory: str, files: set[str], resources: list[str]
+) -> tuple[str, str, str] | None:
+    """`render` of a copy of the build's `files` whose `resources` are without their
+    CustomResourceDefinitions (no rule reads one, and kustomize spends most of its time on
+    large ones), the origin paths relative to the folder returned; None when no definition is
+    left out, when a file cannot be copied, or when the copy does not render (a patch or a
+    replacement that names a definition): the files themselves are rendered then."""
+    common = os.path.commonpath([directory, *files])
+    name = os.path.basename(common)
+    if not name or name in FILE_NAMES:
+        return None
+    texts: dict[str, str] = {}
+    left_out = False
+    for path in files:
+        text, _reason = read_text(path, MAX_OUTPUT) if os.path.isfile(path) else (None, "")
+        if text is None:
+            return None
+        texts[path] = without_definitions(text) if path in resources else text
+        left_out = left_out or texts[path] is not text
+    if not left_out:
+        return None
+    wrapper = tempfile.mkdtemp(prefix="eks-checks-kustomize-")
+    try:
+        for path, text in texts.items():
+            copy = os.path.join(wrapper, name, os.path.relpath(path, common))
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            with open(copy, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        target = os.path.join(name, os.path.relpath(directory, common))
+        text, _error = _build(renderer, wrapper, target, directory)
+    except OSError:
+        return None
+    finally:
+        shutil.rmtree(wrapper, ignore_errors=True)
+    # `name/...` in the copy is `common/...`: origins are relative to the folder above it
+    return (text, "", os.path.dirname(common)) if text is not None else None
+
+
+def _build(renderer: Renderer, wrapper: str, target: str, directory: str) -> tuple[str | None, str]:
+    """Run the renderer on a kustomization in `wrapper` whose one resource is `target`
+    (relative to it), with origin annotations: (its output, "") or (None, why not)."""
+    with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as fh:
+        fh.write(f"resources:\n  - {_quoted(target)}\nbuildMetadata: [originAnnotations]\n")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": wrapper, "GIT_TERMINAL_PROMPT": "0"}
+    try:
+        proc = subprocess.run(
+            renderer.argv(wrapper),
+            capture_output=True,
+            timeout=RENDER_TIMEOUT,
+            env=env,
+            cwd=wrapper,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"rendering took more than {RENDER_TIMEOUT:g} s and was stopped"
+    except OSError as exc:
+        return None, f"cannot run {renderer.command}: {exc.strerror or exc}"
+    if proc.returncode != 0:
+        return None, _message(proc.stderr, directory)
+    if len(proc.stdout) > MAX_OUTPUT:
+        return None, f"renders to more than {MAX_OUTPUT} bytes"
+    return proc.stdout.decode("utf-8", errors="replace"), ""
 
 
 def _quoted(text: str) -> str:
@@ -294,7 +339,8 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     if _as_written(reach, unit):
         # kustomize would give the resources as they are: no need to run it
         return _unrendered(unit, reach, root_shown, overlay, "", problems)
-    text, error, wrapper = render(renderer, unit.directory)
+    lean = render_lean(renderer, unit.directory, reach.files, reach.resources)
+    text, error, wrapper = lean or render(renderer, unit.directory)
     if text is None:
         problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
         return [], problems
