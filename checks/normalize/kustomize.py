@@ -205,7 +205,10 @@ def render_lean(
     large ones), the origin paths relative to the folder returned; None when no definition is
     left out, when a file cannot be copied, or when the copy does not render (a patch or a
     replacement that names a definition): the files themselves are rendered then."""
-    common = os.path.commonpath([directory, *files])
+    try:
+        common = os.path.commonpath([directory, *files])
+    except ValueError:  # paths on two drives, or absolute and relative: no one copy holds them
+        return None
     name = os.path.basename(common)
     if not name or name in FILE_NAMES:
         return None
