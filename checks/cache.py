@@ -28,13 +28,14 @@ import os
 import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 6  # bump when the shape of cached values changes
+FORMAT = 7  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
@@ -48,6 +49,10 @@ TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 MAGIC = b"eks-checks pack %d\n" % FORMAT
+STAMPS = "stamps"  # the index's name for the files' stamps (no digest is spelled so)
+# a file's stamp is trusted only when the file had not changed for this long when it was read:
+# a write in the same tick of a coarse clock as the read leaves the stamp as it was
+RACY_NS = 2_000_000_000
 _VERSION_FOLDER = re.compile(r"v[0-9][0-9A-Za-z.+!-]*-[0-9]+")
 _PACK = re.compile(r"[0-9a-f]{32}\.pack")
 _TEMP = re.compile(r"\.tmp-[0-9A-Za-z_]+\.pack")
@@ -255,6 +260,7 @@ class Pack:
         self._body = 0
         self._used: dict[str, bytes] = {}  # what this run read: kept in the next pack
         self._writer: int | None = None  # the process writing the next pack
+        self.stamps = Stamps()
         try:
             with open(folder / name, "rb") as fh:
                 if not _foreign(os.fstat(fh.fileno())):
@@ -269,21 +275,29 @@ class Pack:
                 index = None
             if isinstance(index, dict):
                 self._index, self._body = index, end + 1
+        where = self._index.pop(STAMPS, None)
+        if self._valid(where):
+            start = self._body + where[0]
+            self.stamps = Stamps(self._data[start : start + where[1]])
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def _valid(self, where: Any) -> bool:
+        """Whether an index entry is an offset and a length inside the pack."""
+        return (
+            isinstance(where, list)
+            and len(where) == 2
+            and all(type(n) is int and n >= 0 for n in where)
+            and self._body + where[0] + where[1] <= len(self._data)
+        )
 
     def get(self, key: str, declared: Any) -> Any:
         """The value of type `declared` stored under `key`, or None (missing, corrupt, or
         not of that type)."""
         digest = key_digest(key)
         where = self._index.get(digest)
-        if not (
-            isinstance(where, list)
-            and len(where) == 2
-            and all(type(n) is int and n >= 0 for n in where)
-            and self._body + where[0] + where[1] <= len(self._data)
-        ):
+        if not self._valid(where):
             return None
         start = self._body + where[0]
         raw = self._data[start : start + where[1]]
@@ -300,7 +314,7 @@ class Pack:
         changed, the pack is only marked as used. Many fresh values
         are encoded and written by a forked process while this one goes on (it sees them as
         they are now); `wait()` for it. Never raises: a pack not written means a cold run."""
-        if not fresh and self._used.keys() == self._index.keys():
+        if not fresh and self._used.keys() == self._index.keys() and not self.stamps.changed:
             if self._used:
                 try:
                     os.utime(self.folder / self.name)
@@ -340,6 +354,8 @@ class Pack:
                 entries[digest] = encode(value, declared)
             except (Invalid, ValueError, RecursionError):
                 pass
+        if self.stamps.seen:
+            entries[STAMPS] = self.stamps.encoded()
         index, offset = {}, 0
         for digest, raw in entries.items():
             index[digest] = [offset, len(raw)]
@@ -349,6 +365,69 @@ class Pack:
             _write_atomic(self.folder, self.name, b"".join([MAGIC, head, b"\n", *entries.values()]))
         except OSError:
             pass
+
+
+class Stamps:
+    """What each file was when its text was last digested, as git's index keeps it: size,
+    modification and change times, inode and device, and the digest. A file whose stamp is
+    unchanged is not read again; its digest stands for its text in a unit's key. A stamp is
+    trusted only when it was taken `RACY_NS` after the file's last change (a write in the
+    same clock tick as the read would leave it alike), and an edit that restores the size
+    and the modification time still moves the change time, which no user can set."""
+
+    def __init__(self, raw: bytes = b"") -> None:
+        self._raw = raw
+        self._known: dict | None = None
+        self.seen: dict[str, list] = {}  # the stamps of the files this run looked at
+        self.changed = False
+
+    def _stamps(self) -> dict:
+        if self._known is None:
+            try:
+                known = json.loads(self._raw) if self._raw else {}
+            except (ValueError, RecursionError):
+                known = {}
+            self._known = known if isinstance(known, dict) else {}
+        return self._known
+
+    @staticmethod
+    def _stat(path: str) -> list | None:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def digest(self, path: str) -> str | None:
+        """The digest of the file's text when its stamp says it is unchanged, else None."""
+        now = self._stat(path)
+        record = self._stamps().get(path)
+        if (
+            now is None
+            or not isinstance(record, list)
+            or len(record) != 6
+            or record[:5] != now
+            or not isinstance(record[5], str)
+        ):
+            return None
+        self.seen[path] = record
+        return record[5]
+
+    def record(self, path: str, before: list | None, digest: str) -> None:
+        """Keep the stamp of a file whose text was digested between the stat `before` (see
+        `stat`) and now, when it did not change meanwhile and had been still long enough."""
+        after = self._stat(path)
+        if before is None or after != before or time.time_ns() - after[1] <= RACY_NS:
+            return
+        self.seen[path] = [*after, digest]
+        self.changed = True
+
+    def stat(self, path: str) -> list | None:
+        """The stamp of a file before it is read (what `record` compares with)."""
+        return self._stat(path)
+
+    def encoded(self) -> bytes:
+        return json.dumps(self.seen, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 def key_digest(key: str) -> str:

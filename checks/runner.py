@@ -30,6 +30,7 @@ from checks.sources.base import (
     Unit,
     UnitResult,
     current_digest,
+    digest,
     internal_error,
 )
 
@@ -125,7 +126,9 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
     `keyed`: the result also carries the digest of what it depends on, the key it is cached
     under (see `cached_unit`)."""
     texts = _texts(unit, opts)
-    key = _unit_key(unit, texts, opts) if keyed else None
+    key = None
+    if keyed:
+        key = _unit_key(unit, {name: digest(text) for name, text in texts.items()}, opts)
     result = read_unit(unit, texts, opts)
     if key is not None:
         from checks import cache
@@ -136,8 +139,9 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
 
 def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
     """The unit's result from the cache when its files, the options, and whatever its
-    file() calls read are unchanged; else None."""
-    key = _unit_key(unit, _texts(unit, opts), opts)
+    file() calls read are unchanged; else None. A file whose stamp in the pack is unchanged
+    is not read (`checks.cache.Stamps`)."""
+    key = _unit_key(unit, _digests(unit, opts, pack), opts)
     hit = pack.get(key, UnitResult) if key is not None else None
     if hit is None or not isinstance(hit, UnitResult):
         return None
@@ -158,10 +162,29 @@ def _texts(unit: Unit, opts: Options) -> dict[str, str]:
     return texts
 
 
-def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
-    """What a unit's result depends on: its files' names and texts, and the options; None
-    (do not cache) when a file could not be read."""
-    if len(texts) != len(unit.files):
+def _digests(unit: Unit, opts: Options, pack: Pack) -> dict[str, str]:
+    """The digests of the texts of the unit's files that can be read, by file key: from the
+    pack's stamps when a file's is unchanged, else read (and stamped)."""
+    found: dict[str, str] = {}
+    for f in unit.files:
+        if f.skip:
+            continue
+        known = pack.stamps.digest(f.path)
+        if known is None:
+            before = pack.stamps.stat(f.path)
+            text, _reason = read_text(f.path, opts.max_bytes)
+            if text is None:
+                continue
+            known = digest(text)
+            pack.stamps.record(f.path, before, known)
+        found[f.key] = known
+    return found
+
+
+def _unit_key(unit: Unit, digests: dict[str, str | None], opts: Options) -> str | None:
+    """What a unit's result depends on: its files' names and the digests of their texts, and
+    the options; None (do not cache) when a file could not be read."""
+    if len(digests) != len(unit.files):
         return None
     head = repr(
         (
@@ -177,7 +200,7 @@ def _unit_key(unit: Unit, texts: dict[str, str], opts: Options) -> str | None:
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
     head += depends_on(unit)
-    return "\0".join([head] + [f"{name}\0{text}" for name, text in texts.items()])
+    return "\0".join([head] + [f"{name}\0{text_digest}" for name, text_digest in digests.items()])
 
 
 def _guarded(unit: Unit, opts: Options, keyed: bool) -> UnitResult:

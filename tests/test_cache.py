@@ -404,3 +404,35 @@ def test_a_warm_run_marks_its_pack_used_so_it_survives_pruning(tmp_path, monkeyp
         os.utime(pack, (1_000, 1_000))
     _findings(str(tree))
     assert all(p.stat().st_mtime > 1_000 for p in packs)
+
+
+def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whatever_its_stamp(
+    tmp_path, monkeypatch
+):
+    """A warm run does not read a file whose size, times and inode are those of the run that
+    digested it; an edit of the same size, with its modification time put back, moves the
+    change time and is read."""
+    from checks import runner
+
+    tree = _tree(tmp_path)
+    nodes = tree / "infra" / "nodes.tf"
+    os.utime(nodes, ns=(10**18, 10**18))  # still for long: its stamp is kept
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    reads: list[str] = []
+
+    def counted(path: str, max_bytes: int = 0):
+        reads.append(os.path.basename(path))
+        return real_read(path, max_bytes)
+
+    real_read = runner.read_text
+    monkeypatch.setattr(runner, "read_text", counted)
+    assert _findings(str(tree))[1] == [("EKS202", 4)]  # fills the cache
+    assert _findings(str(tree))[1] == [("EKS202", 4)]  # answers from it, stamps the file
+    assert reads == ["nodes.tf", "nodes.tf"]  # parsed, then digested for the key
+    reads.clear()
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    assert reads == []
+    nodes.write_text(INSECURE.replace("limit = 2", "limit = 1"))
+    os.utime(nodes, ns=(10**18, 10**18))
+    assert _findings(str(tree))[1] == []
+    assert reads == ["nodes.tf", "nodes.tf"]  # digested, parsed
