@@ -128,7 +128,12 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
     texts = _texts(unit, opts)
     key = None
     if keyed:
-        key = _unit_key(unit, {name: digest(text) for name, text in texts.items()}, opts)
+        digests = {
+            f.key: _skipped(f) if f.skip else digest(texts[f.key])
+            for f in unit.files
+            if f.skip or f.key in texts
+        }
+        key = _unit_key(unit, digests, opts)
     result = read_unit(unit, texts, opts)
     if key is not None:
         from checks import cache
@@ -168,6 +173,7 @@ def _digests(unit: Unit, opts: Options, pack: Pack) -> dict[str, str]:
     found: dict[str, str] = {}
     for f in unit.files:
         if f.skip:
+            found[f.key] = _skipped(f)
             continue
         known = pack.stamps.digest(f.path)
         if known is None:
@@ -181,9 +187,15 @@ def _digests(unit: Unit, opts: Options, pack: Pack) -> dict[str, str]:
     return found
 
 
+def _skipped(source: SourceFile) -> str:
+    """What a file known not to be ours before it is read adds to its unit's key: the reason,
+    all its result says of it."""
+    return f"skipped\0{source.skip}"
+
+
 def _unit_key(unit: Unit, digests: dict[str, str | None], opts: Options) -> str | None:
-    """What a unit's result depends on: its files' names and the digests of their texts, and
-    the options; None (do not cache) when a file could not be read."""
+    """What a unit's result depends on: its files' names and the digests of their texts (of a
+    skipped file, why), and the options; None (do not cache) when a file could not be read."""
     if len(digests) != len(unit.files):
         return None
     head = repr(

@@ -436,3 +436,31 @@ def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whateve
     os.utime(nodes, ns=(10**18, 10**18))
     assert _findings(str(tree))[1] == []
     assert reads == ["nodes.tf", "nodes.tf"]  # digested, parsed
+
+
+def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypatch):
+    """A Helm chart's template is skipped unread: its unit (its note) is cached like any
+    other, keyed by why it is skipped, and a warm run reads nothing again."""
+    from checks import runner
+
+    chart = tmp_path / "repo" / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (chart / "templates" / "sa.yaml").write_text("kind: ServiceAccount\n{{ .Values.x }}\n")
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    ran: list[str] = []
+    real_run = runner.run_unit
+
+    def counted(unit, opts, keyed=False):
+        ran.extend(os.path.basename(f.path) for f in unit.files)
+        return real_run(unit, opts, keyed)
+
+    monkeypatch.setattr(runner, "run_unit", counted)
+    _, out, _ = cli("scan", str(tmp_path / "repo"), "--format", "json")
+    notes = [p["message"] for p in json.loads(out)["problems"]]
+    assert sorted(ran) == ["Chart.yaml", "sa.yaml"]
+    ran.clear()
+    _, out, _ = cli("scan", str(tmp_path / "repo"), "--format", "json")
+    assert [p["message"] for p in json.loads(out)["problems"]] == notes
+    assert "skipped: Helm chart template (Helm renders it; not read)" in notes
+    assert ran == []
