@@ -398,10 +398,11 @@ class Stamps:
             return None
         return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
-    def digest(self, path: str) -> str | None:
-        """The digest of the file's text when its stamp says it is unchanged, else None."""
+    def digest(self, key: str, path: str) -> str | None:
+        """The digest of the text of the file `key` (its absolute path), at `path`, when its
+        stamp says it is unchanged, else None."""
         now = self._stat(path)
-        record = self._stamps().get(path)
+        record = self._stamps().get(key)
         if (
             now is None
             or not isinstance(record, list)
@@ -410,16 +411,17 @@ class Stamps:
             or not isinstance(record[5], str)
         ):
             return None
-        self.seen[path] = record
+        self.seen[key] = record
         return record[5]
 
-    def record(self, path: str, before: list | None, digest: str) -> None:
-        """Keep the stamp of a file whose text was digested between the stat `before` (see
-        `stat`) and now, when it did not change meanwhile and had been still long enough."""
+    def record(self, key: str, path: str, before: list | None, digest: str) -> None:
+        """Keep the stamp of the file `key`, at `path`, whose text was digested between the
+        stat `before` (see `stat`) and now, when it did not change meanwhile and had been
+        still long enough."""
         after = self._stat(path)
         if before is None or after != before or time.time_ns() - after[1] <= RACY_NS:
             return
-        self.seen[path] = [*after, digest]
+        self.seen[key] = [*after, digest]
         self.changed = True
 
     def stat(self, path: str) -> list | None:

@@ -175,14 +175,14 @@ def _digests(unit: Unit, opts: Options, pack: Pack) -> dict[str, str]:
         if f.skip:
             found[f.key] = _skipped(f)
             continue
-        known = pack.stamps.digest(f.path)
+        known = pack.stamps.digest(f.key, f.path)
         if known is None:
             before = pack.stamps.stat(f.path)
             text, _reason = read_text(f.path, opts.max_bytes)
             if text is None:
                 continue
             known = digest(text)
-            pack.stamps.record(f.path, before, known)
+            pack.stamps.record(f.key, f.path, before, known)
         found[f.key] = known
     return found
 
