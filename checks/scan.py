@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from checks import graph
-from checks.discover import DEFAULT_MAX_BYTES, SourceFile, discover, display_path, scan_roots
+from checks.discover import (
+    DEFAULT_MAX_BYTES,
+    SourceFile,
+    discover,
+    display_path,
+    inside,
+    scan_roots,
+)
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.graph import AccessGraph
@@ -194,6 +201,17 @@ def module_context(paths: list[str]) -> list[str]:
     return siblings
 
 
+def trees_read(paths: list[str], context_root: str | None) -> list[str]:
+    """Where file() and symlinks may lead: the trees being read, the context's first and
+    whole, then those of `paths` outside it. What a file given inside the context adds is
+    in it already, and the units' cache keys hold these trees: the hook, given other files
+    at each commit, finds the units it read for the last one."""
+    if context_root is None:
+        return scan_roots(list(paths))
+    (top,) = scan_roots([context_root])
+    return [top] + [root for root in scan_roots(list(paths)) if inside(root, [top]) is None]
+
+
 def scan(
     paths: list[str],
     rules: list[Rule],
@@ -229,8 +247,7 @@ def scan(
     an empty access graph: a report that needs neither lets them go as soon as it can (the
     graph once its fields are on the entities, the entities once the findings are made), so
     that the report is written in the memory they held."""
-    # file() and symlinks may lead anywhere in the trees being read, the context included
-    roots = scan_roots(list(paths) + ([context_root] if context_root is not None else []))
+    roots = trees_read(paths, context_root)
 
     def find(paths: list[str]) -> tuple[list[SourceFile], list[Problem]]:
         return discover(paths, classify, list(excludes), roots, root, exclude_hits)

@@ -464,3 +464,30 @@ def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypat
     assert [p["message"] for p in json.loads(out)["problems"]] == notes
     assert "skipped: Helm chart template (Helm renders it; not read)" in notes
     assert ran == []
+
+
+def test_the_hook_answers_from_its_cache_whichever_files_it_is_given(tmp_path, monkeypatch):
+    """The pre-commit hook is given other files at each commit, with the same tree as context:
+    the units it read for the last commit are answered from the cache, not read again (the
+    trees file() may read in were those of the files given, and so was every unit's key)."""
+    from checks import runner
+
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    ran: list[str] = []
+    real_run = runner.run_unit
+
+    def counted(unit, opts, keyed=False):
+        ran.extend(f.display for f in unit.files)
+        return real_run(unit, opts, keyed)
+
+    monkeypatch.setattr(runner, "run_unit", counted)
+    cli("scan", "examples/infra/github.tf", "--context-root", ".")
+    assert "examples/k8s/shop/rbac.yaml" in ran
+    ran.clear()
+    for given in ("examples/k8s/shop/workloads.yaml", "examples/iam/vendor-audit-role.json"):
+        code, _, err = cli("scan", given, "--context-root", ".")
+        assert code == 1 and "not using the cache" not in err
+    assert ran == []
