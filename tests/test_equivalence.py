@@ -5,6 +5,7 @@ corpus, the examples and the peer corpus."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 
@@ -128,3 +129,60 @@ def test_a_context_scan_reports_what_the_whole_scan_reports_about_its_file(tmp_p
         assert _about(json.loads(out), file) == expected, file
         touched += bool(expected["findings"])
     assert touched >= 10  # the comparison is about files with findings
+
+
+# a file of each kind the hook is given, with the partners it links to in other directories
+HOOK_FILES = [
+    "examples/infra/github.tf",  # Terraform: its role's path goes through k8s/shop/rbac.yaml
+    "examples/k8s/shop/workloads.yaml",  # manifests: serviceaccounts.yaml, infra/irsa.tf
+    "examples/k8s/kube-system/aws-auth.yaml",  # aws-auth: k8s/shop/rbac.yaml, infra/eks.tf
+    "examples/infra/policies/pod-identity-trust.json",  # IAM: the role of infra/irsa.tf
+    "examples/iam/vendor-audit-role.json",  # IAM, alone in its directory
+]
+
+
+def test_the_hook_reports_what_the_whole_scan_reports_cold_warm_and_after_a_partner_changes(
+    tmp_path, monkeypatch
+):
+    """With an empty cache, a filled one, and after a file in another directory that the
+    given files link to is edited (its stamp moved or, same size and modification time, only
+    its change time), the hook's findings and undecided checks about each file are the whole
+    scan's."""
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    for path in (tree / "examples").rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # still for long: the warm runs trust stamps
+    monkeypatch.chdir(tree)
+
+    def whole() -> dict:
+        _, out, _ = cli("scan", ".", "--format", "json", "--show-unknown", "--no-cache")
+        doc = json.loads(out)
+        return {file: _about(doc, file) for file in HOOK_FILES}
+
+    def hook(cache: str) -> dict:
+        monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / cache))
+        found = {}
+        for file in HOOK_FILES:
+            _, out, err = cli(
+                "scan", file, "--context-root", ".", "--format", "json", "--show-unknown"
+            )
+            assert "not using the cache" not in err
+            found[file] = _about(json.loads(out), file)
+        return found
+
+    before = whole()
+    assert all(before[file]["findings"] for file in HOOK_FILES)
+    assert hook("one") == before  # cold
+    assert hook("one") == before  # warm: stamps taken
+    assert hook("one") == before  # warm: stamps trusted
+    rbac = tree / "examples" / "k8s" / "shop" / "rbac.yaml"
+    text = rbac.read_text()
+    edited = text.replace("name: cluster-admin\n", "name: view         \n", 1)
+    assert len(edited) == len(text)
+    rbac.write_text(edited)
+    os.utime(rbac, ns=(10**18, 10**18))  # only the change time says it changed
+    after = whole()
+    assert after != before
+    assert hook("one") == after
+    rbac.write_text(text)
+    assert hook("one") == before
