@@ -388,6 +388,7 @@ class Stamps:
             except (ValueError, RecursionError):
                 known = {}
             self._known = known if isinstance(known, dict) else {}
+            self._raw = b""
         return self._known
 
     @staticmethod
