@@ -430,6 +430,7 @@ class Stamps:
         return self._stat(path)
 
     def encoded(self) -> bytes:
+        """The stamps of the files this run looked at, as the next pack holds them."""
         return json.dumps(self.seen, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 

@@ -193,7 +193,7 @@ def _skipped(source: SourceFile) -> str:
     return f"skipped\0{source.skip}"
 
 
-def _unit_key(unit: Unit, digests: dict[str, str | None], opts: Options) -> str | None:
+def _unit_key(unit: Unit, digests: dict[str, str], opts: Options) -> str | None:
     """What a unit's result depends on: its files' names and the digests of their texts (of a
     skipped file, why), and the options; None (do not cache) when a file could not be read."""
     if len(digests) != len(unit.files):
