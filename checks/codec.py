@@ -6,8 +6,9 @@ by its own declared type; a tuple, a set or a line pair is a list turned back in
 field declared `Any` (an entity's field values, a rule's condition) holds plain JSON values
 and, as tagged objects (`{"\\u0000": tag, ...}`), the few other types our values use:
 tuples, sets, mappings with keys that are not strings, line-keeping mappings and lists,
-unknown values, integers beyond 64 bits and infinite or NaN numbers. Whatever does not match
-its declared type, an unknown tag included, raises `Invalid`.
+unknown values (and lists known in part), integers beyond 64 bits and infinite or NaN
+numbers. Whatever does not match its declared type, an unknown tag included, raises
+`Invalid`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from checks.model import LDict, LList, Unknown
+from checks.model import LDict, LList, PartialList, Unknown
 
 
 class Invalid(Exception):
@@ -83,6 +84,8 @@ def _tagged(v: Any) -> Any:
         }
     if t is Unknown:
         return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
+    if t is PartialList:
+        return {TAG_KEY: "PartialList", "v": [v.reason, v.text, v.ref, _tagged(v.known)]}
     if t is set or t is frozenset:
         return {TAG_KEY: t.__name__, "v": [_tagged(x) for x in v]}
     raise Invalid(f"cannot store a {t.__name__}")
@@ -127,6 +130,15 @@ def _untag(obj: dict) -> Any:
         unknown = Unknown(reason)
         unknown.text, unknown.ref = text, ref
         return unknown
+    if tag == "PartialList":
+        if len(items) != 4:
+            raise Invalid("a PartialList is three texts and its known items")
+        reason, text, ref, known = items
+        if not (type(reason) is str and type(text) is str and type(ref) in (str, type(None))):
+            raise Invalid("a PartialList of the wrong types")
+        if type(known) is not LList:
+            raise Invalid("a PartialList's known items are not a line-keeping list")
+        return PartialList(reason, text, ref, known)
     if tag in ("set", "frozenset"):
         return (set if tag == "set" else frozenset)(items)
     raise Invalid(f"an unknown tag {tag!r}")

@@ -31,6 +31,23 @@ class Unknown:
         return (Unknown, (self.reason, self.text, self.ref))
 
 
+class PartialList(Unknown):
+    """A list whose length is not known but some of whose items are: what `concat` makes of
+    known lists and one that is not known (`concat([for t in module.teams : t.role],
+    [{ rolearn = ..., groups = ["system:masters"] }])`). To every function and operator it is
+    unknown, as to Terraform before apply; what judges the items of a list (aws-auth
+    entries) reads `items_known`: the known items are there whatever the rest is."""
+
+    __slots__ = ("known",)
+
+    def __init__(self, reason: str, text: str, ref: str | None, known: LList) -> None:
+        super().__init__(reason, text, ref)
+        self.known = known
+
+    def __reduce__(self):  # picklable for worker processes
+        return (PartialList, (self.reason, self.text, self.ref, self.known))
+
+
 class LDict(dict):
     """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
     and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks, and

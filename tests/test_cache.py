@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from checks import __version__, cache, codec
-from checks.model import Entity, LDict, LList, Location, Problem, Unknown
+from checks.model import Entity, LDict, LList, Location, PartialList, Problem, Unknown
 from checks.parse.comments import Suppression
 from checks.runner import run_unit, units_of
 from checks.sources.base import Options, UnitResult
@@ -193,6 +193,8 @@ def _shape(value):
         return ("LDict", value.line, value.end_line, _shape(value.key_lines), _shape(dict(value)))
     if isinstance(value, LList):
         return ("LList", value.line, value.end_line, value.item_lines, [_shape(v) for v in value])
+    if isinstance(value, PartialList):
+        return ("PartialList", value.reason, value.text, value.ref, _shape(value.known))
     if isinstance(value, Unknown):
         return ("Unknown", value.reason, value.text, value.ref)
     if isinstance(value, dict):
@@ -234,6 +236,7 @@ def test_plain_values_of_every_kind_round_trip():
         "frozen": frozenset({1}),
         "non-str keys": {1: "one", None: "none", False: "false"},
         "text": "line\nbreak \u202e \ud800",
+        "partly known": PartialList("module.teams is computed", "concat(...)", None, llist),
     }
     back = codec.decode(codec.encode(value, Any), Any)
     assert _shape(back) == _shape(value)
@@ -257,6 +260,8 @@ def test_plain_values_of_every_kind_round_trip():
         (dict[str, Any], b'{"a": {"\\u0000": "Problem", "v": ["f", "m", 1, "error"]}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "os.system", "v": ["touch x"]}}'),
         (dict[str, Any], b'{"a": {"\\u0000": null}}'),
+        (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null, []]}}'),
+        (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null]}}'),
         (dict[str, Any], b'{"\\u0000": "tuple", "v": []}'),  # a mapping was declared
         (
             dict[str, Any],

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from checks.model import LDict, LList, Unknown
+from checks.model import LDict, LList, PartialList, Unknown
 from checks.parse import numbers
 from checks.parse.hcltree import Call, ObjectExpr, Ref, TupleExpr
 
@@ -39,23 +39,6 @@ class Undecided(Exception):
     def __init__(self, value: Unknown) -> None:
         super().__init__(value.reason)
         self.value = value
-
-
-class PartialList(Unknown):
-    """A list whose length is not known but some of whose items are: what `concat` makes of
-    known lists and one that is not known (`concat([for t in module.teams : t.role],
-    [{ rolearn = ..., groups = ["system:masters"] }])`). To every function and operator it is
-    unknown, as to Terraform before apply; what judges the items of a list (aws-auth
-    entries) reads `items_known`: the known items are there whatever the rest is."""
-
-    __slots__ = ("known",)
-
-    def __init__(self, reason: str, text: str, ref: str | None, known: LList) -> None:
-        super().__init__(reason, text, ref)
-        self.known = known
-
-    def __reduce__(self):  # picklable for worker processes
-        return (PartialList, (self.reason, self.text, self.ref, self.known))
 
 
 def items_known(value: Any) -> Any:
