@@ -35,7 +35,7 @@ from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
 from checks.link import (
     Copies,
     Places,
-    nearest,
+    configuration_of,
     node_role_statements,
     role_name_from_arn,
 )
@@ -170,22 +170,40 @@ def build(entities: list[Entity], verdicts: Verdicts | None = None) -> AccessGra
 
 # ---- clusters --------------------------------------------------------------------------------
 class _Clusters:
-    """Which cluster each entity belongs to (module docstring)."""
+    """Which cluster each entity belongs to (module docstring). A cluster is its name within
+    one configuration (`link.configuration_of`): clusters of one name in several directories
+    (environments) are several clusters, each called by its name and where it is defined."""
 
     def __init__(self, by_kind: dict[str, list[Entity]]) -> None:
+        clusters = by_kind.get("cluster", [])
+        # name -> configuration -> its first definition
+        defined: dict[str, dict[str, Entity]] = {}
+        for cluster in clusters:
+            name = self.name_of(cluster)
+            defined.setdefault(name, {}).setdefault(configuration_of(cluster), cluster)
+        self.identity: dict[int, str] = {}  # a cluster entity's id() -> the cluster it is
         self.scanned: dict[str, Entity] = {}
-        for cluster in by_kind.get("cluster", []):
-            self.scanned.setdefault(self.name_of(cluster), cluster)
+        self.by_name = Copies()  # the definitions of a name several configurations define
+        for cluster in clusters:
+            name = self.name_of(cluster)
+            if len(defined[name]) == 1:
+                identity = name
+            else:
+                first = defined[name][configuration_of(cluster)]
+                identity = f"{name} ({first.location.file})"
+                self.by_name.add(name, cluster)
+            self.identity[id(cluster)] = identity
+            self.scanned.setdefault(identity, cluster)
         names = list(self.scanned)
         for kind in ("identity_mapping", "access_policy_association", "pod_identity_association"):
             for e in by_kind.get(kind, []):
                 name = e.fields.get("cluster_name")
-                if isinstance(name, str) and name not in names:
+                if isinstance(name, str) and name not in defined and name not in names:
                     names.append(name)
         self.names = names or [""]
         self.single = self.names[0] if len(self.names) == 1 else None
         # by place, so that finding the nearest of many clusters is not a walk over them all
-        self.places = Places(list(self.scanned.values()))
+        self.places = Places(clusters)
 
     @staticmethod
     def name_of(cluster: Entity) -> str:
@@ -197,23 +215,28 @@ class _Clusters:
         where = cluster.location.file
         return f"{address} ({where})" if isinstance(address, str) else f"({where})"
 
+    def _one_of(self, found: list[Entity]) -> str:
+        """The cluster the nearest definitions define, when they define one."""
+        identities = {self.identity[id(cluster)] for cluster in found}
+        return identities.pop() if len(identities) == 1 else UNKNOWN_CLUSTER
+
     def of_object(self, entity: Entity) -> str:
         """A Kubernetes object's or aws-auth entry's cluster."""
         if self.single is not None:
             return self.single
-        clusters = list(self.scanned.values())
-        if len(clusters) == 1:
-            return self.name_of(clusters[0])
-        found = self.places.nearest(entity)
-        return self.name_of(found[0]) if len(found) == 1 else UNKNOWN_CLUSTER
+        if len(self.scanned) == 1:
+            return next(iter(self.scanned))
+        return self._one_of(self.places.nearest(entity))
 
     def of_named(self, entity: Entity) -> str:
-        """The cluster an access entry or association names; when its name is not known
-        (a module output, the module's own cluster), the one a Kubernetes object beside it
-        would belong to."""
+        """The cluster an access entry or association names (of several configurations that
+        define that name, the nearest); when its name is not known (a module output, the
+        module's own cluster), the one a Kubernetes object beside it would belong to."""
         name = entity.fields.get("cluster_name")
         if isinstance(name, str):
-            return name
+            if name not in self.by_name.groups:
+                return name
+            return self._one_of(self.by_name.nearest(name, entity))
         return self.of_object(entity)
 
     def reads(self, cluster: str, source: str) -> Any:
@@ -312,6 +335,20 @@ class _Builder:
             ref = s.fields.get("role_ref")
             if isinstance(ref, str):
                 self.role_by_ref.setdefault(ref, key)
+        # the roles of each name (one per environment), a statement of each, by place
+        self.roles_named = Copies()
+        for name, found in self.role_by_name.items():
+            for s in {s.fields["role_key"]: s for s in found}.values():
+                self.roles_named.add(name, s)
+        self.associations: dict[str, list[Entity]] = {}  # access policy associations by key
+        for assoc in self.by_kind.get("access_policy_association", []):
+            self.associations.setdefault(assoc.key, []).append(assoc)
+        # attachments and policies by key, with their place in the scan
+        self.policies: dict[str, dict[str, list[tuple[int, Entity]]]] = {}
+        for kind in ("iam_policy_attachment", "iam_policy"):
+            by_key = self.policies[kind] = {}
+            for position, e in enumerate(self.by_kind.get(kind, [])):
+                by_key.setdefault(e.key, []).append((position, e))
         self.iam_roles: dict[str, Entity] = {}
         for role in self.by_kind.get("iam_role", []):
             key = role.fields.get("role_key")
@@ -359,12 +396,9 @@ class _Builder:
         if isinstance(ref, str) and ref in self.role_by_ref:
             return self._role_node(self.role_by_ref[ref]), True
         if name is not None:
-            found = self.role_by_name.get(name.lower(), [])
-            if found:
-                roles = {s.fields["role_key"]: s for s in found}
-                return self._role_node(
-                    nearest(near, list(roles.values()))[0].fields["role_key"]
-                ), True
+            key = self.nearest_role(name, near)
+            if key is not None:
+                return self._role_node(key), True
             node = self.graph.node(
                 Node(f"role-name:{name}", "iam_role", f"role {name} (trust not in the scan)")
             )
@@ -380,11 +414,9 @@ class _Builder:
             return node, Unknown("the principal is not set")
         name = role_name_from_arn(arn)
         if name is not None and "*" not in name:
-            found = self.role_by_name.get(name.lower(), [])
-            if found:
-                roles = {s.fields["role_key"]: s for s in found}
-                best = nearest(near, list(roles.values()))[0]
-                return self._role_node(best.fields["role_key"]), True
+            key = self.nearest_role(name, near)
+            if key is not None:
+                return self._role_node(key), True
         if ":user/" in arn:
             label = f"IAM user {arn.rsplit('/', 1)[-1]}"
         elif ":role/" in arn:
@@ -396,6 +428,12 @@ class _Builder:
             node.kind = "iam_role"
             self.first_named.setdefault(node.id, near.location)
         return node, True
+
+    def nearest_role(self, name: str, near: Entity) -> str | None:
+        """The `role_key` of the scanned role called `name` (in any case) nearest to `near`:
+        of roles of one name in many directories (environments), found by place."""
+        found = self.roles_named.nearest(name.lower(), near)
+        return found[0].fields["role_key"] if found else None
 
     def _trust(self, s: Entity) -> None:
         role = self._role_node(s.fields["role_key"])
@@ -479,9 +517,8 @@ class _Builder:
         field = "grants_admin" if power == "admin" else "grants_iam_write"
         keys = set(role.links.get("attachments", [])) | set(role.links.get("policies", []))
         for kind in ("iam_policy_attachment", "iam_policy"):
-            for e in self.by_kind.get(kind, []):
-                if e.key not in keys:
-                    continue
+            found = [item for key in keys for item in self.policies[kind].get(key, [])]
+            for _, e in sorted(found, key=lambda item: item[0]):
                 name = e.fields.get("policy_name") if kind == "iam_policy_attachment" else None
                 if (
                     kind == "iam_policy_attachment"
@@ -532,9 +569,8 @@ class _Builder:
         self.graph.edge(Edge(principal.id, node.id, "mapping", message, where, m.key, known))
         self._mapped_subjects(m, node, cluster, bindings)
         for key in m.links.get("access_policy_associations", []):
-            for assoc in self.by_kind.get("access_policy_association", []):
-                if assoc.key == key:
-                    self._access_policy(node, assoc, cluster)
+            for assoc in self.associations.get(key, []):
+                self._access_policy(node, assoc, cluster)
 
     def _mapped_subjects(self, m: Entity, node: Node, cluster: str, bindings: _Bindings) -> None:
         groups = m.fields.get("groups")
@@ -684,7 +720,7 @@ class _Builder:
     def _creator(self, cluster: Entity) -> None:
         if cluster.fields.get("bootstrap_cluster_creator_admin_permissions") is not True:
             return
-        name = self.clusters.name_of(cluster)
+        name = self.clusters.identity[id(cluster)]
         entry = self.graph.node(
             Node(
                 f"creator:{_eid(cluster)}",
@@ -948,21 +984,23 @@ class _RoleLookup:
         if isinstance(ref, str) and ref in b.role_by_ref:
             return b.statements[b.role_by_ref[ref]]
         name = name if isinstance(name, str) else role_name_from_arn(arn)
-        found = b.role_by_name.get(name.lower(), []) if name else []
-        if not found:
-            return []
-        roles = {s.fields["role_key"]: s for s in found}
-        return b.statements[nearest(near, list(roles.values()))[0].fields["role_key"]]
+        key = b.nearest_role(name, near) if name else None
+        return b.statements[key] if key is not None else []
+
+
+# a binding that names a subject: (binding, the subject's index, its cluster, its position)
+_Named = tuple[Entity, int, str, int]
 
 
 class _Bindings:
-    """Bindings by subject (kind, name), with their cluster."""
+    """Bindings by subject (kind, name) and by their cluster."""
 
     def __init__(self, builder: _Builder, bindings: list[Entity]) -> None:
         self.connected: set[tuple[str, str, str]] = set()
-        self.by_subject: dict[tuple[str, str], list[tuple[Entity, int, str]]] = {}
-        self.copies: dict[tuple[str, str], Copies] = {}
-        for binding in bindings:
+        # (kind, name) -> cluster -> (binding, subject's index, cluster, position in the scan)
+        self.by_subject: dict[tuple[str, str], dict[str, list[_Named]]] = {}
+        self.copies: dict[tuple[str, str, str], Copies] = {}
+        for position, binding in enumerate(bindings):
             cluster = builder.clusters.of_object(binding)
             for index, subject in enumerate(binding.fields.get("subjects") or []):
                 if not isinstance(subject, dict):
@@ -977,23 +1015,40 @@ class _Bindings:
                     if not isinstance(namespace, str):
                         continue
                     name = f"{namespace}/{name}"
-                self.by_subject.setdefault((kind, name), []).append((binding, index, cluster))
+                in_clusters = self.by_subject.setdefault((kind, name), {})
+                in_clusters.setdefault(cluster, []).append((binding, index, cluster, position))
 
-    def _named(self, kind: str, name: str, near: Entity | None) -> list[tuple[Entity, int, str]]:
-        """The bindings that name a subject; for a subject written in one place (a
-        ServiceAccount), of the copies of one binding (the same binding in many environment
-        directories of one cluster name), the nearest, found by place as link finds copies."""
-        named = self.by_subject.get((kind, name), [])
+    def _named(self, kind: str, name: str, cluster: str, near: Entity | None) -> list[_Named]:
+        """The bindings that name a subject and may be of its cluster (those of its cluster
+        and those whose cluster is not known; every one when its own is not known), in the
+        order of the scan; for a subject written in one place (a ServiceAccount), of the
+        copies of one binding (the same binding in many directories), the nearest, found by
+        place as link finds copies."""
+        in_clusters = self.by_subject.get((kind, name), {})
+        if cluster == UNKNOWN_CLUSTER:
+            clusters = list(in_clusters)
+        else:
+            clusters = [c for c in (cluster, UNKNOWN_CLUSTER) if c in in_clusters]
+        named: list[_Named] = []
+        for where in clusters:
+            named.extend(self._nearest(kind, name, where, near))
+        if len(clusters) > 1:
+            named.sort(key=lambda item: item[3])
+        return named
+
+    def _nearest(self, kind: str, name: str, cluster: str, near: Entity | None) -> list[_Named]:
+        named = self.by_subject[(kind, name)][cluster]
         if near is None or len(named) <= 1:
             return named
-        copies = self.copies.get((kind, name))
+        copies = self.copies.get((kind, name, cluster))
         if copies is None:
-            copies = self.copies[(kind, name)] = Copies()
-            for item in named:
-                binding, _, where = item
+            copies = self.copies[(kind, name, cluster)] = Copies()
+            for binding, *_ in named:
                 fields = binding.fields
-                same = (fields.get("object_kind"), fields.get("namespace"), fields.get("name"))
-                copies.add((same, where), binding)
+                copies.add(
+                    (fields.get("object_kind"), fields.get("namespace"), fields.get("name")),
+                    binding,
+                )
         chosen = {
             id(b) for group in copies.groups for b in copies.nearest(group, near, same_file=False)
         }
@@ -1013,7 +1068,7 @@ class _Bindings:
         if (subject.id, kind, name) in self.connected:
             return
         self.connected.add((subject.id, kind, name))
-        for binding, index, where in self._named(kind, name, subject.entity):
+        for binding, index, where, _ in self._named(kind, name, cluster, subject.entity):
             known = _together(cluster, where)
             if known is False:
                 continue

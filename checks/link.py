@@ -720,7 +720,7 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
     for entry in entries:
         arn = entry.fields.get("principal_arn")
         if isinstance(arn, str):
-            in_directory.setdefault((arn, _module_of(entry)), []).append(entry)
+            in_directory.setdefault((arn, configuration_of(entry)), []).append(entry)
             cluster = _cluster_name(entry)
             if isinstance(cluster, str):
                 named.add((arn, cluster), entry)
@@ -735,7 +735,7 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
         cluster = assoc.fields.get("cluster_name")
         found: list[Entity] = []
         if isinstance(arn, str):
-            found = in_directory.get((arn, _module_of(assoc)), [])
+            found = in_directory.get((arn, configuration_of(assoc)), [])
             if isinstance(_cluster_name(assoc), str):
                 found = [e for e in found if _same_cluster(assoc, e) is not False]
                 if not found:
@@ -1243,7 +1243,7 @@ def _workload_aws_role(workload: Entity, accounts: Copies, pod_identities: _PodI
 _PER_INSTANCE = re.compile(r"\b(?:each|count|self)\.")
 
 
-def _module_of(entity: Entity) -> str:
+def configuration_of(entity: Entity) -> str:
     """The configuration an entity is written in: its Terraform module, else the directory of
     its file (an eksctl config, the manifests beside it)."""
     module_dir = entity.fields.get("module_dir")
@@ -1266,7 +1266,7 @@ def _identity(entity: Entity, name: str, fold: bool = False) -> Hashable | None:
         and entity.origin in ("terraform", "cloudformation")
         and not _PER_INSTANCE.search(value.text)
     ):
-        return ("expression", _module_of(entity), _instance_of(entity), value.text)
+        return ("expression", configuration_of(entity), _instance_of(entity), value.text)
     return None
 
 
@@ -1294,7 +1294,7 @@ def _cluster_identity(entity: Entity) -> Hashable | None:
     if _cluster_name(entity) is None:
         return None
     found = _identity(entity, "cluster_name")
-    return None if found is None else (_module_of(entity), found)
+    return None if found is None else (configuration_of(entity), found)
 
 
 def _cluster_name(entity: Entity) -> Any:
@@ -1309,7 +1309,9 @@ def _same_cluster(a: Entity, b: Entity) -> Any:
     cluster of its own configuration."""
     x, y = _cluster_name(a), _cluster_name(b)
     both_literal = isinstance(x, str) and isinstance(y, str)
-    if (both_literal and x != y) or (not both_literal and _module_of(a) != _module_of(b)):
+    if (both_literal and x != y) or (
+        not both_literal and configuration_of(a) != configuration_of(b)
+    ):
         return False
     found = _cluster_identity(a)
     if found is not None and found == _cluster_identity(b):
@@ -1485,7 +1487,7 @@ def _earlier_access_entries(mappings: list[Entity], roles: _RoleIndex) -> None:
             literal=(cluster, arn.lower())
             if isinstance(cluster, str) and isinstance(arn, str)
             else None,
-            directory=_module_of(mapping),
+            directory=configuration_of(mapping),
             cluster=cluster,
             principal=parts[1],
             principal_type=mapping.fields.get("principal_type"),
@@ -1514,7 +1516,7 @@ def _earlier_identity_providers(providers: list[Entity]) -> None:
         said[id(provider)] = _Said(
             identity=_cluster_identity(provider),
             literal=cluster if isinstance(cluster, str) else None,
-            directory=_module_of(provider),
+            directory=configuration_of(provider),
             cluster=cluster,
             principal=None,
             principal_type=None,

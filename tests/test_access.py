@@ -1351,6 +1351,87 @@ def test_a_pods_token_gets_the_binding_of_its_own_environment_of_a_cluster_name(
         if "worker" in path["entry"]["label"]
     )
     assert [(power, file.split("envs/")[1]) for power, _, file in reached] == [
-        ("cluster-admin in cluster platform", "prod/k8s.yaml"),
-        ("view in namespace shop in cluster platform", "dev/k8s.yaml"),
+        ("cluster-admin in cluster platform (envs/prod/main.tf)", "prod/k8s.yaml"),
+        ("view in namespace shop in cluster platform (envs/dev/main.tf)", "dev/k8s.yaml"),
     ]
+
+
+def _sign_in(how: str) -> str:
+    """Role `deploy` mapped to group `ops`: by an access entry of cluster `platform`, or by
+    aws-auth."""
+    if how == "access_entry":
+        return _entry("deploy", "platform", "aws_iam_role.deploy.arn", '["ops"]')
+    return ""
+
+
+AWS_AUTH_OPS = (
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n"
+    "data:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/deploy\n"
+    "      username: deploy\n      groups: [ops]\n"
+)
+
+
+@pytest.mark.parametrize("how", ["access_entry", "aws-auth"])
+def test_a_user_signed_in_by_one_environment_stays_in_its_cluster_of_a_cluster_name(in_tmp, how):
+    # two environment directories, each with its own cluster `platform` and the same role
+    # mapped to group ops; prod binds ops to cluster-admin, dev to view: dev's mapping does
+    # not reach prod's binding (two clusters of one name are two clusters, as link says)
+    for env, role in (("prod", "cluster-admin"), ("dev", "view")):
+        files = {
+            "eks.tf": _cluster("platform")
+            + _role("deploy", _github("repo:acme/*"))
+            + _sign_in(how),
+            "rbac.yaml": _binding("ops", "ops", role),
+        }
+        if how == "aws-auth":
+            files["aws-auth.yaml"] = AWS_AUTH_OPS
+        _write(in_tmp, {f"envs/{env}/{name}": text for name, text in files.items()})
+    result = run([in_tmp], select={"EKS801"})
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/prod/eks.tf", 11)
+    ]
+    assert result.skipped == []
+    (finding,) = result.findings
+    assert {r.location.file for r in finding.related} == {
+        "envs/prod/eks.tf",
+        "envs/prod/rbac.yaml",
+        *(["envs/prod/aws-auth.yaml"] if how == "aws-auth" else []),
+    }
+    doc = _access_json(".")
+    assert doc["clusters"] == ["platform (envs/dev/eks.tf)", "platform (envs/prod/eks.tf)"]
+    reached = sorted(
+        (group["power"]["label"], path["path"][-1]["location"]["file"])
+        for group in doc["groups"]
+        for path in group["paths"]
+    )
+    assert reached == [
+        ("cluster-admin in cluster platform (envs/prod/eks.tf)", "envs/prod/rbac.yaml"),
+        ("view cluster-wide in cluster platform (envs/dev/eks.tf)", "envs/dev/rbac.yaml"),
+    ]
+
+
+def test_an_entry_between_environments_of_a_cluster_name_is_in_a_cluster_not_known(in_tmp):
+    # an access entry in a folder above two environments that each define cluster `platform`
+    # is equally near both: its hops are unknown, never joined to either one's bindings
+    for env in ("prod", "dev"):
+        _write(
+            in_tmp,
+            {
+                f"envs/{env}/eks.tf": _cluster("platform"),
+                f"envs/{env}/rbac.yaml": _binding("ops", "ops"),
+            },
+        )
+    _write(
+        in_tmp,
+        {"envs/access.tf": _role("deploy", _github("repo:acme/*")) + _sign_in("access_entry")},
+    )
+    result = run([in_tmp], select={"EKS801"})
+    assert result.findings == []
+    assert [(s.rule_id, s.location.file, s.reasons) for s in result.skipped] == [
+        (
+            "EKS801",
+            "envs/access.tf",
+            ["the scan holds several clusters and this object is not nearer to one"],
+        )
+    ]
+
