@@ -805,7 +805,8 @@ class _RbacRoles:
         # the ClusterRoles a selector may pick, scanned then built-in, and where each stands
         self._pool: list | None = None
         self._position: dict[Any, int] = {}
-        self._labelled: dict[tuple[str, str], list] = {}
+        # label -> the names of the ClusterRoles that carry it -> whether scanned
+        self._labelled: dict[tuple[str, str], dict[Any, bool]] = {}
         self._builtins: dict | None = None
         self._own: dict[Any, list[Grant]] = {}
         self._selected: dict[Any, list] = {}
@@ -859,20 +860,31 @@ class _RbacRoles:
             self._own[nid] = found
         return found
 
-    def _candidates(self, selector: dict) -> list:
-        """The ClusterRoles that may match a selector, in order: those with the rarest of its
-        `match_labels`, or all of them."""
+    def _candidates(self, selector: dict, node: Entity | str) -> list:
+        """The ClusterRoles that may match a selector of `node`, in order: those with the
+        rarest of its `match_labels` (of copies of one name, as in many environment
+        directories, those nearest to a scanned `node`), or all of them."""
         if self._pool is None:
             self._pool = [r for group in self.cluster_roles.groups.values() for r in group]
             self._pool.extend(self.builtins())
             for position, role in enumerate(self._pool):
                 self._position[self.node_id(role)] = position
+                name = role.fields.get("name") if isinstance(role, Entity) else role
                 for label in rbac.label_map(self._labels(role)).items():
-                    self._labelled.setdefault(label, []).append(role)
+                    self._labelled.setdefault(label, {})[name] = isinstance(role, Entity)
         wanted = rbac.label_map(selector.get("match_labels")).items()
         if not wanted:
             return self._pool
-        return min((self._labelled.get(label, []) for label in wanted), key=len)
+        names = min((self._labelled.get(label, {}) for label in wanted), key=len)
+        found: list = []
+        for name, scanned in names.items():
+            if not scanned:
+                found.append(name)
+            elif isinstance(node, Entity) and isinstance(name, str):
+                found.extend(self.cluster_roles.nearest(name, node))
+            else:
+                found.extend(self.cluster_roles.get(name))
+        return found
 
     def _selection(self, node: Entity | str) -> list:
         """The ClusterRoles (scanned and built-in) an aggregated role's selectors match."""
@@ -881,7 +893,7 @@ class _RbacRoles:
         if found is None:
             picked: dict[Any, Any] = {}
             for selector in self._selectors(node):
-                candidates = self._candidates(selector)
+                candidates = self._candidates(selector, node)
                 self._steps += len(candidates)
                 for other in candidates:
                     oid = self.node_id(other)

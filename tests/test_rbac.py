@@ -4,6 +4,8 @@ pods hold a binding's capabilities. Each case is the model of a small manifest."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from checks.discover import discover
@@ -631,3 +633,48 @@ def test_a_pod_finding_points_at_the_binding_and_the_role(tmp_path):
         ),
         (("app.yaml", 1, 4), "Role ci/tokens grants [create_tokens]"),
     ]
+
+
+def test_an_aggregated_role_gets_the_labelled_roles_of_its_own_environment(tmp_path):
+    # one aggregated ClusterRole and one labelled ClusterRole by name in each environment
+    # directory: of copies of the labelled role, the nearest is aggregated, as a binding finds
+    # its role (prod's reads secrets, dev's execs in pods)
+    for env, resource, verb in (("prod", "secrets", "get"), ("dev", "pods/exec", "create")):
+        folder = tmp_path / "envs" / env
+        folder.mkdir(parents=True)
+        (folder / "rbac.yaml").write_text(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata: {name: monitoring}\naggregationRule:\n  clusterRoleSelectors:\n"
+            "    - matchLabels: {acme.io/monitoring: 'true'}\nrules: []\n---\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+            "metadata: {name: metrics, labels: {acme.io/monitoring: 'true'}}\n"
+            f"rules:\n  - {{apiGroups: [''], resources: [{resource}], verbs: [{verb}]}}\n---\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+            "metadata: {name: monitoring}\nroleRef: {kind: ClusterRole, name: monitoring}\n"
+            "subjects: [{kind: Group, name: monitoring}]\n"
+        )
+    files, _ = discover([str(tmp_path)], classify)
+    entities, problems, *_ = build(files, Options(prefilter=False, roots=[str(tmp_path)]))
+    assert problems == []
+    found = {
+        (e.fields["object_kind"], Path(e.location.file).relative_to(tmp_path).as_posix()): (
+            e.fields["capabilities"],
+            e.links,
+        )
+        for e in entities
+        if e.kind in ("rbac_role", "rbac_binding") and e.fields["name"] == "monitoring"
+    }
+    metrics = {"aggregated_roles": ["k8s:ClusterRole/metrics"]}
+    role = {"role": ["k8s:ClusterRole/monitoring"]}
+    assert found == {
+        ("ClusterRole", "envs/prod/rbac.yaml"): (["read_secrets"], metrics),
+        ("ClusterRole", "envs/dev/rbac.yaml"): (["exec_pods"], metrics),
+        ("ClusterRoleBinding", "envs/prod/rbac.yaml"): (
+            ["read_secrets"],
+            {**role, "read_secrets_rules": ["k8s:ClusterRole/metrics/rule[0]"]},
+        ),
+        ("ClusterRoleBinding", "envs/dev/rbac.yaml"): (
+            ["exec_pods"],
+            {**role, "exec_pods_rules": ["k8s:ClusterRole/metrics/rule[0]"]},
+        ),
+    }
