@@ -1034,10 +1034,12 @@ def _service_account_capabilities(
     """A ServiceAccount holds what the bindings that name it give: the ServiceAccount itself
     (in a RoleBinding, one without a namespace is in the binding's), its user name
     `system:serviceaccount:<ns>:<name>`, and the groups of every ServiceAccount
-    (`system:serviceaccounts`, `system:serviceaccounts:<ns>`, `system:authenticated`)."""
-    named: dict[tuple, list[Entity]] = {}
-    in_namespace: dict[str, list[Entity]] = {}
-    everyone: list[Entity] = []
+    (`system:serviceaccounts`, `system:serviceaccounts:<ns>`, `system:authenticated`). Of
+    copies of one binding (the same binding in many environment directories), the nearest,
+    found by place as the access graph finds them."""
+    named: dict[tuple, Copies] = {}
+    in_namespace: dict[str, Copies] = {}
+    everyone = Copies()
     for binding in bindings:
         for subject in binding.fields.get("subjects") or []:
             kind, name = subject.get("kind"), subject.get("name")
@@ -1048,27 +1050,32 @@ def _service_account_capabilities(
                 if not namespace and binding.fields.get("object_kind") == "RoleBinding":
                     namespace = binding.fields.get("namespace")
                 if isinstance(namespace, str) and namespace:
-                    named.setdefault((namespace, name), []).append(binding)
+                    named.setdefault((namespace, name), Copies()).add(binding.key, binding)
             elif kind == "User" and name.startswith("system:serviceaccount:"):
                 namespace, _, account = name.removeprefix("system:serviceaccount:").partition(":")
-                named.setdefault((namespace, account), []).append(binding)
+                named.setdefault((namespace, account), Copies()).add(binding.key, binding)
             elif kind == "Group" and name in ("system:serviceaccounts", "system:authenticated"):
-                everyone.append(binding)
+                everyone.add(binding.key, binding)
             elif kind == "Group" and name.startswith("system:serviceaccounts:"):
                 namespace = name.removeprefix("system:serviceaccounts:")
-                in_namespace.setdefault(namespace, []).append(binding)
+                in_namespace.setdefault(namespace, Copies()).add(binding.key, binding)
 
-    def holding(namespace: Any, name: Any) -> list[Entity]:
+    def holding(namespace: Any, name: Any, near: Entity) -> list[Entity]:
         # a namespace or name not known, or of a wrong type (a list is no key), names no one
-        found = []
+        sources: list[Copies | None] = []
         if isinstance(namespace, str):
-            found = named.get((namespace, name), []) if isinstance(name, str) else []
-            found = found + in_namespace.get(namespace, [])
-        found = found + everyone
-        return list({b.key: b for b in found}.values())
+            sources.append(named.get((namespace, name)) if isinstance(name, str) else None)
+            sources.append(in_namespace.get(namespace))
+        sources.append(everyone)
+        found: dict[str, Entity] = {}  # one binding of each key: the first of the nearest
+        for copies in sources:
+            for key in copies.groups if copies is not None else ():
+                if key not in found:
+                    found[key] = copies.nearest(key, near, same_file=False)[0]
+        return list(found.values())
 
     for account in accounts:
-        found = holding(account.fields["namespace"], account.fields["name"])
+        found = holding(account.fields["namespace"], account.fields["name"], account)
         account.set("capabilities", _union(found))
         account.set("cluster_capabilities", _union(found, cluster_only=True))
         if found:
@@ -1083,7 +1090,7 @@ def _service_account_capabilities(
             ):
                 workload.set(field_name, name)
             continue
-        found = holding(workload.fields["namespace"], name)
+        found = holding(workload.fields["namespace"], name, workload)
         workload.set("service_account_capabilities", _union(found))
         workload.set("service_account_cluster_capabilities", _union(found, cluster_only=True))
         granting = [b for b in found if b.fields["capabilities"]]

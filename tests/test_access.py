@@ -1435,3 +1435,45 @@ def test_an_entry_between_environments_of_a_cluster_name_is_in_a_cluster_not_kno
         )
     ]
 
+
+def test_a_pods_token_holds_the_binding_of_its_own_environment_for_eks704(in_tmp):
+    # the link stage's reading of the same two environments: only prod's pod mounts a token
+    # that its binding makes cluster-admin (dev's binding of the same name gives view)
+    for env, role in (("prod", "cluster-admin"), ("dev", "view")):
+        files = _environment("ReadOnlyAccess")
+        files["rbac.yaml"] = (
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n"
+            f"  name: worker\n  namespace: shop\nroleRef:\n  kind: ClusterRole\n  name: {role}\n"
+            "  apiGroup: rbac.authorization.k8s.io\nsubjects:\n- kind: ServiceAccount\n"
+            "  name: worker\n  namespace: shop\n"
+        )
+        _write(in_tmp, {f"envs/{env}/{name}": text for name, text in files.items()})
+    result = run([in_tmp], select={"EKS704"})
+    assert [(f.rule_id, f.location.file) for f in result.findings] == [
+        ("EKS704", "envs/prod/k8s.yaml")
+    ]
+    capabilities = {
+        e.location.file: e.fields["capabilities"]
+        for e in result.entities
+        if e.kind == "service_account"
+    }
+    assert capabilities["envs/dev/k8s.yaml"] == []
+    assert capabilities["envs/prod/k8s.yaml"][0] == "cluster_admin"
+
+
+def test_equally_near_copies_of_a_binding_are_one_binding_for_eks704(in_tmp):
+    # one binding copied into two folders beside the pod's: the pod's ServiceAccount holds it
+    # once (a binding is known by its key), and the message names it once
+    binding = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n"
+        "  name: ops\nroleRef:\n  kind: ClusterRole\n  name: edit\n"
+        "  apiGroup: rbac.authorization.k8s.io\nsubjects:\n- kind: ServiceAccount\n"
+        "  name: worker\n  namespace: shop\n"
+    )
+    pod = _environment("ReadOnlyAccess")["k8s.yaml"]
+    _write(in_tmp, {"a/rbac.yaml": binding, "b/rbac.yaml": binding, "c/k8s.yaml": pod})
+    result = run([in_tmp], select={"EKS704"})
+    (finding,) = result.findings
+    assert finding.message.count("ClusterRoleBinding ops:") == 1
+    (workload,) = [e for e in result.entities if e.kind == "workload"]
+    assert workload.links["token_bindings"] == ["k8s:ClusterRoleBinding/ops"]
