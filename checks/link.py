@@ -143,6 +143,18 @@ def _overlay(key: str) -> str | None:
     return key.split(":", 2)[1]
 
 
+def _nearness(file: str, overlay: str | None, candidate: Entity) -> int:
+    """How near `candidate` is to an object in `file` rendered by `overlay`: an object a
+    Kustomize overlay renders refers to the objects of the same overlay first."""
+    bonus = 10_000 if _overlay(candidate.key) == overlay else 0
+    return _closeness(file, candidate.location.file) + bonus
+
+
+def nearness(entity: Entity, candidate: Entity) -> int:
+    """How near `candidate` is to `entity`, as `nearest` compares them."""
+    return _nearness(entity.location.file, _overlay(entity.key), candidate)
+
+
 def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
     """Of objects that share a name (environments, overlays, copies), those nearest to
     `entity` in the tree: the same file, else the deepest shared directory."""
@@ -150,11 +162,7 @@ def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
         return list(candidates)
     file = entity.location.file
     overlay = _overlay(entity.key)
-    # an object a Kustomize overlay renders refers to the objects of the same overlay first
-    scores = [
-        _closeness(file, c.location.file) + (10_000 if _overlay(c.key) == overlay else 0)
-        for c in candidates
-    ]
+    scores = [_nearness(file, overlay, c) for c in candidates]
     best = max(scores)
     return [c for c, score in zip(candidates, scores, strict=True) if score == best]
 
@@ -1180,8 +1188,8 @@ class _PodIdentities:
 
     def __init__(self, associations: list[Entity]) -> None:
         self.by_target = Copies()
-        # the first association written each vague way (copies of one module write alike)
-        self.vague: dict[tuple, Entity] = {}
+        # the associations written each vague way (copies of one module write alike)
+        self.vague = Copies()
         count = 0
         for assoc in associations:
             namespace = assoc.fields.get("namespace")
@@ -1189,7 +1197,7 @@ class _PodIdentities:
             if isinstance(namespace, str) and isinstance(account, str):
                 self.by_target.add((namespace, account), assoc)
             elif isinstance(namespace, (str, Unknown)) and isinstance(account, (str, Unknown)):
-                self.vague.setdefault((_target(namespace), _target(account)), assoc)
+                self.vague.add((_target(namespace), _target(account)), assoc)
                 count += 1
         self.filtered = count <= MAX_VAGUE_ASSOCIATIONS
 
@@ -1197,15 +1205,30 @@ class _PodIdentities:
         self, namespace: Any, account: Any, near: Entity
     ) -> tuple[list[Entity], Unknown | None]:
         """The associations for `namespace/account` (of copies, those nearest to `near`), and
-        an unknown when one whose target is not known may be for it too."""
+        an unknown when one whose target is not known may be for it too. Copies of one
+        association whose target is not known count as copies: when the nearest that may be
+        for it is nearer than those that name it (its own environment's, say), none of
+        those is known to be its own."""
         found = self.by_target.nearest((namespace, account), near)
-        for (namespace_may, account_may), assoc in self.vague.items():
-            if not self.filtered or (
-                _may_be(namespace_may, namespace) and _may_be(account_may, account)
-            ):
-                text = _where(assoc, "the pod identity association")
-                return found, Unknown(f"{text} names a ServiceAccount that is not known", text)
-        return found, None
+        if not self.filtered:  # each may be for any pod: the first says so
+            ways = list(itertools.islice(self.vague.groups, 1))
+        else:
+            ways = [
+                way
+                for way in self.vague.groups
+                if _may_be(way[0], namespace) and _may_be(way[1], account)
+            ]
+        if not ways:
+            return found, None
+        # what says so: the first written that may be for it, or the nearest when nearer
+        said = self.vague.get(ways[0])[0]
+        if found:
+            nearest_copies = [self.vague.nearest(way, near)[0] for way in ways]
+            maybe = max(nearest_copies, key=lambda assoc: nearness(near, assoc))
+            if nearness(near, maybe) > nearness(near, found[0]):
+                found, said = [], maybe
+        text = _where(said, "the pod identity association")
+        return found, Unknown(f"{text} names a ServiceAccount that is not known", text)
 
 
 def _target(value: Any) -> tuple:

@@ -422,3 +422,45 @@ resource "aws_eks_pod_identity_association" "jobs" {
     assert _found(result, "EKS307") == []
     undecided = [s.entity_key for s in result.skipped if s.rule_id == "EKS307"]
     assert undecided == ["k8s:shop/Pod/jobs-billing"]
+
+
+def test_an_association_of_another_environment_is_not_nearer_than_one_not_known(tmp_path):
+    # prod's association names shop/app; dev's own copy names a namespace that is not known:
+    # dev's pod gets the nearest association that may be its own, dev's, so EKS307 is
+    # undecided there, never read from prod's
+    pod = POD.format(pod="", container="").replace(
+        "eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/shop-app", "team: shop"
+    )
+    association = """
+variable "namespace" {{
+  type = string
+}}
+
+resource "aws_eks_pod_identity_association" "app" {{
+  cluster_name    = "shop"
+  namespace       = {namespace}
+  service_account = "app"
+  role_arn        = "arn:aws:iam::111122223333:role/shop-app"
+}}
+"""
+    for env, namespace in (("prod", '"shop"'), ("dev", "var.namespace")):
+        _write(
+            tmp_path,
+            {
+                f"envs/{env}/pod.yaml": pod,
+                f"envs/{env}/assoc.tf": association.format(namespace=namespace),
+            },
+        )
+    result = run([tmp_path], select={"EKS307"})
+    assert [(f.location.file, f.location.start_line) for f in result.findings] == [
+        (f"{tmp_path}/envs/prod/pod.yaml", 17)
+    ]
+    assert [(s.location.file, s.reasons) for s in result.skipped] == [
+        (
+            f"{tmp_path}/envs/dev/pod.yaml",
+            [
+                f"aws_eks_pod_identity_association.app ({tmp_path}/envs/dev/assoc.tf:6) names "
+                "a ServiceAccount that is not known"
+            ],
+        )
+    ]
