@@ -17,7 +17,10 @@ known, as a Kubernetes object beside them would). Kubernetes objects (manifests,
 ServiceAccounts, pods) and aws-auth entries belong to the scan's only cluster; when the scan
 holds several, to the one whose definition is nearest in the tree (the same file, else the
 deepest shared folder), when exactly one is; else their cluster is not known (`?`) and every
-hop into or out of them is unknown.
+hop into or out of them is unknown. A cluster is its name within one configuration (as link
+judges clusters): one name defined in several directories (environments) is several
+clusters, each called by its name and where it is defined, and what names it belongs to the
+nearest definition.
 
 The fields rules test (EKS801 on trust statements, EKS802 on pods and nodes) are set here on
 the entities; `pinned` and `pods_reach_imds` are the verdicts of the rules named in

@@ -531,12 +531,15 @@ KINDS: dict[str, Kind] = {
                 Link(
                     "pod_identity_associations",
                     "pod_identity_association",
-                    "the pod identity associations for the pod's namespace and ServiceAccount",
+                    "the pod identity associations for the pod's namespace and ServiceAccount "
+                    "(of copies, the nearest; none when one nearer names a namespace or "
+                    "ServiceAccount that is not known)",
                 ),
                 Link(
                     "token_bindings",
                     "rbac_binding",
-                    "the bindings that give the pod's ServiceAccount capabilities",
+                    "the bindings that give the pod's ServiceAccount capabilities (of copies "
+                    "of one binding, the nearest file)",
                 ),
                 Link("token_roles", "rbac_role", "the scanned roles of those bindings"),
             ),
@@ -605,7 +608,8 @@ KINDS: dict[str, Kind] = {
                     "scope: bindings of the ServiceAccount itself (or of the user "
                     "`system:serviceaccount:<namespace>:<name>`) and of the groups "
                     "`system:serviceaccounts`, `system:serviceaccounts:<namespace>` and "
-                    "`system:authenticated`; " + _CAPABILITY_LIST,
+                    "`system:authenticated` (of copies of one binding, the nearest file); "
+                    + _CAPABILITY_LIST,
                     set_by="link",
                 ),
                 Field(
