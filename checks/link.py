@@ -202,6 +202,16 @@ class Places:
         return []
 
 
+def _is_key(name: Any) -> bool:
+    """Whether a name can be looked up: a value of a wrong type (a list a module wrote for a
+    namespace) is a value, and names nothing."""
+    try:
+        hash(name)
+    except TypeError:
+        return False
+    return True
+
+
 class Copies:
     """Objects by a name they share, each name's copies indexed by place once it has many."""
 
@@ -210,15 +220,16 @@ class Copies:
         self._places: dict[Hashable, Places] = {}
 
     def add(self, name: Hashable, entity: Entity) -> None:
-        self.groups.setdefault(name, []).append(entity)
+        if _is_key(name):
+            self.groups.setdefault(name, []).append(entity)
 
     def get(self, name: Hashable) -> list[Entity]:
-        return self.groups.get(name, [])
+        return self.groups.get(name, []) if _is_key(name) else []
 
     def nearest(self, name: Hashable, entity: Entity, same_file: bool = True) -> list[Entity]:
         """Of the objects called `name`, those nearest to `entity` (see `nearest`); without
         `same_file`, by directory only (its file counts as its directory)."""
-        copies = self.groups.get(name)
+        copies = self.groups.get(name) if _is_key(name) else None
         if copies is None:
             return []
         if len(copies) <= FEW_COPIES and same_file:

@@ -516,3 +516,36 @@ def test_a_service_account_whose_namespace_is_a_list_holds_what_every_account_ho
     )
     link([account, everyone])
     assert account.fields["capabilities"] == everyone.fields["capabilities"]
+
+
+def test_the_access_graph_passes_over_a_service_account_whose_namespace_is_a_list():
+    """The same ServiceAccount in the access graph (a wrong type is a value, never a crash):
+    no pod can run as it, its role reaches no one."""
+    from checks import graph
+    from checks.model import LList
+
+    account = _sa("cart", "infra/main.tf", namespace=LList(["shop"]))
+    account.fields["given_by"] = "module.eks"
+    account.fields["role_arn"] = "arn:aws:iam::111122223333:role/admin"
+    pod = _workload("k8s/web.yaml")
+    link([account, pod])
+    built = graph.build([account, pod])
+    assert pod.fields["reaches_aws_admin"] is False
+    assert [n.label for n in built.nodes.values() if n.kind == "service_account"] == [
+        "ServiceAccount shop/cart"
+    ]
+
+
+def test_a_pod_whose_namespace_is_a_list_runs_as_no_scanned_service_account():
+    """A workload a module wrote with a list for its namespace: no ServiceAccount is its own,
+    in link and in the access graph."""
+    from checks import graph
+    from checks.model import LList
+
+    pod = _workload("k8s/web.yaml")
+    pod.fields["namespace"] = LList(["shop"])
+    account = _sa("cart", "k8s/sa.yaml", automount=False)
+    link([account, pod])
+    graph.build([account, pod])
+    assert "service_account" not in pod.links
+    assert pod.fields["reaches_aws_admin"] is False
