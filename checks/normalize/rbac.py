@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.kinds import CAPABILITIES
-from checks.model import Unknown
+from checks.model import LList, Unknown
 
 CORE = ""
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -138,10 +138,34 @@ def _resource_matches(written: str, resource: str) -> bool:
     return bool(slash) and written == f"*/{sub}"
 
 
+# rules written alike (a ClusterRole copied into many installations) are judged once per
+# process: their facts by their lists, when every item is a literal; emptied at _FACTS_MAX
+_FACTS: dict[tuple, dict[str, Any]] = {}
+_FACTS_MAX = 4096
+_RULE_KEYS = ("verbs", "api_groups", "resources", "resource_names")
+
+
 def rule_facts(rule: dict) -> dict[str, Any]:
     """The facts one rule allows: fact -> True, or an `Unknown` when a value it depends on
     is unknown. `rule` has the keys of an `rbac_rule` (`api_groups`, `resources`, `verbs`,
-    `resource_names`), each a list (items may be unknown) or an unknown value."""
+    `resource_names`), each a list (items may be unknown) or an unknown value. The answer is
+    shared by rules written alike: it is read, never changed."""
+    values = [rule[name] for name in _RULE_KEYS]
+    if not all(
+        type(value) in (list, LList) and all(type(item) is str for item in value)
+        for value in values
+    ):
+        return _rule_facts(rule)
+    key = tuple(tuple(value) for value in values)
+    found = _FACTS.get(key)
+    if found is None:
+        if len(_FACTS) >= _FACTS_MAX:
+            _FACTS.clear()
+        found = _FACTS[key] = _rule_facts(rule)
+    return found
+
+
+def _rule_facts(rule: dict) -> dict[str, Any]:
     verbs, groups, resources = rule["verbs"], rule["api_groups"], rule["resources"]
     names = rule["resource_names"]
     limited = names if isinstance(names, Unknown) else bool(isinstance(names, list) and len(names))
