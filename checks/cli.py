@@ -728,6 +728,7 @@ def cmd_scan(args) -> int:
             raise UsageError(f"invalid baseline: {exc}") from None
         baseline.root = inputs.root
     pack = inputs.pack("scan")
+    reports = _reports(args)
     result = scan(
         inputs.paths,
         rules,
@@ -740,7 +741,7 @@ def cmd_scan(args) -> int:
         known_rules=rule_names(everything),
         inline_suppressions=not args.no_inline_suppressions,
         # only the conftest report shows the model
-        keep_model=any(name == "conftest" for name, _ in _reports(args)),
+        keep_model=any(name == "conftest" for name, _ in reports),
         **inputs.scan_options(args),
     )
     if baseline is not None and baseline.notes:
@@ -761,7 +762,7 @@ def cmd_scan(args) -> int:
             f"eks-checks: wrote {_plural(counted, 'finding')} and "
             f"{_plural(kept, 'suppressed finding')} to {args.write_baseline}"
         )
-    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    fmt = reports[0][0]
     to_terminal = not args.output and sys.stdout.isatty()
     options = {
         "show_unknown": args.show_unknown,
@@ -771,7 +772,6 @@ def cmd_scan(args) -> int:
         "started": started,
         "ended": datetime.datetime.now(datetime.timezone.utc),
     }
-    reports = _reports(args)
     for index, (name, output) in enumerate(reports):
         shown = index == 0 and not output  # the report on standard output
         text = renderer(name)(

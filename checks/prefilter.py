@@ -21,11 +21,10 @@ no finding and no problem.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
+from checks.parse import text_digest
 from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
 from checks.tfcatalog import (
     KNOWN_MODULE_SOURCES,
@@ -109,7 +108,7 @@ _SPLIT_MAX = 1024
 
 def _split_text(text: str) -> tuple[TopBlock, ...] | None:
     """`split` of a file's text."""
-    key = _digest((text,))
+    key = text_digest(text)
     if key not in _SPLIT:
         if len(_SPLIT) >= _SPLIT_MAX:
             _SPLIT.clear()
@@ -178,21 +177,10 @@ _FILTERED: dict[tuple[bytes, Reading], tuple[tuple[tuple[int, int], ...], ...]] 
 _FILTERED_MAX = 256
 
 
-def _digest(texts: Iterable[str]) -> bytes:
-    """One digest of several texts, in order (each one's length first: no two lists of
-    texts give the same bytes)."""
-    h = hashlib.blake2b(digest_size=16)
-    for text in texts:
-        data = text.encode("utf-8", "surrogatepass")
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.digest()
-
-
 def filter_module(texts: dict[str, str], reading: Reading = ROOT) -> dict[str, str]:
     """For the files of one module (path -> text): each file's text with the blocks nothing
     can need blanked out. A file the splitter is unsure of comes back unchanged."""
-    key = (_digest(texts.values()), reading)
+    key = (text_digest(*texts.values()), reading)
     blanks = _FILTERED.get(key)
     if blanks is None:
         if len(_FILTERED) >= _FILTERED_MAX:

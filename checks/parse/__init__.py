@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import stat
@@ -146,3 +147,15 @@ def check_nesting(text: str, what: str, line_offset: int = 0, limit: int = MAX_N
                 )
         elif ch in "]}":
             depth = max(0, depth - 1)
+
+
+def text_digest(*texts: str) -> bytes:
+    """One short digest of texts, in order (each one's length first: no two lists of texts
+    give the same bytes): what a per-process memo of copies keys a text by, so that it does
+    not keep the text."""
+    h = hashlib.blake2b(digest_size=16)
+    for text in texts:
+        data = text.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()

@@ -15,7 +15,6 @@ them (a template): in any other, the first tag is refused as before.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +31,7 @@ from checks.parse import (
     check_nesting,
     excerpt,
     numbers,
+    text_digest,
 )
 
 # Fast path with a safe fallback: both are safe loaders.
@@ -443,7 +443,7 @@ def without_definitions(text: str) -> str:
     parse (its error is the whole file's). No rule reads a definition, and definitions are
     most of the YAML of many repositories (two thirds of it in ten real EKS ones): their
     events are read, at a tenth of the cost of building their documents."""
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = text_digest(text)
     ranges = _DEFINITIONS.get(key)
     if ranges is None:
         if len(_DEFINITIONS) >= _DEFINITIONS_MAX:

@@ -22,7 +22,7 @@ from typing import Any
 
 from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
-from checks.parse import ParseError
+from checks.parse import ParseError, text_digest
 from checks.parse.comments import find_suppressions
 from checks.sources import (
     cloudformation,
@@ -48,7 +48,6 @@ from checks.sources.base import (
     Unit,
     UnitResult,
     contained,
-    digest,
 )
 
 # The order is the order in which sources claim a document: the first that claims it reads it.
@@ -146,7 +145,7 @@ def parse_text(kind: str, text: str) -> Any:
     """The documents of a file's text, by the parser of its syntax (ParseError if it fails)."""
     syntax = _SYNTAXES[kind]
     if syntax.shared:
-        key = (kind, digest(text))
+        key = (kind, text_digest(text))
         found = _PARSED.get(key)
         if found is None:
             if len(_PARSED) >= PARSED_MAX:
@@ -163,7 +162,7 @@ def parse_text(kind: str, text: str) -> Any:
 # the documents of the texts of syntaxes whose parse is shared (`Syntax.shared`), by syntax
 # and the text's digest (the text itself is not kept); emptied when it holds PARSED_MAX of
 # them (a copy is most often near its original)
-_PARSED: dict[tuple[str, str | None], Any] = {}
+_PARSED: dict[tuple[str, bytes], Any] = {}
 PARSED_MAX = 256
 
 
