@@ -12,7 +12,7 @@ import gc
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -835,16 +835,20 @@ def _context_root(value: str) -> str:
     return os.path.relpath(top)
 
 
-def _write(text: str, output: str | None) -> None:
-    """The report to `output`, else to standard output (whose write errors `main` reports)."""
+def _write(text: str | Iterable[str], output: str | None) -> None:
+    """The report to `output`, else to standard output (whose write errors `main` reports):
+    a text, or its pieces written as they are made."""
+    pieces = [text] if isinstance(text, str) else text
     if output:
         try:
             with open(output, "w", encoding="utf-8", errors="backslashreplace") as fh:
-                fh.write(text)
+                for piece in pieces:
+                    fh.write(piece)
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
 
 
 def cmd_rules(args) -> int:

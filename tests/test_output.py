@@ -403,3 +403,37 @@ def test_codequality_report_is_valid_against_gitlabs_documented_format(tmp_path,
         ("eks-checks/unreadable", "blocker", {"path": "infra/broken.yaml", "lines": {"begin": 3}}),
     ]
     assert len({i["fingerprint"] for i in issues}) == 3
+
+
+def test_a_report_written_in_pieces_is_json_made_whole():
+    from checks.report import Each, json_chunks, json_text
+
+    doc = {
+        "version": 1,
+        "findings": Each([1, 2], lambda n: {"n": n, "ratio": float("nan") if n == 2 else 0.5}),
+        "nested": [{"empty": Each([], str)}, "\ud800x"],
+        "plain": {"inf": float("inf")},
+    }
+    expected = (
+        '{"version": 1, "findings": [{"n": 1, "ratio": 0.5}, {"n": 2, "ratio": "nan"}], '
+        '"nested": [{"empty": []}, "\ufffdx"], "plain": {"inf": "inf"}}\n'
+    )
+    assert "".join(json_chunks(doc)) == expected
+    assert json_text(doc) == expected
+    assert json.loads(expected)["findings"][1] == {"n": 2, "ratio": "nan"}
+
+
+def test_a_report_makes_each_finding_only_as_it_writes_it():
+    from checks.report import Each, json_chunks
+
+    made = []
+
+    def to_json(n):
+        made.append(n)
+        return {"n": n}
+
+    pieces = json_chunks({"findings": Each(range(1000), to_json)})
+    written = [next(pieces) for _ in range(4)]  # "{", the key, "[", the first finding
+    assert written == ["{", '"findings": ', "[", '{"n": 0}']
+    assert made == [0]
+    assert "".join(pieces).endswith(', {"n": 999}]}\n') and len(made) == 1000

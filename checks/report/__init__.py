@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import math
 import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from checks.model import SEVERITIES
 
@@ -40,19 +42,74 @@ def access_renderer(name: str):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class Each(NamedTuple):
+    """A list of a report's document made one item at a time as it is written: the JSON of
+    `to_json(item)` for each of `items`. A report of thousands of findings then never holds
+    all their documents, nor its whole text, beside the findings themselves."""
+
+    items: Sequence
+    to_json: Callable[[Any], Any]
+
+
 def json_text(doc) -> str:
     """JSON for any input, and only JSON: a lone surrogate (from a `\\ud800` escape in some
     input) cannot be written as UTF-8, so it becomes U+FFFD, and a number JSON cannot hold
     (infinite or not a number, from YAML's `.inf` or a literal too large for a float) becomes
-    its name as a string ("inf", "-inf", "nan"); everything else is kept as it was."""
+    its name as a string ("inf", "-inf", "nan"); everything else is kept as it was. An `Each`
+    in `doc` is written as the list it makes."""
+    return "".join(json_chunks(doc))
+
+
+def json_chunks(doc) -> Iterator[str]:
+    """`json_text(doc)` in pieces, to be written as they come: the same text, but each item of
+    an `Each` is made, written and let go in turn."""
+    yield from _chunks(doc)
+    yield "\n"
+
+
+def _chunks(value) -> Iterator[str]:
+    if isinstance(value, Each):
+        yield "["
+        for index, item in enumerate(value.items):
+            yield (", " if index else "") + _json(value.to_json(item))
+        yield "]"
+    elif isinstance(value, dict) and _holds_each(value):
+        yield "{"
+        for index, (key, item) in enumerate(value.items()):
+            yield (", " if index else "") + _json(key) + ": "
+            yield from _chunks(item)
+        yield "}"
+    elif isinstance(value, list) and _holds_each(value):
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ", "
+            yield from _chunks(item)
+        yield "]"
+    else:
+        yield _json(value)
+
+
+def _holds_each(value) -> bool:
+    if isinstance(value, Each):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_each(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_each(item) for item in value)
+    return False
+
+
+def _json(value) -> str:
+    """One value's JSON, as `json.dumps` writes it (the separators `json_chunks` joins with)."""
     import json
 
     # no indent: the C encoder is ten times faster, and machines read this
     try:
-        text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:  # an infinity or a NaN somewhere: named, then written
-        text = json.dumps(finite(doc), ensure_ascii=False, allow_nan=False)
-    return _SURROGATE.sub("\ufffd", text) + "\n"
+        text = json.dumps(finite(value), ensure_ascii=False, allow_nan=False)
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def finite(value):

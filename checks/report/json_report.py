@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from checks import __version__
 from checks.report import (
+    Each,
     active,
     added_suppressions,
     counts_by_severity,
-    json_text,
+    json_chunks,
     notes,
     reported,
     skipped_files,
@@ -46,7 +49,7 @@ def document(result) -> dict:
     return {
         "version": 1,
         "tool": {"name": "eks-checks", "version": __version__},
-        "findings": [finding_json(f) for f in listed],
+        "findings": Each(listed, finding_json),
         "problems": [p.to_json() for p in result.problems],
         "unknown": [
             {
@@ -72,5 +75,5 @@ def document(result) -> dict:
     }
 
 
-def render(result, options) -> str:
-    return json_text(document(result))
+def render(result, options) -> Iterator[str]:
+    return json_chunks(document(result))

@@ -5,12 +5,14 @@ unreadable files as tool execution notifications."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
 from checks import __version__, ruledoc
 from checks.model import SEVERITIES
-from checks.report import json_text, reported
+from checks.report import Each, json_chunks, reported
 from checks.report.snippets import Sources, sarif_region
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -113,6 +115,43 @@ def _code_flow(uris: _Uris, path: list) -> dict:
     }
 
 
+def _result(f, uris: _Uris, index: dict[str, int], sources: Sources) -> dict:
+    """One finding as a SARIF result."""
+    entry: dict = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index[f.rule_id],
+        "level": SEVERITIES[f.severity].sarif_level,
+        "message": {"text": f.message},
+        "locations": [
+            {
+                "physicalLocation": _physical(
+                    uris, f.location.file, f.location.start_line, f.location.end_line, sources
+                )
+            }
+        ],
+        "partialFingerprints": {"primaryLocationLineHash": f"{f.fingerprint}:1"},
+        "properties": {"entityKey": f.entity_key, "severity": f.severity},
+    }
+    if f.related:
+        entry["relatedLocations"] = [
+            {
+                "id": i + 1,
+                "physicalLocation": _physical(
+                    uris, r.location.file, r.location.start_line, r.location.end_line
+                ),
+                "message": {"text": r.message},
+            }
+            for i, r in enumerate(f.related)
+        ]
+    if f.path:
+        entry["codeFlows"] = [_code_flow(uris, f.path)]
+    if f.suppressed is not None:
+        entry["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
+        if f.new_suppression:  # not in the --baseline: added by the change under review
+            entry["properties"]["suppressedByThisChange"] = True
+    return entry
+
+
 def document(result, options: dict | None = None) -> dict:
     sources = Sources(result, (options or {}).get("max_bytes"))
     rules_by_id = {r.id: r for r in result.rules}
@@ -124,41 +163,8 @@ def document(result, options: dict | None = None) -> dict:
     )
     used = sorted({f.rule_id for f in listed})
     index = {rule_id: i for i, rule_id in enumerate(used)}
-    results = []
-    for f in listed:
-        entry: dict = {
-            "ruleId": f.rule_id,
-            "ruleIndex": index[f.rule_id],
-            "level": SEVERITIES[f.severity].sarif_level,
-            "message": {"text": f.message},
-            "locations": [
-                {
-                    "physicalLocation": _physical(
-                        uris, f.location.file, f.location.start_line, f.location.end_line, sources
-                    )
-                }
-            ],
-            "partialFingerprints": {"primaryLocationLineHash": f"{f.fingerprint}:1"},
-            "properties": {"entityKey": f.entity_key, "severity": f.severity},
-        }
-        if f.related:
-            entry["relatedLocations"] = [
-                {
-                    "id": i + 1,
-                    "physicalLocation": _physical(
-                        uris, r.location.file, r.location.start_line, r.location.end_line
-                    ),
-                    "message": {"text": r.message},
-                }
-                for i, r in enumerate(f.related)
-            ]
-        if f.path:
-            entry["codeFlows"] = [_code_flow(uris, f.path)]
-        if f.suppressed is not None:
-            entry["suppressions"] = [{"kind": "inSource", "justification": f.suppressed}]
-            if f.new_suppression:  # not in the --baseline: added by the change under review
-                entry["properties"]["suppressedByThisChange"] = True
-        results.append(entry)
+    # each result is made as it is written (checks.report.Each)
+    results = Each(listed, partial(_result, uris=uris, index=index, sources=sources))
     notifications = []
     for p in result.problems:
         note: dict = {
@@ -191,5 +197,5 @@ def document(result, options: dict | None = None) -> dict:
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(result, options) -> str:
-    return json_text(document(result, options))
+def render(result, options) -> Iterator[str]:
+    return json_chunks(document(result, options))
