@@ -157,7 +157,7 @@ def _paths_from(graph: AccessGraph, start: Node) -> list[Path]:
         if node.power is None:
             continue
         edges = path_to(parent, node_id)
-        others = sum(1 for e in graph.into[node_id] if e.source in parent) - 1
+        others = sum(1 for e in graph.into.get(node_id, ()) if e.source in parent) - 1
         found.append(Path(start, node, edges, True, max(others, 0)))
     loose_parent, status = search(graph, start.id, known_only=False)
     for node_id in loose_parent:

@@ -71,7 +71,7 @@ MAX_GRAPH_WORK = 2_000_000
 TOO_LARGE = "the access graph is too large to walk within the limits"
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """A place in the graph: an entry point, an identity, an object, or a power."""
 
@@ -85,7 +85,7 @@ class Node:
     scope: str | None = None  # for a Kubernetes power: `cluster` or the namespaces
 
 
-@dataclass
+@dataclass(slots=True)
 class Edge:
     """One hop: `known` is True, or the `Unknown` that says why it may not hold; a `token`
     hop is followed from a pod only when its ServiceAccount token is mounted."""
@@ -105,7 +105,7 @@ class Edge:
         return (self.hop, self.entity_key, self.location.file)
 
 
-@dataclass
+@dataclass(slots=True)
 class Path:
     """The shortest path from an entry point to a power; `known` is True, or the Unknown of
     its first hop that is not known."""
@@ -119,7 +119,8 @@ class Path:
 
 @dataclass
 class AccessGraph:
-    """The nodes by id, the hops out of and into each, and what searches need to know."""
+    """The nodes by id, the hops out of and into each (a node with none has no list), and what
+    searches need to know."""
 
     nodes: dict[str, Node] = field(default_factory=dict)
     out: dict[str, list[Edge]] = field(default_factory=dict)
@@ -135,18 +136,16 @@ class AccessGraph:
         found = self.nodes.get(node.id)
         if found is None:
             self.nodes[node.id] = found = node
-            self.out[node.id] = []
-            self.into[node.id] = []
         return found
 
     def edge(self, edge: Edge) -> None:
         """Add a hop, once: the same hop between the same nodes is one edge."""
-        seen = (edge.source, edge.target, edge.identity)
+        seen = (edge.source, edge.target, edge.hop, edge.entity_key, edge.location.file)
         if seen in self._edges:
             return
         self._edges.add(seen)
-        self.out[edge.source].append(edge)
-        self.into[edge.target].append(edge)
+        self.out.setdefault(edge.source, []).append(edge)
+        self.into.setdefault(edge.target, []).append(edge)
 
     def entries(self) -> list[Node]:
         """The entry points, in the order they were added."""
@@ -1163,10 +1162,10 @@ def search(
     queue = deque([start])
     while queue:
         here = queue.popleft()
-        graph.work += len(graph.out[here]) + 1
+        graph.work += len(graph.out.get(here, ())) + 1
         if graph.work > MAX_GRAPH_WORK:
             raise GraphTooLarge(TOO_LARGE)
-        for edge in graph.out[here]:
+        for edge in graph.out.get(here, ()):
             known = _hop_known(edge, token)
             if known is False or (known_only and known is not True):
                 continue
@@ -1212,10 +1211,10 @@ def useful_hops(
     hops: dict[tuple, Edge] = {}
     while queue:
         here = queue.popleft()
-        graph.work += len(graph.into[here]) + 1
+        graph.work += len(graph.into.get(here, ())) + 1
         if graph.work > MAX_GRAPH_WORK:
             raise GraphTooLarge(TOO_LARGE)
-        for edge in graph.into[here]:
+        for edge in graph.into.get(here, ()):
             if edge.source not in parent or _hop_known(edge, token) is not True:
                 continue
             hops.setdefault((edge.source, edge.target, edge.identity), edge)

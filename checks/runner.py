@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from checks.discover import SourceFile, read_text
-from checks.model import Entity, Problem
+from checks.model import Entity, Problem, share_strings
 from checks.sources import (
     depends_on,
     directory_source,
@@ -68,7 +68,8 @@ def run(
         results = [cached_unit(u, opts, pack) for u in units]
     todo = [i for i, r in enumerate(results) if r is None]
     jobs = jobs or os.cpu_count() or 1
-    if jobs <= 1 or sum(units[i].weight for i in todo) < PARALLEL_MIN_FILES:
+    in_process = jobs <= 1 or sum(units[i].weight for i in todo) < PARALLEL_MIN_FILES
+    if in_process:
         ran = [_guarded(units[i], opts, keyed) for i in todo]
     else:
         ran = _run_parallel([units[i] for i in todo], opts, jobs, keyed)
@@ -94,6 +95,8 @@ def run(
         own = unit.module is not None or not consumed
         entities.extend(e for e in r.entities if own or e.location.file not in consumed)
         problems.extend(r.problems)
+    if len(ran) < len(units) or not in_process:
+        share_strings(entities)  # units that came from the cache or from workers
     return entities, problems, suppressions
 
 

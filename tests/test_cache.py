@@ -496,3 +496,29 @@ def test_the_hook_answers_from_its_cache_whichever_files_it_is_given(tmp_path, m
         code, _, err = cli("scan", given, "--context-root", ".")
         assert code == 1 and "not using the cache" not in err
     assert ran == []
+
+
+def test_equal_strings_of_units_read_apart_become_one_object():
+    from checks.model import share_strings
+
+    def unit(index: int) -> Entity:
+        # strings made at run time, as a worker's pickle or the cache's JSON makes them
+        role = "".join(["hr-dev-", "role"])
+        reason = "".join(["var.x is ", "not known"])
+        fields = LDict({"name": role, "zeta": 1, "alpha": LList([role, 2], line=4)}, line=1)
+        fields["arn"] = Unknown(reason, "".join(["${var.", "x}"]))
+        fields["items"] = PartialList(reason, "concat()", None, LList(["".join(["r", "x"])]))
+        entity = Entity("iam_role", f"k{index}", "terraform", Location("f.tf", 1, 2), fields)
+        entity.field_origins["name"] = (Location("v.tf", 3, 3), "".join(["default of ", "x"]))
+        return entity
+
+    first, second = unit(1), unit(2)
+    assert first.fields["name"] is not second.fields["name"]
+    share_strings([first, second])
+    one, two = first.fields, second.fields
+    assert list(two) == ["name", "zeta", "alpha", "arn", "items"]  # the order is kept
+    assert two["name"] is one["name"] and two["alpha"][0] is one["name"]
+    assert two["arn"].reason is one["arn"].reason and two["arn"].text is one["arn"].text
+    assert two["items"].known[0] is one["items"].known[0]
+    assert second.field_origins["name"][1] is first.field_origins["name"][1]
+    assert two["alpha"].line == 4 and two.line == 1 and two["zeta"] == 1
