@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from checks.link import LinkTargets
 from checks.model import Entity, Finding, LList, Location, Related, Unknown
 from checks.rules import PLACEHOLDER, Rule, regex_search
 
@@ -37,17 +38,15 @@ def evaluate(
     rules: Iterable[Rule],
     entities: list[Entity],
     params: dict[str, dict] | None = None,
-    judged: Callable[[Entity, dict[str, Entity]], bool] | None = None,
+    judged: Callable[[Entity, LinkTargets], bool] | None = None,
 ) -> tuple[list[Finding], list[Skipped]]:
     """The findings of `rules` on `entities`, and what could not be decided. With `judged`,
-    only the entities it accepts (given the entities by key) are tested; the others are
+    only the entities it accepts (given what their links name) are tested; the others are
     still what findings point at (`related`)."""
     by_kind: dict[str, list[Entity]] = {}
-    by_key: dict[str, Entity] = {}
+    targets = LinkTargets(entities)
     for e in entities:
-        by_key.setdefault(e.key, e)
-    for e in entities:
-        if judged is None or judged(e, by_key):
+        if judged is None or judged(e, targets):
             by_kind.setdefault(e.kind, []).append(e)
     findings: list[Finding] = []
     skipped: list[Skipped] = []
@@ -61,7 +60,7 @@ def evaluate(
                 witness: dict[str, int] = {}
                 verdict = _test(rule.when, entity.fields, rule_params, reasons, witness)
                 if verdict is True:
-                    findings.append(_finding(rule, entity, rule_params, witness, by_key))
+                    findings.append(_finding(rule, entity, rule_params, witness, targets))
                 elif verdict is None:
                     skipped.append(Skipped(rule.id, entity.key, entity.location, reasons))
     return findings, skipped
@@ -94,7 +93,7 @@ def locate(names: Iterable[str], entity: Entity, witness: dict[str, int]) -> Loc
 
 
 def _finding(
-    rule: Rule, entity: Entity, params: dict, witness: dict[str, int], by_key: dict[str, Entity]
+    rule: Rule, entity: Entity, params: dict, witness: dict[str, int], targets: LinkTargets
 ) -> Finding:
     location = locate(rule.location, entity, witness)
     related = [
@@ -107,7 +106,7 @@ def _finding(
         related.append(Related(entity.location, "the object the patch changes, as written"))
     for spec in rule.related:
         for key in entity.links.get(spec["link"], []):
-            other = by_key.get(key)
+            other = targets.get(entity, key)
             if other is not None:
                 related.append(
                     Related(other.location, format_message(spec["message"], other.fields, params))

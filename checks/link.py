@@ -240,6 +240,21 @@ class Copies:
         return places.nearest(entity, same_file)
 
 
+class LinkTargets:
+    """The entity a link names, seen from the entity that holds the link. Links hold keys, and
+    the copies of one object in several environment folders share a key: of those, the first
+    of the nearest to the linking entity, as the link stage chose it (`nearest`)."""
+
+    def __init__(self, entities: list[Entity]) -> None:
+        self.copies = Copies()
+        for entity in entities:
+            self.copies.add(entity.key, entity)
+
+    def get(self, entity: Entity, key: str) -> Entity | None:
+        found = self.copies.nearest(key, entity)
+        return found[0] if found else None
+
+
 def _effective_automount(workload: Entity, accounts: Copies) -> None:
     ns = workload.fields["namespace"]
     sa_name = workload.fields["service_account_name"]

@@ -24,7 +24,7 @@ from checks.discover import (
 from checks.evaluate import Skipped, evaluate
 from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_suppressions
 from checks.graph import AccessGraph
-from checks.link import link
+from checks.link import LinkTargets, link
 from checks.model import Entity, Finding, Problem
 from checks.rules import Rule
 from checks.runner import run
@@ -123,7 +123,7 @@ class Scope:
     def problem(self, p: Problem) -> bool:
         return p.file in self.reported or (p.level == "error" and p.file in self.concerned)
 
-    def judged(self, entity: Entity, by_key: dict[str, Entity]) -> bool:
+    def judged(self, entity: Entity, targets: LinkTargets) -> bool:
         """Whether a finding on `entity` can be reported: it, or a place a finding on it
         points at, is in a file reported: where a field was written (a patch) or got its
         value (a variable's default), what made it (a module call, an overlay), and the
@@ -139,7 +139,7 @@ class Scope:
             return True
         for keys in entity.links.values():
             for key in keys:
-                other = by_key.get(key)
+                other = targets.get(entity, key)
                 if other is not None and other.location.file in self.reported:
                     return True
         return False

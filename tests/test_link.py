@@ -549,3 +549,28 @@ def test_a_pod_whose_namespace_is_a_list_runs_as_no_scanned_service_account():
     graph.build([account, pod])
     assert "service_account" not in pod.links
     assert pod.fields["reaches_aws_admin"] is False
+
+
+def test_a_finding_points_at_the_copy_of_its_own_environment(monkeypatch):
+    # dev and prod hold the same ClusterRole and binding, prod's two lines lower: the role
+    # rule EKS604 names as related is the one its own environment's binding refers to, not
+    # the first copy of that key in the scan (the binding's own check already read prod's)
+    import json
+
+    from conftest import FIXTURES, cli
+
+    monkeypatch.chdir(FIXTURES / "copies")
+    code, out, _ = cli("scan", "--format", "json", "--select", "EKS604", ".")
+    assert code == 1
+    places = [
+        (
+            f["location"]["file"],
+            f["location"]["start_line"],
+            [(r["location"]["file"], r["location"]["start_line"]) for r in f["related"]],
+        )
+        for f in json.loads(out)["findings"]
+    ]
+    assert places == [
+        ("envs/dev/rbac.yaml", 16, [("envs/dev/rbac.yaml", 6)]),
+        ("envs/prod/rbac.yaml", 18, [("envs/prod/rbac.yaml", 8)]),
+    ]

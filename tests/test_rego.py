@@ -191,6 +191,7 @@ def _corpora() -> dict[str, Path | None]:
     }
     corpora["examples"] = ROOT / "examples"
     corpora["kustomize"] = FIXTURES / "kustomize"  # patches' lines, overlays' related places
+    corpora["copies"] = FIXTURES / "copies"  # a key shared by copies names the nearest
     corpora["peer"] = PEER
     corpora["edge"] = None
     return corpora

@@ -420,9 +420,9 @@ def _nested(orders: dict[str, dict[str, list[str]]]) -> str:
 def _related(rule: Rule) -> list[str]:
     """`related(entity)`: where the values of the fields the rule reads were defined, when
     elsewhere (`field_origins`, by field name), then for each `related` link of the rule,
-    the linked entities' places with their messages, in the order of the entity's links (the
-    first entity of a key); and, for a rule with a `path`, `related_hops(entity)`: the place
-    and words of every hop it names."""
+    the linked entities' places with their messages, in the order of the entity's links (of
+    copies that share a key, the nearest); and, for a rule with a `path`,
+    `related_hops(entity)`: the place and words of every hop it names."""
     from checks.evaluate import rule_fields
 
     lines = [
@@ -458,7 +458,7 @@ def _related(rule: Rule) -> list[str]:
         lines += [
             f"related_{index}(entity) := [place |",
             f'\tsome key in object.get(entity, ["links", {rego_literal(spec["link"])}], [])',
-            "\tother := lib.entity_by_key(key)",
+            "\tother := lib.linked_places[[entity.location.file, key]]",
             f"\ttext := {message}(lib.context(other), other.kind)",
             '\tplace := {"location": other.location, "message": text}',
             "]",

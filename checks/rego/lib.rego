@@ -498,17 +498,58 @@ finding(rule_id, meta, entity, message, where) := {
 	"location": where,
 }
 
-# The entity with this key: the first that has it, as the scan's links read a key. Looked up
-# once per evaluation for every key a link names.
-entity_by_key(key) := linked_entities[key]
-
-linked_entities := {key: entity |
-	some key in linked_keys
-	entity := [candidate | some candidate in input.entities; candidate.key == key][0]
+# The entity a link names, by [the linking entity's file, the key]: of the entities with that
+# key (one object copied into several environment folders), the first of those nearest to
+# the file, as the link stage chose it: in the file, else under the deepest directory they
+# share (checks.link.LinkTargets). Worked out once for every link of the model, and looked up
+# with the rule's own variables: an engine may confuse a function's argument with a
+# variable of the same name in the rule the function reads.
+linked_places := {[from_file, link_key]: nearest[0] |
+	some linking in input.entities
+	from_file := linking.location.file
+	some named_keys in object.get(linking, "links", {})
+	some link_key in named_keys
+	copies := linked_entities[link_key]
+	scores := [closeness(from_file, copy_of.location.file) | some copy_of in copies]
+	nearest := [copies[i] |
+		some i in numbers.range(0, count(copies) - 1)
+		not outscored(scores, scores[i])
+	]
 }
 
-linked_keys := {key |
-	some entity in input.entities
-	some keys in object.get(entity, "links", {})
-	some key in keys
+outscored(scores, score) if {
+	some rival in scores
+	rival > score
+}
+
+linked_entities := {wanted: found |
+	some wanted in linked_keys
+	found := [candidate | some candidate in input.entities; candidate.key == wanted]
+	count(found) > 0
+}
+
+linked_keys := {named |
+	some linking in input.entities
+	some named_keys in object.get(linking, "links", {})
+	some named in named_keys
+}
+
+# How near two files are: 1000 for the same file, else how many leading directories they
+# share (checks.link._closeness).
+closeness(near, far) := 1000 if {
+	near == far
+} else := count(shared) if {
+	near_parts := split(near, "/")
+	far_parts := split(far, "/")
+	shared := [depth |
+		some depth in numbers.range(0, count(near_parts))
+		depth < count(near_parts) - 1
+		depth < count(far_parts) - 1
+		not differ_up_to(near_parts, far_parts, depth)
+	]
+}
+
+differ_up_to(near_parts, far_parts, depth) if {
+	some part in numbers.range(0, depth)
+	near_parts[part] != far_parts[part]
 }
