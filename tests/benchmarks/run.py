@@ -16,6 +16,12 @@ the same corpus (sizes up to --peers-up-to; Checkov's frameworks and Trivy's mis
 scanners restricted to Terraform and Kubernetes), with its peak RSS and its time as a ratio
 to ours. After each corpus, the growth of the cold and warm times from each size to the next.
 
+With `--tree DIR` (a folder of your own, e.g. real repositories side by side): its
+`--no-cache` scan (wall, CPU, peak RSS), and the pre-commit hook on it (`--context-root=DIR`
+and one file, `--hook-file`, else its first `.tf` file): cold (an empty cache), warm (the
+same file again), and each commit's (another file's hook run first), against issue 22's
+budgets. `--corpus ''` leaves the generated corpora out.
+
 Then a Kustomize tree of --kustomize-apps apps (three overlays each, so three renders per
 app): the cold scan with kubectl on PATH (every root kustomization rendered, in the
 workers), with one job, and without a renderer (read unrendered), and the warm re-scan.
@@ -133,6 +139,8 @@ def main() -> None:
         "--peers-up-to", type=int, default=2000, help="time Checkov and Trivy up to this size"
     )
     ap.add_argument("--kustomize-apps", type=int, default=30, help="0: no Kustomize tree")
+    ap.add_argument("--tree", default=None, help="a folder of your own to scan and hook")
+    ap.add_argument("--hook-file", default=None, help="relative to --tree: the hook's file")
     args = ap.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="eks-checks-bench-"))
     cores = os.cpu_count() or 1
@@ -148,8 +156,10 @@ def main() -> None:
     )
     for name in others:
         header += f" {name + ' s':>10} {'MiB':>6} {'x':>5}"
-    print(header)
-    for kind in args.corpus.split(","):
+    kinds = [kind for kind in args.corpus.split(",") if kind]
+    if kinds:
+        print(header)
+    for kind in kinds:
         measured: list[tuple[int, float, float]] = []
         for size in (int(s) for s in args.sizes.split(",")):
             wall, warm = measure(kind, size, work, exe, cores, others, args)
@@ -160,8 +170,62 @@ def main() -> None:
                 f"{cold_b / cold_a:.1f}x, warm {warm_b / warm_a:.1f}x",
                 flush=True,
             )
+    if args.tree:
+        own_tree(Path(args.tree).resolve(), work, exe, args.runs, args.hook_file)
     if args.kustomize_apps:
         kustomize(work, exe, args.kustomize_apps, args.runs)
+
+
+HOOK_WARM_BUDGET, HOOK_COLD_BUDGET = 0.3, 1.2  # seconds, issue 22
+
+
+def own_tree(tree: Path, work: Path, exe: str, runs: int, hook_file: str | None) -> None:
+    """A tree of the user's: the whole scan, and the hook's cold, warm and each commit's runs."""
+    cache = work / "cache-tree"
+    env = {**os.environ, "EKS_CHECKS_CACHE_DIR": str(cache)}
+    whole = [exe, "scan", ".", "--format", "json", "--no-cache"]
+    scans = [timed(whole, tree, env) for _ in range(runs)]
+    print(
+        f"tree {tree.name}: --no-cache scan {statistics.median(r[0] for r in scans):.2f} s, "
+        f"{statistics.median(r[1] for r in scans):.2f} s CPU, "
+        f"peak {peak_rss(whole, tree, env) / 1024:.0f} MiB",
+        flush=True,
+    )
+    candidates = sorted(
+        str(p.relative_to(tree)) for p in tree.rglob("*.tf") if ".terraform" not in p.parts
+    )
+    file = hook_file or (candidates[0] if candidates else None)
+    other = next((c for c in candidates if c != file), None)
+    if file is None or other is None:
+        print(f"tree {tree.name}: no two .tf files for the hook (give --hook-file)")
+        return
+
+    def hook(path: str) -> list[str]:
+        return [exe, "scan", "--context-root=.", "--format", "json", path]
+
+    cold = []
+    for _ in range(runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        cold.append(timed(hook(file), tree, env)[:2])
+    timed(hook(file), tree, env)  # the cold run's stamps, then the same file again
+    warm = [timed(hook(file), tree, env)[:2] for _ in range(runs)]
+    commits = []
+    for _ in range(runs):
+        timed(hook(other), tree, env)  # the last commit gave another file
+        commits.append(timed(hook(file), tree, env)[:2])
+    shutil.rmtree(cache, ignore_errors=True)
+    for name, measured, budget in (
+        ("cold (empty cache)", cold, HOOK_COLD_BUDGET),
+        ("warm (same file)", warm, HOOK_WARM_BUDGET),
+        ("each commit (another file before)", commits, HOOK_WARM_BUDGET),
+    ):
+        took = statistics.median(w for w, _ in measured)
+        cpu = statistics.median(c for _, c in measured)
+        print(
+            f"tree {tree.name}: hook on {file}, {name}: {took:.2f} s ({cpu:.2f} s CPU), "
+            f"budget {budget} s: {'met' if took <= budget else 'not met'}",
+            flush=True,
+        )
 
 
 def kustomize(work: Path, exe: str, apps: int, runs: int) -> None:
