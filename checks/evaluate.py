@@ -132,6 +132,7 @@ def _finding(
         related=related,
         path=path,
         hops=hops,
+        entity=entity,
     )
 
 

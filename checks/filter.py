@@ -183,7 +183,8 @@ def apply_suppressions(
         return decided[key]
 
     for f in findings:
-        entity = entities.get(f.entity_key)
+        # its own copy: an object written in several folders has one key
+        entity = f.entity if f.entity is not None else entities.get(f.entity_key)
         block_line = entity.location.start_line if entity else f.location.start_line
         f.suppressed = comment_for(f, tuple(sorted({f.location.start_line, block_line})))
         if f.suppressed is None and entity is not None and given.inline:

@@ -378,6 +378,9 @@ class Finding:
     # target): a path that opens changes the fingerprint, even when each entity it goes
     # through was there before
     hops: tuple[tuple[str, ...], ...] = ()
+    # the entity it is on, until suppressions are applied (never reported): the copies of an
+    # object in several folders share its key, and each has its own lines and annotations
+    entity: Entity | None = field(default=None, compare=False, repr=False)
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.start_line, self.rule_id, self.entity_key)

@@ -293,6 +293,8 @@ def scan(
     notes = apply_suppressions(findings, by_entity, filtering)
     if baseline:
         apply_baseline(findings, baseline)
+    for f in findings:
+        f.entity = None  # what the report is written with need not hold the model
     all_problems = problems + found + notes
     if scope is not None:
         findings = [f for f in findings if scope.finding(f)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import cli
 
 HOP = (
@@ -355,3 +357,49 @@ def test_a_suppression_the_baseline_does_not_hold_is_listed_as_added_by_the_chan
     assert "title=EKS202 suppressed by this change::aws_launch_template.c sets" in out
     _, out, _ = cli("scan", ".", "--baseline", "main.json", "--format", "junit")
     assert '<testsuite name="suppressed by this change" tests="2"' in out
+
+
+def _binding(annotation: str = "", lead: str = "") -> str:
+    annotations = f"  annotations:\n    eks-checks.io/ignore: {annotation}\n" if annotation else ""
+    return (
+        f"{lead}apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n"
+        f"  name: cert-reader\n{annotations}"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\n"
+        "subjects:\n  - {kind: User, name: alice}\n"
+    )
+
+
+@pytest.mark.parametrize("ignored", ["dev", "prod"])
+def test_an_annotation_suppresses_its_own_copy_of_an_object_only(in_tmp, ignored):
+    # one binding written in two environment folders (one key): the ignore annotation of one
+    # copy is no suppression of the other, whichever comes first in the scan
+    for env in ("dev", "prod"):
+        text = _binding('"EKS605: accepted here"' if env == ignored else "", "# env\n" * 3)
+        (in_tmp / env).mkdir()
+        (in_tmp / env / "rbac.yaml").write_text(text)
+    code, out, _ = cli("scan", "--format", "json", "--select", "EKS605", ".")
+    found = {
+        f["location"]["file"]: f.get("suppressed", {}).get("reason")
+        for f in json.loads(out)["findings"]
+    }
+    other = "prod" if ignored == "dev" else "dev"
+    assert found == {f"{ignored}/rbac.yaml": "accepted here", f"{other}/rbac.yaml": None}
+    assert code == 1
+
+
+def test_a_comment_suppresses_its_own_copy_of_an_object_only(in_tmp):
+    # the comment above dev's binding suppresses dev's finding: the line of the object whose
+    # finding it is decides, not the line of another copy (prod's is three lines lower)
+    (in_tmp / "dev").mkdir()
+    (in_tmp / "prod").mkdir()
+    (in_tmp / "dev" / "rbac.yaml").write_text(
+        "# eks-checks: ignore[EKS605] dev only\n" + _binding()
+    )
+    (in_tmp / "prod" / "rbac.yaml").write_text("# env\n" * 3 + _binding())
+    code, out, _ = cli("scan", "--format", "json", "--select", "EKS605", ".")
+    found = {
+        f["location"]["file"]: f.get("suppressed", {}).get("reason")
+        for f in json.loads(out)["findings"]
+    }
+    assert found == {"dev/rbac.yaml": "dev only", "prod/rbac.yaml": None}
+    assert code == 1
