@@ -676,3 +676,44 @@ def test_a_rego_policy_finding_in_a_module_instance_names_the_call(repo):
     assert [(r["location"]["file"], r["location"]["start_line"]) for r in finding["related"]] == [
         ("infra/platform.tf", 1)
     ]
+
+
+def _copies_of_worker(repo) -> None:
+    """The ServiceAccount shop/worker written twice: dev's has a role, prod's has none."""
+    role = "  annotations:\n    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/w\n"
+    for env, extra in (("dev", role), ("prod", "")):
+        (repo / "k8s" / env).mkdir()
+        (repo / "k8s" / env / "sa.yaml").write_text(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\n"
+            f"  namespace: shop\n{extra}"
+        )
+    (repo / "k8s" / "sa.yaml").unlink()
+
+
+def _worker_findings() -> tuple[int, list[str], str]:
+    code, out, _ = _acme("--format", "json")
+    doc = json.loads(out)
+    files = sorted(f["location"]["file"] for f in doc["findings"] if f["rule_id"] == "ACME102")
+    errors = " ".join(p["message"] for p in doc["problems"] if p["level"] == "error")
+    return code, files, errors
+
+
+def test_a_policy_finding_on_a_key_of_copies_is_on_each_copy_unless_it_names_a_file(repo):
+    # copies of one object share a key: a finding naming only the key could mean either, so
+    # it is on both (never only on whichever the scan read first); `file` names one
+    _copies_of_worker(repo)
+    assert _worker_findings() == (1, ["k8s/dev/sa.yaml", "k8s/prod/sa.yaml"], "")
+    policy = repo / "policies" / "acme.rego"
+    text = policy.read_text()
+    with_file = text.replace(
+        '"entity_key": entity.key,\n\t\t"message": sprintf("ServiceAccount',
+        '"entity_key": entity.key,\n\t\t"file": entity.location.file,\n'
+        '\t\t"message": sprintf("ServiceAccount',
+    )
+    assert with_file != text
+    policy.write_text(with_file)
+    assert _worker_findings() == (1, ["k8s/prod/sa.yaml"], "")
+    policy.write_text(with_file.replace('"file": entity.location.file', '"file": "elsewhere.yaml"'))
+    code, files, errors = _worker_findings()
+    assert code == 2 and files == []
+    assert "no entity of key k8s:shop/ServiceAccount/worker is in file elsewhere.yaml" in errors

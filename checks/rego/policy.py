@@ -467,9 +467,9 @@ def evaluate_policies(
     results = answer.get("results")
     if not (isinstance(results, list) and len(results) == 1 and len(results[0]) == len(declaring)):
         return [], [Problem(first.path, "Rego policy: the Rego engine's answer is malformed")]
-    by_key: dict[str, Entity] = {}
+    by_key: dict[str, list[Entity]] = {}  # copies of a Kubernetes object share a key
     for e in entities:
-        by_key.setdefault(e.key, e)
+        by_key.setdefault(e.key, []).append(e)
     findings: list[Finding] = []
     errors: list[Problem] = []
     for name, value in zip(declaring, results[0], strict=True):
@@ -532,9 +532,11 @@ def _answer_error(
 
 
 def _findings_of(
-    value: Any, declared: set[str], selected: dict[str, Rule], by_key: dict[str, Entity]
+    value: Any, declared: set[str], selected: dict[str, Rule], by_key: dict[str, list[Entity]]
 ) -> tuple[list[Finding], list[str]]:
-    """Findings from what a package's `findings` returned, and what is wrong with it."""
+    """Findings from what a package's `findings` returned, and what is wrong with it. A
+    finding names its entity by key, and by `file` (its `location.file`) when it means one
+    of the copies of an object written in several files; else it is on each copy."""
     if value is None:
         return [], ["not defined, although the package declares rules"]
     if not isinstance(value, list):
@@ -548,14 +550,18 @@ def _findings_of(
         rule = selected.get(item["rule_id"])
         if rule is None:
             continue  # declared here but not selected (--select/--ignore, enabled: false)
-        entity = by_key[item["entity_key"]]
-        if entity.kind not in rule.entity:
+        copies = [
+            e
+            for e in by_key[item["entity_key"]]
+            if "file" not in item or e.location.file == item["file"]
+        ]
+        if copies[0].kind not in rule.entity:
             wrong.append(
-                f"{rule.id} is declared for {', '.join(rule.entity)}, but {entity.key} is "
-                f"a {entity.kind}"
+                f"{rule.id} is declared for {', '.join(rule.entity)}, but {copies[0].key} is "
+                f"a {copies[0].kind}"
             )
             continue
-        findings.append(
+        findings += [
             Finding(
                 rule_id=rule.id,
                 slug=rule.slug,
@@ -567,28 +573,32 @@ def _findings_of(
                 remediation=rule.remediation.strip(),
                 references=list(rule.references),
                 related=list(entity.related),  # the module calls that made it
+                entity=entity,
             )
-        )
+            for entity in copies
+        ]
     return findings, wrong
 
 
-def _item_problem(item: Any, declared: set[str], by_key: dict[str, Entity]) -> str:
+def _item_problem(item: Any, declared: set[str], by_key: dict[str, list[Entity]]) -> str:
     if not isinstance(item, dict):
         return f"a finding must be an object, not {_type_name(item)}"
     missing = [k for k in ("rule_id", "entity_key", "message") if k not in item]
     if missing:
         return f"a finding needs {', '.join(missing)}"
-    extra = sorted(set(item) - {"rule_id", "entity_key", "message"})
+    extra = sorted(set(item) - {"rule_id", "entity_key", "message", "file"})
     if extra:
-        return f"a finding has only rule_id, entity_key and message, not {', '.join(extra)}"
-    for key in ("rule_id", "entity_key", "message"):
-        if not isinstance(item[key], str) or not item[key]:
+        return f"a finding has only rule_id, entity_key, message and file, not {', '.join(extra)}"
+    for key in ("rule_id", "entity_key", "message", "file"):
+        if key in item and (not isinstance(item[key], str) or not item[key]):
             return f"{key} must be a non-empty string"
     if item["rule_id"] not in declared:
         known = ", ".join(sorted(declared))
         return f"rule_id {item['rule_id']} is not declared by a METADATA block ({known})"
     if item["entity_key"] not in by_key:
         return f"entity_key {item['entity_key']} is not an entity of the model"
+    if "file" in item and all(e.location.file != item["file"] for e in by_key[item["entity_key"]]):
+        return f"no entity of key {item['entity_key']} is in file {item['file']}"
     return ""
 
 
