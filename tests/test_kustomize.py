@@ -618,8 +618,8 @@ def test_definitions_are_left_out_of_what_kubectl_renders(in_tmp, monkeypatch, c
     built = []
     build = renderer_module._build
 
-    def recorded(renderer, wrapper, target, directory):
-        out = build(renderer, wrapper, target, directory)
+    def recorded(renderer, wrapper, target, directory, origins=True):
+        out = build(renderer, wrapper, target, directory, origins)
         built.append((not target.startswith(".."), out[0] is not None))  # (a copy, rendered)
         return out
 
@@ -636,3 +636,113 @@ def test_definitions_are_left_out_of_what_kubectl_renders(in_tmp, monkeypatch, c
     )
     assert report["problems"] == []
     assert code == 1
+
+
+def _told(tree: str) -> tuple[str, str]:
+    """The scan's JSON report and the model of `tree`, both read without the cache."""
+    _, report, _ = cli("scan", tree, "--format", "json", "--no-cache")
+    _, model, _ = cli("model", tree, "--no-cache")
+    return report, model
+
+
+def _recording_builds(monkeypatch) -> list[bool]:
+    """Whether each render asked kustomize for origin annotations, in order."""
+    from checks.normalize import kustomize
+
+    asked: list[bool] = []
+    build = kustomize._build
+
+    def recorded(renderer, wrapper, target, directory, origins=True):
+        asked.append(origins)
+        return build(renderer, wrapper, target, directory, origins)
+
+    monkeypatch.setattr(kustomize, "_build", recorded)
+    return asked
+
+
+def test_where_objects_come_from_is_told_as_kustomizes_annotations_tell_it(in_tmp, monkeypatch):
+    # kustomize's origin annotations triple its time on a large build: where every overlay
+    # only renames by prefix and suffix, the file of each object is told without them, and
+    # the report and the model are those the annotations give, byte for byte
+    from checks.normalize import kustomize
+
+    _renderer_or_fail()
+    for tree in ("names", "strategic", "json6902", "links", "shared", "namespaced"):
+        shutil.copytree(KUSTOMIZE / tree, in_tmp / tree)
+    (in_tmp / "gen" / "app").mkdir(parents=True)
+    (in_tmp / "gen" / "kustomization.yaml").write_text(
+        "resources: [app]\ngeneratorOptions: {disableNameSuffixHash: true}\n"
+        "configMapGenerator:\n  - name: aws-auth\n    namespace: kube-system\n"
+        "    literals: ['mapRoles=- rolearn: arn:aws:iam::111122223333:role/a\\n"
+        "  username: a\\n  groups: [system:masters]']\n"
+    )
+    (in_tmp / "gen" / "app" / "kustomization.yaml").write_text(
+        "namePrefix: p-\nresources: [sa.yaml]\n"
+    )
+    (in_tmp / "gen" / "app" / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n  annotations:\n"
+        "    eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/app\n"
+    )
+    asked = _recording_builds(monkeypatch)
+    told = _told(".")
+    without = asked.count(False)
+    asked.clear()
+    monkeypatch.setattr(kustomize, "_origins_inferable", lambda reach, unit: False)
+    assert _told(".") == told
+    assert set(asked) == {True} and without >= 6  # every root but one was told without
+    generated = [
+        (f["rule_id"], f["location"]["file"], f["location"]["start_line"])
+        for f in json.loads(told[0])["findings"]
+        if f["rule_id"].startswith("EKS50")
+    ]
+    assert generated == [("EKS504", "gen/kustomization.yaml", 4)]  # at the generator's entry
+    assert '"name": "p-app"' in told[1]
+
+
+def test_two_objects_of_one_kind_and_name_are_told_by_kustomize(in_tmp, monkeypatch):
+    # the namespaced fixture holds two Deployments named web (namespaces a and b): which
+    # file each came from is not told by name, so kustomize is asked again, with annotations
+    _renderer_or_fail()
+    asked = _recording_builds(monkeypatch)
+    code, report = _scan("namespaced")
+    assert asked == [False, True]
+    assert code == 1 and len(report["findings"]) == 2
+
+
+@pytest.mark.parametrize(
+    "operation, renames",
+    [
+        ({"op": "remove", "path": "/metadata/namespace"}, False),
+        ({"op": "add", "path": "/metadata/labels/app", "value": "x"}, False),
+        ({"op": "replace", "path": "/spec/replicas", "value": 2}, False),
+        ({"op": "replace", "path": "/metadata/name", "value": "other"}, True),
+        ({"op": "replace", "path": "/kind", "value": "StatefulSet"}, True),
+        ({"op": "replace", "path": "/metadata", "value": {}}, True),
+        ({"op": "replace", "path": "", "value": {}}, True),
+        ({"op": "move", "from": "/metadata/name", "path": "/spec/x"}, True),
+        ({"op": "copy", "from": "/spec/x", "path": "/metadata/generateName"}, True),
+        ({"op": "replace", "path": 3}, True),
+    ],
+)
+def test_which_json_patches_may_rename_an_object(operation, renames):
+    from checks.normalize.kustomize import _renaming
+
+    assert _renaming(operation) is renames
+
+
+@pytest.mark.parametrize(
+    "document, renames_only",
+    [
+        ({"resources": ["a.yaml"], "namePrefix": "p-", "patches": [{"path": "p.yaml"}]}, True),
+        ({"resources": ["a.yaml"], "configMapGenerator": [{"name": "c"}]}, True),
+        ({"resources": ["a.yaml"], "replacements": [{"path": "r.yaml"}]}, False),
+        ({"resources": ["a.yaml"], "components": ["../c"]}, False),
+        ({"resources": ["a.yaml"], "helmCharts": [{"name": "x"}]}, False),
+        ({"resources": ["a.yaml"], "patches": [{"path": "p", "options": {}}]}, False),
+        ({"kind": "Component", "resources": ["a.yaml"]}, False),
+    ],
+)
+def test_which_kustomizations_rename_only_by_prefix_and_suffix(document, renames_only):
+    from checks.parse.kustomization import read_kustomization
+
+    assert read_kustomization("/k/kustomization.yaml", document).renames_only is renames_only

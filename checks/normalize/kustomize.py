@@ -185,20 +185,21 @@ def _version(path: str, command: str) -> str:
     return f"kustomize {proc.stdout.strip()}"
 
 
-def render(renderer: Renderer, directory: str) -> tuple[str | None, str, str]:
+def render(renderer: Renderer, directory: str, origins: bool = True) -> tuple[str | None, str, str]:
     """(the rendered YAML stream, "", the wrapper folder) or (None, kubectl's message, the
-    wrapper folder) for the kustomization in `directory`. The origin paths in the stream are
-    relative to the wrapper folder (removed once rendered)."""
+    wrapper folder) for the kustomization in `directory`. The origin paths in the stream
+    (unless not `origins`) are relative to the wrapper folder (removed once rendered)."""
     wrapper = tempfile.mkdtemp(prefix="eks-checks-kustomize-")
     try:
-        text, error = _build(renderer, wrapper, os.path.relpath(directory, wrapper), directory)
+        target = os.path.relpath(directory, wrapper)
+        text, error = _build(renderer, wrapper, target, directory, origins)
         return text, error, wrapper
     finally:
         shutil.rmtree(wrapper, ignore_errors=True)
 
 
 def render_lean(
-    renderer: Renderer, directory: str, files: set[str], resources: list[str]
+    renderer: Renderer, directory: str, files: set[str], resources: list[str], origins: bool = True
 ) -> tuple[str, str, str] | None:
     """`render` of a copy of the build's `files` whose `resources` are without their
     CustomResourceDefinitions (no rule reads one, and kustomize spends most of its time on
@@ -230,7 +231,7 @@ def render_lean(
             with open(copy, "w", encoding="utf-8") as fh:
                 fh.write(text)
         target = os.path.join(name, os.path.relpath(directory, common))
-        text, _error = _build(renderer, wrapper, target, directory)
+        text, _error = _build(renderer, wrapper, target, directory, origins)
     except OSError:
         return None
     finally:
@@ -239,11 +240,15 @@ def render_lean(
     return (text, "", os.path.dirname(common)) if text is not None else None
 
 
-def _build(renderer: Renderer, wrapper: str, target: str, directory: str) -> tuple[str | None, str]:
+def _build(
+    renderer: Renderer, wrapper: str, target: str, directory: str, origins: bool = True
+) -> tuple[str | None, str]:
     """Run the renderer on a kustomization in `wrapper` whose one resource is `target`
-    (relative to it), with origin annotations: (its output, "") or (None, why not)."""
+    (relative to it), with origin annotations unless not `origins` (they triple kustomize's
+    time on a large build): (its output, "") or (None, why not)."""
+    metadata = "buildMetadata: [originAnnotations]\n" if origins else ""
     with open(os.path.join(wrapper, "kustomization.yaml"), "w", encoding="utf-8") as fh:
-        fh.write(f"resources:\n  - {_quoted(target)}\nbuildMetadata: [originAnnotations]\n")
+        fh.write(f"resources:\n  - {_quoted(target)}\n{metadata}")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": wrapper, "GIT_TERMINAL_PROMPT": "0"}
     try:
         proc = subprocess.run(
@@ -342,26 +347,132 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     if _as_written(reach, unit):
         # kustomize would give the resources as they are: no need to run it
         return _unrendered(unit, reach, root_shown, overlay, "", problems)
-    lean = render_lean(renderer, unit.directory, reach.files, reach.resources)
-    text, error, wrapper = lean or render(renderer, unit.directory)
-    if text is None:
-        problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
-        return [], problems
-    try:
-        rendered = _rendered_documents(text)
-    except yaml.YAMLError as exc:
-        message = f"{renderer.command} rendered YAML that does not parse: {excerpt(str(exc))}"
-        problems.append(Problem(root_shown, message))
-        return [], problems
+    # which file each object comes from is told here when kustomize only renames by prefix
+    # and suffix, else kustomize is asked (origin annotations), as it is when that fails
+    origins: list | None = None
+    for ask in (False, True) if _origins_inferable(reach, unit) else (True,):
+        lean = render_lean(renderer, unit.directory, reach.files, reach.resources, ask)
+        text, error, wrapper = lean or render(renderer, unit.directory, ask)
+        if text is None:
+            problems.append(Problem(root_shown, f"kustomization did not render: {error}"))
+            return [], problems
+        try:
+            rendered = _rendered_documents(text)
+        except yaml.YAMLError as exc:
+            message = f"{renderer.command} rendered YAML that does not parse: {excerpt(str(exc))}"
+            problems.append(Problem(root_shown, message))
+            return [], problems
+        origins = None if ask else _inferred_origins(rendered, reach, unit)
+        if ask or origins is not None:
+            break
     entities: list[Entity] = []
     patches = _patches(reach, unit)
-    for obj in rendered:
+    for index, obj in enumerate(rendered):
         if not is_object(obj):
             continue
-        made, found = _rendered_object(obj, wrapper, unit, patches, reach, (root_shown, overlay))
+        known = origins[index] if origins is not None else None
+        made, found = _rendered_object(
+            obj, wrapper, unit, patches, reach, (root_shown, overlay), known
+        )
         entities += made
         problems += found
     return entities, problems
+
+
+def _origins_inferable(reach: Walk, unit: Unit) -> bool:
+    """Whether the file each rendered object comes from can be told without kustomize's origin
+    annotations: every kustomization renames objects only by prefix and suffix, and no patch
+    (each one read) may rename one: no JSON 6902 operation on an object's kind or name, no
+    strategic merge patch with a target that writes a name."""
+    from checks.parse.yamlsafe import parse_yaml_file
+
+    for k, _scope in reach.order:
+        if not k.renames_only:
+            return False
+        for patch in k.patches:
+            if patch.file:
+                docs = unit.documents.get(patch.file)
+                if docs is None:
+                    return False
+            else:
+                try:
+                    docs = parse_yaml_file(patch.text or "")
+                except ParseError:
+                    return False
+            for doc in docs:
+                if isinstance(doc, list):
+                    if not all(isinstance(op, dict) and not _renaming(op) for op in doc):
+                        return False
+                elif patch.target and isinstance(doc, dict):
+                    meta = doc.get("metadata")
+                    if isinstance(meta, dict) and "name" in meta:
+                        return False
+    return True
+
+
+def _renaming(operation: dict) -> bool:
+    """Whether a JSON 6902 operation may change what an object is called: its kind, its name,
+    or the whole object or metadata (a namespace it may change: objects are told apart by
+    kind and name)."""
+    for key in ("path", "from"):
+        if key not in operation:
+            continue
+        pointer = operation[key]
+        if not isinstance(pointer, str):
+            return True
+        steps = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
+        if (
+            not steps
+            or steps[0] == "kind"
+            or steps[0] == "metadata"
+            and (len(steps) == 1 or steps[1] in ("name", "generateName"))
+        ):
+            return True
+    return False
+
+
+def _inferred_origins(rendered: list, reach: Walk, unit: Unit) -> list | None:
+    """For each rendered object, the origin kustomize would annotate it with: the resource
+    file of the one document of its kind whose name, after the prefixes and suffixes of the
+    kustomizations it is in, is its name, or the one kustomization whose generator made it.
+    None when any object is not so told, or two objects would come from one document."""
+    chains = _transforms(reach)
+    named: dict[tuple[Any, str], list[str]] = {}
+    for path in reach.resources:
+        chain = chains.get(path, [])
+        for doc in unit.documents.get(path, []):
+            meta = doc.get("metadata") if isinstance(doc, dict) else None
+            if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                continue
+            name = meta["name"]
+            for k in chain:
+                name = f"{k.name_prefix}{name}{k.name_suffix}"
+            named.setdefault((doc.get("kind"), name), []).append(path)
+    claimed: set[tuple[Any, str]] = set()
+    origins: list = []
+    for obj in rendered:
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        name = meta.get("name") if isinstance(meta, dict) else None
+        if not is_object(obj) or not isinstance(name, str):
+            origins.append(None)
+            continue
+        key = (obj.get("kind"), name)
+        paths = named.get(key, [])
+        if len(paths) > 1 or key in claimed:
+            return None
+        if paths:
+            claimed.add(key)
+            origins.append({"path": paths[0]})
+            continue
+        makers = {
+            k.path
+            for k, _scope in reach.order
+            if _generator_entry(obj, (unit.documents.get(k.path) or [None])[0]) is not None
+        }
+        if len(makers) != 1:
+            return None
+        origins.append({"configuredIn": makers.pop()})
+    return origins
 
 
 def _rendered_documents(text: str) -> list:
@@ -411,9 +522,11 @@ def _rendered_object(
     patches: list[_LoadedPatch],
     reach: Walk,
     shown_root: tuple[str, str],
+    known_origin: dict | None = None,
 ) -> tuple[list[Entity], list[Problem]]:
-    """The entities of one rendered object, at the place its origin annotation names (or,
-    when a patch replaced its annotations, the resource of its kind and name)."""
+    """The entities of one rendered object, at the place its origin annotation (or the
+    `known_origin` told without one) names, or, when a patch replaced its annotations, the
+    resource of its kind and name."""
     from checks.parse.yamlsafe import parse_yaml_file
 
     root, overlay = shown_root
@@ -430,6 +543,8 @@ def _rendered_object(
             origin = parse_yaml_file(raw)[0] if isinstance(raw, str) else None
         except (ParseError, IndexError):
             origin = None
+    if known_origin is not None:
+        origin = known_origin  # its paths are absolute: joined to the wrapper, they stay so
     source_path = None
     line = 1
     source_doc = None

@@ -51,6 +51,9 @@ class Kustomization:
     lines: dict[str, int] = field(default_factory=dict)  # where each local path is written
     # it only lists resources: kustomize's output is its resources as written
     lists_only: bool = False
+    # what it makes of its objects is named only by prefixes, suffixes and generators (no
+    # component, replacement, transformer, Helm chart, or patch allowed to rename)
+    renames_only: bool = False
     namespace: str | None = None
     name_prefix: str = ""
     name_suffix: str = ""
@@ -62,6 +65,22 @@ class Kustomization:
 
 
 _LISTING_KEYS = {"apiVersion", "kind", "metadata", "resources", "bases"}
+_RENAMING_KEYS = _LISTING_KEYS | {
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+}
 
 
 def is_remote(reference: str) -> bool:
@@ -91,6 +110,11 @@ def read_kustomization(path: str, document: Any) -> Kustomization:
         not k.is_component
         and set(document) <= _LISTING_KEYS
         and bool(set(document) & {"resources", "bases"})
+    )
+    k.renames_only = (
+        not k.is_component
+        and set(document) <= _RENAMING_KEYS
+        and not any(isinstance(p, dict) and "options" in p for p in _list(document.get("patches")))
     )
     here = k.directory
 
