@@ -34,8 +34,9 @@ from typing import Any
 
 from checks import __version__
 from checks.codec import Invalid, decode, encode
+from checks.discover import file_stamp
 
-FORMAT = 7  # bump when the shape of cached values changes
+FORMAT = 8  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
@@ -393,11 +394,7 @@ class Stamps:
 
     @staticmethod
     def _stat(path: str) -> list | None:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            return None
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        return file_stamp(path)
 
     def digest(self, key: str, path: str) -> str | None:
         """The digest of the text of the file `key` (its absolute path), at `path`, when its
@@ -423,6 +420,14 @@ class Stamps:
         if before is None or after != before or time.time_ns() - after[1] <= RACY_NS:
             return
         self.seen[key] = [*after, digest]
+        self.changed = True
+
+    def record_stable(self, key: str, stamp: list, digest: str) -> None:
+        """Keep the stamp of the file `key`, taken by whoever read it both before and after
+        reading its text (equal), when it had been still long enough."""
+        if time.time_ns() - stamp[1] <= RACY_NS:
+            return
+        self.seen[key] = [*stamp, digest]
         self.changed = True
 
     def stat(self, path: str) -> list | None:

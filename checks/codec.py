@@ -359,8 +359,13 @@ def _scalar(hint: Any) -> tuple[type, ...] | None:
 
 
 def _dataclass_coder(cls: type) -> Coder:
-    """A dataclass as the list of its fields, in order; only this class, never a subclass."""
-    names = [f.name for f in dataclasses.fields(cls)]
+    """A dataclass as the list of its fields, in order; only this class, never a subclass.
+    Fields whose metadata says `"cached": False` are left out (decoded, they are their
+    defaults): they come after all others."""
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields if f.metadata.get("cached", True)]
+    if names != [f.name for f in fields[: len(names)]]:
+        raise TypeError(f"{cls.__name__}: a field the cache stores after one it does not")
     hints = typing.get_type_hints(cls)
     # per field: its name, the types it may have when it is one value, else its coder
     plan: list[tuple[str, tuple[type, ...] | None, Coder | None]] = []

@@ -25,6 +25,7 @@ from checks.sources import (
 )
 from checks.sources import units as source_units
 from checks.sources.base import (
+    MODULE_LISTING,
     Options,
     ParsedFile,
     Unit,
@@ -67,6 +68,13 @@ def run(
     if pack:  # entries from an earlier run: answered here, before any worker starts
         results = [cached_unit(u, opts, pack) for u in units]
     todo = [i for i, r in enumerate(results) if r is None]
+    # each file's stamp before it is read here or in a worker: the stamp kept with its digest
+    before = {
+        f.key: pack.stamps.stat(f.path)
+        for i in (todo if pack is not None else ())
+        for f in units[i].files
+        if not f.skip
+    }
     jobs = jobs or os.cpu_count() or 1
     in_process = jobs <= 1 or sum(units[i].weight for i in todo) < PARALLEL_MIN_FILES
     if in_process:
@@ -76,6 +84,13 @@ def run(
     for i, result in zip(todo, ran, strict=True):
         results[i] = result
     if pack is not None:  # before link, which adds to the entities
+        for i, r in zip(todo, ran, strict=True):
+            for f in units[i].files:
+                if f.key in r.file_digests:
+                    pack.stamps.record(f.key, f.path, before.get(f.key), r.file_digests[f.key])
+            for path, stamp in r.read_stamps.items():
+                if r.reads.get(path) is not None:
+                    pack.stamps.record_stable(READ_STAMP + path, stamp, r.reads[path])
         pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
     entities: list[Entity] = []
     problems: list[Problem] = []
@@ -142,6 +157,7 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
         from checks import cache
 
         result.cache_key = cache.key_digest(key)
+        result.file_digests = {f.key: digests[f.key] for f in unit.files if f.key in texts}
     return result
 
 
@@ -154,9 +170,28 @@ def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
     if hit is None or not isinstance(hit, UnitResult):
         return None
     for path, read in hit.reads.items():
-        if current_digest(path) != read:
+        if _read_digest(path, pack) != read:
             return None
     return hit
+
+
+# what the stamps file a digest of a file read as a unit reads another file (`current_digest`)
+# under: its own kind of digest, beside the one of the same file's text as a scanned file
+READ_STAMP = "read\0"
+
+
+def _read_digest(path: str, pack: Pack) -> str | None:
+    """`current_digest(path)`, from the pack's stamps when the file's stamp is unchanged (a
+    directory's listing is always listed again)."""
+    if path.endswith(MODULE_LISTING):
+        return current_digest(path)
+    known = pack.stamps.digest(READ_STAMP + path, path)
+    if known is None:
+        before = pack.stamps.stat(path)
+        known = current_digest(path)
+        if known is not None:
+            pack.stamps.record(READ_STAMP + path, path, before, known)
+    return known
 
 
 def _texts(unit: Unit, opts: Options) -> dict[str, str]:

@@ -185,9 +185,10 @@ def test_every_folder_the_cache_creates_is_private(tmp_path, monkeypatch):
 
 # ---- exact round trip; a wrong entry is a miss --------------------------------------------------
 def _shape(value):
-    """Everything about a value that a later stage can see: types, line maps included."""
+    """Everything about a value that a later stage can see: types, line maps included (not
+    what the runner alone reads of a fresh result, which the cache does not keep)."""
     if isinstance(value, (Entity, UnitResult, Location, Problem, Suppression)):
-        fields = dataclasses.fields(value)
+        fields = [f for f in dataclasses.fields(value) if f.metadata.get("cached", True)]
         return (type(value).__name__, [(f.name, _shape(getattr(value, f.name))) for f in fields])
     if isinstance(value, LDict):
         return ("LDict", value.line, value.end_line, _shape(value.key_lines), _shape(dict(value)))
@@ -431,9 +432,8 @@ def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whateve
 
     real_read = runner.read_text
     monkeypatch.setattr(runner, "read_text", counted)
-    assert _findings(str(tree))[1] == [("EKS202", 4)]  # fills the cache
-    assert _findings(str(tree))[1] == [("EKS202", 4)]  # answers from it, stamps the file
-    assert reads == ["nodes.tf", "nodes.tf"]  # parsed, then digested for the key
+    assert _findings(str(tree))[1] == [("EKS202", 4)]  # fills the cache, stamps the file
+    assert reads == ["nodes.tf"]  # parsed
     reads.clear()
     assert _findings(str(tree))[1] == [("EKS202", 4)]
     assert reads == []
@@ -522,3 +522,35 @@ def test_equal_strings_of_units_read_apart_become_one_object():
     assert two["items"].known[0] is one["items"].known[0]
     assert second.field_origins["name"][1] is first.field_origins["name"][1]
     assert two["alpha"].line == 4 and two.line == 1 and two["zeta"] == 1
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_after_one_cold_hook_run_a_warm_one_reads_no_file(tmp_path, monkeypatch, jobs):
+    """The run that fills the cache also stamps the files it parsed (in this process or in
+    workers): the next run, the hook's of the next commit, reads no file's bytes."""
+    from checks import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)  # two jobs: parsed in workers
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    for path in (tree / "examples").rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)  # a file that is not there is not read
+        if str(path).startswith(str(tree)) or not os.path.isabs(str(path)):
+            opened.append(str(path))
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    cold = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
+    if jobs == "1":  # what workers open is not seen here
+        assert "./examples/k8s/shop/rbac.yaml" in opened
+    opened.clear()
+    warm = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
+    assert warm == cold and warm[0] == 1
+    assert opened == []

@@ -299,6 +299,7 @@ def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitRe
         result.problems.extend(problems)
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
+    result.read_stamps = context.read_file.stamps
     return result
 
 
@@ -339,6 +340,7 @@ def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) 
         result.problems.extend(found)
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
+    result.read_stamps = context.read_file.stamps
     result.reached = context.reached
     return result
 
