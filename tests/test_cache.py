@@ -533,6 +533,12 @@ def test_after_one_cold_hook_run_a_warm_one_reads_no_file(tmp_path, monkeypatch,
     monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)  # two jobs: parsed in workers
     tree = tmp_path / "tree"
     shutil.copytree(ROOT / "examples", tree / "examples")
+    # a module call: the called module's files are read by its caller's unit too
+    (tree / "examples" / "infra" / "call.tf").write_text(
+        'module "nodes" {\n  source = "../nodes"\n}\n'
+    )
+    (tree / "examples" / "nodes").mkdir()
+    (tree / "examples" / "nodes" / "main.tf").write_text(INSECURE)
     for path in (tree / "examples").rglob("*"):
         os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
     monkeypatch.chdir(tree)

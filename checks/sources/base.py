@@ -254,12 +254,18 @@ class FileReader:
         return text, ""
 
     def read(self, path: str, max_bytes: int) -> tuple[str | None, str | None]:
-        """`read_text`, with what was read kept in `reads` and, when it is what
-        `current_digest` reads and the file did not change meanwhile, its stamp in `stamps`."""
-        before = file_stamp(path) if max_bytes == FILE_FUNCTION_MAX_BYTES else None
+        """`read_text`, with what was read kept in `reads` and, when the file did not change
+        meanwhile, its stamp in `stamps`: if it is within both size limits, the text read is
+        the one `current_digest` reads."""
+        before = file_stamp(path)
         text, reason = read_text(path, max_bytes)
         self.reads[path] = digest(text)
-        if text is not None and before is not None and file_stamp(path) == before:
+        if (
+            text is not None
+            and before is not None
+            and before[0] <= min(max_bytes, FILE_FUNCTION_MAX_BYTES)
+            and file_stamp(path) == before
+        ):
             self.stamps[path] = before
         return text, reason
 
