@@ -274,6 +274,16 @@ def test_plain_values_of_every_kind_round_trip():
         (dict[str, Any], b'{"a": {"\\u0000": "int", "v": "zz"}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "set", "v": [[1]]}}'),
         (list[str], b'["a", 1]'),
+        # a tag's key written as a raw NUL, which JSON does not allow in a string
+        (dict[str, Any], b'{"a": {"\x00": "tuple", "v": []}}'),
+        (dict[str, tuple[int, int]], b'{"a": [1, "2"]}'),
+        (dict[str, tuple[int, int]], b'{"a": [true, 2]}'),
+        (dict[str, tuple[int, int]], b'{"a": [1, 2, 3]}'),
+        (dict[str, tuple[int, int]], b'{"a": [1]}'),
+        (dict[str, tuple[int, int]], b'{"a": {"\\u0000": "tuple", "v": [1, 2]}}'),
+        (Location, b'["f", 1, "2"]'),
+        (Location, b'["f", 1, 2.0]'),
+        (list[Location], b'[["f", 1, 2], ["f", 1]]'),
     ],
 )
 def test_a_wrong_entry_is_a_miss(declared, raw, tmp_path):
