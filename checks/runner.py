@@ -9,6 +9,7 @@ only. The results are put together in one order, whichever way they were made.
 
 from __future__ import annotations
 
+import gc
 import os
 from functools import partial
 from typing import TYPE_CHECKING
@@ -66,7 +67,18 @@ def run(
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
-        results = [cached_unit(u, opts, pack) for u in units]
+        # what is decoded is trees of values, never a cycle, kept to the end of the scan: no
+        # collection can free any of it, and each would walk all of it (a tenth of a warm
+        # hook's time); out of the collector's sight until the caller is done with the model
+        # (`checks.scan.build` thaws it: gc.unfreeze)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            results = [cached_unit(u, opts, pack) for u in units]
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
     todo = [i for i, r in enumerate(results) if r is None]
     # each file's stamp before it is read here or in a worker: the stamp kept with its digest
     before = {

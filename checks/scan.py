@@ -7,6 +7,7 @@ that cannot be read or parsed becomes a `Problem` and the rest of the scan goes 
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +69,12 @@ def build(
     them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
     `params` are the configured rule parameters (the graph reads the verdicts of the trust
     and IMDS rules)."""
-    entities, problems, suppressions = run(files, opts, jobs, pack)
-    link(entities)
-    access_graph = graph.build(entities, graph_verdicts(entities, params))
+    try:
+        entities, problems, suppressions = run(files, opts, jobs, pack)
+        link(entities)
+        access_graph = graph.build(entities, graph_verdicts(entities, params))
+    finally:
+        gc.unfreeze()  # what the runner decoded from the cache is collectable again
     return Built(entities, problems, suppressions, access_graph)
 
 
