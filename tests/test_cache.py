@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from checks import __version__, cache, codec
+from checks import scan as scan_module
 from checks.model import Entity, LDict, LList, Location, PartialList, Problem, Unknown
 from checks.parse.comments import Suppression
 from checks.runner import run_unit, units_of
@@ -570,3 +571,25 @@ def test_after_one_cold_hook_run_a_warm_one_reads_no_file(tmp_path, monkeypatch,
     warm = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
     assert warm == cold and warm[0] == 1
     assert opened == []
+
+
+def test_a_warm_scan_leaves_nothing_out_of_the_collectors_sight(tmp_path, monkeypatch):
+    """What a warm run decodes is kept from the garbage collector while the model is built,
+    and given back to it after: a process that scans again and again (a server, the test
+    suite) keeps no frozen objects."""
+    import gc
+
+    tree = _tree(tmp_path)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    frozen: list[int] = []
+    real_link = scan_module.link
+
+    def watched(entities):
+        frozen.append(gc.get_freeze_count())
+        return real_link(entities)
+
+    monkeypatch.setattr(scan_module, "link", watched)
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    assert frozen and frozen[0] > 0  # the decoded units, while link ran
+    assert gc.get_freeze_count() == 0
