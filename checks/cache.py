@@ -34,7 +34,6 @@ from typing import Any
 
 from checks import __version__
 from checks.codec import Invalid, decode, encode
-from checks.discover import file_stamp
 
 FORMAT = 8  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
@@ -366,6 +365,17 @@ class Pack:
             _write_atomic(self.folder, self.name, b"".join([MAGIC, head, b"\n", *entries.values()]))
         except OSError:
             pass
+
+
+def file_stamp(path: str) -> list | None:
+    """What a file is, as git's index keeps it: size, modification and change times, inode
+    and device (following symlinks); None when it cannot be stat'ed. Equal stamps taken
+    before and after a read mean the text read is the file's then."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 class Stamps:

@@ -301,17 +301,6 @@ def discover(
     return files, problems
 
 
-def file_stamp(path: str) -> list | None:
-    """What a file is, as git's index keeps it: size, modification and change times, inode
-    and device (following symlinks); None when it cannot be stat'ed. Equal stamps taken
-    before and after a read mean the text read is the file's then."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
-
-
 def _name(entry: os.DirEntry) -> str:
     return entry.name
 

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from checks.discover import DEFAULT_MAX_BYTES, SourceFile, file_stamp, read_text
+from checks.cache import file_stamp
+from checks.discover import DEFAULT_MAX_BYTES, SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.parse import ExpansionBudget, ParseError, excerpt
 from checks.parse.comments import Suppression
