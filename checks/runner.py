@@ -74,7 +74,8 @@ def run(
         collecting = gc.isenabled()
         gc.disable()
         try:
-            results = [cached_unit(u, opts, pack) for u in units]
+            head = _options_key(opts)
+            results = [cached_unit(u, opts, pack, head) for u in units]
         finally:
             gc.freeze()
             if collecting:
@@ -173,11 +174,13 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
     return result
 
 
-def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
-    """The unit's result from the cache when its files, the options, and whatever its
-    file() calls read are unchanged; else None. A file whose stamp in the pack is unchanged
-    is not read (`checks.cache.Stamps`)."""
-    key = _unit_key(unit, _digests(unit, opts, pack), opts)
+def cached_unit(
+    unit: Unit, opts: Options, pack: Pack, head: str | None = None
+) -> UnitResult | None:
+    """The unit's result from the cache when its files, the options (`head`: their
+    `_options_key`, when known), and whatever its file() calls read are unchanged; else None.
+    A file whose stamp in the pack is unchanged is not read (`checks.cache.Stamps`)."""
+    key = _unit_key(unit, _digests(unit, opts, pack), opts, head)
     hit = pack.get(key, UnitResult) if key is not None else None
     if hit is None or not isinstance(hit, UnitResult):
         return None
@@ -243,12 +246,9 @@ def _skipped(source: SourceFile) -> str:
     return f"skipped\0{source.skip}"
 
 
-def _unit_key(unit: Unit, digests: dict[str, str], opts: Options) -> str | None:
-    """What a unit's result depends on: its files' names and the digests of their texts (of a
-    skipped file, why), and the options; None (do not cache) when a file could not be read."""
-    if len(digests) != len(unit.files):
-        return None
-    head = repr(
+def _options_key(opts: Options) -> str:
+    """What every unit's result depends on: the working directory and the options."""
+    return repr(
         (
             os.getcwd(),
             opts.roots,
@@ -259,6 +259,17 @@ def _unit_key(unit: Unit, digests: dict[str, str], opts: Options) -> str | None:
             opts.prefilter,
         )
     )
+
+
+def _unit_key(
+    unit: Unit, digests: dict[str, str], opts: Options, head: str | None = None
+) -> str | None:
+    """What a unit's result depends on: its files' names and the digests of their texts (of a
+    skipped file, why), and the options (`head`: their `_options_key`, when known); None (do
+    not cache) when a file could not be read."""
+    if len(digests) != len(unit.files):
+        return None
+    head = _options_key(opts) if head is None else head
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
     head += depends_on(unit)
