@@ -378,6 +378,13 @@ def file_stamp(path: str) -> list | None:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
+def still(stamp: list, taken_at: int) -> bool:
+    """Whether a file whose stamp was taken at `taken_at` (time.time_ns()) had not changed for
+    `RACY_NS` then: a write after it moves the modification time past the stamp's, whatever
+    the clock's tick."""
+    return taken_at - stamp[1] > RACY_NS
+
+
 class Stamps:
     """What each file was when its text was last digested, as git's index keeps it: size,
     modification and change times, inode and device, and the digest. A file whose stamp is
@@ -422,21 +429,21 @@ class Stamps:
         self.seen[key] = record
         return record[5]
 
-    def record(self, key: str, path: str, before: list | None, digest: str) -> None:
+    def record(
+        self, key: str, path: str, before: list | None, digest: str, since: int | None = None
+    ) -> None:
         """Keep the stamp of the file `key`, at `path`, whose text was digested between the
-        stat `before` (see `stat`) and now, when it did not change meanwhile and had been
-        still long enough."""
+        stat `before` (see `stat`), taken at `since` (time.time_ns(); default: now), and now,
+        when it did not change meanwhile and had been still long enough (`still`)."""
         after = self._stat(path)
-        if before is None or after != before or time.time_ns() - after[1] <= RACY_NS:
+        if before is None or after != before or not still(before, since or time.time_ns()):
             return
         self.seen[key] = [*after, digest]
         self.changed = True
 
-    def record_stable(self, key: str, stamp: list, digest: str) -> None:
-        """Keep the stamp of the file `key`, taken by whoever read it both before and after
-        reading its text (equal), when it had been still long enough."""
-        if time.time_ns() - stamp[1] <= RACY_NS:
-            return
+    def record_still(self, key: str, stamp: list, digest: str) -> None:
+        """Keep the stamp of the file `key`, taken by whoever read it alike before and after
+        reading its text, the one before found `still`."""
         self.seen[key] = [*stamp, digest]
         self.changed = True
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,7 @@ def run(
                 gc.enable()
     todo = [i for i, r in enumerate(results) if r is None]
     # each file's stamp before it is read here or in a worker: the stamp kept with its digest
+    stamped_at = time.time_ns()
     before = {
         f.key: pack.stamps.stat(f.path)
         for i in (todo if pack is not None else ())
@@ -100,10 +102,11 @@ def run(
         for i, r in zip(todo, ran, strict=True):
             for f in units[i].files:
                 if f.key in r.file_digests:
-                    pack.stamps.record(f.key, f.path, before.get(f.key), r.file_digests[f.key])
+                    digested = r.file_digests[f.key]
+                    pack.stamps.record(f.key, f.path, before.get(f.key), digested, stamped_at)
             for path, stamp in r.read_stamps.items():
                 if r.reads.get(path) is not None:
-                    pack.stamps.record_stable(READ_STAMP + path, stamp, r.reads[path])
+                    pack.stamps.record_still(READ_STAMP + path, stamp, r.reads[path])
         pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
     entities: list[Entity] = []
     problems: list[Problem] = []

@@ -593,3 +593,48 @@ def test_a_warm_scan_leaves_nothing_out_of_the_collectors_sight(tmp_path, monkey
     assert _findings(str(tree))[1] == [("EKS202", 4)]
     assert frozen and frozen[0] > 0  # the decoded units, while link ran
     assert gc.get_freeze_count() == 0
+
+
+def test_a_file_written_just_before_the_cold_run_is_not_stamped_however_long_the_run(
+    tmp_path, monkeypatch
+):
+    """A cold run stamps a file only if it had been still for a while when it was read, not
+    when the run ends: a write in the same clock tick as the read would leave the stamp
+    alike. Here the run takes 10 s after reading (the clock jumps): the file written just
+    before it, and the file its file() call read (no file of the scan), are read again by
+    the next run."""
+    from checks import cache, runner
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "trust.txt").write_text('{"Version": "2012-10-17", "Statement": []}')
+    (tree / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n'
+        '  assume_role_policy = file("${path.module}/trust.txt")\n}\n'
+    )
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    late = {"ns": 0}
+    real_time_ns = cache.time.time_ns
+    real_run = runner.run_unit
+
+    def slow(unit, opts, keyed=False):
+        result = real_run(unit, opts, keyed)
+        late["ns"] = 10 * 10**9  # the rest of the run, and its bookkeeping, come 10 s later
+        return result
+
+    monkeypatch.setattr(runner, "run_unit", slow)
+    monkeypatch.setattr(cache.time, "time_ns", lambda: real_time_ns() + late["ns"])
+    cli("scan", "main.tf", "--context-root", ".")
+    monkeypatch.setattr(cache.time, "time_ns", real_time_ns)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        opened.append(os.path.basename(str(path)))
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    cli("scan", "main.tf", "--context-root", ".")
+    assert sorted(set(opened) & {"main.tf", "trust.txt"}) == ["main.tf", "trust.txt"]

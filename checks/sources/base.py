@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import stat
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from checks.cache import file_stamp
+from checks.cache import file_stamp, still
 from checks.discover import DEFAULT_MAX_BYTES, SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.parse import ExpansionBudget, ParseError, excerpt
@@ -221,7 +222,7 @@ class FileReader:
         self.options = options
         self.consumed: set[str] = set()
         self.reads: dict[str, str | None] = {}  # what was read: path -> digest, None if nothing
-        # the stamps (`file_stamp`) of the files read, alike before and after: path -> stamp
+        # the stamps (`file_stamp`) of the files read, alike before and after, and `still`
         self.stamps: dict[str, list] = {}
 
     def __call__(self, path: str) -> tuple[str | None, str]:
@@ -258,6 +259,7 @@ class FileReader:
         """`read_text`, with what was read kept in `reads` and, when the file did not change
         meanwhile, its stamp in `stamps`: if it is within both size limits, the text read is
         the one `current_digest` reads."""
+        taken_at = time.time_ns()
         before = file_stamp(path)
         text, reason = read_text(path, max_bytes)
         self.reads[path] = digest(text)
@@ -265,6 +267,7 @@ class FileReader:
             text is not None
             and before is not None
             and before[0] <= min(max_bytes, FILE_FUNCTION_MAX_BYTES)
+            and still(before, taken_at)
             and file_stamp(path) == before
         ):
             self.stamps[path] = before
