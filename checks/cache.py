@@ -35,7 +35,7 @@ from typing import Any
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 7  # bump when the shape of cached values changes
+FORMAT = 8  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
@@ -367,6 +367,24 @@ class Pack:
             pass
 
 
+def file_stamp(path: str) -> list | None:
+    """What a file is, as git's index keeps it: size, modification and change times, inode
+    and device (following symlinks); None when it cannot be stat'ed. Equal stamps taken
+    before and after a read mean the text read is the file's then."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def still(stamp: list, taken_at: int) -> bool:
+    """Whether a file whose stamp was taken at `taken_at` (time.time_ns()) had not changed for
+    `RACY_NS` then: a write after it moves the modification time past the stamp's, whatever
+    the clock's tick."""
+    return taken_at - stamp[1] > RACY_NS
+
+
 class Stamps:
     """What each file was when its text was last digested, as git's index keeps it: size,
     modification and change times, inode and device, and the digest. A file whose stamp is
@@ -393,11 +411,7 @@ class Stamps:
 
     @staticmethod
     def _stat(path: str) -> list | None:
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            return None
-        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+        return file_stamp(path)
 
     def digest(self, key: str, path: str) -> str | None:
         """The digest of the text of the file `key` (its absolute path), at `path`, when its
@@ -415,14 +429,22 @@ class Stamps:
         self.seen[key] = record
         return record[5]
 
-    def record(self, key: str, path: str, before: list | None, digest: str) -> None:
+    def record(
+        self, key: str, path: str, before: list | None, digest: str, since: int | None = None
+    ) -> None:
         """Keep the stamp of the file `key`, at `path`, whose text was digested between the
-        stat `before` (see `stat`) and now, when it did not change meanwhile and had been
-        still long enough."""
+        stat `before` (see `stat`), taken at `since` (time.time_ns(); default: now), and now,
+        when it did not change meanwhile and had been still long enough (`still`)."""
         after = self._stat(path)
-        if before is None or after != before or time.time_ns() - after[1] <= RACY_NS:
+        if before is None or after != before or not still(before, since or time.time_ns()):
             return
         self.seen[key] = [*after, digest]
+        self.changed = True
+
+    def record_still(self, key: str, stamp: list, digest: str) -> None:
+        """Keep the stamp of the file `key`, taken by whoever read it alike before and after
+        reading its text, the one before found `still`."""
+        self.seen[key] = [*stamp, digest]
         self.changed = True
 
     def stat(self, path: str) -> list | None:

@@ -44,7 +44,10 @@ def encode(value: Any, declared: Any) -> bytes:
 def decode(raw: bytes, declared: Any) -> Any:
     """The value of type `declared` that `encode` wrote. Raises `Invalid` (or ValueError,
     RecursionError for JSON that does not parse) for anything else."""
-    return _coder(declared)[1](json.loads(raw, object_hook=_untag))
+    # a tagged object's key can only be written `\u0000` (JSON has no raw control character
+    # in a string): without it, every object is plain and no hook needs to look at each one
+    hook = _untag if b"\\u0000" in raw else None
+    return _coder(declared)[1](json.loads(raw, object_hook=hook))
 
 
 # ---- values declared Any: plain JSON, other types tagged --------------------------------------
@@ -291,9 +294,17 @@ def _dict_coder(value: Any, keys_any: bool) -> Coder:
         )
         return {k: enc(x) for k, x in v.items()}
 
+    if dec is _any:  # the values were rebuilt by the object hook: the mapping is as it is
+
+        def dec_plain(v: Any) -> Any:
+            _check(type(v) is dict, "a mapping expected")  # JSON's keys are texts
+            return v
+
+        return enc_dict, dec_plain
+
     def dec_dict(v: Any) -> Any:
         _check(type(v) is dict, "a mapping expected")  # JSON's keys are texts
-        return {k: dec(x) for k, x in v.items()}
+        return {k: dec(x) for k, x in v.items()} if v else v
 
     return enc_dict, dec_dict
 
@@ -332,6 +343,16 @@ def _tuple_coder(args: tuple) -> Coder:
             )
             return tuple(v)
 
+        if len(scalars) == 2:  # a line pair, the most common: checked without a loop
+            first, second = scalars
+
+            def dec_two(v: Any) -> Any:
+                if type(v) is list and len(v) == 2 and type(v[0]) in first:
+                    if type(v[1]) in second:
+                        return (v[0], v[1])
+                raise Invalid("2 items expected")
+
+            return enc_pair, dec_two
         return enc_pair, dec_pair
     coders = [_coder(arg) for arg in args]
 
@@ -359,8 +380,13 @@ def _scalar(hint: Any) -> tuple[type, ...] | None:
 
 
 def _dataclass_coder(cls: type) -> Coder:
-    """A dataclass as the list of its fields, in order; only this class, never a subclass."""
-    names = [f.name for f in dataclasses.fields(cls)]
+    """A dataclass as the list of its fields, in order; only this class, never a subclass.
+    Fields whose metadata says `"cached": False` are left out (decoded, they are their
+    defaults): they come after all others."""
+    fields = dataclasses.fields(cls)
+    names = [f.name for f in fields if f.metadata.get("cached", True)]
+    if names != [f.name for f in fields[: len(names)]]:
+        raise TypeError(f"{cls.__name__}: a field the cache stores after one it does not")
     hints = typing.get_type_hints(cls)
     # per field: its name, the types it may have when it is one value, else its coder
     plan: list[tuple[str, tuple[type, ...] | None, Coder | None]] = []
@@ -378,20 +404,29 @@ def _dataclass_coder(cls: type) -> Coder:
                 raise Invalid(f"{cls.__name__}.{name} of the wrong type")
         return out
 
+    # for decoding, by position: the fields checked in place, and those decoded by their
+    # coder (a field declared Any is neither: the object hook rebuilt its value)
+    checked: list[tuple[int, tuple[type, ...]]] = []
+    decoded: list[tuple[int, Callable[[Any], Any]]] = []
+
     def dec(v: Any) -> Any:
-        _check(type(v) is list and len(v) == len(plan), f"a {cls.__name__} expected")
-        values = []
-        for (name, scalar, coder), x in zip(plan, v, strict=True):
-            if scalar is None:
-                values.append(coder[1](x))
-            elif type(x) in scalar:
-                values.append(x)
-            else:
-                raise Invalid(f"{cls.__name__}.{name} of the wrong type")
-        return cls(*values)
+        if type(v) is not list or len(v) != len(plan):
+            raise Invalid(f"a {cls.__name__} expected")
+        for i, scalar in checked:
+            if type(v[i]) not in scalar:
+                raise Invalid(f"{cls.__name__}.{plan[i][0]} of the wrong type")
+        if decoded:
+            v = v.copy()
+            for i, decode_field in decoded:
+                v[i] = decode_field(v[i])
+        return cls(*v)
 
     _CODERS[cls] = (enc, dec)  # before the fields: a field may hold this class again
-    for name in names:
+    for i, name in enumerate(names):
         scalar = _scalar(hints[name])
         plan.append((name, scalar, None if scalar else _coder(hints[name])))
+        if scalar:
+            checked.append((i, scalar))
+        elif hints[name] is not Any:
+            decoded.append((i, plan[-1][2][1]))
     return enc, dec

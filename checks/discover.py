@@ -65,9 +65,57 @@ def display_path(path: str, cwd: str | None = None) -> str:
         rel = absolute
     if os.sep != "/":
         rel = rel.replace(os.sep, "/")
-    if "\\" in rel:
-        rel = rel.replace("\\", "\\\\")
-    return _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", rel)
+    return _escaped(rel)
+
+
+def _escaped(text: str) -> str:
+    """`text` as `display_path` shows it: a backslash doubled, a byte that is not UTF-8
+    (a surrogate escape) as `\\xNN`."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if text.isascii():
+        return text
+    return _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
+
+
+class _Folder:
+    """A directory being walked, and what its entries' paths, keys and display names start
+    with: worked out once for the directory, not once per entry (the names, as the walk
+    gives them, hold no separator)."""
+
+    def __init__(self, dirpath: str, cwd: str, base: str) -> None:
+        self.path = dirpath
+        self.absolute = os.path.normpath(os.path.join(cwd, dirpath))
+        # what os.path.join(dirpath, name) is
+        self.prefix = dirpath if not dirpath or dirpath.endswith(os.sep) else dirpath + os.sep
+        # at the top of the filesystem, a name's display is not its folder's and the name
+        self.exact = not self.absolute.endswith(os.sep)
+        self.cwd, self.base = cwd, base
+        self.shown = display_path(self.absolute, cwd)
+        self._excluded_as: str | None = None
+
+    def key(self, name: str) -> str:
+        """file_key of the entry `name`, relative to the working directory it was walked in."""
+        if self.exact:
+            return self.absolute + os.sep + name
+        return os.path.normpath(os.path.join(self.cwd, self.prefix + name))
+
+    def display(self, name: str) -> str:
+        """display_path of the entry `name`."""
+        return self._child(self.shown, name, self.cwd)
+
+    def excluded_as(self, name: str) -> str:
+        """The entry `name` as excludes are matched: displayed relative to the exclude root."""
+        if self._excluded_as is None:
+            self._excluded_as = display_path(self.absolute, self.base)
+        return self._child(self._excluded_as, name, self.base)
+
+    def _child(self, shown: str, name: str, relative_to: str) -> str:
+        if not self.exact:
+            return display_path(self.absolute + name, relative_to)
+        if shown == ".":
+            return _escaped(name)
+        return f"{shown}/{_escaped(name)}"
 
 
 def scan_roots(paths: list[str]) -> list[str]:
@@ -144,6 +192,36 @@ def discover(
         display = display_path(path, cwd)
         if excludes and given and excluded(display_path(key, base), excludes, exclude_hits):
             return
+        examine(path, key, display, classified)
+
+    def add_walked(folder: _Folder, entry: os.DirEntry) -> None:
+        """`add` of a file the walk found, with its folder's paths worked out once and its
+        type from the directory listing where the system gives it."""
+        name = entry.name
+        path = folder.prefix + name
+        classified = classify(path)
+        # before the kind: a pattern that leaves out only files we never read matched too
+        if excludes and excluded(folder.excluded_as(name), excludes, exclude_hits):
+            return
+        if classified is None or name in SKIP_FILES:
+            return
+        key = folder.key(name)
+        if key in seen:
+            return
+        display = folder.display(name)
+        try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        if not regular:  # a symlink, a FIFO, a device, or not known: looked at closely
+            examine(path, key, display, classified)
+            return
+        seen.add(key)
+        kind, skip = classified
+        files.append(SourceFile(path, display, kind, skip, key))
+
+    def examine(path: str, key: str, display: str, classified: tuple[str, str] | None) -> None:
+        """The file `path` as its type says: read, noted or left out."""
         try:
             mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode):
@@ -179,36 +257,73 @@ def discover(
         kind, skip = classified
         files.append(SourceFile(path, display, kind, skip, key))
 
-    def walkable(dirpath: str, name: str) -> bool:
+    def walkable(folder: _Folder, entry: os.DirEntry) -> bool:
+        name = entry.name
         if name in SKIP_DIRS:
             return False
-        path = os.path.join(dirpath, name)
-        if excludes and excluded(
-            display_path(os.path.join(cwd, path), base), excludes, exclude_hits
-        ):
+        if excludes and excluded(folder.excluded_as(name), excludes, exclude_hits):
             return False
-        if os.path.islink(path):
+        try:
+            link = entry.is_symlink()
+        except OSError:
+            link = os.path.islink(entry.path)
+        if link:
             # never followed (no loops); a target inside the roots is walked where it is
-            if inside(os.path.realpath(path), roots) is None:
-                problems.append(Problem(display_path(path, cwd), OUTSIDE_DIR, 0, "note"))
+            if inside(os.path.realpath(folder.prefix + name), roots) is None:
+                problems.append(Problem(folder.display(name), OUTSIDE_DIR, 0, "note"))
             return False
         return True
+
+    def cannot_list(error: OSError, root: str) -> None:
+        problems.append(
+            Problem(
+                display_path(error.filename or root), f"cannot read directory: {error.strerror}"
+            )
+        )
 
     for root in paths:
         if not os.path.isdir(root):
             add(root, given=True)
             continue
-        for dirpath, dirnames, filenames in os.walk(
-            root,
-            onerror=lambda e, root=root: problems.append(
-                Problem(display_path(e.filename or root), f"cannot read directory: {e.strerror}")
-            ),
-        ):
-            dirnames[:] = sorted(d for d in dirnames if walkable(dirpath, d))
-            for name in sorted(filenames):
-                add(os.path.join(dirpath, name))
+        # depth first, each folder's subfolders and files in name order (as os.walk, top down)
+        todo = [root]
+        while todo:
+            folder = _Folder(todo.pop(), cwd, base)
+            entries = _listing(folder.path, lambda e, root=root: cannot_list(e, root))
+            if entries is None:
+                continue
+            folders, others = entries
+            below = [e for e in sorted(folders, key=_name) if walkable(folder, e)]
+            for entry in sorted(others, key=_name):
+                add_walked(folder, entry)
+            todo.extend(folder.prefix + e.name for e in reversed(below))
     files.sort(key=lambda f: f.display)
     return files, problems
+
+
+def _name(entry: os.DirEntry) -> str:
+    return entry.name
+
+
+def _listing(
+    directory: str, onerror: Callable[[OSError], None]
+) -> tuple[list[os.DirEntry], list[os.DirEntry]] | None:
+    """The entries of `directory` that are folders (a symlink to one included) and the
+    others, as os.walk tells them apart; None, after `onerror`, when it cannot be listed."""
+    folders: list[os.DirEntry] = []
+    others: list[os.DirEntry] = []
+    try:
+        with os.scandir(directory) as listing:
+            for entry in listing:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                (folders if is_dir else others).append(entry)
+    except OSError as error:
+        onerror(error)
+        return None
+    return folders, others
 
 
 HEAD_BYTES = 64 * 1024  # what is read of a file over the size limit, to tell whose it is

@@ -322,6 +322,10 @@ class _Builder:
             self.by_kind.setdefault(e.kind, []).append(e)
         self.clusters = _Clusters(self.by_kind)
         self.graph.clusters = list(self.clusters.names)
+        # RBAC rules by key, the first of each key: where a binding's power is written
+        self.rule_by_key: dict[str, Entity] = {}
+        for rule in self.by_kind.get("rbac_rule", []):
+            self.rule_by_key.setdefault(rule.key, rule)
         # roles: trust statements by role_key, and lookups by name and Terraform reference
         self.statements: dict[str, list[Entity]] = {}
         self.role_by_name: dict[str, list[Entity]] = {}
@@ -829,10 +833,8 @@ class _Builder:
         return node
 
     def _rule_place(self, keys: list[str]) -> Location | None:
-        for rule in self.by_kind.get("rbac_rule", []):
-            if keys and rule.key == keys[0]:
-                return rule.location
-        return None
+        rule = self.rule_by_key.get(keys[0]) if keys else None
+        return rule.location if rule is not None else None
 
     # -- pods -------------------------------------------------------------------------------
     def _service_accounts(self) -> Copies:

@@ -9,7 +9,9 @@ only. The results are put together in one order, whichever way they were made.
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ from checks.sources import (
 )
 from checks.sources import units as source_units
 from checks.sources.base import (
+    MODULE_LISTING,
     Options,
     ParsedFile,
     Unit,
@@ -65,8 +68,28 @@ def run(
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
-        results = [cached_unit(u, opts, pack) for u in units]
+        # what is decoded is trees of values, never a cycle, kept to the end of the scan: no
+        # collection can free any of it, and each would walk all of it (a tenth of a warm
+        # hook's time); out of the collector's sight until the caller is done with the model
+        # (`checks.scan.build` thaws it: gc.unfreeze)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            head = _options_key(opts)
+            results = [cached_unit(u, opts, pack, head) for u in units]
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
     todo = [i for i, r in enumerate(results) if r is None]
+    # each file's stamp before it is read here or in a worker: the stamp kept with its digest
+    stamped_at = time.time_ns()
+    before = {
+        f.key: pack.stamps.stat(f.path)
+        for i in (todo if pack is not None else ())
+        for f in units[i].files
+        if not f.skip
+    }
     jobs = jobs or os.cpu_count() or 1
     in_process = jobs <= 1 or sum(units[i].weight for i in todo) < PARALLEL_MIN_FILES
     if in_process:
@@ -76,6 +99,14 @@ def run(
     for i, result in zip(todo, ran, strict=True):
         results[i] = result
     if pack is not None:  # before link, which adds to the entities
+        for i, r in zip(todo, ran, strict=True):
+            for f in units[i].files:
+                if f.key in r.file_digests:
+                    digested = r.file_digests[f.key]
+                    pack.stamps.record(f.key, f.path, before.get(f.key), digested, stamped_at)
+            for path, stamp in r.read_stamps.items():
+                if r.reads.get(path) is not None:
+                    pack.stamps.record_still(READ_STAMP + path, stamp, r.reads[path])
         pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
     entities: list[Entity] = []
     problems: list[Problem] = []
@@ -142,21 +173,43 @@ def run_unit(unit: Unit, opts: Options, keyed: bool = False) -> UnitResult:
         from checks import cache
 
         result.cache_key = cache.key_digest(key)
+        result.file_digests = {f.key: digests[f.key] for f in unit.files if f.key in texts}
     return result
 
 
-def cached_unit(unit: Unit, opts: Options, pack: Pack) -> UnitResult | None:
-    """The unit's result from the cache when its files, the options, and whatever its
-    file() calls read are unchanged; else None. A file whose stamp in the pack is unchanged
-    is not read (`checks.cache.Stamps`)."""
-    key = _unit_key(unit, _digests(unit, opts, pack), opts)
+def cached_unit(
+    unit: Unit, opts: Options, pack: Pack, head: str | None = None
+) -> UnitResult | None:
+    """The unit's result from the cache when its files, the options (`head`: their
+    `_options_key`, when known), and whatever its file() calls read are unchanged; else None.
+    A file whose stamp in the pack is unchanged is not read (`checks.cache.Stamps`)."""
+    key = _unit_key(unit, _digests(unit, opts, pack), opts, head)
     hit = pack.get(key, UnitResult) if key is not None else None
     if hit is None or not isinstance(hit, UnitResult):
         return None
     for path, read in hit.reads.items():
-        if current_digest(path) != read:
+        if _read_digest(path, pack) != read:
             return None
     return hit
+
+
+# what the stamps file a digest of a file read as a unit reads another file (`current_digest`)
+# under: its own kind of digest, beside the one of the same file's text as a scanned file
+READ_STAMP = "read\0"
+
+
+def _read_digest(path: str, pack: Pack) -> str | None:
+    """`current_digest(path)`, from the pack's stamps when the file's stamp is unchanged (a
+    directory's listing is always listed again)."""
+    if path.endswith(MODULE_LISTING):
+        return current_digest(path)
+    known = pack.stamps.digest(READ_STAMP + path, path)
+    if known is None:
+        before = pack.stamps.stat(path)
+        known = current_digest(path)
+        if known is not None:
+            pack.stamps.record(READ_STAMP + path, path, before, known)
+    return known
 
 
 def _texts(unit: Unit, opts: Options) -> dict[str, str]:
@@ -196,12 +249,9 @@ def _skipped(source: SourceFile) -> str:
     return f"skipped\0{source.skip}"
 
 
-def _unit_key(unit: Unit, digests: dict[str, str], opts: Options) -> str | None:
-    """What a unit's result depends on: its files' names and the digests of their texts (of a
-    skipped file, why), and the options; None (do not cache) when a file could not be read."""
-    if len(digests) != len(unit.files):
-        return None
-    head = repr(
+def _options_key(opts: Options) -> str:
+    """What every unit's result depends on: the working directory and the options."""
+    return repr(
         (
             os.getcwd(),
             opts.roots,
@@ -212,6 +262,17 @@ def _unit_key(unit: Unit, digests: dict[str, str], opts: Options) -> str | None:
             opts.prefilter,
         )
     )
+
+
+def _unit_key(
+    unit: Unit, digests: dict[str, str], opts: Options, head: str | None = None
+) -> str | None:
+    """What a unit's result depends on: its files' names and the digests of their texts (of a
+    skipped file, why), and the options (`head`: their `_options_key`, when known); None (do
+    not cache) when a file could not be read."""
+    if len(digests) != len(unit.files):
+        return None
+    head = _options_key(opts) if head is None else head
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
     head += depends_on(unit)

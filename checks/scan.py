@@ -7,6 +7,7 @@ that cannot be read or parsed becomes a `Problem` and the rest of the scan goes 
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +69,12 @@ def build(
     them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
     `params` are the configured rule parameters (the graph reads the verdicts of the trust
     and IMDS rules)."""
-    entities, problems, suppressions = run(files, opts, jobs, pack)
-    link(entities)
-    access_graph = graph.build(entities, graph_verdicts(entities, params))
+    try:
+        entities, problems, suppressions = run(files, opts, jobs, pack)
+        link(entities)
+        access_graph = graph.build(entities, graph_verdicts(entities, params))
+    finally:
+        gc.unfreeze()  # what the runner decoded from the cache is collectable again
     return Built(entities, problems, suppressions, access_graph)
 
 
@@ -128,19 +132,25 @@ class Scope:
         points at, is in a file reported: where a field was written (a patch) or got its
         value (a variable's default), what made it (a module call, an overlay), and the
         entities its links name (by key)."""
-        if entity.location.file in self.reported:
+        reported = self.reported  # asked of every entity: plain loops, nothing built
+        if entity.location.file in reported:
             return True
-        if any(name.endswith("_hops") and hops for name, hops in entity.fields.items()):
-            return True  # an access path's findings point at each of its hops
-        places = [*entity.line_files.values()]
-        places += [where.file for where, _message in entity.field_origins.values()]
-        places += [r.location.file for r in entity.related]
-        if any(file in self.reported for file in places):
-            return True
+        for name, hops in entity.fields.items():
+            if name.endswith("_hops") and hops:
+                return True  # an access path's findings point at each of its hops
+        for file in entity.line_files.values():
+            if file in reported:
+                return True
+        for where, _message in entity.field_origins.values():
+            if where.file in reported:
+                return True
+        for related in entity.related:
+            if related.location.file in reported:
+                return True
         for keys in entity.links.values():
             for key in keys:
                 other = targets.get(entity, key)
-                if other is not None and other.location.file in self.reported:
+                if other is not None and other.location.file in reported:
                     return True
         return False
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from checks import __version__, cache, codec
+from checks import scan as scan_module
 from checks.model import Entity, LDict, LList, Location, PartialList, Problem, Unknown
 from checks.parse.comments import Suppression
 from checks.runner import run_unit, units_of
@@ -185,9 +186,10 @@ def test_every_folder_the_cache_creates_is_private(tmp_path, monkeypatch):
 
 # ---- exact round trip; a wrong entry is a miss --------------------------------------------------
 def _shape(value):
-    """Everything about a value that a later stage can see: types, line maps included."""
+    """Everything about a value that a later stage can see: types, line maps included (not
+    what the runner alone reads of a fresh result, which the cache does not keep)."""
     if isinstance(value, (Entity, UnitResult, Location, Problem, Suppression)):
-        fields = dataclasses.fields(value)
+        fields = [f for f in dataclasses.fields(value) if f.metadata.get("cached", True)]
         return (type(value).__name__, [(f.name, _shape(getattr(value, f.name))) for f in fields])
     if isinstance(value, LDict):
         return ("LDict", value.line, value.end_line, _shape(value.key_lines), _shape(dict(value)))
@@ -273,6 +275,16 @@ def test_plain_values_of_every_kind_round_trip():
         (dict[str, Any], b'{"a": {"\\u0000": "int", "v": "zz"}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "set", "v": [[1]]}}'),
         (list[str], b'["a", 1]'),
+        # a tag's key written as a raw NUL, which JSON does not allow in a string
+        (dict[str, Any], b'{"a": {"\x00": "tuple", "v": []}}'),
+        (dict[str, tuple[int, int]], b'{"a": [1, "2"]}'),
+        (dict[str, tuple[int, int]], b'{"a": [true, 2]}'),
+        (dict[str, tuple[int, int]], b'{"a": [1, 2, 3]}'),
+        (dict[str, tuple[int, int]], b'{"a": [1]}'),
+        (dict[str, tuple[int, int]], b'{"a": {"\\u0000": "tuple", "v": [1, 2]}}'),
+        (Location, b'["f", 1, "2"]'),
+        (Location, b'["f", 1, 2.0]'),
+        (list[Location], b'[["f", 1, 2], ["f", 1]]'),
     ],
 )
 def test_a_wrong_entry_is_a_miss(declared, raw, tmp_path):
@@ -431,9 +443,8 @@ def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whateve
 
     real_read = runner.read_text
     monkeypatch.setattr(runner, "read_text", counted)
-    assert _findings(str(tree))[1] == [("EKS202", 4)]  # fills the cache
-    assert _findings(str(tree))[1] == [("EKS202", 4)]  # answers from it, stamps the file
-    assert reads == ["nodes.tf", "nodes.tf"]  # parsed, then digested for the key
+    assert _findings(str(tree))[1] == [("EKS202", 4)]  # fills the cache, stamps the file
+    assert reads == ["nodes.tf"]  # parsed
     reads.clear()
     assert _findings(str(tree))[1] == [("EKS202", 4)]
     assert reads == []
@@ -522,3 +533,108 @@ def test_equal_strings_of_units_read_apart_become_one_object():
     assert two["items"].known[0] is one["items"].known[0]
     assert second.field_origins["name"][1] is first.field_origins["name"][1]
     assert two["alpha"].line == 4 and two.line == 1 and two["zeta"] == 1
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_after_one_cold_hook_run_a_warm_one_reads_no_file(tmp_path, monkeypatch, jobs):
+    """The run that fills the cache also stamps the files it parsed (in this process or in
+    workers): the next run, the hook's of the next commit, reads no file's bytes."""
+    from checks import runner
+
+    monkeypatch.setattr(runner, "PARALLEL_MIN_FILES", 1)  # two jobs: parsed in workers
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    # a module call: the called module's files are read by its caller's unit too
+    (tree / "examples" / "infra" / "call.tf").write_text(
+        'module "nodes" {\n  source = "../nodes"\n}\n'
+    )
+    (tree / "examples" / "nodes").mkdir()
+    (tree / "examples" / "nodes" / "main.tf").write_text(INSECURE)
+    for path in (tree / "examples").rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)  # a file that is not there is not read
+        if str(path).startswith(str(tree)) or not os.path.isabs(str(path)):
+            opened.append(str(path))
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    cold = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
+    if jobs == "1":  # what workers open is not seen here
+        assert "./examples/k8s/shop/rbac.yaml" in opened
+    opened.clear()
+    warm = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
+    assert warm == cold and warm[0] == 1
+    assert opened == []
+
+
+def test_a_warm_scan_leaves_nothing_out_of_the_collectors_sight(tmp_path, monkeypatch):
+    """What a warm run decodes is kept from the garbage collector while the model is built,
+    and given back to it after: a process that scans again and again (a server, the test
+    suite) keeps no frozen objects."""
+    import gc
+
+    tree = _tree(tmp_path)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    frozen: list[int] = []
+    real_link = scan_module.link
+
+    def watched(entities):
+        frozen.append(gc.get_freeze_count())
+        return real_link(entities)
+
+    monkeypatch.setattr(scan_module, "link", watched)
+    assert _findings(str(tree))[1] == [("EKS202", 4)]
+    assert frozen and frozen[0] > 0  # the decoded units, while link ran
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_file_written_just_before_the_cold_run_is_not_stamped_however_long_the_run(
+    tmp_path, monkeypatch
+):
+    """A cold run stamps a file only if it had been still for a while when it was read, not
+    when the run ends: a write in the same clock tick as the read would leave the stamp
+    alike. Here the run takes 10 s after reading (the clock jumps): the file written just
+    before it, and the file its file() call read (no file of the scan), are read again by
+    the next run."""
+    from checks import cache, runner
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "trust.txt").write_text('{"Version": "2012-10-17", "Statement": []}')
+    (tree / "main.tf").write_text(
+        'resource "aws_iam_role" "r" {\n  name = "r"\n'
+        '  assume_role_policy = file("${path.module}/trust.txt")\n}\n'
+    )
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    late = {"ns": 0}
+    real_time_ns = cache.time.time_ns
+    real_run = runner.run_unit
+
+    def slow(unit, opts, keyed=False):
+        result = real_run(unit, opts, keyed)
+        late["ns"] = 10 * 10**9  # the rest of the run, and its bookkeeping, come 10 s later
+        return result
+
+    monkeypatch.setattr(runner, "run_unit", slow)
+    monkeypatch.setattr(cache.time, "time_ns", lambda: real_time_ns() + late["ns"])
+    cli("scan", "main.tf", "--context-root", ".")
+    monkeypatch.setattr(cache.time, "time_ns", real_time_ns)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        opened.append(os.path.basename(str(path)))
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    cli("scan", "main.tf", "--context-root", ".")
+    assert sorted(set(opened) & {"main.tf", "trust.txt"}) == ["main.tf", "trust.txt"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from checks.discover import SourceFile, TooLarge, read_text
@@ -88,10 +88,17 @@ def classify(path: str) -> tuple[str, str] | None:
     """What a file is by its path: the name of its syntax (the file's `kind`) and why it is
     not read although its name is one a source reads ("" when it is read), or None when no
     source reads such a name."""
-    name = os.path.basename(path).lower()
+    kind = _syntax_of(os.path.basename(path).lower())
+    return None if kind is None else (kind, foreign.not_read(path, kind))
+
+
+@lru_cache(maxsize=4096)
+def _syntax_of(name: str) -> str | None:
+    """The syntax that reads files of this name (lower case, no folder): asked once per
+    name, whatever the number of folders holding one."""
     for syntax in _SYNTAXES.values():
         if syntax.reads(name):
-            return syntax.name, foreign.not_read(path, syntax.name)
+            return syntax.name
     return None
 
 
@@ -299,6 +306,7 @@ def _read_file(source: SourceFile, text: str | None, options: Options) -> UnitRe
         result.problems.extend(problems)
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
+    result.read_stamps = context.read_file.stamps
     return result
 
 
@@ -339,6 +347,7 @@ def normalize_directory(unit: Unit, parsed: list[ParsedFile], options: Options) 
         result.problems.extend(found)
     result.consumed = context.read_file.consumed
     result.reads = context.read_file.reads
+    result.read_stamps = context.read_file.stamps
     result.reached = context.reached
     return result
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import stat
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from checks.cache import file_stamp, still
 from checks.discover import DEFAULT_MAX_BYTES, SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.parse import ExpansionBudget, ParseError, excerpt
@@ -105,6 +107,10 @@ class ParsedFile:
     notes: list = field(default_factory=list)  # Problems of level note: parsed anyway
 
 
+# a dataclass field's metadata for what the cache does not store: decoded, it is its default
+NOT_CACHED = {"cached": False}
+
+
 @dataclass
 class UnitResult:
     """What reading a unit (one file, or a module's directory) gives."""
@@ -118,8 +124,17 @@ class UnitResult:
     # the directories of other units (absolute) this unit read as its own: a Terraform module
     # its module calls reach, whose findings are its instances'
     reached: set[str] = field(default_factory=set)
-    # the digest of what the result depends on, made where the unit ran, for the runner's cache
-    cache_key: str | None = field(default=None, repr=False, compare=False)
+    # made where the unit ran, for the runner's cache, and not kept in it (`checks.codec`):
+    # the digest of what the result depends on, and the digests of the texts of its files as
+    # they were read, by file key (the runner stamps the files with them)
+    cache_key: str | None = field(default=None, repr=False, compare=False, metadata=NOT_CACHED)
+    file_digests: dict[str, str] = field(
+        default_factory=dict, repr=False, compare=False, metadata=NOT_CACHED
+    )
+    # the stamps of the files of `reads` that did not change while they were read
+    read_stamps: dict[str, list] = field(
+        default_factory=dict, repr=False, compare=False, metadata=NOT_CACHED
+    )
 
 
 @dataclass
@@ -207,6 +222,8 @@ class FileReader:
         self.options = options
         self.consumed: set[str] = set()
         self.reads: dict[str, str | None] = {}  # what was read: path -> digest, None if nothing
+        # the stamps (`file_stamp`) of the files read, alike before and after, and `still`
+        self.stamps: dict[str, list] = {}
 
     def __call__(self, path: str) -> tuple[str | None, str]:
         """(text, "") or (None, why it may not be read); the reason is "" for a file that is
@@ -233,11 +250,28 @@ class FileReader:
                 return None, NOT_REGULAR
         except OSError:
             return None, ""
-        text, _reason = read_text(real, FILE_FUNCTION_MAX_BYTES)
-        self.reads[real] = digest(text)
+        text, _reason = self.read(real, FILE_FUNCTION_MAX_BYTES)
         if text is not None:
             self.consumed.add(display_path(path))
         return text, ""
+
+    def read(self, path: str, max_bytes: int) -> tuple[str | None, str | None]:
+        """`read_text`, with what was read kept in `reads` and, when the file did not change
+        meanwhile, its stamp in `stamps`: if it is within both size limits, the text read is
+        the one `current_digest` reads."""
+        taken_at = time.time_ns()
+        before = file_stamp(path)
+        text, reason = read_text(path, max_bytes)
+        self.reads[path] = digest(text)
+        if (
+            text is not None
+            and before is not None
+            and before[0] <= min(max_bytes, FILE_FUNCTION_MAX_BYTES)
+            and still(before, taken_at)
+            and file_stamp(path) == before
+        ):
+            self.stamps[path] = before
+        return text, reason
 
 
 FILE_FUNCTION_MAX_BYTES = 2_000_000  # what `file()` reads at most

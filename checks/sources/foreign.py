@@ -21,7 +21,10 @@ def not_read(path: str, kind: str) -> str:
     files under `<chart>/templates/` next to a Chart.yaml are Go templates Helm renders."""
     if kind != "yaml":
         return ""
-    parts = os.path.abspath(path).split(os.sep)
+    absolute = os.path.abspath(path)
+    if f"{os.sep}templates{os.sep}" not in absolute:
+        return ""  # the test below, for the common case
+    parts = absolute.split(os.sep)
     for i in range(len(parts) - 2, 0, -1):
         if parts[i] == "templates":
             chart = os.sep.join(parts[:i])

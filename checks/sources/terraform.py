@@ -11,7 +11,7 @@ import stat
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from checks.discover import SourceFile, read_text
+from checks.discover import SourceFile
 from checks.model import Problem
 from checks.parse import ParseError
 from checks.sources.base import (
@@ -217,8 +217,7 @@ class ModuleDirectoryReader:
                     continue  # a folder named x.tf, a device, a link out of the trees
             except OSError:
                 continue
-            text, reason = read_text(path, self.options.max_bytes)
-            self.files.reads[path] = digest(text)
+            text, reason = self.files.read(path, self.options.max_bytes)
             if text is None:
                 problems.append(Problem(display, reason or "cannot read"))
             else:
@@ -254,8 +253,7 @@ class ModuleDirectoryReader:
         import json
 
         path = os.path.join(os.path.realpath(directory), MODULES_JSON)
-        text, _reason = read_text(path, FILE_FUNCTION_MAX_BYTES)
-        self.files.reads[path] = digest(text)
+        text, _reason = self.files.read(path, FILE_FUNCTION_MAX_BYTES)
         if text is None:
             return []
         try:
