@@ -131,7 +131,7 @@ class Scope:
         """Whether a finding on `entity` can be reported: it, or a place a finding on it
         points at, is in a file reported: where a field was written (a patch) or got its
         value (a variable's default), what made it (a module call, an overlay), and the
-        entities its links name (by key)."""
+        entities its links name."""
         reported = self.reported  # asked of every entity: plain loops, nothing built
         if entity.location.file in reported:
             return True
