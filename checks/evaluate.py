@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from checks.link import LinkTargets
@@ -54,11 +55,12 @@ def evaluate(
         if rule.rego_policy:
             continue  # its Rego policy reports it (checks.rego.policy)
         rule_params = {**rule.params, **((params or {}).get(rule.id) or {})}
+        test = compiled(rule.when)
         for kind in rule.entity:
             for entity in by_kind.get(kind, ()):
                 reasons: list[str] = []
                 witness: dict[str, int] = {}
-                verdict = _test(rule.when, entity.fields, rule_params, reasons, witness)
+                verdict = test(entity.fields, rule_params, reasons, witness)
                 if verdict is True:
                     findings.append(_finding(rule, entity, rule_params, witness, targets))
                 elif verdict is None:
@@ -218,26 +220,6 @@ def display(value: Any) -> str:
     return str(value)
 
 
-def _lookup(context: Any, path: str | None) -> Any:
-    if path is None:
-        return context
-    value = context
-    for part in path.split("."):
-        if isinstance(value, Unknown):
-            return value
-        if isinstance(value, dict):
-            value = value.get(part)
-        else:
-            return None
-    return value
-
-
-def _operand(value: Any, params: dict) -> Any:
-    if isinstance(value, dict) and "param" in value:
-        return params[value["param"]]
-    return value
-
-
 def _and(results: Iterable[bool | None]) -> bool | None:
     unknown = False
     for r in results:
@@ -258,38 +240,57 @@ def _or(results: Iterable[bool | None]) -> bool | None:
     return None if unknown else False
 
 
-def _not(result: bool | None) -> bool | None:
-    return None if result is None else not result
+# A condition as a function of (the fields or an item, the parameters, the reasons a verdict
+# is unknown, where an any_item matched): each rule's tree is turned into nested closures
+# once per process, not walked key by key for every entity it is asked of
+Test = Callable[[Any, dict, list, dict], "bool | None"]
+_COMPILED: dict[int, tuple[Any, Test]] = {}
 
 
-def _test(
-    cond: dict, context: Any, params: dict, reasons: list[str], witness: dict[str, int]
-) -> bool | None:
-    if "all" in cond:
-        return _and(_test(c, context, params, reasons, witness) for c in cond["all"])
-    if "any" in cond:
-        return _or(_test(c, context, params, reasons, witness) for c in cond["any"])
+def compiled(cond: dict) -> Test:
+    """The function that judges `cond`: true, false, or None (unknown, with the reasons)."""
+    found = _COMPILED.get(id(cond))
+    if found is None or found[0] is not cond:
+        found = _COMPILED[id(cond)] = (cond, _compile(cond))  # the tree kept: its id stays its
+    return found[1]
+
+
+def _compile(cond: dict) -> Test:
+    if "all" in cond or "any" in cond:
+        return _junction(cond)
     if "not" in cond:
-        # what made the inner condition true does not locate the outer one
-        return _not(_test(cond["not"], context, params, reasons, {}))
-    value = _lookup(context, cond.get("field"))
+        inner = _compile(cond["not"])
+
+        def negated(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+            # what made the inner condition true does not locate the outer one
+            result = inner(context, params, reasons, {})
+            return None if result is None else not result
+
+        return negated
+    field = cond.get("field")
+    steps = field.split(".") if field is not None else None
     for quantifier in ("any_item", "no_item", "every_item"):
         if quantifier in cond:
-            result, first = _quantify(quantifier, cond[quantifier], value, params, reasons)
-            if result is True and first is not None and cond.get("field"):
-                witness.setdefault(cond["field"], first)
-            return result
-    if "exists" in cond:
-        return value is not None
-    if "missing" in cond:
-        return value is None
-    if isinstance(value, Unknown):
-        reasons.append(value.reason)
-        return None
-    for op, raw in cond.items():
-        if op == "field":
-            continue
-        result = _compare(op, value, _operand(raw, params))
+            return _quantifier(quantifier, _compile(cond[quantifier]), steps, field)
+    if "exists" in cond or "missing" in cond:
+        present = "exists" in cond
+
+        def existence(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+            return (_value(context, steps) is not None) is present
+
+        return existence
+    ops = [(op, raw) for op, raw in cond.items() if op != "field"]
+    if not ops:
+        return partial(_unjudged, steps=steps)
+    op, raw = ops[0]  # a condition compares once
+    named = isinstance(raw, dict) and "param" in raw
+
+    def comparison(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+        value = _value(context, steps)
+        if isinstance(value, Unknown):
+            reasons.append(value.reason)
+            return None
+        result = _compare(op, value, params[raw["param"]] if named else raw)
         if result is None:
             if isinstance(value, list):
                 unknowns = [v for v in value if isinstance(v, Unknown)]
@@ -297,30 +298,82 @@ def _test(
             else:
                 reasons.append(f"{display(value)[:60]} is not a number that can be compared")
         return result
+
+    return comparison
+
+
+def _unjudged(
+    context: Any, params: dict, reasons: list, witness: dict, steps: list[str] | None
+) -> bool | None:
+    """A condition that names a field and no test: never known (why, if its value is not)."""
+    value = _value(context, steps)
+    if isinstance(value, Unknown):
+        reasons.append(value.reason)
     return None
 
 
-def _quantify(
-    quantifier: str, sub: dict, value: Any, params: dict, reasons: list[str]
-) -> tuple[bool | None, int | None]:
-    """The quantifier's verdict, and the index of the first item that matched."""
-    if isinstance(value, Unknown):
-        reasons.append(value.reason)
-        return None, None
-    items = value if isinstance(value, list) else ([] if value is None else [value])
-    results = []
-    for item in items:
-        if isinstance(item, Unknown):
-            reasons.append(item.reason)
-            results.append(None)
+def _junction(cond: dict) -> Test:
+    """`all` (the first false decides, later ones are not asked) or `any` (the first true)."""
+    deciding = "all" not in cond  # all: False decides; any: True decides
+    parts = [_compile(c) for c in cond["any" if deciding else "all"]]
+
+    def junction(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+        unknown = False
+        for part in parts:
+            result = part(context, params, reasons, witness)
+            if result is deciding:
+                return deciding
+            if result is None:
+                unknown = True
+        return None if unknown else not deciding
+
+    return junction
+
+
+def _quantifier(quantifier: str, sub: Test, steps: list[str] | None, field: str | None) -> Test:
+    """any_item, no_item or every_item: each item is judged (unknown items are unknown), and
+    an any_item that holds records the first item that matched as the witness of `field`."""
+
+    def quantified(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+        value = _value(context, steps)
+        if isinstance(value, Unknown):
+            reasons.append(value.reason)
+            return None
+        items = value if isinstance(value, list) else ([] if value is None else [value])
+        results = []
+        for item in items:
+            if isinstance(item, Unknown):
+                reasons.append(item.reason)
+                results.append(None)
+            else:
+                results.append(sub(item, params, reasons, {}))
+        if quantifier == "every_item":
+            return _and(results)
+        matched = _or(results)
+        if quantifier == "no_item":
+            return None if matched is None else not matched
+        if matched is True and field:
+            first = next(i for i, r in enumerate(results) if r is True)
+            witness.setdefault(field, first)
+        return matched
+
+    return quantified
+
+
+def _value(context: Any, steps: list[str] | None) -> Any:
+    """The value a field's dotted path names in `context` (an Unknown on the way is the
+    value; a path through what is no mapping names nothing)."""
+    if steps is None:
+        return context
+    value = context
+    for part in steps:
+        if isinstance(value, Unknown):
+            return value
+        if isinstance(value, dict):
+            value = value.get(part)
         else:
-            results.append(_test(sub, item, params, reasons, {}))
-    first = next((i for i, r in enumerate(results) if r is True), None)
-    if quantifier == "any_item":
-        return _or(results), first
-    if quantifier == "no_item":
-        return _not(_or(results)), None
-    return _and(results), None
+            return None
+    return value
 
 
 def _member(needle: Any, haystack: Any) -> bool | None:

@@ -62,6 +62,10 @@ UNDECIDED = {"field": "u", "equals": 1}
         ({"field": "u", "exists": True}, "fires"),  # an unknown value is there, only not known
         ({"field": "missing", "missing": True}, "fires"),
         ({"field": "missing", "equals": None}, "fires"),
+        ({"all": [UNDECIDED, NO]}, "quiet"),  # a false one decides, wherever it is
+        ({"any": [UNDECIDED, YES]}, "fires"),
+        ({"all": [YES, {"any": [UNDECIDED, NO]}]}, "unknown: var.x has no default"),
+        ({"not": {"any": [NO, {"not": YES}]}}, "fires"),
     ],
 )
 def test_three_valued_logic(when, verdict):
