@@ -138,6 +138,7 @@ def _finding(
     )
 
 
+# by the id of a rule (kept with it), emptied at COMPILED_MAX as `_COMPILED` is
 _RULE_FIELDS: dict[int, tuple[Rule, frozenset[str]]] = {}
 
 
@@ -156,6 +157,8 @@ def rule_fields(rule: Rule) -> frozenset[str]:
             elif isinstance(cond, list):
                 stack.extend(cond)
         found = frozenset(names)
+        if len(_RULE_FIELDS) >= COMPILED_MAX:
+            _RULE_FIELDS.clear()
         _RULE_FIELDS[id(rule)] = (rule, found)
     return found
 
@@ -244,14 +247,20 @@ def _or(results: Iterable[bool | None]) -> bool | None:
 # is unknown, where an any_item matched): each rule's tree is turned into nested closures
 # once per process, not walked key by key for every entity it is asked of
 Test = Callable[[Any, dict, list, dict], "bool | None"]
+# by the id of a rule's condition (kept with it, so that the id stays its own), emptied when it
+# holds COMPILED_MAX: a process that loads rules again and again (a library user, the tests)
+# must not keep every copy
 _COMPILED: dict[int, tuple[Any, Test]] = {}
+COMPILED_MAX = 1024
 
 
 def compiled(cond: dict) -> Test:
     """The function that judges `cond`: true, false, or None (unknown, with the reasons)."""
     found = _COMPILED.get(id(cond))
     if found is None or found[0] is not cond:
-        found = _COMPILED[id(cond)] = (cond, _compile(cond))  # the tree kept: its id stays its
+        if len(_COMPILED) >= COMPILED_MAX:
+            _COMPILED.clear()
+        found = _COMPILED[id(cond)] = (cond, _compile(cond))
     return found[1]
 
 
