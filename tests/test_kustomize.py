@@ -722,6 +722,8 @@ def test_two_objects_of_one_kind_and_name_are_told_by_kustomize(in_tmp, monkeypa
         ({"op": "move", "from": "/metadata/name", "path": "/spec/x"}, True),
         ({"op": "copy", "from": "/spec/x", "path": "/metadata/generateName"}, True),
         ({"op": "replace", "path": 3}, True),
+        ({"op": "remove", "path": "/metadata/annotations"}, True),  # the origin goes with it
+        ({"op": "add", "path": "/metadata/annotations/team", "value": "a"}, False),
     ],
 )
 def test_which_json_patches_may_rename_an_object(operation, renames):
@@ -746,3 +748,25 @@ def test_which_kustomizations_rename_only_by_prefix_and_suffix(document, renames
     from checks.parse.kustomization import read_kustomization
 
     assert read_kustomization("/k/kustomization.yaml", document).renames_only is renames_only
+
+
+def test_a_patch_that_replaces_annotations_has_kustomize_tell_the_origins(in_tmp, monkeypatch):
+    # `$patch: replace` on an object's annotations takes kustomize's origin annotation away
+    # too: the object is then found by its name, and so it is asked for, to stay the same
+    _renderer_or_fail()
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n"
+        "automountServiceAccountToken: true\n"
+    )
+    (in_tmp / "app" / "patch.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n"
+        "  annotations:\n    $patch: replace\n    team: a\n"
+    )
+    (in_tmp / "app" / "kustomization.yaml").write_text(
+        "namePrefix: p-\nresources: [sa.yaml]\npatches:\n  - path: patch.yaml\n"
+    )
+    asked = _recording_builds(monkeypatch)
+    code, out, _ = cli("model", "app", "--no-cache")
+    assert asked == [True]
+    assert code == 0 and '"name": "p-app"' in out

@@ -403,17 +403,28 @@ def _origins_inferable(reach: Walk, unit: Unit) -> bool:
                 if isinstance(doc, list):
                     if not all(isinstance(op, dict) and not _renaming(op) for op in doc):
                         return False
-                elif patch.target and isinstance(doc, dict):
+                elif isinstance(doc, dict):
                     meta = doc.get("metadata")
-                    if isinstance(meta, dict) and "name" in meta:
+                    if isinstance(meta, dict) and (
+                        patch.target and "name" in meta or _replaces_annotations(meta)
+                    ):
                         return False
     return True
+
+
+def _replaces_annotations(meta: dict) -> bool:
+    """Whether a strategic merge patch's metadata replaces or deletes the object's metadata or
+    annotations (origin annotations then go, and the object is found by name, as when they
+    are asked for)."""
+    annotations = meta.get("annotations")
+    return "$patch" in meta or isinstance(annotations, dict) and "$patch" in annotations
 
 
 def _renaming(operation: dict) -> bool:
     """Whether a JSON 6902 operation may change what an object is called: its kind, its name,
     or the whole object or metadata (a namespace it may change: objects are told apart by
-    kind and name)."""
+    kind and name); or replace its annotations whole, which takes origin annotations away
+    (the object is then found by name, as when they are asked for)."""
     for key in ("path", "from"):
         if key not in operation:
             continue
@@ -425,7 +436,11 @@ def _renaming(operation: dict) -> bool:
             not steps
             or steps[0] == "kind"
             or steps[0] == "metadata"
-            and (len(steps) == 1 or steps[1] in ("name", "generateName"))
+            and (
+                len(steps) == 1
+                or steps[1] in ("name", "generateName")
+                or steps[1:] == ["annotations"]
+            )
         ):
             return True
     return False
