@@ -687,7 +687,7 @@ def test_where_objects_come_from_is_told_as_kustomizes_annotations_tell_it(in_tm
     told = _told(".")
     without = asked.count(False)
     asked.clear()
-    monkeypatch.setattr(kustomize, "_origins_inferable", lambda reach, unit: False)
+    monkeypatch.setattr(kustomize, "_origins_inferable", lambda reach, patches: False)
     assert _told(".") == told
     assert set(asked) == {True} and without >= 6  # every root but one was told without
     generated = [

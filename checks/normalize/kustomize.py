@@ -349,8 +349,9 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
         return _unrendered(unit, reach, root_shown, overlay, "", problems)
     # which file each object comes from is told here when kustomize only renames by prefix
     # and suffix, else kustomize is asked (origin annotations), as it is when that fails
+    patches = _patches(reach, unit)
     origins: list | None = None
-    for ask in (False, True) if _origins_inferable(reach, unit) else (True,):
+    for ask in (False, True) if _origins_inferable(reach, patches) else (True,):
         lean = render_lean(renderer, unit.directory, reach.files, reach.resources, ask)
         text, error, wrapper = lean or render(renderer, unit.directory, ask)
         if text is None:
@@ -366,7 +367,6 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
         if ask or origins is not None:
             break
     entities: list[Entity] = []
-    patches = _patches(reach, unit)
     for index, obj in enumerate(rendered):
         if not is_object(obj):
             continue
@@ -379,36 +379,27 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     return entities, problems
 
 
-def _origins_inferable(reach: Walk, unit: Unit) -> bool:
+def _origins_inferable(reach: Walk, patches: list[_LoadedPatch]) -> bool:
     """Whether the file each rendered object comes from can be told without kustomize's origin
     annotations: every kustomization renames objects only by prefix and suffix, and no patch
-    (each one read) may rename one: no JSON 6902 operation on an object's kind or name, no
-    strategic merge patch with a target that writes a name."""
-    from checks.parse.yamlsafe import parse_yaml_file
-
-    for k, _scope in reach.order:
-        if not k.renames_only:
-            return False
-        for patch in k.patches:
-            if patch.file:
-                docs = unit.documents.get(patch.file)
-                if docs is None:
+    (each one read: `patches` as `_patches` loads them) may rename one: no JSON 6902
+    operation on an object's kind or name, no strategic merge patch with a target that writes
+    a name."""
+    if not all(k.renames_only for k, _scope in reach.order):
+        return False
+    if len(patches) != sum(len(k.patches) for k, _scope in reach.order):
+        return False  # a patch file not read, or an inline patch that does not parse
+    for patch in patches:
+        for doc in patch.documents:
+            if isinstance(doc, list):
+                if not all(isinstance(op, dict) and not _renaming(op) for op in doc):
                     return False
-            else:
-                try:
-                    docs = parse_yaml_file(patch.text or "")
-                except ParseError:
+            elif isinstance(doc, dict):
+                meta = doc.get("metadata")
+                if isinstance(meta, dict) and (
+                    patch.target and "name" in meta or _replaces_annotations(meta)
+                ):
                     return False
-            for doc in docs:
-                if isinstance(doc, list):
-                    if not all(isinstance(op, dict) and not _renaming(op) for op in doc):
-                        return False
-                elif isinstance(doc, dict):
-                    meta = doc.get("metadata")
-                    if isinstance(meta, dict) and (
-                        patch.target and "name" in meta or _replaces_annotations(meta)
-                    ):
-                        return False
     return True
 
 
@@ -459,10 +450,7 @@ def _inferred_origins(rendered: list, reach: Walk, unit: Unit) -> list | None:
             meta = doc.get("metadata") if isinstance(doc, dict) else None
             if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
                 continue
-            name = meta["name"]
-            for k in chain:
-                name = f"{k.name_prefix}{name}{k.name_suffix}"
-            named.setdefault((doc.get("kind"), name), []).append(path)
+            named.setdefault((doc.get("kind"), _renamed(meta["name"], chain)), []).append(path)
     claimed: set[tuple[Any, str]] = set()
     origins: list = []
     for obj in rendered:
@@ -1063,11 +1051,15 @@ def _renames(objects: list, chain: list[Kustomization]) -> dict[tuple[str, str],
     for doc in objects:
         meta = doc.get("metadata")
         if isinstance(meta, dict) and isinstance(meta.get("name"), str):
-            name = meta["name"]
-            for k in chain:
-                name = f"{k.name_prefix}{name}{k.name_suffix}"
-            out[(doc["kind"], meta["name"])] = name
+            out[(doc["kind"], meta["name"])] = _renamed(meta["name"], chain)
     return out
+
+
+def _renamed(name: str, chain: list[Kustomization]) -> str:
+    """A name after the prefixes and suffixes of `chain` (innermost first)."""
+    for k in chain:
+        name = f"{k.name_prefix}{name}{k.name_suffix}"
+    return name
 
 
 def _transform(doc: LDict, chain: list[Kustomization], renamed: dict) -> None:
