@@ -206,6 +206,7 @@ class _Clusters:
         self.single = self.names[0] if len(self.names) == 1 else None
         # by place, so that finding the nearest of many clusters is not a walk over them all
         self.places = Places(clusters)
+        self.of_file: dict[str, str] = {}  # a file -> the cluster its objects belong to
 
     @staticmethod
     def name_of(cluster: Entity) -> str:
@@ -228,7 +229,12 @@ class _Clusters:
             return self.single
         if len(self.scanned) == 1:
             return next(iter(self.scanned))
-        return self._one_of(self.places.nearest(entity))
+        # the nearest definitions depend on the file alone: each file's are looked up once
+        file = entity.location.file
+        found = self.of_file.get(file)
+        if found is None:
+            found = self.of_file[file] = self._one_of(self.places.nearest(entity))
+        return found
 
     def of_named(self, entity: Entity) -> str:
         """The cluster an access entry or association names (of several configurations that

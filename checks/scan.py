@@ -11,6 +11,7 @@ import gc
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from checks import graph
@@ -27,10 +28,12 @@ from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_su
 from checks.graph import AccessGraph
 from checks.link import LinkTargets, link
 from checks.model import Entity, Finding, Problem
+from checks.normalize.kustomize import ask_version
 from checks.rules import Rule
 from checks.runner import run
 from checks.sources import by_directory, classify, module_of
 from checks.sources.base import Options
+from checks.sources.kustomize import KUSTOMIZATION
 from checks.sources.terraform import TERRAFORM, VARIABLES
 
 if TYPE_CHECKING:
@@ -135,8 +138,9 @@ class Scope:
         reported = self.reported  # asked of every entity: plain loops, nothing built
         if entity.location.file in reported:
             return True
-        for name, hops in entity.fields.items():
-            if name.endswith("_hops") and hops:
+        fields = entity.fields
+        for name in _path_fields(entity.kind):
+            if fields.get(name):
                 return True  # an access path's findings point at each of its hops
         for file in entity.line_files.values():
             if file in reported:
@@ -153,6 +157,15 @@ class Scope:
                 if other is not None and other.location.file in reported:
                     return True
         return False
+
+
+@cache
+def _path_fields(kind: str) -> tuple[str, ...]:
+    """The fields of a kind that hold every hop of its access paths (`*_hops`)."""
+    from checks.kinds import KINDS, hop_fields
+
+    declared = KINDS.get(kind)
+    return tuple(n for n in hop_fields(declared) if n.endswith("_hops")) if declared else ()
 
 
 def with_context(
@@ -269,6 +282,10 @@ def scan(
     context_paths += module_context(paths)
     if context_paths:
         files, problems, scope = with_context(files, context_paths, paths, var_files or {}, find)
+    if pack is not None and any(f.kind == KUSTOMIZATION.name for f in files):
+        # the cache keys Kustomize units by the renderer's version: asked now, answered
+        # while the units are grouped and the cache is read
+        ask_version()
     opts = Options(
         max_bytes=max_bytes,
         strict=strict,
