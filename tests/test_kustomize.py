@@ -770,3 +770,63 @@ def test_a_patch_that_replaces_annotations_has_kustomize_tell_the_origins(in_tmp
     code, out, _ = cli("model", "app", "--no-cache")
     assert asked == [True]
     assert code == 0 and '"name": "p-app"' in out
+
+
+def _counting_kubectl(folder: Path, log: Path, pause: int = 0) -> None:
+    """A kubectl that notes each `version` question in `log` (after `pause` seconds) and
+    answers it."""
+    folder.mkdir()
+    script = folder / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f"/bin/sleep {pause}\n"
+        f'echo "$@" >> "{log}"\n'
+        "echo 'Client Version: v1.32.4'; echo 'Kustomize Version: v5.5.0'\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+@pytest.fixture
+def fresh_renderers(monkeypatch):
+    """No renderer found and no version asked yet in this process."""
+    monkeypatch.setattr(renderer_module, "_RENDERERS", {})
+    monkeypatch.setattr(renderer_module, "_ASKED", {})
+
+
+def test_the_version_asked_ahead_is_the_one_found_and_asked_once(
+    tmp_path, monkeypatch, fresh_renderers
+):
+    log = tmp_path / "questions"
+    _counting_kubectl(tmp_path / "bin", log)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    renderer_module.ask_version()
+    found = renderer_module.find_renderer()
+    assert found == renderer_module.Renderer(
+        str(tmp_path / "bin" / "kubectl"), "kubectl", "kubectl v1.32.4 (kustomize v5.5.0)"
+    )
+    assert log.read_text() == "version --client\n"
+    assert renderer_module._ASKED == {}
+
+
+def test_a_version_asked_ahead_that_does_not_come_is_stopped(
+    tmp_path, monkeypatch, fresh_renderers
+):
+    log = tmp_path / "questions"
+    _counting_kubectl(tmp_path / "bin", log, pause=30)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setattr(renderer_module, "VERSION_TIMEOUT", 0.5)
+    renderer_module.ask_version()
+    ((_path, proc, _asker),) = renderer_module._ASKED.values()
+    assert renderer_module.find_renderer() is None  # no answer: no renderer, as before
+    assert proc.returncode is not None  # stopped, not left running
+    assert not log.exists()
+
+
+def test_a_version_no_scan_needed_ends_with_the_process(tmp_path, monkeypatch, fresh_renderers):
+    _counting_kubectl(tmp_path / "bin", tmp_path / "questions", pause=30)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    renderer_module.ask_version()
+    ((_path, proc, _asker),) = renderer_module._ASKED.values()
+    renderer_module._forget_asked()  # what runs at exit
+    assert proc.returncode is not None
+    assert renderer_module._ASKED == {}

@@ -21,6 +21,7 @@ are read as they are written, with the kustomizations' `namespace`, `namePrefix`
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -142,6 +143,61 @@ def _rel(path: str, k: Kustomization) -> str:
 
 
 _RENDERERS: dict[str, Renderer | None] = {}
+# kubectl asked its version ahead of need (`ask_version`), by PATH: (its path, the process
+# that answers, the process that asked)
+_ASKED: dict[str, tuple[str, subprocess.Popen, int]] = {}
+VERSION_TIMEOUT = 20  # seconds a program may take to say its version
+
+
+def ask_version() -> None:
+    """Ask kubectl its version now, in the background, so that the answer is in when
+    `find_renderer` needs it: a warm run that keys its Kustomize units by the renderer's
+    version would otherwise wait for kubectl to start (about 0.05 s). The question asked is
+    the one `find_renderer` asks, with the same PATH and working directory: the same answer.
+    """
+    path_env = os.environ.get("PATH", "")
+    if path_env in _RENDERERS or path_env in _ASKED:
+        return
+    path = shutil.which("kubectl")
+    if path is None:
+        return
+    try:
+        proc = subprocess.Popen(
+            _version_argv(path, "kubectl"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return
+    if not _ASKED:
+        atexit.register(_forget_asked)
+    _ASKED[path_env] = (path, proc, os.getpid())
+
+
+def _forget_asked() -> None:
+    """A question no scan needed the answer to ends with the process that asked it."""
+    for _path, proc, asker in _ASKED.values():
+        if asker == os.getpid():
+            _finish(proc, timeout=0)
+    _ASKED.clear()
+
+
+def _finish(proc: subprocess.Popen, timeout: float) -> tuple[int | None, str]:
+    """(exit status, output) of a version question, or (None, "") when it takes longer
+    than `timeout` seconds (it is stopped)."""
+    try:
+        out, _err = proc.communicate(timeout=timeout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        # as subprocess.run does: what the program started may hold its output open
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        return None, ""
+    return proc.returncode, out
 
 
 def find_renderer() -> Renderer | None:
@@ -149,12 +205,21 @@ def find_renderer() -> Renderer | None:
     path_env = os.environ.get("PATH", "")
     if path_env in _RENDERERS:
         return _RENDERERS[path_env]
+    asked = _ASKED.pop(path_env, None)
     found = None
     for command in ("kubectl", "kustomize"):
         path = shutil.which(command)
         if path is None:
             continue
-        version = _version(path, command)
+        if asked is not None and command == "kubectl":
+            # the answer to the question asked ahead, when this process asked it of this path
+            asked_path, proc, asker = asked
+            if asker == os.getpid() and asked_path == path:
+                version = _version_said(command, *_finish(proc, VERSION_TIMEOUT))
+            else:
+                version = _version(path, command)
+        else:
+            version = _version(path, command)
         if version:
             found = Renderer(path, command, version)
             break
@@ -162,19 +227,31 @@ def find_renderer() -> Renderer | None:
     return found
 
 
+def _version_argv(path: str, command: str) -> list[str]:
+    return [path, "version", "--client"] if command == "kubectl" else [path, "version"]
+
+
 def _version(path: str, command: str) -> str:
     """How the program names its version, "" when it does not answer as expected."""
-    argv = [path, "version", "--client"] if command == "kubectl" else [path, "version"]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+            _version_argv(path, command),
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError):
         return ""
-    if proc.returncode != 0:
+    return _version_said(command, proc.returncode, proc.stdout)
+
+
+def _version_said(command: str, status: int | None, stdout: str) -> str:
+    """The version in what `program version` printed, "" when it failed or said none."""
+    if status != 0:
         return ""
     words = {}
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         name, _, value = line.partition(":")
         words[name.strip()] = value.strip()
     if command == "kubectl":
@@ -182,7 +259,7 @@ def _version(path: str, command: str) -> str:
         if not client:
             return ""
         return f"kubectl {client}" + (f" (kustomize {kustomize})" if kustomize else "")
-    return f"kustomize {proc.stdout.strip()}"
+    return f"kustomize {stdout.strip()}"
 
 
 def render(renderer: Renderer, directory: str, origins: bool = True) -> tuple[str | None, str, str]:
