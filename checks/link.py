@@ -169,6 +169,7 @@ def nearest(entity: Entity, candidates: list[Entity]) -> list[Entity]:
 
 # up to this many copies of a name, comparing each is quicker than building an index
 FEW_COPIES = 8
+_EVERY_COPY = object()  # the scope of a name's index that holds all its copies
 
 
 class Places:
@@ -217,7 +218,9 @@ class Copies:
 
     def __init__(self) -> None:
         self.groups: dict[Hashable, list[Entity]] = {}
-        self._places: dict[Hashable, Places] = {}
+        # (name, the overlay whose copies it holds, or _EVERY_COPY) -> those copies by place
+        self._places: dict[tuple[Hashable, Any], Places] = {}
+        self._overlays: dict[Hashable, dict[str | None, list[Entity]]] = {}
 
     def add(self, name: Hashable, entity: Entity) -> None:
         if _is_key(name):
@@ -234,9 +237,22 @@ class Copies:
             return []
         if len(copies) <= FEW_COPIES and same_file:
             return nearest(entity, copies)
-        places = self._places.get(name)
+        scope: Any = _EVERY_COPY
+        if same_file:
+            # as `nearest` weighs them: the copies of the entity's own overlay come first (of
+            # an object no overlay rendered, those no overlay rendered), then by place
+            overlays = self._overlays.get(name)
+            if overlays is None:
+                overlays = self._overlays[name] = {}
+                for copy in copies:
+                    overlays.setdefault(_overlay(copy.key), []).append(copy)
+            own = _overlay(entity.key)
+            if own in overlays:
+                scope = own
+        places = self._places.get((name, scope))
         if places is None:
-            places = self._places[name] = Places(copies)
+            chosen = copies if scope is _EVERY_COPY else self._overlays[name][scope]
+            places = self._places[(name, scope)] = Places(chosen)
         return places.nearest(entity, same_file)
 
 

@@ -830,3 +830,44 @@ def test_a_version_no_scan_needed_ends_with_the_process(tmp_path, monkeypatch, f
     renderer_module._forget_asked()  # what runs at exit
     assert proc.returncode is not None
     assert renderer_module._ASKED == {}
+
+
+@pytest.mark.parametrize("overlays", [3, 12])
+def test_a_workload_reads_its_own_overlays_service_account_however_many_overlays(in_tmp, overlays):
+    # one base, rendered by many overlays: each overlay's Deployment mounts the token as the
+    # ServiceAccount of its own overlay says, whether the copies of that ServiceAccount are
+    # few or many (link indexes many copies by place; it once forgot the overlay there)
+    _renderer_or_fail()
+    base = in_tmp / "fleet" / "base"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text("resources:\n  - deploy.yaml\n  - sa.yaml\n")
+    (base / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n"
+        "    spec:\n      serviceAccountName: web\n      containers:\n        - name: web\n"
+        "          image: web:1\n"
+    )
+    (base / "sa.yaml").write_text(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n"
+        "automountServiceAccountToken: false\n"
+    )
+    mounting = f"env{overlays // 2:02d}"
+    for n in range(overlays):
+        env = in_tmp / "fleet" / f"env{n:02d}"
+        env.mkdir()
+        text = "resources:\n  - ../base\n"  # one namespace: every copy has one name
+        if env.name == mounting:
+            text += "patches:\n  - path: mount.yaml\n"
+            (env / "mount.yaml").write_text(
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n"
+                "automountServiceAccountToken: true\n"
+            )
+        (env / "kustomization.yaml").write_text(text)
+    code, out, _ = cli("scan", "fleet", "--format", "json", "--no-cache")
+    mounts = [f for f in json.loads(out)["findings"] if f["rule_id"] == "EKS301"]
+    assert [(f["message"], f["related"][-1]["location"]["file"]) for f in mounts] == [
+        (
+            "Deployment default/web mounts a service-account token: ServiceAccount "
+            "default/web (fleet/base/sa.yaml:1) sets automountServiceAccountToken: true",
+            f"fleet/{mounting}/kustomization.yaml",
+        )
+    ]

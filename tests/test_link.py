@@ -574,3 +574,37 @@ def test_a_finding_points_at_the_copy_of_its_own_environment(monkeypatch):
         ("envs/dev/rbac.yaml", 16, [("envs/dev/rbac.yaml", 6)]),
         ("envs/prod/rbac.yaml", 18, [("envs/prod/rbac.yaml", 8)]),
     ]
+
+
+def test_many_copies_of_a_name_are_weighed_as_few_are():
+    """Past FEW_COPIES, copies are found by place (an index): the nearest are those comparing
+    each with each finds, the copies of the asker's own Kustomize overlay first."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from checks.link import FEW_COPIES, Copies, nearest
+
+    files = st.sampled_from(["a/x.yaml", "a/y.yaml", "a/b/x.yaml", "c/x.yaml", "x.yaml"])
+    overlays = st.sampled_from([None, "envs/dev", "envs/prod"])
+
+    def made(file: str, overlay: str | None, index: int) -> Entity:
+        key = f"k8s:default/ServiceAccount/web{index}"
+        shown = key if overlay is None else f"kustomize:{overlay}:{key}"
+        return _entity("service_account", shown, file, index + 1)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(st.tuples(files, overlays), min_size=FEW_COPIES + 1, max_size=20),
+        st.tuples(files, overlays),
+    )
+    def check(placed, asking):
+        copies = Copies()
+        written = []
+        for index, (file, overlay) in enumerate(placed):
+            copy = made(file, overlay, index)
+            copies.add("web", copy)
+            written.append(copy)
+        asker = made(*asking, 99)
+        assert copies.nearest("web", asker) == nearest(asker, written)
+
+    check()
