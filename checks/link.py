@@ -324,7 +324,9 @@ def role_name_from_arn(arn: Any) -> str | None:
 
 
 class _RoleIndex:
-    """Trust statements grouped by the role they belong to: by name and by Terraform address."""
+    """Trust statements grouped by the role they belong to: by name (in any case: IAM allows
+    one role per name whatever its case, and the access graph finds roles so) and by
+    Terraform address."""
 
     def __init__(self, statements: list[Entity]) -> None:
         self.by_name: dict[str, list[Entity]] = {}
@@ -332,7 +334,7 @@ class _RoleIndex:
         for s in statements:
             name = s.fields.get("role_name")
             if isinstance(name, str):
-                self.by_name.setdefault(name, []).append(s)
+                self.by_name.setdefault(name.lower(), []).append(s)
             ref = s.fields.get("role_ref")
             if isinstance(ref, str):
                 self.by_ref.setdefault(ref, []).append(s)
@@ -347,6 +349,7 @@ class _RoleIndex:
             statements = self.by_ref[ref]
         else:
             name = name if isinstance(name, str) else role_name_from_arn(arn)
+            name = name.lower() if name else name
             which = ("name", name)
             statements = self.by_name.get(name, []) if name else []
         if len(statements) <= 1:

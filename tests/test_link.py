@@ -111,6 +111,16 @@ def test_irsa_trust_admits_the_service_account(operator, subjects, admits):
     assert sa.links.get("irsa_trust_admitting", []) == ([statements[0].key] if admits else [])
 
 
+def test_a_role_is_found_by_its_name_in_any_case():
+    # IAM tells roles apart regardless of case (one role per name), as the access graph
+    # finds them: the role of an annotation written in another case is the same role
+    statements = _trust("Catalog", "StringEquals", ["system:serviceaccount:shop:cart"])
+    sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/catalog")
+    link([sa, *statements])
+    assert sa.fields["irsa_trust_admits"] is True
+    assert sa.links["irsa_role_trust"] == [statements[0].key]
+
+
 def test_irsa_trust_that_depends_on_an_unknown_subject_is_unknown():
     statements = _trust("catalog", "StringEquals", ["${var.subject}"])
     sa = _sa("cart", "sa.yaml", role_arn="arn:aws:iam::1:role/catalog")
