@@ -1,5 +1,6 @@
 """The cache: what a scan computed for each unit (keyed by a digest of its files' contents,
-the tool version and the options), kept between runs.
+the tool version and the options), and what grouping the units needs of a kustomization (by
+the digest of its text), kept between runs.
 
 Nothing in the cache can run code. Entries are JSON, decoded only as the type the caller
 declares (`checks/codec.py`): an entry that does not decode, or is not of that type, is a
@@ -259,6 +260,7 @@ class Pack:
         self._index: dict = {}
         self._body = 0
         self._used: dict[str, bytes] = {}  # what this run read: kept in the next pack
+        self._put = False  # whether `put` gave it an entry: the next pack is written
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
@@ -308,13 +310,24 @@ class Pack:
         self._used[digest] = raw
         return value
 
+    def put(self, key: str, value: Any, declared: Any) -> None:
+        """Keep `value`, of the type `declared`, under `key` in the next pack, beside what
+        `save` is given (a value that cannot be stored is left out): what a scan works out
+        before its units run (grouping), so small that it is encoded here at once."""
+        try:
+            self._used[key_digest(key)] = encode(value, declared)
+        except (Invalid, ValueError, RecursionError):
+            return
+        self._put = True
+
     def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
-        """The next pack: the entries this run read, and `fresh` (key digest, value) pairs of
-        the type `declared` (a value that cannot be stored is left out); when nothing
-        changed, the pack is only marked as used. Many fresh values
-        are encoded and written by a forked process while this one goes on (it sees them as
-        they are now); `wait()` for it. Never raises: a pack not written means a cold run."""
-        if not fresh and self._used.keys() == self._index.keys() and not self.stamps.changed:
+        """The next pack: the entries this run read or `put`, and `fresh` (key digest,
+        value) pairs of the type `declared` (a value that cannot be stored is left out); when
+        nothing changed, the pack is only marked as used. Many fresh values are encoded and
+        written by a forked process while this one goes on (it sees them as they are now);
+        `wait()` for it. Never raises: a pack not written means a cold run."""
+        unchanged = self._used.keys() == self._index.keys() and not self._put
+        if not fresh and unchanged and not self.stamps.changed:
             if self._used:
                 try:
                     os.utime(self.folder / self.name)

@@ -47,10 +47,10 @@ if TYPE_CHECKING:
 PARALLEL_MIN_FILES = 300
 
 
-def units_of(files: list[SourceFile], opts: Options) -> list[Unit]:
+def units_of(files: list[SourceFile], opts: Options, pack: Pack | None = None) -> list[Unit]:
     """Files in the order the model is built in: other files first, then the units of the
-    sources read a directory at a time (`checks.sources.units`)."""
-    return source_units(files, opts)
+    sources read a directory at a time (`checks.sources.units`, with the cache `pack`)."""
+    return source_units(files, opts, pack)
 
 
 def run(
@@ -64,7 +64,7 @@ def run(
     order. With a cache `pack`, units it holds are not run again, and the next pack, with the
     others' results, is saved (in another process while this one goes on when they are many:
     `pack.wait()`)."""
-    units = units_of(files, opts)
+    units = units_of(files, opts, pack)
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts

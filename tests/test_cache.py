@@ -638,3 +638,94 @@ def test_a_file_written_just_before_the_cold_run_is_not_stamped_however_long_the
     monkeypatch.setattr(os, "open", counted)
     cli("scan", "main.tf", "--context-root", ".")
     assert sorted(set(opened) & {"main.tf", "trust.txt"}) == ["main.tf", "trust.txt"]
+
+
+def _rewrite_entries(pack: Path, change) -> int:
+    """Rewrite each entry of `pack` as `change(raw)` says (None: as it is); how many changed."""
+    data = pack.read_bytes()
+    end = data.index(b"\n", len(cache.MAGIC))
+    index = json.loads(data[len(cache.MAGIC) : end])
+    entries = {}
+    changed = 0
+    for digest, (offset, length) in index.items():
+        raw = data[end + 1 + offset : end + 1 + offset + length]
+        new = change(raw)
+        changed += new is not None
+        entries[digest] = raw if new is None else new
+    index, offset = {}, 0
+    for digest, raw in entries.items():
+        index[digest] = [offset, len(raw)]
+        offset += len(raw)
+    head = json.dumps(index).encode()
+    pack.write_bytes(b"".join([cache.MAGIC, head, b"\n", *entries.values()]))
+    return changed
+
+
+def test_a_warm_run_reads_no_kustomization_unless_its_stamp_or_its_entry_says_to(
+    tmp_path, monkeypatch
+):
+    """Grouping takes what it needs of a kustomization from the cache when the file's stamp is
+    unchanged: a warm run opens none. An edit of the same size with the modification time
+    put back (only the change time moved) is read, and so is a kustomization whose entry is
+    corrupt or of another type: the report is always the one of a scan without the cache."""
+    from checks.sources.kustomize import Includes
+
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "kustomize" / "names", tree / "names")
+    for path in tree.rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        if os.path.basename(str(path)) == "kustomization.yaml":
+            opened.append(os.path.relpath(path))
+        return fd
+
+    def report(*options: str) -> str:
+        _, out, _ = cli("scan", ".", "--format", "json", *options)
+        doc = json.loads(out)
+        return json.dumps({key: doc[key] for key in ("findings", "problems", "unknown")})
+
+    monkeypatch.setattr(os, "open", counted)
+    before = report("--no-cache")
+    assert report() == before  # cold: fills the cache, stamps the files
+    opened.clear()
+    assert report() == before
+    assert opened == []
+    overlay = tree / "names" / "overlay" / "kustomization.yaml"
+    text = overlay.read_text()
+    edited = text.replace("../base", "../bxse")  # the base is now a root of its own
+    assert len(edited) == len(text)
+    overlay.write_text(edited)
+    os.utime(overlay, ns=(10**18, 10**18))  # only the change time says it changed
+    after = report("--no-cache")
+    assert after != before
+    opened.clear()
+    assert report() == after
+    assert "names/overlay/kustomization.yaml" in opened
+    opened.clear()
+    assert report() == after
+    assert opened == []
+    packs = list((tmp_path / "cache" / FOLDER).glob("*.pack"))  # the units' and the rules'
+
+    def kept(raw: bytes) -> bool:
+        try:
+            return isinstance(codec.decode(raw, Includes), Includes)
+        except Exception:  # noqa: BLE001 - any other entry
+            return False
+
+    for wrong in (b'[["a"],["b"]]', b'[["a"],["b"],[1]]', b"[[", b'{"\\u0000": "set", "v": []}'):
+        corrupt = [
+            _rewrite_entries(p, lambda raw, w=wrong: w if kept(raw) else None) for p in packs
+        ]
+        assert sorted(corrupt) == [0, 2]
+        opened.clear()
+        assert report() == after
+        assert sorted(opened) == [
+            "names/base/kustomization.yaml",
+            "names/overlay/kustomization.yaml",
+        ]

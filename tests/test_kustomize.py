@@ -871,3 +871,73 @@ def test_a_workload_reads_its_own_overlays_service_account_however_many_overlays
             f"fleet/{mounting}/kustomization.yaml",
         )
     ]
+
+
+def _kustomizations_opened(monkeypatch) -> list[str]:
+    """The kustomization files opened from now on (os.open: whatever reads them)."""
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        if classify(str(path)) is not None and classify(str(path))[0] == "kustomization":
+            opened.append(os.path.relpath(path))
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    return opened
+
+
+def test_grouping_from_the_cache_gives_the_units_grouping_from_the_files_gives(in_tmp, monkeypatch):
+    """What grouping keeps of each kustomization in the cache gives the same units as reading
+    them: every fixture, a cycle, a chain deeper than kustomize's limit, two kustomization
+    files in one folder, and kustomizations that do not parse, are not mappings, or cannot be
+    read. A warm grouping opens no kustomization whose stamp is unchanged."""
+    from checks import cache
+    from checks.discover import discover
+    from checks.sources import units
+    from checks.sources.base import Options
+
+    shutil.copytree(KUSTOMIZE, in_tmp / "k")
+    for name, other in (("a", "b"), ("b", "a")):
+        (in_tmp / "k" / "cycle" / name).mkdir(parents=True)
+        (in_tmp / "k" / "cycle" / name / "kustomization.yaml").write_text(
+            f"resources:\n  - ../{other}\n  - {name}.yaml\n"
+        )
+        (in_tmp / "k" / "cycle" / name / f"{name}.yaml").write_text("kind: ServiceAccount\n")
+    folder = in_tmp / "k" / "deep"
+    for _ in range(105):
+        folder.mkdir(parents=True)
+        (folder / "kustomization.yaml").write_text("resources:\n  - next\n  - sa.yaml\n")
+        (folder / "sa.yaml").write_text("kind: ServiceAccount\n")
+        folder = folder / "next"
+    odd = in_tmp / "k" / "odd"
+    odd.mkdir()
+    (odd / "kustomization.yaml").write_text("resources:\n  - a.yaml\n")
+    (odd / "Kustomization").write_text("resources:\n  - b.yaml\n")
+    (odd / "a.yaml").write_text("kind: ServiceAccount\n")
+    (odd / "b.yaml").write_text("kind: ServiceAccount\n")
+    for name, text in (("broken", "resources: [\n"), ("list", "- a.yaml\n"), ("bom", "\ufeff")):
+        (in_tmp / "k" / name).mkdir()
+        (in_tmp / "k" / name / "kustomization.yaml").write_text(text + "resources: [x.yaml]\n")
+        (in_tmp / "k" / name / "x.yaml").write_text("kind: ServiceAccount\n")
+    (in_tmp / "k" / "big").mkdir()
+    (in_tmp / "k" / "big" / "kustomization.yml").write_text("resources: [x.yaml]\n" + "#" * 1000)
+    (in_tmp / "k" / "big" / "x.yaml").write_text("kind: ServiceAccount\n")
+    for path in (in_tmp / "k").rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
+    files, _ = discover(["k"], classify)
+    opts = Options(roots=[str(in_tmp)], max_bytes=1000)  # big/kustomization.yml is over it
+    expected = units(files, opts)
+    assert len(expected) > 10
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(in_tmp.parent / "cache"))
+    store, _ = cache.open_cache()
+    cold = store.pack("grouping")
+    assert units(files, opts, cold) == expected
+    cold.save()
+    opened = _kustomizations_opened(monkeypatch)
+    assert units(files, opts, store.pack("grouping")) == expected
+    assert opened == ["k/big/kustomization.yml"]  # over the size limit: never digested
+    # under a larger size limit big/kustomization.yml is read, and includes x.yaml
+    whole = Options(roots=[str(in_tmp)])
+    assert units(files, whole, store.pack("grouping")) == units(files, whole) != expected

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.discover import SourceFile, TooLarge, read_text
 from checks.model import Problem
@@ -49,6 +49,9 @@ from checks.sources.base import (
     UnitResult,
     contained,
 )
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
 
 # The order is the order in which sources claim a document: the first that claims it reads it.
 SOURCES: dict[str, FileSource | DirectorySource] = {
@@ -107,14 +110,15 @@ def by_directory(kind: str) -> bool:
     return _READERS[kind][0][1].BY_DIRECTORY
 
 
-def units(files: list[SourceFile], options: Options) -> list[Unit]:
+def units(files: list[SourceFile], options: Options, pack: Pack | None = None) -> list[Unit]:
     """What is read together, in the order the model is built in: the files no directory
-    source takes, one by one, then each directory source's units, in the table's order."""
+    source takes, one by one, then each directory source's units, in the table's order. What
+    grouping works out of a file's text alone may come from the cache `pack`."""
     grouped: list[Unit] = []
     taken: set[str] = set()
     for row in SOURCES.values():
         if row.BY_DIRECTORY:
-            made, took = row.group(files, options)
+            made, took = row.group(files, options, pack)
             grouped += made
             taken |= took
     return [Unit([f]) for f in files if f.key not in taken] + grouped

@@ -15,13 +15,16 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from checks.cache import file_stamp, still
 from checks.discover import DEFAULT_MAX_BYTES, SourceFile, read_text
 from checks.model import Entity, Problem
 from checks.parse import ExpansionBudget, ParseError, excerpt
 from checks.parse.comments import Suppression
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
 
 
 @dataclass(frozen=True)
@@ -194,10 +197,14 @@ class DirectorySource(Protocol):
         """The texts to parse of a directory's files (by file key): what no rule can use may
         be left out; a file that then fails is parsed again as it is."""
 
-    def group(self, files: list[SourceFile], options: Options) -> tuple[list[Unit], set[str]]:
+    def group(
+        self, files: list[SourceFile], options: Options, pack: Pack | None = None
+    ) -> tuple[list[Unit], set[str]]:
         """Its units among the scanned `files`, and the keys of the files they read (which
         are not read on their own): a Terraform module is a directory's files; a Kustomize
-        root is the kustomizations, resources and patches it reaches."""
+        root is the kustomizations, resources and patches it reaches. What it works out of
+        a file's text alone may be kept in the cache `pack`, by the text's digest as the
+        pack's stamps give it (`checks.cache.Stamps`)."""
 
     def depends_on(self) -> str:
         """What its results depend on besides the files and the options (the version of a

@@ -8,13 +8,27 @@ and a file used as a patch is no object at all."""
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from checks.discover import SourceFile, read_text
 from checks.parse import ParseError
-from checks.parse.kustomization import FILE_NAMES, read_kustomization
+from checks.parse.kustomization import FILE_NAMES, Kustomization, read_kustomization
 from checks.parse.yamlsafe import CRD_KIND, without_definitions
-from checks.sources.base import Context, Normalized, Options, ParsedFile, Syntax, Unit
+from checks.sources.base import (
+    Context,
+    Normalized,
+    Options,
+    ParsedFile,
+    Syntax,
+    Unit,
+    digest,
+)
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
 
 BY_DIRECTORY = True
 SHARES_FILES = True  # a base is read by every overlay that includes it
@@ -64,29 +78,25 @@ def given_files(directory: str, options: Options) -> list[tuple[SourceFile, str]
     return []
 
 
-def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[str]]:
+def group(
+    files: list[SourceFile], options: Options, pack: Pack | None = None
+) -> tuple[list[Unit], set[str]]:
     """The units of the scanned files: one per root kustomization, holding the scanned files
     it reaches (kustomizations, resources, patches); and the keys of the files those units
-    read, which are not read on their own."""
+    read, which are not read on their own. With a cache `pack`, a kustomization whose text
+    the pack's stamps know is not read again (`Includes`)."""
     from checks.normalize.kustomize import walk
 
     mine = [f for f in files if f.kind == KUSTOMIZATION.name and not f.skip]
     if not mine:
         return [], set()
-    known = {}
+    known: dict[str, Kustomization] = {}
     source_of = {}
     for f in mine:
-        text, _reason = read_text(f.path, options.max_bytes)
-        try:
-            from checks.parse.yamlsafe import parse_yaml_file
-
-            docs = parse_yaml_file(text) if text else []
-        except (ParseError, RecursionError, MemoryError):
-            docs = []  # its unit parses it again and says why it cannot be read
-        k = read_kustomization(f.key, docs[0] if docs else None)
-        if k.directory not in known:
-            known[k.directory] = k
-            source_of[k.directory] = f
+        directory = os.path.dirname(f.key)
+        if directory not in known:  # a second kustomization file of a folder is not read
+            known[directory] = _includes(f, options, pack).kustomization(f.key)
+            source_of[directory] = f
     included = {p for k in known.values() for p in k.resources + k.components if p in known}
     roots = [d for d in known if d not in included]
     by_key = {f.key: f for f in files}
@@ -104,6 +114,75 @@ def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[st
         reached |= _reachable(directory, known)
     units.sort(key=lambda u: u.module or "")
     return units, taken
+
+
+@dataclass
+class Includes:
+    """What grouping reads of a kustomization: the kustomizations and files it includes, and
+    the other files kustomize reads for it (absolute, normalized, as `read_kustomization`
+    gives them). What the cache keeps of it, by the digest of its text."""
+
+    resources: list[str] = field(default_factory=list)  # and its bases
+    components: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # its patches', generators'... files
+
+    @classmethod
+    def of(cls, k: Kustomization) -> Includes:
+        """What grouping reads of the kustomization `k`."""
+        patches = [patch.file for patch in k.patches if patch.file]
+        return cls(k.resources, k.components, patches + k.other_files)
+
+    def kustomization(self, path: str) -> Kustomization:
+        """The kustomization at `path` as grouping walks it: what it includes and reads, and
+        nothing of what it makes of them (its unit reads the file itself)."""
+        return Kustomization(
+            path, resources=self.resources, components=self.components, other_files=self.files
+        )
+
+
+def _includes(f: SourceFile, options: Options, pack: Pack | None) -> Includes:
+    """What grouping reads of the kustomization `f`: from the cache `pack` when the pack's
+    stamps say the file's text is the one they digested (it is not read), else read and
+    parsed, and kept in the pack by its text's digest for the next run."""
+    if pack is None:
+        return _read_includes(f, options)[0]
+    known = pack.stamps.digest(f.key, f.path)
+    if known is not None:
+        hit = pack.get(_includes_key(f, known, options), Includes)
+        if hit is not None:
+            return hit
+    taken_at = time.time_ns()
+    before = pack.stamps.stat(f.path)
+    includes, text, settled = _read_includes(f, options)
+    if text is not None:
+        digested = digest(text)
+        pack.stamps.record(f.key, f.path, before, digested, taken_at)
+        if settled:
+            pack.put(_includes_key(f, digested, options), includes, Includes)
+    return includes
+
+
+def _read_includes(f: SourceFile, options: Options) -> tuple[Includes, str | None, bool]:
+    """What grouping reads of the kustomization `f`, read and parsed; the text read (None when
+    it cannot be); and whether the answer is the text's alone (a parse that ran out of stack
+    or memory might not fail again)."""
+    from checks.parse.yamlsafe import parse_yaml_file
+
+    text, _reason = read_text(f.path, options.max_bytes)
+    settled = True
+    try:
+        docs = parse_yaml_file(text) if text else []
+    except ParseError:
+        docs = []  # its unit parses it again and says why it cannot be read
+    except (RecursionError, MemoryError):
+        docs, settled = [], False
+    return Includes.of(read_kustomization(f.key, docs[0] if docs else None)), text, settled
+
+
+def _includes_key(f: SourceFile, text_digest: str, options: Options) -> str:
+    """What a kustomization's `Includes` depend on: the file, the digest of its text and the
+    size limit (a file over it is read as empty)."""
+    return f"kustomization includes\0{options.max_bytes}\0{f.key}\0{text_digest}"
 
 
 def _reachable(directory: str, known: dict) -> set[str]:

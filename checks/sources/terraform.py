@@ -28,6 +28,7 @@ from checks.sources.base import (
 )
 
 if TYPE_CHECKING:
+    from checks.cache import Pack
     from checks.normalize.tf_calls import LoadedModule
 
 BY_DIRECTORY = True
@@ -97,8 +98,11 @@ def _has_downloads(directory: str) -> bool:
     return bool(directory) and os.path.isfile(os.path.join(directory, MODULES_JSON))
 
 
-def group(files: list[SourceFile], options: Options) -> tuple[list[Unit], set[str]]:
-    """One unit per directory holding .tf or variable files, by directory name."""
+def group(
+    files: list[SourceFile], options: Options, pack: Pack | None = None
+) -> tuple[list[Unit], set[str]]:
+    """One unit per directory holding .tf or variable files, by directory name (from the
+    files' names alone: nothing is read, and the cache `pack` has nothing to give)."""
     modules: dict[str, list[SourceFile]] = {}
     for f in files:
         if f.kind in (TERRAFORM.name, VARIABLES.name) and not f.skip:
