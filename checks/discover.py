@@ -17,6 +17,8 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Protocol
 
 from checks.model import Problem
 
@@ -83,25 +85,40 @@ class _Folder:
     with: worked out once for the directory, not once per entry (the names, as the walk
     gives them, hold no separator)."""
 
-    def __init__(self, dirpath: str, cwd: str, base: str) -> None:
+    def __init__(
+        self, dirpath: str, cwd: str, base: str, absolute: str = "", shown: str = ""
+    ) -> None:
         self.path = dirpath
-        self.absolute = os.path.normpath(os.path.join(cwd, dirpath))
+        self.absolute = absolute or os.path.normpath(os.path.join(cwd, dirpath))
         # what os.path.join(dirpath, name) is
         self.prefix = dirpath if not dirpath or dirpath.endswith(os.sep) else dirpath + os.sep
         # at the top of the filesystem, a name's display is not its folder's and the name
         self.exact = not self.absolute.endswith(os.sep)
         self.cwd, self.base = cwd, base
-        self.shown = display_path(self.absolute, cwd)
+        self.shown = shown or display_path(self.absolute, cwd)
         self._excluded_as: str | None = None
+        # what an entry's key and display name start with (when `exact`)
+        self._key_prefix = self.absolute + os.sep
+        self._shown_prefix = "" if self.shown == "." else self.shown + "/"
+
+    def child(self, name: str) -> _Folder:
+        """The folder `name` in this one, its absolute path and display name worked out from
+        this folder's."""
+        if not self.exact:
+            return _Folder(self.prefix + name, self.cwd, self.base)
+        absolute = self._key_prefix + name
+        return _Folder(self.prefix + name, self.cwd, self.base, absolute, self.display(name))
 
     def key(self, name: str) -> str:
         """file_key of the entry `name`, relative to the working directory it was walked in."""
         if self.exact:
-            return self.absolute + os.sep + name
+            return self._key_prefix + name
         return os.path.normpath(os.path.join(self.cwd, self.prefix + name))
 
     def display(self, name: str) -> str:
         """display_path of the entry `name`."""
+        if self.exact and name.isascii() and "\\" not in name:
+            return self._shown_prefix + name  # nothing to escape: asked of every entry
         return self._child(self.shown, name, self.cwd)
 
     def excluded_as(self, name: str) -> str:
@@ -152,9 +169,16 @@ def excluded(display: str, patterns: list[str], hits: set[str] | None = None) ->
     return bool(matched)
 
 
-# What a file is, from its path: (kind, why it is not read although its name says it could be,
-# "" when it is read), or None for a file no source reads. `checks.sources.classify`.
-Classify = Callable[[str], "tuple[str, str] | None"]
+class Classify(Protocol):
+    """What a file is, from its path: (kind, why it is not read although its name says it
+    could be, "" when it is read), or None for a file no source reads
+    (`checks.sources.classify`)."""
+
+    def __call__(self, path: str) -> tuple[str, str] | None: ...
+
+    def in_folder(self, folder: str) -> Callable[[str], tuple[str, str] | None]:
+        """The same of each file of `folder` (absolute, normalized), asked by the file's name:
+        what the walk asks of every name it lists."""
 
 
 def discover(
@@ -194,12 +218,15 @@ def discover(
             return
         examine(path, key, display, classified)
 
-    def add_walked(folder: _Folder, entry: os.DirEntry) -> None:
-        """`add` of a file the walk found, with its folder's paths worked out once and its
-        type from the directory listing where the system gives it."""
+    def add_walked(
+        folder: _Folder, entry: os.DirEntry, kind_of: Callable[[str], tuple[str, str] | None]
+    ) -> None:
+        """`add` of a file the walk found, with its folder's paths worked out once, what it is
+        from `kind_of` its name, and its type from the directory listing where the system
+        gives it."""
         name = entry.name
         path = folder.prefix + name
-        classified = classify(path)
+        classified = kind_of(name)
         # before the kind: a pattern that leaves out only files we never read matched too
         if excludes and excluded(folder.excluded_as(name), excludes, exclude_hits):
             return
@@ -286,43 +313,55 @@ def discover(
             add(root, given=True)
             continue
         # depth first, each folder's subfolders and files in name order (as os.walk, top down)
-        todo = [root]
+        todo = [_Folder(root, cwd, base)]
         while todo:
-            folder = _Folder(todo.pop(), cwd, base)
+            folder = todo.pop()
             entries = _listing(folder.path, lambda e, root=root: cannot_list(e, root))
             if entries is None:
                 continue
             folders, others = entries
-            below = [e for e in sorted(folders, key=_name) if walkable(folder, e)]
-            for entry in sorted(others, key=_name):
-                add_walked(folder, entry)
-            todo.extend(folder.prefix + e.name for e in reversed(below))
-    files.sort(key=lambda f: f.display)
+            below = [e for e in folders if walkable(folder, e)]
+            if others:
+                kind_of = _kinds_in(folder, classify)
+                for entry in others:
+                    add_walked(folder, entry, kind_of)
+            todo.extend(folder.child(e.name) for e in reversed(below))
+    files.sort(key=_DISPLAY)
     return files, problems
 
 
-def _name(entry: os.DirEntry) -> str:
-    return entry.name
+_NAME = attrgetter("name")  # an entry's name, what a folder's entries are sorted by
+_DISPLAY = attrgetter("display")  # a file's display name, what the files found are sorted by
+
+
+def _kinds_in(folder: _Folder, classify: Classify) -> Callable[[str], tuple[str, str] | None]:
+    """What `classify` says of the file of each name in `folder`."""
+    if folder.exact:
+        return classify.in_folder(folder.absolute)
+    # at the top of the filesystem, a name's path is not its folder's and the name
+    return lambda name: classify(folder.prefix + name)
 
 
 def _listing(
     directory: str, onerror: Callable[[OSError], None]
 ) -> tuple[list[os.DirEntry], list[os.DirEntry]] | None:
     """The entries of `directory` that are folders (a symlink to one included) and the
-    others, as os.walk tells them apart; None, after `onerror`, when it cannot be listed."""
-    folders: list[os.DirEntry] = []
-    others: list[os.DirEntry] = []
+    others, as os.walk tells them apart, each in name order; None, after `onerror`, when it
+    cannot be listed."""
     try:
         with os.scandir(directory) as listing:
-            for entry in listing:
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                (folders if is_dir else others).append(entry)
+            entries = sorted(listing, key=_NAME)
     except OSError as error:
         onerror(error)
         return None
+    folders: list[os.DirEntry] = []
+    others: list[os.DirEntry] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (folders if is_dir else others).append(entry)
     return folders, others
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.discover import discover
+from checks.discover import SourceFile, discover
 from checks.sources import classify
 
 SA = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: a\n"
@@ -79,3 +79,54 @@ def test_excludes_match_folders_and_files_and_say_which_matched(tmp_path, monkey
     assert [f.display for f in files] == ["a/main.tf", "link-in.yaml"]
     assert sorted(p.file for p in problems) == ["dangling.yaml", "dir-out", "link-out.yaml"]
     assert hits == {"a/b", "*.md", "m\\xff/*", "pipe.yaml"}
+
+
+HELM = "Helm chart template (Helm renders it; not read)"
+# (path, kind, why it is not read) of each file a walk finds; the names a source reads in any
+# case, names of no source, Helm templates (a `templates` folder below a chart's Chart.yaml,
+# however deep) and templates folders of no chart, and the same names in many folders
+NAMED = [
+    ("A.TF", "terraform", ""),
+    ("B.AUTO.TFVARS.JSON", "tfvars", ""),
+    ("KUSTOMIZATION.YML", "kustomization", ""),
+    ("a/main.tf", "terraform", ""),
+    ("b/main.tf", "terraform", ""),
+    ("chart/Chart.yaml", "yaml", ""),
+    ("chart/charts/bare/templates/z.yaml", "yaml", ""),
+    ("chart/charts/sub/Chart.yaml", "yaml", ""),
+    ("chart/charts/sub/templates/y.yaml", "yaml", HELM),
+    ("chart/templates/Kustomization", "kustomization", ""),
+    ("chart/templates/sa.yaml", "yaml", HELM),
+    ("chart/templates/sub/templates/w.YML", "yaml", HELM),
+    ("chart/templates/sub/x.yml", "yaml", HELM),
+    ("chart/templates/trust.json", "json", ""),
+    ("chart/values.yaml", "yaml", ""),
+    ("other/templates/sa.yaml", "yaml", ""),
+    ("terraform.tfvars", "tfvars", ""),
+]
+UNNAMED = ["README.md", "main.tf.json", "prod.tfvars", ".eks-checks.yaml", "a/main.tf.bak"]
+
+
+@pytest.mark.parametrize("given", ["tree", "tree/", ".", "absolute"])
+def test_each_file_is_what_its_name_and_folder_make_it_wherever_the_walk_starts(
+    tmp_path, monkeypatch, given
+):
+    """The walk classifies a folder's files by name, and by the folder once: each file found
+    is what `classify` says of its path, and no other file is found."""
+    tree = tmp_path / "tree"
+    for path in [p for p, _kind, _skip in NAMED] + UNNAMED:
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_text(SA)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir({".": tree, "absolute": tmp_path / "elsewhere"}.get(given, tmp_path))
+    files, problems = discover([str(tree) if given == "absolute" else given], classify)
+    shown = {"tree": "tree/", "tree/": "tree/", ".": "", "absolute": f"{tree}/"}[given]
+    assert [(f.display, f.kind, f.skip) for f in files] == [
+        (shown + path, kind, skip) for path, kind, skip in NAMED
+    ]
+    assert all(classify(f.path) == (f.kind, f.skip) for f in files)
+    # each as the class makes it from its path, its key worked out
+    made = [SourceFile(f.path, f.display, f.kind, f.skip) for f in files]
+    assert [vars(f) for f in files] == [vars(f) for f in made]
+    assert files == made and {hash(f) for f in files} == {hash(f) for f in made}
+    assert problems == []

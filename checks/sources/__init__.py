@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -87,20 +88,43 @@ _JSON_KEYS = re.compile(
 )
 
 
-def classify(path: str) -> tuple[str, str] | None:
-    """What a file is by its path: the name of its syntax (the file's `kind`) and why it is
-    not read although its name is one a source reads ("" when it is read), or None when no
-    source reads such a name."""
-    kind = _syntax_of(os.path.basename(path).lower())
-    return None if kind is None else (kind, foreign.not_read(path, kind))
+class Classifier:
+    """What a file is by its path (`classify`): the name of its syntax (the file's `kind`) and
+    why it is not read although its name is one a source reads ("" when it is read), or None
+    when no source reads such a name. The kind depends on the file's name alone and the
+    reason on its folder alone: a walk asks once per name and once per folder (`in_folder`)."""
+
+    def __call__(self, path: str) -> tuple[str, str] | None:
+        kind = _syntax_of(os.path.basename(path))
+        return None if kind is None else (kind, foreign.not_read(path, kind))
+
+    def in_folder(self, folder: str) -> Callable[[str], tuple[str, str] | None]:
+        """What `classify` says of each file of `folder` (absolute, normalized), asked by the
+        file's name."""
+        answers: dict[str, tuple[str, str]] = {}  # by kind
+
+        def of(name: str) -> tuple[str, str] | None:
+            kind = _syntax_of(name)
+            if kind is None:
+                return None
+            found = answers.get(kind)
+            if found is None:
+                found = answers[kind] = (kind, foreign.not_read_in(folder, kind))
+            return found
+
+        return of
 
 
-@lru_cache(maxsize=4096)
+classify = Classifier()
+
+
+@lru_cache(maxsize=16384)
 def _syntax_of(name: str) -> str | None:
-    """The syntax that reads files of this name (lower case, no folder): asked once per
-    name, whatever the number of folders holding one."""
+    """The syntax that reads files of this name (no folder; case does not matter): asked once
+    per name, whatever the number of folders holding one."""
+    lower = name.lower()
     for syntax in _SYNTAXES.values():
-        if syntax.reads(name):
+        if syntax.reads(lower):
             return syntax.name
     return None
 

@@ -21,11 +21,18 @@ def not_read(path: str, kind: str) -> str:
     files under `<chart>/templates/` next to a Chart.yaml are Go templates Helm renders."""
     if kind != "yaml":
         return ""
-    absolute = os.path.abspath(path)
-    if f"{os.sep}templates{os.sep}" not in absolute:
+    return not_read_in(os.path.dirname(os.path.abspath(path)), kind)
+
+
+def not_read_in(folder: str, kind: str) -> str:
+    """`not_read` of a file of syntax `kind` in `folder` (absolute, normalized): what it says
+    depends on the folder alone, not on the file's name."""
+    if kind != "yaml":
+        return ""
+    if f"{os.sep}templates{os.sep}" not in folder + os.sep:
         return ""  # the test below, for the common case
-    parts = absolute.split(os.sep)
-    for i in range(len(parts) - 2, 0, -1):
+    parts = folder.split(os.sep)
+    for i in range(len(parts) - 1, 0, -1):
         if parts[i] == "templates":
             chart = os.sep.join(parts[:i])
             if os.path.isfile(os.path.join(chart, "Chart.yaml")):
