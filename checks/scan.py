@@ -190,19 +190,24 @@ def with_context(
         for module, named in var_files.items()
         if any(name in passed for name, _text in named)
     }
-    reported |= {
-        f.display
-        for f in files
-        if f.kind == TERRAFORM.name and os.path.dirname(f.key) in changed_vars
-    }
+    reported |= {f.display for f in _in_folders(files, changed_vars) if f.kind == TERRAFORM.name}
     # an error in a given file's module (a sibling file, or the module as a whole) means the
     # given file was not fully judged: it concerns the given file too
     modules = changed_vars | {os.path.dirname(f.key) for f in given if by_directory(f.kind)}
-    in_modules = [f for f in files if os.path.dirname(f.key) in modules]
+    in_modules = _in_folders(files, modules)
     concerned = reported | {f.display for f in in_modules}
     concerned |= {os.path.dirname(f.display) or "." for f in in_modules}
     problems = [p for p in context_problems if p.file in concerned]
     return files, problems, Scope(reported, concerned)
+
+
+def _in_folders(files: list[SourceFile], folders: set[str]) -> list[SourceFile]:
+    """The files directly in one of `folders` (absolute, as keys are): only a file whose key
+    starts with one is asked its folder (a whole tree's files are asked, for a few folders)."""
+    if not folders:
+        return []
+    starts = tuple(folders)
+    return [f for f in files if f.key.startswith(starts) and os.path.dirname(f.key) in folders]
 
 
 def module_context(paths: list[str]) -> list[str]:
