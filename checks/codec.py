@@ -3,12 +3,14 @@
 Decoding cannot run code and cannot build anything but what was declared. The declared type
 (`UnitResult`, `list[Rule]`) drives both ways: a dataclass is the list of its fields, each
 by its own declared type; a tuple, a set or a line pair is a list turned back into one; a
-field declared `Any` (an entity's field values, a rule's condition) holds plain JSON values
-and, as tagged objects (`{"\\u0000": tag, ...}`), the few other types our values use:
-tuples, sets, mappings with keys that are not strings, line-keeping mappings and lists,
-unknown values (and lists known in part), integers beyond 64 bits and infinite or NaN
-numbers. Whatever does not match its declared type, an unknown tag included, raises
-`Invalid`.
+mapping of declared values is the list of its keys and the list of its values (a line
+pair's two numbers in a row), which the parser's object hook never sees; a field declared
+`Any` (an entity's field values, a rule's condition) holds plain JSON values and, as tagged
+objects (`{"\\u0000": tag, ...}`), the few other types our values use: tuples, sets,
+mappings with keys that are not strings, line-keeping mappings and lists (their items'
+lines two numbers in a row), unknown values (and lists known in part), integers beyond 64
+bits and infinite or NaN numbers. Whatever does not match its declared type, an unknown tag
+included, raises `Invalid`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import math
 import types
 import typing
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 
 from checks.model import LDict, LList, PartialList, Unknown
@@ -32,6 +35,9 @@ TAG_KEY = "\0"  # a JSON object with this key is tagged; no plain mapping is wri
 _SMALL_INT = 2**63
 _AS_IS = frozenset({str, bool, type(None)})  # what JSON holds exactly, whatever the value
 _STR = frozenset({str})
+_INT = frozenset({int})
+_TWO = frozenset({2})
+_TEXT_OR_NONE = (str, type(None))
 
 
 def encode(value: Any, declared: Any) -> bytes:
@@ -44,10 +50,17 @@ def encode(value: Any, declared: Any) -> bytes:
 def decode(raw: bytes, declared: Any) -> Any:
     """The value of type `declared` that `encode` wrote. Raises `Invalid` (or ValueError,
     RecursionError for JSON that does not parse) for anything else."""
+    text = raw.decode("ascii")  # what `encode` writes; other bytes raise a ValueError
     # a tagged object's key can only be written `\u0000` (JSON has no raw control character
     # in a string): without it, every object is plain and no hook needs to look at each one
-    hook = _untag if b"\\u0000" in raw else None
-    return _coder(declared)[1](json.loads(raw, object_hook=hook))
+    scan = _SCAN_TAGGED if "\\u0000" in text else _SCAN_PLAIN
+    try:
+        value, end = scan(text, 0)  # the parser itself, without json.loads' wrapping
+    except StopIteration:
+        raise Invalid("no JSON value") from None
+    if end != len(text):
+        raise Invalid("more after the value")
+    return _coder(declared)[1](value)
 
 
 # ---- values declared Any: plain JSON, other types tagged --------------------------------------
@@ -83,7 +96,7 @@ def _tagged(v: Any) -> Any:
             TAG_KEY: "LList",
             "v": [_tagged(x) for x in v],
             "lines": [v.line, v.end_line],
-            "items": [list(span) for span in v.item_lines],
+            "items": _flat_pairs(v.item_lines),
         }
     if t is Unknown:
         return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
@@ -95,10 +108,25 @@ def _tagged(v: Any) -> Any:
 
 
 def _untag(obj: dict) -> Any:
-    """json.loads' object hook: a tagged object becomes its value, a plain one stays."""
+    """The parser's object hook: a tagged object becomes its value, a plain one stays."""
     if TAG_KEY not in obj:
         return obj
     tag, items = obj[TAG_KEY], obj.get("v")
+    if type(items) is list:  # the common tags first: this runs for each of them
+        if tag == "Unknown":
+            if len(items) != 3:
+                raise Invalid("an Unknown is three texts")
+            reason, text, ref = items
+            if type(reason) is not str or type(text) is not str or type(ref) not in _TEXT_OR_NONE:
+                raise Invalid("an Unknown of the wrong types")
+            # `text or reason` in Unknown() is the text written: it was made so, or both are ""
+            return Unknown(reason, text, ref)
+        if tag == "LList":
+            line, end = _span(obj.get("lines"))
+            sequence = LList(items, line=line)
+            sequence.end_line = end
+            sequence.item_lines = _line_pairs(obj.get("items"))
+            return sequence
     if tag in ("int", "float"):
         if type(items) is not str or len(items) > 10_000:
             raise Invalid("a number of the wrong type")
@@ -115,24 +143,6 @@ def _untag(obj: dict) -> Any:
         mapping.end_line = end
         mapping.key_lines = {k: _span(span) for k, span in _pairs(obj.get("keys"))}
         return mapping
-    if tag == "LList":
-        line, end = _span(obj.get("lines"))
-        sequence = LList(items, line=line)
-        sequence.end_line = end
-        spans = obj.get("items")
-        if not isinstance(spans, list):
-            raise Invalid("an LList without item lines")
-        sequence.item_lines = [_span(span) for span in spans]
-        return sequence
-    if tag == "Unknown":
-        if len(items) != 3:
-            raise Invalid("an Unknown is three texts")
-        reason, text, ref = items
-        if not (type(reason) is str and type(text) is str and type(ref) in (str, type(None))):
-            raise Invalid("an Unknown of the wrong types")
-        unknown = Unknown(reason)
-        unknown.text, unknown.ref = text, ref
-        return unknown
     if tag == "PartialList":
         if len(items) != 4:
             raise Invalid("a PartialList is three texts and its known items")
@@ -155,19 +165,51 @@ def _pairs(items: Any) -> list[tuple]:
     return [(k, v) for k, v in items]
 
 
+def _flat_pairs(spans: list) -> list[int]:
+    """(start, end) line pairs as one list of numbers, two by two."""
+    _check(_TWO.issuperset(map(len, spans)), "line pairs expected")
+    flat = list(chain.from_iterable(spans))
+    _check(_INT.issuperset(map(type, flat)), "line pairs expected")
+    return flat
+
+
+def _line_pairs(flat: Any) -> list[tuple[int, int]]:
+    """The (start, end) line pairs `_flat_pairs` wrote: built two by two without a call per
+    pair."""
+    if type(flat) is not list or len(flat) % 2 or not _INT.issuperset(map(type, flat)):
+        raise Invalid("line pairs expected")
+    numbers = iter(flat)
+    return list(zip(numbers, numbers, strict=True))
+
+
 def _span(value: Any) -> tuple[int, int]:
-    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)):
-        raise Invalid("a (start, end) line pair expected")
-    return (value[0], value[1])
+    if type(value) is list and len(value) == 2:
+        start, end = value
+        if type(start) is int and type(end) is int:
+            return (start, end)
+    raise Invalid("a (start, end) line pair expected")
 
 
 def _any(v: Any) -> Any:
     return v  # tagged values were rebuilt by the object hook; the rest is plain JSON
 
 
+# the parser with and without the object hook, made once (json.loads makes one per call with
+# a hook); C code that raises StopIteration where no value starts
+_SCAN_PLAIN = json.JSONDecoder().scan_once
+_SCAN_TAGGED = json.JSONDecoder(object_hook=_untag).scan_once
+
+
 # ---- declared types ---------------------------------------------------------------------------
 Coder = tuple[Callable[[Any], Any], Callable[[Any], Any]]  # (encode, decode)
 _CODERS: dict[Any, Coder] = {}
+# decoders of containers -> (how an empty one is written, what makes a new empty one): the
+# value of a type that decodes what is equal to it (a mapping, a list or a set of any items)
+_EMPTY: dict[Callable[[Any], Any], tuple[Any, Callable[[], Any]]] = {}
+_NO_EMPTY = (object(), None)  # for other decoders: equal to nothing JSON holds
+# decoders that take the parsed value as it is, of one type (the object hook rebuilt what was
+# tagged inside it) -> that type
+_AS_PARSED: dict[Callable[[Any], Any], tuple[type]] = {}
 
 
 def _coder(hint: Any) -> Coder:
@@ -211,6 +253,7 @@ def _make_coder(hint: Any) -> Coder:
             _check(type(v) is list, "a list expected")
             return origin(dec(x) for x in v)
 
+        _EMPTY[dec_set] = ([], origin)
         return enc_set, dec_set
     if origin is dict:
         return _dict_coder(args[1] if args else Any, keys_any=not args or args[0] is Any)
@@ -238,6 +281,7 @@ def _list_coder(item: Any) -> Coder:
             _check(type(v) is list, "a list expected")
             return v
 
+        _AS_PARSED[dec_any] = (list,)
         return enc_any, dec_any
     if item is str:
 
@@ -245,6 +289,7 @@ def _list_coder(item: Any) -> Coder:
             _check(type(v) is list and _STR.issuperset(map(type, v)), "a list of texts expected")
             return v
 
+        _EMPTY[texts] = ([], list)
         return texts, texts
     enc, dec = _coder(item)
 
@@ -254,8 +299,9 @@ def _list_coder(item: Any) -> Coder:
 
     def dec_list(v: Any) -> Any:
         _check(type(v) is list, "a list expected")
-        return [dec(x) for x in v]
+        return list(map(dec, v))
 
+    _EMPTY[dec_list] = ([], list)
     return enc_list, dec_list
 
 
@@ -270,43 +316,87 @@ def _dict_coder(value: Any, keys_any: bool) -> Coder:
             _check(type(v) is dict, "a mapping expected")
             return v
 
+        _AS_PARSED[dec_any] = (dict,)
         return enc_any, dec_any
     enc, dec = _coder(value)
 
-    if value is str:
+    if dec is _any:  # values declared Any: a JSON object, its values rebuilt by the hook
 
-        def texts(v: Any) -> Any:
+        def enc_dict(v: Any) -> Any:
             _check(
-                type(v) is dict
-                and _STR.issuperset(map(type, v))
-                and TAG_KEY not in v
-                and _STR.issuperset(map(type, v.values())),
-                "a mapping of texts expected",
+                type(v) is dict and _STR.issuperset(map(type, v)) and TAG_KEY not in v,
+                "a mapping with text keys expected",
             )
-            return v
-
-        return texts, texts
-
-    def enc_dict(v: Any) -> Any:
-        _check(
-            type(v) is dict and _STR.issuperset(map(type, v)) and TAG_KEY not in v,
-            "a mapping with text keys expected",
-        )
-        return {k: enc(x) for k, x in v.items()}
-
-    if dec is _any:  # the values were rebuilt by the object hook: the mapping is as it is
+            return {k: enc(x) for k, x in v.items()}
 
         def dec_plain(v: Any) -> Any:
             _check(type(v) is dict, "a mapping expected")  # JSON's keys are texts
             return v
 
+        _AS_PARSED[dec_plain] = (dict,)
         return enc_dict, dec_plain
+    return _keys_then_values(value, enc, dec)
+
+
+def _keys_then_values(value: Any, enc: Callable, dec: Callable) -> Coder:
+    """A mapping with text keys of values of the declared type `value`, as `[keys, values]`
+    (`[]` when empty): JSON arrays, which the object hook never sees, made a mapping again by
+    zip in C. A value
+    of one scalar is checked in place, a tuple of one scalar type (a line pair) is written
+    flat, its items in a row; other values go through their coder."""
+    scalar = _scalar(value)
+    flat = _flat_tuple(value)
+    width = len(flat) if flat else 1
+    allowed = frozenset(flat[0] if flat else scalar or ())
+
+    def enc_dict(v: Any) -> Any:
+        _check(type(v) is dict and _STR.issuperset(map(type, v)), "a mapping with text keys")
+        if scalar:
+            values = list(v.values())
+            _check(allowed.issuperset(map(type, values)), "values of the declared type")
+        elif flat:
+            values = list(chain.from_iterable(map(enc, v.values())))
+        else:
+            values = [enc(x) for x in v.values()]
+        return [list(v), values] if v else []
 
     def dec_dict(v: Any) -> Any:
-        _check(type(v) is dict, "a mapping expected")  # JSON's keys are texts
-        return {k: dec(x) for k, x in v.items()} if v else v
+        if v == []:  # the most common mapping
+            return {}
+        if type(v) is not list or len(v) != 2:
+            raise Invalid("a mapping's keys and values expected")
+        keys, values = v
+        if type(keys) is not list or type(values) is not list:
+            raise Invalid("a mapping's keys and values expected")
+        if len(values) != width * len(keys) or not _STR.issuperset(map(type, keys)):
+            raise Invalid("a mapping's keys and values do not match")
+        if scalar or flat:
+            if not allowed.issuperset(map(type, values)):
+                raise Invalid("values of the wrong type")
+            if flat:
+                items = iter(values)
+                values = zip(*[items] * width, strict=True)  # the numbers, `width` by `width`
+            mapping = dict(zip(keys, values, strict=True))
+        else:
+            mapping = dict(zip(keys, map(dec, values), strict=True))
+        if len(mapping) != len(keys):
+            raise Invalid("a key written twice")
+        return mapping
 
+    _EMPTY[dec_dict] = ([], dict)
     return enc_dict, dec_dict
+
+
+def _flat_tuple(hint: Any) -> list[tuple[type, ...]] | None:
+    """The types of each item of a fixed tuple of scalars all of one type (a line pair), else
+    None."""
+    if typing.get_origin(hint) is not tuple:
+        return None
+    args = typing.get_args(hint)
+    kinds = [_scalar(arg) for arg in args]
+    if not args or Ellipsis in args or not all(kinds) or len(set(kinds)) != 1:
+        return None
+    return kinds  # type: ignore[return-value]
 
 
 def _tuple_coder(args: tuple) -> Coder:
@@ -405,20 +495,22 @@ def _dataclass_coder(cls: type) -> Coder:
         return out
 
     # for decoding, by position: the fields checked in place, and those decoded by their
-    # coder (a field declared Any is neither: the object hook rebuilt its value)
+    # coder (a field declared Any is neither: the object hook rebuilt its value), with what
+    # an empty one is written as and what makes it (most are: compared in C, not decoded)
     checked: list[tuple[int, tuple[type, ...]]] = []
-    decoded: list[tuple[int, Callable[[Any], Any]]] = []
+    decoded: list[tuple[int, Callable[[Any], Any], Any, Callable[[], Any]]] = []
+
+    count = len(names)
 
     def dec(v: Any) -> Any:
-        if type(v) is not list or len(v) != len(plan):
+        if type(v) is not list or len(v) != count:
             raise Invalid(f"a {cls.__name__} expected")
         for i, scalar in checked:
             if type(v[i]) not in scalar:
                 raise Invalid(f"{cls.__name__}.{plan[i][0]} of the wrong type")
-        if decoded:
-            v = v.copy()
-            for i, decode_field in decoded:
-                v[i] = decode_field(v[i])
+        for i, decode_field, empty, make_empty in decoded:  # `v` is the parser's, ours to change
+            x = v[i]
+            v[i] = make_empty() if x == empty else decode_field(x)
         return cls(*v)
 
     _CODERS[cls] = (enc, dec)  # before the fields: a field may hold this class again
@@ -427,6 +519,9 @@ def _dataclass_coder(cls: type) -> Coder:
         plan.append((name, scalar, None if scalar else _coder(hints[name])))
         if scalar:
             checked.append((i, scalar))
+        elif plan[-1][2][1] in _AS_PARSED:  # only its type to check: checked in place
+            checked.append((i, _AS_PARSED[plan[-1][2][1]]))
         elif hints[name] is not Any:
-            decoded.append((i, plan[-1][2][1]))
+            decode_field = plan[-1][2][1]
+            decoded.append((i, decode_field, *_EMPTY.get(decode_field, _NO_EMPTY)))
     return enc, dec

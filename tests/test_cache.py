@@ -277,11 +277,40 @@ def test_plain_values_of_every_kind_round_trip():
         (list[str], b'["a", 1]'),
         # a tag's key written as a raw NUL, which JSON does not allow in a string
         (dict[str, Any], b'{"a": {"\x00": "tuple", "v": []}}'),
-        (dict[str, tuple[int, int]], b'{"a": [1, "2"]}'),
-        (dict[str, tuple[int, int]], b'{"a": [true, 2]}'),
-        (dict[str, tuple[int, int]], b'{"a": [1, 2, 3]}'),
-        (dict[str, tuple[int, int]], b'{"a": [1]}'),
-        (dict[str, tuple[int, int]], b'{"a": {"\\u0000": "tuple", "v": [1, 2]}}'),
+        # a mapping of declared values: its keys, then its values (a line pair's two numbers
+        # in a row)
+        (dict[str, tuple[int, int]], b'{"a": [1, 2]}'),  # written as a JSON object
+        (dict[str, tuple[int, int]], b'[["a"], [1, "2"]]'),
+        (dict[str, tuple[int, int]], b'[["a"], [true, 2]]'),
+        (dict[str, tuple[int, int]], b'[["a"], [1, 2, 3]]'),
+        (dict[str, tuple[int, int]], b'[["a"], [1]]'),
+        (dict[str, tuple[int, int]], b'[["a"], [[1, 2]]]'),
+        (dict[str, tuple[int, int]], b'[["a", "b"], [1, 2]]'),
+        (dict[str, tuple[int, int]], b"[[1], [1, 2]]"),  # a key that is not text
+        (dict[str, tuple[int, int]], b'[["a", "a"], [1, 2, 3, 4]]'),  # a key twice
+        (dict[str, tuple[int, int]], b'[["a"], [1, 2], []]'),
+        (dict[str, tuple[int, int]], b'[["a"]]'),
+        (dict[str, tuple[int, int]], b'[{"a": 1}, [1, 2]]'),
+        (dict[str, tuple[int, int]], b'[["a"], {"\\u0000": "tuple", "v": [1, 2]}]'),
+        (dict[str, str], b'[["a"], [1]]'),
+        (dict[str, str], b'[["a"], [null]]'),
+        (dict[str, str], b'[["a", "b"], ["x"]]'),
+        (dict[str, str], b'[["a"], ["x", "y"]]'),
+        (dict[str, str | None], b'[["a"], [1]]'),
+        (dict[str, list[str]], b'[["a"], [["x", 2]]]'),
+        (dict[str, list[str]], b'[["a"], ["x"]]'),
+        (dict[str, tuple[Location, str]], b'[["a"], [[["f", 1, "2"], "m"]]]'),
+        (dict[str, tuple[Location, str]], b'[["a"], [[["f", 1, 2]]]]'),
+        # a line-keeping list's item lines: two numbers in a row per item
+        (dict[str, Any], b'{"a": {"\\u0000": "LList", "v": ["x"], "lines": [1, 1], "items": [1]}}'),
+        (
+            dict[str, Any],
+            b'{"a": {"\\u0000": "LList", "v": ["x"], "lines": [1, 1], "items": [[1, 1]]}}',
+        ),
+        (
+            dict[str, Any],
+            b'{"a": {"\\u0000": "LList", "v": ["x"], "lines": [1, 1], "items": [1, "1"]}}',
+        ),
         (Location, b'["f", 1, "2"]'),
         (Location, b'["f", 1, 2.0]'),
         (list[Location], b'[["f", 1, 2], ["f", 1]]'),
@@ -289,6 +318,26 @@ def test_plain_values_of_every_kind_round_trip():
 )
 def test_a_wrong_entry_is_a_miss(declared, raw, tmp_path):
     assert _pack_holding(tmp_path, raw).get("some unit", declared) is None
+
+
+@pytest.mark.parametrize(
+    ("declared", "value"),
+    [
+        (dict[str, tuple[int, int]], {"b": (3, 4), "a": (1, 2)}),
+        (dict[str, tuple[int, int]], {}),
+        (dict[str, str], {"z": "1", "\u0000": "tuple", "\u0000x": "\ud800", "": ""}),
+        (dict[str, str | None], {"a": None, "b": "x"}),
+        (dict[str, list[str]], {"a": ["x", "y"], "b": []}),
+        (dict[str, tuple[Location, str]], {"a": (Location("f", 1, 2), "m")}),
+        (dict[str, list[Problem]], {"a": [Problem("f", "m", 2, "note")]}),
+        (dict[str, Any], {"a": {"b": (1, 2)}, "c": [1.5, None]}),
+    ],
+)
+def test_mappings_of_declared_values_round_trip_in_order(declared, value, tmp_path):
+    raw = codec.encode(value, declared)
+    back = _pack_holding(tmp_path, raw).get("some unit", declared)
+    assert back == value and list(back) == list(value)
+    assert [type(v) for v in back.values()] == [type(v) for v in value.values()]
 
 
 def test_a_right_entry_is_a_hit(tmp_path):
