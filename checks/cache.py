@@ -287,11 +287,15 @@ class Pack:
 
     def _valid(self, where: Any) -> bool:
         """Whether an index entry is an offset and a length inside the pack."""
+        if type(where) is not list or len(where) != 2:
+            return False
+        offset, length = where
         return (
-            isinstance(where, list)
-            and len(where) == 2
-            and all(type(n) is int and n >= 0 for n in where)
-            and self._body + where[0] + where[1] <= len(self._data)
+            type(offset) is int
+            and type(length) is int
+            and offset >= 0
+            and length >= 0
+            and self._body + offset + length <= len(self._data)
         )
 
     def get(self, key: str, declared: Any) -> Any:
@@ -429,18 +433,27 @@ class Stamps:
     def digest(self, key: str, path: str) -> str | None:
         """The digest of the text of the file `key` (its absolute path), at `path`, when its
         stamp says it is unchanged, else None."""
-        now = self._stat(path)
-        record = self._stamps().get(key)
+        # asked of every file of a warm run: the stat's fields compared in place, no stamp
+        # list built, no stat for a file without a record
+        record = (self._stamps() if self._known is None else self._known).get(key)
+        if type(record) is not list or len(record) != 6:
+            return None
+        try:
+            now = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        size, modified, changed, inode, device, text_digest = record
         if (
-            now is None
-            or not isinstance(record, list)
-            or len(record) != 6
-            or record[:5] != now
-            or not isinstance(record[5], str)
+            now.st_mtime_ns != modified
+            or now.st_ctime_ns != changed
+            or now.st_size != size
+            or now.st_ino != inode
+            or now.st_dev != device
+            or type(text_digest) is not str
         ):
             return None
         self.seen[key] = record
-        return record[5]
+        return text_digest
 
     def record(
         self, key: str, path: str, before: list | None, digest: str, since: int | None = None

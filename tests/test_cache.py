@@ -346,10 +346,21 @@ def test_a_right_entry_is_a_hit(tmp_path):
     assert _pack_holding(tmp_path, raw).get("some unit", Problem) == Problem("f", "m", 3)
 
 
-def _pack_holding(tmp_path: Path, raw: bytes) -> cache.Pack:
+@pytest.mark.parametrize(
+    "where", [[-1, 5], [0, -1], [True, 5], [0, 5.0], [0], [0, 5, 0], "0,5", {}, [0, 10**9]]
+)
+def test_an_index_entry_that_is_not_a_place_in_the_pack_is_a_miss(where, tmp_path):
+    raw = codec.encode(Problem("f", "m", 3), Problem)
+    assert _pack_holding(tmp_path / "right", raw).get("some unit", Problem) == Problem("f", "m", 3)
+    assert _pack_holding(tmp_path / "wrong", raw, where).get("some unit", Problem) is None
+
+
+def _pack_holding(tmp_path: Path, raw: bytes, where: Any = None) -> cache.Pack:
+    """A pack whose index files `raw` under the key "some unit" (at `where`, if given)."""
     folder = tmp_path / FOLDER
-    folder.mkdir(mode=0o700)
-    index = json.dumps({cache.key_digest("some unit"): [0, len(raw)]}).encode()
+    folder.mkdir(mode=0o700, parents=True)
+    where = [0, len(raw)] if where is None else where
+    index = json.dumps({cache.key_digest("some unit"): where}).encode()
     (folder / "p.pack").write_bytes(cache.MAGIC + index + b"\n" + raw)
     (folder / "p.pack").chmod(0o600)
     return cache.Pack(folder, "p.pack")
@@ -501,6 +512,38 @@ def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whateve
     os.utime(nodes, ns=(10**18, 10**18))
     assert _findings(str(tree))[1] == []
     assert reads == ["nodes.tf", "nodes.tf"]  # digested, parsed
+
+
+def test_a_stamp_is_trusted_only_whole_and_unchanged(tmp_path):
+    """A file's recorded stamp gives its digest only when it is the six values the pack
+    writes and its five stamp values are the file's now; any other record (a tampered pack)
+    or a changed or missing file means the file is read again, never a traceback."""
+    path = tmp_path / "nodes.tf"
+    path.write_text(INSECURE)
+    now = cache.file_stamp(str(path))
+    assert now is not None
+    table = {
+        "same": [*now, "digest of nodes.tf"],
+        "five values": now,
+        "seven values": [*now, "d", "more"],
+        "a digest that is not text": [*now, 7],
+        "another size": [now[0] + 1, *now[1:], "d"],
+        "another change time": [*now[:2], now[2] + 1, *now[3:], "d"],
+        "another inode": [*now[:3], now[3] + 1, now[4], "d"],
+        "text": "d",
+        "null": None,
+        "a mapping": {"size": now[0]},
+    }
+    stamps = cache.Stamps(json.dumps(table).encode())
+    assert stamps.digest("same", str(path)) == "digest of nodes.tf"
+    for key in [*table, "not recorded"]:
+        if key != "same":
+            assert stamps.digest(key, str(path)) is None, key
+    assert stamps.digest("same", str(tmp_path / "gone.tf")) is None
+    assert stamps.digest("same", "nul\0in the path") is None
+    assert list(stamps.seen) == ["same"]  # what the next pack keeps
+    for table_text in (b"[1]", b"{", b"null", b"[" * 100_000):
+        assert cache.Stamps(table_text).digest("same", str(path)) is None
 
 
 def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypatch):
