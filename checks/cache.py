@@ -259,8 +259,10 @@ class Pack:
         self._data = b""
         self._index: dict = {}
         self._body = 0
-        self._used: dict[str, bytes] = {}  # what this run read: kept in the next pack
-        self._put = False  # whether `put` gave it an entry: the next pack is written
+        # what this run read, where it is in this pack: kept in the next pack
+        self._used: dict[str, tuple[int, int]] = {}
+        # what `put` gave it, encoded: kept in the next pack, which is then written
+        self._put: dict[str, bytes] = {}
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
@@ -311,7 +313,7 @@ class Pack:
             value = decode(raw, declared)
         except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
             return None
-        self._used[digest] = raw
+        self._used[digest] = (start, start + where[1])  # not a copy: read again if written
         return value
 
     def put(self, key: str, value: Any, declared: Any) -> None:
@@ -319,10 +321,9 @@ class Pack:
         `save` is given (a value that cannot be stored is left out): what a scan works out
         before its units run (grouping), so small that it is encoded here at once."""
         try:
-            self._used[key_digest(key)] = encode(value, declared)
+            self._put[key_digest(key)] = encode(value, declared)
         except (Invalid, ValueError, RecursionError):
             return
-        self._put = True
 
     def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
         """The next pack: the entries this run read or `put`, and `fresh` (key digest,
@@ -365,7 +366,8 @@ class Pack:
             self._writer = None
 
     def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
-        entries = dict(self._used)
+        entries = {digest: self._data[start:end] for digest, (start, end) in self._used.items()}
+        entries.update(self._put)
         for digest, value in fresh:
             try:
                 entries[digest] = encode(value, declared)

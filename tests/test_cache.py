@@ -574,6 +574,38 @@ def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypat
     assert ran == []
 
 
+def test_the_entries_a_run_read_are_kept_in_the_pack_it_writes(tmp_path, monkeypatch):
+    """A run that computes one unit again writes a new pack with the entries it read from
+    the old one, unchanged: the run after it computes nothing."""
+    from checks import runner
+
+    tree = _tree(tmp_path)
+    (tree / "infra" / "other.tf").write_text(INSECURE.replace('"n"', '"m"'))
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    ran: list[str] = []
+    real_run = runner.run_unit
+
+    def counted(unit, opts, keyed=False):
+        ran.extend(os.path.basename(f.path) for f in unit.files)
+        return real_run(unit, opts, keyed)
+
+    monkeypatch.setattr(runner, "run_unit", counted)
+    cli("scan", str(tree))
+    assert sorted(ran) == ["nodes.tf", "other.tf"]  # one module: one unit
+    (tree / "infra" / "vars.tf").write_text('variable "v" {}\n')
+    (tree / "lone.yaml").write_text("kind: ServiceAccount\nmetadata:\n  name: s\n")
+    ran.clear()
+    first = _findings(str(tree))
+    assert sorted(ran) == ["lone.yaml", "nodes.tf", "other.tf", "vars.tf"]
+    (tree / "lone.yaml").write_text("kind: ServiceAccount\nmetadata:\n  name: t\n")
+    ran.clear()
+    assert _findings(str(tree)) == first
+    assert ran == ["lone.yaml"]  # the module's entry was read from the pack and kept in it
+    ran.clear()
+    assert _findings(str(tree)) == first
+    assert ran == []
+
+
 def test_the_hook_answers_from_its_cache_whichever_files_it_is_given(tmp_path, monkeypatch):
     """The pre-commit hook is given other files at each commit, with the same tree as context:
     the units it read for the last commit are answered from the cache, not read again (the
