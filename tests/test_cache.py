@@ -379,6 +379,10 @@ def test_a_scan_with_a_corrupt_or_wrong_typed_pack_computes_again(tmp_path, monk
         lambda b: b.replace(b'"Instances allow IMDSv1 (session tokens not required)"', b"[]"),
         lambda b: b[: len(b) // 2],  # truncated
         lambda b: b.replace(b'nodes.tf",1,', b'nodes.tf","1",'),  # a location's line is text
+        # the field lines (keys, then their line pairs' numbers in a row): a number short
+        lambda b: b.replace(b"[2,5,3,3,4,4]", b"[2,5,3,3,4]"),
+        lambda b: b.replace(b'[["metadata_options"', b"[[7"),  # a field name that is not text
+        lambda b: b.replace(b'[["http_endpoint"],["EC2 default"]]', b'[["http_endpoint"],[false]]'),
         lambda b: b"not a pack",
     ):
         changed = False
