@@ -60,6 +60,39 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 
 # ---- no code execution ------------------------------------------------------------------------
+def _files_opened(monkeypatch, shown) -> list[str]:
+    """The files opened from now on (os.open: whatever reads them), each as `shown` gives its
+    path (None: not counted)."""
+    opened: list[str] = []
+    real_open = os.open
+
+    def counted(path, flags, *args, **kwargs):
+        fd = real_open(path, flags, *args, **kwargs)
+        name = shown(str(path))
+        if name is not None:
+            opened.append(name)
+        return fd
+
+    monkeypatch.setattr(os, "open", counted)
+    return opened
+
+
+def _units_run(monkeypatch, name) -> list[str]:
+    """The files of the units a scan computes (not taken from the cache), each as `name`
+    gives it, in the order they run."""
+    from checks import runner
+
+    ran: list[str] = []
+    real_run = runner.run_unit
+
+    def counted(unit, opts, keyed=False):
+        ran.extend(name(f) for f in unit.files)
+        return real_run(unit, opts, keyed)
+
+    monkeypatch.setattr(runner, "run_unit", counted)
+    return ran
+
+
 def test_a_pickle_planted_in_every_cache_file_never_runs(tmp_path, monkeypatch):
     tree = _tree(tmp_path)
     store = tmp_path / "cache"
@@ -553,21 +586,13 @@ def test_a_stamp_is_trusted_only_whole_and_unchanged(tmp_path):
 def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypatch):
     """A Helm chart's template is skipped unread: its unit (its note) is cached like any
     other, keyed by why it is skipped, and a warm run reads nothing again."""
-    from checks import runner
 
     chart = tmp_path / "repo" / "chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
     (chart / "templates" / "sa.yaml").write_text("kind: ServiceAccount\n{{ .Values.x }}\n")
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    ran: list[str] = []
-    real_run = runner.run_unit
-
-    def counted(unit, opts, keyed=False):
-        ran.extend(os.path.basename(f.path) for f in unit.files)
-        return real_run(unit, opts, keyed)
-
-    monkeypatch.setattr(runner, "run_unit", counted)
+    ran = _units_run(monkeypatch, lambda f: os.path.basename(f.path))
     _, out, _ = cli("scan", str(tmp_path / "repo"), "--format", "json")
     notes = [p["message"] for p in json.loads(out)["problems"]]
     assert sorted(ran) == ["Chart.yaml", "sa.yaml"]
@@ -581,19 +606,11 @@ def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypat
 def test_the_entries_a_run_read_are_kept_in_the_pack_it_writes(tmp_path, monkeypatch):
     """A run that computes one unit again writes a new pack with the entries it read from
     the old one, unchanged: the run after it computes nothing."""
-    from checks import runner
 
     tree = _tree(tmp_path)
     (tree / "infra" / "other.tf").write_text(INSECURE.replace('"n"', '"m"'))
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    ran: list[str] = []
-    real_run = runner.run_unit
-
-    def counted(unit, opts, keyed=False):
-        ran.extend(os.path.basename(f.path) for f in unit.files)
-        return real_run(unit, opts, keyed)
-
-    monkeypatch.setattr(runner, "run_unit", counted)
+    ran = _units_run(monkeypatch, lambda f: os.path.basename(f.path))
     cli("scan", str(tree))
     assert sorted(ran) == ["nodes.tf", "other.tf"]  # one module: one unit
     (tree / "infra" / "vars.tf").write_text('variable "v" {}\n')
@@ -614,20 +631,12 @@ def test_the_hook_answers_from_its_cache_whichever_files_it_is_given(tmp_path, m
     """The pre-commit hook is given other files at each commit, with the same tree as context:
     the units it read for the last commit are answered from the cache, not read again (the
     trees file() may read in were those of the files given, and so was every unit's key)."""
-    from checks import runner
 
     tree = tmp_path / "tree"
     shutil.copytree(ROOT / "examples", tree / "examples")
     monkeypatch.chdir(tree)
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    ran: list[str] = []
-    real_run = runner.run_unit
-
-    def counted(unit, opts, keyed=False):
-        ran.extend(f.display for f in unit.files)
-        return real_run(unit, opts, keyed)
-
-    monkeypatch.setattr(runner, "run_unit", counted)
+    ran = _units_run(monkeypatch, lambda f: f.display)
     cli("scan", "examples/infra/github.tf", "--context-root", ".")
     assert "examples/k8s/shop/rbac.yaml" in ran
     ran.clear()
@@ -682,16 +691,10 @@ def test_after_one_cold_hook_run_a_warm_one_reads_no_file(tmp_path, monkeypatch,
         os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
     monkeypatch.chdir(tree)
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    opened: list[str] = []
-    real_open = os.open
-
-    def counted(path, flags, *args, **kwargs):
-        fd = real_open(path, flags, *args, **kwargs)  # a file that is not there is not read
-        if str(path).startswith(str(tree)) or not os.path.isabs(str(path)):
-            opened.append(str(path))
-        return fd
-
-    monkeypatch.setattr(os, "open", counted)
+    opened = _files_opened(  # a file that is not there is not read
+        monkeypatch,
+        lambda path: path if path.startswith(str(tree)) or not os.path.isabs(path) else None,
+    )
     cold = cli("scan", "examples/infra/github.tf", "--context-root", ".", "--jobs", jobs)
     if jobs == "1":  # what workers open is not seen here
         assert "./examples/k8s/shop/rbac.yaml" in opened
@@ -755,15 +758,7 @@ def test_a_file_written_just_before_the_cold_run_is_not_stamped_however_long_the
     monkeypatch.setattr(cache.time, "time_ns", lambda: real_time_ns() + late["ns"])
     cli("scan", "main.tf", "--context-root", ".")
     monkeypatch.setattr(cache.time, "time_ns", real_time_ns)
-    opened: list[str] = []
-    real_open = os.open
-
-    def counted(path, flags, *args, **kwargs):
-        fd = real_open(path, flags, *args, **kwargs)
-        opened.append(os.path.basename(str(path)))
-        return fd
-
-    monkeypatch.setattr(os, "open", counted)
+    opened = _files_opened(monkeypatch, os.path.basename)
     cli("scan", "main.tf", "--context-root", ".")
     assert sorted(set(opened) & {"main.tf", "trust.txt"}) == ["main.tf", "trust.txt"]
 
@@ -804,21 +799,18 @@ def test_a_warm_run_reads_no_kustomization_unless_its_stamp_or_its_entry_says_to
         os.utime(path, ns=(10**18, 10**18))  # still for long: stamps are kept
     monkeypatch.chdir(tree)
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
-    opened: list[str] = []
-    real_open = os.open
-
-    def counted(path, flags, *args, **kwargs):
-        fd = real_open(path, flags, *args, **kwargs)
-        if os.path.basename(str(path)) == "kustomization.yaml":
-            opened.append(os.path.relpath(path))
-        return fd
 
     def report(*options: str) -> str:
         _, out, _ = cli("scan", ".", "--format", "json", *options)
         doc = json.loads(out)
         return json.dumps({key: doc[key] for key in ("findings", "problems", "unknown")})
 
-    monkeypatch.setattr(os, "open", counted)
+    opened = _files_opened(
+        monkeypatch,
+        lambda path: (
+            os.path.relpath(path) if os.path.basename(path) == "kustomization.yaml" else None
+        ),
+    )
     before = report("--no-cache")
     assert report() == before  # cold: fills the cache, stamps the files
     opened.clear()
