@@ -83,6 +83,7 @@ def walk(
     a reason not to read (outside the scanned tree...), a folder with no kustomization."""
     out = Walk()
     done: set[str] = set()
+    listed: set[str] = set()  # out.resources, to ask (a kustomization may list thousands)
 
     def refused(k: Kustomization, path: str) -> bool:
         why = refusal(path) if refusal is not None else ""
@@ -114,7 +115,8 @@ def walk(
             else:
                 scope.add(path)
                 out.files.add(path)
-                if path not in out.resources:
+                if path not in listed:
+                    listed.add(path)
                     out.resources.append(path)
         for patch in k.patches:
             if patch.file:

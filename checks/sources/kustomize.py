@@ -235,9 +235,10 @@ def refusal(options: Options, path: str) -> str:
 
     roots = [os.path.realpath(r) for r in options.roots]
     written = os.path.normpath(os.path.abspath(path))
-    if roots and inside(os.path.realpath(written), roots) is None:
+    real = os.path.realpath(written)
+    if roots and inside(real, roots) is None:
         return "is outside the scanned tree"
-    for where in (written, os.path.realpath(written)):
+    for where in (written, real):
         root = inside(where, roots)
         if root is None:
             continue
