@@ -28,7 +28,6 @@ from checks.filter import FilterInput, PathSuppression, apply_baseline, apply_su
 from checks.graph import AccessGraph
 from checks.link import LinkTargets, link
 from checks.model import Entity, Finding, Problem
-from checks.normalize.kustomize import ask_version
 from checks.rules import Rule
 from checks.runner import run
 from checks.sources import by_directory, classify, module_of
@@ -289,7 +288,10 @@ def scan(
         files, problems, scope = with_context(files, context_paths, paths, var_files or {}, find)
     if pack is not None and any(f.kind == KUSTOMIZATION.name for f in files):
         # the cache keys Kustomize units by the renderer's version: asked now, answered
-        # while the units are grouped and the cache is read
+        # while the units are grouped and the cache is read (imported here: a scan with no
+        # kustomization does not load the renderer's module at start-up)
+        from checks.normalize.kustomize import ask_version
+
         ask_version()
     opts = Options(
         max_bytes=max_bytes,
