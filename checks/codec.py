@@ -341,9 +341,8 @@ def _dict_coder(value: Any, keys_any: bool) -> Coder:
 def _keys_then_values(value: Any, enc: Callable, dec: Callable) -> Coder:
     """A mapping with text keys of values of the declared type `value`, as `[keys, values]`
     (`[]` when empty): JSON arrays, which the object hook never sees, made a mapping again by
-    zip in C. A value
-    of one scalar is checked in place, a tuple of one scalar type (a line pair) is written
-    flat, its items in a row; other values go through their coder."""
+    zip in C. A value of one scalar is checked in place, a tuple of one scalar type (a line
+    pair) is written flat, its items in a row; other values go through their coder."""
     scalar = _scalar(value)
     flat = _flat_tuple(value)
     width = len(flat) if flat else 1
