@@ -1,6 +1,6 @@
 """The cache: what a scan computed for each unit (keyed by a digest of its files' contents,
-the tool version and the options), and what grouping the units needs of a kustomization (by
-the digest of its text), kept between runs.
+the tool version, the code and the options), and what grouping the units needs of a
+kustomization (by the digest of its text), kept between runs.
 
 Nothing in the cache can run code. Entries are JSON, decoded only as the type the caller
 declares (`checks/codec.py`): an entry that does not decode, or is not of that type, is a
@@ -22,6 +22,7 @@ last writer wins; a lost pack only means a cold run).
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -485,6 +486,32 @@ class Stamps:
 
 
 def key_digest(key: str) -> str:
-    """What a pack files an entry under: a digest of its key, the format and the version."""
-    text = f"{FORMAT}\0{__version__}\0{key}"
+    """What a pack files an entry under: a digest of its key, the format, the version and the
+    code (`code_stamp`)."""
+    text = f"{FORMAT}\0{__version__}\0{code_stamp()}\0{key}"
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+@functools.cache
+def code_stamp() -> str:
+    """The code that computes what the cache keeps, as `stamp_of` its package's files: two
+    revisions of one version (a pre-commit hook moved to another commit, a working copy being
+    edited) are two codes, and what one computed is a miss for the other."""
+    return stamp_of(Path(__file__).parent)
+
+
+def stamp_of(package: Path) -> str:
+    """A digest of the path, size and modification time of every file under `package`
+    (compiled files left out): a new install or an edit changes it, and it takes a stat per
+    file, not a read."""
+    seen = []
+    for folder, folders, names in os.walk(package):
+        folders[:] = sorted(d for d in folders if d != "__pycache__")
+        where = os.path.relpath(folder, package)
+        for name in sorted(names):
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            seen.append(f"{where}/{name}\0{st.st_size}\0{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(seen).encode("utf-8", "surrogatepass")).hexdigest()[:16]

@@ -508,6 +508,39 @@ def test_prune_looks_at_most_once_a_day(tmp_path, monkeypatch):
     assert not first.exists()
 
 
+def test_what_other_code_computed_is_computed_again(tmp_path, monkeypatch):
+    # a pre-commit hook moved to another revision of the same version shares the cache
+    # folder: the units the last revision's code computed must not stand for this one's
+    tree = _tree(tmp_path)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    expected = _findings(str(tree))
+    ran = _units_run(monkeypatch, lambda f: f.display)
+    assert _findings(str(tree)) == expected
+    assert ran == []
+    monkeypatch.setattr(cache, "code_stamp", lambda: "another revision")
+    assert _findings(str(tree)) == expected
+    assert ran == [str(tree / "infra" / "nodes.tf")]
+
+
+def test_the_code_stamp_changes_with_an_edit_or_a_new_install_and_not_with_compiled_files(
+    tmp_path,
+):
+    package = tmp_path / "checks"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("A = 1\n")
+    (package / "sub" / "rules.yaml").write_text("id: X\n")
+    first = cache.stamp_of(package)
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert cache.stamp_of(package) == first
+    os.utime(package / "sub" / "rules.yaml", ns=(1, 10**18))
+    moved = cache.stamp_of(package)
+    assert moved != first
+    (package / "__init__.py").write_text("A = 2\n")  # the same size: the time tells
+    os.utime(package / "__init__.py", ns=(1, 10**18 + 1))
+    assert cache.stamp_of(package) != moved
+
+
 def test_a_warm_run_marks_its_pack_used_so_it_survives_pruning(tmp_path, monkeypatch):
     tree = _tree(tmp_path)
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
