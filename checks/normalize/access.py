@@ -32,6 +32,19 @@ EKSCTL = {
 
 
 _INSTANCE_PATH = re.compile(r'^(?:\.\./)*(?:module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
+# an ARN written as text whose last part, a policy's name, is written out (other parts, such
+# as the partition, may be known only after apply)
+_NAMED_LAST = re.compile(r"arn:.*/(?P<name>[A-Za-z0-9_+=,.@-]+)", re.DOTALL)
+
+
+def policy_name(arn: Any) -> Any:
+    """The access policy an ARN names: its last `/` part, also when only that part and not the
+    partition is known (`arn:${data.aws_partition.current.partition}:eks::aws:
+    cluster-access-policy/AmazonEKSClusterAdminPolicy`); Unknown when the name itself is."""
+    if isinstance(arn, str):
+        return arn.rsplit("/", 1)[-1]
+    match = _NAMED_LAST.fullmatch(arn.text) if isinstance(arn, Unknown) else None
+    return match.group("name") if match else arn
 
 
 def principal_type(arn: Any) -> Any:
@@ -143,7 +156,7 @@ def entries(
             a.set("policy_arn", policy_arn, span=key_span(policy, names["policy_arn"]))
             a.set(
                 "policy_name",
-                policy_arn.rsplit("/", 1)[-1] if isinstance(policy_arn, str) else policy_arn,
+                policy_name(policy_arn),
                 span=a.field_lines.get("policy_arn"),
             )
             a.set(

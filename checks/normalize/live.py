@@ -19,7 +19,7 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LList, Location, Problem, Unknown, key_span, span_of
-from checks.normalize.access import principal_type
+from checks.normalize.access import policy_name, principal_type
 
 ORIGIN = "aws-cli"
 # an entity read from a list output: the describe output of the same thing, when the scan
@@ -310,7 +310,7 @@ class _Reader:
             arn = self._put(a, "policy_arn", policy, "policyArn")
             a.set(
                 "policy_name",
-                arn.rsplit("/", 1)[-1] if isinstance(arn, str) else arn,
+                policy_name(arn),
                 span=a.field_lines.get("policy_arn"),
             )
             scope = policy.get("accessScope")

@@ -26,7 +26,7 @@ from checks.normalize import (
     tf_nodes,
     tf_service_accounts,
 )
-from checks.normalize.access import principal_type
+from checks.normalize.access import policy_name, principal_type
 from checks.normalize.tf_build import Module, instances, set_attr
 from checks.normalize.tf_calls import Calls, ModuleReader
 from checks.normalize.tf_eval import (
@@ -253,7 +253,7 @@ def _access_policy_association(module: Module, file: str, block: Block):
     policy = set_attr(module, e, "policy_arn", block, "policy_arn", file)
     e.set(
         "policy_name",
-        policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
+        policy_name(policy),
         span=e.field_lines.get("policy_arn"),
     )
     scope = _first(block, "access_scope")

@@ -244,7 +244,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         a.set("policy_arn", policy, span=span_in(association, "policy_arn", where))
         a.set(
             "policy_name",
-            policy.rsplit("/", 1)[-1] if isinstance(policy, str) else policy,
+            access.policy_name(policy),
             span=a.field_lines.get("policy_arn"),
         )
         scope = _scope(association)
