@@ -242,6 +242,17 @@ class _Builder:
             end -= 1
         return start, end
 
+    def _end(self, node: yaml.Node, built: Any) -> int:
+        """The last line of a value: a block collection ends with its last value (its end
+        mark sits on the next token, which may be indented: the next key or `- ` item),
+        anything else where its end mark says."""
+        if (
+            isinstance(built, (LDict, LList))
+            and built.line == node.start_mark.line + 1 + self.offset
+        ):
+            return built.end_line
+        return self.span(node)[1]
+
     def check_size(self, root: yaml.Node, limit: int) -> int:
         """Expanded size of the node graph, computed once per distinct node (linear time): a
         ParseError where it passes `limit` (what is left of the file's budget), else the size."""
@@ -317,7 +328,10 @@ class _Builder:
                     # the same key twice with the same value is untidy, not ambiguous
                     self.warnings.append((line, f"duplicate key {shown} (same value)"))
                 out[key] = value
-                out.key_lines[key] = (key_line, self.span(value_node)[1])
+                value_end = max(key_line, self._end(value_node, value))
+                out.key_lines[key] = (key_line, value_end)
+                if not node.flow_style:
+                    out.end_line = value_end
             self.depth -= 1
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -325,8 +339,13 @@ class _Builder:
             self._deeper(start)
             items = LList(line=start, end_line=end)
             for child in node.value:
-                items.append(self.build(child))
-                items.item_lines.append(self.span(child))
+                item = self.build(child)
+                items.append(item)
+                child_start = self.span(child)[0]
+                item_end = max(child_start, self._end(child, item))
+                items.item_lines.append((child_start, item_end))
+                if not node.flow_style:
+                    items.end_line = item_end
             self.depth -= 1
             return items
         tag = node.tag
