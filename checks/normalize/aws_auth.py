@@ -13,6 +13,7 @@ same content anywhere else.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -36,6 +37,23 @@ PARTITIONS = (
     "aws-eusc",
 )
 NODE_USERNAME = "system:node:{{EC2PrivateDNSName}}"
+# what a `${...}` of an ARN may stand for: a partition, an account, a name or a path, a kind,
+# the ARN's head, its tail, or all of it
+ARN_PIECES = (
+    "",
+    "aws",
+    "123456789012",
+    "name",
+    "role",
+    "user",
+    "role/name",
+    "user/name",
+    "arn:aws:iam::123456789012",
+    "arn:aws:iam::123456789012:role/name",
+    "arn:aws:iam::123456789012:user/name",
+)
+MAX_INTERPOLATIONS = 3  # 11 ** 3 candidates at most
+ARN_TEXT = re.compile(r"[\w:/+=,.@-]*")
 # the `data` keys the authenticator reads, exactly as written there
 MAP_KINDS = {"mapRoles": "role", "mapUsers": "user", "mapAccounts": "account"}
 _MAPS_FOLDED = {name.lower(): name for name in MAP_KINDS}
@@ -295,6 +313,44 @@ class ArnsSeen:
         return f"{arn} is mapped twice ({also})"
 
 
+def _interpolated(template: str) -> list[str] | None:
+    """The text around each `${...}` of a template (n + 1 parts for n interpolations), or None
+    when its braces do not close."""
+    parts: list[str] = []
+    start = 0
+    while (opening := template.find("${", start)) >= 0:
+        depth = 0
+        for at in range(opening + 1, len(template)):
+            depth += {"{": 1, "}": -1}.get(template[at], 0)
+            if depth == 0:
+                break
+        else:
+            return None
+        parts.append(template[start:opening])
+        start = at + 1
+    parts.append(template[start:])
+    return parts
+
+
+def may_be_valid(template: str, principal_type: str | None) -> bool:
+    """Whether some values of the `${...}` parts of an ARN make it a valid IAM ARN of
+    `principal_type` (None: a role or a user). Each part is tried as each piece of an ARN it
+    may stand for; with more parts than MAX_INTERPOLATIONS, it may."""
+    parts = _interpolated(template)
+    if parts is None or not 0 < len(parts) - 1 <= MAX_INTERPOLATIONS:
+        return True
+    if not all(ARN_TEXT.fullmatch(part) for part in parts):
+        return True  # an expression (`try(...)`, `a ? b : c`), not the text of one ARN
+    patterns = [USER_ARN] if principal_type == "user" else [ROLE_ARN]
+    if principal_type is None:
+        patterns.append(USER_ARN)
+    for values in itertools.product(ARN_PIECES, repeat=len(parts) - 1):
+        candidate = parts[0] + "".join(v + p for v, p in zip(values, parts[1:], strict=True))
+        if any(pattern.fullmatch(candidate) for pattern in patterns):
+            return True
+    return False
+
+
 def judge_arn(
     e: Entity,
     arn: Any,
@@ -310,7 +366,13 @@ def judge_arn(
     if arn is None:
         problems.append(f"{name} is missing")
     elif isinstance(arn, Unknown) or (isinstance(arn, str) and "${" in arn):
-        pass  # known only after apply
+        written = arn.text if isinstance(arn, Unknown) else arn
+        if not may_be_valid(written, principal_type):
+            what = f"IAM {principal_type}" if principal_type else "IAM role or user"
+            problems.append(
+                f"{name} {written!r} is not a valid {what} ARN, whatever its parts known "
+                "only after apply are"
+            )
     elif not isinstance(arn, str):
         problems.append(f"{name} is not a string")
     elif not arn:
