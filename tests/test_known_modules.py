@@ -242,7 +242,8 @@ def test_v17_writes_aws_auth_by_default_and_its_workers_allow_imdsv1(tmp_path):
 def test_identity_providers_are_read(tmp_path, version, name):
     body = f'  {name} = {{\n    okta = {{\n      issuer_url = "https://o"\n      client_id = "x"\n      groups_claim = "groups"\n    }}\n  }}\n'
     result = _scan(tmp_path, _call(EKS, version, body), {"EKS509"})
-    assert _found(result) == [("EKS509", 5)]
+    # on the groups_claim the prefix is missing for, as for the resource
+    assert _found(result) == [("EKS509", 8)]
 
 
 @pytest.mark.parametrize(

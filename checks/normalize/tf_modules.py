@@ -624,7 +624,9 @@ def _identity_providers(call: Call, cluster_name: Any) -> list[Entity]:
         e.set("cluster_name", cluster_name)
         e.set("name", provider.get("identity_provider_config_name", key))
         for field in ("issuer_url", "groups_claim", "groups_prefix", "username_prefix"):
-            e.set(field, provider.get(field), span=span_in(provider, field, where))
+            # a setting left out has no lines of its own: a finding on it sits on another
+            span = span_in(provider, field, where) if field in provider else None
+            e.set(field, provider.get(field), span=span)
         if provider.get("username_claim") is not None:
             e.set("username_claim", provider["username_claim"])
         else:
