@@ -106,3 +106,14 @@ def test_block_lines_stop_at_the_last_value():
     }
     assert top["first"].item_lines == [(3, 3), (4, 5)]
     assert (top["first"].line, top["first"].end_line) == (3, 5)
+
+
+def test_a_block_whose_last_value_is_an_alias_ends_where_it_is_written():
+    # an alias's node is the anchor's, written earlier: the block ends where its end mark says
+    (doc,) = load_all(
+        "base: &base\n  x: 1\nchild:\n  y: 2\n  <<: *base\nlist:\n  - 2\n  - *base\nend: 1\n"
+    )
+    assert doc.key_lines["child"] == (3, 5)
+    assert (doc["child"].line, doc["child"].end_line) == (4, 5)
+    assert doc.key_lines["list"] == (6, 8)
+    assert (doc["list"].line, doc["list"].end_line) == (7, 8)

@@ -219,6 +219,24 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _INT_TEXT = re.compile(r"[-+]?(?:0[bxo])?[0-9a-fA-F_:]+")
 
 
+class _Order:
+    """Whether the children of a collection are all written where they are read, one after
+    the other: an alias or a `<<` merge brings a node written earlier, whose lines say nothing
+    of where the collection ends."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        self.previous = (node.start_mark.line, node.start_mark.column - 1)
+        self.in_order = bool(node.value)
+
+    def follows(self, child: yaml.Node) -> bool:
+        """Note `child`, the next one read; whether it is written after those before it."""
+        at = (child.start_mark.line, child.start_mark.column)
+        if at <= self.previous:
+            self.in_order = False
+        self.previous = max(at, self.previous)
+        return self.in_order
+
+
 class _Builder:
     def __init__(
         self, line_offset: int, max_depth: int, strict_numbers: bool, intrinsics: bool = False
@@ -311,6 +329,7 @@ class _Builder:
             start, end = self.span(node)
             self._deeper(start)
             out = LDict(line=start, end_line=end)
+            written, last_end = _Order(node), end
             for key_node, value_node in self._pairs(node, 0):
                 if key_node.tag == _STR and key_node.__class__ is yaml.ScalarNode:
                     key = key_node.value
@@ -330,22 +349,27 @@ class _Builder:
                 out[key] = value
                 value_end = max(key_line, self._end(value_node, value))
                 out.key_lines[key] = (key_line, value_end)
-                if not node.flow_style:
-                    out.end_line = value_end
+                if written.follows(key_node) and written.follows(value_node):
+                    last_end = value_end
+            if not node.flow_style and written.in_order:
+                out.end_line = last_end
             self.depth -= 1
             return out
         if isinstance(node, yaml.SequenceNode):
             start, end = self.span(node)
             self._deeper(start)
             items = LList(line=start, end_line=end)
+            written, last_end = _Order(node), end
             for child in node.value:
                 item = self.build(child)
                 items.append(item)
                 child_start = self.span(child)[0]
                 item_end = max(child_start, self._end(child, item))
                 items.item_lines.append((child_start, item_end))
-                if not node.flow_style:
-                    items.end_line = item_end
+                if written.follows(child):
+                    last_end = item_end
+            if not node.flow_style and written.in_order:
+                items.end_line = last_end
             self.depth -= 1
             return items
         tag = node.tag
