@@ -1104,7 +1104,9 @@ KINDS: dict[str, Kind] = {
                                 STRING,
                                 "`eks_oidc`, `github`, a CI/CD issuer (`gitlab`, `circleci`, "
                                 "`bitbucket`, `hcp_terraform`, `buildkite`), `cognito`, "
-                                "`saml` or `oidc` (any other web identity provider)",
+                                "`saml` or `oidc` (any other web identity provider); a "
+                                "provider not resolved whose `:sub` values all are "
+                                "`system:serviceaccount:` subjects is `eks_oidc`",
                             ),
                             Field(
                                 "provider",

@@ -332,3 +332,79 @@ def test_a_provider_of_unknown_kind_is_decided_when_every_issuer_would_agree(tmp
     result = run([tmp_path], select=["EKS402", "EKS405", "EKS408"])
     assert result.findings == []
     assert result.skipped == []
+
+
+def test_a_provider_of_unknown_kind_with_service_account_subjects_is_a_cluster_issuer(tmp_path):
+    """Only a Kubernetes service-account issuer (EKS IRSA) issues `system:serviceaccount:`
+    subjects: a provider written as an unresolved expression whose `:sub` values all are such
+    subjects is judged by EKS402-EKS404, as the remote-state and CloudFormation-parameter
+    providers of IRSA roles are written."""
+    (tmp_path / "main.tf").write_text(
+        'variable "provider_arn" {}\n'
+        'variable "issuer" {}\n'
+        'resource "aws_iam_role" "no_audience" {\n'
+        '  name = "no-audience"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = var.provider_arn }\n"
+        '      Condition = { StringEquals = { "${var.issuer}:sub" = '
+        '"system:serviceaccount:default:reports" } }\n'
+        "    }]\n"
+        "  })\n"
+        "}\n"
+        'resource "aws_iam_role" "wildcard" {\n'
+        '  name = "wildcard"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        '      Principal = { Federated = "arn:aws:iam::1:oidc-provider/${var.issuer}" }\n'
+        "      Condition = { StringLike = {\n"
+        '        "${var.issuer}:sub" = "system:serviceaccount:crossplane-system:provider-*"\n'
+        '        "${var.issuer}:aud" = "sts.amazonaws.com"\n'
+        "      } }\n"
+        "    }]\n"
+        "  })\n"
+        "}\n"
+        'resource "aws_iam_role" "mixed" {\n'
+        '  name = "mixed"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+        "      Principal = { Federated = var.provider_arn }\n"
+        '      Condition = { StringLike = { "${var.issuer}:sub" = '
+        '["system:serviceaccount:shop:*", "repo:acme/*"] } }\n'
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS402", "EKS403", "EKS404", "EKS405", "EKS408"])
+    assert sorted(
+        (f.rule_id, f.location.start_line, f.location.end_line, f.message) for f in result.findings
+    ) == [
+        (
+            "EKS403",
+            21,
+            24,
+            "role wildcard trusts subjects [system:serviceaccount:crossplane-system:provider-*] "
+            "with a *Like wildcard: more service accounts than intended can assume it",
+        ),
+        (
+            "EKS404",
+            10,
+            10,
+            "role no-audience trusts EKS OIDC provider [var.provider_arn] without a :aud "
+            "condition equal to sts.amazonaws.com",
+        ),
+    ]
+    # subjects of several issuers name no one kind: the mixed statement stays undecided
+    mixed = f"terraform:{tmp_path}/main.tf:aws_iam_role.mixed/statement[0]"
+    assert {s.rule_id for s in result.skipped if s.entity_key == mixed} == {
+        "EKS403",
+        "EKS404",
+        "EKS405",
+        "EKS408",
+    }

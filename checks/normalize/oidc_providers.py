@@ -327,6 +327,7 @@ _PROVIDER_ARN = re.compile(
 )
 # how an unknown provider ARN's reason names the provider's URL (checks/tfcatalog.py)
 _DESCRIBED_URL = re.compile(r"\(provider url (.+)\)$")
+_SA_SUBJECT = "system:serviceaccount:"  # the `sub` of a Kubernetes ServiceAccount token
 
 
 def provider_text(value: Any) -> str:
@@ -358,7 +359,8 @@ def kind_of(value: Any, sub_values: list) -> Any:
     """What a Federated principal is: `eks_oidc`, `github`, a CI/CD issuer of `ISSUERS`
     (`gitlab`, `circleci`...), `cognito`, `saml`, `oidc` (any other web identity provider),
     or Unknown. `sub_values` are the values of the provider's own `:sub` conditions (a
-    self-managed GitLab is known by them)."""
+    self-managed GitLab is known by them, and so is a cluster's issuer
+    written as an expression that is not resolved)."""
     text = value.text if isinstance(value, Unknown) else str(value)
     where = provider_text(value)
     host, _, rest = where.partition("/")
@@ -382,6 +384,10 @@ def kind_of(value: Any, sub_values: list) -> Any:
         if issuer.sub_marker and known and all(v.startswith(issuer.sub_marker) for v in known):
             return issuer.kind
     if "${" in where or (isinstance(value, Unknown) and where == text.lower()):
+        # a provider not resolved, but only a cluster's issuer (IRSA) signs such subjects
+        accounts = [v for v in known if v.startswith(_SA_SUBJECT)]
+        if accounts and len(accounts) == len(sub_values):
+            return "eks_oidc"
         return Unknown(f"federated principal {text} is not resolved", text)
     return "oidc"
 
