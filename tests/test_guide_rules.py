@@ -464,3 +464,46 @@ resource "aws_eks_pod_identity_association" "app" {{
             ],
         )
     ]
+
+
+def test_a_module_input_from_a_local_of_another_file_points_at_the_input(tmp_path):
+    """A module's add-ons given as a local written in another file: the finding is on the
+    module's input, in the file of the call, with the item's lines in the local's file as a
+    related location; never the local's lines in the call's file."""
+    _write(
+        tmp_path,
+        {
+            "locals.tf": (
+                "locals {\n"
+                "  core_addons = {\n"
+                "    coredns = {}\n"
+                "    vpc-cni = {\n"
+                "      before_compute = true\n"
+                "    }\n"
+                "  }\n"
+                "}\n"
+            ),
+            "eks.tf": (
+                'module "eks" {\n'
+                '  source  = "terraform-aws-modules/eks/aws"\n'
+                '  version = "~> 20.0"\n'
+                "\n"
+                '  cluster_name = "shop"\n'
+                "\n"
+                "\n"
+                "  cluster_addons = local.core_addons\n"
+                "}\n"
+            ),
+        },
+    )
+    result = run([tmp_path], select={"EKS705"})
+    (finding,) = result.findings
+    assert (finding.location.file, finding.location.start_line, finding.location.end_line) == (
+        f"{tmp_path}/eks.tf",
+        8,
+        8,
+    )
+    assert [
+        (r.location.file, r.location.start_line, r.location.end_line, r.message)
+        for r in finding.related
+    ] == [(f"{tmp_path}/locals.tf", 4, 6, 'name comes from local.core_addons["vpc-cni"]')]

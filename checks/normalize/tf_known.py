@@ -157,14 +157,43 @@ class Call:
         self.block = block
         self.version = version
         self.address = module.address(block)
+        # inputs whose value is written in another file (a local, a variable's default or
+        # variable file): where, and the value, whose mappings' and lists' lines are there
+        self.origins: dict[str, tuple[tuple[str, int, int, str], Any]] = {}
+        self.elsewhere: set[int] = set()  # ids of those values' mappings and lists
 
     def value(self, *names: str) -> tuple[Any, tuple[int, int] | None]:
         """The first of `names` the call sets, and its lines; (None, None) when none is."""
         for name in names:
             attr = self.block.attributes.get(name)
             if attr is not None:
-                return self.module.ev.eval(attr.expr, self.file), (attr.line, attr.end_line)
+                value = self.module.ev.eval(attr.expr, self.file)
+                origin = self.module.ev.origin(attr.expr, self.file)
+                if origin is not None:
+                    self.origins[name] = (origin, value)
+                    self.elsewhere.update(_containers(value))
+                return value, (attr.line, attr.end_line)
         return None, None
+
+    def span_in(self, container: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
+        """The lines of `container[key]` in the call's file when they are known, else
+        `fallback` (the input's own lines): a value written in another file has its lines
+        there, which are the input's related location (`note_input`), not lines of this file."""
+        if id(container) in self.elsewhere:
+            return fallback
+        return span_in(container, key, fallback)
+
+    def note_input(self, e: Entity, fields: tuple[str, ...], name: str, key: Any = None) -> None:
+        """When input `name` is written in another file, that place (of its item `key` when
+        given) is the origin of `fields` of `e`: a finding on them names it."""
+        if name not in self.origins:
+            return
+        (file, start, end, what), value = self.origins[name]
+        if key is not None:
+            start, end = span_in(value, key, (start, end))
+            what += f'["{key}"]' if isinstance(key, str) else f"[{key}]"
+        for field in fields:
+            e.field_origins[field] = (Location(file, start, end), f"{field} comes from {what}")
 
     def given(self, *names: str) -> bool:
         return any(name in self.block.attributes for name in names)
@@ -205,6 +234,21 @@ class Call:
         return value
 
 
+def _containers(value: Any) -> list[int]:
+    """The ids of the mappings and lists in `value`, all the way down."""
+    found: list[int] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(id(item))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            found.append(id(item))
+            stack.extend(item)
+    return found
+
+
 def span_in(container: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
     """The lines of `container[key]` when they are known, else `fallback`."""
     if isinstance(container, LDict) and key in container.key_lines:
@@ -242,24 +286,29 @@ def addon(
     name: Any,
     settings: dict,
     associations: Any,
+    source: tuple[str, Any],
 ) -> list[Entity]:
     """An EKS add-on a module creates (`suffix` after the call's address in its key), with
     the ServiceAccount its `service_account_role_arn` is for and its pod identity
-    associations (`[{role_arn, service_account}]`)."""
+    associations (`[{role_arn, service_account}]`); `source` is the input and the key of its
+    item that describe it."""
     from checks.normalize.tf_service_accounts import addon_identities
 
     e = call.entity("addon", suffix, span, rtype)
     e.set("cluster_name", cluster_name)
     e.set("name", name)
+    call.note_input(e, ("name", "service_account_role_arn", "pod_identity_associations"), *source)
     role = settings.get("service_account_role_arn")
-    role_span = span_in(settings, "service_account_role_arn", span) if role is not None else None
+    role_span = (
+        call.span_in(settings, "service_account_role_arn", span) if role is not None else None
+    )
     e.set("service_account_role_arn", role, span=role_span)
     items = LList(line=span[0], end_line=span[1])
     pairs = []
     for index, item in enumerate(as_list(associations)):
         if not isinstance(item, dict):
             continue
-        where = span_in(associations, index, span)
+        where = call.span_in(associations, index, span)
         items.append(
             {"service_account": item.get("service_account"), "role_arn": item.get("role_arn")}
         )
@@ -318,7 +367,7 @@ def role(
 
 
 def policy_arns(
-    value: Any, span: tuple[int, int] | None
+    call: Call, value: Any, span: tuple[int, int] | None
 ) -> list[tuple[Any, tuple[int, int] | None]]:
     """(ARN, lines) of a list or map of policy ARNs as a module input gives them; one unknown
     item for a value not known."""
@@ -332,7 +381,7 @@ def policy_arns(
         items = list(enumerate(value))
     else:
         return [(value, span)]
-    return [(arn, span_in(value, key, span) if span else None) for key, arn in items]
+    return [(arn, call.span_in(value, key, span) if span else None) for key, arn in items]
 
 
 AWS_POLICY = "arn:aws:iam::aws:policy/"

@@ -29,7 +29,6 @@ from checks.normalize.tf_known import (
     as_list,
     node_role,
     role,
-    span_in,
     version_of,
 )
 from checks.parse.hcltree import Block
@@ -90,7 +89,7 @@ def cloudposse_cluster(
             if isinstance(config, Unknown):
                 cluster.set(field, config, span=span)
             elif config.get(key) is not None:
-                cluster.set(field, config[key], span=span_in(config, key, span or call.span))
+                cluster.set(field, config[key], span=call.span_in(config, key, span or call.span))
             else:
                 cluster.set(field, default, default=version.note)
         entities += _cloudposse_access(call, name)
@@ -117,12 +116,13 @@ def cloudposse_cluster(
         entities += addon(
             call,
             f".addons[{index}]",
-            span_in(addons, index, span or call.span),
+            call.span_in(addons, index, span or call.span),
             "module:cloudposse/eks-cluster",
             name,
             settings.get("addon_name"),
             settings,
             associations,
+            ("addons", index),
         )
     return entities, []
 
@@ -203,7 +203,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
                 "kubernetes_groups": groups,
                 "policy_associations": policies,
             }
-            entries.key_lines[arn] = span_in(entry_map, arn, span or call.span)
+            entries.key_lines[arn] = call.span_in(entry_map, arn, span or call.span)
         out += access.entries(
             entries,
             access.TERRAFORM_MODULE,
@@ -230,7 +230,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
     for index, association in enumerate(associations if isinstance(associations, list) else []):
         if not isinstance(association, dict):
             continue
-        where = span_in(associations, index, span or call.span)
+        where = call.span_in(associations, index, span or call.span)
         a = call.entity(
             "access_policy_association",
             f".access_policy_associations[{index}]",
@@ -241,7 +241,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         a.set("principal_arn", association.get("principal_arn"))
         a.set("principal_ref", None)
         policy = _policy_arn(association.get("policy_arn"))
-        a.set("policy_arn", policy, span=span_in(association, "policy_arn", where))
+        a.set("policy_arn", policy, span=call.span_in(association, "policy_arn", where))
         a.set(
             "policy_name",
             access.policy_name(policy),
@@ -400,12 +400,13 @@ def blueprints_addons(
             entities += addon(
                 call,
                 f'.eks_addons["{key}"]',
-                span_in(addons, key, span or call.span),
+                call.span_in(addons, key, span or call.span),
                 "module:aws-ia/eks-blueprints-addons",
                 call.get("cluster_name", None),
                 settings.get("name") or key,
                 settings,
                 None,
+                ("eks_addons", key),
             )
     for name, (namespace_default, accounts) in ADDON_ROLES.items():
         enabled, span = call.value(f"enable_{name}")

@@ -24,7 +24,6 @@ from checks.normalize.tf_known import (
     aws_policy,
     policy_arns,
     role,
-    span_in,
     version_of,
 )
 from checks.parse.hcltree import Block
@@ -76,7 +75,7 @@ def _role(
 def _attached(call: Call, *names: str) -> list[tuple[Any, tuple[int, int] | None]]:
     """The policy ARNs of the first of `names` the call sets (a list or a map)."""
     value, span = call.value(*names)
-    return policy_arns(value, span)
+    return policy_arns(call, value, span)
 
 
 def _writes_policies(call: Call) -> bool:
@@ -193,7 +192,7 @@ def irsa_role(
         for key, provider in providers.items():
             if not isinstance(provider, dict):
                 continue
-            where = span_in(providers, key, span or call.span)
+            where = call.span_in(providers, key, span or call.span)
             arn = provider.get(
                 "provider_arn", Unknown(f"{call.address} provider {key} has no provider_arn")
             )
@@ -447,7 +446,9 @@ def iam_role(
     permissions, span = call.value("trust_policy_permissions")
     if isinstance(permissions, dict):
         for key, value in permissions.items():
-            statements.append(_permission(key, value, span_in(permissions, key, span or call.span)))
+            statements.append(
+                _permission(key, value, call.span_in(permissions, key, span or call.span))
+            )
     elif isinstance(permissions, Unknown):
         statements.append({"Effect": "Allow", "Action": permissions, "Principal": permissions})
     if not statements:

@@ -32,7 +32,6 @@ from checks.normalize.tf_known import (
     node_role,
     policy_arns,
     role,
-    span_in,
     version_of,
 )
 from checks.normalize.tf_values import items_known
@@ -220,7 +219,7 @@ def _addons(call: Call, cluster_name: Any) -> list[Entity]:
     for key, settings in addons.items():
         if not isinstance(settings, dict):
             continue
-        where = span_in(addons, key, span)
+        where = call.span_in(addons, key, span)
         name = settings.get("name") or key
         associations = (
             settings.get("pod_identity_association") if call.version.at_least(20, 29) else None
@@ -234,6 +233,7 @@ def _addons(call: Call, cluster_name: Any) -> list[Entity]:
             name,
             settings,
             associations,
+            (input_name, key),
         )
     return out
 
@@ -269,7 +269,7 @@ def _node_groups(call: Call) -> list[Entity]:
             out.append(e)
             continue
         for key, group in groups.items():
-            where = span_in(groups, key, call.span)
+            where = call.span_in(groups, key, call.span)
             e = _group_entity(
                 call, f'.{kind}["{key}"]', where, f'{call.address} {kind}["{key}"]', kind
             )
@@ -463,7 +463,7 @@ def _worker_groups(call: Call, kind: str) -> list[Entity]:
         e.set("node_roles", unknown)
         return [e]
     for index, group in items:
-        where = span_in(groups, index, span)
+        where = call.span_in(groups, index, span)
         e = _group_entity(call, f".{kind}[{index}]", where, f"{call.address} {kind}[{index}]", kind)
         if not isinstance(group, dict):
             unknown = Unknown(f"{kind}[{index}] is not known", str(group))
@@ -478,7 +478,7 @@ def _worker_groups(call: Call, kind: str) -> list[Entity]:
             ("hop_limit", "metadata_http_put_response_hop_limit", None),
         ):
             if key in group:
-                e.set(field, group[key], span=span_in(group, key, where))
+                e.set(field, group[key], span=call.span_in(group, key, where))
             elif key in defaults:
                 e.set(field, defaults[key])
             else:
@@ -619,13 +619,13 @@ def _identity_providers(call: Call, cluster_name: Any) -> list[Entity]:
     for key, provider in providers.items():
         if not isinstance(provider, dict):
             continue
-        where = span_in(providers, key, span)
+        where = call.span_in(providers, key, span)
         e = call.entity("identity_provider", f'.{name}["{key}"]', where, f"module:{name}")
         e.set("cluster_name", cluster_name)
         e.set("name", provider.get("identity_provider_config_name", key))
         for field in ("issuer_url", "groups_claim", "groups_prefix", "username_prefix"):
             # a setting left out has no lines of its own: a finding on it sits on another
-            span = span_in(provider, field, where) if field in provider else None
+            span = call.span_in(provider, field, where) if field in provider else None
             e.set(field, provider.get(field), span=span)
         if provider.get("username_claim") is not None:
             e.set("username_claim", provider["username_claim"])
@@ -694,7 +694,7 @@ def fargate_profile_module(
     if call.get("iam_role_attach_cni_policy", True) is not False:
         policies.append(aws_policy("AmazonEKS_CNI_Policy"))
     value, span = call.value("iam_role_additional_policies")
-    policies += policy_arns(value, span)
+    policies += policy_arns(call, value, span)
     return module_role(
         call, [statement], "iam_role_name", "fargate pod execution role", policies=policies
     )
@@ -746,7 +746,7 @@ def _node_policies(call: Call, cni: str, additional: str, registry: str) -> list
     if call.get(cni, True) is not False:
         policies.append(aws_policy("AmazonEKS_CNI_Policy"))
     value, span = call.value(additional)
-    return policies + policy_arns(value, span)
+    return policies + policy_arns(call, value, span)
 
 
 def karpenter_module(
