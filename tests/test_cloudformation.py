@@ -523,3 +523,33 @@ def test_nodes_carry_the_roles_of_their_node_group_or_instance_profile(tmp_path)
     # the launch template's hop limit 2 lets pods reach the node group's admin role
     eks802 = [(f.location.start_line, f.message) for f in result.findings if f.rule_id == "EKS802"]
     assert eks802 == [(17, "Template: its pods get AWS admin as role NodeRole")]
+
+
+def test_a_block_ends_at_its_last_line_not_at_the_key_that_follows_it(tmp_path):
+    """PyYAML ends a block mapping or sequence where the next, less indented key starts (blank
+    lines between them included): a block's last line is its last child's."""
+    (tmp_path / "role.yaml").write_text(
+        "Resources:\n"
+        "  Admin:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Properties:\n"
+        "      AssumeRolePolicyDocument:\n"
+        "        Statement:\n"
+        "          - Effect: Allow\n"
+        "            Principal:\n"
+        "              AWS: arn:aws:iam::123456789012:root\n"
+        "            Action:\n"
+        "              - sts:AssumeRole\n"
+        "\n"
+        "  Queue:\n"
+        "    Type: AWS::SQS::Queue\n"
+    )
+    result = run([tmp_path], select=["EKS407"])
+    assert [(f.rule_id, f.location.start_line, f.location.end_line) for f in result.findings] == [
+        ("EKS407", 8, 9)
+    ]
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    assert (statement.location.start_line, statement.location.end_line) == (7, 11)
+    documents = parse_yaml_file((tmp_path / "role.yaml").read_text())
+    assert documents[0]["Resources"].key_lines["Admin"] == (2, 11)
+
