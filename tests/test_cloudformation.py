@@ -389,7 +389,7 @@ def test_large_strings_computed_again_and_again_are_bounded(tmp_path):
 
 def test_a_trust_policy_written_as_fn_sub_json_is_read(tmp_path):
     """The common IRSA pattern: the whole policy a `!Sub` JSON string, the cluster's issuer
-    id a parameter; its wildcard subject is found at the policy's lines."""
+    id a parameter; its wildcard subject is found on the line of its condition."""
     issuer = "oidc.eks.eu-west-1.amazonaws.com/id/${ClusterId}"
     (tmp_path / "t.yaml").write_text(
         "Parameters:\n  ClusterId: {Type: String}\n"
@@ -401,7 +401,7 @@ def test_a_trust_policy_written_as_fn_sub_json_is_read(tmp_path):
         f'          "Condition": {{"StringLike": {{"{issuer}:sub": "system:serviceaccount:*"}}}}}}]}}\n'
     )
     found = run([tmp_path], select={"EKS402", "EKS403"}).findings
-    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 7)]
+    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 11)]
 
 
 def test_a_mapping_written_as_an_undecided_fn_if_leaves_what_it_holds_unknown(tmp_path):
@@ -446,7 +446,7 @@ def test_a_trust_of_the_templates_oidc_provider_knows_its_issuer(tmp_path):
         "        - Issuer: !Select [1, !Split ['//', !GetAtt Cluster.OpenIdConnectIssuerUrl]]\n"
     )
     found = run([tmp_path], select={"EKS402", "EKS403", "EKS405", "EKS408"}).findings
-    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 15)]
+    assert [(f.rule_id, f.location.start_line) for f in found] == [("EKS403", 19)]
 
 
 NODE_ROLES = """\
@@ -553,3 +553,40 @@ def test_a_block_ends_at_its_last_line_not_at_the_key_that_follows_it(tmp_path):
     documents = parse_yaml_file((tmp_path / "role.yaml").read_text())
     assert documents[0]["Resources"].key_lines["Admin"] == (2, 11)
 
+
+def test_a_policy_written_as_a_json_string_is_located_where_its_lines_are(tmp_path):
+    """A trust policy as a block scalar, plain or `!Sub` (short or list form), has its
+    statements on the file's lines; a one-line JSON string on the property's line."""
+    statement = (
+        '{{"Statement": [{{\n  "Effect": "Allow",\n'
+        '  "Principal": {{"AWS": "arn:aws:iam::{account}:root"}},\n'
+        '  "Action": "sts:AssumeRole"}}]}}\n'
+    )
+
+    def block(text: str) -> str:
+        return "".join("          " + line + "\n" for line in text.splitlines())
+
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n"
+        "  Plain:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: |\n"
+        + block(statement.format(account="123456789012"))
+        + "  Sub:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: !Sub |\n"
+        + block(statement.format(account="${AWS::AccountId}"))
+        + "  SubList:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: !Sub\n        - |\n"
+        + block(statement.format(account="${Account}"))
+        + "        - Account: '123456789012'\n"
+        "  OneLine:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        "      AssumeRolePolicyDocument: '"
+        + statement.format(account="123456789012").replace("\n", "")
+        + "'\n"
+    )
+    found = run([tmp_path], select={"EKS407"}).findings
+    assert sorted((f.location.start_line, f.message.split()[1]) for f in found) == [
+        (8, "Plain"),
+        (16, "Sub"),
+        (25, "SubList"),
+        (31, "OneLine"),
+    ]

@@ -627,17 +627,58 @@ def _generated(logical: str, what: str) -> Unknown:
     return Unknown(f"CloudFormation names {what} {logical} when it creates it", logical)
 
 
-def _policy_document(value: Any) -> Any:
+def _policy_document(value: Any, written: Any, span: tuple[int, int] | None) -> Any:
     """A policy as a structure, a JSON string, or a JSON string built with functions whose
-    unknown parts are `${...}` (read as written)."""
-    if isinstance(value, Unknown) and value.text.lstrip().startswith("{"):
-        import json
+    unknown parts are `${...}` (read as written). A string's statements are located where
+    they are written: `written` is the property as the template writes it (a string, or a
+    `Fn::Sub` of one), `span` the lines of the property."""
+    from checks.normalize.policy_text import PolicyText, load_policy
 
-        try:
-            return json.loads(value.text)
-        except (ValueError, RecursionError):
-            return value
-    return value
+    text = value.text if isinstance(value, Unknown) else value
+    if not isinstance(text, str):
+        return value
+    placed = PolicyText(text)
+    placed.line = _text_line(written, text, span)
+    if not isinstance(value, Unknown):
+        return placed
+    if not text.lstrip().startswith("{"):
+        return value
+    try:
+        return load_policy(placed)
+    except ParseError:
+        return value
+
+
+def _text_line(written: Any, text: str, span: tuple[int, int] | None) -> int:
+    """The line of a string's first line of text: a block scalar's (`|`) lines are the
+    file's, from the line after its indicator; any other string (one line, or folded) is
+    located on the line it starts (0: not known)."""
+    where = span
+    if isinstance(written, LDict) and "Fn::Sub" in written:
+        inner = written["Fn::Sub"]
+        if isinstance(inner, LList) and inner.item_lines:
+            where = inner.item_lines[0]
+        else:
+            where = written.key_lines.get("Fn::Sub", span)
+    elif not isinstance(written, str):
+        return span[0] if span is not None else 0
+    if where is None:
+        return 0
+    block = where[1] > where[0] and "\n" in text.rstrip("\n")
+    return where[0] + 1 if block else where[0]
+
+
+def _written(raw: Any, *path: Any) -> Any:
+    """What the template writes at `path` in a resource's properties (None when it is not
+    there)."""
+    for step in path:
+        if isinstance(raw, dict) and isinstance(step, str):
+            raw = raw.get(step)
+        elif isinstance(raw, list) and isinstance(step, int) and 0 <= step < len(raw):
+            raw = raw[step]
+        else:
+            return None
+    return raw
 
 
 def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
@@ -652,7 +693,11 @@ def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Bu
     problems: list[Problem] = []
     if "AssumeRolePolicyDocument" in props:
         made, found = iam.trust_statements(
-            _policy_document(props["AssumeRolePolicyDocument"]),
+            _policy_document(
+                props["AssumeRolePolicyDocument"],
+                _written(raw, "AssumeRolePolicyDocument"),
+                key_span(props, "AssumeRolePolicyDocument"),
+            ),
             key=key,
             origin=ORIGIN,
             file=reader.file,
@@ -690,7 +735,11 @@ def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Bu
             key=f"{key}/Policies[{index}]",
             origin=ORIGIN,
             location=Location(reader.file, *_item_span(inline, index, reader.span(logical))),
-            document=_policy_document(policy.get("PolicyDocument")),
+            document=_policy_document(
+                policy.get("PolicyDocument"),
+                _written(raw, "Policies", index, "PolicyDocument"),
+                key_span(policy, "PolicyDocument"),
+            ),
             name=policy.get("PolicyName"),
             policy_type="inline",
             source=ORIGIN,
@@ -736,7 +785,11 @@ def _managed_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: 
         key=key,
         origin=ORIGIN,
         location=Location(reader.file, *reader.span(logical)),
-        document=_policy_document(props.get("PolicyDocument")),
+        document=_policy_document(
+            props.get("PolicyDocument"),
+            _written(raw, "PolicyDocument"),
+            key_span(props, "PolicyDocument"),
+        ),
         name=name,
         policy_type="managed",
         source=ORIGIN,
@@ -773,7 +826,11 @@ def _inline_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: A
             key=f"{reader.key(logical)}/Roles[{index}]",
             origin=ORIGIN,
             location=Location(reader.file, *reader.span(logical)),
-            document=_policy_document(props.get("PolicyDocument")),
+            document=_policy_document(
+                props.get("PolicyDocument"),
+                _written(raw, "PolicyDocument"),
+                key_span(props, "PolicyDocument"),
+            ),
             name=props.get("PolicyName"),
             policy_type="inline",
             source=ORIGIN,
