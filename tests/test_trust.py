@@ -408,3 +408,48 @@ def test_a_provider_of_unknown_kind_with_service_account_subjects_is_a_cluster_i
         "EKS405",
         "EKS408",
     }
+
+
+def test_a_subject_partly_written_as_an_expression_is_judged_by_its_literal_wildcards(tmp_path):
+    """An expression inside one component of a `:sub` value (the owner of `repo:${org}/*`)
+    stands for that component's text: a literal wildcard elsewhere still unpins it, whatever
+    the expression is. An expression that is a whole component may hold several, and a value
+    known not to pin leaves the condition unpinned whatever its other values are."""
+    provider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+    roles = {
+        "any-repo-of-org": '"repo:${var.org}/*:ref:refs/heads/*"',
+        "org-and-repo": '"repo:${var.org}/${var.repo}:*"',
+        "whole-subject": '"${var.subject}"',
+        "whole-component": '"repo:${var.repository}:*"',
+        "one-value-unpinned": '["repo:acme/*", var.subject]',
+    }
+    text = (
+        'variable "org" {}\nvariable "repo" {}\nvariable "subject" {}\nvariable "repository" {}\n'
+    )
+    for name, value in roles.items():
+        text += (
+            f'resource "aws_iam_role" "{name}" {{\n'
+            f'  name = "{name}"\n'
+            "  assume_role_policy = jsonencode({\n"
+            "    Statement = [{\n"
+            '      Effect    = "Allow"\n'
+            '      Action    = "sts:AssumeRoleWithWebIdentity"\n'
+            f'      Principal = {{ Federated = "{provider}" }}\n'
+            "      Condition = { StringLike = {\n"
+            f'        "token.actions.githubusercontent.com:sub" = {value}\n'
+            "      } }\n"
+            "    }]\n"
+            "  })\n"
+            "}\n"
+        )
+    (tmp_path / "main.tf").write_text(text)
+    result = run([tmp_path], select=["EKS405"])
+    assert sorted((f.message.split()[1], f.location.start_line) for f in result.findings) == [
+        ("any-repo-of-org", 12),
+        ("one-value-unpinned", 64),
+    ]
+    assert sorted(s.entity_key.split("aws_iam_role.")[1].split("/")[0] for s in result.skipped) == [
+        "org-and-repo",
+        "whole-component",
+        "whole-subject",
+    ]

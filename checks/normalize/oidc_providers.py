@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 from checks.model import Unknown
@@ -328,6 +329,10 @@ _PROVIDER_ARN = re.compile(
 # how an unknown provider ARN's reason names the provider's URL (checks/tfcatalog.py)
 _DESCRIBED_URL = re.compile(r"\(provider url (.+)\)$")
 _SA_SUBJECT = "system:serviceaccount:"  # the `sub` of a Kubernetes ServiceAccount token
+_EXPRESSION = re.compile(r"\$\{[^{}]*\}")  # an expression inside a value (`${var.org}`)
+_MAX_HOLES = 3  # expressions in one value tried; more are not known
+# what an expression inside a component may stand for: one name, or a path of two
+_FILLINGS = ("x", "x/y")
 
 
 def provider_text(value: Any) -> str:
@@ -430,14 +435,48 @@ def _facet_pinned(issuer: Issuer, facet: Facet, path: str | None, conditions: li
         else:
             continue
         values = cond["values"]
-        missing = next((v for v in values if isinstance(v, Unknown)), None)
+        subject = key.endswith(":sub")
+        verdicts = [
+            (_partly_pins(issuer, facet, cond["operator"], v) if subject else None)
+            if isinstance(v, Unknown)
+            else pins(v)
+            for v in values
+        ]
+        if False in verdicts:
+            continue  # a value that pins nothing admits other projects, whatever the rest are
+        missing = next(
+            (v for v, pinned in zip(values, verdicts, strict=True) if pinned is None), None
+        )
         if missing is not None:
             unknown = unknown or missing
             continue
-        if values and all(pins(v) for v in values):
+        if values:
             return True
     if unknown is not None:
         return Unknown(f"condition value {unknown.text} is not resolved", unknown.text)
+    return False
+
+
+def _partly_pins(issuer: Issuer, facet: Facet, operator: str, value: Unknown) -> bool | None:
+    """Whether a `:sub` value written partly as expressions pins a facet: False when it pins
+    nothing whatever its expressions are, else None (not known). An expression that shares its
+    component with literal text (the owner in `repo:${org}/*`) is read as part of that
+    component, which may be anything without the separator; one that is a whole component,
+    or the whole value, may hold several components and decides nothing."""
+    text = value.text
+    parts = _EXPRESSION.split(text)
+    holes = len(parts) - 1
+    if holes == 0 or holes > _MAX_HOLES or "${" in "".join(parts):
+        return None
+    for index in range(holes):
+        before = parts[index].rsplit(issuer.separator, 1)[-1]
+        after = parts[index + 1].split(issuer.separator, 1)[0]
+        if not before and not after:
+            return None
+    for filling in product(_FILLINGS, repeat=holes):
+        written = "".join(p + f for p, f in zip(parts, (*filling, ""), strict=True))
+        if _sub_pins(issuer, facet, operator, written):
+            return None
     return False
 
 
