@@ -453,3 +453,32 @@ def test_a_subject_partly_written_as_an_expression_is_judged_by_its_literal_wild
         "whole-component",
         "whole-subject",
     ]
+
+
+def test_a_saml_provider_of_the_module_is_a_saml_provider_whatever_its_arn(tmp_path):
+    """A Federated principal that names an `aws_iam_saml_provider` (its `arn` or `id`, both the
+    ARN AWS computes) is a SAML provider: no web identity rule is undecided on it."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_saml_provider" "corp" {\n'
+        '  name                   = "corp"\n'
+        '  saml_metadata_document = "<EntityDescriptor/>"\n'
+        "}\n"
+        'resource "aws_iam_role" "sso" {\n'
+        '  name = "sso"\n'
+        "  assume_role_policy = jsonencode({\n"
+        "    Statement = [{\n"
+        '      Effect    = "Allow"\n'
+        '      Action    = ["sts:AssumeRoleWithSAML", "sts:TagSession"]\n'
+        "      Principal = { Federated = [aws_iam_saml_provider.corp.arn, "
+        "aws_iam_saml_provider.corp.id] }\n"
+        '      Condition = { StringEquals = { "SAML:aud" = '
+        '"https://signin.aws.amazon.com/saml" } }\n'
+        "    }]\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS402", "EKS403", "EKS404", "EKS405", "EKS408"])
+    assert result.findings == []
+    assert result.skipped == []
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    assert statement.fields["federated_kinds"] == ["saml", "saml"]

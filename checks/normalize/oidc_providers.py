@@ -382,8 +382,8 @@ def kind_of(value: Any, sub_values: list) -> Any:
         return "eks_oidc"
     if host == "cognito-identity.amazonaws.com":
         return "cognito"
-    if ":saml-provider/" in low:
-        return "saml"
+    if ":saml-provider/" in low or re.search(r"\baws_iam_saml_provider\.", low):
+        return "saml"  # a SAML provider's ARN, or a reference to one (its ARN is computed)
     known = [str(v) for v in sub_values if not isinstance(v, Unknown)]
     for issuer in ISSUERS:
         if issuer.sub_marker and known and all(v.startswith(issuer.sub_marker) for v in known):
