@@ -196,6 +196,40 @@ resource "aws_iam_role_policy_attachment" "ecr" {
     ]
 
 
+def test_an_empty_policy_grants_nothing_and_fails_no_scan(tmp_path):
+    # terraform-aws-iam's iam-policy module defaults its policy to "": read on its own, the
+    # module is valid, and the policy allows nothing (Terraform refuses it only at plan)
+    (tmp_path / "main.tf").write_text(
+        ROLE
+        + """
+variable "policy" {
+  type    = string
+  default = ""
+}
+
+resource "aws_iam_policy" "blank" {
+  name   = "blank"
+  policy = var.policy
+}
+
+resource "aws_iam_role_policy" "spaces" {
+  name   = "spaces"
+  role   = aws_iam_role.node.id
+  policy = "  "
+}
+"""
+    )
+    code, out, err = cli("scan", str(tmp_path), "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["problems"] == []
+    result = run([tmp_path])
+    policies = {e.fields["name"]: e for e in result.entities if e.kind == "iam_policy"}
+    for name in ("blank", "spaces"):
+        fields = policies[name].fields
+        assert (fields["allowed_actions"], fields["grants_admin"]) == ([], False), name
+    assert _roles(result)["node"].fields["aws_power"] == []
+
+
 def test_a_policy_looked_up_by_name_is_that_policy(tmp_path):
     (tmp_path / "main.tf").write_text(
         ROLE

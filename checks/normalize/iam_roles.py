@@ -127,6 +127,8 @@ def policy_entity(
     problems: list[Problem] = []
     duplicates: list = []
     file = getattr(document, "file", "") or location.file
+    if isinstance(document, str) and not document.strip():
+        document = {}  # an empty policy allows nothing (and Terraform refuses it at plan time)
     try:
         doc = load_policy(document, duplicates)
     except ParseError as exc:
