@@ -281,7 +281,8 @@ def _effective_automount(workload: Entity, accounts: Copies) -> None:
     if pod is not None:
         value = "true" if pod else "false"
         workload.set("effective_automount", pod)
-        workload.set("automount_source", f"the pod spec sets automountServiceAccountToken: {value}")
+        said = f"the pod spec sets automountServiceAccountToken: {value}"
+        workload.set("automount_source", f"{said} (ServiceAccount {ns}/{sa_name})")
         workload.written_as("effective_automount", "automount")
         return
     where = f"ServiceAccount {ns}/{sa_name}"

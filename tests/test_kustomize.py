@@ -146,7 +146,7 @@ def test_strategic_merge_patch_file_is_where_the_field_is_set(in_tmp):
     ]
     assert finding["message"] == (
         "Deployment shop/api mounts a service-account token: the pod spec sets "
-        "automountServiceAccountToken: true"
+        "automountServiceAccountToken: true (ServiceAccount shop/default)"
     )
 
 

@@ -58,7 +58,7 @@ def test_a_pod_spec_setting_wins_and_a_missing_account_mounts_by_default():
     link([pod, lonely, _sa("cart", "sa.yaml", automount=True)])
     assert (pod.fields["effective_automount"], pod.fields["automount_source"]) == (
         False,
-        "the pod spec sets automountServiceAccountToken: false",
+        "the pod spec sets automountServiceAccountToken: false (ServiceAccount shop/cart)",
     )
     assert lonely.links == {}
     assert (lonely.fields["effective_automount"], lonely.fields["automount_source"]) == (
