@@ -34,8 +34,13 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
         cluster.set(field, default, default=origin)
         return default
 
-    put("endpoint_public_access", endpoints, "publicAccess", True)
-    put("endpoint_private_access", endpoints, "privateAccess", False)
+    # a fully private cluster ends private-only (eksctl turns the public endpoint off after
+    # creating it, and refuses clusterEndpoints beside it); a control plane on Outposts has
+    # only a private endpoint
+    private_only = _private_only(doc)
+    origin = private_only or EKSCTL_DEFAULT
+    put("endpoint_public_access", endpoints, "publicAccess", not private_only, origin)
+    put("endpoint_private_access", endpoints, "privateAccess", bool(private_only), origin)
     put("public_access_cidrs", get_path(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
     kinds.empty_to_default(cluster, "public_access_cidrs")
     logging = get_path(doc, "cloudWatch", "clusterLogging")
@@ -68,6 +73,15 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     return entities, []
 
 
+def _private_only(doc: LDict) -> str | None:
+    """Why eksctl gives the cluster a private endpoint only, or None."""
+    if get_path(doc, "privateCluster", "enabled") is True:
+        return "eksctl privateCluster.enabled"
+    if get_path(doc, "outpost", "controlPlaneOutpostARN"):
+        return "a control plane on AWS Outposts"
+    return None
+
+
 def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
     out = []
     for group_kind in ("managedNodeGroups", "nodeGroups"):
@@ -87,24 +101,43 @@ def _node_groups(file: str, doc: LDict, key: str) -> list[Entity]:
             e.set("name", f"eksctl {group_kind} {name}")
             e.set("resource_type", f"eksctl:{group_kind}")
             e.set("node_roles", _node_group_roles(file, group, e.fields["name"], span))
-            imdsv1_off = group.get("disableIMDSv1", True)
-            e.set(
-                "http_tokens",
-                "required" if imdsv1_off is True else "optional",
-                span=key_span(group, "disableIMDSv1"),
-                default=None if "disableIMDSv1" in group else EKSCTL_DEFAULT,
-            )
-            kinds.set_default(e, "http_endpoint")  # eksctl does not set it
-            pod_imds_off = group.get("disablePodIMDS", False)
-            # eksctl's launch templates let pods reach IMDS (hop limit 2) unless disablePodIMDS
-            e.set(
-                "hop_limit",
-                1 if pod_imds_off is True else 2,
-                span=key_span(group, "disablePodIMDS"),
-                default=None if "disablePodIMDS" in group else EKSCTL_DEFAULT,
-            )
+            _metadata_options(e, group)
             out.append(e)
     return out
+
+
+def _metadata_options(e: Entity, group: dict) -> None:
+    """The metadata options of the launch template eksctl writes for a node group: tokens
+    required when disableIMDSv1 (default on) or disablePodIMDS is on, hop limit 2 unless
+    disablePodIMDS; a managed node group on a launch template of its own gets none of them."""
+    given = group.get("launchTemplate")
+    if isinstance(given, dict):
+        template = given.get("id", "(not named)")
+        unknown = Unknown(
+            f"the metadata options of launch template {template}, which eksctl does not write",
+            "launchTemplate.id",
+        )
+        span = key_span(group, "launchTemplate")
+        for field in ("http_tokens", "http_endpoint", "hop_limit"):
+            e.set(field, unknown, span=span)
+        return
+    imdsv1_off = group.get("disableIMDSv1", True) is True
+    pod_imds_off = group.get("disablePodIMDS", False) is True
+    said = "disablePodIMDS" if pod_imds_off and not imdsv1_off else "disableIMDSv1"
+    e.set(
+        "http_tokens",
+        "required" if imdsv1_off or pod_imds_off else "optional",
+        span=key_span(group, said),
+        default=None if said in group else EKSCTL_DEFAULT,
+    )
+    kinds.set_default(e, "http_endpoint")  # eksctl does not set it
+    # eksctl's launch templates let pods reach IMDS (hop limit 2) unless disablePodIMDS
+    e.set(
+        "hop_limit",
+        1 if pod_imds_off else 2,
+        span=key_span(group, "disablePodIMDS"),
+        default=None if "disablePodIMDS" in group else EKSCTL_DEFAULT,
+    )
 
 
 def _node_group_roles(file: str, group: dict, name: str, span: tuple[int, int]) -> LList:

@@ -1,0 +1,106 @@
+"""eksctl ClusterConfig files read as eksctl builds them: a fully private cluster's endpoints,
+the metadata options of the launch templates eksctl writes (and the ones it does not write)."""
+
+from __future__ import annotations
+
+from conftest import run
+
+ENDPOINT_AND_IMDS = ("EKS101", "EKS102", "EKS201", "EKS202")
+
+
+def _scan(tmp_path, text: str, select=ENDPOINT_AND_IMDS):
+    (tmp_path / "cluster.yaml").write_text(text)
+    return run([tmp_path], select=set(select))
+
+
+def _found(result) -> list[tuple[str, int, int, str]]:
+    return sorted(
+        (f.rule_id, f.location.start_line, f.location.end_line, f.message) for f in result.findings
+    )
+
+
+def _undecided(result) -> list[tuple[str, set[str]]]:
+    return sorted((s.rule_id, set(s.reasons)) for s in result.skipped)
+
+
+HEADER = """apiVersion: eksctl.io/v1alpha5
+kind: ClusterConfig
+metadata:
+  name: vault
+  region: eu-west-1
+"""
+
+
+def test_a_fully_private_cluster_has_no_public_endpoint(tmp_path):
+    # eksctl turns the public endpoint off at the end of `create cluster` and refuses
+    # vpc.clusterEndpoints beside privateCluster.enabled
+    result = _scan(tmp_path, HEADER + "privateCluster:\n  enabled: true\n")
+    assert _found(result) == []
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert (
+        cluster.fields["endpoint_public_access"],
+        cluster.fields["endpoint_private_access"],
+    ) == (
+        False,
+        True,
+    )
+
+
+def test_a_private_cluster_that_is_not_enabled_keeps_eksctls_public_endpoint(tmp_path):
+    result = _scan(tmp_path, HEADER + "privateCluster:\n  enabled: false\n")
+    assert [(rule, start) for rule, start, _, _ in _found(result)] == [
+        ("EKS101", 1),
+        ("EKS102", 1),
+    ]
+
+
+def test_a_control_plane_on_outposts_has_only_a_private_endpoint(tmp_path):
+    result = _scan(
+        tmp_path,
+        HEADER + "outpost:\n  controlPlaneOutpostARN: arn:aws:outposts:eu-west-1:1:outpost/op-1\n",
+    )
+    assert _found(result) == []
+
+
+def test_a_managed_node_group_on_its_own_launch_template_has_metadata_options_not_known(tmp_path):
+    result = _scan(
+        tmp_path,
+        HEADER
+        + "vpc:\n  clusterEndpoints: {publicAccess: false, privateAccess: true}\n"
+        + "managedNodeGroups:\n"
+        + "  - name: given\n"
+        + "    launchTemplate:\n"
+        + "      id: lt-0123\n"
+        + "  - name: built\n"
+        + "    instanceType: m5.large\n",
+    )
+    assert _found(result) == [
+        (
+            "EKS202",
+            12,
+            13,
+            "eksctl managedNodeGroups built sets http_put_response_hop_limit = 2 (more than 1):"
+            " pods can reach the node role's credentials",
+        )
+    ]
+    reason = "the metadata options of launch template lt-0123, which eksctl does not write"
+    assert _undecided(result) == [("EKS201", {reason}), ("EKS202", {reason})]
+
+
+def test_disabling_pod_imds_also_requires_tokens(tmp_path):
+    # eksctl writes http_tokens = required when either disableIMDSv1 or disablePodIMDS is on
+    result = _scan(
+        tmp_path,
+        HEADER
+        + "vpc:\n  clusterEndpoints: {publicAccess: false, privateAccess: true}\n"
+        + "nodeGroups:\n"
+        + "  - name: closed\n"
+        + "    disableIMDSv1: false\n"
+        + "    disablePodIMDS: true\n"
+        + "  - name: open\n"
+        + "    disableIMDSv1: false\n",
+    )
+    assert [(rule, start, end) for rule, start, end, _ in _found(result)] == [
+        ("EKS201", 13, 13),
+        ("EKS202", 12, 13),
+    ]
