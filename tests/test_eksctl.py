@@ -1,5 +1,6 @@
 """eksctl ClusterConfig files read as eksctl builds them: a fully private cluster's endpoints,
-the metadata options of the launch templates eksctl writes (and the ones it does not write)."""
+the metadata options of the launch templates eksctl writes (and the ones it does not write),
+and where each node group of the file begins and ends."""
 
 from __future__ import annotations
 
@@ -104,3 +105,22 @@ def test_disabling_pod_imds_also_requires_tokens(tmp_path):
         ("EKS201", 13, 13),
         ("EKS202", 12, 13),
     ]
+
+
+def test_a_node_group_ends_on_its_own_last_line(tmp_path):
+    result = _scan(
+        tmp_path,
+        HEADER
+        + "vpc:\n  clusterEndpoints: {publicAccess: false, privateAccess: true}\n"
+        + "nodeGroups:\n"
+        + "  - name: first\n"
+        + "    instanceType: m5.large\n"
+        + "\n"
+        + "    # the second group\n"
+        + "  - name: second\n"
+        + "    labels:\n"
+        + "      tier: back\n"
+        + "\n",
+        select=("EKS202",),
+    )
+    assert [(start, end) for _, start, end, _ in _found(result)] == [(9, 10), (13, 15)]
