@@ -91,6 +91,7 @@ KNOWN_MODULE_SOURCES = re.compile(
     r"terraform-aws-modules/(?:eks|iam)/aws|terraform-aws-(?:eks|iam)(?:\.git)?(?://|\?|$)"
     r"|cloudposse/(?:terraform-aws-)?eks-(?:cluster|node-group)"
     r"|aws-ia/(?:terraform-aws-)?eks-blueprints-addons"
+    r"|terraform-aws-modules/eks-pod-identity/aws|terraform-aws-eks-pod-identity"
 )
 
 

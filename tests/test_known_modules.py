@@ -308,6 +308,137 @@ def test_karpenter(tmp_path, version, body, expected, associations):
     assert len(roles) == 2  # the controller and the nodes
 
 
+# ---- terraform-aws-modules/eks-pod-identity ----------------------------------------------------
+POD_IDENTITY = """module "team" {
+  source   = "terraform-aws-modules/eks-pod-identity/aws"
+  version  = "~> 2.0"
+  for_each = { api = "shop", jobs = "batch" }
+
+  name = "team-${each.key}"
+  association_defaults = {
+    cluster_name = "prod"
+    namespace    = each.value
+  }
+  associations = {
+    own = {
+      service_account = each.key
+    }
+    fallback = {
+      service_account = "default"
+    }
+  }
+}
+"""
+ROOT_POD = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    spec:
+      serviceAccountName: api
+      automountServiceAccountToken: false
+      containers:
+        - name: api
+          image: shop/api
+"""
+
+
+def test_the_pod_identity_module_gives_its_role_to_each_association(tmp_path):
+    (tmp_path / "api.yaml").write_text(ROOT_POD)
+    result = _scan(tmp_path, POD_IDENTITY, {"EKS305", "EKS307", "EKS406"})
+    found = sorted(
+        (f.rule_id, f.location.file.rsplit("/", 1)[-1], f.location.start_line, f.message)
+        for f in result.findings
+    )
+    assert found == [
+        (
+            "EKS305",
+            "main.tf",
+            16,
+            'ServiceAccount batch/default gets IAM role module.team["jobs"].iam_role_arn:'
+            " every pod of the namespace that names no ServiceAccount gets it too",
+        ),
+        (
+            "EKS305",
+            "main.tf",
+            16,
+            'ServiceAccount shop/default gets IAM role module.team["api"].iam_role_arn:'
+            " every pod of the namespace that names no ServiceAccount gets it too",
+        ),
+        (
+            "EKS307",
+            "api.yaml",
+            10,
+            'Deployment shop/api gets AWS role module.team["api"].iam_role_arn through the'
+            f" pod identity association at {tmp_path / 'main.tf'}:12, and container(s) [api] may"
+            " run as root: any process in them can read the token and the role's credentials",
+        ),
+        *(
+            (
+                "EKS406",
+                "main.tf",
+                1,
+                f"role team-{team}-* trusts pods.eks.amazonaws.com with no aws:SourceAccount,"
+                " aws:SourceArn, aws:SourceOrgID or aws:SourceOrgPaths condition",
+            )
+            for team in ("api", "jobs")
+        ),
+    ]
+    associations = sorted(
+        (e.fields["cluster_name"], e.fields["namespace"], e.fields["service_account"])
+        for e in result.entities
+        if e.kind == "pod_identity_association"
+    )
+    assert associations == [
+        ("prod", "batch", "default"),
+        ("prod", "batch", "jobs"),
+        ("prod", "shop", "api"),
+        ("prod", "shop", "default"),
+    ]
+    trusts = [e for e in result.entities if e.kind == "pod_identity_association"]
+    assert {e.fields["role_trusts_pod_identity"] for e in trusts} == {True}
+
+
+def test_the_pod_identity_module_trust_conditions(tmp_path):
+    condition = (
+        '  trust_policy_conditions = [{\n    test     = "StringEquals"\n'
+        '    variable = "aws:SourceAccount"\n    values   = ["111122223333"]\n  }]\n'
+    )
+    text = POD_IDENTITY.replace('  name = "team', condition + '  name = "team')
+    result = _scan(tmp_path, text, {"EKS406"})
+    assert _found(result) == []
+
+
+def test_pod_identity_associations_written_in_another_file_are_located_at_the_input(tmp_path):
+    (tmp_path / "locals.tf").write_text(
+        'locals {\n  teams = {\n    own = {\n      cluster_name    = "prod"\n'
+        '      namespace       = "shop"\n      service_account = "default"\n    }\n  }\n}\n'
+    )
+    text = (
+        'module "team" {\n  source  = "terraform-aws-modules/eks-pod-identity/aws"\n'
+        '  version = "~> 2.0"\n  name    = "team"\n  associations = local.teams\n}\n'
+    )
+    result = _scan(tmp_path, text, {"EKS305"})
+    (finding,) = result.findings
+    assert (finding.location.file.rsplit("/", 1)[-1], finding.location.start_line) == (
+        "main.tf",
+        5,
+    )
+    assert [
+        (r.location.file.rsplit("/", 1)[-1], r.location.start_line, r.message)
+        for r in finding.related
+    ] == [
+        ("locals.tf", 3, 'namespace comes from local.teams["own"]'),
+        ("locals.tf", 3, 'service_account comes from local.teams["own"]'),
+    ]
+
+
+def test_the_pod_identity_module_creates_nothing_when_told_not_to(tmp_path):
+    text = POD_IDENTITY.replace('  name = "team', '  create = false\n  name = "team')
+    result = _scan(tmp_path, text)
+    assert [e.kind for e in result.entities if e.kind != "tf_variable"] == []
+
+
 # ---- terraform-aws-modules/iam ----------------------------------------------------------------
 IAM = "terraform-aws-modules/iam/aws//modules"
 PROVIDER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"

@@ -21,7 +21,14 @@ from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Problem, Unknown
-from checks.normalize import access, aws_auth, iam, tf_module_community, tf_module_iam
+from checks.normalize import (
+    access,
+    aws_auth,
+    iam,
+    tf_module_community,
+    tf_module_iam,
+    tf_module_pod_identity,
+)
 from checks.normalize.tf_build import Module
 from checks.normalize.tf_known import (
     Call,
@@ -106,6 +113,8 @@ def _reader(source: Any) -> Reader | None:
     for submodule, reader in EKS_SUBMODULE_READERS.items():
         if _eks(source, submodule):
             return reader
+    if tf_module_pod_identity.is_pod_identity_module(source):
+        return tf_module_pod_identity.pod_identity_module
     return tf_module_iam.reader(source) or tf_module_community.reader(source)
 
 
