@@ -74,9 +74,10 @@ def in_tmp(tmp_path, monkeypatch):
 
 def test_a_local_module_is_evaluated_with_the_callers_arguments(in_tmp):
     """The caller's `public = "true"` (a string, converted to the variable's bool) reaches
-    terraform-aws-modules/eks inside the local module: EKS101 at the child's line,
-    with the call path and the call as a related place. The `count = 0` call is silent, and
-    the module is not scanned on its own (its default `public = false` says nothing)."""
+    terraform-aws-modules/eks inside the local module: EKS101 at the child's line, with the
+    call path, the arguments that give its values and the call as related places. The
+    `count = 0` call is silent, and the module is not scanned on its own (its default
+    `public = false` says nothing)."""
     _tree(in_tmp, {"main.tf": ROOT, "modules/platform/main.tf": PLATFORM})
     result = run(["."], select={"EKS101", "EKS102"})
     assert result.problems == []
@@ -92,7 +93,13 @@ def test_a_local_module_is_evaluated_with_the_callers_arguments(in_tmp):
     ]
     for finding in result.findings:
         assert [(r.location.file, r.location.start_line, r.message) for r in finding.related] == [
-            ("main.tf", 1, "module.platform: the call of ./modules/platform")
+            (
+                "main.tf",
+                4,
+                "endpoint_public_access comes from the argument public of module.platform",
+            ),
+            ("main.tf", 3, "name comes from the argument name of module.platform"),
+            ("main.tf", 1, "module.platform: the call of ./modules/platform"),
         ]
     (cluster,) = [e for e in result.entities if e.kind == "cluster"]
     assert cluster.fields["call_path"] == "module.platform.module.eks"
@@ -141,6 +148,51 @@ def test_findings_of_a_module_called_twice_are_two_findings(in_tmp):
     ]
     prints = {fingerprint(f.rule_id, f.entity_key, f.location.file) for f in result.findings}
     assert len(prints) == 3
+
+
+def test_a_value_a_call_gives_has_the_argument_that_gives_it_related(in_tmp):
+    """RULES.md: a value from a module input points at the use, with the definition as a
+    related place: the argument of the call (followed into the caller's own variables), not
+    only the call."""
+    _tree(
+        in_tmp,
+        {
+            "main.tf": 'module "a" {\n  source = "./lt"\n  hops   = 3\n}\n\n'
+            'module "b" {\n  source = "./lt"\n  hops   = var.hops\n}\n',
+            "variables.tf": 'variable "hops" {\n  default = 4\n}\n',
+            "lt/main.tf": 'variable "hops" {}\n\n'
+            'resource "aws_launch_template" "this" {\n  metadata_options {\n'
+            '    http_tokens                 = "required"\n'
+            "    http_put_response_hop_limit = var.hops\n  }\n}\n",
+        },
+    )
+    result = run(["."], select={"EKS202"})
+    assert result.problems == []
+    assert [
+        (
+            f.location.file,
+            f.location.start_line,
+            [(r.location.file, r.location.start_line, r.message) for r in f.related],
+        )
+        for f in result.findings
+    ] == [
+        (
+            "lt/main.tf",
+            6,
+            [
+                ("main.tf", 3, "hop_limit comes from the argument hops of module.a"),
+                ("main.tf", 1, "module.a: the call of ./lt"),
+            ],
+        ),
+        (
+            "lt/main.tf",
+            6,
+            [
+                ("variables.tf", 2, "hop_limit comes from the default of var.hops"),
+                ("main.tf", 6, "module.b: the call of ./lt"),
+            ],
+        ),
+    ]
 
 
 def test_count_and_for_each_make_one_instance_per_index_or_key(in_tmp):
@@ -444,7 +496,8 @@ def test_a_downloaded_module_is_evaluated_from_its_source(in_tmp):
         (f.location.file, f.location.start_line, f.message.split(" ")[0]) for f in result.findings
     ] == [(".terraform/modules/nodes/main.tf", 5, "module.nodes.aws_launch_template.this")]
     assert [(r.location.file, r.location.start_line) for r in result.findings[0].related] == [
-        ("main.tf", 1)
+        ("main.tf", 3),  # the argument that gives http_tokens
+        ("main.tf", 1),
     ]
     # never walked for findings of its own
     assert all(".terraform" not in f.display for f in result.files)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from checks.model import LDict, LList, Problem, Unknown
-from checks.normalize.tf_eval import Declarations, Evaluator, Located, short
+from checks.normalize.tf_eval import Argument, Declarations, Evaluator, Located, short
 from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList, given_number
 from checks.parse.hcltree import Block, Ref, Target
 from checks.tfcatalog import is_local_module
@@ -189,7 +189,12 @@ class Calls:
             child = None
             if how == "source" and module is not None:
                 inputs = self._arguments(ev, file, block, iteration)
-                child = self._instance(module, inputs, frame, name)
+                arguments = {
+                    arg: Argument(ev, file, attr, f"module.{name}")
+                    for arg, attr in block.attributes.items()
+                    if arg in inputs
+                }
+                child = self._instance(module, inputs, frame, name, arguments)
             instances.append(Instance(address, key, iteration, child))
         return Call(source, how, instances, indexed, module, version)
 
@@ -270,11 +275,18 @@ class Calls:
             }
 
     def _instance(
-        self, module: LoadedModule, inputs: dict[str, Any], frame: _Frame, name: str
+        self,
+        module: LoadedModule,
+        inputs: dict[str, Any],
+        frame: _Frame,
+        name: str,
+        arguments: dict[str, Argument],
     ) -> Evaluator:
-        """The evaluator of `module` with `inputs`: one per module and arguments."""
+        """The evaluator of `module` with `inputs` given by `arguments`: one per module,
+        arguments and call (whose arguments are where its findings' values come from)."""
         key_path = (*frame.key_path, name) if self._installed_any() else ()
-        memo_key = (module.real_directory, key_path, frozen(inputs))
+        site = next(((a.file, a.attribute.line) for a in arguments.values()), None)
+        memo_key = (module.real_directory, key_path, frozen(inputs), site)
         found = self.memo.get(memo_key)
         if found is not None:
             return found
@@ -286,6 +298,7 @@ class Calls:
             inputs=inputs,
             calls=self,
             root_real_directory=self.root_directory,
+            arguments=arguments,
         )
         lineage = (*frame.lineage, module.real_directory)
         self.frames[id(child)] = (child, _Frame(frame.depth + 1, lineage, (*frame.key_path, name)))

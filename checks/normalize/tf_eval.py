@@ -229,6 +229,17 @@ class _TooLarge(Exception):
     """A string being built has passed MAX_CHARS."""
 
 
+@dataclass(frozen=True)
+class Argument:
+    """Where a module call gives a variable its value: the caller's evaluator, the file and
+    the argument's attribute, and the call's address (`module.x`)."""
+
+    caller: Evaluator
+    file: str
+    attribute: Attribute
+    call: str
+
+
 class Evaluator:
     """One instance of a module: its declarations, the expressions bound to its variables
     (`bound`: variable name -> (file, expression), from variable files) or the values a
@@ -251,6 +262,7 @@ class Evaluator:
         inputs: dict[str, Any] | None = None,
         calls: ModuleCalls | None = None,
         root_real_directory: str | None = None,
+        arguments: dict[str, Argument] | None = None,
     ) -> None:
         self.directory = directory
         self.real_directory = real_directory or directory
@@ -259,6 +271,7 @@ class Evaluator:
         self.read_file = read_file
         self.bound = bound or {}
         self.inputs = inputs or {}
+        self.arguments = arguments or {}  # where the call gives each input (for `origin`)
         self.calls = calls
         # notes, each once: why a file() was not read and what Terraform refuses, per place
         # ((file, line, message)), and the first place each kind of evaluation limit was met
@@ -939,13 +952,15 @@ class Evaluator:
         """Where the value of `expr` (written in `file`) is defined, when a reference brings
         it from elsewhere: (file, start line, end line, what is there) of a variable's
         default or its value in a variable file, or of a local value in another file
-        (followed through references to others, and into an object or list written there);
-        None for a value computed where it is written or given by a module call (whose
-        findings carry the call)."""
+        (followed through references to others, and into an object or list written there),
+        or of the argument of the module call that gives a variable its value (followed into
+        the caller's own variables and locals); None for a value computed where it is
+        written."""
         found = None
         use = file
         variable = False
         seen: set[int] = set()
+        ev = self
         while id(expr) not in seen:
             seen.add(id(expr))
             if isinstance(expr, Bound):
@@ -960,21 +975,27 @@ class Evaluator:
             if target is None or target.kind not in ("var", "local"):
                 break
             if target.kind == "var":
-                block = self.declarations.variables.get(target.address)
-                if block is None or target.name in self.inputs:
-                    break  # a module call's argument: the call is the related place
-                if target.name in self.bound:
-                    file, expr = self.bound[target.name]
+                block = ev.declarations.variables.get(target.address)
+                if block is None:
+                    break
+                if target.name in ev.inputs:
+                    argument = ev.arguments.get(target.name)
+                    if argument is None:
+                        break
+                    ev, file, expr = argument.caller, argument.file, argument.attribute.expr
+                    what = f"the argument {target.name} of {argument.call}"
+                elif target.name in ev.bound:
+                    file, expr = ev.bound[target.name]
                     what = f"{target.address} set in {file}"
                 else:
                     default = block.attributes.get("default")
                     if default is None:
                         break
-                    file, expr = self.declarations.variable_files[target.address], default.expr
+                    file, expr = ev.declarations.variable_files[target.address], default.expr
                     what = f"the default of {target.address}"
                 variable = True
             else:
-                local = self.declarations.locals.get(target.address)
+                local = ev.declarations.locals.get(target.address)
                 if local is None:
                     break
                 file, attr = local
