@@ -94,6 +94,19 @@ def test_a_module_instance_is_an_evaluator_with_bound_variables():
     assert isinstance(undeclared, Unknown) and undeclared.reason == "var.z has no default"
 
 
+def test_a_partly_known_string_put_in_a_template_keeps_its_own_text():
+    """`"${local.base}-custom"` where local.base is `"ex-${basename(path.cwd)}"` reads as
+    `ex-${basename(path.cwd)}-custom`, not with the known part inside a second `${}`."""
+    ev = _module(
+        'locals {\n  base = "ex-${basename(path.cwd)}"\n  name = "${local.base}-custom"\n'
+        '  whole = "${var.missing}-x"\n}\nvariable "missing" {}\n'
+    )
+    name = _local(ev, "name")
+    assert isinstance(name, Unknown) and name.text == "ex-${basename(path.cwd)}-custom"
+    whole = _local(ev, "whole")
+    assert isinstance(whole, Unknown) and whole.text == "${var.missing}-x"
+
+
 def test_file_reads_through_the_callback_once_and_notes_why_not():
     ev = _module(
         'locals {\n  a = file("policy.json")\n  b = file("policy.json")\n'

@@ -493,7 +493,9 @@ class Evaluator:
                         piece = "${" + show(part) + "}"
                     else:
                         unknown = unknown or value
-                        piece = "${" + (value.text or show(part)) + "}"
+                        text = value.text or show(part)
+                        # a string partly known is already written as a template: put in as is
+                        piece = text if "${" in text else "${" + text + "}"
                 else:
                     piece = to_string(value, "a value put in a string")
             length += len(piece)
