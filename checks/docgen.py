@@ -121,8 +121,9 @@ false. A default is what AWS or Kubernetes does when the input says nothing: the
 it and `eks-checks model` lists the field under `defaulted` with the default's origin. Fields
 set by the link stage depend on other entities of the scan. A field whose value was defined
 elsewhere than where the entity uses it (a variable's default, a variable file, a local of
-another file, the role that uses a policy document) is listed under `field_origins` with
-that place: a finding of a rule that reads the field names it as a related location.
+another file, the argument of the module call that gives it, the role that uses a policy
+document) is listed under `field_origins` with that place: a finding of a rule that reads
+the field names it as a related location.
 
 An entity's `key` (what `links` and a finding's `entity_key` name) identifies it and says
 nothing more: what a rule or a policy needs to know of it is a field (`address`,

@@ -202,7 +202,8 @@ class Entity:
     suppressions: list[tuple] = field(default_factory=list)
     # field name -> (where its value was defined, what that place is), when that is not where
     # the entity uses it (a variable's default, a value in a variable file, a local in
-    # another file, the role that uses a policy document): a finding adds it as related
+    # another file, a module call's argument, the role that uses a policy document): a
+    # finding adds it as related
     field_origins: dict[str, tuple[Location, str]] = field(default_factory=dict)
     # places that explain every finding on it: the module calls, outermost first, that made
     # the module instance it belongs to; the Kustomize overlay that rendered it
