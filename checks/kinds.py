@@ -1060,7 +1060,13 @@ KINDS: dict[str, Kind] = {
                     "expressions) or a bare 12-digit id; an unknown item for a principal that is "
                     "all expression",
                 ),
-                Field("principals_service", STRINGS, "`Principal.Service` values, lower case"),
+                Field(
+                    "principals_service",
+                    STRINGS,
+                    "`Principal.Service` values, lower case, the partition's DNS suffix written "
+                    "as an expression (`${AWS::URLSuffix}`, `data.aws_partition.*.dns_suffix`) "
+                    "read as `amazonaws.com`; an item not known otherwise is unknown",
+                ),
                 Field("principals_federated", STRINGS, "`Principal.Federated` values"),
                 Field(
                     "federated_kinds",

@@ -485,11 +485,16 @@ def _pod_identity(assoc: Entity, roles: _RoleIndex) -> None:
         assoc.set("role_trusts_pod_identity", None)
         return
     assoc.links["role_trust"] = [s.key for s in statements]
-    verdicts = [
-        _all_of([_grants(s, "sts:AssumeRole"), _grants(s, "sts:TagSession")])
-        for s in statements
-        if POD_IDENTITY_SERVICE in (s.fields.get("principals_service") or [])
-    ]
+    verdicts = []
+    for s in statements:
+        services = s.fields.get("principals_service") or []
+        if POD_IDENTITY_SERVICE in services:
+            service: Any = True
+        else:  # a service principal not known may be Pod Identity's
+            service = next((v for v in services if isinstance(v, Unknown)), None)
+        if service is not None:
+            grants = [_grants(s, "sts:AssumeRole"), _grants(s, "sts:TagSession")]
+            verdicts.append(_all_of([service, *grants]))
     trusts: Any = False
     if any(v is True for v in verdicts):
         trusts = True

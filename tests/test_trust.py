@@ -482,3 +482,55 @@ def test_a_saml_provider_of_the_module_is_a_saml_provider_whatever_its_arn(tmp_p
     assert result.skipped == []
     (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
     assert statement.fields["federated_kinds"] == ["saml", "saml"]
+
+
+def _service_role(name: str, service: str) -> str:
+    return (
+        f'resource "aws_iam_role" "{name}" {{\n  name = "{name}"\n'
+        "  assume_role_policy = jsonencode({\n    Statement = [{\n"
+        '      Effect = "Allow", Action = ["sts:AssumeRole", "sts:TagSession"]\n'
+        f"      Principal = {{ Service = {service} }}\n    }}]\n  }})\n}}\n"
+    )
+
+
+def test_a_service_principal_is_read_with_the_partitions_dns_suffix(tmp_path):
+    # terraform-aws-modules and CloudFormation templates write service principals with the
+    # partition's DNS suffix: pods.eks.<suffix> is Pod Identity's, ec2.<suffix> never is
+    (tmp_path / "main.tf").write_text(
+        'data "aws_partition" "current" {}\n'
+        'variable "service" {}\n'
+        + _service_role("pods", '"pods.eks.${data.aws_partition.current.dns_suffix}"')
+        + _service_role("nodes", '"ec2.${data.aws_partition.current.dns_suffix}"')
+        + _service_role("either", "var.service")
+        + _service_role("templated", '"${var.service}.amazonaws.com"')
+        + 'resource "aws_eks_pod_identity_association" "a" {\n  cluster_name = "c"\n'
+        '  namespace = "shop"\n  service_account = "a"\n  role_arn = aws_iam_role.pods.arn\n}\n'
+        'resource "aws_eks_pod_identity_association" "b" {\n  cluster_name = "c"\n'
+        '  namespace = "shop"\n  service_account = "b"\n  role_arn = aws_iam_role.either.arn\n}\n'
+    )
+    (tmp_path / "stack.yaml").write_text(
+        "Resources:\n"
+        "  Cfn:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Properties:\n"
+        "      AssumeRolePolicyDocument:\n"
+        "        Statement:\n"
+        "          - Effect: Allow\n"
+        "            Action: [sts:AssumeRole, sts:TagSession]\n"
+        "            Principal:\n"
+        "              Service: !Sub pods.eks.${AWS::URLSuffix}\n"
+        "          - Effect: Allow\n"
+        "            Action: sts:AssumeRole\n"
+        "            Principal:\n"
+        "              Service: !Sub ec2.${AWS::URLSuffix}\n"
+    )
+    result = run([tmp_path], select={"EKS406", "EKS702"})
+    assert result.problems == []
+    # no EKS702: the association's role does trust Pod Identity
+    assert _findings(result) == [("EKS406", 8, "main.tf"), ("EKS406", 9, "stack.yaml")]
+    undecided = {k.rsplit("/", 1)[0].rsplit(":", 1)[-1] for k in _undecided(result, "EKS406")}
+    assert undecided == {"aws_iam_role.either", "aws_iam_role.templated"}
+    # a role whose service principal is not known may trust Pod Identity: not decided
+    assert [k.rsplit(":", 1)[-1] for k in _undecided(result, "EKS702")] == [
+        "aws_eks_pod_identity_association.b"
+    ]

@@ -176,7 +176,7 @@ def _principals(entity: Entity, stmt: dict) -> list:
                 if any(v == "*" for v in values):
                     any_principal = True
             elif kind == "service":
-                service.extend(v.lower() if isinstance(v, str) else v for v in values)
+                service.extend(_service_principal(v) for v in values)
             elif kind == "federated":
                 federated.extend(values)
     elif isinstance(principal, Unknown):
@@ -223,6 +223,29 @@ def _principal_text(principal: Any) -> str:
 
 def _text(value: Any) -> str:
     return value.text if isinstance(value, Unknown) else str(value)
+
+
+# the partition's DNS suffix (amazonaws.com, amazonaws.com.cn in China) as Terraform and
+# CloudFormation write it in a service principal's name
+_DNS_SUFFIX = re.compile(
+    r"\$\{(?:data\.aws_partition\.[\w-]+\.dns_suffix|AWS::URLSuffix)\}", re.IGNORECASE
+)
+
+
+def _service_principal(value: Any) -> Any:
+    """A Service principal as IAM matches it: in lower case, the partition's DNS suffix
+    written as an expression read as `amazonaws.com` (`pods.eks.${AWS::URLSuffix}` is Pod
+    Identity's service in every partition, `ec2.${...dns_suffix}` never is); unknown when
+    another part of it is not known."""
+    written = value.text if isinstance(value, Unknown) else value
+    if not isinstance(written, str):
+        return value
+    if isinstance(value, Unknown) and not _DNS_SUFFIX.search(written):
+        return value  # what the unknown says is not the principal's text
+    name = _DNS_SUFFIX.sub("amazonaws.com", written)
+    if "${" in name:
+        return Unknown(f"service principal {written} is not resolved", written)
+    return name.lower()
 
 
 def _unknown_if_template(value: Any) -> Any:
