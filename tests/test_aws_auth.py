@@ -238,7 +238,61 @@ def test_eksctl_messages_name_eksctls_own_keys(in_tmp):
         (8, "aws-auth: [neither username nor groups is set: eksctl refuses the mapping]"),
         (
             9,
-            "aws-auth: [arn 'arn:aws:iam::111122223333:policy/ops' is not a valid IAM role or "
+            'aws-auth: [arn "arn:aws:iam::111122223333:policy/ops" is not a valid IAM role or '
             "user ARN]",
         ),
     ]
+
+
+def test_a_written_value_a_message_quotes_is_shown_as_written_in_double_quotes(in_tmp):
+    # a value with a quote or a backslash in it is shown as the file has it, the same way as
+    # any other: no escapes doubled, no switch of quote character
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + "data:\n"
+        "  mapRoles: |\n"
+        "    - rolearn: arn:aws:iam::111122223333:policy/ops\n"
+        "      groups: [ops]\n"
+        "    - rolearn: arn:aws:iam::111122223333:role/o'brien\n"
+        "      groups: [ops]\n"
+        "    - rolearn: 'arn:aws:iam::111122223333:role/a\\b'\n"
+        "      groups: [ops]\n"
+        "    - sso:\n"
+        "        permissionSetName: bad name!\n"
+        "        accountID: '1234'\n"
+        "        partition: aws-moon\n"
+        "      groups: [ops]\n"
+        "  mapAccounts: |\n"
+        "    - '12345'\n"
+    )
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS504") == [
+        (
+            8,
+            'aws-auth: [rolearn "arn:aws:iam::111122223333:policy/ops" is not a valid IAM role '
+            "ARN]",
+        ),
+        (
+            10,
+            'aws-auth: [rolearn "arn:aws:iam::111122223333:role/o\'brien" is not a valid IAM '
+            "role ARN]",
+        ),
+        (
+            12,
+            'aws-auth: [rolearn "arn:aws:iam::111122223333:role/a\\b" is not a valid IAM role ARN]',
+        ),
+        (
+            14,
+            'aws-auth: [sso accountID "1234" is not a 12-digit account ID, sso permissionSetName '
+            '"bad name!" is not a permission set name, sso partition "aws-moon" is not an AWS '
+            "partition]",
+        ),
+        (20, 'aws-auth: [mapAccounts item "12345" is not a 12-digit AWS account ID]'),
+    ]
+
+
+def test_an_eksctl_service_name_it_does_not_know_is_quoted_as_written(in_tmp):
+    (in_tmp / "cluster.yaml").write_text(
+        EKSCTL + "iamIdentityMappings:\n  - serviceName: emr\\s\n    namespace: spark\n"
+    )
+    [(line, message)] = _findings(in_tmp / "cluster.yaml", "EKS504")
+    assert line == 6
+    assert message.startswith('aws-auth: [serviceName "emr\\s" is not one eksctl knows (')

@@ -45,19 +45,19 @@ def test_a_partly_known_arn_that_no_value_makes_valid_is_malformed(tmp_path):
         (
             "EKS504",
             10,
-            f"aws-auth: [rolearn 'arn:aws:iam::{ACCOUNT}:role/' is not a valid IAM role ARN, "
+            f'aws-auth: [rolearn "arn:aws:iam::{ACCOUNT}:role/" is not a valid IAM role ARN, '
             "whatever its parts known only after apply are]",
         ),
         (
             "EKS504",
             15,
-            f"aws-auth: [rolearn 'arn:aws:iam::{ACCOUNT}:user/ops' is not a valid IAM role ARN, "
+            f'aws-auth: [rolearn "arn:aws:iam::{ACCOUNT}:user/ops" is not a valid IAM role ARN, '
             "whatever its parts known only after apply are]",
         ),
         (
             "EKS504",
             22,
-            f"aws-auth: [userarn 'arn:aws:iam::{ACCOUNT}:root' is not a valid IAM user ARN, "
+            f'aws-auth: [userarn "arn:aws:iam::{ACCOUNT}:root" is not a valid IAM user ARN, '
             "whatever its parts known only after apply are]",
         ),
     ]

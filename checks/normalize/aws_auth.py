@@ -71,6 +71,12 @@ _GO_SPACE += "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _EMPTY_FORMS = ("", '""', "''", "``")
 
 
+def quoted(value: Any) -> str:
+    """A written value as a message shows it: in double quotes, exactly as the file has it
+    (a repr would double backslashes and switch quote characters with the value)."""
+    return f'"{value}"'
+
+
 def normalize_config_map(
     file: str,
     doc: Any,
@@ -370,7 +376,7 @@ def judge_arn(
         if not may_be_valid(written, principal_type):
             what = f"IAM {principal_type}" if principal_type else "IAM role or user"
             problems.append(
-                f"{name} {written!r} is not a valid {what} ARN, whatever its parts known "
+                f"{name} {quoted(written)} is not a valid {what} ARN, whatever its parts known "
                 "only after apply are"
             )
     elif not isinstance(arn, str):
@@ -382,7 +388,7 @@ def judge_arn(
         match = (ROLE_ARN if kind == "role" else USER_ARN).fullmatch(arn)
         if not match:
             what = f"IAM {principal_type}" if principal_type else "IAM role or user"
-            problems.append(f"{name} {arn!r} is not a valid {what} ARN")
+            problems.append(f"{name} {quoted(arn)} is not a valid {what} ARN")
         elif kind == "role":
             role_path = match.group("path") or ""
             role_name = match.group("name")
@@ -489,13 +495,15 @@ def _sso(e: Entity, item: dict, written: str, seen: ArnsSeen, problems: list) ->
         # through JSON, a number never fills the authenticator's string field
         problems.append(f"sso accountID {account} is a number: the authenticator reads a string")
     elif not isinstance(account, str) or not ACCOUNT.fullmatch(account):
-        shown = "is missing" if account is None else f"{account!r} is not a 12-digit account ID"
+        shown = (
+            "is missing" if account is None else f"{quoted(account)} is not a 12-digit account ID"
+        )
         problems.append(f"sso accountID {shown}")
     if not isinstance(name, str) or not PERMISSION_SET_NAME.fullmatch(name):
-        shown = "is missing" if name is None else f"{name!r} is not a permission set name"
+        shown = "is missing" if name is None else f"{quoted(name)} is not a permission set name"
         problems.append(f"sso permissionSetName {shown}")
     if partition not in (None, "") and partition not in PARTITIONS:
-        problems.append(f"sso partition {partition!r} is not an AWS partition")
+        problems.append(f"sso partition {quoted(partition)} is not an AWS partition")
     role_name = f"AWSReservedSSO_{name}_*"
     arn = f"arn:{partition or 'aws'}:iam::{account}:role/{role_name}"
     e.set("principal_arn", arn, span=span)
@@ -524,7 +532,7 @@ def account_fields(
     elif isinstance(item, (str, int)) and not isinstance(item, bool):
         account = str(item)
         if not ACCOUNT.fullmatch(account):
-            problems.append(f"{what} {account!r} is not a 12-digit AWS account ID")
+            problems.append(f"{what} {quoted(account)} is not a 12-digit AWS account ID")
             account = None
     else:
         problems.append(f"{what} is not an AWS account ID")

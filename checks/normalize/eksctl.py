@@ -484,7 +484,8 @@ def _service(e: Entity, item: dict, problems: list[str]) -> None:
         problems.append("serviceName is not a string")
     elif role is None:
         problems.append(
-            f"serviceName {service!r} is not one eksctl knows ({', '.join(SERVICE_ROLES)})"
+            f"serviceName {aws_auth.quoted(service)} is not one eksctl knows "
+            f"({', '.join(SERVICE_ROLES)})"
         )
     if role:
         arn: Any = Unknown(
