@@ -88,7 +88,7 @@ def test_namespace_prefix_and_suffix_rendered(in_tmp):
     assert messages["EKS301"].startswith("Deployment payments/prod-web-v2 mounts")
     overlay = (
         "names/overlay/kustomization.yaml",
-        1,
+        5,
         "rendered by the kustomization in names/overlay",
     )
     assert all(overlay in _related(f) for f in report["findings"])
@@ -140,7 +140,7 @@ def test_strategic_merge_patch_file_is_where_the_field_is_set(in_tmp):
         ("strategic/base/deploy.yaml", 1, "the object the patch changes, as written"),
         (
             "strategic/overlay/kustomization.yaml",
-            1,
+            2,
             "rendered by the kustomization in strategic/overlay",
         ),
     ]
@@ -941,3 +941,56 @@ def test_grouping_from_the_cache_gives_the_units_grouping_from_the_files_gives(i
     # under a larger size limit big/kustomization.yml is read, and includes x.yaml
     whole = Options(roots=[str(in_tmp)])
     assert units(files, whole, store.pack("grouping")) == units(files, whole) != expected
+
+
+def _entry_tree(root: Path) -> None:
+    """An overlay whose first line is a comment, reaching a file of its own and a base (whose
+    own kustomization lists the file), each a Deployment whose token is mounted."""
+    deploy = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: app\n          image: x\n"
+    )
+    (root / "entry" / "base").mkdir(parents=True)
+    (root / "entry" / "overlay").mkdir()
+    (root / "entry" / "base" / "kustomization.yaml").write_text("resources:\n  - web.yaml\n")
+    (root / "entry" / "base" / "web.yaml").write_text(deploy.format(name="web"))
+    (root / "entry" / "overlay" / "api.yaml").write_text(deploy.format(name="api"))
+    (root / "entry" / "overlay" / "kustomization.yaml").write_text(
+        "# the shop's overlay\nnamespace: shop\nresources:\n  - api.yaml\n  - ../base\n"
+    )
+
+
+def _overlay_related(report: dict) -> list[tuple[str, str, int, int]]:
+    return sorted(
+        (
+            f["message"].split(" mounts")[0],
+            r["location"]["file"],
+            r["location"]["start_line"],
+            r["location"]["end_line"],
+        )
+        for f in report["findings"]
+        if f["rule_id"] == "EKS301"
+        for r in f["related"]
+        if "kustomization in" in r["message"]
+    )
+
+
+ENTRY_RELATED = [
+    ("Deployment shop/api", "entry/overlay/kustomization.yaml", 4, 4),
+    ("Deployment shop/web", "entry/overlay/kustomization.yaml", 5, 5),
+]
+
+
+def test_the_overlay_is_related_at_its_entry_that_reaches_the_object(in_tmp):
+    _renderer_or_fail()
+    _entry_tree(in_tmp)
+    code, out, _ = cli("scan", "entry", "--format", "json", "--no-cache")
+    assert code == 1
+    assert _overlay_related(json.loads(out)) == ENTRY_RELATED
+
+
+def test_without_a_renderer_the_overlay_is_related_at_its_entry_too(in_tmp, no_renderer):
+    _entry_tree(in_tmp)
+    code, out, _ = cli("scan", "entry", "--format", "json", "--no-cache")
+    assert code == 1
+    assert _overlay_related(json.loads(out)) == ENTRY_RELATED

@@ -72,6 +72,9 @@ class Walk:
     files: set[str] = field(default_factory=set)  # every file read: resources, patches...
     resources: list[str] = field(default_factory=list)  # resource files, in order, once each
     patch_files: set[str] = field(default_factory=set)
+    # each resource file: the line of the root's own entry that reaches it (a file, or the
+    # base or component it is in), where a finding relates the root
+    entry_lines: dict[str, int] = field(default_factory=dict)
     refused: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, why)
 
 
@@ -91,7 +94,9 @@ def walk(
             out.refused.append((k.path, k.lines.get(path, 0), f"{_rel(path, k)} {why}"))
         return bool(why)
 
-    def visit(directory: str, includer_scope: set[str] | None, depth: int) -> set[str]:
+    def visit(
+        directory: str, includer_scope: set[str] | None, depth: int, entry_line: int
+    ) -> set[str]:
         k = known[directory]
         scope: set[str] = set()
         if directory in done:
@@ -106,8 +111,9 @@ def walk(
         for path in k.resources + k.components:
             if refused(k, path):
                 continue
+            line = k.lines.get(path, 0) if depth == 0 else entry_line
             if path in known:
-                sub = visit(path, scope if path in k.components else None, depth + 1)
+                sub = visit(path, scope if path in k.components else None, depth + 1, line)
                 scope |= sub
             elif os.path.isdir(path):
                 why = f"{_rel(path, k)} has no kustomization we read"
@@ -115,6 +121,7 @@ def walk(
             else:
                 scope.add(path)
                 out.files.add(path)
+                out.entry_lines.setdefault(path, line)
                 if path not in listed:
                     listed.add(path)
                     out.resources.append(path)
@@ -132,7 +139,7 @@ def walk(
         out.order.append((k, scope))
         return scope
 
-    visit(root, None, 0)
+    visit(root, None, 0, 0)
     return out
 
 
@@ -670,7 +677,8 @@ def _rendered_object(
             elif isinstance(doc, dict) and _names_object(doc, obj, source_doc, patch.target):
                 _apply_strategic(located, doc, offset, owned)
     made, found = normalize_objects(shown, [located], origin="kustomize")
-    related = Related(Location(root, 1, 1), f"rendered by the kustomization in {overlay}")
+    entry = reach.entry_lines.get(source_path or "") or 1
+    related = Related(Location(root, entry, entry), f"rendered by the kustomization in {overlay}")
     for entity in made:
         _decode(entity, files)
         entity.related = [related]
@@ -1081,7 +1089,6 @@ def _unrendered(
         problems.append(Problem(root, message, 0, "note"))
     transforms = _transforms(reach)
     entities: list[Entity] = []
-    related = Related(Location(root, 1, 1), f"read through the kustomization in {overlay}")
     # copies: the documents are shared with the other units that read the same files
     read = {
         path: [copied(d) for d in unit.documents.get(path, []) if is_object(d)]
@@ -1097,6 +1104,10 @@ def _unrendered(
         for doc in objects:
             _transform(doc, transforms.get(path, []), renamed)
         made, found = normalize_objects(shown, objects, origin="kustomize")
+        entry = reach.entry_lines.get(path) or 1
+        related = Related(
+            Location(root, entry, entry), f"read through the kustomization in {overlay}"
+        )
         for entity in made:
             entity.related = [related]
         entities += _rekeyed(made, overlay)
