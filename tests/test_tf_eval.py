@@ -610,3 +610,31 @@ def test_a_count_written_as_a_string_of_digits_makes_that_many_instances(tmp_pat
         if e.kind == "iam_role"
     )
     assert roles == [("aws_iam_role.r[0]", "r-0"), ("aws_iam_role.r[1]", "r-1")]
+
+
+def test_a_policy_document_in_the_roles_own_file_has_each_role_that_uses_it_related(tmp_path):
+    """A trust statement of a policy document written in the role's own file, apart from the
+    role, is found in the document as well, each role that uses it related (before: only a
+    document of another file related its role; eks-workshop's cam module relates none)."""
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy_document" "trust" {\n  statement {\n'
+        '    actions = ["sts:AssumeRole"]\n    principals {\n      type        = "AWS"\n'
+        '      identifiers = ["*"]\n    }\n  }\n}\n\n'
+        'resource "aws_iam_role" "dev" {\n  name               = "dev"\n'
+        "  assume_role_policy = data.aws_iam_policy_document.trust.json\n}\n\n"
+        'resource "aws_iam_role" "ops" {\n  name               = "ops"\n'
+        "  assume_role_policy = data.aws_iam_policy_document.trust.json\n}\n"
+    )
+    result = run([tmp_path], select=["EKS401"])
+    assert result.problems == []
+    assert sorted(
+        (
+            f.location.start_line,
+            f.location.end_line,
+            [(r.location.start_line, r.location.end_line, r.message) for r in f.related],
+        )
+        for f in result.findings
+    ) == [
+        (4, 7, [(13, 13, "role aws_iam_role.dev uses this statement")]),
+        (4, 7, [(18, 18, "role aws_iam_role.ops uses this statement")]),
+    ]

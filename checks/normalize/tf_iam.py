@@ -57,9 +57,11 @@ def iam_role(module: Module, file: str, block: Block) -> Built:
             source=_policy_source(trust.expr),
         )
         for statement in made:
-            # a statement written in another file (a policy document, a local) is found
-            # there; the role that uses it is where the finding's related place points
-            if statement.location.file != file:
+            # a statement written outside the role's own attribute (a policy document, a
+            # local, in this file or another) is found there; the role that uses it is where
+            # the finding's related place points
+            at = statement.location
+            if at.file != file or not trust.line <= at.start_line <= trust.end_line:
                 used = Location(file, trust.line, trust.end_line)
                 statement.field_origins["role_name"] = (used, f"role {address} uses this statement")
         entities += made
