@@ -1477,3 +1477,74 @@ def test_equally_near_copies_of_a_binding_are_one_binding_for_eks704(in_tmp):
     assert finding.message.count("ClusterRoleBinding ops:") == 1
     (workload,) = [e for e in result.entities if e.kind == "workload"]
     assert workload.links["token_bindings"] == ["k8s:ClusterRoleBinding/ops"]
+
+
+def test_an_aws_auth_entry_written_in_terraform_signs_in_the_scanned_role_it_refers_to(in_tmp):
+    # terraform-on-aws-eks' lessons map `rolearn = "${aws_iam_role.x.arn}"` in a
+    # yamlencode()d aws-auth: the role is the scan's own, not a principal computed by AWS
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role("admins", _aws("arn:aws:iam::111122223333:root"))
+            + _role("ops", _aws("arn:aws:iam::111122223333:root")),
+            "auth.tf": (
+                "locals {\n  roles = [\n"
+                '    { rolearn = "${aws_iam_role.admins.arn}", username = "a",'
+                ' groups = ["system:masters"] },\n'
+                '    { rolearn = aws_iam_role.ops.arn, username = "o", groups = ["ops"] },\n'
+                "  ]\n}\n"
+                'resource "kubernetes_config_map_v1" "aws_auth" {\n'
+                '  metadata {\n    name = "aws-auth"\n    namespace = "kube-system"\n  }\n'
+                "  data = {\n    mapRoles = yamlencode(local.roles)\n  }\n}\n"
+            ),
+            "rbac.yaml": _binding("ops", "ops"),
+        },
+    )
+    _, out, _ = cli("scan", ".", "--select", "EKS801", "--no-cache", "--format", "json")
+    found = json.loads(out)
+    assert [
+        (f["location"]["file"], f["location"]["start_line"], f["message"].split(",")[0])
+        for f in found["findings"]
+    ] == [
+        ("iam.tf", 4, "role admins trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407])"),
+        ("iam.tf", 14, "role ops trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407])"),
+    ]  # fmt: skip
+    admins, ops = found["findings"]
+    assert [(h["location"]["file"], h["location"]["start_line"]) for h in admins["path"]] == [
+        ("iam.tf", 4), ("auth.tf", 3), ("auth.tf", 3),
+    ]  # fmt: skip
+    assert [(h["location"]["file"], h["location"]["start_line"]) for h in ops["path"]] == [
+        ("iam.tf", 14), ("auth.tf", 4), ("auth.tf", 4), ("rbac.yaml", 7), ("rbac.yaml", 5),
+        ("rbac.yaml", 5),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "version", "roles_input", "extra"),
+    [
+        ("terraform-aws-modules/eks/aws", "~> 19.0", "aws_auth_roles", "  manage_aws_auth_configmap = true\n"),
+        ("cloudposse/eks-cluster/aws", "2.9.0", "map_additional_iam_roles", ""),
+    ],
+)  # fmt: skip
+def test_a_module_aws_auth_input_signs_in_the_scanned_role_it_refers_to(
+    in_tmp, source, version, roles_input, extra
+):
+    _write(
+        in_tmp,
+        {
+            "iam.tf": _role("admins", _aws("arn:aws:iam::111122223333:root")),
+            "eks.tf": (
+                f'module "eks" {{\n  source  = "{source}"\n  version = "{version}"\n{extra}'
+                f"  {roles_input} = [\n"
+                '    { rolearn = aws_iam_role.admins.arn, username = "a",'
+                ' groups = ["system:masters"] },\n  ]\n}\n'
+            ),
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    ((finding,),) = [result.findings]
+    assert (finding.location.file, finding.location.start_line) == ("iam.tf", 4)
+    entry = 6 if extra else 5
+    assert [(h.location.file, h.location.start_line) for h in finding.path] == [
+        ("iam.tf", 4), ("eks.tf", entry), ("eks.tf", entry),
+    ]  # fmt: skip

@@ -349,7 +349,7 @@ def _config_map(module: Module, file: str, block: Block):
         return [], []
     data = ev.attribute(block, "data", file)
     doc = LDict(line=block.line, end_line=block.end_line)
-    return aws_auth.normalize_config_map(
+    made, hostile = aws_auth.normalize_config_map(
         file,
         doc,
         data,
@@ -358,6 +358,7 @@ def _config_map(module: Module, file: str, block: Block):
         structured_ok=True,
         budget=ev.yaml_budget,
     )
+    return module.refer_principals(made), hostile
 
 
 # builder name (checks/tfcatalog.py RESOURCE_BUILDERS) -> the builder

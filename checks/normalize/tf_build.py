@@ -77,6 +77,15 @@ class Module:
         address = qualify(value.ref, self.call_path)
         return None if address is None else self.qualified(address)
 
+    def refer_principals(self, entities: list[Entity]) -> list[Entity]:
+        """Give the aws-auth entries among `entities` whose ARN refers to a Terraform object
+        (`rolearn = aws_iam_role.x.arn`) that object as `principal_ref`, as access entries
+        have it: the ARN is computed by AWS, the role it names is known."""
+        for e in entities:
+            if e.kind == "identity_mapping" and e.fields.get("principal_ref") is None:
+                e.set("principal_ref", self.reference_of(e.fields.get("principal_arn")))
+        return entities
+
     def instance(self, address: str) -> Module:
         """The module instance this module's call makes at `address` (`module.x[0]`), for a
         known module's reader: its call is named by the instance's address."""

@@ -148,7 +148,7 @@ def _cloudposse_aws_auth(call: Call) -> list[Entity]:
         structured_ok=True,
         budget=call.module.ev.yaml_budget,
     )
-    return made
+    return call.module.refer_principals(made)
 
 
 def _policy_arn(name: Any) -> Any:

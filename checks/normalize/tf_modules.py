@@ -602,7 +602,7 @@ def _aws_auth_inputs(call: Call, submodule: bool = False, document: str = "") ->
             data[key] = items_known(value)  # the entries known are mapped whatever the rest is
             data.key_lines[key] = span
     doc = LDict(line=call.block.line, end_line=call.block.end_line)
-    return aws_auth.normalize_config_map(
+    made, hostile = aws_auth.normalize_config_map(
         call.file,
         doc,
         data,
@@ -612,6 +612,7 @@ def _aws_auth_inputs(call: Call, submodule: bool = False, document: str = "") ->
         structured_ok=True,
         budget=call.module.ev.yaml_budget,
     )
+    return call.module.refer_principals(made), hostile
 
 
 def _identity_providers(call: Call, cluster_name: Any) -> list[Entity]:
