@@ -903,7 +903,7 @@ class _Builder:
         admits = sa.fields.get("irsa_trust_admits")
         if admits is False:
             return  # the role's trust does not admit it: its pods get no credentials (EKS701)
-        role, known = self._principal_node(arn, sa)
+        role, known = self._principal_node(arn, sa, sa.fields.get("role_ref"))
         if isinstance(admits, Unknown):
             known = _both(known, admits)
         message = f"annotated eks.amazonaws.com/role-arn: {_text(arn)} (IRSA)"

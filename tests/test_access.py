@@ -1548,3 +1548,42 @@ def test_a_module_aws_auth_input_signs_in_the_scanned_role_it_refers_to(
     assert [(h.location.file, h.location.start_line) for h in finding.path] == [
         ("iam.tf", 4), ("eks.tf", entry), ("eks.tf", entry),
     ]  # fmt: skip
+
+
+def test_eks802_follows_an_irsa_annotation_that_refers_to_the_scanned_role(in_tmp):
+    # terraform-on-aws-eks' IRSA lesson: the ServiceAccount is a Terraform resource whose
+    # annotation is `aws_iam_role.x.arn`, and the role's name is not known before apply
+    oidc = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/AB"
+    trust = (
+        f'{{\n      Effect = "Allow"\n      Principal = {{ Federated = "{oidc}" }}\n'
+        '      Action = "sts:AssumeRoleWithWebIdentity"\n      Condition = { StringEquals = {\n'
+        '        "oidc.eks.eu-west-1.amazonaws.com/id/AB:sub" = '
+        '"system:serviceaccount:default:demo-sa"\n      } }\n    }'
+    )
+    _write(
+        in_tmp,
+        {
+            "iam.tf": (
+                'variable "prefix" {}\n'
+                + _role("irsa", trust).replace('name = "irsa"', 'name = "${var.prefix}-irsa"')
+                + _attach("irsa", "irsa", '"arn:aws:iam::aws:policy/AdministratorAccess"')
+            ),
+            "k8s.tf": (
+                'resource "kubernetes_service_account_v1" "demo" {\n  metadata {\n'
+                '    name = "demo-sa"\n    annotations = {\n'
+                '      "eks.amazonaws.com/role-arn" = aws_iam_role.irsa.arn\n    }\n  }\n}\n'
+                'resource "kubernetes_job_v1" "demo" {\n  metadata {\n    name = "demo"\n  }\n'
+                "  spec {\n    template {\n      metadata {}\n      spec {\n"
+                "        service_account_name = kubernetes_service_account_v1.demo.metadata.0.name\n"
+                '        container {\n          name  = "cli"\n          image = "amazon/aws-cli"\n'
+                "        }\n      }\n    }\n  }\n}\n"
+            ),
+        },
+    )
+    result = run([in_tmp], select={"EKS802"})
+    assert result.skipped == []
+    ((finding,),) = [result.findings]
+    assert (finding.location.file, finding.location.start_line) == ("k8s.tf", 9)
+    assert [(h.location.file, h.location.start_line) for h in finding.path] == [
+        ("k8s.tf", 17), ("k8s.tf", 5), ("iam.tf", 15),
+    ]  # fmt: skip
