@@ -1510,6 +1510,22 @@ def test_an_aws_auth_entry_written_in_terraform_signs_in_the_scanned_role_it_ref
         ("iam.tf", 14, "role ops trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407])"),
     ]  # fmt: skip
     admins, ops = found["findings"]
+    # an ARN written as a template refers to the account's data source, not to a principal
+    (in_tmp / "auth.tf").write_text(
+        (in_tmp / "auth.tf")
+        .read_text(encoding="utf-8")
+        .replace(
+            "${aws_iam_role.admins.arn}",
+            "arn:aws:iam::${data.aws_caller_identity.current.account_id}:role/x",
+        ),
+        encoding="utf-8",
+    )
+    refs = [
+        e.fields["principal_ref"]
+        for e in run([in_tmp], select={"EKS801"}).entities
+        if e.kind == "identity_mapping"
+    ]
+    assert refs == [None, ".:aws_iam_role.ops"]
     assert [(h["location"]["file"], h["location"]["start_line"]) for h in admins["path"]] == [
         ("iam.tf", 4), ("auth.tf", 3), ("auth.tf", 3),
     ]  # fmt: skip

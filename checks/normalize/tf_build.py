@@ -82,8 +82,11 @@ class Module:
         (`rolearn = aws_iam_role.x.arn`) that object as `principal_ref`, as access entries
         have it: the ARN is computed by AWS, the role it names is known."""
         for e in entities:
-            if e.kind == "identity_mapping" and e.fields.get("principal_ref") is None:
-                e.set("principal_ref", self.reference_of(e.fields.get("principal_arn")))
+            arn = e.fields.get("principal_arn")
+            # a template (`arn:...:${data.x.account_id}:role/y`) is not the object it refers to
+            whole = isinstance(arn, Unknown) and "${" not in arn.text
+            if e.kind == "identity_mapping" and whole and e.fields.get("principal_ref") is None:
+                e.set("principal_ref", self.reference_of(arn))
         return entities
 
     def instance(self, address: str) -> Module:
