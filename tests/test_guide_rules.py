@@ -507,3 +507,25 @@ def test_a_module_input_from_a_local_of_another_file_points_at_the_input(tmp_pat
         (r.location.file, r.location.start_line, r.location.end_line, r.message)
         for r in finding.related
     ] == [(f"{tmp_path}/locals.tf", 4, 6, 'name comes from local.core_addons["vpc-cni"]')]
+
+
+def test_access_entries_whose_arns_are_templates_differ_by_what_the_templates_say(tmp_path):
+    # `${data.aws_caller_identity.current.account_id}` is the first reference of both ARNs:
+    # it is not the principal, so role/a and role/b are not one principal, role/a twice is
+    entry = (
+        'resource "aws_eks_access_entry" "{name}" {{\n  cluster_name  = "main"\n'
+        '  principal_arn = "arn:aws:iam::${{data.aws_caller_identity.current.account_id}}'
+        ':role/{role}"\n}}\n'
+    )
+    _write(
+        tmp_path,
+        {
+            "a.tf": 'data "aws_caller_identity" "current" {}\n'
+            + entry.format(name="a", role="a")
+            + entry.format(name="b", role="b"),
+        },
+    )
+    # no finding; whether the role names tell them apart is left undecided
+    assert _found(run([tmp_path], select={"EKS512"}), "EKS512") == []
+    _write(tmp_path, {"c.tf": entry.format(name="a_again", role="a")})
+    assert _found(run([tmp_path], select={"EKS512"}), "EKS512") == [("c.tf", 3)]

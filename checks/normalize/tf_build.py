@@ -71,8 +71,10 @@ class Module:
         return kinds.terraform_reference(self.scope, address)
 
     def reference_of(self, value: Any) -> str | None:
-        """`dir:address` of the Terraform object a not yet known value refers to, else None."""
-        if not isinstance(value, Unknown) or not value.ref:
+        """`dir:address` of the Terraform object a not yet known value refers to, else None.
+        A template (`arn:...:${data.x.account_id}:role/y`) refers to no one object: its
+        first reference is only a part of it."""
+        if not isinstance(value, Unknown) or not value.ref or "${" in value.text:
             return None
         address = qualify(value.ref, self.call_path)
         return None if address is None else self.qualified(address)
@@ -82,11 +84,8 @@ class Module:
         (`rolearn = aws_iam_role.x.arn`) that object as `principal_ref`, as access entries
         have it: the ARN is computed by AWS, the role it names is known."""
         for e in entities:
-            arn = e.fields.get("principal_arn")
-            # a template (`arn:...:${data.x.account_id}:role/y`) is not the object it refers to
-            whole = isinstance(arn, Unknown) and "${" not in arn.text
-            if e.kind == "identity_mapping" and whole and e.fields.get("principal_ref") is None:
-                e.set("principal_ref", self.reference_of(arn))
+            if e.kind == "identity_mapping" and e.fields.get("principal_ref") is None:
+                e.set("principal_ref", self.reference_of(e.fields.get("principal_arn")))
         return entities
 
     def instance(self, address: str) -> Module:
