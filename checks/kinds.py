@@ -1050,7 +1050,12 @@ KINDS: dict[str, Kind] = {
                     BOOLEAN,
                     "it trusts any principal (`*`, `{AWS: *}`, or `NotPrincipal`)",
                 ),
-                Field("principal_text", STRING, "the principal in words, for messages"),
+                Field(
+                    "principal_text",
+                    STRING,
+                    "the principal in words, for messages (`everyone but ...` for a "
+                    "`NotPrincipal`)",
+                ),
                 Field("principals_aws", STRINGS, "`Principal.AWS` values"),
                 Field(
                     "account_root_principals",

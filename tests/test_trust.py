@@ -534,3 +534,23 @@ def test_a_service_principal_is_read_with_the_partitions_dns_suffix(tmp_path):
     assert [k.rsplit(":", 1)[-1] for k in _undecided(result, "EKS702")] == [
         "aws_eks_pod_identity_association.b"
     ]
+
+
+def test_a_not_principal_trust_says_whom_it_leaves_out_not_whom_it_trusts(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_iam_role" "open" {\n  name = "open"\n'
+        "  assume_role_policy = jsonencode({\n    Statement = [{\n"
+        '      Effect = "Allow", Action = "sts:AssumeRole"\n'
+        '      NotPrincipal = { AWS = "arn:aws:iam::111122223333:role/audit" }\n'
+        "    }]\n  })\n}\n"
+    )
+    result = run([tmp_path], select={"EKS401"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS401",
+            6,
+            "role open trusts any principal (everyone but AWS: "
+            "arn:aws:iam::111122223333:role/audit) with no organization, account, ARN or "
+            "external-id condition",
+        )
+    ]

@@ -188,7 +188,9 @@ def _principals(entity: Entity, stmt: dict) -> list:
     span = key_span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
     if "principal_any" not in entity.fields:
         entity.set("principal_any", any_principal, span=span)
-    entity.set("principal_text", _principal_text(principal))
+    shown = _principal_text(principal)
+    # NotPrincipal names whom the statement leaves out: everyone else is trusted
+    entity.set("principal_text", f"everyone but {shown}" if "NotPrincipal" in stmt else shown)
     entity.set("principals_aws", [_unknown_if_template(v) for v in aws], span=span)
     entity.set("account_root_principals", _account_roots(aws), span=span)
     entity.set("principals_service", service, span=span)
