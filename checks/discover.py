@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol
@@ -102,27 +102,27 @@ class _Folder:
         self.shown = shown or display_path(self.absolute, cwd)
         self._excluded_as: str | None = None
         # what an entry's key and display name start with (when `exact`)
-        self._key_prefix = self.absolute + os.sep
-        self._shown_prefix = "" if self.shown == "." else self.shown + "/"
+        self.key_prefix = self.absolute + os.sep
+        self.shown_prefix = "" if self.shown == "." else self.shown + "/"
 
     def child(self, name: str) -> _Folder:
         """The folder `name` in this one, its absolute path and display name worked out from
         this folder's."""
         if not self.exact:
             return _Folder(self.prefix + name, self.cwd, self.base)
-        absolute = self._key_prefix + name
+        absolute = self.key_prefix + name
         return _Folder(self.prefix + name, self.cwd, self.base, absolute, self.display(name))
 
     def key(self, name: str) -> str:
         """file_key of the entry `name`, relative to the working directory it was walked in."""
         if self.exact:
-            return self._key_prefix + name
+            return self.key_prefix + name
         return os.path.normpath(os.path.join(self.cwd, self.prefix + name))
 
     def display(self, name: str) -> str:
         """display_path of the entry `name`."""
         if self.exact and name.isascii() and "\\" not in name:
-            return self._shown_prefix + name  # nothing to escape: asked of every entry
+            return self.shown_prefix + name  # nothing to escape: asked of every entry
         return self._child(self.shown, name, self.cwd)
 
     def excluded_as(self, name: str) -> str:
@@ -231,7 +231,10 @@ def discover(
         names an exclude or their name leaves out, whatever the file is, go into
         `left_out`."""
         kind_of = _kinds_in(folder, classify)
-        file_key, shown, prefix = folder.key, folder.display, folder.prefix
+        prefix, exact = folder.prefix, folder.exact
+        # asked of every file of the tree: its key and display name put together here when
+        # they are the folder's and the name (`_Folder.key`, `_Folder.display`)
+        key_prefix, shown_prefix = folder.key_prefix, folder.shown_prefix
         for name in names:
             classified = kind_of(name)
             # before the kind: a pattern that leaves out only files we never read matched too
@@ -241,12 +244,15 @@ def discover(
             if classified is None or name in SKIP_FILES:
                 left_out.add(name)
                 continue
-            key = file_key(name)
+            key = key_prefix + name if exact else folder.key(name)
             if key in seen:
                 continue
             seen.add(key)
-            kind, skip = classified
-            files.append(SourceFile(prefix + name, shown(name), kind, skip, key))
+            if exact and name.isascii() and "\\" not in name:
+                shown = shown_prefix + name
+            else:
+                shown = folder.display(name)
+            files.append(SourceFile(prefix + name, shown, classified[0], classified[1], key))
 
     def add_other(folder: _Folder, name: str, hits: set[str]) -> bool:
         """`add` of an entry the walk found that is not a regular file nor a folder (a
@@ -438,16 +444,20 @@ class Walked:
     next walk lists only the folders that changed: a name added, removed or renamed in a
     folder moves its modification time, a change of its permissions its change time. By
     folder (its path as walked, in walk order): its stamp (`_Listings.stamp`) when it was
-    listed, what `visit` kept of it (its entries as `_typed_listing` gives them and the
-    names of its regular files, each joined by NUL, which no name holds) and the exclude
-    patterns its entries matched (joined alike). A symbolic link is looked at again at each
-    walk: where it leads may change while its folder does not."""
+    listed, and what `visit` kept of it: its entries as `_typed_listing` gives them and the
+    names of its regular files, each joined by `/` (which no name holds). And the exclude
+    patterns its entries matched, as the folder's place in `folders` and the pattern. A
+    symbolic link is looked at again at each walk: where it leads may change while its
+    folder does not."""
 
     folders: list[str] = field(default_factory=list)
-    stamps: list[int] = field(default_factory=list)  # STAMP_SIZE numbers a folder
+    # STAMP_SIZE numbers a folder (declared a list of any JSON value: a number that is not
+    # one of a folder's now is a change, whatever it is)
+    stamps: list = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
-    hits: list[str] = field(default_factory=list)
+    hit_folders: list[int] = field(default_factory=list)
+    hit_patterns: list[str] = field(default_factory=list)
 
 
 STAMP_SIZE = 4  # modification and change times, inode, device
@@ -467,6 +477,7 @@ class _Listings:
         self.pack, self.key = pack, key
         self.known: dict[str, int] = {}
         self.last = Walked()
+        self.last_hits: dict[int, list[str]] = {}
         if pack is not None:
             from checks.cache import RACY_NS
 
@@ -474,6 +485,8 @@ class _Listings:
             if last is not None and _consistent(last):
                 self.last = last
                 self.known = {folder: i for i, folder in enumerate(last.folders)}
+                for at, pattern in zip(last.hit_folders, last.hit_patterns, strict=True):
+                    self.last_hits.setdefault(at, []).append(pattern)
             # a folder changed within this long of its listing may change again unseen in
             # the same tick of a coarse clock: it is listed again next time
             self.settled_before = time.time_ns() - RACY_NS
@@ -505,31 +518,35 @@ class _Listings:
         if stamp is None or self.last.stamps[where : where + STAMP_SIZE] != stamp:
             self.changed = True
             return None
-        last = self.last
-        entries, names, matched = last.entries[at], last.names[at], last.hits[at]
-        typed = entries.split("\0") if entries else []
+        entries, names = self.last.entries[at], self.last.names[at]
+        typed = entries.split("/") if entries else []
         if typed and min(map(len, typed)) < 2:  # not a letter and a name: not ours
             self.changed = True
             return None
+        matched = self.last_hits.get(at, ())
         self._keep(path, stamp, entries, names, matched)
-        if matched:
-            hits.update(matched.split("\0"))
-        return typed, names.split("\0") if names else []
+        hits.update(matched)
+        return typed, names.split("/") if names else []
 
     def listed(
         self, path: str, stamp: list[int] | None, entries: list[str], names: list[str], hits: set
     ) -> None:
         """Keep what is kept of a folder listed now, when it had settled before it was."""
         if stamp is not None and max(stamp[0], stamp[1]) < self.settled_before:
-            self._keep(path, stamp, "\0".join(entries), "\0".join(names), "\0".join(sorted(hits)))
+            self._keep(path, stamp, "/".join(entries), "/".join(names), sorted(hits))
 
-    def _keep(self, path: str, stamp: list[int], entries: str, names: str, hits: str) -> None:
+    def _keep(
+        self, path: str, stamp: list[int], entries: str, names: str, hits: Iterable[str]
+    ) -> None:
         walked = self.next
+        at = len(walked.folders)
         walked.folders.append(path)
         walked.stamps += stamp
         walked.entries.append(entries)
         walked.names.append(names)
-        walked.hits.append(hits)
+        for pattern in hits:
+            walked.hit_folders.append(at)
+            walked.hit_patterns.append(pattern)
 
     def save(self) -> None:
         """Put the folders listed in the cache for the next walk, when any changed."""
@@ -538,10 +555,14 @@ class _Listings:
 
 
 def _consistent(walked: Walked) -> bool:
-    """Whether a `Walked` from the cache has one stamp, entries, names and hits a folder."""
+    """Whether a `Walked` from the cache has one stamp, entries and names a folder, and a
+    folder for each exclude pattern."""
     count = len(walked.folders)
-    return len(walked.stamps) == count * STAMP_SIZE and all(
-        len(column) == count for column in (walked.entries, walked.names, walked.hits)
+    return (
+        len(walked.stamps) == count * STAMP_SIZE
+        and len(walked.entries) == count
+        and len(walked.names) == count
+        and len(walked.hit_folders) == len(walked.hit_patterns)
     )
 
 

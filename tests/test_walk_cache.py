@@ -256,10 +256,11 @@ def test_what_the_cache_kept_of_another_working_directory_is_not_used(
 @pytest.mark.parametrize(
     "kept",
     [
-        Walked(["tree"], [1, 2], ["da"], [""], [""]),  # a stamp of two numbers
-        Walked(["tree"], [0, 0, 0, 0], ["da"], [], [""]),  # no names
-        Walked(["tree"], [0, 0, 0, 0], ["d"], [""], [""]),  # a letter without a name
-        Walked(["tree"], [0, 0, 0, 0], ["dx\0\0dy"], [""], [""]),
+        Walked(["tree"], [1, 2], ["da"], [""], [], []),  # a stamp of two numbers
+        Walked(["tree"], [0, 0, 0, 0], ["da"], [], [], []),  # no names
+        Walked(["tree"], [0, 0, 0, 0], ["d"], [""], [], []),  # a letter without a name
+        Walked(["tree"], [0, 0, 0, 0], ["dx//dy"], [""], [], []),
+        Walked(["tree"], [0, 0, 0, 0], ["da"], [""], [0], []),  # a pattern matched nowhere
     ],
 )
 def test_what_the_cache_kept_that_is_not_a_walk_is_not_used(tmp_path, monkeypatch, kept):
