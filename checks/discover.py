@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Protocol
@@ -235,6 +235,20 @@ def discover(
         # asked of every file of the tree: its key and display name put together here when
         # they are the folder's and the name (`_Folder.key`, `_Folder.display`)
         key_prefix, shown_prefix = folder.key_prefix, folder.shown_prefix
+        if exact and not excludes:
+            # the common case, a folder's files at once: all of kinds we read, with names
+            # that show as they are, none found before
+            kinds = list(map(kind_of, names))
+            if None not in kinds and SKIP_FILES.isdisjoint(names):
+                keys = [key_prefix + name for name in names]
+                joined = "".join(names)  # each shows as it is: ASCII, no backslash
+                if seen.isdisjoint(keys) and joined.isascii() and "\\" not in joined:
+                    seen.update(keys)
+                    files.extend(
+                        SourceFile(prefix + name, shown_prefix + name, kind, skip, key)
+                        for name, (kind, skip), key in zip(names, kinds, keys, strict=True)
+                    )
+                    return
         for name in names:
             classified = kind_of(name)
             # before the kind: a pattern that leaves out only files we never read matched too
@@ -331,12 +345,13 @@ def discover(
         others: list[str] = []
         for entry in entries:
             kind = entry[0]
-            if kind == _FOLDER or (kind == _LINK and os.path.isdir(prefix + entry[1:])):
-                name = entry[1:]
-                if walkable(folder, name, kind == _LINK, hits):
-                    below.append(name)
-                elif kind == _FOLDER:
+            if kind == _FOLDER:
+                if walkable(folder, entry[1:], False, hits):
+                    below.append(entry[1:])
+                else:
                     left_out.add(entry)
+            elif kind == _LINK and os.path.isdir(prefix + entry[1:]):
+                walkable(folder, entry[1:], True, hits)  # never walked, perhaps noted
             else:
                 others.append(entry)
         for entry in others:
@@ -490,7 +505,9 @@ class _Listings:
             # a folder changed within this long of its listing may change again unseen in
             # the same tick of a coarse clock: it is listed again next time
             self.settled_before = time.time_ns() - RACY_NS
-        self.next = Walked()
+        # what the next walk keeps, in walk order: the place in `last` of a folder kept as
+        # it was, or what is kept of a folder listed now (`_kept`)
+        self.next: list[int | tuple[str, list[int], str, str, list[str]]] = []
         self.changed = False
 
     def stamp(self, path: str) -> list[int] | None:
@@ -510,12 +527,21 @@ class _Listings:
         None."""
         at = self.known.get(path)
         if at is None:
-            if self.pack is not None:
-                self.changed = True
+            self.changed = self.pack is not None
             return None
-        stamp = self.stamp(path)
-        where = at * STAMP_SIZE
-        if stamp is None or self.last.stamps[where : where + STAMP_SIZE] != stamp:
+        # asked of every folder of a warm walk: the stat's fields compared in place
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            st = None
+        stamps, first = self.last.stamps, at * STAMP_SIZE
+        if (
+            st is None
+            or st.st_mtime_ns != stamps[first]
+            or st.st_ctime_ns != stamps[first + 1]
+            or st.st_ino != stamps[first + 2]
+            or st.st_dev != stamps[first + 3]
+        ):
             self.changed = True
             return None
         entries, names = self.last.entries[at], self.last.names[at]
@@ -523,9 +549,8 @@ class _Listings:
         if typed and min(map(len, typed)) < 2:  # not a letter and a name: not ours
             self.changed = True
             return None
-        matched = self.last_hits.get(at, ())
-        self._keep(path, stamp, entries, names, matched)
-        hits.update(matched)
+        self.next.append(at)
+        hits.update(self.last_hits.get(at, ()))
         return typed, names.split("/") if names else []
 
     def listed(
@@ -533,25 +558,29 @@ class _Listings:
     ) -> None:
         """Keep what is kept of a folder listed now, when it had settled before it was."""
         if stamp is not None and max(stamp[0], stamp[1]) < self.settled_before:
-            self._keep(path, stamp, "/".join(entries), "/".join(names), sorted(hits))
-
-    def _keep(
-        self, path: str, stamp: list[int], entries: str, names: str, hits: Iterable[str]
-    ) -> None:
-        walked = self.next
-        at = len(walked.folders)
-        walked.folders.append(path)
-        walked.stamps += stamp
-        walked.entries.append(entries)
-        walked.names.append(names)
-        for pattern in hits:
-            walked.hit_folders.append(at)
-            walked.hit_patterns.append(pattern)
+            self.next.append((path, stamp, "/".join(entries), "/".join(names), sorted(hits)))
 
     def save(self) -> None:
         """Put the folders listed in the cache for the next walk, when any changed."""
-        if self.pack is not None and (self.changed or self.next.folders != self.last.folders):
-            self.pack.put(self.key, self.next, Walked)
+        if self.pack is None or not (self.changed or len(self.next) != len(self.last.folders)):
+            return
+        last, walked = self.last, Walked()
+        for kept in self.next:
+            if type(kept) is int:
+                first = kept * STAMP_SIZE
+                path, stamp = last.folders[kept], last.stamps[first : first + STAMP_SIZE]
+                entries, names = last.entries[kept], last.names[kept]
+                hits = self.last_hits.get(kept, [])
+            else:
+                path, stamp, entries, names, hits = kept
+            for pattern in hits:
+                walked.hit_folders.append(len(walked.folders))
+                walked.hit_patterns.append(pattern)
+            walked.folders.append(path)
+            walked.stamps += stamp
+            walked.entries.append(entries)
+            walked.names.append(names)
+        self.pack.put(self.key, walked, Walked)
 
 
 def _consistent(walked: Walked) -> bool:
