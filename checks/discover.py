@@ -235,22 +235,23 @@ def discover(
         # asked of every file of the tree: its key and display name put together here when
         # they are the folder's and the name (`_Folder.key`, `_Folder.display`)
         key_prefix, shown_prefix = folder.key_prefix, folder.shown_prefix
+        kinds = list(map(kind_of, names))
         if exact and not excludes:
             # the common case, a folder's files at once: all of kinds we read, with names
             # that show as they are, none found before
-            kinds = list(map(kind_of, names))
             if None not in kinds and SKIP_FILES.isdisjoint(names):
                 keys = [key_prefix + name for name in names]
                 joined = "".join(names)  # each shows as it is: ASCII, no backslash
                 if seen.isdisjoint(keys) and joined.isascii() and "\\" not in joined:
                     seen.update(keys)
                     files.extend(
-                        SourceFile(prefix + name, shown_prefix + name, kind, skip, key)
-                        for name, (kind, skip), key in zip(names, kinds, keys, strict=True)
+                        [
+                            SourceFile(prefix + name, shown_prefix + name, kind, skip, key)
+                            for name, (kind, skip), key in zip(names, kinds, keys, strict=True)
+                        ]
                     )
                     return
-        for name in names:
-            classified = kind_of(name)
+        for name, classified in zip(names, kinds, strict=True):
             # before the kind: a pattern that leaves out only files we never read matched too
             if excludes and excluded(folder.excluded_as(name), excludes, hits):
                 left_out.add(name)
@@ -429,6 +430,13 @@ def _typed_listing(
     names: list[str] = []
     for entry in entries:
         try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        if regular:  # most entries: asked first
+            names.append(entry.name)
+            continue
+        try:
             link = entry.is_symlink()
         except OSError:
             link = os.path.islink(entry.path)
@@ -439,17 +447,7 @@ def _typed_listing(
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
-        if is_dir:
-            typed.append(_FOLDER + entry.name)
-            continue
-        try:
-            regular = entry.is_file(follow_symlinks=False)
-        except OSError:
-            regular = False
-        if regular:
-            names.append(entry.name)
-        else:
-            typed.append(_OTHER + entry.name)
+        typed.append((_FOLDER if is_dir else _OTHER) + entry.name)
     return typed, names
 
 
