@@ -351,3 +351,54 @@ def test_any_changes_between_two_walks_find_what_a_fresh_walk_finds(first, then)
         for step in then:
             _step(tree, *step)
         walker.same_as_fresh(["tree"])
+
+
+INSECURE = (
+    'resource "aws_launch_template" "n" {\n  metadata_options {\n'
+    '    http_tokens = "required"\n    http_put_response_hop_limit = 2\n  }\n}\n'
+)
+
+
+@POSIX
+def test_a_warm_scan_after_each_change_reports_what_a_scan_without_the_cache_reports(
+    tmp_path, monkeypatch, settled
+):
+    """The whole scan, the hook's and a folder's, from the cache and without it, after
+    folders and files come and go, an exclude is given and the size limit changes: the same
+    report and exit code each time."""
+    from conftest import cli
+
+    tree = tmp_path / "tree"
+    (tree / "infra").mkdir(parents=True)
+    (tree / "infra" / "nodes.tf").write_text(INSECURE)
+    (tree / "k8s").mkdir()
+    (tree / "k8s" / "sa.yaml").write_text(SA)
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+
+    def same(*args: str) -> str:
+        """The report of the whole tree, checked alike from the cache and without it, as
+        the hook's for infra/nodes.tf."""
+        reports = []
+        for paths in (["."], ["infra/nodes.tf", "--context-root", "."]):
+            warm = cli("scan", "--format", "json", *args, *paths)
+            assert warm == cli("scan", "--format", "json", "--no-cache", *args, *paths)
+            reports.append(warm[1])
+        return reports[0]
+
+    same()
+    assert '"rule_id": "EKS202"' in same()
+    (tree / "infra2").mkdir()
+    (tree / "infra2" / "nodes.tf").write_text(INSECURE)
+    _later(tree)
+    assert same().count('"rule_id": "EKS202"') == 2
+    (tree / "infra2").rename(tree / "infra3")
+    _later(tree)
+    assert '"file": "infra3/nodes.tf"' in same()
+    assert same("--exclude", "infra3").count('"rule_id": "EKS202"') == 1
+    assert '"rule_id"' not in same("--max-file-size", "40")  # each .tf over the limit
+    (tree / "k8s" / "link.tf").symlink_to(tree / "infra" / "nodes.tf")
+    _later(tree / "k8s")
+    (tree / "infra" / "nodes.tf").unlink()
+    _later(tree / "infra")
+    assert "dangling symbolic link" in same()
