@@ -235,6 +235,39 @@ def test_a_folder_changed_in_the_tick_of_its_listing_is_listed_again(tmp_path, m
     assert walker.same_as_fresh(["tree"]) == []
 
 
+@POSIX
+def test_a_folder_that_cannot_be_listed_is_said_each_time_and_listed_again_when_it_can(
+    tmp_path, monkeypatch, settled
+):
+    """A folder the walk cannot list is one line naming it, at every walk: what the cache
+    keeps of the tree leaves it out, so that once it can be listed again (its stamp alike),
+    its files are found."""
+    _tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    walker = Walker(tmp_path / "cache", monkeypatch)
+    real_scandir = os.scandir
+
+    def refused(path="."):
+        if os.fspath(path) == os.path.join("tree", "a"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(discover_module.os, "scandir", refused)
+    for _ in range(2):
+        walker.same_as_fresh(["tree"])
+        files, problems, _hits, listed = walker.walk(["tree"])
+        assert listed == ["tree/a"]
+        assert ("tree/a", "cannot read directory: Permission denied") in [
+            (p.file, p.message) for p in problems
+        ]
+        assert "tree/a/main.tf" not in [f["display"] for f in files]
+    monkeypatch.setattr(discover_module.os, "scandir", real_scandir)
+    # the folder, and the one in it the walk never reached
+    assert walker.same_as_fresh(["tree"]) == ["tree/a", "tree/a/b"]
+    files, _problems, _hits, listed = walker.walk(["tree"])
+    assert listed == [] and "tree/a/main.tf" in [f["display"] for f in files]
+
+
 def test_what_the_cache_kept_of_another_working_directory_is_not_used(
     tmp_path, monkeypatch, settled
 ):
