@@ -512,7 +512,7 @@ class _Listings:
             # the same tick of a coarse clock: it is listed again next time
             self.settled_before = time.time_ns() - RACY_NS
         # what the next walk keeps, in walk order: the place in `last` of a folder kept as
-        # it was, or what is kept of a folder listed now (`_kept`)
+        # it was, or what is kept of a folder listed now (`listed`)
         self.next: list[int | tuple[str, list[int], str, str, list[str]]] = []
         self.changed = False
 
