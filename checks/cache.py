@@ -374,8 +374,9 @@ class Pack:
                 entries[digest] = encode(value, declared)
             except (Invalid, ValueError, RecursionError):
                 pass
-        if self.stamps.seen:
-            entries[STAMPS] = self.stamps.encoded()
+        stamps = self.stamps.encoded()
+        if stamps:
+            entries[STAMPS] = stamps
         index, offset = {}, 0
         for digest, raw in entries.items():
             index[digest] = [offset, len(raw)]
@@ -411,23 +412,40 @@ class Stamps:
     unchanged is not read again; its digest stands for its text in a unit's key. A stamp is
     trusted only when it was taken `RACY_NS` after the file's last change (a write in the
     same clock tick as the read would leave it alike), and an edit that restores the size
-    and the modification time still moves the change time, which no user can set."""
+    and the modification time still moves the change time, which no user can set.
+
+    Kept as three JSON lists, which decode at C speed however many files there are (every
+    file of a warm run is asked for): the files' keys, their stamps' numbers
+    (`STAMP_NUMBERS` a file, in a row) and their digests."""
 
     def __init__(self, raw: bytes = b"") -> None:
         self._raw = raw
-        self._known: dict | None = None
-        self.seen: dict[str, list] = {}  # the stamps of the files this run looked at
+        self._index: dict[str, int] | None = None  # the last run's stamps, by key
+        self._numbers: list = []
+        self._digests: list = []
+        self._kept: dict[str, int] = {}  # those this run found unchanged
+        self._fresh: dict[str, list] = {}  # those this run took, with their digest
         self.changed = False
 
-    def _stamps(self) -> dict:
-        if self._known is None:
-            try:
-                known = json.loads(self._raw) if self._raw else {}
-            except (ValueError, RecursionError):
-                known = {}
-            self._known = known if isinstance(known, dict) else {}
-            self._raw = b""
-        return self._known
+    def _load(self) -> dict[str, int]:
+        """Where each key's stamp is in the last run's stamps (none when they are not three
+        lists that agree)."""
+        try:
+            table = json.loads(self._raw) if self._raw else None
+        except (ValueError, RecursionError):
+            table = None
+        self._raw = b""
+        self._index = {}
+        if type(table) is list and len(table) == 3 and all(type(t) is list for t in table):
+            keys, numbers, digests = table
+            if (
+                len(numbers) == STAMP_NUMBERS * len(keys)
+                and len(digests) == len(keys)
+                and _TEXT.issuperset(map(type, keys))
+            ):
+                self._index = dict(zip(keys, range(len(keys)), strict=True))
+                self._numbers, self._digests = numbers, digests
+        return self._index
 
     @staticmethod
     def _stat(path: str) -> list | None:
@@ -438,24 +456,25 @@ class Stamps:
         stamp says it is unchanged, else None."""
         # asked of every file of a warm run: the stat's fields compared in place, no stamp
         # list built, no stat for a file without a record
-        record = (self._stamps() if self._known is None else self._known).get(key)
-        if type(record) is not list or len(record) != 6:
+        at = (self._load() if self._index is None else self._index).get(key)
+        if at is None:
             return None
         try:
             now = os.stat(path)
         except (OSError, ValueError):
             return None
-        size, modified, changed, inode, device, text_digest = record
+        numbers, first = self._numbers, at * STAMP_NUMBERS
+        text_digest = self._digests[at]
         if (
-            now.st_mtime_ns != modified
-            or now.st_ctime_ns != changed
-            or now.st_size != size
-            or now.st_ino != inode
-            or now.st_dev != device
+            now.st_mtime_ns != numbers[first + 1]
+            or now.st_ctime_ns != numbers[first + 2]
+            or now.st_size != numbers[first]
+            or now.st_ino != numbers[first + 3]
+            or now.st_dev != numbers[first + 4]
             or type(text_digest) is not str
         ):
             return None
-        self.seen[key] = record
+        self._kept[key] = at
         return text_digest
 
     def record(
@@ -467,22 +486,44 @@ class Stamps:
         after = self._stat(path)
         if before is None or after != before or not still(before, since or time.time_ns()):
             return
-        self.seen[key] = [*after, digest]
-        self.changed = True
+        self.record_still(key, after, digest)
 
     def record_still(self, key: str, stamp: list, digest: str) -> None:
         """Keep the stamp of the file `key`, taken by whoever read it alike before and after
         reading its text, the one before found `still`."""
-        self.seen[key] = [*stamp, digest]
+        self._kept.pop(key, None)
+        self._fresh[key] = [*stamp, digest]
         self.changed = True
 
     def stat(self, path: str) -> list | None:
         """The stamp of a file before it is read (what `record` compares with)."""
         return self._stat(path)
 
+    @property
+    def seen(self) -> dict[str, list]:
+        """The stamps of the files this run looked at, each its numbers and its digest, by
+        key: what the next pack keeps."""
+        numbers, digests, size = self._numbers, self._digests, STAMP_NUMBERS
+        seen = {
+            key: [*numbers[at * size : at * size + size], digests[at]]
+            for key, at in self._kept.items()
+        }
+        seen.update(self._fresh)
+        return seen
+
     def encoded(self) -> bytes:
-        """The stamps of the files this run looked at, as the next pack holds them."""
-        return json.dumps(self.seen, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        """The stamps of the files this run looked at, as the next pack holds them (nothing
+        when there are none)."""
+        seen = self.seen
+        if not seen:
+            return b""
+        numbers = [n for stamp in seen.values() for n in stamp[:STAMP_NUMBERS]]
+        table = [list(seen), numbers, [stamp[STAMP_NUMBERS] for stamp in seen.values()]]
+        return json.dumps(table, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+STAMP_NUMBERS = 5  # size, modification and change times, inode, device (`file_stamp`)
+_TEXT = frozenset({str})
 
 
 def key_digest(key: str) -> str:

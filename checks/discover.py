@@ -15,12 +15,16 @@ import fnmatch
 import os
 import re
 import stat
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from checks.model import Problem
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
 
 # the only folders never walked, besides the configured excludes (README, "Hostile input")
 SKIP_DIRS = {".git", ".terraform", "node_modules"}
@@ -44,6 +48,14 @@ class SourceFile:
     def __post_init__(self) -> None:
         if not self.key:
             object.__setattr__(self, "key", file_key(self.path))
+
+    @classmethod
+    def walked(cls, path: str, display: str, kind: str, skip: str, key: str) -> SourceFile:
+        """The file as the walk found it, its key known: made as `__init__` makes it, without
+        a call for each field (asked of every file of the tree at each run: half the time)."""
+        made = object.__new__(cls)
+        made.__dict__.update(path=path, display=display, kind=kind, skip=skip, key=key)
+        return made
 
 
 def file_key(path: str) -> str:
@@ -98,27 +110,27 @@ class _Folder:
         self.shown = shown or display_path(self.absolute, cwd)
         self._excluded_as: str | None = None
         # what an entry's key and display name start with (when `exact`)
-        self._key_prefix = self.absolute + os.sep
-        self._shown_prefix = "" if self.shown == "." else self.shown + "/"
+        self.key_prefix = self.absolute + os.sep
+        self.shown_prefix = "" if self.shown == "." else self.shown + "/"
 
     def child(self, name: str) -> _Folder:
         """The folder `name` in this one, its absolute path and display name worked out from
         this folder's."""
         if not self.exact:
             return _Folder(self.prefix + name, self.cwd, self.base)
-        absolute = self._key_prefix + name
+        absolute = self.key_prefix + name
         return _Folder(self.prefix + name, self.cwd, self.base, absolute, self.display(name))
 
     def key(self, name: str) -> str:
         """file_key of the entry `name`, relative to the working directory it was walked in."""
         if self.exact:
-            return self._key_prefix + name
+            return self.key_prefix + name
         return os.path.normpath(os.path.join(self.cwd, self.prefix + name))
 
     def display(self, name: str) -> str:
         """display_path of the entry `name`."""
         if self.exact and name.isascii() and "\\" not in name:
-            return self._shown_prefix + name  # nothing to escape: asked of every entry
+            return self.shown_prefix + name  # nothing to escape: asked of every entry
         return self._child(self.shown, name, self.cwd)
 
     def excluded_as(self, name: str) -> str:
@@ -188,12 +200,15 @@ def discover(
     roots: list[str] | None = None,
     exclude_root: str | None = None,
     exclude_hits: set[str] | None = None,
+    pack: Pack | None = None,
 ) -> tuple[list[SourceFile], list[Problem]]:
     """The files to scan under `paths` (those `classify` gives a kind), and a problem for each
     one that cannot be. A path given that cannot be read is an error whatever its name; a
     symlink whose target is outside `roots` (default: the trees of `paths`) is never read, a
     note says so. `excludes` match paths relative to `exclude_root` (default: the working
-    directory); the patterns that match something go into `exclude_hits`."""
+    directory); the patterns that match something go into `exclude_hits`. With a cache
+    `pack`, a folder that did not change since the last walk is not listed again (`Walked`):
+    what is found is the same."""
     files: list[SourceFile] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -218,34 +233,63 @@ def discover(
             return
         examine(path, key, display, classified)
 
-    def add_walked(
-        folder: _Folder, entry: os.DirEntry, kind_of: Callable[[str], tuple[str, str] | None]
-    ) -> None:
-        """`add` of a file the walk found, with its folder's paths worked out once, what it is
-        from `kind_of` its name, and its type from the directory listing where the system
-        gives it."""
-        name = entry.name
-        path = folder.prefix + name
-        classified = kind_of(name)
-        # before the kind: a pattern that leaves out only files we never read matched too
-        if excludes and excluded(folder.excluded_as(name), excludes, exclude_hits):
-            return
+    def add_files(folder: _Folder, names: list[str], hits: set[str], left_out: set[str]) -> None:
+        """`add` of the regular files the walk found in `folder` (as the directory listing
+        says), with the folder's paths worked out once and what each is from its name; the
+        names an exclude or their name leaves out, whatever the file is, go into
+        `left_out`."""
+        kind_of = _kinds_in(folder, classify)
+        prefix, exact = folder.prefix, folder.exact
+        # asked of every file of the tree: its key and display name put together here when
+        # they are the folder's and the name (`_Folder.key`, `_Folder.display`)
+        key_prefix, shown_prefix = folder.key_prefix, folder.shown_prefix
+        kinds = list(map(kind_of, names))
+        if exact and not excludes:
+            # the common case, a folder's files at once: all of kinds we read, with names
+            # that show as they are, none found before
+            if None not in kinds and SKIP_FILES.isdisjoint(names):
+                keys = [key_prefix + name for name in names]
+                joined = "".join(names)  # each shows as it is: ASCII, no backslash
+                if seen.isdisjoint(keys) and joined.isascii() and "\\" not in joined:
+                    seen.update(keys)
+                    files.extend(
+                        [
+                            SourceFile.walked(prefix + name, shown_prefix + name, kind, skip, key)
+                            for name, (kind, skip), key in zip(names, kinds, keys, strict=True)
+                        ]
+                    )
+                    return
+        for name, classified in zip(names, kinds, strict=True):
+            # before the kind: a pattern that leaves out only files we never read matched too
+            if excludes and excluded(folder.excluded_as(name), excludes, hits):
+                left_out.add(name)
+                continue
+            if classified is None or name in SKIP_FILES:
+                left_out.add(name)
+                continue
+            key = key_prefix + name if exact else folder.key(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            if exact and name.isascii() and "\\" not in name:
+                shown = shown_prefix + name
+            else:
+                shown = folder.display(name)
+            files.append(SourceFile(prefix + name, shown, classified[0], classified[1], key))
+
+    def add_other(folder: _Folder, name: str, hits: set[str]) -> bool:
+        """`add` of an entry the walk found that is not a regular file nor a folder (a
+        symlink, a FIFO, a device, or not known), looked at closely. False when an exclude
+        or its name leaves it out, whatever it is."""
+        classified = _kinds_in(folder, classify)(name)
+        if excludes and excluded(folder.excluded_as(name), excludes, hits):
+            return False
         if classified is None or name in SKIP_FILES:
-            return
+            return False
         key = folder.key(name)
-        if key in seen:
-            return
-        display = folder.display(name)
-        try:
-            regular = entry.is_file(follow_symlinks=False)
-        except OSError:
-            regular = False
-        if not regular:  # a symlink, a FIFO, a device, or not known: looked at closely
-            examine(path, key, display, classified)
-            return
-        seen.add(key)
-        kind, skip = classified
-        files.append(SourceFile(path, display, kind, skip, key))
+        if key not in seen:
+            examine(folder.prefix + name, key, folder.display(name), classified)
+        return True
 
     def examine(path: str, key: str, display: str, classified: tuple[str, str] | None) -> None:
         """The file `path` as its type says: read, noted or left out."""
@@ -284,22 +328,49 @@ def discover(
         kind, skip = classified
         files.append(SourceFile(path, display, kind, skip, key))
 
-    def walkable(folder: _Folder, entry: os.DirEntry) -> bool:
-        name = entry.name
+    def walkable(folder: _Folder, name: str, link: bool, hits: set[str]) -> bool:
         if name in SKIP_DIRS:
             return False
-        if excludes and excluded(folder.excluded_as(name), excludes, exclude_hits):
+        if excludes and excluded(folder.excluded_as(name), excludes, hits):
             return False
-        try:
-            link = entry.is_symlink()
-        except OSError:
-            link = os.path.islink(entry.path)
         if link:
             # never followed (no loops); a target inside the roots is walked where it is
             if inside(os.path.realpath(folder.prefix + name), roots) is None:
                 problems.append(Problem(folder.display(name), OUTSIDE_DIR, 0, "note"))
             return False
         return True
+
+    def visit(
+        folder: _Folder, entries: list[str], names: list[str], hits: set[str]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Walk one folder as `_typed_listing` gives it: its folders first, each in name
+        order (a symlink is one when it leads to one, now), then its files. The subfolders
+        to walk, and what is kept of the folder for the next walk: the entries and the names
+        of regular files that their name, their type and the walk's inputs do not leave
+        out (a symlink is always kept)."""
+        prefix = folder.prefix
+        below: list[str] = []
+        left_out: set[str] = set()
+        others: list[str] = []
+        for entry in entries:
+            kind = entry[0]
+            if kind == _FOLDER:
+                if walkable(folder, entry[1:], False, hits):
+                    below.append(entry[1:])
+                else:
+                    left_out.add(entry)
+            elif kind == _LINK and os.path.isdir(prefix + entry[1:]):
+                walkable(folder, entry[1:], True, hits)  # never walked, perhaps noted
+            else:
+                others.append(entry)
+        for entry in others:
+            if not add_other(folder, entry[1:], hits) and entry[0] != _LINK:
+                left_out.add(entry)
+        kept = [e for e in entries if e not in left_out] if left_out else entries
+        left_out = set()
+        if names:
+            add_files(folder, names, hits, left_out)
+        return below, kept, [n for n in names if n not in left_out] if left_out else names
 
     def cannot_list(error: OSError, root: str) -> None:
         problems.append(
@@ -312,26 +383,34 @@ def discover(
         if not os.path.isdir(root):
             add(root, given=True)
             continue
+        known = _Listings(pack, _walk_key(cwd, root, roots, excludes, base))
         # depth first, each folder's subfolders and files in name order (as os.walk, top down)
         todo = [_Folder(root, cwd, base)]
         while todo:
             folder = todo.pop()
-            entries = _listing(folder.path, lambda e, root=root: cannot_list(e, root))
-            if entries is None:
-                continue
-            folders, others = entries
-            below = [e for e in folders if walkable(folder, e)]
-            if others:
-                kind_of = _kinds_in(folder, classify)
-                for entry in others:
-                    add_walked(folder, entry, kind_of)
-            todo.extend(folder.child(e.name) for e in reversed(below))
+            hits: set[str] = set()
+            listing = known.listing(folder.path, hits)
+            if listing is None:
+                stamp = known.stamp(folder.path)
+                listing = _typed_listing(folder.path, lambda e, root=root: cannot_list(e, root))
+                if listing is None:
+                    continue
+                below, kept, names = visit(folder, *listing, hits)
+                known.listed(folder.path, stamp, kept, names, hits)
+            else:
+                below, _kept, _names = visit(folder, *listing, hits)
+            if exclude_hits is not None:
+                exclude_hits |= hits
+            todo.extend(folder.child(name) for name in reversed(below))
+        known.save()
     files.sort(key=_DISPLAY)
     return files, problems
 
 
 _NAME = attrgetter("name")  # an entry's name, what a folder's entries are sorted by
 _DISPLAY = attrgetter("display")  # a file's display name, what the files found are sorted by
+# what an entry of a folder is, as the letter before its name in `_typed_listing`
+_FOLDER, _LINK, _OTHER = "d", "l", "o"
 
 
 def _kinds_in(folder: _Folder, classify: Classify) -> Callable[[str], tuple[str, str] | None]:
@@ -342,27 +421,184 @@ def _kinds_in(folder: _Folder, classify: Classify) -> Callable[[str], tuple[str,
     return lambda name: classify(folder.prefix + name)
 
 
-def _listing(
+def _typed_listing(
     directory: str, onerror: Callable[[OSError], None]
-) -> tuple[list[os.DirEntry], list[os.DirEntry]] | None:
-    """The entries of `directory` that are folders (a symlink to one included) and the
-    others, as os.walk tells them apart, each in name order; None, after `onerror`, when it
-    cannot be listed."""
+) -> tuple[list[str], list[str]] | None:
+    """The entries of `directory` in name order: those that are not regular files each as a
+    letter saying what it is (a folder, a symbolic link, anything else), then its name, and
+    the names of the regular files, as the directory listing tells them apart where the
+    system gives it; None, after `onerror`, when it cannot be listed."""
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=_NAME)
     except OSError as error:
         onerror(error)
         return None
-    folders: list[os.DirEntry] = []
-    others: list[os.DirEntry] = []
+    typed: list[str] = []
+    names: list[str] = []
     for entry in entries:
+        try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        if regular:  # most entries: asked first
+            names.append(entry.name)
+            continue
+        try:
+            link = entry.is_symlink()
+        except OSError:
+            link = os.path.islink(entry.path)
+        if link:
+            typed.append(_LINK + entry.name)
+            continue
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
-        (folders if is_dir else others).append(entry)
-    return folders, others
+        typed.append((_FOLDER if is_dir else _OTHER) + entry.name)
+    return typed, names
+
+
+@dataclass
+class Walked:
+    """What a walk of one tree found in each folder it listed, kept in the cache so that the
+    next walk lists only the folders that changed: a name added, removed or renamed in a
+    folder moves its modification time, a change of its permissions its change time. By
+    folder (its path as walked, in walk order): its stamp (`_Listings.stamp`) when it was
+    listed, and what `visit` kept of it: its entries as `_typed_listing` gives them and the
+    names of its regular files, each joined by `/` (which no name holds). And the exclude
+    patterns its entries matched, as the folder's place in `folders` and the pattern. A
+    symbolic link is looked at again at each walk: where it leads may change while its
+    folder does not."""
+
+    folders: list[str] = field(default_factory=list)
+    # STAMP_SIZE numbers a folder (declared a list of any JSON value: a number that is not
+    # one of a folder's now is a change, whatever it is)
+    stamps: list = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    hit_folders: list[int] = field(default_factory=list)
+    hit_patterns: list[str] = field(default_factory=list)
+
+
+STAMP_SIZE = 4  # modification and change times, inode, device
+
+
+def _walk_key(cwd: str, root: str, roots: list[str], excludes: list[str], base: str) -> str:
+    """What a walk of `root` finds depends on besides its folders' entries (the cache adds
+    the code's version, so the registry of sources' too)."""
+    return "walk\0" + repr((cwd, root, list(roots), excludes, base))
+
+
+class _Listings:
+    """The folders a walk listed last time (`Walked`, from the cache `pack`) and those it
+    lists now, for the next walk."""
+
+    def __init__(self, pack: Pack | None, key: str) -> None:
+        self.pack, self.key = pack, key
+        self.known: dict[str, int] = {}
+        self.last = Walked()
+        self.last_hits: dict[int, list[str]] = {}
+        if pack is not None:
+            from checks.cache import RACY_NS
+
+            last = pack.get(key, Walked)
+            if last is not None and _consistent(last):
+                self.last = last
+                self.known = {folder: i for i, folder in enumerate(last.folders)}
+                for at, pattern in zip(last.hit_folders, last.hit_patterns, strict=True):
+                    self.last_hits.setdefault(at, []).append(pattern)
+            # a folder changed within this long of its listing may change again unseen in
+            # the same tick of a coarse clock: it is listed again next time
+            self.settled_before = time.time_ns() - RACY_NS
+        # what the next walk keeps, in walk order: the place in `last` of a folder kept as
+        # it was, or what is kept of a folder listed now (`listed`)
+        self.next: list[int | tuple[str, list[int], str, str, list[str]]] = []
+        self.changed = False
+
+    def stamp(self, path: str) -> list[int] | None:
+        """What `path` is now, as its modification and change times, inode and device; None
+        when it cannot be stat'ed (it is then listed, and says why it cannot be)."""
+        if self.pack is None:
+            return None
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        return [st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def listing(self, path: str, hits: set[str]) -> tuple[list[str], list[str]] | None:
+        """What was kept of the folder `path` last time, as `_typed_listing` gives it, when
+        its stamp is the same now (the patterns its entries matched go into `hits`), else
+        None."""
+        at = self.known.get(path)
+        if at is None:
+            self.changed = self.pack is not None
+            return None
+        # asked of every folder of a warm walk: the stat's fields compared in place
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            st = None
+        stamps, first = self.last.stamps, at * STAMP_SIZE
+        if (
+            st is None
+            or st.st_mtime_ns != stamps[first]
+            or st.st_ctime_ns != stamps[first + 1]
+            or st.st_ino != stamps[first + 2]
+            or st.st_dev != stamps[first + 3]
+        ):
+            self.changed = True
+            return None
+        entries, names = self.last.entries[at], self.last.names[at]
+        typed = entries.split("/") if entries else []
+        if typed and min(map(len, typed)) < 2:  # not a letter and a name: not ours
+            self.changed = True
+            return None
+        self.next.append(at)
+        hits.update(self.last_hits.get(at, ()))
+        return typed, names.split("/") if names else []
+
+    def listed(
+        self, path: str, stamp: list[int] | None, entries: list[str], names: list[str], hits: set
+    ) -> None:
+        """Keep what is kept of a folder listed now, when it had settled before it was."""
+        if stamp is not None and max(stamp[0], stamp[1]) < self.settled_before:
+            self.next.append((path, stamp, "/".join(entries), "/".join(names), sorted(hits)))
+
+    def save(self) -> None:
+        """Put the folders listed in the cache for the next walk, when any changed."""
+        if self.pack is None or not (self.changed or len(self.next) != len(self.last.folders)):
+            return
+        last, walked = self.last, Walked()
+        for kept in self.next:
+            if type(kept) is int:
+                first = kept * STAMP_SIZE
+                path, stamp = last.folders[kept], last.stamps[first : first + STAMP_SIZE]
+                entries, names = last.entries[kept], last.names[kept]
+                hits = self.last_hits.get(kept, [])
+            else:
+                path, stamp, entries, names, hits = kept
+            for pattern in hits:
+                walked.hit_folders.append(len(walked.folders))
+                walked.hit_patterns.append(pattern)
+            walked.folders.append(path)
+            walked.stamps += stamp
+            walked.entries.append(entries)
+            walked.names.append(names)
+        self.pack.put(self.key, walked, Walked)
+
+
+def _consistent(walked: Walked) -> bool:
+    """Whether a `Walked` from the cache has one stamp, entries and names a folder, and a
+    folder for each exclude pattern."""
+    count = len(walked.folders)
+    return (
+        len(walked.stamps) == count * STAMP_SIZE
+        and len(walked.entries) == count
+        and len(walked.names) == count
+        and len(walked.hit_folders) == len(walked.hit_patterns)
+    )
 
 
 HEAD_BYTES = 64 * 1024  # what is read of a file over the size limit, to tell whose it is

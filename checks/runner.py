@@ -13,6 +13,7 @@ import gc
 import os
 import time
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from checks.discover import SourceFile, read_text
@@ -230,18 +231,19 @@ def _digests(unit: Unit, opts: Options, pack: Pack) -> dict[str, str]:
     """The digests of the texts of the unit's files that can be read, by file key: from the
     pack's stamps when a file's is unchanged, else read (and stamped)."""
     found: dict[str, str] = {}
+    stamps = pack.stamps
     for f in unit.files:
         if f.skip:
             found[f.key] = _skipped(f)
             continue
-        known = pack.stamps.digest(f.key, f.path)
+        known = stamps.digest(f.key, f.path)
         if known is None:
-            before = pack.stamps.stat(f.path)
+            before = stamps.stat(f.path)
             text, _reason = read_text(f.path, opts.max_bytes)
             if text is None:
                 continue
             known = digest(text)
-            pack.stamps.record(f.key, f.path, before, known)
+            stamps.record(f.key, f.path, before, known)
         found[f.key] = known
     return found
 
@@ -279,7 +281,8 @@ def _unit_key(
     if unit.directory in opts.var_files:
         head += repr(opts.var_files[unit.directory])
     head += depends_on(unit)
-    return "\0".join([head] + [f"{name}\0{text_digest}" for name, text_digest in digests.items()])
+    # each file's name and digest, each after a NUL
+    return "\0".join([head, *chain.from_iterable(digests.items())])
 
 
 def _guarded(unit: Unit, opts: Options, keyed: bool) -> UnitResult:

@@ -277,7 +277,7 @@ def scan(
     roots = trees_read(paths, context_root)
 
     def find(paths: list[str]) -> tuple[list[SourceFile], list[Problem]]:
-        return discover(paths, classify, list(excludes), roots, root, exclude_hits)
+        return discover(paths, classify, list(excludes), roots, root, exclude_hits, pack)
 
     files, given_problems = find(paths)
     problems: list[Problem] = []

@@ -584,27 +584,33 @@ def test_a_file_whose_stamp_is_unchanged_is_not_read_and_an_edit_is_seen_whateve
     assert reads == ["nodes.tf", "nodes.tf"]  # digested, parsed
 
 
+def _stamps_table(records: dict[str, list]) -> bytes:
+    """Stamps as the pack keeps them: the keys, the numbers in a row, the digests."""
+    numbers = [n for record in records.values() for n in record[:-1]]
+    digests = [record[-1] for record in records.values()]
+    return json.dumps([list(records), numbers, digests]).encode()
+
+
 def test_a_stamp_is_trusted_only_whole_and_unchanged(tmp_path):
-    """A file's recorded stamp gives its digest only when it is the six values the pack
-    writes and its five stamp values are the file's now; any other record (a tampered pack)
-    or a changed or missing file means the file is read again, never a traceback."""
+    """A file's recorded stamp gives its digest only when its five numbers are the file's
+    now and its digest is text; stamps that do not hold together (a tampered pack) give
+    none, and a changed or missing file means the file is read again, never a traceback."""
     path = tmp_path / "nodes.tf"
     path.write_text(INSECURE)
     now = cache.file_stamp(str(path))
     assert now is not None
     table = {
         "same": [*now, "digest of nodes.tf"],
-        "five values": now,
-        "seven values": [*now, "d", "more"],
         "a digest that is not text": [*now, 7],
+        "a null digest": [*now, None],
         "another size": [now[0] + 1, *now[1:], "d"],
+        "another modification time": [now[0], now[1] + 1, *now[2:], "d"],
         "another change time": [*now[:2], now[2] + 1, *now[3:], "d"],
         "another inode": [*now[:3], now[3] + 1, now[4], "d"],
-        "text": "d",
-        "null": None,
-        "a mapping": {"size": now[0]},
+        "another device": [*now[:4], now[4] + 1, "d"],
+        "a time as text": [now[0], str(now[1]), *now[2:], "d"],
     }
-    stamps = cache.Stamps(json.dumps(table).encode())
+    stamps = cache.Stamps(_stamps_table(table))
     assert stamps.digest("same", str(path)) == "digest of nodes.tf"
     for key in [*table, "not recorded"]:
         if key != "same":
@@ -612,8 +618,21 @@ def test_a_stamp_is_trusted_only_whole_and_unchanged(tmp_path):
     assert stamps.digest("same", str(tmp_path / "gone.tf")) is None
     assert stamps.digest("same", "nul\0in the path") is None
     assert list(stamps.seen) == ["same"]  # what the next pack keeps
-    for table_text in (b"[1]", b"{", b"null", b"[" * 100_000):
-        assert cache.Stamps(table_text).digest("same", str(path)) is None
+    assert json.loads(stamps.encoded()) == [["same"], now, ["digest of nodes.tf"]]
+    whole = json.loads(_stamps_table({"same": [*now, "digest of nodes.tf"]}))
+    for table_text in (
+        b"[1]",
+        b"{",
+        b"null",
+        b"[" * 100_000,
+        json.dumps({"same": [*now, "digest of nodes.tf"]}).encode(),  # one list a file
+        json.dumps(whole[:2]).encode(),
+        json.dumps([whole[0], whole[1][:4], whole[2]]).encode(),  # four numbers
+        json.dumps([whole[0], whole[1], []]).encode(),  # no digest
+        json.dumps([[["same"]], whole[1], whole[2]]).encode(),  # a key that is not text
+        json.dumps([whole[0], {"size": now[0]}, whole[2]]).encode(),
+    ):
+        assert cache.Stamps(table_text).digest("same", str(path)) is None, table_text[:40]
 
 
 def test_a_unit_of_a_skipped_file_is_answered_from_the_cache(tmp_path, monkeypatch):
