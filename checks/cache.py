@@ -288,6 +288,13 @@ class Pack:
     def __len__(self) -> int:
         return len(self._index)
 
+    def reader(self) -> Pack:
+        """The pack as it is on disk now, for a scan that must not write it (the check of a
+        reduced context against the full one)."""
+        other = Pack(self.folder, self.name)
+        other.save = lambda fresh=(), declared=None: None  # type: ignore[method-assign]
+        return other
+
     def _valid(self, where: Any) -> bool:
         """Whether an index entry is an offset and a length inside the pack."""
         if type(where) is not list or len(where) != 2:
@@ -316,6 +323,17 @@ class Pack:
             return None
         self._used[digest] = (start, start + where[1])  # not a copy: read again if written
         return value
+
+    def keep(self, digest: str) -> bool:
+        """Keep the entry filed under `digest` (`key_digest`) in the next pack, as if it was
+        read, without decoding it (what a scan relies on without reading: the pre-commit
+        hook's index); False when the pack holds none."""
+        where = self._index.get(digest)
+        if not self._valid(where):
+            return False
+        start = self._body + where[0]
+        self._used[digest] = (start, start + where[1])
+        return True
 
     def put(self, key: str, value: Any, declared: Any) -> None:
         """Keep `value`, of the type `declared`, under `key` in the next pack, beside what

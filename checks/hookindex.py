@@ -1,0 +1,881 @@
+"""The pre-commit hook's index: what each unit of a context tree offers and asks of the others,
+kept in the cache, so that a hook run (`scan --context-root=ROOT FILE...`) reads only the
+units the given files' links can need, and reports what the full-context scan reports.
+
+A full-context scan with the cache keeps, beside the units' results, one `Summary` per unit:
+its cache digest, its files, what it reads, its share of the whole scan's facts (files read
+with file(), modules reached, cluster definitions, literal cluster names) and its *records*:
+(key, role, file) for every lookup of link and the graph across entities (the study's table of
+rows L1-L21, G1-G19), computed from fields normalize sets. A role is
+
+- `offer`: the units that ask the key may depend on this one,
+- `ask`: this unit depends on the key's offerers (of a key looked up nearest by place, only
+  those that may be the nearest to the asker),
+- `sym`: every holder depends on every other (order among entries, copies of one key).
+
+A lookup whose offerer depends on who picks it (a role's trust reaches through the mappings
+that sign in with it; a role's policies are its attachments') holds a *back* key too.
+
+The hook's closure: the units holding, reading or consuming a file reported, and the callers
+of its module; then every unit that depends on one of those (backward), then everything one of
+those depends on (forward). Clusters are left out: every cluster may be any other (a
+superset). The reduced run decodes only the closure's units and injects the whole scan's facts
+the index holds (`run_reduced`). Whatever the closure cannot vouch for falls back to the full
+scan (`Fallback`, with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from checks import graph, link
+from checks.codec import decode, encode
+from checks.kinds import terraform_reference
+from checks.model import Entity, Unknown
+from checks.normalize import live
+from checks.runner import (
+    MODULE_LISTING,
+    Results,
+    Whole,
+    assemble,
+    called_of,
+    read_as,
+    reads_unchanged,
+    results_of,
+    save,
+    unit_key,
+)
+from checks.sources.base import Options, Unit, UnitResult
+
+if TYPE_CHECKING:
+    from checks.cache import Pack
+
+# past this many units changed since the index was written, the full scan is as quick
+MAX_CHANGED_UNITS = 64
+
+# a key's type -> how its offers are looked up: "near" (the nearest copies by place, as
+# link's `nearest` finds them), "all" (every offer), "single" (the scan's only one)
+NEAR, ALL, SINGLE = "near", "all", "single"
+MODES = {
+    "sa": NEAR,
+    "role": NEAR,
+    "crole": NEAR,
+    "nsrole": NEAR,
+    "pia": NEAR,
+    "iamrole-name": NEAR,
+    "sa-given": NEAR,
+    "cluster": SINGLE,
+}
+BACK = "back"
+# the asker's kind -> the key types whose offerer depends on the askers that pick it
+BACK_ASKERS = {
+    "identity_mapping": {"role", "roleref"},
+    "trust_statement": {"role", "rolekey"},
+    "iam_policy_attachment": {
+        "iamrole-name",
+        "tfref",
+        "policy-arn",
+        "policy-mod-name",
+        "getrole-dir",
+    },
+    "iam_policy": {"iamrole-name", "tfref", "getrole-dir"},
+}
+# the key types whose offerers ask the back key (depend on the askers that pick them)
+BACK_OFFERERS = {
+    "rolekey",
+    "role",
+    "roleref",
+    "iamrole-name",
+    "tfref",
+    "policy-arn",
+    "policy-mod-name",
+    "getrole-dir",
+}
+# a ServiceAccount no file holds is one node of the graph for the pods of a cluster that name
+# it: the first of them decides which pod identity association is nearest (graph G15)
+SA_NODE = "symp"
+AUTHENTICATED = "system:authenticated"
+ACCOUNTS = "system:serviceaccounts"
+
+
+class Fallback(Exception):
+    """The index cannot vouch for a reduced run: the full-context scan is made (the reason
+    is its message)."""
+
+
+# ---- records --------------------------------------------------------------------------------
+def _key(*parts: Any) -> str:
+    """A record's key as the index stores it: its type, then the rest, unambiguously."""
+    return json.dumps(parts, separators=(",", ":"), default=repr)
+
+
+def _type(key: str) -> str:
+    return json.loads(key)[0]
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return not isinstance(value, Unknown)
+
+
+def entity_records(entity: Entity) -> list[tuple[str, str]]:
+    """(key, role) of each lookup across entities `entity` takes part in (module docstring),
+    from the fields normalize sets; back keys included."""
+    found: list[tuple[str, str]] = []
+    _records(entity, lambda role, *parts: found.append((_key(*parts), role)))
+    out = []
+    kind = entity.kind
+    for key, role in found:
+        out.append((key, role))
+        kind_of_key = _type(key)
+        if role == "ask" and kind_of_key in BACK_ASKERS.get(kind, ()):
+            out.append((_key(BACK, key), "offer"))
+        elif role == "offer" and kind_of_key in BACK_OFFERERS:
+            out.append((_key(BACK, key), "ask"))
+    # copies of one object share its key: which copy a link names, the first copy of a key
+    # (an RBAC rule's place), the last (its annotations) depend on every copy
+    out.append((_key("ekey", entity.key), "sym"))
+    return out
+
+
+def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, as link has
+    f = e.fields
+    kind = e.kind
+    if kind == "service_account":
+        ns, name = f.get("namespace"), f.get("name")
+        if _hashable(ns) and _hashable(name):
+            if f.get("given_by") is None:
+                add("offer", "sa", ns, name)
+            else:
+                add("offer", "sa-given", ns, name)  # the graph's, not link's (G14)
+            add("ask", "subj", "SA", ns, name)
+            add("ask", "subj", "NSGROUP", ns)
+        add("ask", "subj", "EVERYONE")
+        _role_asks(add, f.get("role_arn"), f.get("role_ref"))
+    elif kind == "workload":
+        ns, name = f.get("namespace"), f.get("service_account_name")
+        if _hashable(ns) and _hashable(name):
+            add("ask", "sa", ns, name)
+            add("ask", "sa-given", ns, name)
+            add("ask", "pia", ns, name)
+            add("ask", "subj", "SA", ns, name)
+            add("ask", "subj", "NSGROUP", ns)
+            add(SA_NODE, "sa-node", ns, name)
+        add("ask", "subj", "EVERYONE")
+        add("ask", "pia-vague")
+    elif kind == "trust_statement":
+        name, ref, role_key = f.get("role_name"), f.get("role_ref"), f.get("role_key")
+        if _text(name):
+            add("offer", "role", name.lower())
+        if _text(ref):
+            add("offer", "roleref", ref)
+        if _text(role_key):
+            add("ask", "rolekey", role_key)  # its role's AWS power is the iam_role's (G11)
+        for arn in f.get("principals_aws") or []:
+            chained = link.role_name_from_arn(arn)
+            if chained is not None and "*" not in chained:
+                add("ask", "role", chained.lower())
+    elif kind == "pod_identity_association":
+        ns, account = f.get("namespace"), f.get("service_account")
+        if _text(ns) and _text(account):
+            add("offer", "pia", ns, account)
+        elif isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown)):
+            add("offer", "pia-vague")
+        _role_asks(add, f.get("role_arn"), f.get("role_ref"))
+    elif kind == "instance_metadata":
+        _node_records(add, f.get("node_roles"))
+    elif kind == "rbac_binding":
+        _binding_records(add, f)
+    elif kind == "rbac_role":
+        _role_records(add, f)
+    elif kind == "identity_mapping":
+        _mapping_records(add, e)
+    elif kind == "access_policy_association":
+        arn, ref = f.get("principal_arn"), f.get("principal_ref")
+        if _text(arn):
+            add("sym", "ae-arn", arn, link.configuration_of(e))
+            cluster = link._cluster_name(e)
+            if _text(cluster):
+                add("sym", "ae-named", arn, cluster)
+        if ref is not None and _hashable(ref):
+            add("sym", "ae-ref", ref)
+    elif kind == "identity_provider":
+        cluster = link._cluster_name(e)
+        add("sym", "ip-d", link.configuration_of(e))
+        if _text(cluster):
+            add("sym", "ip-c", cluster)
+    elif kind == "addon":
+        name = f.get("name")
+        if _text(name) and name.lower() == "vpc-cni":
+            add("ask", "sa", "kube-system", "aws-node")
+            add("ask", "pia", "kube-system", "aws-node")
+            add("ask", "pia-vague")
+    elif kind == "iam_role":
+        _iam_role_records(add, e)
+    elif kind in ("iam_policy", "iam_policy_attachment"):
+        _policy_records(add, e)
+    elif kind == "aws_auth_document":
+        add("ask", "cluster")  # the scan's only cluster, when it has one (L10)
+    elif kind == "cluster":
+        add("offer", "cluster")
+    thing = live.listing_identity(e)
+    if thing is not None:
+        add("sym", "listing", *thing)
+
+
+def _role_asks(add: Any, arn: Any, ref: Any) -> None:
+    if _text(ref):
+        add("ask", "roleref", ref)
+    name = link.role_name_from_arn(arn)
+    if name is not None and "*" not in name:
+        add("ask", "role", name.lower())
+
+
+def _node_records(add: Any, roles: Any) -> None:
+    for item in roles if isinstance(roles, list) else []:
+        if not isinstance(item, dict):
+            continue
+        role = item.get("role")
+        if _text(role) and ":" not in role and "/" not in role:
+            add("ask", "role", role.lower())
+        else:
+            _role_asks(add, role, item.get("role_ref"))
+        if _text(item.get("role_ref")):
+            add("ask", "roleref", item["role_ref"])
+
+
+def _binding_records(add: Any, f: dict) -> None:
+    kind, name = f.get("role_ref_kind"), f.get("role_ref_name")
+    if kind == "ClusterRole" and _hashable(name):
+        add("ask", "crole", name)
+        if isinstance(name, str):  # a built-in role aggregates what the scan labels (L14)
+            _builtin_asks(add, [name])
+    elif kind == "Role" and _hashable(name) and _hashable(f.get("namespace")):
+        add("ask", "nsrole", f.get("namespace"), name)
+    for subject in f.get("subjects") or []:
+        if not isinstance(subject, dict):
+            continue
+        subject_kind, subject_name = subject.get("kind"), subject.get("name")
+        if not _text(subject_kind) or not _text(subject_name):
+            continue
+        if subject_kind == "ServiceAccount":
+            ns = subject.get("namespace")
+            if not ns and f.get("object_kind") == "RoleBinding":
+                ns = f.get("namespace")
+            if _text(ns) and ns:
+                add("offer", "subj", "SA", ns, subject_name)
+                add("offer", "subj", "User", f"system:serviceaccount:{ns}:{subject_name}")
+        elif subject_kind == "User" and subject_name.startswith("system:serviceaccount:"):
+            ns, _, account = subject_name.removeprefix("system:serviceaccount:").partition(":")
+            add("offer", "subj", "SA", ns, account)
+            add("offer", "subj", "User", subject_name)
+        elif subject_kind == "Group" and subject_name in (ACCOUNTS, AUTHENTICATED):
+            add("offer", "subj", "EVERYONE")
+            add("offer", "subj", "Group", subject_name)
+        elif subject_kind == "Group" and subject_name.startswith(ACCOUNTS + ":"):
+            add("offer", "subj", "NSGROUP", subject_name.removeprefix(ACCOUNTS + ":"))
+            add("offer", "subj", "Group", subject_name)
+        else:
+            add("offer", "subj", subject_kind, subject_name)
+
+
+def _role_records(add: Any, f: dict) -> None:
+    from checks.normalize import rbac
+
+    name = f.get("name")
+    if f.get("object_kind") != "ClusterRole":
+        if _hashable(name) and _hashable(f.get("namespace")):
+            add("offer", "nsrole", f.get("namespace"), name)
+        return
+    if _hashable(name):
+        add("offer", "crole", name)
+    add("offer", "crole-any")
+    for item in _labels(rbac, f.get("labels") or []):
+        add("offer", "label", *item)
+    if f.get("aggregated") is True:
+        for selector in f.get("aggregation_selectors") or []:
+            match = selector.get("match_labels") if isinstance(selector, dict) else None
+            items = _labels(rbac, match)
+            if not items:
+                add("ask", "crole-any")  # every ClusterRole is a candidate (L14)
+            for item in items:
+                add("ask", "label", *item)
+            _builtin_asks(add, _builtins_labelled(rbac, items))
+
+
+def _builtin_asks(add: Any, names: list[str]) -> None:
+    """What the built-in aggregated ClusterRoles of `names` select, and what the built-in
+    aggregated roles among those select in turn: every ClusterRole of the tree with such a
+    label is theirs (not only the nearest copy)."""
+    from checks.normalize import rbac
+
+    builtins = rbac.builtin_cluster_roles()
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        role = builtins.get(name)
+        if name in seen or role is None or role.selectors is None:
+            continue
+        seen.add(name)
+        for selector in role.selectors:
+            items = _labels(rbac, selector.get("match_labels"))
+            if not items:
+                add("ask", "crole-any")
+            for item in items:
+                add("ask", "label", *item)
+            todo.extend(_builtins_labelled(rbac, items))
+
+
+def _builtins_labelled(rbac: Any, items: list[tuple[str, str]]) -> list[str]:
+    """The built-in ClusterRoles that carry one of the labels `items`."""
+    wanted = set(items)
+    return [
+        name
+        for name, role in rbac.builtin_cluster_roles().items()
+        if wanted.intersection(_labels(rbac, role.labels))
+    ]
+
+
+def _labels(rbac: Any, labels: Any) -> list[tuple[str, str]]:
+    try:
+        return [(str(k), str(v)) for k, v in rbac.label_map(labels).items()]
+    except (TypeError, ValueError, AttributeError):
+        return []
+
+
+def _mapping_records(add: Any, e: Entity) -> None:
+    f = e.fields
+    arn, ref = f.get("principal_arn"), f.get("principal_ref")
+    name = link.role_name_from_arn(arn)
+    if name is not None and "*" not in name:
+        add("ask", "role", name.lower())
+    if _text(ref):
+        add("ask", "roleref", ref)
+    groups = f.get("groups")
+    for group in groups if isinstance(groups, list) else []:
+        if _text(group) and group != "system:masters":
+            add("ask", "subj", "Group", group)
+    add("ask", "subj", "Group", AUTHENTICATED)
+    user = f.get("username")
+    if _text(user) and "{{" not in user:
+        add("ask", "subj", "User", user)
+    if f.get("source") != "access_entry":
+        return
+    cluster = link._cluster_name(e)
+    if _text(arn):
+        add("sym", "ae-arn", arn, link.configuration_of(e))
+        if _text(cluster):
+            add("sym", "ae-named", arn, cluster)
+    if ref is not None and _hashable(ref):
+        add("sym", "ae-ref", ref)
+    if _text(f.get("address")) and _text(f.get("module_dir")):
+        add("sym", "ae-ref", terraform_reference(f["module_dir"], f["address"]))
+    add("sym", "ae-d", link.configuration_of(e))
+    if _text(cluster):
+        add("sym", "ae-c", cluster)
+
+
+def _iam_role_records(add: Any, e: Entity) -> None:
+    f = e.fields
+    if _text(f.get("role_key")):
+        add("offer", "rolekey", f["role_key"])
+    if _text(f.get("address")) and _text(f.get("module_dir")):
+        add("offer", "tfref", terraform_reference(f["module_dir"], f["address"]))
+    if _text(f.get("name")):
+        add("offer", "iamrole-name", f["name"])
+    if f.get("source") == "get-role":
+        add("offer", "getrole-dir", _directory(e))
+
+
+def _policy_records(add: Any, e: Entity) -> None:
+    f = e.fields
+    kind = e.kind
+    if kind == "iam_policy" and f.get("policy_type") == "managed":
+        if _text(f.get("arn")):
+            add("offer", "policy-arn", f["arn"])
+        if _text(f.get("address")) and _text(f.get("module_dir")):
+            add("offer", "tfref", terraform_reference(f["module_dir"], f["address"]))
+            if _text(f.get("name")):
+                add("offer", "policy-mod-name", f["module_dir"], f["name"])
+    if kind == "iam_policy_attachment" or f.get("policy_type") == "inline":
+        if f.get("role_key") is not None and _hashable(f.get("role_key")):
+            add("ask", "rolekey", f["role_key"])
+        elif f.get("role_ref") is not None and _hashable(f.get("role_ref")):
+            add("ask", "tfref", f["role_ref"])
+            if _text(f.get("role_name")):  # a reference not found falls to the name (L7)
+                add("ask", "iamrole-name", f["role_name"])
+        elif _text(f.get("role_name")):
+            add("ask", "iamrole-name", f["role_name"])
+        elif f.get("role_name") is None:
+            add("ask", "getrole-dir", _directory(e))
+    if kind == "iam_policy_attachment":
+        if _text(f.get("policy_ref")):
+            add("ask", "tfref", f["policy_ref"])
+        if _text(f.get("policy_arn")):
+            add("ask", "policy-arn", f["policy_arn"])
+        if f.get("aws_managed") is False and _text(f.get("policy_name")):
+            add("ask", "policy-mod-name", f.get("module_dir"), f["policy_name"])
+
+
+def _directory(e: Entity) -> str:
+    return e.location.file.rsplit("/", 1)[0] if "/" in e.location.file else ""
+
+
+# ---- summaries ------------------------------------------------------------------------------
+@dataclass
+class Summary:
+    """What the index keeps of one unit (module docstring)."""
+
+    ident: str  # the unit as grouping makes it: its directory and first file
+    digest: str  # what its result is filed under in the pack
+    files: list[str]  # its files and those its entities are in, as shown
+    reads: dict[str, str | None]  # what it read with file() and module listings, digested
+    consumed: list[str]  # files it read with file(), as shown
+    reached: list[str]  # the directories of other units it read as its own (absolute)
+    read_as: tuple[str, str]  # (source, directory): what a module call reaches
+    records: list[tuple[str, str, str]]  # (key, role, file)
+    clusters: list[Entity]  # its cluster definitions, as normalize made them
+    # (kind, literal cluster name, its place in `listings` or -1) of its naming entities
+    named: list[tuple[str, str, int]]
+    # of its live exports' entries and associations, (a describe output, what it is about
+    # as a key, its literal cluster name): link keeps one of those about one thing (L1)
+    listings: list[tuple[bool, str, str | None]]
+
+
+@dataclass
+class HookIndex:
+    """The index of one context tree with one set of options: a summary per unit, in scan
+    order, and what the scan spent of the budgets that are whole-scan totals."""
+
+    units: list[Summary] = field(default_factory=list)
+    graph_work: int = 0
+    aggregation_steps: int = 0
+
+
+def index_key(opts: Options, params: dict | None) -> str:
+    """What the index is filed under: the options every unit's result depends on, and the
+    rules' parameters (the graph reads verdicts made with them)."""
+    from checks.runner import _options_key
+
+    said = json.dumps(params or {}, sort_keys=True, default=repr)
+    return f"hook-index\0{_options_key(opts)}\0{said}"
+
+
+def ident(unit: Unit) -> str:
+    return f"{unit.directory}\0{unit.files[0].key}"
+
+
+def summarize(unit: Unit, result: UnitResult, digest: str | None, whole: Whole) -> Summary:
+    """A unit's summary from its result before link, as the `whole` scan keeps it."""
+    from checks.runner import kept
+
+    entities, _problems = kept(unit, result, whole)
+    files = {f.display for f in unit.files}
+    records: list[tuple[str, str, str]] = []
+    clusters: list[Entity] = []
+    named: list[tuple[str, str, int]] = []
+    listings: list[tuple[bool, str, str | None]] = []
+    for e in entities:
+        file = e.location.file
+        files.add(file)
+        records.extend((key, role, file) for key, role in entity_records(e))
+        if e.kind == "cluster":
+            clusters.append(decode(encode(e, Entity), Entity))  # as it is before link
+        name = e.fields.get("cluster_name")
+        thing = live.listing_identity(e)
+        if thing is not None:
+            said = name if isinstance(name, str) else None
+            listings.append((e.origin == live.ORIGIN, _key(*thing), said))
+        if e.kind in graph.NAMING_KINDS and isinstance(name, str):
+            named.append((e.kind, name, len(listings) - 1 if thing is not None else -1))
+    return Summary(
+        ident=ident(unit),
+        digest=digest or "",
+        files=sorted(files),
+        reads=dict(result.reads),
+        consumed=sorted(result.consumed),
+        reached=sorted(result.reached),
+        read_as=read_as(unit) if unit.module is not None else ("", ""),
+        records=records,
+        clusters=clusters,
+        named=named,
+        listings=listings,
+    )
+
+
+def summaries(units: list[Unit], found: Results, whole: Whole) -> list[Summary]:
+    """The summary of every unit of a whole scan."""
+    return [
+        summarize(u, r, d, whole)
+        for u, r, d in zip(units, found.results, found.digests, strict=True)
+    ]
+
+
+def put(
+    pack: Pack,
+    opts: Options,
+    params: dict | None,
+    units: list[Summary],
+    work: link.LinkWork,
+    access: graph.AccessGraph,
+) -> None:
+    """Keep the index of a whole scan in the next pack (before `Pack.save`)."""
+    index = HookIndex(units, access.work, work.aggregation_steps)
+    pack.put(index_key(opts, params), index, HookIndex)
+
+
+def whole_of(units: list[Summary]) -> Whole:
+    """The whole scan's `Whole` from its units' summaries."""
+    consumed = set().union(*(s.consumed for s in units))
+    reaching = [(s.read_as, set(s.reached)) for s in units if s.reached]
+    return Whole(consumed, called_of(reaching))
+
+
+def cluster_facts(units: list[Summary]) -> graph.ClusterFacts:
+    """The whole scan's cluster facts from its units' summaries, in scan order."""
+    definitions = [c for s in units for c in s.clusters]
+    places = [(u, i) for u, s in enumerate(units) for i in range(len(s.listings))]
+    dropped = link.superseded_listings([said for s in units for said in s.listings])
+    gone = {places[i] for i in dropped}
+    named = [
+        name
+        for kind in graph.NAMING_KINDS
+        for u, s in enumerate(units)
+        for k, name, listed in s.named
+        if k == kind and (u, listed) not in gone
+    ]
+    return graph.ClusterFacts(definitions, named)
+
+
+def _facts(s: Summary) -> tuple:
+    """A unit's share of the whole scan's facts, comparable."""
+    return (
+        s.consumed,
+        s.reached,
+        s.read_as if s.reached else ("", ""),
+        [encode(c, Entity) for c in s.clusters],
+        s.named,
+        s.listings,
+    )
+
+
+def _has_facts(s: Summary) -> bool:
+    return bool(s.consumed or s.reached or s.clusters or s.named or s.listings)
+
+
+# ---- the closure ----------------------------------------------------------------------------
+def _depth(a: str, b: str) -> int:
+    """Shared leading directories of two files (link's `_closeness` without the same-file
+    bonus: ties keep every candidate, a superset)."""
+    shared = 0
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+        if x != y:
+            break
+        shared += 1
+    return shared
+
+
+class Closure:
+    """The records of every unit (by position in scan order), and the closure of a start set.
+    `stale` records are those a changed unit held when the index was written: they count as
+    the unit's offers backward, never as an offer that hides another one forward."""
+
+    def __init__(self, records: list[list[tuple[str, str, str]]], stale: dict[int, list]) -> None:
+        # key -> role -> [(unit, file)]; stale offers apart
+        self.by_key: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+        self.stale_offers: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.of_unit: list[list[tuple[str, str, str]]] = []
+        for u, held in enumerate(records):
+            mine = list(dict.fromkeys(held))
+            self.of_unit.append(mine)
+            for key, role, file in mine:
+                self.by_key[key][role].append((u, file))
+        for u, held in stale.items():
+            for key, role, file in dict.fromkeys(held):
+                if role in ("offer", "sym"):
+                    self.stale_offers[key].append((u, file))
+                    self.of_unit[u].append((key, "stale", file))
+        self._modes: dict[str, tuple[str, str | None]] = {}
+        self._dependents: dict[tuple, set[int]] = {}
+        self._holder_dependents: dict[int, set[int]] = {}
+        self._unit_files: dict[int, set[str]] = {}
+
+    def _mode(self, key: str) -> tuple[str, str | None]:
+        """(how a key's offers are looked up, the base key of a back key)."""
+        found = self._modes.get(key)
+        if found is None:
+            parts = json.loads(key)
+            if parts[0] == BACK:
+                base = parts[1]
+                found = (BACK + MODES.get(_type(base), ALL), base)
+            else:
+                found = (MODES.get(parts[0], ALL), None)
+            self._modes[key] = found
+        return found
+
+    def _offers(self, key: str) -> list[tuple[int, str]]:
+        roles = self.by_key.get(key)
+        if roles is None:
+            return []
+        return roles.get("offer", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
+
+    def _askers(self, key: str) -> list[tuple[int, str]]:
+        roles = self.by_key.get(key)
+        if roles is None:
+            return []
+        return roles.get("ask", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
+
+    def _sa_nodes(self, key: str, roles: dict) -> list[tuple[int, str]]:
+        """The pods naming one ServiceAccount no file holds share its node when two or more
+        associations could be its nearest (G15)."""
+        held = roles.get(SA_NODE)
+        if not held:
+            return []
+        parts = json.loads(key)
+        pia = self.by_key.get(_key("pia", *parts[1:]))
+        return held if pia is not None and len(pia.get("offer", [])) >= 2 else []
+
+    def needs(self, key: str, file: str, unit: int) -> set[int]:
+        """Forward: the units whose offers of `key` an asker at `file` may read."""
+        mode, base = self._mode(key)
+        if mode == BACK + NEAR:
+            # an offerer depends on the askers that pick it: those to which it may be nearest
+            others = [r for r in self._offers(base) if r[0] != unit]
+            return {a for a, at in self._askers(base) if _may_pick(at, file, others)}
+        offers = self._offers(key)
+        stale = {u for u, _ in self.stale_offers.get(key, ())}
+        if mode == NEAR:
+            if not offers:
+                return stale
+            depths = [_depth(file, at) for _, at in offers]
+            best = max(depths)
+            return {u for (u, _), d in zip(offers, depths, strict=True) if d == best} | stale
+        if mode == SINGLE:
+            found = {u for u, _ in offers}
+            return found if len(offers) == 1 else set()
+        return {u for u, _ in offers} | stale
+
+    def dependents(self, key: str, unit: int, file: str) -> set[int]:
+        """Backward: the units whose results may change with `unit`'s offer of `key` at
+        `file`."""
+        memo = (key, unit, file)
+        found = self._dependents.get(memo)
+        if found is None:
+            found = self._dependents[memo] = self._find_dependents(key, unit, file)
+        return found
+
+    def _find_dependents(self, key: str, unit: int, file: str) -> set[int]:
+        mode, base = self._mode(key)
+        if mode == BACK + NEAR:
+            # the asker holding a back key reads the nearest offerers of the base key
+            return self.needs(base, file, unit)
+        askers = self._askers(key)
+        if mode != NEAR:
+            return {u for u, _ in askers}
+        others = [r for r in self._offers(key) if r[0] != unit]
+        return {u for u, at in askers if _may_pick(at, file, others)}
+
+    def _backward(self, start: set[int], copies: bool) -> set[int]:
+        """`start` and every unit that depends on one of them; through the copies of the
+        entities' keys too when `copies`."""
+        dependents = set(start)
+        todo = list(start)
+        while todo:
+            u = todo.pop()
+            for key, role, file in self.of_unit[u]:
+                if role not in ("offer", "sym", "stale", SA_NODE):
+                    continue
+                if _type(key) != "ekey":
+                    more = self.dependents(key, u, file)
+                elif copies:
+                    more = self._copy_dependents(key, u, file)
+                else:
+                    continue
+                more = more - dependents
+                dependents |= more
+                todo.extend(more)
+        return dependents
+
+    def _copy_dependents(self, key: str, unit: int, file: str) -> set[int]:
+        """The units that may link an entity of key `key` and find `unit`'s copy at `file`
+        the nearest of its copies (link's `LinkTargets`): a link to a key was made by a
+        lookup that picked one of its copies, so the linker depends on some holder."""
+        memo = (key, unit, file)
+        found = self._dependents.get(memo)
+        if found is not None:
+            return found
+        copies = [r for r in self.by_key[key].get("sym", []) if r[0] != unit]
+        found = set()
+        for holder in {h for h, _ in copies}:
+            reach = self._holder_dependents.get(holder)
+            if reach is None:
+                reach = self._holder_dependents[holder] = self._backward({holder}, False)
+            for d in reach - found:
+                if any(_may_pick(at, file, copies) for at in self._files(d)):
+                    found.add(d)
+        self._dependents[memo] = found
+        return found
+
+    def _files(self, unit: int) -> set[str]:
+        found = self._unit_files.get(unit)
+        if found is None:
+            found = self._unit_files[unit] = {file for _, _, file in self.of_unit[unit]}
+        return found
+
+    def close(self, start: set[int]) -> tuple[set[int], set[int]]:
+        """(the closure of `start`, its dependents alone)."""
+        dependents = self._backward(start, True)
+        need = set(dependents)
+        todo = list(dependents)
+        while todo:
+            u = todo.pop()
+            for key, role, file in self.of_unit[u]:
+                if role not in ("ask", "sym", SA_NODE):
+                    continue
+                more = self.needs(key, file, u) - need
+                need |= more
+                todo.extend(more)
+        return need, dependents
+
+
+def _may_pick(asker: str, offer: str, others: list[tuple[int, str]]) -> bool:
+    """Whether an offer at `offer` may be the nearest of its key to an asker at `asker`."""
+    mine = _depth(asker, offer)
+    return all(mine >= _depth(asker, at) for _, at in others)
+
+
+def start_units(
+    units: list[Unit], summary: list[Summary], reported: set[str], keys: dict[str, str]
+) -> set[int]:
+    """The units holding, reading or consuming a file of `reported` (as shown; `keys`: the
+    absolute path of each), and the callers of its module up to the roots."""
+    absolute = {keys[f] for f in reported if f in keys}
+    listings = {os.path.dirname(a) + MODULE_LISTING for a in absolute}
+    callers: dict[str, set[int]] = defaultdict(set)
+    start: set[int] = set()
+    for i, (unit, s) in enumerate(zip(units, summary, strict=True)):
+        if any(f.display in reported for f in unit.files):
+            start.add(i)
+        elif not reported.isdisjoint(s.files) or not reported.isdisjoint(s.consumed):
+            start.add(i)
+        elif any(path in absolute or path in listings for path in s.reads):
+            start.add(i)
+        for directory in s.reached:
+            callers[directory].add(i)
+    todo = {os.path.dirname(a) for a in absolute}
+    seen: set[str] = set()
+    while todo:
+        directory = todo.pop()
+        seen.add(directory)
+        for i in callers.get(directory, ()):
+            start.add(i)
+            if units[i].directory and units[i].directory not in seen:
+                todo.add(units[i].directory)
+    return start
+
+
+# ---- the reduced run ------------------------------------------------------------------------
+@dataclass
+class Reduced:
+    """What the reduced run gives `checks.scan.build`, and what it read."""
+
+    entities: list[Entity]
+    problems: list
+    suppressions: dict[str, list]
+    access: graph.AccessGraph
+    units: int  # the closure's units
+    of: int  # the tree's units
+
+
+def run_reduced(
+    files: list,
+    opts: Options,
+    jobs: int | None,
+    pack: Pack,
+    params: dict | None,
+    reported: set[str],
+    verdicts: Any,
+) -> Reduced:
+    """The linked model of the closure of `reported`, walked as the access graph, with the
+    whole scan's facts from the index; raises `Fallback` when the index cannot vouch for it.
+    `verdicts(entities)`: the graph rules' verdicts (`checks.scan.graph_verdicts`)."""
+    from checks.runner import _options_key, units_of
+
+    index = pack.get(index_key(opts, params), HookIndex)
+    if not isinstance(index, HookIndex):
+        raise Fallback("no index for these options")
+    units = units_of(files, opts, pack)
+    head = _options_key(opts)
+    from checks.cache import key_digest
+
+    by_digest = {s.digest: s for s in index.units if s.digest}
+    current: list[Summary | None] = []
+    for unit in units:
+        key = unit_key(unit, opts, pack, head)
+        s = by_digest.get(key_digest(key)) if key is not None else None
+        if s is not None and (s.ident != ident(unit) or not reads_unchanged(s.reads, pack)):
+            s = None
+        current.append(s)
+    changed = [i for i, s in enumerate(current) if s is None]
+    if len(changed) > MAX_CHANGED_UNITS:
+        raise Fallback(f"{len(changed)} units changed since the index was written")
+    matched = {s.digest for s in current if s is not None}
+    stale = [s for s in index.units if s.digest not in matched]
+    whole = whole_of(index.units)
+    found = results_of([units[i] for i in changed], opts, jobs, pack)
+    fresh = list(found.fresh)
+    for i, r, digest in zip(changed, found.results, found.digests, strict=True):
+        current[i] = summarize(units[i], r, digest, whole)
+    summary: list[Summary] = current  # type: ignore[assignment]
+    new = [summary[i] for i in changed]
+    if [_facts(s) for s in stale if _has_facts(s)] != [_facts(s) for s in new if _has_facts(s)]:
+        raise Fallback("a changed unit changes the whole scan's facts")
+    vague_key = _key("pia-vague")
+    vague = sum(
+        1 for s in summary for key, role, _ in s.records if key == vague_key and role == "offer"
+    )
+    if vague > link.MAX_VAGUE_ASSOCIATIONS:
+        raise Fallback("past the budget of vague pod identity associations")
+    position = {ident(units[i]): i for i in changed}
+    old = {position[s.ident]: s.records for s in stale if s.ident in position}
+    closure = Closure([s.records for s in summary], old)
+    keys = {f.display: f.key for u in units for f in u.files}
+    need, _dependents = closure.close(start_units(units, summary, reported, keys))
+    chosen = sorted(need)
+    by_position = dict(zip(changed, found.results, strict=True))
+    rest = [i for i in chosen if i not in by_position]
+    more = results_of([units[i] for i in rest], opts, jobs, pack)
+    fresh += more.fresh
+    by_position.update(zip(rest, more.results, strict=True))
+    for i, s in enumerate(summary):
+        if i not in by_position and s.digest:
+            pack.keep(s.digest)  # unread, and still this tree's
+    pack.keep(key_digest(index_key(opts, params)))
+    save(pack, fresh)
+    entities, problems, suppressions = assemble(
+        [units[i] for i in chosen],
+        [by_position[i] for i in chosen],
+        whole,
+        found.parallel or more.parallel,
+    )
+    facts = cluster_facts(summary)
+    work = link.link(entities, facts.definitions)
+    access = graph.build(entities, verdicts(entities), facts)
+    if access.work + index.graph_work > graph.MAX_GRAPH_WORK:
+        raise Fallback("past the graph's budget with the rest of the tree")
+    if work.aggregation_steps + index.aggregation_steps > link.MAX_AGGREGATION_STEPS:
+        raise Fallback("past the aggregation budget with the rest of the tree")
+    return Reduced(entities, problems, suppressions, access, len(chosen), len(units))

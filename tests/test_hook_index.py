@@ -1,0 +1,169 @@
+"""The pre-commit hook reads only what the given files' links can need (`checks.hookindex`),
+and reports exactly what the full-context scan reports: for every file of every fixture tree
+with links across files, a hook run through the index (warm cache) against the same run with
+the index off, findings (with messages, related places and hops), undecided checks and
+problems compared; and the environment switch that makes every reduced run check itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from checks import hookindex
+from checks.cache import open_cache
+from checks.rules import load_bundled
+from checks.scan import CHECK_CONTEXT, ContextMismatch, scan
+from checks.sources import classify
+from conftest import FIXTURES, ROOT, cli
+
+# the trees whose files link across files (each scanned as its own context root)
+TREES = [
+    FIXTURES / "copies",
+    FIXTURES / "kustomize",
+    FIXTURES / "model",
+    FIXTURES / "cdk",
+    FIXTURES / "terraform-kubernetes",
+    FIXTURES / "peer-rbac",
+    FIXTURES / "rules",
+    FIXTURES / "live",
+    ROOT / "examples",
+]
+
+
+def _files(tree: Path) -> list[str]:
+    """Every file of `tree` a scan reads, in a stable order."""
+    found = []
+    for folder, dirs, names in os.walk(tree):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            if classify(path) is not None:
+                found.append(path)
+    return found
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_bundled()
+
+
+def _hook(tree: Path, path: str, rules, identity: str = "hook"):
+    """A hook run through the index of `tree`'s pack; its pack written before it returns."""
+    cache, why = open_cache([str(tree)])
+    assert cache is not None, why
+    pack = cache.pack(f"{identity}\0{tree}")
+    result = scan([path], rules, context_root=str(tree), pack=pack, jobs=1)
+    pack.wait()
+    return result, pack
+
+
+def _reported(result) -> tuple:
+    return (result.findings, result.skipped, result.problems)
+
+
+@pytest.mark.parametrize("tree", TREES, ids=lambda p: p.name)
+def test_every_file_reports_what_the_full_context_reports(tree, rules, tmp_path, monkeypatch):
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(CHECK_CONTEXT, raising=False)
+    files = _files(tree)
+    assert files
+    _hook(tree, files[0], rules)  # fills the cache and writes the index
+    reduced = 0
+    for path in files:
+        result, pack = _hook(tree, path, rules)
+        full = scan(
+            [path], rules, context_root=str(tree), pack=pack.reader(), jobs=1, context_index=False
+        )
+        assert full.context.startswith("full"), full.context
+        assert _reported(result) == _reported(full), (path, result.context)
+        reduced += result.context.startswith("reduced")
+    # the index was used, not fallen back from
+    assert reduced == len(files), f"{len(files) - reduced} of {len(files)} files read it all"
+
+
+def test_a_reduced_context_is_a_part_of_the_tree(rules, tmp_path, monkeypatch):
+    """The index reads the units a file's links need, not the tree: a binding copied in two
+    environment folders needs its copies (a link names the nearest), not the Kustomize tree
+    beside them."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "kustomize", tree / "kustomize")
+    shutil.copytree(FIXTURES / "copies", tree / "copies")
+    given = str(tree / "copies" / "envs" / "dev" / "rbac.yaml")
+    _hook(tree, given, rules)
+    result, _pack = _hook(tree, given, rules)
+    (units, of) = _counts(result.context)
+    assert (units, of) == (2, 12)
+
+
+def _counts(context: str) -> tuple[int, int]:
+    assert context.startswith("reduced: "), context
+    words = context.split()
+    return int(words[1]), int(words[3])
+
+
+def test_a_missing_or_broken_index_means_the_full_scan(rules, tmp_path, monkeypatch):
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = FIXTURES / "copies"
+    given = str(tree / "envs" / "dev" / "rbac.yaml")
+    first, _pack = _hook(tree, given, rules)
+    assert first.context == "full: no index for these options"
+    # an index that is not of its declared type (a number for a record's role): a miss,
+    # never a traceback or a wrong answer
+    (pack_file,) = (tmp_path / "cache").rglob("*.pack")
+    data = pack_file.read_bytes()
+    broken = data.replace(b',"sym",', b",5,")
+    assert broken != data
+    pack_file.write_bytes(broken)
+    again, _pack = _hook(tree, given, rules)
+    assert again.context == "full: no index for these options"
+    assert _reported(again) == _reported(first)
+    third, _pack = _hook(tree, given, rules)  # the full scan wrote it again
+    assert third.context.startswith("reduced"), third.context
+    assert _reported(third) == _reported(first)
+
+
+def test_an_edit_elsewhere_in_the_tree_is_read(rules, tmp_path, monkeypatch):
+    """A unit changed since the index was written is read again, and its new keys count:
+    a binding moved to another ClusterRole is seen through the index."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(CHECK_CONTEXT, "1")
+    tree = tmp_path / "copies"
+    shutil.copytree(FIXTURES / "copies", tree)
+    given = str(tree / "envs" / "dev" / "rbac.yaml")
+    _hook(tree, given, rules)
+    other = tree / "envs" / "prod" / "rbac.yaml"
+    other.write_text(other.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    result, _pack = _hook(tree, given, rules)
+    assert result.context.startswith("reduced"), result.context
+
+
+def test_the_switch_fails_loudly_on_a_difference(tmp_path, monkeypatch):
+    """With $EKS_CHECKS_CHECK_CONTEXT=1 a reduced run that misses a unit it needs is caught:
+    exit 2 and one line naming the first difference. Here the closure is cut to the given
+    ClusterRole's own unit: the folder's binding of it is reported through it, and a pod of
+    the folder, whose ServiceAccount a copy of the binding in another folder names (its link
+    names the nearest copy of the role, this one)."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(CHECK_CONTEXT, "1")
+    tree = FIXTURES / "peer-rbac"
+    folder = tree / "kubescape" / "C-0267_workload-with-cluster-takeover-roles"
+    given = str(folder / "pass-wl-limited-permissions" / "input" / "clusterrole.yaml")
+    args = ("scan", f"--context-root={tree}", given, "--jobs", "1", "--format", "json")
+    cli(*args)
+    code, out, err = cli(*args)
+    assert code == 1, err
+    assert "EKS704" in out
+    monkeypatch.setattr(hookindex.Closure, "close", lambda self, start: (start, start))
+    code, _out, err = cli(*args)
+    assert code == 2
+    (line,) = [x for x in err.splitlines() if "reduced context" in x]
+    assert line.startswith("eks-checks: error: the reduced context (reduced: 1 of ")
+    assert "differs from the full one in findings[1]: nothing against EKS" in line
+
+
+def test_a_mismatch_is_an_exception_of_its_own():
+    assert issubclass(ContextMismatch, Exception)
