@@ -114,7 +114,8 @@ def _key(*parts: Any) -> str:
 
 
 def _type(key: str) -> str:
-    return json.loads(key)[0]
+    """A key's type: the first string of its JSON array (no type holds a quote)."""
+    return key[2 : key.index('"', 2)]
 
 
 def _text(value: Any) -> bool:
@@ -444,13 +445,16 @@ class Summary:
     consumed: list[str]  # files it read with file(), as shown
     reached: list[str]  # the directories of other units it read as its own (absolute)
     read_as: tuple[str, str]  # (source, directory): what a module call reaches
-    records: list[tuple[str, str, str]]  # (key, role, file)
+    # its records, one a line: role, the place of its file in `files`, key (JSON: no tab or
+    # line break), tab-separated (`records_of`): decoded as one string, not a value each
+    records: str
     clusters: list[Entity]  # its cluster definitions, as normalize made them
     # (kind, literal cluster name, its place in `listings` or -1) of its naming entities
     named: list[tuple[str, str, int]]
     # of its live exports' entries and associations, (a describe output, what it is about
     # as a key, its literal cluster name): link keeps one of those about one thing (L1)
     listings: list[tuple[bool, str, str | None]]
+    vague: int  # its pod identity associations whose target is not known (L17)
 
 
 @dataclass
@@ -507,11 +511,45 @@ def summarize(unit: Unit, result: UnitResult, digest: str | None, whole: Whole) 
         consumed=sorted(result.consumed),
         reached=sorted(result.reached),
         read_as=read_as(unit) if unit.module is not None else ("", ""),
-        records=records,
+        records=_encoded(records, sorted(files)),
         clusters=clusters,
         named=named,
         listings=listings,
+        vague=sum(1 for e in entities if _vague(e)),
     )
+
+
+ROLES = ("offer", "ask", "sym", SA_NODE)
+
+
+def _encoded(records: list[tuple[str, str, str]], files: list[str]) -> str:
+    place = {file: i for i, file in enumerate(files)}
+    return "\n".join(f"{role}\t{place[file]}\t{key}" for key, role, file in dict.fromkeys(records))
+
+
+def records_of(summary: Summary) -> list[tuple[str, str, str]]:
+    """A summary's records as (key, role, file); raises ValueError for what `summarize`
+    cannot have written (a tampered index)."""
+    if not summary.records:
+        return []
+    files = summary.files
+    found = []
+    for line in summary.records.split("\n"):
+        role, place, key = line.split("\t")
+        if role not in ROLES or not key.startswith('["'):
+            raise ValueError("not a record")
+        found.append((key, role, files[int(place)]))
+    return found
+
+
+def _vague(e: Entity) -> bool:
+    """A pod identity association whose namespace or ServiceAccount is not known (link's
+    `_PodIdentities` counts them)."""
+    if e.kind != "pod_identity_association":
+        return False
+    ns, account = e.fields.get("namespace"), e.fields.get("service_account")
+    known = isinstance(ns, str) and isinstance(account, str)
+    return not known and isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown))
 
 
 def summaries(units: list[Unit], found: Results, whole: Whole) -> list[Summary]:
@@ -575,15 +613,49 @@ def _has_facts(s: Summary) -> bool:
 
 
 # ---- the closure ----------------------------------------------------------------------------
+def _prefixes(file: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B006 - a memo
+    """The leading directories of a file, as prefixes of its path: `["", "a/", "a/b/"]` for
+    `a/b/f`; the one at index d is shared by files that share d directories."""
+    found = memo.get(file)
+    if found is None:
+        parts = file.split("/")[:-1]
+        found = memo[file] = ["/".join(parts[:d]) + "/" * (d > 0) for d in range(len(parts) + 1)]
+    return found
+
+
 def _depth(a: str, b: str) -> int:
     """Shared leading directories of two files (link's `_closeness` without the same-file
     bonus: ties keep every candidate, a superset)."""
+    x, y = _prefixes(a), _prefixes(b)
     shared = 0
-    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
-        if x != y:
-            break
+    while shared + 1 < min(len(x), len(y)) and x[shared + 1] == y[shared + 1]:
         shared += 1
     return shared
+
+
+class _Spread:
+    """The offers of one key by place: for a file, the deepest of its directories that holds
+    any, and whose they are (what link's `Places.nearest` walks, by unit)."""
+
+    def __init__(self, offers: list[tuple[int, str]]) -> None:
+        self.under: dict[str, set[int]] = {}
+        for unit, file in offers:
+            for prefix in _prefixes(file):
+                self.under.setdefault(prefix, set()).add(unit)
+
+    def nearest(self, file: str, besides: int | None = None) -> tuple[int, set[int]]:
+        """(the depth of the nearest offers to `file` of units other than `besides`, the
+        units of all offers that deep: -1 and none when there is none)."""
+        prefixes = _prefixes(file)
+        for depth in range(len(prefixes) - 1, -1, -1):
+            units = self.under.get(prefixes[depth])
+            if units and (besides is None or len(units) > 1 or besides not in units):
+                return depth, units
+        return -1, set()
+
+    def may_pick(self, asker: str, offer: str, unit: int) -> bool:
+        """Whether `unit`'s offer at `offer` may be the nearest of the key to `asker`."""
+        return _depth(asker, offer) >= self.nearest(asker, unit)[0]
 
 
 class Closure:
@@ -612,17 +684,24 @@ class Closure:
         self._dependents: dict[tuple, set[int]] = {}
         self._holder_dependents: dict[int, set[int]] = {}
         self._unit_files: dict[int, set[str]] = {}
+        self._spreads: dict[str, _Spread] = {}
+
+    def _spread(self, key: str) -> _Spread:
+        found = self._spreads.get(key)
+        if found is None:
+            found = self._spreads[key] = _Spread(self._offers(key))
+        return found
 
     def _mode(self, key: str) -> tuple[str, str | None]:
         """(how a key's offers are looked up, the base key of a back key)."""
         found = self._modes.get(key)
         if found is None:
-            parts = json.loads(key)
-            if parts[0] == BACK:
-                base = parts[1]
+            kind = _type(key)
+            if kind == BACK:
+                base = json.loads(key)[1]
                 found = (BACK + MODES.get(_type(base), ALL), base)
             else:
-                found = (MODES.get(parts[0], ALL), None)
+                found = (MODES.get(kind, ALL), None)
             self._modes[key] = found
         return found
 
@@ -653,16 +732,12 @@ class Closure:
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # an offerer depends on the askers that pick it: those to which it may be nearest
-            others = [r for r in self._offers(base) if r[0] != unit]
-            return {a for a, at in self._askers(base) if _may_pick(at, file, others)}
+            spread = self._spread(base)
+            return {a for a, at in self._askers(base) if spread.may_pick(at, file, unit)}
         offers = self._offers(key)
         stale = {u for u, _ in self.stale_offers.get(key, ())}
         if mode == NEAR:
-            if not offers:
-                return stale
-            depths = [_depth(file, at) for _, at in offers]
-            best = max(depths)
-            return {u for (u, _), d in zip(offers, depths, strict=True) if d == best} | stale
+            return self._spread(key).nearest(file)[1] | stale
         if mode == SINGLE:
             found = {u for u, _ in offers}
             return found if len(offers) == 1 else set()
@@ -685,12 +760,14 @@ class Closure:
         askers = self._askers(key)
         if mode != NEAR:
             return {u for u, _ in askers}
-        others = [r for r in self._offers(key) if r[0] != unit]
-        return {u for u, at in askers if _may_pick(at, file, others)}
+        spread = self._spread(key)
+        return {u for u, at in askers if spread.may_pick(at, file, unit)}
 
-    def _backward(self, start: set[int], copies: bool) -> set[int]:
-        """`start` and every unit that depends on one of them; through the copies of the
-        entities' keys too when `copies`."""
+    def _backward(self, start: set[int], reported: frozenset[str]) -> set[int]:
+        """`start` and every unit that depends on one of them; and those that may link the
+        key of an entity in a `reported` file and find that copy of it the nearest (a link's
+        place is reported: U7, U8; elsewhere, which copy a link names changes no finding of
+        a unit outside the closure, and forward every copy is read)."""
         dependents = set(start)
         todo = list(start)
         while todo:
@@ -700,7 +777,7 @@ class Closure:
                     continue
                 if _type(key) != "ekey":
                     more = self.dependents(key, u, file)
-                elif copies:
+                elif file in reported:
                     more = self._copy_dependents(key, u, file)
                 else:
                     continue
@@ -717,14 +794,14 @@ class Closure:
         found = self._dependents.get(memo)
         if found is not None:
             return found
-        copies = [r for r in self.by_key[key].get("sym", []) if r[0] != unit]
+        copies = self._spread(key)
         found = set()
-        for holder in {h for h, _ in copies}:
+        for holder in {h for h, _ in self.by_key[key].get("sym", []) if h != unit}:
             reach = self._holder_dependents.get(holder)
             if reach is None:
-                reach = self._holder_dependents[holder] = self._backward({holder}, False)
+                reach = self._holder_dependents[holder] = self._backward({holder}, frozenset())
             for d in reach - found:
-                if any(_may_pick(at, file, copies) for at in self._files(d)):
+                if any(copies.may_pick(at, file, unit) for at in self._files(d)):
                     found.add(d)
         self._dependents[memo] = found
         return found
@@ -735,9 +812,10 @@ class Closure:
             found = self._unit_files[unit] = {file for _, _, file in self.of_unit[unit]}
         return found
 
-    def close(self, start: set[int]) -> tuple[set[int], set[int]]:
-        """(the closure of `start`, its dependents alone)."""
-        dependents = self._backward(start, True)
+    def close(self, start: set[int], reported: frozenset[str]) -> tuple[set[int], set[int]]:
+        """(the closure of `start`, the units of the files `reported`, and its dependents
+        alone)."""
+        dependents = self._backward(start, reported)
         need = set(dependents)
         todo = list(dependents)
         while todo:
@@ -749,12 +827,6 @@ class Closure:
                 need |= more
                 todo.extend(more)
         return need, dependents
-
-
-def _may_pick(asker: str, offer: str, others: list[tuple[int, str]]) -> bool:
-    """Whether an offer at `offer` may be the nearest of its key to an asker at `asker`."""
-    mine = _depth(asker, offer)
-    return all(mine >= _depth(asker, at) for _, at in others)
 
 
 def start_units(
@@ -843,17 +915,18 @@ def run_reduced(
     new = [summary[i] for i in changed]
     if [_facts(s) for s in stale if _has_facts(s)] != [_facts(s) for s in new if _has_facts(s)]:
         raise Fallback("a changed unit changes the whole scan's facts")
-    vague_key = _key("pia-vague")
-    vague = sum(
-        1 for s in summary for key, role, _ in s.records if key == vague_key and role == "offer"
-    )
-    if vague > link.MAX_VAGUE_ASSOCIATIONS:
-        raise Fallback("past the budget of vague pod identity associations")
     position = {ident(units[i]): i for i in changed}
-    old = {position[s.ident]: s.records for s in stale if s.ident in position}
-    closure = Closure([s.records for s in summary], old)
+    try:
+        records = [records_of(s) for s in summary]
+        old = {position[s.ident]: records_of(s) for s in stale if s.ident in position}
+    except (ValueError, IndexError):
+        raise Fallback("the index is malformed") from None
+    if sum(s.vague for s in summary) > link.MAX_VAGUE_ASSOCIATIONS:
+        raise Fallback("past the budget of vague pod identity associations")
+    closure = Closure(records, old)
     keys = {f.display: f.key for u in units for f in u.files}
-    need, _dependents = closure.close(start_units(units, summary, reported, keys))
+    start = start_units(units, summary, reported, keys)
+    need, _dependents = closure.close(start, frozenset(reported))
     chosen = sorted(need)
     by_position = dict(zip(changed, found.results, strict=True))
     rest = [i for i in chosen if i not in by_position]

@@ -111,15 +111,14 @@ def test_a_missing_or_broken_index_means_the_full_scan(rules, tmp_path, monkeypa
     given = str(tree / "envs" / "dev" / "rbac.yaml")
     first, _pack = _hook(tree, given, rules)
     assert first.context == "full: no index for these options"
-    # an index that is not of its declared type (a number for a record's role): a miss,
-    # never a traceback or a wrong answer
+    # an index that is not what the scan wrote: never a traceback or a wrong answer
     (pack_file,) = (tmp_path / "cache").rglob("*.pack")
     data = pack_file.read_bytes()
-    broken = data.replace(b',"sym",', b",5,")
+    broken = data.replace(b"sym\\t", b"syn\\t")  # a record's role no scan writes
     assert broken != data
     pack_file.write_bytes(broken)
     again, _pack = _hook(tree, given, rules)
-    assert again.context == "full: no index for these options"
+    assert again.context == "full: the index is malformed"
     assert _reported(again) == _reported(first)
     third, _pack = _hook(tree, given, rules)  # the full scan wrote it again
     assert third.context.startswith("reduced"), third.context
@@ -157,7 +156,7 @@ def test_the_switch_fails_loudly_on_a_difference(tmp_path, monkeypatch):
     code, out, err = cli(*args)
     assert code == 1, err
     assert "EKS704" in out
-    monkeypatch.setattr(hookindex.Closure, "close", lambda self, start: (start, start))
+    monkeypatch.setattr(hookindex.Closure, "close", lambda self, start, _reported: (start, start))
     code, _out, err = cli(*args)
     assert code == 2
     (line,) = [x for x in err.splitlines() if "reduced context" in x]
