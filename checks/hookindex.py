@@ -758,6 +758,8 @@ class Closure:
             # the asker holding a back key reads the nearest offerers of the base key
             return self.needs(base, file, unit)
         askers = self._askers(key)
+        if mode == SINGLE and len(self._offers(key)) != 1:
+            return set()  # no link is made; the offers changing is the facts changing
         if mode != NEAR:
             return {u for u, _ in askers}
         spread = self._spread(key)
