@@ -765,25 +765,16 @@ class Closure:
         spread = self._spread(key)
         return {u for u, at in askers if spread.may_pick(at, file, unit)}
 
-    def _backward(self, start: set[int], reported: frozenset[str]) -> set[int]:
-        """`start` and every unit that depends on one of them; and those that may link the
-        key of an entity in a `reported` file and find that copy of it the nearest (a link's
-        place is reported: U7, U8; elsewhere, which copy a link names changes no finding of
-        a unit outside the closure, and forward every copy is read)."""
+    def _backward(self, start: set[int]) -> set[int]:
+        """`start` and every unit that depends on one of them."""
         dependents = set(start)
         todo = list(start)
         while todo:
             u = todo.pop()
             for key, role, file in self.of_unit[u]:
-                if role not in ("offer", "sym", "stale", SA_NODE):
+                if role not in ("offer", "sym", "stale", SA_NODE) or _type(key) == "ekey":
                     continue
-                if _type(key) != "ekey":
-                    more = self.dependents(key, u, file)
-                elif file in reported:
-                    more = self._copy_dependents(key, u, file)
-                else:
-                    continue
-                more = more - dependents
+                more = self.dependents(key, u, file) - dependents
                 dependents |= more
                 todo.extend(more)
         return dependents
@@ -801,7 +792,7 @@ class Closure:
         for holder in {h for h, _ in self.by_key[key].get("sym", []) if h != unit}:
             reach = self._holder_dependents.get(holder)
             if reach is None:
-                reach = self._holder_dependents[holder] = self._backward({holder}, frozenset())
+                reach = self._holder_dependents[holder] = self._backward({holder})
             for d in reach - found:
                 if any(copies.may_pick(at, file, unit) for at in self._files(d)):
                     found.add(d)
@@ -816,8 +807,17 @@ class Closure:
 
     def close(self, start: set[int], reported: frozenset[str]) -> tuple[set[int], set[int]]:
         """(the closure of `start`, the units of the files `reported`, and its dependents
-        alone)."""
-        dependents = self._backward(start, reported)
+        alone). Dependents: the units that depend on one of `start`, and those that may link
+        the key of an entity in a `reported` file and find that copy the nearest (a link's
+        place is reported: U7, U8), whose dependents need not follow: the places of their
+        findings' hops are where entities are, not where links lead. Then everything those
+        read; every copy of their entities' keys included (which copy a link names, the
+        first and the last copy of a key: G5, L4, U10)."""
+        dependents = self._backward(start)
+        for u in start:
+            for key, role, file in self.of_unit[u]:
+                if role == "sym" and file in reported and _type(key) == "ekey":
+                    dependents |= self._copy_dependents(key, u, file)
         need = set(dependents)
         todo = list(dependents)
         while todo:
