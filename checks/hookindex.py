@@ -465,6 +465,9 @@ class HookIndex:
     units: list[Summary] = field(default_factory=list)
     graph_work: int = 0
     aggregation_steps: int = 0
+    # every key -> its holders, one a line: role, the unit's place in `units`, the place of
+    # the file in the unit's `files`, tab-separated (`Closure`: read only for keys asked)
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def index_key(opts: Options, params: dict | None) -> str:
@@ -569,7 +572,13 @@ def put(
     access: graph.AccessGraph,
 ) -> None:
     """Keep the index of a whole scan in the next pack (before `Pack.save`)."""
-    index = HookIndex(units, access.work, work.aggregation_steps)
+    table: dict[str, list[str]] = defaultdict(list)
+    for position, summary in enumerate(units):
+        for line in summary.records.split("\n") if summary.records else ():
+            role, place, key = line.split("\t")
+            table[key].append(f"{role}\t{position}\t{place}")
+    keys = {key: "\n".join(lines) for key, lines in table.items()}
+    index = HookIndex(units, access.work, work.aggregation_steps, keys)
     pack.put(index_key(opts, params), index, HookIndex)
 
 
@@ -659,32 +668,72 @@ class _Spread:
 
 
 class Closure:
-    """The records of every unit (by position in scan order), and the closure of a start set.
-    `stale` records are those a changed unit held when the index was written: they count as
-    the unit's offers backward, never as an offer that hides another one forward."""
+    """The records of every unit (by position in scan order), read as the closure asks for
+    them, and the closure of a start set. The index's key table holds the records of the
+    units unchanged since it was written (`origin`: each of its units' position now, or -1);
+    a changed unit's records are its new ones, and the offers it held when the index was
+    written (`stale`): those count as its offers backward, never as an offer that hides
+    another one forward."""
 
-    def __init__(self, records: list[list[tuple[str, str, str]]], stale: dict[int, list]) -> None:
-        # key -> role -> [(unit, file)]; stale offers apart
-        self.by_key: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(
+    def __init__(
+        self,
+        index: HookIndex,
+        origin: list[int],
+        summary: list[Summary],
+        changed: dict[int, list[tuple[str, str, str]]],
+        stale: dict[int, list[tuple[str, str, str]]],
+    ) -> None:
+        self.index, self.origin, self.summary = index, origin, summary
+        self.changed = changed
+        # the keys of changed units' records: role -> [(unit, file)], and stale offers
+        self._new: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(
             lambda: defaultdict(list)
         )
         self.stale_offers: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        self.of_unit: list[list[tuple[str, str, str]]] = []
-        for u, held in enumerate(records):
+        self._of_unit: dict[int, list[tuple[str, str, str]]] = {}
+        for u, held in changed.items():
             mine = list(dict.fromkeys(held))
-            self.of_unit.append(mine)
             for key, role, file in mine:
-                self.by_key[key][role].append((u, file))
+                self._new[key][role].append((u, file))
+            self._of_unit[u] = mine
         for u, held in stale.items():
             for key, role, file in dict.fromkeys(held):
                 if role in ("offer", "sym"):
                     self.stale_offers[key].append((u, file))
-                    self.of_unit[u].append((key, "stale", file))
+                    self._of_unit.setdefault(u, []).append((key, "stale", file))
+        self._keys: dict[str, dict[str, list[tuple[int, str]]]] = {}
         self._modes: dict[str, tuple[str, str | None]] = {}
         self._dependents: dict[tuple, set[int]] = {}
         self._holder_dependents: dict[int, set[int]] = {}
         self._unit_files: dict[int, set[str]] = {}
         self._spreads: dict[str, _Spread] = {}
+
+    def of_unit(self, u: int) -> list[tuple[str, str, str]]:
+        """A unit's records (key, role, file)."""
+        found = self._of_unit.get(u)
+        if found is None:
+            found = self._of_unit[u] = records_of(self.summary[u])
+        return found
+
+    def roles(self, key: str) -> dict[str, list[tuple[int, str]]] | None:
+        """The holders of `key` by role: (unit, file)."""
+        found = self._keys.get(key)
+        if found is not None:
+            return found
+        found = defaultdict(list)
+        lines = self.index.keys.get(key)
+        units = self.index.units
+        for line in lines.split("\n") if lines else ():
+            role, position, place = line.split("\t")
+            if role not in ROLES:
+                raise ValueError("not a record")
+            now = self.origin[int(position)]
+            if now >= 0:
+                found[role].append((now, units[int(position)].files[int(place)]))
+        for role, held in self._new.get(key, {}).items():
+            found[role].extend(held)
+        self._keys[key] = found
+        return found
 
     def _spread(self, key: str) -> _Spread:
         found = self._spreads.get(key)
@@ -706,15 +755,11 @@ class Closure:
         return found
 
     def _offers(self, key: str) -> list[tuple[int, str]]:
-        roles = self.by_key.get(key)
-        if roles is None:
-            return []
+        roles = self.roles(key)
         return roles.get("offer", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
 
     def _askers(self, key: str) -> list[tuple[int, str]]:
-        roles = self.by_key.get(key)
-        if roles is None:
-            return []
+        roles = self.roles(key)
         return roles.get("ask", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
 
     def _sa_nodes(self, key: str, roles: dict) -> list[tuple[int, str]]:
@@ -724,8 +769,8 @@ class Closure:
         if not held:
             return []
         parts = json.loads(key)
-        pia = self.by_key.get(_key("pia", *parts[1:]))
-        return held if pia is not None and len(pia.get("offer", [])) >= 2 else []
+        pia = self.roles(_key("pia", *parts[1:]))
+        return held if len(pia.get("offer", [])) >= 2 else []
 
     def needs(self, key: str, file: str, unit: int) -> set[int]:
         """Forward: the units whose offers of `key` an asker at `file` may read."""
@@ -771,7 +816,7 @@ class Closure:
         todo = list(start)
         while todo:
             u = todo.pop()
-            for key, role, file in self.of_unit[u]:
+            for key, role, file in self.of_unit(u):
                 if role not in ("offer", "sym", "stale", SA_NODE) or _type(key) == "ekey":
                     continue
                 more = self.dependents(key, u, file) - dependents
@@ -789,7 +834,7 @@ class Closure:
             return found
         copies = self._spread(key)
         found = set()
-        for holder in {h for h, _ in self.by_key[key].get("sym", []) if h != unit}:
+        for holder in {h for h, _ in self.roles(key).get("sym", []) if h != unit}:
             reach = self._holder_dependents.get(holder)
             if reach is None:
                 reach = self._holder_dependents[holder] = self._backward({holder})
@@ -802,7 +847,7 @@ class Closure:
     def _files(self, unit: int) -> set[str]:
         found = self._unit_files.get(unit)
         if found is None:
-            found = self._unit_files[unit] = {file for _, _, file in self.of_unit[unit]}
+            found = self._unit_files[unit] = {file for _, _, file in self.of_unit(unit)}
         return found
 
     def close(self, start: set[int], reported: frozenset[str]) -> tuple[set[int], set[int]]:
@@ -815,14 +860,14 @@ class Closure:
         first and the last copy of a key: G5, L4, U10)."""
         dependents = self._backward(start)
         for u in start:
-            for key, role, file in self.of_unit[u]:
+            for key, role, file in self.of_unit(u):
                 if role == "sym" and file in reported and _type(key) == "ekey":
                     dependents |= self._copy_dependents(key, u, file)
         need = set(dependents)
         todo = list(dependents)
         while todo:
             u = todo.pop()
-            for key, role, file in self.of_unit[u]:
+            for key, role, file in self.of_unit(u):
                 if role not in ("ask", "sym", SA_NODE):
                     continue
                 more = self.needs(key, file, u) - need
@@ -917,18 +962,20 @@ def run_reduced(
     new = [summary[i] for i in changed]
     if [_facts(s) for s in stale if _has_facts(s)] != [_facts(s) for s in new if _has_facts(s)]:
         raise Fallback("a changed unit changes the whole scan's facts")
-    position = {ident(units[i]): i for i in changed}
-    try:
-        records = [records_of(s) for s in summary]
-        old = {position[s.ident]: records_of(s) for s in stale if s.ident in position}
-    except (ValueError, IndexError):
-        raise Fallback("the index is malformed") from None
     if sum(s.vague for s in summary) > link.MAX_VAGUE_ASSOCIATIONS:
         raise Fallback("past the budget of vague pod identity associations")
-    closure = Closure(records, old)
+    position = {ident(units[i]): i for i in changed}
+    now = {id(s): i for i, s in enumerate(summary)}
+    origin = [now.get(id(s), -1) for s in index.units]
     keys = {f.display: f.key for u in units for f in u.files}
-    start = start_units(units, summary, reported, keys)
-    need, _dependents = closure.close(start, frozenset(reported))
+    try:
+        old = {position[s.ident]: records_of(s) for s in stale if s.ident in position}
+        mine = {i: records_of(summary[i]) for i in changed}
+        closure = Closure(index, origin, summary, mine, old)
+        start = start_units(units, summary, reported, keys)
+        need, _dependents = closure.close(start, frozenset(reported))
+    except (ValueError, IndexError, TypeError, KeyError):
+        raise Fallback("the index is malformed") from None
     chosen = sorted(need)
     by_position = dict(zip(changed, found.results, strict=True))
     rest = [i for i in chosen if i not in by_position]
