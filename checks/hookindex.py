@@ -972,7 +972,9 @@ def run_reduced(
         old = {position[s.ident]: records_of(s) for s in stale if s.ident in position}
         mine = {i: records_of(summary[i]) for i in changed}
         closure = Closure(index, origin, summary, mine, old)
-        start = start_units(units, summary, reported, keys)
+        # a changed unit starts the closure too: what depends on it is read again, so the
+        # searches whose work may differ from the index's run here (the budgets' bound)
+        start = start_units(units, summary, reported, keys) | set(changed)
         need, _dependents = closure.close(start, frozenset(reported))
     except (ValueError, IndexError, TypeError, KeyError):
         raise Fallback("the index is malformed") from None
@@ -996,6 +998,10 @@ def run_reduced(
     facts = cluster_facts(summary)
     work = link.link(entities, facts.definitions)
     access = graph.build(entities, verdicts(entities), facts)
+    # the whole scan's totals now are at most the index's plus this run's: a unit outside
+    # the closure depends on no changed unit, so its searches and roles take what they took
+    # when the index was written; under the limits, no search or role of the whole scan is
+    # cut short, nor of this one
     if access.work + index.graph_work > graph.MAX_GRAPH_WORK:
         raise Fallback("past the graph's budget with the rest of the tree")
     if work.aggregation_steps + index.aggregation_steps > link.MAX_AGGREGATION_STEPS:
