@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from checks import hookindex
+from checks import graph, hookindex
 from checks.cache import open_cache
+from checks.rego.policy import available
 from checks.rules import load_bundled
 from checks.scan import CHECK_CONTEXT, ContextMismatch, scan
 from checks.sources import classify
@@ -166,3 +167,62 @@ def test_the_switch_fails_loudly_on_a_difference(tmp_path, monkeypatch):
 
 def test_a_mismatch_is_an_exception_of_its_own():
     assert issubclass(ContextMismatch, Exception)
+
+
+def test_a_budget_past_its_limit_with_the_rest_of_the_tree_means_the_full_scan(
+    rules, tmp_path, monkeypatch
+):
+    """The graph's budget is a whole-scan total: a reduced run whose work, with what the
+    rest of the tree took when the index was written, may pass it is not vouched for."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = ROOT / "examples"
+    given = _files(tree)[0]
+    _hook(tree, given, rules)
+    result, _pack = _hook(tree, given, rules)
+    assert result.context.startswith("reduced"), result.context
+    monkeypatch.setattr(graph, "MAX_GRAPH_WORK", 1)
+    result, pack = _hook(tree, given, rules)
+    assert result.context == "full: past the graph's budget with the rest of the tree"
+    full = scan([given], rules, context_root=str(tree), pack=pack.reader(), context_index=False)
+    assert _reported(result) == _reported(full)
+
+
+@pytest.mark.skipif(not available(), reason="the Rego engine is a test extra")
+def test_a_rego_rule_means_the_full_scan(rules, tmp_path, monkeypatch):
+    """A Rego policy is given the whole model: no closure can vouch for what it reads."""
+    from checks.rego.policy import load_policies
+
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = ROOT / "examples"
+    given = _files(tree)[0]
+    _hook(tree, given, rules)
+    with_rego = rules + load_policies(FIXTURES / "rego" / "policy")
+    result, _pack = _hook(tree, given, with_rego)
+    assert result.context == "full: a Rego rule is selected (it sees the whole model)"
+
+
+def test_a_change_to_a_cluster_means_the_full_scan(rules, tmp_path, monkeypatch):
+    """Every object's cluster depends on every cluster definition: a changed unit whose
+    cluster changes (here its authentication mode) is not vouched for, and the full scan
+    writes the index again."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(CHECK_CONTEXT, "1")
+    tree = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", tree)
+    given = str(tree / "k8s" / _k8s_file(tree))
+    _hook(tree, given, rules)
+    eks = tree / "infra" / "eks.tf"
+    text = eks.read_text(encoding="utf-8")
+    edited = text.replace(
+        'authentication_mode = "API"', 'authentication_mode = "API_AND_CONFIG_MAP"'
+    )
+    assert edited != text
+    eks.write_text(edited, encoding="utf-8")
+    result, _pack = _hook(tree, given, rules)
+    assert result.context == "full: a changed unit changes the whole scan's facts"
+    again, _pack = _hook(tree, given, rules)
+    assert again.context.startswith("reduced"), again.context
+
+
+def _k8s_file(tree: Path) -> str:
+    return sorted(os.listdir(tree / "k8s"))[0]
