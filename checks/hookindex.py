@@ -102,6 +102,11 @@ AUTHENTICATED = "system:authenticated"
 ACCOUNTS = "system:serviceaccounts"
 
 
+# the key types of an entity's own key, held by each of its copies
+COPY, EVERY_COPY = "ekey", "ekey-all"
+COPIES = (COPY, EVERY_COPY)
+
+
 class Fallback(Exception):
     """The index cannot vouch for a reduced run: the full-context scan is made (the reason
     is its message)."""
@@ -144,9 +149,12 @@ def entity_records(entity: Entity) -> list[tuple[str, str]]:
             out.append((_key(BACK, key), "offer"))
         elif role == "offer" and kind_of_key in BACK_OFFERERS:
             out.append((_key(BACK, key), "ask"))
-    # copies of one object share its key: which copy a link names, the first copy of a key
-    # (an RBAC rule's place), the last (its annotations) depend on every copy
-    out.append((_key("ekey", entity.key), "sym"))
+    # copies of one object share its key: a link names the first of the nearest copies to
+    # the linker (L4), the graph takes the first copy of an RBAC rule (G5), annotations are
+    # the last copy's (U10); the graph reads every copy of an association, a policy and an
+    # attachment (G9, G10)
+    every = kind in ("access_policy_association", "iam_policy", "iam_policy_attachment")
+    out.append((_key(EVERY_COPY if every else COPY, entity.key), "sym"))
     return out
 
 
@@ -632,10 +640,18 @@ def _prefixes(file: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa:
     return found
 
 
-def _depth(a: str, b: str) -> int:
+def _depth(a: str, b: str, memo: dict[tuple[str, str], int] = {}) -> int:  # noqa: B006
     """Shared leading directories of two files (link's `_closeness` without the same-file
     bonus: ties keep every candidate, a superset)."""
     x, y = _prefixes(a), _prefixes(b)
+    folders = (x[-1], y[-1])
+    found = memo.get(folders)
+    if found is None:
+        found = memo[folders] = _shared(x, y)
+    return found
+
+
+def _shared(x: list[str], y: list[str]) -> int:
     shared = 0
     while shared + 1 < min(len(x), len(y)) and x[shared + 1] == y[shared + 1]:
         shared += 1
@@ -648,6 +664,7 @@ class _Spread:
 
     def __init__(self, offers: list[tuple[int, str]]) -> None:
         self.under: dict[str, set[int]] = {}
+        self._nearest: dict[tuple, tuple[int, set[int]]] = {}
         for unit, file in offers:
             for prefix in _prefixes(file):
                 self.under.setdefault(prefix, set()).add(unit)
@@ -656,6 +673,13 @@ class _Spread:
         """(the depth of the nearest offers to `file` of units other than `besides`, the
         units of all offers that deep: -1 and none when there is none)."""
         prefixes = _prefixes(file)
+        memo = (prefixes[-1], besides)  # its folder: the file's name does not count
+        found = self._nearest.get(memo)
+        if found is None:
+            found = self._nearest[memo] = self._find_nearest(prefixes, besides)
+        return found
+
+    def _find_nearest(self, prefixes: list[str], besides: int | None) -> tuple[int, set[int]]:
         for depth in range(len(prefixes) - 1, -1, -1):
             units = self.under.get(prefixes[depth])
             if units and (besides is None or len(units) > 1 or besides not in units):
@@ -665,6 +689,15 @@ class _Spread:
     def may_pick(self, asker: str, offer: str, unit: int) -> bool:
         """Whether `unit`'s offer at `offer` may be the nearest of the key to `asker`."""
         return _depth(asker, offer) >= self.nearest(asker, unit)[0]
+
+    def picking(self, askers: dict[str, tuple[str, set[int]]], offer: str, unit: int) -> set[int]:
+        """Of `askers` (folder -> a file of it, the units asking there), the units that may
+        find `unit`'s offer at `offer` the nearest."""
+        found: set[int] = set()
+        for file, units in askers.values():
+            if self.may_pick(file, offer, unit):
+                found |= units
+        return found
 
 
 class Closure:
@@ -704,9 +737,17 @@ class Closure:
         self._keys: dict[str, dict[str, list[tuple[int, str]]]] = {}
         self._modes: dict[str, tuple[str, str | None]] = {}
         self._dependents: dict[tuple, set[int]] = {}
-        self._holder_dependents: dict[int, set[int]] = {}
         self._unit_files: dict[int, set[str]] = {}
         self._spreads: dict[str, _Spread] = {}
+        self._folders: dict[str, dict[str, tuple[str, set]]] = {}
+        self._unit_folders: dict[int, list[str]] = {}
+        # what `_copies` has looked at: units, their files and folders, keys -> folders done
+        self._copy_state: dict[str, Any] = {
+            "units": set(),
+            "files": set(),
+            "folders": {},
+            "keys": {},
+        }
 
     def of_unit(self, u: int) -> list[tuple[str, str, str]]:
         """A unit's records (key, role, file)."""
@@ -777,8 +818,8 @@ class Closure:
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # an offerer depends on the askers that pick it: those to which it may be nearest
-            spread = self._spread(base)
-            return {a for a, at in self._askers(base) if spread.may_pick(at, file, unit)}
+            askers = self._by_folder(base, self._askers(base))
+            return self._spread(base).picking(askers, file, unit)
         offers = self._offers(key)
         stale = {u for u, _ in self.stale_offers.get(key, ())}
         if mode == NEAR:
@@ -807,8 +848,21 @@ class Closure:
             return set()  # no link is made; the offers changing is the facts changing
         if mode != NEAR:
             return {u for u, _ in askers}
-        spread = self._spread(key)
-        return {u for u, at in askers if spread.may_pick(at, file, unit)}
+        return self._spread(key).picking(self._by_folder(key, askers), file, unit)
+
+    def _by_folder(self, key: str, held: list[tuple[int, str]]) -> dict[str, tuple[str, set]]:
+        """`held` (the askers of `key`) by folder: a file of it and the units there."""
+        found = self._folders.get(key)
+        if found is None:
+            found = self._folders[key] = {}
+            for u, at in held:
+                folder = at.rsplit("/", 1)[0]
+                entry = found.get(folder)
+                if entry is None:
+                    found[folder] = (at, {u})
+                else:
+                    entry[1].add(u)
+        return found
 
     def _backward(self, start: set[int]) -> set[int]:
         """`start` and every unit that depends on one of them."""
@@ -817,7 +871,7 @@ class Closure:
         while todo:
             u = todo.pop()
             for key, role, file in self.of_unit(u):
-                if role not in ("offer", "sym", "stale", SA_NODE) or _type(key) == "ekey":
+                if role not in ("offer", "sym", "stale", SA_NODE) or _type(key) in COPIES:
                     continue
                 more = self.dependents(key, u, file) - dependents
                 dependents |= more
@@ -834,14 +888,19 @@ class Closure:
             return found
         copies = self._spread(key)
         found = set()
-        for holder in {h for h, _ in self.roles(key).get("sym", []) if h != unit}:
-            reach = self._holder_dependents.get(holder)
-            if reach is None:
-                reach = self._holder_dependents[holder] = self._backward({holder})
-            for d in reach - found:
-                if any(copies.may_pick(at, file, unit) for at in self._files(d)):
-                    found.add(d)
+        holders = {h for h, _ in self.roles(key).get("sym", []) if h != unit}
+        for d in self._backward(holders) if holders else ():
+            if any(copies.may_pick(at, file, unit) for at in self._folders_of(d)):
+                found.add(d)
         self._dependents[memo] = found
+        return found
+
+    def _folders_of(self, unit: int) -> list[str]:
+        """A file of each folder of the unit's files."""
+        found = self._unit_folders.get(unit)
+        if found is None:
+            by = {file.rsplit("/", 1)[0]: file for file in self._files(unit)}
+            found = self._unit_folders[unit] = list(by.values())
         return found
 
     def _files(self, unit: int) -> set[str]:
@@ -861,19 +920,58 @@ class Closure:
         dependents = self._backward(start)
         for u in start:
             for key, role, file in self.of_unit(u):
-                if role == "sym" and file in reported and _type(key) == "ekey":
+                if role == "sym" and file in reported and _type(key) in COPIES:
                     dependents |= self._copy_dependents(key, u, file)
         need = set(dependents)
         todo = list(dependents)
         while todo:
-            u = todo.pop()
-            for key, role, file in self.of_unit(u):
-                if role not in ("ask", "sym", SA_NODE):
-                    continue
-                more = self.needs(key, file, u) - need
-                need |= more
-                todo.extend(more)
+            while todo:
+                u = todo.pop()
+                for key, role, file in self.of_unit(u):
+                    if role not in ("ask", "sym", SA_NODE) or _type(key) == COPY:
+                        continue
+                    more = self.needs(key, file, u) - need
+                    need |= more
+                    todo.extend(more)
+            more = self._copies(need) - need
+            need |= more
+            todo.extend(more)
         return need, dependents
+
+    def _copies(self, need: set[int]) -> set[int]:
+        """The copies of the keys of `need`'s entities a scan of `need` would miss: the first
+        and the last of each key in scan order (G5, U10), and, for each file of `need`, the
+        first of the copies nearest to it (what a link from there names, L4: the copies of
+        one key share their overlay, so the nearest are by place, the same file first).
+        Called again as `need` grows: each key and folder is looked at once."""
+        state = self._copy_state
+        for u in need - state["units"]:
+            state["units"].add(u)
+            for file in self._files(u):
+                state["files"].add(file)
+                state["folders"].setdefault(file.rsplit("/", 1)[0], file)
+            for key, role, _file in self.of_unit(u):
+                if role == "sym" and _type(key) == COPY and key not in state["keys"]:
+                    state["keys"][key] = set()
+        found: set[int] = set()
+        files, folders = state["files"], state["folders"]
+        for key, done in state["keys"].items():
+            if done is None:
+                continue
+            held = self.roles(key).get("sym", [])
+            units = {h for h, _ in held}
+            if len(units) < 2:
+                state["keys"][key] = None  # one holder: nothing else to name
+                continue
+            if not done:
+                found |= {min(units), max(units)}
+            found |= {h for h, at in held if at in files}
+            spread = self._spread(key)
+            for folder, file in folders.items():
+                if folder not in done:
+                    done.add(folder)
+                    found.add(min(spread.nearest(file)[1]))
+        return found
 
 
 def start_units(
