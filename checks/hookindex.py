@@ -39,7 +39,10 @@ from checks.model import Entity, Unknown
 from checks.normalize import live
 from checks.runner import (
     MODULE_LISTING,
+    Options,
     Results,
+    Unit,
+    UnitResult,
     Whole,
     assemble,
     called_of,
@@ -49,7 +52,6 @@ from checks.runner import (
     save,
     unit_key,
 )
-from checks.sources.base import Options, Unit, UnitResult
 
 if TYPE_CHECKING:
     from checks.cache import Pack
