@@ -408,23 +408,25 @@ def scan(
         exclude_root=root or "",
     )
     hook = scope is not None and context_root is not None and pack is not None
+    # a Rego policy is given the whole model: no index can vouch for less, none is written
+    rego = any(rule.rego_policy for rule in rules)
     built, how = None, ""
     if hook and context_index:
-        if any(rule.rego_policy for rule in rules):
+        if rego:
             how = "full: a Rego rule is selected (it sees the whole model)"
         else:
             built, how = _reduced(files, opts, jobs, pack, params, scope)
     elif hook:
         how = "full: the index is off"
     if built is None:
-        built = build(files, opts, jobs, pack, params, indexed=hook)
+        built = build(files, opts, jobs, pack, params, indexed=hook and not rego)
     entities, found, comments, access_graph = built
     if not keep_model:
         access_graph = AccessGraph()
     # a scan that reads more than it reports judges only what it may report
     findings, skipped = evaluate(rules, entities, params, scope.judged if scope else None)
     policy_errors: list[Problem] = []
-    if any(rule.rego_policy for rule in rules):
+    if rego:
         from checks.rego.policy import evaluate_policies
 
         reported, policy_errors = evaluate_policies(
