@@ -31,17 +31,20 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 9  # bump when the shape of cached values changes
+FORMAT = 10  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
 BACKGROUND_MIN = 64  # fresh entries from which a forked process encodes and writes a pack
+BACKGROUND_BYTES = 8 * 2**20  # a pack this large is written by a forked process
+HEAD_READ = 1 << 20  # what is read first of a pack: its index line, most often
 
 # The Cache Directory Tagging Specification's tag: backup tools skip our folders.
 TAG_NAME = "CACHEDIR.TAG"
@@ -159,11 +162,14 @@ def _foreign(st: os.stat_result) -> str:
     return ""
 
 
-def _write_atomic(folder: Path, name: str, data: bytes) -> None:
+def _write_atomic(folder: Path, name: str, data: bytes | list) -> None:
+    """`data` (bytes, or a list of byte strings written one after the other) as the file
+    `name`, whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pack")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for part in data if isinstance(data, list) else [data]:
+                fh.write(part)
         os.replace(tmp, folder / name)
     except BaseException:
         try:
@@ -250,6 +256,137 @@ def _ours(entry: os.DirEntry) -> bool:
         return False
 
 
+# ---- tables in an entry ----------------------------------------------------------------------
+_OFFSET = 12  # digits of each number of a table's head
+_RECORD, _VALUE = b"\x1e", b"\x1f"  # before each key of a bucket, between a key and its lines
+
+
+class Table:
+    """Lines of text by key, held in one pack entry, of which a lookup reads one bucket: a
+    head of fixed-width numbers (the count of buckets, then where each bucket starts and the
+    last ends), then the buckets, each a run of `\\x1e key \\x1f lines` (lines joined by
+    line breaks). A key's bucket is a keyed hash of it, with a secret `salt` of the table's
+    writer: no tree can crowd its keys into one bucket. Keys and lines hold no line break
+    and none of the two separators (`escaped` makes a text so). A table not so made raises
+    ValueError when read."""
+
+    def __init__(self, blob: bytes, salt: bytes) -> None:
+        self.blob, self.salt = blob, salt
+        try:
+            self.count = int(blob[:_OFFSET])
+        except ValueError:
+            raise ValueError("not a table") from None
+        self.body = _OFFSET * (self.count + 2)
+        if self.count < 1 or len(blob) < self.body:
+            raise ValueError("not a table")
+
+    @staticmethod
+    def bucket_of(key: str, salt: bytes, count: int) -> int:
+        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), key=salt, digest_size=8)
+        return int.from_bytes(digest.digest(), "big") % count
+
+    def _bounds(self, bucket: int) -> tuple[int, int]:
+        at = _OFFSET * (bucket + 1)
+        start = int(self.blob[at : at + _OFFSET])
+        end = int(self.blob[at + _OFFSET : at + 2 * _OFFSET])
+        if not 0 <= start <= end <= len(self.blob) - self.body:
+            raise ValueError("a table's bucket out of bounds")
+        return self.body + start, self.body + end
+
+    def get(self, key: str) -> list[str]:
+        """The lines of `key` ([] when it has none)."""
+        start, end = self._bounds(self.bucket_of(key, self.salt, self.count))
+        wanted = _RECORD + key.encode("utf-8", "surrogatepass") + _VALUE
+        at = self.blob.find(wanted, start, end)
+        if at < 0:
+            return []
+        at += len(wanted)
+        stop = self.blob.find(_RECORD, at, end)
+        text = self.blob[at : end if stop < 0 else stop].decode("utf-8", "surrogatepass")
+        return text.split("\n")
+
+    def _bucket(self, bucket: int) -> dict[str, list[str]]:
+        start, end = self._bounds(bucket)
+        found: dict[str, list[str]] = {}
+        text = self.blob[start:end].decode("utf-8", "surrogatepass")
+        for record in text.split("\x1e")[1:]:
+            key, _, lines = record.partition("\x1f")
+            found[key] = lines.split("\n")
+        return found
+
+    def changed(
+        self, keys: set[str], keep: Callable[[str], bool], added: dict[str, list[str]]
+    ) -> bytes:
+        """This table with the lines of `keys` that `keep` refuses left out and the lines
+        `added` put in: only the buckets of those keys are read and written again."""
+        touched: dict[int, dict[str, list[str]]] = {}
+        for key in keys | added.keys():
+            bucket = self.bucket_of(key, self.salt, self.count)
+            if bucket not in touched:
+                touched[bucket] = self._bucket(bucket)
+        for held in touched.values():
+            for key in [k for k in held if k in keys]:
+                lines = [line for line in held[key] if keep(line)]
+                if lines:
+                    held[key] = lines
+                else:
+                    del held[key]
+        for key, lines in added.items():
+            touched[self.bucket_of(key, self.salt, self.count)].setdefault(key, []).extend(lines)
+        parts = []
+        for bucket in range(self.count):
+            if bucket in touched:
+                parts.append(_bucket_bytes(touched[bucket]))
+            else:
+                start, end = self._bounds(bucket)
+                parts.append(self.blob[start:end])
+        return _table_bytes(parts)
+
+    @staticmethod
+    def made(table: dict[str, list[str]], salt: bytes) -> bytes:
+        """The entry of `table` (four keys a bucket or so)."""
+        count = 1
+        while count * 4 < len(table):
+            count *= 2
+        buckets: list[dict[str, list[str]]] = [{} for _ in range(count)]
+        for key, lines in table.items():
+            buckets[Table.bucket_of(key, salt, count)][key] = lines
+        return _table_bytes([_bucket_bytes(held) for held in buckets])
+
+
+def _bucket_bytes(held: dict[str, list[str]]) -> bytes:
+    text = "".join(f"\x1e{key}\x1f" + "\n".join(lines) for key, lines in held.items())
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _table_bytes(buckets: list[bytes]) -> bytes:
+    starts, offset = [], 0
+    for bucket in buckets:
+        starts.append(offset)
+        offset += len(bucket)
+    starts.append(offset)
+    head = "".join(f"{n:0{_OFFSET}d}" for n in [len(buckets), *starts]).encode()
+    return b"".join([head, *buckets])
+
+
+def escaped(text: str) -> str:
+    """`text` as a table's key or line may hold it: as it is when printable (no line break,
+    tab or separator) and not starting with a quote, else as a JSON string (`unescaped`)."""
+    if text.isprintable() and not text.startswith('"'):
+        return text
+    return json.dumps(text)
+
+
+def unescaped(text: str) -> str:
+    """The text `escaped` wrote; ValueError when it is not one."""
+    if not text.startswith('"'):
+        return text
+    value = json.loads(text)
+    if type(value) is not str:
+        raise ValueError("not an escaped text")
+    return value
+
+
 # ---- packs ------------------------------------------------------------------------------------
 class Pack:
     """Entries by digest: `MAGIC`, a JSON index line `{digest: [offset, length]}`, then the
@@ -257,33 +394,63 @@ class Pack:
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
-        self._data = b""
+        # the pack file as it was opened: its entries are read from it when asked (a pack
+        # rewritten meanwhile is a new file; this one stays whole), never all at once
+        self._fd: int | None = None
+        self._size = 0
         self._index: dict = {}
         self._body = 0
         # what this run read, where it is in this pack: kept in the next pack
         self._used: dict[str, tuple[int, int]] = {}
         # what `put` gave it, encoded: kept in the next pack, which is then written
         self._put: dict[str, bytes] = {}
+        # what the writer of the next pack makes (`put_later`): entries' bytes by digest
+        self._later: list[Callable[[], list[tuple[str, bytes]]]] = []
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
-            with open(folder / name, "rb") as fh:
-                if not _foreign(os.fstat(fh.fileno())):
-                    self._data = fh.read()
+            fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError:
             return
-        end = self._data.find(b"\n", len(MAGIC)) if self._data.startswith(MAGIC) else -1
+        st = os.fstat(fd)
+        if _foreign(st) or not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return
+        self._fd, self._size = fd, st.st_size
+        start = self._read(0, min(self._size, HEAD_READ)) or b""
+        end = start.find(b"\n", len(MAGIC)) if start.startswith(MAGIC) else -1
+        if end < 0 and start.startswith(MAGIC) and len(start) == HEAD_READ:
+            start = self._read(0, self._size) or b""  # an index longer than the first read
+            end = start.find(b"\n", len(MAGIC))
         if end > 0:
             try:
-                index = json.loads(self._data[len(MAGIC) : end])
+                index = json.loads(start[len(MAGIC) : end])
             except (ValueError, RecursionError):
                 index = None
             if isinstance(index, dict):
                 self._index, self._body = index, end + 1
         where = self._index.pop(STAMPS, None)
         if self._valid(where):
-            start = self._body + where[0]
-            self.stamps = Stamps(self._data[start : start + where[1]])
+            self.stamps = Stamps(self._read(self._body + where[0], where[1]) or b"")
+
+    def _read(self, offset: int, length: int) -> bytes | None:
+        """`length` bytes of the pack file from `offset`, or None (a file cut short)."""
+        if self._fd is None:
+            return None
+        try:
+            if hasattr(os, "pread"):
+                data = os.pread(self._fd, length, offset)
+            else:  # no positioned read (Windows): one reader of this descriptor at a time
+                os.lseek(self._fd, offset, os.SEEK_SET)
+                data = os.read(self._fd, length)
+        except (OSError, ValueError, OverflowError):
+            return None
+        return data if len(data) == length else None
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -305,24 +472,40 @@ class Pack:
             and type(length) is int
             and offset >= 0
             and length >= 0
-            and self._body + offset + length <= len(self._data)
+            and self._body + offset + length <= self._size
         )
 
     def get(self, key: str, declared: Any) -> Any:
         """The value of type `declared` stored under `key`, or None (missing, corrupt, or
         not of that type)."""
-        digest = key_digest(key)
+        return self.get_filed(key_digest(key), declared)
+
+    def get_filed(self, digest: str, declared: Any) -> Any:
+        """`get` of the entry filed under `digest` (`key_digest` of its key)."""
+        raw = self.raw_filed(digest)
+        if raw is None:
+            return None
+        try:
+            return decode(raw, declared)
+        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
+            self._used.pop(digest, None)
+            return None
+
+    def raw(self, key: str) -> bytes | None:
+        """The bytes stored under `key`, as `put` or `put_later` gave them (kept in the next
+        pack), or None."""
+        return self.raw_filed(key_digest(key))
+
+    def raw_filed(self, digest: str) -> bytes | None:
+        """`raw` of the entry filed under `digest`."""
         where = self._index.get(digest)
         if not self._valid(where):
             return None
         start = self._body + where[0]
-        raw = self._data[start : start + where[1]]
-        try:
-            value = decode(raw, declared)
-        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
-            return None
-        self._used[digest] = (start, start + where[1])  # not a copy: read again if written
-        return value
+        raw = self._read(start, where[1])
+        if raw is not None:
+            self._used[digest] = (start, start + where[1])  # not a copy: read again if written
+        return raw
 
     def keep(self, digest: str) -> bool:
         """Keep the entry filed under `digest` (`key_digest`) in the next pack, as if it was
@@ -344,13 +527,27 @@ class Pack:
         except (Invalid, ValueError, RecursionError):
             return
 
+    def forget(self, key: str) -> None:
+        """Leave the entry under `key` out: not read again, nor kept in the next pack."""
+        digest = key_digest(key)
+        self._index.pop(digest, None)
+        self._used.pop(digest, None)
+
+    def put_later(self, make: Callable[[], list[tuple[str, bytes]]]) -> None:
+        """Have the writer of the next pack call `make` for more entries, (key digest, bytes)
+        pairs (read back with `raw`, or `get` when `encode` made them): what is large to
+        encode is encoded by the forked writer while the scan goes on. An exception in
+        `make` leaves its entries out."""
+        self._later.append(make)
+
     def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
         """The next pack: the entries this run read or `put`, and `fresh` (key digest,
         value) pairs of the type `declared` (a value that cannot be stored is left out); when
-        nothing changed, the pack is only marked as used. Many fresh values are encoded and
-        written by a forked process while this one goes on (it sees them as they are now);
-        `wait()` for it. Never raises: a pack not written means a cold run."""
-        unchanged = self._used.keys() == self._index.keys() and not self._put
+        nothing changed, the pack is only marked as used. Many fresh values, entries to make
+        (`put_later`) or a large pack are encoded and written by a forked process while this
+        one goes on (it sees them as they are now); `wait()` for it. Never raises: a pack
+        not written means a cold run."""
+        unchanged = self._used.keys() == self._index.keys() and not self._put and not self._later
         if not fresh and unchanged and not self.stamps.changed:
             if self._used:
                 try:
@@ -358,7 +555,8 @@ class Pack:
                 except OSError:
                     pass
             return
-        if len(fresh) >= BACKGROUND_MIN and hasattr(os, "fork"):
+        large = len(fresh) >= BACKGROUND_MIN or self._later or self._size >= BACKGROUND_BYTES
+        if large and hasattr(os, "fork"):
             try:
                 pid = os.fork()
             except OSError:
@@ -385,8 +583,19 @@ class Pack:
             self._writer = None
 
     def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
-        entries = {digest: self._data[start:end] for digest, (start, end) in self._used.items()}
+        old = self._read(0, self._size) if self._used else b""
+        if old is None:
+            old = b""  # the file cut short: what it held is not kept
+        view = memoryview(old)
+        entries: dict[str, Any] = {
+            digest: view[start:end] for digest, (start, end) in self._used.items() if old
+        }
         entries.update(self._put)
+        for make in self._later:
+            try:
+                entries.update(make())
+            except Exception:  # noqa: BLE001 - an entry not made is a miss next time
+                pass
         for digest, value in fresh:
             try:
                 entries[digest] = encode(value, declared)
@@ -400,7 +609,7 @@ class Pack:
             offset += len(raw)
         head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
         try:
-            _write_atomic(self.folder, self.name, b"".join([MAGIC, head, b"\n", *entries.values()]))
+            _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", *entries.values()])
         except OSError:
             pass
 

@@ -26,11 +26,13 @@ scan (`Fallback`, with the reason).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from checks import graph, link
 from checks.codec import decode, encode
@@ -109,9 +111,21 @@ COPY, EVERY_COPY = "ekey", "ekey-all"
 COPIES = (COPY, EVERY_COPY)
 
 
+class Prepared(NamedTuple):
+    """What a reduced run that fell back had worked out that the full scan needs too: the
+    units, and the key of each (`unit_key`)."""
+
+    units: list[Unit]
+    keys: list[str | None]
+
+
 class Fallback(Exception):
     """The index cannot vouch for a reduced run: the full-context scan is made (the reason
-    is its message)."""
+    is its message), with what the reduced run had `prepared`, if anything."""
+
+    def __init__(self, reason: str, prepared: Prepared | None = None) -> None:
+        super().__init__(reason)
+        self.prepared = prepared
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -467,17 +481,113 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-@dataclass
-class HookIndex:
-    """The index of one context tree with one set of options: a summary per unit, in scan
-    order, and what the scan spent of the budgets that are whole-scan totals."""
+LAYOUT = 2  # the shape of the index's entries: an index of another layout is not read
 
-    units: list[Summary] = field(default_factory=list)
-    graph_work: int = 0
-    aggregation_steps: int = 0
-    # every key -> its holders, one a line: role, the unit's place in `units`, the place of
-    # the file in the unit's `files`, tab-separated (`Closure`: read only for keys asked)
-    keys: dict[str, str] = field(default_factory=dict)
+
+@dataclass
+class UnitFacts:
+    """What every reduced run reads of a unit the index holds (the index's head keeps it
+    for the units with any): what it read, its share of the whole scan's facts (as in its
+    `Summary`) and its vague associations."""
+
+    reads: dict[str, str | None]
+    consumed: list[str]
+    reached: list[str]
+    read_as: tuple[str, str]
+    clusters: list[Entity]
+    named: list[tuple[str, str, int]]
+    listings: list[tuple[bool, str, str | None]]
+    vague: int
+
+
+NO_FACTS = UnitFacts({}, [], [], ("", ""), [], [], [], 0)
+
+
+@dataclass
+class IndexHead:
+    """The part of the index every reduced run reads. The units are in *slots*, which a
+    unit keeps while it is unchanged (the tables name units by slot: a unit added or
+    changed rewrites only the buckets of its own keys); each slot's summary is an entry of
+    the pack of its own, read when the closure reaches it."""
+
+    layout: int
+    salt: str  # the tables' (`checks.cache.Table`), hex
+    graph_work: int  # what the scan spent of the budgets that are whole-scan totals
+    aggregation_steps: int
+    tokens: list[str]  # per slot: its unit's result digest and ident, hashed ("": free)
+    entries: list[str]  # per slot: the pack digest of its `Summary`
+    facts: dict[str, UnitFacts]  # slot (as text) -> its facts, for units with any
+
+
+class HookIndex:
+    """The index as the pack holds it (`load`): the head, decoded; the key table (every key
+    -> its holders: role, slot, file) and the file table (every file a unit holds or reads
+    with file() -> slots), read a bucket per key asked; summaries read per slot."""
+
+    def __init__(self, pack: Pack, name: str, head: IndexHead) -> None:
+        from checks.cache import Table
+
+        self.pack, self.name, self.head = pack, name, head
+        salt = bytes.fromhex(head.salt)
+        keys, files = pack.raw(name + "\0keys"), pack.raw(name + "\0files")
+        if keys is None or files is None:
+            raise ValueError("an index's table is missing")
+        self.keys, self.files = Table(keys, salt), Table(files, salt)
+        self.graph_work, self.aggregation_steps = head.graph_work, head.aggregation_steps
+        self._summaries: dict[int, Summary] = {}
+
+    def summary(self, slot: int) -> Summary:
+        """The summary in `slot`; ValueError when the pack does not hold it."""
+        found = self._summaries.get(slot)
+        if found is None:
+            entry = self.head.entries[slot]
+            found = self.pack.get_filed(entry, Summary) if entry else None
+            if not isinstance(found, Summary):
+                raise ValueError("an index's summary is missing")
+            self._summaries[slot] = found
+        return found
+
+    def holders(self, key: str) -> list[tuple[str, int, str]]:
+        """The holders of `key`: (role, slot, file as shown); ValueError for a line the
+        index cannot have written."""
+        from checks.cache import unescaped
+
+        found = []
+        for line in self.keys.get(key):
+            role, slot, file = line.split("\t")
+            found.append((role, _slot(slot), unescaped(file)))
+        return found
+
+    def holding(self, files: set[str]) -> set[int]:
+        """The slots of the units whose files, or files read with file(), include one of
+        `files` (as shown)."""
+        from checks.cache import escaped
+
+        return {_slot(slot) for file in files for slot in self.files.get(escaped(file))}
+
+    def keep(self) -> None:
+        """Keep the whole index in the next pack, unread."""
+        for entry in self.head.entries:
+            if entry:
+                self.pack.keep(entry)
+
+
+def _slot(text: str) -> int:
+    """A slot as a table writes it; ValueError for anything else."""
+    if not text.isdigit() or not text.isascii():
+        raise ValueError("not a slot")
+    return int(text)
+
+
+def load(pack: Pack, name: str) -> HookIndex | None:
+    """The index filed under `name` (`index_key`), or None (none, or of another layout);
+    ValueError when its tables are missing or not tables."""
+    head = pack.get(name + "\0head", IndexHead)
+    if not isinstance(head, IndexHead) or head.layout != LAYOUT:
+        return None
+    if len(head.entries) != len(head.tokens):
+        raise ValueError("an index's head does not match itself")
+    return HookIndex(pack, name, head)
 
 
 def index_key(opts: Options, params: dict | None) -> str:
@@ -565,41 +675,222 @@ def _vague(e: Entity) -> bool:
     return not known and isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown))
 
 
-def summaries(units: list[Unit], found: Results, whole: Whole) -> list[Summary]:
-    """The summary of every unit of a whole scan."""
-    return [
-        summarize(u, r, d, whole)
-        for u, r, d in zip(units, found.results, found.digests, strict=True)
-    ]
+def _token(digest: str | None, unit_ident: str) -> str:
+    """What the index knows a unit by: its result's digest and its ident, hashed; a unit that
+    is not cached gets one no unit will match."""
+    if digest is None:
+        return "x" + os.urandom(12).hex()
+    said = f"{digest}\0{unit_ident}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(said, digest_size=12).hexdigest()
+
+
+def _share(unit: Unit, whole: Whole, consumed: str) -> str:
+    """What of the `whole` scan a unit's summary depends on (`kept`): whether a root calls
+    its module, and the files read with file() (`consumed`: their digest) when it is no
+    module."""
+    called = bool(unit.directory) and read_as(unit) in whole.called
+    return f"{int(called)}{consumed if unit.module is None else ''}"
+
+
+def _unit_facts(s: Summary) -> UnitFacts | None:
+    """What the index's head keeps of a unit: None when it is all empty."""
+    if not (s.reads or _has_facts(s) or s.vague):
+        return None
+    return UnitFacts(
+        s.reads, s.consumed, s.reached, s.read_as, s.clusters, s.named, s.listings, s.vague
+    )
+
+
+def _lines(slot: int, s: Summary) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """A unit's lines in the key table (key -> `role\tslot\tfile`) and in the file table
+    (file -> slot); ValueError for records `summarize` cannot have written."""
+    from checks.cache import escaped
+
+    keys: dict[str, list[str]] = defaultdict(list)
+    for key, role, file in records_of(s):
+        keys[key].append(f"{role}\t{slot}\t{escaped(file)}")
+    files = {escaped(file): [str(slot)] for file in {*s.files, *s.consumed}}
+    return keys, files
 
 
 def put(
     pack: Pack,
     opts: Options,
     params: dict | None,
-    units: list[Summary],
-    work: link.LinkWork,
-    access: graph.AccessGraph,
-) -> None:
-    """Keep the index of a whole scan in the next pack (before `Pack.save`)."""
-    table: dict[str, list[str]] = defaultdict(list)
-    for position, summary in enumerate(units):
-        for line in summary.records.split("\n") if summary.records else ():
-            role, place, key = line.split("\t")
-            table[key].append(f"{role}\t{position}\t{place}")
-    keys = {key: "\n".join(lines) for key, lines in table.items()}
-    index = HookIndex(units, access.work, work.aggregation_steps, keys)
-    pack.put(index_key(opts, params), index, HookIndex)
+    units: list[Unit],
+    found: Results,
+    whole: Whole,
+) -> Callable[[link.LinkWork, graph.AccessGraph], None]:
+    """Keep the index of a whole scan in the next pack, from the units' results and
+    entities as they are before link; what it returns is given the scan's budgets' totals
+    once link and the graph are done (before `Pack.save`). The summaries of the units the
+    index holds alike are kept unread; the others are made here, and encoded, with the
+    tables, by the pack's writer (`Pack.put_later`); an index alike is only kept."""
+    from checks.cache import key_digest
+
+    name = index_key(opts, params)
+    old = pack.get(name + "\0head", IndexHead)
+    if (
+        not isinstance(old, IndexHead)
+        or old.layout != LAYOUT
+        or len(old.entries) != len(old.tokens)
+    ):
+        old = None
+    old_slot = {token: slot for slot, token in enumerate(old.tokens) if token} if old else {}
+    consumed = hashlib.blake2b(
+        "\0".join(sorted(whole.consumed)).encode("utf-8", "surrogatepass"), digest_size=8
+    ).hexdigest()
+    tokens, entries, slots = [], [], []
+    fresh: dict[int, Summary] = {}
+    for i, (unit, r, digest) in enumerate(zip(units, found.results, found.digests, strict=True)):
+        token = _token(digest, ident(unit))
+        entry = key_digest(f"hook-summary\0{token}\0{_share(unit, whole, consumed)}")
+        slot = old_slot.get(token)
+        if slot is not None and old.entries[slot] == entry and pack.keep(entry):  # type: ignore[union-attr]
+            del old_slot[token]
+        else:
+            fresh[i] = summarize(unit, r, digest, whole)
+            slot = None
+        tokens.append(token)
+        entries.append(entry)
+        slots.append(slot)
+    gone = sorted(old_slot.values())  # the slots of units changed or gone
+
+    def budgets(work: link.LinkWork, access: graph.AccessGraph) -> None:
+        totals = (access.work, work.aggregation_steps)
+        if old is not None and not fresh and not gone:
+            if totals == (old.graph_work, old.aggregation_steps):
+                for part in ("\0keys", "\0files"):
+                    pack.keep(key_digest(name + part))
+                return
+        pack.put_later(
+            lambda: _index_entries(pack, name, old, totals, tokens, entries, slots, fresh, gone)
+        )
+
+    return budgets
 
 
-def whole_of(units: list[Summary]) -> Whole:
+def _index_entries(
+    pack: Pack,
+    name: str,
+    old: IndexHead | None,
+    totals: tuple[int, int],
+    tokens: list[str],
+    entries: list[str],
+    slots: list[int | None],
+    fresh: dict[int, Summary],
+    gone: list[int],
+) -> list[tuple[str, bytes]]:
+    """The index's entries, made by the pack's writer: the head, the tables and the fresh
+    summaries. Units in `slots` (by position: its slot in the `old` index, or None when
+    its summary is `fresh`) keep their slot; the tables of `old` are changed where the
+    units `gone` from its slots and the fresh ones are, or made anew when those are many,
+    or the old tables or summaries cannot be read."""
+    from checks.cache import Table, key_digest
+
+    try:
+        if old is None or len(fresh) + len(gone) > max(MAX_CHANGED_UNITS, len(tokens) // 4):
+            raise ValueError("made anew")
+        head, keys, files = _changed_index(pack, name, old, tokens, entries, slots, fresh, gone)
+    except (ValueError, IndexError, TypeError, KeyError):
+        salt = os.urandom(16)
+        head = IndexHead(LAYOUT, salt.hex(), 0, 0, tokens, entries, {})
+        table: dict[str, list[str]] = defaultdict(list)
+        holding: dict[str, list[str]] = defaultdict(list)
+        for slot in range(len(tokens)):
+            summary = fresh.get(slot) or pack.get_filed(entries[slot], Summary)
+            if not isinstance(summary, Summary):
+                return []  # a summary lost: no index, the next run makes one
+            facts = _unit_facts(summary)
+            if facts is not None:
+                head.facts[str(slot)] = facts
+            keys_of, files_of = _lines(slot, summary)
+            for key, lines in keys_of.items():
+                table[key].extend(lines)
+            for file, lines in files_of.items():
+                holding[file].extend(lines)
+        keys, files = Table.made(table, salt), Table.made(holding, salt)
+    head.graph_work, head.aggregation_steps = totals
+    made = [(key_digest(name + "\0head"), encode(head, IndexHead))]
+    made += [(key_digest(name + "\0keys"), keys), (key_digest(name + "\0files"), files)]
+    made += [(entries[i], encode(s, Summary)) for i, s in fresh.items()]
+    return made
+
+
+def _changed_index(
+    pack: Pack,
+    name: str,
+    old: IndexHead,
+    tokens: list[str],
+    entries: list[str],
+    slots: list[int | None],
+    fresh: dict[int, Summary],
+    gone: list[int],
+) -> tuple[IndexHead, bytes, bytes]:
+    """`_index_entries` of an index whose units mostly kept their slots."""
+    from checks.cache import Table
+
+    salt = bytes.fromhex(old.salt)
+    free = sorted(set(gone) | {slot for slot, token in enumerate(old.tokens) if not token})
+    width = len(old.tokens)
+    by_slot = {slot: i for i, slot in enumerate(slots) if slot is not None}
+    for i in fresh:
+        slot = free.pop(0) if free else width
+        width = max(width, slot + 1)
+        by_slot[slot] = i
+    if width - len(tokens) > len(tokens) // 4:
+        raise ValueError("too many free slots")
+    new_tokens, new_entries = [""] * width, [""] * width
+    facts = {}
+    for slot, i in by_slot.items():
+        new_tokens[slot], new_entries[slot] = tokens[i], entries[i]
+        if i in fresh:
+            unit_facts = _unit_facts(fresh[i])
+        else:
+            unit_facts = old.facts.get(str(slot))
+        if unit_facts is not None:
+            facts[str(slot)] = unit_facts
+    dropped_keys: set[str] = set()
+    dropped_files: set[str] = set()
+    for slot in gone:
+        summary = pack.get_filed(old.entries[slot], Summary)
+        if not isinstance(summary, Summary):
+            raise ValueError("an old summary is missing")
+        keys_of, files_of = _lines(slot, summary)
+        dropped_keys |= keys_of.keys()
+        dropped_files |= files_of.keys()
+    added_keys: dict[str, list[str]] = defaultdict(list)
+    added_files: dict[str, list[str]] = defaultdict(list)
+    for slot, i in by_slot.items():
+        if i in fresh:
+            keys_of, files_of = _lines(slot, fresh[i])
+            for key, lines in keys_of.items():
+                added_keys[key].extend(lines)
+            for file, lines in files_of.items():
+                added_files[file].extend(lines)
+    leaving = {str(slot) for slot in gone}
+    keys_table = pack.raw(name + "\0keys")
+    files_table = pack.raw(name + "\0files")
+    if keys_table is None or files_table is None:
+        raise ValueError("an old table is missing")
+    keys = Table(keys_table, salt).changed(
+        dropped_keys, lambda line: line.split("\t")[1] not in leaving, added_keys
+    )
+    files = Table(files_table, salt).changed(
+        dropped_files, lambda line: line not in leaving, added_files
+    )
+    head = IndexHead(LAYOUT, old.salt, 0, 0, new_tokens, new_entries, facts)
+    return head, keys, files
+
+
+def whole_of(units: list[Summary] | list[UnitFacts]) -> Whole:
     """The whole scan's `Whole` from its units' summaries."""
     consumed = set().union(*(s.consumed for s in units))
     reaching = [(s.read_as, set(s.reached)) for s in units if s.reached]
     return Whole(consumed, called_of(reaching))
 
 
-def cluster_facts(units: list[Summary]) -> graph.ClusterFacts:
+def cluster_facts(units: list[Summary | UnitFacts]) -> graph.ClusterFacts:
     """The whole scan's cluster facts from its units' summaries, in scan order."""
     definitions = [c for s in units for c in s.clusters]
     places = [(u, i) for u, s in enumerate(units) for i in range(len(s.listings))]
@@ -615,7 +906,7 @@ def cluster_facts(units: list[Summary]) -> graph.ClusterFacts:
     return graph.ClusterFacts(definitions, named)
 
 
-def _facts(s: Summary) -> tuple:
+def _facts(s: Summary | UnitFacts) -> tuple:
     """A unit's share of the whole scan's facts, comparable."""
     return (
         s.consumed,
@@ -627,7 +918,7 @@ def _facts(s: Summary) -> tuple:
     )
 
 
-def _has_facts(s: Summary) -> bool:
+def _has_facts(s: Summary | UnitFacts) -> bool:
     return bool(s.consumed or s.reached or s.clusters or s.named or s.listings)
 
 
@@ -764,15 +1055,12 @@ class Closure:
         if found is not None:
             return found
         found = defaultdict(list)
-        lines = self.index.keys.get(key)
-        units = self.index.units
-        for line in lines.split("\n") if lines else ():
-            role, position, place = line.split("\t")
+        for role, slot, file in self.index.holders(key):
             if role not in ROLES:
                 raise ValueError("not a record")
-            now = self.origin[int(position)]
+            now = self.origin[slot]
             if now >= 0:
-                found[role].append((now, units[int(position)].files[int(place)]))
+                found[role].append((now, file))
         for role, held in self._new.get(key, {}).items():
             found[role].extend(held)
         self._keys[key] = found
@@ -977,20 +1265,24 @@ class Closure:
 
 
 def start_units(
-    units: list[Unit], summary: list[Summary], reported: set[str], keys: dict[str, str]
+    units: list[Unit],
+    summary: list[Summary | UnitFacts],
+    reported: set[str],
+    keys: dict[str, str],
+    holding: set[int],
 ) -> set[int]:
     """The units holding, reading or consuming a file of `reported` (as shown; `keys`: the
-    absolute path of each), and the callers of its module up to the roots."""
+    absolute path of each), and the callers of its module up to the roots. `summary`: what
+    each unit read and reached; `holding`: the units whose files or files read with file()
+    include one of `reported` (the index's file table)."""
     absolute = {keys[f] for f in reported if f in keys}
     listings = {os.path.dirname(a) + MODULE_LISTING for a in absolute}
     callers: dict[str, set[int]] = defaultdict(set)
-    start: set[int] = set()
+    start: set[int] = set(holding)
     for i, (unit, s) in enumerate(zip(units, summary, strict=True)):
         if any(f.display in reported for f in unit.files):
             start.add(i)
-        elif not reported.isdisjoint(s.files) or not reported.isdisjoint(s.consumed):
-            start.add(i)
-        elif any(path in absolute or path in listings for path in s.reads):
+        elif s.reads and any(path in absolute or path in listings for path in s.reads):
             start.add(i)
         for directory in s.reached:
             callers[directory].add(i)
@@ -1007,6 +1299,30 @@ def start_units(
 
 
 # ---- the reduced run ------------------------------------------------------------------------
+def _malformed(pack: Pack, opts: Options, params: dict | None) -> Fallback:
+    """The fall-back from an index that is not what a scan wrote: the full scan writes it
+    anew, none of it kept."""
+    pack.forget(index_key(opts, params) + "\0head")
+    return Fallback("the index is malformed")
+
+
+class _Current:
+    """The summary of each unit by its position now: a changed unit's made anew, another's
+    read from the index when asked (`Closure.of_unit`)."""
+
+    def __init__(self, index: HookIndex, slots: list[int | None], mine: dict[int, Summary]):
+        self.index, self.slots, self.mine = index, slots, mine
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    def __getitem__(self, position: int) -> Summary:
+        found = self.mine.get(position)
+        if found is None:
+            found = self.index.summary(self.slots[position])  # type: ignore[arg-type]
+        return found
+
+
 @dataclass
 class Reduced:
     """What the reduced run gives `checks.scan.build`, and what it read."""
@@ -1031,63 +1347,87 @@ def run_reduced(
     """The linked model of the closure of `reported`, walked as the access graph, with the
     whole scan's facts from the index; raises `Fallback` when the index cannot vouch for it.
     `verdicts(entities)`: the graph rules' verdicts (`checks.scan.graph_verdicts`)."""
+    from checks.cache import key_digest
     from checks.runner import _options_key, units_of
 
-    index = pack.get(index_key(opts, params), HookIndex)
-    if not isinstance(index, HookIndex):
+    try:
+        index = load(pack, index_key(opts, params))
+    except (ValueError, IndexError, TypeError):
+        raise _malformed(pack, opts, params) from None
+    if index is None:
         raise Fallback("no index for these options")
     units = units_of(files, opts, pack)
-    head = _options_key(opts)
-    from checks.cache import key_digest
-
-    by_digest = {s.digest: s for s in index.units if s.digest}
-    current: list[Summary | None] = []
-    for unit in units:
-        key = unit_key(unit, opts, pack, head)
-        s = by_digest.get(key_digest(key)) if key is not None else None
-        if s is not None and (s.ident != ident(unit) or not reads_unchanged(s.reads, pack)):
-            s = None
-        current.append(s)
-    changed = [i for i, s in enumerate(current) if s is None]
+    options = _options_key(opts)
+    keys = [unit_key(unit, opts, pack, options) for unit in units]
+    head = index.head
+    by_token = {token: slot for slot, token in enumerate(head.tokens) if token}
+    slots: list[int | None] = []
+    digests: list[str | None] = []
+    for unit, key in zip(units, keys, strict=True):
+        digest = key_digest(key) if key is not None else None
+        slot = by_token.get(_token(digest, ident(unit))) if digest is not None else None
+        facts = head.facts.get(str(slot), NO_FACTS)
+        if slot is not None and facts.reads and not reads_unchanged(facts.reads, pack):
+            slot = None
+        slots.append(slot)
+        digests.append(digest)
+    changed = [i for i, slot in enumerate(slots) if slot is None]
     if len(changed) > MAX_CHANGED_UNITS:
-        raise Fallback(f"{len(changed)} units changed since the index was written")
-    matched = {s.digest for s in current if s is not None}
-    stale = [s for s in index.units if s.digest not in matched]
-    whole = whole_of(index.units)
+        raise Fallback(
+            f"{len(changed)} units changed since the index was written", Prepared(units, keys)
+        )
+    matched = set(slots)
+    stale = [slot for slot, token in enumerate(head.tokens) if token and slot not in matched]
+    held = [head.facts[str(slot)] for slot in range(len(head.tokens)) if str(slot) in head.facts]
+    whole = whole_of(held)
     found = results_of([units[i] for i in changed], opts, jobs, pack)
     fresh = list(found.fresh)
+    mine = {}
     for i, r, digest in zip(changed, found.results, found.digests, strict=True):
-        current[i] = summarize(units[i], r, digest, whole)
-    summary: list[Summary] = current  # type: ignore[assignment]
-    new = [summary[i] for i in changed]
-    if [_facts(s) for s in stale if _has_facts(s)] != [_facts(s) for s in new if _has_facts(s)]:
-        raise Fallback("a changed unit changes the whole scan's facts")
-    if sum(s.vague for s in summary) > link.MAX_VAGUE_ASSOCIATIONS:
-        raise Fallback("past the budget of vague pod identity associations")
-    position = {ident(units[i]): i for i in changed}
-    now = {id(s): i for i, s in enumerate(summary)}
-    origin = [now.get(id(s), -1) for s in index.units]
-    keys = {f.display: f.key for u in units for f in u.files}
+        mine[i] = summarize(units[i], r, digest, whole)
+    light = [
+        mine[i] if slot is None else head.facts.get(str(slot), NO_FACTS)
+        for i, slot in enumerate(slots)
+    ]
     try:
-        old = {position[s.ident]: records_of(s) for s in stale if s.ident in position}
-        mine = {i: records_of(summary[i]) for i in changed}
-        closure = Closure(index, origin, summary, mine, old)
+        gone = [index.summary(slot) for slot in stale]
+    except (ValueError, IndexError):
+        raise _malformed(pack, opts, params) from None
+    if [_facts(s) for s in gone if _has_facts(s)] != [
+        _facts(s) for s in mine.values() if _has_facts(s)
+    ]:
+        raise Fallback("a changed unit changes the whole scan's facts", Prepared(units, keys))
+    if sum(s.vague for s in light) > link.MAX_VAGUE_ASSOCIATIONS:
+        raise Fallback("past the budget of vague pod identity associations", Prepared(units, keys))
+    position = {ident(units[i]): i for i in changed}
+    origin = [-1] * len(head.tokens)
+    for i, slot in enumerate(slots):
+        if slot is not None:
+            origin[slot] = i
+    shown = {f.display: f.key for u in units for f in u.files}
+    try:
+        old = {position[s.ident]: records_of(s) for s in gone if s.ident in position}
+        summary = _Current(index, slots, mine)
+        changes = {i: records_of(s) for i, s in mine.items()}
+        closure = Closure(index, origin, summary, changes, old)
+        holding = {origin[slot] for slot in index.holding(reported) if origin[slot] >= 0}
+        holding |= {i for i, s in mine.items() if not reported.isdisjoint([*s.files, *s.consumed])}
         # a changed unit starts the closure too: what depends on it is read again, so the
         # searches whose work may differ from the index's run here (the budgets' bound)
-        start = start_units(units, summary, reported, keys) | set(changed)
+        start = start_units(units, light, reported, shown, holding) | set(changed)
         need, _dependents = closure.close(start, frozenset(reported))
     except (ValueError, IndexError, TypeError, KeyError):
-        raise Fallback("the index is malformed") from None
+        raise _malformed(pack, opts, params) from None
     chosen = sorted(need)
     by_position = dict(zip(changed, found.results, strict=True))
     rest = [i for i in chosen if i not in by_position]
     more = results_of([units[i] for i in rest], opts, jobs, pack)
     fresh += more.fresh
     by_position.update(zip(rest, more.results, strict=True))
-    for i, s in enumerate(summary):
-        if i not in by_position and s.digest:
-            pack.keep(s.digest)  # unread, and still this tree's
-    pack.keep(key_digest(index_key(opts, params)))
+    for i, digest in enumerate(digests):
+        if i not in by_position and digest is not None:
+            pack.keep(digest)  # unread, and still this tree's
+    index.keep()
     save(pack, fresh)
     entities, problems, suppressions = assemble(
         [units[i] for i in chosen],
@@ -1095,7 +1435,7 @@ def run_reduced(
         whole,
         found.parallel or more.parallel,
     )
-    facts = cluster_facts(summary)
+    facts = cluster_facts(light)
     work = link.link(entities, facts.definitions)
     access = graph.build(entities, verdicts(entities), facts)
     # the whole scan's totals now are at most the index's plus this run's: a unit outside

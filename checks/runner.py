@@ -95,12 +95,18 @@ class Results(NamedTuple):
 
 
 def results_of(
-    units: list[Unit], opts: Options, jobs: int | None = None, pack: Pack | None = None
+    units: list[Unit],
+    opts: Options,
+    jobs: int | None = None,
+    pack: Pack | None = None,
+    keys: list[str | None] | None = None,
 ) -> Results:
-    """The results of `units` (`Results`)."""
+    """The results of `units` (`Results`); `keys`: each unit's `unit_key`, when known."""
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
-    keys: list[str | None] = [None] * len(units)
+    known = keys is not None and pack is not None
+    if not known:
+        keys = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
         # what is decoded is trees of values, never a cycle, kept to the end of the scan: no
         # collection can free any of it, and each would walk all of it (a tenth of a warm
@@ -109,8 +115,9 @@ def results_of(
         collecting = gc.isenabled()
         gc.disable()
         try:
-            head = _options_key(opts)
-            keys = [unit_key(u, opts, pack, head) for u in units]
+            if not known:
+                head = _options_key(opts)
+                keys = [unit_key(u, opts, pack, head) for u in units]
             results = [_hit(key, pack) for key in keys]
         finally:
             gc.freeze()

@@ -70,15 +70,16 @@ def build(
     pack: Pack | None = None,
     params: dict[str, dict] | None = None,
     indexed: bool = False,
+    prepared: Any = None,
 ) -> Built:
     """The linked model of `files` walked as the access graph, the problems found reading
     them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
     `params` are the configured rule parameters (the graph reads the verdicts of the trust
     and IMDS rules). `indexed`: the pack keeps the hook's index of this whole tree too
-    (`checks.hookindex`)."""
+    (`checks.hookindex`), `prepared` by a reduced run that fell back, if any."""
     try:
         if indexed and pack is not None:
-            return _indexed_build(files, opts, jobs, pack, params)
+            return _indexed_build(files, opts, jobs, pack, params, prepared)
         entities, problems, suppressions = run(files, opts, jobs, pack)
         link(entities)
         access_graph = graph.build(entities, graph_verdicts(entities, params))
@@ -93,21 +94,26 @@ def _indexed_build(
     jobs: int | None,
     pack: Pack,
     params: dict[str, dict] | None,
+    prepared: Any = None,
 ) -> Built:
-    """`build`, keeping the units' summaries and the whole scan's budgets in the pack: the
-    summaries are made before link adds to the entities, the pack is saved once the budgets
-    are known."""
+    """`build`, keeping the hook's index of the whole tree in the pack (`hookindex.put`,
+    with the units' results before link adds to the entities); the pack is saved once the
+    budgets are known. `prepared`: what a reduced run that fell back had worked out
+    (`hookindex.Prepared`)."""
     from checks import hookindex
     from checks.runner import Whole, assemble, results_of, save, units_of
 
-    units = units_of(files, opts, pack)
-    found = results_of(units, opts, jobs, pack)
+    if prepared is not None:
+        units, keys = prepared
+    else:
+        units, keys = units_of(files, opts, pack), None
+    found = results_of(units, opts, jobs, pack, keys)
     whole = Whole.of(units, found.results)
-    summaries = hookindex.summaries(units, found, whole)
+    index = hookindex.put(pack, opts, params, units, found, whole)
     entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
     work = link(entities)
     access_graph = graph.build(entities, graph_verdicts(entities, params))
-    hookindex.put(pack, opts, params, summaries, work, access_graph)
+    index(work, access_graph)
     save(pack, found.fresh)
     return Built(entities, problems, suppressions, access_graph)
 
@@ -159,10 +165,11 @@ def _reduced(
     pack: Pack,
     params: dict[str, dict] | None,
     scope: Scope,
-) -> tuple[Built | None, str]:
-    """The model of the closure of what `scope` reports, and how it was read; None and why
-    when the index cannot vouch for one (`checks.hookindex`): any error of ours in reading
-    or using the index means the full scan, unless the context is being checked."""
+) -> tuple[Built | None, str, Any]:
+    """The model of the closure of what `scope` reports, and how it was read; None, why,
+    and what the full scan can take of the work done (`hookindex.Prepared`, or None) when
+    the index cannot vouch for one (`checks.hookindex`): any error of ours in reading or
+    using the index means the full scan, unless the context is being checked."""
     from checks import hookindex
 
     try:
@@ -176,15 +183,15 @@ def _reduced(
             lambda entities: graph_verdicts(entities, params),
         )
     except hookindex.Fallback as why:
-        return None, f"full: {why}"
+        return None, f"full: {why}", why.prepared
     except Exception as exc:
         if os.environ.get(CHECK_CONTEXT) == "1":
             raise
-        return None, f"full: the index could not be used ({type(exc).__name__}: {exc})"
+        return None, f"full: the index could not be used ({type(exc).__name__}: {exc})", None
     finally:
         gc.unfreeze()
     built = Built(r.entities, r.problems, r.suppressions, r.access)
-    return built, f"reduced: {r.units} of {r.of} units"
+    return built, f"reduced: {r.units} of {r.of} units", None
 
 
 def _check_same(reduced: ScanResult, full: ScanResult) -> None:
@@ -410,16 +417,16 @@ def scan(
     hook = scope is not None and context_root is not None and pack is not None
     # a Rego policy is given the whole model: no index can vouch for less, none is written
     rego = any(rule.rego_policy for rule in rules)
-    built, how = None, ""
+    built, how, prepared = None, "", None
     if hook and context_index:
         if rego:
             how = "full: a Rego rule is selected (it sees the whole model)"
         else:
-            built, how = _reduced(files, opts, jobs, pack, params, scope)
+            built, how, prepared = _reduced(files, opts, jobs, pack, params, scope)
     elif hook:
         how = "full: the index is off"
     if built is None:
-        built = build(files, opts, jobs, pack, params, indexed=hook and not rego)
+        built = build(files, opts, jobs, pack, params, hook and not rego, prepared)
     entities, found, comments, access_graph = built
     if not keep_model:
         access_graph = AccessGraph()
