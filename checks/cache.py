@@ -264,11 +264,11 @@ _RECORD, _VALUE = b"\x1e", b"\x1f"  # before each key of a bucket, between a key
 class Table:
     """Lines of text by key, held in one pack entry, of which a lookup reads one bucket: a
     head of fixed-width numbers (the count of buckets, then where each bucket starts and the
-    last ends), then the buckets, each a run of `\\x1e key \\x1f lines` (lines joined by
-    line breaks). A key's bucket is a keyed hash of it, with a secret `salt` of the table's
-    writer: no tree can crowd its keys into one bucket. Keys and lines hold no line break
-    and none of the two separators (`escaped` makes a text so). A table not so made raises
-    ValueError when read."""
+    last ends), then the buckets, each a run of `\\x1e id \\x1f lines` (lines joined by
+    line breaks). A key's id is a keyed hash of it (`ident`), with a secret `salt` of the
+    table's writer, and picks its bucket: no tree can crowd its keys into one bucket, nor
+    make two keys one. Lines hold no line break and neither separator. A table not so made
+    raises ValueError when read."""
 
     def __init__(self, blob: bytes, salt: bytes) -> None:
         self.blob, self.salt = blob, salt
@@ -281,9 +281,14 @@ class Table:
             raise ValueError("not a table")
 
     @staticmethod
-    def bucket_of(key: str, salt: bytes, count: int) -> int:
-        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), key=salt, digest_size=8)
-        return int.from_bytes(digest.digest(), "big") % count
+    def ident(key: str, salt: bytes) -> bytes:
+        """The id of `key` in a table of `salt` (hex: no separator)."""
+        said = key.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(said, digest_size=16, key=salt).hexdigest().encode()
+
+    @staticmethod
+    def _bucket_of(ident: bytes, count: int) -> int:
+        return int(ident[:16], 16) % count
 
     def _bounds(self, bucket: int) -> tuple[int, int]:
         at = _OFFSET * (bucket + 1)
@@ -295,23 +300,27 @@ class Table:
 
     def get(self, key: str) -> list[str]:
         """The lines of `key` ([] when it has none)."""
-        start, end = self._bounds(self.bucket_of(key, self.salt, self.count))
-        wanted = _RECORD + key.encode("utf-8", "surrogatepass") + _VALUE
+        text = self.text(key)
+        return text.split("\n") if text else []
+
+    def text(self, key: str) -> str:
+        """The lines of `key` as one text ("" when it has none)."""
+        ident = self.ident(key, self.salt)
+        start, end = self._bounds(self._bucket_of(ident, self.count))
+        wanted = _RECORD + ident + _VALUE
         at = self.blob.find(wanted, start, end)
         if at < 0:
-            return []
+            return ""
         at += len(wanted)
         stop = self.blob.find(_RECORD, at, end)
-        text = self.blob[at : end if stop < 0 else stop].decode("utf-8", "surrogatepass")
-        return text.split("\n")
+        return self.blob[at : end if stop < 0 else stop].decode("utf-8", "surrogatepass")
 
-    def _bucket(self, bucket: int) -> dict[str, list[str]]:
+    def _bucket(self, bucket: int) -> dict[bytes, list[str]]:
         start, end = self._bounds(bucket)
-        found: dict[str, list[str]] = {}
-        text = self.blob[start:end].decode("utf-8", "surrogatepass")
-        for record in text.split("\x1e")[1:]:
-            key, _, lines = record.partition("\x1f")
-            found[key] = lines.split("\n")
+        found: dict[bytes, list[str]] = {}
+        for record in self.blob[start:end].split(_RECORD)[1:]:
+            ident, _, lines = record.partition(_VALUE)
+            found[ident] = lines.decode("utf-8", "surrogatepass").split("\n")
         return found
 
     def changed(
@@ -319,20 +328,22 @@ class Table:
     ) -> bytes:
         """This table with the lines of `keys` that `keep` refuses left out and the lines
         `added` put in: only the buckets of those keys are read and written again."""
-        touched: dict[int, dict[str, list[str]]] = {}
-        for key in keys | added.keys():
-            bucket = self.bucket_of(key, self.salt, self.count)
+        touched: dict[int, dict[bytes, list[str]]] = {}
+        leaving = {self.ident(key, self.salt) for key in keys}
+        adding = {self.ident(key, self.salt): lines for key, lines in added.items()}
+        for ident in leaving | adding.keys():
+            bucket = self._bucket_of(ident, self.count)
             if bucket not in touched:
                 touched[bucket] = self._bucket(bucket)
         for held in touched.values():
-            for key in [k for k in held if k in keys]:
-                lines = [line for line in held[key] if keep(line)]
+            for ident in [i for i in held if i in leaving]:
+                lines = [line for line in held[ident] if keep(line)]
                 if lines:
-                    held[key] = lines
+                    held[ident] = lines
                 else:
-                    del held[key]
-        for key, lines in added.items():
-            touched[self.bucket_of(key, self.salt, self.count)].setdefault(key, []).extend(lines)
+                    del held[ident]
+        for ident, lines in adding.items():
+            touched[self._bucket_of(ident, self.count)].setdefault(ident, []).extend(lines)
         parts = []
         for bucket in range(self.count):
             if bucket in touched:
@@ -348,15 +359,18 @@ class Table:
         count = 1
         while count * 4 < len(table):
             count *= 2
-        buckets: list[dict[str, list[str]]] = [{} for _ in range(count)]
+        buckets: list[dict[bytes, list[str]]] = [{} for _ in range(count)]
         for key, lines in table.items():
-            buckets[Table.bucket_of(key, salt, count)][key] = lines
+            ident = Table.ident(key, salt)
+            buckets[Table._bucket_of(ident, count)][ident] = lines
         return _table_bytes([_bucket_bytes(held) for held in buckets])
 
 
-def _bucket_bytes(held: dict[str, list[str]]) -> bytes:
-    text = "".join(f"\x1e{key}\x1f" + "\n".join(lines) for key, lines in held.items())
-    return text.encode("utf-8", "surrogatepass")
+def _bucket_bytes(held: dict[bytes, list[str]]) -> bytes:
+    return b"".join(
+        _RECORD + ident + _VALUE + "\n".join(lines).encode("utf-8", "surrogatepass")
+        for ident, lines in held.items()
+    )
 
 
 def _table_bytes(buckets: list[bytes]) -> bytes:
@@ -367,24 +381,6 @@ def _table_bytes(buckets: list[bytes]) -> bytes:
     starts.append(offset)
     head = "".join(f"{n:0{_OFFSET}d}" for n in [len(buckets), *starts]).encode()
     return b"".join([head, *buckets])
-
-
-def escaped(text: str) -> str:
-    """`text` as a table's key or line may hold it: as it is when printable (no line break,
-    tab or separator) and not starting with a quote, else as a JSON string (`unescaped`)."""
-    if text.isprintable() and not text.startswith('"'):
-        return text
-    return json.dumps(text)
-
-
-def unescaped(text: str) -> str:
-    """The text `escaped` wrote; ValueError when it is not one."""
-    if not text.startswith('"'):
-        return text
-    value = json.loads(text)
-    if type(value) is not str:
-        raise ValueError("not an escaped text")
-    return value
 
 
 # ---- packs ------------------------------------------------------------------------------------

@@ -517,12 +517,14 @@ class IndexHead:
     tokens: list[str]  # per slot: its unit's result digest and ident, hashed ("": free)
     entries: list[str]  # per slot: the pack digest of its `Summary`
     facts: dict[str, UnitFacts]  # slot (as text) -> its facts, for units with any
+    names: list[str]  # the files the key table's lines name, by number
 
 
 class HookIndex:
     """The index as the pack holds it (`load`): the head, decoded; the key table (every key
-    -> its holders: role, slot, file) and the file table (every file a unit holds or reads
-    with file() -> slots), read a bucket per key asked; summaries read per slot."""
+    -> its holders, one a line: the role's place in `ROLES`, the slot, the file's number
+    in the head's `names`, space-separated) and the file table (every file a unit holds or
+    reads with file() -> slots), read a bucket per key asked; summaries read per slot."""
 
     def __init__(self, pack: Pack, name: str, head: IndexHead) -> None:
         from checks.cache import Table
@@ -540,36 +542,64 @@ class HookIndex:
         """The summary in `slot`; ValueError when the pack does not hold it."""
         found = self._summaries.get(slot)
         if found is None:
-            entry = self.head.entries[slot]
-            found = self.pack.get_filed(entry, Summary) if entry else None
-            if not isinstance(found, Summary):
-                raise ValueError("an index's summary is missing")
-            self._summaries[slot] = found
+            found = self._summaries[slot] = _summary_in(self.pack, self.head, slot)
         return found
 
     def holders(self, key: str) -> list[tuple[str, int, str]]:
         """The holders of `key`: (role, slot, file as shown); ValueError for a line the
         index cannot have written."""
-        from checks.cache import unescaped
-
-        found = []
-        for line in self.keys.get(key):
-            role, slot, file = line.split("\t")
-            found.append((role, _slot(slot), unescaped(file)))
-        return found
+        # every number of every line at once, as C reads them
+        numbers = list(map(int, self.keys.text(key).split()))
+        if len(numbers) % 3 or (numbers and min(numbers) < 0):
+            raise ValueError("not a key's holders")
+        names, each = self.head.names, iter(numbers)
+        held = zip(each, each, each, strict=True)
+        return [(ROLES[role], slot, names[name]) for role, slot, name in held]
 
     def holding(self, files: set[str]) -> set[int]:
         """The slots of the units whose files, or files read with file(), include one of
         `files` (as shown)."""
-        from checks.cache import escaped
-
-        return {_slot(slot) for file in files for slot in self.files.get(escaped(file))}
+        return {_slot(slot) for file in files for slot in self.files.get(file)}
 
     def keep(self) -> None:
         """Keep the whole index in the next pack, unread."""
         for entry in self.head.entries:
             if entry:
                 self.pack.keep(entry)
+
+
+@dataclass
+class _Stored:
+    """What a unit's entry holds of its `Summary`: the rest is its facts, in the head."""
+
+    ident: str
+    digest: str
+    files: list[str]
+    records: str
+
+
+def _summary_in(pack: Pack, head: IndexHead, slot: int) -> Summary:
+    """The summary of the unit in `slot` of the index `head`; ValueError when the pack does
+    not hold it."""
+    entry = head.entries[slot]
+    stored = pack.get_filed(entry, _Stored) if entry else None
+    if not isinstance(stored, _Stored):
+        raise ValueError("an index's summary is missing")
+    facts = head.facts.get(str(slot), NO_FACTS)
+    return Summary(
+        stored.ident,
+        stored.digest,
+        stored.files,
+        facts.reads,
+        facts.consumed,
+        facts.reached,
+        facts.read_as,
+        stored.records,
+        facts.clusters,
+        facts.named,
+        facts.listings,
+        facts.vague,
+    )
 
 
 def _slot(text: str) -> int:
@@ -696,20 +726,26 @@ def _unit_facts(s: Summary) -> UnitFacts | None:
     """What the index's head keeps of a unit: None when it is all empty."""
     if not (s.reads or _has_facts(s) or s.vague):
         return None
+    called_as = s.read_as if s.reached else ("", "")  # what reaches no module is not called
     return UnitFacts(
-        s.reads, s.consumed, s.reached, s.read_as, s.clusters, s.named, s.listings, s.vague
+        s.reads, s.consumed, s.reached, called_as, s.clusters, s.named, s.listings, s.vague
     )
 
 
-def _lines(slot: int, s: Summary) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """A unit's lines in the key table (key -> `role\tslot\tfile`) and in the file table
-    (file -> slot); ValueError for records `summarize` cannot have written."""
-    from checks.cache import escaped
+_ROLE_NUMBER = {role: number for number, role in enumerate(ROLES)}
 
+
+def _lines(
+    slot: int, s: Summary, names: dict[str, int]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """A unit's lines in the key table (`HookIndex`; `names`: each file's number, new ones
+    added) and in the file table (file -> slot); ValueError for records `summarize` cannot
+    have written."""
     keys: dict[str, list[str]] = defaultdict(list)
     for key, role, file in records_of(s):
-        keys[key].append(f"{role}\t{slot}\t{escaped(file)}")
-    files = {escaped(file): [str(slot)] for file in {*s.files, *s.consumed}}
+        name = names.setdefault(file, len(names))
+        keys[key].append(f"{_ROLE_NUMBER[role]} {slot} {name}")
+    files = {file: [str(slot)] for file in {*s.files, *s.consumed}}
     return keys, files
 
 
@@ -794,26 +830,34 @@ def _index_entries(
         head, keys, files = _changed_index(pack, name, old, tokens, entries, slots, fresh, gone)
     except (ValueError, IndexError, TypeError, KeyError):
         salt = os.urandom(16)
-        head = IndexHead(LAYOUT, salt.hex(), 0, 0, tokens, entries, {})
+        names: dict[str, int] = {}
+        head = IndexHead(LAYOUT, salt.hex(), 0, 0, tokens, entries, {}, [])
         table: dict[str, list[str]] = defaultdict(list)
         holding: dict[str, list[str]] = defaultdict(list)
         for slot in range(len(tokens)):
-            summary = fresh.get(slot) or pack.get_filed(entries[slot], Summary)
-            if not isinstance(summary, Summary):
-                return []  # a summary lost: no index, the next run makes one
+            summary = fresh.get(slot)
+            if summary is None:
+                try:
+                    summary = _summary_in(pack, old, slots[slot])  # type: ignore[arg-type]
+                except (ValueError, IndexError, TypeError, AttributeError):
+                    return []  # a summary lost: no index, the next run makes one
             facts = _unit_facts(summary)
             if facts is not None:
                 head.facts[str(slot)] = facts
-            keys_of, files_of = _lines(slot, summary)
+            keys_of, files_of = _lines(slot, summary, names)
             for key, lines in keys_of.items():
                 table[key].extend(lines)
             for file, lines in files_of.items():
                 holding[file].extend(lines)
         keys, files = Table.made(table, salt), Table.made(holding, salt)
+        head.names = list(names)
     head.graph_work, head.aggregation_steps = totals
     made = [(key_digest(name + "\0head"), encode(head, IndexHead))]
     made += [(key_digest(name + "\0keys"), keys), (key_digest(name + "\0files"), files)]
-    made += [(entries[i], encode(s, Summary)) for i, s in fresh.items()]
+    made += [
+        (entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored))
+        for i, s in fresh.items()
+    ]
     return made
 
 
@@ -850,20 +894,20 @@ def _changed_index(
             unit_facts = old.facts.get(str(slot))
         if unit_facts is not None:
             facts[str(slot)] = unit_facts
+    names = {name: number for number, name in enumerate(old.names)}
+    if len(names) != len(old.names):
+        raise ValueError("a file named twice")
     dropped_keys: set[str] = set()
     dropped_files: set[str] = set()
     for slot in gone:
-        summary = pack.get_filed(old.entries[slot], Summary)
-        if not isinstance(summary, Summary):
-            raise ValueError("an old summary is missing")
-        keys_of, files_of = _lines(slot, summary)
+        keys_of, files_of = _lines(slot, _summary_in(pack, old, slot), names)
         dropped_keys |= keys_of.keys()
         dropped_files |= files_of.keys()
     added_keys: dict[str, list[str]] = defaultdict(list)
     added_files: dict[str, list[str]] = defaultdict(list)
     for slot, i in by_slot.items():
         if i in fresh:
-            keys_of, files_of = _lines(slot, fresh[i])
+            keys_of, files_of = _lines(slot, fresh[i], names)
             for key, lines in keys_of.items():
                 added_keys[key].extend(lines)
             for file, lines in files_of.items():
@@ -874,12 +918,14 @@ def _changed_index(
     if keys_table is None or files_table is None:
         raise ValueError("an old table is missing")
     keys = Table(keys_table, salt).changed(
-        dropped_keys, lambda line: line.split("\t")[1] not in leaving, added_keys
+        dropped_keys, lambda line: line.split(" ")[1] not in leaving, added_keys
     )
     files = Table(files_table, salt).changed(
         dropped_files, lambda line: line not in leaving, added_files
     )
-    head = IndexHead(LAYOUT, old.salt, 0, 0, new_tokens, new_entries, facts)
+    if len(names) > 2 * len(old.names) + MAX_CHANGED_UNITS:
+        raise ValueError("too many files no unit names")
+    head = IndexHead(LAYOUT, old.salt, 0, 0, new_tokens, new_entries, facts, list(names))
     return head, keys, files
 
 
