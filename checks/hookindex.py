@@ -705,13 +705,19 @@ def _vague(e: Entity) -> bool:
     return not known and isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown))
 
 
-def _token(digest: str | None, unit_ident: str) -> str:
-    """What the index knows a unit by: its result's digest and its ident, hashed; a unit that
-    is not cached gets one no unit will match."""
-    if digest is None:
-        return "x" + os.urandom(12).hex()
+def _token(digest: str, unit_ident: str) -> str:
+    """What the index knows a unit by: its result's digest and its ident, hashed."""
     said = f"{digest}\0{unit_ident}".encode("utf-8", "surrogatepass")
     return hashlib.blake2b(said, digest_size=12).hexdigest()
+
+
+def _uncached_token(summary: Summary) -> str:
+    """What the index knows a unit whose result is not cached by (a file of it could not be
+    read): its summary, hashed, marked so that no unit of a reduced run matches it (those
+    are matched by their result's digest, `_token`), and a full scan that summarizes it
+    alike keeps the index."""
+    said = encode(summary, Summary)
+    return "x" + hashlib.blake2b(said, digest_size=12).hexdigest()
 
 
 def _share(unit: Unit, whole: Whole, consumed: str) -> str:
@@ -779,13 +785,18 @@ def put(
     tokens, entries, slots = [], [], []
     fresh: dict[int, Summary] = {}
     for i, (unit, r, digest) in enumerate(zip(units, found.results, found.digests, strict=True)):
-        token = _token(digest, ident(unit))
+        if digest is None:
+            fresh[i] = summarize(unit, r, digest, whole)
+            token = _uncached_token(fresh[i])
+        else:
+            token = _token(digest, ident(unit))
         entry = key_digest(f"hook-summary\0{token}\0{_share(unit, whole, consumed)}")
         slot = old_slot.get(token)
         if slot is not None and old.entries[slot] == entry and pack.keep(entry):  # type: ignore[union-attr]
             del old_slot[token]
+            fresh.pop(i, None)
         else:
-            fresh[i] = summarize(unit, r, digest, whole)
+            fresh[i] = fresh.get(i) or summarize(unit, r, digest, whole)
             slot = None
         tokens.append(token)
         entries.append(entry)
