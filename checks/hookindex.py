@@ -56,7 +56,7 @@ from checks.runner import (
 )
 
 if TYPE_CHECKING:
-    from checks.cache import Pack
+    from checks.cache import Pack, Table
 
 # past this many units changed since the index was written, the full scan is as quick
 MAX_CHANGED_UNITS = 64
@@ -113,10 +113,11 @@ COPIES = (COPY, EVERY_COPY)
 
 class Prepared(NamedTuple):
     """What a reduced run that fell back had worked out that the full scan needs too: the
-    units, and the key of each (`unit_key`)."""
+    units, the key of each (`unit_key`), and the index's head."""
 
     units: list[Unit]
     keys: list[str | None]
+    head: IndexHead
 
 
 class Fallback(Exception):
@@ -527,16 +528,24 @@ class HookIndex:
     reads with file() -> slots), read a bucket per key asked; summaries read per slot."""
 
     def __init__(self, pack: Pack, name: str, head: IndexHead) -> None:
-        from checks.cache import Table
-
         self.pack, self.name, self.head = pack, name, head
-        salt = bytes.fromhex(head.salt)
-        keys, files = pack.raw(name + "\0keys"), pack.raw(name + "\0files")
-        if keys is None or files is None:
-            raise ValueError("an index's table is missing")
-        self.keys, self.files = Table(keys, salt), Table(files, salt)
+        self.salt = bytes.fromhex(head.salt)
         self.graph_work, self.aggregation_steps = head.graph_work, head.aggregation_steps
         self._summaries: dict[int, Summary] = {}
+        self._tables: dict[str, Table] = {}
+
+    def _table(self, part: str) -> Table:
+        """The table `part` ("keys" or "files"), read when first asked; ValueError when the
+        pack does not hold it."""
+        from checks.cache import Table
+
+        found = self._tables.get(part)
+        if found is None:
+            blob = self.pack.raw(f"{self.name}\0{part}")
+            if blob is None:
+                raise ValueError("an index's table is missing")
+            found = self._tables[part] = Table(blob, self.salt)
+        return found
 
     def summary(self, slot: int) -> Summary:
         """The summary in `slot`; ValueError when the pack does not hold it."""
@@ -549,7 +558,7 @@ class HookIndex:
         """The holders of `key`: (role, slot, file as shown); ValueError for a line the
         index cannot have written."""
         # every number of every line at once, as C reads them
-        numbers = list(map(int, self.keys.text(key).split()))
+        numbers = list(map(int, self._table("keys").text(key).split()))
         if len(numbers) % 3 or (numbers and min(numbers) < 0):
             raise ValueError("not a key's holders")
         names, each = self.head.names, iter(numbers)
@@ -559,10 +568,15 @@ class HookIndex:
     def holding(self, files: set[str]) -> set[int]:
         """The slots of the units whose files, or files read with file(), include one of
         `files` (as shown)."""
-        return {_slot(slot) for file in files for slot in self.files.get(file)}
+        table = self._table("files")
+        return {_slot(slot) for file in files for slot in table.get(file)}
 
     def keep(self) -> None:
         """Keep the whole index in the next pack, unread."""
+        from checks.cache import key_digest
+
+        for part in ("keys", "files"):
+            self.pack.keep(key_digest(f"{self.name}\0{part}"))
         for entry in self.head.entries:
             if entry:
                 self.pack.keep(entry)
@@ -762,16 +776,18 @@ def put(
     units: list[Unit],
     found: Results,
     whole: Whole,
+    head: IndexHead | None = None,
 ) -> Callable[[link.LinkWork, graph.AccessGraph], None]:
     """Keep the index of a whole scan in the next pack, from the units' results and
     entities as they are before link; what it returns is given the scan's budgets' totals
     once link and the graph are done (before `Pack.save`). The summaries of the units the
     index holds alike are kept unread; the others are made here, and encoded, with the
-    tables, by the pack's writer (`Pack.put_later`); an index alike is only kept."""
+    tables, by the pack's writer (`Pack.put_later`); an index alike is only kept. `head`:
+    the index's head, when a reduced run read it."""
     from checks.cache import key_digest
 
     name = index_key(opts, params)
-    old = pack.get(name + "\0head", IndexHead)
+    old = head or pack.get(name + "\0head", IndexHead)
     if (
         not isinstance(old, IndexHead)
         or old.layout != LAYOUT
@@ -1417,6 +1433,7 @@ def run_reduced(
     options = _options_key(opts)
     keys = [unit_key(unit, opts, pack, options) for unit in units]
     head = index.head
+    prepared = Prepared(units, keys, head)
     by_token = {token: slot for slot, token in enumerate(head.tokens) if token}
     slots: list[int | None] = []
     digests: list[str | None] = []
@@ -1431,7 +1448,7 @@ def run_reduced(
     changed = [i for i, slot in enumerate(slots) if slot is None]
     if len(changed) > MAX_CHANGED_UNITS:
         raise Fallback(
-            f"{len(changed)} units changed since the index was written", Prepared(units, keys)
+            f"{len(changed)} units changed since the index was written", Prepared(units, keys, head)
         )
     matched = set(slots)
     stale = [slot for slot, token in enumerate(head.tokens) if token and slot not in matched]
@@ -1453,9 +1470,9 @@ def run_reduced(
     if [_facts(s) for s in gone if _has_facts(s)] != [
         _facts(s) for s in mine.values() if _has_facts(s)
     ]:
-        raise Fallback("a changed unit changes the whole scan's facts", Prepared(units, keys))
+        raise Fallback("a changed unit changes the whole scan's facts", prepared)
     if sum(s.vague for s in light) > link.MAX_VAGUE_ASSOCIATIONS:
-        raise Fallback("past the budget of vague pod identity associations", Prepared(units, keys))
+        raise Fallback("past the budget of vague pod identity associations", prepared)
     position = {ident(units[i]): i for i in changed}
     origin = [-1] * len(head.tokens)
     for i, slot in enumerate(slots):

@@ -104,12 +104,12 @@ def _indexed_build(
     from checks.runner import Whole, assemble, results_of, save, units_of
 
     if prepared is not None:
-        units, keys = prepared
+        units, keys, head = prepared
     else:
-        units, keys = units_of(files, opts, pack), None
+        units, keys, head = units_of(files, opts, pack), None, None
     found = results_of(units, opts, jobs, pack, keys)
     whole = Whole.of(units, found.results)
-    index = hookindex.put(pack, opts, params, units, found, whole)
+    index = hookindex.put(pack, opts, params, units, found, whole, head)
     entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
     work = link(entities)
     access_graph = graph.build(entities, graph_verdicts(entities, params))
