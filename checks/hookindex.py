@@ -1447,9 +1447,7 @@ def run_reduced(
         digests.append(digest)
     changed = [i for i, slot in enumerate(slots) if slot is None]
     if len(changed) > MAX_CHANGED_UNITS:
-        raise Fallback(
-            f"{len(changed)} units changed since the index was written", Prepared(units, keys, head)
-        )
+        raise Fallback(f"{len(changed)} units changed since the index was written", prepared)
     matched = set(slots)
     stale = [slot for slot, token in enumerate(head.tokens) if token and slot not in matched]
     held = [head.facts[str(slot)] for slot in range(len(head.tokens)) if str(slot) in head.facts]
