@@ -6,6 +6,7 @@ problems compared; and the environment switch that makes every reduced run check
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from checks import graph, hookindex
-from checks.cache import open_cache
+from checks.cache import MAGIC, STAMPS, open_cache
+from checks.codec import decode
 from checks.rego.policy import available
 from checks.rules import load_bundled
 from checks.scan import CHECK_CONTEXT, ContextMismatch, scan
@@ -226,3 +228,126 @@ def test_a_change_to_a_cluster_means_the_full_scan(rules, tmp_path, monkeypatch)
 
 def _k8s_file(tree: Path) -> str:
     return sorted(os.listdir(tree / "k8s"))[0]
+
+
+def _rewrite_pack(pack_file: Path, change) -> int:
+    """Write the pack again with each entry's bytes through `change` (None leaves it out);
+    how many entries it changed."""
+    data = pack_file.read_bytes()
+    end = data.index(b"\n", len(MAGIC))
+    index = json.loads(data[len(MAGIC) : end])
+    body = end + 1
+    entries, changed = {}, 0
+    for digest, (offset, length) in index.items():
+        raw = data[body + offset : body + offset + length]
+        new = change(raw) if digest != STAMPS else raw
+        changed += new != raw
+        if new is not None:
+            entries[digest] = new
+    head, at = {}, 0
+    for digest, raw in entries.items():
+        head[digest] = [at, len(raw)]
+        at += len(raw)
+    pack_file.write_bytes(MAGIC + json.dumps(head).encode() + b"\n" + b"".join(entries.values()))
+    return changed
+
+
+def _is_table(raw: bytes) -> bool:
+    return raw[:12].isdigit()
+
+
+def _is_summary(raw: bytes) -> bool:
+    try:
+        return isinstance(decode(raw, hookindex._Stored), hookindex._Stored)
+    except Exception:  # noqa: BLE001 - any other entry
+        return False
+
+
+TAMPERED = {
+    # a table missing, cut short, or whose buckets point outside it
+    "tables gone": lambda raw: None if _is_table(raw) else raw,
+    "tables cut": lambda raw: raw[: len(raw) // 2] if _is_table(raw) else raw,
+    "bounds": lambda raw: raw[:12] + b"9" * 12 + raw[24:] if _is_table(raw) else raw,
+    "holders": lambda raw: raw.replace(b" ", b"  -") if _is_table(raw) else raw,
+    "summaries gone": lambda raw: None if _is_summary(raw) else raw,
+}
+
+
+@pytest.mark.parametrize("how", TAMPERED)
+def test_a_missing_or_corrupt_part_of_the_index_means_the_full_scan(
+    how, rules, tmp_path, monkeypatch
+):
+    """The index is read a part at a time: whichever part is missing or not what a scan
+    writes, the reduced run falls back to the full scan (never a traceback or a wrong
+    answer), and the full scan writes the index anew."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = FIXTURES / "copies"
+    given = str(tree / "envs" / "dev" / "rbac.yaml")
+    first, _pack = _hook(tree, given, rules)
+    second, _pack = _hook(tree, given, rules)
+    assert second.context.startswith("reduced"), second.context
+    (pack_file,) = (tmp_path / "cache").rglob("*.pack")
+    assert _rewrite_pack(pack_file, TAMPERED[how])
+    again, _pack = _hook(tree, given, rules)
+    assert again.context == "full: the index is malformed"
+    assert _reported(again) == _reported(first)
+    third, _pack = _hook(tree, given, rules)
+    assert third.context.startswith("reduced"), third.context
+    assert _reported(third) == _reported(first)
+
+
+def test_an_index_of_another_layout_means_the_full_scan(rules, tmp_path, monkeypatch):
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = FIXTURES / "copies"
+    given = str(tree / "envs" / "dev" / "rbac.yaml")
+    first, _pack = _hook(tree, given, rules)
+    (pack_file,) = (tmp_path / "cache").rglob("*.pack")
+    layout = b"[%d," % hookindex.LAYOUT
+    older = b"[%d," % (hookindex.LAYOUT - 1)
+    assert _rewrite_pack(pack_file, lambda raw: older + raw[3:] if raw[:3] == layout else raw)
+    again, _pack = _hook(tree, given, rules)
+    assert again.context == "full: no index for these options"
+    assert _reported(again) == _reported(first)
+    third, _pack = _hook(tree, given, rules)
+    assert third.context.startswith("reduced"), third.context
+
+
+def test_a_full_scan_summarizes_only_the_units_changed(rules, tmp_path, monkeypatch):
+    """A full scan keeps the summaries of the units the index holds alike, unread, and makes
+    those of units changed or new; a unit gone leaves its slot, which a new one takes; every
+    file then reports through the index what the full context reports."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", tree)
+    files = _files(tree)
+    made: list[str] = []
+    summarize = hookindex.summarize
+
+    def counted(unit, *args):
+        made.append(unit.files[0].display)
+        return summarize(unit, *args)
+
+    monkeypatch.setattr(hookindex, "summarize", counted)
+    _hook(tree, files[0], rules)
+    assert len(made) > 5
+    made.clear()
+    shop = tree / "k8s" / "shop"
+    edited, gone = sorted(shop.iterdir())[:2]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    added = shop / "zz-added.yaml"
+    shutil.move(gone, added)
+    cache, _why = open_cache([str(tree)])
+    pack = cache.pack(f"hook\0{tree}")
+    full = scan([files[0]], rules, context_root=str(tree), pack=pack, jobs=1, context_index=False)
+    pack.wait()
+    assert full.context == "full: the index is off"
+    assert sorted(os.path.basename(f) for f in made) == sorted([edited.name, added.name])
+    made.clear()
+    for path in _files(tree):
+        result, pack = _hook(tree, path, rules)
+        assert result.context.startswith("reduced"), (path, result.context)
+        whole = scan(
+            [path], rules, context_root=str(tree), pack=pack.reader(), jobs=1, context_index=False
+        )
+        assert _reported(result) == _reported(whole), path
+    assert not made
