@@ -28,10 +28,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -163,13 +164,16 @@ def _foreign(st: os.stat_result) -> str:
 
 
 def _write_atomic(folder: Path, name: str, data: bytes | list) -> None:
-    """`data` (bytes, or a list of byte strings written one after the other) as the file
-    `name`, whole or not at all."""
+    """`data` (bytes, or a list of byte strings and binary files, written one after the
+    other) as the file `name`, whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pack")
     try:
         with os.fdopen(fd, "wb") as fh:
             for part in data if isinstance(data, list) else [data]:
-                fh.write(part)
+                if isinstance(part, bytes):
+                    fh.write(part)
+                else:
+                    shutil.copyfileobj(part, fh, 1 << 20)
         os.replace(tmp, folder / name)
     except BaseException:
         try:
@@ -196,7 +200,6 @@ class Cache:
         the tool wrote (recognised by their name and tag, or by the layout of the old
         format), then, over the budget, the least recently used packs until a quarter of the
         budget is free. Failures are ignored: pruning is housekeeping."""
-        import shutil
         import time
 
         now = time.time() if now is None else now
@@ -401,7 +404,7 @@ class Pack:
         # what `put` gave it, encoded: kept in the next pack, which is then written
         self._put: dict[str, bytes] = {}
         # what the writer of the next pack makes (`put_later`): entries' bytes by digest
-        self._later: list[Callable[[], list[tuple[str, bytes]]]] = []
+        self._later: list[Callable[[], Iterable[tuple[str, bytes]]]] = []
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
@@ -529,11 +532,11 @@ class Pack:
         self._index.pop(digest, None)
         self._used.pop(digest, None)
 
-    def put_later(self, make: Callable[[], list[tuple[str, bytes]]]) -> None:
+    def put_later(self, make: Callable[[], Iterable[tuple[str, bytes]]]) -> None:
         """Have the writer of the next pack call `make` for more entries, (key digest, bytes)
-        pairs (read back with `raw`, or `get` when `encode` made them): what is large to
-        encode is encoded by the forked writer while the scan goes on. An exception in
-        `make` leaves its entries out."""
+        pairs, each written as soon as it is made (read back with `raw`, or `get` when
+        `encode` made them): what is large to encode is encoded by the forked writer while
+        the scan goes on. An exception in `make` leaves the entries it had not made out."""
         self._later.append(make)
 
     def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
@@ -579,33 +582,40 @@ class Pack:
             self._writer = None
 
     def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
-        old = self._read(0, self._size) if self._used else b""
-        if old is None:
-            old = b""  # the file cut short: what it held is not kept
-        view = memoryview(old)
-        entries: dict[str, Any] = {
-            digest: view[start:end] for digest, (start, end) in self._used.items() if old
-        }
-        entries.update(self._put)
-        for make in self._later:
-            try:
-                entries.update(make())
-            except Exception:  # noqa: BLE001 - an entry not made is a miss next time
-                pass
-        for digest, value in fresh:
-            try:
-                entries[digest] = encode(value, declared)
-            except (Invalid, ValueError, RecursionError):
-                pass
-        if self.stamps.seen:
-            entries[STAMPS] = self.stamps.encoded()
-        index, offset = {}, 0
-        for digest, raw in entries.items():
-            index[digest] = [offset, len(raw)]
-            offset += len(raw)
-        head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+        """Write the next pack: each entry is written to a scratch file as soon as it is
+        read or encoded (a pack's worth of entries is never in memory at once), then the
+        index line and the entries are written to the pack."""
+        index: dict[str, list[int]] = {}
         try:
-            _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", *entries.values()])
+            with tempfile.TemporaryFile(dir=self.folder) as body:
+
+                def add(digest: str, raw: bytes) -> None:
+                    index[digest] = [body.tell(), len(raw)]
+                    body.write(raw)
+
+                for make in self._later:  # first: what they make replaces what was read
+                    try:
+                        for digest, raw in make():
+                            add(digest, raw)
+                    except Exception:  # noqa: BLE001 - an entry not made is a miss next time
+                        pass
+                for digest, raw in self._put.items():
+                    add(digest, raw)
+                for digest, (start, end) in self._used.items():
+                    if digest not in index:
+                        raw = self._read(start, end - start)
+                        if raw is not None:  # else the file was cut short: a miss next time
+                            add(digest, raw)
+                for digest, value in fresh:
+                    try:
+                        add(digest, encode(value, declared))
+                    except (Invalid, ValueError, RecursionError):
+                        pass
+                if self.stamps.seen:
+                    add(STAMPS, self.stamps.encoded())
+                head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+                body.seek(0)
+                _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
         except OSError:
             pass
 

@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -843,7 +843,7 @@ def _index_entries(
     slots: list[int | None],
     fresh: dict[int, Summary],
     gone: list[int],
-) -> list[tuple[str, bytes]]:
+) -> Iterator[tuple[str, bytes]]:
     """The index's entries, made by the pack's writer: the head, the tables and the fresh
     summaries. Units in `slots` (by position: its slot in the `old` index, or None when
     its summary is `fresh`) keep their slot; the tables of `old` are changed where the
@@ -867,7 +867,7 @@ def _index_entries(
                 try:
                     summary = _summary_in(pack, old, slots[slot])  # type: ignore[arg-type]
                 except (ValueError, IndexError, TypeError, AttributeError):
-                    return []  # a summary lost: no index, the next run makes one
+                    return  # a summary lost: no index, the next run makes one
             facts = _unit_facts(summary)
             if facts is not None:
                 head.facts[str(slot)] = facts
@@ -879,13 +879,11 @@ def _index_entries(
         keys, files = Table.made(table, salt), Table.made(holding, salt)
         head.names = list(names)
     head.graph_work, head.aggregation_steps = totals
-    made = [(key_digest(name + "\0head"), encode(head, IndexHead))]
-    made += [(key_digest(name + "\0keys"), keys), (key_digest(name + "\0files"), files)]
-    made += [
-        (entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored))
-        for i, s in fresh.items()
-    ]
-    return made
+    yield key_digest(name + "\0head"), encode(head, IndexHead)
+    yield key_digest(name + "\0keys"), keys
+    yield key_digest(name + "\0files"), files
+    for i, s in fresh.items():
+        yield entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored)
 
 
 def _changed_index(
