@@ -113,11 +113,13 @@ COPIES = (COPY, EVERY_COPY)
 
 class Prepared(NamedTuple):
     """What a reduced run that fell back had worked out that the full scan needs too: the
-    units, the key of each (`unit_key`), and the index's head."""
+    units, the key of each (`unit_key`), the index's head, and the results of the units it
+    ran (by position)."""
 
     units: list[Unit]
     keys: list[str | None]
     head: IndexHead
+    made: dict[int, UnitResult]
 
 
 class Fallback(Exception):
@@ -1431,7 +1433,7 @@ def run_reduced(
     options = _options_key(opts)
     keys = [unit_key(unit, opts, pack, options) for unit in units]
     head = index.head
-    prepared = Prepared(units, keys, head)
+    prepared = Prepared(units, keys, head, {})
     by_token = {token: slot for slot, token in enumerate(head.tokens) if token}
     slots: list[int | None] = []
     digests: list[str | None] = []
@@ -1452,6 +1454,9 @@ def run_reduced(
     whole = whole_of(held)
     found = results_of([units[i] for i in changed], opts, jobs, pack)
     fresh = list(found.fresh)
+    prepared.made.update(
+        (i, r) for i, r in zip(changed, found.results, strict=True) if r.cache_key is not None
+    )
     mine = {}
     for i, r, digest in zip(changed, found.results, found.digests, strict=True):
         mine[i] = summarize(units[i], r, digest, whole)

@@ -100,8 +100,10 @@ def results_of(
     jobs: int | None = None,
     pack: Pack | None = None,
     keys: list[str | None] | None = None,
+    made: dict[int, UnitResult] | None = None,
 ) -> Results:
-    """The results of `units` (`Results`); `keys`: each unit's `unit_key`, when known."""
+    """The results of `units` (`Results`); `keys`: each unit's `unit_key`, when known;
+    `made`: the fresh results of some units (by position), made a moment ago."""
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
     known = keys is not None and pack is not None
@@ -118,7 +120,8 @@ def results_of(
             if not known:
                 head = _options_key(opts)
                 keys = [unit_key(u, opts, pack, head) for u in units]
-            results = [_hit(key, pack) for key in keys]
+            made = made or {}
+            results = [made.get(i) or _hit(key, pack) for i, key in enumerate(keys)]
         finally:
             gc.freeze()
             if collecting:
@@ -154,6 +157,9 @@ def results_of(
     digests = [key_digest(key) if key is not None else None for key in keys]
     for i, result in zip(todo, ran, strict=True):
         digests[i] = result.cache_key
+    for i, result in (made or {}).items():
+        digests[i] = result.cache_key
+        ran.append(result)
     return Results(results, ran, bool(ran) and not in_process, digests)  # type: ignore[arg-type]
 
 

@@ -104,10 +104,10 @@ def _indexed_build(
     from checks.runner import Whole, assemble, results_of, save, units_of
 
     if prepared is not None:
-        units, keys, head = prepared
+        units, keys, head, made = prepared
     else:
-        units, keys, head = units_of(files, opts, pack), None, None
-    found = results_of(units, opts, jobs, pack, keys)
+        units, keys, head, made = units_of(files, opts, pack), None, None, None
+    found = results_of(units, opts, jobs, pack, keys, made)
     whole = Whole.of(units, found.results)
     index = hookindex.put(pack, opts, params, units, found, whole, head)
     entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
