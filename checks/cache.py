@@ -569,8 +569,10 @@ class Pack:
                     os._exit(0)  # never back into the caller's code
             if pid > 0:
                 self._writer = pid
+                self._later = []  # the writer has them: what they hold is let go here
                 return
         self._write(fresh, declared)
+        self._later = []
 
     def wait(self) -> None:
         """Until the pack `save` handed to another process is written."""
