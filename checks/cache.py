@@ -404,7 +404,9 @@ class Pack:
         # what `put` gave it, encoded: kept in the next pack, which is then written
         self._put: dict[str, bytes] = {}
         # what the writer of the next pack makes (`put_later`): entries' bytes by digest
-        self._later: list[Callable[[], Iterable[tuple[str, bytes]]]] = []
+        self._later: list[Callable[[bytes], Iterable[tuple[str, bytes]]]] = []
+        self._late = b""  # what `finish` gave the makers
+        self._told: int | None = None  # the pipe to a writer waiting for `finish`
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
@@ -458,7 +460,7 @@ class Pack:
         """The pack as it is on disk now, for a scan that must not write it (the check of a
         reduced context against the full one)."""
         other = Pack(self.folder, self.name)
-        other.save = lambda fresh=(), declared=None: None  # type: ignore[method-assign]
+        other.save = lambda fresh=(), declared=None, pending=False: None  # type: ignore[method-assign]
         return other
 
     def _valid(self, where: Any) -> bool:
@@ -532,20 +534,34 @@ class Pack:
         self._index.pop(digest, None)
         self._used.pop(digest, None)
 
-    def put_later(self, make: Callable[[], Iterable[tuple[str, bytes]]]) -> None:
+    def put_later(self, make: Callable[[bytes], Iterable[tuple[str, bytes]]]) -> None:
         """Have the writer of the next pack call `make` for more entries, (key digest, bytes)
         pairs, each written as soon as it is made (read back with `raw`, or `get` when
-        `encode` made them): what is large to encode is encoded by the forked writer while
-        the scan goes on. An exception in `make` leaves the entries it had not made out."""
+        `encode` made them), with what `finish` gives (b"" without it): what is large to
+        encode is encoded by the forked writer while the scan goes on. An exception in
+        `make` leaves the entries it had not made out."""
         self._later.append(make)
 
-    def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
+    def drop_later(self, make: Callable[[bytes], Iterable[tuple[str, bytes]]]) -> None:
+        """`make` is not to be called after all (if no writer has it yet)."""
+        if make in self._later:
+            self._later.remove(make)
+
+    def save(
+        self, fresh: list[tuple[str, Any]] = (), declared: Any = None, pending: bool = False
+    ) -> None:
         """The next pack: the entries this run read or `put`, and `fresh` (key digest,
         value) pairs of the type `declared` (a value that cannot be stored is left out); when
         nothing changed, the pack is only marked as used. Many fresh values, entries to make
         (`put_later`) or a large pack are encoded and written by a forked process while this
-        one goes on (it sees them as they are now); `wait()` for it. Never raises: a pack
-        not written means a cold run."""
+        one goes on (it sees them as they are now); `wait()` for it. `pending`: the makers
+        wait for what `finish` gives, and the pack is written then; the fresh values are
+        taken as they are now all the same (a forked writer waits for it, or they are
+        encoded here). Never raises: a pack not written means a cold run."""
+        if pending:
+            if fresh:
+                self._take(fresh, declared)
+            return
         unchanged = self._used.keys() == self._index.keys() and not self._put and not self._later
         if not fresh and unchanged and not self.stamps.changed:
             if self._used:
@@ -555,27 +571,74 @@ class Pack:
                     pass
             return
         large = len(fresh) >= BACKGROUND_MIN or self._later or self._size >= BACKGROUND_BYTES
-        if large and hasattr(os, "fork"):
+        if not (large and self._fork(fresh, declared, None)):
+            self._write(fresh, declared)
+            self._later = []
+
+    def _take(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
+        """`save(pending=True)` of fresh values: a writer forked now, waiting for `finish`,
+        or, for a few values, each encoded now."""
+        if len(fresh) >= BACKGROUND_MIN or self._size >= BACKGROUND_BYTES:
             try:
-                pid = os.fork()
+                waiting, self._told = os.pipe()
+            except (OSError, AttributeError):
+                waiting = None
+            if waiting is not None:
+                forked = self._fork(fresh, declared, waiting)
+                os.close(waiting)
+                if forked:
+                    return
+                os.close(self._told)  # type: ignore[arg-type]
+                self._told = None
+        for digest, value in fresh:
+            try:
+                self._put[digest] = encode(value, declared)
+            except (Invalid, ValueError, RecursionError):
+                pass
+
+    def _fork(self, fresh: list[tuple[str, Any]], declared: Any, waiting: int | None) -> bool:
+        """Write the next pack in a forked process (after reading what `finish` sends on
+        `waiting`, when given); False when none could be forked."""
+        if not hasattr(os, "fork"):
+            return False
+        try:
+            pid = os.fork()
+        except OSError:
+            return False
+        if pid == 0:
+            try:
+                # a collection would walk, and so copy, the parent's whole heap
+                gc.disable()
+                if waiting is not None:
+                    os.close(self._told)  # type: ignore[arg-type]
+                    self._late = _read_to_end(waiting)
+                self._write(fresh, declared)
+            finally:
+                os._exit(0)  # never back into the caller's code
+        self._writer = pid
+        self._later = []  # the writer has them: what they hold is let go here
+        return True
+
+    def finish(self, late: bytes) -> None:
+        """After `save(pending=True)`: give the makers `late` and write the next pack (the
+        forked writer that waits for it, or now)."""
+        if self._told is not None:
+            told, self._told = self._told, None
+            try:
+                os.write(told, late)
             except OSError:
-                pid = -1
-            if pid == 0:
-                try:
-                    # a collection would walk, and so copy, the parent's whole heap
-                    gc.disable()
-                    self._write(fresh, declared)
-                finally:
-                    os._exit(0)  # never back into the caller's code
-            if pid > 0:
-                self._writer = pid
-                self._later = []  # the writer has them: what they hold is let go here
-                return
-        self._write(fresh, declared)
-        self._later = []
+                pass
+            finally:
+                os.close(told)
+            return
+        self._late = late
+        self.save()
 
     def wait(self) -> None:
         """Until the pack `save` handed to another process is written."""
+        if self._told is not None:  # a writer still waiting: it writes what it has
+            os.close(self._told)
+            self._told = None
         if self._writer is not None:
             try:
                 os.waitpid(self._writer, 0)
@@ -597,7 +660,7 @@ class Pack:
 
                 for make in self._later:  # first: what they make replaces what was read
                     try:
-                        for digest, raw in make():
+                        for digest, raw in make(self._late):
                             add(digest, raw)
                     except Exception:  # noqa: BLE001 - an entry not made is a miss next time
                         pass
@@ -620,6 +683,21 @@ class Pack:
                 _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
         except OSError:
             pass
+
+
+def _read_to_end(fd: int) -> bytes:
+    """Everything a pipe gives until its writer closes it."""
+    parts = []
+    while True:
+        try:
+            part = os.read(fd, 1 << 16)
+        except OSError:
+            break
+        if not part:
+            break
+        parts.append(part)
+    os.close(fd)
+    return b"".join(parts)
 
 
 def file_stamp(path: str) -> list | None:

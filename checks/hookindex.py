@@ -781,8 +781,9 @@ def put(
     head: IndexHead | None = None,
 ) -> Callable[[link.LinkWork, graph.AccessGraph], None]:
     """Keep the index of a whole scan in the next pack, from the units' results and
-    entities as they are before link; what it returns is given the scan's budgets' totals
-    once link and the graph are done (before `Pack.save`). The summaries of the units the
+    entities as they are before link; then `Pack.save(pending=True)` the units' results
+    before link, and give what this returns the scan's budgets' totals once link and the
+    graph are done: it finishes the pack. The summaries of the units the
     index holds alike are kept unread; the others are made here, and encoded, with the
     tables, by the pack's writer (`Pack.put_later`); an index alike is only kept. `head`:
     the index's head, when a reduced run read it."""
@@ -820,17 +821,26 @@ def put(
         entries.append(entry)
         slots.append(slot)
     gone = sorted(old_slot.values())  # the slots of units changed or gone
+    alike = old is not None and not fresh and not gone
+    if alike:
+        for part in ("\0keys", "\0files"):
+            pack.keep(key_digest(name + part))
+    was = (old.graph_work, old.aggregation_steps) if old is not None else None
+
+    def made(late: bytes) -> Iterator[tuple[str, bytes]]:
+        totals = tuple(json.loads(late))
+        if not (alike and totals == was):
+            yield from _index_entries(pack, name, old, totals, tokens, entries, slots, fresh, gone)
+
+    # the writer may be forked before link, and is given the budgets' totals once they are
+    # known (`Pack.finish`)
+    pack.put_later(made)
 
     def budgets(work: link.LinkWork, access: graph.AccessGraph) -> None:
         totals = (access.work, work.aggregation_steps)
-        if old is not None and not fresh and not gone:
-            if totals == (old.graph_work, old.aggregation_steps):
-                for part in ("\0keys", "\0files"):
-                    pack.keep(key_digest(name + part))
-                return
-        pack.put_later(
-            lambda: _index_entries(pack, name, old, totals, tokens, entries, slots, fresh, gone)
-        )
+        if alike and totals == was:
+            pack.drop_later(made)
+        pack.finish(json.dumps(totals).encode())
 
     return budgets
 
@@ -839,7 +849,7 @@ def _index_entries(
     pack: Pack,
     name: str,
     old: IndexHead | None,
-    totals: tuple[int, int],
+    totals: tuple,
     tokens: list[str],
     entries: list[str],
     slots: list[int | None],

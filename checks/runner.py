@@ -163,10 +163,10 @@ def results_of(
     return Results(results, ran, bool(ran) and not in_process, digests)  # type: ignore[arg-type]
 
 
-def save(pack: Pack | None, fresh: list[UnitResult]) -> None:
+def save(pack: Pack | None, fresh: list[UnitResult], pending: bool = False) -> None:
     """The next pack, with the `fresh` results (`Pack.save`)."""
     if pack is not None:
-        pack.save([(r.cache_key, r) for r in fresh if r.cache_key is not None], UnitResult)
+        pack.save([(r.cache_key, r) for r in fresh if r.cache_key is not None], UnitResult, pending)
 
 
 def assemble(

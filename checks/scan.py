@@ -97,7 +97,7 @@ def _indexed_build(
     prepared: Any = None,
 ) -> Built:
     """`build`, keeping the hook's index of the whole tree in the pack (`hookindex.put`,
-    with the units' results before link adds to the entities); the pack is saved once the
+    with the units' results before link adds to the entities); the pack is finished once the
     budgets are known. `prepared`: what a reduced run that fell back had worked out
     (`hookindex.Prepared`)."""
     from checks import hookindex
@@ -110,11 +110,11 @@ def _indexed_build(
     found = results_of(units, opts, jobs, pack, keys, made)
     whole = Whole.of(units, found.results)
     index = hookindex.put(pack, opts, params, units, found, whole, head)
+    save(pack, found.fresh, pending=True)  # the results as they are: link adds to them
     entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
     work = link(entities)
     access_graph = graph.build(entities, graph_verdicts(entities, params))
-    index(work, access_graph)
-    save(pack, found.fresh)
+    index(work, access_graph)  # the budgets' totals: the pack is written
     return Built(entities, problems, suppressions, access_graph)
 
 

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from checks import graph, hookindex
+from checks import scan as scan_module
 from checks.cache import MAGIC, STAMPS, open_cache
 from checks.codec import decode
 from checks.rego.policy import available
 from checks.rules import load_bundled
 from checks.scan import CHECK_CONTEXT, ContextMismatch, scan
 from checks.sources import classify
+from checks.sources.base import UnitResult
 from conftest import FIXTURES, ROOT, cli
 
 # the trees whose files link across files (each scanned as its own context root)
@@ -351,3 +353,41 @@ def test_a_full_scan_summarizes_only_the_units_changed(rules, tmp_path, monkeypa
         )
         assert _reported(result) == _reported(whole), path
     assert not made
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["encoded at once", "forked writer"])
+def test_the_pack_holds_the_units_results_as_they_were_before_link(
+    many, rules, tmp_path, monkeypatch
+):
+    """The full scan that writes the index learns the budgets' totals only after link and
+    the graph, which add to the entities: the units' results are kept as they were before
+    (links, hops and the fields link sets are the next run's to make), whether they are
+    encoded at once or by a writer forked before link."""
+    from checks import cache as cache_module
+    from checks.runner import run_unit, unit_key, units_of
+
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    if many:
+        monkeypatch.setattr(cache_module, "BACKGROUND_MIN", 1)
+    tree = ROOT / "examples"
+    seen = {}
+    build = scan_module.build
+
+    def kept(files, opts, *args, **kwargs):
+        seen["files"], seen["opts"] = files, opts
+        return build(files, opts, *args, **kwargs)
+
+    monkeypatch.setattr(scan_module, "build", kept)
+    result, _pack = _hook(tree, _files(tree)[0], rules)
+    assert result.context == "full: no index for these options"
+    _unused, pack = _hook(tree, _files(tree)[0], rules)
+    compared = 0
+    for unit in units_of(seen["files"], seen["opts"], pack):
+        cached = pack.get(unit_key(unit, seen["opts"], pack), UnitResult)
+        assert cached is not None, unit.files[0].display
+        made = run_unit(unit, seen["opts"])
+        assert [(e.key, e.links, sorted(e.fields)) for e in cached.entities] == [
+            (e.key, e.links, sorted(e.fields)) for e in made.entities
+        ]
+        compared += len(made.entities)
+    assert compared > 20
