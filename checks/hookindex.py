@@ -110,6 +110,13 @@ AUTHENTICATED = "system:authenticated"
 ACCOUNTS = "system:serviceaccounts"
 
 
+# pod identity associations whose target is not known (L17): each offers the way it is
+# written (link's `_target` of its namespace and ServiceAccount) and holds the list of ways;
+# a pod asks for its namespace and ServiceAccount, and holds the list of askers: a way is
+# matched to the pods it may be for (link's `_may_be`), as link does
+VAGUE_WAY, VAGUE_WAYS, VAGUE_ASK, VAGUE_ASKERS = "pia-way", "pia-ways", "pia-like", "pia-likers"
+VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
+
 # the key types of an entity's own key, held by each of its copies
 COPY, EVERY_COPY = "ekey", "ekey-all"
 COPIES = (COPY, EVERY_COPY)
@@ -190,7 +197,7 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
             add("ask", "subj", "NSGROUP", ns)
             add(SA_NODE, "sa-node", ns, name)
         add("ask", "subj", "EVERYONE")
-        add("ask", "pia-vague")
+        _vague_asks(add, ns, name)
     elif kind == "trust_statement":
         name, ref, role_key = f.get("role_name"), f.get("role_ref"), f.get("role_key")
         if _text(name):
@@ -211,7 +218,9 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         if _text(ns) and _text(account):
             add("offer", "pia", ns, account)
         elif isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown)):
-            add("offer", "pia-vague")
+            # what it may be for, as link reads how it is written (L17)
+            add("offer", VAGUE_WAY, link._target(ns), link._target(account))
+            add("offer", VAGUE_WAYS)
         _role_asks(add, f.get("role_arn"), f.get("role_ref"))
     elif kind == "instance_metadata":
         _node_records(add, f.get("node_roles"))
@@ -244,7 +253,7 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         if _text(name) and name.lower() == "vpc-cni":
             add("ask", "sa", "kube-system", "aws-node")
             add("ask", "pia", "kube-system", "aws-node")
-            add("ask", "pia-vague")
+            _vague_asks(add, "kube-system", "aws-node")
     elif kind == "iam_role":
         _iam_role_records(add, e)
     elif kind in ("iam_policy", "iam_policy_attachment"):
@@ -256,6 +265,13 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
     thing = live.listing_identity(e)
     if thing is not None:
         add("sym", "listing", *thing)
+
+
+def _vague_asks(add: Any, namespace: Any, account: Any) -> None:
+    """A pod's ask of the pod identity associations whose target is not known that may be
+    for its namespace and ServiceAccount (null: one not known, which any may be)."""
+    add("ask", VAGUE_ASK, *(v if _text(v) else None for v in (namespace, account)))
+    add("ask", VAGUE_ASKERS)
 
 
 def _role_asks(add: Any, arn: Any, ref: Any) -> None:
@@ -696,6 +712,15 @@ Node = tuple[int, int]
 STALE = -1
 
 
+def _may_match(targets: list, namespace: Any, account: Any) -> bool:
+    """Whether an association written as `targets` (`VAGUE_WAY`) may be for a pod of
+    `namespace` and `account` (None: not known, any may be)."""
+    return all(
+        name is None or link._may_be(tuple(target), name)
+        for target, name in zip(targets, (namespace, account), strict=True)
+    )
+
+
 class _Spread:
     """The offers of one key by place: for a file, the deepest of its directories that holds
     any, and whose they are (what link's `Places.nearest` walks, by entity)."""
@@ -782,6 +807,7 @@ class Closure:
         self._spreads: dict[str, _Spread] = {}
         self._folders: dict[str, dict[str, tuple[str, set]]] = {}
         self._node_folders: dict[Node, list[str]] = {}
+        self._vague_ways: dict[str, list] | None = None
         # what `_copies` has looked at: nodes, their files and folders, keys -> folders done
         self._copy_state: dict[str, Any] = {
             "nodes": set(),
@@ -872,6 +898,17 @@ class Closure:
 
     def needs(self, key: str, file: str, node: Node) -> set[Node]:
         """Forward: the entities whose offers of `key` an asker at `file` may read."""
+        kind = _type(key)
+        if kind == VAGUE_ASK:
+            _, namespace, account = json.loads(key)
+            return {
+                holder
+                for way, targets in self._ways().items()
+                if _may_match(targets, namespace, account)
+                for holder, _ in self._offers(way) + self.stale_offers.get(way, [])
+            }
+        if kind in VAGUE_LISTS:
+            return set()
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # an offerer depends on the askers that pick it: those to which it may be nearest
@@ -896,6 +933,19 @@ class Closure:
         return found
 
     def _find_dependents(self, key: str, node: Node, file: str) -> set[Node]:
+        kind = _type(key)
+        if kind == VAGUE_WAY:
+            targets = json.loads(key)[1:]
+            return {
+                asker
+                for asker, _ in self.roles(_key(VAGUE_ASKERS)).get("ask", [])
+                for held, role, _file in self.of_node(asker)
+                if role == "ask"
+                and _type(held) == VAGUE_ASK
+                and _may_match(targets, *json.loads(held)[1:])
+            }
+        if kind in VAGUE_LISTS:
+            return set()
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # the asker holding a back key reads the nearest offerers of the base key
@@ -906,6 +956,19 @@ class Closure:
         if mode != NEAR:
             return {u for u, _ in askers}
         return self._spread(key).picking(self._by_folder(key, askers), file, node)
+
+    def _ways(self) -> dict[str, list]:
+        """The ways the vague pod identity associations are written (their keys), those
+        held when the index was written by units changed since included: key -> targets."""
+        if self._vague_ways is None:
+            holders = self._offers(_key(VAGUE_WAYS)) + self.stale_offers.get(_key(VAGUE_WAYS), [])
+            self._vague_ways = {
+                key: json.loads(key)[1:]
+                for holder, _ in holders
+                for key, _role, _file in self.of_node(holder)
+                if _type(key) == VAGUE_WAY
+            }
+        return self._vague_ways
 
     def _by_folder(self, key: str, held: list[tuple[Node, str]]) -> dict[str, tuple[str, set]]:
         """`held` (the askers of `key`) by folder: a file of it and the entities there."""

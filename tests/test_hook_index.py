@@ -30,6 +30,7 @@ TREES = [
     FIXTURES / "peer-rbac",
     FIXTURES / "rules",
     FIXTURES / "live",
+    FIXTURES / "hook-closure",
     ROOT / "examples",
 ]
 
@@ -226,3 +227,97 @@ def test_a_change_to_a_cluster_means_the_full_scan(rules, tmp_path, monkeypatch)
 
 def _k8s_file(tree: Path) -> str:
     return sorted(os.listdir(tree / "k8s"))[0]
+
+
+def _linked(monkeypatch) -> list[list[str]]:
+    """The keys of the entities each reduced run links, run by run."""
+    runs: list[list[str]] = []
+    chosen = hookindex._of_closure
+
+    def spy(*args):
+        found = chosen(*args)
+        runs.append(sorted(e.key for e in found))
+        return found
+
+    monkeypatch.setattr(hookindex, "_of_closure", spy)
+    return runs
+
+
+def _checked(tree: Path, path: str, rules):
+    """A hook run through the index, and what the full context reports, identical."""
+    result, pack = _hook(tree, path, rules)
+    full = scan(
+        [path], rules, context_root=str(tree), pack=pack.reader(), jobs=1, context_index=False
+    )
+    assert _reported(result) == _reported(full)
+    return result
+
+
+CLOSURE = FIXTURES / "hook-closure"
+TEAM_ROLE = [
+    "terraform:platform/main.tf:aws_iam_role.team",
+    "terraform:platform/main.tf:aws_iam_role.team/managed_policy_arns[0]",
+    "terraform:platform/main.tf:aws_iam_role.team/statement[0]",
+]
+
+
+def test_an_entity_that_depends_on_the_change_brings_in_only_what_it_reads(
+    rules, tmp_path, monkeypatch
+):
+    """The platform's vpc-cni add-on may take the aws-node association the cluster module
+    writes: it is read, and what it reads; not what the other entities of its unit offer (an
+    association that may be for the pods of team namespaces, the role it names)."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLOSURE)  # files as shown: relative to the tree
+    given = str(CLOSURE / "eks" / "main.tf")
+    _hook(CLOSURE, given, rules)
+    runs = _linked(monkeypatch)
+    result = _checked(CLOSURE, given, rules)
+    assert result.context == "reduced: 2 of 4 units"
+    assert runs == [
+        [
+            "terraform:eks/main.tf:aws_eks_pod_identity_association.aws_node",
+            "terraform:platform/main.tf:aws_eks_addon.cni",
+        ]
+    ]
+    assert result.findings == []
+
+
+def test_an_association_written_with_a_namespace_template_reaches_the_pods_it_may_be_for(
+    rules, tmp_path, monkeypatch
+):
+    """`namespace = "team-${var.team}"` may be `team-a`, never `web`: the pod of `web` reads
+    nothing else, the pod of `team-a` reads the association (and its role); the association's
+    own file reads the pod it may be for, not the other one."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLOSURE)
+    web, team = (str(CLOSURE / "apps" / name / "deploy.yaml") for name in ("web", "team"))
+    _hook(CLOSURE, web, rules)
+    runs = _linked(monkeypatch)
+    alone = _checked(CLOSURE, web, rules)
+    assert alone.context == "reduced: 1 of 4 units"
+    assert runs[-1] == ["k8s:web/Deployment/web"]
+    assert [(f.rule_id, f.location.start_line) for f in alone.findings] == [("EKS301", 9)]
+    assert alone.skipped == []
+    maybe = _checked(CLOSURE, team, rules)
+    assert maybe.context == "reduced: 2 of 4 units"
+    assert runs[-1] == sorted(
+        [
+            "k8s:team-a/Deployment/api",
+            "terraform:platform/main.tf:aws_eks_pod_identity_association.team",
+            *TEAM_ROLE,
+        ]
+    )
+    assert [(s.rule_id, s.reasons) for s in maybe.skipped] == [
+        (
+            "EKS307",
+            [
+                "aws_eks_pod_identity_association.team (platform/main.tf:10) names a "
+                "ServiceAccount that is not known"
+            ],
+        )
+    ]
+    writer = _checked(CLOSURE, str(CLOSURE / "platform" / "main.tf"), rules)
+    assert writer.context == "reduced: 3 of 4 units"
+    assert "k8s:web/Deployment/web" not in runs[-1]
+    assert "k8s:team-a/Deployment/api" in runs[-1]
