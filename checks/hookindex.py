@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from checks import graph, link
 from checks.codec import decode, encode
 from checks.kinds import terraform_reference
-from checks.model import Entity, Unknown
+from checks.model import Entity, Location, Unknown
 from checks.normalize import live
 from checks.runner import (
     MODULE_LISTING,
@@ -116,6 +116,14 @@ ACCOUNTS = "system:serviceaccounts"
 # matched to the pods it may be for (link's `_may_be`), as link does
 VAGUE_WAY, VAGUE_WAYS, VAGUE_ASK, VAGUE_ASKERS = "pia-way", "pia-ways", "pia-like", "pia-likers"
 VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
+
+# a group a cluster-admin ClusterRoleBinding names, as link reads it for identity mappings,
+# tree-wide (L9); the graph reads the bindings of a mapped group or user of the mapping's
+# cluster (G12): a mapping holds how its cluster is found (IN_CLUSTER: "named" by
+# `cluster_name`, or "object" by place), a binding's is by place; the closure works both out
+# from the whole scan's cluster facts, as the graph does
+ADMIN_GROUP, IN_CLUSTER = "subj-admin", "in-cluster"
+GRAPH_SUBJECTS = ('["subj","Group",', '["subj","User",')
 
 # the key types of an entity's own key, held by each of its copies
 COPY, EVERY_COPY = "ekey", "ekey-all"
@@ -328,6 +336,13 @@ def _binding_records(add: Any, f: dict) -> None:
             add("offer", "subj", "Group", subject_name)
         else:
             add("offer", "subj", subject_kind, subject_name)
+        if (
+            subject_kind == "Group"
+            and f.get("object_kind") == "ClusterRoleBinding"
+            and kind == "ClusterRole"
+            and name == "cluster-admin"
+        ):
+            add("offer", ADMIN_GROUP, subject_name)  # what link's cluster-admin groups read (L9)
 
 
 def _role_records(add: Any, f: dict) -> None:
@@ -405,11 +420,20 @@ def _mapping_records(add: Any, e: Entity) -> None:
     groups = f.get("groups")
     for group in groups if isinstance(groups, list) else []:
         if _text(group) and group != "system:masters":
-            add("ask", "subj", "Group", group)
+            add("ask", ADMIN_GROUP, group)  # link: tree-wide (L9)
+            add("ask", "subj", "Group", group)  # the graph: of its cluster (G12)
     add("ask", "subj", "Group", AUTHENTICATED)
     user = f.get("username")
     if _text(user) and "{{" not in user:
         add("ask", "subj", "User", user)
+    # the cluster the graph puts it in: named by it (an access entry), else by place
+    named = f.get("cluster_name") if f.get("source") == "access_entry" else None
+    add(
+        "ask",
+        IN_CLUSTER,
+        "named" if f.get("source") == "access_entry" else "object",
+        named if _text(named) else None,
+    )
     if f.get("source") != "access_entry":
         return
     cluster = link._cluster_name(e)
@@ -712,6 +736,12 @@ Node = tuple[int, int]
 STALE = -1
 
 
+def _may_meet(a: str, b: str) -> bool:
+    """Whether the graph may connect a subject of cluster `a` to a binding of cluster `b`
+    (`graph._Bindings._named`: of one cluster, or either one not known)."""
+    return a == b or graph.UNKNOWN_CLUSTER in (a, b)
+
+
 def _may_match(targets: list, namespace: Any, account: Any) -> bool:
     """Whether an association written as `targets` (`VAGUE_WAY`) may be for a pod of
     `namespace` and `account` (None: not known, any may be)."""
@@ -780,8 +810,13 @@ class Closure:
         summary: list[Summary],
         changed: dict[int, list[tuple[str, str, str, int]]],
         stale: dict[int, list[tuple[str, str, str, int]]],
+        clusters: Any = None,
     ) -> None:
         self.index, self.origin, self.summary = index, origin, summary
+        # the whole scan's clusters as the graph finds them (`graph._Clusters`), or None:
+        # every cluster may be any other
+        self.clusters = clusters
+        self._clusters_of: dict[Node, str] = {}
         # the keys of changed units' records: role -> [(node, file)], and stale offers
         self._new: dict[str, dict[str, list[tuple[Node, str]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -907,8 +942,16 @@ class Closure:
                 if _may_match(targets, namespace, account)
                 for holder, _ in self._offers(way) + self.stale_offers.get(way, [])
             }
-        if kind in VAGUE_LISTS:
+        if kind in VAGUE_LISTS or kind == IN_CLUSTER:
             return set()
+        if self.clusters is not None and key.startswith(GRAPH_SUBJECTS):
+            # the bindings of a mapped group or user that may be of the mapping's cluster
+            mine = self._cluster_of(node, file)
+            return {
+                holder
+                for holder, at in self._offers(key)
+                if _may_meet(mine, self._cluster_of(holder, at))
+            } | {holder for holder, _ in self.stale_offers.get(key, ())}
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # an offerer depends on the askers that pick it: those to which it may be nearest
@@ -946,6 +989,13 @@ class Closure:
             }
         if kind in VAGUE_LISTS:
             return set()
+        if self.clusters is not None and key.startswith(GRAPH_SUBJECTS):
+            mine = self._cluster_of(node, file)
+            return {
+                asker
+                for asker, at in self._askers(key)
+                if _may_meet(self._cluster_of(asker, at), mine)
+            }
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # the asker holding a back key reads the nearest offerers of the base key
@@ -956,6 +1006,32 @@ class Closure:
         if mode != NEAR:
             return {u for u, _ in askers}
         return self._spread(key).picking(self._by_folder(key, askers), file, node)
+
+    def _cluster_of(self, node: Node, file: str) -> str:
+        """The cluster the graph puts an entity in (`graph._Clusters`): by the cluster name it
+        holds (IN_CLUSTER "named"), else by its place; a changed unit's old offers may be of
+        any."""
+        found = self._clusters_of.get(node)
+        if found is not None:
+            return found
+        how, name, key = "object", None, None
+        for held, role, _file in self.of_node(node):
+            kind = _type(held)
+            if kind == IN_CLUSTER:
+                how, name = json.loads(held)[1:]
+            elif kind in COPIES and role == "sym":
+                key = json.loads(held)[1]
+        if node[1] == STALE or key is None:
+            found = graph.UNKNOWN_CLUSTER
+        else:
+            entity = Entity(kind="", key=key, origin="", location=Location(file, 1, 1))
+            entity.fields["cluster_name"] = name
+            if how == "named":
+                found = self.clusters.of_named(entity)
+            else:
+                found = self.clusters.of_object(entity)
+        self._clusters_of[node] = found
+        return found
 
     def _ways(self) -> dict[str, list]:
         """The ways the vague pod identity associations are written (their keys), those
@@ -1199,6 +1275,7 @@ def run_reduced(
         raise Fallback("a changed unit changes the whole scan's facts")
     if sum(s.vague for s in summary) > link.MAX_VAGUE_ASSOCIATIONS:
         raise Fallback("past the budget of vague pod identity associations")
+    facts = cluster_facts(summary)
     position = {ident(units[i]): i for i in changed}
     now = {id(s): i for i, s in enumerate(summary)}
     origin = [now.get(id(s), -1) for s in index.units]
@@ -1206,7 +1283,7 @@ def run_reduced(
     try:
         old = {position[s.ident]: entity_records_of(s) for s in stale if s.ident in position}
         mine = {i: entity_records_of(summary[i]) for i in changed}
-        closure = Closure(index, origin, summary, mine, old)
+        closure = Closure(index, origin, summary, mine, old, graph._Clusters(facts))
         # a changed unit starts the closure too: what depends on it is read again, so the
         # searches whose work may differ from the index's run here (the budgets' bound)
         starting = start_units(units, summary, reported, keys) | set(changed)
@@ -1233,7 +1310,6 @@ def run_reduced(
         found.parallel or more.parallel,
     )
     entities = _of_closure(entities, [(i, units[i], by_position[i]) for i in chosen], whole, need)
-    facts = cluster_facts(summary)
     work = link.link(entities, facts.definitions)
     access = graph.build(entities, verdicts(entities), facts)
     # the whole scan's totals now are at most the index's plus this run's: a unit outside

@@ -31,6 +31,7 @@ TREES = [
     FIXTURES / "rules",
     FIXTURES / "live",
     FIXTURES / "hook-closure",
+    FIXTURES / "hook-clusters",
     ROOT / "examples",
 ]
 
@@ -321,3 +322,37 @@ def test_an_association_written_with_a_namespace_template_reaches_the_pods_it_ma
     assert writer.context == "reduced: 3 of 4 units"
     assert "k8s:web/Deployment/web" not in runs[-1]
     assert "k8s:team-a/Deployment/api" in runs[-1]
+
+
+CLUSTERS = FIXTURES / "hook-clusters"
+
+
+def test_a_group_binding_of_one_cluster_does_not_pull_in_another_clusters_units(
+    rules, tmp_path, monkeypatch
+):
+    """The graph connects a mapped group to the bindings of the mapping's cluster and to
+    those whose cluster is not known: alpha's access entry reads alpha's binding and the
+    shared one, not beta's; the shared binding is read with both access entries (and what
+    they read)."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLUSTERS)
+    given = str(CLUSTERS / "alpha" / "eks.tf")
+    _hook(CLUSTERS, given, rules)
+    runs = _linked(monkeypatch)
+    alpha = _checked(CLUSTERS, given, rules)
+    assert alpha.context == "reduced: 3 of 5 units"
+    assert runs[-1] == [
+        "k8s:ClusterRoleBinding/ops-edit",
+        "k8s:ClusterRoleBinding/ops-view",
+        "terraform:alpha/eks.tf:aws_eks_access_entry.ops",
+        "terraform:alpha/eks.tf:aws_eks_cluster.main",
+    ]
+    assert [f.rule_id for f in alpha.findings] == ["EKS101", "EKS102", "EKS103", "EKS508"]
+    beta = _checked(CLUSTERS, str(CLUSTERS / "beta" / "rbac.yaml"), rules)
+    assert beta.context == "reduced: 3 of 5 units"
+    assert "terraform:alpha/eks.tf:aws_eks_access_entry.ops" not in runs[-1]
+    assert [(f.rule_id, f.location.start_line) for f in beta.findings] == [
+        (rule, 6) for rule in ("EKS604", "EKS605", "EKS606", "EKS608", "EKS609", "EKS612")
+    ]
+    shared = _checked(CLUSTERS, str(CLUSTERS / "shared" / "rbac.yaml"), rules)
+    assert shared.context == "reduced: 5 of 5 units"
