@@ -1091,6 +1091,15 @@ class Closure:
         self._dependents[memo] = found
         return found
 
+    def _first_copy_dependents(self, key: str, node: Node) -> set[Node]:
+        """When `node` is the first copy of its key in scan order, what depends on the other
+        copies: the graph places their hops at the first (an RBAC rule's, G5), so a finding
+        on what reaches them points at a file reported."""
+        holders = {h for h, _ in self.roles(key).get("sym", [])}
+        if len(holders) < 2 or min(holders) != node:
+            return set()
+        return self._backward(holders - {node})
+
     def _folders_of(self, node: Node) -> list[str]:
         """A file of each folder of the entity's files."""
         found = self._node_folders.get(node)
@@ -1119,6 +1128,7 @@ class Closure:
             for key, role, file in self.of_node(u):
                 if role == "sym" and file in reported and _type(key) in COPIES:
                     dependents |= self._copy_dependents(key, u, file)
+                    dependents |= self._first_copy_dependents(key, u)
         need = set(dependents)
         todo = list(dependents)
         while todo:

@@ -32,6 +32,7 @@ TREES = [
     FIXTURES / "live",
     FIXTURES / "hook-closure",
     FIXTURES / "hook-clusters",
+    FIXTURES / "hook-first-copy",
     ROOT / "examples",
 ]
 
@@ -356,3 +357,29 @@ def test_a_group_binding_of_one_cluster_does_not_pull_in_another_clusters_units(
     ]
     shared = _checked(CLUSTERS, str(CLUSTERS / "shared" / "rbac.yaml"), rules)
     assert shared.context == "reduced: 5 of 5 units"
+
+
+def test_what_reaches_another_copy_of_a_reported_first_copy_is_read(rules, tmp_path, monkeypatch):
+    """The graph places the capability hop of every copy of an RBAC rule at the first copy in
+    scan order (alpha's): a path of cluster beta through beta's copy is reported for alpha's
+    file, so the closure of alpha's file reads what reaches beta's copy, back to beta's
+    role, though beta's access entry is of another cluster than alpha's bindings."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(FIXTURES / "hook-first-copy")
+    tree = FIXTURES / "hook-first-copy"
+    given = str(tree / "alpha" / "rbac.yaml")
+    _hook(tree, given, rules)
+    result = _checked(tree, given, rules)
+    assert result.context == "reduced: 4 of 4 units"
+    paths = [f for f in result.findings if f.rule_id == "EKS801"]
+    assert [(f.location.file, f.location.start_line, f.message) for f in paths] == [
+        (
+            f"{env}/eks.tf",
+            17,
+            f"role developer-{env} trusts AWS: arn:aws:iam::111122223333:root (not pinned: "
+            f"[EKS407]), and a path leads from it to cluster-admin in cluster {env}",
+        )
+        for env in ("alpha", "beta")
+    ]
+    beta = paths[1]
+    assert [hop[2] for hop in beta.hops if hop[0] == "capability"] == ["alpha/rbac.yaml"]
