@@ -1248,9 +1248,11 @@ def run_reduced(
     params: dict | None,
     reported: set[str],
     verdicts: Any,
+    concerned: frozenset[str] = frozenset(),
 ) -> Reduced:
-    """The linked model of the closure of `reported`, walked as the access graph, with the
-    whole scan's facts from the index; raises `Fallback` when the index cannot vouch for it.
+    """The linked model of the closure of `reported` and `concerned` (files whose findings
+    count, files whose errors count too), walked as the access graph, with the whole scan's
+    facts from the index; raises `Fallback` when the index cannot vouch for it.
     `verdicts(entities)`: the graph rules' verdicts (`checks.scan.graph_verdicts`)."""
     from checks.runner import _options_key, units_of
 
@@ -1296,7 +1298,7 @@ def run_reduced(
         closure = Closure(index, origin, summary, mine, old, graph._Clusters(facts))
         # a changed unit starts the closure too: what depends on it is read again, so the
         # searches whose work may differ from the index's run here (the budgets' bound)
-        starting = start_units(units, summary, reported, keys) | set(changed)
+        starting = start_units(units, summary, reported | concerned, keys) | set(changed)
         start = {node for u in starting for node in closure.nodes(u)}
         need, _dependents = closure.close(start, frozenset(reported))
     except (ValueError, IndexError, TypeError, KeyError):

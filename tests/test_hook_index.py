@@ -383,3 +383,8 @@ def test_what_reaches_another_copy_of_a_reported_first_copy_is_read(rules, tmp_p
     ]
     beta = paths[1]
     assert [hop[2] for hop in beta.hops if hop[0] == "capability"] == ["alpha/rbac.yaml"]
+    # alpha's Terraform: the rule beside it is of its folder, whose errors count, not its
+    # findings: beta's copies are not read
+    cluster = _checked(tree, str(tree / "alpha" / "eks.tf"), rules)
+    assert cluster.context == "reduced: 3 of 4 units"
+    assert [f.location.file for f in cluster.findings if f.rule_id == "EKS801"] == ["alpha/eks.tf"]
