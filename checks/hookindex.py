@@ -508,8 +508,9 @@ class Summary:
     consumed: list[str]  # files it read with file(), as shown
     reached: list[str]  # the directories of other units it read as its own (absolute)
     read_as: tuple[str, str]  # (source, directory): what a module call reaches
-    # its records, one a line: role, the place of its file in `files`, key (JSON: no tab or
-    # line break), tab-separated (`records_of`): decoded as one string, not a value each
+    # its records, one a line: role, the place of its file in `files` and of its entity among
+    # the unit's kept entities ("file.entity"), key (JSON: no tab or line break),
+    # tab-separated (`entity_records_of`): decoded as one string, not a value each
     records: str
     clusters: list[Entity]  # its cluster definitions, as normalize made them
     # (kind, literal cluster name, its place in `listings` or -1) of its naming entities
@@ -528,8 +529,9 @@ class HookIndex:
     units: list[Summary] = field(default_factory=list)
     graph_work: int = 0
     aggregation_steps: int = 0
-    # every key -> its holders, one a line: role, the unit's place in `units`, the place of
-    # the file in the unit's `files`, tab-separated (`Closure`: read only for keys asked)
+    # every key -> its holders, one a line: role, the unit's place in `units`, the record's
+    # place ("file.entity", `Summary.records`), tab-separated (`Closure`: read only for keys
+    # asked)
     keys: dict[str, str] = field(default_factory=dict)
 
 
