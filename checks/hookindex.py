@@ -16,12 +16,16 @@ rows L1-L21, G1-G19), computed from fields normalize sets. A role is
 A lookup whose offerer depends on who picks it (a role's trust reaches through the mappings
 that sign in with it; a role's policies are its attachments') holds a *back* key too.
 
-The hook's closure: the units holding, reading or consuming a file reported, and the callers
-of its module; then every unit that depends on one of those (backward), then everything one of
-those depends on (forward). Clusters are left out: every cluster may be any other (a
-superset). The reduced run decodes only the closure's units and injects the whole scan's facts
-the index holds (`run_reduced`). Whatever the closure cannot vouch for falls back to the full
-scan (`Fallback`, with the reason).
+Records are kept per entity (its position among its unit's kept entities). The hook's
+closure is of entities: those of the units holding, reading or consuming a file reported, and
+of the callers of its module; then every entity that depends on one of those (backward), then
+everything one of those depends on (forward). An entity's parts and whole (a role and its
+rules, a role's trust statements, its policies) are records too, so that every lookup an
+entity of the closure makes is answered from the closure. Clusters are left out: every
+cluster may be any other (a superset). The reduced run decodes the units of the closure's
+entities, links only those entities (the others would be linked against a part of the tree),
+and injects the whole scan's facts the index holds (`run_reduced`). Whatever the closure
+cannot vouch for falls back to the full scan (`Fallback`, with the reason).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from checks import graph, link
 from checks.codec import decode, encode
 from checks.kinds import terraform_reference
-from checks.model import Entity, Unknown
+from checks.model import Entity, Location, Unknown
 from checks.normalize import live
 from checks.runner import (
     MODULE_LISTING,
@@ -48,6 +52,7 @@ from checks.runner import (
     Whole,
     assemble,
     called_of,
+    kept,
     read_as,
     reads_unchanged,
     results_of,
@@ -80,13 +85,14 @@ BACK_ASKERS = {
     "identity_mapping": {"role", "roleref"},
     "trust_statement": {"role", "rolekey"},
     "iam_policy_attachment": {
+        "rolekey",
         "iamrole-name",
         "tfref",
         "policy-arn",
         "policy-mod-name",
         "getrole-dir",
     },
-    "iam_policy": {"iamrole-name", "tfref", "getrole-dir"},
+    "iam_policy": {"rolekey", "iamrole-name", "tfref", "getrole-dir"},
 }
 # the key types whose offerers ask the back key (depend on the askers that pick them)
 BACK_OFFERERS = {
@@ -105,6 +111,21 @@ SA_NODE = "symp"
 AUTHENTICATED = "system:authenticated"
 ACCOUNTS = "system:serviceaccounts"
 
+
+# pod identity associations whose target is not known (L17): each offers the way it is
+# written (link's `_target` of its namespace and ServiceAccount) and holds the list of ways;
+# a pod asks for its namespace and ServiceAccount, and holds the list of askers: a way is
+# matched to the pods it may be for (link's `_may_be`), as link does
+VAGUE_WAY, VAGUE_WAYS, VAGUE_ASK, VAGUE_ASKERS = "pia-way", "pia-ways", "pia-like", "pia-likers"
+VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
+
+# a group a cluster-admin ClusterRoleBinding names, as link reads it for identity mappings,
+# tree-wide (L9); the graph reads the bindings of a mapped group or user of the mapping's
+# cluster (G12): a mapping holds how its cluster is found (IN_CLUSTER: "named" by
+# `cluster_name`, or "object" by place), a binding's is by place; the closure works both out
+# from the whole scan's cluster facts, as the graph does
+ADMIN_GROUP, IN_CLUSTER = "subj-admin", "in-cluster"
+GRAPH_SUBJECTS = ('["subj","Group",', '["subj","User",')
 
 # the key types of an entity's own key, held by each of its copies
 COPY, EVERY_COPY = "ekey", "ekey-all"
@@ -201,7 +222,7 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
             add("ask", "subj", "NSGROUP", ns)
             add(SA_NODE, "sa-node", ns, name)
         add("ask", "subj", "EVERYONE")
-        add("ask", "pia-vague")
+        _vague_asks(add, ns, name)
     elif kind == "trust_statement":
         name, ref, role_key = f.get("role_name"), f.get("role_ref"), f.get("role_key")
         if _text(name):
@@ -210,6 +231,9 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
             add("offer", "roleref", ref)
         if _text(role_key):
             add("ask", "rolekey", role_key)  # its role's AWS power is the iam_role's (G11)
+            # a role is its statements together: a lookup that names one reads them all
+            # (link's role index, the graph's role node)
+            add("sym", "statements", role_key)
         for arn in f.get("principals_aws") or []:
             chained = link.role_name_from_arn(arn)
             if chained is not None and "*" not in chained:
@@ -219,7 +243,9 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         if _text(ns) and _text(account):
             add("offer", "pia", ns, account)
         elif isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown)):
-            add("offer", "pia-vague")
+            # what it may be for, as link reads how it is written (L17)
+            add("offer", VAGUE_WAY, link._target(ns), link._target(account))
+            add("offer", VAGUE_WAYS)
         _role_asks(add, f.get("role_arn"), f.get("role_ref"))
     elif kind == "instance_metadata":
         _node_records(add, f.get("node_roles"))
@@ -227,6 +253,10 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         _binding_records(add, f)
     elif kind == "rbac_role":
         _role_records(add, f)
+        add("sym", "rules", e.key, e.location.file)
+    elif kind == "rbac_rule":
+        # a rule belongs to the role of its role_key written around it in its file
+        add("sym", "rules", f.get("role_key"), e.location.file)
     elif kind == "identity_mapping":
         _mapping_records(add, e)
     elif kind == "access_policy_association":
@@ -248,7 +278,7 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         if _text(name) and name.lower() == "vpc-cni":
             add("ask", "sa", "kube-system", "aws-node")
             add("ask", "pia", "kube-system", "aws-node")
-            add("ask", "pia-vague")
+            _vague_asks(add, "kube-system", "aws-node")
     elif kind == "iam_role":
         _iam_role_records(add, e)
     elif kind in ("iam_policy", "iam_policy_attachment"):
@@ -260,6 +290,13 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
     thing = live.listing_identity(e)
     if thing is not None:
         add("sym", "listing", *thing)
+
+
+def _vague_asks(add: Any, namespace: Any, account: Any) -> None:
+    """A pod's ask of the pod identity associations whose target is not known that may be
+    for its namespace and ServiceAccount (null: one not known, which any may be)."""
+    add("ask", VAGUE_ASK, *(v if _text(v) else None for v in (namespace, account)))
+    add("ask", VAGUE_ASKERS)
 
 
 def _role_asks(add: Any, arn: Any, ref: Any) -> None:
@@ -316,6 +353,13 @@ def _binding_records(add: Any, f: dict) -> None:
             add("offer", "subj", "Group", subject_name)
         else:
             add("offer", "subj", subject_kind, subject_name)
+        if (
+            subject_kind == "Group"
+            and f.get("object_kind") == "ClusterRoleBinding"
+            and kind == "ClusterRole"
+            and name == "cluster-admin"
+        ):
+            add("offer", ADMIN_GROUP, subject_name)  # what link's cluster-admin groups read (L9)
 
 
 def _role_records(add: Any, f: dict) -> None:
@@ -393,11 +437,20 @@ def _mapping_records(add: Any, e: Entity) -> None:
     groups = f.get("groups")
     for group in groups if isinstance(groups, list) else []:
         if _text(group) and group != "system:masters":
-            add("ask", "subj", "Group", group)
+            add("ask", ADMIN_GROUP, group)  # link: tree-wide (L9)
+            add("ask", "subj", "Group", group)  # the graph: of its cluster (G12)
     add("ask", "subj", "Group", AUTHENTICATED)
     user = f.get("username")
     if _text(user) and "{{" not in user:
         add("ask", "subj", "User", user)
+    # the cluster the graph puts it in: named by it (an access entry), else by place
+    named = f.get("cluster_name") if f.get("source") == "access_entry" else None
+    add(
+        "ask",
+        IN_CLUSTER,
+        "named" if f.get("source") == "access_entry" else "object",
+        named if _text(named) else None,
+    )
     if f.get("source") != "access_entry":
         return
     cluster = link._cluster_name(e)
@@ -472,8 +525,9 @@ class Summary:
     consumed: list[str]  # files it read with file(), as shown
     reached: list[str]  # the directories of other units it read as its own (absolute)
     read_as: tuple[str, str]  # (source, directory): what a module call reaches
-    # its records, one a line: role, the place of its file in `files`, key (JSON: no tab or
-    # line break), tab-separated (`records_of`): decoded as one string, not a value each
+    # its records, one a line: role, the place of its file in `files` and of its entity among
+    # the unit's kept entities ("file.entity"), key (JSON: no tab or line break),
+    # tab-separated (`entity_records_of`): decoded as one string, not a value each
     records: str
     clusters: list[Entity]  # its cluster definitions, as normalize made them
     # (kind, literal cluster name, its place in `listings` or -1) of its naming entities
@@ -484,7 +538,7 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-LAYOUT = 2  # the shape of the index's entries: an index of another layout is not read
+LAYOUT = 3  # the shape of the index's entries: an index of another layout is not read
 
 
 @dataclass
@@ -526,7 +580,8 @@ class IndexHead:
 class HookIndex:
     """The index as the pack holds it (`load`): the head, decoded; the key table (every key
     -> its holders, one a line: the role's place in `ROLES`, the slot, the file's number
-    in the head's `names`, space-separated) and the file table (every file a unit holds or
+    in the head's `names`, the entity's position among its unit's kept entities,
+    space-separated) and the file table (every file a unit holds or
     reads with file() -> slots), read a bucket per key asked; summaries read per slot."""
 
     def __init__(self, pack: Pack, name: str, head: IndexHead) -> None:
@@ -556,16 +611,16 @@ class HookIndex:
             found = self._summaries[slot] = _summary_in(self.pack, self.head, slot)
         return found
 
-    def holders(self, key: str) -> list[tuple[str, int, str]]:
-        """The holders of `key`: (role, slot, file as shown); ValueError for a line the
-        index cannot have written."""
+    def holders(self, key: str) -> list[tuple[str, int, str, int]]:
+        """The holders of `key`: (role, slot, file as shown, the entity's position among
+        its unit's kept entities); ValueError for a line the index cannot have written."""
         # every number of every line at once, as C reads them
         numbers = list(map(int, self._table("keys").text(key).split()))
-        if len(numbers) % 3 or (numbers and min(numbers) < 0):
+        if len(numbers) % 4 or (numbers and min(numbers) < 0):
             raise ValueError("not a key's holders")
         names, each = self.head.names, iter(numbers)
-        held = zip(each, each, each, strict=True)
-        return [(ROLES[role], slot, names[name]) for role, slot, name in held]
+        held = zip(each, each, each, each, strict=True)
+        return [(ROLES[role], slot, names[name], at) for role, slot, name, at in held]
 
     def holding(self, files: set[str]) -> set[int]:
         """The slots of the units whose files, or files read with file(), include one of
@@ -651,18 +706,16 @@ def ident(unit: Unit) -> str:
 
 def summarize(unit: Unit, result: UnitResult, digest: str | None, whole: Whole) -> Summary:
     """A unit's summary from its result before link, as the `whole` scan keeps it."""
-    from checks.runner import kept
-
     entities, _problems = kept(unit, result, whole)
     files = {f.display for f in unit.files}
-    records: list[tuple[str, str, str]] = []
+    records: list[tuple[str, str, str, int]] = []
     clusters: list[Entity] = []
     named: list[tuple[str, str, int]] = []
     listings: list[tuple[bool, str, str | None]] = []
-    for e in entities:
+    for position, e in enumerate(entities):
         file = e.location.file
         files.add(file)
-        records.extend((key, role, file) for key, role in entity_records(e))
+        records.extend((key, role, file, position) for key, role in entity_records(e))
         if e.kind == "cluster":
             clusters.append(decode(encode(e, Entity), Entity))  # as it is before link
         name = e.fields.get("cluster_name")
@@ -691,14 +744,27 @@ def summarize(unit: Unit, result: UnitResult, digest: str | None, whole: Whole) 
 ROLES = ("offer", "ask", "sym", SA_NODE)
 
 
-def _encoded(records: list[tuple[str, str, str]], files: list[str]) -> str:
+def _encoded(records: list[tuple[str, str, str, int]], files: list[str]) -> str:
+    """Records as lines `role, place, key`; the place is the file's in `files` and the
+    entity's among the unit's kept entities, dot-separated (`entity_records_of`)."""
     place = {file: i for i, file in enumerate(files)}
-    return "\n".join(f"{role}\t{place[file]}\t{key}" for key, role, file in dict.fromkeys(records))
+    return "\n".join(
+        f"{role}\t{place[file]}.{entity}\t{key}"
+        for key, role, file, entity in dict.fromkeys(records)
+    )
 
 
-def records_of(summary: Summary) -> list[tuple[str, str, str]]:
-    """A summary's records as (key, role, file); raises ValueError for what `summarize`
-    cannot have written (a tampered index)."""
+def _place(files: list[str], place: str) -> tuple[str, int]:
+    """(the file, the entity's position among its unit's kept entities) of a record's place;
+    raises ValueError or IndexError for what `_encoded` cannot have written."""
+    file, _, entity = place.partition(".")
+    return files[int(file)], int(entity)
+
+
+def entity_records_of(summary: Summary) -> list[tuple[str, str, str, int]]:
+    """A summary's records as (key, role, file, the entity's position among the unit's kept
+    entities); raises ValueError for what `summarize` cannot have written (a tampered
+    index)."""
     if not summary.records:
         return []
     files = summary.files
@@ -707,8 +773,14 @@ def records_of(summary: Summary) -> list[tuple[str, str, str]]:
         role, place, key = line.split("\t")
         if role not in ROLES or not key.startswith('["'):
             raise ValueError("not a record")
-        found.append((key, role, files[int(place)]))
+        found.append((key, role, *_place(files, place)))
     return found
+
+
+def records_of(summary: Summary) -> list[tuple[str, str, str]]:
+    """A summary's records as (key, role, file); raises ValueError for what `summarize`
+    cannot have written (a tampered index)."""
+    return list(dict.fromkeys((k, r, f) for k, r, f, _ in entity_records_of(summary)))
 
 
 def _vague(e: Entity) -> bool:
@@ -764,9 +836,9 @@ def _lines(
     added) and in the file table (file -> slot); ValueError for records `summarize` cannot
     have written."""
     keys: dict[str, list[str]] = defaultdict(list)
-    for key, role, file in records_of(s):
+    for key, role, file, entity in entity_records_of(s):
         name = names.setdefault(file, len(names))
-        keys[key].append(f"{_ROLE_NUMBER[role]} {slot} {name}")
+        keys[key].append(f"{_ROLE_NUMBER[role]} {slot} {name} {entity}")
     files = {file: [str(slot)] for file in {*s.files, *s.consumed}}
     return keys, files
 
@@ -1034,20 +1106,41 @@ def _shared(x: list[str], y: list[str]) -> int:
     return shared
 
 
+# an entity of the scan: (its unit's position in scan order, its position among the unit's
+# kept entities); a changed unit's offers when the index was written are one node, STALE
+Node = tuple[int, int]
+STALE = -1
+
+
+def _may_meet(a: str, b: str) -> bool:
+    """Whether the graph may connect a subject of cluster `a` to a binding of cluster `b`
+    (`graph._Bindings._named`: of one cluster, or either one not known)."""
+    return a == b or graph.UNKNOWN_CLUSTER in (a, b)
+
+
+def _may_match(targets: list, namespace: Any, account: Any) -> bool:
+    """Whether an association written as `targets` (`VAGUE_WAY`) may be for a pod of
+    `namespace` and `account` (None: not known, any may be)."""
+    return all(
+        name is None or link._may_be(tuple(target), name)
+        for target, name in zip(targets, (namespace, account), strict=True)
+    )
+
+
 class _Spread:
     """The offers of one key by place: for a file, the deepest of its directories that holds
-    any, and whose they are (what link's `Places.nearest` walks, by unit)."""
+    any, and whose they are (what link's `Places.nearest` walks, by entity)."""
 
-    def __init__(self, offers: list[tuple[int, str]]) -> None:
-        self.under: dict[str, set[int]] = {}
-        self._nearest: dict[tuple, tuple[int, set[int]]] = {}
-        for unit, file in offers:
+    def __init__(self, offers: list[tuple[Node, str]]) -> None:
+        self.under: dict[str, set[Node]] = {}
+        self._nearest: dict[tuple, tuple[int, set[Node]]] = {}
+        for node, file in offers:
             for prefix in _prefixes(file):
-                self.under.setdefault(prefix, set()).add(unit)
+                self.under.setdefault(prefix, set()).add(node)
 
-    def nearest(self, file: str, besides: int | None = None) -> tuple[int, set[int]]:
-        """(the depth of the nearest offers to `file` of units other than `besides`, the
-        units of all offers that deep: -1 and none when there is none)."""
+    def nearest(self, file: str, besides: Node | None = None) -> tuple[int, set[Node]]:
+        """(the depth of the nearest offers to `file` of entities other than `besides`, the
+        entities of all offers that deep: -1 and none when there is none)."""
         prefixes = _prefixes(file)
         memo = (prefixes[-1], besides)  # its folder: the file's name does not count
         found = self._nearest.get(memo)
@@ -1055,95 +1148,119 @@ class _Spread:
             found = self._nearest[memo] = self._find_nearest(prefixes, besides)
         return found
 
-    def _find_nearest(self, prefixes: list[str], besides: int | None) -> tuple[int, set[int]]:
+    def _find_nearest(self, prefixes: list[str], besides: Node | None) -> tuple[int, set[Node]]:
         for depth in range(len(prefixes) - 1, -1, -1):
-            units = self.under.get(prefixes[depth])
-            if units and (besides is None or len(units) > 1 or besides not in units):
-                return depth, units
+            nodes = self.under.get(prefixes[depth])
+            if nodes and (besides is None or len(nodes) > 1 or besides not in nodes):
+                return depth, nodes
         return -1, set()
 
-    def may_pick(self, asker: str, offer: str, unit: int) -> bool:
-        """Whether `unit`'s offer at `offer` may be the nearest of the key to `asker`."""
-        return _depth(asker, offer) >= self.nearest(asker, unit)[0]
+    def may_pick(self, asker: str, offer: str, node: Node) -> bool:
+        """Whether `node`'s offer at `offer` may be the nearest of the key to `asker`."""
+        return _depth(asker, offer) >= self.nearest(asker, node)[0]
 
-    def picking(self, askers: dict[str, tuple[str, set[int]]], offer: str, unit: int) -> set[int]:
-        """Of `askers` (folder -> a file of it, the units asking there), the units that may
-        find `unit`'s offer at `offer` the nearest."""
-        found: set[int] = set()
-        for file, units in askers.values():
-            if self.may_pick(file, offer, unit):
-                found |= units
+    def picking(
+        self, askers: dict[str, tuple[str, set[Node]]], offer: str, node: Node
+    ) -> set[Node]:
+        """Of `askers` (folder -> a file of it, the entities asking there), the entities that
+        may find `node`'s offer at `offer` the nearest."""
+        found: set[Node] = set()
+        for file, nodes in askers.values():
+            if self.may_pick(file, offer, node):
+                found |= nodes
         return found
 
 
 class Closure:
-    """The records of every unit (by position in scan order), read as the closure asks for
-    them, and the closure of a start set. The index's key table holds the records of the
-    units unchanged since it was written (`origin`: each of its units' position now, or -1);
-    a changed unit's records are its new ones, and the offers it held when the index was
-    written (`stale`): those count as its offers backward, never as an offer that hides
-    another one forward."""
+    """The records of every entity (`Node`), read as the closure asks for them, and the
+    closure of a start set of entities. The index's key table holds the records of the units
+    unchanged since it was written (`origin`: each of its units' position now, or -1); a
+    changed unit's records are its new ones, and the offers it held when the index was
+    written (`stale`, the node (unit, STALE)): those count as its offers backward, never as an
+    offer that hides another one forward."""
 
     def __init__(
         self,
         index: HookIndex,
         origin: list[int],
         summary: list[Summary],
-        changed: dict[int, list[tuple[str, str, str]]],
-        stale: dict[int, list[tuple[str, str, str]]],
+        changed: dict[int, list[tuple[str, str, str, int]]],
+        stale: dict[int, list[tuple[str, str, str, int]]],
+        clusters: Any = None,
     ) -> None:
         self.index, self.origin, self.summary = index, origin, summary
-        self.changed = changed
-        # the keys of changed units' records: role -> [(unit, file)], and stale offers
-        self._new: dict[str, dict[str, list[tuple[int, str]]]] = defaultdict(
+        # the whole scan's clusters as the graph finds them (`graph._Clusters`), or None:
+        # every cluster may be any other
+        self.clusters = clusters
+        self._clusters_of: dict[Node, str] = {}
+        # the keys of changed units' records: role -> [(node, file)], and stale offers
+        self._new: dict[str, dict[str, list[tuple[Node, str]]]] = defaultdict(
             lambda: defaultdict(list)
         )
-        self.stale_offers: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        self._of_unit: dict[int, list[tuple[str, str, str]]] = {}
+        self.stale_offers: dict[str, list[tuple[Node, str]]] = defaultdict(list)
+        self._of_node: dict[Node, list[tuple[str, str, str]]] = {}
+        self._nodes: dict[int, list[Node]] = {}
         for u, held in changed.items():
-            mine = list(dict.fromkeys(held))
-            for key, role, file in mine:
-                self._new[key][role].append((u, file))
-            self._of_unit[u] = mine
+            self._load(u, held)
+            for key, role, file, entity in dict.fromkeys(held):
+                self._new[key][role].append(((u, entity), file))
         for u, held in stale.items():
-            for key, role, file in dict.fromkeys(held):
+            for key, role, file, _entity in dict.fromkeys(held):
                 if role in ("offer", "sym"):
-                    self.stale_offers[key].append((u, file))
-                    self._of_unit.setdefault(u, []).append((key, "stale", file))
-        self._keys: dict[str, dict[str, list[tuple[int, str]]]] = {}
+                    self.stale_offers[key].append(((u, STALE), file))
+                    self._of_node.setdefault((u, STALE), []).append((key, "stale", file))
+            if (u, STALE) in self._of_node and u in self._nodes:
+                self._nodes[u].append((u, STALE))
+        self._keys: dict[str, dict[str, list[tuple[Node, str]]]] = {}
         self._modes: dict[str, tuple[str, str | None]] = {}
-        self._dependents: dict[tuple, set[int]] = {}
-        self._unit_files: dict[int, set[str]] = {}
+        self._dependents: dict[tuple, set[Node]] = {}
+        self._node_files: dict[Node, set[str]] = {}
         self._spreads: dict[str, _Spread] = {}
         self._folders: dict[str, dict[str, tuple[str, set]]] = {}
-        self._unit_folders: dict[int, list[str]] = {}
-        # what `_copies` has looked at: units, their files and folders, keys -> folders done
+        self._node_folders: dict[Node, list[str]] = {}
+        self._vague_ways: dict[str, list] | None = None
+        # what `_copies` has looked at: nodes, their files and folders, keys -> folders done
         self._copy_state: dict[str, Any] = {
-            "units": set(),
+            "nodes": set(),
             "files": set(),
             "folders": {},
             "keys": {},
         }
 
-    def of_unit(self, u: int) -> list[tuple[str, str, str]]:
-        """A unit's records (key, role, file)."""
-        found = self._of_unit.get(u)
+    def _load(self, u: int, held: list[tuple[str, str, str, int]]) -> None:
+        by_node: dict[Node, list[tuple[str, str, str]]] = {}
+        for key, role, file, entity in dict.fromkeys(held):
+            by_node.setdefault((u, entity), []).append((key, role, file))
+        self._of_node.update(by_node)
+        self._nodes[u] = list(by_node)
+
+    def nodes(self, u: int) -> list[Node]:
+        """A unit's entities that hold records (every kept entity holds its copy key), and
+        its stale offers when it changed."""
+        found = self._nodes.get(u)
         if found is None:
-            found = self._of_unit[u] = records_of(self.summary[u])
+            self._load(u, entity_records_of(self.summary[u]))
+            found = self._nodes[u]
         return found
 
-    def roles(self, key: str) -> dict[str, list[tuple[int, str]]] | None:
-        """The holders of `key` by role: (unit, file)."""
+    def of_node(self, node: Node) -> list[tuple[str, str, str]]:
+        """An entity's records (key, role, file)."""
+        if node[0] not in self._nodes:
+            self.nodes(node[0])
+        return self._of_node.get(node, [])
+
+    def roles(self, key: str) -> dict[str, list[tuple[Node, str]]]:
+        """The holders of `key` by role: (node, file)."""
         found = self._keys.get(key)
         if found is not None:
             return found
         found = defaultdict(list)
-        for role, slot, file in self.index.holders(key):
+        for role, slot, file, entity in self.index.holders(key):
             if role not in ROLES:
                 raise ValueError("not a record")
             now = self.origin[slot]
             if now >= 0:
-                found[role].append((now, file))
+                found[role].append(((now, entity), file))
         for role, held in self._new.get(key, {}).items():
             found[role].extend(held)
         self._keys[key] = found
@@ -1168,15 +1285,15 @@ class Closure:
             self._modes[key] = found
         return found
 
-    def _offers(self, key: str) -> list[tuple[int, str]]:
+    def _offers(self, key: str) -> list[tuple[Node, str]]:
         roles = self.roles(key)
         return roles.get("offer", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
 
-    def _askers(self, key: str) -> list[tuple[int, str]]:
+    def _askers(self, key: str) -> list[tuple[Node, str]]:
         roles = self.roles(key)
         return roles.get("ask", []) + roles.get("sym", []) + self._sa_nodes(key, roles)
 
-    def _sa_nodes(self, key: str, roles: dict) -> list[tuple[int, str]]:
+    def _sa_nodes(self, key: str, roles: dict) -> list[tuple[Node, str]]:
         """The pods naming one ServiceAccount no file holds share its node when two or more
         associations could be its nearest (G15)."""
         held = roles.get(SA_NODE)
@@ -1186,13 +1303,32 @@ class Closure:
         pia = self.roles(_key("pia", *parts[1:]))
         return held if len(pia.get("offer", [])) >= 2 else []
 
-    def needs(self, key: str, file: str, unit: int) -> set[int]:
-        """Forward: the units whose offers of `key` an asker at `file` may read."""
+    def needs(self, key: str, file: str, node: Node) -> set[Node]:
+        """Forward: the entities whose offers of `key` an asker at `file` may read."""
+        kind = _type(key)
+        if kind == VAGUE_ASK:
+            _, namespace, account = json.loads(key)
+            return {
+                holder
+                for way, targets in self._ways().items()
+                if _may_match(targets, namespace, account)
+                for holder, _ in self._offers(way) + self.stale_offers.get(way, [])
+            }
+        if kind in VAGUE_LISTS or kind == IN_CLUSTER:
+            return set()
+        if self.clusters is not None and key.startswith(GRAPH_SUBJECTS):
+            # the bindings of a mapped group or user that may be of the mapping's cluster
+            mine = self._cluster_of(node, file)
+            return {
+                holder
+                for holder, at in self._offers(key)
+                if _may_meet(mine, self._cluster_of(holder, at))
+            } | {holder for holder, _ in self.stale_offers.get(key, ())}
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # an offerer depends on the askers that pick it: those to which it may be nearest
             askers = self._by_folder(base, self._askers(base))
-            return self._spread(base).picking(askers, file, unit)
+            return self._spread(base).picking(askers, file, node)
         offers = self._offers(key)
         stale = {u for u, _ in self.stale_offers.get(key, ())}
         if mode == NEAR:
@@ -1202,29 +1338,88 @@ class Closure:
             return found if len(offers) == 1 else set()
         return {u for u, _ in offers} | stale
 
-    def dependents(self, key: str, unit: int, file: str) -> set[int]:
-        """Backward: the units whose results may change with `unit`'s offer of `key` at
+    def dependents(self, key: str, node: Node, file: str) -> set[Node]:
+        """Backward: the entities whose results may change with `node`'s offer of `key` at
         `file`."""
-        memo = (key, unit, file)
+        memo = (key, node, file)
         found = self._dependents.get(memo)
         if found is None:
-            found = self._dependents[memo] = self._find_dependents(key, unit, file)
+            found = self._dependents[memo] = self._find_dependents(key, node, file)
         return found
 
-    def _find_dependents(self, key: str, unit: int, file: str) -> set[int]:
+    def _find_dependents(self, key: str, node: Node, file: str) -> set[Node]:
+        kind = _type(key)
+        if kind == VAGUE_WAY:
+            targets = json.loads(key)[1:]
+            return {
+                asker
+                for asker, _ in self.roles(_key(VAGUE_ASKERS)).get("ask", [])
+                for held, role, _file in self.of_node(asker)
+                if role == "ask"
+                and _type(held) == VAGUE_ASK
+                and _may_match(targets, *json.loads(held)[1:])
+            }
+        if kind in VAGUE_LISTS:
+            return set()
+        if self.clusters is not None and key.startswith(GRAPH_SUBJECTS):
+            mine = self._cluster_of(node, file)
+            return {
+                asker
+                for asker, at in self._askers(key)
+                if _may_meet(self._cluster_of(asker, at), mine)
+            }
         mode, base = self._mode(key)
         if mode == BACK + NEAR:
             # the asker holding a back key reads the nearest offerers of the base key
-            return self.needs(base, file, unit)
+            return self.needs(base, file, node)
         askers = self._askers(key)
         if mode == SINGLE and len(self._offers(key)) != 1:
             return set()  # no link is made; the offers changing is the facts changing
         if mode != NEAR:
             return {u for u, _ in askers}
-        return self._spread(key).picking(self._by_folder(key, askers), file, unit)
+        return self._spread(key).picking(self._by_folder(key, askers), file, node)
 
-    def _by_folder(self, key: str, held: list[tuple[int, str]]) -> dict[str, tuple[str, set]]:
-        """`held` (the askers of `key`) by folder: a file of it and the units there."""
+    def _cluster_of(self, node: Node, file: str) -> str:
+        """The cluster the graph puts an entity in (`graph._Clusters`): by the cluster name it
+        holds (IN_CLUSTER "named"), else by its place; a changed unit's old offers may be of
+        any."""
+        found = self._clusters_of.get(node)
+        if found is not None:
+            return found
+        how, name, key = "object", None, None
+        for held, role, _file in self.of_node(node):
+            kind = _type(held)
+            if kind == IN_CLUSTER:
+                how, name = json.loads(held)[1:]
+            elif kind in COPIES and role == "sym":
+                key = json.loads(held)[1]
+        if node[1] == STALE or key is None:
+            found = graph.UNKNOWN_CLUSTER
+        else:
+            entity = Entity(kind="", key=key, origin="", location=Location(file, 1, 1))
+            entity.fields["cluster_name"] = name
+            if how == "named":
+                found = self.clusters.of_named(entity)
+            else:
+                found = self.clusters.of_object(entity)
+        self._clusters_of[node] = found
+        return found
+
+    def _ways(self) -> dict[str, list]:
+        """The ways the vague pod identity associations are written (their keys), those
+        held when the index was written by units changed since included: key -> targets."""
+        if self._vague_ways is None:
+            holders = self._offers(_key(VAGUE_WAYS)) + self.stale_offers.get(_key(VAGUE_WAYS), [])
+            self._vague_ways = {
+                key: json.loads(key)[1:]
+                for holder, _ in holders
+                for key, _role, _file in self.of_node(holder)
+                if _type(key) == VAGUE_WAY
+            }
+        return self._vague_ways
+
+    def _by_folder(self, key: str, held: list[tuple[Node, str]]) -> dict[str, tuple[str, set]]:
+        """`held` (the askers of `key`) by folder: a file of it and the entities there."""
         found = self._folders.get(key)
         if found is None:
             found = self._folders[key] = {}
@@ -1237,13 +1432,13 @@ class Closure:
                     entry[1].add(u)
         return found
 
-    def _backward(self, start: set[int]) -> set[int]:
-        """`start` and every unit that depends on one of them."""
+    def _backward(self, start: set[Node]) -> set[Node]:
+        """`start` and every entity that depends on one of them."""
         dependents = set(start)
         todo = list(start)
         while todo:
             u = todo.pop()
-            for key, role, file in self.of_unit(u):
+            for key, role, file in self.of_node(u):
                 if role not in ("offer", "sym", "stale", SA_NODE) or _type(key) in COPIES:
                     continue
                 more = self.dependents(key, u, file) - dependents
@@ -1251,40 +1446,50 @@ class Closure:
                 todo.extend(more)
         return dependents
 
-    def _copy_dependents(self, key: str, unit: int, file: str) -> set[int]:
-        """The units that may link an entity of key `key` and find `unit`'s copy at `file`
+    def _copy_dependents(self, key: str, node: Node, file: str) -> set[Node]:
+        """The entities that may link an entity of key `key` and find `node`'s copy at `file`
         the nearest of its copies (link's `LinkTargets`): a link to a key was made by a
         lookup that picked one of its copies, so the linker depends on some holder."""
-        memo = (key, unit, file)
+        memo = (key, node, file)
         found = self._dependents.get(memo)
         if found is not None:
             return found
         copies = self._spread(key)
         found = set()
-        holders = {h for h, _ in self.roles(key).get("sym", []) if h != unit}
+        holders = {h for h, _ in self.roles(key).get("sym", []) if h != node}
         for d in self._backward(holders) if holders else ():
-            if any(copies.may_pick(at, file, unit) for at in self._folders_of(d)):
+            if any(copies.may_pick(at, file, node) for at in self._folders_of(d)):
                 found.add(d)
         self._dependents[memo] = found
         return found
 
-    def _folders_of(self, unit: int) -> list[str]:
-        """A file of each folder of the unit's files."""
-        found = self._unit_folders.get(unit)
+    def _first_copy_dependents(self, key: str, node: Node) -> set[Node]:
+        """When `node` is the first copy of its key in scan order, what depends on the other
+        copies: the graph places their hops at the first (an RBAC rule's, G5), so a finding
+        on what reaches them points at a file reported."""
+        holders = {h for h, _ in self.roles(key).get("sym", [])}
+        if len(holders) < 2 or min(holders) != node:
+            return set()
+        return self._backward(holders - {node})
+
+    def _folders_of(self, node: Node) -> list[str]:
+        """A file of each folder of the entity's files."""
+        found = self._node_folders.get(node)
         if found is None:
-            by = {file.rsplit("/", 1)[0]: file for file in self._files(unit)}
-            found = self._unit_folders[unit] = list(by.values())
+            by = {file.rsplit("/", 1)[0]: file for file in self._files(node)}
+            found = self._node_folders[node] = list(by.values())
         return found
 
-    def _files(self, unit: int) -> set[str]:
-        found = self._unit_files.get(unit)
+    def _files(self, node: Node) -> set[str]:
+        found = self._node_files.get(node)
         if found is None:
-            found = self._unit_files[unit] = {file for _, _, file in self.of_unit(unit)}
+            found = self._node_files[node] = {file for _, _, file in self.of_node(node)}
         return found
 
-    def close(self, start: set[int], reported: frozenset[str]) -> tuple[set[int], set[int]]:
-        """(the closure of `start`, the units of the files `reported`, and its dependents
-        alone). Dependents: the units that depend on one of `start`, and those that may link
+    def close(self, start: set[Node], reported: frozenset[str]) -> tuple[set[Node], set[Node]]:
+        """(the closure of `start`, the entities of the units of the files `reported`, and
+        its dependents alone). Dependents: the entities that depend on one of `start`, and
+        those that may link
         the key of an entity in a `reported` file and find that copy the nearest (a link's
         place is reported: U7, U8), whose dependents need not follow: the places of their
         findings' hops are where entities are, not where links lead. Then everything those
@@ -1292,15 +1497,16 @@ class Closure:
         first and the last copy of a key: G5, L4, U10)."""
         dependents = self._backward(start)
         for u in start:
-            for key, role, file in self.of_unit(u):
+            for key, role, file in self.of_node(u):
                 if role == "sym" and file in reported and _type(key) in COPIES:
                     dependents |= self._copy_dependents(key, u, file)
+                    dependents |= self._first_copy_dependents(key, u)
         need = set(dependents)
         todo = list(dependents)
         while todo:
             while todo:
                 u = todo.pop()
-                for key, role, file in self.of_unit(u):
+                for key, role, file in self.of_node(u):
                     if role not in ("ask", "sym", SA_NODE) or _type(key) == COPY:
                         continue
                     more = self.needs(key, file, u) - need
@@ -1311,33 +1517,33 @@ class Closure:
             todo.extend(more)
         return need, dependents
 
-    def _copies(self, need: set[int]) -> set[int]:
+    def _copies(self, need: set[Node]) -> set[Node]:
         """The copies of the keys of `need`'s entities a scan of `need` would miss: the first
         and the last of each key in scan order (G5, U10), and, for each file of `need`, the
         first of the copies nearest to it (what a link from there names, L4: the copies of
         one key share their overlay, so the nearest are by place, the same file first).
         Called again as `need` grows: each key and folder is looked at once."""
         state = self._copy_state
-        for u in need - state["units"]:
-            state["units"].add(u)
+        for u in need - state["nodes"]:
+            state["nodes"].add(u)
             for file in self._files(u):
                 state["files"].add(file)
                 state["folders"].setdefault(file.rsplit("/", 1)[0], file)
-            for key, role, _file in self.of_unit(u):
+            for key, role, _file in self.of_node(u):
                 if role == "sym" and _type(key) == COPY and key not in state["keys"]:
                     state["keys"][key] = set()
-        found: set[int] = set()
+        found: set[Node] = set()
         files, folders = state["files"], state["folders"]
         for key, done in state["keys"].items():
             if done is None:
                 continue
             held = self.roles(key).get("sym", [])
-            units = {h for h, _ in held}
-            if len(units) < 2:
+            holders = {h for h, _ in held}
+            if len(holders) < 2:
                 state["keys"][key] = None  # one holder: nothing else to name
                 continue
             if not done:
-                found |= {min(units), max(units)}
+                found |= {min(holders), max(holders)}
             found |= {h for h, at in held if at in files}
             spread = self._spread(key)
             for folder, file in folders.items():
@@ -1406,6 +1612,22 @@ class _Current:
         return found
 
 
+def _of_closure(
+    entities: list[Entity], read: list[tuple[int, Unit, UnitResult]], whole: Whole, need: set
+) -> list[Entity]:
+    """Of the entities of the units `read` (as `assemble` lays them out: unit by unit, each
+    unit's kept entities in order), those of the closure `need`: every lookup of one of them
+    is a record whose offerers are in the closure too, so the others change nothing of
+    theirs, and would be linked against a part of the tree."""
+    chosen: list[Entity] = []
+    at = 0
+    for position, unit, result in read:
+        own = len(kept(unit, result, whole)[0])
+        chosen.extend(e for i, e in enumerate(entities[at : at + own]) if (position, i) in need)
+        at += own
+    return chosen
+
+
 @dataclass
 class Reduced:
     """What the reduced run gives `checks.scan.build`, and what it read."""
@@ -1426,9 +1648,11 @@ def run_reduced(
     params: dict | None,
     reported: set[str],
     verdicts: Any,
+    concerned: frozenset[str] = frozenset(),
 ) -> Reduced:
-    """The linked model of the closure of `reported`, walked as the access graph, with the
-    whole scan's facts from the index; raises `Fallback` when the index cannot vouch for it.
+    """The linked model of the closure of `reported` and `concerned` (files whose findings
+    count, files whose errors count too), walked as the access graph, with the whole scan's
+    facts from the index; raises `Fallback` when the index cannot vouch for it.
     `verdicts(entities)`: the graph rules' verdicts (`checks.scan.graph_verdicts`)."""
     from checks.cache import key_digest
     from checks.runner import _options_key, units_of
@@ -1484,26 +1708,30 @@ def run_reduced(
         raise Fallback("a changed unit changes the whole scan's facts", prepared)
     if sum(s.vague for s in light) > link.MAX_VAGUE_ASSOCIATIONS:
         raise Fallback("past the budget of vague pod identity associations", prepared)
+    facts = cluster_facts(light)
     position = {ident(units[i]): i for i in changed}
     origin = [-1] * len(head.tokens)
     for i, slot in enumerate(slots):
         if slot is not None:
             origin[slot] = i
     shown = {f.display: f.key for u in units for f in u.files}
+    asked = reported | concerned
     try:
-        old = {position[s.ident]: records_of(s) for s in gone if s.ident in position}
+        old = {position[s.ident]: entity_records_of(s) for s in gone if s.ident in position}
         summary = _Current(index, slots, mine)
-        changes = {i: records_of(s) for i, s in mine.items()}
-        closure = Closure(index, origin, summary, changes, old)
-        holding = {origin[slot] for slot in index.holding(reported) if origin[slot] >= 0}
-        holding |= {i for i, s in mine.items() if not reported.isdisjoint([*s.files, *s.consumed])}
+        changes = {i: entity_records_of(s) for i, s in mine.items()}
+        closure = Closure(index, origin, summary, changes, old, graph._Clusters(facts))
+        holding = {origin[slot] for slot in index.holding(asked) if origin[slot] >= 0}
+        holding |= {i for i, s in mine.items() if not asked.isdisjoint([*s.files, *s.consumed])}
         # a changed unit starts the closure too: what depends on it is read again, so the
         # searches whose work may differ from the index's run here (the budgets' bound)
-        start = start_units(units, light, reported, shown, holding) | set(changed)
+        starting = start_units(units, light, asked, shown, holding) | set(changed)
+        start = {node for u in starting for node in closure.nodes(u)}
         need, _dependents = closure.close(start, frozenset(reported))
     except (ValueError, IndexError, TypeError, KeyError):
         raise _malformed(pack, opts, params) from None
-    chosen = sorted(need)
+    # a start unit is read even with no entity kept: its problems (a called module's errors)
+    chosen = sorted(starting | {u for u, _ in need})
     by_position = dict(zip(changed, found.results, strict=True))
     rest = [i for i in chosen if i not in by_position]
     more = results_of([units[i] for i in rest], opts, jobs, pack)
@@ -1520,7 +1748,7 @@ def run_reduced(
         whole,
         found.parallel or more.parallel,
     )
-    facts = cluster_facts(light)
+    entities = _of_closure(entities, [(i, units[i], by_position[i]) for i in chosen], whole, need)
     work = link.link(entities, facts.definitions)
     access = graph.build(entities, verdicts(entities), facts)
     # the whole scan's totals now are at most the index's plus this run's: a unit outside

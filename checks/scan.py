@@ -179,8 +179,9 @@ def _reduced(
             jobs,
             pack,
             params,
-            scope.reported | scope.concerned,
+            scope.reported,
             lambda entities: graph_verdicts(entities, params),
+            frozenset(scope.concerned),
         )
     except hookindex.Fallback as why:
         return None, f"full: {why}", why.prepared

@@ -34,6 +34,9 @@ TREES = [
     FIXTURES / "peer-rbac",
     FIXTURES / "rules",
     FIXTURES / "live",
+    FIXTURES / "hook-closure",
+    FIXTURES / "hook-clusters",
+    FIXTURES / "hook-first-copy",
     ROOT / "examples",
 ]
 
@@ -391,3 +394,162 @@ def test_the_pack_holds_the_units_results_as_they_were_before_link(
         ]
         compared += len(made.entities)
     assert compared > 20
+
+
+def _linked(monkeypatch) -> list[list[str]]:
+    """The keys of the entities each reduced run links, run by run."""
+    runs: list[list[str]] = []
+    chosen = hookindex._of_closure
+
+    def spy(*args):
+        found = chosen(*args)
+        runs.append(sorted(e.key for e in found))
+        return found
+
+    monkeypatch.setattr(hookindex, "_of_closure", spy)
+    return runs
+
+
+def _checked(tree: Path, path: str, rules):
+    """A hook run through the index, and what the full context reports, identical."""
+    result, pack = _hook(tree, path, rules)
+    full = scan(
+        [path], rules, context_root=str(tree), pack=pack.reader(), jobs=1, context_index=False
+    )
+    assert _reported(result) == _reported(full)
+    return result
+
+
+CLOSURE = FIXTURES / "hook-closure"
+TEAM_ROLE = [
+    "terraform:platform/main.tf:aws_iam_role.team",
+    "terraform:platform/main.tf:aws_iam_role.team/managed_policy_arns[0]",
+    "terraform:platform/main.tf:aws_iam_role.team/statement[0]",
+]
+
+
+def test_an_entity_that_depends_on_the_change_brings_in_only_what_it_reads(
+    rules, tmp_path, monkeypatch
+):
+    """The platform's vpc-cni add-on may take the aws-node association the cluster module
+    writes: it is read, and what it reads; not what the other entities of its unit offer (an
+    association that may be for the pods of team namespaces, the role it names)."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLOSURE)  # files as shown: relative to the tree
+    given = str(CLOSURE / "eks" / "main.tf")
+    _hook(CLOSURE, given, rules)
+    runs = _linked(monkeypatch)
+    result = _checked(CLOSURE, given, rules)
+    assert result.context == "reduced: 2 of 4 units"
+    assert runs == [
+        [
+            "terraform:eks/main.tf:aws_eks_pod_identity_association.aws_node",
+            "terraform:platform/main.tf:aws_eks_addon.cni",
+        ]
+    ]
+    assert result.findings == []
+
+
+def test_an_association_written_with_a_namespace_template_reaches_the_pods_it_may_be_for(
+    rules, tmp_path, monkeypatch
+):
+    """`namespace = "team-${var.team}"` may be `team-a`, never `web`: the pod of `web` reads
+    nothing else, the pod of `team-a` reads the association (and its role); the association's
+    own file reads the pod it may be for, not the other one."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLOSURE)
+    web, team = (str(CLOSURE / "apps" / name / "deploy.yaml") for name in ("web", "team"))
+    _hook(CLOSURE, web, rules)
+    runs = _linked(monkeypatch)
+    alone = _checked(CLOSURE, web, rules)
+    assert alone.context == "reduced: 1 of 4 units"
+    assert runs[-1] == ["k8s:web/Deployment/web"]
+    assert [(f.rule_id, f.location.start_line) for f in alone.findings] == [("EKS301", 9)]
+    assert alone.skipped == []
+    maybe = _checked(CLOSURE, team, rules)
+    assert maybe.context == "reduced: 2 of 4 units"
+    assert runs[-1] == sorted(
+        [
+            "k8s:team-a/Deployment/api",
+            "terraform:platform/main.tf:aws_eks_pod_identity_association.team",
+            *TEAM_ROLE,
+        ]
+    )
+    assert [(s.rule_id, s.reasons) for s in maybe.skipped] == [
+        (
+            "EKS307",
+            [
+                "aws_eks_pod_identity_association.team (platform/main.tf:10) names a "
+                "ServiceAccount that is not known"
+            ],
+        )
+    ]
+    writer = _checked(CLOSURE, str(CLOSURE / "platform" / "main.tf"), rules)
+    assert writer.context == "reduced: 3 of 4 units"
+    assert "k8s:web/Deployment/web" not in runs[-1]
+    assert "k8s:team-a/Deployment/api" in runs[-1]
+
+
+CLUSTERS = FIXTURES / "hook-clusters"
+
+
+def test_a_group_binding_of_one_cluster_does_not_pull_in_another_clusters_units(
+    rules, tmp_path, monkeypatch
+):
+    """The graph connects a mapped group to the bindings of the mapping's cluster and to
+    those whose cluster is not known: alpha's access entry reads alpha's binding and the
+    shared one, not beta's; the shared binding is read with both access entries (and what
+    they read)."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(CLUSTERS)
+    given = str(CLUSTERS / "alpha" / "eks.tf")
+    _hook(CLUSTERS, given, rules)
+    runs = _linked(monkeypatch)
+    alpha = _checked(CLUSTERS, given, rules)
+    assert alpha.context == "reduced: 3 of 5 units"
+    assert runs[-1] == [
+        "k8s:ClusterRoleBinding/ops-edit",
+        "k8s:ClusterRoleBinding/ops-view",
+        "terraform:alpha/eks.tf:aws_eks_access_entry.ops",
+        "terraform:alpha/eks.tf:aws_eks_cluster.main",
+    ]
+    assert [f.rule_id for f in alpha.findings] == ["EKS101", "EKS102", "EKS103", "EKS508"]
+    beta = _checked(CLUSTERS, str(CLUSTERS / "beta" / "rbac.yaml"), rules)
+    assert beta.context == "reduced: 3 of 5 units"
+    assert "terraform:alpha/eks.tf:aws_eks_access_entry.ops" not in runs[-1]
+    assert [(f.rule_id, f.location.start_line) for f in beta.findings] == [
+        (rule, 6) for rule in ("EKS604", "EKS605", "EKS606", "EKS608", "EKS609", "EKS612")
+    ]
+    shared = _checked(CLUSTERS, str(CLUSTERS / "shared" / "rbac.yaml"), rules)
+    assert shared.context == "reduced: 5 of 5 units"
+
+
+def test_what_reaches_another_copy_of_a_reported_first_copy_is_read(rules, tmp_path, monkeypatch):
+    """The graph places the capability hop of every copy of an RBAC rule at the first copy in
+    scan order (alpha's): a path of cluster beta through beta's copy is reported for alpha's
+    file, so the closure of alpha's file reads what reaches beta's copy, back to beta's
+    role, though beta's access entry is of another cluster than alpha's bindings."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(FIXTURES / "hook-first-copy")
+    tree = FIXTURES / "hook-first-copy"
+    given = str(tree / "alpha" / "rbac.yaml")
+    _hook(tree, given, rules)
+    result = _checked(tree, given, rules)
+    assert result.context == "reduced: 4 of 4 units"
+    paths = [f for f in result.findings if f.rule_id == "EKS801"]
+    assert [(f.location.file, f.location.start_line, f.message) for f in paths] == [
+        (
+            f"{env}/eks.tf",
+            17,
+            f"role developer-{env} trusts AWS: arn:aws:iam::111122223333:root (not pinned: "
+            f"[EKS407]), and a path leads from it to cluster-admin in cluster {env}",
+        )
+        for env in ("alpha", "beta")
+    ]
+    beta = paths[1]
+    assert [hop[2] for hop in beta.hops if hop[0] == "capability"] == ["alpha/rbac.yaml"]
+    # alpha's Terraform: the rule beside it is of its folder, whose errors count, not its
+    # findings: beta's copies are not read
+    cluster = _checked(tree, str(tree / "alpha" / "eks.tf"), rules)
+    assert cluster.context == "reduced: 3 of 4 units"
+    assert [f.location.file for f in cluster.findings if f.rule_id == "EKS801"] == ["alpha/eks.tf"]
