@@ -28,20 +28,24 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 9  # bump when the shape of cached values changes
+FORMAT = 10  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
 BACKGROUND_MIN = 64  # fresh entries from which a forked process encodes and writes a pack
+BACKGROUND_BYTES = 8 * 2**20  # a pack this large is written by a forked process
+HEAD_READ = 1 << 20  # what is read first of a pack: its index line, most often
 
 # The Cache Directory Tagging Specification's tag: backup tools skip our folders.
 TAG_NAME = "CACHEDIR.TAG"
@@ -159,11 +163,17 @@ def _foreign(st: os.stat_result) -> str:
     return ""
 
 
-def _write_atomic(folder: Path, name: str, data: bytes) -> None:
+def _write_atomic(folder: Path, name: str, data: bytes | list) -> None:
+    """`data` (bytes, or a list of byte strings and binary files, written one after the
+    other) as the file `name`, whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pack")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for part in data if isinstance(data, list) else [data]:
+                if isinstance(part, bytes):
+                    fh.write(part)
+                else:
+                    shutil.copyfileobj(part, fh, 1 << 20)
         os.replace(tmp, folder / name)
     except BaseException:
         try:
@@ -190,7 +200,6 @@ class Cache:
         the tool wrote (recognised by their name and tag, or by the layout of the old
         format), then, over the budget, the least recently used packs until a quarter of the
         budget is free. Failures are ignored: pruning is housekeeping."""
-        import shutil
         import time
 
         now = time.time() if now is None else now
@@ -250,6 +259,133 @@ def _ours(entry: os.DirEntry) -> bool:
         return False
 
 
+# ---- tables in an entry ----------------------------------------------------------------------
+_OFFSET = 12  # digits of each number of a table's head
+_RECORD, _VALUE = b"\x1e", b"\x1f"  # before each key of a bucket, between a key and its lines
+
+
+class Table:
+    """Lines of text by key, held in one pack entry, of which a lookup reads one bucket: a
+    head of fixed-width numbers (the count of buckets, then where each bucket starts and the
+    last ends), then the buckets, each a run of `\\x1e id \\x1f lines` (lines joined by
+    line breaks). A key's id is a keyed hash of it (`ident`), with a secret `salt` of the
+    table's writer, and picks its bucket: no tree can crowd its keys into one bucket, nor
+    make two keys one. Lines hold no line break and neither separator. A table not so made
+    raises ValueError when read."""
+
+    def __init__(self, blob: bytes, salt: bytes) -> None:
+        self.blob, self.salt = blob, salt
+        try:
+            self.count = int(blob[:_OFFSET])
+        except ValueError:
+            raise ValueError("not a table") from None
+        self.body = _OFFSET * (self.count + 2)
+        if self.count < 1 or len(blob) < self.body:
+            raise ValueError("not a table")
+
+    @staticmethod
+    def ident(key: str, salt: bytes) -> bytes:
+        """The id of `key` in a table of `salt` (hex: no separator)."""
+        said = key.encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(said, digest_size=16, key=salt).hexdigest().encode()
+
+    @staticmethod
+    def _bucket_of(ident: bytes, count: int) -> int:
+        return int(ident[:16], 16) % count
+
+    def _bounds(self, bucket: int) -> tuple[int, int]:
+        at = _OFFSET * (bucket + 1)
+        start = int(self.blob[at : at + _OFFSET])
+        end = int(self.blob[at + _OFFSET : at + 2 * _OFFSET])
+        if not 0 <= start <= end <= len(self.blob) - self.body:
+            raise ValueError("a table's bucket out of bounds")
+        return self.body + start, self.body + end
+
+    def get(self, key: str) -> list[str]:
+        """The lines of `key` ([] when it has none)."""
+        text = self.text(key)
+        return text.split("\n") if text else []
+
+    def text(self, key: str) -> str:
+        """The lines of `key` as one text ("" when it has none)."""
+        ident = self.ident(key, self.salt)
+        start, end = self._bounds(self._bucket_of(ident, self.count))
+        wanted = _RECORD + ident + _VALUE
+        at = self.blob.find(wanted, start, end)
+        if at < 0:
+            return ""
+        at += len(wanted)
+        stop = self.blob.find(_RECORD, at, end)
+        return self.blob[at : end if stop < 0 else stop].decode("utf-8", "surrogatepass")
+
+    def _bucket(self, bucket: int) -> dict[bytes, list[str]]:
+        start, end = self._bounds(bucket)
+        found: dict[bytes, list[str]] = {}
+        for record in self.blob[start:end].split(_RECORD)[1:]:
+            ident, _, lines = record.partition(_VALUE)
+            found[ident] = lines.decode("utf-8", "surrogatepass").split("\n")
+        return found
+
+    def changed(
+        self, keys: set[str], keep: Callable[[str], bool], added: dict[str, list[str]]
+    ) -> bytes:
+        """This table with the lines of `keys` that `keep` refuses left out and the lines
+        `added` put in: only the buckets of those keys are read and written again."""
+        touched: dict[int, dict[bytes, list[str]]] = {}
+        leaving = {self.ident(key, self.salt) for key in keys}
+        adding = {self.ident(key, self.salt): lines for key, lines in added.items()}
+        for ident in leaving | adding.keys():
+            bucket = self._bucket_of(ident, self.count)
+            if bucket not in touched:
+                touched[bucket] = self._bucket(bucket)
+        for held in touched.values():
+            for ident in [i for i in held if i in leaving]:
+                lines = [line for line in held[ident] if keep(line)]
+                if lines:
+                    held[ident] = lines
+                else:
+                    del held[ident]
+        for ident, lines in adding.items():
+            touched[self._bucket_of(ident, self.count)].setdefault(ident, []).extend(lines)
+        parts = []
+        for bucket in range(self.count):
+            if bucket in touched:
+                parts.append(_bucket_bytes(touched[bucket]))
+            else:
+                start, end = self._bounds(bucket)
+                parts.append(self.blob[start:end])
+        return _table_bytes(parts)
+
+    @staticmethod
+    def made(table: dict[str, list[str]], salt: bytes) -> bytes:
+        """The entry of `table` (four keys a bucket or so)."""
+        count = 1
+        while count * 4 < len(table):
+            count *= 2
+        buckets: list[dict[bytes, list[str]]] = [{} for _ in range(count)]
+        for key, lines in table.items():
+            ident = Table.ident(key, salt)
+            buckets[Table._bucket_of(ident, count)][ident] = lines
+        return _table_bytes([_bucket_bytes(held) for held in buckets])
+
+
+def _bucket_bytes(held: dict[bytes, list[str]]) -> bytes:
+    return b"".join(
+        _RECORD + ident + _VALUE + "\n".join(lines).encode("utf-8", "surrogatepass")
+        for ident, lines in held.items()
+    )
+
+
+def _table_bytes(buckets: list[bytes]) -> bytes:
+    starts, offset = [], 0
+    for bucket in buckets:
+        starts.append(offset)
+        offset += len(bucket)
+    starts.append(offset)
+    head = "".join(f"{n:0{_OFFSET}d}" for n in [len(buckets), *starts]).encode()
+    return b"".join([head, *buckets])
+
+
 # ---- packs ------------------------------------------------------------------------------------
 class Pack:
     """Entries by digest: `MAGIC`, a JSON index line `{digest: [offset, length]}`, then the
@@ -257,36 +393,75 @@ class Pack:
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder, self.name = folder, name
-        self._data = b""
+        # the pack file as it was opened: its entries are read from it when asked (a pack
+        # rewritten meanwhile is a new file; this one stays whole), never all at once
+        self._fd: int | None = None
+        self._size = 0
         self._index: dict = {}
         self._body = 0
         # what this run read, where it is in this pack: kept in the next pack
         self._used: dict[str, tuple[int, int]] = {}
         # what `put` gave it, encoded: kept in the next pack, which is then written
         self._put: dict[str, bytes] = {}
+        # what the writer of the next pack makes (`put_later`): entries' bytes by digest
+        self._later: list[Callable[[bytes], Iterable[tuple[str, bytes]]]] = []
+        self._late = b""  # what `finish` gave the makers
+        self._told: int | None = None  # the pipe to a writer waiting for `finish`
         self._writer: int | None = None  # the process writing the next pack
         self.stamps = Stamps()
         try:
-            with open(folder / name, "rb") as fh:
-                if not _foreign(os.fstat(fh.fileno())):
-                    self._data = fh.read()
+            fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError:
             return
-        end = self._data.find(b"\n", len(MAGIC)) if self._data.startswith(MAGIC) else -1
+        st = os.fstat(fd)
+        if _foreign(st) or not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return
+        self._fd, self._size = fd, st.st_size
+        start = self._read(0, min(self._size, HEAD_READ)) or b""
+        end = start.find(b"\n", len(MAGIC)) if start.startswith(MAGIC) else -1
+        if end < 0 and start.startswith(MAGIC) and len(start) == HEAD_READ:
+            start = self._read(0, self._size) or b""  # an index longer than the first read
+            end = start.find(b"\n", len(MAGIC))
         if end > 0:
             try:
-                index = json.loads(self._data[len(MAGIC) : end])
+                index = json.loads(start[len(MAGIC) : end])
             except (ValueError, RecursionError):
                 index = None
             if isinstance(index, dict):
                 self._index, self._body = index, end + 1
         where = self._index.pop(STAMPS, None)
         if self._valid(where):
-            start = self._body + where[0]
-            self.stamps = Stamps(self._data[start : start + where[1]])
+            self.stamps = Stamps(self._read(self._body + where[0], where[1]) or b"")
+
+    def _read(self, offset: int, length: int) -> bytes | None:
+        """`length` bytes of the pack file from `offset`, or None (a file cut short)."""
+        if self._fd is None:
+            return None
+        try:
+            if hasattr(os, "pread"):
+                data = os.pread(self._fd, length, offset)
+            else:  # no positioned read (Windows): one reader of this descriptor at a time
+                os.lseek(self._fd, offset, os.SEEK_SET)
+                data = os.read(self._fd, length)
+        except (OSError, ValueError, OverflowError):
+            return None
+        return data if len(data) == length else None
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def reader(self) -> Pack:
+        """The pack as it is on disk now, for a scan that must not write it (the check of a
+        reduced context against the full one)."""
+        other = Pack(self.folder, self.name)
+        other.save = lambda fresh=(), declared=None, pending=False: None  # type: ignore[method-assign]
+        return other
 
     def _valid(self, where: Any) -> bool:
         """Whether an index entry is an offset and a length inside the pack."""
@@ -298,24 +473,51 @@ class Pack:
             and type(length) is int
             and offset >= 0
             and length >= 0
-            and self._body + offset + length <= len(self._data)
+            and self._body + offset + length <= self._size
         )
 
     def get(self, key: str, declared: Any) -> Any:
         """The value of type `declared` stored under `key`, or None (missing, corrupt, or
         not of that type)."""
-        digest = key_digest(key)
+        return self.get_filed(key_digest(key), declared)
+
+    def get_filed(self, digest: str, declared: Any) -> Any:
+        """`get` of the entry filed under `digest` (`key_digest` of its key)."""
+        raw = self.raw_filed(digest)
+        if raw is None:
+            return None
+        try:
+            return decode(raw, declared)
+        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
+            self._used.pop(digest, None)
+            return None
+
+    def raw(self, key: str) -> bytes | None:
+        """The bytes stored under `key`, as `put` or `put_later` gave them (kept in the next
+        pack), or None."""
+        return self.raw_filed(key_digest(key))
+
+    def raw_filed(self, digest: str) -> bytes | None:
+        """`raw` of the entry filed under `digest`."""
         where = self._index.get(digest)
         if not self._valid(where):
             return None
         start = self._body + where[0]
-        raw = self._data[start : start + where[1]]
-        try:
-            value = decode(raw, declared)
-        except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
-            return None
-        self._used[digest] = (start, start + where[1])  # not a copy: read again if written
-        return value
+        raw = self._read(start, where[1])
+        if raw is not None:
+            self._used[digest] = (start, start + where[1])  # not a copy: read again if written
+        return raw
+
+    def keep(self, digest: str) -> bool:
+        """Keep the entry filed under `digest` (`key_digest`) in the next pack, as if it was
+        read, without decoding it (what a scan relies on without reading: the pre-commit
+        hook's index); False when the pack holds none."""
+        where = self._index.get(digest)
+        if not self._valid(where):
+            return False
+        start = self._body + where[0]
+        self._used[digest] = (start, start + where[1])
+        return True
 
     def put(self, key: str, value: Any, declared: Any) -> None:
         """Keep `value`, of the type `declared`, under `key` in the next pack, beside what
@@ -326,13 +528,41 @@ class Pack:
         except (Invalid, ValueError, RecursionError):
             return
 
-    def save(self, fresh: list[tuple[str, Any]] = (), declared: Any = None) -> None:
+    def forget(self, key: str) -> None:
+        """Leave the entry under `key` out: not read again, nor kept in the next pack."""
+        digest = key_digest(key)
+        self._index.pop(digest, None)
+        self._used.pop(digest, None)
+
+    def put_later(self, make: Callable[[bytes], Iterable[tuple[str, bytes]]]) -> None:
+        """Have the writer of the next pack call `make` for more entries, (key digest, bytes)
+        pairs, each written as soon as it is made (read back with `raw`, or `get` when
+        `encode` made them), with what `finish` gives (b"" without it): what is large to
+        encode is encoded by the forked writer while the scan goes on. An exception in
+        `make` leaves the entries it had not made out."""
+        self._later.append(make)
+
+    def drop_later(self, make: Callable[[bytes], Iterable[tuple[str, bytes]]]) -> None:
+        """`make` is not to be called after all (if no writer has it yet)."""
+        if make in self._later:
+            self._later.remove(make)
+
+    def save(
+        self, fresh: list[tuple[str, Any]] = (), declared: Any = None, pending: bool = False
+    ) -> None:
         """The next pack: the entries this run read or `put`, and `fresh` (key digest,
         value) pairs of the type `declared` (a value that cannot be stored is left out); when
-        nothing changed, the pack is only marked as used. Many fresh values are encoded and
-        written by a forked process while this one goes on (it sees them as they are now);
-        `wait()` for it. Never raises: a pack not written means a cold run."""
-        unchanged = self._used.keys() == self._index.keys() and not self._put
+        nothing changed, the pack is only marked as used. Many fresh values, entries to make
+        (`put_later`) or a large pack are encoded and written by a forked process while this
+        one goes on (it sees them as they are now); `wait()` for it. `pending`: the makers
+        wait for what `finish` gives, and the pack is written then; the fresh values are
+        taken as they are now all the same (a forked writer waits for it, or they are
+        encoded here). Never raises: a pack not written means a cold run."""
+        if pending:
+            if fresh:
+                self._take(fresh, declared)
+            return
+        unchanged = self._used.keys() == self._index.keys() and not self._put and not self._later
         if not fresh and unchanged and not self.stamps.changed:
             if self._used:
                 try:
@@ -340,25 +570,75 @@ class Pack:
                 except OSError:
                     pass
             return
-        if len(fresh) >= BACKGROUND_MIN and hasattr(os, "fork"):
+        large = len(fresh) >= BACKGROUND_MIN or self._later or self._size >= BACKGROUND_BYTES
+        if not (large and self._fork(fresh, declared, None)):
+            self._write(fresh, declared)
+            self._later = []
+
+    def _take(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
+        """`save(pending=True)` of fresh values: a writer forked now, waiting for `finish`,
+        or, for a few values, each encoded now."""
+        if len(fresh) >= BACKGROUND_MIN or self._size >= BACKGROUND_BYTES:
             try:
-                pid = os.fork()
+                waiting, self._told = os.pipe()
+            except (OSError, AttributeError):
+                waiting = None
+            if waiting is not None:
+                forked = self._fork(fresh, declared, waiting)
+                os.close(waiting)
+                if forked:
+                    return
+                os.close(self._told)  # type: ignore[arg-type]
+                self._told = None
+        for digest, value in fresh:
+            try:
+                self._put[digest] = encode(value, declared)
+            except (Invalid, ValueError, RecursionError):
+                pass
+
+    def _fork(self, fresh: list[tuple[str, Any]], declared: Any, waiting: int | None) -> bool:
+        """Write the next pack in a forked process (after reading what `finish` sends on
+        `waiting`, when given); False when none could be forked."""
+        if not hasattr(os, "fork"):
+            return False
+        try:
+            pid = os.fork()
+        except OSError:
+            return False
+        if pid == 0:
+            try:
+                # a collection would walk, and so copy, the parent's whole heap
+                gc.disable()
+                if waiting is not None:
+                    os.close(self._told)  # type: ignore[arg-type]
+                    self._late = _read_to_end(waiting)
+                self._write(fresh, declared)
+            finally:
+                os._exit(0)  # never back into the caller's code
+        self._writer = pid
+        self._later = []  # the writer has them: what they hold is let go here
+        return True
+
+    def finish(self, late: bytes) -> None:
+        """After `save(pending=True)`: give the makers `late` and write the next pack (the
+        forked writer that waits for it, or now)."""
+        if self._told is not None:
+            told, self._told = self._told, None
+            try:
+                os.write(told, late)
             except OSError:
-                pid = -1
-            if pid == 0:
-                try:
-                    # a collection would walk, and so copy, the parent's whole heap
-                    gc.disable()
-                    self._write(fresh, declared)
-                finally:
-                    os._exit(0)  # never back into the caller's code
-            if pid > 0:
-                self._writer = pid
-                return
-        self._write(fresh, declared)
+                pass
+            finally:
+                os.close(told)
+            return
+        self._late = late
+        self.save()
 
     def wait(self) -> None:
         """Until the pack `save` handed to another process is written."""
+        if self._told is not None:  # a writer still waiting: it writes what it has
+            os.close(self._told)
+            self._told = None
         if self._writer is not None:
             try:
                 os.waitpid(self._writer, 0)
@@ -367,25 +647,58 @@ class Pack:
             self._writer = None
 
     def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
-        entries = {digest: self._data[start:end] for digest, (start, end) in self._used.items()}
-        entries.update(self._put)
-        for digest, value in fresh:
-            try:
-                entries[digest] = encode(value, declared)
-            except (Invalid, ValueError, RecursionError):
-                pass
-        stamps = self.stamps.encoded()
-        if stamps:
-            entries[STAMPS] = stamps
-        index, offset = {}, 0
-        for digest, raw in entries.items():
-            index[digest] = [offset, len(raw)]
-            offset += len(raw)
-        head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+        """Write the next pack: each entry is written to a scratch file as soon as it is
+        read or encoded (a pack's worth of entries is never in memory at once), then the
+        index line and the entries are written to the pack."""
+        index: dict[str, list[int]] = {}
         try:
-            _write_atomic(self.folder, self.name, b"".join([MAGIC, head, b"\n", *entries.values()]))
+            with tempfile.TemporaryFile(dir=self.folder) as body:
+
+                def add(digest: str, raw: bytes) -> None:
+                    index[digest] = [body.tell(), len(raw)]
+                    body.write(raw)
+
+                for make in self._later:  # first: what they make replaces what was read
+                    try:
+                        for digest, raw in make(self._late):
+                            add(digest, raw)
+                    except Exception:  # noqa: BLE001 - an entry not made is a miss next time
+                        pass
+                for digest, raw in self._put.items():
+                    add(digest, raw)
+                for digest, (start, end) in self._used.items():
+                    if digest not in index:
+                        raw = self._read(start, end - start)
+                        if raw is not None:  # else the file was cut short: a miss next time
+                            add(digest, raw)
+                for digest, value in fresh:
+                    try:
+                        add(digest, encode(value, declared))
+                    except (Invalid, ValueError, RecursionError):
+                        pass
+                stamps = self.stamps.encoded()
+                if stamps:
+                    add(STAMPS, stamps)
+                head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+                body.seek(0)
+                _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
         except OSError:
             pass
+
+
+def _read_to_end(fd: int) -> bytes:
+    """Everything a pipe gives until its writer closes it."""
+    parts = []
+    while True:
+        try:
+            part = os.read(fd, 1 << 16)
+        except OSError:
+            break
+        if not part:
+            break
+        parts.append(part)
+    os.close(fd)
+    return b"".join(parts)
 
 
 def file_stamp(path: str) -> list | None:

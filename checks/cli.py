@@ -710,7 +710,7 @@ def cmd_scan(args) -> int:
     from checks.filter import rule_names
     from checks.model import SEVERITIES
     from checks.report import active, renderer
-    from checks.scan import scan
+    from checks.scan import ContextMismatch, scan
 
     started = datetime.datetime.now(datetime.timezone.utc)
     inputs = _inputs(args)
@@ -729,21 +729,25 @@ def cmd_scan(args) -> int:
         baseline.root = inputs.root
     pack = inputs.pack("scan")
     reports = _reports(args)
-    result = scan(
-        inputs.paths,
-        rules,
-        params,
-        pack=pack,
-        prefilter=not args.no_prefilter,
-        path_suppressions=config.path_suppressions(),
-        baseline=baseline,
-        rego_limits=_rego_limits(args, config),
-        known_rules=rule_names(everything),
-        inline_suppressions=not args.no_inline_suppressions,
-        # only the conftest report shows the model
-        keep_model=any(name == "conftest" for name, _ in reports),
-        **inputs.scan_options(args),
-    )
+    try:
+        result = scan(
+            inputs.paths,
+            rules,
+            params,
+            pack=pack,
+            prefilter=not args.no_prefilter,
+            path_suppressions=config.path_suppressions(),
+            baseline=baseline,
+            rego_limits=_rego_limits(args, config),
+            known_rules=rule_names(everything),
+            inline_suppressions=not args.no_inline_suppressions,
+            # only the conftest report shows the model
+            keep_model=any(name == "conftest" for name, _ in reports),
+            **inputs.scan_options(args),
+        )
+    except ContextMismatch as exc:  # $EKS_CHECKS_CHECK_CONTEXT: a reduced context is wrong
+        _say(f"eks-checks: error: {exc}")
+        return EXIT_ERROR
     if baseline is not None and baseline.notes:
         result.problems = sorted(
             result.problems + baseline.notes, key=lambda p: (p.file, p.line, p.message)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, MAX_PATH_HOPS
 from checks.link import (
@@ -161,9 +161,37 @@ class AccessGraph:
 Verdicts = dict[str, tuple[list[str], list[str]]]
 
 
-def build(entities: list[Entity], verdicts: Verdicts | None = None) -> AccessGraph:
-    """The access graph of linked entities, and the graph's fields on them (RULES.md, 8xx)."""
-    builder = _Builder(entities, verdicts or {})
+class ClusterFacts(NamedTuple):
+    """What the whole scan says of its clusters, which every object's cluster depends on: the
+    cluster definitions and the literal cluster names of access entries, mappings and
+    associations (of each of those kinds in turn), in scan order."""
+
+    definitions: list[Entity]
+    named: list[str]
+
+
+# the kinds whose literal `cluster_name` names a cluster of the scan, in the order counted
+NAMING_KINDS = ("identity_mapping", "access_policy_association", "pod_identity_association")
+
+
+def cluster_facts(by_kind: dict[str, list[Entity]]) -> ClusterFacts:
+    """The cluster facts of these entities (grouped by kind, in scan order)."""
+    named = [
+        name
+        for kind in NAMING_KINDS
+        for e in by_kind.get(kind, [])
+        if isinstance(name := e.fields.get("cluster_name"), str)
+    ]
+    return ClusterFacts(list(by_kind.get("cluster", [])), named)
+
+
+def build(
+    entities: list[Entity], verdicts: Verdicts | None = None, clusters: ClusterFacts | None = None
+) -> AccessGraph:
+    """The access graph of linked entities, and the graph's fields on them (RULES.md, 8xx).
+    `clusters`: the whole scan's cluster facts, when `entities` are a part of it (the
+    pre-commit hook's index); by default those of `entities`."""
+    builder = _Builder(entities, verdicts or {}, clusters)
     builder.run()
     graph = builder.graph
     _set_fields(graph, builder)
@@ -176,14 +204,15 @@ class _Clusters:
     one configuration (`link.configuration_of`): clusters of one name in several directories
     (environments) are several clusters, each called by its name and where it is defined."""
 
-    def __init__(self, by_kind: dict[str, list[Entity]]) -> None:
-        clusters = by_kind.get("cluster", [])
+    def __init__(self, facts: ClusterFacts) -> None:
+        clusters = facts.definitions
         # name -> configuration -> its first definition
         defined: dict[str, dict[str, Entity]] = {}
         for cluster in clusters:
             name = self.name_of(cluster)
             defined.setdefault(name, {}).setdefault(configuration_of(cluster), cluster)
-        self.identity: dict[int, str] = {}  # a cluster entity's id() -> the cluster it is
+        # a cluster entity (`_definition`) -> the cluster it is
+        self.identity: dict[tuple, str] = {}
         self.scanned: dict[str, Entity] = {}
         self.by_name = Copies()  # the definitions of a name several configurations define
         for cluster in clusters:
@@ -194,14 +223,12 @@ class _Clusters:
                 first = defined[name][configuration_of(cluster)]
                 identity = f"{name} ({first.location.file})"
                 self.by_name.add(name, cluster)
-            self.identity[id(cluster)] = identity
+            self.identity[_definition(cluster)] = identity
             self.scanned.setdefault(identity, cluster)
         names = list(self.scanned)
-        for kind in ("identity_mapping", "access_policy_association", "pod_identity_association"):
-            for e in by_kind.get(kind, []):
-                name = e.fields.get("cluster_name")
-                if isinstance(name, str) and name not in defined and name not in names:
-                    names.append(name)
+        for name in facts.named:
+            if name not in defined and name not in names:
+                names.append(name)
         self.names = names or [""]
         self.single = self.names[0] if len(self.names) == 1 else None
         # by place, so that finding the nearest of many clusters is not a walk over them all
@@ -220,7 +247,7 @@ class _Clusters:
 
     def _one_of(self, found: list[Entity]) -> str:
         """The cluster the nearest definitions define, when they define one."""
-        identities = {self.identity[id(cluster)] for cluster in found}
+        identities = {self.identity[_definition(cluster)] for cluster in found}
         return identities.pop() if len(identities) == 1 else UNKNOWN_CLUSTER
 
     def of_object(self, entity: Entity) -> str:
@@ -263,6 +290,13 @@ class _Clusters:
         if mode == "API" or auto is True:
             return False
         return auto if isinstance(auto, Unknown) else True
+
+
+def _definition(cluster: Entity) -> tuple:
+    """What tells one cluster definition from another: the same definition as the whole
+    scan's facts hold it, when those were decoded apart from the entities being built."""
+    loc = cluster.location
+    return (cluster.key, loc.file, loc.start_line, loc.end_line, _Clusters.name_of(cluster))
 
 
 def _together(a: str, b: str) -> Any:
@@ -320,13 +354,15 @@ def _eid(entity: Entity) -> str:
 
 
 class _Builder:
-    def __init__(self, entities: list[Entity], verdicts: Verdicts) -> None:
+    def __init__(
+        self, entities: list[Entity], verdicts: Verdicts, clusters: ClusterFacts | None
+    ) -> None:
         self.graph = AccessGraph()
         self.verdicts = verdicts
         self.by_kind: dict[str, list[Entity]] = {}
         for e in entities:
             self.by_kind.setdefault(e.kind, []).append(e)
-        self.clusters = _Clusters(self.by_kind)
+        self.clusters = _Clusters(clusters or cluster_facts(self.by_kind))
         self.graph.clusters = list(self.clusters.names)
         # RBAC rules by key, the first of each key: where a binding's power is written
         self.rule_by_key: dict[str, Entity] = {}
@@ -732,7 +768,7 @@ class _Builder:
     def _creator(self, cluster: Entity) -> None:
         if cluster.fields.get("bootstrap_cluster_creator_admin_permissions") is not True:
             return
-        name = self.clusters.identity[id(cluster)]
+        name = self.clusters.identity[_definition(cluster)]
         entry = self.graph.node(
             Node(
                 f"creator:{_eid(cluster)}",

@@ -39,8 +39,18 @@ from checks.normalize.oidc_providers import ISSUER_KINDS
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
 
-def link(entities: list[Entity]) -> None:
-    """Resolve references in place. Entities of each kind are indexed once."""
+class LinkWork(NamedTuple):
+    """What a link spent of its whole-scan budgets: aggregation steps (MAX_AGGREGATION_STEPS)
+    and pod identity associations whose target is not known (MAX_VAGUE_ASSOCIATIONS)."""
+
+    aggregation_steps: int
+    vague_associations: int
+
+
+def link(entities: list[Entity], clusters: list[Entity] | None = None) -> LinkWork:
+    """Resolve references in place. Entities of each kind are indexed once. `clusters`: the
+    whole scan's cluster definitions, when `entities` are a part of it (the pre-commit
+    hook's index); by default those of `entities`."""
     entities[:] = _without_superseded_listings(entities)
     by_kind: dict[str, list[Entity]] = {}
     for e in entities:
@@ -65,11 +75,13 @@ def link(entities: list[Entity]) -> None:
     admin_bindings = _cluster_admin_bindings(by_kind.get("rbac_binding", []))
     for e in by_kind.get("identity_mapping", []):
         _effective_cluster_admin(e, admin_bindings)
-    _aws_auth_ignored(by_kind.get("aws_auth_document", []), by_kind.get("cluster", []))
+    if clusters is None:
+        clusters = by_kind.get("cluster", [])
+    _aws_auth_ignored(by_kind.get("aws_auth_document", []), clusters)
     _access_associations(
         by_kind.get("access_policy_association", []), by_kind.get("identity_mapping", [])
     )
-    _rbac(by_kind)
+    steps = _rbac(by_kind)
     pod_identities = _PodIdentities(by_kind.get("pod_identity_association", []))
     for e in by_kind.get("workload", []):
         _workload_aws_role(e, accounts, pod_identities)
@@ -78,43 +90,54 @@ def link(entities: list[Entity]) -> None:
     for e in by_kind.get("addon", []):
         _aws_node_role(e, pod_identities, accounts)
     _iam_roles(by_kind)
+    return LinkWork(steps, pod_identities.vague_count)
 
 
 # ---- workload -> ServiceAccount ------------------------------------------------------------
 def _without_superseded_listings(entities: list[Entity]) -> list[Entity]:
     """One access entry or pod identity association of a live export, one entity: EKS keeps
     one access entry per principal and cluster, one association per ServiceAccount, so
-    outputs of the same one in an export folder are copies (a `list-...` output and the
-    `describe-...` one, or an output twice). The first describe output counts, else the first
-    list output, which says less (list-access-entries names no cluster: it gives way to a
-    describe output of any cluster for its principal)."""
-    described: set[tuple] = set()
-    described_things: set[tuple] = set()
-    listed: set[tuple] = set()
-    dropped: set[int] = set()
-    for origin in (live.ORIGIN, live.LISTED):
-        for e in entities:
-            thing = live.listing_identity(e) if e.origin == origin else None
-            if thing is None:
-                continue
+    outputs of the same one in an export folder are copies (`superseded_listings`)."""
+    listed = []
+    for e in entities:
+        thing = live.listing_identity(e) if e.origin in (live.ORIGIN, live.LISTED) else None
+        if thing is not None:
             cluster = e.fields.get("cluster_name")
+            listed.append((e, (e.origin == live.ORIGIN, thing, cluster)))
+    dropped = superseded_listings([said for _, said in listed])
+    if not dropped:
+        return entities
+    gone = {id(listed[i][0]) for i in dropped}
+    return [e for e in entities if id(e) not in gone]
+
+
+def superseded_listings(listed: list[tuple[bool, Any, Any]]) -> set[int]:
+    """Of a live export's entries and associations in scan order, as (described: a
+    `describe-...` output, else a `list-...` one; what it is about, `live.listing_identity`;
+    its `cluster_name`), the positions of those another one supersedes: the first describe
+    output counts, else the first list output, which says less (list-access-entries names no
+    cluster: it gives way to a describe output of any cluster for its principal)."""
+    described: set[tuple] = set()
+    described_things: set = set()
+    seen: set[tuple] = set()
+    dropped: set[int] = set()
+    for describe in (True, False):
+        for i, (is_described, thing, cluster) in enumerate(listed):
+            if is_described != describe:
+                continue
             said = (thing, cluster if isinstance(cluster, str) else None)
-            if origin == live.ORIGIN:
+            if describe:
                 if said in described:
-                    dropped.add(id(e))
+                    dropped.add(i)
                 described.add(said)
                 described_things.add(thing)
             elif (
-                said in described
-                or said in listed
-                or (said[1] is None and thing in described_things)
+                said in described or said in seen or (said[1] is None and thing in described_things)
             ):
-                dropped.add(id(e))
+                dropped.add(i)
             else:
-                listed.add(said)
-    if not dropped:
-        return entities
-    return [e for e in entities if id(e) not in dropped]
+                seen.add(said)
+    return dropped
 
 
 def _dirs(path: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B006 - a memo
@@ -872,6 +895,11 @@ class _RbacRoles:
         self._effective: dict[Any, list[Grant]] = {}
         self._steps = 0
 
+    @property
+    def steps(self) -> int:
+        """The aggregation steps taken so far (MAX_AGGREGATION_STEPS)."""
+        return self._steps
+
     # a node's identity: the entity (copies of a role share a key), or ("built-in", name)
     @staticmethod
     def node_id(node: Entity | str) -> Any:
@@ -1033,8 +1061,9 @@ def _capability_list(grants: list[Grant], fold=rbac.capabilities) -> list:
     return names
 
 
-def _rbac(by_kind: dict[str, list[Entity]]) -> None:
-    """Capabilities of rules, roles, bindings, ServiceAccounts and workloads (RULES.md 6xx)."""
+def _rbac(by_kind: dict[str, list[Entity]]) -> int:
+    """Capabilities of rules, roles, bindings, ServiceAccounts and workloads (RULES.md 6xx);
+    the aggregation steps they took."""
     rules = by_kind.get("rbac_rule", [])
     bindings = by_kind.get("rbac_binding", [])
     roles = _RbacRoles(by_kind.get("rbac_role", []), rules)
@@ -1056,6 +1085,7 @@ def _rbac(by_kind: dict[str, list[Entity]]) -> None:
     _service_account_capabilities(
         bindings, by_kind.get("service_account", []), by_kind.get("workload", [])
     )
+    return roles.steps
 
 
 def _binding_capabilities(binding: Entity, roles: _RbacRoles) -> None:
@@ -1250,6 +1280,7 @@ class _PodIdentities:
             elif isinstance(namespace, (str, Unknown)) and isinstance(account, (str, Unknown)):
                 self.vague.add((_target(namespace), _target(account)), assoc)
                 count += 1
+        self.vague_count = count
         self.filtered = count <= MAX_VAGUE_ASSOCIATIONS
 
     def naming(

@@ -14,7 +14,7 @@ import os
 import time
 from functools import partial
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from checks.discover import SourceFile, read_text
 from checks.model import Entity, Problem, share_strings
@@ -66,8 +66,50 @@ def run(
     others' results, is saved (in another process while this one goes on when they are many:
     `pack.wait()`)."""
     units = units_of(files, opts, pack)
+    found = results_of(units, opts, jobs, pack)
+    save(pack, found.fresh)
+    return assemble(units, found.results, Whole.of(units, found.results), found.parallel)
+
+
+class Whole(NamedTuple):
+    """What the units of a whole scan say of each other: the files some module read with
+    file() (their own units' entities in them give way) and the modules some root calls
+    (`called_modules`)."""
+
+    consumed: set[str]
+    called: set[tuple[str, str]]
+
+    @classmethod
+    def of(cls, units: list[Unit], results: list[UnitResult]) -> Whole:
+        return cls(set().union(*(r.consumed for r in results)), called_modules(units, results))
+
+
+class Results(NamedTuple):
+    """The result of each unit (from the pack when it holds it), the fresh ones (to `save`),
+    whether some ran in worker processes (their strings are not shared yet), and the digest
+    each unit's result is filed under in the pack (None: not cached)."""
+
+    results: list[UnitResult]
+    fresh: list[UnitResult]
+    parallel: bool
+    digests: list[str | None]
+
+
+def results_of(
+    units: list[Unit],
+    opts: Options,
+    jobs: int | None = None,
+    pack: Pack | None = None,
+    keys: list[str | None] | None = None,
+    made: dict[int, UnitResult] | None = None,
+) -> Results:
+    """The results of `units` (`Results`); `keys`: each unit's `unit_key`, when known;
+    `made`: the fresh results of some units (by position), made a moment ago."""
     keyed = pack is not None
     results: list[UnitResult | None] = [None] * len(units)
+    known = keys is not None and pack is not None
+    if not known:
+        keys = [None] * len(units)
     if pack:  # entries from an earlier run: answered here, before any worker starts
         # what is decoded is trees of values, never a cycle, kept to the end of the scan: no
         # collection can free any of it, and each would walk all of it (a tenth of a warm
@@ -76,8 +118,11 @@ def run(
         collecting = gc.isenabled()
         gc.disable()
         try:
-            head = _options_key(opts)
-            results = [cached_unit(u, opts, pack, head) for u in units]
+            if not known:
+                head = _options_key(opts)
+                keys = [unit_key(u, opts, pack, head) for u in units]
+            made = made or {}
+            results = [made.get(i) or _hit(key, pack) for i, key in enumerate(keys)]
         finally:
             gc.freeze()
             if collecting:
@@ -108,31 +153,58 @@ def run(
             for path, stamp in r.read_stamps.items():
                 if r.reads.get(path) is not None:
                     pack.stamps.record_still(READ_STAMP + path, stamp, r.reads[path])
-        pack.save([(r.cache_key, r) for r in ran if r.cache_key is not None], UnitResult)
+    from checks.cache import key_digest
+
+    digests = [key_digest(key) if key is not None else None for key in keys]
+    for i, result in zip(todo, ran, strict=True):
+        digests[i] = result.cache_key
+    for i, result in (made or {}).items():
+        digests[i] = result.cache_key
+        ran.append(result)
+    return Results(results, ran, bool(ran) and not in_process, digests)  # type: ignore[arg-type]
+
+
+def save(pack: Pack | None, fresh: list[UnitResult], pending: bool = False) -> None:
+    """The next pack, with the `fresh` results (`Pack.save`)."""
+    if pack is not None:
+        pack.save([(r.cache_key, r) for r in fresh if r.cache_key is not None], UnitResult, pending)
+
+
+def assemble(
+    units: list[Unit], results: list[UnitResult], whole: Whole, parallel: bool = False
+) -> tuple[list[Entity], list[Problem], dict[str, list]]:
+    """The units' entities, problems and inline suppressions in one order, each unit's as
+    the `whole` scan makes them its own (`kept`); `parallel`: some results came from worker
+    processes."""
     entities: list[Entity] = []
     problems: list[Problem] = []
     suppressions: dict[str, list] = {}
-    consumed = set().union(*(r.consumed for r in results))
-    called = called_modules(units, results)
     for unit, r in zip(units, results, strict=True):
         suppressions.update(r.suppressions)
-        if unit.directory and _read_as(unit) in called:
-            # a called module's entities and notes are its instances': only what kept its
-            # files from being read stays (its callers say so too)
-            problems.extend(p for p in r.problems if p.level == "error")
-            continue
-        # a policy JSON a role reads with file() is that role's trust policy, a manifest a
-        # kubectl_manifest reads is that resource's: what a directory unit read is its own,
-        # and the same file read on its own is not reported again
-        own = unit.module is not None or not consumed
-        entities.extend(e for e in r.entities if own or e.location.file not in consumed)
-        problems.extend(r.problems)
-    if ran and not in_process:
+        own_entities, own_problems = kept(unit, r, whole)
+        entities.extend(own_entities)
+        problems.extend(own_problems)
+    if parallel:
         # units from workers: each arrives with strings of its own, a third of the strings'
         # memory on the real repositories (those from the cache are not shared: 0.05 s of a
         # warm hook, for 7 MB)
         share_strings(entities)
     return entities, problems, suppressions
+
+
+def kept(unit: Unit, r: UnitResult, whole: Whole) -> tuple[list[Entity], list[Problem]]:
+    """What of a unit's result a `whole` scan keeps: of a called module, only the errors that
+    kept its files from being read (its entities and notes are its instances', and its
+    callers say so too); of a file some module read with file(), nothing again."""
+    if unit.directory and read_as(unit) in whole.called:
+        return [], [p for p in r.problems if p.level == "error"]
+    # a policy JSON a role reads with file() is that role's trust policy, a manifest a
+    # kubectl_manifest reads is that resource's: what a directory unit read is its own,
+    # and the same file read on its own is not reported again
+    consumed = whole.consumed
+    if unit.module is not None or not consumed:
+        return r.entities, r.problems
+    return [e for e in r.entities if e.location.file not in consumed], r.problems
 
 
 def called_modules(units: list[Unit], results: list) -> set[tuple[str, str]]:
@@ -142,9 +214,15 @@ def called_modules(units: list[Unit], results: list) -> set[tuple[str, str]]:
     of modules that no root reaches is read on its own, as the directories of that cycle
     are. Another source's unit of the same folder (a kustomization beside a module's .tf
     files) is no part of the module."""
-    reached_by = {
-        _read_as(u): r.reached for u, r in zip(units, results, strict=True) if r and r.reached
-    }
+    return called_of(
+        [(read_as(u), r.reached) for u, r in zip(units, results, strict=True) if r and r.reached]
+    )
+
+
+def called_of(reaching: list[tuple[tuple[str, str], set[str]]]) -> set[tuple[str, str]]:
+    """`called_modules` of the directory units that reach others: (source, directory) and
+    the directories they reach, in scan order."""
+    reached_by = dict(reaching)
     reached = {(source, d) for (source, _), found in reached_by.items() for d in found}
     called: set[tuple[str, str]] = set()
     for (source, directory), found in reached_by.items():
@@ -153,7 +231,7 @@ def called_modules(units: list[Unit], results: list) -> set[tuple[str, str]]:
     return called
 
 
-def _read_as(unit: Unit) -> tuple[str, str]:
+def read_as(unit: Unit) -> tuple[str, str]:
     """(the source that reads it, its directory): what a module call reaches."""
     return (directory_source(unit.files[0].kind).__name__, unit.directory)
 
@@ -187,14 +265,26 @@ def cached_unit(
     """The unit's result from the cache when its files, the options (`head`: their
     `_options_key`, when known), and whatever its file() calls read are unchanged; else None.
     A file whose stamp in the pack is unchanged is not read (`checks.cache.Stamps`)."""
-    key = _unit_key(unit, _digests(unit, opts, pack), opts, head)
+    return _hit(unit_key(unit, opts, pack, head), pack)
+
+
+def _hit(key: str | None, pack: Pack) -> UnitResult | None:
+    """The result the pack holds under `key`, when what it read is unchanged; else None."""
     hit = pack.get(key, UnitResult) if key is not None else None
     if hit is None or not isinstance(hit, UnitResult):
         return None
-    for path, read in hit.reads.items():
-        if _read_digest(path, pack) != read:
-            return None
-    return hit
+    return hit if reads_unchanged(hit.reads, pack) else None
+
+
+def unit_key(unit: Unit, opts: Options, pack: Pack, head: str | None = None) -> str | None:
+    """What the unit's cache entry is filed under (`Pack.get`): None when it cannot be
+    cached (a file that cannot be read)."""
+    return _unit_key(unit, _digests(unit, opts, pack), opts, head)
+
+
+def reads_unchanged(reads: dict[str, str | None], pack: Pack) -> bool:
+    """Whether what a cached result read with file() and module listings reads alike now."""
+    return all(_read_digest(path, pack) == read for path, read in reads.items())
 
 
 # what the stamps file a digest of a file read as a unit reads another file (`current_digest`)

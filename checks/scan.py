@@ -48,6 +48,9 @@ class ScanResult:
     skipped: list[Skipped] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     graph: AccessGraph = field(default_factory=AccessGraph)
+    # how a scan with --context-root and the cache read its context: "reduced: N of M
+    # units" through the hook's index, else "full" and why (`checks.hookindex`)
+    context: str = ""
 
 
 class Built(NamedTuple):
@@ -66,17 +69,52 @@ def build(
     jobs: int | None = None,
     pack: Pack | None = None,
     params: dict[str, dict] | None = None,
+    indexed: bool = False,
+    prepared: Any = None,
 ) -> Built:
     """The linked model of `files` walked as the access graph, the problems found reading
     them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
     `params` are the configured rule parameters (the graph reads the verdicts of the trust
-    and IMDS rules)."""
+    and IMDS rules). `indexed`: the pack keeps the hook's index of this whole tree too
+    (`checks.hookindex`), `prepared` by a reduced run that fell back, if any."""
     try:
+        if indexed and pack is not None:
+            return _indexed_build(files, opts, jobs, pack, params, prepared)
         entities, problems, suppressions = run(files, opts, jobs, pack)
         link(entities)
         access_graph = graph.build(entities, graph_verdicts(entities, params))
     finally:
         gc.unfreeze()  # what the runner decoded from the cache is collectable again
+    return Built(entities, problems, suppressions, access_graph)
+
+
+def _indexed_build(
+    files: list[SourceFile],
+    opts: Options,
+    jobs: int | None,
+    pack: Pack,
+    params: dict[str, dict] | None,
+    prepared: Any = None,
+) -> Built:
+    """`build`, keeping the hook's index of the whole tree in the pack (`hookindex.put`,
+    with the units' results before link adds to the entities); the pack is finished once the
+    budgets are known. `prepared`: what a reduced run that fell back had worked out
+    (`hookindex.Prepared`)."""
+    from checks import hookindex
+    from checks.runner import Whole, assemble, results_of, save, units_of
+
+    if prepared is not None:
+        units, keys, head, made = prepared
+    else:
+        units, keys, head, made = units_of(files, opts, pack), None, None, None
+    found = results_of(units, opts, jobs, pack, keys, made)
+    whole = Whole.of(units, found.results)
+    index = hookindex.put(pack, opts, params, units, found, whole, head)
+    save(pack, found.fresh, pending=True)  # the results as they are: link adds to them
+    entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
+    work = link(entities)
+    access_graph = graph.build(entities, graph_verdicts(entities, params))
+    index(work, access_graph)  # the budgets' totals: the pack is written
     return Built(entities, problems, suppressions, access_graph)
 
 
@@ -110,6 +148,75 @@ def _graph_rules(ids: tuple[str, ...]) -> list[Rule]:
         for rule_id in ids
         if (directory / f"{rule_id}.yaml").is_file()
     ]
+
+
+# the environment switch that checks a reduced context against the full one
+CHECK_CONTEXT = "EKS_CHECKS_CHECK_CONTEXT"
+
+
+class ContextMismatch(Exception):
+    """A scan that read a reduced context reports other than the full-context scan."""
+
+
+def _reduced(
+    files: list[SourceFile],
+    opts: Options,
+    jobs: int | None,
+    pack: Pack,
+    params: dict[str, dict] | None,
+    scope: Scope,
+) -> tuple[Built | None, str, Any]:
+    """The model of the closure of what `scope` reports, and how it was read; None, why,
+    and what the full scan can take of the work done (`hookindex.Prepared`, or None) when
+    the index cannot vouch for one (`checks.hookindex`): any error of ours in reading or
+    using the index means the full scan, unless the context is being checked."""
+    from checks import hookindex
+
+    try:
+        r = hookindex.run_reduced(
+            files,
+            opts,
+            jobs,
+            pack,
+            params,
+            scope.reported,
+            lambda entities: graph_verdicts(entities, params),
+            frozenset(scope.concerned),
+        )
+    except hookindex.Fallback as why:
+        return None, f"full: {why}", why.prepared
+    except Exception as exc:
+        if os.environ.get(CHECK_CONTEXT) == "1":
+            raise
+        return None, f"full: the index could not be used ({type(exc).__name__}: {exc})", None
+    finally:
+        gc.unfreeze()
+    built = Built(r.entities, r.problems, r.suppressions, r.access)
+    return built, f"reduced: {r.units} of {r.of} units", None
+
+
+def _check_same(reduced: ScanResult, full: ScanResult) -> None:
+    """Raise `ContextMismatch` naming the first difference of what the two report."""
+    for what in ("findings", "skipped", "problems"):
+        mine, theirs = getattr(reduced, what), getattr(full, what)
+        for index in range(max(len(mine), len(theirs))):
+            a = mine[index] if index < len(mine) else None
+            b = theirs[index] if index < len(theirs) else None
+            if a != b:
+                raise ContextMismatch(
+                    f"the reduced context ({reduced.context}) differs from the full one in "
+                    f"{what}[{index}]: {_said(a)} against {_said(b)}"
+                )
+
+
+def _said(item: Any) -> str:
+    """One line naming a finding, undecided check or problem (or its absence)."""
+    if item is None:
+        return "nothing"
+    if isinstance(item, Problem):
+        return f"{item.file}:{item.line} {item.message!r}"
+    where = f"{item.location.file}:{item.location.start_line}"
+    return f"{item.rule_id} at {where} ({getattr(item, 'message', '')!r})"
 
 
 @dataclass
@@ -259,6 +366,7 @@ def scan(
     known_rules: dict[str, str] | None = None,
     inline_suppressions: bool = True,
     keep_model: bool = True,
+    context_index: bool = True,
 ) -> ScanResult:
     """Scan `paths`. With `context_root`, the whole tree under it is read so that links
     find their other side, and so is the module of a .tf file given alone; then only findings
@@ -273,7 +381,12 @@ def scan(
     and annotations do not suppress. Without `keep_model`, the result holds no entities and
     an empty access graph: a report that needs neither lets them go as soon as it can (the
     graph once its fields are on the entities, the entities once the findings are made), so
-    that the report is written in the memory they held."""
+    that the report is written in the memory they held. With `context_root` and a `pack`,
+    the context read is the closure of the given files' links through the hook's index when
+    it can vouch for it, unless not `context_index` (`checks.hookindex`); with
+    $EKS_CHECKS_CHECK_CONTEXT=1, a scan that read a reduced context also reads the full one
+    and raises `ContextMismatch` at the first difference."""
+    arguments = dict(locals())
     roots = trees_read(paths, context_root)
 
     def find(paths: list[str]) -> tuple[list[SourceFile], list[Problem]]:
@@ -302,13 +415,26 @@ def scan(
         excludes=list(excludes),
         exclude_root=root or "",
     )
-    entities, found, comments, access_graph = build(files, opts, jobs, pack, params)
+    hook = scope is not None and context_root is not None and pack is not None
+    # a Rego policy is given the whole model: no index can vouch for less, none is written
+    rego = any(rule.rego_policy for rule in rules)
+    built, how, prepared = None, "", None
+    if hook and context_index:
+        if rego:
+            how = "full: a Rego rule is selected (it sees the whole model)"
+        else:
+            built, how, prepared = _reduced(files, opts, jobs, pack, params, scope)
+    elif hook:
+        how = "full: the index is off"
+    if built is None:
+        built = build(files, opts, jobs, pack, params, hook and not rego, prepared)
+    entities, found, comments, access_graph = built
     if not keep_model:
         access_graph = AccessGraph()
     # a scan that reads more than it reports judges only what it may report
     findings, skipped = evaluate(rules, entities, params, scope.judged if scope else None)
     policy_errors: list[Problem] = []
-    if any(rule.rego_policy for rule in rules):
+    if rego:
         from checks.rego.policy import evaluate_policies
 
         reported, policy_errors = evaluate_policies(
@@ -343,4 +469,10 @@ def scan(
     }
     all_problems = sorted(unique.values(), key=lambda p: (p.file, p.line, p.message))
     kept = entities if keep_model else []
-    return ScanResult(files, kept, findings, all_problems, skipped, list(rules), access_graph)
+    result = ScanResult(
+        files, kept, findings, all_problems, skipped, list(rules), access_graph, how
+    )
+    if how.startswith("reduced") and os.environ.get(CHECK_CONTEXT) == "1":
+        full = scan(**dict(arguments, pack=pack.reader(), context_index=False))
+        _check_same(result, full)
+    return result

@@ -19,8 +19,9 @@ to ours. After each corpus, the growth of the cold and warm times from each size
 With `--tree DIR` (a folder of your own, e.g. real repositories side by side): its
 `--no-cache` scan (wall, CPU, peak RSS), and the pre-commit hook on it (`--context-root=DIR`
 and one file, `--hook-file`, else its first `.tf` file): cold (an empty cache), warm (the
-same file again), and each commit's (another file's hook run first), against issue 22's
-budgets. `--corpus ''` leaves the generated corpora out.
+same file again, through the hook's index), warm with the index made to fall back to the
+whole context, and each commit's (another file's hook run first), against issue 22's
+budgets; the peak RSS of each and the size of the hook's pack. `--corpus ''` leaves the generated corpora out.
 
 Then a Kustomize tree of --kustomize-apps apps (three overlays each, so three renders per
 app): the cold scan with kubectl on PATH (every root kustomization rendered, in the
@@ -203,29 +204,49 @@ def own_tree(tree: Path, work: Path, exe: str, runs: int, hook_file: str | None)
     def hook(path: str) -> list[str]:
         return [exe, "scan", "--context-root=.", "--format", "json", path]
 
+    def falling_back(path: str) -> list[str]:
+        """The hook, its index made to fall back (as past its limit of changed units): the
+        whole context read, the index kept or written again."""
+        force = (
+            "import sys; from checks import hookindex; hookindex.MAX_CHANGED_UNITS = -1; "
+            "from checks.cli import main; sys.exit(main(sys.argv[1:]))"
+        )
+        return [sys.executable, "-c", force, *hook(path)[1:]]
+
     cold = []
     for _ in range(runs):
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(timed(hook(file), tree, env)[:2])
+    shutil.rmtree(cache, ignore_errors=True)
+    cold_peak = peak_rss(hook(file), tree, env)
     timed(hook(file), tree, env)  # the cold run's stamps, then the same file again
     warm = [timed(hook(file), tree, env)[:2] for _ in range(runs)]
+    warm_peak = peak_rss(hook(file), tree, env)
+    fallback = [timed(falling_back(file), tree, env)[:2] for _ in range(runs)]
+    fallback_peak = peak_rss(falling_back(file), tree, env)
     commits = []
     for _ in range(runs):
         timed(hook(other), tree, env)  # the last commit gave another file
         commits.append(timed(hook(file), tree, env)[:2])
+    packs = sorted(cache.rglob("*.pack"), key=lambda p: p.stat().st_size)
+    pack_size = packs[-1].stat().st_size if packs else 0
     shutil.rmtree(cache, ignore_errors=True)
-    for name, measured, budget in (
-        ("cold (empty cache)", cold, HOOK_COLD_BUDGET),
-        ("warm (same file)", warm, HOOK_WARM_BUDGET),
-        ("each commit (another file before)", commits, HOOK_WARM_BUDGET),
+    for name, measured, peak, budget in (
+        ("cold (empty cache)", cold, cold_peak, HOOK_COLD_BUDGET),
+        ("warm (same file)", warm, warm_peak, HOOK_WARM_BUDGET),
+        ("warm, the index falling back", fallback, fallback_peak, None),
+        ("each commit (another file before)", commits, None, HOOK_WARM_BUDGET),
     ):
         took = statistics.median(w for w, _ in measured)
         cpu = statistics.median(c for _, c in measured)
+        said = f", peak {peak / 1024:.0f} MiB" if peak else ""
+        if budget is not None:
+            said += f", budget {budget} s: {'met' if took <= budget else 'not met'}"
         print(
-            f"tree {tree.name}: hook on {file}, {name}: {took:.2f} s ({cpu:.2f} s CPU), "
-            f"budget {budget} s: {'met' if took <= budget else 'not met'}",
+            f"tree {tree.name}: hook on {file}, {name}: {took:.2f} s ({cpu:.2f} s CPU){said}",
             flush=True,
         )
+    print(f"tree {tree.name}: the hook's pack {pack_size / 2**20:.1f} MiB", flush=True)
 
 
 def kustomize(work: Path, exe: str, apps: int, runs: int) -> None:
