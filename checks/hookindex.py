@@ -563,9 +563,10 @@ class HookIndex:
         numbers = list(map(int, self._table("keys").text(key).split()))
         if len(numbers) % 3 or (numbers and min(numbers) < 0):
             raise ValueError("not a key's holders")
-        names, each = self.head.names, iter(numbers)
-        held = zip(each, each, each, strict=True)
-        return [(ROLES[role], slot, names[name]) for role, slot, name in held]
+        # the roles, slots and files in three runs, looked up in C
+        roles = map(ROLES.__getitem__, numbers[0::3])
+        files = map(self.head.names.__getitem__, numbers[2::3])
+        return list(zip(roles, numbers[1::3], files, strict=True))
 
     def holding(self, files: set[str]) -> set[int]:
         """The slots of the units whose files, or files read with file(), include one of
