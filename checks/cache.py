@@ -261,6 +261,7 @@ def _ours(entry: os.DirEntry) -> bool:
 
 # ---- tables in an entry ----------------------------------------------------------------------
 _OFFSET = 12  # digits of each number of a table's head
+ASK_ALL_AFTER = 512  # keys looked up a bucket at a time before a table is read whole
 _RECORD, _VALUE = b"\x1e", b"\x1f"  # before each key of a bucket, between a key and its lines
 
 
@@ -275,6 +276,9 @@ class Table:
 
     def __init__(self, blob: bytes, salt: bytes) -> None:
         self.blob, self.salt = blob, salt
+        self._hash = hashlib.blake2b(digest_size=16, key=salt)  # copied for each key
+        self._asked = 0
+        self._all: dict[bytes, bytes] | None = None  # every key's lines, once many are asked
         try:
             self.count = int(blob[:_OFFSET])
         except ValueError:
@@ -308,7 +312,15 @@ class Table:
 
     def text(self, key: str) -> str:
         """The lines of `key` as one text ("" when it has none)."""
-        ident = self.ident(key, self.salt)
+        said = self._hash.copy()
+        said.update(key.encode("utf-8", "surrogatepass"))
+        ident = said.hexdigest().encode()
+        if self._all is None:
+            self._asked += 1
+            if self._asked > ASK_ALL_AFTER:  # a bucket at a time costs more now than all
+                self._all = self._every()
+        if self._all is not None:
+            return self._all.get(ident, b"").decode("utf-8", "surrogatepass")
         start, end = self._bounds(self._bucket_of(ident, self.count))
         wanted = _RECORD + ident + _VALUE
         at = self.blob.find(wanted, start, end)
@@ -317,6 +329,16 @@ class Table:
         at += len(wanted)
         stop = self.blob.find(_RECORD, at, end)
         return self.blob[at : end if stop < 0 else stop].decode("utf-8", "surrogatepass")
+
+    def _every(self) -> dict[bytes, bytes]:
+        """Every key's lines, by id."""
+        found = {}
+        for record in self.blob[self.body :].split(_RECORD)[1:]:
+            ident, sep, lines = record.partition(_VALUE)
+            if not sep:
+                raise ValueError("a table's record without lines")
+            found[ident] = lines
+        return found
 
     def _bucket(self, bucket: int) -> dict[bytes, list[str]]:
         start, end = self._bounds(bucket)

@@ -618,9 +618,10 @@ class HookIndex:
         numbers = list(map(int, self._table("keys").text(key).split()))
         if len(numbers) % 4 or (numbers and min(numbers) < 0):
             raise ValueError("not a key's holders")
-        names, each = self.head.names, iter(numbers)
-        held = zip(each, each, each, each, strict=True)
-        return [(ROLES[role], slot, names[name], at) for role, slot, name, at in held]
+        # the roles, slots, files and entities in four runs, looked up in C
+        roles = map(ROLES.__getitem__, numbers[0::4])
+        files = map(self.head.names.__getitem__, numbers[2::4])
+        return list(zip(roles, numbers[1::4], files, numbers[3::4], strict=True))
 
     def holding(self, files: set[str]) -> set[int]:
         """The slots of the units whose files, or files read with file(), include one of
