@@ -199,7 +199,7 @@ def build(
 
 
 # ---- clusters --------------------------------------------------------------------------------
-class _Clusters:
+class Clusters:
     """Which cluster each entity belongs to (module docstring). A cluster is its name within
     one configuration (`link.configuration_of`): clusters of one name in several directories
     (environments) are several clusters, each called by its name and where it is defined."""
@@ -296,7 +296,7 @@ def _definition(cluster: Entity) -> tuple:
     """What tells one cluster definition from another: the same definition as the whole
     scan's facts hold it, when those were decoded apart from the entities being built."""
     loc = cluster.location
-    return (cluster.key, loc.file, loc.start_line, loc.end_line, _Clusters.name_of(cluster))
+    return (cluster.key, loc.file, loc.start_line, loc.end_line, Clusters.name_of(cluster))
 
 
 def _together(a: str, b: str) -> Any:
@@ -362,7 +362,7 @@ class _Builder:
         self.by_kind: dict[str, list[Entity]] = {}
         for e in entities:
             self.by_kind.setdefault(e.kind, []).append(e)
-        self.clusters = _Clusters(clusters or cluster_facts(self.by_kind))
+        self.clusters = Clusters(clusters or cluster_facts(self.by_kind))
         self.graph.clusters = list(self.clusters.names)
         # RBAC rules by key, the first of each key: where a binding's power is written
         self.rule_by_key: dict[str, Entity] = {}

@@ -113,9 +113,9 @@ ACCOUNTS = "system:serviceaccounts"
 
 
 # pod identity associations whose target is not known (L17): each offers the way it is
-# written (link's `_target` of its namespace and ServiceAccount) and holds the list of ways;
+# written (link's `written_target` of its namespace and ServiceAccount) and holds the list of ways;
 # a pod asks for its namespace and ServiceAccount, and holds the list of askers: a way is
-# matched to the pods it may be for (link's `_may_be`), as link does
+# matched to the pods it may be for (link's `may_be`), as link does
 VAGUE_WAY, VAGUE_WAYS, VAGUE_ASK, VAGUE_ASKERS = "pia-way", "pia-ways", "pia-like", "pia-likers"
 VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
 
@@ -244,7 +244,7 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
             add("offer", "pia", ns, account)
         elif isinstance(ns, (str, Unknown)) and isinstance(account, (str, Unknown)):
             # what it may be for, as link reads how it is written (L17)
-            add("offer", VAGUE_WAY, link._target(ns), link._target(account))
+            add("offer", VAGUE_WAY, link.written_target(ns), link.written_target(account))
             add("offer", VAGUE_WAYS)
         _role_asks(add, f.get("role_arn"), f.get("role_ref"))
     elif kind == "instance_metadata":
@@ -263,13 +263,13 @@ def _records(e: Entity, add: Any) -> None:  # noqa: C901 - one branch per kind, 
         arn, ref = f.get("principal_arn"), f.get("principal_ref")
         if _text(arn):
             add("sym", "ae-arn", arn, link.configuration_of(e))
-            cluster = link._cluster_name(e)
+            cluster = link.cluster_name_of(e)
             if _text(cluster):
                 add("sym", "ae-named", arn, cluster)
         if ref is not None and _hashable(ref):
             add("sym", "ae-ref", ref)
     elif kind == "identity_provider":
-        cluster = link._cluster_name(e)
+        cluster = link.cluster_name_of(e)
         add("sym", "ip-d", link.configuration_of(e))
         if _text(cluster):
             add("sym", "ip-c", cluster)
@@ -453,7 +453,7 @@ def _mapping_records(add: Any, e: Entity) -> None:
     )
     if f.get("source") != "access_entry":
         return
-    cluster = link._cluster_name(e)
+    cluster = link.cluster_name_of(e)
     if _text(arn):
         add("sym", "ae-arn", arn, link.configuration_of(e))
         if _text(cluster):
@@ -1123,7 +1123,7 @@ def _may_match(targets: list, namespace: Any, account: Any) -> bool:
     """Whether an association written as `targets` (`VAGUE_WAY`) may be for a pod of
     `namespace` and `account` (None: not known, any may be)."""
     return all(
-        name is None or link._may_be(tuple(target), name)
+        name is None or link.may_be(tuple(target), name)
         for target, name in zip(targets, (namespace, account), strict=True)
     )
 
@@ -1190,7 +1190,7 @@ class Closure:
         clusters: Any = None,
     ) -> None:
         self.index, self.origin, self.summary = index, origin, summary
-        # the whole scan's clusters as the graph finds them (`graph._Clusters`), or None:
+        # the whole scan's clusters as the graph finds them (`graph.Clusters`), or None:
         # every cluster may be any other
         self.clusters = clusters
         self._clusters_of: dict[Node, str] = {}
@@ -1381,7 +1381,7 @@ class Closure:
         return self._spread(key).picking(self._by_folder(key, askers), file, node)
 
     def _cluster_of(self, node: Node, file: str) -> str:
-        """The cluster the graph puts an entity in (`graph._Clusters`): by the cluster name it
+        """The cluster the graph puts an entity in (`graph.Clusters`): by the cluster name it
         holds (IN_CLUSTER "named"), else by its place; a changed unit's old offers may be of
         any."""
         found = self._clusters_of.get(node)
@@ -1721,7 +1721,7 @@ def run_reduced(
         old = {position[s.ident]: entity_records_of(s) for s in gone if s.ident in position}
         summary = _Current(index, slots, mine)
         changes = {i: entity_records_of(s) for i, s in mine.items()}
-        closure = Closure(index, origin, summary, changes, old, graph._Clusters(facts))
+        closure = Closure(index, origin, summary, changes, old, graph.Clusters(facts))
         holding = {origin[slot] for slot in index.holding(asked) if origin[slot] >= 0}
         holding |= {i for i, s in mine.items() if not asked.isdisjoint([*s.files, *s.consumed])}
         # a changed unit starts the closure too: what depends on it is read again, so the

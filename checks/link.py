@@ -803,7 +803,7 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
         arn = entry.fields.get("principal_arn")
         if isinstance(arn, str):
             in_directory.setdefault((arn, configuration_of(entry)), []).append(entry)
-            cluster = _cluster_name(entry)
+            cluster = cluster_name_of(entry)
             if isinstance(cluster, str):
                 named.add((arn, cluster), entry)
         names = {entry.fields.get("principal_ref")}
@@ -818,10 +818,10 @@ def _access_associations(associations: list[Entity], mappings: list[Entity]) -> 
         found: list[Entity] = []
         if isinstance(arn, str):
             found = in_directory.get((arn, configuration_of(assoc)), [])
-            if isinstance(_cluster_name(assoc), str):
+            if isinstance(cluster_name_of(assoc), str):
                 found = [e for e in found if _same_cluster(assoc, e) is not False]
                 if not found:
-                    found = named.nearest((arn, _cluster_name(assoc)), assoc, same_file=False)
+                    found = named.nearest((arn, cluster_name_of(assoc)), assoc, same_file=False)
         if ref is not None and ref in by_name:
             found = [*found, *by_name[ref]]
         for entry in sorted({id(e): e for e in found}.values(), key=lambda e: position[id(e)]):
@@ -1278,7 +1278,7 @@ class _PodIdentities:
             if isinstance(namespace, str) and isinstance(account, str):
                 self.by_target.add((namespace, account), assoc)
             elif isinstance(namespace, (str, Unknown)) and isinstance(account, (str, Unknown)):
-                self.vague.add((_target(namespace), _target(account)), assoc)
+                self.vague.add((written_target(namespace), written_target(account)), assoc)
                 count += 1
         self.vague_count = count
         self.filtered = count <= MAX_VAGUE_ASSOCIATIONS
@@ -1298,7 +1298,7 @@ class _PodIdentities:
             ways = [
                 way
                 for way in self.vague.groups
-                if _may_be(way[0], namespace) and _may_be(way[1], account)
+                if may_be(way[0], namespace) and may_be(way[1], account)
             ]
         if not ways:
             return found, None
@@ -1313,7 +1313,7 @@ class _PodIdentities:
         return found, Unknown(f"{text} names a ServiceAccount that is not known", text)
 
 
-def _target(value: Any) -> tuple:
+def written_target(value: Any) -> tuple:
     """What a namespace or ServiceAccount name written as `value` may be: ("is", name),
     ("like", glob) or ("any",)."""
     if isinstance(value, str):
@@ -1322,8 +1322,8 @@ def _target(value: Any) -> tuple:
     return ("any",) if glob is None else ("like", glob)
 
 
-def _may_be(target: tuple, name: Any) -> bool:
-    """Whether a name written as `target` (`_target`) may be `name`."""
+def may_be(target: tuple, name: Any) -> bool:
+    """Whether a name written as `target` (`written_target`) may be `name`."""
     if target[0] == "is":
         return name == target[1]
     if target[0] == "any":
@@ -1415,13 +1415,13 @@ def _cluster_identity(entity: Entity) -> Hashable | None:
     """The cluster an entity belongs to: its `cluster_name` within its directory. A name
     says which cluster only inside one configuration: other directories are other
     environments (accounts, regions) as often as not."""
-    if _cluster_name(entity) is None:
+    if cluster_name_of(entity) is None:
         return None
     found = _identity(entity, "cluster_name")
     return None if found is None else (configuration_of(entity), found)
 
 
-def _cluster_name(entity: Entity) -> Any:
+def cluster_name_of(entity: Entity) -> Any:
     """`cluster_name` as written; None when it names no cluster (a module's `""` default)."""
     name = entity.fields.get("cluster_name")
     return None if name == "" else name
@@ -1431,7 +1431,7 @@ def _same_cluster(a: Entity, b: Entity) -> Any:
     """Do two entities belong to the same cluster? True, False, or unknown. Across
     directories only two names written as literals are compared: an expression names a
     cluster of its own configuration."""
-    x, y = _cluster_name(a), _cluster_name(b)
+    x, y = cluster_name_of(a), cluster_name_of(b)
     both_literal = isinstance(x, str) and isinstance(y, str)
     if (both_literal and x != y) or (
         not both_literal and configuration_of(a) != configuration_of(b)
@@ -1604,7 +1604,7 @@ def _earlier_access_entries(mappings: list[Entity], roles: _RoleIndex) -> None:
             mapping.set("earlier_access_entry", None)
             continue
         entries.append(mapping)
-        cluster, arn = _cluster_name(mapping), mapping.fields.get("principal_arn")
+        cluster, arn = cluster_name_of(mapping), mapping.fields.get("principal_arn")
         parts = (_cluster_identity(mapping), _principal_identity(mapping))
         said[id(mapping)] = _Said(
             identity=None if None in parts else parts,
@@ -1636,7 +1636,7 @@ def _earlier_identity_providers(providers: list[Entity]) -> None:
     associates one per cluster."""
     said: dict[int, _Said] = {}
     for provider in providers:
-        cluster = _cluster_name(provider)
+        cluster = cluster_name_of(provider)
         said[id(provider)] = _Said(
             identity=_cluster_identity(provider),
             literal=cluster if isinstance(cluster, str) else None,
