@@ -172,8 +172,11 @@ def _write_atomic(folder: Path, name: str, data: bytes | list) -> None:
             for part in data if isinstance(data, list) else [data]:
                 if isinstance(part, bytes):
                     fh.write(part)
-                else:
-                    shutil.copyfileobj(part, fh, 1 << 20)
+                    continue
+                fh.flush()
+                size = os.fstat(part.fileno()).st_size - part.tell()
+                if _copy(part.fileno(), fh.fileno(), part.tell(), size) != size:
+                    raise OSError("a part of the pack could not be copied")
         os.replace(tmp, folder / name)
     except BaseException:
         try:
@@ -674,7 +677,8 @@ class Pack:
         index line and the entries are written to the pack."""
         index: dict[str, list[int]] = {}
         try:
-            with tempfile.TemporaryFile(dir=self.folder) as body:
+            # unbuffered: what the kernel copies into it and what is written go one way
+            with tempfile.TemporaryFile(dir=self.folder, buffering=0) as body:
 
                 def add(digest: str, raw: bytes) -> None:
                     index[digest] = [body.tell(), len(raw)]
@@ -688,11 +692,7 @@ class Pack:
                         pass
                 for digest, raw in self._put.items():
                     add(digest, raw)
-                for digest, (start, end) in self._used.items():
-                    if digest not in index:
-                        raw = self._read(start, end - start)
-                        if raw is not None:  # else the file was cut short: a miss next time
-                            add(digest, raw)
+                self._keep_read(body, index, add)
                 for digest, value in fresh:
                     try:
                         add(digest, encode(value, declared))
@@ -706,6 +706,63 @@ class Pack:
                 _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
         except OSError:
             pass
+
+    def _keep_read(self, body: Any, index: dict[str, list[int]], add: Callable) -> None:
+        """Copy the entries this run read (those not made anew) from this pack into `body`:
+        entries next to each other in this pack in one copy the kernel makes, file to file
+        (a warm hook keeps thousands of them, tens of megabytes, at each commit); what it
+        cannot copy whole is read entry by entry (an entry not read is a miss next time)."""
+        kept = sorted(
+            (start, end, digest)
+            for digest, (start, end) in self._used.items()
+            if digest not in index
+        )
+        at = 0
+        while at < len(kept):
+            last = at
+            while last + 1 < len(kept) and kept[last + 1][0] == kept[last][1]:
+                last += 1
+            first, run = kept[at][0], kept[at : last + 1]
+            at = last + 1
+            here = body.tell()
+            length = run[-1][1] - first
+            if self._fd is not None and _copy(self._fd, body.fileno(), first, length) == length:
+                for start, end, digest in run:
+                    index[digest] = [here + start - first, end - start]
+                continue
+            body.seek(here)
+            body.truncate()
+            for start, end, digest in run:
+                raw = self._read(start, end - start)
+                if raw is not None:  # else the file was cut short
+                    add(digest, raw)
+
+
+def _copy(source: int, target: int, offset: int, length: int) -> int:
+    """Copy `length` bytes of the file `source` from `offset` to where `target` is (its
+    position moves past them), in the kernel where the system can; how many it copied."""
+    done = 0
+    copy_range = getattr(os, "copy_file_range", None)
+    while done < length and copy_range is not None:
+        try:
+            step = copy_range(source, target, length - done, offset + done)
+        except OSError:
+            break  # not between these files here (another file system, an old kernel)
+        if step <= 0:
+            return done  # the end of `source`
+        done += step
+    while done < length:
+        try:
+            part = os.pread(source, min(length - done, 1 << 20), offset + done)
+        except (OSError, AttributeError):
+            return done
+        if not part:
+            return done
+        view = memoryview(part)
+        while view:
+            view = view[os.write(target, view) :]
+        done += len(part)
+    return done
 
 
 def _read_to_end(fd: int) -> bytes:

@@ -901,3 +901,65 @@ def test_a_warm_run_reads_no_kustomization_unless_its_stamp_or_its_entry_says_to
             "names/base/kustomization.yaml",
             "names/overlay/kustomization.yaml",
         ]
+
+
+def _pack_of(folder: Path, entries: dict[str, bytes]) -> cache.Pack:
+    """A pack holding `entries` (key -> raw entry), next to each other in their order."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    index, offset = {}, 0
+    for key, raw in entries.items():
+        index[cache.key_digest(key)] = [offset, len(raw)]
+        offset += len(raw)
+    head = json.dumps(index).encode()
+    (folder / "p.pack").write_bytes(cache.MAGIC + head + b"\n" + b"".join(entries.values()))
+    (folder / "p.pack").chmod(0o600)
+    return cache.Pack(folder, "p.pack")
+
+
+def _problems(n: int) -> dict[str, bytes]:
+    return {f"unit {i}": codec.encode(Problem(f"f{i}", "m" * i, i), Problem) for i in range(n)}
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_a_pack_written_again_keeps_every_entry_read_whether_the_kernel_copies_them_or_not(
+    tmp_path, monkeypatch, kernel_copy
+):
+    """The entries a run read are copied into the next pack a run of neighbours at a time
+    (in the kernel where the system can); read ones and fresh ones come back alike, and what
+    was not read is not kept."""
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    pack = _pack_of(tmp_path / FOLDER, _problems(8))
+    read = [0, 1, 2, 4, 5, 7]  # three runs of neighbours
+    assert [pack.get(f"unit {i}", Problem) for i in read] == [
+        Problem(f"f{i}", "m" * i, i) for i in read
+    ]
+    pack.save([(cache.key_digest("fresh"), Problem("g", "new", 9))], Problem)
+    pack.wait()
+    again = cache.Pack(tmp_path / FOLDER, "p.pack")
+    assert len(again) == len(read) + 1
+    assert [again.get(f"unit {i}", Problem) for i in read] == [
+        Problem(f"f{i}", "m" * i, i) for i in read
+    ]
+    assert again.get("fresh", Problem) == Problem("g", "new", 9)
+    assert again.get("unit 3", Problem) is None and again.get("unit 6", Problem) is None
+
+
+def test_entries_cut_off_the_pack_before_it_is_written_again_are_misses_the_rest_kept(tmp_path):
+    """A pack file cut short under a run (not one the tool writes: it replaces a pack whole)
+    loses the entries past the cut; those before it, in the same run of neighbours, are
+    still copied."""
+    pack = _pack_of(tmp_path / FOLDER, _problems(6))
+    assert all(pack.get(f"unit {i}", Problem) is not None for i in range(6))
+    path = tmp_path / FOLDER / "p.pack"
+    size = path.stat().st_size
+    last = len(codec.encode(Problem("f5", "m" * 5, 5), Problem))
+    os.truncate(path, size - last - 1)  # into the fifth entry
+    pack.save([(cache.key_digest("fresh"), Problem("g", "new", 9))], Problem)
+    pack.wait()
+    again = cache.Pack(tmp_path / FOLDER, "p.pack")
+    assert [again.get(f"unit {i}", Problem) for i in range(4)] == [
+        Problem(f"f{i}", "m" * i, i) for i in range(4)
+    ]
+    assert again.get("unit 4", Problem) is None and again.get("unit 5", Problem) is None
+    assert again.get("fresh", Problem) == Problem("g", "new", 9)
