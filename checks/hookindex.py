@@ -476,7 +476,7 @@ def _iam_role_records(add: Any, e: Entity) -> None:
     if _text(f.get("name")):
         add("offer", "iamrole-name", f["name"])
     if f.get("source") == "get-role":
-        add("offer", "getrole-dir", _directory(e))
+        add("offer", "getrole-dir", link.directory_of(e))
 
 
 def _policy_records(add: Any, e: Entity) -> None:
@@ -499,7 +499,7 @@ def _policy_records(add: Any, e: Entity) -> None:
         elif _text(f.get("role_name")):
             add("ask", "iamrole-name", f["role_name"])
         elif f.get("role_name") is None:
-            add("ask", "getrole-dir", _directory(e))
+            add("ask", "getrole-dir", link.directory_of(e))
     if kind == "iam_policy_attachment":
         if _text(f.get("policy_ref")):
             add("ask", "tfref", f["policy_ref"])
@@ -507,10 +507,6 @@ def _policy_records(add: Any, e: Entity) -> None:
             add("ask", "policy-arn", f["policy_arn"])
         if f.get("aws_managed") is False and _text(f.get("policy_name")):
             add("ask", "policy-mod-name", f.get("module_dir"), f["policy_name"])
-
-
-def _directory(e: Entity) -> str:
-    return e.location.file.rsplit("/", 1)[0] if "/" in e.location.file else ""
 
 
 # ---- summaries ------------------------------------------------------------------------------
@@ -776,12 +772,6 @@ def entity_records_of(summary: Summary) -> list[tuple[str, str, str, int]]:
             raise ValueError("not a record")
         found.append((key, role, *_place(files, place)))
     return found
-
-
-def records_of(summary: Summary) -> list[tuple[str, str, str]]:
-    """A summary's records as (key, role, file); raises ValueError for what `summarize`
-    cannot have written (a tampered index)."""
-    return list(dict.fromkeys((k, r, f) for k, r, f, _ in entity_records_of(summary)))
 
 
 def _vague(e: Entity) -> bool:
@@ -1089,24 +1079,6 @@ def _prefixes(file: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa:
     return found
 
 
-def _depth(a: str, b: str, memo: dict[tuple[str, str], int] = {}) -> int:  # noqa: B006
-    """Shared leading directories of two files (link's `_closeness` without the same-file
-    bonus: ties keep every candidate, a superset)."""
-    x, y = _prefixes(a), _prefixes(b)
-    folders = (x[-1], y[-1])
-    found = memo.get(folders)
-    if found is None:
-        found = memo[folders] = _shared(x, y)
-    return found
-
-
-def _shared(x: list[str], y: list[str]) -> int:
-    shared = 0
-    while shared + 1 < min(len(x), len(y)) and x[shared + 1] == y[shared + 1]:
-        shared += 1
-    return shared
-
-
 # an entity of the scan: (its unit's position in scan order, its position among the unit's
 # kept entities); a changed unit's offers when the index was written are one node, STALE
 Node = tuple[int, int]
@@ -1158,7 +1130,7 @@ class _Spread:
 
     def may_pick(self, asker: str, offer: str, node: Node) -> bool:
         """Whether `node`'s offer at `offer` may be the nearest of the key to `asker`."""
-        return _depth(asker, offer) >= self.nearest(asker, node)[0]
+        return link.shared_directories(asker, offer) >= self.nearest(asker, node)[0]
 
     def picking(
         self, askers: dict[str, tuple[str, set[Node]]], offer: str, node: Node

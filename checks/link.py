@@ -149,8 +149,11 @@ def _dirs(path: str, memo: dict[str, list[str]] = {}) -> list[str]:  # noqa: B00
 
 def _closeness(a: str, b: str) -> int:
     """How near two files are: shared leading path components, plus one for the same file."""
-    if a == b:
-        return 1_000
+    return 1_000 if a == b else shared_directories(a, b)
+
+
+def shared_directories(a: str, b: str) -> int:
+    """How many leading directories two files (as shown) share."""
     shared = 0
     for x, y in zip(_dirs(a), _dirs(b), strict=False):
         if x != y:
@@ -543,7 +546,7 @@ class _IamRoles:
             if isinstance(r.fields["name"], str):
                 self.by_name.add(r.fields["name"], r)
             if r.fields["source"] == "get-role":
-                self.by_directory.setdefault(_directory(r), []).append(r)
+                self.by_directory.setdefault(directory_of(r), []).append(r)
 
     def find(self, named: Entity) -> Entity | None:
         """The role a policy or attachment names: by `role_key`, `role_ref`, `role_name`
@@ -559,12 +562,13 @@ class _IamRoles:
             found = self.by_name.nearest(name, named)
             return found[0] if found else None
         if name is None and fields["role_ref"] is None:
-            alone = self.by_directory.get(_directory(named), [])
+            alone = self.by_directory.get(directory_of(named), [])
             return alone[0] if len(alone) == 1 else None
         return None
 
 
-def _directory(entity: Entity) -> str:
+def directory_of(entity: Entity) -> str:
+    """The folder of the file an entity is written in, as shown ("" at the top)."""
     return "/".join(_dirs(entity.location.file))
 
 
