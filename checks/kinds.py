@@ -266,8 +266,50 @@ _AWS_ADMIN = _power_fields(
 )
 
 
+# The fields whose setting a rule's message names, with the Terraform argument that sets each:
+# every kind of source writes it its own way (eksctl's `vpc.clusterEndpoints.privateAccess`,
+# CloudFormation's `ResourcesVpcConfig.EndpointPrivateAccess`), and a finding tells the user
+# what to change in their own file. `<field>_setting` holds the entity's (`name_settings`).
+NAMED_SETTINGS: dict[str, dict[str, str]] = {
+    "cluster": {
+        "endpoint_private_access": "endpoint_private_access",
+        "authentication_mode": "authentication_mode",
+        "bootstrap_cluster_creator_admin_permissions": (
+            "bootstrap_cluster_creator_admin_permissions"
+        ),
+    },
+    "instance_metadata": {
+        "http_tokens": "http_tokens",
+        "hop_limit": "http_put_response_hop_limit",
+    },
+    "identity_provider": {"groups_prefix": "groups_prefix"},
+}
+
+
+def _setting_fields(kind: str) -> tuple[Field, ...]:
+    return tuple(
+        Field(
+            f"{name}_setting",
+            STRING,
+            f"what sets `{name}`, as the entity's source writes it: Terraform's `{argument}` "
+            "(a module's input), eksctl's or CloudFormation's key path, the exported output's "
+            "key; or the setting it follows from (`disableIMDSv1: false, so its launch "
+            "template's http_tokens`). What a message tells the user to change",
+        )
+        for name, argument in NAMED_SETTINGS.get(kind, {}).items()
+    )
+
+
+def name_settings(entity: Entity, written: dict[str, str] | None = None) -> None:
+    """Set `<field>_setting` for each field of NAMED_SETTINGS of the entity's kind: as
+    `written` names it (every field, for a source that is not Terraform), else as Terraform's
+    argument."""
+    for name, argument in NAMED_SETTINGS.get(entity.kind, {}).items():
+        entity.set(f"{name}_setting", argument if written is None else written[name])
+
+
 KINDS: dict[str, Kind] = {
-    k.name: dataclasses.replace(k, fields=(*k.fields, CALL_PATH))
+    k.name: dataclasses.replace(k, fields=(*k.fields, *_setting_fields(k.name), CALL_PATH))
     for k in (
         Kind(
             "cluster",

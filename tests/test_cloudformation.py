@@ -590,3 +590,115 @@ def test_a_policy_written_as_a_json_string_is_located_where_its_lines_are(tmp_pa
         (25, "SubList"),
         (31, "OneLine"),
     ]
+
+
+SETTINGS_TEMPLATE = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties:
+      Name: shop
+      RoleArn: arn:aws:iam::111122223333:role/eks
+      ResourcesVpcConfig:
+        SubnetIds: [subnet-1]
+        EndpointPrivateAccess: false
+      AccessConfig:
+        AuthenticationMode: CONFIG_MAP
+        BootstrapClusterCreatorAdminPermissions: true
+  NodeTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions:
+          HttpTokens: optional
+          HttpPutResponseHopLimit: 2
+  Okta:
+    Type: AWS::EKS::IdentityProviderConfig
+    Properties:
+      ClusterName: shop
+      Type: OIDC
+      IdentityProviderConfigName: okta
+      Oidc:
+        ClientId: kubernetes
+        IssuerUrl: https://acme.okta.com
+        GroupsClaim: groups
+"""
+SETTING_RULES = {"EKS102", "EKS201", "EKS202", "EKS507", "EKS508", "EKS509"}
+
+
+def test_messages_name_the_properties_as_the_template_writes_them(tmp_path):
+    # a CloudFormation user is told which property of the template to change
+    (tmp_path / "stack.yaml").write_text(SETTINGS_TEMPLATE)
+    found = sorted(
+        (f.rule_id, f.location.start_line, f.message)
+        for f in run([tmp_path], select=SETTING_RULES).findings
+    )
+    assert found == [
+        (
+            "EKS102",
+            10,
+            "cluster shop has ResourcesVpcConfig.EndpointPrivateAccess = false: nodes reach the "
+            "API server through the public endpoint",
+        ),
+        (
+            "EKS201",
+            19,
+            "NodeTemplate has LaunchTemplateData.MetadataOptions.HttpTokens = optional: IMDSv1 "
+            "hands out the node role's credentials to any request",
+        ),
+        (
+            "EKS202",
+            20,
+            "NodeTemplate sets LaunchTemplateData.MetadataOptions.HttpPutResponseHopLimit = 2 "
+            "(more than 1): pods can reach the node role's credentials",
+        ),
+        (
+            "EKS507",
+            12,
+            "cluster shop has AccessConfig.AuthenticationMode = CONFIG_MAP: access is managed "
+            "only through the aws-auth ConfigMap",
+        ),
+        (
+            "EKS508",
+            13,
+            "cluster shop gives its creator permanent cluster-admin access "
+            "(AccessConfig.BootstrapClusterCreatorAdminPermissions = true)",
+        ),
+        (
+            "EKS509",
+            30,
+            "identity provider okta maps groups claim groups without a Oidc.GroupsPrefix: "
+            "its group names land in RBAC as they are",
+        ),
+    ]
+
+
+def test_cdk_messages_name_the_custom_resources_config_and_the_ami_type():
+    # CDK's cluster resource spells its Config as the EKS API does; the launch template EKS
+    # creates for a node group is decided by the node group's AmiType
+    result = run([CDK_OUT], select=SETTING_RULES)
+    found = {
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line, f.rule_id): f.message
+        for f in result.findings
+    }
+    assert found[("EksV1Stack.template.json", 956, "EKS102")] == (
+        "cluster cdk-v1 has Config.resourcesVpcConfig.endpointPrivateAccess = false: nodes "
+        "reach the API server through the public endpoint"
+    )
+    assert found[("EksV1Stack.template.json", 911, "EKS507")] == (
+        "cluster cdk-v1 has Config.accessConfig.authenticationMode = CONFIG_MAP: access is "
+        "managed only through the aws-auth ConfigMap"
+    )
+    assert found[("EksV1Stack.template.json", 911, "EKS508")] == (
+        "cluster cdk-v1 gives its creator permanent cluster-admin access "
+        "(Config.accessConfig.bootstrapClusterCreatorAdminPermissions = true)"
+    )
+    assert found[("L1Stack.template.json", 575, "EKS201")] == (
+        "NodesDefaultLt (the launch template EKS creates) has AmiType AL2_x86_64, so "
+        "http_tokens = optional: IMDSv1 hands out the node role's credentials to any request"
+    )
+    assert found[("L1Stack.template.json", 575, "EKS202")] == (
+        "NodesDefaultLt (the launch template EKS creates) sets AmiType AL2_x86_64, so "
+        "http_put_response_hop_limit = 2 (more than 1): pods can reach the node role's "
+        "credentials"
+    )

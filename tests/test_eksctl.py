@@ -80,8 +80,9 @@ def test_a_managed_node_group_on_its_own_launch_template_has_metadata_options_no
             "EKS202",
             12,
             13,
-            "eksctl managedNodeGroups built sets http_put_response_hop_limit = 2 (more than 1):"
-            " pods can reach the node role's credentials",
+            "eksctl managedNodeGroups built sets no disablePodIMDS: true, so its launch "
+            "template's http_put_response_hop_limit = 2 (more than 1): pods can reach the node "
+            "role's credentials",
         )
     ]
     reason = "the metadata options of launch template lt-0123, which eksctl does not write"
@@ -124,3 +125,81 @@ def test_a_node_group_ends_on_its_own_last_line(tmp_path):
         select=("EKS202",),
     )
     assert [(start, end) for _, start, end, _ in _found(result)] == [(9, 10), (13, 15)]
+
+
+def test_messages_name_the_settings_as_eksctl_writes_them(tmp_path):
+    # an eksctl user is told what to change in the ClusterConfig, not a Terraform argument
+    result = _scan(
+        tmp_path,
+        HEADER
+        + "vpc:\n"
+        + "  clusterEndpoints: {publicAccess: true, privateAccess: false}\n"
+        + "accessConfig:\n"
+        + "  authenticationMode: CONFIG_MAP\n"
+        + "  bootstrapClusterCreatorAdminPermissions: true\n"
+        + "identityProviders:\n"
+        + "  - name: okta\n"
+        + "    type: oidc\n"
+        + "    issuerURL: https://acme.okta.com\n"
+        + "    clientID: kubernetes\n"
+        + "    groupsClaim: groups\n"
+        + "nodeGroups:\n"
+        + "  - name: open\n"
+        + "    disableIMDSv1: false\n"
+        + "  - name: closed\n"
+        + "    disablePodIMDS: false\n",
+        select=("EKS102", "EKS201", "EKS202", "EKS507", "EKS508", "EKS509"),
+    )
+    assert _found(result) == [
+        (
+            "EKS102",
+            7,
+            7,
+            "cluster vault has vpc.clusterEndpoints.privateAccess = false: nodes reach the API "
+            "server through the public endpoint",
+        ),
+        (
+            "EKS201",
+            19,
+            19,
+            "eksctl nodeGroups open has disableIMDSv1: false, so its launch template's "
+            "http_tokens = optional: IMDSv1 hands out the node role's credentials to any request",
+        ),
+        (
+            "EKS202",
+            18,
+            19,
+            "eksctl nodeGroups open sets no disablePodIMDS: true, so its launch template's "
+            "http_put_response_hop_limit = 2 (more than 1): pods can reach the node role's "
+            "credentials",
+        ),
+        (
+            "EKS202",
+            21,
+            21,
+            "eksctl nodeGroups closed sets disablePodIMDS: false, so its launch template's "
+            "http_put_response_hop_limit = 2 (more than 1): pods can reach the node role's "
+            "credentials",
+        ),
+        (
+            "EKS507",
+            9,
+            9,
+            "cluster vault has accessConfig.authenticationMode = CONFIG_MAP: access is managed "
+            "only through the aws-auth ConfigMap",
+        ),
+        (
+            "EKS508",
+            10,
+            10,
+            "cluster vault gives its creator permanent cluster-admin access "
+            "(accessConfig.bootstrapClusterCreatorAdminPermissions = true)",
+        ),
+        (
+            "EKS509",
+            16,
+            16,
+            "identity provider okta maps groups claim groups without a groupsPrefix: its group "
+            "names land in RBAC as they are",
+        ),
+    ]

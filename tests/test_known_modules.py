@@ -713,3 +713,48 @@ def test_karpenters_node_role_policies(tmp_path, version, registry):
     assert sorted(_power(result, "Karpenter*")) == sorted(
         ["AmazonEKSWorkerNodePolicy", registry, "AmazonEKS_CNI_Policy"]
     )
+
+
+@pytest.mark.parametrize(
+    ("version", "body", "message"),
+    [
+        (
+            "~> 20.0",
+            '  cluster_name = "shop"\n  cluster_endpoint_public_access = true\n'
+            "  cluster_endpoint_private_access = false\n",
+            "cluster shop has cluster_endpoint_private_access = false",
+        ),
+        (
+            "~> 21.0",
+            '  name = "shop"\n  endpoint_public_access = true\n  endpoint_private_access = false\n',
+            "cluster shop has endpoint_private_access = false",
+        ),
+    ],
+)
+def test_eks_module_messages_name_the_modules_input(tmp_path, version, body, message):
+    # v20 calls the argument cluster_endpoint_private_access: the finding names the input
+    result = _scan(tmp_path, _call(EKS, version, body), {"EKS102"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        ("EKS102", 6, message + ": nodes reach the API server through the public endpoint")
+    ]
+
+
+def test_cloudposse_node_group_messages_name_the_modules_inputs(tmp_path):
+    body = "  metadata_http_tokens_required = false\n  metadata_http_put_response_hop_limit = 3\n"
+    result = _scan(
+        tmp_path, _call("cloudposse/eks-node-group/aws", "~> 3.0", body), {"EKS201", "EKS202"}
+    )
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS201",
+            4,
+            "module.m has metadata_http_tokens_required = false, so http_tokens = optional: "
+            "IMDSv1 hands out the node role's credentials to any request",
+        ),
+        (
+            "EKS202",
+            5,
+            "module.m sets metadata_http_put_response_hop_limit = 3 (more than 1): pods can "
+            "reach the node role's credentials",
+        ),
+    ]

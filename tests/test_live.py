@@ -453,3 +453,73 @@ def test_exported_nodes_carry_their_role_for_the_access_graph(tmp_path):
              "launch template for-a-node-group version 1 (its node group's role)", 15),
         ],
     }  # fmt: skip
+
+
+def test_messages_name_the_keys_of_the_exported_outputs():
+    # an export is read as the AWS CLI prints it: its findings name the output's own keys
+    names = (
+        "eks-describe-cluster.json",
+        "eks-describe-identity-provider-config.json",
+        "eks-describe-nodegroup.json",
+        "ec2-describe-instances.json",
+    )
+    result = run(
+        [EXPORT / name for name in names],
+        select={"EKS102", "EKS201", "EKS202", "EKS508", "EKS509"},
+    )
+    found = sorted(
+        (f.location.file.rsplit("/", 1)[-1], f.location.start_line, f.rule_id, f.message)
+        for f in result.findings
+    )
+    assert found == [
+        (
+            "ec2-describe-instances.json",
+            74,
+            "EKS201",
+            "instance i-0a1b2c3d4e5f60040 (node group general) has MetadataOptions.HttpTokens = "
+            "optional: IMDSv1 hands out the node role's credentials to any request",
+        ),
+        (
+            "ec2-describe-instances.json",
+            75,
+            "EKS202",
+            "instance i-0a1b2c3d4e5f60040 (node group general) sets "
+            "MetadataOptions.HttpPutResponseHopLimit = 2 (more than 1): pods can reach the node "
+            "role's credentials",
+        ),
+        (
+            "eks-describe-cluster.json",
+            21,
+            "EKS102",
+            "cluster prod-eks has resourcesVpcConfig.endpointPrivateAccess = false: nodes reach "
+            "the API server through the public endpoint",
+        ),
+        (
+            "eks-describe-cluster.json",
+            70,
+            "EKS508",
+            "cluster prod-eks gives its creator permanent cluster-admin access "
+            "(accessConfig.bootstrapClusterCreatorAdminPermissions = true)",
+        ),
+        (
+            "eks-describe-identity-provider-config.json",
+            10,
+            "EKS509",
+            "identity provider corp-sso maps groups claim groups without a groupsPrefix: its "
+            "group names land in RBAC as they are",
+        ),
+        (
+            "eks-describe-nodegroup.json",
+            24,
+            "EKS201",
+            "node group general has amiType AL2_x86_64, so http_tokens = optional: IMDSv1 hands "
+            "out the node role's credentials to any request",
+        ),
+        (
+            "eks-describe-nodegroup.json",
+            24,
+            "EKS202",
+            "node group general sets amiType AL2_x86_64, so http_put_response_hop_limit = 2 (more "
+            "than 1): pods can reach the node role's credentials",
+        ),
+    ]

@@ -35,8 +35,8 @@ def test_misspelled_field_names_the_kinds_fields(in_tmp):
         "entity: instance_metadata\nwhen: {field: hop_limt, greater_than: 1}\nmessage: m\n",
     ) == [
         "p/ACME001.yaml: $.when.field: instance_metadata has no field 'hop_limt' (did you mean "
-        "hop_limit?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, "
-        "hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path"
+        "hop_limit or hop_limit_setting?); fields: address, module_dir, resource_type, name, http_tokens, http_endpoint, "
+        "hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, http_tokens_setting, hop_limit_setting, call_path"
     ]
 
 
@@ -52,14 +52,14 @@ def test_every_error_of_a_file_is_reported(in_tmp):
     )
     assert errors == [
         "p/ACME001.yaml: $.when.all[1].field: instance_metadata has no field 'http_tokns' (did "
-        "you mean http_tokens?); fields: address, module_dir, resource_type, name, http_tokens, "
-        "http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path",
+        "you mean http_tokens or http_tokens_setting?); fields: address, module_dir, resource_type, name, http_tokens, "
+        "http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, http_tokens_setting, hop_limit_setting, call_path",
         "p/ACME001.yaml: $.message: {hop_limt} is neither a param nor a field of "
-        "instance_metadata (did you mean hop_limit?); its fields: address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path",
+        "instance_metadata (did you mean hop_limit or hop_limit_setting?); its fields: address, module_dir, resource_type, name, "
+        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, http_tokens_setting, hop_limit_setting, call_path",
         "p/ACME001.yaml: $.location[1]: no field or block 'metadata_option' to point at (did you "
         "mean metadata_options?): instance_metadata has fields address, module_dir, resource_type, name, "
-        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, call_path and blocks metadata_options",
+        "http_tokens, http_endpoint, hop_limit, node_roles, pods_reach_imds, reaches_aws_admin, aws_admin_power, aws_admin_path, aws_admin_hops, http_tokens_setting, hop_limit_setting, call_path and blocks metadata_options",
         "p/ACME001.yaml: $.related[0].link: instance_metadata has no link 'cluster'; its links: "
         "node_role_trust",
     ]
@@ -75,7 +75,8 @@ def test_related_message_names_fields_of_the_linked_kind(in_tmp):
         "cluster; its fields: address, module_dir, resource_type, module_major_version, name, "
         "endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
-        "auto_mode, call_path"
+        "auto_mode, endpoint_private_access_setting, authentication_mode_setting, "
+        "bootstrap_cluster_creator_admin_permissions_setting, call_path"
     ]
 
 
@@ -136,7 +137,8 @@ def test_a_scan_refuses_a_user_rule_with_an_unknown_field(in_tmp):
         "'nmae' (did you mean name?); fields: address, module_dir, resource_type, module_major_version, "
         "name, endpoint_public_access, endpoint_private_access, public_access_cidrs, "
         "enabled_log_types, authentication_mode, bootstrap_cluster_creator_admin_permissions, "
-        "auto_mode, call_path\n"
+        "auto_mode, endpoint_private_access_setting, authentication_mode_setting, "
+        "bootstrap_cluster_creator_admin_permissions_setting, call_path\n"
     )
 
 

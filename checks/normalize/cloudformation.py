@@ -247,9 +247,19 @@ def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) ->
     if rtype == "Custom::AWSCDK-EKS-Cluster":
         spelled, config = _CAMEL, props.get("Config")
         config = config if isinstance(config, (dict, Unknown)) else LDict()
-        name_key = "name"
+        name_key, path = "name", "Config."
     else:
-        spelled, config, name_key = _PASCAL, props, "Name"
+        spelled, config, name_key, path = _PASCAL, props, "Name", ""
+    kinds.name_settings(
+        e,
+        {
+            "endpoint_private_access": f"{path}{spelled['vpc']}.{spelled['private']}",
+            "authentication_mode": f"{path}{spelled['access']}.{spelled['mode']}",
+            "bootstrap_cluster_creator_admin_permissions": (
+                f"{path}{spelled['access']}.{spelled['bootstrap']}"
+            ),
+        },
+    )
     name = _child(config, name_key)
     if name is None:
         name = Unknown(f"CloudFormation names cluster {logical} when it creates it", logical)
@@ -423,6 +433,7 @@ def _identity_provider(reader: _Reader, logical: str, rtype: str, raw: Any, prop
     if isinstance(kind, str) and kind.lower() != "oidc":
         return [], []
     e = reader.entity("identity_provider", logical, rtype)
+    kinds.name_settings(e, {"groups_prefix": "Oidc.GroupsPrefix"})
     _cluster_name(e, props)
     oidc = props.get("Oidc")
     if isinstance(oidc, LDict):
@@ -477,6 +488,14 @@ def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any)
     e.set("name", f"{logical} (the launch template EKS creates)")
     e.set("node_roles", _node_group_roles(reader, logical, raw))
     family, origin, span = _ami_family(reader, raw, props)
+    # what decides the options of the template EKS creates is the node group's AMI type
+    kinds.name_settings(
+        e,
+        {
+            "http_tokens": f"{origin}, so http_tokens",
+            "hop_limit": f"{origin}, so http_put_response_hop_limit",
+        },
+    )
     settings = kinds.EKS_NODE_GROUP_IMDS.get(family) if isinstance(family, str) else None
     if settings is not None:
         source = f"EKS managed node group default ({origin})"
@@ -523,9 +542,20 @@ def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
 
 
 # ---- EC2 instance metadata -----------------------------------------------------------------
-def _metadata(reader: _Reader, logical: str, rtype: str, options: Any, container: Any) -> Entity:
+def _metadata(
+    reader: _Reader, logical: str, rtype: str, options: Any, container: Any, path: str = ""
+) -> Entity:
+    """The metadata options of a launch template (`path`: where its data sits), launch
+    configuration or instance."""
     e = reader.entity("instance_metadata", logical, rtype)
     e.set("name", logical)
+    kinds.name_settings(
+        e,
+        {
+            "http_tokens": f"{path}MetadataOptions.HttpTokens",
+            "hop_limit": f"{path}MetadataOptions.HttpPutResponseHopLimit",
+        },
+    )
     if isinstance(options, LDict):
         e.field_lines["metadata_options"] = key_span(container, "MetadataOptions") or (
             options.line,
@@ -542,7 +572,7 @@ def _launch_template(reader: _Reader, logical: str, rtype: str, raw: Any, props:
     instance profile's and those of the node groups of the template that launch from it."""
     data = props.get("LaunchTemplateData")
     options = _child(data, "MetadataOptions")
-    e = _metadata(reader, logical, rtype, options, data)
+    e = _metadata(reader, logical, rtype, options, data, "LaunchTemplateData.")
     roles = _profile_roles(reader, _child(raw, "LaunchTemplateData"), "IamInstanceProfile")
     for group, group_props in reader.of_type("AWS::EKS::Nodegroup"):
         template = _child(group_props, "LaunchTemplate")

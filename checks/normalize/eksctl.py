@@ -39,6 +39,16 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     # only a private endpoint
     private_only = _private_only(doc)
     origin = private_only or EKSCTL_DEFAULT
+    kinds.name_settings(
+        cluster,
+        {
+            "endpoint_private_access": "vpc.clusterEndpoints.privateAccess",
+            "authentication_mode": "accessConfig.authenticationMode",
+            "bootstrap_cluster_creator_admin_permissions": (
+                "accessConfig.bootstrapClusterCreatorAdminPermissions"
+            ),
+        },
+    )
     put("endpoint_public_access", endpoints, "publicAccess", not private_only, origin)
     put("endpoint_private_access", endpoints, "privateAccess", bool(private_only), origin)
     put("public_access_cidrs", get_path(doc, "vpc"), "publicAccessCIDRs", ["0.0.0.0/0"])
@@ -120,6 +130,13 @@ def _metadata_options(e: Entity, group: dict) -> None:
         span = key_span(group, "launchTemplate")
         for field in ("http_tokens", "http_endpoint", "hop_limit"):
             e.set(field, unknown, span=span)
+        kinds.name_settings(
+            e,
+            {
+                "http_tokens": f"the http_tokens of launch template {template}",
+                "hop_limit": f"the http_put_response_hop_limit of launch template {template}",
+            },
+        )
         return
     imdsv1_off = group.get("disableIMDSv1", True) is True
     pod_imds_off = group.get("disablePodIMDS", False) is True
@@ -131,6 +148,15 @@ def _metadata_options(e: Entity, group: dict) -> None:
         default=None if said in group else EKSCTL_DEFAULT,
     )
     kinds.set_default(e, "http_endpoint")  # eksctl does not set it
+    # eksctl has no such settings: the message names what makes eksctl write them
+    kinds.name_settings(
+        e,
+        {
+            "http_tokens": f"{_written(group, said)}, so its launch template's http_tokens",
+            "hop_limit": f"{_written(group, 'disablePodIMDS')}, so its launch template's "
+            "http_put_response_hop_limit",
+        },
+    )
     # eksctl's launch templates let pods reach IMDS (hop limit 2) unless disablePodIMDS
     e.set(
         "hop_limit",
@@ -138,6 +164,15 @@ def _metadata_options(e: Entity, group: dict) -> None:
         span=key_span(group, "disablePodIMDS"),
         default=None if "disablePodIMDS" in group else EKSCTL_DEFAULT,
     )
+
+
+def _written(group: dict, key: str) -> str:
+    """A node group's boolean setting as the file writes it (`disablePodIMDS: false`), or
+    what its absence means to eksctl (`no disablePodIMDS: true`)."""
+    if key not in group:
+        return f"no {key}: true" if key == "disablePodIMDS" else f"{key} unset (true)"
+    value = group[key]
+    return f"{key}: {str(value).lower() if isinstance(value, bool) else value}"
 
 
 def _node_group_roles(file: str, group: dict, name: str, span: tuple[int, int]) -> LList:
@@ -184,6 +219,7 @@ def _identity_providers(file: str, doc: LDict, key: str, cluster_name: Any) -> l
         e.set("module_dir", None)
         e.set("resource_type", None)
         e.set("cluster_name", cluster_name)
+        kinds.name_settings(e, {"groups_prefix": "groupsPrefix"})
         for field, attr in (
             ("name", "name"),
             ("issuer_url", "issuerURL"),

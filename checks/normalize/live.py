@@ -187,6 +187,16 @@ class _Reader:
     def cluster(self, doc: dict) -> Entity:
         e = self._entity("cluster", f"{self.where}:cluster", doc)
         e.set("module_major_version", None)
+        kinds.name_settings(
+            e,
+            {
+                "endpoint_private_access": "resourcesVpcConfig.endpointPrivateAccess",
+                "authentication_mode": "accessConfig.authenticationMode",
+                "bootstrap_cluster_creator_admin_permissions": (
+                    "accessConfig.bootstrapClusterCreatorAdminPermissions"
+                ),
+            },
+        )
         self._put(e, "name", doc, "name", Unknown("describe-cluster without a name"))
         vpc = doc.get("resourcesVpcConfig")
         for field, attr in (
@@ -339,6 +349,7 @@ class _Reader:
 
     def identity_provider(self, doc: dict) -> Entity:
         e = self._entity("identity_provider", f"{self.where}:identityProviderConfig", doc)
+        kinds.name_settings(e, {"groups_prefix": "groupsPrefix"})
         self._put(e, "cluster_name", doc, "clusterName", self.only_cluster)
         for field, attr in (
             ("name", "identityProviderConfigName"),
@@ -405,8 +416,16 @@ class _Reader:
         role = kinds.profile_role(named)
         self._node_roles(e, role, f"{e.fields['name']} {attr}", key_span(holder, attr))
 
-    def _metadata_options(self, e: Entity, options: Any) -> None:
-        """`MetadataOptions` as EC2 prints it: a key it leaves out takes EC2's default."""
+    def _metadata_options(self, e: Entity, options: Any, path: str = "") -> None:
+        """`MetadataOptions` as EC2 prints it (`path`: where it sits in the printed object):
+        a key it leaves out takes EC2's default."""
+        kinds.name_settings(
+            e,
+            {
+                "http_tokens": f"{path}MetadataOptions.HttpTokens",
+                "hop_limit": f"{path}MetadataOptions.HttpPutResponseHopLimit",
+            },
+        )
         if isinstance(options, dict):
             e.field_lines["metadata_options"] = span_of(options, e.span("name"))
         for field, attr in (("http_tokens", "HttpTokens"), ("http_endpoint", "HttpEndpoint")):
@@ -441,6 +460,14 @@ class _Reader:
         self._node_roles(e, role, f"{e.fields['name']} nodeRole", key_span(doc, "nodeRole"))
         ami = doc.get("amiType")
         span = key_span(doc, "amiType")
+        # the options of the template EKS creates follow from the node group's AMI type
+        kinds.name_settings(
+            e,
+            {
+                "http_tokens": f"amiType {ami}, so http_tokens",
+                "hop_limit": f"amiType {ami}, so http_put_response_hop_limit",
+            },
+        )
         kinds.set_default(e, "http_endpoint")
         family = kinds.ami_family(ami)
         if family is not None:
@@ -505,7 +532,9 @@ class _Reader:
                 )
                 self._node_roles(e, role, f"{e.fields['name']} (its node group's role)", None)
             self._metadata_options(
-                e, data.get("MetadataOptions") if isinstance(data, dict) else None
+                e,
+                data.get("MetadataOptions") if isinstance(data, dict) else None,
+                "LaunchTemplateData.",
             )
             out.append(e)
         return out

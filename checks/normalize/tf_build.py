@@ -112,6 +112,7 @@ class Module:
         e.set("address", address)
         e.set("module_dir", self.scope)
         e.set("resource_type", rtype)
+        kinds.name_settings(e)  # a module call names its own inputs instead
         return e
 
 

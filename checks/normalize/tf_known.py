@@ -219,6 +219,7 @@ class Call:
         e.set("address", None)
         e.set("module_dir", None)
         e.set("resource_type", rtype)
+        kinds.name_settings(e)  # the module's inputs, where they are named otherwise, replace it
         return e
 
     def put(self, e: Entity, field: str, names: tuple[str, ...], default: Any) -> Any:

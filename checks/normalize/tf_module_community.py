@@ -284,6 +284,7 @@ def cloudposse_node_group(
             e.set(field, reason)
         return [e], []
     old = version.major == 1 or (version.major == 0 and version.minor < 25)
+    tokens_setting = "metadata_http_tokens"
     if old:
         call.put(e, "http_tokens", ("metadata_http_tokens",), "optional")
         call.put(e, "http_endpoint", ("metadata_http_endpoint",), "enabled")
@@ -291,14 +292,21 @@ def cloudposse_node_group(
         required, span = call.value("metadata_http_tokens_required")
         if span is None or required is None:
             e.set("http_tokens", "required", default=version.note)
+            tokens_setting = "metadata_http_tokens_required unset (true), so http_tokens"
         else:
             e.set("http_tokens", _choice(required, "required", "optional"), span=span)
+            shown = required.text if isinstance(required, Unknown) else str(required)
+            shown = shown.lower() if isinstance(required, bool) else shown
+            tokens_setting = f"metadata_http_tokens_required = {shown}, so http_tokens"
         enabled, span = call.value("metadata_http_endpoint_enabled")
         if span is None or enabled is None:
             e.set("http_endpoint", "enabled", default=version.note)
         else:
             e.set("http_endpoint", _choice(enabled, "enabled", "disabled"), span=span)
     call.put(e, "hop_limit", ("metadata_http_put_response_hop_limit",), 2)
+    kinds.name_settings(
+        e, {"http_tokens": tokens_setting, "hop_limit": "metadata_http_put_response_hop_limit"}
+    )
     return [e], []
 
 

@@ -164,6 +164,8 @@ def eks_module(
         "endpoint_private_access",
         not old,
     )
+    private_input = "endpoint_private_access" if v21 else "cluster_endpoint_private_access"
+    cluster.set("endpoint_private_access_setting", private_input)
     put(
         "public_access_cidrs",
         "cluster_endpoint_public_access_cidrs",
