@@ -314,7 +314,8 @@ KINDS: dict[str, Kind] = {
         Kind(
             "cluster",
             "An EKS cluster: `aws_eks_cluster`, a terraform-aws-modules/eks call, an eksctl "
-            "ClusterConfig, `aws eks describe-cluster` output, a CloudFormation "
+            "ClusterConfig that defines its cluster (not one that only adds node groups and the "
+            "like to an existing cluster), `aws eks describe-cluster` output, a CloudFormation "
             "`AWS::EKS::Cluster` (CDK's `Custom::AWSCDK-EKS-Cluster`).",
             (
                 *_address(

@@ -4,6 +4,8 @@ and where each node group of the file begins and ends."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import run
 
 ENDPOINT_AND_IMDS = ("EKS101", "EKS102", "EKS201", "EKS202")
@@ -203,3 +205,84 @@ def test_messages_name_the_settings_as_eksctl_writes_them(tmp_path):
             "names land in RBAC as they are",
         ),
     ]
+
+
+CLUSTER_RULES = ("EKS101", "EKS102", "EKS103", "EKS507", "EKS508", "EKS510")
+NODE_GROUPS_ONLY = (
+    HEADER
+    + "managedNodeGroups:\n"
+    + "  - name: graviton\n"
+    + "    instanceType: t4g.medium\n"
+    + "    privateNetworking: true\n"
+    + "nodeGroups:\n"
+    + "  - name: legacy\n"
+    + "    disableIMDSv1: false\n"
+)
+
+
+def test_a_file_of_node_groups_only_is_judged_on_its_node_groups(tmp_path):
+    # eksctl's docs: `eksctl create nodegroup --config-file` adds the node groups of a
+    # ClusterConfig that names an existing cluster in `metadata`; such a file says nothing
+    # about the cluster, so no cluster rule judges it
+    result = _scan(tmp_path, NODE_GROUPS_ONLY, select=CLUSTER_RULES + ("EKS201", "EKS202"))
+    assert [(rule, start) for rule, start, _, _ in _found(result)] == [
+        ("EKS201", 12),
+        ("EKS202", 7),
+        ("EKS202", 11),
+    ]
+    assert [e.kind for e in result.entities if e.kind == "cluster"] == []
+    assert _undecided(result) == []
+
+
+@pytest.mark.parametrize(
+    "existing_cluster_section",
+    [
+        "iam:\n  withOIDC: true\n  serviceAccounts:\n    - metadata: {name: app}\n",
+        "addons:\n  - name: vpc-cni\n",
+        "fargateProfiles:\n  - name: default\n",
+        "vpc:\n  id: vpc-1\n  securityGroup: sg-1\n  subnets:\n    private:\n"
+        "      eu-west-1a: {id: subnet-1}\n",
+    ],
+)
+def test_what_eksctl_adds_to_an_existing_cluster_does_not_make_a_cluster(
+    tmp_path, existing_cluster_section
+):
+    # node groups, add-ons, service accounts and Fargate profiles are created on an existing
+    # cluster from a config file; a node group of a cluster eksctl did not create needs the
+    # VPC's id, subnets and security group
+    result = _scan(tmp_path, NODE_GROUPS_ONLY + existing_cluster_section, select=CLUSTER_RULES)
+    assert _found(result) == []
+    assert [e for e in result.entities if e.kind == "cluster"] == []
+
+
+@pytest.mark.parametrize(
+    ("cluster_setting", "expected"),
+    [
+        (
+            "cloudWatch:\n  clusterLogging:\n    enableTypes: [api]\n",
+            ["EKS101", "EKS102", "EKS103"],
+        ),
+        ("vpc:\n  clusterEndpoints: {privateAccess: true}\n", ["EKS101", "EKS103"]),
+        (
+            "accessConfig:\n  authenticationMode: CONFIG_MAP\n",
+            ["EKS101", "EKS102", "EKS103", "EKS507"],
+        ),
+        (
+            "secretsEncryption:\n  keyARN: arn:aws:kms:eu-west-1:1:key/k\n",
+            ["EKS101", "EKS102", "EKS103"],
+        ),
+    ],
+)
+def test_a_file_that_sets_the_cluster_is_a_cluster_definition(tmp_path, cluster_setting, expected):
+    result = _scan(
+        tmp_path,
+        NODE_GROUPS_ONLY + cluster_setting,
+        select=("EKS101", "EKS102", "EKS103", "EKS507"),
+    )
+    assert sorted({rule for rule, _, _, _ in _found(result)}) == expected
+
+
+def test_a_config_with_nothing_for_an_existing_cluster_defines_one(tmp_path):
+    # a bare ClusterConfig is only good for `eksctl create cluster`: a cluster of defaults
+    result = _scan(tmp_path, HEADER, select=("EKS101", "EKS102", "EKS103"))
+    assert [rule for rule, _, _, _ in _found(result)] == ["EKS101", "EKS102", "EKS103"]

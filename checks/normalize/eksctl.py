@@ -15,9 +15,71 @@ EKSCTL_DEFAULT = "eksctl default"
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
+# What eksctl adds to an existing cluster from a config file (`eksctl create nodegroup`,
+# `create fargateprofile`, `create iamserviceaccount`, `create addon`, `create accessentry`,
+# `associate identityprovider`, `create iamidentitymapping`, `utils associate-iam-oidc-provider`).
+EXISTING_CLUSTER_SECTIONS = (
+    ("nodeGroups",),
+    ("managedNodeGroups",),
+    ("fargateProfiles",),
+    ("iam",),
+    ("addons",),
+    ("addonsConfig",),
+    ("identityProviders",),
+    ("iamIdentityMappings",),
+    ("accessConfig", "accessEntries"),
+)
+# What only `eksctl create cluster` (or an update of the cluster itself) reads: the control
+# plane's settings. A node group of a cluster eksctl did not create needs `vpc.id`,
+# `vpc.subnets` and `vpc.securityGroup`; the rest of `vpc` is the cluster's.
+CLUSTER_SECTIONS = (
+    "privateCluster",
+    "outpost",
+    "cloudWatch",
+    "autoModeConfig",
+    "secretsEncryption",
+    "kubernetesNetworkConfig",
+    "remoteNetworkConfig",
+    "zonalShiftConfig",
+    "availabilityZones",
+    "localZones",
+    "karpenter",
+    "gitops",
+)
+NODE_GROUP_VPC_KEYS = frozenset(
+    {
+        "id",
+        "subnets",
+        "securityGroup",
+        "sharedNodeSecurityGroup",
+        "manageSharedNodeSecurityGroupRules",
+    }
+)
+
+
+def defines_cluster(doc: LDict) -> bool:
+    """Whether a ClusterConfig defines its cluster, as `eksctl create cluster` reads it. eksctl
+    reads the same file format to add node groups (and service accounts, add-ons...) to an
+    existing cluster that `metadata` names: a file that sets none of the control plane's
+    settings and holds something eksctl adds to an existing cluster is such a file, and says
+    nothing about the cluster. A file holding neither is a cluster of eksctl's defaults."""
+    vpc = doc.get("vpc")
+    if isinstance(vpc, dict) and any(k not in NODE_GROUP_VPC_KEYS for k in vpc):
+        return True
+    access = doc.get("accessConfig")
+    if isinstance(access, dict) and any(k != "accessEntries" for k in access):
+        return True
+    if get_path(doc, "metadata", "version") is not None:
+        return True
+    if any(doc.get(section) is not None for section in CLUSTER_SECTIONS):
+        return True
+    return not any(get_path(doc, *path) is not None for path in EXISTING_CLUSTER_SECTIONS)
+
+
 def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[Problem]]:
     """The entities of one ClusterConfig; its `eks-checks.io/ignore` annotation applies to
-    each of them, as a manifest's does."""
+    each of them, as a manifest's does. A file for an existing cluster (`defines_cluster`
+    false) makes no cluster entity: only what it adds is judged."""
     name = get_path(doc, "metadata", "name") or "(unnamed)"
     key = f"eksctl:{file}:{name}"
     line = doc.line or 1
@@ -66,7 +128,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
         True,
     )
     cluster.set("auto_mode", bool(get_path(doc, "autoModeConfig", "enabled")))
-    entities = [cluster]
+    entities = [cluster] if defines_cluster(doc) else []
     entities += _node_groups(file, doc, key)
     cluster_name = get_path(doc, "metadata", "name")
     entities += _access_entries(file, access_settings, key, cluster_name)
