@@ -51,9 +51,11 @@ class PartialList(Unknown):
 class LDict(dict):
     """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
     and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks, and
-    `file` when it was written in another file than what holds it ("" when the same)."""
+    `file` when it was written in another file than what holds it ("" when the same).
+    `unknown_keys[key]` is the unknown value of a key written as an expression that is not
+    known (the key is its text): a reader for which keys are data (principal ARNs) reads it."""
 
-    __slots__ = ("line", "end_line", "key_lines", "file")
+    __slots__ = ("line", "end_line", "key_lines", "file", "unknown_keys")
 
     def __init__(
         self, *args: Any, line: int = 0, end_line: int = 0, file: str = "", **kwargs: Any
@@ -63,17 +65,33 @@ class LDict(dict):
         self.end_line = end_line or line
         self.key_lines: dict[Any, tuple[int, int]] = {}
         self.file = file
+        self.unknown_keys: dict[Any, Unknown] = {}
 
     def __reduce__(self):
-        return (_rebuild_ldict, (dict(self), self.line, self.end_line, self.key_lines, self.file))
+        return (
+            _rebuild_ldict,
+            (dict(self), self.line, self.end_line, self.key_lines, self.file, self.unknown_keys),
+        )
 
     def span(self, key: Any) -> tuple[int, int]:
         return self.key_lines.get(key, (self.line, self.end_line))
 
+    def key_value(self, key: Any) -> Any:
+        """A key as the value it stands for: unknown when written as an unknown expression."""
+        return self.unknown_keys.get(key, key)
 
-def _rebuild_ldict(items: dict, line: int, end_line: int, key_lines: dict, file: str = "") -> LDict:
+
+def _rebuild_ldict(
+    items: dict,
+    line: int,
+    end_line: int,
+    key_lines: dict,
+    file: str = "",
+    unknown_keys: dict | None = None,
+) -> LDict:
     d = LDict(items, line=line, end_line=end_line, file=file)
     d.key_lines = key_lines
+    d.unknown_keys = unknown_keys or {}
     return d
 
 

@@ -758,3 +758,77 @@ def test_cloudposse_node_group_messages_name_the_modules_inputs(tmp_path):
             "reach the node role's credentials",
         ),
     ]
+
+
+CLOUDPOSSE_ACCESS = """variable "admin_arn" {
+  type = string
+}
+variable "policy" {
+  type = string
+}
+variable "entries" {
+  type = any
+}
+
+module "known" {
+  source  = "cloudposse/eks-cluster/aws"
+  version = "4.6.0"
+  access_entry_map = {
+    "arn:aws:iam::111122223333:role/ops" = {
+      access_policy_associations = {
+        ClusterAdmin = {}
+        AmazonEKSAdminViewPolicy = {}
+      }
+    }
+    (var.admin_arn) = {
+      access_policy_associations = {
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy" = {}
+        (var.policy) = {}
+      }
+    }
+  }
+}
+
+module "unknown" {
+  source           = "cloudposse/eks-cluster/aws"
+  version          = "4.6.0"
+  access_entry_map = var.entries
+}
+"""
+
+
+def test_cloudposse_access_entry_map_keys_read_as_the_module_reads_them(tmp_path):
+    # the map's keys are principal ARNs and policy names or ARNs: a key written as an
+    # expression is a value not known, not a principal or a policy named `var.admin_arn`
+    result = _scan(tmp_path, CLOUDPOSSE_ACCESS, {"EKS502", "EKS506"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS506",
+            15,
+            "access policy association gives arn:aws:iam::111122223333:role/ops "
+            "AmazonEKSClusterAdminPolicy (scope cluster)",
+        ),
+        (
+            "EKS506",
+            21,
+            "access policy association gives var.admin_arn AmazonEKSClusterAdminPolicy "
+            "(scope cluster)",
+        ),
+    ]
+    undecided = sorted((s.rule_id, s.location.start_line, s.reasons[0]) for s in result.skipped)
+    assert undecided == [
+        ("EKS502", 21, "var.admin_arn has no default"),
+        ("EKS502", 33, "var.entries has no default"),
+        ("EKS506", 21, "var.policy has no default"),
+        ("EKS506", 33, "var.entries has no default"),
+    ]
+    # a name the module's abbreviation map does not hold is passed on as written
+    policies = sorted(
+        str(e.fields["policy_arn"])
+        for e in result.entities
+        if e.kind == "access_policy_association" and "role/ops" in str(e.fields["principal_arn"])
+    )
+    assert policies == [
+        "AmazonEKSAdminViewPolicy",
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    ]

@@ -376,9 +376,11 @@ class Evaluator:
         if isinstance(expr, ObjectExpr):
             obj = LDict(line=expr.line, end_line=expr.end_line)
             for key, value, line, end_line in expr.items:
-                key = self._key(key, file)
+                key, unknown = self._key_of(key, file)
                 obj[key] = self.evaluate(value, file)
                 obj.key_lines[key] = (line, end_line)
+                if unknown is not None:
+                    obj.unknown_keys[key] = unknown
             return self._bounded(obj, "{...}", expr, file)
         if isinstance(expr, Heredoc):
             return self._heredoc(expr, file)
@@ -403,24 +405,25 @@ class Evaluator:
             return Unknown(f"{expr.text} is not known before apply", short(expr.text))
         return Unknown("unsupported expression")
 
-    def _key(self, key: Any, file: str) -> str:
+    def _key_of(self, key: Any, file: str) -> tuple[str, Unknown | None]:
         """An object key's text: an expression's value as a string (an unknown one is kept
-        as its text: `"${local.oidc}:sub"` still ends with `:sub`)."""
+        as its text: `"${local.oidc}:sub"` still ends with `:sub`); and its unknown value
+        when the expression is not known."""
         if isinstance(key, str):
-            return key
+            return key, None
         if is_number(key):
-            return to_string(key)
+            return to_string(key), None
         if not hasattr(key, "line"):  # a number read as unknown
-            return key.text
+            return key.text, key if isinstance(key, Unknown) else None
         value = self.evaluate(key, file)
         if isinstance(value, Unknown):
-            return value.text
+            return value.text, value
         if value is None:
             raise EvalError("an object key must not be null")
         try:
-            return to_string(value, "an object key")
+            return to_string(value, "an object key"), None
         except Undecided as undecided:
-            return undecided.value.text
+            return undecided.value.text, undecided.value
 
     def _bound(self, name: str) -> Any:
         for scope in reversed(self.scopes):

@@ -152,16 +152,20 @@ def _cloudposse_aws_auth(call: Call) -> list[Entity]:
 
 
 def _policy_arn(name: Any) -> Any:
-    """A policy named by ARN, full name (`AmazonEKSAdminPolicy`) or short name (`Admin`)."""
+    """A policy named by ARN, or by a full (`AmazonEKSAdminPolicy`) or short (`Admin`) name
+    the module's abbreviation map holds; any other name is passed on as written, as the
+    module does (`try(local.eks_policy_abbreviation_map[kk], kk)`)."""
     if isinstance(name, str) and name in SHORT_POLICIES:
         return f"{POLICY_PREFIX}AmazonEKS{name}Policy"
-    if isinstance(name, str) and re.fullmatch(r"AmazonEKS\w+Policy", name):
+    if isinstance(name, str) and name in {f"AmazonEKS{short}Policy" for short in SHORT_POLICIES}:
         return POLICY_PREFIX + name
     return name
 
 
 def _scope(value: Any) -> dict:
     """An access scope: `type` defaults to `cluster`."""
+    if isinstance(value, Unknown):
+        return {"type": value, "namespaces": value}
     scope = value.get("access_scope") if isinstance(value, dict) else None
     if isinstance(scope, Unknown):
         return {"type": scope, "namespaces": scope}
@@ -172,23 +176,50 @@ def _scope(value: Any) -> dict:
     return out
 
 
+NOT_KNOWN = "(not known)"  # the label of an entry or policy association not known
+
+
+def _policies(associations: Any) -> LDict:
+    """An entry's `access_policy_associations` as the module reads them: each key a policy
+    ARN, or a name it expands; a key written as an expression not known, or a map not
+    known, is a policy not known."""
+    policies = LDict()
+    if isinstance(associations, Unknown):
+        policies[NOT_KNOWN] = {"policy_arn": associations, "access_scope": _scope(associations)}
+        return policies
+    for policy, value in associations.items() if isinstance(associations, dict) else []:
+        written = associations.key_value(policy) if isinstance(associations, LDict) else policy
+        policies[str(policy)] = {"policy_arn": _policy_arn(written), "access_scope": _scope(value)}
+    return policies
+
+
 def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
+    """`access_entry_map` (keys: principal ARNs), `access_entries` and
+    `access_policy_associations`, as v4 reads them. A key written as an expression that is not
+    known is a principal not known, not one named as the expression is written; a map or an
+    entry not known is an entry whose principal, type and policies are not known (its checks
+    undecided, never silently passed)."""
     out: list[Entity] = []
     entry_map, span = call.value("access_entry_map")
+    if isinstance(entry_map, Unknown):
+        entry_map = LDict({NOT_KNOWN: entry_map})
+        entry_map.unknown_keys[NOT_KNOWN] = entry_map[NOT_KNOWN]
     if isinstance(entry_map, dict):
         entries = LDict()
         for arn, entry in entry_map.items():
+            principal = entry_map.key_value(arn) if isinstance(entry_map, LDict) else arn
+            if isinstance(entry, Unknown):
+                entry = {
+                    "type": entry,
+                    "user_name": entry,
+                    "kubernetes_groups": entry,
+                    "access_policy_associations": entry,
+                }
             if not isinstance(entry, dict):
                 continue
             kind = entry.get("type") if entry.get("type") is not None else "STANDARD"
             groups = as_list(entry.get("kubernetes_groups"))
-            policies = LDict()
-            associations = entry.get("access_policy_associations")
-            for policy, value in associations.items() if isinstance(associations, dict) else []:
-                policies[str(policy)] = {
-                    "policy_arn": _policy_arn(policy),
-                    "access_scope": _scope(value),
-                }
+            policies = _policies(entry.get("access_policy_associations"))
             if kind == "STANDARD" and "system:masters" in groups:
                 # the module swaps the group for the policy (RULES.md: EKS506, not EKS501)
                 groups = [g for g in groups if g != "system:masters"]
@@ -197,7 +228,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
                     "access_scope": {"type": "cluster"},
                 }
             entries[arn] = {
-                "principal_arn": arn,
+                "principal_arn": principal,
                 "type": kind,
                 "user_name": entry.get("user_name"),
                 "kubernetes_groups": groups,
