@@ -1516,6 +1516,14 @@ KINDS: dict[str, Kind] = {
                     "eksctl creates for it); null when none",
                 ),
                 Field(
+                    "service_account_role_ref",
+                    STRING,
+                    "`<module dir>:<address>` of the Terraform role (`aws_iam_role.x`, or a "
+                    "module call `module.x` whose output it is) or `<template>:<logical id>` of "
+                    "the CloudFormation role an unknown `service_account_role_arn` refers to; "
+                    "else null",
+                ),
+                Field(
                     "pod_identity_associations",
                     list_of(
                         object_of(

@@ -88,7 +88,7 @@ def link(entities: list[Entity], clusters: list[Entity] | None = None) -> LinkWo
     _earlier_access_entries(by_kind.get("identity_mapping", []), roles)
     _earlier_identity_providers(by_kind.get("identity_provider", []))
     for e in by_kind.get("addon", []):
-        _aws_node_role(e, pod_identities, accounts)
+        _aws_node_role(e, pod_identities, accounts, roles)
     _iam_roles(by_kind)
     return LinkWork(steps, pod_identities.vague_count)
 
@@ -1668,11 +1668,15 @@ def _earlier_identity_providers(providers: list[Entity]) -> None:
 AWS_NODE = ("kube-system", "aws-node")
 
 
-def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, accounts: Copies) -> None:
+def _aws_node_role(
+    addon: Entity, pod_identities: _PodIdentities, accounts: Copies, role_index: _RoleIndex
+) -> None:
     """For the vpc-cni add-on, the role aws-node gets of its own (else it uses the node's):
     the add-on's IRSA role or pod identity association for aws-node, a pod identity
     association for kube-system/aws-node of the same cluster, or a scanned kube-system/aws-node
-    ServiceAccount's IRSA annotation."""
+    ServiceAccount's IRSA annotation. An IRSA role known only after apply is one when it is
+    a role the scan declares (`service_account_role_ref`: a role resource, the role a role
+    module's call creates)."""
     name = addon.fields.get("name")
     if not (isinstance(name, str) and name.lower() == "vpc-cni"):
         addon.set("aws_node_role", None)
@@ -1680,7 +1684,12 @@ def _aws_node_role(addon: Entity, pod_identities: _PodIdentities, accounts: Copi
     roles: list[str] = []
     maybe: list[Unknown] = []
     role = addon.fields.get("service_account_role_arn")
-    if isinstance(role, Unknown):
+    ref = addon.fields.get("service_account_role_ref")
+    declared = role_index.find(addon, role, ref) if isinstance(ref, str) else []
+    if isinstance(role, Unknown) and declared:
+        role_name = _words(declared[0].fields.get("role_name"))
+        roles.append(f"the add-on's service_account_role_arn {role.text} (role {role_name})")
+    elif isinstance(role, Unknown):
         maybe.append(role)
     elif role:
         roles.append(f"the add-on's service_account_role_arn {role}")

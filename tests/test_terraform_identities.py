@@ -136,3 +136,49 @@ def test_module_addons_are_addons(tmp_path):
         "kube-system/aws-node",
         True,
     )
+
+
+VPC_CNI_ROLE_MODULE = """module "vpc_cni_irsa" {
+  source  = "terraform-aws-modules/iam/aws//modules/iam-role-for-service-accounts-eks"
+  version = "5.44.0"
+
+  role_name             = "vpc-cni"
+  attach_vpc_cni_policy = true
+  oidc_providers = {
+    main = {
+      provider_arn               = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
+      namespace_service_accounts = ["kube-system:aws-node"]
+    }
+  }
+}
+
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name             = "shop"
+  addon_name               = "vpc-cni"
+  service_account_role_arn = module.vpc_cni_irsa.iam_role_arn
+}
+
+module "unread" {
+  source = "example.com/acme/role/aws"
+}
+
+resource "aws_eks_addon" "vpc_cni_other" {
+  cluster_name             = "other"
+  addon_name               = "vpc-cni"
+  service_account_role_arn = module.unread.iam_role_arn
+}
+"""
+
+
+def test_an_addon_role_that_is_the_output_of_a_role_module_the_scan_reads_is_its_own(tmp_path):
+    # module.vpc_cni_irsa.iam_role_arn is known after apply, but the scan reads the module:
+    # the role it names is the one the module creates, so aws-node has a role of its own
+    result = _scan(tmp_path, VPC_CNI_ROLE_MODULE, {"EKS705"})
+    assert result.findings == []
+    assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
+        ("EKS705", 25, ["module.unread.iam_role_arn is not known before apply"])
+    ]
+    addons = {e.fields["address"]: e for e in result.entities if e.kind == "addon"}
+    assert addons["aws_eks_addon.vpc_cni"].fields["aws_node_role"] == (
+        "the add-on's service_account_role_arn module.vpc_cni_irsa.iam_role_arn (role vpc-cni)"
+    )

@@ -463,6 +463,9 @@ def _addon(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> B
         props.get("ServiceAccountRoleArn"),
         span=key_span(props, "ServiceAccountRoleArn"),
     )
+    e.set(
+        "service_account_role_ref", reader.ref(raw.get("ServiceAccountRoleArn"), "AWS::IAM::Role")
+    )
     written = props.get("PodIdentityAssociations")
     associations = LList(line=e.location.start_line, end_line=e.location.end_line)
     for index, item in enumerate(written if isinstance(written, list) else []):

@@ -436,6 +436,7 @@ def _addons(file: str, doc: LDict, key: str, cluster_name: Any) -> list[Entity]:
         elif recommended and with_oidc:
             role = "(role eksctl creates with the add-on's recommended policies)"
         e.set("service_account_role_arn", role, span=role_span)
+        e.set("service_account_role_ref", None)
         span = associations.item_lines[0] if associations else None
         e.set("pod_identity_associations", associations, span=span)
         out.append(e)

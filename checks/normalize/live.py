@@ -373,6 +373,7 @@ class _Reader:
         self._put(e, "cluster_name", doc, "clusterName", self.only_cluster)
         self._put(e, "name", doc, "addonName")
         self._put(e, "service_account_role_arn", doc, "serviceAccountRoleArn")
+        e.set("service_account_role_ref", None)
         arns = doc.get("podIdentityAssociations")
         items = LList()
         for index, arn in enumerate(arns if isinstance(arns, list) else []):

@@ -282,7 +282,8 @@ def _addon(module: Module, file: str, block: Block):
     ev = module.ev
     set_attr(module, e, "cluster_name", block, "cluster_name", file)
     set_attr(module, e, "name", block, "addon_name", file)
-    set_attr(module, e, "service_account_role_arn", block, "service_account_role_arn", file)
+    role = set_attr(module, e, "service_account_role_arn", block, "service_account_role_arn", file)
+    e.set("service_account_role_ref", module.reference_of(role))
     associations = LList(line=block.line, end_line=block.end_line)
     for child in block.children("pod_identity_association"):
         associations.append(

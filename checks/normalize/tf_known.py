@@ -304,6 +304,7 @@ def addon(
         call.span_in(settings, "service_account_role_arn", span) if role is not None else None
     )
     e.set("service_account_role_arn", role, span=role_span)
+    e.set("service_account_role_ref", call.module.reference_of(role))
     items = LList(line=span[0], end_line=span[1])
     pairs = []
     for index, item in enumerate(as_list(associations)):
