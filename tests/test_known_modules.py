@@ -832,3 +832,25 @@ def test_cloudposse_access_entry_map_keys_read_as_the_module_reads_them(tmp_path
         "AmazonEKSAdminViewPolicy",
         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
     ]
+
+
+def test_a_node_group_on_the_launch_template_eks_creates_names_its_ami_type(tmp_path):
+    # without a custom launch template, the node group's ami_type decides the options
+    body = (
+        "  eks_managed_node_groups = {\n    old = {\n      use_custom_launch_template = false\n"
+        '      ami_type                   = "AL2_x86_64"\n    }\n  }\n'
+    )
+    result = _scan(tmp_path, _call(EKS, "~> 20.0", body), {"EKS201", "EKS202"})
+    assert sorted((f.rule_id, f.message) for f in result.findings) == [
+        (
+            "EKS201",
+            'module.m eks_managed_node_groups["old"] has ami_type AL2_x86_64, so http_tokens = '
+            "optional: IMDSv1 hands out the node role's credentials to any request",
+        ),
+        (
+            "EKS202",
+            'module.m eks_managed_node_groups["old"] sets ami_type AL2_x86_64, so '
+            "http_put_response_hop_limit = 2 (more than 1): pods can reach the node role's "
+            "credentials",
+        ),
+    ]

@@ -371,7 +371,10 @@ def _group_metadata(
         else:
             custom = setting("use_custom_launch_template", True)
         if custom is False:
-            _eks_launch_template(e, setting("ami_type", _ami_default(major)), cluster_version)
+            written = setting("ami_type", None) is not None
+            _eks_launch_template(
+                e, setting("ami_type", _ami_default(major)), cluster_version, written
+            )
             return
         if isinstance(custom, Unknown):
             _unknown_metadata(e, custom)
@@ -392,11 +395,23 @@ def _ami_default(major: int) -> Any:
     return "AL2023_x86_64_STANDARD" if major >= 21 else None
 
 
-def _eks_launch_template(e: Entity, ami_type: Any, cluster_version: Any) -> None:
-    """The IMDS of the launch template EKS makes: by AMI type; with none given, the AMI EKS
-    picks for the Kubernetes version (AL2023 from 1.30), when that is known."""
+def _eks_launch_template(
+    e: Entity, ami_type: Any, cluster_version: Any, written: bool = False
+) -> None:
+    """The IMDS of the launch template EKS makes: by AMI type (`written` when the node group
+    or its defaults set it); with none given, the AMI EKS picks for the Kubernetes version
+    (AL2023 from 1.30), when that is known."""
     if ami_type is None:
         ami_type = kinds.eks_ami_type(cluster_version)
+    shown_ami = ami_type.text if isinstance(ami_type, Unknown) else ami_type
+    decided_by = f"ami_type {shown_ami}" if written else f"ami_type {shown_ami} (not set)"
+    kinds.name_settings(
+        e,
+        {
+            "http_tokens": f"{decided_by}, so http_tokens",
+            "hop_limit": f"{decided_by}, so http_put_response_hop_limit",
+        },
+    )
     known = kinds.EKS_NODE_GROUP_IMDS.get(kinds.ami_family(ami_type) or "")
     if known is None:
         shown = ami_type.text if isinstance(ami_type, Unknown) else str(ami_type)
