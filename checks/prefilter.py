@@ -28,6 +28,7 @@ from checks.parse import text_digest
 from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
 from checks.tfcatalog import (
     KNOWN_MODULE_SOURCES,
+    NULL_LABEL_SOURCE,
     data_is_read,
     is_local_module,
     resource_is_read,
@@ -38,7 +39,8 @@ _LABEL = re.compile(r'"([^"\n]*)"|([A-Za-z_][\w-]*)')
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _HEREDOC = re.compile(r"<<-?([A-Za-z_][\w.-]*)\s*$")
 _COMMENT = re.compile(r"(#|//).*$")
-# `module` calls are kept when they call a module whose inputs we read, or a local one.
+# `module` calls are kept when they call a module whose inputs we read, a local one, or
+# cloudposse's label (whose `enabled` output gates every cloudposse module).
 _MODULE_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"\n]*)"', re.M)
 _LOCAL_NAME = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=", re.M)
 
@@ -88,7 +90,9 @@ class TopBlock:
             if "\\" in body:
                 return True
             return any(
-                is_local_module(source) or KNOWN_MODULE_SOURCES.search(source)
+                is_local_module(source)
+                or KNOWN_MODULE_SOURCES.search(source)
+                or NULL_LABEL_SOURCE.search(source)
                 for source in _MODULE_SOURCE.findall(body)
             )
         if self.type == "output":

@@ -11,6 +11,8 @@ entities, what the evaluator computes) both read, so that neither copies the oth
 - `DATA_SOURCES`: data sources the evaluator renders, and the attributes that hold it.
 - `KNOWN_MODULE_SOURCES`: module sources whose inputs a reader of `tf_modules` reads (the
   pre-filter keeps their calls; the readers tell them apart).
+- `NULL_LABEL_SOURCE`: cloudposse's label module, whose `enabled` and `context` outputs a
+  call's arguments decide even when the module is not on disk.
 """
 
 from __future__ import annotations
@@ -92,6 +94,31 @@ KNOWN_MODULE_SOURCES = re.compile(
     r"|cloudposse/(?:terraform-aws-)?eks-(?:cluster|node-group)"
     r"|aws-ia/(?:terraform-aws-)?eks-blueprints-addons"
     r"|terraform-aws-modules/eks-pod-identity/aws|terraform-aws-eks-pod-identity"
+)
+
+
+# cloudposse/label/null: every cloudposse module gates what it creates on this module's
+# `enabled` output, which the call's arguments decide (checks/normalize/tf_calls.py)
+NULL_LABEL_SOURCE = re.compile(r"cloudposse/label/null|cloudposse/terraform-null-label")
+# the attributes of the `context` it outputs
+NULL_LABEL_CONTEXT = (
+    "enabled",
+    "namespace",
+    "tenant",
+    "environment",
+    "stage",
+    "name",
+    "delimiter",
+    "attributes",
+    "tags",
+    "additional_tag_map",
+    "regex_replace_chars",
+    "label_order",
+    "id_length_limit",
+    "label_key_case",
+    "label_value_case",
+    "descriptor_formats",
+    "labels_as_tags",
 )
 
 

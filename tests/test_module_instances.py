@@ -579,3 +579,65 @@ def test_model_shows_entities_of_module_instances_with_their_call_path(in_tmp):
         "modules/platform/main.tf",
         "module.platform.module.eks",
     )
+
+
+LABEL = """module "this" {
+  source  = "cloudposse/label/null"
+  version = "0.25.0"
+
+  enabled = var.enabled
+  context = var.context
+}
+
+variable "enabled" {
+  type    = bool
+  default = null
+}
+
+variable "context" {
+  type    = any
+  default = { enabled = true, namespace = null }
+}
+"""
+GATED_ADMIN = """resource "aws_eks_access_policy_association" "admin" {
+  count         = module.this.enabled ? 1 : 0
+  cluster_name  = "shop"
+  principal_arn = "arn:aws:iam::111122223333:role/ops"
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  access_scope {
+    type = "cluster"
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("root_variables", "expected"),
+    [
+        ("", [("EKS506", "modules/cluster/main.tf", 5)]),
+        ("enabled = false\n", []),
+        ('context = { enabled = false, namespace = "x" }\n', []),
+    ],
+)
+def test_cloudposse_modules_are_enabled_as_their_null_label_says(
+    tmp_path, root_variables, expected
+):
+    # every cloudposse module gates its resources on `module.this.enabled`, the output of
+    # cloudposse/label/null: `enabled`, else the context's (`true` by default), and a caller
+    # hands its own label's `context` down
+    module = tmp_path / "modules" / "cluster"
+    module.mkdir(parents=True)
+    (module / "context.tf").write_text(LABEL)
+    (module / "main.tf").write_text(GATED_ADMIN)
+    (tmp_path / "context.tf").write_text(LABEL)
+    (tmp_path / "main.tf").write_text(
+        'module "cluster" {\n  source  = "./modules/cluster"\n  context = module.this.context\n}\n'
+    )
+    (tmp_path / "terraform.tfvars").write_text(root_variables)
+    result = run([tmp_path], select={"EKS506"})
+    found = [
+        (f.rule_id, str(Path(f.location.file).relative_to(tmp_path)), f.location.start_line)
+        for f in result.findings
+    ]
+    assert found == expected
+    assert result.skipped == []

@@ -30,7 +30,7 @@ from checks.model import LDict, LList, Problem, Unknown
 from checks.normalize.tf_eval import Argument, Declarations, Evaluator, Located, short
 from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList, given_number
 from checks.parse.hcltree import Block, Ref, Target
-from checks.tfcatalog import is_local_module
+from checks.tfcatalog import NULL_LABEL_CONTEXT, NULL_LABEL_SOURCE, is_local_module
 
 MAX_DEPTH = 16  # module calls, one inside the other
 MAX_INSTANCES = 1000  # module instances one root module evaluates
@@ -314,6 +314,8 @@ class Calls:
         if isinstance(call, Unknown):
             return Unknown(call.reason, ref.text)
         if call.how != "source":
+            if isinstance(call.source, str) and NULL_LABEL_SOURCE.search(call.source):
+                return _label_output(ev, name, list(target.rest), ref, call.indexed)
             return Unknown(f"{ref.text} is not known before apply", ref.text, f"module.{name}")
         rest = list(target.rest)
         if call.indexed:
@@ -387,6 +389,41 @@ class Calls:
 
 
 # ---- values crossing a module's boundary ------------------------------------------------------
+def _label_output(ev: Evaluator, name: str, rest: list, ref: Ref, indexed: bool) -> Any:
+    """`module.<name>.enabled` and `.context` of a cloudposse/label/null call, as the label
+    computes them from its arguments: `enabled`, else the given context's `enabled`, else
+    true (its default context); the context's other attributes are not known. Any other
+    output, or an instance of a call with `count`/`for_each`, is not known."""
+    unknown = Unknown(f"{ref.text} is not known before apply", ref.text, f"module.{name}")
+    if indexed or not rest or rest[0] not in ("enabled", "context"):
+        return unknown
+    file, block = ev.declarations.modules[name]
+    enabled = ev.attribute(block, "enabled", file) if "enabled" in block.attributes else None
+    if enabled is None:
+        context = ev.attribute(block, "context", file) if "context" in block.attributes else None
+        if context is None:
+            enabled = True
+        elif isinstance(context, dict):
+            enabled = context.get("enabled")
+        else:
+            enabled = context
+    if not isinstance(enabled, (bool, Unknown)):
+        enabled = unknown
+    if rest[0] == "enabled":
+        return enabled if len(rest) == 1 else unknown
+    context = LDict(
+        {
+            attribute: enabled
+            if attribute == "enabled"
+            else Unknown(f"{ref.text}.{attribute} is not known", f"{ref.text}.{attribute}")
+            for attribute in NULL_LABEL_CONTEXT
+        }
+    )
+    if len(rest) == 1:
+        return context
+    return context[rest[1]] if len(rest) == 2 and rest[1] in context else unknown
+
+
 def crossed(value: Any, into_caller: str | None = None) -> Any:
     """`value` as the module on the other side of a call sees it: its references made
     relative to that module (a caller's value given to the module climbs `../`; a module's
