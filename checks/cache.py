@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tempfile
@@ -39,13 +40,23 @@ from typing import Any
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 10  # bump when the shape of cached values changes
+FORMAT = 11  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
 BACKGROUND_MIN = 64  # fresh entries from which a forked process encodes and writes a pack
 BACKGROUND_BYTES = 8 * 2**20  # a pack this large is written by a forked process
 HEAD_READ = 1 << 20  # what is read first of a pack: its index line, most often
+# a pack this large is written as a base and a tail over it (`Pack`); a smaller one is written
+# whole whenever anything changed (a millisecond or two)
+BASE_MIN = 1 << 20
+# a tail past this, or past a quarter of its base, is folded into a new base: each run writes
+# the tail again, and reads its index
+TAIL_MAX = 4 << 20
+# a base of which a run kept less than half the bytes is written again without the rest: the
+# next base is at most half as large
+GARBAGE = 0.5
+STAMP_BYTES = 120  # about what a file's stamp takes in a pack (`Stamps.encoded`)
 
 # The Cache Directory Tagging Specification's tag: backup tools skip our folders.
 TAG_NAME = "CACHEDIR.TAG"
@@ -55,12 +66,16 @@ TAG = (
     "# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 MAGIC = b"eks-checks pack %d\n" % FORMAT
-STAMPS = "stamps"  # the index's name for the files' stamps (no digest is spelled so)
+# the names an index reserves (no digest is spelled so): the files' stamps, a base's id, and
+# a tail's base (its id and size) and the base's entries it leaves out
+STAMPS, ID, BASE, GONE = "stamps", "id", "base", "gone"
 # a file's stamp is trusted only when the file had not changed for this long when it was read:
 # a write in the same tick of a coarse clock as the read leaves the stamp as it was
 RACY_NS = 2_000_000_000
 _VERSION_FOLDER = re.compile(r"v[0-9][0-9A-Za-z.+!-]*-[0-9]+")
 _PACK = re.compile(r"[0-9a-f]{32}\.pack")
+_BASE = re.compile(r"([0-9a-f]{32})-([0-9a-f]{16})\.base")
+_BASE_ID = re.compile(r"[0-9a-f]{16}")
 _TEMP = re.compile(r"\.tmp-[0-9A-Za-z_]+\.pack")
 # what the cache of format 3 and before wrote: two hex digits, then the rest of a sha256
 _LEGACY_SHARD = re.compile(r"[0-9a-f]{2}")
@@ -220,23 +235,48 @@ class Cache:
             except ValueError:
                 budget = MAX_BYTES / 2**20
             budget_bytes = int(budget * 2**20)
-            packs = []
+            # a pack is its file and the base it names, used when its file is
+            packs: dict[str, list] = {}  # name -> [modified, size, paths]
+            bases = []
             for entry in os.scandir(self.folder):
                 st = entry.stat(follow_symlinks=False)
                 if _TEMP.fullmatch(entry.name) and now - st.st_mtime > STALE_TEMP:
                     os.unlink(entry.path)
                 elif _PACK.fullmatch(entry.name) and stat.S_ISREG(st.st_mode):
-                    packs.append((st.st_mtime, st.st_size, entry.path))
-            total = sum(size for _, size, _ in packs)
+                    packs[entry.name] = [st.st_mtime, st.st_size, [entry.path]]
+                elif _BASE.fullmatch(entry.name) and stat.S_ISREG(st.st_mode):
+                    bases.append((entry.name, st, entry.path))
+            for name, st, path in bases:
+                stem, ident = _BASE.fullmatch(name).groups()  # type: ignore[union-attr]
+                held = packs.get(f"{stem}.pack")
+                if held is not None and _names_base(held[2][0], ident):
+                    held[1] += st.st_size
+                    held[2].append(path)
+                elif now - st.st_mtime > STALE_TEMP:  # no tail names it: a run left it
+                    os.unlink(path)
+                else:  # being written, or just left: counted all the same
+                    packs[name] = [st.st_mtime, st.st_size, [path]]
+            total = sum(size for _, size, _ in packs.values())
             if total <= budget_bytes:
                 return
-            for _mtime, size, path in sorted(packs):
-                os.unlink(path)
+            for _mtime, size, paths in sorted(packs.values()):
+                for path in paths:
+                    os.unlink(path)
                 total -= size
                 if total <= budget_bytes * 3 // 4:
                     break
         except OSError:
             pass
+
+
+def _names_base(tail: str, ident: str) -> bool:
+    """Whether the pack file `tail` names the base of id `ident`."""
+    part = _open_part(Path(tail))
+    if part is None:
+        return False
+    ref = _base_ref(part.index.get(BASE))
+    part.close()
+    return ref is not None and ref[0] == ident
 
 
 def _ours(entry: os.DirEntry) -> bool:
@@ -412,41 +452,21 @@ def _table_bytes(buckets: list[bytes]) -> bytes:
 
 
 # ---- packs ------------------------------------------------------------------------------------
-class Pack:
-    """Entries by digest: `MAGIC`, a JSON index line `{digest: [offset, length]}`, then the
-    entries' JSON texts. Read once; an entry is decoded only when asked for."""
+class _Part:
+    """One file of a pack, opened once: its JSON index `{digest: [offset, length]}` (and the
+    names it reserves: `STAMPS`, `BASE`, `GONE`, `ID`) and where its entries start. Its
+    entries are read from the file when asked (a file replaced meanwhile is a new file; this
+    one stays whole), never all at once."""
 
-    def __init__(self, folder: Path, name: str) -> None:
-        self.folder, self.name = folder, name
-        # the pack file as it was opened: its entries are read from it when asked (a pack
-        # rewritten meanwhile is a new file; this one stays whole), never all at once
-        self._fd: int | None = None
-        self._size = 0
-        self._index: dict = {}
-        self._body = 0
-        # what this run read, where it is in this pack: kept in the next pack
-        self._used: dict[str, tuple[int, int]] = {}
-        # what `put` gave it, encoded: kept in the next pack, which is then written
-        self._put: dict[str, bytes] = {}
-        # what the writer of the next pack makes (`put_later`): entries' bytes by digest
-        self._later: list[Callable[[bytes], Iterable[tuple[str, bytes]]]] = []
-        self._late = b""  # what `finish` gave the makers
-        self._told: int | None = None  # the pipe to a writer waiting for `finish`
-        self._writer: int | None = None  # the process writing the next pack
-        self.stamps = Stamps()
-        try:
-            fd = os.open(folder / name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except OSError:
-            return
-        st = os.fstat(fd)
-        if _foreign(st) or not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            return
-        self._fd, self._size = fd, st.st_size
-        start = self._read(0, min(self._size, HEAD_READ)) or b""
+    def __init__(self, fd: int, st: os.stat_result) -> None:
+        self.fd: int | None = fd
+        self.size, self.ino = st.st_size, st.st_ino
+        self.index: dict = {}
+        self.body = 0
+        start = self.read(0, min(self.size, HEAD_READ)) or b""
         end = start.find(b"\n", len(MAGIC)) if start.startswith(MAGIC) else -1
         if end < 0 and start.startswith(MAGIC) and len(start) == HEAD_READ:
-            start = self._read(0, self._size) or b""  # an index longer than the first read
+            start = self.read(0, self.size) or b""  # an index longer than the first read
             end = start.find(b"\n", len(MAGIC))
         if end > 0:
             try:
@@ -454,42 +474,24 @@ class Pack:
             except (ValueError, RecursionError):
                 index = None
             if isinstance(index, dict):
-                self._index, self._body = index, end + 1
-        where = self._index.pop(STAMPS, None)
-        if self._valid(where):
-            self.stamps = Stamps(self._read(self._body + where[0], where[1]) or b"")
+                self.index, self.body = index, end + 1
 
-    def _read(self, offset: int, length: int) -> bytes | None:
-        """`length` bytes of the pack file from `offset`, or None (a file cut short)."""
-        if self._fd is None:
+    def read(self, offset: int, length: int) -> bytes | None:
+        """`length` bytes of the file from `offset`, or None (a file cut short)."""
+        if self.fd is None:
             return None
         try:
             if hasattr(os, "pread"):
-                data = os.pread(self._fd, length, offset)
+                data = os.pread(self.fd, length, offset)
             else:  # no positioned read (Windows): one reader of this descriptor at a time
-                os.lseek(self._fd, offset, os.SEEK_SET)
-                data = os.read(self._fd, length)
+                os.lseek(self.fd, offset, os.SEEK_SET)
+                data = os.read(self.fd, length)
         except (OSError, ValueError, OverflowError):
             return None
         return data if len(data) == length else None
 
-    def __del__(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def reader(self) -> Pack:
-        """The pack as it is on disk now, for a scan that must not write it (the check of a
-        reduced context against the full one)."""
-        other = Pack(self.folder, self.name)
-        other.save = lambda fresh=(), declared=None, pending=False: None  # type: ignore[method-assign]
-        return other
-
-    def _valid(self, where: Any) -> bool:
-        """Whether an index entry is an offset and a length inside the pack."""
+    def valid(self, where: Any) -> bool:
+        """Whether an index entry is an offset and a length inside the file."""
         if type(where) is not list or len(where) != 2:
             return False
         offset, length = where
@@ -498,8 +500,154 @@ class Pack:
             and type(length) is int
             and offset >= 0
             and length >= 0
-            and self._body + offset + length <= self._size
+            and self.body + offset + length <= self.size
         )
+
+    def entry(self, name: str) -> bytes | None:
+        """The entry the index files under `name`, taken out of the index (None if none)."""
+        where = self.index.pop(name, None)
+        return self.read(self.body + where[0], where[1]) if self.valid(where) else None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _open_part(path: Path) -> _Part | None:
+    """The file at `path` as a part of a pack, if it is a regular file only we can write
+    (else None: a miss)."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        return None
+    if _foreign(st) or not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
+    return _Part(fd, st)
+
+
+def _base_ref(named: Any) -> tuple[str, int] | None:
+    """The id and size of the base a tail names as `named` (its `BASE`), None when it is not
+    a base's id (a path, say) and a size."""
+    if type(named) is not list or len(named) != 2:
+        return None
+    ident, size = named
+    if type(ident) is not str or not _BASE_ID.fullmatch(ident) or type(size) is not int:
+        return None
+    return ident, size
+
+
+class Pack:
+    """Entries by digest, in one file or two, each `MAGIC`, a JSON index line `{digest:
+    [offset, length]}`, then the entries' JSON texts. A small pack is one file, written whole
+    whenever anything changed. A large one is a *base* (`<name>-<id>.base`, written whole,
+    never changed: its index carries its id) and the pack file, the *tail* over it, rewritten
+    at each run that changed something with only what differs from the base: the entries
+    made since, the base's entries that are no longer kept (`GONE`), the stamps that changed
+    (`Stamps`), and the id and size of its base (`BASE`). A tail whose base is not the one it
+    names (gone, of another id or size, not ours) is a cold run. Read once; an entry is
+    decoded only when asked for."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder, self.name = folder, name
+        # the pack file, then the base it names, if any: entries are looked up in that order
+        self._parts: list[_Part] = []
+        self._base_keys: list[str] = []  # every entry the base holds, those gone included
+        self._base_stamps = 0  # the size of the base's stamps
+        self._base_ref: tuple[str, int] | None = None  # the base's id and size, as named
+        # what this run read (the part, and where it is in it): kept in the next pack
+        self._used: dict[str, tuple[int, int, int]] = {}
+        # what `put` gave it, encoded: kept in the next pack, which is then written
+        self._put: dict[str, bytes] = {}
+        # what the writer of the next pack makes (`put_later`): entries' bytes by digest
+        self._later: list[Callable[[bytes], Iterable[tuple[str, bytes]]]] = []
+        self._late = b""  # what `finish` gave the makers
+        self._told: int | None = None  # the pipe to a writer waiting for `finish`
+        self._writer: int | None = None  # the process writing the next pack
+        self.stamps = Stamps()
+        top = _open_part(folder / name)
+        if top is None:
+            return
+        named = top.index.pop(BASE, None)
+        gone = top.index.pop(GONE, [])
+        top.index.pop(ID, None)
+        self._parts = [top]
+        if named is None:
+            self.stamps = Stamps(top.entry(STAMPS) or b"")
+            return
+        self._base_ref = _base_ref(named)
+        base = self._open_base(self._base_ref)
+        if base is None or type(gone) is not list:
+            self._parts = []  # not the base the tail was written over: a cold run
+            top.close()
+            return
+        self._parts.append(base)
+        stamps = base.entry(STAMPS) or b""
+        self._base_stamps = len(stamps)  # used by every run: never garbage
+        self._base_keys = list(base.index)
+        for digest in gone:
+            if type(digest) is str:
+                base.index.pop(digest, None)
+        self.stamps = Stamps(stamps, top.entry(STAMPS) or b"")
+
+    def _open_base(self, ref: tuple[str, int] | None) -> _Part | None:
+        """The base a tail names by `ref` (its id and size), when it is that base."""
+        if ref is None:
+            return None
+        base = _open_part(self.folder / self._base_name(ref[0]))
+        if base is None:
+            return None
+        if base.size != ref[1] or base.index.pop(ID, None) != ref[0]:
+            base.close()
+            return None
+        base.index.pop(BASE, None)
+        base.index.pop(GONE, None)
+        return base
+
+    def _base_name(self, ident: str) -> str:
+        return f"{self.name.removesuffix('.pack')}-{ident}.base"
+
+    @property
+    def _size(self) -> int:
+        return sum(part.size for part in self._parts)
+
+    def __del__(self) -> None:
+        for part in self._parts:
+            part.close()
+
+    def __len__(self) -> int:
+        if len(self._parts) < 2:
+            return sum(len(part.index) for part in self._parts)
+        top, base = self._parts
+        return len(base.index) + sum(digest not in base.index for digest in top.index)
+
+    def reader(self) -> Pack:
+        """The pack as it is on disk now, for a scan that must not write it (the check of a
+        reduced context against the full one)."""
+        other = Pack(self.folder, self.name)
+        other.save = lambda fresh=(), declared=None, pending=False: None  # type: ignore[method-assign]
+        return other
+
+    def _where(self, digest: str) -> tuple[int, int, int] | None:
+        """Which part holds the entry `digest`, and where it starts and ends in it."""
+        for slot, part in enumerate(self._parts):
+            where = part.index.get(digest)
+            if where is not None:
+                if not part.valid(where):
+                    return None
+                start = part.body + where[0]
+                return slot, start, start + where[1]
+        return None
 
     def get(self, key: str, declared: Any) -> Any:
         """The value of type `declared` stored under `key`, or None (missing, corrupt, or
@@ -524,24 +672,23 @@ class Pack:
 
     def raw_filed(self, digest: str) -> bytes | None:
         """`raw` of the entry filed under `digest`."""
-        where = self._index.get(digest)
-        if not self._valid(where):
+        where = self._where(digest)
+        if where is None:
             return None
-        start = self._body + where[0]
-        raw = self._read(start, where[1])
+        slot, start, end = where
+        raw = self._parts[slot].read(start, end - start)
         if raw is not None:
-            self._used[digest] = (start, start + where[1])  # not a copy: read again if written
+            self._used[digest] = where  # not a copy: read again if written
         return raw
 
     def keep(self, digest: str) -> bool:
         """Keep the entry filed under `digest` (`key_digest`) in the next pack, as if it was
         read, without decoding it (what a scan relies on without reading: the pre-commit
         hook's index); False when the pack holds none."""
-        where = self._index.get(digest)
-        if not self._valid(where):
+        where = self._where(digest)
+        if where is None:
             return False
-        start = self._body + where[0]
-        self._used[digest] = (start, start + where[1])
+        self._used[digest] = where
         return True
 
     def put(self, key: str, value: Any, declared: Any) -> None:
@@ -556,7 +703,8 @@ class Pack:
     def forget(self, key: str) -> None:
         """Leave the entry under `key` out: not read again, nor kept in the next pack."""
         digest = key_digest(key)
-        self._index.pop(digest, None)
+        for part in self._parts:
+            part.index.pop(digest, None)
         self._used.pop(digest, None)
 
     def put_later(self, make: Callable[[bytes], Iterable[tuple[str, bytes]]]) -> None:
@@ -578,16 +726,17 @@ class Pack:
         """The next pack: the entries this run read or `put`, and `fresh` (key digest,
         value) pairs of the type `declared` (a value that cannot be stored is left out); when
         nothing changed, the pack is only marked as used. Many fresh values, entries to make
-        (`put_later`) or a large pack are encoded and written by a forked process while this
-        one goes on (it sees them as they are now); `wait()` for it. `pending`: the makers
-        wait for what `finish` gives, and the pack is written then; the fresh values are
-        taken as they are now all the same (a forked writer waits for it, or they are
-        encoded here). Never raises: a pack not written means a cold run."""
+        (`put_later`) or a large pack to write whole are encoded and written by a forked
+        process while this one goes on (it sees them as they are now); `wait()` for it; a
+        tail is written here. `pending`: the makers wait for what `finish` gives, and the
+        pack is written then; the fresh values are taken as they are now all the same (a
+        forked writer waits for it, or they are encoded here). Never raises: a pack not
+        written means a cold run."""
         if pending:
             if fresh:
                 self._take(fresh, declared)
             return
-        unchanged = self._used.keys() == self._index.keys() and not self._put and not self._later
+        unchanged = len(self._used) == len(self) and not self._put and not self._later
         if not fresh and unchanged and not self.stamps.changed:
             if self._used:
                 try:
@@ -595,15 +744,37 @@ class Pack:
                 except OSError:
                     pass
             return
-        large = len(fresh) >= BACKGROUND_MIN or self._later or self._size >= BACKGROUND_BYTES
+        large = len(fresh) >= BACKGROUND_MIN or self._later or self._whole_is_large()
         if not (large and self._fork(fresh, declared, None)):
             self._write(fresh, declared)
             self._later = []
 
+    def _whole_is_large(self) -> bool:
+        """Whether the next pack is a large one written whole (not a tail over the base)."""
+        if self._size < BACKGROUND_BYTES:
+            return False
+        put = sum(map(len, self._put.values()))
+        return not self._tail_fits(put + STAMP_BYTES * self.stamps.delta_count())
+
+    def _tail_fits(self, made: int) -> bool:
+        """Whether a tail over this pack's base, with `made` bytes made by this run, is
+        within its bound (`TAIL_MAX`, a quarter of the base: past it, a new base costs less
+        than carrying the tail at every run) and the base is not mostly what this run left
+        out (`GARBAGE`: then the next base is much smaller)."""
+        if len(self._parts) < 2:
+            return False
+        top, base = self._parts
+        sizes = [0, 0]
+        for slot, start, end in self._used.values():
+            sizes[slot] += end - start
+        if made + sizes[0] > min(TAIL_MAX, base.size // 4):
+            return False
+        return sizes[1] + self._base_stamps >= (base.size - base.body) * (1 - GARBAGE)
+
     def _take(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
         """`save(pending=True)` of fresh values: a writer forked now, waiting for `finish`,
         or, for a few values, each encoded now."""
-        if len(fresh) >= BACKGROUND_MIN or self._size >= BACKGROUND_BYTES:
+        if len(fresh) >= BACKGROUND_MIN or self._whole_is_large():
             try:
                 waiting, self._told = os.pipe()
             except (OSError, AttributeError):
@@ -672,10 +843,11 @@ class Pack:
             self._writer = None
 
     def _write(self, fresh: list[tuple[str, Any]], declared: Any) -> None:
-        """Write the next pack: each entry is written to a scratch file as soon as it is
-        read or encoded (a pack's worth of entries is never in memory at once), then the
-        index line and the entries are written to the pack."""
-        index: dict[str, list[int]] = {}
+        """Write the next pack: the entries this run made are written to a scratch file as
+        soon as they are made (a pack's worth of entries is never in memory at once); then,
+        when they fit in a tail over the base, the tail, else the entries this run read
+        and the whole pack."""
+        index: dict[str, Any] = {}
         try:
             # unbuffered: what the kernel copies into it and what is written go one way
             with tempfile.TemporaryFile(dir=self.folder, buffering=0) as body:
@@ -692,50 +864,109 @@ class Pack:
                         pass
                 for digest, raw in self._put.items():
                     add(digest, raw)
-                self._keep_read(body, index, add)
                 for digest, value in fresh:
                     try:
                         add(digest, encode(value, declared))
                     except (Invalid, ValueError, RecursionError):
                         pass
-                stamps = self.stamps.encoded()
-                if stamps:
-                    add(STAMPS, stamps)
-                head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
-                body.seek(0)
-                _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
+                delta = self.stamps.encoded_delta() if len(self._parts) > 1 else b""
+                if self._tail_fits(body.tell() + len(delta)):
+                    self._write_tail(body, index, add, delta)
+                else:
+                    self._write_whole(body, index, add)
         except OSError:
             pass
 
-    def _keep_read(self, body: Any, index: dict[str, list[int]], add: Callable) -> None:
-        """Copy the entries this run read (those not made anew) from this pack into `body`:
-        entries next to each other in this pack in one copy the kernel makes, file to file
-        (a warm hook keeps thousands of them, tens of megabytes, at each commit); what it
-        cannot copy whole is read entry by entry (an entry not read is a miss next time)."""
+    def _write_tail(self, body: Any, index: dict, add: Callable, delta: bytes) -> None:
+        """The tail over this pack's base: what `body` holds, the entries this run read of
+        the tail, the stamps that changed, and the base's entries this run did not keep."""
+        self._keep_read(body, index, add, only=0)
+        if delta:
+            add(STAMPS, delta)
+        base = self._parts[1]
+        index[GONE] = [
+            digest
+            for digest in self._base_keys
+            if self._used.get(digest, _NOWHERE)[0] != 1 or digest in index
+        ]
+        index[BASE] = list(self._base_ref)  # type: ignore[arg-type]
+        head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+        body.seek(0)
+        try:  # a base written again meanwhile by another run (which removed this one): its
+            # pack stands
+            if os.stat(self.folder / self._base_name(index[BASE][0])).st_ino != base.ino:
+                return
+        except OSError:
+            return
+        _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
+
+    def _write_whole(self, body: Any, index: dict, add: Callable) -> None:
+        """The whole pack: what `body` holds, the entries this run read, the stamps of the
+        files it looked at; from `BASE_MIN` bytes on, as a new base and an empty tail over
+        it, and the last base removed."""
+        self._keep_read(body, index, add)
+        stamps = self.stamps.encoded()
+        if stamps:
+            add(STAMPS, stamps)
+        size = len(MAGIC) + body.tell() + 1
+        if size < BASE_MIN:
+            head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+            body.seek(0)
+            _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
+        else:
+            ident = secrets.token_hex(8)
+            index[ID] = ident
+            head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
+            body.seek(0)
+            _write_atomic(self.folder, self._base_name(ident), [MAGIC, head, b"\n", body])
+            tail = json.dumps({BASE: [ident, size + len(head)]}).encode()
+            _write_atomic(self.folder, self.name, [MAGIC, tail, b"\n"])
+        if self._base_ref is not None and len(self._parts) > 1:
+            try:
+                os.unlink(self.folder / self._base_name(self._base_ref[0]))
+            except OSError:
+                pass
+
+    def _keep_read(
+        self, body: Any, index: dict[str, Any], add: Callable, only: int | None = None
+    ) -> None:
+        """Copy the entries this run read (those not made anew; of the part `only`, when
+        given) from this pack into `body`: entries next to each other in a part in one copy
+        the kernel makes, file to file (a base holds thousands of them, tens of megabytes);
+        what it cannot copy whole is read entry by entry (an entry not read is a miss next
+        time)."""
         kept = sorted(
-            (start, end, digest)
-            for digest, (start, end) in self._used.items()
-            if digest not in index
+            (slot, start, end, digest)
+            for digest, (slot, start, end) in self._used.items()
+            if digest not in index and (only is None or slot == only)
         )
         at = 0
         while at < len(kept):
             last = at
-            while last + 1 < len(kept) and kept[last + 1][0] == kept[last][1]:
+            while (
+                last + 1 < len(kept)
+                and kept[last + 1][0] == kept[last][0]
+                and kept[last + 1][1] == kept[last][2]
+            ):
                 last += 1
-            first, run = kept[at][0], kept[at : last + 1]
+            slot, first, run = kept[at][0], kept[at][1], kept[at : last + 1]
             at = last + 1
+            part = self._parts[slot]
             here = body.tell()
-            length = run[-1][1] - first
-            if self._fd is not None and _copy(self._fd, body.fileno(), first, length) == length:
-                for start, end, digest in run:
+            length = run[-1][2] - first
+            if part.fd is not None and _copy(part.fd, body.fileno(), first, length) == length:
+                for _slot, start, end, digest in run:
                     index[digest] = [here + start - first, end - start]
                 continue
             body.seek(here)
             body.truncate()
-            for start, end, digest in run:
-                raw = self._read(start, end - start)
+            for _slot, start, end, digest in run:
+                raw = part.read(start, end - start)
                 if raw is not None:  # else the file was cut short
                     add(digest, raw)
+
+
+_NOWHERE = (-1, 0, 0)
 
 
 def _copy(source: int, target: int, offset: int, length: int) -> int:
@@ -808,35 +1039,39 @@ class Stamps:
 
     Kept as three JSON lists, which decode at C speed however many files there are (every
     file of a warm run is asked for): the files' keys, their stamps' numbers
-    (`STAMP_NUMBERS` a file, in a row) and their digests."""
+    (`STAMP_NUMBERS` a file, in a row) and their digests; those of a pack's base (`raw`),
+    and those that changed since, of its tail (`delta`: they win). A file gone, or not
+    looked at by the runs since, keeps its stamp in the base until the base is written
+    again: harmless, since a stamp never matches another file (its inode and change time)
+    nor a file written since (its change time)."""
 
-    def __init__(self, raw: bytes = b"") -> None:
-        self._raw = raw
+    def __init__(self, raw: bytes = b"", delta: bytes = b"") -> None:
+        self._raw, self._delta_raw = raw, delta
         self._index: dict[str, int] | None = None  # the last run's stamps, by key
         self._numbers: list = []
         self._digests: list = []
+        self._base_count = 0  # the stamps from here on in the lists are the tail's
         self._kept: dict[str, int] = {}  # those this run found unchanged
         self._fresh: dict[str, list] = {}  # those this run took, with their digest
         self.changed = False
 
     def _load(self) -> dict[str, int]:
-        """Where each key's stamp is in the last run's stamps (none when they are not three
-        lists that agree)."""
-        try:
-            table = json.loads(self._raw) if self._raw else None
-        except (ValueError, RecursionError):
-            table = None
-        self._raw = b""
+        """Where each key's stamp is in the last run's stamps: the base's, then the tail's
+        (each none when they are not three lists that agree)."""
         self._index = {}
-        if type(table) is list and len(table) == 3 and all(type(t) is list for t in table):
-            keys, numbers, digests = table
-            if (
-                len(numbers) == STAMP_NUMBERS * len(keys)
-                and len(digests) == len(keys)
-                and _TEXT.issuperset(map(type, keys))
-            ):
-                self._index = dict(zip(keys, range(len(keys)), strict=True))
-                self._numbers, self._digests = numbers, digests
+        base = _stamp_lists(self._raw)
+        if base is not None:
+            keys, self._numbers, self._digests = base
+            self._index = dict(zip(keys, range(len(keys)), strict=True))
+        self._base_count = len(self._digests)
+        delta = _stamp_lists(self._delta_raw)
+        if delta is not None:
+            keys, numbers, digests = delta
+            first = len(self._digests)
+            self._numbers += numbers
+            self._digests += digests
+            self._index.update(zip(keys, range(first, first + len(keys)), strict=True))
+        self._raw = self._delta_raw = b""
         return self._index
 
     @staticmethod
@@ -903,15 +1138,60 @@ class Stamps:
         seen.update(self._fresh)
         return seen
 
+    @property
+    def delta(self) -> dict[str, list]:
+        """The stamps of the files this run looked at that the base does not hold so: what
+        the next tail keeps."""
+        numbers, digests, size = self._numbers, self._digests, STAMP_NUMBERS
+        first = self._base_count
+        delta = {
+            key: [*numbers[at * size : at * size + size], digests[at]]
+            for key, at in self._kept.items()
+            if at >= first
+        }
+        delta.update(self._fresh)
+        return delta
+
+    def delta_count(self) -> int:
+        """How many stamps the next tail keeps (`delta`)."""
+        first = self._base_count
+        return len(self._fresh) + sum(at >= first for at in self._kept.values())
+
     def encoded(self) -> bytes:
         """The stamps of the files this run looked at, as the next pack holds them (nothing
         when there are none)."""
-        seen = self.seen
-        if not seen:
-            return b""
-        numbers = [n for stamp in seen.values() for n in stamp[:STAMP_NUMBERS]]
-        table = [list(seen), numbers, [stamp[STAMP_NUMBERS] for stamp in seen.values()]]
-        return json.dumps(table, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        return _stamps_bytes(self.seen)
+
+    def encoded_delta(self) -> bytes:
+        """`delta`, as the next tail holds it (nothing when there are none)."""
+        return _stamps_bytes(self.delta)
+
+
+def _stamp_lists(raw: bytes) -> tuple[list, list, list] | None:
+    """The keys, numbers and digests of stamps as a pack holds them, when they are three
+    lists that agree."""
+    try:
+        table = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        return None
+    if type(table) is list and len(table) == 3 and all(type(t) is list for t in table):
+        keys, numbers, digests = table
+        if (
+            len(numbers) == STAMP_NUMBERS * len(keys)
+            and len(digests) == len(keys)
+            and _TEXT.issuperset(map(type, keys))
+        ):
+            return keys, numbers, digests
+    return None
+
+
+def _stamps_bytes(stamps: dict[str, list]) -> bytes:
+    """Stamps by key as a pack holds them: three lists (`Stamps`)."""
+    if not stamps:
+        return b""
+    numbers = [n for stamp in stamps.values() for n in stamp[:STAMP_NUMBERS]]
+    table = [list(stamps), numbers, [stamp[STAMP_NUMBERS] for stamp in stamps.values()]]
+    return json.dumps(table, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 STAMP_NUMBERS = 5  # size, modification and change times, inode, device (`file_stamp`)

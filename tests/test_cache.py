@@ -8,12 +8,16 @@ import dataclasses
 import json
 import os
 import pickle
+import re
 import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from checks import __version__, cache, codec
 from checks import scan as scan_module
@@ -963,3 +967,411 @@ def test_entries_cut_off_the_pack_before_it_is_written_again_are_misses_the_rest
     ]
     assert again.get("unit 4", Problem) is None and again.get("unit 5", Problem) is None
     assert again.get("fresh", Problem) == Problem("g", "new", 9)
+
+
+# ---- a base and its tail ----------------------------------------------------------------------
+def _based(tmp_path: Path, monkeypatch, n: int = 8) -> Path:
+    """A pack of `n` problems written as a base and an empty tail (any size is a base here);
+    its folder."""
+    monkeypatch.setattr(cache, "BASE_MIN", 0)
+    folder = tmp_path / FOLDER
+    pack = _pack_of(folder, _problems(n))
+    assert all(pack.get(f"unit {i}", Problem) is not None for i in range(n))
+    pack.save([(cache.key_digest("first"), Problem("g", "first", 1))], Problem)
+    pack.wait()
+    assert len(_bases(folder)) == 1
+    return folder
+
+
+def _bases(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.base"))
+
+
+def _reopened(folder: Path) -> cache.Pack:
+    return cache.Pack(folder, "p.pack")
+
+
+def _problem(i: int) -> Problem:
+    return Problem(f"f{i}", "m" * i, i)
+
+
+def _read_all(pack: cache.Pack, n: int = 8) -> list:
+    return [pack.get(f"unit {i}", Problem) for i in range(n)]
+
+
+def test_a_run_that_changes_one_entry_writes_a_tail_and_leaves_the_base_untouched(
+    tmp_path, monkeypatch
+):
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    before = base.stat()
+    pack = _reopened(folder)
+    assert _read_all(pack) == [_problem(i) for i in range(8)]
+    assert pack.get("first", Problem) == Problem("g", "first", 1)
+    pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+    pack.wait()
+    assert _bases(folder) == [base]
+    after = base.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (
+        before.st_ino,
+        before.st_mtime_ns,
+        before.st_size,
+    )
+    tail = (folder / "p.pack").read_bytes()
+    assert b'"second"' in tail and b'"first"' not in tail and b'"f3"' not in tail
+    again = _reopened(folder)
+    assert len(again) == 10
+    assert _read_all(again) == [_problem(i) for i in range(8)]
+    assert again.get("first", Problem) == Problem("g", "first", 1)
+    assert again.get("second", Problem) == Problem("g", "second", 2)
+    # the run after it reads the base and the tail, keeps them all, and writes nothing
+    _read_all(again)
+    again.get("first", Problem), again.get("second", Problem)
+    written = (folder / "p.pack").stat().st_ino
+    again.save()
+    assert (folder / "p.pack").stat().st_ino == written
+
+
+def test_forgotten_entries_of_the_base_and_of_the_tail_are_not_served_again(tmp_path, monkeypatch):
+    folder = _based(tmp_path, monkeypatch)
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.save([(cache.key_digest("in the tail"), Problem("g", "t", 2))], Problem)
+    pack.wait()
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.get("in the tail", Problem)
+    pack.forget("unit 2")  # in the base
+    pack.forget("in the tail")
+    assert pack.get("unit 2", Problem) is None and pack.get("in the tail", Problem) is None
+    pack.save([(cache.key_digest("third"), Problem("g", "third", 3))], Problem)
+    pack.wait()
+    again = _reopened(folder)
+    assert again.get("unit 2", Problem) is None and again.get("in the tail", Problem) is None
+    assert len(again) == 8
+    assert [again.get(f"unit {i}", Problem) for i in (0, 1, 3, 7)] == [
+        _problem(i) for i in (0, 1, 3, 7)
+    ]
+
+
+def test_an_entry_that_failed_to_decode_and_one_not_read_are_not_kept(tmp_path, monkeypatch):
+    """As with a pack written whole: what a run did not read, or could not decode, is left
+    out of what the next run sees, though it stays in the base until the base is written
+    again."""
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    pack = _reopened(folder)
+    for i in range(7):  # all but unit 7; unit 4 (a Problem) asked for as a Location
+        value = pack.get(f"unit {i}", Location if i == 4 else Problem)
+        assert value == (None if i == 4 else _problem(i))
+    pack.get("first", Problem)
+    pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+    pack.wait()
+    again = _reopened(folder)
+    assert again.raw("unit 4") is None and again.raw("unit 7") is None
+    assert again.get("unit 3", Problem) == _problem(3)
+    assert len(again) == 8  # 0-3, 5, 6, first, second
+    assert _bases(folder) == [base]
+
+
+def _stamp_of(path: Path, digest: str) -> list:
+    stamp = cache.file_stamp(str(path))
+    assert stamp is not None
+    return [*stamp, digest]
+
+
+def test_the_tail_carries_the_stamps_that_changed_over_the_base(tmp_path, monkeypatch):
+    """A changed stamp in the tail wins over the base's; a file not looked at keeps its
+    stamp in the base until the base is written again."""
+    monkeypatch.setattr(cache, "BASE_MIN", 0)
+    files = {}
+    for name in ("a", "b", "c"):
+        files[name] = tmp_path / f"{name}.tf"
+        files[name].write_text(name)
+    folder = tmp_path / FOLDER
+    pack = _pack_of(folder, _problems(4))
+    _read_all(pack, 4)
+    for name, path in files.items():
+        pack.stamps.record_still(name, _stamp_of(path, f"old {name}")[:-1], f"old {name}")
+    pack.save()
+    (base,) = _bases(folder)
+    before = base.stat()
+    pack = _reopened(folder)
+    _read_all(pack, 4)
+    assert pack.stamps.digest("a", str(files["a"])) == "old a"
+    assert pack.stamps.digest("b", str(files["b"])) == "old b"
+    files["b"].write_text("bb")
+    assert pack.stamps.digest("b", str(files["b"])) is None
+    pack.stamps.record_still("b", _stamp_of(files["b"], "")[:-1], "new b")
+    pack.save()  # c not looked at
+    assert _bases(folder) == [base] and base.stat().st_mtime_ns == before.st_mtime_ns
+    tail = (folder / "p.pack").read_bytes()
+    assert b"new b" in tail and b"old a" not in tail
+    pack = _reopened(folder)
+    _read_all(pack, 4)
+    assert pack.stamps.digest("b", str(files["b"])) == "new b"
+    assert pack.stamps.digest("c", str(files["c"])) == "old c"  # still in the base
+    pack = _reopened(folder)
+    _read_all(pack, 4)
+    assert pack.stamps.digest("b", str(files["b"])) == "new b"
+    pack.stamps.record_still("a", _stamp_of(files["a"], "")[:-1], "again a")
+    monkeypatch.setattr(cache, "TAIL_MAX", 0)  # the base written again: without c
+    pack.save()
+    assert len(_bases(folder)) == 1 and _bases(folder) != [base]
+    again = _reopened(folder)
+    assert again.stamps.digest("a", str(files["a"])) == "again a"
+    assert again.stamps.digest("b", str(files["b"])) == "new b"
+    assert again.stamps.digest("c", str(files["c"])) is None
+
+
+def test_a_tail_past_its_bound_is_folded_into_a_new_base(tmp_path, monkeypatch):
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    monkeypatch.setattr(cache, "TAIL_MAX", 200)
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.save([(cache.key_digest("small"), Problem("g", "s", 1))], Problem)
+    assert _bases(folder) == [base]  # under the bound: a tail
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.get("small", Problem)
+    pack.save([(cache.key_digest("large"), Problem("g", "l" * 300, 1))], Problem)
+    (new,) = _bases(folder)
+    assert new != base
+    assert b'["g","s",1,' in new.read_bytes() and b"l" * 300 in new.read_bytes()
+    again = _reopened(folder)
+    assert _read_all(again) == [_problem(i) for i in range(8)]
+    assert again.get("large", Problem) == Problem("g", "l" * 300, 1)
+    assert again.get("small", Problem) == Problem("g", "s", 1)
+
+
+def test_a_base_mostly_unused_is_written_again_and_the_old_one_removed(tmp_path, monkeypatch):
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    pack = _reopened(folder)
+    assert [pack.get(f"unit {i}", Problem) for i in (6, 7)] == [_problem(6), _problem(7)]
+    pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+    (new,) = _bases(folder)
+    assert new != base and not base.exists()
+    again = _reopened(folder)
+    assert len(again) == 3
+    assert again.get("unit 7", Problem) == _problem(7)
+    assert again.get("second", Problem) == Problem("g", "second", 2)
+    assert again.get("unit 1", Problem) is None
+
+
+def _tail_and_base(folder: Path) -> tuple[Path, Path]:
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.get("first", Problem)
+    pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+    (base,) = _bases(folder)
+    return folder / "p.pack", base
+
+
+def _served(folder: Path) -> list:
+    """What a run is given of the pack (never an exception)."""
+    pack = _reopened(folder)
+    found = [*_read_all(pack), pack.get("first", Problem), pack.get("second", Problem)]
+    assert len(pack) >= sum(value is not None for value in found)
+    return found
+
+
+def _cold(folder: Path) -> None:
+    assert _served(folder) == [None] * 10
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "base missing",
+        "base of another id",
+        "base of another size",
+        "base of another user's mode",
+        "base is a folder",
+        "base is a link",
+        "tail names a path",
+    ],
+)
+def test_a_tail_without_its_own_base_is_a_cold_run(tmp_path, monkeypatch, damage):
+    folder = _based(tmp_path, monkeypatch)
+    tail, base = _tail_and_base(folder)
+    assert _served(folder)[-1] == Problem("g", "second", 2)
+    data = base.read_bytes()
+    if damage == "base missing":
+        base.unlink()
+    elif damage == "base of another id":
+        own = re.search(rb'"id":"([0-9a-f]+)"', data).group(1)
+        base.write_bytes(data.replace(own, b"0" * len(own)))
+    elif damage == "base of another size":
+        base.write_bytes(data + b" ")
+    elif damage == "base of another user's mode":
+        base.chmod(0o666)
+    elif damage == "base is a folder":
+        base.unlink()
+        base.mkdir()
+    elif damage == "base is a link":
+        moved = folder / "elsewhere"
+        base.rename(moved)
+        base.symlink_to(moved)
+    else:
+        name = re.search(rb'"base":\["([0-9a-f]+)"', tail.read_bytes()).group(1)
+        tail.write_bytes(tail.read_bytes().replace(name, b"../../" + name))
+    _cold(folder)
+    pack = _reopened(folder)
+    pack.save([(cache.key_digest("anew"), Problem("g", "anew", 3))], Problem)
+    assert _reopened(folder).get("anew", Problem) == Problem("g", "anew", 3)
+
+
+@pytest.mark.parametrize("which", ["tail", "base"])
+def test_a_truncated_tail_or_base_is_a_miss_never_an_error(tmp_path, monkeypatch, which):
+    folder = _based(tmp_path, monkeypatch)
+    tail, base = _tail_and_base(folder)
+    path = tail if which == "tail" else base
+    data = path.read_bytes()
+    for cut in range(0, len(data), max(1, len(data) // 40)):
+        path.write_bytes(data[:cut])
+        served = _served(folder)
+        assert all(value in (None, *[_problem(i) for i in range(8)]) for value in served[:8])
+    path.write_bytes(data)
+    assert _served(folder)[:8] == [_problem(i) for i in range(8)]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@hypothesis.given(data=st.data())
+def test_garbled_tails_and_bases_are_misses_never_errors(tmp_path_factory, data):
+    """Whatever bytes the tail or the base hold, a run is served right entries or misses,
+    never an exception, and writes a pack the next run can read."""
+    folder = tmp_path_factory.mktemp("fuzz") / FOLDER
+    real = cache.BASE_MIN
+    cache.BASE_MIN = 0
+    try:
+        pack = _pack_of(folder, _problems(8))
+        _read_all(pack)
+        pack.save()
+        pack = _reopened(folder)
+        _read_all(pack)
+        pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+        (base,) = _bases(folder)
+        tail = folder / "p.pack"
+        path = data.draw(st.sampled_from([tail, base]))
+        raw = bytearray(path.read_bytes())
+        for _ in range(data.draw(st.integers(1, 4))):
+            at = data.draw(st.integers(0, len(raw)))
+            what = data.draw(st.binary(max_size=12))
+            cut = data.draw(st.integers(0, 12))
+            raw[at : at + cut] = what
+        path.write_bytes(bytes(raw))
+        path.chmod(0o600)
+        pack = _reopened(folder)
+        found = [*_read_all(pack), pack.get("second", Problem), pack.raw("second")]
+        assert all(v in (None, _problem(i)) for i, v in enumerate(found[:8]))
+        assert found[8] in (None, Problem("g", "second", 2))
+        pack.save([(cache.key_digest("third"), Problem("g", "third", 3))], Problem)
+        assert _reopened(folder).get("third", Problem) == Problem("g", "third", 3)
+    finally:
+        cache.BASE_MIN = real
+        shutil.rmtree(folder.parent)
+
+
+def test_two_processes_writing_at_once_leave_a_readable_pack(tmp_path, monkeypatch):
+    folder = _based(tmp_path, monkeypatch, n=40)
+    children = []
+    for worker in range(2):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for round_ in range(15):
+                    pack = _reopened(folder)
+                    for i in range(40 if round_ % 5 else 10):  # now and then: a new base
+                        pack.get(f"unit {i}", Problem)
+                    pack.save(
+                        [(cache.key_digest(f"w{worker} r{round_}"), Problem("w", "r", round_))],
+                        Problem,
+                    )
+                    pack.wait()
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    pack = _reopened(folder)
+    served = _read_all(pack, 40)
+    assert all(value in (None, _problem(i)) for i, value in enumerate(served))
+    last = [pack.get(f"w{w} r14", Problem) for w in range(2)]
+    assert Problem("w", "r", 14) in last  # the last writer's pack
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_prune_removes_an_orphan_base_not_a_live_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cache, "BASE_MIN", 0)
+    store, _ = cache.open_cache()
+    pack = store.pack("some run")
+    pack.save([(cache.key_digest("x"), Problem("g", "x", 1))], Problem)
+    (live,) = _bases(store.folder)
+    stem = live.name.split("-")[0]
+    orphan = store.folder / f"{stem}-{'0' * 16}.base"
+    young = store.folder / f"{stem}-{'1' * 16}.base"
+    for path in (orphan, young):
+        shutil.copy(live, path)
+    for path in (live, orphan):
+        os.utime(path, (1_000, 1_000))
+    store.prune(now=1_000 + cache.STALE_TEMP + 1)
+    assert live.exists() and young.exists() and not orphan.exists()
+    assert store.pack("some run").get("x", Problem) == Problem("g", "x", 1)
+
+
+def test_prune_counts_bases_in_the_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("EKS_CHECKS_CACHE_MAX_MB", "1")
+    monkeypatch.setattr(cache, "BASE_MIN", 0)
+    store, _ = cache.open_cache()
+    big = {f"unit {i}": b'"' + b"x" * 2**16 + b'"' for i in range(10)}  # 0.63 MiB
+    for name, mtime in (("older run", 1_000), ("recent run", 2_000)):
+        pack = store.pack(name)
+        pack.save([(cache.key_digest(k), v.decode()[1:-1]) for k, v in big.items()], str)
+        pack.wait()
+        for path in store.folder.iterdir():
+            if path.suffix in (".pack", ".base") and path.stat().st_mtime > 10_000:
+                os.utime(path, (mtime, mtime))
+    assert len(_bases(store.folder)) == 2
+    store.prune(now=1_000_000)
+    assert store.pack("older run").get("unit 1", str) is None
+    assert store.pack("recent run").get("unit 1", str) == "x" * 2**16
+    assert len(_bases(store.folder)) == 1
+
+
+def test_hook_runs_over_a_base_and_its_tails_report_what_a_scan_without_the_cache_does(
+    tmp_path, monkeypatch
+):
+    """Commits of the pre-commit hook over a pack written as a base and tails: each edit
+    is kept in the tail, the base is not written again, and every report is the one of a
+    scan without the cache."""
+    monkeypatch.setattr(cache, "BASE_MIN", 0)
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    given = "examples/infra/github.tf"
+    edited = tree / "examples" / "k8s" / "shop" / "rbac.yaml"
+    text = edited.read_text()
+    cli("scan", given, "--context-root", ".")
+    cli("scan", given, "--context-root", ".")  # the second run: the stamps settled
+
+    def bases() -> dict[str, tuple[int, int]]:
+        return {
+            p.name: (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in (tmp_path / "cache" / FOLDER).glob("*.base")
+        }
+
+    first = bases()
+    assert first
+    ran = _units_run(monkeypatch, lambda f: f.display)
+    for change in ("\n# one\n", "\n# two\n", ""):
+        edited.write_text(text + change)
+        ran.clear()
+        warm = cli("scan", given, "--context-root", ".", "--format", "json")
+        assert ran == ["examples/k8s/shop/rbac.yaml"]
+        assert warm == cli("scan", given, "--context-root", ".", "--format", "json", "--no-cache")
+        assert bases() == first
