@@ -1051,6 +1051,7 @@ class Stamps:
         self._numbers: list = []
         self._digests: list = []
         self._base_count = 0  # the stamps from here on in the lists are the tail's
+        self._delta_keys: list[str] = []  # the tail's, in its order
         self._kept: dict[str, int] = {}  # those this run found unchanged
         self._fresh: dict[str, list] = {}  # those this run took, with their digest
         self.changed = False
@@ -1071,6 +1072,7 @@ class Stamps:
             self._numbers += numbers
             self._digests += digests
             self._index.update(zip(keys, range(first, first + len(keys)), strict=True))
+            self._delta_keys = keys
         self._raw = self._delta_raw = b""
         return self._index
 
@@ -1143,19 +1145,19 @@ class Stamps:
         """The stamps of the files this run looked at that the base does not hold so: what
         the next tail keeps."""
         numbers, digests, size = self._numbers, self._digests, STAMP_NUMBERS
-        first = self._base_count
+        first, kept = self._base_count, self._kept
+        # the tail's stamps are looked up by key: they are few, the base's many
         delta = {
             key: [*numbers[at * size : at * size + size], digests[at]]
-            for key, at in self._kept.items()
-            if at >= first
+            for key in self._delta_keys
+            if (at := kept.get(key, -1)) >= first
         }
         delta.update(self._fresh)
         return delta
 
     def delta_count(self) -> int:
-        """How many stamps the next tail keeps (`delta`)."""
-        first = self._base_count
-        return len(self._fresh) + sum(at >= first for at in self._kept.values())
+        """How many stamps the next tail keeps (`delta`), or a few more."""
+        return len(self._fresh) + len(self._delta_keys)
 
     def encoded(self) -> bytes:
         """The stamps of the files this run looked at, as the next pack holds them (nothing
