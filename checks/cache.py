@@ -15,9 +15,11 @@ CACHEDIR.TAG; pruning never touches anything else.
 
 Layout: one *pack* per kind of scan (the same paths from the same directory): an index and the
 entries that scan used, read once at the start and, when anything changed, written once
-when the units are done (by a forked process while the scan goes on, when there are many)
-to a temporary file renamed into place, so that concurrent runs never read half a pack (the
-last writer wins; a lost pack only means a cold run).
+when the units are done to a temporary file renamed into place, so that concurrent runs
+never read half a pack (the last writer wins; a lost pack only means a cold run). A large
+pack is a *base*, written whole (by a forked process while the scan goes on) and then never
+changed, and a small *tail* over it that each run writes with what it changed: a warm run
+that changes a file writes kilobytes, not the whole pack (`Pack`).
 """
 
 from __future__ import annotations
