@@ -1375,3 +1375,44 @@ def test_hook_runs_over_a_base_and_its_tails_report_what_a_scan_without_the_cach
         assert ran == ["examples/k8s/shop/rbac.yaml"]
         assert warm == cli("scan", given, "--context-root", ".", "--format", "json", "--no-cache")
         assert bases() == first
+
+
+def test_a_tail_past_a_quarter_of_its_base_is_folded_into_a_new_base(tmp_path, monkeypatch):
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    quarter = base.stat().st_size // 4
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.get("first", Problem)
+    pack.save([(cache.key_digest("large"), Problem("g", "l" * quarter, 1))], Problem)
+    (new,) = _bases(folder)
+    assert new != base and b"l" * quarter in new.read_bytes()
+    assert _read_all(_reopened(folder)) == [_problem(i) for i in range(8)]
+
+
+def test_a_tail_over_a_large_base_is_written_without_a_fork_a_new_base_by_one(
+    tmp_path, monkeypatch
+):
+    """The hook's commit writes its few kilobytes itself; writing a large base is left to a
+    forked process while the scan goes on."""
+    folder = _based(tmp_path, monkeypatch)
+    monkeypatch.setattr(cache, "BACKGROUND_BYTES", 0)  # every base is large here
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted)
+    pack = _reopened(folder)
+    _read_all(pack)
+    pack.save([(cache.key_digest("second"), Problem("g", "second", 2))], Problem)
+    assert forks == []
+    pack = _reopened(folder)
+    pack.get("unit 7", Problem)  # most of the base left out: a new base
+    pack.save([(cache.key_digest("third"), Problem("g", "third", 3))], Problem)
+    pack.wait()
+    assert forks == [1]
+    again = _reopened(folder)
+    assert len(again) == 2 and again.get("third", Problem) == Problem("g", "third", 3)
