@@ -47,7 +47,7 @@ MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
 BACKGROUND_MIN = 64  # fresh entries from which a forked process encodes and writes a pack
-BACKGROUND_BYTES = 8 * 2**20  # a pack this large is written by a forked process
+BACKGROUND_BYTES = 8 * 2**20  # a pack this large, written whole, is written by a forked process
 HEAD_READ = 1 << 20  # what is read first of a pack: its index line, most often
 # a pack this large is written as a base and a tail over it (`Pack`); a smaller one is written
 # whole whenever anything changed (a millisecond or two)
@@ -218,8 +218,9 @@ class Cache:
     def prune(self, now: float | None = None) -> None:
         """Keep the cache bounded, at most once a day: remove the folders other versions of
         the tool wrote (recognised by their name and tag, or by the layout of the old
-        format), then, over the budget, the least recently used packs until a quarter of the
-        budget is free. Failures are ignored: pruning is housekeeping."""
+        format) and the bases no tail names that a run left an hour ago or more, then, over
+        the budget, the least recently used packs (each its file and its base) until a
+        quarter of the budget is free. Failures are ignored: pruning is housekeeping."""
         import time
 
         now = time.time() if now is None else now
