@@ -847,6 +847,7 @@ def test_a_warm_run_reads_no_kustomization_unless_its_stamp_or_its_entry_says_to
     unchanged: a warm run opens none. An edit of the same size with the modification time
     put back (only the change time moved) is read, and so is a kustomization whose entry is
     corrupt or of another type: the report is always the one of a scan without the cache."""
+    from checks.runner import Grouping
     from checks.sources.kustomize import Includes
 
     tree = tmp_path / "tree"
@@ -888,17 +889,22 @@ def test_a_warm_run_reads_no_kustomization_unless_its_stamp_or_its_entry_says_to
     assert opened == []
     packs = list((tmp_path / "cache" / FOLDER).glob("*.pack"))  # the units' and the rules'
 
-    def kept(raw: bytes) -> bool:
+    def kept(raw: bytes, declared: type) -> bool:
         try:
-            return isinstance(codec.decode(raw, Includes), Includes)
+            return isinstance(codec.decode(raw, declared), declared)
         except Exception:  # noqa: BLE001 - any other entry
             return False
 
+    def wrong_includes(raw: bytes, wrong: bytes) -> bytes | None:
+        if kept(raw, Includes):
+            return wrong
+        # the units grouped as the last run did (`checks.runner.Grouping`), which would not
+        # ask for any kustomization's entry
+        return b"[[" if kept(raw, Grouping) else None
+
     for wrong in (b'[["a"],["b"]]', b'[["a"],["b"],[1]]', b"[[", b'{"\\u0000": "set", "v": []}'):
-        corrupt = [
-            _rewrite_entries(p, lambda raw, w=wrong: w if kept(raw) else None) for p in packs
-        ]
-        assert sorted(corrupt) == [0, 2]
+        corrupt = [_rewrite_entries(p, lambda raw, w=wrong: wrong_includes(raw, w)) for p in packs]
+        assert sorted(corrupt) == [0, 3]
         opened.clear()
         assert report() == after
         assert sorted(opened) == [

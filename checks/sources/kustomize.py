@@ -148,7 +148,7 @@ def _includes(f: SourceFile, options: Options, pack: Pack | None) -> Includes:
         return _read_includes(f, options)[0]
     known = pack.stamps.digest(f.key, f.path)
     if known is not None:
-        hit = pack.get(_includes_key(f, known, options), Includes)
+        hit = pack.get(includes_key(f, known, options), Includes)
         if hit is not None:
             return hit
     taken_at = time.time_ns()
@@ -158,7 +158,7 @@ def _includes(f: SourceFile, options: Options, pack: Pack | None) -> Includes:
         digested = digest(text)
         pack.stamps.record(f.key, f.path, before, digested, taken_at)
         if settled:
-            pack.put(_includes_key(f, digested, options), includes, Includes)
+            pack.put(includes_key(f, digested, options), includes, Includes)
     return includes
 
 
@@ -179,9 +179,9 @@ def _read_includes(f: SourceFile, options: Options) -> tuple[Includes, str | Non
     return Includes.of(read_kustomization(f.key, docs[0] if docs else None)), text, settled
 
 
-def _includes_key(f: SourceFile, text_digest: str, options: Options) -> str:
-    """What a kustomization's `Includes` depend on: the file, the digest of its text and the
-    size limit (a file over it is read as empty)."""
+def includes_key(f: SourceFile, text_digest: str, options: Options) -> str:
+    """What a kustomization's `Includes` are filed under in the cache: the file, the digest of
+    its text and the size limit (a file over it is read as empty)."""
     return f"kustomization includes\0{options.max_bytes}\0{f.key}\0{text_digest}"
 
 
