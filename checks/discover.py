@@ -258,6 +258,7 @@ def discover(
                             for name, (kind, skip), key in zip(names, kinds, keys, strict=True)
                         ]
                     )
+                    found.add(folder, names, kinds)
                     return
         for name, classified in zip(names, kinds, strict=True):
             # before the kind: a pattern that leaves out only files we never read matched too
@@ -269,12 +270,15 @@ def discover(
                 continue
             key = key_prefix + name if exact else folder.key(name)
             if key in seen:
+                found.plain = False  # the walk of another root found it first
                 continue
             seen.add(key)
             if exact and name.isascii() and "\\" not in name:
                 shown = shown_prefix + name
+                found.add(folder, [name], [classified])
             else:
                 shown = folder.display(name)
+                found.plain = False
             files.append(SourceFile(prefix + name, shown, classified[0], classified[1], key))
 
     def add_other(folder: _Folder, name: str, hits: set[str]) -> bool:
@@ -373,21 +377,41 @@ def discover(
         return below, kept, [n for n in names if n not in left_out] if left_out else names
 
     def cannot_list(error: OSError, root: str) -> None:
+        found.plain = False
         problems.append(
             Problem(
                 display_path(error.filename or root), f"cannot read directory: {error.strerror}"
             )
         )
 
+    found = _Found(_Folder(".", cwd, base))  # replaced for each root walked
     for root in paths:
         if not os.path.isdir(root):
             add(root, given=True)
             continue
         known = _Listings(pack, _walk_key(cwd, root, roots, excludes, base))
+        top = _Folder(root, cwd, base)
+        quick = known.found(top, seen)
+        if quick is not None:
+            # no folder changed since the last walk: its files, and what its symbolic links
+            # and other entries are now, looked at again as a walk does
+            files.extend(quick)
+            for folder_path, entries in known.special():
+                hits = set()
+                visit(_Folder(folder_path, cwd, base), entries, [], hits)
+                if exclude_hits is not None:
+                    exclude_hits |= hits
+            if exclude_hits is not None:
+                exclude_hits.update(*known.last_hits.values())
+            continue
+        found = _Found(top)
         # depth first, each folder's subfolders and files in name order (as os.walk, top down)
-        todo = [_Folder(root, cwd, base)]
+        todo = [top]
         while todo:
             folder = todo.pop()
+            if not (folder.exact and folder.shown.isascii() and "\\" not in folder.shown):
+                found.plain = False
+            found.folders += 1
             hits: set[str] = set()
             listing = known.listing(folder.path, hits)
             if listing is None:
@@ -402,7 +426,7 @@ def discover(
             if exclude_hits is not None:
                 exclude_hits |= hits
             todo.extend(folder.child(name) for name in reversed(below))
-        known.save()
+        known.save(found)
     files.sort(key=_DISPLAY)
     return files, problems
 
@@ -479,9 +503,53 @@ class Walked:
     names: list[str] = field(default_factory=list)
     hit_folders: list[int] = field(default_factory=list)
     hit_patterns: list[str] = field(default_factory=list)
+    # the files of the walk (`_Found`), when it was whole and plain: each as its display name
+    # below the root's, its kind and skip as one letter, a place in `kinds` ("kind/skip");
+    # and the folders holding an entry looked at again at each walk (a symbolic link...)
+    found: list[str] = field(default_factory=list)
+    found_kinds: str = ""
+    kinds: list[str] = field(default_factory=list)
+    whole: bool = False
+    special: list[int] = field(default_factory=list)
 
 
 STAMP_SIZE = 4  # modification and change times, inode, device
+# the file whose presence above a folder named templates makes its YAML a Helm template
+# (`checks.sources.foreign.not_read_in`): a symbolic link of that name may change what it
+# says while no folder changes
+CHART = "Chart.yaml"
+# the letters of a `Walked`'s kinds of files, a place in its `kinds` each
+_KIND_LETTERS = "".join(map(chr, range(0x21, 0x7F)))
+
+
+class _Found:
+    """The regular files a walk of one root adds, as the next walk can make them again
+    without walking (`_Listings.found`): when every folder it walked is plain (its path
+    shows as it is) and kept by the cache, and no file's kind may depend on what is outside
+    the tree (a Helm chart above the root: `checks.sources.foreign.not_read_in`)."""
+
+    def __init__(self, top: _Folder) -> None:
+        self.top = top
+        self.plain = os.sep == "/" and "/templates/" not in top.absolute + "/"
+        self.folders = 0  # walked
+        self.found: list[str] = []
+        self.kinds: dict[tuple[str, str], str] = {}
+        self.letters: list[str] = []
+
+    def add(self, folder: _Folder, names: list[str], kinds: list[tuple[str, str]]) -> None:
+        """Files of `folder` added, with names that show as they are."""
+        if not self.plain:
+            return
+        below = folder.shown_prefix[len(self.top.shown_prefix) :]
+        for name, kind in zip(names, kinds, strict=True):
+            letter = self.kinds.get(kind)
+            if letter is None:
+                if len(self.kinds) == len(_KIND_LETTERS):
+                    self.plain = False
+                    return
+                letter = self.kinds[kind] = _KIND_LETTERS[len(self.kinds)]
+            self.found.append(below + name)
+            self.letters.append(letter)
 
 
 def _walk_key(cwd: str, root: str, roots: list[str], excludes: list[str], base: str) -> str:
@@ -566,8 +634,59 @@ class _Listings:
         if stamp is not None and max(stamp[0], stamp[1]) < self.settled_before:
             self.next.append((path, stamp, "/".join(entries), "/".join(names), sorted(hits)))
 
-    def save(self) -> None:
-        """Put the folders listed in the cache for the next walk, when any changed."""
+    def found(self, top: _Folder, seen: set[str]) -> list[SourceFile] | None:
+        """The files the last walk from `top` found in its folders' regular names (their keys
+        go into `seen`), when it was whole and plain and no folder changed since (each is
+        stat'ed); else None."""
+        last = self.last
+        if not (last.whole and top.exact and self.pack is not None):
+            return None
+        stamps = last.stamps
+        for at, path in enumerate(last.folders):
+            try:
+                st = os.stat(path)
+            except (OSError, ValueError):
+                return None
+            first = at * STAMP_SIZE
+            if (
+                st.st_mtime_ns != stamps[first]
+                or st.st_ctime_ns != stamps[first + 1]
+                or st.st_ino != stamps[first + 2]
+                or st.st_dev != stamps[first + 3]
+            ):
+                return None
+        kinds = [tuple(k.split("/", 1)) for k in last.kinds]
+        if len(last.found) != len(last.found_kinds) or any(len(k) != 2 for k in kinds):
+            return None
+        try:
+            of = [kinds[_KIND_LETTERS.index(letter)] for letter in last.found_kinds]
+        except (ValueError, IndexError):
+            return None
+        prefix, shown, key = top.prefix, top.shown_prefix, top.key_prefix
+        files = [
+            SourceFile.walked(prefix + below, shown + below, kind, skip, key + below)
+            for below, (kind, skip) in zip(last.found, of, strict=True)
+        ]
+        keys = {f.key for f in files}
+        if len(keys) != len(files) or not seen.isdisjoint(keys):
+            return None
+        seen |= keys
+        self.next = list(range(len(last.folders)))  # nothing to save
+        return files
+
+    def special(self) -> list[tuple[str, list[str]]]:
+        """The folders of the last walk holding entries looked at at every walk (symbolic
+        links, FIFOs...), each with its entries as `_typed_listing` gives them."""
+        last = self.last
+        return [
+            (last.folders[at], last.entries[at].split("/"))
+            for at in last.special
+            if 0 <= at < len(last.folders) and last.entries[at]
+        ]
+
+    def save(self, found: _Found) -> None:
+        """Put the folders listed in the cache for the next walk, when any changed, with the
+        files `found`, when the walk was whole (each folder it walked is kept)."""
         if self.pack is None or not (self.changed or len(self.next) != len(self.last.folders)):
             return
         last, walked = self.last, Walked()
@@ -582,10 +701,18 @@ class _Listings:
             for pattern in hits:
                 walked.hit_folders.append(len(walked.folders))
                 walked.hit_patterns.append(pattern)
+            if any(entry[:1] != _FOLDER for entry in entries.split("/") if entry):
+                walked.special.append(len(walked.folders))
+                if any(entry[1:] == CHART for entry in entries.split("/")):
+                    found.plain = False  # a symbolic link may say where a chart is
             walked.folders.append(path)
             walked.stamps += stamp
             walked.entries.append(entries)
             walked.names.append(names)
+        if found.plain and found.folders == len(walked.folders):
+            walked.found, walked.found_kinds = found.found, "".join(found.letters)
+            walked.kinds = [f"{kind}/{skip}" for kind, skip in found.kinds]
+            walked.whole = True
         self.pack.put(self.key, walked, Walked)
 
 

@@ -55,6 +55,15 @@ class Walker:
             return real(directory, onerror)
 
         monkeypatch.setattr(discover_module, "_typed_listing", counted)
+        self.quick = 0  # walks that made their files without walking
+        found = discover_module._Listings.found
+
+        def quick(listings, top, seen):
+            files = found(listings, top, seen)
+            self.quick += files is not None
+            return files
+
+        monkeypatch.setattr(discover_module._Listings, "found", quick)
 
     def walk(self, paths: list[str], excludes: list[str] = (), cached: bool = True):
         """(files as their fields, problems, exclude patterns matched, folders listed)."""
@@ -75,14 +84,18 @@ class Walker:
         return listed
 
 
-def _tree(top: Path) -> Path:
+def _tree(top: Path, plain: bool = False) -> Path:
+    """A tree of every kind of entry; `plain`: without the folder whose name shows escaped,
+    so that a walk finding no folder changed makes its files again without walking
+    (`checks.discover._Found`)."""
     tree = top / "tree"
     (tree / "a" / "b").mkdir(parents=True)
     (tree / "a" / "b" / "sa.yaml").write_text(SA)
     (tree / "a" / "main.tf").write_text("")
     (tree / "a" / "README.md").write_text("")
-    (tree / os.fsdecode(b"m\xff")).mkdir()
-    (tree / os.fsdecode(b"m\xff") / "back\\slash.yaml").write_text(SA)
+    if not plain:
+        (tree / os.fsdecode(b"m\xff")).mkdir()
+        (tree / os.fsdecode(b"m\xff") / "back\\slash.yaml").write_text(SA)
     (tree / "node_modules").mkdir()
     (tree / "node_modules" / "x.yaml").write_text(SA)
     (tree / "chart" / "templates").mkdir(parents=True)
@@ -167,16 +180,22 @@ CHANGES = {
 
 
 @POSIX
+@pytest.mark.parametrize("plain", [False, True], ids=["escaped-names", "plain"])
 @pytest.mark.parametrize("change", CHANGES)
 def test_the_walk_from_the_cache_finds_what_a_fresh_walk_finds_after_a_change(
-    tmp_path, monkeypatch, settled, change
+    tmp_path, monkeypatch, settled, change, plain
 ):
-    tree = _tree(tmp_path)
+    """Each change, in a tree whose walk is kept folder by folder, and in a plain one, whose
+    walk also makes its files again without walking when no folder changed (its symbolic
+    links, FIFOs... looked at again)."""
+    tree = _tree(tmp_path, plain)
     monkeypatch.chdir(tmp_path)
     walker = Walker(tmp_path / "cache", monkeypatch)
     everything = walker.same_as_fresh(["tree"])
-    assert len(everything) == 7  # tree, a, a/b, m\xff, chart, chart/templates, target
+    # tree, a, a/b, m\xff (not in the plain tree), chart, chart/templates, target
+    assert len(everything) == 7 - plain
     assert walker.same_as_fresh(["tree"]) == []  # nothing changed: nothing listed
+    assert walker.quick == plain
     make, changed = CHANGES[change]
     make(tree)
     _later(*(tree / folder for folder in changed))
@@ -187,6 +206,55 @@ def test_the_walk_from_the_cache_finds_what_a_fresh_walk_finds_after_a_change(
         "tree/a/bb",
     }
     assert walker.same_as_fresh(["tree"]) == []
+    assert walker.quick == plain * (2 if changed else 3)
+
+
+@POSIX
+def test_a_symbolic_link_named_as_a_chart_keeps_the_walk_looking_at_kinds_again(
+    tmp_path, monkeypatch, settled
+):
+    """Whether YAML under a folder named templates is read depends on a Chart.yaml above
+    it: when that is a symbolic link, where it leads may change while no folder does, so
+    each walk asks every file's kind again (and gives what a fresh walk gives)."""
+    tree = _tree(tmp_path, plain=True)
+    outside = tmp_path / "outside"
+    (outside / "Chart.yaml").write_text("name: c\n")
+    (tree / "chart" / "Chart.yaml").symlink_to(outside / "Chart.yaml")
+    monkeypatch.chdir(tmp_path)
+    walker = Walker(tmp_path / "cache", monkeypatch)
+    walker.same_as_fresh(["tree"])
+    files, *_ = walker.walk(["tree"])
+    template = next(f for f in files if f["display"] == "tree/chart/templates/sa.yaml")
+    assert template["skip"] == "Helm chart template (Helm renders it; not read)"
+    (outside / "Chart.yaml").unlink()
+    assert walker.same_as_fresh(["tree"]) == []
+    files, *_ = walker.walk(["tree"])
+    template = next(f for f in files if f["display"] == "tree/chart/templates/sa.yaml")
+    assert template["skip"] == ""
+    assert walker.quick == 0
+
+
+@POSIX
+def test_a_walk_below_a_folder_named_templates_asks_its_files_kinds_again(
+    tmp_path, monkeypatch, settled
+):
+    """A tree given below a chart's templates folder: the Chart.yaml that makes its YAML
+    Helm templates is outside it, and may come or go while no folder of the tree changes."""
+    tree = _tree(tmp_path, plain=True)
+    below = tree / "chart" / "templates"
+    (below / "more").mkdir()
+    (below / "more" / "x.yaml").write_text(SA)
+    monkeypatch.chdir(below)
+    walker = Walker(tmp_path / "cache", monkeypatch)
+    walker.same_as_fresh(["."])
+    (tree / "chart" / "Chart.yaml").write_text("name: c\n")
+    assert walker.same_as_fresh(["."]) == []
+    files, *_ = walker.walk(["."])
+    assert {f["display"]: f["skip"] for f in files} == {
+        "more/x.yaml": "Helm chart template (Helm renders it; not read)",
+        "sa.yaml": "Helm chart template (Helm renders it; not read)",
+    }
+    assert walker.quick == 0
 
 
 @POSIX
