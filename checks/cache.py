@@ -53,8 +53,9 @@ HEAD_READ = 1 << 20  # what is read first of a pack: its index line, most often
 # whole whenever anything changed (a millisecond or two)
 BASE_MIN = 1 << 20
 # a tail past this, or past a quarter of its base, is folded into a new base: each run writes
-# the tail again, and reads its index
-TAIL_MAX = 4 << 20
+# the tail again (the kernel copies what it keeps), and reads its index; a hook's run that
+# keeps its index up to date puts the index's head and tables in it (3.5 MB for 14,350 files)
+TAIL_MAX = 16 << 20
 # a base of which a run kept less than half the bytes is written again without the rest: the
 # next base is at most half as large
 GARBAGE = 0.5
@@ -703,6 +704,11 @@ class Pack:
         except (Invalid, ValueError, RecursionError):
             return
 
+    def put_filed(self, digest: str, raw: bytes) -> None:
+        """Keep `raw`, as it is, under `digest` (`key_digest` of its key) in the next pack,
+        read back with `raw` or `get_filed`: what a caller encoded itself."""
+        self._put[digest] = raw
+
     def forget(self, key: str) -> None:
         """Leave the entry under `key` out: not read again, nor kept in the next pack."""
         digest = key_digest(key)
@@ -768,8 +774,9 @@ class Pack:
             return False
         top, base = self._parts
         sizes = [0, 0]
-        for slot, start, end in self._used.values():
-            sizes[slot] += end - start
+        for digest, (slot, start, end) in self._used.items():
+            if digest not in self._put:  # made again by this run: written once, as made
+                sizes[slot] += end - start
         if made + sizes[0] > min(TAIL_MAX, base.size // 4):
             return False
         return sizes[1] + self._base_stamps >= (base.size - base.body) * (1 - GARBAGE)

@@ -1383,6 +1383,25 @@ def test_hook_runs_over_a_base_and_its_tails_report_what_a_scan_without_the_cach
         assert bases() == first
 
 
+def test_an_entry_of_the_tail_made_again_counts_once_in_the_tails_bound(tmp_path, monkeypatch):
+    """A run that reads an entry of the tail and puts it again (the hook's index, kept up to
+    date at each commit) writes it once: its old bytes do not count in the tail's bound,
+    and the base is not written again for them."""
+    folder = _based(tmp_path, monkeypatch)
+    (base,) = _bases(folder)
+    size = base.stat().st_size // 4 * 3 // 5  # three fifths of the bound: once fits, twice not
+    for step in range(3):
+        pack = _reopened(folder)
+        _read_all(pack)
+        pack.get("first", Problem)
+        assert (pack.raw("index") is not None) == (step > 0)
+        pack.put("index", Problem("i", "x" * size, step), Problem)
+        pack.save()
+        pack.wait()
+        assert _bases(folder) == [base], step
+    assert _reopened(folder).get("index", Problem) == Problem("i", "x" * size, 2)
+
+
 def test_a_tail_past_a_quarter_of_its_base_is_folded_into_a_new_base(tmp_path, monkeypatch):
     folder = _based(tmp_path, monkeypatch)
     (base,) = _bases(folder)
