@@ -799,6 +799,20 @@ def _uncached_token(summary: Summary) -> str:
     return "x" + hashlib.blake2b(said, digest_size=12).hexdigest()
 
 
+def _consumed(whole: Whole) -> str:
+    """The files read with file() in the `whole` scan, hashed (what `_share` takes)."""
+    said = "\0".join(sorted(whole.consumed)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(said, digest_size=8).hexdigest()
+
+
+def _summary_entry(token: str, unit: Unit, whole: Whole, consumed: str) -> str:
+    """The pack digest a unit's summary is filed under: its token, and what of the `whole`
+    scan it depends on (`_share`)."""
+    from checks.cache import key_digest
+
+    return key_digest(f"hook-summary\0{token}\0{_share(unit, whole, consumed)}")
+
+
 def _share(unit: Unit, whole: Whole, consumed: str) -> str:
     """What of the `whole` scan a unit's summary depends on (`kept`): whether a root calls
     its module, and the files read with file() (`consumed`: their digest) when it is no
@@ -861,9 +875,7 @@ def put(
     ):
         old = None
     old_slot = {token: slot for slot, token in enumerate(old.tokens) if token} if old else {}
-    consumed = hashlib.blake2b(
-        "\0".join(sorted(whole.consumed)).encode("utf-8", "surrogatepass"), digest_size=8
-    ).hexdigest()
+    consumed = _consumed(whole)
     tokens, entries, slots = [], [], []
     fresh: dict[int, Summary] = {}
     for i, (unit, r, digest) in enumerate(zip(units, found.results, found.digests, strict=True)):
@@ -872,7 +884,7 @@ def put(
             token = _uncached_token(fresh[i])
         else:
             token = _token(digest, ident(unit))
-        entry = key_digest(f"hook-summary\0{token}\0{_share(unit, whole, consumed)}")
+        entry = _summary_entry(token, unit, whole, consumed)
         slot = old_slot.get(token)
         if slot is not None and old.entries[slot] == entry and pack.keep(entry):  # type: ignore[union-attr]
             del old_slot[token]
@@ -1714,7 +1726,6 @@ def run_reduced(
         if i not in by_position and digest is not None:
             pack.keep(digest)  # unread, and still this tree's
     index.keep()
-    save(pack, fresh)
     entities, problems, suppressions = assemble(
         [units[i] for i in chosen],
         [by_position[i] for i in chosen],
@@ -1732,4 +1743,53 @@ def run_reduced(
         raise Fallback("past the graph's budget with the rest of the tree")
     if work.aggregation_steps + index.aggregation_steps > link.MAX_AGGREGATION_STEPS:
         raise Fallback("past the aggregation budget with the rest of the tree")
+    if changed or stale:
+        # the totals of the next run's whole scan are at most this index's plus what this
+        # run's closure took (it holds every unit changed, and what depends on them)
+        totals = (index.graph_work + access.work, index.aggregation_steps + work.aggregation_steps)
+        refresh(pack, index, units, slots, digests, mine, stale, whole, totals)
+    save(pack, fresh)
     return Reduced(entities, problems, suppressions, access, len(chosen), len(units))
+
+
+def refresh(
+    pack: Pack,
+    index: HookIndex,
+    units: list[Unit],
+    slots: list[int | None],
+    digests: list[str | None],
+    mine: dict[int, Summary],
+    stale: list[int],
+    whole: Whole,
+    totals: tuple[int, int],
+) -> None:
+    """Keep in the next pack the index with the units a reduced run found changed (by
+    position, their summaries `mine`) in place of those of its `stale` slots, the others
+    in theirs, and the budgets' `totals`: the next run finds them unchanged, and starts
+    its closure from what changed since. Nothing is kept when the index's parts cannot be
+    read (the next run reads the same as this one)."""
+    from checks.cache import key_digest
+
+    head = index.head
+    consumed = _consumed(whole)
+    tokens, entries = [], []
+    for i, (unit, slot, digest) in enumerate(zip(units, slots, digests, strict=True)):
+        if slot is not None:
+            tokens.append(head.tokens[slot])
+            entries.append(head.entries[slot])
+            continue
+        token = _token(digest, ident(unit)) if digest is not None else _uncached_token(mine[i])
+        entries.append(_summary_entry(token, unit, whole, consumed))
+        tokens.append(token)
+    try:
+        head, keys, files = _changed_index(
+            pack, index.name, head, tokens, entries, slots, mine, sorted(stale)
+        )
+    except (ValueError, IndexError, TypeError, KeyError):
+        return
+    head.graph_work, head.aggregation_steps = totals
+    pack.put_filed(key_digest(index.name + "\0head"), encode(head, IndexHead))
+    pack.put_filed(key_digest(index.name + "\0keys"), keys)
+    pack.put_filed(key_digest(index.name + "\0files"), files)
+    for i, s in mine.items():
+        pack.put_filed(entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored))

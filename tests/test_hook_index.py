@@ -358,6 +358,50 @@ def test_a_full_scan_summarizes_only_the_units_changed(rules, tmp_path, monkeypa
     assert not made
 
 
+def test_a_reduced_run_keeps_the_index_of_the_units_it_found_changed(rules, tmp_path, monkeypatch):
+    """A unit edited since the full scan wrote the index is summarized by the hook run that
+    finds it changed, and kept in the index then: the next runs find it unchanged (a series
+    of commits does not pile up changed units until a full scan), report what the full
+    context reports, and count its work in the budgets' totals."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(CHECK_CONTEXT, "1")
+    tree = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", tree)
+    files = _files(tree)
+    made: list[str] = []
+    summarize = hookindex.summarize
+
+    def counted(unit, *args):
+        made.append(os.path.relpath(unit.files[0].path, tree))
+        return summarize(unit, *args)
+
+    monkeypatch.setattr(hookindex, "summarize", counted)
+    _hook(tree, files[0], rules)
+    first = hookindex.load(_hook(tree, files[0], rules)[1], _index_name(tree, rules))
+    made.clear()
+    shop = sorted((tree / "k8s" / "shop").iterdir())
+    for step, edited in enumerate(shop[:3]):
+        edited.write_text(edited.read_text(encoding="utf-8") + f"\n# edit {step}\n")
+        result, _pack = _hook(tree, files[-1], rules)
+        assert result.context.startswith("reduced"), result.context
+        assert made == [os.path.relpath(edited, tree)]  # this commit's unit, not the last's
+        made.clear()
+    result, pack = _hook(tree, str(shop[0]), rules)
+    assert result.context.startswith("reduced") and made == []
+    last = hookindex.load(pack, _index_name(tree, rules))
+    assert last.graph_work >= first.graph_work
+    assert last.aggregation_steps >= first.aggregation_steps
+    assert len([t for t in last.head.tokens if t]) == len([t for t in first.head.tokens if t])
+
+
+def _index_name(tree: Path, rules) -> str:
+    """What a hook run of `tree` files its index under (its options, no parameters)."""
+    from checks.scan import trees_read
+    from checks.sources.base import Options
+
+    return hookindex.index_key(Options(roots=trees_read([], str(tree))), {})
+
+
 @pytest.mark.parametrize("many", [False, True], ids=["encoded at once", "forked writer"])
 def test_the_pack_holds_the_units_results_as_they_were_before_link(
     many, rules, tmp_path, monkeypatch
