@@ -1743,7 +1743,10 @@ def run_reduced(
         raise Fallback("past the graph's budget with the rest of the tree")
     if work.aggregation_steps + index.aggregation_steps > link.MAX_AGGREGATION_STEPS:
         raise Fallback("past the aggregation budget with the rest of the tree")
-    if changed or stale:
+    # a unit that cannot be cached (a file of it cannot be read) is made again at every run:
+    # when the index holds its summary alike, it has nothing to keep
+    alike = {i: by_token.get(_uncached_token(s)) for i, s in mine.items() if digests[i] is None}
+    if None in map(alike.get, mine) or not set(alike.values()).issuperset(stale):
         # the totals of the next run's whole scan are at most this index's plus what this
         # run's closure took (it holds every unit changed, and what depends on them)
         totals = (index.graph_work + access.work, index.aggregation_steps + work.aggregation_steps)

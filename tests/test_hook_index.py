@@ -394,6 +394,32 @@ def test_a_reduced_run_keeps_the_index_of_the_units_it_found_changed(rules, tmp_
     assert len([t for t in last.head.tokens if t]) == len([t for t in first.head.tokens if t])
 
 
+def test_a_unit_that_cannot_be_cached_does_not_make_each_run_keep_the_index_again(
+    rules, tmp_path, monkeypatch
+):
+    """A file that cannot be read (not UTF-8) is made again at every run, its unit never
+    cached: when the index holds its summary alike, a run that changed nothing else keeps the
+    index as it is rather than writing it again."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(CHECK_CONTEXT, "1")
+    tree = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", tree)
+    (tree / "k8s" / "utf-16.yaml").write_bytes("kind: ServiceAccount\n".encode("utf-16"))
+    files = _files(tree)
+    kept = []
+    refresh = hookindex.refresh
+    monkeypatch.setattr(hookindex, "refresh", lambda *a: kept.append(1) or refresh(*a))
+    _hook(tree, files[0], rules)
+    for path in (files[0], files[-1]):
+        result, _pack = _hook(tree, path, rules)
+        assert result.context.startswith("reduced"), result.context
+    assert kept == []
+    edited = tree / "k8s" / "shop" / "rbac.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n# an edit\n")
+    result, _pack = _hook(tree, files[0], rules)
+    assert result.context.startswith("reduced") and kept == [1]
+
+
 def _index_name(tree: Path, rules) -> str:
     """What a hook run of `tree` files its index under (its options, no parameters)."""
     from checks.scan import trees_read
