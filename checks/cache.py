@@ -33,9 +33,12 @@ import re
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 import time
+from array import array
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -1078,8 +1081,11 @@ class Stamps:
         delta = _stamp_lists(self._delta_raw)
         if delta is not None:
             keys, numbers, digests = delta
-            first = len(self._digests)
-            self._numbers += numbers
+            first, mine = len(self._digests), len(self._numbers)
+            try:
+                self._numbers.extend(numbers)
+            except (OverflowError, TypeError):  # packed, and the tail's do not fit: a list
+                self._numbers = [*self._numbers[:mine], *numbers]
             self._digests += digests
             self._index.update(zip(keys, range(first, first + len(keys)), strict=True))
             self._delta_keys = keys
@@ -1179,9 +1185,11 @@ class Stamps:
         return _stamps_bytes(self.delta)
 
 
-def _stamp_lists(raw: bytes) -> tuple[list, list, list] | None:
-    """The keys, numbers and digests of stamps as a pack holds them, when they are three
-    lists that agree."""
+def _stamp_lists(raw: bytes) -> tuple[list, Any, list] | None:
+    """The keys, numbers and digests of stamps as a pack holds them (`_stamps_bytes`), when
+    they agree."""
+    if raw.startswith(_PACKED):
+        return _unpacked(raw)
     try:
         table = json.loads(raw) if raw else None
     except (ValueError, RecursionError):
@@ -1197,15 +1205,62 @@ def _stamp_lists(raw: bytes) -> tuple[list, list, list] | None:
     return None
 
 
+def _unpacked(raw: bytes) -> tuple[list, Any, list] | None:
+    """`_stamp_lists` of stamps packed as `_stamps_bytes` packs them; None for anything else
+    (another byte order, counts that do not add up, text that does not decode)."""
+    end = raw.find(b"\n")
+    head = raw[len(_PACKED) : end].split() if end > 0 else []
+    if len(head) != 3 or head[2] != sys.byteorder.encode() or not all(map(bytes.isdigit, head[:2])):
+        return None
+    count, text_size = int(head[0]), int(head[1])
+    lengths, numbers = array("I"), array("q")
+    at = end + 1
+    parts = []
+    for size in (count * lengths.itemsize, text_size, STAMP_NUMBERS * count * 8, 64 * count):
+        parts.append(raw[at : at + size])
+        at += size
+    if at != len(raw) or numbers.itemsize != 8:
+        return None
+    lengths.frombytes(parts[0])
+    numbers.frombytes(parts[2])
+    try:
+        text = parts[1].decode("utf-8", "surrogatepass")
+        digests = parts[3].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if sum(lengths) != len(text):
+        return None
+    ends = list(accumulate(lengths))
+    keys = [text[start:stop] for start, stop in zip([0, *ends][:-1], ends, strict=True)]
+    return keys, numbers, [digests[i : i + 64] for i in range(0, 64 * count, 64)]
+
+
 def _stamps_bytes(stamps: dict[str, list]) -> bytes:
-    """Stamps by key as a pack holds them: three lists (`Stamps`)."""
+    """Stamps by key as a pack holds them: packed (`_PACKED`, a line of counts, then the
+    keys' lengths, their text, the numbers and the digests, each in a row, read at C speed:
+    every file of a warm run is asked for), or, when a number does not fit 64 bits or a
+    digest is not a sha256's, three JSON lists."""
     if not stamps:
         return b""
+    keys = list(stamps)
     numbers = [n for stamp in stamps.values() for n in stamp[:STAMP_NUMBERS]]
-    table = [list(stamps), numbers, [stamp[STAMP_NUMBERS] for stamp in stamps.values()]]
-    return json.dumps(table, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    digests = [stamp[STAMP_NUMBERS] for stamp in stamps.values()]
+    joined = "".join(digests)
+    try:
+        packed = array("q", numbers)
+    except (OverflowError, TypeError):
+        packed = None
+    if packed is None or len(joined) != 64 * len(digests) or not joined.isascii():
+        table = [keys, numbers, digests]
+        return json.dumps(table, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    text = "".join(keys).encode("utf-8", "surrogatepass")
+    head = f"{len(keys)} {len(text)} {sys.byteorder}\n".encode()
+    lengths = array("I", map(len, keys))
+    return b"".join([_PACKED, head, lengths.tobytes(), text, packed.tobytes(), joined.encode()])
 
 
+# what packed stamps start with (JSON never does)
+_PACKED = b"\0stamps 1 "
 STAMP_NUMBERS = 5  # size, modification and change times, inode, device (`file_stamp`)
 _TEXT = frozenset({str})
 

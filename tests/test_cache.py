@@ -11,6 +11,7 @@ import pickle
 import re
 import shutil
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -1441,3 +1442,67 @@ def test_a_tail_over_a_large_base_is_written_without_a_fork_a_new_base_by_one(
     assert forks == [1]
     again = _reopened(folder)
     assert len(again) == 2 and again.get("third", Problem) == Problem("g", "third", 3)
+
+
+@pytest.mark.parametrize(
+    ("stamps", "packed"),
+    [
+        (
+            {
+                "/t/a.tf": [10, 1, 2, 3, 4, "a" * 64],
+                "read\0/t/\u00e9\udcff.tf": [0, -5, 7, 2**63 - 1, 9, "b" * 64],
+            },
+            True,
+        ),
+        ({"/t/a.tf": [10, 1, 2, 2**64 - 1, 4, "a" * 64]}, False),  # an inode past 63 bits
+        ({"/t/a.tf": [10, 1, 2, 3, 4, "not a sha256"]}, False),  # a digest of another shape
+    ],
+    ids=["packed", "a number too large", "another digest"],
+)
+def test_stamps_are_read_back_as_written_packed_or_not(stamps, packed):
+    """Stamps are packed (the keys' lengths, their text, the numbers and the digests in a
+    row, read at C speed), or written as three JSON lists when a number does not fit 64
+    bits or a digest is not a sha256's; either reads back as written."""
+    raw = cache._stamps_bytes(stamps)
+    assert raw.startswith(cache._PACKED) == packed
+    keys, numbers, digests = cache._stamp_lists(raw)
+    assert keys == list(stamps)
+    assert list(numbers) == [n for stamp in stamps.values() for n in stamp[:5]]
+    assert digests == [stamp[5] for stamp in stamps.values()]
+
+
+def test_packed_stamps_that_do_not_add_up_are_none_never_an_error():
+    raw = cache._stamps_bytes(
+        {"/t/a.tf": [10, 1, 2, 3, 4, "a" * 64], "/t/b": [1, 2, 3, 4, 5, "c" * 64]}
+    )
+    other = "big" if sys.byteorder == "little" else "little"
+    broken = [
+        raw[:-1],  # cut short
+        raw + b"x",  # more after the digests
+        raw.replace(sys.byteorder.encode(), other.encode(), 1),  # another machine's
+        raw.replace(b"2 ", b"3 ", 1),  # more stamps than written
+        raw.replace(b"/t/a.tf", b"/t/a\xff\xfe\xfd", 1),  # keys that are not UTF-8
+        cache._PACKED + b"x y z\n",
+        cache._PACKED,
+    ]
+    for bad in broken:
+        assert cache._stamp_lists(bad) is None, bad
+
+
+def test_a_tails_stamps_that_do_not_pack_are_read_over_a_packed_base(tmp_path):
+    """The base's stamps packed, the tail's in JSON (an inode past 63 bits): a file of each
+    is known by its stamp."""
+    files = [tmp_path / "a.tf", tmp_path / "b.tf"]
+    for f in files:
+        f.write_text("x")
+    base_stamp, tail_stamp = (cache.file_stamp(str(f)) for f in files)
+    tail_stamp[3] = 2**64 - 1  # what the tail holds; the file's own inode differs
+    base = cache._stamps_bytes({str(files[0]): [*base_stamp, "a" * 64]})
+    tail = cache._stamps_bytes(
+        {str(files[1]): [*tail_stamp, "b" * 64], "c": [*base_stamp, "c" * 64]}
+    )
+    assert base.startswith(cache._PACKED) and not tail.startswith(cache._PACKED)
+    stamps = cache.Stamps(base, tail)
+    assert stamps.digest(str(files[0]), str(files[0])) == "a" * 64
+    assert stamps.digest(str(files[1]), str(files[1])) is None  # the inode is not the file's
+    assert stamps.digest("c", str(files[0])) == "c" * 64
