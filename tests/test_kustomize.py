@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -338,13 +339,13 @@ def test_version_verbose_names_the_renderer(monkeypatch, tmp_path):
 def test_the_wrapper_lives_outside_the_tree_and_is_removed(in_tmp, monkeypatch):
     _renderer_or_fail()
     made = []
-    real = renderer_module.tempfile.mkdtemp
+    real = tempfile.mkdtemp
 
     def mkdtemp(*args, **kwargs):
         made.append(real(*args, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(renderer_module.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
     _scan("strategic")
     assert made and not any(os.path.exists(m) for m in made)
     assert not any(m.startswith(str(in_tmp)) for m in made)

@@ -26,19 +26,18 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from checks.discover import display_path, read_text
 from checks.model import Entity, LDict, LList, Location, Problem, Related, copied
-from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS, is_object, normalize_objects
 from checks.parse import ParseError, excerpt
 from checks.parse.kustomization import FILE_NAMES, Kustomization, read_kustomization
-from checks.parse.yamlsafe import without_definitions
+
+# PyYAML, the manifest normalizer and tempfile are imported where a kustomization is rendered
+# or read: grouping (`walk`) and the renderer's version are all a warm run that parses nothing
+# needs of this module
 
 STRIDE = 1 << 24  # lines of another file than the object's: its index * STRIDE + line
 RENDER_TIMEOUT = 60.0  # seconds one kustomization may take to render
@@ -275,6 +274,8 @@ def render(renderer: Renderer, directory: str, origins: bool = True) -> tuple[st
     """(the rendered YAML stream, "", the wrapper folder) or (None, kubectl's message, the
     wrapper folder) for the kustomization in `directory`. The origin paths in the stream
     (unless not `origins`) are relative to the wrapper folder (removed once rendered)."""
+    import tempfile
+
     wrapper = tempfile.mkdtemp(prefix="eks-checks-kustomize-")
     try:
         target = os.path.relpath(directory, wrapper)
@@ -292,6 +293,10 @@ def render_lean(
     large ones), the origin paths relative to the folder returned; None when no definition is
     left out, when a file cannot be copied, or when the copy does not render (a patch or a
     replacement that names a definition): the files themselves are rendered then."""
+    import tempfile
+
+    from checks.parse.yamlsafe import without_definitions
+
     try:
         common = os.path.commonpath([directory, *files])
     except ValueError:  # paths on two drives, or absolute and relative: no one copy holds them
@@ -364,8 +369,9 @@ def _message(stderr: bytes, directory: str) -> str:
     """The renderer's error in one line, without the layer of the wrapper kustomization, with
     the paths under the working directory as shown."""
     text = stderr.decode("utf-8", errors="replace").strip()
-    quoted = _LOGGED.search(text)  # kubectl's log format: `E1201 ... "command failed" err="..."`
-    block = _LOGGED_BLOCK.search(text)  # and its multi-line form: `err=<` ... `>`
+    # kubectl's log format: `E1201 ... "command failed" err="..."`
+    quoted = re.search(_LOGGED, text, re.S)
+    block = re.search(_LOGGED_BLOCK, text, re.S)  # and its multi-line form: `err=<` ... `>`
     if quoted:
         text = quoted.group(1).replace('\\"', '"').replace("\\\\", "\\")
     elif block:
@@ -374,20 +380,21 @@ def _message(stderr: bytes, directory: str) -> str:
     line = line or "failed with no message"
     for prefix in ("Error: ", "error: "):
         line = line.removeprefix(prefix)
-    line = _WRAPPER.sub("", line, count=1)
-    line = _TARGET.sub("", line, count=1)
+    line = re.sub(_WRAPPER, "", line, count=1)
+    line = re.sub(_TARGET, "", line, count=1)
     line = line.replace(directory + os.sep, "").replace(os.getcwd() + os.sep, "")
     return excerpt(line, 400)
 
 
-_LOGGED = re.compile(r'"command failed" err="(.*)"\s*$', re.S)
-_LOGGED_BLOCK = re.compile(r'"command failed" err=<\n(.*)\n\s*>\s*$', re.S)
+# the patterns of a renderer's errors, compiled (by `re`, which keeps them) when one fails
+_LOGGED = r'"command failed" err="(.*)"\s*$'
+_LOGGED_BLOCK = r'"command failed" err=<\n(.*)\n\s*>\s*$'
 # what kustomize says of the wrapper's one resource before it says what is wrong with it
-_WRAPPER = re.compile(
+_WRAPPER = (
     r"^accumulating resources: accumulation err='accumulating resources from '[^']*': "
     r"'[^']*' must resolve to a file': "
 )
-_TARGET = re.compile(r"^(?:recursed accumulation of path|couldn't make target for path) '[^']*': ")
+_TARGET = r"^(?:recursed accumulation of path|couldn't make target for path) '[^']*': "
 
 
 # ---- entities ----------------------------------------------------------------------------
@@ -405,6 +412,10 @@ def normalize_root(unit: Unit, renderer: Renderer | None) -> tuple[list[Entity],
     """The entities of the objects the root kustomization in `unit.directory` deploys, and the
     problems (a render that failed is an error with the renderer's message; a kustomization
     not rendered is a note)."""
+    import yaml
+
+    from checks.normalize.kubernetes import is_object
+
     known: dict[str, Kustomization] = {}
     problems: list[Problem] = []
     for path, docs in unit.documents.items():
@@ -528,6 +539,8 @@ def _inferred_origins(rendered: list, reach: Walk, unit: Unit) -> list | None:
     file of the one document of its kind whose name, after the prefixes and suffixes of the
     kustomizations it is in, is its name, or the one kustomization whose generator made it.
     None when any object is not so told, or two objects would come from one document."""
+    from checks.normalize.kubernetes import is_object
+
     chains = _transforms(reach)
     named: dict[tuple[Any, str], list[str]] = {}
     for path in reach.resources:
@@ -567,6 +580,10 @@ def _inferred_origins(rendered: list, reach: Walk, unit: Unit) -> list | None:
 def _rendered_documents(text: str) -> list:
     """The objects of the renderer's output, without their lines (those come from the files
     they were written in) and without CustomResourceDefinitions, which no rule reads."""
+    import yaml
+
+    from checks.parse.yamlsafe import without_definitions
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return [doc for doc in yaml.load_all(without_definitions(text), Loader=loader) if doc]
 
@@ -616,6 +633,7 @@ def _rendered_object(
     """The entities of one rendered object, at the place its origin annotation (or the
     `known_origin` told without one) names, or, when a patch replaced its annotations, the
     resource of its kind and name."""
+    from checks.normalize.kubernetes import normalize_objects
     from checks.parse.yamlsafe import parse_yaml_file
 
     root, overlay = shown_root
@@ -742,7 +760,8 @@ def _namespace_of(obj: dict) -> str:
     return namespace if isinstance(namespace, str) and namespace else "default"
 
 
-_REQUIREMENT = re.compile(
+# compiled (by `re`, which keeps it) when a patch first selects by labels
+_REQUIREMENT = (
     r"\s*(?:(!)?\s*([\w./-]+)\s*$"  # key, !key
     r"|([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)\s*$"  # key=value, key==value, key!=value
     r"|([\w./-]+)\s+(in|notin)\s*\(([^()]*)\)\s*$)"  # key in (a, b), key notin (a)
@@ -753,7 +772,7 @@ def _selected(selector: str, values: dict) -> bool:
     """Whether labels (or annotations) `values` meet a Kubernetes label selector written as
     text (`app=web,tier!=db`, `env in (dev, qa)`, `!legacy`); True for one we cannot read."""
     for requirement in _split_requirements(selector):
-        m = _REQUIREMENT.fullmatch(requirement)
+        m = re.fullmatch(_REQUIREMENT, requirement)
         if m is None:
             return True  # not a selector we read: it may match
         negated, key, eq_key, op, value, set_key, set_op, items = m.groups()
@@ -1081,6 +1100,8 @@ def _unrendered(
 ) -> tuple[list[Entity], list[Problem]]:
     """The resources the root reaches, read as written with the `namespace`, `namePrefix` and
     `nameSuffix` of each kustomization above them applied; patches left out."""
+    from checks.normalize.kubernetes import is_object, normalize_objects
+
     if why:
         message = (
             f"kustomization not rendered ({why}): its resources are read as written, with "
@@ -1155,6 +1176,8 @@ def _renamed(name: str, chain: list[Kustomization]) -> str:
 def _transform(doc: LDict, chain: list[Kustomization], renamed: dict) -> None:
     """What kustomize's namespace and prefix/suffix transformers do to an object and to its
     references to the objects renamed with it (ServiceAccount, Role, ClusterRole)."""
+    from checks.normalize.kubernetes import CLUSTER_SCOPED, POD_SPEC_PATHS
+
     meta = doc.get("metadata")
     if not isinstance(meta, dict):
         return

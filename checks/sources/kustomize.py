@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from checks.discover import SourceFile, read_text
 from checks.parse import ParseError
 from checks.parse.kustomization import FILE_NAMES, Kustomization, read_kustomization
-from checks.parse.yamlsafe import CRD_KIND, without_definitions
 from checks.sources.base import (
     Context,
     Normalized,
@@ -62,6 +61,8 @@ def prefilter(texts: dict[str, str], files: list[SourceFile]) -> dict[str, str]:
     """The texts of the files a kustomization includes without their CustomResourceDefinition
     documents (no rule reads one, and a CRD is often most of a file), as blank lines so that
     every line stays where it was; a file that does not parse is kept whole."""
+    from checks.parse.yamlsafe import CRD_KIND, without_definitions
+
     out = {}
     for f in files:
         text = texts.get(f.key)
