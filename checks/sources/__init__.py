@@ -50,6 +50,7 @@ from checks.sources.base import (
     UnitResult,
     contained,
 )
+from checks.sources.sniff import compiled
 
 if TYPE_CHECKING:
     from checks.cache import Pack
@@ -76,7 +77,8 @@ _READERS: dict[str, list[tuple[str, Any]]] = {
 # any key some source looks for at the top of a JSON document (`JSON_KEYS`, or keys matching
 # `JSON_KEY_PATTERNS`, regular expressions): a JSON file with none of them
 # yields no entity, so it is only checked for syntax, without the lines no finding will need
-_JSON_KEYS = re.compile(
+# (the pattern's text, compiled when a JSON file is first parsed)
+_JSON_KEYS = (
     '"(?:'
     + "|".join(
         sorted(
@@ -188,7 +190,7 @@ def parse_text(kind: str, text: str) -> Any:
             found = _PARSED[key] = syntax.parse(text)
         return found
     if syntax is JSON:
-        return syntax.parse(text, lines=_JSON_KEYS.search(text) is not None)
+        return syntax.parse(text, lines=compiled(_JSON_KEYS).search(text) is not None)
     if syntax is YAML:
         return syntax.parse(text, intrinsics=lambda document: _reads_tags(kind, document))
     return syntax.parse(text)

@@ -5,24 +5,23 @@ CloudFormation's defaults, and the Kubernetes objects CDK's custom resources app
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from checks.parse import ParseError
 from checks.sources.base import JSON, YAML, Context, Normalized
-from checks.sources.sniff import node_keys
+from checks.sources.sniff import compiled, node_keys
 
 BY_DIRECTORY = False
 SYNTAXES = (YAML, JSON)
 READS_INTRINSIC_TAGS = True  # the short-form tags are this format's own
 JSON_KEYS = ("AWSTemplateFormatVersion", "Resources")
 # a resource type: `AWS::EKS::Cluster`, a registry type (`AWSQS::EKS::Cluster`), `Custom::X`
-_TYPE = re.compile(r"[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+|Custom::[A-Za-z0-9_@-]+")
+_TYPE = r"[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+|Custom::[A-Za-z0-9_@-]+"
 # what only a template says: its format version, or a resource typed `AWS::...` under
 # `Resources` (a key in any spelling YAML or JSON allows)
-_VERSION = re.compile(r"""(?<![\w-])["']?AWSTemplateFormatVersion["']?\s*:""")
-_RESOURCES = re.compile(r"""(?<![\w-])["']?Resources["']?\s*:""")
-_AWS_TYPE = re.compile(r"""(?<![\w-])["']?Type["']?\s*:\s*["']?AWS::[A-Za-z0-9]+::""")
+_VERSION = r"""(?<![\w-])["']?AWSTemplateFormatVersion["']?\s*:"""
+_RESOURCES = r"""(?<![\w-])["']?Resources["']?\s*:"""
+_AWS_TYPE = r"""(?<![\w-])["']?Type["']?\s*:\s*["']?AWS::[A-Za-z0-9]+::"""
 # what a manifest has at its top, and a template never (CloudFormation refuses other sections)
 _MANIFEST_KEYS = {"apiVersion", "kind"}
 
@@ -33,9 +32,10 @@ def is_ours(text: str, error: ParseError | None) -> bool:
     keys, any other text by a look at it."""
     composed = error.composed if error is not None else None
     if composed is None:
-        if _VERSION.search(text):
+        if compiled(_VERSION).search(text):
             return True
-        return _RESOURCES.search(text) is not None and _AWS_TYPE.search(text) is not None
+        resources, typed = compiled(_RESOURCES), compiled(_AWS_TYPE)
+        return resources.search(text) is not None and typed.search(text) is not None
     return any(_is_template_node(node) for node in composed if node is not None)
 
 
@@ -58,13 +58,12 @@ def claims(document: Any) -> bool:
     if "AWSTemplateFormatVersion" in document:
         return True
     resources = document.get("Resources")
-    return (
-        isinstance(resources, dict)
-        and bool(resources)
-        and any(
-            isinstance(r, dict) and isinstance(r.get("Type"), str) and _TYPE.fullmatch(r["Type"])
-            for r in resources.values()
-        )
+    if not isinstance(resources, dict) or not resources:
+        return False
+    typed = compiled(_TYPE)
+    return any(
+        isinstance(r, dict) and isinstance(r.get("Type"), str) and typed.fullmatch(r["Type"])
+        for r in resources.values()
     )
 
 

@@ -5,15 +5,16 @@ table."""
 from __future__ import annotations
 
 import os
-import re
 
-_CFN_TAG = re.compile(
+from checks.sources.sniff import compiled
+
+_CFN_TAG = (
     r"!(Ref|Sub|GetAtt|Join|If|Equals|Not|And|Or|Select|Split|FindInMap|"
     r"GetAZs|ImportValue|Base64|Cidr|Condition|Transform)\b"
 )
 # `${` and a character other than `}`, before the last `}` of the text: a `${...}` somewhere, found
 # without scanning to the end of the text from every `${`
-_INTERPOLATION = re.compile(r"\$\{[^}]")
+_INTERPOLATION = r"\$\{[^}]"
 
 
 def not_read(path: str, kind: str) -> str:
@@ -44,11 +45,11 @@ def describe(kind: str, text: str, otherwise: str) -> str:
     """What a file of syntax `kind` that is none of ours is, from its text (`otherwise`: the
     syntax's own word for it)."""
     if kind == "yaml":
-        if _CFN_TAG.search(text) or "AWSTemplateFormatVersion" in text:
+        if compiled(_CFN_TAG).search(text) or "AWSTemplateFormatVersion" in text:
             return "CloudFormation template"
         if "{{" in text and "}}" in text:
             return "Go or Helm template"
-        if "%{" in text or _INTERPOLATION.search(text, 0, text.rfind("}")):
+        if "%{" in text or compiled(_INTERPOLATION).search(text, 0, text.rfind("}")):
             return "Terraform template file"
     elif kind == "json" and ("${" in text or "{{" in text):
         return "template file"

@@ -7,28 +7,40 @@ have as kubectl would read them (aliases followed, merge keys merged).
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 # a key in any spelling YAML or JSON allows: plain, quoted, after `{`, `,`, `?`, `-`, an anchor
 _KEY = r"""(?<![\w-])["']?(?:{names})["']?\s*:"""
 # backslash escapes of YAML and JSON double-quoted strings, and YAML's escaped line break
-_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|\n[ \t]*|.)", re.S)
+_ESCAPE = r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|\n[ \t]*|.)"
 
 
-def keys_pattern(*names: str, words: tuple[str, ...] = ()) -> re.Pattern:
+@cache
+def compiled(pattern: str, flags: int = 0) -> re.Pattern:
+    """`pattern` compiled when first used, once: what the sources look for in a text is
+    asked of a file that fails to parse or is too large, and a run that parses nothing
+    compiles none of it."""
+    return re.compile(pattern, flags)
+
+
+def keys_pattern(*names: str, words: tuple[str, ...] = ()) -> str:
     """A case-insensitive pattern of any of `names` written as a key, or of any of `words`
-    standing alone."""
+    standing alone (its text: `text_says` compiles it)."""
     pattern = _KEY.format(names="|".join(names))
     if words:
         pattern += rf"|(?<![\w-])(?:{'|'.join(words)})(?![\w-])"
-    return re.compile(pattern, re.I)
+    return "(?i)" + pattern
 
 
-def text_says(pattern: re.Pattern, text: str) -> bool:
+def text_says(pattern: str, text: str) -> bool:
     """Whether `pattern` is in `text`, as written or with its escapes decoded."""
-    if pattern.search(text):
+    found = compiled(pattern)
+    if found.search(text):
         return True
-    return "\\" in text and pattern.search(_ESCAPE.sub(_unescape, text)) is not None
+    if "\\" not in text:
+        return False
+    return found.search(compiled(_ESCAPE, re.S).sub(_unescape, text)) is not None
 
 
 def _unescape(m: re.Match) -> str:

@@ -26,6 +26,7 @@ from checks.sources.base import (
     digest,
     tf_listing,
 )
+from checks.sources.sniff import compiled
 
 if TYPE_CHECKING:
     from checks.cache import Pack
@@ -64,10 +65,9 @@ VARIABLES = Syntax(
 SYNTAXES = (TERRAFORM, VARIABLES)
 
 # a line that opens a Terraform block or assigns a variable, or a variable file in JSON
-_HEAD = re.compile(
+_HEAD = (
     r"^[ \t]*(?:(?:resource|data|module|variable|output|locals|provider|terraform|moved|import"
-    r"|removed|check)\b[^\n]*\{|[A-Za-z_][\w-]*[ \t]*=)|\A\s*\{",
-    re.M,
+    r"|removed|check)\b[^\n]*\{|[A-Za-z_][\w-]*[ \t]*=)|\A\s*\{"
 )
 
 
@@ -75,7 +75,7 @@ def is_ours(text: str, error: ParseError | None) -> bool:
     """A `.tf` or variable file that fails to parse is ours whatever it holds (terraform
     refuses the whole module); one over the size limit is when its head opens a Terraform
     block or assigns a variable."""
-    return error is not None or _HEAD.search(text) is not None
+    return error is not None or compiled(_HEAD, re.M).search(text) is not None
 
 
 MODULES_JSON = os.path.join(".terraform", "modules", "modules.json")
