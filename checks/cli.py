@@ -812,7 +812,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _rego_limits(args, config):
-    from checks.rego.policy import RegoLimits
+    from checks.rego import RegoLimits
 
     for flag, value in (("--rego-timeout", args.rego_timeout), ("--rego-memory", args.rego_memory)):
         if value is not None and value <= 0:

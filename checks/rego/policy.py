@@ -43,6 +43,7 @@ from typing import Any
 from checks import __version__
 from checks.evaluate import locate
 from checks.model import SEVERITIES, Entity, Finding, Problem
+from checks.rego import RegoLimits
 from checks.rules import Rule, RuleError, param_type
 
 EXTRA = "pip install 'eks-checks[rego]'"
@@ -66,15 +67,6 @@ _CUSTOM_KEYS = {
     "params",
     "tags",
 }
-
-
-@dataclass(frozen=True)
-class RegoLimits:
-    """What one evaluation of the Rego policies may use: wall-clock seconds and MiB of
-    resident memory of the child process."""
-
-    timeout: float = 10.0
-    memory_mb: int = 512
 
 
 class RegoRunError(Exception):
