@@ -34,7 +34,6 @@ import secrets
 import shutil
 import stat
 import sys
-import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable
@@ -187,6 +186,8 @@ def _foreign(st: os.stat_result) -> str:
 def _write_atomic(folder: Path, name: str, data: bytes | list) -> None:
     """`data` (bytes, or a list of byte strings and binary files, written one after the
     other) as the file `name`, whole or not at all."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pack")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -860,6 +861,8 @@ class Pack:
         soon as they are made (a pack's worth of entries is never in memory at once); then,
         when they fit in a tail over the base, the tail, else the entries this run read
         and the whole pack."""
+        import tempfile
+
         index: dict[str, Any] = {}
         try:
             # unbuffered: what the kernel copies into it and what is written go one way
