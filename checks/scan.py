@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -71,18 +71,20 @@ def build(
     params: dict[str, dict] | None = None,
     indexed: bool = False,
     prepared: Any = None,
+    rules: Sequence[Rule] = (),
 ) -> Built:
     """The linked model of `files` walked as the access graph, the problems found reading
     them and their inline suppressions (see `checks.runner.run` for `jobs` and `pack`).
     `params` are the configured rule parameters (the graph reads the verdicts of the trust
-    and IMDS rules). `indexed`: the pack keeps the hook's index of this whole tree too
-    (`checks.hookindex`), `prepared` by a reduced run that fell back, if any."""
+    and IMDS rules: those of `rules`, the scan's, when it holds them). `indexed`: the pack
+    keeps the hook's index of this whole tree too (`checks.hookindex`), `prepared` by a
+    reduced run that fell back, if any."""
     try:
         if indexed and pack is not None:
-            return _indexed_build(files, opts, jobs, pack, params, prepared)
+            return _indexed_build(files, opts, jobs, pack, params, prepared, rules)
         entities, problems, suppressions = run(files, opts, jobs, pack)
         link(entities)
-        access_graph = graph.build(entities, graph_verdicts(entities, params))
+        access_graph = graph.build(entities, graph_verdicts(entities, params, rules))
     finally:
         gc.unfreeze()  # what the runner decoded from the cache is collectable again
     return Built(entities, problems, suppressions, access_graph)
@@ -95,6 +97,7 @@ def _indexed_build(
     pack: Pack,
     params: dict[str, dict] | None,
     prepared: Any = None,
+    rules: Sequence[Rule] = (),
 ) -> Built:
     """`build`, keeping the hook's index of the whole tree in the pack (`hookindex.put`,
     with the units' results before link adds to the entities); the pack is finished once the
@@ -113,22 +116,25 @@ def _indexed_build(
     save(pack, found.fresh, pending=True)  # the results as they are: link adds to them
     entities, problems, suppressions = assemble(units, found.results, whole, found.parallel)
     work = link(entities)
-    access_graph = graph.build(entities, graph_verdicts(entities, params))
+    access_graph = graph.build(entities, graph_verdicts(entities, params, rules))
     index(work, access_graph)  # the budgets' totals: the pack is written
     return Built(entities, problems, suppressions, access_graph)
 
 
-def graph_verdicts(entities: list[Entity], params: dict[str, dict] | None) -> graph.Verdicts:
+def graph_verdicts(
+    entities: list[Entity], params: dict[str, dict] | None, loaded: Sequence[Rule] = ()
+) -> graph.Verdicts:
     """What the rules the access graph reads (checks.kinds.PIN_RULES on trust statements,
     IMDS_RULES on instance metadata) say of each entity, with the configured parameters and
-    whatever rules a run selects: "pinned" means what those rules test."""
+    whatever rules a run selects: "pinned" means what those rules test. Those of them among
+    the `loaded` rules (a scan's) are not read again."""
     from checks.kinds import IMDS_RULES, PIN_RULES
 
     wanted = {"trust_statement": PIN_RULES, "instance_metadata": IMDS_RULES}
     judged = [e for e in entities if e.kind in wanted]
     if not judged:
         return {}
-    rules = _graph_rules(PIN_RULES + IMDS_RULES)
+    rules = _graph_rules(PIN_RULES + IMDS_RULES, loaded)
     findings, skipped = evaluate(rules, judged, params)
     verdicts: graph.Verdicts = {e.key: ([], []) for e in judged}
     for f in findings:
@@ -138,16 +144,21 @@ def graph_verdicts(entities: list[Entity], params: dict[str, dict] | None) -> gr
     return verdicts
 
 
-def _graph_rules(ids: tuple[str, ...]) -> list[Rule]:
-    """The bundled rules of these ids (those the package holds)."""
-    from checks.rules import bundled_dir, load_file
+def _graph_rules(ids: tuple[str, ...], loaded: Sequence[Rule] = ()) -> list[Rule]:
+    """The bundled rules of these ids (those the package holds), in that order: the ones
+    among the `loaded` rules as they are (a warm run has them from the cache, and need not
+    import a YAML parser), the others read from their files."""
+    found = {r.id: r for r in loaded if r.bundled and r.id in ids}
+    missing = [rule_id for rule_id in ids if rule_id not in found]
+    if missing:
+        from checks.rules import bundled_dir, load_file
 
-    directory = bundled_dir()
-    return [
-        load_file(directory / f"{rule_id}.yaml", validate=False)
-        for rule_id in ids
-        if (directory / f"{rule_id}.yaml").is_file()
-    ]
+        directory = bundled_dir()
+        for rule_id in missing:
+            path = directory / f"{rule_id}.yaml"
+            if path.is_file():
+                found[rule_id] = load_file(path, validate=False)
+    return [found[rule_id] for rule_id in ids if rule_id in found]
 
 
 # the environment switch that checks a reduced context against the full one
@@ -165,6 +176,7 @@ def _reduced(
     pack: Pack,
     params: dict[str, dict] | None,
     scope: Scope,
+    rules: Sequence[Rule] = (),
 ) -> tuple[Built | None, str, Any]:
     """The model of the closure of what `scope` reports, and how it was read; None, why,
     and what the full scan can take of the work done (`hookindex.Prepared`, or None) when
@@ -180,7 +192,7 @@ def _reduced(
             pack,
             params,
             scope.reported,
-            lambda entities: graph_verdicts(entities, params),
+            lambda entities: graph_verdicts(entities, params, rules),
             frozenset(scope.concerned),
         )
     except hookindex.Fallback as why:
@@ -374,7 +386,7 @@ def scan(
     With a cache `pack`, units it holds are not parsed again, and the next pack is written
     while the rest of the scan goes on, perhaps by another process: `pack.wait()` for it.
     Rules declared by Rego policies are evaluated by them within `rego_limits`
-    (checks.rego.policy.RegoLimits). `excludes` and the paths of `path_suppressions` are
+    (checks.rego.RegoLimits). `excludes` and the paths of `path_suppressions` are
     relative to `root` (absolute; default: the working directory); the excludes that match
     something go into `exclude_hits`. Suppressions may name the rules of `known_rules`
     (checks.filter.rule_names), others are noted; without `inline_suppressions`, comments
@@ -423,11 +435,11 @@ def scan(
         if rego:
             how = "full: a Rego rule is selected (it sees the whole model)"
         else:
-            built, how, prepared = _reduced(files, opts, jobs, pack, params, scope)
+            built, how, prepared = _reduced(files, opts, jobs, pack, params, scope, rules)
     elif hook:
         how = "full: the index is off"
     if built is None:
-        built = build(files, opts, jobs, pack, params, hook and not rego, prepared)
+        built = build(files, opts, jobs, pack, params, hook and not rego, prepared, rules)
     entities, found, comments, access_graph = built
     if not keep_model:
         access_graph = AccessGraph()
