@@ -678,3 +678,27 @@ def test_an_aggregated_role_gets_the_labelled_roles_of_its_own_environment(tmp_p
             {**role, "exec_pods_rules": ["k8s:ClusterRole/metrics/rule[0]"]},
         ),
     }
+
+
+def test_the_built_in_roles_file_is_yaml_that_json_reads_alike():
+    """The built-in ClusterRoles are read without a YAML parser (YAML's JSON form under a
+    header of comments): a YAML reader finds the same seven objects in the file."""
+    import yaml
+
+    doc = yaml.safe_load(rbac.DATA.read_text(encoding="utf-8"))
+    names = [item["metadata"]["name"] for item in doc["items"]]
+    assert names == [
+        "admin",
+        "cluster-admin",
+        "edit",
+        "system:aggregate-to-admin",
+        "system:aggregate-to-edit",
+        "system:aggregate-to-view",
+        "view",
+    ]
+    builtins = rbac.builtin_cluster_roles()
+    assert list(builtins) == names
+    for item in doc["items"]:
+        role = builtins[item["metadata"]["name"]]
+        assert role.labels == rbac.label_pairs(item["metadata"].get("labels"))
+        assert role.rules == [rbac.rule_fields(r) for r in item.get("rules") or []]

@@ -328,10 +328,11 @@ _BUILTINS: dict[str, BuiltinRole] = {}
 def builtin_cluster_roles() -> dict[str, BuiltinRole]:
     """The built-in ClusterRoles by name, read once from the package's data file."""
     if not _BUILTINS:
-        import yaml
+        import json
 
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        doc = yaml.load(DATA.read_text(encoding="utf-8"), Loader=loader)
+        # YAML in its JSON form under a header of comments: read without a YAML parser
+        lines = DATA.read_text(encoding="utf-8").splitlines(keepends=True)
+        doc = json.loads("".join(line for line in lines if not line.startswith("#")))
         for item in doc["items"]:
             name = item["metadata"]["name"]
             rule_of = item.get("aggregationRule")
