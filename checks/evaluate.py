@@ -11,7 +11,6 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
 
@@ -403,6 +402,9 @@ def _number(value: Any) -> Any:
     _OUT_OF_RANGE for a NaN, an infinity or an exponent past what can be compared."""
     if isinstance(value, bool):
         return None
+    # imported by the first comparison of numbers: many runs (a warm hook's) compare none
+    from decimal import Decimal, InvalidOperation
+
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
