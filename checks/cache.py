@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import stat
 import sys
@@ -930,6 +929,8 @@ class Pack:
             body.seek(0)
             _write_atomic(self.folder, self.name, [MAGIC, head, b"\n", body])
         else:
+            import secrets
+
             ident = secrets.token_hex(8)
             index[ID] = ident
             head = json.dumps(index, separators=(",", ":"), allow_nan=False).encode()
