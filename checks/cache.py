@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 import time
@@ -844,7 +845,9 @@ class Pack:
         self.save()
 
     def wait(self) -> None:
-        """Until the pack `save` handed to another process is written."""
+        """Until the pack `save` handed to another process is written (and the process of
+        `Stamps.prefetch` is gone)."""
+        self.stamps.settle()
         if self._told is not None:  # a writer still waiting: it writes what it has
             os.close(self._told)
             self._told = None
@@ -1072,6 +1075,8 @@ class Stamps:
         self._kept: dict[str, int] = {}  # those this run found unchanged
         self._fresh: dict[str, list] = {}  # those this run took, with their digest
         self.changed = False
+        self._looking: tuple[int, int] | None = None  # the process of `prefetch`, its pipe
+        self._still = b""  # a byte per stamp from it: 1 when its file was unchanged
 
     def _load(self) -> dict[str, int]:
         """Where each key's stamp is in the last run's stamps: the base's, then the tail's
@@ -1100,6 +1105,91 @@ class Stamps:
     def _stat(path: str) -> list | None:
         return file_stamp(path)
 
+    def prefetch(self) -> None:
+        """Look at every stamped file now, in a forked process, while this one goes on: a
+        warm run asks `digest` of every file of the tree, and the stat of each is most of
+        what that costs (0.04 s of a hook for 14,000 files). What that process finds
+        unchanged is not looked at again here; the rest is, as without it. Only for stamps
+        of many files, where fork can (never on Windows)."""
+        if (
+            not hasattr(os, "fork")
+            or self._index is not None
+            or self._looking is not None
+            or len(self._raw) + len(self._delta_raw) < PREFETCH_BYTES
+        ):
+            return
+        try:
+            reading, writing = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reading)
+            os.close(writing)
+            return
+        if pid == 0:  # the child: never back into the caller's code
+            try:
+                os.close(reading)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the command's handler
+                gc.disable()
+                answer = self._unchanged_now()
+                view = memoryview(answer)
+                while view:
+                    view = view[os.write(writing, view) :]
+            finally:
+                os._exit(0)
+        os.close(writing)
+        self._looking = (pid, reading)
+
+    def _unchanged_now(self) -> bytes:
+        """A byte per stamp, in the order `_load` gives them: 1 when its file's stamp is
+        the same now (its path is the key's, after a prefix ending in NUL, if any)."""
+        self._load()
+        order = sorted(self._index.items(), key=lambda item: item[1])
+        numbers, size, found = self._numbers, STAMP_NUMBERS, bytearray(len(self._digests))
+        for key, at in order:
+            try:
+                now = os.stat(key.rpartition("\0")[2])
+            except (OSError, ValueError):
+                continue
+            first = at * size
+            found[at] = (
+                now.st_mtime_ns == numbers[first + 1]
+                and now.st_ctime_ns == numbers[first + 2]
+                and now.st_size == numbers[first]
+                and now.st_ino == numbers[first + 3]
+                and now.st_dev == numbers[first + 4]
+            )
+        return bytes(found)
+
+    def _prefetched(self) -> bytes:
+        """What the forked process found (`prefetch`), once it is done; b"" without one, or
+        when it did not say it all."""
+        if self._looking is None:
+            return self._still
+        pid, reading = self._looking
+        self._looking = None
+        said = _read_to_end(reading)
+        try:
+            _pid, status = os.waitpid(pid, 0)
+        except OSError:
+            status = -1
+        if status == 0 and len(said) == len(self._digests):
+            self._still = said
+        return self._still
+
+    def settle(self) -> None:
+        """Let the process of `prefetch` go, if nothing asked what it found."""
+        if self._looking is not None:
+            pid, reading = self._looking
+            self._looking = None
+            os.close(reading)  # a child still writing stops (broken pipe)
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+
     def digest(self, key: str, path: str) -> str | None:
         """The digest of the text of the file `key` (its absolute path), at `path`, when its
         stamp says it is unchanged, else None."""
@@ -1108,12 +1198,16 @@ class Stamps:
         at = (self._load() if self._index is None else self._index).get(key)
         if at is None:
             return None
+        text_digest = self._digests[at]
+        still = self._still if self._looking is None else self._prefetched()
+        if still and still[at] and ".." not in path and type(text_digest) is str:
+            self._kept[key] = at  # the forked process found it unchanged at `key`'s path
+            return text_digest
         try:
             now = os.stat(path)
         except (OSError, ValueError):
             return None
         numbers, first = self._numbers, at * STAMP_NUMBERS
-        text_digest = self._digests[at]
         if (
             now.st_mtime_ns != numbers[first + 1]
             or now.st_ctime_ns != numbers[first + 2]
@@ -1266,6 +1360,8 @@ def _stamps_bytes(stamps: dict[str, list]) -> bytes:
 # what packed stamps start with (JSON never does)
 _PACKED = b"\0stamps 1 "
 STAMP_NUMBERS = 5  # size, modification and change times, inode, device (`file_stamp`)
+# stamps from this size on (about 2,000 files) are looked at by a forked process (`prefetch`)
+PREFETCH_BYTES = 1 << 19
 _TEXT = frozenset({str})
 
 

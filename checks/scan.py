@@ -399,6 +399,8 @@ def scan(
     $EKS_CHECKS_CHECK_CONTEXT=1, a scan that read a reduced context also reads the full one
     and raises `ContextMismatch` at the first difference."""
     arguments = dict(locals())
+    if pack is not None:
+        pack.stamps.prefetch()  # the stat of every file the cache knows, while the walk goes
     roots = trees_read(paths, context_root)
 
     def find(paths: list[str]) -> tuple[list[SourceFile], list[Problem]]:

@@ -1506,3 +1506,93 @@ def test_a_tails_stamps_that_do_not_pack_are_read_over_a_packed_base(tmp_path):
     assert stamps.digest(str(files[0]), str(files[0])) == "a" * 64
     assert stamps.digest(str(files[1]), str(files[1])) is None  # the inode is not the file's
     assert stamps.digest("c", str(files[0])) == "c" * 64
+
+
+def _stamped(tmp_path: Path, count: int) -> tuple[cache.Stamps, list[Path]]:
+    """Stamps of `count` files, each still for long, as a pack holds them."""
+    files = []
+    for i in range(count):
+        f = tmp_path / f"f{i}.yaml"
+        f.write_text(f"{i}\n")
+        os.utime(f, ns=(10**18, 10**18))
+        files.append(f)
+    raw = cache._stamps_bytes(
+        {str(f): [*cache.file_stamp(str(f)), f"{i:064x}"] for i, f in enumerate(files)}
+    )
+    return cache.Stamps(raw), files
+
+
+def test_files_a_forked_process_found_unchanged_are_not_looked_at_again(tmp_path, monkeypatch):
+    """`Stamps.prefetch` stats every stamped file in a forked process: what it found
+    unchanged is not stat'ed again here, and what it found changed (edited before) is, and
+    reads as changed."""
+    monkeypatch.setattr(cache, "PREFETCH_BYTES", 0)
+    stamps, files = _stamped(tmp_path, 50)
+    files[7].write_text("edited\n")
+    stamps.prefetch()
+    looked: list[str] = []
+    real = os.stat
+    monkeypatch.setattr(cache.os, "stat", lambda p, *a, **k: looked.append(p) or real(p, *a, **k))
+    found = [stamps.digest(str(f), str(f)) for f in files]
+    assert found == [None if i == 7 else f"{i:064x}" for i in range(50)]
+    assert looked == [str(files[7])]
+    stamps.settle()
+
+
+@pytest.mark.parametrize("fails", ["dies", "says less", "says nothing"])
+def test_a_forked_look_that_fails_leaves_every_file_looked_at_here(tmp_path, monkeypatch, fails):
+    monkeypatch.setattr(cache, "PREFETCH_BYTES", 0)
+    stamps, files = _stamped(tmp_path, 20)
+    files[3].write_text("edited\n")
+    real = cache.Stamps._unchanged_now
+
+    def unchanged_now(self):
+        if fails == "dies":
+            os.kill(os.getpid(), 9)
+        return real(self)[:-1] if fails == "says less" else b""
+
+    monkeypatch.setattr(cache.Stamps, "_unchanged_now", unchanged_now)
+    stamps.prefetch()
+    found = [stamps.digest(str(f), str(f)) for f in files]
+    assert found == [None if i == 3 else f"{i:064x}" for i in range(20)]
+
+
+def test_a_path_that_goes_up_is_looked_at_here_whatever_the_forked_process_found(
+    tmp_path, monkeypatch
+):
+    """The forked process looks at each file by its key (its absolute, normalized path): a
+    path with `..` may be another file (through a symbolic link), so it is stat'ed again."""
+    monkeypatch.setattr(cache, "PREFETCH_BYTES", 0)
+    stamps, files = _stamped(tmp_path, 3)
+    stamps.prefetch()
+    (tmp_path / "sub").mkdir()
+    looked = []
+    real = os.stat
+    monkeypatch.setattr(cache.os, "stat", lambda p, *a, **k: looked.append(p) or real(p, *a, **k))
+    up = str(tmp_path / "sub" / ".." / files[1].name)
+    assert stamps.digest(str(files[1]), up) == f"{1:064x}"
+    assert looked == [up]
+
+
+def test_a_warm_scan_with_the_forked_look_reports_what_a_scan_without_the_cache_does(
+    tmp_path, monkeypatch
+):
+    """End to end, the whole scan and the hook's, warm, with every file's stat looked at by
+    the forked process, after an edit: the report of a scan without the cache."""
+    monkeypatch.setattr(cache, "PREFETCH_BYTES", 0)
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "examples", tree / "examples")
+    for path in tree.rglob("*"):
+        os.utime(path, ns=(10**18, 10**18))
+    monkeypatch.chdir(tree)
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    given = ["examples/infra/github.tf", "--context-root", "."]
+    for args in (["."], given):
+        cli("scan", *args)
+        cli("scan", *args)
+    edited = tree / "examples" / "k8s" / "shop" / "rbac.yaml"
+    edited.write_text(edited.read_text() + "\n# an edit\n")
+    os.utime(edited, ns=(10**18 + 10**9, 10**18 + 10**9))
+    for args in (["."], given):
+        warm = cli("scan", *args, "--format", "json")
+        assert warm == cli("scan", *args, "--format", "json", "--no-cache")
