@@ -74,7 +74,9 @@ def units_of(files: list[SourceFile], opts: Options, pack: Pack | None = None) -
             return units
     units = source_units(files, opts, pack)
     if key is not None:
-        pack.put(key, Grouping.of(files, units), Grouping)
+        made = Grouping.of(files, units)
+        if made is not None:
+            pack.put(key, made, Grouping)
     return units
 
 
@@ -94,12 +96,17 @@ class Grouping:
     directories: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, files: list[SourceFile], units: list[Unit]) -> Grouping:
+    def of(cls, files: list[SourceFile], units: list[Unit]) -> Grouping | None:
+        """The grouping of `units`, of `files`; None when a unit holds a file the list does
+        not (it could not be made again from the list)."""
         at = {id(f): i for i, f in enumerate(files)}
         members: list[int] = []
         ends = []
         for unit in units:
-            members += [at[id(f)] for f in unit.files]
+            try:
+                members += [at[id(f)] for f in unit.files]
+            except KeyError:
+                return None
             ends.append(len(members))
         return cls(
             " ".join(map(str, members)),

@@ -210,3 +210,33 @@ def test_units_from_the_cache_keep_what_grouping_read_of_each_kustomization(tmp_
     units = runner.units_of(files, runs.opts, pack)
     assert runs.grouped == 3 and read == []
     assert units == runner.units_of(files, runs.opts, None)
+
+
+def test_units_holding_a_file_the_list_does_not_are_not_kept(tmp_path, monkeypatch):
+    """A grouping whose units hold a file that is not one of the files grouped cannot be
+    made again from them: it is not kept, and each run groups the files."""
+    from checks.discover import SourceFile
+    from checks.sources.base import Unit
+
+    runs = Runs(_tree(tmp_path), tmp_path / "cache", monkeypatch)
+    real = runner.source_units
+    stranger = SourceFile("elsewhere.yaml", "elsewhere.yaml", "yaml")
+    monkeypatch.setattr(runner, "source_units", lambda *a: [*real(*a), Unit([stranger])])
+    for _ in range(3):
+        pack = runs.cache.pack("grouping")
+        files, _problems = discover(["."], classify, pack=pack)
+        units = runner.units_of(files, runs.opts, pack)
+        assert units[-1].files == [stranger]
+        pack.save()
+        pack.wait()
+    assert (
+        pack.get(
+            runner._grouping_key(
+                files,
+                [pack.stamps.digest(f.key, f.path) for f in files if f.kind == "kustomization"],
+                runs.opts,
+            ),
+            runner.Grouping,
+        )
+        is None
+    )
