@@ -317,6 +317,19 @@ def test_an_index_of_another_layout_means_the_full_scan(rules, tmp_path, monkeyp
     assert third.context.startswith("reduced"), third.context
 
 
+def _summarized(monkeypatch, tree: Path) -> list[str]:
+    """The units summarized from now on (their first file, relative to `tree`)."""
+    made: list[str] = []
+    summarize = hookindex.summarize
+
+    def counted(unit, *args):
+        made.append(os.path.relpath(unit.files[0].path, tree))
+        return summarize(unit, *args)
+
+    monkeypatch.setattr(hookindex, "summarize", counted)
+    return made
+
+
 def test_a_full_scan_summarizes_only_the_units_changed(rules, tmp_path, monkeypatch):
     """A full scan keeps the summaries of the units the index holds alike, unread, and makes
     those of units changed or new; a unit gone leaves its slot, which a new one takes; every
@@ -325,14 +338,7 @@ def test_a_full_scan_summarizes_only_the_units_changed(rules, tmp_path, monkeypa
     tree = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", tree)
     files = _files(tree)
-    made: list[str] = []
-    summarize = hookindex.summarize
-
-    def counted(unit, *args):
-        made.append(unit.files[0].display)
-        return summarize(unit, *args)
-
-    monkeypatch.setattr(hookindex, "summarize", counted)
+    made = _summarized(monkeypatch, tree)
     _hook(tree, files[0], rules)
     assert len(made) > 5
     made.clear()
@@ -368,14 +374,7 @@ def test_a_reduced_run_keeps_the_index_of_the_units_it_found_changed(rules, tmp_
     tree = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", tree)
     files = _files(tree)
-    made: list[str] = []
-    summarize = hookindex.summarize
-
-    def counted(unit, *args):
-        made.append(os.path.relpath(unit.files[0].path, tree))
-        return summarize(unit, *args)
-
-    monkeypatch.setattr(hookindex, "summarize", counted)
+    made = _summarized(monkeypatch, tree)
     _hook(tree, files[0], rules)
     first = hookindex.load(_hook(tree, files[0], rules)[1], _index_name(tree, rules))
     made.clear()
