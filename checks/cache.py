@@ -1146,22 +1146,25 @@ class Stamps:
         """A byte per stamp, in the order `_load` gives them: 1 when its file's stamp is
         the same now (its path is the key's, after a prefix ending in NUL, if any)."""
         self._load()
-        order = sorted(self._index.items(), key=lambda item: item[1])
-        numbers, size, found = self._numbers, STAMP_NUMBERS, bytearray(len(self._digests))
-        for key, at in order:
-            try:
-                now = os.stat(key.rpartition("\0")[2])
-            except (OSError, ValueError):
-                continue
-            first = at * size
-            found[at] = (
-                now.st_mtime_ns == numbers[first + 1]
-                and now.st_ctime_ns == numbers[first + 2]
-                and now.st_size == numbers[first]
-                and now.st_ino == numbers[first + 3]
-                and now.st_dev == numbers[first + 4]
-            )
+        found = bytearray(len(self._digests))
+        for key, at in self._index.items():
+            found[at] = self._unchanged(at, key.rpartition("\0")[2])
         return bytes(found)
+
+    def _unchanged(self, at: int, path: str) -> bool:
+        """Whether the file at `path` has the `at`th stamp now."""
+        try:
+            now = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        numbers, first = self._numbers, at * STAMP_NUMBERS
+        return (
+            now.st_mtime_ns == numbers[first + 1]
+            and now.st_ctime_ns == numbers[first + 2]
+            and now.st_size == numbers[first]
+            and now.st_ino == numbers[first + 3]
+            and now.st_dev == numbers[first + 4]
+        )
 
     def _prefetched(self) -> bytes:
         """What the forked process found (`prefetch`), once it is done; b"" without one, or
@@ -1203,19 +1206,7 @@ class Stamps:
         if still and still[at] and ".." not in path and type(text_digest) is str:
             self._kept[key] = at  # the forked process found it unchanged at `key`'s path
             return text_digest
-        try:
-            now = os.stat(path)
-        except (OSError, ValueError):
-            return None
-        numbers, first = self._numbers, at * STAMP_NUMBERS
-        if (
-            now.st_mtime_ns != numbers[first + 1]
-            or now.st_ctime_ns != numbers[first + 2]
-            or now.st_size != numbers[first]
-            or now.st_ino != numbers[first + 3]
-            or now.st_dev != numbers[first + 4]
-            or type(text_digest) is not str
-        ):
+        if type(text_digest) is not str or not self._unchanged(at, path):
             return None
         self._kept[key] = at
         return text_digest

@@ -603,19 +603,7 @@ class _Listings:
         if at is None:
             self.changed = self.pack is not None
             return None
-        # asked of every folder of a warm walk: the stat's fields compared in place
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            st = None
-        stamps, first = self.last.stamps, at * STAMP_SIZE
-        if (
-            st is None
-            or st.st_mtime_ns != stamps[first]
-            or st.st_ctime_ns != stamps[first + 1]
-            or st.st_ino != stamps[first + 2]
-            or st.st_dev != stamps[first + 3]
-        ):
+        if not self._unchanged(at, path):
             self.changed = True
             return None
         entries, names = self.last.entries[at], self.last.names[at]
@@ -626,6 +614,21 @@ class _Listings:
         self.next.append(at)
         hits.update(self.last_hits.get(at, ()))
         return typed, names.split("/") if names else []
+
+    def _unchanged(self, at: int, path: str) -> bool:
+        """Whether the folder `path`, the last walk's `at`th, has the stamp it had then."""
+        # asked of every folder of a warm walk: the stat's fields compared in place
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        stamps, first = self.last.stamps, at * STAMP_SIZE
+        return (
+            st.st_mtime_ns == stamps[first]
+            and st.st_ctime_ns == stamps[first + 1]
+            and st.st_ino == stamps[first + 2]
+            and st.st_dev == stamps[first + 3]
+        )
 
     def listed(
         self, path: str, stamp: list[int] | None, entries: list[str], names: list[str], hits: set
@@ -641,20 +644,8 @@ class _Listings:
         last = self.last
         if not (last.whole and top.exact and self.pack is not None):
             return None
-        stamps = last.stamps
-        for at, path in enumerate(last.folders):
-            try:
-                st = os.stat(path)
-            except (OSError, ValueError):
-                return None
-            first = at * STAMP_SIZE
-            if (
-                st.st_mtime_ns != stamps[first]
-                or st.st_ctime_ns != stamps[first + 1]
-                or st.st_ino != stamps[first + 2]
-                or st.st_dev != stamps[first + 3]
-            ):
-                return None
+        if not all(map(self._unchanged, range(len(last.folders)), last.folders)):
+            return None
         kinds = [tuple(k.split("/", 1)) for k in last.kinds]
         if len(last.found) != len(last.found_kinds) or any(len(k) != 2 for k in kinds):
             return None
