@@ -36,6 +36,7 @@ import stat
 import sys
 import time
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 from pathlib import Path
@@ -365,7 +366,10 @@ class Table:
         """The lines of `key` as one text ("" when it has none)."""
         said = self._hash.copy()
         said.update(key.encode("utf-8", "surrogatepass"))
-        ident = said.hexdigest().encode()
+        return self.text_of(said.hexdigest().encode())
+
+    def text_of(self, ident: bytes) -> str:
+        """`text` of the key whose id is `ident`."""
         if self._all is None:
             self._asked += 1
             if self._asked > ASK_ALL_AFTER:  # a bucket at a time costs more now than all
@@ -440,6 +444,76 @@ class Table:
             ident = Table.ident(key, salt)
             buckets[Table._bucket_of(ident, count)][ident] = lines
         return _table_bytes([_bucket_bytes(held) for held in buckets])
+
+
+class Parts:
+    """A table of lines by key cut in `count` parts, each a `Table` of its own (its own
+    pack entry), a key's part picked by its id: a change rewrites only the parts of the
+    keys it touches, and a lookup reads only its key's part. `read(n)`: the bytes of part
+    n, None when missing (ValueError when asked)."""
+
+    def __init__(self, read: Callable[[int], bytes | None], count: int, salt: bytes) -> None:
+        if count < 1:
+            raise ValueError("a table of no parts")
+        self.read, self.count, self.salt = read, count, salt
+        self._tables: dict[int, Table] = {}
+
+    @staticmethod
+    def part_of(ident: bytes, count: int) -> int:
+        """The part of the key whose id is `ident` (digits the buckets do not use)."""
+        return int(ident[16:], 16) % count
+
+    @staticmethod
+    def count_for(keys: int, each: int) -> int:
+        """How many parts `keys` keys are cut in, about `each` a part (a power of two)."""
+        count = 1
+        while count * each < keys:
+            count *= 2
+        return count
+
+    def table(self, part: int) -> Table:
+        """Part `part`, read when first asked."""
+        found = self._tables.get(part)
+        if found is None:
+            blob = self.read(part)
+            if blob is None:
+                raise ValueError("a part of a table is missing")
+            found = self._tables[part] = Table(blob, self.salt)
+        return found
+
+    def text(self, key: str) -> str:
+        """The lines of `key` as one text ("" when it has none)."""
+        ident = Table.ident(key, self.salt)
+        return self.table(self.part_of(ident, self.count)).text_of(ident)
+
+    def get(self, key: str) -> list[str]:
+        """The lines of `key` ([] when it has none)."""
+        text = self.text(key)
+        return text.split("\n") if text else []
+
+    def changed(
+        self, keys: set[str], keep: Callable[[str], bool], added: dict[str, list[str]]
+    ) -> dict[int, bytes]:
+        """The parts `Table.changed` changes (by number), the others as they are."""
+        leaving: dict[int, set[str]] = defaultdict(set)
+        adding: dict[int, dict[str, list[str]]] = defaultdict(dict)
+        for key in keys:
+            leaving[self.part_of(Table.ident(key, self.salt), self.count)].add(key)
+        for key, lines in added.items():
+            adding[self.part_of(Table.ident(key, self.salt), self.count)][key] = lines
+        return {
+            part: self.table(part).changed(leaving.get(part, set()), keep, adding.get(part, {}))
+            for part in sorted(leaving.keys() | adding.keys())
+        }
+
+    @staticmethod
+    def made(table: dict[str, list[str]], salt: bytes, each: int) -> list[bytes]:
+        """The parts of `table`, in order, about `each` keys a part."""
+        count = Parts.count_for(len(table), each)
+        parts: list[dict[str, list[str]]] = [{} for _ in range(count)]
+        for key, lines in table.items():
+            parts[Parts.part_of(Table.ident(key, salt), count)][key] = lines
+        return [Table.made(part, salt) for part in parts]
 
 
 def _bucket_bytes(held: dict[bytes, list[str]]) -> bytes:

@@ -61,7 +61,7 @@ from checks.runner import (
 )
 
 if TYPE_CHECKING:
-    from checks.cache import Pack, Table
+    from checks.cache import Pack, Parts
 
 # past this many units changed since the index was written, the full scan is as quick
 MAX_CHANGED_UNITS = 64
@@ -534,7 +534,7 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-LAYOUT = 3  # the shape of the index's entries: an index of another layout is not read
+LAYOUT = 4  # the shape of the index's entries: an index of another layout is not read
 
 
 @dataclass
@@ -569,8 +569,48 @@ class IndexHead:
     aggregation_steps: int
     tokens: list[str]  # per slot: its unit's result digest and ident, hashed ("": free)
     entries: list[str]  # per slot: the pack digest of its `Summary`
-    facts: dict[str, UnitFacts]  # slot (as text) -> its facts, for units with any
+    # slot (as text) -> its facts, for units with any: read from `fact_parts` entries of
+    # their own (`_facts_part`), a slot's by its number, so that a change writes few
+    facts: dict[str, UnitFacts]
     names: list[str]  # the files the key table's lines name, by number
+    key_parts: int  # how many parts (`checks.cache.Parts`) the key table is cut in
+    file_parts: int  # the file table's
+    fact_parts: int
+
+
+@dataclass
+class _FactsPart:
+    """The facts of the slots of one part of an index's head (`IndexHead.fact_parts`)."""
+
+    facts: dict[str, UnitFacts]
+
+
+# about as many keys in each part of a table (`checks.cache.Parts`), and units' facts in
+# each part of the head's: a change writes the parts of its keys, a few kilobytes each
+KEYS_PER_PART = 128
+FACTS_PER_PART = 16
+
+
+def _part_entry(name: str, table: str, part: int) -> str:
+    """The key of part `part` of the index `name`'s `table` ("keys", "files", "facts")."""
+    return f"{name}\0{table}\0{part}"
+
+
+def _facts_part(facts: dict[str, UnitFacts], part: int, count: int) -> bytes:
+    """The entry of part `part` of `facts`, of `count` parts (a slot's by its number)."""
+    mine = {slot: f for slot, f in facts.items() if int(slot) % count == part}
+    return encode(_FactsPart(mine), _FactsPart)
+
+
+def _head_entry(head: IndexHead) -> bytes:
+    """The head's own entry: all but its facts."""
+    from dataclasses import replace
+
+    return encode(replace(head, facts={}), IndexHead)
+
+
+def _count_parts(head: IndexHead) -> dict[str, int]:
+    return {"keys": head.key_parts, "files": head.file_parts, "facts": head.fact_parts}
 
 
 class HookIndex:
@@ -585,19 +625,19 @@ class HookIndex:
         self.salt = bytes.fromhex(head.salt)
         self.graph_work, self.aggregation_steps = head.graph_work, head.aggregation_steps
         self._summaries: dict[int, Summary] = {}
-        self._tables: dict[str, Table] = {}
+        self._tables: dict[str, Parts] = {}
 
-    def _table(self, part: str) -> Table:
-        """The table `part` ("keys" or "files"), read when first asked; ValueError when the
-        pack does not hold it."""
-        from checks.cache import Table
+    def _table(self, table: str) -> Parts:
+        """The table `table` ("keys" or "files"), each part read when first asked;
+        ValueError when the pack does not hold it."""
+        from checks.cache import Parts
 
-        found = self._tables.get(part)
+        found = self._tables.get(table)
         if found is None:
-            blob = self.pack.raw(f"{self.name}\0{part}")
-            if blob is None:
-                raise ValueError("an index's table is missing")
-            found = self._tables[part] = Table(blob, self.salt)
+            count = _count_parts(self.head)[table]
+            found = self._tables[table] = Parts(
+                lambda part: self.pack.raw(_part_entry(self.name, table, part)), count, self.salt
+            )
         return found
 
     def summary(self, slot: int) -> Summary:
@@ -629,8 +669,9 @@ class HookIndex:
         """Keep the whole index in the next pack, unread."""
         from checks.cache import key_digest
 
-        for part in ("keys", "files"):
-            self.pack.keep(key_digest(f"{self.name}\0{part}"))
+        for table, count in _count_parts(self.head).items():
+            for part in range(count):
+                self.pack.keep(key_digest(_part_entry(self.name, table, part)))
         for entry in self.head.entries:
             if entry:
                 self.pack.keep(entry)
@@ -683,8 +724,17 @@ def load(pack: Pack, name: str) -> HookIndex | None:
     head = pack.get(name + "\0head", IndexHead)
     if not isinstance(head, IndexHead) or head.layout != LAYOUT:
         return None
-    if len(head.entries) != len(head.tokens):
+    if len(head.entries) != len(head.tokens) or head.facts:
         raise ValueError("an index's head does not match itself")
+    if min(head.key_parts, head.file_parts, head.fact_parts) < 1:
+        raise ValueError("an index's table of no parts")
+    for part in range(head.fact_parts):
+        held = pack.get(_part_entry(name, "facts", part), _FactsPart)
+        if not isinstance(held, _FactsPart):
+            raise ValueError("a part of an index's facts is missing")
+        if any(_slot(slot) % head.fact_parts != part for slot in held.facts):
+            raise ValueError("an index's facts in the wrong part")
+        head.facts.update(held.facts)
     return HookIndex(pack, name, head)
 
 
@@ -867,13 +917,13 @@ def put(
     from checks.cache import key_digest
 
     name = index_key(opts, params)
-    old = head or pack.get(name + "\0head", IndexHead)
-    if (
-        not isinstance(old, IndexHead)
-        or old.layout != LAYOUT
-        or len(old.entries) != len(old.tokens)
-    ):
-        old = None
+    if head is None:
+        try:
+            index = load(pack, name)
+        except (ValueError, IndexError, TypeError):
+            index = None
+        head = index.head if index is not None else None
+    old = head
     old_slot = {token: slot for slot, token in enumerate(old.tokens) if token} if old else {}
     consumed = _consumed(whole)
     tokens, entries, slots = [], [], []
@@ -898,8 +948,9 @@ def put(
     gone = sorted(old_slot.values())  # the slots of units changed or gone
     alike = old is not None and not fresh and not gone
     if alike:
-        for part in ("\0keys", "\0files"):
-            pack.keep(key_digest(name + part))
+        for table, count in _count_parts(old).items():  # type: ignore[union-attr]
+            for part in range(count):
+                pack.keep(key_digest(_part_entry(name, table, part)))
     was = (old.graph_work, old.aggregation_steps) if old is not None else None
 
     def made(late: bytes) -> Iterator[tuple[str, bytes]]:
@@ -936,16 +987,21 @@ def _index_entries(
     its summary is `fresh`) keep their slot; the tables of `old` are changed where the
     units `gone` from its slots and the fresh ones are, or made anew when those are many,
     or the old tables or summaries cannot be read."""
-    from checks.cache import Table, key_digest
+    from checks.cache import Parts, key_digest
 
     try:
         if old is None or len(fresh) + len(gone) > max(MAX_CHANGED_UNITS, len(tokens) // 4):
             raise ValueError("made anew")
-        head, keys, files = _changed_index(pack, name, old, tokens, entries, slots, fresh, gone)
+        head, parts = _changed_index(pack, name, old, tokens, entries, slots, fresh, gone)
+        for key in _part_keys(name, head):  # the parts unchanged, as they are
+            if key not in parts:
+                parts[key] = pack.raw(key)
+                if parts[key] is None:
+                    raise ValueError("a part of the index is missing")
     except (ValueError, IndexError, TypeError, KeyError):
         salt = os.urandom(16)
         names: dict[str, int] = {}
-        head = IndexHead(LAYOUT, salt.hex(), 0, 0, tokens, entries, {}, [])
+        head = IndexHead(LAYOUT, salt.hex(), 0, 0, tokens, entries, {}, [], 1, 1, 1)
         table: dict[str, list[str]] = defaultdict(list)
         holding: dict[str, list[str]] = defaultdict(list)
         for slot in range(len(tokens)):
@@ -963,14 +1019,32 @@ def _index_entries(
                 table[key].extend(lines)
             for file, lines in files_of.items():
                 holding[file].extend(lines)
-        keys, files = Table.made(table, salt), Table.made(holding, salt)
+        keys = Parts.made(table, salt, KEYS_PER_PART)
+        files = Parts.made(holding, salt, KEYS_PER_PART)
         head.names = list(names)
+        head.key_parts, head.file_parts = len(keys), len(files)
+        head.fact_parts = Parts.count_for(len(head.facts), FACTS_PER_PART)
+        parts = {_part_entry(name, "keys", n): blob for n, blob in enumerate(keys)}
+        parts.update((_part_entry(name, "files", n), blob) for n, blob in enumerate(files))
+        parts.update(
+            (_part_entry(name, "facts", n), _facts_part(head.facts, n, head.fact_parts))
+            for n in range(head.fact_parts)
+        )
     head.graph_work, head.aggregation_steps = totals
-    yield key_digest(name + "\0head"), encode(head, IndexHead)
-    yield key_digest(name + "\0keys"), keys
-    yield key_digest(name + "\0files"), files
+    yield key_digest(name + "\0head"), _head_entry(head)
+    for key, blob in parts.items():
+        yield key_digest(key), blob
     for i, s in fresh.items():
         yield entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored)
+
+
+def _part_keys(name: str, head: IndexHead) -> list[str]:
+    """The keys of every part of the index `name` of `head`."""
+    return [
+        _part_entry(name, table, part)
+        for table, count in _count_parts(head).items()
+        for part in range(count)
+    ]
 
 
 def _changed_index(
@@ -982,9 +1056,10 @@ def _changed_index(
     slots: list[int | None],
     fresh: dict[int, Summary],
     gone: list[int],
-) -> tuple[IndexHead, bytes, bytes]:
-    """`_index_entries` of an index whose units mostly kept their slots."""
-    from checks.cache import Table
+) -> tuple[IndexHead, dict[str, bytes]]:
+    """`_index_entries` of an index whose units mostly kept their slots: the head, and the
+    parts of its tables and facts that changed, by key."""
+    from checks.cache import Parts
 
     salt = bytes.fromhex(old.salt)
     free = sorted(set(gone) | {slot for slot, token in enumerate(old.tokens) if not token})
@@ -1025,20 +1100,41 @@ def _changed_index(
             for file, lines in files_of.items():
                 added_files[file].extend(lines)
     leaving = {str(slot) for slot in gone}
-    keys_table = pack.raw(name + "\0keys")
-    files_table = pack.raw(name + "\0files")
-    if keys_table is None or files_table is None:
-        raise ValueError("an old table is missing")
-    keys = Table(keys_table, salt).changed(
+
+    def table(part: str) -> Parts:
+        count = _count_parts(old)[part]
+        return Parts(lambda n: pack.raw(_part_entry(name, part, n)), count, salt)
+
+    keys = table("keys").changed(
         dropped_keys, lambda line: line.split(" ")[1] not in leaving, added_keys
     )
-    files = Table(files_table, salt).changed(
-        dropped_files, lambda line: line not in leaving, added_files
-    )
+    files = table("files").changed(dropped_files, lambda line: line not in leaving, added_files)
     if len(names) > 2 * len(old.names) + MAX_CHANGED_UNITS:
         raise ValueError("too many files no unit names")
-    head = IndexHead(LAYOUT, old.salt, 0, 0, new_tokens, new_entries, facts, list(names))
-    return head, keys, files
+    head = IndexHead(
+        LAYOUT,
+        old.salt,
+        0,
+        0,
+        new_tokens,
+        new_entries,
+        facts,
+        list(names),
+        old.key_parts,
+        old.file_parts,
+        old.fact_parts,
+    )
+    # the facts of the slots of the units fresh or gone that had any, or have, changed:
+    # their parts only are written again
+    count = old.fact_parts
+    touched = {slot % count for slot in gone if str(slot) in old.facts}
+    touched.update(slot % count for slot, i in by_slot.items() if i in fresh and str(slot) in facts)
+    parts = {_part_entry(name, "keys", n): blob for n, blob in keys.items()}
+    parts.update((_part_entry(name, "files", n), blob) for n, blob in files.items())
+    parts.update(
+        (_part_entry(name, "facts", n), _facts_part(facts, n, count)) for n in sorted(touched)
+    )
+    return head, parts
 
 
 def whole_of(units: list[Summary] | list[UnitFacts]) -> Whole:
@@ -1785,14 +1881,14 @@ def refresh(
         entries.append(_summary_entry(token, unit, whole, consumed))
         tokens.append(token)
     try:
-        head, keys, files = _changed_index(
+        head, parts = _changed_index(
             pack, index.name, head, tokens, entries, slots, mine, sorted(stale)
         )
     except (ValueError, IndexError, TypeError, KeyError):
         return
     head.graph_work, head.aggregation_steps = totals
-    pack.put_filed(key_digest(index.name + "\0head"), encode(head, IndexHead))
-    pack.put_filed(key_digest(index.name + "\0keys"), keys)
-    pack.put_filed(key_digest(index.name + "\0files"), files)
+    pack.put_filed(key_digest(index.name + "\0head"), _head_entry(head))
+    for key, blob in parts.items():
+        pack.put_filed(key_digest(key), blob)
     for i, s in mine.items():
         pack.put_filed(entries[i], encode(_Stored(s.ident, s.digest, s.files, s.records), _Stored))

@@ -268,6 +268,13 @@ def _is_summary(raw: bytes) -> bool:
         return False
 
 
+def _is_facts(raw: bytes) -> bool:
+    try:
+        return isinstance(decode(raw, hookindex._FactsPart), hookindex._FactsPart)
+    except Exception:  # noqa: BLE001 - any other entry
+        return False
+
+
 TAMPERED = {
     # a table missing, cut short, or whose buckets point outside it
     "tables gone": lambda raw: None if _is_table(raw) else raw,
@@ -275,6 +282,9 @@ TAMPERED = {
     "bounds": lambda raw: raw[:12] + b"9" * 12 + raw[24:] if _is_table(raw) else raw,
     "holders": lambda raw: raw.replace(b" ", b"  -") if _is_table(raw) else raw,
     "summaries gone": lambda raw: None if _is_summary(raw) else raw,
+    # the head's facts, kept in parts of their own, missing or cut short
+    "facts gone": lambda raw: None if _is_facts(raw) else raw,
+    "facts cut": lambda raw: raw[: len(raw) // 2] if _is_facts(raw) else raw,
 }
 
 
@@ -391,6 +401,109 @@ def test_a_reduced_run_keeps_the_index_of_the_units_it_found_changed(rules, tmp_
     assert last.graph_work >= first.graph_work
     assert last.aggregation_steps >= first.aggregation_steps
     assert len([t for t in last.head.tokens if t]) == len([t for t in first.head.tokens if t])
+
+
+def test_a_reduced_run_writes_only_the_parts_of_the_index_its_changes_touch(
+    rules, tmp_path, monkeypatch
+):
+    """The index's tables and its head's facts are cut in parts, each an entry of the pack:
+    a run that keeps the index with a unit changed writes the head and exactly the parts
+    that hold the unit's keys, files and facts, before or after the change, and keeps the
+    others unread; the next runs read the parts of both runs alike and report what the full
+    context reports."""
+    from checks import cache
+
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    count_for = cache.Parts.count_for
+    # parts of a few keys each and a unit's facts each, so that the examples' index has many
+    few = {hookindex.FACTS_PER_PART: 1, hookindex.KEYS_PER_PART: 2}
+    monkeypatch.setattr(
+        cache.Parts, "count_for", staticmethod(lambda n, each: count_for(n, few[each]))
+    )
+    tree = tmp_path / "examples"
+    shutil.copytree(ROOT / "examples", tree)
+    # a second unit with facts: what it reads with file()
+    (tree / "roles").mkdir()
+    (tree / "roles" / "main.tf").write_text(
+        'resource "aws_iam_role" "reader" {\n'
+        '  name               = "reader"\n'
+        '  assume_role_policy = file("${path.module}/trust.json")\n'
+        "}\n"
+    )
+    (tree / "roles" / "trust.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": '
+        '"sts:AssumeRole", "Principal": {"Service": "ec2.amazonaws.com"}}]}\n'
+    )
+    files = _files(tree)
+    name = _index_name(tree, rules)
+    _hook(tree, files[0], rules)
+    _hook(tree, files[0], rules)
+    index = hookindex.load(_written(tree), name)
+    parts = hookindex._part_keys(name, index.head)
+    assert index.head.key_parts >= 16 and index.head.file_parts >= 8
+    assert index.head.fact_parts >= 2
+    written: list[str] = []
+    put_filed = cache.Pack.put_filed
+    monkeypatch.setattr(
+        cache.Pack, "put_filed", lambda self, d, raw: written.append(d) or put_filed(self, d, raw)
+    )
+    edits = [
+        ("k8s/shop/serviceaccounts.yaml", "name: ", "name: x"),
+        ("infra/eks.tf", "# ", "# an edit: "),  # the cluster's unit: it has facts
+        ("iam/vendor-audit-role.json", "{", "{ "),
+        ("roles/trust.json", "ec2", "ecs-tasks"),  # what a unit reads with file()
+    ]
+    for where, was, now in edits:
+        edited = tree / where
+        before = _parts_of_unit(index, edited)
+        edited.write_text(edited.read_text(encoding="utf-8").replace(was, now, 1))
+        written.clear()
+        result, _pack = _hook(tree, files[-1], rules)
+        assert result.context.startswith("reduced"), result.context
+        pack = _written(tree)
+        index = hookindex.load(pack, name)
+        after = _parts_of_unit(index, edited)
+        assert None not in map(pack.raw, parts)  # the parts not written are kept
+        expected = {cache.key_digest(key) for key in before | after}
+        assert expected == set(written).intersection(map(cache.key_digest, parts)), where
+        assert len(expected) < len(parts)
+        assert cache.key_digest(name + "\0head") in written
+    monkeypatch.setenv(CHECK_CONTEXT, "1")  # a reduced run checks itself against the full
+    for path in files:  # every file, through the parts the runs wrote
+        result, _pack = _hook(tree, path, rules)
+        assert result.context.startswith("reduced"), result.context
+
+
+def _written(tree: Path, identity: str = "hook"):
+    """The pack of `tree`'s hook runs as the last one wrote it."""
+    cache, why = open_cache([str(tree)])
+    assert cache is not None, why
+    return cache.pack(f"{identity}\0{tree}")
+
+
+def _parts_of_unit(index: hookindex.HookIndex, path: Path) -> set[str]:
+    """The keys of the parts of `index` that hold the units of the file `path` (its own, and
+    any that reads it): their keys' parts, their files' parts and their facts' parts."""
+    from checks.cache import Parts, Table
+
+    head, salt = index.head, index.salt
+
+    def part(table: str, key: str, count: int) -> str:
+        ident = Table.ident(key, salt)
+        return hookindex._part_entry(index.name, table, Parts.part_of(ident, count))
+
+    found = set()
+    for slot, entry in enumerate(head.entries):
+        summary = index.summary(slot) if entry else None
+        if summary is None or not any(str(path).endswith(f) for f in summary.files):
+            continue
+        records = hookindex.entity_records_of(summary)
+        found |= {part("keys", key, head.key_parts) for key, *_ in records}
+        found |= {part("files", f, head.file_parts) for f in [*summary.files, *summary.consumed]}
+        if str(slot) in head.facts:
+            found.add(hookindex._part_entry(index.name, "facts", slot % head.fact_parts))
+    assert found
+    return found
 
 
 def test_a_unit_that_cannot_be_cached_does_not_make_each_run_keep_the_index_again(
