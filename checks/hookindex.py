@@ -589,6 +589,7 @@ class _FactsPart:
 # each part of the head's: a change writes the parts of its keys, a few kilobytes each
 KEYS_PER_PART = 128
 FACTS_PER_PART = 16
+MAX_PARTS = 1 << 16  # more in a head is a head no scan wrote (each part is looked at)
 
 
 def _part_entry(name: str, table: str, part: int) -> str:
@@ -726,8 +727,9 @@ def load(pack: Pack, name: str) -> HookIndex | None:
         return None
     if len(head.entries) != len(head.tokens) or head.facts:
         raise ValueError("an index's head does not match itself")
-    if min(head.key_parts, head.file_parts, head.fact_parts) < 1:
-        raise ValueError("an index's table of no parts")
+    counts = (head.key_parts, head.file_parts, head.fact_parts)
+    if min(counts) < 1 or max(counts) > MAX_PARTS:
+        raise ValueError("an index's table of no parts, or of more than can be")
     for part in range(head.fact_parts):
         held = pack.get(_part_entry(name, "facts", part), _FactsPart)
         if not isinstance(held, _FactsPart):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -309,6 +310,29 @@ def test_a_missing_or_corrupt_part_of_the_index_means_the_full_scan(
     third, _pack = _hook(tree, given, rules)
     assert third.context.startswith("reduced"), third.context
     assert _reported(third) == _reported(first)
+
+
+def test_a_head_that_counts_more_parts_than_a_scan_writes_is_a_malformed_index(
+    rules, tmp_path, monkeypatch
+):
+    """Each part a head counts is looked at (kept in the next pack, or read): a head counting
+    more than any scan writes is refused when read, before anything walks its parts, even
+    when the run then falls back for another reason."""
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    tree = FIXTURES / "copies"
+    given = str(tree / "envs" / "dev" / "rbac.yaml")
+    first, _pack = _hook(tree, given, rules)
+    (pack_file,) = (tmp_path / "cache").rglob("*.pack")
+    many = b",%d,1,1]" % (hookindex.MAX_PARTS + 1)
+    head = b"[%d," % hookindex.LAYOUT
+    assert _rewrite_pack(
+        pack_file,
+        lambda raw: re.sub(rb",\d+,\d+,\d+\]$", many, raw) if raw.startswith(head) else raw,
+    )
+    monkeypatch.setattr(hookindex, "MAX_CHANGED_UNITS", -1)  # every run falls back
+    again, _pack = _hook(tree, given, rules)
+    assert again.context == "full: the index is malformed"
+    assert _reported(again) == _reported(first)
 
 
 def test_an_index_of_another_layout_means_the_full_scan(rules, tmp_path, monkeypatch):
