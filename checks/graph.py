@@ -199,6 +199,22 @@ def build(
 
 
 # ---- clusters --------------------------------------------------------------------------------
+# what is read of a cluster definition among the whole scan's facts (`Clusters`,
+# `link.configuration_of`, `link._aws_auth_ignored`) besides its kind, key, origin and place:
+# the pre-commit hook's index keeps only these (`cluster_fact`)
+CLUSTER_FACT_FIELDS = ("name", "address", "authentication_mode", "auto_mode", "module_dir")
+
+
+def cluster_fact(cluster: Entity) -> Entity:
+    """A cluster definition as the whole scan's facts hold it (`CLUSTER_FACT_FIELDS`), apart
+    from the entity (which link goes on to change)."""
+    from checks.codec import decode, encode
+
+    fields = {name: cluster.fields[name] for name in CLUSTER_FACT_FIELDS if name in cluster.fields}
+    kept = Entity(cluster.kind, cluster.key, cluster.origin, cluster.location, fields)
+    return decode(encode(kept, Entity), Entity)
+
+
 class Clusters:
     """Which cluster each entity belongs to (module docstring). A cluster is its name within
     one configuration (`link.configuration_of`): clusters of one name in several directories

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from checks import graph, link
-from checks.codec import decode, encode
+from checks.codec import encode
 from checks.kinds import terraform_reference
 from checks.model import Entity, Location, Unknown
 from checks.normalize import live
@@ -534,7 +534,7 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-LAYOUT = 4  # the shape of the index's entries: an index of another layout is not read
+LAYOUT = 5  # the shape of the index's entries: an index of another layout is not read
 
 
 @dataclass
@@ -766,7 +766,7 @@ def summarize(unit: Unit, result: UnitResult, digest: str | None, whole: Whole) 
         files.add(file)
         records.extend((key, role, file, position) for key, role in entity_records(e))
         if e.kind == "cluster":
-            clusters.append(decode(encode(e, Entity), Entity))  # as it is before link
+            clusters.append(graph.cluster_fact(e))  # as it is before link
         name = e.fields.get("cluster_name")
         thing = live.listing_identity(e)
         if thing is not None:

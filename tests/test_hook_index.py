@@ -38,6 +38,8 @@ TREES = [
     FIXTURES / "hook-closure",
     FIXTURES / "hook-clusters",
     FIXTURES / "hook-first-copy",
+    FIXTURES / "hook-auto-mode",
+    FIXTURES / "hook-module-clusters",
     ROOT / "examples",
 ]
 
