@@ -26,7 +26,8 @@ _OUT_OF_RANGE = object()  # a number that cannot be compared (NaN, infinity, a v
 
 @dataclass
 class Skipped:
-    """An evaluation that could not be decided because a value was unknown."""
+    """An evaluation that could not be decided because a value was unknown: why, each reason
+    once."""
 
     rule_id: str
     entity_key: str
@@ -57,13 +58,13 @@ def evaluate(
         test = compiled(rule.when)
         for kind in rule.entity:
             for entity in by_kind.get(kind, ()):
-                reasons: list[str] = []
+                reasons: Reasons = {}
                 witness: dict[str, int] = {}
                 verdict = test(entity.fields, rule_params, reasons, witness)
                 if verdict is True:
                     findings.append(_finding(rule, entity, rule_params, witness, targets))
                 elif verdict is None:
-                    skipped.append(Skipped(rule.id, entity.key, entity.location, reasons))
+                    skipped.append(Skipped(rule.id, entity.key, entity.location, list(reasons)))
     return findings, skipped
 
 
@@ -242,10 +243,13 @@ def _or(results: Iterable[bool | None]) -> bool | None:
     return None if unknown else False
 
 
+# The reasons a verdict is unknown, each once in the order met: conditions left undecided by one
+# value (an access entry not known leaves its policy and its scope unknown) give its reason once
+Reasons = dict[str, None]
 # A condition as a function of (the fields or an item, the parameters, the reasons a verdict
 # is unknown, where an any_item matched): each rule's tree is turned into nested closures
 # once per process, not walked key by key for every entity it is asked of
-Test = Callable[[Any, dict, list, dict], "bool | None"]
+Test = Callable[[Any, dict, Reasons, dict], "bool | None"]
 # by the id of a rule's condition (kept with it, so that the id stays its own), emptied when it
 # holds COMPILED_MAX: a process that loads rules again and again (a library user, the tests)
 # must not keep every copy
@@ -269,7 +273,7 @@ def _compile(cond: dict) -> Test:
     if "not" in cond:
         inner = _compile(cond["not"])
 
-        def negated(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+        def negated(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
             # what made the inner condition true does not locate the outer one
             result = inner(context, params, reasons, {})
             return None if result is None else not result
@@ -283,7 +287,7 @@ def _compile(cond: dict) -> Test:
     if "exists" in cond or "missing" in cond:
         present = "exists" in cond
 
-        def existence(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+        def existence(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
             return (_value(context, steps) is not None) is present
 
         return existence
@@ -293,30 +297,31 @@ def _compile(cond: dict) -> Test:
     op, raw = ops[0]  # a condition compares once
     named = isinstance(raw, dict) and "param" in raw
 
-    def comparison(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+    def comparison(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
         value = _value(context, steps)
         if isinstance(value, Unknown):
-            reasons.append(value.reason)
+            reasons[value.reason] = None
             return None
         result = _compare(op, value, params[raw["param"]] if named else raw)
         if result is None:
             if isinstance(value, list):
                 unknowns = [v for v in value if isinstance(v, Unknown)]
-                reasons.extend(u.reason for u in unknowns[:1])
+                if unknowns:
+                    reasons[unknowns[0].reason] = None
             else:
-                reasons.append(f"{display(value)[:60]} is not a number that can be compared")
+                reasons[f"{display(value)[:60]} is not a number that can be compared"] = None
         return result
 
     return comparison
 
 
 def _unjudged(
-    context: Any, params: dict, reasons: list, witness: dict, steps: list[str] | None
+    context: Any, params: dict, reasons: Reasons, witness: dict, steps: list[str] | None
 ) -> bool | None:
     """A condition that names a field and no test: never known (why, if its value is not)."""
     value = _value(context, steps)
     if isinstance(value, Unknown):
-        reasons.append(value.reason)
+        reasons[value.reason] = None
     return None
 
 
@@ -325,7 +330,7 @@ def _junction(cond: dict) -> Test:
     deciding = "all" not in cond  # all: False decides; any: True decides
     parts = [_compile(c) for c in cond["any" if deciding else "all"]]
 
-    def junction(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+    def junction(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
         unknown = False
         for part in parts:
             result = part(context, params, reasons, witness)
@@ -342,16 +347,16 @@ def _quantifier(quantifier: str, sub: Test, steps: list[str] | None, field: str 
     """any_item, no_item or every_item: each item is judged (unknown items are unknown), and
     an any_item that holds records the first item that matched as the witness of `field`."""
 
-    def quantified(context: Any, params: dict, reasons: list, witness: dict) -> bool | None:
+    def quantified(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
         value = _value(context, steps)
         if isinstance(value, Unknown):
-            reasons.append(value.reason)
+            reasons[value.reason] = None
             return None
         items = value if isinstance(value, list) else ([] if value is None else [value])
         results = []
         for item in items:
             if isinstance(item, Unknown):
-                reasons.append(item.reason)
+                reasons[item.reason] = None
                 results.append(None)
             else:
                 results.append(sub(item, params, reasons, {}))

@@ -66,6 +66,9 @@ UNDECIDED = {"field": "u", "equals": 1}
         ({"any": [UNDECIDED, YES]}, "fires"),
         ({"all": [YES, {"any": [UNDECIDED, NO]}]}, "unknown: var.x has no default"),
         ({"not": {"any": [NO, {"not": YES}]}}, "fires"),
+        # two conditions left undecided by one value: its reason is given once
+        ({"all": [UNDECIDED, {"field": "u", "not_equals": 2}]}, "unknown: var.x has no default"),
+        ({"any": [{"not": UNDECIDED}, UNDECIDED]}, "unknown: var.x has no default"),
     ],
 )
 def test_three_valued_logic(when, verdict):

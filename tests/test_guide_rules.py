@@ -529,3 +529,26 @@ def test_access_entries_whose_arns_are_templates_differ_by_what_the_templates_sa
     assert _found(run([tmp_path], select={"EKS512"}), "EKS512") == []
     _write(tmp_path, {"c.tf": entry.format(name="a_again", role="a")})
     assert _found(run([tmp_path], select={"EKS512"}), "EKS512") == [("c.tf", 3)]
+
+
+def test_an_access_entry_not_known_gives_eks511_its_reason_once(tmp_path):
+    """cloudposse's `access_entry_map` given as a variable without a default: the association
+    it stands for has neither its policy nor its scope known, both for the same reason, which
+    the undecided EKS511 gives once."""
+    _write(
+        tmp_path,
+        {
+            "main.tf": 'variable "entries" {\n  type = any\n}\n\n'
+            'module "eks_cluster" {\n'
+            '  source           = "cloudposse/eks-cluster/aws"\n'
+            '  version          = "4.1.0"\n'
+            "  access_entry_map = var.entries\n"
+            "}\n"
+        },
+    )
+    result = run([tmp_path], select={"EKS506", "EKS511"})
+    assert result.findings == []
+    assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
+        ("EKS506", 8, ["var.entries has no default"]),
+        ("EKS511", 8, ["var.entries has no default"]),
+    ]

@@ -56,7 +56,7 @@ def document(result) -> dict:
                 "rule_id": s.rule_id,
                 "entity_key": s.entity_key,
                 "location": s.location.to_json(),
-                "reasons": list(dict.fromkeys(s.reasons)),
+                "reasons": s.reasons,
             }
             for s in result.skipped
         ],

@@ -85,7 +85,7 @@ def render(result, options) -> str:
         lines.append("")
     if options.get("show_unknown"):
         for s in result.skipped:
-            reason = "; ".join(dict.fromkeys(s.reasons)) or "a value is unknown"
+            reason = "; ".join(s.reasons) or "a value is unknown"
             lines.append(
                 f"{safe_text(s.location.file)}:{s.location.start_line}  {s.rule_id}  unknown  "
                 f"{safe_text(reason)}"
