@@ -8,9 +8,9 @@ pair's two numbers in a row), which the parser's object hook never sees; a field
 `Any` (an entity's field values, a rule's condition) holds plain JSON values and, as tagged
 objects (`{"\\u0000": tag, ...}`), the few other types our values use: tuples, sets,
 mappings with keys that are not strings, line-keeping mappings and lists (their items'
-lines two numbers in a row), unknown values (and lists known in part), integers beyond 64
-bits and infinite or NaN numbers. Whatever does not match its declared type, an unknown tag
-included, raises `Invalid`.
+lines two numbers in a row), unknown values (lists known in part, the items a `for` makes of
+a collection not known), integers beyond 64 bits and infinite or NaN numbers. Whatever does
+not match its declared type, an unknown tag included, raises `Invalid`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
-from checks.model import LDict, LList, PartialList, Unknown
+from checks.model import LDict, LList, PartialList, Unknown, UnknownItems
 
 
 class Invalid(Exception):
@@ -102,6 +102,11 @@ def _tagged(v: Any) -> Any:
         return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
     if t is PartialList:
         return {TAG_KEY: "PartialList", "v": [v.reason, v.text, v.ref, _tagged(v.known)]}
+    if t is UnknownItems:
+        return {
+            TAG_KEY: "UnknownItems",
+            "v": [v.reason, v.text, v.ref, _tagged(v.item), _tagged(v.key)],
+        }
     if t is set or t is frozenset:
         return {TAG_KEY: t.__name__, "v": [_tagged(x) for x in v]}
     raise Invalid(f"cannot store a {t.__name__}")
@@ -152,6 +157,13 @@ def _untag(obj: dict) -> Any:
         if type(known) is not LList:
             raise Invalid("a PartialList's known items are not a line-keeping list")
         return PartialList(reason, text, ref, known)
+    if tag == "UnknownItems":
+        if len(items) != 5:
+            raise Invalid("an UnknownItems is three texts, its item and its key")
+        reason, text, ref, item, key = items
+        if not (type(reason) is str and type(text) is str and type(ref) in _TEXT_OR_NONE):
+            raise Invalid("an UnknownItems of the wrong types")
+        return UnknownItems(reason, text, ref, item, key)
     if tag in ("set", "frozenset"):
         return (set if tag == "set" else frozenset)(items)
     raise Invalid(f"an unknown tag {tag!r}")

@@ -48,6 +48,37 @@ class PartialList(Unknown):
         return (PartialList, (self.reason, self.text, self.ref, self.known))
 
 
+class UnknownItems(Unknown):
+    """A list or map whose items are not known, neither how many nor their keys, but whose
+    every item, if it holds any, is `item`: what a `for` makes of a collection not known (`{
+    for arn in var.admins : arn => { policy_arn = "...ClusterAdminPolicy" } }`), its body
+    evaluated with the names the `for` binds not known. `key` is the keys of a map (unknown,
+    or a string when the body names one), None for a list. To every function and operator it
+    is unknown, as to Terraform before apply; what judges each item a collection may hold
+    (access entries, aws-auth roles, a resource's `for_each`) reads `item`."""
+
+    __slots__ = ("item", "key")
+
+    def __init__(self, reason: str, text: str, ref: str | None, item: Any, key: Any = None) -> None:
+        super().__init__(reason, text, ref)
+        self.item = item
+        self.key = key
+
+    def __reduce__(self):  # picklable for worker processes
+        return (UnknownItems, (self.reason, self.text, self.ref, self.item, self.key))
+
+    def representative(self) -> LList | LDict:
+        """A list of the one item that stands for each the collection may hold, or a map of it
+        under its key (an unknown key is its text, its value kept in `unknown_keys`)."""
+        if self.key is None:
+            return LList([self.item])
+        if not isinstance(self.key, Unknown):
+            return LDict({self.key: self.item})
+        items = LDict({self.key.text: self.item})
+        items.unknown_keys[self.key.text] = self.key
+        return items
+
+
 class LDict(dict):
     """A mapping that remembers where it was written: `line`/`end_line` of the whole mapping
     and `key_lines[key] = (start, end)` of each entry, taken from the parser's marks, and
@@ -471,10 +502,12 @@ def share_strings(entities: list[Entity]) -> None:
         elif kind is LList or kind is list:
             for index, item in enumerate(value):
                 value[index] = shared(item)
-        elif kind is Unknown or kind is PartialList:
+        elif kind is Unknown or kind is PartialList or kind is UnknownItems:
             value.reason, value.text = one(value.reason, value.reason), one(value.text, value.text)
             if kind is PartialList:
                 shared(value.known)
+            elif kind is UnknownItems:
+                value.item, value.key = shared(value.item), shared(value.key)
         return value
 
     for entity in entities:

@@ -22,7 +22,16 @@ from hypothesis import strategies as st
 
 from checks import __version__, cache, codec
 from checks import scan as scan_module
-from checks.model import Entity, LDict, LList, Location, PartialList, Problem, Unknown
+from checks.model import (
+    Entity,
+    LDict,
+    LList,
+    Location,
+    PartialList,
+    Problem,
+    Unknown,
+    UnknownItems,
+)
 from checks.parse.comments import Suppression
 from checks.runner import run_unit, units_of
 from checks.sources.base import Options, UnitResult
@@ -235,6 +244,9 @@ def _shape(value):
         return ("LList", value.line, value.end_line, value.item_lines, [_shape(v) for v in value])
     if isinstance(value, PartialList):
         return ("PartialList", value.reason, value.text, value.ref, _shape(value.known))
+    if isinstance(value, UnknownItems):
+        item, key = _shape(value.item), _shape(value.key)
+        return ("UnknownItems", value.reason, value.text, value.ref, item, key)
     if isinstance(value, Unknown):
         return ("Unknown", value.reason, value.text, value.ref)
     if isinstance(value, dict):
@@ -277,6 +289,10 @@ def test_plain_values_of_every_kind_round_trip():
         "non-str keys": {1: "one", None: "none", False: "false"},
         "text": "line\nbreak \u202e \ud800",
         "partly known": PartialList("module.teams is computed", "concat(...)", None, llist),
+        "items of a for": UnknownItems(
+            "var.admins has no default", "{for ...}", "var.admins", ldict, Unknown("arn")
+        ),
+        "list of a for": UnknownItems("var.admins has no default", "[for ...]", None, "x"),
     }
     back = codec.decode(codec.encode(value, Any), Any)
     assert _shape(back) == _shape(value)
@@ -302,6 +318,8 @@ def test_plain_values_of_every_kind_round_trip():
         (dict[str, Any], b'{"a": {"\\u0000": null}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null, []]}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null]}}'),
+        (dict[str, Any], b'{"a": {"\\u0000": "UnknownItems", "v": ["r", "t", null, 1]}}'),
+        (dict[str, Any], b'{"a": {"\\u0000": "UnknownItems", "v": ["r", 2, null, 1, null]}}'),
         (dict[str, Any], b'{"\\u0000": "tuple", "v": []}'),  # a mapping was declared
         (
             dict[str, Any],

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from checks import prefilter, tfcatalog
-from checks.model import Unknown
+from checks.model import Unknown, UnknownItems
 from checks.normalize import terraform
 from checks.normalize.tf_eval import DATA_RENDERERS, Declarations, Evaluator
 from checks.normalize.tf_limits import SIZE_NOTE
@@ -638,3 +638,41 @@ def test_a_policy_document_in_the_roles_own_file_has_each_role_that_uses_it_rela
         (4, 7, [(13, 13, "role aws_iam_role.dev uses this statement")]),
         (4, 7, [(18, 18, "role aws_iam_role.ops uses this statement")]),
     ]
+
+
+def test_a_for_over_a_collection_not_known_makes_items_like_its_body():
+    """How many items and which keys are not known; each item is the body with the names the
+    `for` binds not known, and a `for` over those items binds them."""
+    ev = _module(
+        'variable "x" {}\n\nlocals {\n'
+        '  listed  = [for a in var.x : { p = a, q = "lit" }]\n'
+        '  keyed   = { for k, v in var.x : "${k}-${v}" => { q = "lit" } }\n'
+        '  grouped = { for a in var.x : "same" => a... }\n'
+        "  again   = { for k, v in local.keyed : k => v.q }\n"
+        "  none    = { for a in var.x : a => 1 if false }\n"
+        "  count   = length(local.listed)\n"
+        '  refused = [for a in var.x : 1 + "one"]\n'
+        "}\n"
+    )
+    listed = _local(ev, "listed")
+    assert isinstance(listed, UnknownItems) and listed.key is None
+    assert (listed.reason, listed.item["q"], listed.item["p"].text) == (
+        "var.x has no default",
+        "lit",
+        "a",
+    )
+    keyed = _local(ev, "keyed")
+    assert (keyed.key.text, keyed.item) == ("${k}-${v}", {"q": "lit"})
+    grouped = _local(ev, "grouped")
+    assert (grouped.key, type(grouped.item), grouped.item.item.text) == (
+        "same",
+        UnknownItems,
+        "a",
+    )
+    again = _local(ev, "again")
+    assert (again.key.text, again.item) == ("${k}-${v}", "lit")
+    assert _local(ev, "none") == {}
+    for name in ("count", "refused"):
+        value = _local(ev, name)
+        assert isinstance(value, Unknown) and not isinstance(value, UnknownItems), name
+    assert ev.problems() == []

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Unknown, key_span
+from checks.model import Entity, LDict, Location, Unknown, UnknownItems, key_span
 
 # our field -> the input's key, per spelling
 TERRAFORM_MODULE = {
@@ -67,7 +67,10 @@ def principal_type(arn: Any) -> Any:
 
 
 def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
-    """(label, item, lines) of a list (`[0]`) or a map (`["key"]`)."""
+    """(label, item, lines) of a list (`[0]`) or a map (`["key"]`); of one a `for` made over
+    a collection not known, the item that stands for each it may hold."""
+    if isinstance(container, UnknownItems):
+        container = container.representative()
     if isinstance(container, dict):
         return [
             (f'["{k}"]', v, container.key_lines.get(k) if isinstance(container, LDict) else None)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, Location, Unknown
+from checks.model import Entity, Location, Unknown, UnknownItems
 from checks.normalize.tf_calls import qualify
 from checks.normalize.tf_eval import Evaluator, expand
-from checks.normalize.tf_values import given_number, json_string
+from checks.normalize.tf_values import each_of, given_number, json_string
 from checks.parse.hcltree import Attribute, Block, declared
 
 # `set_attr` without a fallback: the catalog's default
@@ -163,7 +163,9 @@ def instances(module: Module, file: str, block: Block) -> list[Block]:
     if for_each is not None:
         value = ev.eval(for_each.expr, file)
         keys = _for_each_keys(value)
-        if keys is None:
+        if isinstance(value, UnknownItems):
+            made = [(address, {"each": each_of(value)})]
+        elif keys is None:
             unknown = (
                 value if isinstance(value, Unknown) else Unknown("for_each is not a map or set")
             )

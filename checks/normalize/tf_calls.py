@@ -26,9 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from checks.model import LDict, LList, Problem, Unknown
+from checks.model import LDict, LList, Problem, Unknown, UnknownItems
 from checks.normalize.tf_eval import Argument, Declarations, Evaluator, Located, short
-from checks.normalize.tf_values import EncodedDict, EncodedList, PartialList, given_number
+from checks.normalize.tf_values import (
+    EncodedDict,
+    EncodedList,
+    PartialList,
+    each_of,
+    given_number,
+)
 from checks.parse.hcltree import Block, Ref, Target
 from checks.tfcatalog import NULL_LABEL_CONTEXT, NULL_LABEL_SOURCE, is_local_module
 
@@ -254,6 +260,8 @@ class Calls:
                 pairs = sorted(each.items(), key=lambda kv: str(kv[0]))
             elif isinstance(each, list) and all(isinstance(v, str) for v in each):
                 pairs = [(v, v) for v in sorted(set(each))]
+            if isinstance(each, UnknownItems):
+                return [(f"[{UNKNOWN_KEY}]", None, {"each": each_of(each)})], True
             if pairs is None:
                 unknown = Unknown("the instance's each.key is not known", "each.key")
                 value = Unknown("the instance's each.value is not known", "each.value")
@@ -435,6 +443,9 @@ def crossed(value: Any, into_caller: str | None = None) -> Any:
         if isinstance(value, PartialList):
             known = crossed(value.known, into_caller)
             return PartialList(value.reason, value.text, ref, known)
+        if isinstance(value, UnknownItems):
+            item, key = crossed(value.item, into_caller), crossed(value.key, into_caller)
+            return UnknownItems(value.reason, value.text, ref, item, key)
         return value if ref == value.ref else Unknown(value.reason, value.text, ref)
     # what jsonencode/yamlencode was given stays marked so: it is a string to the module
     if isinstance(value, dict):
@@ -473,6 +484,8 @@ def frozen(value: Any) -> Any:
         return ("map", tuple(sorted(((str(k), frozen(v)) for k, v in value.items()))))
     if isinstance(value, list):
         return ("list", tuple(frozen(v) for v in value))
+    if isinstance(value, UnknownItems):
+        return ("items", value.reason, value.text, value.ref, frozen(value.item), frozen(value.key))
     if isinstance(value, Unknown):
         return ("unknown", value.reason, value.text, value.ref)
     if isinstance(value, Located):

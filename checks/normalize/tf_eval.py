@@ -33,7 +33,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from checks.discover import display_path
-from checks.model import LDict, LList, Problem, Unknown
+from checks.model import LDict, LList, Problem, Unknown, UnknownItems
 from checks.normalize.tf_functions import FUNCTIONS, NOT_EVALUATED, CallSite
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
@@ -597,7 +597,7 @@ class Evaluator:
     def _for(self, expr: ForExpr, file: str) -> Any:
         collection = self.evaluate(expr.collection, file)
         if isinstance(collection, Unknown):
-            return Unknown(collection.reason, show(expr), collection.ref)
+            return self._for_unknown(expr, collection, file)
         make_object = expr.key is not None
         out: Any = (
             LDict(line=expr.line, end_line=expr.end_line, file=file)
@@ -636,6 +636,49 @@ class Evaluator:
             return self._over_budget(show(expr), expr, file)
         return self._bounded(out, show(expr), expr, file)
 
+    def _for_unknown(self, expr: ForExpr, collection: Unknown, file: str) -> Any:
+        """A `for` over a collection not known: how many items it makes and their keys are not
+        known, but each is the body evaluated with the names the `for` binds not known (over
+        what a `for` made of a collection not known, bound to its item and its keys):
+        `UnknownItems`. A filter false whatever the item makes none (an empty collection);
+        one not known keeps the item, as a `for_each` not known, which may be empty, makes an
+        instance. What Terraform would refuse in the body is not known to happen (the
+        collection may be empty): the whole is then unknown."""
+        whole = Unknown(collection.reason, show(expr), collection.ref)
+        if not self.limits.spend(1, 0):
+            return self._over_budget(show(expr), expr, file)
+        shaped = isinstance(collection, UnknownItems)
+        names = {
+            expr.value_var: collection.item
+            if shaped
+            else Unknown(collection.reason, expr.value_var, collection.ref)
+        }
+        if expr.key_var:
+            key = collection.key if shaped else None  # a list's index is not known
+            names[expr.key_var] = (
+                key if key is not None else Unknown(collection.reason, expr.key_var, collection.ref)
+            )
+        make_object = expr.key is not None
+        name: Any = None
+        try:
+            with self.bound_names(names):
+                if expr.condition is not None:
+                    keep = to_bool(self.evaluate(expr.condition, file), "the if condition")
+                    if keep is False:
+                        empty = LDict if make_object else LList
+                        return empty(line=expr.line, end_line=expr.end_line, file=file)
+                if make_object:
+                    name = self.evaluate(expr.key, file)
+                    if not isinstance(name, Unknown):
+                        name = to_string(name, "a for expression's key")
+                item = self.evaluate(expr.value, file)
+        except (EvalError, Undecided):
+            return whole
+        if expr.group:  # each key's items: a list not known in length, each one the body
+            item = UnknownItems(whole.reason, show(expr.value), whole.ref, item)
+        items = UnknownItems(whole.reason, whole.text, whole.ref, item, name)
+        return self._bounded(items, show(expr), expr, file)
+
     def _splat(self, expr: Splat, file: str) -> Any:
         """`x[*].a`: `a` of each item of x (x itself when it is no list; none when null)."""
         source = self.evaluate(expr.source, file)
@@ -664,8 +707,8 @@ class Evaluator:
         if self.isolated:
             raise EvalError(f"the template refers to {root}, which templatefile() was not given")
         value = self._resolve(ref, file)
-        if isinstance(value, Unknown):
-            return value
+        if isinstance(value, Unknown) and not isinstance(value, UnknownItems):
+            return value  # the items a `for` may make are handed out, and charged, as a value
         size = self.limits.size(value)
         if self.limits.over(size):  # a literal or a variable file's value can be that large
             return self.too_large(ref.text, ref, file)
@@ -1218,11 +1261,14 @@ def expand(ev: Evaluator, file: str, block: Block, names: dict) -> Block:
             with ev.bound_names(names):
                 value = ev.eval(for_each.expr, file)
         keys = _dynamic_keys(value)
-        entries = (
-            [{iterator: {"key": value, "value": value}}]
-            if keys is None
-            else [{iterator: {"key": k, "value": v}} for k, v in keys]
-        )
+        if isinstance(value, UnknownItems):  # one block for each the items may make
+            index = Unknown(value.reason, f"{iterator}.key", value.ref)  # a list's: not known
+            key = value.key if value.key is not None else index
+            entries = [{iterator: {"key": key, "value": value.item}}]
+        elif keys is None:
+            entries = [{iterator: {"key": value, "value": value}}]
+        else:
+            entries = [{iterator: {"key": k, "value": v}} for k, v in keys]
         for entry in entries:
             for content in contents:
                 made = expand(ev, file, content, {**names, **entry})

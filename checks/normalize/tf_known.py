@@ -15,7 +15,7 @@ import re
 from typing import Any, NamedTuple
 
 from checks import kinds
-from checks.model import Entity, LDict, LList, Location, Unknown
+from checks.model import Entity, LDict, LList, Location, Unknown, UnknownItems
 from checks.normalize.tf_build import Module, note_origin
 from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
@@ -247,6 +247,8 @@ def _containers(value: Any) -> list[int]:
         elif isinstance(item, list):
             found.append(id(item))
             stack.extend(item)
+        elif isinstance(item, UnknownItems):
+            stack.append(item.item)
     return found
 
 

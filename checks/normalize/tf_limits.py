@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Unknown
+from checks.model import Unknown, UnknownItems
 
 MAX_CHARS = 1_000_000  # characters in one value (its strings, keys included)
 MAX_ITEMS = 100_000  # items in one value, counting nested ones
@@ -40,6 +40,9 @@ class Limits:
         the limits, whatever the rest holds."""
         if isinstance(value, str):
             return (1, len(value), 0)
+        if isinstance(value, UnknownItems):  # a container of its item (and its key)
+            items, chars, depth = self.size(value.item)
+            return (items + 1, chars + len(value.text), depth + 1)
         if isinstance(value, Unknown):
             return (1, len(value.text), 0)
         if not isinstance(value, (list, dict)):

@@ -31,6 +31,7 @@ from checks.normalize.tf_known import (
     role,
     version_of,
 )
+from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -184,6 +185,7 @@ def _policies(associations: Any) -> LDict:
     ARN, or a name it expands; a key written as an expression not known, or a map not
     known, is a policy not known."""
     policies = LDict()
+    associations = items_known(associations)
     if isinstance(associations, Unknown):
         policies[NOT_KNOWN] = {"policy_arn": associations, "access_scope": _scope(associations)}
         return policies
@@ -201,6 +203,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
     undecided, never silently passed)."""
     out: list[Entity] = []
     entry_map, span = call.value("access_entry_map")
+    entry_map = items_known(entry_map)  # what a `for` over entries not known makes of each
     if isinstance(entry_map, Unknown):
         entry_map = LDict({NOT_KNOWN: entry_map})
         entry_map.unknown_keys[NOT_KNOWN] = entry_map[NOT_KNOWN]
@@ -246,6 +249,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
             no_policies_for=("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX"),
         )
     listed, span = call.value("access_entries")
+    listed = items_known(listed)
     if isinstance(listed, list):
         standard = [dict(e, type="STANDARD") if isinstance(e, dict) else e for e in listed]
         out += access.entries(
@@ -258,6 +262,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
             cluster_name,
         )
     associations, span = call.value("access_policy_associations")
+    associations = items_known(associations)
     for index, association in enumerate(associations if isinstance(associations, list) else []):
         if not isinstance(association, dict):
             continue

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from checks.model import LDict, LList, PartialList, Unknown
+from checks.model import LDict, LList, PartialList, Unknown, UnknownItems
 from checks.parse import numbers
 from checks.parse.hcltree import Call, ObjectExpr, Ref, TupleExpr
 
@@ -43,7 +43,10 @@ class Undecided(Exception):
 
 def items_known(value: Any) -> Any:
     """A `PartialList` as a list of its known items and one unknown item that stands for
-    the rest; any other value as it is."""
+    the rest; `UnknownItems` as one item that stands for each it may hold (in a map, under
+    its key, an unknown one kept in `unknown_keys`); any other value as it is."""
+    if isinstance(value, UnknownItems):
+        return value.representative()
     if not isinstance(value, PartialList):
         return value
     out = LList(value.known, line=value.known.line, end_line=value.known.end_line)
@@ -51,6 +54,12 @@ def items_known(value: Any) -> Any:
     if value.known.item_lines:
         out.item_lines = [*value.known.item_lines, (0, 0)]
     return out
+
+
+def each_of(items: UnknownItems) -> dict:
+    """`each` of the one instance that a `for_each` made by a `for` over a collection not
+    known stands for: the item every instance is, under its key (a set's item is its key)."""
+    return {"key": items.item if items.key is None else items.key, "value": items.item}
 
 
 class Located(str):
