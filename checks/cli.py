@@ -359,12 +359,14 @@ GC_THRESHOLD = 10_000
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default: the process's); the exit code."""
-    threshold = gc.get_threshold()
+    threshold, collecting = gc.get_threshold(), gc.isenabled()
     gc.set_threshold(GC_THRESHOLD, *threshold[1:])
     try:
         return _main(argv)
     finally:
         gc.set_threshold(*threshold)
+        if collecting:
+            gc.enable()
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -705,6 +707,11 @@ def _reports(args) -> list[tuple[str, str | None]]:
 
 
 def cmd_scan(args) -> int:
+    if args.context_root:
+        # the pre-commit hook: what it makes it keeps to its end, and the collector's passes
+        # over what it decoded were 10 ms of a 0.3 s run; a whole scan without any peaks
+        # as high (measured on the ten public repositories: 103 and 102 MiB)
+        gc.disable()
     import datetime
 
     from checks.filter import rule_names

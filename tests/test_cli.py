@@ -409,3 +409,31 @@ def test_only_bundled_rules_link_to_our_docs_and_a_custom_rule_may_name_its_page
     (policies / "ACME002.yaml").write_text(rule.format(n=2) + "help_uri: wiki/ACME002\n")
     code, _, err = cli("validate-policies", "policies")
     assert code == 2 and "ACME002.yaml: $.help_uri: 'wiki/ACME002' does not match" in err
+
+
+@pytest.mark.parametrize("hook", [True, False], ids=["hook", "scan"])
+def test_a_hook_run_does_not_collect_and_main_leaves_the_collector_as_it_was(
+    hook, tmp_path, monkeypatch
+):
+    """A scan with --context-root (the pre-commit hook) runs without the garbage collector
+    (what it makes it keeps to its end); any other scan with it; `main` gives it back."""
+    import gc
+
+    import checks.scan
+
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(tmp_path / "cache"))
+    collecting: list[bool] = []
+    scan = checks.scan.scan
+
+    def watched(*args, **kwargs):
+        collecting.append(gc.isenabled())
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(checks.scan, "scan", watched)
+    given = str(ROOT / "examples" / "infra" / "eks.tf")
+    args = ["scan", f"--context-root={ROOT / 'examples'}", given] if hook else ["scan", given]
+    assert gc.isenabled()
+    code, _out, err = cli(*args)
+    assert code == 1, err
+    assert collecting == [not hook]
+    assert gc.isenabled()
