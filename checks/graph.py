@@ -15,12 +15,19 @@ Clusters: a path never leaves the cluster it enters. Access entries, access poli
 identity associations belong to the cluster they name (`cluster_name`; when that is not
 known, as a Kubernetes object beside them would). Kubernetes objects (manifests, bindings,
 ServiceAccounts, pods) and aws-auth entries belong to the scan's only cluster; when the scan
-holds several, to the one whose definition is nearest in the tree (the same file, else the
-deepest shared folder), when exactly one is; else their cluster is not known (`?`) and every
-hop into or out of them is unknown. A cluster is its name within one configuration (as link
-judges clusters): one name defined in several directories (environments) is several
-clusters, each called by its name and where it is defined, and what names it belongs to the
-nearest definition.
+holds several, to the one whose definition is nearest, when exactly one is: of the
+definitions in their own configuration (`link.configuration_of`: the Terraform root
+configuration that made them, else their file's folder) when it holds any, else of all, the
+nearest in the tree (the same file, else the deepest shared folder), where what a module
+instance makes is placed in the configuration that calls the module, a folder per call, not
+in the module's folder (`place_of`); else their cluster is not known (`?`) and every hop into
+or out of them is unknown. A cluster is its name within one configuration (as link judges
+clusters; one whose name is not known is named by its address and file): one name defined
+in several configurations (environments, callers of one module) is several clusters, each
+called by its name and the file that defines it (`shop (envs/prod/eks.tf)`), and the
+configuration that makes it when that file defines the name for several
+(`shop (modules/eks/main.tf via envs/prod)`), and what names it belongs to the nearest
+definition, as above.
 
 The fields rules test (EKS801 on trust statements, EKS802 on pods and nodes) are set here on
 the entities; `pinned` and `pods_reach_imds` are the verdicts of the rules named in
@@ -29,6 +36,7 @@ the entities; `pinned` and `pods_reach_imds` are the verdicts of the rules named
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -199,10 +207,17 @@ def build(
 
 
 # ---- clusters --------------------------------------------------------------------------------
-# what is read of a cluster definition among the whole scan's facts (`Clusters`,
+# what is read of a cluster definition among the whole scan's facts (`Clusters`, `place_of`,
 # `link.configuration_of`, `link._aws_auth_ignored`) besides its kind, key, origin and place:
 # the pre-commit hook's index keeps only these (`cluster_fact`)
-CLUSTER_FACT_FIELDS = ("name", "address", "authentication_mode", "auto_mode", "module_dir")
+CLUSTER_FACT_FIELDS = (
+    "name",
+    "address",
+    "authentication_mode",
+    "auto_mode",
+    "module_dir",
+    "call_path",
+)
 
 
 def cluster_fact(cluster: Entity) -> Entity:
@@ -215,32 +230,91 @@ def cluster_fact(cluster: Entity) -> Entity:
     return decode(encode(kept, Entity), Entity)
 
 
+# the calls of a module call path, outermost first: `module.platform`, `module.nodes["a"]`
+_CALLS = re.compile(r'module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?')
+
+
+def _folder(file: str) -> str:
+    return file.rsplit("/", 1)[0] if "/" in file else "."
+
+
+def place_of(entity: Entity) -> str:
+    """Where an entity counts as written when its cluster is found by place: its file; for
+    what a module instance makes of the module's files, that file in a folder per call under
+    the configuration that calls the module (`module_dir`), so that a module's cluster is in
+    each configuration that makes it, not in the module's folder."""
+    file = entity.location.file
+    module_dir = entity.fields.get("module_dir")
+    path = entity.fields.get("call_path")
+    if not (isinstance(module_dir, str) and isinstance(path, str) and path):
+        return file
+    if _folder(file) == module_dir:
+        return file  # a known module's reader: written in the call, in the configuration
+    # a call's key may hold a slash: it stays one folder
+    calls = [call.replace("/", "%2F") for call in _CALLS.findall(path) or [path]]
+    within = [] if module_dir in (".", "") else [module_dir]
+    return "/".join([*within, *calls, file.rsplit("/", 1)[-1]])
+
+
+class _Nearest:
+    """Cluster definitions found from where an entity is written: of those of its own
+    configuration (`link.configuration_of`) when it has any, else of all, the nearest by
+    place (`place_of`): the same file, else the deepest shared folder."""
+
+    def __init__(self, clusters: list[Entity]) -> None:
+        self.everywhere = Places(clusters, place_of)
+        by_configuration: dict[str, list[Entity]] = {}
+        for cluster in clusters:
+            by_configuration.setdefault(configuration_of(cluster), []).append(cluster)
+        self.of_configuration = {
+            configuration: Places(found, place_of)
+            for configuration, found in by_configuration.items()
+        }
+
+    def nearest(self, entity: Entity) -> list[Entity]:
+        own = self.of_configuration.get(configuration_of(entity))
+        return (own or self.everywhere).nearest(entity)
+
+
 class Clusters:
     """Which cluster each entity belongs to (module docstring). A cluster is its name within
-    one configuration (`link.configuration_of`): clusters of one name in several directories
-    (environments) are several clusters, each called by its name and where it is defined."""
+    one configuration (`link.configuration_of`): clusters of one name in several
+    configurations (environments, callers of one module) are several clusters, each called
+    by its name and the file that defines it, and the configuration that makes it when that
+    file defines the name for several."""
 
     def __init__(self, facts: ClusterFacts) -> None:
         clusters = facts.definitions
         # name -> configuration -> its first definition
         defined: dict[str, dict[str, Entity]] = {}
+        # (name, file) -> how many configurations' first definitions of the name are in it
+        files: dict[tuple[str, str], int] = {}
         for cluster in clusters:
             name = self.name_of(cluster)
-            defined.setdefault(name, {}).setdefault(configuration_of(cluster), cluster)
+            configurations = defined.setdefault(name, {})
+            if configuration_of(cluster) not in configurations:
+                configurations[configuration_of(cluster)] = cluster
+                where = (name, cluster.location.file)
+                files[where] = files.get(where, 0) + 1
         # a cluster entity (`_definition`) -> the cluster it is
         self.identity: dict[tuple, str] = {}
         self.scanned: dict[str, Entity] = {}
-        self.by_name = Copies()  # the definitions of a name several configurations define
+        several: dict[str, list[Entity]] = {}  # the definitions of a name several define
         for cluster in clusters:
             name = self.name_of(cluster)
             if len(defined[name]) == 1:
                 identity = name
             else:
                 first = defined[name][configuration_of(cluster)]
-                identity = f"{name} ({first.location.file})"
-                self.by_name.add(name, cluster)
+                where = first.location.file
+                configuration = configuration_of(first)
+                if files[(name, where)] > 1 and configuration != _folder(where):
+                    where = f"{where} via {configuration}"
+                identity = _called(self._label(first), where)
+                several.setdefault(name, []).append(cluster)
             self.identity[_definition(cluster)] = identity
             self.scanned.setdefault(identity, cluster)
+        self.by_name = {name: _Nearest(found) for name, found in several.items()}
         names = list(self.scanned)
         for name in facts.named:
             if name not in defined and name not in names:
@@ -248,18 +322,26 @@ class Clusters:
         self.names = names or [""]
         self.single = self.names[0] if len(self.names) == 1 else None
         # by place, so that finding the nearest of many clusters is not a walk over them all
-        self.places = Places(clusters)
-        self.of_file: dict[str, str] = {}  # a file -> the cluster its objects belong to
+        self.places = _Nearest(clusters)
+        # (configuration, place) -> the cluster the objects written there belong to
+        self.of_place: dict[tuple[str, str], str] = {}
 
     @staticmethod
-    def name_of(cluster: Entity) -> str:
-        """A cluster's name; one not known is named by where it is defined."""
+    def _label(cluster: Entity) -> str:
+        """A cluster's name, else its address, else nothing: what names it before where."""
         name = cluster.fields.get("name")
         if isinstance(name, str):
             return name
         address = cluster.fields.get("address")
-        where = cluster.location.file
-        return f"{address} ({where})" if isinstance(address, str) else f"({where})"
+        return address if isinstance(address, str) else ""
+
+    @staticmethod
+    def name_of(cluster: Entity) -> str:
+        """A cluster's name; one not known is named by where it is defined."""
+        label = Clusters._label(cluster)
+        if isinstance(cluster.fields.get("name"), str):
+            return label
+        return _called(label, cluster.location.file)
 
     def _one_of(self, found: list[Entity]) -> str:
         """The cluster the nearest definitions define, when they define one."""
@@ -272,11 +354,12 @@ class Clusters:
             return self.single
         if len(self.scanned) == 1:
             return next(iter(self.scanned))
-        # the nearest definitions depend on the file alone: each file's are looked up once
-        file = entity.location.file
-        found = self.of_file.get(file)
+        # the nearest definitions depend on the configuration and place alone: each is
+        # looked up once
+        place = (configuration_of(entity), place_of(entity))
+        found = self.of_place.get(place)
         if found is None:
-            found = self.of_file[file] = self._one_of(self.places.nearest(entity))
+            found = self.of_place[place] = self._one_of(self.places.nearest(entity))
         return found
 
     def of_named(self, entity: Entity) -> str:
@@ -285,9 +368,8 @@ class Clusters:
         module's own cluster), the one a Kubernetes object beside it would belong to."""
         name = entity.fields.get("cluster_name")
         if isinstance(name, str):
-            if name not in self.by_name.groups:
-                return name
-            return self._one_of(self.by_name.nearest(name, entity))
+            found = self.by_name.get(name)
+            return name if found is None else self._one_of(found.nearest(entity))
         return self.of_object(entity)
 
     def reads(self, cluster: str, source: str) -> Any:
@@ -306,6 +388,11 @@ class Clusters:
         if mode == "API" or auto is True:
             return False
         return auto if isinstance(auto, Unknown) else True
+
+
+def _called(label: str, where: str) -> str:
+    """A cluster's name or address (or nothing), and where it is defined."""
+    return f"{label} ({where})" if label else f"({where})"
 
 
 def _definition(cluster: Entity) -> tuple:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, terraform_reference
@@ -198,18 +198,26 @@ FEW_COPIES = 8
 _EVERY_COPY = object()  # the scope of a name's index that holds all its copies
 
 
+def file_of(entity: Entity) -> str:
+    """Where an entity is written: its file."""
+    return entity.location.file
+
+
 class Places:
     """Copies of one object (environments, overlays), indexed by where they are written, so
-    that the nearest to a file (`nearest`) is found by walking that file's directories."""
+    that the nearest to a file (`nearest`) is found by walking that file's directories.
+    `place`: where an entity counts as written, a path (by default its file)."""
 
-    def __init__(self, copies: list[Entity]) -> None:
+    def __init__(self, copies: list[Entity], place: Callable[[Entity], str] = file_of) -> None:
         self.copies = copies
+        self.place = place
         self.by_file: dict[str, list[Entity]] = {}
         # every leading run of a copy's directories -> the copies under it, in order
         self.under: dict[tuple[str, ...], list[Entity]] = {}
         for copy in copies:
-            self.by_file.setdefault(copy.location.file, []).append(copy)
-            dirs = _dirs(copy.location.file)
+            file = place(copy)
+            self.by_file.setdefault(file, []).append(copy)
+            dirs = _dirs(file)
             for depth in range(len(dirs) + 1):
                 self.under.setdefault(tuple(dirs[:depth]), []).append(copy)
 
@@ -217,7 +225,7 @@ class Places:
         """`nearest(entity, copies)`: the copies in its file (unless not `same_file`), else
         those under the deepest of its directories that holds any (each of them shares
         exactly that many)."""
-        file = entity.location.file
+        file = self.place(entity)
         same = self.by_file.get(file) if same_file else None
         if same is not None:
             return list(same)

@@ -18,7 +18,7 @@ import pytest
 from checks import graph
 from checks.kinds import HOP_KINDS
 from checks.model import Unknown
-from conftest import ROOT, SARIF_SCHEMA, TESTS, cli, run
+from conftest import FIXTURES, ROOT, SARIF_SCHEMA, TESTS, cli, run
 
 ACCESS_SCHEMA = ROOT / "checks" / "schemas" / "access.schema.json"
 MERMAID = TESTS / "mermaid"
@@ -1434,6 +1434,227 @@ def test_an_entry_between_environments_of_a_cluster_name_is_in_a_cluster_not_kno
             ["the scan holds several clusters and this object is not nearer to one"],
         )
     ]
+
+
+# ---- clusters a module makes for several configurations --------------------------------------
+def _paths_by_power(doc: dict) -> list[tuple[str, str, list[str]]]:
+    """(power label, entry label, ["file:line" of each hop]) of every listed path."""
+    return [
+        (
+            group["power"]["label"],
+            path["entry"]["label"],
+            [f"{h['location']['file']}:{h['location']['start_line']}" for h in path["path"]],
+        )
+        for group in doc["groups"]
+        for path in group["paths"]
+    ]
+
+
+def test_a_module_cluster_of_each_calling_environment_is_its_own_cluster(monkeypatch):
+    # envs/dev and envs/prod call modules/eks, whose cluster `shop` is in the authentication
+    # mode each passes: API in dev, CONFIG_MAP in prod (prod's access entry has no effect).
+    # One file defines both: each is the cluster of the configuration that calls the module,
+    # and each environment's entry and binding belong to its own
+    monkeypatch.chdir(FIXTURES / "hook-module-clusters")
+    result = run(["."], select={"EKS801"})
+    dev = "shop (modules/eks/main.tf via envs/dev)"
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/dev/main.tf", 26)
+    ]
+    assert result.skipped == []
+    (finding,) = result.findings
+    assert finding.message == (
+        "role ops-dev trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407]), and a "
+        f"path leads from it to cluster-admin in cluster {dev}"
+    )
+    assert {r.location.file for r in finding.related} == {"envs/dev/main.tf", "envs/dev/rbac.yaml"}
+    doc = _access_json(".")
+    prod = "shop (modules/eks/main.tf via envs/prod)"
+    assert doc["clusters"] == [dev, prod]
+    # each instance's creator is cluster-admin of its own cluster
+    assert _paths_by_power(doc) == [
+        (f"cluster-admin in cluster {dev}", "AWS: arn:aws:iam::111122223333:root "
+         "(not pinned: EKS407)", ["envs/dev/main.tf:26", "envs/dev/main.tf:8",
+         "envs/dev/main.tf:15"]),
+        (f"cluster-admin in cluster {dev}", f"the identity that creates cluster {dev}",
+         ["modules/eks/main.tf:5"]),
+        (f"cluster-admin in cluster {prod}", f"the identity that creates cluster {prod}",
+         ["modules/eks/main.tf:5"]),
+    ]  # fmt: skip
+
+
+def test_a_downloaded_module_cluster_of_each_environment_is_named_by_its_copy(in_tmp):
+    # the same two environments with the module downloaded into each (`terraform init`):
+    # each copy is a file of its own, which names the cluster as before
+    fixture = FIXTURES / "hook-module-clusters"
+    module = (fixture / "modules" / "eks" / "main.tf").read_text(encoding="utf-8")
+    for env in ("dev", "prod"):
+        caller = (fixture / "envs" / env / "main.tf").read_text(encoding="utf-8")
+        _write(
+            in_tmp,
+            {
+                f"envs/{env}/main.tf": caller.replace(
+                    "../../modules/eks", "git::https://example.com/eks.git"
+                ),
+                f"envs/{env}/rbac.yaml": (fixture / "envs" / env / "rbac.yaml").read_text(),
+                f"envs/{env}/.terraform/modules/eks/main.tf": module,
+                f"envs/{env}/.terraform/modules/modules.json": json.dumps(
+                    {
+                        "Modules": [
+                            {"Key": "", "Source": "", "Dir": "."},
+                            {
+                                "Key": "eks",
+                                "Source": "git::https://example.com/eks.git",
+                                "Dir": ".terraform/modules/eks",
+                            },
+                        ]
+                    }
+                ),
+            },
+        )
+    result = run(["."], select={"EKS801"})
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/dev/main.tf", 26)
+    ]
+    assert result.findings[0].message.endswith(
+        "cluster-admin in cluster shop (envs/dev/.terraform/modules/eks/main.tf)"
+    )
+    assert {r.location.file for r in result.findings[0].related} == {
+        "envs/dev/main.tf",
+        "envs/dev/rbac.yaml",
+    }
+
+
+UNNAMED_ROOT = """variable "cluster_name" {
+  type = string
+}
+
+variable "mode" {
+  type = string
+}
+
+variable "admin_arn" {
+  type = string
+}
+
+resource "aws_eks_cluster" "this" {
+  name     = var.cluster_name
+  role_arn = "arn:aws:iam::111122223333:role/cluster"
+
+  access_config {
+    authentication_mode                         = var.mode
+    bootstrap_cluster_creator_admin_permissions = false
+  }
+}
+
+resource "aws_eks_access_entry" "admin" {
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = var.admin_arn
+  kubernetes_groups = ["ops"]
+}
+"""
+
+
+def _unnamed_caller(env: str, mode: str) -> str:
+    """An example that calls the root module with a cluster name it does not know, and maps
+    its own role `ops-ENV` through the module's access entry."""
+    return (
+        'variable "name" {\n  type = string\n}\n\nmodule "eks" {\n  source       = "../.."\n'
+        f'  cluster_name = var.name\n  mode         = "{mode}"\n'
+        f"  admin_arn    = aws_iam_role.ops-{env}.arn\n}}\n\n" + _role(f"ops-{env}", _aws("*"))
+    )
+
+
+def test_module_clusters_of_unknown_name_are_one_cluster_per_calling_configuration(in_tmp):
+    # as terraform-aws-eks's examples: each calls the root module (`../..`) with a name the
+    # scan does not know; the module's own access entry belongs to its instance's cluster, and
+    # the binding beside each example to that example's cluster: a (API) binds ops to
+    # cluster-admin, b (API) to view, c binds cluster-admin but reads no access entry
+    _write(in_tmp, {"main.tf": UNNAMED_ROOT})
+    for env, mode, role in (("a", "API", "cluster-admin"), ("b", "API", "view"),
+                            ("c", "CONFIG_MAP", "cluster-admin")):  # fmt: skip
+        _write(
+            in_tmp,
+            {
+                f"examples/{env}/main.tf": _unnamed_caller(env, mode),
+                f"examples/{env}/rbac.yaml": _binding("ops", "ops", role),
+            },
+        )
+    result = run([in_tmp], select={"EKS801"})
+    cluster = "module.eks.aws_eks_cluster.this (main.tf via examples/{})"
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "examples/a/main.tf", 15)
+    ]
+    assert result.skipped == []
+    (finding,) = result.findings
+    assert finding.message.endswith(f"cluster-admin in cluster {cluster.format('a')}")
+    assert {r.location.file for r in finding.related} == {
+        "examples/a/main.tf",
+        "main.tf",
+        "examples/a/rbac.yaml",
+    }
+    doc = _access_json(".")
+    assert doc["clusters"] == [cluster.format(env) for env in "abc"]
+    assert _paths_by_power(doc) == [
+        (f"cluster-admin in cluster {cluster.format('a')}", "any AWS principal (not pinned: "
+         "EKS401)", ["examples/a/main.tf:15", "main.tf:25", "main.tf:26",
+         "examples/a/rbac.yaml:7", "examples/a/rbac.yaml:5", "examples/a/rbac.yaml:5"]),
+        (f"view cluster-wide in cluster {cluster.format('b')}", "any AWS principal (not "
+         "pinned: EKS401)", ["examples/b/main.tf:15", "main.tf:25", "main.tf:26",
+         "examples/b/rbac.yaml:7", "examples/b/rbac.yaml:5", "examples/b/rbac.yaml:5"]),
+    ]  # fmt: skip
+
+
+def test_each_instance_of_a_module_in_one_configuration_holds_its_own_entries(monkeypatch):
+    # envs/dev calls modules/eks twice: blue (API) and green (CONFIG_MAP), each a cluster of
+    # a name not known with its own access entry and ClusterAdmin association, all in one
+    # file: each entry is its own instance's (the call that makes both), green's unread
+    monkeypatch.chdir(FIXTURES / "hook-module-instances")
+    result = run(["."], select={"EKS801"})
+    blue = "module.blue.aws_eks_cluster.this (modules/eks/main.tf)"
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/dev/main.tf", 26)
+    ]
+    assert result.skipped == []
+    assert result.findings[0].message.endswith(f"to cluster-admin in cluster {blue}")
+    doc = _access_json(".")
+    assert doc["clusters"] == [blue, "module.green.aws_eks_cluster.this (modules/eks/main.tf)"]
+    assert _paths_by_power(doc) == [
+        (f"cluster-admin in cluster {blue}", "AWS: arn:aws:iam::111122223333:root "
+         "(not pinned: EKS407)", ["envs/dev/main.tf:26", "modules/eks/main.tf:25",
+         "modules/eks/main.tf:31"]),
+    ]  # fmt: skip
+
+
+def test_an_object_belongs_to_the_cluster_its_own_configuration_defines(in_tmp):
+    # envs/dev calls a module that makes cluster `shop`; envs/dev/tools, another
+    # configuration, defines cluster `tools` directly: the binding and the access entry
+    # written in envs/dev are shop's (their configuration's), though tools' file is nearer
+    # than the module's; the binding in envs/dev/tools is tools'
+    _write(
+        in_tmp,
+        {
+            "modules/eks/main.tf": _cluster("shop"),
+            "envs/dev/main.tf": 'module "eks" {\n  source = "../../modules/eks"\n}\n'
+            + _role("deploy", _aws("*"))
+            + 'resource "aws_eks_access_entry" "deploy" {\n'
+            "  cluster_name      = module.eks.cluster_name\n"
+            "  principal_arn     = aws_iam_role.deploy.arn\n"
+            '  kubernetes_groups = ["ops"]\n}\n',
+            "envs/dev/rbac.yaml": _binding("ops", "ops", "view"),
+            "envs/dev/tools/eks.tf": _cluster("tools"),
+            "envs/dev/tools/rbac.yaml": _binding("ops", "ops"),
+        },
+    )
+    doc = _access_json(".")
+    assert sorted(doc["clusters"]) == ["shop", "tools"]
+    assert _paths_by_power(doc) == [
+        ("view cluster-wide in cluster shop", "any AWS principal (not pinned: EKS401)",
+         ["envs/dev/main.tf:7", "envs/dev/main.tf:16", "envs/dev/main.tf:17",
+          "envs/dev/rbac.yaml:7", "envs/dev/rbac.yaml:5", "envs/dev/rbac.yaml:5"]),
+    ]  # fmt: skip
+    result = run([in_tmp], select={"EKS801"})
+    assert (result.findings, result.skipped) == ([], [])
 
 
 def test_a_pods_token_holds_the_binding_of_its_own_environment_for_eks704(in_tmp):
