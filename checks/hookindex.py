@@ -125,6 +125,11 @@ VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
 # `cluster_name`, or "object" by place), a binding's is by place; the closure works both out
 # from the whole scan's cluster facts, as the graph does
 ADMIN_GROUP, IN_CLUSTER = "subj-admin", "in-cluster"
+# where a mapping or binding counts as written when its cluster is found by place, as the
+# graph reads it (`graph.place_of`, `link.configuration_of`): the configuration that made it
+# and the module calls that did (what a module instance makes is written in the module's
+# file, but belongs to the configuration that calls it)
+PLACED = "placed"
 GRAPH_SUBJECTS = ('["subj","Group",', '["subj","User",')
 
 # the key types of an entity's own key, held by each of its copies
@@ -195,6 +200,11 @@ def entity_records(entity: Entity) -> list[tuple[str, str]]:
     # attachment (G9, G10)
     every = kind in ("access_policy_association", "iam_policy", "iam_policy_attachment")
     out.append((_key(EVERY_COPY if every else COPY, entity.key), "sym"))
+    if kind in ("identity_mapping", "rbac_binding"):
+        module_dir, path = entity.fields.get("module_dir"), entity.fields.get("call_path")
+        if isinstance(module_dir, str) or (isinstance(path, str) and path):
+            placed = [v if isinstance(v, str) else None for v in (module_dir, path)]
+            out.append((_key(PLACED, *placed), "ask"))
     return out
 
 
@@ -534,7 +544,7 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-LAYOUT = 5  # the shape of the index's entries: an index of another layout is not read
+LAYOUT = 6  # the shape of the index's entries: an index of another layout is not read
 
 
 @dataclass
@@ -1397,7 +1407,7 @@ class Closure:
                 if _may_match(targets, namespace, account)
                 for holder, _ in self._offers(way) + self.stale_offers.get(way, [])
             }
-        if kind in VAGUE_LISTS or kind == IN_CLUSTER:
+        if kind in VAGUE_LISTS or kind in (IN_CLUSTER, PLACED):
             return set()
         if self.clusters is not None and key.startswith(GRAPH_SUBJECTS):
             # the bindings of a mapped group or user that may be of the mapping's cluster
@@ -1464,16 +1474,18 @@ class Closure:
 
     def _cluster_of(self, node: Node, file: str) -> str:
         """The cluster the graph puts an entity in (`graph.Clusters`): by the cluster name it
-        holds (IN_CLUSTER "named"), else by its place; a changed unit's old offers may be of
-        any."""
+        holds (IN_CLUSTER "named"), else by its place (PLACED: the configuration and module
+        calls that made it, when it has them); a changed unit's old offers may be of any."""
         found = self._clusters_of.get(node)
         if found is not None:
             return found
-        how, name, key = "object", None, None
+        how, name, key, placed = "object", None, None, (None, None)
         for held, role, _file in self.of_node(node):
             kind = _type(held)
             if kind == IN_CLUSTER:
                 how, name = json.loads(held)[1:]
+            elif kind == PLACED:
+                placed = json.loads(held)[1:]
             elif kind in COPIES and role == "sym":
                 key = json.loads(held)[1]
         if node[1] == STALE or key is None:
@@ -1481,6 +1493,7 @@ class Closure:
         else:
             entity = Entity(kind="", key=key, origin="", location=Location(file, 1, 1))
             entity.fields["cluster_name"] = name
+            entity.fields["module_dir"], entity.fields["call_path"] = placed
             if how == "named":
                 found = self.clusters.of_named(entity)
             else:

@@ -40,6 +40,7 @@ TREES = [
     FIXTURES / "hook-first-copy",
     FIXTURES / "hook-auto-mode",
     FIXTURES / "hook-module-clusters",
+    FIXTURES / "hook-module-entries",
     FIXTURES / "hook-module-instances",
     ROOT / "examples",
 ]
