@@ -990,7 +990,12 @@ KINDS: dict[str, Kind] = {
                 ),
                 Field("policy_arn", STRING, "the access policy's ARN"),
                 Field("policy_name", STRING, "its last part (`AmazonEKSClusterAdminPolicy`)"),
-                Field("scope_type", STRING, "`cluster` or `namespace`; null when not set"),
+                Field(
+                    "scope_type",
+                    STRING,
+                    "`cluster` or `namespace`; null when not set; unknown when the access scope "
+                    "or its type is written as a value not known (`access_scope = var.scope`)",
+                ),
                 Field(
                     "scope_namespaces",
                     STRINGS,

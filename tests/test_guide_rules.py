@@ -552,3 +552,71 @@ def test_an_access_entry_not_known_gives_eks511_its_reason_once(tmp_path):
         ("EKS506", 8, ["var.entries has no default"]),
         ("EKS511", 8, ["var.entries has no default"]),
     ]
+
+
+SCOPED = """variable "policy" {{
+  type = string
+}}
+variable "scope" {{
+  type = any
+}}
+
+resource "aws_eks_access_policy_association" "{name}" {{
+  cluster_name  = "shop"
+  principal_arn = "arn:aws:iam::111122223333:role/{name}"
+  policy_arn    = {policy}
+  {scope}
+}}
+"""
+EDIT = '"arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"'
+
+
+def test_an_access_scope_not_known_leaves_eks511_undecided(tmp_path):
+    """`access_scope` written as a value not known, or its `type`: the association may be
+    cluster-wide, so EKS511 is undecided when the policy is Admin or Edit or not known, and
+    false for any other policy; an access scope written as an object is read as the block."""
+    cases = {
+        "whole": (EDIT, "access_scope = var.scope"),
+        "typed": (EDIT, "access_scope {\n    type = var.scope\n  }"),
+        "both": ("var.policy", "access_scope = var.scope"),
+        "view": (
+            '"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"',
+            "access_scope = var.scope",
+        ),
+        "object": (EDIT, 'access_scope = { type = "cluster" }'),
+    }
+    for name, (policy, scope) in cases.items():
+        _write(tmp_path, {f"{name}/main.tf": SCOPED.format(name=name, policy=policy, scope=scope)})
+    result = run([tmp_path], select={"EKS511"})
+    assert [
+        (f.location.file.rsplit("/", 2)[-2], f.location.start_line, f.message)
+        for f in result.findings
+    ] == [
+        (
+            "object",
+            12,
+            "access policy association gives arn:aws:iam::111122223333:role/object "
+            "AmazonEKSEditPolicy with access scope cluster: it applies in every namespace, "
+            "kube-system included",
+        )
+    ]
+    assert sorted(
+        (s.location.file.rsplit("/", 2)[-2], s.location.start_line, s.reasons)
+        for s in result.skipped
+    ) == [
+        ("both", 8, ["var.policy has no default", "var.scope has no default"]),
+        ("typed", 8, ["var.scope has no default"]),
+        ("whole", 8, ["var.scope has no default"]),
+    ]
+    scopes = {
+        e.fields["address"]: (e.fields["scope_type"], e.fields["scope_namespaces"])
+        for e in result.entities
+        if e.kind == "access_policy_association"
+    }
+    assert {a: tuple(getattr(v, "text", v) for v in s) for a, s in scopes.items()} == {
+        "aws_eks_access_policy_association.whole": ("var.scope", "var.scope"),
+        "aws_eks_access_policy_association.typed": ("var.scope", []),
+        "aws_eks_access_policy_association.both": ("var.scope", "var.scope"),
+        "aws_eks_access_policy_association.view": ("var.scope", "var.scope"),
+        "aws_eks_access_policy_association.object": ("cluster", []),
+    }

@@ -134,6 +134,117 @@ def test_a_users_cluster_creator_entry_replaces_the_modules(tmp_path):
     assert result.findings == []
 
 
+ACCESS_VARIABLES = "".join(
+    f'variable "{name}" {{\n  type = any\n}}\n' for name in ("entries", "policies", "scope")
+)  # lines 1-9
+
+
+@pytest.mark.parametrize("version", ["~> 20.0", "~> 21.0"])
+def test_access_entries_not_known_are_an_entry_not_known(tmp_path, version):
+    """`access_entries = var.entries`: whatever entries it holds, each one's principal and
+    policies are not known, so the rules on them are undecided for that reason (as cloudposse's
+    `access_entry_map`), never silently passed; an entry written after it may repeat one."""
+    name = "cluster_name" if version.startswith("~> 20") else "name"
+    text = ACCESS_VARIABLES + (
+        'module "eks" {\n'  # 10
+        '  source         = "terraform-aws-modules/eks/aws"\n'
+        f'  version        = "{version}"\n'
+        f'  {name} = "shop"\n'
+        "  access_entries = var.entries\n"  # 14
+        "}\n\n"
+        'resource "aws_eks_access_entry" "ops" {\n'  # 17
+        '  cluster_name  = "shop"\n'
+        '  principal_arn = "arn:aws:iam::111122223333:role/ops"\n'  # 19
+        "}\n"
+    )
+    result = _scan(tmp_path, text, {"EKS502", "EKS506", "EKS511", "EKS512"})
+    assert result.findings == []
+    assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
+        ("EKS502", 14, ["var.entries has no default"]),
+        ("EKS506", 14, ["var.entries has no default"]),
+        ("EKS511", 14, ["var.entries has no default"]),
+        (
+            "EKS512",
+            17,
+            [
+                f"the access entry at {tmp_path}/main.tf:14 may be for the same principal and cluster"
+            ],
+        ),
+    ]
+    (entry,) = [e for e in result.entities if e.key.endswith('access_entries["(not known)"]')]
+    assert {k: entry.fields[k].text for k in ("principal_arn", "entry_type", "groups")} == {
+        "principal_arn": "var.entries",
+        "entry_type": "var.entries",
+        "groups": "var.entries",
+    }
+
+
+def test_an_access_entry_s_fields_not_known_leave_its_known_ones(tmp_path):
+    """One entry not known, an entry's `policy_associations` not known, one association not
+    known, an `access_scope` not known: each is an entry or an association whose unknown
+    parts are unknown for their own reason, and whose known parts (the user's ARN, the Edit
+    policy) are judged."""
+    text = ACCESS_VARIABLES + (
+        'module "eks" {\n'  # 10
+        '  source       = "terraform-aws-modules/eks/aws"\n'
+        '  version      = "~> 20.0"\n'
+        '  cluster_name = "shop"\n'
+        "  access_entries = {\n"
+        "    ops = {\n"  # 15
+        '      principal_arn       = "arn:aws:iam::111122223333:user/ops"\n'
+        "      policy_associations = var.policies\n"  # 17
+        "    }\n"
+        "    dev = {\n"  # 19
+        '      principal_arn = "arn:aws:iam::111122223333:role/dev"\n'
+        "      policy_associations = {\n"
+        "        any  = var.policies\n"  # 22
+        "        edit = {\n"  # 23
+        '          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"\n'
+        "          access_scope = var.scope\n"  # 25
+        "        }\n"
+        "        view = {\n"  # 27
+        '          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"\n'
+        "          access_scope = var.scope\n"
+        "        }\n"
+        "      }\n"
+        "    }\n"
+        "    more = var.entries\n"  # 33
+        "  }\n"
+        "}\n"
+    )
+    result = _scan(tmp_path, text, {"EKS502", "EKS506", "EKS511"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS502",
+            16,
+            "access_entry maps IAM user arn:aws:iam::111122223333:user/ops: map a role that "
+            "people assume instead",
+        )
+    ]
+    assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
+        ("EKS502", 33, ["var.entries has no default"]),
+        ("EKS506", 17, ["var.policies has no default"]),
+        ("EKS506", 22, ["var.policies has no default"]),
+        ("EKS506", 33, ["var.entries has no default"]),
+        ("EKS511", 17, ["var.policies has no default"]),
+        ("EKS511", 22, ["var.policies has no default"]),
+        ("EKS511", 23, ["var.scope has no default"]),
+        ("EKS511", 33, ["var.entries has no default"]),
+    ]
+    keys = sorted(
+        e.key.split("module.eks.", 1)[1]
+        for e in result.entities
+        if e.kind == "access_policy_association"
+    )
+    assert keys == [
+        'access_entries["dev"].policy_associations["any"]',
+        'access_entries["dev"].policy_associations["edit"]',
+        'access_entries["dev"].policy_associations["view"]',
+        'access_entries["more"].policy_associations["(not known)"]',
+        'access_entries["ops"].policy_associations["(not known)"]',
+    ]
+
+
 def test_v18_to_v20_replace_the_metadata_map_and_v21_fills_each_key(tmp_path):
     body = "  eks_managed_node_groups = {\n    a = {\n      metadata_options = { http_put_response_hop_limit = 1 }\n    }\n  }\n"
     for version, expected in (
@@ -832,6 +943,43 @@ def test_cloudposse_access_entry_map_keys_read_as_the_module_reads_them(tmp_path
         "AmazonEKSAdminViewPolicy",
         "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
     ]
+
+
+def test_cloudposse_access_entries_and_associations_not_known(tmp_path):
+    """`access_entries` and `access_policy_associations` given as values not known, or lists
+    known in part: each item not known is an entry (STANDARD, its principal and groups not
+    known) or an association (its principal, policy and scope not known), never nothing."""
+    text = (
+        'variable "entries" {\n  type = any\n}\n'
+        'variable "associations" {\n  type = any\n}\n\n'
+        'module "eks_cluster" {\n'  # 8
+        '  source                     = "cloudposse/eks-cluster/aws"\n'
+        '  version                    = "4.6.0"\n'
+        "  access_entries             = var.entries\n"  # 11
+        "  access_policy_associations = concat(var.associations, [{\n"  # 12
+        '    principal_arn = "arn:aws:iam::111122223333:role/dev"\n'
+        '    policy_arn    = "Edit"\n'
+        "  }])\n"
+        "}\n"
+    )
+    result = _scan(tmp_path, text, {"EKS502", "EKS506", "EKS511"})
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS511",
+            14,
+            "access policy association gives arn:aws:iam::111122223333:role/dev "
+            "AmazonEKSEditPolicy with access scope cluster: it applies in every namespace, "
+            "kube-system included",
+        )
+    ]
+    assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
+        ("EKS502", 11, ["var.entries has no default"]),
+        ("EKS506", 12, ["var.associations has no default"]),
+        ("EKS511", 12, ["var.associations has no default"]),
+    ]
+    (entry,) = [e for e in result.entities if e.kind == "identity_mapping"]
+    assert entry.key.endswith('module.eks_cluster.access_entries["(not known)"]')
+    assert (entry.fields["entry_type"], entry.fields["groups"].text) == ("STANDARD", "var.entries")
 
 
 def test_a_node_group_on_the_launch_template_eks_creates_names_its_ami_type(tmp_path):

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Unknown, UnknownItems, key_span
+from checks.model import Entity, LDict, Location, PartialList, Unknown, UnknownItems, key_span
 
 # our field -> the input's key, per spelling
 TERRAFORM_MODULE = {
@@ -29,6 +29,7 @@ EKSCTL = {
     "policy_arn": "policyARN",
     "scope": "accessScope",
 }
+NOT_KNOWN = "(not known)"  # the label of an entry or a policy association not known
 
 
 _INSTANCE_PATH = re.compile(r'^(?:\.\./)*(?:module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
@@ -68,9 +69,16 @@ def principal_type(arn: Any) -> Any:
 
 def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     """(label, item, lines) of a list (`[0]`) or a map (`["key"]`); of one a `for` made over
-    a collection not known, the item that stands for each it may hold."""
+    a collection not known, the item that stands for each it may hold; of a collection not
+    known (`var.entries`), one item not known that stands for each it may hold, and of a list
+    known in part, its known items and such an item for the rest."""
     if isinstance(container, UnknownItems):
         container = container.representative()
+    elif isinstance(container, PartialList):
+        rest = Unknown(container.reason, container.text, container.ref)
+        return [*_items(container.known), (f'["{NOT_KNOWN}"]', rest, None)]
+    elif isinstance(container, Unknown):
+        return [(f'["{NOT_KNOWN}"]', container, None)]
     if isinstance(container, dict):
         return [
             (f'["{k}"]', v, container.key_lines.get(k) if isinstance(container, LDict) else None)
@@ -79,9 +87,16 @@ def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     if isinstance(container, list):
         spans = getattr(container, "item_lines", [])
         return [
-            (f"[{i}]", v, spans[i] if i < len(spans) else None) for i, v in enumerate(container)
+            (f"[{i}]", v, spans[i] if i < len(spans) and spans[i][0] else None)
+            for i, v in enumerate(container)
         ]
     return []
+
+
+def _not_known(value: Unknown, keys: tuple[str, ...]) -> dict[str, Unknown]:
+    """An entry or a policy association not known: each of its `keys` not known for the
+    same reason (its checks undecided, never silently passed)."""
+    return {key: value for key in keys}
 
 
 def entries(
@@ -97,9 +112,14 @@ def entries(
     """identity_mapping and access_policy_association entities of a list or map of entries,
     written inside the definition of the cluster named `cluster_name`; the policies of an
     entry whose type is in `no_policies_for` are not associated (EKS gives node entries
-    none, and the modules skip them)."""
+    none, and the modules skip them). Entries, an entry's policies, a policy or its scope
+    not known are entries and associations whose parts are not known (`_items`)."""
     out: list[Entity] = []
+    entry_keys = tuple(names[k] for k in ("principal_arn", "type", "username", "groups"))
+    policy_keys = (names["policy_arn"], names["scope"])
     for label, entry, span in _items(container):
+        if isinstance(entry, Unknown):
+            entry = _not_known(entry, (*entry_keys, names["policies"]))
         if not isinstance(entry, dict):
             continue
         e = Entity(
@@ -128,7 +148,7 @@ def entries(
             groups = entry[names["groups"]]
             e.set(
                 "groups",
-                groups if isinstance(groups, list) else [],
+                groups if isinstance(groups, (list, Unknown)) else [],
                 span=key_span(entry, names["groups"]),
             )
         else:
@@ -139,14 +159,21 @@ def entries(
         out.append(e)
         if e.fields["entry_type"] in no_policies_for:
             continue
-        for plabel, policy, pspan in _items(entry.get(names["policies"])):
+        policies = entry.get(names["policies"])
+        # policies not known are where they are written, else where the entry is
+        policies_span = (
+            key_span(entry, names["policies"]) if isinstance(policies, Unknown) else None
+        )
+        for plabel, policy, pspan in _items(policies):
+            if isinstance(policy, Unknown):
+                policy = _not_known(policy, policy_keys)
             if not isinstance(policy, dict):
                 continue
             a = Entity(
                 "access_policy_association",
                 f"{e.key}.{names['policies']}{plabel}",
                 origin,
-                Location(file, *(pspan or span or default_span)),
+                Location(file, *(pspan or policies_span or span or default_span)),
             )
             policy_arn = policy.get(names["policy_arn"])
             scope = policy.get(names["scope"])
@@ -162,15 +189,19 @@ def entries(
                 policy_name(policy_arn),
                 span=a.field_lines.get("policy_arn"),
             )
-            a.set(
-                "scope_type",
-                scope.get("type") if isinstance(scope, dict) else None,
-                span=key_span(scope, "type"),
-            )
-            if isinstance(scope, dict) and "namespaces" in scope:
-                a.set("scope_namespaces", scope["namespaces"])
+            if isinstance(scope, Unknown):  # cluster-wide or not, whatever it holds is not known
+                a.set("scope_type", scope, span=key_span(policy, names["scope"]))
+                a.set("scope_namespaces", scope)
             else:
-                kinds.set_default(a, "scope_namespaces")
+                a.set(
+                    "scope_type",
+                    scope.get("type") if isinstance(scope, dict) else None,
+                    span=key_span(scope, "type"),
+                )
+                if isinstance(scope, dict) and "namespaces" in scope:
+                    a.set("scope_namespaces", scope["namespaces"])
+                else:
+                    kinds.set_default(a, "scope_namespaces")
             a.links["access_entry"] = [e.key]
             out.append(a)
     return out

@@ -27,7 +27,7 @@ from checks.normalize import (
     tf_service_accounts,
 )
 from checks.normalize.access import policy_name, principal_type
-from checks.normalize.tf_build import Module, instances, set_attr
+from checks.normalize.tf_build import Module, instances, note_origin, set_attr
 from checks.normalize.tf_calls import Calls, ModuleReader
 from checks.normalize.tf_eval import (
     Declarations,
@@ -257,9 +257,31 @@ def _access_policy_association(module: Module, file: str, block: Block):
         span=e.field_lines.get("policy_arn"),
     )
     scope = _first(block, "access_scope")
-    set_attr(module, e, "scope_type", scope, "type", file)
-    set_attr(module, e, "scope_namespaces", scope, "namespaces", file)
+    written = block.attributes.get("access_scope") if scope is None else None
+    if written is None:
+        set_attr(module, e, "scope_type", scope, "type", file)
+        set_attr(module, e, "scope_namespaces", scope, "namespaces", file)
+    else:
+        _scope_written_as_value(module, e, written, file)
     return [e], []
+
+
+def _scope_written_as_value(module: Module, e: Entity, written: Attribute, file: str) -> None:
+    """`access_scope = var.scope` (or an object, or a plan's scope known after apply): a
+    scope not known leaves its type and namespaces unknown, whether cluster-wide or not."""
+    value = module.ev.eval(written.expr, file)
+    span = (written.line, written.end_line)
+    if isinstance(value, Unknown):
+        for field in ("scope_type", "scope_namespaces"):
+            e.set(field, value, span=span)
+            note_origin(module, e, field, written, file)
+        return
+    scope = value if isinstance(value, dict) else {}
+    e.set("scope_type", scope.get("type"), span=span)
+    if scope.get("namespaces") is None:
+        kinds.set_default(e, "scope_namespaces")
+    else:
+        e.set("scope_namespaces", scope["namespaces"], span=span)
 
 
 def _identity_provider(module: Module, file: str, block: Block):

@@ -22,6 +22,7 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, LDict, Problem, Unknown
 from checks.normalize import access, aws_auth, iam
+from checks.normalize.access import NOT_KNOWN
 from checks.normalize.tf_build import Module
 from checks.normalize.tf_known import (
     Call,
@@ -177,9 +178,6 @@ def _scope(value: Any) -> dict:
     return out
 
 
-NOT_KNOWN = "(not known)"  # the label of an entry or policy association not known
-
-
 def _policies(associations: Any) -> LDict:
     """An entry's `access_policy_associations` as the module reads them: each key a policy
     ARN, or a name it expands; a key written as an expression not known, or a map not
@@ -250,26 +248,43 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         )
     listed, span = call.value("access_entries")
     listed = items_known(listed)
-    if isinstance(listed, list):
-        standard = [dict(e, type="STANDARD") if isinstance(e, dict) else e for e in listed]
-        out += access.entries(
-            _lines_of(listed, standard),
-            access.TERRAFORM_MODULE,
-            call.key(".access_entries"),
-            call.module.origin,
-            call.file,
-            span or call.span,
-            cluster_name,
-        )
+    if isinstance(listed, Unknown):  # entries not known: one not known stands for each
+        standard: Any = LDict({NOT_KNOWN: _standard_entry(listed)})
+    elif isinstance(listed, list):
+        standard = _lines_of(listed, [_standard_entry(e) for e in listed])
+    else:
+        standard = None
+    out += access.entries(
+        standard,
+        access.TERRAFORM_MODULE,
+        call.key(".access_entries"),
+        call.module.origin,
+        call.file,
+        span or call.span,
+        cluster_name,
+    )
     associations, span = call.value("access_policy_associations")
     associations = items_known(associations)
-    for index, association in enumerate(associations if isinstance(associations, list) else []):
+    if isinstance(associations, Unknown):
+        listed_associations = [(f'["{NOT_KNOWN}"]', associations, span or call.span)]
+    else:
+        listed_associations = [
+            (f"[{index}]", association, call.span_in(associations, index, span or call.span))
+            for index, association in enumerate(
+                associations if isinstance(associations, list) else []
+            )
+        ]
+    for label, association, where in listed_associations:
+        if isinstance(association, Unknown):  # its principal, policy and scope not known
+            association = dict.fromkeys(
+                ("principal_arn", "policy_arn", "access_scope"), association
+            )
         if not isinstance(association, dict):
             continue
-        where = call.span_in(associations, index, span or call.span)
+        where = where if where[0] else (span or call.span)  # the rest of a list known in part
         a = call.entity(
             "access_policy_association",
-            f".access_policy_associations[{index}]",
+            f".access_policy_associations{label}",
             where,
             "module:cloudposse/eks-cluster",
         )
@@ -291,6 +306,14 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
             kinds.set_default(a, "scope_namespaces")
         out.append(a)
     return out
+
+
+def _standard_entry(entry: Any) -> Any:
+    """An item of `access_entries`, which the module makes `STANDARD` entries of; one not
+    known is an entry whose principal, user name and groups are not known."""
+    if isinstance(entry, Unknown):
+        entry = dict.fromkeys(("principal_arn", "user_name", "kubernetes_groups"), entry)
+    return dict(entry, type="STANDARD") if isinstance(entry, dict) else entry
 
 
 def _lines_of(original: Any, items: list) -> Any:
