@@ -941,7 +941,9 @@ KINDS: dict[str, Kind] = {
                     "cluster_admin_groups",
                     STRINGS,
                     "its groups that a scanned ClusterRoleBinding binds to cluster-admin "
-                    "(`system:masters` aside); null when its groups are not known",
+                    "(`system:masters` aside); unknown when its groups are not known (or partly, "
+                    "with no known one bound) and may be one a scanned ClusterRoleBinding binds "
+                    "to cluster-admin, empty when none can be",
                     set_by="link",
                 ),
                 Field(

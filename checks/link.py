@@ -30,13 +30,15 @@ from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, terraform_reference
-from checks.model import Entity, Unknown, wildcard_match
+from checks.model import Entity, PartialList, Unknown, UnknownItems, wildcard_match
 from checks.normalize import live, rbac
 from checks.normalize.iam_conditions import condition_admits
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
 from checks.normalize.oidc_providers import ISSUER_KINDS
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+# the group that bypasses RBAC: EKS501 reports a mapping to it, not EKS703
+MASTERS = "system:masters"
 
 
 class LinkWork(NamedTuple):
@@ -762,17 +764,45 @@ def _cluster_admin_bindings(bindings: list[Entity]) -> dict[str, list[Entity]]:
 
 
 def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Entity]]) -> None:
+    """The mapping's groups that a scanned ClusterRoleBinding binds to cluster-admin (EKS703).
+    Groups not known, or partly known with no known one bound, are the groups' unknown value
+    while they may hold a bound group, else none. Bindings count tree-wide, as for known
+    groups."""
     groups = mapping.fields.get("groups")
-    if not isinstance(groups, list):
+    known, unknown = _groups_known(groups)
+    if known is None:
         mapping.set("cluster_admin_groups", None)
         return
-    hits = [
-        g for g in groups if isinstance(g, str) and g != "system:masters" and g in admin_bindings
-    ]
-    mapping.set("cluster_admin_groups", hits, span=mapping.field_lines.get("groups"))
+    hits = [g for g in known if isinstance(g, str) and g != MASTERS and g in admin_bindings]
+    span = mapping.field_lines.get("groups")
+    if not hits and unknown is not None and _may_be_bound(unknown, admin_bindings):
+        mapping.set("cluster_admin_groups", unknown, span=span)
+        return
+    mapping.set("cluster_admin_groups", hits, span=span)
     keys = [b.key for g in hits for b in admin_bindings[g]]
     if keys:
         mapping.links["cluster_admin_bindings"] = list(dict.fromkeys(keys))
+
+
+def _groups_known(groups: Any) -> tuple[list | None, Unknown | None]:
+    """A mapping's groups as (the groups known to be among them, what of them is not known,
+    None when nothing is); (None, None) when it has no list of groups."""
+    if isinstance(groups, PartialList):
+        return list(groups.known), groups
+    if isinstance(groups, Unknown):
+        return [], groups
+    if isinstance(groups, list):
+        return groups, next((g for g in groups if isinstance(g, Unknown)), None)
+    return None, None
+
+
+def _may_be_bound(unknown: Unknown, admin_bindings: dict[str, list[Entity]]) -> bool:
+    """Whether groups not known may be one a scanned ClusterRoleBinding binds to cluster-admin:
+    any such group other than system:masters (EKS501's), or, when every item of a `for` is one
+    known group, that group."""
+    if isinstance(unknown, UnknownItems) and isinstance(unknown.item, str):
+        return unknown.item != MASTERS and unknown.item in admin_bindings
+    return any(g != MASTERS for g in admin_bindings)
 
 
 def _aws_auth_ignored(documents: list[Entity], clusters: list[Entity]) -> None:

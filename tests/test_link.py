@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from checks.link import link
-from checks.model import Entity, Location, Unknown
+from checks.model import Entity, LList, Location, PartialList, Unknown, UnknownItems
 from checks.normalize.iam import trust_statements
 
 
@@ -257,8 +257,56 @@ def test_mapped_groups_bound_to_cluster_admin():
     link([admins, viewers, masters, namespaced, mapping, unknown_groups])
     assert mapping.fields["cluster_admin_groups"] == ["ops"]
     assert mapping.links == {"cluster_admin_bindings": [admins.key]}
-    assert unknown_groups.fields["cluster_admin_groups"] is None
+    assert unknown_groups.fields["cluster_admin_groups"] is unknown_groups.fields["groups"]
     assert unknown_groups.links == {}
+
+
+def test_groups_not_known_may_be_cluster_admin_only_where_a_group_is():
+    """Groups not known (a value, a list partly known, an unknown item, each item of a `for`)
+    are cluster-admin groups not known while a scanned ClusterRoleBinding binds a group other
+    than system:masters to cluster-admin, and none when no binding does; a known group that
+    is bound is one whatever the rest."""
+    admins = _binding("k8s:ClusterRoleBinding/ops-admin", "ops")
+    masters = _binding("k8s:ClusterRoleBinding/masters", "system:masters")
+    whole = Unknown("var.groups has no default", "var.groups")
+    partly = PartialList("var.extra has no default", "concat", None, LList(["view", "ops"]))
+    partly_other = PartialList("var.extra has no default", "concat", None, LList(["view"]))
+    item = Unknown("var.one has no default", "var.one")
+    each_ops = UnknownItems("var.extra has no default", "for", None, "ops")
+    each_view = UnknownItems("var.extra has no default", "for", None, "view")
+    each_masters = UnknownItems("var.extra has no default", "for", None, "system:masters")
+    cases = {
+        "whole": (whole, whole),
+        "partly": (partly, ["ops"]),
+        "partly_other": (partly_other, partly_other),
+        "item": (["view", item], item),
+        "item_ops": (["ops", item], ["ops"]),
+        "each_ops": (each_ops, each_ops),
+        "each_view": (each_view, []),
+        "each_masters": (each_masters, []),
+    }
+    mappings = {name: _entity("identity_mapping", name, groups=g) for name, (g, _) in cases.items()}
+    link([admins, masters, *mappings.values()])
+    for name, (_, expected) in cases.items():
+        assert mappings[name].fields["cluster_admin_groups"] == expected, name
+    assert {n: m.links for n, m in mappings.items() if m.links} == {
+        "partly": {"cluster_admin_bindings": [admins.key]},
+        "item_ops": {"cluster_admin_bindings": [admins.key]},
+    }
+    none_bound = {
+        name: _entity("identity_mapping", name, groups=g) for name, (g, _) in cases.items()
+    }
+    link([masters, *none_bound.values()])
+    assert {n: m.fields["cluster_admin_groups"] for n, m in none_bound.items()} == {
+        "whole": [],
+        "partly": [],
+        "partly_other": [],
+        "item": [],
+        "item_ops": [],
+        "each_ops": [],
+        "each_view": [],
+        "each_masters": [],
+    }
 
 
 def test_access_policy_associations_find_their_access_entry():
