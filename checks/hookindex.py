@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from checks import graph, link
 from checks.codec import encode
 from checks.kinds import terraform_reference
-from checks.model import Entity, Location, Unknown
+from checks.model import Entity, Location, PartialList, Unknown, UnknownItems
 from checks.normalize import live
 from checks.runner import (
     MODULE_LISTING,
@@ -125,6 +125,9 @@ VAGUE_LISTS = (VAGUE_WAYS, VAGUE_ASKERS)
 # `cluster_name`, or "object" by place), a binding's is by place; the closure works both out
 # from the whole scan's cluster facts, as the graph does
 ADMIN_GROUP, IN_CLUSTER = "subj-admin", "in-cluster"
+# whether any group but system:masters is bound to cluster-admin, tree-wide: what link reads
+# for a mapping whose groups are not known (EKS703 undecided or false)
+ANY_ADMIN_GROUP = "subj-admin-any"
 # where a mapping or binding counts as written when its cluster is found by place, as the
 # graph reads it (`graph.place_of`, `link.configuration_of`): the configuration that made it
 # and the module calls that did (what a module instance makes is written in the module's
@@ -370,6 +373,8 @@ def _binding_records(add: Any, f: dict) -> None:
             and name == "cluster-admin"
         ):
             add("offer", ADMIN_GROUP, subject_name)  # what link's cluster-admin groups read (L9)
+            if subject_name != link.MASTERS:
+                add("offer", ANY_ADMIN_GROUP)
 
 
 def _role_records(add: Any, f: dict) -> None:
@@ -449,6 +454,7 @@ def _mapping_records(add: Any, e: Entity) -> None:
         if _text(group) and group != "system:masters":
             add("ask", ADMIN_GROUP, group)  # link: tree-wide (L9)
             add("ask", "subj", "Group", group)  # the graph: of its cluster (G12)
+    _unknown_groups_asks(add, groups)
     add("ask", "subj", "Group", AUTHENTICATED)
     user = f.get("username")
     if _text(user) and "{{" not in user:
@@ -475,6 +481,24 @@ def _mapping_records(add: Any, e: Entity) -> None:
     add("sym", "ae-d", link.configuration_of(e))
     if _text(cluster):
         add("sym", "ae-c", cluster)
+
+
+def _unknown_groups_asks(add: Any, groups: Any) -> None:
+    """What link reads for a mapping's groups not known (`link._effective_cluster_admin`):
+    the known ones of a list partly known, the one group every item of a `for` is, else
+    whether any group is bound to cluster-admin."""
+    if isinstance(groups, UnknownItems) and isinstance(groups.item, str):
+        if groups.item != link.MASTERS:
+            add("ask", ADMIN_GROUP, groups.item)
+        return
+    if isinstance(groups, PartialList):
+        for group in groups.known:
+            if _text(group) and group != link.MASTERS:
+                add("ask", ADMIN_GROUP, group)
+    if isinstance(groups, Unknown) or (
+        isinstance(groups, list) and any(isinstance(g, Unknown) for g in groups)
+    ):
+        add("ask", ANY_ADMIN_GROUP)
 
 
 def _iam_role_records(add: Any, e: Entity) -> None:
@@ -544,7 +568,7 @@ class Summary:
     vague: int  # its pod identity associations whose target is not known (L17)
 
 
-LAYOUT = 6  # the shape of the index's entries: an index of another layout is not read
+LAYOUT = 7  # the shape of the index's entries: an index of another layout is not read
 
 
 @dataclass

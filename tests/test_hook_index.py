@@ -41,6 +41,7 @@ TREES = [
     FIXTURES / "hook-auto-mode",
     FIXTURES / "hook-module-clusters",
     FIXTURES / "hook-module-entries",
+    FIXTURES / "hook-admin-groups",
     FIXTURES / "hook-module-instances",
     ROOT / "examples",
 ]
