@@ -104,8 +104,9 @@ def object_of(*fields: Field) -> Type:
     return Type("object", fields=fields)
 
 
-def _address(meaning: str) -> tuple[Field, Field]:
-    """`address` and the `module_dir` it is in: together, how Terraform names the object."""
+def _address(meaning: str, without_address: str = "") -> tuple[Field, Field]:
+    """`address` and the `module_dir` it is in: together, how Terraform names the object;
+    `without_address` says what `module_dir` is when `address` is null, if not null."""
     return (
         Field("address", STRING, meaning),
         Field(
@@ -114,10 +115,27 @@ def _address(meaning: str) -> tuple[Field, Field]:
             "the directory of the Terraform root module `address` is in (a module instance's "
             "objects are addressed from the root module that calls it; of a CloudFormation "
             "resource: the template, `address` being its logical id): "
-            "`<module_dir>:<address>` is how a `role_ref` or `principal_ref` names it; null "
-            "when `address` is null",
+            "`<module_dir>:<address>` is how a `role_ref` or `principal_ref` names it; "
+            + (without_address or "null when `address` is null"),
         ),
     )
+
+
+# The kinds the access graph places in a cluster by the configuration that made them
+# (`link.configuration_of`, `graph.place_of`) have no Terraform address of their own:
+# Kubernetes objects and aws-auth entries are applied by the kubernetes provider of the root
+# module that makes them, which is the cluster they belong to, wherever the module's file is.
+_MADE_BY = (
+    "the directory of the Terraform root module that makes it (of what a module instance "
+    "makes: the root module that calls the module, whose provider applies it), which the "
+    "access graph finds its cluster by"
+)
+CONFIGURATION = Field(
+    "module_dir",
+    STRING,
+    f"{_MADE_BY}; null for manifests, Kustomize, Helm charts and any other source (their "
+    "file's folder stands for it)",
+)
 
 
 def terraform_reference(module_dir: str, address: str) -> str:
@@ -480,6 +498,7 @@ KINDS: dict[str, Kind] = {
             "StatefulSet, DaemonSet, Job, CronJob, ReplicationController, PodTemplate.",
             (
                 *_OBJECT_FIELDS,
+                CONFIGURATION,
                 Field(
                     "service_account_name",
                     STRING,
@@ -594,6 +613,7 @@ KINDS: dict[str, Kind] = {
             "ServiceAccounts of EKS add-ons and Helm releases that Terraform gives an IAM role).",
             (
                 *_OBJECT_FIELDS,
+                CONFIGURATION,
                 Field(
                     "automount",
                     BOOLEAN,
@@ -796,6 +816,7 @@ KINDS: dict[str, Kind] = {
             "A RoleBinding or ClusterRoleBinding.",
             (
                 *_OBJECT_FIELDS,
+                CONFIGURATION,
                 Field("role_ref_kind", STRING, "`roleRef.kind`: Role or ClusterRole"),
                 Field("role_ref_name", STRING, "`roleRef.name`"),
                 Field(
@@ -874,7 +895,9 @@ KINDS: dict[str, Kind] = {
             (
                 *_address(
                     "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
-                    "and for access entries written inside a cluster's definition"
+                    "and for access entries written inside a cluster's definition",
+                    without_address=f"of an aws-auth entry Terraform writes: {_MADE_BY}; else "
+                    "null when `address` is null",
                 ),
                 _resource_type("`aws_eks_access_entry`, else null"),
                 Field("source", STRING, "`aws-auth` or `access_entry`"),
@@ -1558,6 +1581,9 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+# The kinds whose `module_dir` is the configuration that makes them (`CONFIGURATION`)
+CONFIGURATION_KINDS = frozenset(k.name for k in KINDS.values() if CONFIGURATION in k.fields)
 
 
 def hop_fields(kind: Kind) -> list[str]:

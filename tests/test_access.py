@@ -1824,3 +1824,145 @@ def test_eks802_follows_an_irsa_annotation_that_refers_to_the_scanned_role(in_tm
     assert [(h.location.file, h.location.start_line) for h in finding.path] == [
         ("k8s.tf", 17), ("k8s.tf", 5), ("iam.tf", 15),
     ]  # fmt: skip
+
+
+# ---- Kubernetes objects a module instance makes ----------------------------------------------
+def test_a_binding_a_module_instance_makes_is_in_the_calling_configurations_cluster(monkeypatch):
+    # envs/dev calls modules/rbac, whose ClusterRoleBinding binds group ops to cluster-admin;
+    # modules/other defines another cluster, nearer the module's file than envs/dev's: the
+    # binding is applied by dev's kubernetes provider, so it is shop-dev's, and dev's entry
+    # leads from ops-dev through it
+    monkeypatch.chdir(FIXTURES / "hook-module-bindings")
+    result = run(["."], select={"EKS801"})
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/dev/main.tf", 22)
+    ]
+    assert result.skipped == []
+    (finding,) = result.findings
+    assert finding.message == (
+        "role ops-dev trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407]), and a "
+        "path leads from it to cluster-admin in cluster shop-dev"
+    )
+    doc = _access_json(".", "--show-unknown")
+    assert doc["clusters"] == ["shop-dev", "other"]
+    assert _paths_by_power(doc) == [
+        ("cluster-admin in cluster other", "the identity that creates cluster other",
+         ["modules/other/eks.tf:1"]),
+        ("cluster-admin in cluster shop-dev", "AWS: arn:aws:iam::111122223333:root "
+         "(not pinned: EKS407)", ["envs/dev/main.tf:22", "envs/dev/main.tf:32",
+         "envs/dev/main.tf:33", "modules/rbac/main.tf:10", "modules/rbac/main.tf:5",
+         "modules/rbac/main.tf:5"]),
+        ("cluster-admin in cluster shop-dev", "the identity that creates cluster shop-dev",
+         ["envs/dev/main.tf:1"]),
+    ]  # fmt: skip
+
+
+AWS_AUTH_MODULE = """resource "kubernetes_config_map" "aws_auth" {
+  metadata {
+    name      = "aws-auth"
+    namespace = "kube-system"
+  }
+  data = {
+    mapRoles = yamlencode([{
+      rolearn  = "arn:aws:iam::111122223333:role/ops-dev"
+      username = "ops"
+      groups   = ["system:masters"]
+    }])
+  }
+}
+"""
+
+
+def test_an_aws_auth_entry_a_module_instance_writes_is_in_the_calling_configurations_cluster(
+    in_tmp,
+):
+    # modules/auth writes aws-auth for envs/dev's cluster (which reads it); modules/other's
+    # cluster, nearer the module's file, reads access entries only: the entry is dev's
+    _write(
+        in_tmp,
+        {
+            "envs/dev/main.tf": _cluster("shop-dev")
+            + 'module "auth" {\n  source = "../../modules/auth"\n}\n'
+            + _role("ops-dev", _aws("arn:aws:iam::111122223333:root")),
+            "modules/auth/main.tf": AWS_AUTH_MODULE,
+            "modules/other/eks.tf": _cluster("other").replace("API_AND_CONFIG_MAP", "API"),
+        },
+    )
+    result = run([in_tmp], select={"EKS801"})
+    assert result.skipped == []
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS801", "envs/dev/main.tf", 14)
+    ]
+    assert result.findings[0].message == (
+        "role ops-dev trusts AWS: arn:aws:iam::111122223333:root (not pinned: [EKS407]), and a "
+        "path leads from it to cluster-admin in cluster shop-dev"
+    )
+    assert [(h.location.file, h.location.start_line, h.message) for h in result.findings[0].path] == [
+        ("envs/dev/main.tf", 14, "role ops-dev trusts AWS: arn:aws:iam::111122223333:root"),
+        ("modules/auth/main.tf", 8, "aws-auth mapRoles in cluster shop-dev signs in role ops-dev"),
+        ("modules/auth/main.tf", 10, "maps to group system:masters, which bypasses RBAC"),
+    ]  # fmt: skip
+
+
+def test_kubernetes_objects_terraform_makes_carry_the_configuration_that_makes_them(in_tmp):
+    # objects of a root configuration are its own; those of a module instance, local or
+    # downloaded, the calling configuration's; manifests none (found by their folder)
+    binding = (
+        'resource "kubernetes_cluster_role_binding_v1" "{name}" {{\n'
+        '  metadata {{\n    name = "{name}"\n  }}\n'
+        '  role_ref {{\n    api_group = "rbac.authorization.k8s.io"\n'
+        '    kind      = "ClusterRole"\n    name      = "view"\n  }}\n'
+        '  subject {{\n    kind = "Group"\n    name = "ops"\n  }}\n}}\n'
+    )
+    manifest = (
+        'resource "kubectl_manifest" "sa" {\n  yaml_body = <<-YAML\n'
+        "    apiVersion: v1\n    kind: ServiceAccount\n    metadata:\n      name: tools\n"
+        "    ---\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n"
+        "      name: tools\n    spec:\n      template:\n        spec:\n"
+        "          serviceAccountName: tools\n          containers:\n"
+        "            - {name: tools, image: tools}\n  YAML\n}\n"
+    )
+    downloaded = "git::https://example.com/rbac.git"
+    _write(
+        in_tmp,
+        {
+            "envs/dev/main.tf": _cluster("shop-dev")
+            + binding.format(name="root")
+            + 'module "rbac" {\n  source = "../../modules/rbac"\n}\n'
+            + f'module "fetched" {{\n  source = "{downloaded}"\n}}\n',
+            "envs/dev/rbac.yaml": _binding("manifest", "ops"),
+            "envs/dev/.terraform/modules/fetched/main.tf": binding.format(name="fetched"),
+            "envs/dev/.terraform/modules/modules.json": json.dumps(
+                {
+                    "Modules": [
+                        {"Key": "", "Source": "", "Dir": "."},
+                        {
+                            "Key": "fetched",
+                            "Source": downloaded,
+                            "Dir": ".terraform/modules/fetched",
+                        },
+                    ]
+                }
+            ),
+            "modules/rbac/main.tf": binding.format(name="local") + manifest + AWS_AUTH_MODULE,
+            "modules/other/eks.tf": _cluster("other"),
+        },
+    )
+    code, out, err = cli("model", ".", "--no-cache")
+    assert code == 0, err
+    placed = sorted(
+        (e["kind"], e["fields"].get("qualified_name") or e["fields"].get("username"),
+         e["location"]["file"], e["fields"]["module_dir"], e["fields"]["call_path"])
+        for e in json.loads(out)["entities"]
+        if e["kind"] in ("rbac_binding", "service_account", "workload", "identity_mapping")
+    )  # fmt: skip
+    assert placed == [
+        ("identity_mapping", "ops", "modules/rbac/main.tf", "envs/dev", "module.rbac"),
+        ("rbac_binding", "fetched", "envs/dev/.terraform/modules/fetched/main.tf", "envs/dev",
+         "module.fetched"),
+        ("rbac_binding", "local", "modules/rbac/main.tf", "envs/dev", "module.rbac"),
+        ("rbac_binding", "manifest", "envs/dev/rbac.yaml", None, None),
+        ("rbac_binding", "root", "envs/dev/main.tf", "envs/dev", None),
+        ("service_account", "default/tools", "modules/rbac/main.tf", "envs/dev", "module.rbac"),
+        ("workload", "default/tools", "modules/rbac/main.tf", "envs/dev", "module.rbac"),
+    ]  # fmt: skip

@@ -43,6 +43,7 @@ TREES = [
     FIXTURES / "hook-module-entries",
     FIXTURES / "hook-admin-groups",
     FIXTURES / "hook-module-instances",
+    FIXTURES / "hook-module-bindings",
     ROOT / "examples",
 ]
 

@@ -87,7 +87,7 @@ def test_a_rule_on_several_kinds_names_fields_each_of_them_has(in_tmp):
         "message: '{namespace}/{name}'\n",
     ) == [
         "p/ACME001.yaml: $.when.field: workload has no field 'role_arn'; fields: object_kind, "
-        "name, namespace, qualified_name, service_account_name, automount, "
+        "name, namespace, qualified_name, module_dir, service_account_name, automount, "
         "projected_token_expirations, effective_automount, automount_source, "
         "service_account_capabilities, service_account_cluster_capabilities, "
         "service_account_grants, sts_legacy_endpoint_containers, root_containers, aws_role, "

@@ -322,6 +322,7 @@ def _service_accounts(file: str, doc: LDict, key: str, cluster_name: Any) -> lis
         else:
             kinds.set_default(e, "namespace")
         e.set("qualified_name", f"{namespace}/{name}")
+        e.set("module_dir", None)
         e.set("automount", None)
         role = sa.get("roleARN") or (
             f"arn:aws:iam::role/{sa['roleName']}" if sa.get("roleName") else None

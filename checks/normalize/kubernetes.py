@@ -139,6 +139,8 @@ def _base(kind: str, file: str, doc: dict, origin: str = "kubernetes") -> Entity
     else:
         entity.set("namespace", namespace)
     entity.set("qualified_name", f"{scope}{name}")
+    if kind in kinds.CONFIGURATION_KINDS:
+        entity.set("module_dir", None)  # Terraform's: `terraform.normalize_blocks` sets it
     return entity
 
 

@@ -70,7 +70,9 @@ def normalize_module(
 def normalize_blocks(
     module: Module, files: dict[str, list[Block]]
 ) -> tuple[list[Entity], list[Problem]]:
-    """The entities the blocks of `files` make, evaluated by `module`'s evaluator."""
+    """The entities the blocks of `files` make, evaluated by `module`'s evaluator; the
+    Kubernetes objects and aws-auth entries among them are of the root module (`module_dir`),
+    as its Terraform objects are."""
     entities: list[Entity] = []
     declarations = module.ev.declarations
     problems: list[Problem] = list(declarations.duplicates)
@@ -113,11 +115,23 @@ def normalize_blocks(
         )
         entities.extend(made)
         problems.extend(found)
+    for e in entities:
+        if _applied_by_configuration(e) and e.fields.get("module_dir") is None:
+            e.set("module_dir", module.scope)
     if module.path:
         for e in entities:
             if e.fields.get("call_path") is None:
                 e.set("call_path", module.path)
     return entities, problems + ev.problems()
+
+
+def _applied_by_configuration(entity: Entity) -> bool:
+    """Whether an entity is a Kubernetes object or an aws-auth entry: applied to the cluster
+    by the root module's kubernetes provider, it is of that configuration (`module_dir`),
+    wherever the module that writes it is, as Terraform's own objects are."""
+    if entity.kind == "identity_mapping":
+        return entity.fields.get("source") == "aws-auth"
+    return entity.kind in kinds.CONFIGURATION_KINDS
 
 
 def no_instances(ev: Evaluator, file: str, block: Block) -> bool:

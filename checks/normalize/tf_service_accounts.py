@@ -95,6 +95,7 @@ def service_account(
         e.set("namespace", namespace)
     shown_namespace = _text(e.fields["namespace"])
     e.set("qualified_name", f"{shown_namespace}/{_text(name)}")
+    e.set("module_dir", None)  # `terraform.normalize_blocks` sets the configuration
     e.set("automount", Unknown(f"{given_by} writes the ServiceAccount", given_by))
     e.set("given_by", given_by)
     return e
