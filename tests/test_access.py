@@ -1854,6 +1854,27 @@ def test_a_binding_a_module_instance_makes_is_in_the_calling_configurations_clus
          "modules/rbac/main.tf:5"]),
         ("cluster-admin in cluster shop-dev", "the identity that creates cluster shop-dev",
          ["envs/dev/main.tf:1"]),
+        ("AWS admin", "pod Deployment default/app", ["modules/rbac/main.tf:25",
+         "envs/dev/main.tf:57", "envs/dev/main.tf:48"]),
+    ]  # fmt: skip
+
+
+def test_a_pod_a_module_instance_runs_gets_the_calling_configurations_pod_identity(monkeypatch):
+    # the same module runs a Deployment as ServiceAccount default/app, which envs/dev's pod
+    # identity association gives an admin role in shop-dev: the pod is shop-dev's too
+    monkeypatch.chdir(FIXTURES / "hook-module-bindings")
+    result = run(["."], select={"EKS802"})
+    assert result.skipped == []
+    assert [(f.rule_id, f.location.file, f.location.start_line) for f in result.findings] == [
+        ("EKS802", "modules/rbac/main.tf", 17)
+    ]
+    (finding,) = result.findings
+    assert finding.message == "app: its pods get AWS admin as role app-dev"
+    assert [(h.location.file, h.location.start_line, h.message) for h in finding.path] == [
+        ("modules/rbac/main.tf", 25,
+         "runs as ServiceAccount default/app in cluster shop-dev (token mounted)"),
+        ("envs/dev/main.tf", 57, "a pod identity association gives it role app-dev"),
+        ("envs/dev/main.tf", 48, "role app-dev may do in AWS: admin, iam_write, AdministratorAccess"),
     ]  # fmt: skip
 
 
