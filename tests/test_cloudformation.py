@@ -12,7 +12,7 @@ from bounded import scan_json
 from checks.model import LDict, Unknown
 from checks.normalize.cfn_eval import REMOVED, Template
 from checks.parse.yamlsafe import parse_yaml_file
-from conftest import FIXTURES, run
+from conftest import FIXTURES, cli, run
 
 CDK_OUT = FIXTURES / "cdk" / "cdk.out"
 
@@ -702,3 +702,112 @@ def test_cdk_messages_name_the_custom_resources_config_and_the_ami_type():
         "http_put_response_hop_limit = 2 (more than 1): pods can reach the node role's "
         "credentials"
     )
+
+
+POLICIES_NOT_KNOWN = """Parameters:
+  Policies: {Type: String}
+Conditions:
+  InIreland: !Equals [!Ref 'AWS::Region', eu-west-1]
+Resources:
+  ByRegion:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/by-region
+      AccessPolicies: !If
+        - InIreland
+        - [{PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy}]
+        - [{PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy}]
+  Passed:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/passed
+      AccessPolicies: !Ref Policies
+  OneItem:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/one-item
+      AccessPolicies:
+        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+          AccessScope: {Type: cluster}
+        - !ImportValue shared-policy
+  ScopeOnly:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/scope-only
+      AccessPolicies:
+        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy
+          AccessScope: !If [InIreland, {Type: cluster}, {Type: namespace, Namespaces: [shop]}]
+"""
+
+
+def test_access_policies_not_known_are_undecided_not_absent(tmp_path):
+    """`AccessPolicies` behind a condition not decided (whichever its branches hold, as every
+    `Fn::If` is), a parameter without a default, or one item not known: an association whose
+    policy and scope are not known, where the value is written, so EKS506 and EKS511 are
+    undecided for its reason; the known items beside it are read as written."""
+    (tmp_path / "t.yaml").write_text(POLICIES_NOT_KNOWN)
+    result = run([tmp_path], select={"EKS506", "EKS511"})
+    assert [(f.rule_id, f.location.start_line) for f in result.findings] == [("EKS506", 27)]
+    assert sorted((s.location.start_line, s.rule_id, s.reasons) for s in result.skipped) == [
+        (11, "EKS506", ["condition InIreland is not known"]),
+        (11, "EKS511", ["condition InIreland is not known"]),
+        (20, "EKS506", ["parameter Policies has no default"]),
+        (20, "EKS511", ["parameter Policies has no default"]),
+        (29, "EKS506", ["Fn::ImportValue is known only when the stack is created"]),
+        (29, "EKS511", ["Fn::ImportValue is known only when the stack is created"]),
+        (36, "EKS511", ["condition InIreland is not known"]),
+    ]
+    associations = {
+        e.key.rsplit(":", 1)[-1]: (
+            e.links["access_entry"],
+            *(getattr(e.fields[f], "reason", e.fields[f]) for f in ("policy_arn", "scope_type")),
+        )
+        for e in result.entities
+        if e.kind == "access_policy_association"
+    }
+    entry = f"cloudformation:{tmp_path / 't.yaml'}:"
+    assert associations == {
+        'ByRegion.AccessPolicies["(not known)"]': (
+            [f"{entry}ByRegion"],
+            "condition InIreland is not known",
+            "condition InIreland is not known",
+        ),
+        'Passed.AccessPolicies["(not known)"]': (
+            [f"{entry}Passed"],
+            "parameter Policies has no default",
+            "parameter Policies has no default",
+        ),
+        "OneItem.AccessPolicies[0]": (
+            [f"{entry}OneItem"],
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            "cluster",
+        ),
+        "OneItem.AccessPolicies[1]": (
+            [f"{entry}OneItem"],
+            "Fn::ImportValue is known only when the stack is created",
+            "Fn::ImportValue is known only when the stack is created",
+        ),
+        "ScopeOnly.AccessPolicies[0]": (
+            [f"{entry}ScopeOnly"],
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+            "condition InIreland is not known",
+        ),
+    }
+    # the access graph keeps each as a hop not known, where the value is written
+    code, out, err = cli(
+        "access", str(tmp_path), "--show-unknown", "--format", "json", "--no-cache"
+    )
+    assert code == 0, err
+    assert [
+        (
+            p["entry"]["label"].split("/")[1].split(" ")[0],
+            [h["location"]["start_line"] for h in p["path"]],
+        )
+        for g in json.loads(out)["groups"]
+        for p in g["paths"]
+        if not p["known"]
+    ] == [("by-region", [10, 11]), ("passed", [19, 20]), ("scope-only", [34, 36])]

@@ -20,6 +20,7 @@ from typing import Any
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_span, span_of
 from checks.normalize import iam, iam_roles
+from checks.normalize.access import NOT_KNOWN
 from checks.normalize.cfn_eval import Template
 from checks.parse import ExpansionBudget, ParseError
 
@@ -385,15 +386,16 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     e.set("role_path", None)
     e.set("problems", [])
     out = [e]
-    policies = props.get("AccessPolicies")
-    for index, policy in enumerate(policies if isinstance(policies, list) else []):
+    for label, policy, span in _access_policies(props, reader.span(logical)):
+        if isinstance(policy, Unknown):  # its policy and scope, whatever they are, not known
+            policy = {"PolicyArn": policy, "AccessScope": policy}
         if not isinstance(policy, dict):
             continue
         a = Entity(
             "access_policy_association",
-            f"{e.key}.AccessPolicies[{index}]",
+            f"{e.key}.AccessPolicies{label}",
             ORIGIN,
-            Location(reader.file, *_item_span(policies, index, reader.span(logical))),
+            Location(reader.file, *span),
         )
         a.set("address", None)
         a.set("module_dir", None)
@@ -414,6 +416,22 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
         a.links["access_entry"] = [e.key]
         out.append(a)
     return out, []
+
+
+def _access_policies(props: Any, default: tuple[int, int]) -> list[tuple[str, Any, tuple]]:
+    """(label, policy, lines) of an access entry's `AccessPolicies`: its items (`[0]`); of a
+    list not known (`!If` on a condition not decided, `!Ref` to a parameter without a
+    default), one policy not known (`["(not known)"]`) where the list is written, that stands
+    for each it may hold."""
+    policies = props.get("AccessPolicies")
+    if isinstance(policies, Unknown):
+        return [(f'["{NOT_KNOWN}"]', policies, key_span(props, "AccessPolicies") or default)]
+    if not isinstance(policies, list):
+        return []
+    return [
+        (f"[{index}]", policy, _item_span(policies, index, default))
+        for index, policy in enumerate(policies)
+    ]
 
 
 def _pod_identity_association(
