@@ -47,6 +47,7 @@ from checks.link import (
     Copies,
     Places,
     configuration_of,
+    folder_of,
     node_role_statements,
     role_name_from_arn,
 )
@@ -234,10 +235,6 @@ def cluster_fact(cluster: Entity) -> Entity:
 _CALLS = re.compile(r'module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?')
 
 
-def _folder(file: str) -> str:
-    return file.rsplit("/", 1)[0] if "/" in file else "."
-
-
 def place_of(entity: Entity) -> str:
     """Where an entity counts as written when its cluster is found by place: its file; for
     what a module instance makes of the module's files, that file in a folder per call under
@@ -248,7 +245,7 @@ def place_of(entity: Entity) -> str:
     path = entity.fields.get("call_path")
     if not (isinstance(module_dir, str) and isinstance(path, str) and path):
         return file
-    if _folder(file) == module_dir:
+    if folder_of(file) == module_dir:
         return file  # a known module's reader: written in the call, in the configuration
     # a call's key may hold a slash: it stays one folder
     calls = [call.replace("/", "%2F") for call in _CALLS.findall(path) or [path]]
@@ -308,7 +305,7 @@ class Clusters:
                 first = defined[name][configuration_of(cluster)]
                 where = first.location.file
                 configuration = configuration_of(first)
-                if files[(name, where)] > 1 and configuration != _folder(where):
+                if files[(name, where)] > 1 and configuration != folder_of(where):
                     where = f"{where} via {configuration}"
                 identity = _called(self._label(first), where)
                 several.setdefault(name, []).append(cluster)

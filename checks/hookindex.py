@@ -704,9 +704,8 @@ class HookIndex:
         """Keep the whole index in the next pack, unread."""
         from checks.cache import key_digest
 
-        for table, count in _count_parts(self.head).items():
-            for part in range(count):
-                self.pack.keep(key_digest(_part_entry(self.name, table, part)))
+        for key in _part_keys(self.name, self.head):
+            self.pack.keep(key_digest(key))
         for entry in self.head.entries:
             if entry:
                 self.pack.keep(entry)
@@ -984,9 +983,8 @@ def put(
     gone = sorted(old_slot.values())  # the slots of units changed or gone
     alike = old is not None and not fresh and not gone
     if alike:
-        for table, count in _count_parts(old).items():  # type: ignore[union-attr]
-            for part in range(count):
-                pack.keep(key_digest(_part_entry(name, table, part)))
+        for key in _part_keys(name, old):  # type: ignore[arg-type]
+            pack.keep(key_digest(key))
     was = (old.graph_work, old.aggregation_steps) if old is not None else None
 
     def made(late: bytes) -> Iterator[tuple[str, bytes]]:

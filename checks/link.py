@@ -1415,7 +1415,11 @@ def configuration_of(entity: Entity) -> str:
     module_dir = entity.fields.get("module_dir")
     if isinstance(module_dir, str):
         return module_dir
-    file = entity.location.file
+    return folder_of(entity.location.file)
+
+
+def folder_of(file: str) -> str:
+    """The folder of a file as shown ("." at the top)."""
     return file.rsplit("/", 1)[0] if "/" in file else "."
 
 

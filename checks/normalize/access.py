@@ -93,12 +93,6 @@ def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     return []
 
 
-def _not_known(value: Unknown, keys: tuple[str, ...]) -> dict[str, Unknown]:
-    """An entry or a policy association not known: each of its `keys` not known for the
-    same reason (its checks undecided, never silently passed)."""
-    return {key: value for key in keys}
-
-
 def entries(
     container: Any,
     names: dict[str, str],
@@ -119,7 +113,7 @@ def entries(
     policy_keys = (names["policy_arn"], names["scope"])
     for label, entry, span in _items(container):
         if isinstance(entry, Unknown):
-            entry = _not_known(entry, (*entry_keys, names["policies"]))
+            entry = dict.fromkeys((*entry_keys, names["policies"]), entry)  # each part not known
         if not isinstance(entry, dict):
             continue
         e = Entity(
@@ -166,7 +160,7 @@ def entries(
         )
         for plabel, policy, pspan in _items(policies):
             if isinstance(policy, Unknown):
-                policy = _not_known(policy, policy_keys)
+                policy = dict.fromkeys(policy_keys, policy)  # its policy and scope not known
             if not isinstance(policy, dict):
                 continue
             a = Entity(
