@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -843,6 +844,25 @@ def _place(files: list[str], place: str) -> tuple[str, int]:
     return files[int(file)], int(entity)
 
 
+# the lines of a summary's records whose keys `Closure._cluster_of` reads, and the entity of
+# each: most holders of a mapped group's key are looked at for their cluster alone, so their
+# units' other records are not parsed (the place's file is the entity's: one per entity)
+_CLUSTER_TYPES = "|".join(map(re.escape, (IN_CLUSTER, PLACED, *COPIES)))
+_CLUSTER_LINES = re.compile(rf'^([^\t\n]*)\t\d+\.(\d+)\t(\["(?:{_CLUSTER_TYPES})",[^\n]*)$', re.M)
+
+
+def cluster_records_of(summary: Summary) -> dict[int, list[tuple[str, str]]]:
+    """The records of a summary that place its entities in a cluster (`_CLUSTER_LINES`), as
+    (key, role) by the entity's position; raises ValueError for a role `summarize` cannot
+    have written."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for role, entity, key in _CLUSTER_LINES.findall(summary.records):
+        if role not in ROLES:
+            raise ValueError("not a record")
+        found.setdefault(int(entity), []).append((key, role))
+    return found
+
+
 def entity_records_of(summary: Summary) -> list[tuple[str, str, str, int]]:
     """A summary's records as (key, role, file, the entity's position among the unit's kept
     entities); raises ValueError for what `summarize` cannot have written (a tampered
@@ -1308,6 +1328,7 @@ class Closure:
         # every cluster may be any other
         self.clusters = clusters
         self._clusters_of: dict[Node, str] = {}
+        self._unit_clusters: dict[int, dict[int, list[tuple[str, str]]]] = {}
         # the keys of changed units' records: role -> [(node, file)], and stale offers
         self._new: dict[str, dict[str, list[tuple[Node, str]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -1502,7 +1523,7 @@ class Closure:
         if found is not None:
             return found
         how, name, key, placed = "object", None, None, (None, None)
-        for held, role, _file in self.of_node(node):
+        for held, role in self._cluster_records(node):
             kind = _type(held)
             if kind == IN_CLUSTER:
                 how, name = json.loads(held)[1:]
@@ -1522,6 +1543,17 @@ class Closure:
                 found = self.clusters.of_object(entity)
         self._clusters_of[node] = found
         return found
+
+    def _cluster_records(self, node: Node) -> list[tuple[str, str]]:
+        """The records (key, role) `_cluster_of` reads of an entity: from its unit's records
+        when they are loaded, else from the lines of those kinds alone (`cluster_records_of`)."""
+        u, entity = node
+        if u in self._nodes or entity == STALE:
+            return [(key, role) for key, role, _file in self.of_node(node)]
+        by_entity = self._unit_clusters.get(u)
+        if by_entity is None:
+            by_entity = self._unit_clusters[u] = cluster_records_of(self.summary[u])
+        return by_entity.get(entity, [])
 
     def _ways(self) -> dict[str, list]:
         """The ways the vague pod identity associations are written (their keys), those
