@@ -437,3 +437,31 @@ def test_a_hook_run_does_not_collect_and_main_leaves_the_collector_as_it_was(
     assert code == 1, err
     assert collecting == [not hook]
     assert gc.isenabled()
+
+
+def test_the_console_script_ends_at_once_after_its_output_and_exit_handlers(tmp_path):
+    """`eks-checks` (`checks.cli:run`) ends the process without tearing down what the scan
+    left, after the report is written whole and what asked to run at exit has run; the exit
+    code is the scan's."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"eks-checks": "checks.cli:run"}
+    said = tmp_path / "at-exit"
+    program = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: open({str(said)!r}, 'w').write('ran'))\n"
+        "from checks.cli import run\n"
+        "sys.argv = ['eks-checks', 'scan', '--no-cache', '--format', 'json', 'examples']\n"
+        "run()\n"
+        "print('after run')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1, done.stderr
+    assert "after run" not in done.stdout
+    findings = json.loads(done.stdout)["findings"]
+    assert said.read_text() == "ran"
+    code, out, _err = cli("scan", "--no-cache", "--format", "json", str(ROOT / "examples"))
+    assert code == 1 and json.loads(out)["findings"] == findings and len(findings) == 43
