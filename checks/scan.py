@@ -414,12 +414,18 @@ def scan(
     if context_paths:
         files, problems, scope = with_context(files, context_paths, paths, var_files or {}, find)
     if pack is not None and any(f.kind == KUSTOMIZATION.name for f in files):
-        # the cache keys Kustomize units by the renderer's version: asked now, answered
-        # while the units are grouped and the cache is read (imported here: a scan with no
-        # kustomization does not load the renderer's module at start-up)
-        from checks.normalize.kustomize import ask_version
+        # the cache keys Kustomize units by the renderer's version: kept in the cache for
+        # the program, else asked now and answered while the units are grouped and the cache
+        # is read (imported here: a scan with no kustomization does not load the renderer's
+        # module at start-up)
+        from checks.normalize.kustomize import VersionMemo, ask_version
 
-        ask_version()
+        ask_version(
+            VersionMemo(
+                lambda stamp: pack.get(stamp, str),
+                lambda stamp, version: pack.put(stamp, version, str),
+            )
+        )
     opts = Options(
         max_bytes=max_bytes,
         strict=strict,

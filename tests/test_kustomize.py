@@ -792,6 +792,7 @@ def fresh_renderers(monkeypatch):
     """No renderer found and no version asked yet in this process."""
     monkeypatch.setattr(renderer_module, "_RENDERERS", {})
     monkeypatch.setattr(renderer_module, "_ASKED", {})
+    monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
 
 
 def test_the_version_asked_ahead_is_the_one_found_and_asked_once(
@@ -831,6 +832,54 @@ def test_a_version_no_scan_needed_ends_with_the_process(tmp_path, monkeypatch, f
     renderer_module._forget_asked()  # what runs at exit
     assert proc.returncode is not None
     assert renderer_module._ASKED == {}
+
+
+def _rendering_kubectl(folder: Path, log: Path, version: str) -> None:
+    """A kubectl that says `version` and renders any kustomization as the ServiceAccount
+    `shop-web`, logging each question."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "kubectl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1" >> "{log}"\n'
+        'if [ "$1" = version ]; then\n'
+        f"  echo 'Client Version: {version}'; echo 'Kustomize Version: v5.5.0'; exit 0\n"
+        "fi\n"
+        "printf 'apiVersion: v1\\nkind: ServiceAccount\\nmetadata:\\n  name: shop-web\\n'\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
+    in_tmp, monkeypatch, fresh_renderers
+):
+    # the version keys the Kustomize units' cache entries: it is kept in the cache with what
+    # names the program (its real path, device, inode, size and times), not asked at each run
+    log = in_tmp / "questions"
+    _rendering_kubectl(in_tmp / "bin", log, "v1.32.4")
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(in_tmp / "cache"))
+    app = in_tmp / "tree" / "app"
+    app.mkdir(parents=True)
+    (app / "kustomization.yaml").write_text("namePrefix: shop-\nresources:\n  - sa.yaml\n")
+    (app / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n")
+
+    def scan() -> list:
+        # each run as a new process: nothing found or asked before it
+        monkeypatch.setattr(renderer_module, "_RENDERERS", {})
+        monkeypatch.setattr(renderer_module, "_ASKED", {})
+        monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
+        code, out, err = cli("scan", "tree", "--format", "json")
+        assert code in (0, 1), err
+        return json.loads(out)["findings"]
+
+    first = scan()
+    assert log.read_text() == "version\nkustomize\n"
+    assert scan() == first
+    assert log.read_text() == "version\nkustomize\n"
+    _rendering_kubectl(in_tmp / "bin", log, "v1.33.0")  # upgraded: another program
+    assert scan() == first
+    assert log.read_text() == "version\nkustomize\nversion\nkustomize\n"
 
 
 @pytest.mark.parametrize("overlays", [3, 12])

@@ -28,7 +28,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.discover import display_path, read_text
 from checks.model import Entity, LDict, LList, Location, Problem, Related, copied
@@ -157,11 +157,38 @@ _ASKED: dict[str, tuple[str, subprocess.Popen, int]] = {}
 VERSION_TIMEOUT = 20  # seconds a program may take to say its version
 
 
-def ask_version() -> None:
+class VersionMemo(NamedTuple):
+    """Where the versions programs said are kept between runs (the cache), by what names the
+    program (`renderer_stamp`): `get(stamp)` the version kept or None, `put(stamp, version)`."""
+
+    get: Callable[[str], str | None]
+    put: Callable[[str, str], None]
+
+
+# the memo and stamp of a version asked ahead (`ask_version`), by PATH: where its answer goes
+_TO_KEEP: dict[str, tuple[VersionMemo, str]] = {}
+
+
+def renderer_stamp(path: str) -> str | None:
+    """What names the program at `path` (followed to its real file): its path, device, inode,
+    size and times; another build put there, or a link moved to one, is another stamp. None
+    when it cannot be looked at."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    said = (real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return "renderer\0" + "\0".join(map(str, said))
+
+
+def ask_version(memo: VersionMemo | None = None) -> None:
     """Ask kubectl its version now, in the background, so that the answer is in when
     `find_renderer` needs it: a warm run that keys its Kustomize units by the renderer's
     version would otherwise wait for kubectl to start (about 0.05 s). The question asked is
     the one `find_renderer` asks, with the same PATH and working directory: the same answer.
+    With a `memo`, the version this very program said before is taken from it, and nothing
+    is asked (kubectl's start costs a hook run the second core); a new answer is kept there.
     """
     path_env = os.environ.get("PATH", "")
     if path_env in _RENDERERS or path_env in _ASKED:
@@ -169,6 +196,12 @@ def ask_version() -> None:
     path = shutil.which("kubectl")
     if path is None:
         return
+    stamp = renderer_stamp(path) if memo is not None else None
+    if memo is not None and stamp is not None:
+        kept = memo.get(stamp)
+        if kept:
+            _RENDERERS[path_env] = Renderer(path, "kubectl", kept)
+            return
     try:
         proc = subprocess.Popen(
             _version_argv(path, "kubectl"),
@@ -182,6 +215,8 @@ def ask_version() -> None:
     if not _ASKED:
         atexit.register(_forget_asked)
     _ASKED[path_env] = (path, proc, os.getpid())
+    if memo is not None and stamp is not None:
+        _TO_KEEP[path_env] = (memo, stamp)
 
 
 def _forget_asked() -> None:
@@ -224,6 +259,9 @@ def find_renderer() -> Renderer | None:
             asked_path, proc, asker = asked
             if asker == os.getpid() and asked_path == path:
                 version = _version_said(command, *_finish(proc, VERSION_TIMEOUT))
+                memo, stamp = _TO_KEEP.pop(path_env, (None, None))
+                if memo is not None and version and renderer_stamp(path) == stamp:
+                    memo.put(stamp, version)  # the program unchanged while it answered
             else:
                 version = _version(path, command)
         else:
