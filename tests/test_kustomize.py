@@ -864,6 +864,9 @@ def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
     (app / "kustomization.yaml").write_text("namePrefix: shop-\nresources:\n  - sa.yaml\n")
     (app / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n")
 
+    # the script stands for a program (a shim script is asked at every run: the test below)
+    monkeypatch.setattr(renderer_module, "_may_pick_another", lambda real: False)
+
     def scan() -> list:
         # each run as a new process: nothing found or asked before it
         monkeypatch.setattr(renderer_module, "_RENDERERS", {})
@@ -880,6 +883,42 @@ def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
     _rendering_kubectl(in_tmp / "bin", log, "v1.33.0")  # upgraded: another program
     assert scan() == first
     assert log.read_text() == "version\nkustomize\nversion\nkustomize\n"
+
+
+def test_a_kubectl_that_may_be_a_shim_has_no_stamp_and_is_asked_at_every_run(
+    in_tmp, monkeypatch, fresh_renderers
+):
+    # asdf's shims are scripts; mise's, aqua's and kuberlr's are links to a program of their
+    # own name: each may run another kubectl in another folder, so its version is not kept
+    log = in_tmp / "questions"
+    _rendering_kubectl(in_tmp / "bin", log, "v1.32.4")
+    script = in_tmp / "bin" / "kubectl"
+    assert renderer_module.renderer_stamp(str(script)) is None
+    (in_tmp / "shim").mkdir()
+    multiplexer = in_tmp / "shim" / "mise"
+    multiplexer.write_bytes(b"\x7fELF\x02\x01\x01")
+    (in_tmp / "shim" / "kubectl").symlink_to(multiplexer)
+    assert renderer_module.renderer_stamp(str(in_tmp / "shim" / "kubectl")) is None
+    (in_tmp / "real").mkdir()
+    program = in_tmp / "real" / "kubectl"
+    program.write_bytes(b"\x7fELF\x02\x01\x01")
+    (in_tmp / "link").mkdir()
+    (in_tmp / "link" / "kubectl").symlink_to(program)
+    stamp = renderer_module.renderer_stamp(str(in_tmp / "link" / "kubectl"))
+    assert stamp is not None and stamp.startswith(f"renderer\0{program}\0")
+    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
+    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(in_tmp / "cache"))
+    app = in_tmp / "tree" / "app"
+    app.mkdir(parents=True)
+    (app / "kustomization.yaml").write_text("namePrefix: shop-\nresources:\n  - sa.yaml\n")
+    (app / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n")
+    for _run in range(2):
+        monkeypatch.setattr(renderer_module, "_RENDERERS", {})
+        monkeypatch.setattr(renderer_module, "_ASKED", {})
+        monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
+        code, _out, err = cli("scan", "tree", "--format", "json")
+        assert code in (0, 1), err
+    assert log.read_text() == "version\nkustomize\nversion\n"
 
 
 @pytest.mark.parametrize("overlays", [3, 12])

@@ -172,14 +172,32 @@ _TO_KEEP: dict[str, tuple[VersionMemo, str]] = {}
 def renderer_stamp(path: str) -> str | None:
     """What names the program at `path` (followed to its real file): its path, device, inode,
     size and times; another build put there, or a link moved to one, is another stamp. None
-    when it cannot be looked at."""
+    when it cannot be looked at, or when it may be a shim that picks a kubectl by the folder
+    or the cluster (`_may_pick_another`): what it says is asked at every run."""
     real = os.path.realpath(path)
     try:
         st = os.stat(real)
     except OSError:
         return None
+    if _may_pick_another(real):
+        return None
     said = (real, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     return "renderer\0" + "\0".join(map(str, said))
+
+
+def _may_pick_another(real: str) -> bool:
+    """Whether the program at its real path `real` may run another kubectl than itself: a
+    script (asdf's shims, Nix's wrappers), or a program of another name that `kubectl` links
+    to (mise's, aqua's and pkgx's shims, kuberlr), which choose by the folder, the tool
+    versions files or the server. Only a program named kubectl that is not a script is taken
+    to be the kubectl it says it is."""
+    if os.path.basename(real).lower() not in ("kubectl", "kubectl.exe"):
+        return True
+    try:
+        with open(real, "rb") as program:
+            return program.read(2) == b"#!"
+    except OSError:
+        return True
 
 
 def ask_version(memo: VersionMemo | None = None) -> None:
