@@ -421,6 +421,84 @@ class Template:
                 return self._value(default, depth)
         return Unknown("Fn::FindInMap with keys not known", placeholder("FindInMap"))
 
+    # ---- a resource's properties ----------------------------------------------------------
+    def properties(self, node: Any) -> Any:
+        """A resource's `Properties` as the mapping written, not yet evaluated: an `Fn::If`
+        over the whole takes the branch its condition decides; over a condition not decided,
+        it is a mapping of what both branches write alike, with the `Fn::If` written on each
+        property (and item of a list as long in both) the branches write differently or only
+        one writes (`AWS::NoValue` is no property), which is unknown for that condition.
+        `AWS::NoValue` and absent properties are an empty mapping; properties given by another
+        function (`!Ref`, `!ImportValue`) are Unknown; a value written that is not a mapping is
+        returned as it is."""
+        try:
+            return self._properties(node)
+        except Budget:
+            self.spent = True
+            return Unknown("the template's evaluation budget is spent", "${...}")
+        except RecursionError:
+            return Unknown("values nested too deeply", "${...}")
+
+    def _properties(self, node: Any) -> Any:
+        self._step()
+        if node is None or _is_no_value(node):
+            return LDict()
+        function = _function(node) if isinstance(node, dict) else None
+        if function is None:
+            return node
+        args = node[function]
+        if function != "Fn::If" or not (
+            isinstance(args, list) and len(args) == 3 and isinstance(args[0], str)
+        ):
+            return self.value(node)
+        verdict = self.condition(args[0])
+        if verdict is True or verdict is False:
+            return self._properties(args[1] if verdict else args[2])
+        chosen, other = self._properties(args[1]), self._properties(args[2])
+        if not (_plain_mapping(chosen) and _plain_mapping(other)):
+            return Unknown(f"condition {args[0]} is not known", placeholder(f"If.{args[0]}"))
+        return self._merged(args[0], chosen, other)
+
+    def _merged(self, condition: str, chosen: Any, other: Any) -> Any:
+        """What both branches of `Fn::If [condition, chosen, other]` write alike, the
+        `Fn::If` on each part they write differently: mappings key by key, lists as long in
+        both item by item. Lines: a part written alike is where the first branch writes it;
+        another from its first line in one branch to its last in the other."""
+        self._step()
+        if chosen == other:
+            return chosen
+        if _plain_mapping(chosen) and _plain_mapping(other):
+            out = LDict(line=_first(chosen, other), end_line=_last(chosen, other))
+            for key in [*chosen, *(k for k in other if k not in chosen)]:
+                mine = None if _is_no_value(chosen.get(key)) else chosen.get(key)
+                theirs = None if _is_no_value(other.get(key)) else other.get(key)
+                if mine is None and theirs is None:
+                    continue
+                spans = [s for s in (_key_span(chosen, key), _key_span(other, key)) if s]
+                if mine == theirs:
+                    out[key] = mine
+                    spans = spans[:1]
+                elif mine is None or theirs is None:
+                    out[key] = _if(condition, mine, theirs)
+                else:
+                    out[key] = self._merged(condition, mine, theirs)
+                if spans:
+                    out.key_lines[key] = (min(s[0] for s in spans), max(s[1] for s in spans))
+            return out
+        if _plain_list(chosen) and _plain_list(other) and len(chosen) == len(other):
+            items = LList(line=_first(chosen, other), end_line=_last(chosen, other))
+            for index, (mine, theirs) in enumerate(zip(chosen, other, strict=True)):
+                items.append(self._merged(condition, mine, theirs))
+                spans = [_item_span(chosen, index), _item_span(other, index)]
+                if mine == theirs or not spans[1]:
+                    spans = spans[:1]
+                spans = [s for s in spans if s]
+                items.item_lines.append(
+                    (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else (0, 0)
+                )
+            return items
+        return _if(condition, chosen, other)
+
     # ---- conditions -----------------------------------------------------------------------
     def condition(self, name: str) -> Any:
         """True, False or Unknown: the condition `name` of the `Conditions` section."""
@@ -479,6 +557,45 @@ def _function(node: dict) -> str | None:
     if key in ("Ref", "Condition") or (isinstance(key, str) and key.startswith("Fn::")):
         return key
     return None
+
+
+def _is_no_value(node: Any) -> bool:
+    """`Ref: AWS::NoValue` as written."""
+    return isinstance(node, dict) and len(node) == 1 and node.get("Ref") == NO_VALUE
+
+
+def _plain_mapping(node: Any) -> bool:
+    """A mapping written out, not a function's call."""
+    return isinstance(node, dict) and _function(node) is None
+
+
+def _plain_list(node: Any) -> bool:
+    return isinstance(node, list)
+
+
+def _if(condition: str, chosen: Any, other: Any) -> dict:
+    """`Fn::If [condition, chosen, other]`, a branch None being `AWS::NoValue`."""
+    branches = [{"Ref": NO_VALUE} if b is None else b for b in (chosen, other)]
+    return {"Fn::If": [condition, *branches]}
+
+
+def _key_span(node: Any, key: Any) -> tuple[int, int] | None:
+    spans = getattr(node, "key_lines", {})
+    return spans.get(key) if key in node else None
+
+
+def _item_span(node: Any, index: int) -> tuple[int, int] | None:
+    spans = getattr(node, "item_lines", [])
+    return spans[index] if index < len(spans) and spans[index][0] else None
+
+
+def _first(*nodes: Any) -> int:
+    lines = [getattr(n, "line", 0) for n in nodes]
+    return min((line for line in lines if line), default=0)
+
+
+def _last(*nodes: Any) -> int:
+    return max(getattr(n, "end_line", 0) for n in nodes)
 
 
 def _string(pieces: list[str], unknowns: list[Unknown]) -> Any:

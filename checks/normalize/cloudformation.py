@@ -6,7 +6,10 @@ apply (aws-auth among them).
 
 Values are resolved by `cfn_eval.Template`; a property that is absent takes CloudFormation's
 default (the resource reference's, which is the EKS or EC2 API's), from the catalog. A
-resource whose `Condition` is false is not created and not read. An entity's `address` is the
+resource whose `Condition` is false is not created and not read; one whose condition is not
+decided is read as written. `Properties` that are an `Fn::If` on a condition not decided are
+what both branches write alike, the rest not known (`Template.properties`), so that the
+resource makes its entities as any other. An entity's `address` is the
 resource's logical id and its `module_dir` the template, so that `<template>:<logical id>`
 names it for the `role_ref`, `principal_ref` and `policy_ref` of other resources, as a
 Terraform address does in its module.
@@ -109,13 +112,18 @@ def normalize_template(
         condition = resource.get("Condition")
         if isinstance(condition, str) and template.condition(condition) is False:
             continue  # not created
-        raw = resource.get("Properties")
-        raw = raw if isinstance(raw, dict) else LDict()
-        props = template.value(raw)
+        raw = template.properties(resource.get("Properties"))
+        if not isinstance(raw, dict):
+            if not isinstance(raw, Unknown):
+                where = key_span(resource, "Properties") or reader.span(logical)
+                problems.append(
+                    Problem(file, f"{logical} Properties: {_shape(raw)}, not a mapping", where[0])
+                )
+                continue  # CloudFormation refuses the template
+            raw = NotKnownProperties(raw)
+        props = raw if isinstance(raw, NotKnownProperties) else template.value(raw)
         if isinstance(props, Unknown):
-            continue  # `Properties: !If [...]` on a condition not known: nothing is
-        if not isinstance(props, dict):
-            props = LDict()
+            props = raw = NotKnownProperties(props)  # the evaluation's budget spent
         made, found = builder(reader, logical, str(resource["Type"]), raw, props)
         entities += made
         problems += found
@@ -132,6 +140,43 @@ def normalize_template(
 
 
 # ---- values --------------------------------------------------------------------------------
+class NotKnownProperties(LDict):
+    """Properties not known as a whole (`Properties: !ImportValue x`, an `!If` on a condition
+    not decided whose branch is not a mapping): each property, whatever its name, is written
+    and is this unknown, so that the resource makes the entities it always makes, their
+    fields not known."""
+
+    __slots__ = ("unknown",)
+
+    def __init__(self, unknown: Unknown) -> None:
+        super().__init__()
+        self.unknown = unknown
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.unknown
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.unknown
+
+
+def _shape(value: Any) -> str:
+    """What a value written in the wrong shape is, in words."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "null" if value is None else "a value"
+
+
 def _boolean(value: Any) -> Any:
     """CloudFormation takes `"true"`/`"false"` for a boolean (parameters are strings)."""
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -386,11 +431,10 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     e.set("role_path", None)
     e.set("problems", [])
     out = [e]
-    for label, policy, span in _access_policies(props, reader.span(logical)):
+    policies, problems = _access_policies(reader, logical, props)
+    for label, policy, span in policies:
         if isinstance(policy, Unknown):  # its policy and scope, whatever they are, not known
             policy = {"PolicyArn": policy, "AccessScope": policy}
-        if not isinstance(policy, dict):
-            continue
         a = Entity(
             "access_policy_association",
             f"{e.key}.AccessPolicies{label}",
@@ -415,23 +459,50 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
             kinds.set_default(a, "scope_namespaces")
         a.links["access_entry"] = [e.key]
         out.append(a)
-    return out, []
+    return out, problems
 
 
-def _access_policies(props: Any, default: tuple[int, int]) -> list[tuple[str, Any, tuple]]:
+def _access_policies(
+    reader: _Reader, logical: str, props: Any
+) -> tuple[list[tuple[str, Any, tuple[int, int]]], list[Problem]]:
     """(label, policy, lines) of an access entry's `AccessPolicies`: its items (`[0]`); of a
     list not known (`!If` on a condition not decided, `!Ref` to a parameter without a
     default), one policy not known (`["(not known)"]`) where the list is written, that stands
-    for each it may hold."""
-    policies = props.get("AccessPolicies")
-    if isinstance(policies, Unknown):
-        return [(f'["{NOT_KNOWN}"]', policies, key_span(props, "AccessPolicies") or default)]
-    if not isinstance(policies, list):
-        return []
-    return [
-        (f"[{index}]", policy, _item_span(policies, index, default))
-        for index, policy in enumerate(policies)
-    ]
+    for each it may hold. A list or an item known in another shape than CloudFormation's (a
+    list of mappings) is a problem, and no policy."""
+    return _mappings(
+        reader, logical, props, "AccessPolicies", "an access policy", "access policies"
+    )
+
+
+def _mappings(
+    reader: _Reader, logical: str, props: Any, name: str, item: str, items: str
+) -> tuple[list[tuple[str, Any, tuple[int, int]]], list[Problem]]:
+    """(label, mapping or Unknown, lines) of the property `name`, a list of mappings (each
+    `item`, with its article): its items (`[0]`); of a list not known, one item not known
+    (`["(not known)"]`) where the list is written, that stands for each it may hold. A value
+    known in another shape, or an item of it, is a problem (CloudFormation refuses the
+    template), not an item."""
+    default = reader.span(logical)
+    written = props.get(name)
+    where = key_span(props, name) or default
+    if isinstance(written, Unknown):
+        return [(f'["{NOT_KNOWN}"]', written, where)], []
+    if written is None:
+        return [], []
+    if not isinstance(written, list):
+        message = f"{logical} {name}: {_shape(written)}, not a list of {items}"
+        return [], [Problem(reader.file, message, where[0])]
+    found: list[tuple[str, Any, tuple[int, int]]] = []
+    problems: list[Problem] = []
+    for index, value in enumerate(written):
+        span = _item_span(written, index, where)
+        if isinstance(value, (dict, Unknown)):
+            found.append((f"[{index}]", value, span))
+        else:
+            message = f"{logical} {name}[{index}]: {_shape(value)}, not {item} (a mapping)"
+            problems.append(Problem(reader.file, message, span[0]))
+    return found, problems
 
 
 def _pod_identity_association(

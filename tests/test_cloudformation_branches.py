@@ -1,0 +1,362 @@
+"""CloudFormation resources whose properties depend on a condition not decided, and
+`AccessPolicies` written in a shape CloudFormation refuses.
+
+`Properties: !If [Cond, {...}, {...}]` on a condition the template does not decide reads as if
+the `Fn::If` were written on each property where the branches differ: a property both branches
+write alike (`AWS::NoValue` is absent) is known, and fires the rules it fires; one they write
+differently is not known, for the condition's reason."""
+
+from __future__ import annotations
+
+import json
+
+from bounded import scan_json
+from checks.model import Unknown
+from checks.parse.yamlsafe import parse_yaml_file
+from conftest import run
+
+UNDECIDED_PROPERTIES = """\
+Parameters:
+  Env: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  Imported: !Equals [!ImportValue shared-mode, api]
+  Both: !And [!Condition IsProd, !Condition Imported]
+Resources:
+  Cluster:
+    Type: AWS::EKS::Cluster
+    Properties: !If
+      - IsProd
+      - Name: shop
+        RoleArn: arn:aws:iam::111122223333:role/eks
+        ResourcesVpcConfig:
+          SubnetIds: [subnet-1]
+          EndpointPublicAccess: true
+          PublicAccessCidrs: [10.0.0.0/8]
+        AccessConfig: {AuthenticationMode: API}
+      - Name: shop
+        RoleArn: arn:aws:iam::111122223333:role/eks
+        ResourcesVpcConfig:
+          SubnetIds: [subnet-2]
+          EndpointPublicAccess: true
+          PublicAccessCidrs: [0.0.0.0/0]
+        AccessConfig:
+          AuthenticationMode: API
+          BootstrapClusterCreatorAdminPermissions: !Ref AWS::NoValue
+  Entry:
+    Type: AWS::EKS::AccessEntry
+    Properties: !If
+      - Imported
+      - ClusterName: shop
+        PrincipalArn: arn:aws:iam::111122223333:user/alice
+        AccessPolicies:
+          - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+            AccessScope: {Type: cluster}
+      - ClusterName: shop
+        PrincipalArn: arn:aws:iam::111122223333:user/alice
+        AccessPolicies:
+          - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy
+            AccessScope: {Type: cluster}
+  Role:
+    Type: AWS::IAM::Role
+    Properties: !If
+      - Both
+      - RoleName: deployer
+        AssumeRolePolicyDocument:
+          Statement:
+            - Effect: Allow
+              Principal: {AWS: "*"}
+              Action: sts:AssumeRole
+            - Effect: Allow
+              Principal: {Federated: !Sub "arn:aws:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com"}
+              Action: sts:AssumeRoleWithWebIdentity
+      - RoleName: deployer
+        AssumeRolePolicyDocument:
+          Statement:
+            - Effect: Allow
+              Principal: {AWS: arn:aws:iam::111122223333:role/ci}
+              Action: sts:AssumeRole
+            - Effect: Allow
+              Principal: {Federated: !Sub "arn:aws:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com"}
+              Action: sts:AssumeRoleWithWebIdentity
+"""
+
+
+def _outcomes(result) -> tuple[list, list]:
+    findings = sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings)
+    skipped = sorted(
+        (s.rule_id, s.entity_key.rsplit(":", 1)[-1], s.location.start_line, s.reasons)
+        for s in result.skipped
+    )
+    return findings, skipped
+
+
+def test_properties_behind_a_condition_not_decided_make_an_entity_known_where_branches_agree(
+    tmp_path,
+):
+    """A cluster, an access entry and a role whose whole `Properties` is an `!If` on a
+    condition not decided (a parameter without a default, an `!ImportValue`, a condition of
+    both): what both branches write alike fires, what they write differently is undecided
+    for the condition named."""
+    (tmp_path / "t.yaml").write_text(UNDECIDED_PROPERTIES)
+    result = run(
+        [tmp_path],
+        select={"EKS101", "EKS103", "EKS405", "EKS407", "EKS502", "EKS506", "EKS508", "EKS511"},
+    )
+    findings, skipped = _outcomes(result)
+    assert findings == [
+        (
+            "EKS103",
+            8,
+            "cluster shop logs [], not all of [audit, authenticator]: without them nobody can "
+            "tell who did what",
+        ),
+        (
+            "EKS405",
+            53,
+            "role deployer trusts GitHub Actions tokens with subject []: workflows outside your "
+            "repository can assume it",
+        ),
+        (
+            "EKS502",
+            33,
+            "access_entry maps IAM user arn:aws:iam::111122223333:user/alice: map a role that "
+            "people assume instead",
+        ),
+        (
+            "EKS508",
+            8,
+            "cluster shop gives its creator permanent cluster-admin access "
+            "(AccessConfig.BootstrapClusterCreatorAdminPermissions = true)",
+        ),
+    ]
+    assert skipped == [
+        ("EKS101", "Cluster", 8, ["condition IsProd is not known"]),
+        ("EKS407", "Role/statement[0]", 49, ["condition Both is not known"]),
+        ("EKS506", "Entry.AccessPolicies[0]", 35, ["condition Imported is not known"]),
+        ("EKS511", "Entry.AccessPolicies[0]", 35, ["condition Imported is not known"]),
+    ]
+    (cluster,) = [e for e in result.entities if e.kind == "cluster"]
+    assert cluster.fields["name"] == "shop"
+    assert cluster.fields["endpoint_public_access"] is True
+    assert cluster.fields["authentication_mode"] == "API"
+    (cidr,) = cluster.fields["public_access_cidrs"]  # a list as long in both branches
+    assert (type(cidr), cidr.reason) == (Unknown, "condition IsProd is not known")
+
+
+def test_the_same_properties_written_in_json_with_fn_if_are_read_alike(tmp_path):
+    document = parse_yaml_file(UNDECIDED_PROPERTIES, intrinsics=lambda _doc: True)[0]
+    (tmp_path / "t.json").write_text(json.dumps(document, indent=1))
+    result = run([tmp_path], select={"EKS101", "EKS103", "EKS405", "EKS407", "EKS502", "EKS506"})
+    assert sorted(f.rule_id for f in result.findings) == ["EKS103", "EKS405", "EKS502"]
+    assert sorted((s.rule_id, s.reasons) for s in result.skipped) == [
+        ("EKS101", ["condition IsProd is not known"]),
+        ("EKS407", ["condition Both is not known"]),
+        ("EKS506", ["condition Imported is not known"]),
+    ]
+
+
+PROPERTIES_NOT_KNOWN = """Parameters:
+  Env: {Type: String}
+  Mode: {Type: String, Default: prod}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  ModeProd: !Equals [!Ref Mode, prod]
+  InIreland: !Equals [!Ref "AWS::Region", eu-west-1]
+Resources:
+  Imported:
+    Type: AWS::EKS::Cluster
+    Properties: !ImportValue cluster-properties
+  OnlyOne:
+    Type: AWS::EKS::Cluster
+    Properties: !If
+      - IsProd
+      - Name: only-one
+        ResourcesVpcConfig: {EndpointPublicAccess: false}
+      - !Ref AWS::NoValue
+  Nested:
+    Type: AWS::EKS::AccessEntry
+    Properties: !If
+      - IsProd
+      - ClusterName: shop
+        PrincipalArn: !GetAtt Admin.Arn
+        AccessPolicies:
+          - {PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy}
+      - !If
+        - InIreland
+        - ClusterName: shop
+          PrincipalArn: !GetAtt Admin.Arn
+          AccessPolicies:
+            - {PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy}
+        - ClusterName: shop
+          PrincipalArn: !GetAtt Admin.Arn
+          AccessPolicies:
+            - {PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy}
+  Decided:
+    Type: AWS::EKS::AccessEntry
+    Properties: !If
+      - ModeProd
+      - ClusterName: shop
+        PrincipalArn: !GetAtt Admin.Arn
+        AccessPolicies:
+          - {PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy}
+      - ClusterName: shop
+        PrincipalArn: arn:aws:iam::111122223333:role/other
+  MayExist:
+    Type: AWS::EKS::AccessEntry
+    Condition: InIreland
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/may-exist
+      AccessPolicies:
+        - {PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy}
+  Admin:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: admin
+"""
+
+
+def test_properties_not_known_as_a_whole_make_an_entity_whose_fields_are_not_known(tmp_path):
+    """`Properties: !ImportValue x` and a branch `AWS::NoValue` (no property written) leave
+    what they may hold not known, for their reason; a condition nested in a branch is read
+    as the outer one; a condition decided takes its branch, its references kept (the entry
+    is of the role `Admin`); a resource whose own `Condition` is not decided may be created,
+    and is read as written."""
+    (tmp_path / "t.yaml").write_text(PROPERTIES_NOT_KNOWN)
+    result = run([tmp_path], select={"EKS101", "EKS103", "EKS506"})
+    findings, skipped = _outcomes(result)
+    assert findings == [
+        (
+            "EKS103",
+            12,
+            "cluster ${If.IsProd} logs [], not all of [audit, authenticator]: without them "
+            "nobody can tell who did what",
+        ),
+        (
+            "EKS506",
+            44,
+            "access policy association gives arn:${AWS::Partition}:iam::${AWS::AccountId}:"
+            "role/admin AmazonEKSClusterAdminPolicy (scope (not set))",
+        ),
+        (
+            "EKS506",
+            54,
+            "access policy association gives arn:aws:iam::111122223333:role/may-exist "
+            "AmazonEKSClusterAdminPolicy (scope (not set))",
+        ),
+    ]
+    imported = "Fn::ImportValue is known only when the stack is created"
+    assert skipped == [
+        ("EKS101", "Imported", 9, [imported]),
+        ("EKS101", "OnlyOne", 12, ["condition IsProd is not known"]),
+        ("EKS103", "Imported", 9, [imported]),
+        ("EKS506", "Nested.AccessPolicies[0]", 26, ["condition IsProd is not known"]),
+    ]
+    refs = {
+        e.fields["address"]: e.fields["principal_ref"]
+        for e in result.entities
+        if e.kind == "identity_mapping"
+    }
+    admin = f"{tmp_path / 't.yaml'}:Admin"
+    assert refs == {"Nested": admin, "Decided": admin, "MayExist": None}
+
+
+def test_properties_known_that_are_not_a_mapping_are_an_error(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n"
+        "  Listed:\n    Type: AWS::EKS::Cluster\n    Properties: [Name, x]\n"
+        "  Named:\n    Type: AWS::EKS::Cluster\n    Properties: {Name: named}\n"
+    )
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path, extra=("--select", "EKS101"))
+    assert code == 2
+    assert report["problems"] == [
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 4,
+            "message": "Listed Properties: a list, not a mapping",
+        }
+    ]
+    assert [(f["rule_id"], f["location"]["start_line"]) for f in report["findings"]] == [
+        ("EKS101", 5)
+    ]
+
+
+MALFORMED_POLICIES = """\
+Resources:
+  AsString:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/as-string
+      AccessPolicies: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+  AsMapping:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/as-mapping
+      AccessPolicies:
+        PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+        AccessScope: {Type: cluster}
+  StringItem:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/string-item
+      AccessPolicies:
+        - arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+          AccessScope: {Type: cluster}
+  Written:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: shop
+      PrincipalArn: arn:aws:iam::111122223333:role/written
+      AccessPolicies:
+        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy
+          AccessScope: {Type: cluster}
+"""
+
+
+def test_access_policies_not_a_list_of_mappings_are_an_error_and_the_rest_is_read(tmp_path):
+    """CloudFormation refuses `AccessPolicies` that are not a list of mappings: one line
+    names the file, the resource and what is wrong (exit 2), and the entries themselves and
+    every well-formed policy are still read."""
+    (tmp_path / "t.yaml").write_text(MALFORMED_POLICIES)
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path, extra=("--select", "EKS506"))
+    assert code == 2
+    assert report["problems"] == [
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 7,
+            "message": "AsString AccessPolicies: a string, not a list of access policies",
+        },
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 13,
+            "message": "AsMapping AccessPolicies: a mapping, not a list of access policies",
+        },
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 22,
+            "message": "StringItem AccessPolicies[0]: a string, not an access policy (a mapping)",
+        },
+    ]
+    assert [
+        (f["rule_id"], f["location"]["start_line"], f["entity_key"].rsplit(":", 1)[-1])
+        for f in report["findings"]
+    ] == [
+        ("EKS506", 23, "StringItem.AccessPolicies[1]"),
+        ("EKS506", 31, "Written.AccessPolicies[0]"),
+    ]
+    entries = [e for e in run([tmp_path]).entities if e.kind == "identity_mapping"]
+    assert [e.fields["address"] for e in entries] == [
+        "AsString",
+        "AsMapping",
+        "StringItem",
+        "Written",
+    ]
