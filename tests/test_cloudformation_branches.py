@@ -360,3 +360,120 @@ def test_access_policies_not_a_list_of_mappings_are_an_error_and_the_rest_is_rea
         "StringItem",
         "Written",
     ]
+
+
+LISTS_AND_TEMPLATES_NOT_KNOWN = """\
+Parameters:
+  Env: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Nodes:
+    Type: AWS::EKS::Nodegroup
+    Properties:
+      ClusterName: shop
+      NodeRole: arn:aws:iam::111122223333:role/nodes
+      AmiType: AL2_x86_64
+      LaunchTemplate: !If [IsProd, {Id: !Ref Template}, !Ref AWS::NoValue]
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        MetadataOptions: {HttpTokens: required, HttpPutResponseHopLimit: 1}
+  Instance:
+    Type: AWS::EC2::Instance
+    Properties:
+      LaunchTemplate: !If [IsProd, {LaunchTemplateId: !Ref Template}, !Ref AWS::NoValue]
+  Cni:
+    Type: AWS::EKS::Addon
+    Properties:
+      ClusterName: shop
+      AddonName: vpc-cni
+      PodIdentityAssociations: !If
+        - IsProd
+        - [{ServiceAccount: aws-node, RoleArn: arn:aws:iam::111122223333:role/cni}]
+        - !Ref AWS::NoValue
+  Proxy:
+    Type: AWS::EKS::Addon
+    Properties:
+      ClusterName: shop
+      AddonName: kube-proxy
+      PodIdentityAssociations: {ServiceAccount: kube-proxy, RoleArn: arn:aws:iam::111122223333:role/proxy}
+  Worker:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: worker
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: arn:aws:iam::111122223333:role/ci}, Action: sts:AssumeRole}
+      Policies: !If
+        - IsProd
+        - [{PolicyName: all, PolicyDocument: {Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}}]
+        - !Ref AWS::NoValue
+      ManagedPolicyArns: arn:aws:iam::aws:policy/AdministratorAccess
+"""
+
+
+def test_launch_templates_and_lists_not_known_are_undecided_and_lists_known_wrongly_an_error(
+    tmp_path,
+):
+    """Elsewhere in templates alike: a node group or an instance whose `LaunchTemplate` is not
+    known may run its own options or EKS's (EC2's), not known; an add-on's
+    `PodIdentityAssociations` and a role's `Policies` not known are one item not known, that
+    stands for each they may hold (EKS705 undecided, the role's power not known); such lists
+    known in another shape are an error naming the resource, and the rest is read."""
+    (tmp_path / "t.yaml").write_text(LISTS_AND_TEMPLATES_NOT_KNOWN)
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path)
+    assert code == 2
+    assert report["problems"] == [
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 36,
+            "message": "Proxy PodIdentityAssociations: a mapping, not a list of pod identity "
+            "associations",
+        },
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 48,
+            "message": "Worker ManagedPolicyArns: a string, not a list of policy ARNs",
+        },
+    ]
+    result = run([tmp_path], select={"EKS201", "EKS202", "EKS705"})
+    findings, skipped = _outcomes(result)
+    assert findings == []
+    reason = ["condition IsProd is not known"]
+    assert skipped == [
+        ("EKS201", "Instance", 18, reason),
+        ("EKS201", "Nodes", 6, reason),
+        ("EKS202", "Instance", 18, reason),
+        ("EKS202", "Nodes", 6, reason),
+        ("EKS705", "Cni", 22, reason),
+    ]
+    (worker,) = [e for e in result.entities if e.kind == "iam_role"]
+    assert [power.reason for power in worker.fields["aws_power"]] == reason * 2
+
+
+def test_log_types_written_as_strings_are_an_error_not_logs_on(tmp_path):
+    """CloudFormation's `EnabledTypes` are mappings (`- Type: audit`): a list of strings is
+    refused, not a cluster that logs; its log types are not known."""
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n  Cluster:\n    Type: AWS::EKS::Cluster\n    Properties:\n"
+        "      Name: shop\n      Logging:\n        ClusterLogging:\n"
+        "          EnabledTypes: [audit, {Type: authenticator}]\n"
+    )
+    code, report, _ = scan_json("t.yaml", cwd=tmp_path, extra=("--select", "EKS103"))
+    assert code == 2
+    assert report["problems"] == [
+        {
+            "file": "t.yaml",
+            "level": "error",
+            "line": 8,
+            "message": "Cluster Logging.ClusterLogging.EnabledTypes[0]: a string, not a log type "
+            "(a mapping)",
+        }
+    ]
+    assert [(u["rule_id"], u["reasons"]) for u in report["unknown"]] == [
+        ("EKS103", ["Logging.ClusterLogging.EnabledTypes of Cluster is written wrongly"])
+    ]

@@ -18,7 +18,7 @@ Terraform address does in its module.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_span, span_of
@@ -315,7 +315,7 @@ def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) ->
     _put(e, "endpoint_private_access", vpc, spelled["private"], _boolean)
     _put(e, "public_access_cidrs", vpc, spelled["cidrs"])
     kinds.empty_to_default(e, "public_access_cidrs")
-    _log_types(e, config, rtype)
+    problems = _log_types(reader, logical, e, config, rtype)
     access = _child(config, spelled["access"])
     _put(e, "authentication_mode", access, spelled["mode"])
     _put(e, "bootstrap_cluster_creator_admin_permissions", access, spelled["bootstrap"], _boolean)
@@ -323,42 +323,52 @@ def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) ->
     entities = [e]
     if rtype == "AWSQS::EKS::Cluster":
         entities += _quickstart_api_access(reader, logical, props, name)
-    return entities, []
+    return entities, problems
 
 
-def _log_types(e: Entity, config: Any, rtype: str) -> None:
+def _log_types(reader: _Reader, logical: str, e: Entity, config: Any, rtype: str) -> list[Problem]:
     """The control plane log types: `Logging.ClusterLogging.EnabledTypes[].Type`, CDK's
     `logging.clusterLogging[]` (`types` of the items `enabled`), the registry type's
-    `EnabledClusterLoggingTypes`."""
+    `EnabledClusterLoggingTypes`. `Logging.ClusterLogging.EnabledTypes` known that is not a
+    list of mappings is a problem, its log types not known."""
     if rtype == "Custom::AWSCDK-EKS-Cluster":
         logging = _child(config, "logging")
         items = _child(logging, "clusterLogging")
         if isinstance(items, Unknown):
             e.set("enabled_log_types", items)
-            return
+            return []
         if not isinstance(items, list):
             kinds.set_default(e, "enabled_log_types")
-            return
+            return []
         types: list = []
         for item in items:
             if isinstance(item, dict) and _boolean(item.get("enabled")) is True:
                 found = item.get("types")
                 types += found if isinstance(found, list) else [found]
         e.set("enabled_log_types", types, span=key_span(logging, "clusterLogging"))
-        return
+        return []
     if rtype == "AWSQS::EKS::Cluster":
         _put(e, "enabled_log_types", config, "EnabledClusterLoggingTypes")
-        return
+        return []
     cluster_logging = _child(_child(config, "Logging"), "ClusterLogging")
     enabled = _child(cluster_logging, "EnabledTypes")
+    span = key_span(cluster_logging, "EnabledTypes")
     if enabled is None:
         kinds.set_default(e, "enabled_log_types")
-        return
-    if not isinstance(enabled, list):
-        e.set("enabled_log_types", enabled, span=key_span(cluster_logging, "EnabledTypes"))
-        return
-    types = [item.get("Type") if isinstance(item, dict) else item for item in enabled]
-    e.set("enabled_log_types", types, span=key_span(cluster_logging, "EnabledTypes"))
+        return []
+    if isinstance(enabled, Unknown):
+        e.set("enabled_log_types", enabled, span=span)
+        return []
+    shown = "Logging.ClusterLogging.EnabledTypes"
+    items, problems = _items(
+        reader, logical, cluster_logging, "EnabledTypes", "log types", "a log type", shown
+    )
+    if problems:
+        why = Unknown(f"{shown} of {logical} is written wrongly", shown)
+        e.set("enabled_log_types", why, span=span)
+        return problems
+    e.set("enabled_log_types", [_child(item.value, "Type") for item in items], span=span)
+    return []
 
 
 def _quickstart_api_access(reader: _Reader, logical: str, props: Any, cluster: Any) -> list:
@@ -431,8 +441,10 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     e.set("role_path", None)
     e.set("problems", [])
     out = [e]
-    policies, problems = _access_policies(reader, logical, props)
-    for label, policy, span in policies:
+    policies, problems = _items(
+        reader, logical, props, "AccessPolicies", "access policies", "an access policy"
+    )
+    for label, _index, policy, span in policies:
         if isinstance(policy, Unknown):  # its policy and scope, whatever they are, not known
             policy = {"PolicyArn": policy, "AccessScope": policy}
         a = Entity(
@@ -462,45 +474,49 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     return out, problems
 
 
-def _access_policies(
-    reader: _Reader, logical: str, props: Any
-) -> tuple[list[tuple[str, Any, tuple[int, int]]], list[Problem]]:
-    """(label, policy, lines) of an access entry's `AccessPolicies`: its items (`[0]`); of a
-    list not known (`!If` on a condition not decided, `!Ref` to a parameter without a
-    default), one policy not known (`["(not known)"]`) where the list is written, that stands
-    for each it may hold. A list or an item known in another shape than CloudFormation's (a
-    list of mappings) is a problem, and no policy."""
-    return _mappings(
-        reader, logical, props, "AccessPolicies", "an access policy", "access policies"
-    )
+class _Item(NamedTuple):
+    """An item of a list property: its label in keys (`[0]`, `["(not known)"]`), its index
+    (None for the item that stands for a list not known), its value and its lines."""
+
+    label: str
+    index: int | None
+    value: Any
+    span: tuple[int, int]
 
 
-def _mappings(
-    reader: _Reader, logical: str, props: Any, name: str, item: str, items: str
-) -> tuple[list[tuple[str, Any, tuple[int, int]]], list[Problem]]:
-    """(label, mapping or Unknown, lines) of the property `name`, a list of mappings (each
-    `item`, with its article): its items (`[0]`); of a list not known, one item not known
-    (`["(not known)"]`) where the list is written, that stands for each it may hold. A value
-    known in another shape, or an item of it, is a problem (CloudFormation refuses the
-    template), not an item."""
-    default = reader.span(logical)
+def _items(
+    reader: _Reader,
+    logical: str,
+    props: Any,
+    name: str,
+    items: str,
+    mapping: str = "",
+    shown: str = "",
+) -> tuple[list[_Item], list[Problem]]:
+    """The items of the list property `name` (`items` says what they are): of a list not
+    known (`!If` on a condition not decided, `!Ref` to a parameter without a default), one
+    item not known where the list is written, that stands for each it may hold. A value known
+    that is not a list, or an item that is not a mapping when `mapping` names what each is
+    (with its article), is a problem (CloudFormation refuses the template) and no item;
+    problems name the property as `shown` (its path), else as `name`."""
     written = props.get(name)
-    where = key_span(props, name) or default
+    shown = shown or name
+    where = key_span(props, name) or reader.span(logical)
     if isinstance(written, Unknown):
-        return [(f'["{NOT_KNOWN}"]', written, where)], []
+        return [_Item(f'["{NOT_KNOWN}"]', None, written, where)], []
     if written is None:
         return [], []
     if not isinstance(written, list):
-        message = f"{logical} {name}: {_shape(written)}, not a list of {items}"
+        message = f"{logical} {shown}: {_shape(written)}, not a list of {items}"
         return [], [Problem(reader.file, message, where[0])]
-    found: list[tuple[str, Any, tuple[int, int]]] = []
+    found: list[_Item] = []
     problems: list[Problem] = []
     for index, value in enumerate(written):
         span = _item_span(written, index, where)
-        if isinstance(value, (dict, Unknown)):
-            found.append((f"[{index}]", value, span))
+        if not mapping or isinstance(value, (dict, Unknown)):
+            found.append(_Item(f"[{index}]", index, value, span))
         else:
-            message = f"{logical} {name}[{index}]: {_shape(value)}, not {item} (a mapping)"
+            message = f"{logical} {shown}[{index}]: {_shape(value)}, not {mapping} (a mapping)"
             problems.append(Problem(reader.file, message, span[0]))
     return found, problems
 
@@ -555,26 +571,33 @@ def _addon(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> B
     e.set(
         "service_account_role_ref", reader.ref(raw.get("ServiceAccountRoleArn"), "AWS::IAM::Role")
     )
-    written = props.get("PodIdentityAssociations")
+    items, problems = _items(
+        reader,
+        logical,
+        props,
+        "PodIdentityAssociations",
+        "pod identity associations",
+        "a pod identity association",
+    )
     associations = LList(line=e.location.start_line, end_line=e.location.end_line)
-    for index, item in enumerate(written if isinstance(written, list) else []):
-        if not isinstance(item, dict):
-            continue
+    for _label, _index, item, span in items:
+        # one not known names a service account and a role, whatever they are, not known
         associations.append(
-            {"service_account": item.get("ServiceAccount"), "role_arn": item.get("RoleArn")}
+            {"service_account": _child(item, "ServiceAccount"), "role_arn": _child(item, "RoleArn")}
         )
-        associations.item_lines.append(_item_span(written, index, reader.span(logical)))
+        associations.item_lines.append(span)
     span = associations.item_lines[0] if associations else None
     e.set("pod_identity_associations", associations, span=span)
-    return [e], []
+    return [e], problems
 
 
 def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
     """`AWS::EKS::Nodegroup` without a launch template: the one EKS creates, whose instance
     metadata options AWS documents for AL2 (IMDSv1 allowed, hop limit 2) and AL2023 (IMDSv2
     only, hop limit 1); other AMI types are unknown. With a launch template, that template
-    is the instance metadata (read as itself)."""
-    if props.get("LaunchTemplate") is not None:
+    is the instance metadata (read as itself); with one not known, which it runs is not known."""
+    launch_template = props.get("LaunchTemplate")
+    if launch_template is not None and not isinstance(launch_template, Unknown):
         return [], []
     e = reader.entity("instance_metadata", logical, rtype)
     e.set("name", f"{logical} (the launch template EKS creates)")
@@ -605,7 +628,17 @@ def _node_group(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any)
         e.set("http_tokens", why, span=span)
         e.set("hop_limit", why, span=span)
     kinds.set_default(e, "http_endpoint")
+    _launch_template_not_known(e, props, launch_template)
     return [e], []
+
+
+def _launch_template_not_known(e: Entity, props: Any, launch_template: Any) -> None:
+    """Nodes that may run a launch template of their own (`LaunchTemplate` not known: an `!If`
+    on a condition not decided): their metadata options are not known, for its reason."""
+    if isinstance(launch_template, Unknown):
+        for field in ("http_tokens", "http_endpoint", "hop_limit"):
+            e.set(field, launch_template, span=key_span(props, "LaunchTemplate"))
+            e.defaulted.pop(field, None)
 
 
 def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
@@ -681,9 +714,13 @@ def _instance(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -
     """`AWS::AutoScaling::LaunchConfiguration` and `AWS::EC2::Instance`; an instance launched
     from a launch template without options of its own has the template's (read as itself)."""
     options = props.get("MetadataOptions")
-    if options is None and props.get("LaunchTemplate") is not None:
-        return [], []
+    launch_template = props.get("LaunchTemplate")
+    if options is None and launch_template is not None:
+        if not isinstance(launch_template, Unknown):
+            return [], []  # the launch template's options
     e = _metadata(reader, logical, rtype, options, props)
+    if options is None:
+        _launch_template_not_known(e, props, launch_template)
     e.set("node_roles", _profile_roles(reader, raw, "IamInstanceProfile"))
     return [e], []
 
@@ -849,20 +886,20 @@ def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Bu
             spans={k: v for k, v in spans.items() if v},
         )
     )
-    inline = props.get("Policies")
-    for index, policy in enumerate(inline if isinstance(inline, list) else []):
-        if not isinstance(policy, dict):
-            continue
+    inline, found = _items(reader, logical, props, "Policies", "inline policies", "a policy")
+    problems += found
+    for label, index, policy, span in inline:
+        # one not known: its name and document, whatever they are, not known
         made_policy, found = iam_roles.policy_entity(
-            key=f"{key}/Policies[{index}]",
+            key=f"{key}/Policies{label}",
             origin=ORIGIN,
-            location=Location(reader.file, *_item_span(inline, index, reader.span(logical))),
+            location=Location(reader.file, *span),
             document=_policy_document(
-                policy.get("PolicyDocument"),
+                _child(policy, "PolicyDocument"),
                 _written(raw, "Policies", index, "PolicyDocument"),
                 key_span(policy, "PolicyDocument"),
             ),
-            name=policy.get("PolicyName"),
+            name=_child(policy, "PolicyName"),
             policy_type="inline",
             source=ORIGIN,
             role_name=name,
@@ -871,19 +908,15 @@ def _role(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Bu
         )
         entities.append(made_policy)
         problems += found
-    managed = props.get("ManagedPolicyArns")
-    raw_managed = raw.get("ManagedPolicyArns")
-    for index, policy_arn in enumerate(managed if isinstance(managed, list) else []):
-        written = (
-            raw_managed[index]
-            if isinstance(raw_managed, list) and index < len(raw_managed)
-            else None
-        )
+    managed, found = _items(reader, logical, props, "ManagedPolicyArns", "policy ARNs")
+    problems += found
+    for label, index, policy_arn, span in managed:
+        written = _written(raw, "ManagedPolicyArns", index) if index is not None else None
         entities.append(
             iam_roles.attachment_entity(
-                key=f"{key}/ManagedPolicyArns[{index}]",
+                key=f"{key}/ManagedPolicyArns{label}",
                 origin=ORIGIN,
-                location=Location(reader.file, *_item_span(managed, index, reader.span(logical))),
+                location=Location(reader.file, *span),
                 policy_arn=policy_arn,
                 source=ORIGIN,
                 policy_ref=reader.ref(written, "AWS::IAM::ManagedPolicy"),
