@@ -477,3 +477,55 @@ def test_log_types_written_as_strings_are_an_error_not_logs_on(tmp_path):
     assert [(u["rule_id"], u["reasons"]) for u in report["unknown"]] == [
         ("EKS103", ["Logging.ClusterLogging.EnabledTypes of Cluster is written wrongly"])
     ]
+
+
+def test_what_other_resources_read_of_properties_behind_a_condition_is_what_branches_share(
+    tmp_path,
+):
+    """`!GetAtt Role.Arn` of a role whose properties are an `!If` on a condition not decided
+    is its ARN when both branches name it alike; a launch template reads the `NodeRole` of a
+    node group written so."""
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n  Env: {Type: String}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\n"
+        "Resources:\n"
+        "  Admin:\n    Type: AWS::IAM::Role\n    Properties: !If\n"
+        "      - IsProd\n      - {RoleName: admin, Description: prod}\n      - {RoleName: admin}\n"
+        "  Entry:\n    Type: AWS::EKS::AccessEntry\n    Properties:\n"
+        "      ClusterName: shop\n      PrincipalArn: !GetAtt Admin.Arn\n"
+        "  Template:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n"
+        "      LaunchTemplateData: {MetadataOptions: {HttpTokens: required}}\n"
+        "  Nodes:\n    Type: AWS::EKS::Nodegroup\n    Properties: !If\n"
+        "      - IsProd\n"
+        "      - {NodeRole: !GetAtt Admin.Arn, LaunchTemplate: {Id: !Ref Template}, Tags: {a: b}}\n"
+        "      - {NodeRole: !GetAtt Admin.Arn, LaunchTemplate: {Id: !Ref Template}}\n"
+    )
+    entities = {e.fields.get("address"): e for e in run([tmp_path]).entities}
+    assert entities["Entry"].fields["principal_arn"].text == (
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"
+    )
+    (role,) = entities["Template"].fields["node_roles"]
+    assert (role["role_ref"], role["via"]) == (f"{tmp_path / 't.yaml'}:Admin", "Nodes NodeRole")
+
+
+def test_registry_cluster_roles_not_known_are_an_aws_auth_entry_not_known(tmp_path):
+    """`AWSQS::EKS::Cluster` `KubernetesApiAccess.Roles` behind a condition not decided: one
+    aws-auth entry not known stands for each it may hold (EKS501 undecided, not passed)."""
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n  Env: {Type: String}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\n"
+        "Resources:\n  Cluster:\n    Type: AWSQS::EKS::Cluster\n    Properties:\n"
+        "      Name: shop\n      KubernetesApiAccess:\n        Roles: !If\n"
+        "          - IsProd\n"
+        "          - [{Arn: 'arn:aws:iam::111122223333:role/admin', Groups: [system:masters]}]\n"
+        "          - []\n"
+    )
+    _, skipped = _outcomes(run([tmp_path], select={"EKS501"}))
+    assert skipped == [
+        (
+            "EKS501",
+            "Cluster/KubernetesApiAccess/mapRoles[0]",
+            11,
+            ["condition IsProd is not known"],
+        )
+    ]

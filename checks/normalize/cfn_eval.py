@@ -192,7 +192,7 @@ class Template:
         self._names[logical] = None  # a name that refers to itself is not known
         declared = self.resources[logical]
         path = NAME_PROPERTY.get(str(declared.get("Type"))) if isinstance(declared, dict) else None
-        node: Any = declared.get("Properties") if path else None
+        node: Any = self._properties(declared.get("Properties")) if path else None
         for step in path or ():
             node = node.get(step) if isinstance(node, dict) else None
         name = self._value(node, 0) if node is not None else None
@@ -270,7 +270,7 @@ class Template:
         declared = self.resources[logical]
         if not isinstance(declared, dict) or declared.get("Type") not in PROVIDER_TYPES:
             return None
-        props = declared.get("Properties")
+        props = self._properties(declared.get("Properties"))
         url = self._value(props.get("Url"), 0) if isinstance(props, dict) else None
         url = url.text if isinstance(url, Unknown) else url
         if not isinstance(url, str):
@@ -283,7 +283,7 @@ class Template:
         (`arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ops/admin`), so that it reads as a
         role or a user, never as an account."""
         name = self._name_of(logical)
-        props = declared.get("Properties")
+        props = self._properties(declared.get("Properties"))
         path = self._value(props.get("Path"), 0) if isinstance(props, dict) else None
         path = path if isinstance(path, str) and path.startswith("/") else "/"
         shown = name if isinstance(name, str) else placeholder(logical)

@@ -80,10 +80,15 @@ class _Reader:
             return name
         return None
 
+    def properties(self, logical: str) -> Any:
+        """The properties of the resource `logical` as written (`Template.properties`)."""
+        declared = self.resources.get(logical)
+        return self.template.properties(_child(declared, "Properties"))
+
     def of_type(self, rtype: str) -> list[tuple[str, Any]]:
-        """(logical id, properties) of the template's resources of type `rtype`."""
+        """(logical id, properties as written) of the template's resources of type `rtype`."""
         return [
-            (name, body.get("Properties"))
+            (name, self.properties(name))
             for name, body in self.resources.items()
             if isinstance(body, dict) and body.get("Type") == rtype
         ]
@@ -383,6 +388,9 @@ def _quickstart_api_access(reader: _Reader, logical: str, props: Any, cluster: A
     data = LDict(line=where[0], end_line=where[1])
     for name, map_name in (("Roles", "mapRoles"), ("Users", "mapUsers")):
         items = access.get(name)
+        if isinstance(items, Unknown):  # one entry not known stands for each it may hold
+            items = LList([items], line=where[0], end_line=where[1])
+            items.item_lines = [key_span(access, name) or where]
         if not isinstance(items, list):
             continue
         entries = LList(line=where[0], end_line=where[1])
@@ -653,7 +661,7 @@ def _ami_family(reader: _Reader, raw: Any, props: Any) -> tuple[Any, str, Any]:
     if version is None:
         cluster = reader.target(raw.get("ClusterName"), "AWS::EKS::Cluster")
         if cluster is not None:
-            cluster_props = reader.resources[cluster].get("Properties")
+            cluster_props = reader.properties(cluster)
             if isinstance(cluster_props, dict) and "Version" in cluster_props:
                 version = reader.template.value(cluster_props["Version"])
     picked = kinds.ami_family(kinds.eks_ami_type(version))
@@ -766,8 +774,7 @@ def _profile_roles(reader: _Reader, holder: Any, attr: str) -> LList:
     span = key_span(holder, attr)
     profile = reader.target(raw, "AWS::IAM::InstanceProfile")
     if profile is not None:
-        props = reader.resources[profile].get("Properties")
-        written = props.get("Roles") if isinstance(props, dict) else None
+        written = _child(reader.properties(profile), "Roles")
         if isinstance(written, list):
             for role in written:
                 roles.append(_role_item(reader, role, f"instance profile {profile}", span))
