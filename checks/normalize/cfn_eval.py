@@ -485,7 +485,7 @@ class Template:
                 if spans:
                     out.key_lines[key] = (min(s[0] for s in spans), max(s[1] for s in spans))
             return out
-        if _plain_list(chosen) and _plain_list(other) and len(chosen) == len(other):
+        if isinstance(chosen, list) and isinstance(other, list) and len(chosen) == len(other):
             items = LList(line=_first(chosen, other), end_line=_last(chosen, other))
             for index, (mine, theirs) in enumerate(zip(chosen, other, strict=True)):
                 items.append(self._merged(condition, mine, theirs))
@@ -567,10 +567,6 @@ def _is_no_value(node: Any) -> bool:
 def _plain_mapping(node: Any) -> bool:
     """A mapping written out, not a function's call."""
     return isinstance(node, dict) and _function(node) is None
-
-
-def _plain_list(node: Any) -> bool:
-    return isinstance(node, list)
 
 
 def _if(condition: str, chosen: Any, other: Any) -> dict:

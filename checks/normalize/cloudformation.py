@@ -125,10 +125,10 @@ def normalize_template(
                     Problem(file, f"{logical} Properties: {_shape(raw)}, not a mapping", where[0])
                 )
                 continue  # CloudFormation refuses the template
-            raw = NotKnownProperties(raw)
-        props = raw if isinstance(raw, NotKnownProperties) else template.value(raw)
+            raw = _NotKnownProperties(raw)
+        props = raw if isinstance(raw, _NotKnownProperties) else template.value(raw)
         if isinstance(props, Unknown):
-            props = raw = NotKnownProperties(props)  # the evaluation's budget spent
+            props = raw = _NotKnownProperties(props)  # the evaluation's budget spent
         made, found = builder(reader, logical, str(resource["Type"]), raw, props)
         entities += made
         problems += found
@@ -145,7 +145,7 @@ def normalize_template(
 
 
 # ---- values --------------------------------------------------------------------------------
-class NotKnownProperties(LDict):
+class _NotKnownProperties(LDict):
     """Properties not known as a whole (`Properties: !ImportValue x`, an `!If` on a condition
     not decided whose branch is not a mapping): each property, whatever its name, is written
     and is this unknown, so that the resource makes the entities it always makes, their
