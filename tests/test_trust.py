@@ -554,3 +554,49 @@ def test_a_not_principal_trust_says_whom_it_leaves_out_not_whom_it_trusts(tmp_pa
             "external-id condition",
         )
     ]
+
+
+def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise(tmp_path):
+    """An AWS principal written as a value not known (a variable, a template that is all
+    placeholders, one item of a list, a principal type not known) may be "*": EKS401 is
+    undecided, with the value in its reason. A template with text of its own (an account's
+    ARN) cannot be "*", nor can a list with no such item: EKS401 is false there."""
+
+    def role(name: str, principal: str) -> str:
+        return (
+            f'resource "aws_iam_role" "{name}" {{\n  name = "{name}"\n'
+            "  assume_role_policy = jsonencode({\n    Statement = [{\n"
+            '      Effect = "Allow", Action = "sts:AssumeRole"\n'
+            f"      Principal = {principal}\n"
+            "    }]\n  })\n}\n"
+        )
+
+    (tmp_path / "main.tf").write_text(
+        'variable "who" {}\nvariable "kind" {}\nvariable "account" {}\n'
+        + role("whole", "{ AWS = var.who }")
+        + role("item", '{ AWS = ["arn:aws:iam::111122223333:role/ci", var.who] }')
+        + role("template", '{ AWS = "${var.who}" }')
+        + role("kind", '{ (var.kind) = "*" }')
+        + role("account", '{ AWS = "arn:aws:iam::${var.account}:root" }')
+        + role("named", '{ AWS = ["arn:aws:iam::111122223333:role/ci"] }')
+        + role("kind_named", '{ (var.kind) = "arn:aws:iam::111122223333:role/ci" }')
+        + role("star", '{ AWS = ["arn:aws:iam::111122223333:role/ci", "*"] }')
+    )
+    result = run([tmp_path], select={"EKS401"})
+    assert [(f.location.start_line, f.message) for f in result.findings] == [
+        (
+            72,
+            "role star trusts any principal (AWS: arn:aws:iam::111122223333:role/ci, *) with no "
+            "organization, account, ARN or external-id condition",
+        )
+    ]
+    assert sorted(
+        (s.entity_key.rsplit(":", 1)[-1], s.reasons)
+        for s in result.skipped
+        if s.rule_id == "EKS401"
+    ) == [
+        ("aws_iam_role.item/statement[0]", ["var.who has no default"]),
+        ("aws_iam_role.kind/statement[0]", ["principal type var.kind is not known"]),
+        ("aws_iam_role.template/statement[0]", ["var.who has no default"]),
+        ("aws_iam_role.whole/statement[0]", ["var.who has no default"]),
+    ]

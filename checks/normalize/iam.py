@@ -165,16 +165,26 @@ def _principals(entity: Entity, stmt: dict) -> list:
         principal = stmt["NotPrincipal"]
     else:
         principal = stmt.get("Principal")
+    # a value not known that may be "*" where "*" is anyone: the first, if none is "*"
+    may_be_any: Unknown | None = None
     if principal == "*":
         any_principal = True
     elif isinstance(principal, dict):
         for ptype, values in principal.items():
             values = _as_list(values)
             kind = str(ptype).lower()
-            if kind == "aws":
-                aws.extend(values)
+            if kind == "aws" or kind not in PRINCIPAL_TYPES:
+                if kind == "aws":
+                    aws.extend(values)
                 if any(v == "*" for v in values):
-                    any_principal = True
+                    if kind == "aws":
+                        any_principal = True
+                    elif may_be_any is None:  # "*" of a type not known: AWS's, or not
+                        may_be_any = Unknown(
+                            f"principal type {_text(ptype)} is not known", _text(ptype)
+                        )
+                elif kind == "aws" and may_be_any is None:
+                    may_be_any = next((_unknown_value(v) for v in values if _may_be_star(v)), None)
             elif kind == "service":
                 service.extend(_service_principal(v) for v in values)
             elif kind == "federated":
@@ -187,7 +197,11 @@ def _principals(entity: Entity, stmt: dict) -> list:
         )
     span = key_span(stmt, "NotPrincipal" if "NotPrincipal" in stmt else "Principal")
     if "principal_any" not in entity.fields:
-        entity.set("principal_any", any_principal, span=span)
+        entity.set(
+            "principal_any",
+            may_be_any if may_be_any and not any_principal else any_principal,
+            span=span,
+        )
     shown = _principal_text(principal)
     # NotPrincipal names whom the statement leaves out: everyone else is trusted
     entity.set("principal_text", f"everyone but {shown}" if "NotPrincipal" in stmt else shown)
@@ -248,6 +262,27 @@ def _service_principal(value: Any) -> Any:
     if "${" in name:
         return Unknown(f"service principal {written} is not resolved", written)
     return name.lower()
+
+
+# the principal types IAM knows, as `_principals` reads them (lowercased)
+PRINCIPAL_TYPES = ("aws", "service", "federated", "canonicaluser")
+# a template's placeholders (`${...}`, as a value not known is written in a text)
+_PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
+
+
+def _may_be_star(value: Any) -> bool:
+    """Whether a principal not known may be "*": a value not known, unless it is written as a
+    template whose text outside its placeholders is more than asterisks (an ARN with a
+    placeholder cannot be "*")."""
+    written = value.text if isinstance(value, Unknown) else value
+    if not isinstance(written, str) or "${" not in written:
+        return isinstance(value, Unknown)
+    return not _PLACEHOLDER.sub("", written).strip("*")
+
+
+def _unknown_value(value: Any) -> Unknown:
+    """A value not known as itself, a template as an unknown naming it."""
+    return value if isinstance(value, Unknown) else Unknown(f"{value} is not resolved", value)
 
 
 def _unknown_if_template(value: Any) -> Any:
