@@ -560,7 +560,8 @@ def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise
     """An AWS principal written as a value not known (a variable, a template that is all
     placeholders, one item of a list, a principal type not known) may be "*": EKS401 is
     undecided, with the value in its reason. A template with text of its own (an account's
-    ARN) cannot be "*", nor can a list with no such item: EKS401 is false there."""
+    ARN) cannot be "*", nor can an AWS resource's ARN, nor a list with no such item: EKS401
+    is false there."""
 
     def role(name: str, principal: str) -> str:
         return (
@@ -581,6 +582,8 @@ def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise
         + role("named", '{ AWS = ["arn:aws:iam::111122223333:role/ci"] }')
         + role("kind_named", '{ (var.kind) = "arn:aws:iam::111122223333:role/ci" }')
         + role("star", '{ AWS = ["arn:aws:iam::111122223333:role/ci", "*"] }')
+        + role("arn", "{ AWS = [aws_iam_role.star.arn, data.aws_iam_user.me.arn] }")
+        + 'data "aws_iam_user" "me" {\n  user_name = "me"\n}\n'
     )
     result = run([tmp_path], select={"EKS401"})
     assert [(f.location.start_line, f.message) for f in result.findings] == [

@@ -270,13 +270,20 @@ PRINCIPAL_TYPES = ("aws", "service", "federated", "canonicaluser")
 _PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
 
 
+# the ARN of an AWS resource or data source, as Terraform writes it (`aws_iam_role.ci.arn`,
+# `aws_iam_role.x[0].arn`, `data.aws_iam_user.me.arn`): known before apply or not, an ARN
+_RESOURCE_ARN = re.compile(r"(?:data\.)?aws_\w+\.[\w-]+(?:\[[^\]]*\])?\.arn")
+
+
 def _may_be_star(value: Any) -> bool:
-    """Whether a principal not known may be "*": a value not known, unless it is written as a
-    template whose text outside its placeholders is more than asterisks (an ARN with a
-    placeholder cannot be "*")."""
+    """Whether a principal not known may be "*": a value not known, unless it is an AWS
+    resource's ARN, or is written as a template whose text outside its placeholders is more
+    than asterisks (an ARN with a placeholder cannot be "*")."""
     written = value.text if isinstance(value, Unknown) else value
-    if not isinstance(written, str) or "${" not in written:
+    if not isinstance(written, str):
         return isinstance(value, Unknown)
+    if "${" not in written:
+        return isinstance(value, Unknown) and not _RESOURCE_ARN.fullmatch(written)
     return not _PLACEHOLDER.sub("", written).strip("*")
 
 
