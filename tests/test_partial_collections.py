@@ -303,6 +303,8 @@ def _describe(value) -> str:
         ("local.items[*].p", "each('S')"),
         ('concat(local.items, [{ p = "K" }])[*].p', "PartialList(['K'], [each('S')], {})"),
         ('local.each["any"].p', "'S'"),
+        # a list has no attributes: not the items of the list
+        ("local.items.p", '?[for v in var.x : {p = "S", q = ["x", "y"]}]'),
         ("local.items[3].q[1]", "'y'"),
         ('lookup(local.each, "any").p', "'S'"),
         ('lookup(merge(local.each, local.known), "a", {})', "{p: 'A'}"),
@@ -356,10 +358,31 @@ def _describe(value) -> str:
     ],
 )
 def test_what_is_known_of_a_collection_known_in_part_is_kept(expression, expected):
+    assert _describe(_evaluated(expression)) == expected
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '"is ${jsonencode([for a in var.x : "lit"])}"',
+        '"is ${jsonencode({ for a in var.x : a => 1 })}"',
+    ],
+)
+def test_the_text_jsonencode_gives_of_a_collection_known_in_part_is_not_known(expression):
+    """Which items it holds is not known: neither is its text (a `for` over a collection not
+    known may make none, or many)."""
+    value = _evaluated(expression)
+    assert isinstance(value, Unknown)
+    assert value.reason == "the text of a collection known in part is not known"
+
+
+def _evaluated(expression: str):
+    """The value of `expression` in a module that declares EVALUATED (no note made)."""
     ev = Evaluator("infra", Declarations({"main.tf": parse_terraform(EVALUATED)}), None)
     (block,) = parse_terraform(f"locals {{\n  v = {expression}\n}}\n")
-    assert _describe(ev.eval(block.attributes["v"].expr, "main.tf")) == expected
+    value = ev.eval(block.attributes["v"].expr, "main.tf")
     assert ev.problems() == []
+    return value
 
 
 def test_collections_known_in_part_built_to_grow_stay_bounded(tmp_path):

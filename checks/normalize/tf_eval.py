@@ -1255,8 +1255,10 @@ def get_attr(value: Any, name: str) -> Any:
     """`value.name`: an object's attribute (of a map known in part, the item only it can be)."""
     if isinstance(value, (Partial, UnknownItems)) and _is_map(value):
         return partial_item(value, name)
-    if isinstance(value, Unknown):
+    if isinstance(value, (Partial, UnknownItems)):  # a list's: its items are no attributes
         return Unknown(value.reason, value.text, value.ref)
+    if isinstance(value, Unknown):
+        return value
     if isinstance(value, dict):
         if name in value:
             return value[name]

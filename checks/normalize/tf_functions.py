@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 from checks.model import LDict, LList, Partial, Unknown, UnknownItems, items_known
 from checks.normalize.tf_limits import MAX_CHARS, MAX_ITEMS
 from checks.normalize.tf_values import (
+    PARTLY_ENCODED,
     EncodedDict,
     EncodedList,
     EvalError,
@@ -1085,13 +1086,14 @@ def _encode(format: str) -> Impl:
 
     def impl(ev: Evaluator, site: CallSite, args: list) -> Any:
         _arity(site, args, 1)
-        value = items_known(args[0])  # its text is not known, the items it holds are
+        value = items_known(args[0])  # the items it may hold are known, not its text
         if isinstance(value, Unknown):
             return _unknown(value, site)
+        marked = PARTLY_ENCODED if isinstance(args[0], (Partial, UnknownItems)) else format
         if isinstance(value, dict):
-            return EncodedDict(value, format)
+            return EncodedDict(value, marked)
         if isinstance(value, list):
-            return EncodedList(value, format)
+            return EncodedList(value, marked)
         # one value: a document of it alone (yamlencode's is a YAML scalar, JSON's syntax)
         text = json_text(value)
         return text if format == "json" else text + "\n"

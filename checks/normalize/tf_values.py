@@ -221,6 +221,9 @@ class EncodedList(LList):
 
 
 Encoded = (EncodedDict, EncodedList)
+# the format of what jsonencode or yamlencode made of a collection known in part: its items
+# are read as the items it may hold, its text is not known (which items it holds is not)
+PARTLY_ENCODED = "known in part"
 
 
 def is_number(value: Any) -> bool:
@@ -467,6 +470,8 @@ def with_lines(out: Any, like: Any) -> Any:
 def encoded_text(value: EncodedDict | EncodedList) -> str | Unknown:
     """The text `jsonencode` gives for the structure (keys sorted, no spaces, `<`, `>` and `&`
     escaped as Go's encoder does); `yamlencode`'s text is not written here: unknown."""
+    if value.format == PARTLY_ENCODED:
+        return Unknown("the text of a collection known in part is not known", "jsonencode(...)")
     if value.format != "json":
         return Unknown("the text yamlencode() gives is not computed", "yamlencode(...)")
     return json_text(value)
