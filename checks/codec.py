@@ -8,8 +8,8 @@ pair's two numbers in a row), which the parser's object hook never sees; a field
 `Any` (an entity's field values, a rule's condition) holds plain JSON values and, as tagged
 objects (`{"\\u0000": tag, ...}`), the few other types our values use: tuples, sets,
 mappings with keys that are not strings, line-keeping mappings and lists (their items'
-lines two numbers in a row), unknown values (lists known in part, the items a `for` makes of
-a collection not known), integers beyond 64 bits and infinite or NaN numbers. Whatever does
+lines two numbers in a row), unknown values (lists and maps known in part, the items a `for`
+makes of a collection not known), integers beyond 64 bits and infinite or NaN numbers. Whatever does
 not match its declared type, an unknown tag included, raises `Invalid`.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from itertools import chain
 from typing import Any
 
-from checks.model import LDict, LList, PartialList, Unknown, UnknownItems
+from checks.model import LDict, LList, PartialList, PartialMap, Unknown, UnknownItems
 
 
 class Invalid(Exception):
@@ -100,8 +100,12 @@ def _tagged(v: Any) -> Any:
         }
     if t is Unknown:
         return {TAG_KEY: "Unknown", "v": [v.reason, v.text, v.ref]}
-    if t is PartialList:
-        return {TAG_KEY: "PartialList", "v": [v.reason, v.text, v.ref, _tagged(v.known)]}
+    if t is PartialList or t is PartialMap:
+        parts = [_tagged(part) for part in v.rest]
+        return {
+            TAG_KEY: t.__name__,
+            "v": [v.reason, v.text, v.ref, _tagged(v.known), parts, _tagged(v.maybe)],
+        }
     if t is UnknownItems:
         return {
             TAG_KEY: "UnknownItems",
@@ -110,6 +114,9 @@ def _tagged(v: Any) -> Any:
     if t is set or t is frozenset:
         return {TAG_KEY: t.__name__, "v": [_tagged(x) for x in v]}
     raise Invalid(f"cannot store a {t.__name__}")
+
+
+_PARTIALS = {"PartialList": (PartialList, LList), "PartialMap": (PartialMap, LDict)}
 
 
 def _untag(obj: dict) -> Any:
@@ -148,15 +155,20 @@ def _untag(obj: dict) -> Any:
         mapping.end_line = end
         mapping.key_lines = {k: _span(span) for k, span in _pairs(obj.get("keys"))}
         return mapping
-    if tag == "PartialList":
-        if len(items) != 4:
-            raise Invalid("a PartialList is three texts and its known items")
-        reason, text, ref, known = items
-        if not (type(reason) is str and type(text) is str and type(ref) in (str, type(None))):
-            raise Invalid("a PartialList of the wrong types")
-        if type(known) is not LList:
-            raise Invalid("a PartialList's known items are not a line-keeping list")
-        return PartialList(reason, text, ref, known)
+    if tag in _PARTIALS:
+        kind, known_type = _PARTIALS[tag]
+        if len(items) != 6:
+            raise Invalid(f"a {tag} is three texts, its known items, its rest and its maybe")
+        reason, text, ref, known, rest, maybe = items
+        if not (type(reason) is str and type(text) is str and type(ref) in _TEXT_OR_NONE):
+            raise Invalid(f"a {tag} of the wrong types")
+        if type(known) is not known_type:
+            raise Invalid(f"a {tag}'s known items are not a line-keeping {known_type.__name__}")
+        if type(rest) is not list or not all(isinstance(part, Unknown) for part in rest):
+            raise Invalid(f"a {tag}'s rest is not a list of unknown values")
+        if type(maybe) is not frozenset:
+            raise Invalid(f"a {tag}'s maybe is not a set")
+        return kind(reason, text, ref, known, rest, maybe)
     if tag == "UnknownItems":
         if len(items) != 5:
             raise Invalid("an UnknownItems is three texts, its item and its key")

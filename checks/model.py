@@ -31,21 +31,53 @@ class Unknown:
         return (Unknown, (self.reason, self.text, self.ref))
 
 
-class PartialList(Unknown):
-    """A list whose length is not known but some of whose items are: what `concat` makes of
-    known lists and one that is not known (`concat([for t in module.teams : t.role],
-    [{ rolearn = ..., groups = ["system:masters"] }])`). To every function and operator it is
-    unknown, as to Terraform before apply; what judges the items of a list (aws-auth
-    entries) reads `items_known`: the known items are there whatever the rest is."""
+class Partial(Unknown):
+    """A collection known in part: `known` holds the items known (an `LList`, or an `LDict`
+    by key), `rest` what stands for the items not known, each an `UnknownItems` (any number
+    of items of its shape) or an `Unknown` (any number of items, nothing known of them), and
+    `maybe` the positions (of a list) or keys (of a map) of the known items that may be
+    absent (a `for` whose `if` is not known for them, a key a later map may replace). To every
+    function and operator that does not keep shapes it is unknown, as to Terraform before
+    apply; what judges the items a collection may hold reads `items_known`: each
+    known item, and each item of the rest, is one it may hold."""
 
-    __slots__ = ("known",)
+    __slots__ = ("known", "rest", "maybe")
 
-    def __init__(self, reason: str, text: str, ref: str | None, known: LList) -> None:
+    def __init__(
+        self,
+        reason: str,
+        text: str,
+        ref: str | None,
+        known: Any,
+        rest: list | None = None,
+        maybe: frozenset = frozenset(),
+    ) -> None:
         super().__init__(reason, text, ref)
         self.known = known
+        # by default the rest is items of which nothing is known, as concat() of a list not known
+        self.rest: list[Unknown] = [Unknown(reason, text, ref)] if rest is None else rest
+        self.maybe = maybe
 
     def __reduce__(self):  # picklable for worker processes
-        return (PartialList, (self.reason, self.text, self.ref, self.known))
+        return (type(self), (self.reason, self.text, self.ref, self.known, self.rest, self.maybe))
+
+
+class PartialList(Partial):
+    """A list whose length is not known but some of whose items are: what `concat` makes of
+    known lists and one that is not known (`concat([for t in module.teams : t.role],
+    [{ rolearn = ..., groups = ["system:masters"] }])`), or a `for` over a known list whose
+    `if` is not known for some items. `known` is an `LList`."""
+
+    __slots__ = ()
+
+
+class PartialMap(Partial):
+    """A map some of whose entries are known and which may hold others: what `merge` makes of
+    a known map and one a `for` made over a collection not known, or a `for` over a known map
+    whose `if` is not known for some items. `known` is an `LDict`; an `UnknownItems` of
+    `rest` has its `key`."""
+
+    __slots__ = ()
 
 
 class UnknownItems(Unknown):
@@ -77,6 +109,45 @@ class UnknownItems(Unknown):
         items = LDict({self.key.text: self.item})
         items.unknown_keys[self.key.text] = self.key
         return items
+
+
+def items_known(value: Any) -> Any:
+    """The items a collection may hold, as a known collection: of a `Partial`, its known items
+    and, for each part of its rest, the item that stands for each it may hold (an
+    `UnknownItems`' item, else an unknown item); of an `UnknownItems`, its item (in a map,
+    under its key, an unknown one kept in `unknown_keys`); any other value as it is."""
+    if isinstance(value, UnknownItems):
+        return value.representative()
+    if isinstance(value, PartialMap):
+        known = value.known
+        out = LDict(known, line=known.line, end_line=known.end_line, file=known.file)
+        out.key_lines = dict(known.key_lines)
+        out.unknown_keys = dict(known.unknown_keys)
+        for part in value.rest:
+            if isinstance(part, UnknownItems) and part.key is not None:
+                key, item = next(iter(part.representative().items()))
+            else:
+                key, item = part.text, part
+            key_value = part.key if isinstance(part, UnknownItems) else part
+            name, n = key, 1
+            while name in out:  # another part written the same: its own key all the same
+                n += 1
+                name = f"{key} ({n})"
+            out[name] = item
+            if isinstance(key_value, Unknown):
+                out.unknown_keys[name] = key_value
+        return out
+    if not isinstance(value, PartialList):
+        return value
+    out = LList(value.known, line=value.known.line, end_line=value.known.end_line)
+    for part in value.rest:
+        if isinstance(part, UnknownItems):
+            out.append(part.item)
+        else:
+            out.append(Unknown(part.reason, part.text, part.ref))
+    if value.known.item_lines:
+        out.item_lines = [*value.known.item_lines, *[(0, 0)] * len(value.rest)]
+    return out
 
 
 class LDict(dict):
@@ -502,10 +573,11 @@ def share_strings(entities: list[Entity]) -> None:
         elif kind is LList or kind is list:
             for index, item in enumerate(value):
                 value[index] = shared(item)
-        elif kind is Unknown or kind is PartialList or kind is UnknownItems:
+        elif kind is Unknown or kind is PartialList or kind is PartialMap or kind is UnknownItems:
             value.reason, value.text = one(value.reason, value.reason), one(value.text, value.text)
-            if kind is PartialList:
+            if kind is PartialList or kind is PartialMap:
                 shared(value.known)
+                value.rest = [shared(part) for part in value.rest]
             elif kind is UnknownItems:
                 value.item, value.key = shared(value.item), shared(value.key)
         return value

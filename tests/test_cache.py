@@ -28,6 +28,7 @@ from checks.model import (
     LList,
     Location,
     PartialList,
+    PartialMap,
     Problem,
     Unknown,
     UnknownItems,
@@ -242,8 +243,10 @@ def _shape(value):
         return ("LDict", value.line, value.end_line, _shape(value.key_lines), _shape(dict(value)))
     if isinstance(value, LList):
         return ("LList", value.line, value.end_line, value.item_lines, [_shape(v) for v in value])
-    if isinstance(value, PartialList):
-        return ("PartialList", value.reason, value.text, value.ref, _shape(value.known))
+    if isinstance(value, (PartialList, PartialMap)):
+        known, rest = _shape(value.known), [_shape(part) for part in value.rest]
+        maybe = sorted(value.maybe, key=repr)
+        return (type(value).__name__, value.reason, value.text, value.ref, known, rest, maybe)
     if isinstance(value, UnknownItems):
         item, key = _shape(value.item), _shape(value.key)
         return ("UnknownItems", value.reason, value.text, value.ref, item, key)
@@ -293,6 +296,17 @@ def test_plain_values_of_every_kind_round_trip():
             "var.admins has no default", "{for ...}", "var.admins", ldict, Unknown("arn")
         ),
         "list of a for": UnknownItems("var.admins has no default", "[for ...]", None, "x"),
+        "map known in part": PartialMap(
+            "var.on has no default",
+            "merge(...)",
+            None,
+            ldict,
+            [UnknownItems("r", "{for ...}", None, "x", Unknown("k")), Unknown("var.more")],
+            frozenset({"a"}),
+        ),
+        "list maybe": PartialList(
+            "var.on has no default", "[for ...]", None, llist, [], frozenset({0})
+        ),
     }
     back = codec.decode(codec.encode(value, Any), Any)
     assert _shape(back) == _shape(value)
@@ -318,6 +332,23 @@ def test_plain_values_of_every_kind_round_trip():
         (dict[str, Any], b'{"a": {"\\u0000": null}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null, []]}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null]}}'),
+        (
+            dict[str, Any],
+            b'{"a": {"\\u0000": "PartialMap", "v": ["r", "t", null, '
+            b'{"\\u0000": "LList", "v": [], "lines": [0, 0], "items": []}, [], '
+            b'{"\\u0000": "frozenset", "v": []}]}}',
+        ),  # a map's known items in a list
+        (
+            dict[str, Any],
+            b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null, '
+            b'{"\\u0000": "LList", "v": [], "lines": [0, 0], "items": []}, ["x"], '
+            b'{"\\u0000": "frozenset", "v": []}]}}',
+        ),  # a rest that is no unknown value
+        (
+            dict[str, Any],
+            b'{"a": {"\\u0000": "PartialList", "v": ["r", "t", null, '
+            b'{"\\u0000": "LList", "v": [], "lines": [0, 0], "items": []}, [], [0]]}}',
+        ),  # a maybe that is no set
         (dict[str, Any], b'{"a": {"\\u0000": "UnknownItems", "v": ["r", "t", null, 1]}}'),
         (dict[str, Any], b'{"a": {"\\u0000": "UnknownItems", "v": ["r", 2, null, 1, null]}}'),
         (dict[str, Any], b'{"\\u0000": "tuple", "v": []}'),  # a mapping was declared

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, PartialList, Unknown, UnknownItems, key_span
+from checks.model import Entity, LDict, Location, Partial, Unknown, UnknownItems, key_span
 
 # our field -> the input's key, per spelling
 TERRAFORM_MODULE = {
@@ -71,12 +71,26 @@ def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     """(label, item, lines) of a list (`[0]`) or a map (`["key"]`); of one a `for` made over
     a collection not known, the item that stands for each it may hold; of a collection not
     known (`var.entries`), one item not known that stands for each it may hold, and of a list
-    known in part, its known items and such an item for the rest."""
+    or map known in part, its known items and such an item for each part of the rest."""
     if isinstance(container, UnknownItems):
         container = container.representative()
-    elif isinstance(container, PartialList):
-        rest = Unknown(container.reason, container.text, container.ref)
-        return [*_items(container.known), (f'["{NOT_KNOWN}"]', rest, None)]
+    elif isinstance(container, Partial):
+        found = _items(container.known)
+        for part in container.rest:
+            if isinstance(part, UnknownItems) and part.key is None:  # after the known ones
+                found.append((f"[{len(found)}]", part.item, None))
+            elif isinstance(part, UnknownItems):
+                found.extend(_items(part))
+            else:
+                rest = Unknown(part.reason, part.text, part.ref)
+                found.append((f'["{NOT_KNOWN}"]', rest, None))
+        labels: set[str] = set()
+        for n, (label, item, span) in enumerate(found):
+            while label in labels:  # two keys written alike: a label of its own
+                label = f'{label[:-2]} ({n})"]'
+            labels.add(label)
+            found[n] = (label, item, span)
+        return found
     elif isinstance(container, Unknown):
         return [(f'["{NOT_KNOWN}"]', container, None)]
     if isinstance(container, dict):

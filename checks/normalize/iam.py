@@ -19,6 +19,7 @@ from checks.model import (
     Location,
     Problem,
     Unknown,
+    items_known,
     key_span,
     span_of,
     wildcard_match,
@@ -67,7 +68,8 @@ def trust_statements(
     problems = json_keys.iam_problems(file, duplicates, f"trust policy of role {_text(role_name)}")
     if isinstance(doc, Unknown) or not isinstance(doc, dict):
         return [], problems
-    statements = doc.get("Statement")
+    # of statements known in part (a `for` over a list not known), each one they may hold
+    statements = items_known(doc.get("Statement"))
     if isinstance(statements, dict):
         statements = [statements]
     if not isinstance(statements, list):

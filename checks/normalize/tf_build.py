@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, Location, Unknown, UnknownItems
+from checks.model import Entity, Location, Partial, Unknown
 from checks.normalize.tf_calls import qualify
 from checks.normalize.tf_eval import Evaluator, expand
-from checks.normalize.tf_values import each_of, given_number, json_string
+from checks.normalize.tf_values import for_each_parts, given_number, json_string
 from checks.parse.hcltree import Attribute, Block, declared
 
 # `set_attr` without a fallback: the catalog's default
@@ -162,9 +162,17 @@ def instances(module: Module, file: str, block: Block) -> list[Block]:
     made: list[tuple[str, dict]]
     if for_each is not None:
         value = ev.eval(for_each.expr, file)
-        keys = _for_each_keys(value)
-        if isinstance(value, UnknownItems):
-            made = [(address, {"each": each_of(value)})]
+        known, parts = for_each_parts(value)
+        keys = _for_each_keys(known)
+        if parts or isinstance(value, Partial):  # the instances known, one for each part else
+            made = [
+                (f"{address}[{json_string(key)}]", {"each": {"key": key, "value": item}})
+                for key, item in keys or []
+            ]
+            made += [
+                (address if not n else f"{address}[*{n + 1}]", {"each": each})
+                for n, each in enumerate(parts)
+            ]
         elif keys is None:
             unknown = (
                 value if isinstance(value, Unknown) else Unknown("for_each is not a map or set")

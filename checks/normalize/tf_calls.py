@@ -26,15 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from checks.model import LDict, LList, Problem, Unknown, UnknownItems
+from checks.model import LDict, LList, Partial, Problem, Unknown, UnknownItems
 from checks.normalize.tf_eval import Argument, Declarations, Evaluator, Located, short
-from checks.normalize.tf_values import (
-    EncodedDict,
-    EncodedList,
-    PartialList,
-    each_of,
-    given_number,
-)
+from checks.normalize.tf_values import EncodedDict, EncodedList, for_each_parts, given_number
 from checks.parse.hcltree import Block, Ref, Target
 from checks.tfcatalog import NULL_LABEL_CONTEXT, NULL_LABEL_SOURCE, is_local_module
 
@@ -254,14 +248,20 @@ class Calls:
                 return [(f"[{UNKNOWN_KEY}]", None, {"count": {"index": unknown}})], True
             return [(f"[{i}]", i, {"count": {"index": i}}) for i in range(count)], True
         if "for_each" in block.attributes:
-            each = ev.attribute(block, "for_each", file)
+            value = ev.attribute(block, "for_each", file)
+            each, parts = for_each_parts(value)
             pairs: list[tuple[Any, Any]] | None = None
             if isinstance(each, dict):
                 pairs = sorted(each.items(), key=lambda kv: str(kv[0]))
             elif isinstance(each, list) and all(isinstance(v, str) for v in each):
                 pairs = [(v, v) for v in sorted(set(each))]
-            if isinstance(each, UnknownItems):
-                return [(f"[{UNKNOWN_KEY}]", None, {"each": each_of(each)})], True
+            if parts or isinstance(value, Partial):  # the instances known, one for each part else
+                known = [(f'["{k}"]', k, {"each": {"key": k, "value": v}}) for k, v in pairs or []]
+                more = [
+                    (f"[{UNKNOWN_KEY * (n + 1)}]", None, {"each": each})
+                    for n, each in enumerate(parts)
+                ]
+                return known + more, True
             if pairs is None:
                 unknown = Unknown("the instance's each.key is not known", "each.key")
                 value = Unknown("the instance's each.value is not known", "each.value")
@@ -440,9 +440,10 @@ def crossed(value: Any, into_caller: str | None = None) -> Any:
     keeps it)."""
     if isinstance(value, Unknown):
         ref = _moved(value.ref, into_caller) if value.ref else value.ref
-        if isinstance(value, PartialList):
+        if isinstance(value, Partial):
             known = crossed(value.known, into_caller)
-            return PartialList(value.reason, value.text, ref, known)
+            rest = [crossed(part, into_caller) for part in value.rest]
+            return type(value)(value.reason, value.text, ref, known, rest, value.maybe)
         if isinstance(value, UnknownItems):
             item, key = crossed(value.item, into_caller), crossed(value.key, into_caller)
             return UnknownItems(value.reason, value.text, ref, item, key)
@@ -486,6 +487,10 @@ def frozen(value: Any) -> Any:
         return ("list", tuple(frozen(v) for v in value))
     if isinstance(value, UnknownItems):
         return ("items", value.reason, value.text, value.ref, frozen(value.item), frozen(value.key))
+    if isinstance(value, Partial):
+        rest = tuple(frozen(part) for part in value.rest)
+        maybe = tuple(sorted(map(str, value.maybe)))
+        return (type(value).__name__, value.reason, value.text, frozen(value.known), rest, maybe)
     if isinstance(value, Unknown):
         return ("unknown", value.reason, value.text, value.ref)
     if isinstance(value, Located):

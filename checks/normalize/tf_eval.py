@@ -33,7 +33,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from checks.discover import display_path
-from checks.model import LDict, LList, Problem, Unknown, UnknownItems
+from checks.model import LDict, LList, Partial, PartialList, Problem, Unknown, UnknownItems
 from checks.normalize.tf_functions import FUNCTIONS, NOT_EVALUATED, CallSite
 from checks.normalize.tf_limits import (
     BUDGET_NOTE,
@@ -53,13 +53,16 @@ from checks.normalize.tf_values import (
     first_unknown,
     is_number,
     json_string,
+    known_in_part,
     number,
+    partial_item,
     to_bool,
     to_integer,
     to_number,
     to_string,
     type_name,
     type_spec,
+    union,
 )
 from checks.parse import ExpansionBudget, ParseError, numbers
 from checks.parse.hcltree import (
@@ -575,6 +578,10 @@ class Evaluator:
                 return Unknown(condition.reason, show(expr), condition.ref)
         if equal(branches[0], branches[1]) is True:
             return branches[0]
+        for as_map in (False, True):  # two lists or two maps: the items of either
+            either = union(condition, show(expr), branches, as_map)
+            if either is not None:
+                return self._bounded(either, show(expr), expr, file)
         return Unknown(condition.reason, show(expr), condition.ref)
 
     # ---- collections ---------------------------------------------------------------------
@@ -595,46 +602,100 @@ class Evaluator:
             yield pair
 
     def _for(self, expr: ForExpr, file: str) -> Any:
+        """A `for` expression. Over a known collection, the body of each item its `if` keeps;
+        an item whose `if` is not known is kept as one that may be absent, and one whose key
+        is not known is an item the map may hold under a key not known. Over a collection
+        known in part, the same of its known items, and `_for_unknown` of each part of its
+        rest; over one not known at all, `_for_unknown`."""
         collection = self.evaluate(expr.collection, file)
-        if isinstance(collection, Unknown):
+        if isinstance(collection, Partial):
+            known, parts, absent = collection.known, collection.rest, collection.maybe
+        elif isinstance(collection, Unknown):
             return self._for_unknown(expr, collection, file)
+        else:
+            known, parts, absent = collection, [], frozenset()
+        text = show(expr)
         make_object = expr.key is not None
         out: Any = (
             LDict(line=expr.line, end_line=expr.end_line, file=file)
             if make_object
             else LList(line=expr.line, end_line=expr.end_line, file=file)
         )
+        rest: list[Unknown] = []
+        maybe: set = set()
+        why: Unknown | None = collection if isinstance(collection, Partial) else None
+        # a list known in part: an item's index is known only when nothing before it may be
+        # absent and no item not known may come before it
+        first_maybe = min(absent, default=len(known)) if isinstance(known, list) else 0
         try:
-            for key, value in self._items(collection, expr, file):
+            for key, value in self._items(known, expr, file):
+                absent_here = key in absent
                 names = {expr.value_var: value}
                 if expr.key_var:
                     names[expr.key_var] = key
+                    if isinstance(known, list) and (parts or key > first_maybe):
+                        reason = f"the index of an item of {collection.text} is not known"
+                        names[expr.key_var] = Unknown(reason, expr.key_var)
                 with self.bound_names(names):
                     if expr.condition is not None:
                         keep = to_bool(self.evaluate(expr.condition, file), "the if condition")
-                        if isinstance(keep, Unknown):
-                            return Unknown(keep.reason, show(expr), keep.ref)
-                        if not keep:
+                        if keep is False:
                             continue
-                    if make_object:
-                        name = self.evaluate(expr.key, file)
-                        if isinstance(name, Unknown):
-                            return Unknown(name.reason, show(expr), name.ref)
-                        name = to_string(name, "a for expression's key")
-                        item = self.evaluate(expr.value, file)
-                        if expr.group:
-                            out.setdefault(name, LList()).append(item)
-                        elif name in out:
-                            raise EvalError(
-                                f"two items of the for expression have the key {name!r}"
-                            )
-                        else:
-                            out[name] = item
+                        if isinstance(keep, Unknown):
+                            absent_here, why = True, why or keep
+                    item = self.evaluate(expr.value, file)
+                    if not make_object:
+                        if absent_here:
+                            maybe.add(len(out))
+                        out.append(item)
+                        continue
+                    name = self.evaluate(expr.key, file)
+                    if isinstance(name, Unknown):
+                        if expr.group:  # which items are grouped together is not known
+                            return Unknown(name.reason, text, name.ref)
+                        rest.append(UnknownItems(name.reason, text, name.ref, item, name))
+                        why = why or name
+                        continue
+                    name = to_string(name, "a for expression's key")
+                    if expr.group:
+                        group = out.setdefault(name, LList())
+                        if absent_here:
+                            maybe.add((name, len(group)))
+                        group.append(item)
+                    elif name in out and not (absent_here or name in maybe):
+                        raise EvalError(f"two items of the for expression have the key {name!r}")
+                    elif name in out:  # one of them may be absent: either may be there
+                        rest.append(UnknownItems(why.reason, text, why.ref, item, name))
+                        maybe.add(name)
                     else:
-                        out.append(self.evaluate(expr.value, file))
+                        out[name] = item
+                        if absent_here:
+                            maybe.add(name)
+            for part in parts:
+                made = self._for_unknown(expr, part, file)
+                if isinstance(made, Unknown):
+                    rest.append(made)
         except _Spent:
-            return self._over_budget(show(expr), expr, file)
-        return self._bounded(out, show(expr), expr, file)
+            return self._over_budget(text, expr, file)
+        if expr.group and maybe:
+            maybe = self._groups_maybe(out, maybe, why, text)
+        if why is None:
+            return self._bounded(out, text, expr, file)
+        value = known_in_part(why, text, out, rest, maybe)
+        return self._bounded(value, text, expr, file)
+
+    @staticmethod
+    def _groups_maybe(groups: LDict, maybe: set, why: Unknown, text: str) -> set:
+        """Of a grouping `for` (`k => v...`), each group with items that may be absent as a list
+        known in part; the keys whose every item may be absent, which may be absent."""
+        absent_keys = set()
+        for name, group in groups.items():
+            positions = frozenset(p for key, p in maybe if key == name)
+            if positions:
+                groups[name] = PartialList(why.reason, text, why.ref, group, [], positions)
+            if len(positions) == len(group):
+                absent_keys.add(name)
+        return absent_keys
 
     def _for_unknown(self, expr: ForExpr, collection: Unknown, file: str) -> Any:
         """A `for` over a collection not known: how many items it makes and their keys are not
@@ -682,6 +743,8 @@ class Evaluator:
     def _splat(self, expr: Splat, file: str) -> Any:
         """`x[*].a`: `a` of each item of x (x itself when it is no list; none when null)."""
         source = self.evaluate(expr.source, file)
+        if isinstance(source, (Partial, UnknownItems)) and not _is_map(source):
+            return self._splat_partial(expr, source, file)
         if isinstance(source, Unknown):
             return Unknown(source.reason, show(expr), source.ref)
         if source is None:
@@ -695,6 +758,37 @@ class Evaluator:
         except _Spent:
             return self._over_budget(show(expr), expr, file)
         return self._bounded(out, show(expr), expr, file)
+
+    def _splat_partial(self, expr: Splat, source: PartialList | UnknownItems, file: str) -> Any:
+        """`x[*].a` of a list known in part: `a` of each known item, and of the item that
+        stands for each a part of the rest may hold (what Terraform would refuse there is not
+        known to happen: that part is then not known)."""
+        text = show(expr)
+        parts = [source] if isinstance(source, UnknownItems) else source.rest
+        known = LList() if isinstance(source, UnknownItems) else source.known
+        out = LList(line=expr.line, end_line=expr.end_line, file=file)
+        rest: list[Unknown] = []
+        try:
+            for _index, item in self._items(known, expr, file):
+                with self.bound_names({SPLAT_ITEM: item}):
+                    out.append(self.evaluate(expr.each, file))
+            for part in parts:
+                if not isinstance(part, UnknownItems):
+                    rest.append(Unknown(part.reason, text, part.ref))
+                    continue
+                if not self.limits.spend(1, 0):
+                    raise _Spent
+                try:
+                    with self.bound_names({SPLAT_ITEM: part.item}):
+                        each = self.evaluate(expr.each, file)
+                except (EvalError, Undecided):
+                    rest.append(Unknown(part.reason, text, part.ref))
+                    continue
+                rest.append(UnknownItems(part.reason, text, part.ref, each))
+        except _Spent:
+            return self._over_budget(text, expr, file)
+        maybe = frozenset() if isinstance(source, UnknownItems) else source.maybe
+        return self._bounded(known_in_part(source, text, out, rest, maybe), text, expr, file)
 
     # ---- references ----------------------------------------------------------------------
     def _ref(self, ref: Ref, file: str) -> Any:
@@ -946,7 +1040,9 @@ class Evaluator:
             result = function.impl(self, site, args)
         if result is NOT_EVALUATED:
             return Unknown(f"{call.name}() is not evaluated", site.text)
-        return result if isinstance(result, Unknown) else self._built(result, call, file)
+        if isinstance(result, Unknown) and not isinstance(result, (Partial, UnknownItems)):
+            return result
+        return self._built(result, call, file)
 
     def file_content(self, path: str, site: CallSite) -> Any:
         """A file's content (relative to the module), read once per instance (each use is
@@ -1091,15 +1187,20 @@ class Evaluator:
         return value
 
     def _built(self, value: Any, expr: Any, file: str) -> Any:
-        """A value an operation built: within the size limits and charged to the budget."""
-        if not isinstance(value, (str, list, dict)):
+        """A value an operation built: within the size limits and charged to the budget (a
+        collection known in part, by its known items and the parts of its rest)."""
+        if not isinstance(value, (str, list, dict, Partial, UnknownItems)):
             return value
         text = getattr(expr, "text", "") or show(expr, 60) or '"..."'
-        value = self._bounded(value, text, expr, file)
-        if isinstance(value, Unknown):
-            return value
+        built = self._bounded(value, text, expr, file)
+        if built is not value:
+            return built
         is_text = isinstance(value, str)
-        if not self.limits.spend(0 if is_text else len(value), len(value) if is_text else 0):
+        if isinstance(value, Partial):
+            items = len(value.known) + len(value.rest)
+        else:
+            items = 1 if isinstance(value, UnknownItems) else 0 if is_text else len(value)
+        if not self.limits.spend(items, len(value) if is_text else 0):
             return self._over_budget(text, expr, file)
         return value
 
@@ -1144,14 +1245,18 @@ def _item(expr: Any, step: Any) -> Any:
 def traverse(value: Any, steps: list, text: str) -> Any:
     """`value` followed through the constant steps of a reference (`.name`, `[0]`, `["k"]`)."""
     for step in steps:
-        if isinstance(value, Unknown):
+        if isinstance(value, Unknown) and not isinstance(value, (Partial, UnknownItems)):
             return Unknown(value.reason, text, value.ref)
         value = get_attr(value, step) if isinstance(step, str) else index(value, step)
     return value
 
 
 def get_attr(value: Any, name: str) -> Any:
-    """`value.name`: an object's attribute."""
+    """`value.name`: an object's attribute (of a map known in part, the item only it can be)."""
+    if isinstance(value, (Partial, UnknownItems)) and _is_map(value):
+        return partial_item(value, name)
+    if isinstance(value, (Partial, UnknownItems)):  # a list's: its items are no attributes
+        return Unknown(value.reason, value.text, value.ref)
     if isinstance(value, Unknown):
         return value
     if isinstance(value, dict):
@@ -1165,8 +1270,18 @@ def get_attr(value: Any, name: str) -> Any:
     raise EvalError(f"cannot get the attribute {name!r} of a {type_name(value)}")
 
 
+def _is_map(value: Partial | UnknownItems) -> bool:
+    """Whether a collection known in part is a map (else a list)."""
+    if isinstance(value, UnknownItems):
+        return value.key is not None
+    return isinstance(value.known, dict)
+
+
 def index(value: Any, key: Any) -> Any:
-    """`value[key]`: a list's item by position, a map's by key (converted as HCL converts)."""
+    """`value[key]`: a list's item by position, a map's by key (converted as HCL converts); of a
+    collection known in part, the item only it can be."""
+    if isinstance(value, (Partial, UnknownItems)):
+        return partial_item(value, key)
     if isinstance(value, Unknown):
         return value
     if isinstance(key, Unknown):
@@ -1260,11 +1375,19 @@ def expand(ev: Evaluator, file: str, block: Block, names: dict) -> Block:
         if value is None:
             with ev.bound_names(names):
                 value = ev.eval(for_each.expr, file)
-        keys = _dynamic_keys(value)
-        if isinstance(value, UnknownItems):  # one block for each the items may make
-            index = Unknown(value.reason, f"{iterator}.key", value.ref)  # a list's: not known
-            key = value.key if value.key is not None else index
-            entries = [{iterator: {"key": key, "value": value.item}}]
+        known, parts = (value, []) if not isinstance(value, Partial) else (value.known, value.rest)
+        keys = _dynamic_keys(known)
+        if isinstance(value, UnknownItems):
+            parts = [value]
+        if parts:  # the blocks of the items known, and one for each item a part may make
+            entries = [{iterator: {"key": k, "value": v}} for k, v in keys or []]
+            for part in parts:
+                index = Unknown(part.reason, f"{iterator}.key", part.ref)  # a list's: not known
+                if isinstance(part, UnknownItems):
+                    key = part.key if part.key is not None else index
+                    entries.append({iterator: {"key": key, "value": part.item}})
+                else:
+                    entries.append({iterator: {"key": index, "value": part}})
         elif keys is None:
             entries = [{iterator: {"key": value, "value": value}}]
         else:

@@ -29,29 +29,32 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
-from checks.model import LDict, LList, Unknown
+from checks.model import LDict, LList, Partial, Unknown, UnknownItems, items_known
 from checks.normalize.tf_limits import MAX_CHARS, MAX_ITEMS
 from checks.normalize.tf_values import (
+    PARTLY_ENCODED,
     EncodedDict,
     EncodedList,
     EvalError,
-    PartialList,
     distinct_set,
     encoded_text,
     equal,
     first_unknown,
     hashable,
     is_number,
-    items_known,
     json_string,
     json_text,
+    known_in_part,
     number,
+    partial_item,
+    parts_of,
     to_bool,
     to_integer,
     to_number,
     to_string,
     type_name,
     unify,
+    union,
     with_lines,
 )
 from checks.parse import ParseError, excerpt
@@ -171,15 +174,33 @@ def _try(ev: Evaluator, site: CallSite, exprs: list) -> Any:
     if not exprs:
         raise EvalError("try() needs at least one argument")
     last: EvalError | None = None
-    for expr in exprs:
+    for position, expr in enumerate(exprs):
         unknown = ev.depends_on_unknown(expr, site.file)
         if unknown is not None:
-            return _unknown(unknown, site)
+            return _try_either(ev, site, exprs[position:], unknown)
         try:
             return ev.evaluate(expr, site.file)
         except EvalError as err:
             last = err
     raise EvalError(f"no argument of try() has a value; the last: {last.message}")
+
+
+def _try_either(ev: Evaluator, site: CallSite, exprs: list, unknown: Unknown) -> Any:
+    """try() whose first argument left depends on values not known: whether it fails is not
+    known, but when it is a collection known in part (the items of a `for`) and the next a
+    collection it falls back on, the result is one of them: the items of either, each one
+    that may be absent. Anything else is unknown."""
+    if len(exprs) < 2:
+        return _unknown(unknown, site)
+    try:
+        first = ev.evaluate(exprs[0], site.file)
+        fallback = ev.evaluate(exprs[1], site.file)
+    except EvalError:
+        return _unknown(unknown, site)
+    if not isinstance(first, (Partial, UnknownItems)) or first_unknown(fallback) is not None:
+        return _unknown(unknown, site)
+    either = union(first, site.text, [first, fallback], isinstance(fallback, dict))
+    return _unknown(unknown, site) if either is None else either
 
 
 def _can(ev: Evaluator, site: CallSite, exprs: list) -> Any:
@@ -585,64 +606,109 @@ def _length(ev: Evaluator, site: CallSite, args: list) -> Any:
 
 
 def _concat(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """The lists one after the other; when one is not known, the result is unknown, with
-    the items known (`PartialList`)."""
-    unknown = next((a for a in args if isinstance(a, Unknown)), None)
-    lists = [
-        a.known if isinstance(a, PartialList) else _list(a, "each argument of concat()")
-        for a in args
-        if not isinstance(a, Unknown) or isinstance(a, PartialList)
-    ]
-    if ev.limits.over(ev.limits.sum_size(lists)):
+    """The lists one after the other; when one is known only in part or not at all, the
+    result is too, with the items known, and the rest of each (`known_in_part`)."""
+    parts = []
+    for a in args:
+        found = parts_of(a, as_map=False)
+        if found is None:
+            _list(a, "each argument of concat()")  # refused: say why
+            raise EvalError("each argument of concat() must be a list")
+        parts.append(found)
+    if ev.limits.over(ev.limits.sum_size(args)):
         return ev.too_large(site.text, site.call, site.file)
     out = LList(line=site.call.line, end_line=site.call.end_line)
-    for lst in lists:
-        out.extend(lst)
-        out.item_lines.extend(getattr(lst, "item_lines", []) or [(0, 0)] * len(lst))
+    rest: list[Unknown] = []
+    maybe: set[int] = set()
+    for known, more, absent in parts:
+        maybe.update(len(out) + position for position in absent)
+        out.extend(known)
+        out.item_lines.extend(getattr(known, "item_lines", []) or [(0, 0)] * len(known))
+        rest.extend(more)
     if not any(line for line, _end in out.item_lines):
         out.item_lines = []
-    if unknown is not None:
-        return PartialList(unknown.reason, site.text, unknown.ref, out)
-    return out
+    why = next((a for a in args if isinstance(a, Unknown)), None)
+    return out if why is None else known_in_part(why, site.text, out, rest, maybe)
 
 
 def _merge(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """Maps merged left to right (a later key wins); null arguments skipped."""
+    """Maps merged left to right (a later key wins); null arguments skipped. A map known in
+    part (the items of a `for`) keeps what is known: a known key a later map not known may
+    replace is one that may be absent, and the items it may hold are more the result may."""
+    parts = []
     for a in args:
-        unknown = _unknown(a, site)
-        if unknown is not None:
-            return unknown
-    maps = [_map(a, "each argument of merge()") for a in args if a is not None]
-    if ev.limits.over(ev.limits.sum_size(maps)):
+        if a is None:
+            continue
+        found = parts_of(a, as_map=True)
+        if found is None:
+            _map(a, "each argument of merge()")  # refused: say why
+            raise EvalError("each argument of merge() must be a map or an object")
+        parts.append(found)
+    if ev.limits.over(ev.limits.sum_size([a for a in args if a is not None])):
         return ev.too_large(site.text, site.call, site.file)
     merged = LDict(line=site.call.line, end_line=site.call.end_line)
-    for m in maps:
-        merged.update(m)
-        merged.key_lines.update(getattr(m, "key_lines", {}))
-    return merged
+    rest: list[Unknown] = []
+    maybe: set = set()
+    why = next((a for a in args if isinstance(a, Unknown)), None)
+    for known, more, absent in parts:
+        for part in more:  # what it may hold may replace any key known so far
+            key = part.key if isinstance(part, UnknownItems) else None
+            if key is None or isinstance(key, Unknown):
+                maybe.update(merged)
+            elif key in merged:
+                maybe.add(key)
+        rest.extend(more)
+        for key, item in known.items():
+            if key in absent and key in merged:  # either, as it may be absent
+                rest.append(UnknownItems(why.reason, site.text, why.ref, merged[key], key))
+            merged[key] = item
+            if key in absent:
+                maybe.add(key)
+            else:
+                maybe.discard(key)
+        merged.key_lines.update(getattr(known, "key_lines", {}))
+    return merged if why is None else known_in_part(why, site.text, merged, rest, maybe)
 
 
 def _flatten(ev: Evaluator, site: CallSite, args: list) -> Any:
     """The items of nested lists in one list, without recursion (a value may be nested
-    deeply); an unknown item might be a list: the result is unknown."""
+    deeply). A list known in part keeps what is known: an item not known might be a list
+    (more items not known); the items of a `for` over a collection not known are each its
+    item, flattened: as many parts of items not known, each of one shape."""
     _arity(site, args, 1)
     top = args[0]
-    unknown = _unknown(top, site)
-    if unknown is not None:
-        return unknown
-    out: list = LList()
-    stack = [iter(_list(top, "flatten()'s argument"))]
+    if parts_of(top, as_map=False) is None:
+        _list(top, "flatten()'s argument")  # refused: say why
+        raise EvalError("flatten()'s argument must be a list")
+    out = LList()
+    rest: list[Unknown] = []
+    maybe: set[int] = set()
+    # (what, value, whether it may be absent, the items it stands for each of) to flatten
+    stack: list[tuple[Any, bool, UnknownItems | None]] = [(top, False, None)]
     while stack:
-        for item in stack[-1]:
-            if isinstance(item, Unknown):
-                return _unknown(item, site)
-            if isinstance(item, list) and not isinstance(item, EncodedList):
-                stack.append(iter(item))
-                break
-            out.append(item)
+        value, absent, each = stack.pop()
+        if isinstance(value, UnknownItems) and value.key is None:
+            stack.append((value.item, False, value))
+            continue
+        if isinstance(value, Partial) and isinstance(value.known, list):
+            stack.extend((part, absent, each) for part in reversed(value.rest))
+            known = value.known
+            positions = range(len(known) - 1, -1, -1)
+            stack.extend((known[i], absent or i in value.maybe, each) for i in positions)
+            continue
+        if isinstance(value, list) and not isinstance(value, EncodedList):
+            stack.extend((item, absent, each) for item in reversed(value))
+            continue
+        if type(value) is Unknown:
+            rest.append(Unknown(value.reason, value.text, value.ref))  # maybe a list
+        elif each is not None:
+            rest.append(UnknownItems(each.reason, site.text, each.ref, value))
         else:
-            stack.pop()
-    return out
+            if absent:
+                maybe.add(len(out))
+            out.append(value)
+    why = top if isinstance(top, Unknown) else first_unknown(top)
+    return out if why is None else known_in_part(why, site.text, out, rest, maybe)
 
 
 def _compact(ev: Evaluator, site: CallSite, args: list) -> Any:
@@ -687,17 +753,32 @@ def _coalesce(ev: Evaluator, site: CallSite, args: list) -> Any:
 
 
 def _coalescelist(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """The first list argument that is not empty."""
+    """The first list argument that is not empty. One that may be empty (not known, or known
+    in part) before it makes the result any of them: the items of each, each one that may be
+    absent."""
     if not args:
         raise EvalError("coalescelist() needs at least one argument")
+    candidates = []
     for a in args:
-        if isinstance(a, Unknown):
-            return _unknown(a, site)
         if a is None:
             continue
-        if len(_list(a, "each argument of coalescelist()")):
-            return a
-    raise EvalError("no argument of coalescelist() is a list with items")
+        parts = parts_of(a, as_map=False)
+        if parts is None:
+            _list(a, "each argument of coalescelist()")  # refused: say why
+            raise EvalError("each argument of coalescelist() must be a list")
+        known, _rest, absent = parts
+        surely_items = len(known) > len(absent)
+        if not isinstance(a, Unknown) and not known:
+            continue
+        candidates.append(a)
+        if surely_items:
+            break
+    if not candidates:
+        raise EvalError("no argument of coalescelist() is a list with items")
+    if len(candidates) == 1:
+        return candidates[0]
+    why = next(a for a in candidates if isinstance(a, Unknown))
+    return union(why, site.text, candidates, as_map=False)
 
 
 def _contains(ev: Evaluator, site: CallSite, args: list) -> Any:
@@ -737,31 +818,61 @@ def _index_of(ev: Evaluator, site: CallSite, args: list) -> Any:
 
 
 def _keys(ev: Evaluator, site: CallSite, args: list) -> Any:
-    """A map's keys in lexical order (Terraform's order for maps and objects)."""
+    """A map's keys in lexical order (Terraform's order for maps and objects); of a map known
+    in part, the keys known and the key of each item it may hold besides."""
     _arity(site, args, 1)
-    unknown = _unknown(args[0], site)
-    return unknown or LList(sorted(_map(args[0], "keys()'s argument")))
+    return _map_items(site, args[0], "keys()'s argument", lambda key, item: key)
 
 
 def _values(ev: Evaluator, site: CallSite, args: list) -> Any:
+    """A map's values in the lexical order of their keys; of a map known in part, the items
+    known and each item it may hold besides."""
     _arity(site, args, 1)
-    unknown = _unknown(args[0], site)
-    if unknown is not None:
-        return unknown
-    mapping = _map(args[0], "values()'s argument")
-    return LList(mapping[k] for k in sorted(mapping))
+    return _map_items(site, args[0], "values()'s argument", lambda key, item: item)
+
+
+def _map_items(site: CallSite, value: Any, what: str, take: Callable[[Any, Any], Any]) -> Any:
+    """`take(key, item)` of each entry of a map, in the lexical order of its keys: a list known
+    in part when the map is (an item of a `for` stands for each it may make)."""
+    parts = parts_of(value, as_map=True)
+    if parts is None:
+        _map(value, what)  # refused: say why
+        raise EvalError(f"{what} must be a map or an object")
+    known, rest, absent = parts
+    keys = sorted(known)
+    out = LList(take(key, known[key]) for key in keys)
+    if not isinstance(value, Unknown):
+        return out
+    more: list[Unknown] = []
+    for part in rest:
+        if isinstance(part, UnknownItems):
+            taken = take(part.key, part.item)
+            more.append(UnknownItems(part.reason, site.text, part.ref, taken))
+        else:
+            more.append(Unknown(part.reason, site.text, part.ref))
+    maybe = {position for position, key in enumerate(keys) if key in absent}
+    return known_in_part(value, site.text, out, more, maybe)
 
 
 def _lookup(ev: Evaluator, site: CallSite, args: list) -> Any:
     """lookup(map, key, default): the key's value, else the default; without a default, a
-    missing key is an error."""
+    missing key is an error. Of a map known in part, the item only it can be when the key is
+    surely there, or without a default, or with one equal to it; else unknown."""
     _arity(site, args, 2, 3)
-    for a in args[:2]:
-        unknown = _unknown(a, site)
-        if unknown is not None:
-            return unknown
-    mapping = _map(args[0], "lookup()'s map")
+    mapping = args[0]
+    shaped = isinstance(mapping, (Partial, UnknownItems))
+    unknown = _unknown(args[1], site) or (None if shaped else _unknown(mapping, site))
+    if unknown is not None:
+        return unknown
     key = to_string(args[1], "lookup()'s key")
+    if shaped:
+        item = partial_item(mapping, key)
+        there = isinstance(mapping, Partial) and key in mapping.known
+        there = there and key not in mapping.maybe and not isinstance(item, Unknown)
+        if len(args) == 2 or there or equal(item, args[2]) is True:
+            return item
+        return _unknown(mapping, site)
+    mapping = _map(mapping, "lookup()'s map")
     if key in mapping:
         return mapping[key]
     if len(args) == 3:
@@ -975,13 +1086,14 @@ def _encode(format: str) -> Impl:
 
     def impl(ev: Evaluator, site: CallSite, args: list) -> Any:
         _arity(site, args, 1)
-        value = items_known(args[0])  # its text is not known, the items it holds are
+        value = items_known(args[0])  # the items it may hold are known, not its text
         if isinstance(value, Unknown):
             return _unknown(value, site)
+        marked = PARTLY_ENCODED if isinstance(args[0], (Partial, UnknownItems)) else format
         if isinstance(value, dict):
-            return EncodedDict(value, format)
+            return EncodedDict(value, marked)
         if isinstance(value, list):
-            return EncodedList(value, format)
+            return EncodedList(value, marked)
         # one value: a document of it alone (yamlencode's is a YAML scalar, JSON's syntax)
         text = json_text(value)
         return text if format == "json" else text + "\n"

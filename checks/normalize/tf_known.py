@@ -15,9 +15,8 @@ import re
 from typing import Any, NamedTuple
 
 from checks import kinds
-from checks.model import Entity, LDict, LList, Location, Unknown, UnknownItems
+from checks.model import Entity, LDict, LList, Location, Partial, Unknown, UnknownItems, items_known
 from checks.normalize.tf_build import Module, note_origin
-from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 LATEST = 10**9  # a minor or patch number: the newest release there is
@@ -249,6 +248,9 @@ def _containers(value: Any) -> list[int]:
             stack.extend(item)
         elif isinstance(item, UnknownItems):
             stack.append(item.item)
+        elif isinstance(item, Partial):
+            stack.append(item.known)
+            stack.extend(item.rest)
     return found
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.model import Unknown, UnknownItems
+from checks.model import Partial, Unknown, UnknownItems
 
 MAX_CHARS = 1_000_000  # characters in one value (its strings, keys included)
 MAX_ITEMS = 100_000  # items in one value, counting nested ones
 MAX_LEVELS = 100  # nesting levels of one value
 BUDGET_CHARS = 64_000_000
 BUDGET_ITEMS = 1_000_000
+MAX_PARTS = 16  # parts of the rest of a collection known in part (each one judged apart)
 MAX_UNKNOWN_TEXT = 1_000  # how an unknown value is shown: long enough to read, never grown
 
 Size = tuple[int, int, int]  # (items, characters, levels)
@@ -43,6 +44,16 @@ class Limits:
         if isinstance(value, UnknownItems):  # a container of its item (and its key)
             items, chars, depth = self.size(value.item)
             return (items + 1, chars + len(value.text), depth + 1)
+        if isinstance(value, Partial):  # its known items and what stands for the rest
+            known = self._sizes.get(id(value))
+            if known is not None and known[0] is value:
+                return known[1]
+            items, chars, depth = self.size(value.known)
+            for part in value.rest:
+                p_items, p_chars, p_depth = self.size(part)
+                items, chars, depth = items + p_items, chars + p_chars, max(depth, p_depth)
+            self._sizes[id(value)] = (value, (items + 1, chars + len(value.text), depth + 1))
+            return self._sizes[id(value)][1]
         if isinstance(value, Unknown):
             return (1, len(value.text), 0)
         if not isinstance(value, (list, dict)):

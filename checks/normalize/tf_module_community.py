@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Problem, Unknown
+from checks.model import Entity, LDict, Problem, Unknown, items_known
 from checks.normalize import access, aws_auth, iam
 from checks.normalize.access import NOT_KNOWN
 from checks.normalize.tf_build import Module
@@ -32,7 +32,6 @@ from checks.normalize.tf_known import (
     role,
     version_of,
 )
-from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]

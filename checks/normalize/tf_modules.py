@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, LList, Problem, Unknown
+from checks.model import Entity, LDict, LList, Problem, Unknown, items_known
 from checks.normalize import (
     access,
     aws_auth,
@@ -41,7 +41,6 @@ from checks.normalize.tf_known import (
     role,
     version_of,
 )
-from checks.normalize.tf_values import items_known
 from checks.parse.hcltree import Block
 
 EKS_FAMILY = "terraform-aws-modules/eks"

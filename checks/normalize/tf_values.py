@@ -17,7 +17,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from checks.model import LDict, LList, PartialList, Unknown, UnknownItems
+from checks.model import LDict, LList, Partial, PartialList, PartialMap, Unknown, UnknownItems
+from checks.normalize.tf_limits import MAX_PARTS
 from checks.parse import numbers
 from checks.parse.hcltree import Call, ObjectExpr, Ref, TupleExpr
 
@@ -41,25 +42,148 @@ class Undecided(Exception):
         self.value = value
 
 
-def items_known(value: Any) -> Any:
-    """A `PartialList` as a list of its known items and one unknown item that stands for
-    the rest; `UnknownItems` as one item that stands for each it may hold (in a map, under
-    its key, an unknown one kept in `unknown_keys`); any other value as it is."""
+def parts_of(value: Any, as_map: bool) -> tuple[Any, list[Unknown], frozenset] | None:
+    """A list (or, with `as_map`, a map) as (its known items, its rest, the known items that
+    may be absent): a known one is all known, an `UnknownItems` or an unknown value all rest;
+    None for a value that is not such a collection (null, a string, a map for a list...)."""
+    if isinstance(value, Partial):
+        if isinstance(value, PartialMap) is as_map:
+            return value.known, value.rest, value.maybe
+        return None
+    empty = LDict() if as_map else LList()
     if isinstance(value, UnknownItems):
-        return value.representative()
-    if not isinstance(value, PartialList):
-        return value
-    out = LList(value.known, line=value.known.line, end_line=value.known.end_line)
-    out.append(Unknown(value.reason, value.text, value.ref))
-    if value.known.item_lines:
-        out.item_lines = [*value.known.item_lines, (0, 0)]
-    return out
+        return (empty, [value], frozenset()) if (value.key is not None) is as_map else None
+    if isinstance(value, Unknown):
+        return empty, [value], frozenset()
+    if as_map and isinstance(value, dict) and not isinstance(value, EncodedDict):
+        return value, [], frozenset()
+    if not as_map and isinstance(value, list) and not isinstance(value, EncodedList):
+        return value, [], frozenset()
+    return None
+
+
+def known_in_part(why: Unknown, text: str, known: Any, rest: list, maybe: Any) -> Any:
+    """The collection of `known` items (a list or a map), `rest` and `maybe` (see `Partial`),
+    written `text`, as simply as it can be said: the known collection when that is all, the
+    one part of the rest when that is all (an `UnknownItems` or an unknown value), else a
+    `Partial` unknown for `why`."""
+    if not rest and not maybe:
+        return known
+    rest = _fewest_parts(rest)
+    if not known:
+        if len(rest) == 1 and isinstance(rest[0], UnknownItems):
+            part = rest[0]
+            return UnknownItems(part.reason, text, part.ref, part.item, part.key)
+        if all(not isinstance(part, UnknownItems) for part in rest):
+            return Unknown(rest[0].reason, text, rest[0].ref)
+    kind = PartialMap if isinstance(known, dict) else PartialList
+    return kind(why.reason, text, why.ref, known, list(rest), frozenset(maybe))
+
+
+def _fewest_parts(rest: list) -> list:
+    """The parts of a rest, each once: one item not known stands for all the others, and past
+    MAX_PARTS shapes, the rest is one part of which nothing is known (each part is judged
+    apart, as an entity: a rest built to grow must not grow the scan)."""
+    plain = next((part for part in rest if not isinstance(part, UnknownItems)), None)
+    shaped: list[Unknown] = []
+    for part in rest:
+        if len(shaped) > MAX_PARTS:
+            break
+        if isinstance(part, UnknownItems) and not any(_same_part(part, p) for p in shaped):
+            shaped.append(part)
+    if len(shaped) > MAX_PARTS:
+        plain = plain or Unknown(shaped[MAX_PARTS].reason, shaped[MAX_PARTS].text)
+        shaped = shaped[:MAX_PARTS]
+    return shaped if plain is None else [*shaped, plain]
+
+
+def _same_part(a: UnknownItems, b: UnknownItems) -> bool:
+    """Whether two parts stand for the same items: one item under one key."""
+    same_key = a.key is b.key or (
+        isinstance(a.key, Unknown) and isinstance(b.key, Unknown) and a.key.text == b.key.text
+    )
+    return same_key and (a.item is b.item or equal(a.item, b.item) is True)
+
+
+def union(why: Unknown, text: str, values: list, as_map: bool) -> Any:
+    """What may be any one of `values` (lists, or maps with `as_map`): every item of each, each
+    one that may be absent; None when one is not such a collection. Of items under one key in
+    two maps, the first is known and the others are more items the map may hold there."""
+    known: Any = LDict() if as_map else LList()
+    rest: list[Unknown] = []
+    for value in values:
+        parts = parts_of(value, as_map)
+        if parts is None:
+            return None
+        items, more, _maybe = parts
+        rest.extend(more)
+        if as_map:
+            for key, item in items.items():
+                if key not in known:
+                    known[key] = item
+                elif equal(known[key], item) is not True:
+                    rest.append(UnknownItems(why.reason, text, why.ref, item, key))
+        else:
+            known.extend(items)
+    maybe = frozenset(known) if as_map else frozenset(range(len(known)))
+    return known_in_part(why, text, known, rest, maybe)
+
+
+def partial_item(value: Unknown, key: Any) -> Any:
+    """`value[key]` of a collection known in part (an `UnknownItems`, a `Partial`), when only
+    one item can be there: an item of a collection a `for` made is its item whatever the key
+    (unless its key is known and another); a known key of a map that nothing not known may
+    replace is its item, as is the one item not known that may be under a key not known;
+    anything else is unknown."""
+    if isinstance(key, Unknown):
+        return value.item if isinstance(value, UnknownItems) else Unknown(key.reason, key.text)
+    if isinstance(value, UnknownItems):
+        if value.key is not None and not isinstance(value.key, Unknown):
+            return value.item if value.key == key else Unknown(value.reason, value.text, value.ref)
+        return value.item
+    if not isinstance(value, PartialMap) or not isinstance(key, str):
+        return Unknown(value.reason, value.text, value.ref)
+    candidates = [
+        part
+        for part in value.rest
+        if not isinstance(part, UnknownItems)
+        or isinstance(part.key, Unknown)
+        or part.key is None
+        or part.key == key
+    ]
+    if key in value.known and (key not in value.maybe or not candidates):
+        return value.known[key]  # nothing replaces it (when there, if it may be absent)
+    if key in value.known:
+        return Unknown(value.reason, value.text, value.ref)
+    if len(candidates) == 1 and isinstance(candidates[0], UnknownItems):
+        return candidates[0].item
+    return Unknown(value.reason, value.text, value.ref)
 
 
 def each_of(items: UnknownItems) -> dict:
     """`each` of the one instance that a `for_each` made by a `for` over a collection not
     known stands for: the item every instance is, under its key (a set's item is its key)."""
     return {"key": items.item if items.key is None else items.key, "value": items.item}
+
+
+def for_each_parts(value: Any) -> tuple[Any, list[dict]]:
+    """A `for_each` as (what of it is known: the value itself, or the known items of one known
+    in part, None when nothing is; `each` of the one instance that stands for each part of
+    its rest: an `UnknownItems`' item under its key, else each not known)."""
+    if isinstance(value, UnknownItems):
+        return None, [each_of(value)]
+    if not isinstance(value, Partial):
+        return value, []
+    parts = [
+        each_of(part)
+        if isinstance(part, UnknownItems)
+        else {
+            "key": Unknown(part.reason, "each.key", part.ref),
+            "value": Unknown(part.reason, "each.value", part.ref),
+        }
+        for part in value.rest
+    ]
+    return value.known, parts
 
 
 class Located(str):
@@ -97,6 +221,9 @@ class EncodedList(LList):
 
 
 Encoded = (EncodedDict, EncodedList)
+# the format of what jsonencode or yamlencode made of a collection known in part: its items
+# are read as the items it may hold, its text is not known (which items it holds is not)
+PARTLY_ENCODED = "known in part"
 
 
 def is_number(value: Any) -> bool:
@@ -343,6 +470,8 @@ def with_lines(out: Any, like: Any) -> Any:
 def encoded_text(value: EncodedDict | EncodedList) -> str | Unknown:
     """The text `jsonencode` gives for the structure (keys sorted, no spaces, `<`, `>` and `&`
     escaped as Go's encoder does); `yamlencode`'s text is not written here: unknown."""
+    if value.format == PARTLY_ENCODED:
+        return Unknown("the text of a collection known in part is not known", "jsonencode(...)")
     if value.format != "json":
         return Unknown("the text yamlencode() gives is not computed", "yamlencode(...)")
     return json_text(value)
