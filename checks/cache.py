@@ -45,7 +45,7 @@ from typing import Any
 from checks import __version__
 from checks.codec import Invalid, decode, encode
 
-FORMAT = 12  # bump when the shape of cached values changes
+FORMAT = 13  # bump when the shape of cached values changes
 MAX_BYTES = 256 * 1024 * 1024  # the cache's size budget ($EKS_CHECKS_CACHE_MAX_MB overrides)
 PRUNE_EVERY = 24 * 3600  # seconds between two looks at the cache's size
 STALE_TEMP = 3600  # seconds after which a temporary file is from a run that was killed
