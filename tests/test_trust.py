@@ -583,6 +583,8 @@ def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise
         + role("kind_named", '{ (var.kind) = "arn:aws:iam::111122223333:role/ci" }')
         + role("star", '{ AWS = ["arn:aws:iam::111122223333:role/ci", "*"] }')
         + role("arn", "{ AWS = [aws_iam_role.star.arn, data.aws_iam_user.me.arn] }")
+        + role("partial", '{ AWS = concat(["*"], [for a in var.who : a]) }')
+        + role("partial_named", '{ AWS = concat(["arn:aws:iam::111122223333:root"], var.who) }')
         + 'data "aws_iam_user" "me" {\n  user_name = "me"\n}\n'
     )
     result = run([tmp_path], select={"EKS401"})
@@ -591,7 +593,12 @@ def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise
             72,
             "role star trusts any principal (AWS: arn:aws:iam::111122223333:role/ci, *) with no "
             "organization, account, ARN or external-id condition",
-        )
+        ),
+        (
+            90,
+            'role partial trusts any principal (AWS: concat(["*"], [for a in var.who : a])) '
+            "with no organization, account, ARN or external-id condition",
+        ),
     ]
     assert sorted(
         (s.entity_key.rsplit(":", 1)[-1], s.reasons)
@@ -600,6 +607,7 @@ def test_an_aws_principal_not_known_may_be_anyone_unless_its_text_says_otherwise
     ) == [
         ("aws_iam_role.item/statement[0]", ["var.who has no default"]),
         ("aws_iam_role.kind/statement[0]", ["principal type var.kind is not known"]),
+        ("aws_iam_role.partial_named/statement[0]", ["var.who has no default"]),
         ("aws_iam_role.template/statement[0]", ["var.who has no default"]),
         ("aws_iam_role.whole/statement[0]", ["var.who has no default"]),
     ]

@@ -173,7 +173,8 @@ def _principals(entity: Entity, stmt: dict) -> list:
         any_principal = True
     elif isinstance(principal, dict):
         for ptype, values in principal.items():
-            values = _as_list(values)
+            # a list known in part: its known items and a stand-in for each part not known
+            values = _as_list(items_known(values))
             kind = str(ptype).lower()
             if kind == "aws" or kind not in PRINCIPAL_TYPES:
                 if kind == "aws":
