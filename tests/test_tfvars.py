@@ -201,3 +201,17 @@ def test_configured_var_files_apply_to_their_module_in_the_hook_too(tmp_path, mo
     code, out, err = cli("scan", *hook)
     assert (code, out) == (2, "")
     assert err == "eks-checks: error: var_files of infra: envs/missing.tfvars: no such file\n"
+
+
+def test_a_blank_variable_file_sets_nothing(tmp_path, monkeypatch):
+    # an empty terraform.tfvars beside the module (soufyaneyassin/cicd-python-eks has one)
+    # cost the whole module an internal error: a blank file gave a list, not assignments
+    (tmp_path / "main.tf").write_text(MAIN)
+    (tmp_path / "terraform.tfvars").write_text("")
+    (tmp_path / "a.auto.tfvars").write_text('public = true\ncidrs = ["0.0.0.0/0"]\n')
+    (tmp_path / "b.auto.tfvars.json").write_text("\n  \n")
+    (tmp_path / "blank.tfvars").write_text(" \n")
+    assert _eks101(tmp_path) == [("main.tf", 15)]
+    monkeypatch.chdir(tmp_path)
+    code, out, _err = cli("scan", ".", "--var-file", "blank.tfvars", "--format", "json")
+    assert (code, json.loads(out)["problems"]) == (1, [])

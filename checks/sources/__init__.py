@@ -231,7 +231,7 @@ def parse_file(source: SourceFile, options: Options, text: str | None = None) ->
         line = int(match.group(1)) if match else 0
         return ParsedFile(source, problem=Problem(source.display, reason, line))
     if not text.strip():
-        return ParsedFile(source, documents=[])
+        return ParsedFile(source, documents=_SYNTAXES[source.kind].blank())
     comments = find_suppressions(text, source.kind)
     try:
         documents = parse_text(source.kind, text)

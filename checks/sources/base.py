@@ -38,6 +38,8 @@ class Syntax:
     # whether files of one text share one parse in a process: the documents are read, never
     # changed, and copies of a file are common (a module copied per environment)
     shared: bool = False
+    # the documents of a blank file, which is not parsed: its parser's empty result
+    blank: Callable[[], Any] = list
 
     def parse(self, text: str, **how: Any) -> Any:
         """The documents of `text` (ParseError when it is not of this syntax)."""

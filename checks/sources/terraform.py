@@ -61,6 +61,7 @@ VARIABLES = Syntax(
     "checks.parse.hcl:parse_tfvars",
     "a variable file with no value",
     shared=True,
+    blank=dict,  # no assignments, as parse_tfvars reads a file that holds none
 )
 SYNTAXES = (TERRAFORM, VARIABLES)
 
