@@ -112,6 +112,12 @@ def normalize_config_map(
             entities.append(_unread_key(file, written, name, span, key, origin))
             continue
         value = data[written]
+        if isinstance(value, Unknown):
+            entities.append(_unknown_map(file, value, span, name, f"{key_prefix}/{name}", origin))
+            if name == "mapAccounts":
+                accounts.append(value)
+                accounts.item_lines.append(span)
+            continue
         # a value written on one line (a JSON string, a quoted YAML or HCL string with `\n`
         # escapes) holds all its entries on that line, not on the lines after it
         one_line = (
@@ -162,6 +168,28 @@ def normalize_config_map(
     )
     document.set("problems", problems, span=document.field_lines.get("problems"))
     return entities, hostile
+
+
+def _unknown_map(
+    file: str, value: Unknown, span: tuple[int, int], name: str, key: str, origin: str
+) -> Entity:
+    """A whole `map*` value known only after apply (a variable without a value, a data
+    source's output): one mapping not known stands for what it holds, at its key, so that its
+    checks are undecided rather than passed. It may hold nothing: of `mapUsers` and
+    `mapAccounts`, whose kind of principal alone is a finding, that kind is not known (the
+    map says what each entry would be, not that there is one); a user has no role name."""
+    principal_type = MAP_KINDS[name]
+    e = mapping_entity(file, key, origin, span, name, principal_type)
+    if principal_type == "account":
+        account_fields(e, value, span, "mapAccounts item", [])
+    else:
+        unknown_entry(e, value)
+    if principal_type != "role":
+        e.set("principal_type", value)
+    if principal_type == "user":
+        e.set("role_name", None)
+        e.set("role_path", None)
+    return e
 
 
 def _unread_key(
@@ -225,8 +253,6 @@ def _load_map(
 ) -> tuple[list, str, int]:
     """The entries of one map*, or a problem (EKS504) and its line; raises the ParseError of
     content refused as hostile."""
-    if isinstance(value, Unknown):
-        return [], "", 0
     if isinstance(value, list):
         if structured_ok:
             return value, "", 0
