@@ -57,13 +57,20 @@ def principal_type(arn: Any) -> Any:
             return kind
         return Unknown(f"principal {arn} is neither a role nor a user", arn)
     if isinstance(arn, Unknown):
-        # the object's own address, after the module instances and callers it is reached by
-        ref = _INSTANCE_PATH.sub("", (arn.ref or "").rsplit(":", 1)[-1])
-        if ref.startswith("aws_iam_role."):
-            return "role"
-        if ref.startswith("aws_iam_user."):
-            return "user"
-        return Unknown(arn.reason, arn.text)
+        return referred_principal_type(arn) or Unknown(arn.reason, arn.text)
+    return None
+
+
+def referred_principal_type(value: Unknown) -> str | None:
+    """`role` or `user` when a value not yet known is an attribute of a Terraform IAM role or
+    user, managed or looked up (`aws_iam_role.x.arn`, `data.aws_iam_user.x.arn`): AWS
+    computes its ARN, but it names that role or user, never a whole account; else None."""
+    # the object's own address, after the module instances and callers it is reached by
+    ref = _INSTANCE_PATH.sub("", (value.ref or "").rsplit(":", 1)[-1]).removeprefix("data.")
+    if ref.startswith("aws_iam_role."):
+        return "role"
+    if ref.startswith("aws_iam_user."):
+        return "user"
     return None
 
 

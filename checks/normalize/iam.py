@@ -25,6 +25,7 @@ from checks.model import (
     wildcard_match,
 )
 from checks.normalize import iam_roles, json_keys, oidc_providers
+from checks.normalize.access import referred_principal_type
 from checks.normalize.iam_conditions import is_pattern, narrows
 from checks.normalize.policy_text import PolicyText, cli_policy, load_policy
 from checks.parse import ParseError
@@ -217,13 +218,18 @@ def _principals(entity: Entity, stmt: dict) -> list:
 
 def _account_roots(principals: list) -> list:
     """The AWS principals that name a whole account, as written; an unknown item for a
-    principal written all as an expression (it may be an account id)."""
+    principal written all as an expression (it may be an account id), unless it refers to an
+    IAM role or user."""
     roots: list = []
     for value in principals:
         text = _text(value)
         if _ACCOUNT_ROOT.fullmatch(text):
             roots.append(text)
-        elif _unresolved(value) and not text.startswith("arn:"):
+        elif (
+            _unresolved(value)
+            and not text.startswith("arn:")
+            and not (isinstance(value, Unknown) and referred_principal_type(value))
+        ):
             roots.append(
                 value if isinstance(value, Unknown) else Unknown(f"{text} is not resolved", text)
             )
