@@ -156,3 +156,37 @@ def test_a_manifest_rendered_with_templatefile_is_reported_once(tmp_path):
         (f"{tmp_path}/binding.yaml", 7, "EKS601")
     ]
     assert "ClusterRoleBinding anonymous grants" in findings[0].message
+
+
+def test_an_aws_auth_map_yamlencode_gives_a_manifest_is_its_yaml_text(tmp_path):
+    """`mapRoles = yamlencode([...])` inside a kubectl_manifest's yamlencode({...}) body is a
+    string in Terraform, the YAML of that list, as in a kubernetes_config_map (before: a
+    false critical EKS504, "must be a YAML string holding a list, not a list", and the
+    system:masters entry missed)."""
+    (tmp_path / "main.tf").write_text(
+        'resource "kubectl_manifest" "aws_auth" {\n'
+        "  yaml_body = yamlencode({\n"
+        '    apiVersion = "v1"\n'
+        '    kind       = "ConfigMap"\n'
+        '    metadata   = { name = "aws-auth", namespace = "kube-system" }\n'
+        "    data = {\n"
+        "      mapRoles = yamlencode([{\n"
+        '        rolearn  = "arn:aws:iam::111122223333:role/ops"\n'
+        '        groups   = ["system:masters"]\n'  # 9
+        "      }])\n"
+        '      mapUsers = jsonencode({ userarn = "arn:aws:iam::111122223333:user/u" })\n'
+        "    }\n"
+        "  })\n"
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS501", "EKS504"})
+    assert result.problems == []
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS501",
+            9,
+            "aws-auth maps arn:aws:iam::111122223333:role/ops to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        ),
+        ("EKS504", 11, "aws-auth: [mapUsers is not a YAML list]"),
+    ]

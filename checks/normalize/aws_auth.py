@@ -253,6 +253,9 @@ def _load_map(
 ) -> tuple[list, str, int]:
     """The entries of one map*, or a problem (EKS504) and its line; raises the ParseError of
     content refused as hostile."""
+    if isinstance(value, (list, dict)) and _encoded(value):
+        # Terraform's yamlencode()/jsonencode(): a string, the text of that structure
+        return (value, "", 0) if isinstance(value, list) else ([], "is not a YAML list", key_line)
     if isinstance(value, list):
         if structured_ok:
             return value, "", 0
@@ -282,6 +285,13 @@ def _load_map(
     if len(docs) > 1 or not isinstance(docs[0], list):
         return [], "is not a YAML list", key_line
     return docs[0], "", 0
+
+
+def _encoded(value: list | dict) -> bool:
+    """Whether a structure is what Terraform's yamlencode() or jsonencode() made of it."""
+    from checks.normalize.tf_values import Encoded  # only Terraform makes one
+
+    return isinstance(value, Encoded)
 
 
 def mapping_entity(
