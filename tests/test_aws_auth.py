@@ -329,3 +329,21 @@ def test_a_map_known_only_after_apply_is_an_entry_not_known_counted_as_undecided
         ("EKS504", 16, ["data.template_file.users.rendered is not known before apply"]),
         ("EKS505", 15, ["var.roles has no default"]),
     ]
+
+
+def test_a_map_value_that_is_not_a_string_is_named_in_yamls_words(in_tmp):
+    """A ConfigMap's data values are strings: a mapping, a number or a boolean under a map*
+    key is EKS504, named as YAML names it (before: Python's type names, `not LDict`, `not
+    float`); a key with no value (`mapRoles:`, null) holds no entries, as an empty one."""
+    (in_tmp / "aws-auth.yaml").write_text(
+        CONFIG_MAP + "data:\n  mapRoles:\n    a: 1\n  mapUsers: 1.5\n  mapAccounts: true\n"
+        "---\n" + CONFIG_MAP + "data:\n  mapRoles:\n  mapUsers: ~\n"
+    )
+    assert _findings(in_tmp / "aws-auth.yaml", "EKS504") == [
+        (
+            7,
+            "aws-auth: [mapRoles must be a YAML string holding a list, not a mapping, mapUsers "
+            "must be a YAML string holding a list, not a number, mapAccounts must be a YAML "
+            "string holding a list, not a boolean]",
+        )
+    ]

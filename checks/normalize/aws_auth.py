@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from decimal import Decimal
 from typing import Any
 
 from checks import kinds
@@ -260,9 +261,10 @@ def _load_map(
         if structured_ok:
             return value, "", 0
         return [], "must be a YAML string holding a list, not a list", key_line
+    if value is None:
+        return [], "", 0  # a key with no value: the API server stores it as an empty string
     if not isinstance(value, str):
-        kind = type(value).__name__
-        return [], f"must be a YAML string holding a list, not {kind}", key_line
+        return [], f"must be a YAML string holding a list, not {_yaml_type(value)}", key_line
     if str(value).strip(_GO_SPACE) in _EMPTY_FORMS:
         return [], "", 0
     from checks.parse.yamlsafe import load_all
@@ -285,6 +287,17 @@ def _load_map(
     if len(docs) > 1 or not isinstance(docs[0], list):
         return [], "is not a YAML list", key_line
     return docs[0], "", 0
+
+
+def _yaml_type(value: Any) -> str:
+    """What YAML calls a value that is not a string, for messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a number" if isinstance(value, (int, float, Decimal)) else "another kind of value"
 
 
 def _encoded(value: list | dict) -> bool:
