@@ -37,6 +37,7 @@ RESOURCE_BUILDERS: dict[str, str] = {
     "aws_eks_addon": "addon",
     "helm_release": "helm_release",
     "kubectl_manifest": "kubectl_manifest",
+    "kubernetes_manifest": "kubernetes_manifest",
     "kubernetes_config_map": "config_map",
     "kubernetes_config_map_v1": "config_map",
     "kubernetes_config_map_v1_data": "config_map",

@@ -158,6 +158,76 @@ def test_a_manifest_rendered_with_templatefile_is_reported_once(tmp_path):
     assert "ClusterRoleBinding anonymous grants" in findings[0].message
 
 
+def test_kubernetes_manifest_objects_are_read_as_kubectl_manifests_are(tmp_path):
+    """The kubernetes provider's own `kubernetes_manifest` (an HCL object, or yamldecode() of
+    YAML) writes any object: a ClusterRoleBinding, a ServiceAccount, the aws-auth ConfigMap
+    (before: none was read, every finding on them missed)."""
+    (tmp_path / "main.tf").write_text(
+        'resource "kubernetes_manifest" "admins" {\n'
+        "  manifest = {\n"
+        '    apiVersion = "rbac.authorization.k8s.io/v1"\n'
+        '    kind       = "ClusterRoleBinding"\n'
+        '    metadata   = { name = "platform-admins" }\n'
+        '    roleRef    = { apiGroup = "rbac.authorization.k8s.io", kind = "ClusterRole", name = "cluster-admin" }\n'
+        '    subjects   = [{ kind = "Group", name = "platform-admins" }]\n'  # 7
+        "  }\n"
+        "}\n\n"
+        'resource "kubernetes_manifest" "sa" {\n'  # 11
+        "  manifest = yamldecode(<<-YAML\n"
+        "    apiVersion: v1\n"
+        "    kind: ServiceAccount\n"
+        "    metadata:\n"
+        "      name: default\n"
+        "      namespace: apps\n"
+        "      annotations:\n"
+        "        eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/apps\n"  # 19
+        "    YAML\n"
+        "  )\n"
+        "}\n\n"
+        'resource "kubernetes_manifest" "aws_auth" {\n'  # 24
+        "  manifest = {\n"
+        '    apiVersion = "v1"\n'
+        '    kind       = "ConfigMap"\n'
+        '    metadata   = { name = "aws-auth", namespace = "kube-system" }\n'
+        "    data = {\n"
+        "      mapRoles = yamlencode([{\n"
+        '        rolearn  = "arn:aws:iam::111122223333:role/ops"\n'
+        '        username = "ops"\n'
+        '        groups   = ["system:masters"]\n'  # 33
+        "      }])\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS302", "EKS305", "EKS501", "EKS504", "EKS602"})
+    assert result.problems == []
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS302",
+            13,
+            "ServiceAccount apps/default does not set automountServiceAccountToken: false",
+        ),
+        (
+            "EKS305",
+            19,
+            "ServiceAccount apps/default gets IAM role arn:aws:iam::111122223333:role/apps: "
+            "every pod of the namespace that names no ServiceAccount gets it too",
+        ),
+        (
+            "EKS501",
+            33,
+            "aws-auth maps arn:aws:iam::111122223333:role/ops to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        ),
+        (
+            "EKS602",
+            7,
+            "ClusterRoleBinding platform-admins binds ClusterRole cluster-admin to "
+            "[Group platform-admins]",
+        ),
+    ]
+
+
 def test_an_aws_auth_map_yamlencode_gives_a_manifest_is_its_yaml_text(tmp_path):
     """`mapRoles = yamlencode([...])` inside a kubectl_manifest's yamlencode({...}) body is a
     string in Terraform, the YAML of that list, as in a kubernetes_config_map (before: a

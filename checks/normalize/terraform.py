@@ -366,6 +366,17 @@ def _kubectl_manifest(module: Module, file: str, block: Block):
     return kubernetes.normalize_objects(where, docs, origin=module.origin)
 
 
+def _kubernetes_manifest(module: Module, file: str, block: Block):
+    """The kubernetes provider's `kubernetes_manifest`: one object, its `manifest` written as
+    an HCL object or decoded from YAML (`yamldecode(file("x.yaml"))`)."""
+    attr = block.attributes.get("manifest")
+    value = module.ev.eval(attr.expr, file) if attr is not None else None
+    if not isinstance(value, dict):
+        return [], []  # not known before apply, or not an object (Terraform refuses it)
+    where = getattr(value, "file", "") or file
+    return kubernetes.normalize_objects(where, [value], origin=module.origin)
+
+
 def _kubernetes_resource(module: Module, file: str, block: Block):
     doc = tf_kubernetes.resource_document(module.ev, file, block)
     if doc is None:
@@ -415,6 +426,7 @@ BUILDERS: dict[str, Callable[[Module, str, Block], tuple[list[Entity], list[Prob
     "addon": _addon,
     "helm_release": tf_service_accounts.helm_release,
     "kubectl_manifest": _kubectl_manifest,
+    "kubernetes_manifest": _kubernetes_manifest,
     "kubernetes_resource": _kubernetes_resource,
     "config_map": _config_map,
 }
