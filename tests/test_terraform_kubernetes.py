@@ -260,3 +260,31 @@ def test_an_aws_auth_map_yamlencode_gives_a_manifest_is_its_yaml_text(tmp_path):
         ),
         ("EKS504", 11, "aws-auth: [mapUsers is not a YAML list]"),
     ]
+
+
+def test_what_yamldecode_or_jsondecode_reads_from_a_file_is_located_in_that_file(tmp_path):
+    """A structure decoded from a file's text has that file's lines, so it is located in that
+    file (before: at those line numbers in the .tf file that decodes it)."""
+    (tmp_path / "sa.yaml").write_text(
+        "# the apps namespace\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n"
+        "  name: default\n  namespace: apps\n"
+    )
+    (tmp_path / "trust.json").write_text(
+        '{\n  "Statement": [\n    {\n      "Effect": "Allow",\n      "Action": "sts:AssumeRole",\n'
+        '      "Principal": {"AWS": "*"}\n    }\n  ]\n}\n'
+    )
+    (tmp_path / "main.tf").write_text(
+        'resource "kubernetes_manifest" "sa" {\n'
+        '  manifest = yamldecode(file("${path.module}/sa.yaml"))\n'
+        "}\n\n"
+        'resource "aws_iam_role" "open" {\n'
+        '  name               = "open"\n'
+        '  assume_role_policy = jsonencode(jsondecode(file("${path.module}/trust.json")))\n'
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS302", "EKS401"})
+    assert result.problems == []
+    assert sorted(
+        (f.rule_id, f.location.file.rsplit("/", 1)[-1], f.location.start_line)
+        for f in result.findings
+    ) == [("EKS302", "sa.yaml", 2), ("EKS401", "trust.json", 6)]

@@ -27,7 +27,7 @@ from checks.model import (
 from checks.normalize import iam_roles, json_keys, oidc_providers
 from checks.normalize.access import referred_principal_type
 from checks.normalize.iam_conditions import is_pattern, narrows
-from checks.normalize.policy_text import PolicyText, cli_policy, load_policy
+from checks.normalize.policy_text import cli_policy, load_policy
 from checks.parse import ParseError
 
 ASSUME_ACTIONS = (
@@ -55,8 +55,8 @@ def trust_statements(
 ) -> tuple[list[Entity], list[Problem]]:
     """One entity per Allow statement that lets someone assume the role; `key` identifies the
     role (its statements' `role_key`, and the start of their keys)."""
-    if isinstance(policy, PolicyText) and policy.file:
-        file = policy.file
+    # a policy read from a file (file(), a structure decoded from one) has that file's lines
+    file = getattr(policy, "file", "") or file
     if isinstance(policy, str) and not policy.strip():
         return [], []  # an empty policy trusts nobody (and Terraform refuses it at plan time)
     duplicates: list = []

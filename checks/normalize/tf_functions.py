@@ -1112,11 +1112,12 @@ def _jsondecode(ev: Evaluator, site: CallSite, args: list) -> Any:
     text = to_string(text, "jsondecode()'s argument")
     line = getattr(text, "line", 0)
     try:
-        return load(str(text), line_offset=line - 1 if line else 0)
+        value = load(str(text), line_offset=line - 1 if line else 0)
     except ParseError as exc:
         if exc.guard:  # nested or sized past the guards: noted where the call is
             return ev.too_large(site.text, site.call, site.file)
         raise EvalError(f"jsondecode() of text that is not JSON ({exc.message})") from None
+    return _of_file(value, text)
 
 
 def _yamldecode(ev: Evaluator, site: CallSite, args: list) -> Any:
@@ -1134,7 +1135,15 @@ def _yamldecode(ev: Evaluator, site: CallSite, args: list) -> Any:
         raise EvalError(f"yamldecode() of text that is not YAML ({exc.message})") from None
     if len(docs) > 1:
         raise EvalError("yamldecode() takes one YAML document, not several")
-    return docs[0] if docs else None
+    return _of_file(docs[0], text) if docs else None
+
+
+def _of_file(value: Any, text: Any) -> Any:
+    """A structure decoded from text read from a file (file(), a heredoc): of that file, whose
+    lines it has, wherever the call that decodes it is written."""
+    if isinstance(value, (LDict, LList)) and getattr(text, "file", ""):
+        value.file = text.file
+    return value
 
 
 def _hex_digest(algorithm: str) -> Callable[[str], str]:

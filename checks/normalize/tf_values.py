@@ -201,7 +201,10 @@ class EncodedDict(LDict):
 
     def __init__(self, value: dict, format: str) -> None:
         super().__init__(
-            value, line=getattr(value, "line", 0), end_line=getattr(value, "end_line", 0)
+            value,
+            line=getattr(value, "line", 0),
+            end_line=getattr(value, "end_line", 0),
+            file=getattr(value, "file", ""),
         )
         self.key_lines = dict(getattr(value, "key_lines", {}))
         self.format = format
@@ -214,7 +217,10 @@ class EncodedList(LList):
 
     def __init__(self, value: list, format: str) -> None:
         super().__init__(
-            value, line=getattr(value, "line", 0), end_line=getattr(value, "end_line", 0)
+            value,
+            line=getattr(value, "line", 0),
+            end_line=getattr(value, "end_line", 0),
+            file=getattr(value, "file", ""),
         )
         self.item_lines = list(getattr(value, "item_lines", []))
         self.format = format
