@@ -2,6 +2,7 @@
 
 - `kubectl_manifest.yaml_body` (a heredoc, `file()`, `yamlencode({...})`): parsed with the
   same safe YAML loader, lines kept (inside a heredoc: the heredoc's lines in the .tf file).
+- `kubernetes_manifest.manifest` (an object, `yamldecode(...)`): that object, as it is.
 - `kubernetes_*` resources (`kubernetes_deployment`, `kubernetes_service_account_v1`, ...,
   listed in `checks/tfcatalog.py`): their blocks are turned into the manifest's shape
   (`service_account_name` -> `serviceAccountName`, repeated `container` blocks ->
