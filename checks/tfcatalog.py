@@ -86,6 +86,7 @@ DATA_ATTRIBUTES_READ: frozenset[str] = frozenset(
 # data source type -> the attributes whose value is what it renders
 DATA_SOURCES: dict[str, tuple[str, ...]] = {
     "aws_iam_policy_document": ("json", "minified_json"),
+    "template_file": ("rendered",),
 }
 
 

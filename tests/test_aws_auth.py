@@ -300,12 +300,13 @@ def test_an_eksctl_service_name_it_does_not_know_is_quoted_as_written(in_tmp):
 
 def test_a_map_known_only_after_apply_is_an_entry_not_known_counted_as_undecided(in_tmp):
     """A whole `map*` value Terraform knows only after apply (a variable without a value, a
-    data source's output, as datacube-k8s-eks' `data.template_file.map_user_config.rendered`)
+    data source's output, as datacube-k8s-eks' `data.template_file.map_user_config.rendered`
+    was before template_file was read)
     holds entries that may map anyone to system:masters: the checks of its entries are
     undecided, at the key, never silently passed (before: no entry, nothing counted)."""
     (in_tmp / "main.tf").write_text(
         'variable "roles" {\n  type = string\n}\n\n'
-        'data "template_file" "users" {\n  template = "- userarn: x\\n"\n}\n\n'
+        'data "aws_ssm_parameter" "users" {\n  name = "/eks/map-users"\n}\n\n'
         'resource "kubernetes_config_map" "aws_auth" {\n'
         "  metadata {\n"
         '    name      = "aws-auth"\n'
@@ -313,7 +314,7 @@ def test_a_map_known_only_after_apply_is_an_entry_not_known_counted_as_undecided
         "  }\n"
         "  data = {\n"
         "    mapRoles    = var.roles\n"
-        "    mapUsers    = data.template_file.users.rendered\n"
+        "    mapUsers    = data.aws_ssm_parameter.users.value\n"
         "    mapAccounts = var.roles\n"
         "  }\n"
         "}\n"
@@ -322,11 +323,11 @@ def test_a_map_known_only_after_apply_is_an_entry_not_known_counted_as_undecided
     assert (result.findings, result.problems) == ([], [])
     assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
         ("EKS501", 15, ["var.roles has no default"]),
-        ("EKS501", 16, ["data.template_file.users.rendered is not known before apply"]),
-        ("EKS502", 16, ["data.template_file.users.rendered is not known before apply"]),
+        ("EKS501", 16, ["data.aws_ssm_parameter.users.value is not known before apply"]),
+        ("EKS502", 16, ["data.aws_ssm_parameter.users.value is not known before apply"]),
         ("EKS503", 17, ["var.roles has no default"]),
         ("EKS504", 15, ["var.roles has no default"]),
-        ("EKS504", 16, ["data.template_file.users.rendered is not known before apply"]),
+        ("EKS504", 16, ["data.aws_ssm_parameter.users.value is not known before apply"]),
         ("EKS505", 15, ["var.roles has no default"]),
     ]
 

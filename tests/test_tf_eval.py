@@ -227,6 +227,69 @@ def test_templatefile_renders_with_only_the_variables_it_is_given():
     )
 
 
+def test_a_template_file_data_source_renders_its_template_with_only_its_vars():
+    """data "template_file" (the template provider, before templatefile()): `rendered` is its
+    `template`, which Terraform interpolates first, rendered again with `vars` alone."""
+    ev = _module(
+        'variable "users" {\n  default = { ops = "arn:aws:iam::1:user/ops" }\n}\n'
+        'data "template_file" "inline" {\n  template = <<EOF\n'
+        "%{for name, arn in var.users~}\n- userarn: ${arn}\n  username: ${name}\n%{endfor~}\nEOF\n}\n"
+        'data "template_file" "from_file" {\n  template = file("t.tpl")\n'
+        '  vars = { name = "web" }\n}\n'
+        'data "template_file" "refused" {\n  template = file("bad.tpl")\n}\n'
+        "locals {\n"
+        "  inline    = data.template_file.inline.rendered\n"
+        "  from_file = data.template_file.from_file.rendered\n"
+        "  refused   = data.template_file.refused.rendered\n"
+        "}\n",
+        files={"t.tpl": "name: ${name}\n", "bad.tpl": "${var.users}\n"},
+    )
+    assert _local(ev, "inline") == "- userarn: arn:aws:iam::1:user/ops\n  username: ops\n"
+    assert _local(ev, "from_file") == "name: web\n"
+    refused = _local(ev, "refused")
+    assert isinstance(refused, Unknown)
+    assert refused.reason == (
+        "Terraform refuses it: the template refers to var, which template_file was not given"
+    )
+
+
+def test_an_aws_auth_map_a_template_file_renders_is_judged(tmp_path):
+    """datacube-k8s-eks maps IAM users to system:masters through a template_file's
+    rendered text (before: its entries were not known, the map undecided)."""
+    (tmp_path / "main.tf").write_text(
+        'variable "users" {\n  default = { deployer = "arn:aws:iam::111122223333:user/deployer" }\n}\n\n'
+        'data "template_file" "map_users" {\n'  # 5
+        "  template = <<EOF\n"
+        "%{for name, arn in var.users~}\n"
+        "- userarn: ${arn}\n"  # 8
+        "  username: ${name}\n"
+        "  groups:\n"
+        "    - system:masters\n"
+        "%{endfor~}\n"
+        "EOF\n"
+        "}\n\n"
+        'resource "kubernetes_config_map" "aws_auth" {\n'
+        '  metadata {\n    name      = "aws-auth"\n    namespace = "kube-system"\n  }\n'
+        "  data = {\n    mapUsers = data.template_file.map_users.rendered\n  }\n}\n"
+    )
+    result = run([tmp_path], select=["EKS501", "EKS502"])
+    assert result.problems == []
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS501",
+            22,  # at the use of the value, as any map value written elsewhere
+            "aws-auth maps arn:aws:iam::111122223333:user/deployer to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        ),
+        (
+            "EKS502",
+            22,
+            "aws-auth maps IAM user arn:aws:iam::111122223333:user/deployer: map a role that "
+            "people assume instead",
+        ),
+    ]
+
+
 DUPLICATES_A = (
     'resource "aws_iam_role" "admin" {\n  name = "admin"\n'
     '  assume_role_policy = jsonencode({ Statement = [{ Effect = "Allow",'

@@ -290,7 +290,7 @@ class Evaluator:
         self.rendered: set[str] = set()  # data sources a reference has rendered
         self.scopes: list[dict[str, Any]] = []  # names bound by for, splats, for_each...
         # in a templatefile() template: only the names it was given are bound
-        self.isolated = False
+        self.isolated = ""  # what renders the template being rendered, which sees only its names
         self.templates: dict[int, list] = {}  # templatefile() templates read, by file content
         self.instance_blocks: dict[str, Block] = {}  # a resource instance's block, by address
 
@@ -799,7 +799,7 @@ class Evaluator:
             if root in scope:
                 return traverse(scope[root], ref.parts[1:], ref.text)
         if self.isolated:
-            raise EvalError(f"the template refers to {root}, which templatefile() was not given")
+            raise EvalError(f"the template refers to {root}, which {self.isolated} was not given")
         value = self._resolve(ref, file)
         if isinstance(value, Unknown) and not isinstance(value, UnknownItems):
             return value  # the items a `for` may make are handed out, and charged, as a value
@@ -1065,9 +1065,12 @@ class Evaluator:
             return Unknown(f"file {path} could not be read", site.text)
         return located
 
-    def template_file(self, content: Located, names: dict, site: CallSite) -> Any:
+    def template_file(
+        self, content: Located, names: dict, site: CallSite, renderer: str = "templatefile()"
+    ) -> Any:
         """A templatefile() template (the file's `content`) rendered with only `names` bound
-        (Terraform gives it nothing else); read once per file."""
+        (Terraform gives it nothing else); read once per file. `renderer` names what renders
+        it (the template_file data source renders its template so too)."""
         from checks.parse import hclsyntax
 
         if self.isolated:
@@ -1079,17 +1082,17 @@ class Evaluator:
             except (hclsyntax.Unsupported, ParseError) as exc:
                 raise EvalError(f"the template {content.file} is not valid: {exc}") from None
             self.templates[id(content)] = parts
-        scopes, self.scopes, self.isolated = self.scopes, [dict(names)], True
+        scopes, self.scopes, self.isolated = self.scopes, [dict(names)], renderer
         try:
             text, unknown = self._text(parts, content.file, site.call)
         except _TooLarge:
             return self.too_large(site.text, site.call, site.file)
         finally:
-            self.scopes, self.isolated = scopes, False
+            self.scopes, self.isolated = scopes, ""
         if unknown is not None:
             return Unknown(unknown.reason, site.text, unknown.ref)
         located = Located(text)
-        located.file, located.line = content.file, 1
+        located.file, located.line = content.file, content.line or 1
         return located
 
     def origin(self, expr: Any, file: str) -> tuple[str, int, int, str] | None:
@@ -1481,7 +1484,28 @@ def policy_document(ev: Evaluator, file: str, block: Block) -> LDict:
     )
 
 
+def template_file(ev: Evaluator, file: str, block: Block) -> Any:
+    """A `data "template_file"` (the template provider, before templatefile()): its
+    `template`, which Terraform interpolates first, rendered with its `vars` and nothing else."""
+    address = f"data.template_file.{block.labels[1]}"
+    attr = block.attributes.get("template")
+    template = ev.eval(attr.expr, file) if attr is not None else None
+    names = ev.attribute(block, "vars", file) or {}
+    if isinstance(template, Unknown):
+        return Unknown(template.reason, f"{address}.rendered", address)
+    if isinstance(names, Unknown):
+        return Unknown(names.reason, f"{address}.rendered", address)
+    if not isinstance(template, str) or not isinstance(names, dict):
+        return Unknown(f"{address} has no template to render", f"{address}.rendered", address)
+    if not isinstance(template, Located):
+        template = Located(template)
+        template.file, template.line = file, attr.line if attr is not None else block.line
+    call = Call(block.line, block.end_line, "template_file", [], f"{address}.rendered")
+    return ev.template_file(template, names, CallSite(call, file, call.text), "template_file")
+
+
 # data source type (checks/tfcatalog.py DATA_SOURCES) -> what renders it
 DATA_RENDERERS: dict[str, Callable[[Evaluator, str, Block], Any]] = {
     "aws_iam_policy_document": policy_document,
+    "template_file": template_file,
 }
