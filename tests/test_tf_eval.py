@@ -236,16 +236,22 @@ def test_a_template_file_data_source_renders_its_template_with_only_its_vars():
         "%{for name, arn in var.users~}\n- userarn: ${arn}\n  username: ${name}\n%{endfor~}\nEOF\n}\n"
         'data "template_file" "from_file" {\n  template = file("t.tpl")\n'
         '  vars = { name = "web" }\n}\n'
-        'data "template_file" "refused" {\n  template = file("bad.tpl")\n}\n'
+        'data "template_file" "refused" {\n  template = file("bad.tpl")\n  vars = { a = 1 }\n}\n'
+        'data "aws_caller_identity" "c" {}\n'
+        'data "template_file" "partly" {\n'
+        "  template = <<EOF\n- arn:aws:iam::${data.aws_caller_identity.c.account_id}:root\nEOF\n}\n"
         "locals {\n"
         "  inline    = data.template_file.inline.rendered\n"
         "  from_file = data.template_file.from_file.rendered\n"
         "  refused   = data.template_file.refused.rendered\n"
+        "  partly    = data.template_file.partly.rendered\n"
         "}\n",
         files={"t.tpl": "name: ${name}\n", "bad.tpl": "${var.users}\n"},
     )
     assert _local(ev, "inline") == "- userarn: arn:aws:iam::1:user/ops\n  username: ops\n"
     assert _local(ev, "from_file") == "name: web\n"
+    # given no vars, its text is what Terraform interpolated, parts known after apply kept
+    assert _local(ev, "partly") == "- arn:aws:iam::${data.aws_caller_identity.c.account_id}:root\n"
     refused = _local(ev, "refused")
     assert isinstance(refused, Unknown)
     assert refused.reason == (

@@ -1500,6 +1500,10 @@ def template_file(ev: Evaluator, file: str, block: Block) -> Any:
     if not isinstance(template, Located):
         template = Located(template)
         template.file, template.line = file, attr.line if attr is not None else block.line
+    if not names:
+        # nothing to put in: the text Terraform interpolated, whose `${...}` are parts it
+        # knows only after apply (a template given no vars may hold no other)
+        return template
     call = Call(block.line, block.end_line, "template_file", [], f"{address}.rendered")
     return ev.template_file(template, names, CallSite(call, file, call.text), "template_file")
 
