@@ -348,3 +348,40 @@ def test_a_map_value_that_is_not_a_string_is_named_in_yamls_words(in_tmp):
             "string holding a list, not a boolean]",
         )
     ]
+
+
+def test_a_user_entry_not_known_at_all_is_no_user_mapped_by_itself(in_tmp):
+    """`concat(var.map_users, [...])` (terraform-aws-eks v17's own pattern): the variable's
+    part may hold no entry, so the entry that stands for it maps no known user; its checks
+    are undecided (before: EKS502 "maps IAM user var.more", a finding from an unknown)."""
+    (in_tmp / "main.tf").write_text(
+        'variable "more" {\n  type = list(any)\n}\n\n'
+        'resource "kubernetes_config_map_v1" "aws_auth" {\n'
+        "  metadata {\n"
+        '    name      = "aws-auth"\n'
+        '    namespace = "kube-system"\n'
+        "  }\n"
+        "  data = {\n"
+        "    mapUsers = yamlencode(concat(var.more, [\n"  # 11
+        "      {\n"
+        '        userarn  = "arn:aws:iam::111122223333:user/ops"\n'  # 13
+        '        username = "ops"\n'
+        '        groups   = ["viewers"]\n'
+        "      },\n"
+        "    ]))\n"
+        "  }\n"
+        "}\n"
+    )
+    result = run([in_tmp], select={"EKS502", "EKS505"})
+    assert result.problems == []
+    assert [(f.rule_id, f.location.start_line, f.message) for f in result.findings] == [
+        (
+            "EKS502",
+            13,
+            "aws-auth maps IAM user arn:aws:iam::111122223333:user/ops: map a role that people "
+            "assume instead",
+        )
+    ]
+    assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
+        ("EKS502", 11, ["var.more has no default"])
+    ]

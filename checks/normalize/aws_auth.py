@@ -183,13 +183,18 @@ def _unknown_map(
     e = mapping_entity(file, key, origin, span, name, principal_type)
     if principal_type == "account":
         account_fields(e, value, span, "mapAccounts item", [])
-    else:
-        unknown_entry(e, value)
-    if principal_type != "role":
         e.set("principal_type", value)
-    if principal_type == "user":
-        e.set("role_name", None)
-        e.set("role_path", None)
+        return e
+    unknown_entry(e, value)
+    return _as_user(e, value) if principal_type == "user" else e
+
+
+def _as_user(e: Entity, item: Unknown) -> Entity:
+    """A `mapUsers` entry not known at all (the part of a list known only after apply, which
+    may hold none): no user is known to be mapped by it, and a user has no role name."""
+    e.set("principal_type", item)
+    e.set("role_name", None)
+    e.set("role_path", None)
     return e
 
 
@@ -487,7 +492,8 @@ def _entry(
 ) -> Entity:
     e = mapping_entity(file, key, origin, span, map_name, principal_type)
     if isinstance(item, Unknown):
-        return unknown_entry(e, item)
+        unknown_entry(e, item)
+        return _as_user(e, item) if principal_type == "user" else e
     if not isinstance(item, dict):
         return broken_entry(e, f"{map_name} entry is not a mapping")
     keys = read_keys(item, ENTRY_KEYS[principal_type])
