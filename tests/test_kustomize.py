@@ -850,13 +850,9 @@ def _rendering_kubectl(folder: Path, log: Path, version: str) -> None:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
 
 
-def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
-    in_tmp, monkeypatch, fresh_renderers
-):
-    # the version keys the Kustomize units' cache entries: it is kept in the cache with what
-    # names the program (its real path, device, inode, size and times), not asked at each run
-    log = in_tmp / "questions"
-    _rendering_kubectl(in_tmp / "bin", log, "v1.32.4")
+def _cached_prefixed_tree(in_tmp: Path, monkeypatch) -> None:
+    """`tree/app`, a kustomization that kubectl renders (a name prefix), scanned with the
+    kubectl of `in_tmp/bin` and a cache of its own."""
     monkeypatch.setenv("PATH", str(in_tmp / "bin"))
     monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(in_tmp / "cache"))
     app = in_tmp / "tree" / "app"
@@ -864,24 +860,34 @@ def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
     (app / "kustomization.yaml").write_text("namePrefix: shop-\nresources:\n  - sa.yaml\n")
     (app / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n")
 
+
+def _scan_as_a_new_process(monkeypatch) -> list:
+    """The findings of a scan of `tree` that, as a new process, has found no renderer and
+    asked no version before."""
+    monkeypatch.setattr(renderer_module, "_RENDERERS", {})
+    monkeypatch.setattr(renderer_module, "_ASKED", {})
+    monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
+    code, out, err = cli("scan", "tree", "--format", "json")
+    assert code in (0, 1), err
+    return json.loads(out)["findings"]
+
+
+def test_a_warm_scan_asks_kubectl_its_version_again_only_when_kubectl_changed(
+    in_tmp, monkeypatch, fresh_renderers
+):
+    # the version keys the Kustomize units' cache entries: it is kept in the cache with what
+    # names the program (its real path, device, inode, size and times), not asked at each run
+    log = in_tmp / "questions"
+    _rendering_kubectl(in_tmp / "bin", log, "v1.32.4")
+    _cached_prefixed_tree(in_tmp, monkeypatch)
     # the script stands for a program (a shim script is asked at every run: the test below)
     monkeypatch.setattr(renderer_module, "_may_pick_another", lambda real: False)
-
-    def scan() -> list:
-        # each run as a new process: nothing found or asked before it
-        monkeypatch.setattr(renderer_module, "_RENDERERS", {})
-        monkeypatch.setattr(renderer_module, "_ASKED", {})
-        monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
-        code, out, err = cli("scan", "tree", "--format", "json")
-        assert code in (0, 1), err
-        return json.loads(out)["findings"]
-
-    first = scan()
+    first = _scan_as_a_new_process(monkeypatch)
     assert log.read_text() == "version\nkustomize\n"
-    assert scan() == first
+    assert _scan_as_a_new_process(monkeypatch) == first
     assert log.read_text() == "version\nkustomize\n"
     _rendering_kubectl(in_tmp / "bin", log, "v1.33.0")  # upgraded: another program
-    assert scan() == first
+    assert _scan_as_a_new_process(monkeypatch) == first
     assert log.read_text() == "version\nkustomize\nversion\nkustomize\n"
 
 
@@ -906,18 +912,9 @@ def test_a_kubectl_that_may_be_a_shim_has_no_stamp_and_is_asked_at_every_run(
     (in_tmp / "link" / "kubectl").symlink_to(program)
     stamp = renderer_module.renderer_stamp(str(in_tmp / "link" / "kubectl"))
     assert stamp is not None and stamp.startswith(f"renderer\0{program}\0")
-    monkeypatch.setenv("PATH", str(in_tmp / "bin"))
-    monkeypatch.setenv("EKS_CHECKS_CACHE_DIR", str(in_tmp / "cache"))
-    app = in_tmp / "tree" / "app"
-    app.mkdir(parents=True)
-    (app / "kustomization.yaml").write_text("namePrefix: shop-\nresources:\n  - sa.yaml\n")
-    (app / "sa.yaml").write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n")
+    _cached_prefixed_tree(in_tmp, monkeypatch)
     for _run in range(2):
-        monkeypatch.setattr(renderer_module, "_RENDERERS", {})
-        monkeypatch.setattr(renderer_module, "_ASKED", {})
-        monkeypatch.setattr(renderer_module, "_TO_KEEP", {})
-        code, _out, err = cli("scan", "tree", "--format", "json")
-        assert code in (0, 1), err
+        _scan_as_a_new_process(monkeypatch)
     assert log.read_text() == "version\nkustomize\nversion\n"
 
 
