@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 
 from checks.parse import text_digest
-from checks.parse.hcltree import REFERENCE_TEXT, declared, local_address, target
+from checks.parse.hcltree import declared, local_address, references_in, target
 from checks.tfcatalog import (
     KNOWN_MODULE_SOURCES,
     NULL_LABEL_SOURCE,
@@ -248,7 +248,7 @@ def _blanked(texts: dict[str, str], reading: Reading) -> tuple[tuple[tuple[int, 
         path, block = pending.pop()
         body = "\n".join(lines[path][block.start : block.end + 1])
         named = []
-        for text in REFERENCE_TEXT.findall(body):
+        for text in references_in(body):
             found = target(text.split("."))
             if found is not None and found.address in by_address:
                 named.append(by_address[found.address])

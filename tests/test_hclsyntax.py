@@ -404,3 +404,23 @@ def test_an_attribute_set_twice_in_one_block_is_refused_by_both_readers():
         with pytest.raises(ParseError) as err:
             parse(text)
         assert (err.value.message, err.value.line) == (message, 4)
+
+
+def test_references_in_ascii_text_are_the_unicode_patterns_and_other_text_is_read_by_it():
+    """`references_in` reads ASCII text with a pattern of its own: on every corpus file and on
+    edge cases it finds what `REFERENCE_TEXT` finds; text with other characters is read by
+    `REFERENCE_TEXT` itself, Unicode names included."""
+    from checks.parse.hcltree import REFERENCE_TEXT, references_in
+
+    texts = [path.read_text(encoding="utf-8") for path in REAL_FILES]
+    texts += [
+        "x.var.y a-var.b var.a-b.c _x.y1 1a.b a.1 a. .a.b a..b a.b.c-d.e_f",
+        'name = "${var.prefix}-${local.env}" ; data.aws_iam_role.r.arn[0]',
+        "module.m.out\nvar.x\tlocal.y\r\neach.value.z (self.k) [count.index]",
+    ]
+    ascii_texts = [text for text in texts if text.isascii()]
+    assert len(ascii_texts) > 150
+    for text in ascii_texts:
+        assert references_in(text) == REFERENCE_TEXT.findall(text), text[:200]
+    assert references_in("région.nom var.é-x") == ["région.nom", "var.é-x"]
+    assert references_in("a.b ü c.d") == ["a.b", "c.d"]

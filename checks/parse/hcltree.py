@@ -6,8 +6,8 @@ A reference (`var.x`, `aws_iam_role.r.arn`, `local.m["k"]`) is a `Ref` whose `ta
 what it names: the kind of thing (`var`, `local`, `data`, `resource`, `module`, `path`,
 `count`, `each`, `self`, `terraform`), its address and the traversal after it. The evaluator
 reads `Ref.target`; the pre-filter, which looks at text before anything is parsed, finds
-traversals with `REFERENCE_TEXT` and reads them with the same `target`, and indexes blocks by
-the same `declared` addresses.
+traversals with `references_in` and reads them with the same `target`, and indexes blocks
+by the same `declared` addresses.
 """
 
 from __future__ import annotations
@@ -455,6 +455,16 @@ NAME = r"[^\W\d][\w-]*"
 # A traversal of names found in any text: not preceded by a name's character or a dot, so
 # that `x.var.y` is not `var.y` (a name may hold `-`: `a-var.y` is one name, read whole).
 REFERENCE_TEXT = re.compile(rf"(?<![\w.])({NAME}(?:\.{NAME})+)")
+# the same on ASCII text, where `\w` is these characters (three times as fast: the pre-filter
+# looks at every kept block of every module); possessive, as backing off a name's last
+# characters cannot make a dot follow it
+_ASCII_NAME = r"[A-Za-z_][A-Za-z0-9_-]*+"
+_REFERENCE_ASCII = re.compile(rf"(?<![A-Za-z0-9_.])({_ASCII_NAME}(?:\.{_ASCII_NAME})+)")
+
+
+def references_in(text: str) -> list[str]:
+    """`REFERENCE_TEXT.findall(text)`: the traversals of names written in `text`."""
+    return (_REFERENCE_ASCII if text.isascii() else REFERENCE_TEXT).findall(text)
 
 
 def index_key(expr: Any) -> Any:
