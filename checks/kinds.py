@@ -104,6 +104,14 @@ def object_of(*fields: Field) -> Type:
     return Type("object", fields=fields)
 
 
+# what `module_dir` is of an object with no address of its own
+_WITHOUT_ADDRESS = (
+    "when `address` is null: of what a known Terraform module's call makes (its access "
+    "entries, its add-ons' pod identity associations), the root module that makes the call, as "
+    "for a module instance's objects; else null"
+)
+
+
 def _address(meaning: str, without_address: str = "") -> tuple[Field, Field]:
     """`address` and the `module_dir` it is in: together, how Terraform names the object;
     `without_address` says what `module_dir` is when `address` is null, if not null."""
@@ -116,7 +124,7 @@ def _address(meaning: str, without_address: str = "") -> tuple[Field, Field]:
             "objects are addressed from the root module that calls it; of a CloudFormation "
             "resource: the template, `address` being its logical id): "
             "`<module_dir>:<address>` is how a `role_ref` or `principal_ref` names it; "
-            + (without_address or "null when `address` is null"),
+            + (without_address or _WITHOUT_ADDRESS),
         ),
     )
 
@@ -897,7 +905,7 @@ KINDS: dict[str, Kind] = {
                     "the Terraform address of an `aws_eks_access_entry`; null for aws-auth entries "
                     "and for access entries written inside a cluster's definition",
                     without_address=f"of an aws-auth entry Terraform writes: {_MADE_BY}; else "
-                    "null when `address` is null",
+                    + _WITHOUT_ADDRESS,
                 ),
                 _resource_type("`aws_eks_access_entry`, else null"),
                 Field("source", STRING, "`aws-auth` or `access_entry`"),

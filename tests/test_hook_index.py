@@ -44,6 +44,7 @@ TREES = [
     FIXTURES / "hook-admin-groups",
     FIXTURES / "hook-module-instances",
     FIXTURES / "hook-module-bindings",
+    FIXTURES / "hook-wrapper-entries",
     ROOT / "examples",
 ]
 

@@ -641,3 +641,68 @@ def test_cloudposse_modules_are_enabled_as_their_null_label_says(
     ]
     assert found == expected
     assert result.skipped == []
+
+
+WRAPPER = """variable "mode" {}
+
+module "eks" {
+  source  = "terraform-aws-modules/eks/aws"
+  version = "~> 20.0"
+
+  cluster_name        = "shop"
+  authentication_mode = var.mode
+  access_entries = {
+    ops = {
+      principal_arn = "arn:aws:iam::111122223333:role/ops"
+      policy_associations = {
+        admin = {
+          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+          access_scope = { type = "cluster" }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def test_what_a_known_module_makes_in_a_wrapper_is_of_each_configuration_calling_it(in_tmp):
+    """Two environments call one local wrapper of terraform-aws-modules/eks, which writes the
+    cluster `shop` and its access entries: each environment's entry is of its own cluster
+    (dev's reads access entries, prod's, in CONFIG_MAP mode, does not), and the two entries
+    are not one cluster's entry written twice (EKS512) when the configurations differ."""
+    _tree(
+        in_tmp,
+        {
+            "modules/platform/main.tf": WRAPPER,
+            "envs/dev/main.tf": 'module "platform" {\n  source = "../../modules/platform"\n'
+            '  mode   = "API"\n}\n',
+            "envs/prod/main.tf": 'module "platform" {\n  source = "../../modules/platform"\n'
+            '  mode   = "CONFIG_MAP"\n}\n',
+        },
+    )
+    result = run(["."], select={"EKS512"})
+    assert result.findings == []
+    # a literal name in two configurations may be one cluster's (in one account and region)
+    same = "may be for the same principal and cluster"
+    assert [(s.location.start_line, s.reasons) for s in result.skipped] == [
+        (10, [f"the access entry at modules/platform/main.tf:10 {same}"])
+    ]
+    entries = sorted(
+        (e.fields["module_dir"], e.fields["call_path"])
+        for e in result.entities
+        if e.kind == "identity_mapping"
+    )
+    assert entries == [
+        ("envs/dev", "module.platform.module.eks"),
+        ("envs/prod", "module.platform.module.eks"),
+    ]
+    code, out, err = cli("access", ".", "--format", "json", "--show-unknown")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["summary"]["paths"] == 1 and report["summary"]["unknown"] == 0
+    (group,) = report["groups"]
+    assert group["power"]["cluster"] == "shop (modules/platform/main.tf via envs/dev)"
+    assert [hop["entity_key"] for hop in group["paths"][0]["path"]][0] == (
+        'terraform:modules/platform/main.tf:envs/dev:module.platform.module.eks.access_entries["ops"]'
+    )

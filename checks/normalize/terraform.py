@@ -116,7 +116,11 @@ def normalize_blocks(
         entities.extend(made)
         problems.extend(found)
     for e in entities:
-        if _applied_by_configuration(e) and e.fields.get("module_dir") is None:
+        if e.fields.get("module_dir", "") is None and (
+            _applied_by_configuration(e) or e.fields.get("address") is None
+        ):
+            # what has no address of its own (a known module's reader made it: its access
+            # entries, add-ons' associations) is of the configuration too, as its call is
             e.set("module_dir", module.scope)
     if module.path:
         for e in entities:
