@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from checks.model import fingerprint
-from conftest import cli, run
+from conftest import FIXTURES, cli, run
 
 PLATFORM = """variable "name" {}
 
@@ -643,27 +643,8 @@ def test_cloudposse_modules_are_enabled_as_their_null_label_says(
     assert result.skipped == []
 
 
-WRAPPER = """variable "mode" {}
-
-module "eks" {
-  source  = "terraform-aws-modules/eks/aws"
-  version = "~> 20.0"
-
-  cluster_name        = "shop"
-  authentication_mode = var.mode
-  access_entries = {
-    ops = {
-      principal_arn = "arn:aws:iam::111122223333:role/ops"
-      policy_associations = {
-        admin = {
-          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-          access_scope = { type = "cluster" }
-        }
-      }
-    }
-  }
-}
-"""
+# the wrapper and its two callers, of the hook's fixture tree (its manifests left out)
+WRAPPED = ("modules/platform/main.tf", "envs/dev/main.tf", "envs/prod/main.tf")
 
 
 def test_what_a_known_module_makes_in_a_wrapper_is_of_each_configuration_calling_it(in_tmp):
@@ -671,22 +652,14 @@ def test_what_a_known_module_makes_in_a_wrapper_is_of_each_configuration_calling
     cluster `shop` and its access entries: each environment's entry is of its own cluster
     (dev's reads access entries, prod's, in CONFIG_MAP mode, does not), and the two entries
     are not one cluster's entry written twice (EKS512) when the configurations differ."""
-    _tree(
-        in_tmp,
-        {
-            "modules/platform/main.tf": WRAPPER,
-            "envs/dev/main.tf": 'module "platform" {\n  source = "../../modules/platform"\n'
-            '  mode   = "API"\n}\n',
-            "envs/prod/main.tf": 'module "platform" {\n  source = "../../modules/platform"\n'
-            '  mode   = "CONFIG_MAP"\n}\n',
-        },
-    )
+    tree = FIXTURES / "hook-wrapper-entries"
+    _tree(in_tmp, {name: (tree / name).read_text() for name in WRAPPED})
     result = run(["."], select={"EKS512"})
     assert result.findings == []
     # a literal name in two configurations may be one cluster's (in one account and region)
     same = "may be for the same principal and cluster"
     assert [(s.location.start_line, s.reasons) for s in result.skipped] == [
-        (10, [f"the access entry at modules/platform/main.tf:10 {same}"])
+        (8, [f"the access entry at modules/platform/main.tf:8 {same}"])
     ]
     entries = sorted(
         (e.fields["module_dir"], e.fields["call_path"])
