@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import itertools
 import re
-from decimal import Decimal
 from typing import Any
 
 from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_span
-from checks.parse import BudgetSpent, ExpansionBudget, ParseError
+from checks.parse import BudgetSpent, ExpansionBudget, ParseError, kind_in_words
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)")
 USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+")
@@ -269,7 +268,7 @@ def _load_map(
     if value is None:
         return [], "", 0  # a key with no value: the API server stores it as an empty string
     if not isinstance(value, str):
-        return [], f"must be a YAML string holding a list, not {_yaml_type(value)}", key_line
+        return [], f"must be a YAML string holding a list, not {kind_in_words(value)}", key_line
     if str(value).strip(_GO_SPACE) in _EMPTY_FORMS:
         return [], "", 0
     from checks.parse.yamlsafe import load_all
@@ -292,17 +291,6 @@ def _load_map(
     if len(docs) > 1 or not isinstance(docs[0], list):
         return [], "is not a YAML list", key_line
     return docs[0], "", 0
-
-
-def _yaml_type(value: Any) -> str:
-    """What YAML calls a value that is not a string, for messages."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return "a number" if isinstance(value, (int, float, Decimal)) else "another kind of value"
 
 
 def _encoded(value: list | dict) -> bool:

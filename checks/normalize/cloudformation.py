@@ -25,7 +25,7 @@ from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_s
 from checks.normalize import iam, iam_roles
 from checks.normalize.access import NOT_KNOWN
 from checks.normalize.cfn_eval import Template
-from checks.parse import ExpansionBudget, ParseError
+from checks.parse import ExpansionBudget, ParseError, kind_in_words
 
 ORIGIN = "cloudformation"
 
@@ -122,7 +122,9 @@ def normalize_template(
             if not isinstance(raw, Unknown):
                 where = key_span(resource, "Properties") or reader.span(logical)
                 problems.append(
-                    Problem(file, f"{logical} Properties: {_shape(raw)}, not a mapping", where[0])
+                    Problem(
+                        file, f"{logical} Properties: {kind_in_words(raw)}, not a mapping", where[0]
+                    )
                 )
                 continue  # CloudFormation refuses the template
             raw = _NotKnownProperties(raw)
@@ -165,21 +167,6 @@ class _NotKnownProperties(LDict):
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self.unknown
-
-
-def _shape(value: Any) -> str:
-    """What a value written in the wrong shape is, in words."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return "null" if value is None else "a value"
 
 
 def _boolean(value: Any) -> Any:
@@ -515,7 +502,7 @@ def _items(
     if written is None:
         return [], []
     if not isinstance(written, list):
-        message = f"{logical} {shown}: {_shape(written)}, not a list of {items}"
+        message = f"{logical} {shown}: {kind_in_words(written)}, not a list of {items}"
         return [], [Problem(reader.file, message, where[0])]
     found: list[_Item] = []
     problems: list[Problem] = []
@@ -524,7 +511,9 @@ def _items(
         if not mapping or isinstance(value, (dict, Unknown)):
             found.append(_Item(f"[{index}]", index, value, span))
         else:
-            message = f"{logical} {shown}[{index}]: {_shape(value)}, not {mapping} (a mapping)"
+            message = (
+                f"{logical} {shown}[{index}]: {kind_in_words(value)}, not {mapping} (a mapping)"
+            )
             problems.append(Problem(reader.file, message, span[0]))
     return found, problems
 

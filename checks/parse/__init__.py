@@ -10,6 +10,7 @@ import os
 import re
 import stat
 import sys
+from numbers import Number  # stdlib's: `checks.parse.numbers` is ours
 
 
 class ParseError(Exception):
@@ -27,6 +28,22 @@ class ParseError(Exception):
 
 
 EXCERPT = 80
+
+
+def kind_in_words(value: object) -> str:
+    """What a parsed value is, in YAML's and JSON's words, for a message about a value of the
+    wrong kind (`a mapping`, not `LDict`)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, Number):  # YAML's decimals too
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "null" if value is None else "a value"
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
