@@ -188,7 +188,9 @@ def _principals(entity: Entity, stmt: dict) -> list:
                             f"principal type {_text(ptype)} is not known", _text(ptype)
                         )
                 elif kind == "aws" and may_be_any is None:
-                    may_be_any = next((_unknown_value(v) for v in values if _may_be_star(v)), None)
+                    may_be_any = next(
+                        (_unknown_if_template(v) for v in values if _may_be_star(v)), None
+                    )
             elif kind == "service":
                 service.extend(_service_principal(v) for v in values)
             elif kind == "federated":
@@ -279,26 +281,17 @@ PRINCIPAL_TYPES = ("aws", "service", "federated", "canonicaluser")
 _PLACEHOLDER = re.compile(r"\$\{[^{}]*\}")
 
 
-# the ARN of an AWS resource or data source, as Terraform writes it (`aws_iam_role.ci.arn`,
-# `aws_iam_role.x[0].arn`, `data.aws_iam_user.me.arn`): known before apply or not, an ARN
-_RESOURCE_ARN = re.compile(r"(?:data\.)?aws_\w+\.[\w-]+(?:\[[^\]]*\])?\.arn")
-
-
 def _may_be_star(value: Any) -> bool:
-    """Whether a principal not known may be "*": a value not known, unless it is an AWS
-    resource's ARN, or is written as a template whose text outside its placeholders is more
-    than asterisks (an ARN with a placeholder cannot be "*")."""
+    """Whether a principal not known may be "*": a value not known, unless it refers to an
+    IAM role or user (`referred_principal_type`), or is written as a template whose text
+    outside its placeholders is more than asterisks (an ARN with a placeholder cannot be
+    "*")."""
     written = value.text if isinstance(value, Unknown) else value
     if not isinstance(written, str):
         return isinstance(value, Unknown)
     if "${" not in written:
-        return isinstance(value, Unknown) and not _RESOURCE_ARN.fullmatch(written)
+        return isinstance(value, Unknown) and not referred_principal_type(value)
     return not _PLACEHOLDER.sub("", written).strip("*")
-
-
-def _unknown_value(value: Any) -> Unknown:
-    """A value not known as itself, a template as an unknown naming it."""
-    return value if isinstance(value, Unknown) else Unknown(f"{value} is not resolved", value)
 
 
 def _unknown_if_template(value: Any) -> Any:
