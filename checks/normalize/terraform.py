@@ -116,26 +116,17 @@ def normalize_blocks(
         entities.extend(made)
         problems.extend(found)
     for e in entities:
-        if e.fields.get("module_dir", "") is None and (
-            _applied_by_configuration(e) or e.fields.get("address") is None
-        ):
-            # what has no address of its own (a known module's reader made it: its access
-            # entries, add-ons' associations) is of the configuration too, as its call is
+        if e.fields.get("module_dir", "") is None:
+            # what has no Terraform address of its own is of the configuration, wherever the
+            # module that writes it is: Kubernetes objects and aws-auth entries (the root
+            # module's kubernetes provider applies them), what a known module's call makes
+            # (its access entries, its add-ons' associations)
             e.set("module_dir", module.scope)
     if module.path:
         for e in entities:
             if e.fields.get("call_path") is None:
                 e.set("call_path", module.path)
     return entities, problems + ev.problems()
-
-
-def _applied_by_configuration(entity: Entity) -> bool:
-    """Whether an entity is a Kubernetes object or an aws-auth entry: applied to the cluster
-    by the root module's kubernetes provider, it is of that configuration (`module_dir`),
-    wherever the module that writes it is, as Terraform's own objects are."""
-    if entity.kind == "identity_mapping":
-        return entity.fields.get("source") == "aws-auth"
-    return entity.kind in kinds.CONFIGURATION_KINDS
 
 
 def no_instances(ev: Evaluator, file: str, block: Block) -> bool:
