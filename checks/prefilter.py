@@ -367,27 +367,36 @@ _ATTRIBUTE_NAME = re.compile(r"([ \t]*)([A-Za-z_][\w-]*)[ \t]*=(?![=>])")
 
 
 def _sets_an_attribute_twice(lines: list[str]) -> bool:
-    """Whether a body of a block of the plain kind sets an attribute twice (HCL refuses it):
-    in that layout the attributes of one body share an indentation, and a line at a smaller
-    one ends the bodies and values nested deeper."""
-    seen: dict[int, set[str]] = {}  # indentation -> the names set at it, in the current body
+    """Whether a block of the plain kind (its lines) sets an attribute twice in one body (HCL
+    refuses it), or may: it is read in the layout `terraform fmt` writes, where a line ending
+    in `{` or `[` opens a body whose lines share an indentation deeper than that line's, and
+    a line at that line's indentation closes it. A line indented otherwise is a yes: the
+    block is then read whole (two attributes of one body indented apart once hid the second
+    from this check)."""
+    open_bodies: list[list] = []  # [the opening line's indentation, its lines', names set]
     for line in lines:
-        stripped = line.lstrip(" \t")
+        stripped = line.strip(" \t")
         if not stripped or stripped.startswith(("#", "//")):
             continue
-        indent = len(line) - len(stripped)
-        for deeper in [depth for depth in seen if depth > indent]:
-            del seen[deeper]
-        m = _ATTRIBUTE_NAME.match(line)
-        if m is None:
-            if stripped.endswith("{"):  # a nested block's header: its body is a new one
-                seen.pop(indent + 2, None)
+        indent = len(line) - len(line.lstrip(" \t"))
+        if stripped[0] in "}]":
+            if not open_bodies or open_bodies.pop()[0] != indent:
+                return True
             continue
-        names = seen.setdefault(indent, set())
-        if m.group(2) in names:
-            return True
-        names.add(m.group(2))
-    return False
+        if open_bodies:
+            body = open_bodies[-1]
+            if body[1] is None and indent > body[0]:
+                body[1] = indent
+            if indent != body[1]:
+                return True
+            m = _ATTRIBUTE_NAME.match(line)
+            if m is not None:
+                if m.group(2) in body[2]:
+                    return True
+                body[2].add(m.group(2))
+        if stripped.endswith(("{", "[")):
+            open_bodies.append([indent, None, set()])
+    return bool(open_bodies)
 
 
 _LINE_COMMENT = re.compile(r"(#|//).*$", re.M)

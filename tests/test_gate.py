@@ -821,6 +821,25 @@ def test_a_syntax_error_in_a_block_nothing_reads_is_still_an_error(in_tmp):
     )
 
 
+def test_an_attribute_set_twice_at_two_indentations_in_a_block_nothing_reads_is_an_error(in_tmp):
+    # found by the property test below: the check for an attribute set twice read a body's
+    # attributes by their indentation, and `a` indented by one space and then by two was
+    # two bodies' to it, so the pre-filter blanked a block HCL refuses
+    (in_tmp / "main.tf").write_text(
+        'resource "aws_s3_bucket" "b" {\n a = "a"\n  a = {\n  }\n}\n\n' + INSECURE
+    )
+    with_filter, without = (_answer(in_tmp, p) for p in (True, False))
+    assert with_filter == without
+    assert with_filter[0] == [
+        (
+            "main.tf",
+            3,
+            "error",
+            "invalid HCL: attribute a is set twice in one block (first at line 2)",
+        )
+    ]
+
+
 def _seeds() -> list[str]:
     sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
     from generate import EKS, IRSA, NOISE
