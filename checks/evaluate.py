@@ -2,7 +2,12 @@
 
 Logic is three-valued: True, False, or None for unknown. A comparison with an `Unknown`
 value is unknown; a rule fires only on a definite True; unknown results are counted so that
-users can see what was not checked (`--show-unknown`).
+users can see what was not checked (`--show-unknown`). A list known in part (`PartialList`)
+that surely holds an item is, to membership, emptiness and the quantifiers, the list of its
+known items, each that may be absent an unknown item, followed by an unknown item for what
+else it may hold (`checks.model.items_judged`): the same list the model gives OPA as its
+`partial` view;
+to every other operator it is unknown.
 """
 
 from __future__ import annotations
@@ -15,7 +20,16 @@ from functools import partial
 from typing import Any
 
 from checks.link import LinkTargets
-from checks.model import Entity, Finding, LList, Location, Related, Unknown
+from checks.model import (
+    Entity,
+    Finding,
+    LList,
+    Location,
+    PartialList,
+    Related,
+    Unknown,
+    items_judged,
+)
 from checks.rules import PLACEHOLDER, Rule, regex_search
 
 _MISSING = object()
@@ -74,6 +88,8 @@ def locate(names: Iterable[str], entity: Entity, witness: dict[str, int]) -> Loc
     (a variable's default) is pointed at where the entity uses it."""
     for name in names:
         value = entity.fields.get(name)
+        if isinstance(value, PartialList):
+            value = value.known  # an item surely held made the condition true
         elsewhere = getattr(value, "file", "") not in ("", entity.location.file)
         if (
             name in witness
@@ -299,6 +315,8 @@ def _compile(cond: dict) -> Test:
 
     def comparison(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
         value = _value(context, steps)
+        if isinstance(value, PartialList) and op in _BY_ITEMS:
+            value = items_judged(value) or value
         if isinstance(value, Unknown):
             reasons[value.reason] = None
             return None
@@ -349,6 +367,8 @@ def _quantifier(quantifier: str, sub: Test, steps: list[str] | None, field: str 
 
     def quantified(context: Any, params: dict, reasons: Reasons, witness: dict) -> bool | None:
         value = _value(context, steps)
+        if isinstance(value, PartialList):
+            value = items_judged(value) or value
         if isinstance(value, Unknown):
             reasons[value.reason] = None
             return None
@@ -387,6 +407,10 @@ def _value(context: Any, steps: list[str] | None) -> Any:
         else:
             return None
     return value
+
+
+# what a list known in part answers as the list of its items (`checks.model.items_judged`)
+_BY_ITEMS = frozenset({"contains", "contains_any", "contains_all", "empty"})
 
 
 def _member(needle: Any, haystack: Any) -> bool | None:

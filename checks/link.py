@@ -776,6 +776,10 @@ def _effective_cluster_admin(mapping: Entity, admin_bindings: dict[str, list[Ent
     hits = [g for g in known if isinstance(g, str) and g != MASTERS and g in admin_bindings]
     span = mapping.field_lines.get("groups")
     if not hits and unknown is not None and _may_be_bound(unknown, admin_bindings):
+        # which of them are bound is not known: not the groups' own value, whose known items
+        # (system:masters, a group nothing binds) a rule would take for bound ones
+        if isinstance(unknown, PartialList):
+            unknown = Unknown(unknown.reason, unknown.text, unknown.ref)
         mapping.set("cluster_admin_groups", unknown, span=span)
         return
     mapping.set("cluster_admin_groups", hits, span=span)

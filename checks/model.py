@@ -80,6 +80,25 @@ class PartialMap(Partial):
     __slots__ = ()
 
 
+def items_judged(value: PartialList) -> list | None:
+    """What membership, emptiness and the quantifiers of a rule judge of a list known in
+    part: its known items (one not known is an unknown item), each that may be absent an
+    unknown item, then an unknown item for each shape of what else it may hold; None when
+    it surely holds no item (it may then be empty: it is unknown whole). The model's JSON
+    gives OPA the same list (`Entity.to_json`'s `partial`)."""
+    items: list = []
+    held = False
+    for at, item in enumerate(value.known):
+        if at in value.maybe:
+            items.append(Unknown(value.reason, value.text, value.ref))
+        else:
+            items.append(item)
+            held = True
+    if not held:
+        return None
+    return items + [Unknown(value.reason, value.text, value.ref) for _ in value.rest]
+
+
 class UnknownItems(Unknown):
     """A list or map whose items are not known, neither how many nor their keys, but whose
     every item, if it holds any, is `item`: what a `for` makes of a collection not known (`{
@@ -360,9 +379,13 @@ class Entity:
     def to_json(self) -> dict:
         known: dict[str, Any] = {}
         unknown: dict[str, str] = {}
+        partial: dict[str, list] = {}
         for name, value in self.fields.items():
             if isinstance(value, Unknown):
                 unknown[name] = value.text
+                items = items_judged(value) if isinstance(value, PartialList) else None
+                if items is not None:
+                    partial[name] = [to_plain(item) for item in items]
             else:
                 known[name] = to_plain(value)
         out: dict[str, Any] = {
@@ -374,15 +397,19 @@ class Entity:
         }
         if unknown:
             out["unknown"] = unknown
+        if partial:
+            # what a rule's membership, emptiness and quantifiers judge of a list known in part
+            out["partial"] = partial
         if self.defaulted:
             out["defaulted"] = dict(self.defaulted)
         if self.field_lines:
             out["field_lines"] = {k: list(v) for k, v in self.field_lines.items()}
         # where each item of a list field was written: a finding of `any_item` points there
         # (not for a list written in another file: a finding points where it is used)
+        lists = {k: v.known if k in partial else v for k, v in self.fields.items()}
         item_lines = {
             k: [list(span) for span in v.item_lines]
-            for k, v in self.fields.items()
+            for k, v in lists.items()
             if isinstance(v, LList) and v.item_lines and v.file in ("", self.location.file)
         }
         if item_lines:

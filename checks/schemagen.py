@@ -107,6 +107,9 @@ def _entity_parts(kind: Kind) -> dict:
     return {
         "fields": {"$ref": f"#/$defs/fields.{kind.name}"},
         "unknown": {"propertyNames": names},
+        "partial": {
+            "propertyNames": {"enum": [f.name for f in kind.fields if f.type.name == "list"]}
+        },
         "defaulted": {"propertyNames": names},
         "field_lines": {"propertyNames": {"enum": [*kind.field_names(), *kind.lines]}},
         "item_lines": {

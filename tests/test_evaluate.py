@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from checks.evaluate import evaluate
-from checks.model import Entity, LList, Location, Unknown
+from checks.model import Entity, LList, Location, PartialList, Unknown
 from checks.rules import Rule
 
 VAR = Unknown("var.x has no default", "var.x")
@@ -97,6 +97,64 @@ def test_three_valued_logic(when, verdict):
 def test_quantifiers_over_unknown_items(quantifier, items, verdict):
     when = {"field": "items", quantifier: {"equals": "x"}}
     assert _verdict(when, {"items": items}) == verdict
+
+
+def _partial(known: list, maybe: frozenset = frozenset(), rest: list | None = None):
+    """A list known in part (`concat(known, var.x)`): `known`, the positions of `maybe`
+    possibly absent, and a rest not known unless `rest` says otherwise (`[]`: none)."""
+    return PartialList(VAR.reason, "concat(...)", None, LList(known), rest, maybe)
+
+
+REST = "unknown: var.x has no default"
+
+
+@pytest.mark.parametrize(
+    "condition, items, verdict",
+    [
+        # an item surely held decides what any number of other items cannot change
+        ({"contains": "x"}, _partial(["x"]), "fires"),
+        ({"contains": "x"}, _partial(["y"]), REST),
+        ({"contains": "x"}, _partial(["x"], maybe=frozenset({0})), REST),
+        ({"contains": "x"}, _partial(["y", "x"], maybe=frozenset({0})), "fires"),
+        # no item surely held: it may be empty, and is unknown whole (as OPA is told)
+        ({"contains": "x"}, _partial(["y"], maybe=frozenset({0}), rest=[]), REST),
+        ({"contains": "x"}, _partial([VAR], rest=[]), REST),
+        ({"not": {"contains": "x"}}, _partial(["x"]), "quiet"),
+        ({"not": {"contains": "x"}}, _partial(["y"]), REST),
+        ({"contains_any": ["x", "z"]}, _partial(["z"]), "fires"),
+        ({"contains_any": ["x", "z"]}, _partial(["y"]), REST),
+        ({"contains_all": ["x", "z"]}, _partial(["z", "x"]), "fires"),
+        ({"contains_all": ["x", "z"]}, _partial(["z"]), REST),
+        ({"empty": False}, _partial(["y"]), "fires"),
+        ({"empty": True}, _partial(["y"]), "quiet"),
+        ({"empty": True}, _partial([]), REST),
+        ({"empty": True}, _partial(["y"], maybe=frozenset({0})), REST),
+        ({"any_item": {"equals": "x"}}, _partial(["y", "x"]), "fires"),
+        ({"any_item": {"equals": "x"}}, _partial(["y"]), REST),
+        ({"any_item": {"equals": "x"}}, _partial(["x"], maybe=frozenset({0})), REST),
+        ({"no_item": {"equals": "x"}}, _partial(["x"]), "quiet"),
+        ({"no_item": {"equals": "x"}}, _partial(["y"]), REST),
+        ({"every_item": {"equals": "x"}}, _partial(["x", "y"]), "quiet"),
+        ({"every_item": {"equals": "x"}}, _partial(["x"]), REST),
+        ({"every_item": {"equals": "x"}}, _partial(["y", "x"], maybe=frozenset({0})), REST),
+        ({"every_item": {"equals": "x"}}, _partial(["x"], rest=[]), "fires"),
+        # what compares the list whole cannot know it
+        ({"equals": ["x"]}, _partial(["x"]), REST),
+        ({"in": [["x"]]}, _partial(["x"]), REST),
+    ],
+)
+def test_a_list_known_in_part_is_judged_by_the_items_it_surely_holds(condition, items, verdict):
+    negated = condition.get("not")
+    when = {"not": {"field": "items", **negated}} if negated else {"field": "items", **condition}
+    assert _verdict(when, {"items": items}) == verdict
+
+
+def test_a_finding_on_an_item_of_a_list_known_in_part_points_at_that_item():
+    known = LList(["y", "x"], line=4, end_line=9)
+    known.item_lines = [(5, 5), (6, 7)]
+    items = PartialList(VAR.reason, "concat(...)", None, known)
+    when = {"field": "items", "any_item": {"equals": "x"}}
+    assert _located(when, ["items"], {"items": items}) == (6, 7)
 
 
 def test_quantifiers_test_fields_of_object_items():

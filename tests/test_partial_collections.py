@@ -428,3 +428,82 @@ def test_collections_known_in_part_built_to_grow_stay_bounded(tmp_path):
     found = [f for f in report["findings"] if f["rule_id"] == "EKS506"]
     assert 2 < len(found) <= 2 + MAX_PARTS + 1
     assert code == 1
+
+
+def test_a_list_known_in_part_decides_the_rules_its_known_items_decide(tmp_path):
+    """`concat(["system:masters"], var.extra)` surely holds system:masters (EKS501 fires),
+    and may hold a group a binding makes cluster-admin (EKS703 undecided); a known group that
+    is bound fires EKS703 whatever the rest, while the rest may still be system:masters; a
+    CIDR list that surely holds 0.0.0.0/0 is open to the internet whatever else it holds."""
+    (tmp_path / "main.tf").write_text(
+        'variable "extra" {\n'  # 1
+        "  type = list(string)\n"
+        "}\n\n"
+        'resource "kubernetes_config_map_v1_data" "aws_auth" {\n'  # 5
+        "  metadata {\n"
+        '    name      = "aws-auth"\n'
+        '    namespace = "kube-system"\n'
+        "  }\n"
+        "  data = {\n"  # 10
+        "    mapRoles = yamlencode([\n"
+        "      {\n"
+        '        rolearn  = "arn:aws:iam::111122223333:role/ops"\n'
+        '        groups   = concat(["system:masters"], var.extra)\n'
+        "      },\n"  # 15
+        "      {\n"
+        '        rolearn  = "arn:aws:iam::111122223333:role/dev"\n'
+        '        groups   = concat(["dev-readers"], var.extra)\n'
+        "      },\n"
+        "    ])\n"  # 20
+        "  }\n"
+        "}\n\n"
+        'resource "aws_eks_cluster" "main" {\n'
+        '  name     = "main"\n'  # 25
+        '  role_arn = "arn:aws:iam::111122223333:role/cluster"\n'
+        "  vpc_config {\n"
+        "    subnet_ids          = []\n"
+        '    public_access_cidrs = concat(["0.0.0.0/0"], var.extra)\n'
+        "  }\n"  # 30
+        "}\n"
+    )
+    (tmp_path / "rbac.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\n"
+        "kind: ClusterRoleBinding\n"
+        "metadata:\n"
+        "  name: dev-admin\n"
+        "subjects:\n"
+        "- kind: Group\n"
+        "  name: dev-readers\n"
+        "  apiGroup: rbac.authorization.k8s.io\n"
+        "roleRef:\n"
+        "  kind: ClusterRole\n"
+        "  name: cluster-admin\n"
+        "  apiGroup: rbac.authorization.k8s.io\n"
+    )
+    result = run([tmp_path], select={"EKS101", "EKS501", "EKS703"})
+    assert result.problems == []
+    ops, dev = "arn:aws:iam::111122223333:role/ops", "arn:aws:iam::111122223333:role/dev"
+    assert _found(result) == [
+        (
+            "EKS101",
+            29,
+            'cluster main has a public API endpoint open to concat(["0.0.0.0/0"], var.extra)',
+        ),
+        (
+            "EKS501",
+            14,
+            f"aws-auth maps {ops} to group system:masters: it bypasses RBAC and cannot be "
+            "limited or audited by RBAC",
+        ),
+        (
+            "EKS703",
+            18,
+            f"aws-auth maps {dev} to group(s) [dev-readers], which a ClusterRoleBinding binds "
+            "to cluster-admin",
+        ),
+    ]
+    reason = ["var.extra has no default"]
+    assert [(s.rule_id, s.reasons) for s in sorted(result.skipped, key=lambda s: s.rule_id)] == [
+        ("EKS501", reason),
+        ("EKS703", reason),
+    ]

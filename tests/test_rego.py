@@ -31,13 +31,35 @@ POLICY = FIXTURES / "rego" / "policy"
 BATCH = RegoLimits(timeout=600, memory_mb=4096)
 
 # What the fixtures do not hold: unknown values (a variable without a default) as a field and
-# as list items, numbers written as floats and as strings, and a list of objects whose item
-# makes an any_item condition true.
+# as list items, lists known in part (what `concat` makes of a known list and one that is not
+# known), numbers written as floats and as strings, and a list of objects whose item makes an
+# any_item condition true.
 EDGE_FILES = {
     "eks.tf": """variable "office" {}
 variable "public" {}
 variable "hops" {}
 variable "extra_log" {}
+variable "more" {
+  type = list(string)
+}
+
+resource "aws_eks_cluster" "partly_open" {
+  name = "ops-p"
+  vpc_config {
+    endpoint_public_access = true
+    public_access_cidrs    = concat(["10.0.0.0/8", "0.0.0.0/0"], var.more)
+  }
+  enabled_cluster_log_types = concat(["api"], var.more)
+}
+
+resource "aws_eks_cluster" "partly_closed" {
+  name = "ops-q"
+  vpc_config {
+    endpoint_public_access = true
+    public_access_cidrs    = concat(["10.0.0.0/8"], var.more)
+  }
+  enabled_cluster_log_types = concat(["api", "audit"], var.more)
+}
 
 resource "aws_eks_cluster" "unknowns" {
   name = "ops-a"
@@ -246,6 +268,24 @@ def test_bundle_shows_values_as_the_scan_does(bundle_findings):
     assert binding[5:7] == (24, 24)  # the subject system:masters, the first that matched
     hops = [f for f in by_rule["OPS003"] if "fraction" in f[1]]
     assert hops[0][2].startswith("aws_launch_template.fraction hop 2.5 tokens optional")
+
+
+def test_both_engines_judge_a_list_known_in_part_by_the_items_it_surely_holds(bundle_findings):
+    """`concat(["10.0.0.0/8", "0.0.0.0/0"], var.more)` surely holds 0.0.0.0/0: open to the
+    internet (EKS101), and an any_item finding points at that item; what else it may hold
+    leaves every_item and no_item unknown, and a list surely holding no matching item leaves
+    contains unknown (the bundle's findings are the scan's: `test_bundle_gives_the_scans_findings`)."""
+    edge = bundle_findings["edge"][1]
+    keys = {(f[0], f[1].rsplit(":", 1)[-1]): f for f in edge}
+    open_cidrs = keys[("EKS101", "aws_eks_cluster.partly_open")]
+    assert open_cidrs[2] == (
+        'cluster ops-p has a public API endpoint open to concat(["10.0.0.0/8", "0.0.0.0/0"], '
+        "var.more)"
+    )
+    assert ("EKS101", "aws_eks_cluster.partly_closed") not in keys
+    item = keys[("OPS011", "aws_eks_cluster.partly_open")]
+    assert item[4:7] == ("eks.tf", 14, 14)  # the item 0.0.0.0/0, the one that matched
+    assert ("OPS011", "aws_eks_cluster.partly_closed") not in keys
 
 
 def test_a_rule_is_unknown_not_false_on_unknown_values(bundle_findings):

@@ -41,11 +41,32 @@ is_unknown(value) if {
 	is_string(value.unknown)
 }
 
+is_unknown(value) if has_items(value)
+
+# A list known in part: unknown, but carrying the items that membership, emptiness and the
+# quantifiers judge (the model's `partial`: its known items, then an unknown item for what
+# else it may hold), as checks/evaluate.py judges them.
+has_items(value) if {
+	is_object(value)
+	count(value) == 2
+	is_string(value.unknown)
+	is_array(value.items)
+}
+
+judged(value) := value.items if {
+	has_items(value)
+} else := value
+
 # The fields a condition looks at: the entity's known fields and its unknown ones.
 context(entity) := object.union(entity.fields, unknown) if {
 	written := object.get(entity, "unknown", {})
-	unknown := {name: marker | some name; text := written[name]; marker := {"unknown": text}}
+	partial := object.get(entity, "partial", {})
+	unknown := {name: marker | some name; text := written[name]; marker := unknown_marker(text, partial, name)}
 }
+
+unknown_marker(text, partial, name) := {"unknown": text, "items": partial[name]} if {
+	is_array(partial[name])
+} else := {"unknown": text}
 
 # One step of a field path (`subjects`, `a.b`): an unknown value stays unknown, an object
 # gives its member (null when absent), anything else null.
@@ -56,7 +77,9 @@ step(value, name) := value if {
 } else := null
 
 # The items a quantifier tests: a list's items, nothing for null, else the value itself.
-items(value) := value if {
+items(value) := value.items if {
+	has_items(value)
+} else := value if {
 	is_array(value)
 } else := [] if {
 	value == null
@@ -85,14 +108,17 @@ item_verdict(item, verdict) := 1 if {
 
 any_item(value, verdicts) := 1 if {
 	is_unknown(value)
+	not has_items(value)
 } else := any_of(verdicts)
 
 no_item(value, verdicts) := 1 if {
 	is_unknown(value)
+	not has_items(value)
 } else := not_of(any_of(verdicts))
 
 every_item(value, verdicts) := 1 if {
 	is_unknown(value)
+	not has_items(value)
 } else := all_of(verdicts)
 
 # ---- operators (the value is known unless said otherwise) ---------------------------------
@@ -122,16 +148,16 @@ op_not_in(value, operand) := 1 if {
 } else := 2
 
 op_contains(value, operand) := 1 if {
-	is_unknown(value)
-} else := member(operand, value)
+	is_unknown(judged(value))
+} else := member(operand, judged(value))
 
 op_contains_any(value, operand) := 1 if {
-	is_unknown(value)
-} else := any_of([verdict | some needle in operand_items(operand); verdict := member(needle, value)])
+	is_unknown(judged(value))
+} else := any_of([verdict | some needle in operand_items(operand); verdict := member(needle, judged(value))])
 
 op_contains_all(value, operand) := 1 if {
-	is_unknown(value)
-} else := all_of([verdict | some needle in operand_items(operand); verdict := member(needle, value)])
+	is_unknown(judged(value))
+} else := all_of([verdict | some needle in operand_items(operand); verdict := member(needle, judged(value))])
 
 op_greater_than(value, operand) := 1 if {
 	is_unknown(value)
@@ -161,7 +187,9 @@ op_missing(value) := 2 if {
 	value == null
 } else := 0
 
-op_empty(value, operand) := 1 if {
+op_empty(value, operand) := op_empty_judged(judged(value), operand)
+
+op_empty_judged(value, operand) := 1 if {
 	is_unknown(value)
 } else := 2 if {
 	truthy(operand)
