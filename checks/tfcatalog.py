@@ -87,6 +87,7 @@ DATA_ATTRIBUTES_READ: frozenset[str] = frozenset(
 DATA_SOURCES: dict[str, tuple[str, ...]] = {
     "aws_iam_policy_document": ("json", "minified_json"),
     "template_file": ("rendered",),
+    "aws_service_principal": ("name",),
 }
 
 

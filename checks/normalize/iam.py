@@ -253,9 +253,12 @@ def _text(value: Any) -> str:
 
 
 # the partition's DNS suffix (amazonaws.com, amazonaws.com.cn in China) as Terraform and
-# CloudFormation write it in a service principal's name
+# CloudFormation write it in a service principal's name (a `data "aws_service_principal"`'s
+# name is rendered with its `suffix`: `checks.normalize.tf_eval.service_principal`)
 _DNS_SUFFIX = re.compile(
-    r"\$\{(?:data\.aws_partition\.[\w-]+\.dns_suffix|AWS::URLSuffix)\}", re.IGNORECASE
+    r"\$\{(?:data\.aws_partition\.[\w-]+\.dns_suffix|data\.aws_service_principal\.[\w-]+\.suffix"
+    r"|AWS::URLSuffix)\}",
+    re.IGNORECASE,
 )
 
 

@@ -841,9 +841,12 @@ class Evaluator:
             return Unknown(f"{ref.text} is not in this module", ref.text, address)
         if kind == "data":
             found = self.declarations.blocks.get(address)
-            if found is not None and rest[:1] and rest[0] in DATA_SOURCES.get(target.type, ()):
-                self.rendered.add(address)
-                return self._render(address)
+            if found is not None and rest and target.type in DATA_SOURCES:
+                # `data.x.y.json`, or an instance's of one with count or for_each (`[0].json`)
+                instance, after, names = self._instance(address, found[1], found[0], rest)
+                if after[:1] and after[0] in DATA_SOURCES[target.type]:
+                    self.rendered.add(address)
+                    return traverse(self._render(address, instance, names), after[1:], ref.text)
             if found is None or not rest or target.type not in DATA_ATTRIBUTES_READ:
                 return Unknown(f"{ref.text} is not known before apply", ref.text, address)
             return self._block_attribute(ref, address, found, rest)
@@ -970,12 +973,17 @@ class Evaluator:
         ofile, attr = found
         return self.named(f"output.{name}", ofile, attr.line, lambda: self.eval(attr.expr, ofile))
 
-    def _render(self, address: str) -> Any:
+    def _render(self, address: str, instance: str, names: dict[str, Any]) -> Any:
         """What the data source at `address` renders (an `aws_iam_policy_document`: the policy
-        JSON structure), computed once."""
+        JSON structure), computed once for each instance (`instance`, whose `count` or
+        `each` are `names`)."""
         file, block = self.declarations.blocks[address]
         renderer = DATA_RENDERERS[block.labels[0]]
-        return self.named(address, file, block.line, lambda: renderer(self, file, block))
+        if names:  # every attribute sees the instance's names
+            if instance not in self.instance_blocks:
+                self.instance_blocks[instance] = expand(self, file, block, names)
+            block = self.instance_blocks[instance]
+        return self.named(instance, file, block.line, lambda: renderer(self, file, block))
 
     def _enter(self, name: str, expr: Any, file: str) -> Any:
         return self.named(name, file, expr.line, lambda: self.evaluate(expr, file))
@@ -1508,8 +1516,21 @@ def template_file(ev: Evaluator, file: str, block: Block) -> Any:
     return ev.template_file(template, names, CallSite(call, file, call.text), "template_file")
 
 
+def service_principal(ev: Evaluator, file: str, block: Block) -> Unknown:
+    """A `data "aws_service_principal"`'s `name`: its `service_name` and the partition's DNS
+    suffix, which Terraform knows after apply, written `${data.aws_service_principal.x.suffix}`
+    (`checks.normalize.iam` reads a service principal so written in every partition)."""
+    address = f"data.aws_service_principal.{block.labels[1]}"
+    service = ev.attribute(block, "service_name", file)
+    if not isinstance(service, str) or "${" in service:
+        return Unknown(f"{address}.name is not known before apply", f"{address}.name", address)
+    reason = f"{address}.name ends in the partition's DNS suffix, known after apply"
+    return Unknown(reason, f"{service}.${{{address}.suffix}}", address)
+
+
 # data source type (checks/tfcatalog.py DATA_SOURCES) -> what renders it
 DATA_RENDERERS: dict[str, Callable[[Evaluator, str, Block], Any]] = {
     "aws_iam_policy_document": policy_document,
     "template_file": template_file,
+    "aws_service_principal": service_principal,
 }

@@ -37,8 +37,10 @@ def iam_role(module: Module, file: str, block: Block) -> Built:
     name = ev.attribute(block, "name", file)
     if name is None:
         prefix = ev.attribute(block, "name_prefix", file)
+        # a prefix not known is shown as written (`ex-${basename(path.cwd)}-*`)
+        written = prefix.text if isinstance(prefix, Unknown) else prefix
         name = (
-            Unknown(f"{address} uses name_prefix", f"{prefix}*")
+            Unknown(f"{address} uses name_prefix", f"{written}*")
             if prefix
             else Unknown(f"{address} has a generated name", address)
         )
