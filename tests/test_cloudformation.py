@@ -87,6 +87,51 @@ def test_intrinsic_functions_resolve_as_far_as_the_template_says(written, value)
         assert got == value
 
 
+ROLE_PATHS = """
+Parameters:
+  Env: {Type: String, Default: prod}
+  NoDefault: {Type: String}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+  ByRegion: !Equals [!Ref "AWS::Region", eu-west-1]
+Resources:
+"""
+
+
+@pytest.mark.parametrize(
+    "path, arn",
+    [
+        ("", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin"),
+        ("Path: /team/", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/team/admin"),
+        (
+            "Path: !If [IsProd, /team/, !Ref AWS::NoValue]",
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/team/admin",
+        ),
+        (
+            "Path: !If [IsProd, !Ref AWS::NoValue, /team/]",
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/admin",
+        ),
+        (
+            "Path: !Ref NoDefault",
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Role.Path}/admin",
+        ),
+        (
+            "Path: !If [ByRegion, /a/, /b/]",
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Role.Path}/admin",
+        ),
+    ],
+)
+def test_a_roles_arn_has_its_path_only_when_the_path_is_known(path, arn):
+    """A role's `Path` not known (a parameter without a default, a condition not decided)
+    leaves the path of its `Fn::GetAtt Arn` not known, never AWS's default `/`."""
+    template = _template(
+        ROLE_PATHS + f"  Role:\n    Type: AWS::IAM::Role\n    Properties:\n"
+        f"      RoleName: admin\n      {path}\n"
+    )
+    got = template.value({"Fn::GetAtt": ["Role", "Arn"]})
+    assert (got.text, got.ref) == (arn, "Role")
+
+
 def test_no_value_removes_the_property_and_unknown_keeps_the_resource_it_names():
     template = _template(PARAMETERS)
     node = parse_yaml_file(

@@ -281,11 +281,15 @@ class Template:
     def _iam_arn(self, logical: str, declared: dict, kind: str) -> str:
         """A role's or user's ARN as far as the template says: its path and name when written
         (`arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ops/admin`), so that it reads as a
-        role or a user, never as an account."""
+        role or a user, never as an account. A `Path` not known reads `/${<logical>.Path}/`,
+        never AWS's default `/`: that would make the ARN look known."""
         name = self._name_of(logical)
         props = self._properties(declared.get("Properties"))
         path = self._value(props.get("Path"), 0) if isinstance(props, dict) else None
-        path = path if isinstance(path, str) and path.startswith("/") else "/"
+        if path is None or path is REMOVED:
+            path = "/"
+        elif not (isinstance(path, str) and path.startswith("/") and path.endswith("/")):
+            path = f"/{placeholder(logical + '.Path')}/"
         shown = name if isinstance(name, str) else placeholder(logical)
         return f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}{path}{shown}"
 
