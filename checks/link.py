@@ -620,12 +620,17 @@ def _iam_roles(by_kind: dict[str, list[Entity]]) -> None:
             _add_link(statement, "role", role.key)
             _add_link(role, "trust", statement.key)
     inline: dict[str, list[Entity]] = {}
+    # what policies whose roles are not known may give any role: (admin, iam_write) each
+    loose: list[tuple[Any, Any]] = []
     for policy in by_kind.get("iam_policy", []):
         role = roles.find(policy) if policy.fields["policy_type"] == "inline" else None
         if role is not None:
             inline.setdefault(role.key, []).append(policy)
             _add_link(policy, "roles", role.key)
             _add_link(role, "policies", policy.key)
+        elif policy.fields["policy_type"] == "inline" and _role_not_known(policy):
+            grants = (policy.fields["grants_admin"], policy.fields["grants_iam_write"])
+            loose.append(_maybe(grants, policy.fields["name"]))
     managed = _ManagedPolicies(
         [p for p in by_kind.get("iam_policy", []) if p.fields["policy_type"] == "managed"]
     )
@@ -636,6 +641,11 @@ def _iam_roles(by_kind: dict[str, list[Entity]]) -> None:
         if policy is not None:
             _add_link(attachment, "policy", policy.key)
         if role is None:
+            if _role_not_known(attachment):
+                name = attachment.fields["policy_name"]
+                if policy is not None and not isinstance(name, str):
+                    name = policy.fields["name"]
+                loose.append(_maybe(_attached_power(attachment, policy, name), name))
             continue
         attached.setdefault(role.key, []).append((attachment, policy))
         _add_link(attachment, "role", role.key)
@@ -644,15 +654,56 @@ def _iam_roles(by_kind: dict[str, list[Entity]]) -> None:
             _add_link(policy, "roles", role.key)
             _add_link(role, "policies", policy.key)
     for role in by_kind.get("iam_role", []):
-        _role_power(role, attached.get(role.key, []), inline.get(role.key, []))
+        _role_power(role, attached.get(role.key, []), inline.get(role.key, []), loose)
+
+
+def _role_not_known(named: Entity) -> bool:
+    """Whether a policy or attachment names its role only by a name not known (CloudFormation
+    `Roles: !Ref Names`, Terraform `role = var.name`): it may be attached to any role."""
+    fields = named.fields
+    return (
+        fields["role_key"] is None
+        and fields["role_ref"] is None
+        and isinstance(fields["role_name"], Unknown)
+    )
+
+
+def _maybe(grants: tuple[Any, Any], name: Any) -> tuple[Any, Any]:
+    """What a policy whose roles are not known gives a role: what it grants, unknown."""
+    why = Unknown(f"the roles policy {_shown(name)} is attached to are not known", _shown(name))
+    return (grants[0] if grants[0] is False else why, grants[1] if grants[1] is False else why)
+
+
+def _attached_power(attachment: Entity, policy: Entity | None, name: Any) -> tuple[Any, Any]:
+    """(grants admin, grants IAM writes) of a managed policy attachment; `policy` is the
+    scan's policy it attaches, `name` the policy's name."""
+    aws_managed = attachment.fields["aws_managed"]
+    if policy is not None:
+        return policy.fields["grants_admin"], policy.fields["grants_iam_write"]
+    if isinstance(name, str) and (
+        aws_managed is True or (aws_managed is not False and name in AWS_MANAGED_POWER)
+    ):
+        # an AWS managed policy: known by name (also when looked up by its name)
+        levels = AWS_MANAGED_POWER.get(name, ())
+        return "admin" in levels, "iam_write" in levels
+    # a customer managed policy the scan does not hold, or an ARN not known
+    missing = Unknown(
+        f"what policy {_shown(attachment.fields['policy_arn'])} allows is not known",
+        _shown(attachment.fields["policy_arn"]),
+    )
+    return missing, missing
 
 
 def _role_power(
-    role: Entity, attached: list[tuple[Entity, Entity | None]], inline: list[Entity]
+    role: Entity,
+    attached: list[tuple[Entity, Entity | None]],
+    inline: list[Entity],
+    loose: list[tuple[Any, Any]],
 ) -> None:
-    """RULES.md, "What a role can do in AWS" (checks/normalize/iam_roles.py)."""
-    admin: list = []
-    iam_write: list = []
+    """RULES.md, "What a role can do in AWS" (checks/normalize/iam_roles.py); `loose`: what
+    the policies whose roles are not known may give it."""
+    admin: list = [a for a, _ in loose]
+    iam_write: list = [w for _, w in loose]
     names: list = []
     actions: list = []
     for attachment, policy in attached:
@@ -660,26 +711,11 @@ def _role_power(
         if policy is not None and not isinstance(name, str):
             name = policy.fields["name"]
         names.append(name)
-        aws_managed = attachment.fields["aws_managed"]
+        grants_admin, grants_iam_write = _attached_power(attachment, policy, name)
+        admin.append(grants_admin)
+        iam_write.append(grants_iam_write)
         if policy is not None:
-            admin.append(policy.fields["grants_admin"])
-            iam_write.append(policy.fields["grants_iam_write"])
             actions += policy.fields["allowed_actions"]
-        elif isinstance(name, str) and (
-            aws_managed is True or (aws_managed is not False and name in AWS_MANAGED_POWER)
-        ):
-            # an AWS managed policy: known by name (also when looked up by its name)
-            levels = AWS_MANAGED_POWER.get(name, ())
-            admin.append("admin" in levels)
-            iam_write.append("iam_write" in levels)
-        else:
-            # a customer managed policy the scan does not hold, or an ARN not known
-            missing = Unknown(
-                f"what policy {_shown(attachment.fields['policy_arn'])} allows is not known",
-                _shown(attachment.fields["policy_arn"]),
-            )
-            admin.append(missing)
-            iam_write.append(missing)
     for policy in inline:
         admin.append(policy.fields["grants_admin"])
         iam_write.append(policy.fields["grants_iam_write"])

@@ -864,3 +864,89 @@ def test_access_policies_not_known_are_undecided_not_absent(tmp_path):
         for p in g["paths"]
         if not p["known"]
     ] == [("by-region", [10, 11]), ("passed", [19, 20]), ("scope-only", [34, 36])]
+
+
+POLICY_ROLES_NOT_KNOWN = """\
+Parameters:
+  RoleNames: {Type: CommaDelimitedList}
+Resources:
+  NodeRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: ec2.amazonaws.com}
+            Action: sts:AssumeRole
+  Profile:
+    Type: AWS::IAM::InstanceProfile
+    Properties:
+      Roles: [!Ref NodeRole]
+  Node:
+    Type: AWS::EC2::Instance
+    Properties:
+      IamInstanceProfile: !Ref Profile
+      MetadataOptions: {HttpTokens: optional}
+  Admin:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: admin
+      Roles: !Ref RoleNames
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: '*', Resource: '*'}
+  IamWrite:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      ManagedPolicyName: iam-write
+      Roles: !Ref RoleNames
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: 'iam:*', Resource: '*'}
+  ReadOnly:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: read-only
+      Roles: !Ref RoleNames
+      PolicyDocument:
+        Statement:
+          - {Effect: Allow, Action: 's3:Get*', Resource: '*'}
+"""
+
+
+def test_a_policy_whose_roles_are_not_known_leaves_each_roles_power_undecided(tmp_path):
+    """`Roles: !Ref RoleNames` (a parameter without a default): the policy may be attached to
+    any role, the node role among them, so EKS802 is undecided, not passed; a policy that
+    grants neither admin nor IAM writes changes nothing."""
+    (tmp_path / "t.yaml").write_text(POLICY_ROLES_NOT_KNOWN)
+    result = run([tmp_path], select={"EKS802"})
+    assert result.findings == []
+    assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
+        ("EKS802", 16, ["the roles policy admin is attached to are not known"])
+    ]
+    made = sorted(
+        (e.kind, e.key.rsplit(":", 1)[-1], e.location.start_line)
+        for e in result.entities
+        if e.kind in ("iam_policy", "iam_policy_attachment")
+    )
+    assert made == [
+        ("iam_policy", 'Admin/Roles["(not known)"]', 21),
+        ("iam_policy", "IamWrite", 29),
+        ("iam_policy", 'ReadOnly/Roles["(not known)"]', 37),
+        ("iam_policy_attachment", 'IamWrite/Roles["(not known)"]', 33),
+    ]
+    (role,) = [e for e in result.entities if e.kind == "iam_role"]
+    assert [getattr(p, "reason", p) for p in role.fields["aws_power"]] == [
+        "the roles policy admin is attached to are not known"
+    ]
+
+
+def test_policy_roles_of_the_wrong_kind_are_an_error(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        POLICY_ROLES_NOT_KNOWN.replace("Roles: !Ref RoleNames", "Roles: node-role", 1)
+    )
+    code, out, err = cli("scan", str(tmp_path), "--no-cache", "--select", "EKS802")
+    assert code == 2
+    assert (
+        f"{tmp_path / 't.yaml'}:25  error  Admin Roles: a string, not a list of role names" in out
+    )

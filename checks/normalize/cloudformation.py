@@ -951,10 +951,12 @@ def _managed_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: 
         document_span=key_span(props, "PolicyDocument"),
     )
     entities = [policy]
-    for index, role, written, span in _roles(reader, logical, raw, props):
+    roles, found = _roles(reader, logical, raw, props)
+    problems += found
+    for label, role, written, span in roles:
         entities.append(
             iam_roles.attachment_entity(
-                key=f"{key}/Roles[{index}]",
+                key=f"{key}/Roles{label}",
                 origin=ORIGIN,
                 location=Location(reader.file, *span),
                 policy_arn=arn,
@@ -971,10 +973,10 @@ def _managed_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: 
 def _inline_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -> Built:
     """`AWS::IAM::Policy`: an inline policy of each role of its `Roles`."""
     entities: list[Entity] = []
-    problems: list[Problem] = []
-    for index, role, written, _span in _roles(reader, logical, raw, props):
+    roles, problems = _roles(reader, logical, raw, props)
+    for label, role, written, _span in roles:
         made, found = iam_roles.policy_entity(
-            key=f"{reader.key(logical)}/Roles[{index}]",
+            key=f"{reader.key(logical)}/Roles{label}",
             origin=ORIGIN,
             location=Location(reader.file, *reader.span(logical)),
             document=_policy_document(
@@ -997,15 +999,19 @@ def _inline_policy(reader: _Reader, logical: str, rtype: str, raw: Any, props: A
     return entities, problems
 
 
-def _roles(reader: _Reader, logical: str, raw: Any, props: Any) -> list[tuple]:
-    """(index, role name, the item as written, its lines) of a policy's `Roles`."""
-    roles = props.get("Roles")
+def _roles(reader: _Reader, logical: str, raw: Any, props: Any) -> tuple[list[tuple], list]:
+    """(label, role name, the item as written, its lines) of a policy's `Roles`, and the
+    problems of `Roles` written wrongly (`_items`): `Roles` not known is one role not known
+    that stands for each it may name."""
+    items, problems = _items(reader, logical, props, "Roles", "role names")
     written = raw.get("Roles")
     out = []
-    for index, role in enumerate(roles if isinstance(roles, list) else []):
-        item = written[index] if isinstance(written, list) and index < len(written) else None
-        out.append((index, role, item, _item_span(roles, index, reader.span(logical))))
-    return out
+    for label, index, role, span in items:
+        item = None
+        if index is not None and isinstance(written, list) and index < len(written):
+            item = written[index]
+        out.append((label, role, item, span))
+    return out, problems
 
 
 # ---- Kubernetes objects that CDK and registry types apply ---------------------------------
