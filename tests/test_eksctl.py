@@ -286,3 +286,54 @@ def test_a_config_with_nothing_for_an_existing_cluster_defines_one(tmp_path):
     # a bare ClusterConfig is only good for `eksctl create cluster`: a cluster of defaults
     result = _scan(tmp_path, HEADER, select=("EKS101", "EKS102", "EKS103"))
     assert [rule for rule, _, _, _ in _found(result)] == ["EKS101", "EKS102", "EKS103"]
+
+
+def test_access_entries_of_the_wrong_kind_are_problems_not_skipped(tmp_path):
+    """eksctl refuses a ClusterConfig whose access entry, access policy or scope is not a
+    mapping, or whose groups are not a list: each is a problem naming where it is written,
+    never an entry silently left out."""
+    result = _scan(
+        tmp_path,
+        HEADER + "accessConfig:\n"  # 6
+        "  authenticationMode: API\n"
+        "  accessEntries:\n"
+        "    - arn:aws:iam::111122223333:role/admin\n"  # 9
+        "    - principalARN: arn:aws:iam::111122223333:role/dev\n"
+        "      kubernetesGroups: admins\n"  # 11
+        "      accessPolicies:\n"
+        "        - arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy\n"  # 13
+        "        - policyARN: arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy\n"
+        "          accessScope: cluster\n"  # 15
+        "    - principalARN: arn:aws:iam::111122223333:role/ops\n"
+        "      accessPolicies: {policyARN: x}\n",  # 17
+        select={"EKS506", "EKS511"},
+    )
+    file = str(tmp_path / "cluster.yaml")
+    entries = "accessConfig.accessEntries"
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (file, 9, "error", f"{entries}[0]: a string, not an access entry (a mapping)"),
+        (file, 11, "error", f"{entries}[1].kubernetesGroups: a string, not a list of group names"),
+        (
+            file,
+            13,
+            "error",
+            f"{entries}[1].accessPolicies[0]: a string, not an access policy (a mapping)",
+        ),
+        (
+            file,
+            15,
+            "error",
+            f"{entries}[1].accessPolicies[1].accessScope: a string, not an access scope "
+            "(a mapping)",
+        ),
+        (
+            file,
+            17,
+            "error",
+            f"{entries}[2].accessPolicies: a mapping, not a list of access policies",
+        ),
+    ]
+    assert result.findings == []
+    assert _undecided(result) == [
+        ("EKS511", {f"{entries}[1].accessPolicies[1].accessScope is written wrongly"})
+    ]

@@ -1002,3 +1002,80 @@ def test_a_node_group_on_the_launch_template_eks_creates_names_its_ami_type(tmp_
             "credentials",
         ),
     ]
+
+
+def test_access_entries_of_the_wrong_kind_are_problems_not_skipped(tmp_path):
+    """An entry, a policy association or a scope that is not a mapping, groups that are not a
+    list, associations that are not a map: the module fails on each at plan time, so each is
+    a problem naming where it is written (exit 2), never an entry silently left out; what an
+    entry holds besides stays judged, the fields written wrongly not known."""
+    (tmp_path / "main.tf").write_text(
+        'module "eks" {\n'
+        '  source       = "terraform-aws-modules/eks/aws"\n'
+        '  version      = "~> 20.0"\n'
+        '  cluster_name = "shop"\n'
+        "  access_entries = {\n"  # 5
+        '    admin = "arn:aws:iam::111122223333:role/admin"\n'
+        "    dev = {\n"
+        '      principal_arn       = "arn:aws:iam::111122223333:role/dev"\n'
+        '      kubernetes_groups   = "admins"\n'  # 9
+        "      policy_associations = {\n"
+        '        admin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"\n'
+        "        edit = {\n"  # 12
+        '          policy_arn   = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"\n'
+        '          access_scope = "cluster"\n'  # 14
+        "        }\n"
+        "      }\n"
+        "    }\n"
+        "    ops = {\n"  # 18
+        '      principal_arn       = "arn:aws:iam::111122223333:role/ops"\n'
+        '      policy_associations = "admin"\n'  # 20
+        "    }\n"
+        "  }\n"
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS506", "EKS511"})
+    file = str(tmp_path / "main.tf")
+    shown = 'module.eks access_entries["dev"]'
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (
+            file,
+            6,
+            "error",
+            'module.eks access_entries["admin"]: a string, not an access entry (a mapping)',
+        ),
+        (file, 9, "error", f"{shown}.kubernetes_groups: a string, not a list of group names"),
+        (
+            file,
+            11,
+            "error",
+            f'{shown}.policy_associations["admin"]: a string, not an access policy (a mapping)',
+        ),
+        (
+            file,
+            14,
+            "error",
+            f'{shown}.policy_associations["edit"].access_scope: a string, not an access scope '
+            "(a mapping)",
+        ),
+        (
+            file,
+            20,
+            "error",
+            'module.eks access_entries["ops"].policy_associations: a string, not a map of '
+            "access policies",
+        ),
+    ]
+    assert result.findings == []
+    assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
+        (
+            "EKS511",
+            12,
+            [
+                'module.eks access_entries["dev"].policy_associations["edit"].access_scope is '
+                "written wrongly"
+            ],
+        )
+    ]
+    (dev,) = [e for e in result.entities if e.key.endswith('access_entries["dev"]')]
+    assert dev.fields["groups"].reason == f"{shown}.kubernetes_groups is written wrongly"

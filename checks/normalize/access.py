@@ -8,10 +8,21 @@ import re
 from typing import Any
 
 from checks import kinds
-from checks.model import Entity, LDict, Location, Partial, Unknown, UnknownItems, key_span
+from checks.model import (
+    Entity,
+    LDict,
+    Location,
+    Partial,
+    Problem,
+    Unknown,
+    UnknownItems,
+    key_span,
+)
+from checks.parse import kind_in_words
 
-# our field -> the input's key, per spelling
+# our field -> the input's key, per spelling; `collection`: what holds entries and policies
 TERRAFORM_MODULE = {
+    "collection": "a map",
     "principal_arn": "principal_arn",
     "type": "type",
     "username": "user_name",
@@ -21,6 +32,7 @@ TERRAFORM_MODULE = {
     "scope": "access_scope",
 }
 EKSCTL = {
+    "collection": "a list",
     "principal_arn": "principalARN",
     "type": "type",
     "username": "username",
@@ -114,6 +126,11 @@ def _items(container: Any) -> list[tuple[str, Any, tuple[int, int] | None]]:
     return []
 
 
+def _wrong_kind(value: Any, kind: type | tuple[type, ...]) -> bool:
+    """Whether a value written is known and not of `kind` (absent, None, is not)."""
+    return value is not None and not isinstance(value, (kind, Unknown))
+
+
 def entries(
     container: Any,
     names: dict[str, str],
@@ -122,20 +139,40 @@ def entries(
     file: str,
     default_span: tuple[int, int],
     cluster_name: Any,
+    shown: str,
     no_policies_for: tuple[str, ...] = (),
-) -> list[Entity]:
+) -> tuple[list[Entity], list[Problem]]:
     """identity_mapping and access_policy_association entities of a list or map of entries,
     written inside the definition of the cluster named `cluster_name`; the policies of an
     entry whose type is in `no_policies_for` are not associated (EKS gives node entries
     none, and the modules skip them). Entries, an entry's policies, a policy or its scope
-    not known are entries and associations whose parts are not known (`_items`)."""
+    not known are entries and associations whose parts are not known (`_items`). What is
+    written in the wrong kind (an entry or a policy that is not a mapping, groups that are
+    not a list...) is a problem named as `shown` names the container; the entry or policy is
+    left out, a field so written not known."""
     out: list[Entity] = []
+    problems: list[Problem] = []
+
+    def wrong(where: str, value: Any, expected: str, span: tuple[int, int] | None) -> None:
+        message = f"{where}: {kind_in_words(value)}, not {expected}"
+        problems.append(Problem(file, message, (span or default_span)[0]))
+
+    def written_wrongly(where: str) -> Unknown:
+        return Unknown(f"{where} is written wrongly", where)
+
+    collection = names["collection"]
+    # eksctl reads lists only; a Terraform module's `for` reads a map or a list
+    holders: tuple[type, ...] = (list,) if collection == "a list" else (dict, list)
+    if _wrong_kind(container, holders):
+        wrong(shown, container, f"{collection} of access entries", default_span)
+        container = None
     entry_keys = tuple(names[k] for k in ("principal_arn", "type", "username", "groups"))
     policy_keys = (names["policy_arn"], names["scope"])
     for label, entry, span in _items(container):
         if isinstance(entry, Unknown):
             entry = dict.fromkeys((*entry_keys, names["policies"]), entry)  # each part not known
         if not isinstance(entry, dict):
+            wrong(f"{shown}{label}", entry, "an access entry (a mapping)", span)
             continue
         e = Entity(
             "identity_mapping",
@@ -161,11 +198,14 @@ def entries(
         e.set("username", entry.get(names["username"]))
         if names["groups"] in entry:
             groups = entry[names["groups"]]
-            e.set(
-                "groups",
-                groups if isinstance(groups, (list, Unknown)) else [],
-                span=key_span(entry, names["groups"]),
-            )
+            groups_span = key_span(entry, names["groups"])
+            if groups is None:
+                groups = []
+            elif _wrong_kind(groups, list):
+                where = f"{shown}{label}.{names['groups']}"
+                wrong(where, groups, "a list of group names", groups_span or span)
+                groups = written_wrongly(where)
+            e.set("groups", groups, span=groups_span)
         else:
             kinds.set_default(e, "groups")
         e.set("role_name", None)
@@ -179,10 +219,17 @@ def entries(
         policies_span = (
             key_span(entry, names["policies"]) if isinstance(policies, Unknown) else None
         )
+        policies_shown = f"{shown}{label}.{names['policies']}"
+        if _wrong_kind(policies, holders):
+            where = key_span(entry, names["policies"]) or span
+            wrong(policies_shown, policies, f"{collection} of access policies", where)
+            policies = None
         for plabel, policy, pspan in _items(policies):
             if isinstance(policy, Unknown):
                 policy = dict.fromkeys(policy_keys, policy)  # its policy and scope not known
             if not isinstance(policy, dict):
+                where = pspan or policies_span or span
+                wrong(f"{policies_shown}{plabel}", policy, "an access policy (a mapping)", where)
                 continue
             a = Entity(
                 "access_policy_association",
@@ -204,6 +251,11 @@ def entries(
                 policy_name(policy_arn),
                 span=a.field_lines.get("policy_arn"),
             )
+            if _wrong_kind(scope, dict):
+                where = f"{policies_shown}{plabel}.{names['scope']}"
+                scope_span = key_span(policy, names["scope"]) or pspan or span
+                wrong(where, scope, "an access scope (a mapping)", scope_span)
+                scope = written_wrongly(where)
             if isinstance(scope, Unknown):  # cluster-wide or not, whatever it holds is not known
                 a.set("scope_type", scope, span=key_span(policy, names["scope"]))
                 a.set("scope_namespaces", scope)
@@ -219,4 +271,4 @@ def entries(
                     kinds.set_default(a, "scope_namespaces")
             a.links["access_entry"] = [e.key]
             out.append(a)
-    return out
+    return out, problems

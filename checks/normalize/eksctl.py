@@ -131,7 +131,8 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     entities = [cluster] if defines_cluster(doc) else []
     entities += _node_groups(file, doc, key)
     cluster_name = get_path(doc, "metadata", "name")
-    entities += _access_entries(file, access_settings, key, cluster_name)
+    made, problems = _access_entries(file, access_settings, key, cluster_name)
+    entities += made
     entities += _identity_providers(file, doc, key, cluster_name)
     entities += _service_accounts(file, doc, key, cluster_name)
     entities += _addons(file, doc, key, cluster_name)
@@ -142,7 +143,7 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     suppressions = annotation_suppressions(doc)
     for e in entities:
         e.suppressions = suppressions
-    return entities, []
+    return entities, problems
 
 
 def _private_only(doc: LDict) -> str | None:
@@ -258,10 +259,19 @@ def _node_group_roles(file: str, group: dict, name: str, span: tuple[int, int]) 
     return roles
 
 
-def _access_entries(file: str, access_config: Any, key: str, cluster_name: Any) -> list[Entity]:
+def _access_entries(
+    file: str, access_config: Any, key: str, cluster_name: Any
+) -> tuple[list[Entity], list[Problem]]:
     container = access_config.get("accessEntries") if isinstance(access_config, dict) else None
     return access.entries(
-        container, access.EKSCTL, f"{key}/accessEntries", "eksctl", file, (1, 1), cluster_name
+        container,
+        access.EKSCTL,
+        f"{key}/accessEntries",
+        "eksctl",
+        file,
+        key_span(access_config, "accessEntries") or (1, 1),
+        cluster_name,
+        "accessConfig.accessEntries",
     )
 
 

@@ -76,6 +76,7 @@ def cloudposse_cluster(
     kinds.empty_to_default(cluster, "public_access_cidrs")
     call.put(cluster, "enabled_log_types", ("enabled_cluster_log_types",), [])
     entities: list[Entity] = [cluster]
+    problems: list[Problem] = []
     if version.major >= 4:
         config, span = call.value("access_config")
         config = config if isinstance(config, dict) else ({} if config is None else config)
@@ -93,7 +94,8 @@ def cloudposse_cluster(
                 cluster.set(field, config[key], span=call.span_in(config, key, span or call.span))
             else:
                 cluster.set(field, default, default=version.note)
-        entities += _cloudposse_access(call, name)
+        made, problems = _cloudposse_access(call, name)
+        entities += made
     else:
         cluster.set(
             "authentication_mode",
@@ -125,7 +127,7 @@ def cloudposse_cluster(
             associations,
             ("addons", index),
         )
-    return entities, []
+    return entities, problems
 
 
 def _cloudposse_aws_auth(call: Call) -> list[Entity]:
@@ -192,13 +194,14 @@ def _policies(associations: Any) -> LDict:
     return policies
 
 
-def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
+def _cloudposse_access(call: Call, cluster_name: Any) -> tuple[list[Entity], list[Problem]]:
     """`access_entry_map` (keys: principal ARNs), `access_entries` and
     `access_policy_associations`, as v4 reads them. A key written as an expression that is not
     known is a principal not known, not one named as the expression is written; a map or an
     entry not known is an entry whose principal, type and policies are not known (its checks
     undecided, never silently passed)."""
     out: list[Entity] = []
+    problems: list[Problem] = []
     entry_map, span = call.value("access_entry_map")
     entry_map = items_known(entry_map)  # what a `for` over entries not known makes of each
     if isinstance(entry_map, Unknown):
@@ -235,7 +238,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
                 "policy_associations": policies,
             }
             entries.key_lines[arn] = call.span_in(entry_map, arn, span or call.span)
-        out += access.entries(
+        made, found = access.entries(
             entries,
             access.TERRAFORM_MODULE,
             call.key(".access_entry_map"),
@@ -243,8 +246,11 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
             call.file,
             span or call.span,
             cluster_name,
+            f"{call.address} access_entry_map",
             no_policies_for=("EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX"),
         )
+        out += made
+        problems += found
     listed, span = call.value("access_entries")
     listed = items_known(listed)
     if isinstance(listed, Unknown):  # entries not known: one not known stands for each
@@ -253,7 +259,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         standard = _lines_of(listed, [_standard_entry(e) for e in listed])
     else:
         standard = None
-    out += access.entries(
+    made, found = access.entries(
         standard,
         access.TERRAFORM_MODULE,
         call.key(".access_entries"),
@@ -261,7 +267,10 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         call.file,
         span or call.span,
         cluster_name,
+        f"{call.address} access_entries",
     )
+    out += made
+    problems += found
     associations, span = call.value("access_policy_associations")
     associations = items_known(associations)
     if isinstance(associations, Unknown):
@@ -304,7 +313,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> list[Entity]:
         else:
             kinds.set_default(a, "scope_namespaces")
         out.append(a)
-    return out
+    return out, problems
 
 
 def _standard_entry(entry: Any) -> Any:

@@ -204,15 +204,17 @@ def eks_module(
     )
     entities: list[Entity] = [cluster]
     entities += _node_groups(call)
+    problems: list[Problem] = []
     if major >= 20:
-        entities += _access_entries(call, name)
+        made, problems = _access_entries(call, name)
+        entities += made
     if major <= 17 or major == 19 or (major == 18 and version.at_least(18, 20)):
         # the ConfigMap the module writes: a key of its own, beside the cluster's
         made, _ = _aws_auth_inputs(call, document="/aws-auth")
         entities += made
     entities += _identity_providers(call, name)
     entities += _addons(call, name)
-    return entities, []
+    return entities, problems
 
 
 def _addons(call: Call, cluster_name: Any) -> list[Entity]:
@@ -534,13 +536,13 @@ def _worker_group_roles(call: Call, e: Entity, setting: Callable[[str, Any], Any
     return node_role(call, role, via, (e.location.start_line, e.location.end_line))
 
 
-def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
+def _access_entries(call: Call, cluster_name: Any) -> tuple[list[Entity], list[Problem]]:
     """`access_entries`, and with `enable_cluster_creator_admin_permissions` the entry v20
     and v21 make for the identity that runs Terraform: AmazonEKSClusterAdminPolicy at cluster
     scope. An entry of the user's keyed `cluster_creator` replaces it."""
     container, span = call.value("access_entries")
     creator, creator_span = call.value("enable_cluster_creator_admin_permissions")
-    out = access.entries(
+    out, problems = access.entries(
         container,
         access.TERRAFORM_MODULE,
         call.key(".access_entries"),
@@ -548,12 +550,13 @@ def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
         call.file,
         span or call.span,
         cluster_name,
+        f"{call.address} access_entries",
         no_policies_for=NODE_ENTRY_TYPES,
     )
     if creator_span is None or creator is False:
-        return out
+        return out, problems
     if isinstance(container, dict) and "cluster_creator" in container:
-        return out
+        return out, problems
     principal = Unknown(
         "the identity that runs terraform gets the entry", "the identity that runs terraform"
     )
@@ -572,7 +575,7 @@ def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
             ),
         }
     )
-    made = access.entries(
+    made, _ = access.entries(  # written here: nothing of the wrong kind
         {"cluster_creator": entry},
         access.TERRAFORM_MODULE,
         call.key(".access_entries"),
@@ -580,11 +583,12 @@ def _access_entries(call: Call, cluster_name: Any) -> list[Entity]:
         call.file,
         creator_span,
         cluster_name,
+        f"{call.address} enable_cluster_creator_admin_permissions",
     )
     for e in made:
         if e.kind == "access_policy_association":
             e.field_lines["policy_arn"] = creator_span
-    return out + made
+    return out + made, problems
 
 
 def _aws_auth_inputs(call: Call, submodule: bool = False, document: str = "") -> tuple[list, list]:
