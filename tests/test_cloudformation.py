@@ -950,3 +950,44 @@ def test_policy_roles_of_the_wrong_kind_are_an_error(tmp_path):
     assert (
         f"{tmp_path / 't.yaml'}:25  error  Admin Roles: a string, not a list of role names" in out
     )
+
+
+def test_access_settings_of_the_wrong_kind_are_an_error_and_not_known(tmp_path):
+    """CloudFormation refuses `AccessConfig`, an `AccessScope` that is not a mapping, or
+    `KubernetesGroups` that are not a list: each is an error naming the property, and what it
+    would say is not known (EKS507, EKS508 and EKS511 undecided), never EKS's defaults."""
+    (tmp_path / "t.yaml").write_text(
+        "Resources:\n"
+        "  C:\n"
+        "    Type: AWS::EKS::Cluster\n"
+        "    Properties:\n"
+        "      Name: shop\n"
+        "      RoleArn: arn:aws:iam::111122223333:role/eks\n"
+        "      ResourcesVpcConfig: {SubnetIds: [subnet-1]}\n"
+        "      AccessConfig:\n"  # 8
+        "        - AuthenticationMode: API\n"
+        "  E:\n"  # 10
+        "    Type: AWS::EKS::AccessEntry\n"
+        "    Properties:\n"
+        "      ClusterName: shop\n"
+        "      PrincipalArn: arn:aws:iam::111122223333:role/dev\n"
+        "      KubernetesGroups: admins\n"  # 15
+        "      AccessPolicies:\n"
+        "        - PolicyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy\n"
+        "          AccessScope: cluster\n"  # 18
+    )
+    result = run([tmp_path], select={"EKS507", "EKS508", "EKS511"})
+    file = str(tmp_path / "t.yaml")
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (file, 8, "error", "C AccessConfig: a list, not a mapping"),
+        (file, 15, "error", "E KubernetesGroups: a string, not a list of group names"),
+        (file, 18, "error", "E AccessPolicies[0].AccessScope: a string, not a mapping"),
+    ]
+    assert result.findings == []
+    assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
+        ("EKS507", 2, ["AccessConfig of C is written wrongly"]),
+        ("EKS508", 2, ["AccessConfig of C is written wrongly"]),
+        ("EKS511", 17, ["AccessPolicies[0].AccessScope of E is written wrongly"]),
+    ]
+    (entry,) = [e for e in result.entities if e.kind == "identity_mapping"]
+    assert entry.fields["groups"].reason == "KubernetesGroups of E is written wrongly"

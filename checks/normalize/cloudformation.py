@@ -209,6 +209,29 @@ def _put(
     return kinds.set_default(e, field)
 
 
+def _of_kind(
+    reader: _Reader,
+    logical: str,
+    node: Any,
+    name: str,
+    kind: type,
+    expected: str,
+    shown: str = "",
+    default: tuple[int, int] | None = None,
+) -> tuple[Any, list[Problem]]:
+    """The property `name` of `node` (`_child`). One known that is not of `kind` is a problem
+    (CloudFormation refuses the template; `expected` says what it takes, problems name the
+    property as `shown`, else as `name`) and is not known."""
+    value = _child(node, name)
+    if value is None or isinstance(value, (kind, Unknown)):
+        return value, []
+    shown = shown or name
+    where = key_span(node, name) or default or reader.span(logical)
+    message = f"{logical} {shown}: {kind_in_words(value)}, not {expected}"
+    why = Unknown(f"{shown} of {logical} is written wrongly", shown)
+    return why, [Problem(reader.file, message, where[0])]
+
+
 def _item_span(items: Any, index: int, default: tuple[int, int]) -> tuple[int, int]:
     """The lines of a list's item, `default` when the parser did not mark them."""
     lines = getattr(items, "item_lines", ())
@@ -308,7 +331,10 @@ def _cluster(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) ->
     _put(e, "public_access_cidrs", vpc, spelled["cidrs"])
     kinds.empty_to_default(e, "public_access_cidrs")
     problems = _log_types(reader, logical, e, config, rtype)
-    access = _child(config, spelled["access"])
+    access, found = _of_kind(
+        reader, logical, config, spelled["access"], dict, "a mapping", path + spelled["access"]
+    )
+    problems += found
     _put(e, "authentication_mode", access, spelled["mode"])
     _put(e, "bootstrap_cluster_creator_admin_permissions", access, spelled["bootstrap"], _boolean)
     _put(e, "auto_mode", _child(config, spelled["compute"]), spelled["enabled"], _boolean)
@@ -431,14 +457,21 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
     e.set("principal_ref", principal_ref)
     _put(e, "entry_type", props, "Type")
     e.set("username", props.get("Username"), span=key_span(props, "Username"))
-    _put(e, "groups", props, "KubernetesGroups")
+    groups, problems = _of_kind(
+        reader, logical, props, "KubernetesGroups", list, "a list of group names"
+    )
+    if problems:
+        e.set("groups", groups, span=key_span(props, "KubernetesGroups"))
+    else:
+        _put(e, "groups", props, "KubernetesGroups")
     e.set("role_name", None)
     e.set("role_path", None)
     e.set("problems", [])
     out = [e]
-    policies, problems = _items(
+    policies, found = _items(
         reader, logical, props, "AccessPolicies", "access policies", "an access policy"
     )
+    problems += found
     for label, _index, policy, span in policies:
         if isinstance(policy, Unknown):  # its policy and scope, whatever they are, not known
             policy = {"PolicyArn": policy, "AccessScope": policy}
@@ -457,7 +490,17 @@ def _access_entry(reader: _Reader, logical: str, rtype: str, raw: Any, props: An
         policy_arn = policy.get("PolicyArn")
         a.set("policy_arn", policy_arn, span=key_span(policy, "PolicyArn"))
         a.set("policy_name", _last_part(policy_arn), span=a.field_lines.get("policy_arn"))
-        scope = policy.get("AccessScope")
+        scope, found = _of_kind(
+            reader,
+            logical,
+            policy,
+            "AccessScope",
+            dict,
+            "a mapping",
+            f"AccessPolicies{label}.AccessScope",
+            span,
+        )
+        problems += found
         a.set("scope_type", _child(scope, "Type"), span=key_span(scope, "Type"))
         if isinstance(scope, Unknown) or (isinstance(scope, dict) and "Namespaces" in scope):
             namespaces = _child(scope, "Namespaces")
