@@ -571,6 +571,50 @@ resource "aws_eks_access_policy_association" "{name}" {{
 EDIT = '"arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"'
 
 
+def test_access_groups_or_scope_of_the_wrong_kind_are_an_error_and_not_known(tmp_path):
+    """Terraform refuses `kubernetes_groups` that are not a list and an `access_scope` that is
+    not an object: each is an error naming the attribute, and what it would say is not known
+    (EKS511 undecided), never no groups or no scope."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_eks_access_entry" "dev" {\n'
+        '  cluster_name      = "shop"\n'
+        '  principal_arn     = "arn:aws:iam::111122223333:role/dev"\n'
+        '  kubernetes_groups = "admins"\n'  # 4
+        "}\n"
+        'resource "aws_eks_access_policy_association" "dev" {\n'
+        '  cluster_name  = "shop"\n'
+        '  principal_arn = "arn:aws:iam::111122223333:role/dev"\n'
+        f"  policy_arn    = {EDIT}\n"
+        '  access_scope  = "cluster"\n'  # 10
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS511"})
+    file = str(tmp_path / "main.tf")
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (
+            file,
+            4,
+            "error",
+            "aws_eks_access_entry.dev kubernetes_groups: a string, not a list of group names",
+        ),
+        (
+            file,
+            10,
+            "error",
+            "aws_eks_access_policy_association.dev access_scope: a string, not an access scope "
+            "(an object)",
+        ),
+    ]
+    assert result.findings == []
+    assert [(s.location.start_line, s.reasons) for s in result.skipped] == [
+        (6, ["aws_eks_access_policy_association.dev access_scope is written wrongly"])
+    ]
+    (entry,) = [e for e in result.entities if e.kind == "identity_mapping"]
+    assert entry.fields["groups"].reason == (
+        "aws_eks_access_entry.dev kubernetes_groups is written wrongly"
+    )
+
+
 def test_an_access_scope_not_known_leaves_eks511_undecided(tmp_path):
     """`access_scope` written as a value not known, or its `type`: the association may be
     cluster-wide, so EKS511 is undecided when the policy is Admin or Edit or not known, and

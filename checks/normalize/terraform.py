@@ -37,7 +37,7 @@ from checks.normalize.tf_eval import (
     short,
 )
 from checks.normalize.tf_values import given_number
-from checks.parse import BudgetSpent, ParseError
+from checks.parse import BudgetSpent, ParseError, kind_in_words
 from checks.parse.hcltree import Attribute, Block
 from checks.tfcatalog import builder_of
 
@@ -247,11 +247,26 @@ def _access_entry(module: Module, file: str, block: Block):
     e.set("principal_ref", module.reference_of(arn))
     set_attr(module, e, "entry_type", block, "type", file)
     set_attr(module, e, "username", block, "user_name", file)
-    set_attr(module, e, "groups", block, "kubernetes_groups", file)
+    groups = set_attr(module, e, "groups", block, "kubernetes_groups", file)
+    problems: list[Problem] = []
+    if groups is not None and not isinstance(groups, (list, Unknown)):
+        attr = block.attributes["kubernetes_groups"]
+        problems.append(_written_wrongly(e, "groups", file, attr, groups, "a list of group names"))
     e.set("role_name", None)
     e.set("role_path", None)
     e.set("problems", [])
-    return [e], []
+    return [e], problems
+
+
+def _written_wrongly(
+    e: Entity, field: str, file: str, attr: Attribute, value: object, expected: str
+) -> Problem:
+    """A problem for an attribute known of the wrong kind, which Terraform refuses (`expected`
+    says what it takes); the field it sets is not known."""
+    shown = f"{e.fields['address']} {attr.name}"
+    e.set(field, Unknown(f"{shown} is written wrongly", shown), span=(attr.line, attr.end_line))
+    message = f"{shown}: {kind_in_words(value)}, not {expected}"
+    return Problem(file, message, attr.line)
 
 
 def _access_policy_association(module: Module, file: str, block: Block):
@@ -270,27 +285,35 @@ def _access_policy_association(module: Module, file: str, block: Block):
     if written is None:
         set_attr(module, e, "scope_type", scope, "type", file)
         set_attr(module, e, "scope_namespaces", scope, "namespaces", file)
-    else:
-        _scope_written_as_value(module, e, written, file)
-    return [e], []
+        return [e], []
+    return [e], _scope_written_as_value(module, e, written, file)
 
 
-def _scope_written_as_value(module: Module, e: Entity, written: Attribute, file: str) -> None:
+def _scope_written_as_value(
+    module: Module, e: Entity, written: Attribute, file: str
+) -> list[Problem]:
     """`access_scope = var.scope` (or an object, or a plan's scope known after apply): a
-    scope not known leaves its type and namespaces unknown, whether cluster-wide or not."""
+    scope not known leaves its type and namespaces unknown, whether cluster-wide or not; one
+    known that is not an object is a problem, and not known."""
     value = module.ev.eval(written.expr, file)
     span = (written.line, written.end_line)
+    if value is not None and not isinstance(value, (dict, Unknown)):
+        expected = "an access scope (an object)"
+        problem = _written_wrongly(e, "scope_type", file, written, value, expected)
+        e.set("scope_namespaces", e.fields["scope_type"], span=span)
+        return [problem]
     if isinstance(value, Unknown):
         for field in ("scope_type", "scope_namespaces"):
             e.set(field, value, span=span)
             note_origin(module, e, field, written, file)
-        return
+        return []
     scope = value if isinstance(value, dict) else {}
     e.set("scope_type", scope.get("type"), span=span)
     if scope.get("namespaces") is None:
         kinds.set_default(e, "scope_namespaces")
     else:
         e.set("scope_namespaces", scope["namespaces"], span=span)
+    return []
 
 
 def _identity_provider(module: Module, file: str, block: Block):
