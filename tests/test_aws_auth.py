@@ -385,3 +385,45 @@ def test_a_user_entry_not_known_at_all_is_no_user_mapped_by_itself(in_tmp):
     assert sorted((s.rule_id, s.location.start_line, s.reasons) for s in result.skipped) == [
         ("EKS502", 11, ["var.more has no default"])
     ]
+
+
+def test_mapaccounts_items_a_list_may_hold_are_undecided_items_it_holds_are_findings(in_tmp):
+    """EKS503 fires when `mapAccounts` is not empty. `yamlencode([var.account])` holds one
+    item whatever it is: a finding. The item that stands for what a `for` over a collection not
+    known makes, or for the rest of a list known in part (`concat`), may stand for none: the
+    check is undecided, not fired on the `for`'s variable as if it were an account."""
+    (in_tmp / "main.tf").write_text(
+        'variable "account" {}\n'
+        'variable "accounts" {\n  type = list(string)\n}\n'
+        + "".join(
+            f'resource "kubernetes_config_map" "{name}" {{\n'
+            "  metadata {\n"
+            '    name      = "aws-auth"\n'
+            '    namespace = "kube-system"\n'
+            "  }\n"
+            f"  data = {{\n    mapAccounts = yamlencode({accounts})\n  }}\n"
+            "}\n"
+            for name, accounts in (
+                ("one", "[var.account]"),  # 11
+                ("each", "[for a in var.accounts : a]"),  # 20
+                ("rest", 'concat(["111122223333"], var.accounts)'),  # 29
+            )
+        )
+    )
+    result = run([in_tmp], select={"EKS503"})
+    assert [(f.location.start_line, f.message) for f in result.findings] == [
+        (
+            11,
+            "aws-auth mapAccounts maps every IAM user and role of account var.account into the "
+            "cluster",
+        ),
+        (
+            29,
+            "aws-auth mapAccounts maps every IAM user and role of account 111122223333 into the "
+            "cluster",
+        ),
+    ]
+    assert sorted((s.location.start_line, s.reasons) for s in result.skipped) == [
+        (20, ["var.accounts has no default"]),
+        (29, ["var.accounts has no default"]),
+    ]

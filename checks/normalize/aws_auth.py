@@ -143,6 +143,7 @@ def normalize_config_map(
         principal_type = MAP_KINDS[name]
         if name == "mapAccounts":
             accounts.line, accounts.end_line = span
+        certain = getattr(items, "certain", len(items))  # the rest may stand for none
         for index, item in enumerate(items):
             item_span = items.span(index) if hasattr(items, "span") else (span[0], span[0])
             if one_line or not item_span[0]:
@@ -152,6 +153,8 @@ def normalize_config_map(
                 if item is None:
                     continue  # an empty item maps no account
                 entity = _account(file, item, item_span, key, origin)
+                if index >= certain:  # mapAccounts may hold none: not known to be one
+                    entity.set("principal_type", _stand_in(item, name))
                 if entity.fields["account"] is not None:
                     accounts.append(entity.fields["account"])
                     accounts.item_lines.append(item_span)
@@ -186,6 +189,14 @@ def _unknown_map(
         return e
     unknown_entry(e, value)
     return _as_user(e, value) if principal_type == "user" else e
+
+
+def _stand_in(item: Any, name: str) -> Unknown:
+    """What an item that stands for any number of items of a list known in part (none
+    included) is: not known to be there."""
+    if isinstance(item, Unknown):
+        return Unknown(item.reason, item.text, item.ref)
+    return Unknown(f"{name} is known in part: how many such items it holds is not", name)
 
 
 def _as_user(e: Entity, item: Unknown) -> Entity:

@@ -456,7 +456,9 @@ def crossed(value: Any, into_caller: str | None = None) -> Any:
         return EncodedDict(out, value.format) if isinstance(value, EncodedDict) else out
     if isinstance(value, list):
         items = LList([crossed(item, into_caller) for item in value])
-        return EncodedList(items, value.format) if isinstance(value, EncodedList) else items
+        if isinstance(value, EncodedList):
+            return EncodedList(items, value.format, value.certain)
+        return items
     return value
 
 

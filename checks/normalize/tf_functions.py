@@ -1093,7 +1093,10 @@ def _encode(format: str) -> Impl:
         if isinstance(value, dict):
             return EncodedDict(value, marked)
         if isinstance(value, list):
-            return EncodedList(value, marked)
+            # of a list known in part, its known items; the rest may be none
+            known = args[0].known if isinstance(args[0], Partial) else None
+            certain = len(known) if isinstance(known, list) else None
+            return EncodedList(value, marked, 0 if isinstance(args[0], UnknownItems) else certain)
         # one value: a document of it alone (yamlencode's is a YAML scalar, JSON's syntax)
         text = json_text(value)
         return text if format == "json" else text + "\n"

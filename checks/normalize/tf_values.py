@@ -211,11 +211,13 @@ class EncodedDict(LDict):
 
 
 class EncodedList(LList):
-    """A list `jsonencode` or `yamlencode` was given, as EncodedDict."""
+    """A list `jsonencode` or `yamlencode` was given, as EncodedDict. `certain`: how many of
+    its first items it surely holds; the others, of a collection known in part, each stand for
+    any number of items, none included."""
 
-    __slots__ = ("format",)
+    __slots__ = ("format", "certain")
 
-    def __init__(self, value: list, format: str) -> None:
+    def __init__(self, value: list, format: str, certain: int | None = None) -> None:
         super().__init__(
             value,
             line=getattr(value, "line", 0),
@@ -224,6 +226,7 @@ class EncodedList(LList):
         )
         self.item_lines = list(getattr(value, "item_lines", []))
         self.format = format
+        self.certain = len(self) if certain is None else certain
 
 
 Encoded = (EncodedDict, EncodedList)
