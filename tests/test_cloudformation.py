@@ -991,3 +991,48 @@ def test_access_settings_of_the_wrong_kind_are_an_error_and_not_known(tmp_path):
     ]
     (entry,) = [e for e in result.entities if e.kind == "identity_mapping"]
     assert entry.fields["groups"].reason == "KubernetesGroups of E is written wrongly"
+
+
+def test_a_manifest_not_known_is_a_note_not_silence(tmp_path):
+    """A `Manifest` behind a condition not decided or imported from another stack: the
+    objects it applies are not known, so the scan says so, where it is written, as it does
+    of a manifest not known that does not parse; one known to be empty says nothing."""
+    (tmp_path / "t.yaml").write_text(
+        "Parameters:\n"
+        "  Env: {Type: String}\n"
+        "Conditions:\n"
+        "  Prod: !Equals [!Ref Env, prod]\n"
+        "Resources:\n"
+        "  ByCondition:\n"
+        "    Type: Custom::AWSCDK-EKS-KubernetesResource\n"
+        "    Properties:\n"
+        "      ServiceToken: x\n"
+        '      Manifest: !If [Prod, \'[{"apiVersion": "v1", "kind": "Secret"}]\', \'[]\']\n'
+        "  Imported:\n"
+        "    Type: AWSQS::Kubernetes::Resource\n"
+        "    Properties:\n"
+        "      Manifest: !ImportValue shared-manifest\n"  # 14
+        "  Empty:\n"
+        "    Type: Custom::AWSCDK-EKS-KubernetesResource\n"
+        "    Properties:\n"
+        "      ServiceToken: x\n"
+        "      Manifest: '[]'\n"
+    )
+    result = run([tmp_path])
+    file = str(tmp_path / "t.yaml")
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (
+            file,
+            10,
+            "note",
+            "ByCondition Manifest: condition Prod is not known: the Kubernetes objects it "
+            "applies are not checked",
+        ),
+        (
+            file,
+            14,
+            "note",
+            "Imported Manifest: Fn::ImportValue is known only when the stack is created: the "
+            "Kubernetes objects it applies are not checked",
+        ),
+    ]

@@ -1093,6 +1093,11 @@ def _manifest(reader: _Reader, logical: str, rtype: str, raw: Any, props: Any) -
         flat += doc if isinstance(doc, list) else [doc]
     if not block:
         _pin(flat, span)
+    if isinstance(value, Unknown) and not any(kubernetes.is_object(doc) for doc in flat):
+        # nothing of it is known (`!If` on a condition not decided, `!ImportValue`): said
+        # as of one not known that does not parse, never silently nothing
+        message = f"{logical} Manifest: {value.reason}: the Kubernetes objects it applies are "
+        return [], [Problem(reader.file, message + "not checked", span[0], "note")]
     return kubernetes.normalize_objects(reader.file, flat, origin=ORIGIN, budget=reader.budget)
 
 
