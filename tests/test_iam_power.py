@@ -196,6 +196,42 @@ resource "aws_iam_role_policy_attachment" "ecr" {
     ]
 
 
+NOT_KNOWN_ROLE = """
+variable "role" {}
+
+resource "aws_iam_role_policy" "read" {
+  role   = var.role
+  policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "s3:Get*", Resource = "*" }] })
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "given, reason",
+    [
+        ("", None),
+        (
+            'resource "aws_iam_role_policy" "admin" {\n  role   = var.role\n'
+            '  policy = jsonencode({ Statement = [{ Effect = "Allow", Action = "*", '
+            'Resource = "*" }] })\n}\n',
+            "the roles policy aws_iam_role_policy.admin is attached to are not known",
+        ),
+        (
+            'resource "aws_iam_role_policy_attachment" "iam" {\n  role       = var.role\n'
+            '  policy_arn = "arn:aws:iam::aws:policy/IAMFullAccess"\n}\n',
+            "the roles policy IAMFullAccess is attached to are not known",
+        ),
+    ],
+)
+def test_a_policy_whose_role_is_not_known_may_be_any_roles(tmp_path, given, reason):
+    """`role = var.role`: an inline policy or an attachment that may be any role's leaves
+    what a role of the scan may do undecided when it grants admin or IAM writes; one that
+    grants neither changes nothing."""
+    (tmp_path / "main.tf").write_text(ROLE + NOT_KNOWN_ROLE + given)
+    power = _roles(run([tmp_path]))["node"].fields["aws_power"]
+    assert [p.reason for p in power] == ([reason] if reason else [])
+
+
 def test_an_empty_policy_grants_nothing_and_fails_no_scan(tmp_path):
     # terraform-aws-iam's iam-policy module defaults its policy to "": read on its own, the
     # module is valid, and the policy allows nothing (Terraform refuses it only at plan)
