@@ -337,3 +337,23 @@ def test_access_entries_of_the_wrong_kind_are_problems_not_skipped(tmp_path):
     assert _undecided(result) == [
         ("EKS511", {f"{entries}[1].accessPolicies[1].accessScope is written wrongly"})
     ]
+
+
+def test_an_access_config_that_is_not_a_mapping_is_a_problem_and_not_known(tmp_path):
+    """eksctl refuses an `accessConfig` that is not a mapping: an error at its key, and the
+    authentication mode and creator's admin flag it would set are not known (EKS507 and
+    EKS508 undecided), never eksctl's defaults."""
+    result = _scan(
+        tmp_path,
+        HEADER + "accessConfig:\n  - authenticationMode: CONFIG_MAP\n",
+        select={"EKS507", "EKS508"},
+    )
+    file = str(tmp_path / "cluster.yaml")
+    assert [(p.file, p.line, p.level, p.message) for p in result.problems] == [
+        (file, 6, "error", "accessConfig: a list, not a mapping")
+    ]
+    assert result.findings == []
+    assert _undecided(result) == [
+        ("EKS507", {"accessConfig is written wrongly"}),
+        ("EKS508", {"accessConfig is written wrongly"}),
+    ]

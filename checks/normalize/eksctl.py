@@ -10,6 +10,7 @@ from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, get_path, key_span
 from checks.normalize import access, aws_auth
 from checks.normalize.kubernetes import annotation_suppressions
+from checks.parse import kind_in_words
 
 EKSCTL_DEFAULT = "eksctl default"
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -120,19 +121,30 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     if isinstance(types, list) and any(t in ("*", "all") for t in types):
         cluster.fields["enabled_log_types"] = list(ALL_LOG_TYPES)
     access_settings = get_path(doc, "accessConfig")
-    put("authentication_mode", access_settings, "authenticationMode", "API_AND_CONFIG_MAP")
-    put(
-        "bootstrap_cluster_creator_admin_permissions",
-        access_settings,
-        "bootstrapClusterCreatorAdminPermissions",
-        True,
-    )
+    problems: list[Problem] = []
+    if access_settings is not None and not isinstance(access_settings, dict):
+        # eksctl refuses it: what it would set is not known, not eksctl's defaults
+        where = key_span(doc, "accessConfig") or (line, line)
+        message = f"accessConfig: {kind_in_words(access_settings)}, not a mapping"
+        problems.append(Problem(file, message, where[0]))
+        why = Unknown("accessConfig is written wrongly", "accessConfig")
+        cluster.set("authentication_mode", why, span=where)
+        cluster.set("bootstrap_cluster_creator_admin_permissions", why, span=where)
+    else:
+        put("authentication_mode", access_settings, "authenticationMode", "API_AND_CONFIG_MAP")
+        put(
+            "bootstrap_cluster_creator_admin_permissions",
+            access_settings,
+            "bootstrapClusterCreatorAdminPermissions",
+            True,
+        )
     cluster.set("auto_mode", bool(get_path(doc, "autoModeConfig", "enabled")))
     entities = [cluster] if defines_cluster(doc) else []
     entities += _node_groups(file, doc, key)
     cluster_name = get_path(doc, "metadata", "name")
-    made, problems = _access_entries(file, access_settings, key, cluster_name)
+    made, found = _access_entries(file, access_settings, key, cluster_name)
     entities += made
+    problems += found
     entities += _identity_providers(file, doc, key, cluster_name)
     entities += _service_accounts(file, doc, key, cluster_name)
     entities += _addons(file, doc, key, cluster_name)
