@@ -1079,3 +1079,47 @@ def test_access_entries_of_the_wrong_kind_are_problems_not_skipped(tmp_path):
     ]
     (dev,) = [e for e in result.entities if e.key.endswith('access_entries["dev"]')]
     assert dev.fields["groups"].reason == f"{shown}.kubernetes_groups is written wrongly"
+
+
+def test_cloudposse_access_items_of_the_wrong_kind_are_problems(tmp_path):
+    """cloudposse's `access_entries` and `access_policy_associations` are lists of objects:
+    an item that is not one, or a value that is not a list, is refused by Terraform, so each
+    is a problem where it is written, never an item silently left out."""
+    (tmp_path / "main.tf").write_text(
+        'module "eks_cluster" {\n'
+        '  source                     = "cloudposse/eks-cluster/aws"\n'
+        '  version                    = "4.6.0"\n'
+        '  access_entries             = ["arn:aws:iam::111122223333:role/dev"]\n'  # 4
+        '  access_policy_associations = ["Edit"]\n'  # 5
+        "}\n"
+        'module "other" {\n'
+        '  source                     = "cloudposse/eks-cluster/aws"\n'
+        '  version                    = "4.6.0"\n'
+        '  access_policy_associations = { dev = "Edit" }\n'  # 10
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS506", "EKS511"})
+    file = str(tmp_path / "main.tf")
+    assert sorted((p.file, p.line, p.level, p.message) for p in result.problems) == [
+        (
+            file,
+            4,
+            "error",
+            "module.eks_cluster access_entries[0]: a string, not an access entry (a mapping)",
+        ),
+        (
+            file,
+            5,
+            "error",
+            "module.eks_cluster access_policy_associations[0]: a string, not an access policy "
+            "association (a mapping)",
+        ),
+        (
+            file,
+            10,
+            "error",
+            "module.other access_policy_associations: a mapping, not a list of access policy "
+            "associations",
+        ),
+    ]
+    assert (result.findings, result.skipped) == ([], [])
