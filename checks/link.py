@@ -614,6 +614,8 @@ class _ManagedPolicies:
 def _iam_roles(by_kind: dict[str, list[Entity]]) -> None:
     """Each role's trust statements, policies and attachments, and its `aws_power`."""
     roles = _IamRoles(by_kind.get("iam_role", []))
+    for mapping in by_kind.get("identity_mapping", []):
+        _aws_auth_role_path(mapping, roles)
     for statement in by_kind.get("trust_statement", []):
         role = roles.by_key.get(statement.fields["role_key"])
         if role is not None:
@@ -692,6 +694,21 @@ def _attached_power(attachment: Entity, policy: Entity | None, name: Any) -> tup
         _shown(attachment.fields["policy_arn"]),
     )
     return missing, missing
+
+
+def _aws_auth_role_path(mapping: Entity, roles: _IamRoles) -> None:
+    """An aws-auth `rolearn` that is a scanned Terraform role's `arn` (`aws_iam_role.x.arn`):
+    AWS computes it with the role's path in it, so its path and name are the role's."""
+    if mapping.fields.get("source") != "aws-auth":
+        return
+    if not isinstance(mapping.fields.get("role_path"), Unknown):
+        return
+    role = roles.by_ref.get(mapping.fields.get("principal_ref") or "")
+    path = role.fields.get("path") if role is not None else None
+    if role is None or not isinstance(path, str):
+        return
+    mapping.set("role_path", path.strip("/") + "/" if path.strip("/") else "")
+    mapping.set("role_name", role.fields.get("name"))
 
 
 def _role_power(

@@ -22,6 +22,7 @@ from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_s
 from checks.parse import BudgetSpent, ExpansionBudget, ParseError, kind_in_words
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)")
+ROLE_TAIL = re.compile(r"(?P<path>(?:[^/]+/)*)(?P<name>[\w+=,.@-]+)")
 USER_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:user/(?:[^/]+/)*[\w+=,.@-]+")
 ACCOUNT = re.compile(r"[0-9]{12}")
 # what the authenticator accepts in an `sso` entry (IAM Identity Center's own limits)
@@ -410,6 +411,23 @@ def may_be_valid(template: str, principal_type: str | None) -> bool:
     return False
 
 
+def _role_known_in_part(arn: Unknown | str, written: str) -> tuple[Any, Any]:
+    """The name and path of a role ARN known only in part, from its text after `:role/` when
+    no `${...}` is in it (the account and partition do not change them); None for a user's
+    ARN; unknown otherwise (a role's `arn` that AWS computes holds the role's path)."""
+    parts = _interpolated(written)
+    tail = parts[-1] if parts else ""
+    if ":user/" in tail and ":role/" not in tail:
+        return None, None
+    match = ROLE_TAIL.fullmatch(tail.rsplit(":role/", 1)[-1]) if ":role/" in tail else None
+    if match:
+        return match.group("name"), match.group("path")
+    if isinstance(arn, Unknown) and "${" not in written:
+        return arn, arn  # its reason says why (`var.x has no default`)
+    unknown = Unknown(f"the path in {written} is not known before apply", written)
+    return unknown, unknown
+
+
 def judge_arn(
     e: Entity,
     arn: Any,
@@ -432,6 +450,8 @@ def judge_arn(
                 f"{name} {quoted(written)} is not a valid {what} ARN, whatever its parts known "
                 "only after apply are"
             )
+        elif principal_type != "user":
+            role_name, role_path = _role_known_in_part(arn, written)
     elif not isinstance(arn, str):
         problems.append(f"{name} is not a string")
     elif not arn:
