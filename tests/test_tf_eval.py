@@ -296,6 +296,62 @@ def test_an_aws_auth_map_a_template_file_renders_is_judged(tmp_path):
     ]
 
 
+def test_a_template_for_whose_items_are_known_in_part_keeps_its_text(tmp_path):
+    """A `%{for}` over a known map whose values are known only in part (an account id known
+    after apply) renders each item with its unknown parts written `${...}`, as the heredoc
+    outside a directive does: datacube-k8s-eks maps the deployer user, whose ARN has the
+    caller's account id, to system:masters (before: the whole map was not known, EKS501 and
+    EKS502 undecided)."""
+    (tmp_path / "main.tf").write_text(
+        'data "aws_caller_identity" "current" {}\n\n'
+        "locals {\n"
+        "  users = {\n"
+        '    deployer = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/deployer"\n'
+        "  }\n"
+        "}\n\n"
+        'resource "kubernetes_config_map" "aws_auth" {\n'  # 9
+        '  metadata {\n    name      = "aws-auth"\n    namespace = "kube-system"\n  }\n'
+        "  data = {\n"
+        "    mapUsers = <<EOF\n"  # 15
+        "%{for name, arn in local.users}\n"  # no `~`: each directive leaves its line
+        "- userarn: ${arn}\n"  # 17
+        "  username: ${name}\n"
+        "  groups:\n"  # 19
+        "    - system:masters\n"
+        "%{endfor}\n"
+        "EOF\n"
+        "    mapRoles = <<EOF\n"
+        "%{for name, arn in local.nodes}\n"
+        "- rolearn: ${arn}\n"  # 25
+        "  username: ${name}\n"
+        "  groups: [system:bootstrappers, system:nodes]\n"
+        "%{endfor}\n"
+        "EOF\n"
+        "  }\n"
+        "}\n\n"
+        'variable "node_role_arn" {}\n\n'
+        "locals {\n"
+        '  nodes = { "system:node:{{EC2PrivateDNSName}}" = var.node_role_arn }\n'
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS501", "EKS502", "EKS504", "EKS505"])
+    assert result.problems == []
+    arn = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:user/deployer"
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS501",
+            19,
+            f"aws-auth maps {arn} to group system:masters: it bypasses RBAC and cannot be "
+            "limited or audited by RBAC",
+        ),
+        ("EKS502", 17, f"aws-auth maps IAM user {arn}: map a role that people assume instead"),
+    ]
+    # a name the `%{for}` binds to a value not known is written as what it stands for
+    assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
+        ("EKS505", 25, ["the path in ${var.node_role_arn} is not known before apply"])
+    ]
+
+
 DUPLICATES_A = (
     'resource "aws_iam_role" "admin" {\n  name = "admin"\n'
     '  assume_role_policy = jsonencode({ Statement = [{ Effect = "Allow",'

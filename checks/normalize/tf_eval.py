@@ -40,6 +40,7 @@ from checks.normalize.tf_limits import (
     MAX_CHARS,
     MAX_ITEMS,
     MAX_LEVELS,
+    MAX_UNKNOWN_TEXT,
     SIZE_NOTE,
     Limits,
     capped_text,
@@ -488,14 +489,18 @@ class Evaluator:
                 stack.append(iter(part.then if condition else part.otherwise))
                 continue
             elif isinstance(part, TemplateFor):
-                pieces = self._template_for(part, file, expr)
+                pieces = self._template_for(part, file, expr, keep_unknown)
                 if isinstance(pieces, Unknown):
                     return "${...}", pieces
                 piece = pieces
             else:
                 value = self.evaluate(part, file)
                 if isinstance(value, Unknown):
-                    if keep_unknown:  # as written
+                    if keep_unknown and _written_in_part(value):
+                        piece = value.text  # `arn:...:${data.x.account_id}:user/y`
+                    elif keep_unknown and isinstance(part, Ref) and part.target is None:
+                        piece = "${" + value.text + "}"  # what a `%{for}`'s name stands for
+                    elif keep_unknown:  # as written
                         piece = "${" + show(part) + "}"
                     else:
                         unknown = unknown or value
@@ -510,7 +515,11 @@ class Evaluator:
             out.append(piece)
         return "".join(out), unknown
 
-    def _template_for(self, part: TemplateFor, file: str, expr: Any) -> str | Unknown:
+    def _template_for(
+        self, part: TemplateFor, file: str, expr: Any, keep_unknown: bool = False
+    ) -> str | Unknown:
+        """The text a `%{for}` makes: its body once per item, with `keep_unknown` (a heredoc)
+        the parts known only after apply written `${...}` as outside a directive."""
         collection = self.evaluate(part.collection, file)
         if isinstance(collection, Unknown):
             return collection
@@ -520,7 +529,7 @@ class Evaluator:
             if part.key_var:
                 names[part.key_var] = key
             with self.bound_names(names):
-                text, unknown = self._text(part.body, file, expr)
+                text, unknown = self._text(part.body, file, expr, keep_unknown)
             if unknown is not None:
                 return unknown
             pieces.append(text)
@@ -1346,6 +1355,15 @@ def arithmetic(op: str, a: int | float, b: int | float) -> Any:
     if numbers.problem(result):
         return numbers.unknown(str(result)[:40], numbers.problem(result))
     return result
+
+
+def _written_in_part(value: Unknown) -> bool:
+    """Whether an unknown value is a string known in part, written as a template with its
+    unknown parts as `${...}` (`arn:aws:iam::${data.x.account_id}:user/y`), and whole (a text
+    cut at MAX_UNKNOWN_TEXT is not the value)."""
+    if isinstance(value, (Partial, UnknownItems)):
+        return False
+    return "${" in value.text and len(value.text) < MAX_UNKNOWN_TEXT and "\n" not in value.text
 
 
 def short(text: str) -> str:
