@@ -518,6 +518,25 @@ def test_a_heredoc_keeps_what_it_cannot_compute_as_written():
     assert (value.file, value.line) == ("main.tf", 12)
 
 
+@pytest.mark.parametrize(
+    "expression, text",
+    [
+        ('format("%s:sub", local.u)', "${var.u}:sub"),
+        ('format("%v/%s", local.u, "x")', "${var.u}/x"),
+        ('format("%s", "arn:${local.u}:x")', "arn:${var.u}:x"),
+        ('format("%d:sub", local.u)', 'format("%d:sub", local.u)'),
+        ('format("%5s:sub", local.u)', 'format("%5s:sub", local.u)'),
+        ('format("%s:%s", local.lu, local.u)', 'format("%s:%s", local.lu, local.u)'),
+    ],
+)
+def test_format_of_a_value_not_known_is_known_in_part(expression, text):
+    """`%s`/`%v` put a value not known in as `${...}`, as a template does; any other verb,
+    a width, or a value not known inside a collection leaves the whole not known."""
+    value, ev = _evaluate(expression)
+    assert isinstance(value, Unknown) and ev.problems() == []
+    assert (value.text, value.reason) == (text, "var.u has no default")
+
+
 def test_a_heredoc_s_directives():
     value, _ = _evaluate('<<-EOT\n  %{~ for x in ["a", "b"] ~}\n  ${x}\n  %{~ endfor ~}\nEOT\n')
     assert value == "ab"

@@ -226,6 +226,53 @@ def test_a_key_or_a_provider_written_as_an_expression_counts_for_any_provider(tm
     assert scopes == {"key-expression": ["scoped"], "provider-expression": ["scoped"]}
 
 
+def test_a_key_built_by_format_counts_by_its_literal_suffix(tmp_path):
+    """`variable = format("%s:sub", local.oidc)` is `${<local.oidc>}:sub`: a `:sub` condition
+    whatever the issuer (worldcoin/terraform-aws-eks writes its IRSA trusts so; before: the
+    key was not known, EKS402 and EKS404 fired on trusts that pin their subject and
+    audience). A verb other than `%s`/`%v` of a value not known leaves the key not known."""
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_eks_cluster" "this" {\n  name = "c"\n  role_arn = "r"\n'
+        "  vpc_config {\n    subnet_ids = []\n  }\n}\n"
+        "locals {\n"
+        '  oidc = replace(aws_eks_cluster.this.identity[0].oidc[0].issuer, "https://", "")\n'
+        "}\n"
+        'data "aws_iam_policy_document" "assume" {\n'
+        "  statement {\n"
+        '    actions = ["sts:AssumeRoleWithWebIdentity"]\n'
+        "    principals {\n"
+        '      type        = "Federated"\n'
+        '      identifiers = ["arn:aws:iam::1:oidc-provider/oidc.eks.x/id/A"]\n'
+        "    }\n"
+        "    condition {\n"
+        '      test     = "StringEquals"\n'
+        '      variable = format("%s:sub", local.oidc)\n'
+        '      values   = ["system:serviceaccount:kube-system:s3-csi-driver-sa"]\n'
+        "    }\n"
+        "    condition {\n"
+        '      test     = "StringEquals"\n'
+        '      variable = format("%v:aud", local.oidc)\n'
+        '      values   = ["sts.amazonaws.com"]\n'
+        "    }\n"
+        "  }\n"
+        "}\n"
+        'resource "aws_iam_role" "csi" {\n'
+        '  name               = "csi"\n'
+        "  assume_role_policy = data.aws_iam_policy_document.assume.json\n"
+        "}\n"
+    )
+    result = run([tmp_path], select={"EKS402", "EKS403", "EKS404"})
+    assert result.problems == []
+    assert _findings(result) == []
+    assert result.skipped == []
+    (statement,) = [e for e in result.entities if e.kind == "trust_statement"]
+    issuer = '${replace(aws_eks_cluster.this.identity[0].oidc[0].issuer, "https://", "")}'
+    assert [c["key"] for c in statement.fields["conditions"]] == [
+        f"{issuer}:sub",
+        f"{issuer}:aud",
+    ]
+
+
 def test_a_key_written_twice_in_iam_json_is_an_error_naming_the_key_and_line(tmp_path):
     (tmp_path / "trust.json").write_text(
         "{\n"

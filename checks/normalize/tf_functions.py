@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from checks.model import LDict, LList, Partial, Unknown, UnknownItems, items_known
-from checks.normalize.tf_limits import MAX_CHARS, MAX_ITEMS
+from checks.normalize.tf_limits import MAX_CHARS, MAX_ITEMS, capped_text
 from checks.normalize.tf_values import (
     PARTLY_ENCODED,
     EncodedDict,
@@ -428,9 +428,17 @@ class _NotEvaluated(Exception):
     """A format feature not computed here (width or precision from an argument)."""
 
 
+class _NotKnown(Exception):
+    """A value not known given to a verb that does not put it in as it is."""
+
+
 def _format_one(m: re.Match, value: Any, offset: int) -> str:
     flags = m.group("flags")
     mode = m.group("mode")
+    if isinstance(value, Unknown):
+        if mode not in "sv" or flags or m.group("width") or m.group("precision") is not None:
+            raise _NotKnown
+        return value.text if "${" in value.text else "${" + value.text + "}"
     width = int(m.group("width")) if m.group("width") else -1
     precision = m.group("precision")
     prec = -1 if precision is None else int(precision or 0)
@@ -554,12 +562,26 @@ def _e_text(digits: str, exponent: int, decimals: int, mark: str) -> str:
 
 
 def _format(ev: Evaluator, site: CallSite, args: list) -> Any:
+    """format(); a value not known put in by `%s` or `%v` is written `${...}`, as a string
+    template writes it (`format("%s:sub", local.oidc)` is `${local.oidc}:sub`): the text is
+    known in part. Any other use of a value not known makes the whole not known."""
     _arity(site, args, 1, -1)
+    unknown = first_unknown(args)
+    if unknown is not None and (
+        isinstance(args[0], Unknown)
+        or any(not isinstance(a, Unknown) and first_unknown(a) for a in args[1:])
+        or any(isinstance(a, (Partial, UnknownItems)) for a in args[1:])
+    ):
+        return Unknown(unknown.reason, site.text, unknown.ref)
     spec = to_string(args[0], "format()'s specification")
     try:
         text = format_string(spec, args[1:])
     except _NotEvaluated:
         return NOT_EVALUATED
+    except _NotKnown:
+        return Unknown(unknown.reason, site.text, unknown.ref)  # type: ignore[union-attr]
+    if unknown is not None:
+        return Unknown(unknown.reason, capped_text(text))
     return _sized(ev, site, 1, len(text)) or text
 
 
@@ -1307,7 +1329,7 @@ FUNCTIONS: dict[str, Function] = {
     "try": Function(_try, True, lazy=True),
     "can": Function(_can, True, lazy=True),
     # strings
-    "format": Function(_format, False),
+    "format": Function(_format, True),
     "formatlist": Function(_formatlist, False),
     "lower": Function(_string_function(1, _lower), False),
     "upper": Function(_string_function(1, _upper), False),
