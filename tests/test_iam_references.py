@@ -56,6 +56,40 @@ def test_an_access_entry_for_a_data_sources_user_maps_a_user(tmp_path):
     )
 
 
+def test_an_access_entry_arn_known_in_part_maps_the_kind_it_writes(tmp_path):
+    """An ARN whose account (or partition) is known only after apply still says `:user/` or
+    `:role/`: worldcoin/terraform-aws-eks maps `arn:aws:iam::${data.aws_caller_identity.
+    current.account_id}:role/oidc/...` (before: the kind was not known, EKS502 undecided on
+    a role, and on a user a silent pass)."""
+    account = "${data.aws_caller_identity.current.account_id}"
+    text = (
+        'data "aws_caller_identity" "current" {}\n\n'  # 11
+        'resource "aws_eks_access_entry" "bob" {\n'  # 13
+        "  cluster_name  = aws_eks_cluster.c.name\n"
+        f'  principal_arn = "arn:aws:iam::{account}:user/bob"\n'  # 15
+        "}\n\n"
+        'resource "aws_eks_access_entry" "deploy" {\n'  # 18
+        "  cluster_name  = aws_eks_cluster.c.name\n"
+        f'  principal_arn = "arn:${{data.aws_partition.p.partition}}:iam::{account}:role/oidc/d"\n'
+        "}\n\n"
+        'resource "aws_eks_access_entry" "some" {\n'  # 23
+        "  cluster_name  = aws_eks_cluster.c.name\n"
+        '  principal_arn = "arn:aws:iam::111122223333:${var.kind}/x"\n'
+        "}\n"
+    )
+    assert _scan(tmp_path, text, {"EKS502"}) == (
+        [
+            (
+                "EKS502",
+                15,
+                f"access_entry maps IAM user arn:aws:iam::{account}:user/bob: map a role that "
+                "people assume instead",
+            )
+        ],
+        [("EKS502", 23, ["var.kind has no default"])],
+    )
+
+
 def test_a_trust_in_a_user_or_role_it_refers_to_is_not_a_trust_in_an_account(tmp_path):
     text = (
         'resource "aws_iam_user" "ops" {\n  name = "ops"\n}\n\n'  # 11-13

@@ -47,6 +47,12 @@ NOT_KNOWN = "(not known)"  # the label of an entry or a policy association not k
 _INSTANCE_PATH = re.compile(r'^(?:\.\./)*(?:module\.[\w-]+(?:\[(?:"[^"]*"|[^\]]*)\])?\.)*')
 # an ARN written as text whose last part, a policy's name, is written out (other parts, such
 # as the partition, may be known only after apply)
+# an IAM ARN written with its partition or account known only after apply (`arn:aws:iam::
+# ${data.aws_caller_identity.current.account_id}:user/x`): neither can hold the `:` that would
+# move the kind the ARN writes
+_KIND_WRITTEN = re.compile(
+    r"arn:(?:[\w-]+|\$\{[^{}]*\}):iam::(?:\d{12}|\$\{[^{}]*\}):(?P<kind>role|user)/[^\s]"
+)
 _NAMED_LAST = re.compile(r"arn:.*/(?P<name>[A-Za-z0-9_+=,.@-]+)", re.DOTALL)
 
 
@@ -69,6 +75,9 @@ def principal_type(arn: Any) -> Any:
             return kind
         return Unknown(f"principal {arn} is neither a role nor a user", arn)
     if isinstance(arn, Unknown):
+        written = _KIND_WRITTEN.match(arn.text)
+        if written and not isinstance(arn, (Partial, UnknownItems)):
+            return written.group("kind")  # the account is not known, the kind is written
         return referred_principal_type(arn) or Unknown(arn.reason, arn.text)
     return None
 
