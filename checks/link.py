@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple
 
 from checks.kinds import CAPABILITIES, terraform_reference
-from checks.model import Entity, PartialList, Unknown, UnknownItems, wildcard_match
+from checks.model import Entity, Location, PartialList, Unknown, UnknownItems, wildcard_match
 from checks.normalize import live, rbac
 from checks.normalize.iam_conditions import condition_admits
 from checks.normalize.iam_roles import AWS_MANAGED_POWER
@@ -709,6 +709,14 @@ def _aws_auth_role_path(mapping: Entity, roles: _IamRoles) -> None:
         return
     mapping.set("role_path", path.strip("/") + "/" if path.strip("/") else "")
     mapping.set("role_name", role.fields.get("name"))
+    where = role.location
+    if "path" in role.field_lines:
+        start, end = role.field_lines["path"]
+        where = Location(role.line_files.get("path", role.location.file), start, end)
+    mapping.field_origins["role_path"] = (
+        where,
+        f"role_path comes from the path of {role.fields['address']}",
+    )
 
 
 def _role_power(

@@ -189,4 +189,7 @@ def test_a_role_path_is_the_scanned_roles_when_the_arn_is_its_arn(tmp_path):
             "matches arn:aws:iam::<account>:role/node, so this mapping never applies",
         )
     ]
+    assert [(r.location.start_line, r.message) for r in result.findings[0].related] == [
+        (3, "role_path comes from the path of aws_iam_role.node")
+    ]
     assert result.skipped == []
