@@ -313,19 +313,19 @@ def test_a_template_for_whose_items_are_known_in_part_keeps_its_text(tmp_path):
         '  metadata {\n    name      = "aws-auth"\n    namespace = "kube-system"\n  }\n'
         "  data = {\n"
         "    mapUsers = <<EOF\n"  # 15
-        "%{for name, arn in local.users}\n"  # no `~`: each directive leaves its line
-        "- userarn: ${arn}\n"  # 17
+        "%{for name, arn in local.users~}\n"
+        "- userarn: ${arn}\n"
         "  username: ${name}\n"
-        "  groups:\n"  # 19
+        "  groups:\n"
         "    - system:masters\n"
-        "%{endfor}\n"
+        "%{endfor~}\n"
         "EOF\n"
-        "    mapRoles = <<EOF\n"
-        "%{for name, arn in local.nodes}\n"
-        "- rolearn: ${arn}\n"  # 25
+        "    mapRoles = <<EOF\n"  # 23
+        "%{for name, arn in local.nodes~}\n"
+        "- rolearn: ${arn}\n"
         "  username: ${name}\n"
         "  groups: [system:bootstrappers, system:nodes]\n"
-        "%{endfor}\n"
+        "%{endfor~}\n"
         "EOF\n"
         "  }\n"
         "}\n\n"
@@ -340,15 +340,48 @@ def test_a_template_for_whose_items_are_known_in_part_keeps_its_text(tmp_path):
     assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
         (
             "EKS501",
-            19,
+            15,  # at the map's key: the lines a `%{for}` renders are its own
             f"aws-auth maps {arn} to group system:masters: it bypasses RBAC and cannot be "
             "limited or audited by RBAC",
         ),
-        ("EKS502", 17, f"aws-auth maps IAM user {arn}: map a role that people assume instead"),
+        ("EKS502", 15, f"aws-auth maps IAM user {arn}: map a role that people assume instead"),
     ]
     # a name the `%{for}` binds to a value not known is written as what it stands for
     assert [(s.rule_id, s.location.start_line, s.reasons) for s in result.skipped] == [
-        ("EKS505", 25, ["the path in ${var.node_role_arn} is not known before apply"])
+        ("EKS505", 23, ["the path in ${var.node_role_arn} is not known before apply"])
+    ]
+
+
+def test_an_aws_auth_map_a_template_directive_renders_is_located_at_its_key(tmp_path):
+    """The lines of a heredoc a `%{for}` or `%{if}` renders are not the file's (a `~` strips
+    the directive's line, each item repeats the body): its entries are located at the map's
+    key, as the entries of a one-line string are (before: the second user of
+    datacube-k8s-eks's template was put at lines past the heredoc's end)."""
+    (tmp_path / "main.tf").write_text(
+        'resource "kubernetes_config_map" "aws_auth" {\n'
+        '  metadata {\n    name      = "aws-auth"\n    namespace = "kube-system"\n  }\n'
+        "  data = {\n"
+        "    mapUsers = <<EOF\n"  # 7
+        '%{for name in ["alice", "bob"]~}\n'
+        "- userarn: arn:aws:iam::111122223333:user/${name}\n"
+        "  username: ${name}\n"
+        "  groups:\n"
+        "    - system:masters\n"
+        "%{endfor~}\n"
+        "EOF\n"
+        "  }\n"
+        "}\n"
+    )
+    result = run([tmp_path], select=["EKS501"])
+    assert result.problems == []
+    assert sorted((f.rule_id, f.location.start_line, f.message) for f in result.findings) == [
+        (
+            "EKS501",
+            7,
+            f"aws-auth maps arn:aws:iam::111122223333:user/{name} to group system:masters: it "
+            "bypasses RBAC and cannot be limited or audited by RBAC",
+        )
+        for name in ("alice", "bob")
     ]
 
 

@@ -120,8 +120,9 @@ def normalize_config_map(
                 accounts.item_lines.append(span)
             continue
         # a value written on one line (a JSON string, a quoted YAML or HCL string with `\n`
-        # escapes) holds all its entries on that line, not on the lines after it
-        one_line = (
+        # escapes) holds all its entries on that line, not on the lines after it; so does,
+        # at its key, a template a `%{for}` or `%{if}` rendered (its lines are its own)
+        one_line = getattr(value, "rendered", False) or (
             isinstance(value, str)
             and isinstance(data, LDict)
             and written in data.key_lines

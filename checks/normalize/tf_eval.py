@@ -462,6 +462,7 @@ class Evaluator:
                 return Unknown(unknown.reason, capped_text(text), unknown.ref)
         located = Located(text)
         located.file, located.line = file, expr.content_line
+        located.rendered = _directed(expr.parts)
         return located if text is expr.text else self._built(located, expr, file)
 
     def _text(
@@ -1110,6 +1111,7 @@ class Evaluator:
             return Unknown(unknown.reason, site.text, unknown.ref)
         located = Located(text)
         located.file, located.line = content.file, content.line or 1
+        located.rendered = _directed(parts)
         return located
 
     def origin(self, expr: Any, file: str) -> tuple[str, int, int, str] | None:
@@ -1355,6 +1357,11 @@ def arithmetic(op: str, a: int | float, b: int | float) -> Any:
     if numbers.problem(result):
         return numbers.unknown(str(result)[:40], numbers.problem(result))
     return result
+
+
+def _directed(parts: list) -> bool:
+    """Whether a template holds a `%{for}` or `%{if}`: what it renders has lines of its own."""
+    return any(isinstance(part, (TemplateFor, TemplateIf)) for part in parts)
 
 
 def _written_in_part(value: Unknown) -> bool:

@@ -187,10 +187,12 @@ def for_each_parts(value: Any) -> tuple[Any, list[dict]]:
 
 
 class Located(str):
-    """A string read from a heredoc or a file: where its first line is."""
+    """A string read from a heredoc or a file: where its first line is. `rendered`: a
+    template's `%{for}`/`%{if}` made it, so its lines are not the file's past the first."""
 
     file: str = ""
     line: int = 0
+    rendered: bool = False
 
 
 class EncodedDict(LDict):
