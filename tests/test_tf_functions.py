@@ -524,6 +524,7 @@ def test_a_heredoc_keeps_what_it_cannot_compute_as_written():
         ('format("%s:sub", local.u)', "${var.u}:sub"),
         ('format("%v/%s", local.u, "x")', "${var.u}/x"),
         ('format("%s", "arn:${local.u}:x")', "arn:${var.u}:x"),
+        ('format("%s", local.u)', "var.u"),  # the value alone: it, its reference kept
         ('format("%d:sub", local.u)', 'format("%d:sub", local.u)'),
         ('format("%5s:sub", local.u)', 'format("%5s:sub", local.u)'),
         ('format("%s:%s", local.lu, local.u)', 'format("%s:%s", local.lu, local.u)'),

@@ -580,6 +580,8 @@ def _format(ev: Evaluator, site: CallSite, args: list) -> Any:
         return NOT_EVALUATED
     except _NotKnown:
         return Unknown(unknown.reason, site.text, unknown.ref)  # type: ignore[union-attr]
+    if unknown is not None and text in (unknown.text, "${" + unknown.text + "}"):
+        return unknown  # that value alone (`format("%s", aws_iam_role.x.arn)`): it, as it is
     if unknown is not None:
         return Unknown(unknown.reason, capped_text(text))
     return _sized(ev, site, 1, len(text)) or text
