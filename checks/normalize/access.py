@@ -18,7 +18,7 @@ from checks.model import (
     UnknownItems,
     key_span,
 )
-from checks.parse import kind_in_words
+from checks.parse import written_wrongly, wrong_kind
 
 # our field -> the input's key, per spelling; `collection`: what holds entries and policies
 TERRAFORM_MODULE = {
@@ -163,11 +163,9 @@ def entries(
     problems: list[Problem] = []
 
     def wrong(where: str, value: Any, expected: str, span: tuple[int, int] | None) -> None:
-        message = f"{where}: {kind_in_words(value)}, not {expected}"
-        problems.append(Problem(file, message, (span or default_span)[0]))
-
-    def written_wrongly(where: str) -> Unknown:
-        return Unknown(f"{where} is written wrongly", where)
+        problems.append(
+            Problem(file, wrong_kind(where, value, expected), (span or default_span)[0])
+        )
 
     collection = names["collection"]
     # eksctl reads lists only; a Terraform module's `for` reads a map or a list

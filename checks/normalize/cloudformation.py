@@ -25,7 +25,7 @@ from checks.model import Entity, LDict, LList, Location, Problem, Unknown, key_s
 from checks.normalize import iam, iam_roles
 from checks.normalize.access import NOT_KNOWN
 from checks.normalize.cfn_eval import Template
-from checks.parse import ExpansionBudget, ParseError, kind_in_words
+from checks.parse import ExpansionBudget, ParseError, wrong_kind
 
 ORIGIN = "cloudformation"
 
@@ -121,11 +121,8 @@ def normalize_template(
         if not isinstance(raw, dict):
             if not isinstance(raw, Unknown):
                 where = key_span(resource, "Properties") or reader.span(logical)
-                problems.append(
-                    Problem(
-                        file, f"{logical} Properties: {kind_in_words(raw)}, not a mapping", where[0]
-                    )
-                )
+                message = wrong_kind(f"{logical} Properties", raw, "a mapping")
+                problems.append(Problem(file, message, where[0]))
                 continue  # CloudFormation refuses the template
             raw = _NotKnownProperties(raw)
         props = raw if isinstance(raw, _NotKnownProperties) else template.value(raw)
@@ -227,7 +224,7 @@ def _of_kind(
         return value, []
     shown = shown or name
     where = key_span(node, name) or default or reader.span(logical)
-    message = f"{logical} {shown}: {kind_in_words(value)}, not {expected}"
+    message = wrong_kind(f"{logical} {shown}", value, expected)
     why = Unknown(f"{shown} of {logical} is written wrongly", shown)
     return why, [Problem(reader.file, message, where[0])]
 
@@ -545,7 +542,7 @@ def _items(
     if written is None:
         return [], []
     if not isinstance(written, list):
-        message = f"{logical} {shown}: {kind_in_words(written)}, not a list of {items}"
+        message = wrong_kind(f"{logical} {shown}", written, f"a list of {items}")
         return [], [Problem(reader.file, message, where[0])]
     found: list[_Item] = []
     problems: list[Problem] = []
@@ -554,9 +551,7 @@ def _items(
         if not mapping or isinstance(value, (dict, Unknown)):
             found.append(_Item(f"[{index}]", index, value, span))
         else:
-            message = (
-                f"{logical} {shown}[{index}]: {kind_in_words(value)}, not {mapping} (a mapping)"
-            )
+            message = wrong_kind(f"{logical} {shown}[{index}]", value, f"{mapping} (a mapping)")
             problems.append(Problem(reader.file, message, span[0]))
     return found, problems
 

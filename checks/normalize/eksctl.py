@@ -10,7 +10,7 @@ from checks import kinds
 from checks.model import Entity, LDict, LList, Location, Problem, Unknown, get_path, key_span
 from checks.normalize import access, aws_auth
 from checks.normalize.kubernetes import annotation_suppressions
-from checks.parse import kind_in_words
+from checks.parse import written_wrongly, wrong_kind
 
 EKSCTL_DEFAULT = "eksctl default"
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -125,9 +125,9 @@ def normalize_cluster_config(file: str, doc: LDict) -> tuple[list[Entity], list[
     if access_settings is not None and not isinstance(access_settings, dict):
         # eksctl refuses it: what it would set is not known, not eksctl's defaults
         where = key_span(doc, "accessConfig") or (line, line)
-        message = f"accessConfig: {kind_in_words(access_settings)}, not a mapping"
+        message = wrong_kind("accessConfig", access_settings, "a mapping")
         problems.append(Problem(file, message, where[0]))
-        why = Unknown("accessConfig is written wrongly", "accessConfig")
+        why = written_wrongly("accessConfig")
         cluster.set("authentication_mode", why, span=where)
         cluster.set("bootstrap_cluster_creator_admin_permissions", why, span=where)
     else:

@@ -37,7 +37,7 @@ from checks.normalize.tf_eval import (
     short,
 )
 from checks.normalize.tf_values import given_number
-from checks.parse import BudgetSpent, ParseError, kind_in_words
+from checks.parse import BudgetSpent, ParseError, written_wrongly, wrong_kind
 from checks.parse.hcltree import Attribute, Block
 from checks.tfcatalog import builder_of
 
@@ -264,9 +264,8 @@ def _written_wrongly(
     """A problem for an attribute known of the wrong kind, which Terraform refuses (`expected`
     says what it takes); the field it sets is not known."""
     shown = f"{e.fields['address']} {attr.name}"
-    e.set(field, Unknown(f"{shown} is written wrongly", shown), span=(attr.line, attr.end_line))
-    message = f"{shown}: {kind_in_words(value)}, not {expected}"
-    return Problem(file, message, attr.line)
+    e.set(field, written_wrongly(shown), span=(attr.line, attr.end_line))
+    return Problem(file, wrong_kind(shown, value, expected), attr.line)
 
 
 def _access_policy_association(module: Module, file: str, block: Block):

@@ -881,10 +881,7 @@ class Evaluator:
         address, rest, names = self._instance(address, block, rfile, rest)
         if not rest:
             return Unknown(f"{ref.text} is computed by AWS", ref.text, address)
-        if names:  # every attribute sees the instance's names
-            if address not in self.instance_blocks:
-                self.instance_blocks[address] = expand(self, rfile, block, names)
-            block = self.instance_blocks[address]
+        block = self._instance_block(address, rfile, block, names)
         attr = block.attributes.get(str(rest[0]))
         described = DESCRIBED_ATTRIBUTES.get((rtype, rest[0]))
         if described is not None and attr is None:
@@ -989,11 +986,17 @@ class Evaluator:
         `each` are `names`)."""
         file, block = self.declarations.blocks[address]
         renderer = DATA_RENDERERS[block.labels[0]]
-        if names:  # every attribute sees the instance's names
-            if instance not in self.instance_blocks:
-                self.instance_blocks[instance] = expand(self, file, block, names)
-            block = self.instance_blocks[instance]
+        block = self._instance_block(instance, file, block, names)
         return self.named(instance, file, block.line, lambda: renderer(self, file, block))
+
+    def _instance_block(self, instance: str, file: str, block: Block, names: dict) -> Block:
+        """The block of a resource's or data source's instance, every attribute seeing the
+        instance's names (`count`, `each`: `_instance`), made once; `block` with none."""
+        if not names:
+            return block
+        if instance not in self.instance_blocks:
+            self.instance_blocks[instance] = expand(self, file, block, names)
+        return self.instance_blocks[instance]
 
     def _enter(self, name: str, expr: Any, file: str) -> Any:
         return self.named(name, file, expr.line, lambda: self.evaluate(expr, file))

@@ -32,7 +32,7 @@ from checks.normalize.tf_known import (
     role,
     version_of,
 )
-from checks.parse import kind_in_words
+from checks.parse import wrong_kind
 from checks.parse.hcltree import Block
 
 Reader = Callable[[Module, str, Block, "str | None"], tuple[list[Entity], list[Problem]]]
@@ -262,7 +262,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> tuple[list[Entity], lis
         standard = None
         if listed is not None:  # Terraform refuses it: a list of objects
             shown = f"{call.address} access_entries"
-            message = f"{shown}: {kind_in_words(listed)}, not a list of access entries"
+            message = wrong_kind(shown, listed, "a list of access entries")
             problems.append(Problem(call.file, message, (span or call.span)[0]))
     made, found = access.entries(
         standard,
@@ -290,9 +290,7 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> tuple[list[Entity], lis
     shown = f"{call.address} access_policy_associations"
     if associations is not None and not isinstance(associations, (list, Unknown)):
         # Terraform refuses it (a list of objects), as an item that is not an object
-        message = (
-            f"{shown}: {kind_in_words(associations)}, not a list of access policy associations"
-        )
+        message = wrong_kind(shown, associations, "a list of access policy associations")
         problems.append(Problem(call.file, message, (span or call.span)[0]))
     for label, association, where in listed_associations:
         if isinstance(association, Unknown):  # its principal, policy and scope not known
@@ -300,8 +298,10 @@ def _cloudposse_access(call: Call, cluster_name: Any) -> tuple[list[Entity], lis
                 ("principal_arn", "policy_arn", "access_scope"), association
             )
         if not isinstance(association, dict):
-            what = f"{kind_in_words(association)}, not an access policy association (a mapping)"
-            problems.append(Problem(call.file, f"{shown}{label}: {what}", where[0]))
+            what = "an access policy association (a mapping)"
+            problems.append(
+                Problem(call.file, wrong_kind(shown + label, association, what), where[0])
+            )
             continue
         where = where if where[0] else (span or call.span)  # the rest of a list known in part
         a = call.entity(

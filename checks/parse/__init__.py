@@ -12,6 +12,8 @@ import stat
 import sys
 from numbers import Number  # stdlib's: `checks.parse.numbers` is ours
 
+from checks.model import Unknown
+
 
 class ParseError(Exception):
     """Raised by a parser for input it cannot read; `line` is 0 when unknown. `guard` marks
@@ -44,6 +46,18 @@ def kind_in_words(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return "null" if value is None else "a value"
+
+
+def wrong_kind(shown: str, value: object, expected: str) -> str:
+    """A problem's words for a value written at `shown` that is not of the kind `expected`
+    (`accessConfig: a list, not a mapping`)."""
+    return f"{shown}: {kind_in_words(value)}, not {expected}"
+
+
+def written_wrongly(shown: str) -> Unknown:
+    """What stands for a value written in the wrong kind at `shown`: the tool cannot know what
+    was meant, so the rules that read it are undecided."""
+    return Unknown(f"{shown} is written wrongly", shown)
 
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
